@@ -1,0 +1,3 @@
+import SpinLocks
+
+print("LockValidator demo (the full tour arrives with the Examples)")

@@ -1,0 +1,282 @@
+import Synchronization
+import _LockValidatorShims
+
+/// The validator's state for one lock instance, and the checks every acquire and release go through.
+///
+/// A lock wrapper keeps one of these and calls ``willAcquire(_:on:fileID:line:)`` before it spins,
+/// ``didAcquire(_:on:queueNode:fileID:line:)`` once it owns the lock, and
+/// ``willRelease(_:on:fileID:line:)`` before it unlocks, doing what the returned ``ReleaseAction``
+/// says. The per-thread held-lock stack lives in C `__thread` storage; the owner is kept here so that
+/// a recursive acquire is caught with one load, before spinning.
+@usableFromInline
+package struct LockTracking: ~Copyable {
+    /// The lock's class.
+    @usableFromInline package let lockClass: LockClass
+    /// The instance serial.
+    @usableFromInline package let instance: UInt64
+    /// Where the instance was created.
+    package let initSite: SourceSite
+    /// The serial of the owning thread, 0 when free.
+    @usableFromInline let owner = Atomic<UInt32>(0)
+    /// `KindFamily` bits of every kind of routine used on the lock so far.
+    @usableFromInline let kindsUsed = Atomic<UInt8>(0)
+
+    package init(name: String?, fileID: StaticString, line: UInt) {
+        let site = SourceSite(fileID, line)
+        self.lockClass = LockClass.named(name, site: site)
+        self.instance = LockInstance.next()
+        self.initSite = site
+    }
+
+    /// The lock as reports name it.
+    package var info: LockInfo { LockInfo(name: lockClass.name, site: initSite, instance: instance) }
+
+    /// Whether some thread holds the lock, as far as the validator knows.
+    package var isHeld: Bool { owner.load(ordering: .relaxed) != 0 }
+
+    /// Whether `thread` holds the lock.
+    @inlinable @usableFromInline
+    package func isOwned(by thread: ThreadState) -> Bool { owner.load(ordering: .relaxed) == thread.serial }
+
+    // MARK: Acquire
+
+    /// Checks an acquire before the caller spins; returns false when the caller must not spin.
+    ///
+    /// A thread that already holds the lock would spin forever: the acquire is reported as
+    /// `recursive-acquire` and recorded as a placeholder entry that the matching release removes, so
+    /// the program goes on with the lock still held once.
+    @inlinable @usableFromInline
+    package func willAcquire(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) -> Bool {
+        if _slowPath(owner.load(ordering: .relaxed) == thread.serial) {
+            recursiveAcquire(kind, on: thread, fileID: fileID, line: line)
+            return false
+        }
+        let family = KindFamily.of(kind)
+        if _slowPath(kindsUsed.load(ordering: .relaxed) & family == 0) {
+            firstUse(of: kind, on: thread, fileID: fileID, line: line)
+        }
+        return true
+    }
+
+    /// Records that the calling thread now owns the lock, at the thread's current IRQL.
+    @inlinable @usableFromInline
+    package func didAcquire(
+        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
+        fileID: StaticString, line: UInt
+    ) {
+        owner.store(thread.serial, ordering: .relaxed)
+        push(kind, flags: 0, on: thread, queueNode: queueNode, fileID: fileID, line: line)
+    }
+
+    @inlinable
+    func push(
+        _ kind: AcquireKind, flags: UInt8, on thread: ThreadState, queueNode: UnsafeMutableRawPointer?,
+        fileID: StaticString, line: UInt
+    ) {
+        let entry = lv_held_lock(
+            instance: instance, lock_class: lockClass.id, kind: kind.rawValue, irql: thread.irql.rawValue,
+            flags: flags, nesting: 0, acquired_tsc: 0, queue_node: queueNode,
+            file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self), line: UInt32(truncatingIfNeeded: line),
+            reserved: 0)
+        if _slowPath(!thread.push(entry)) { heldStackFull(on: thread, fileID: fileID, line: line) }
+    }
+
+    @usableFromInline
+    @inline(never)
+    func recursiveAcquire(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) {
+        let site = SourceSite(fileID, line)
+        let first = thread.indexOfHeld(instance: instance).map { index -> String in
+            let entry = thread.held(index).pointee
+            return " (first acquired at \(String(cString: entry.file)):\(entry.line))"
+        }
+        LockValidator.record(
+            .recursiveAcquire,
+            summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
+                + " reported instead of spinning forever",
+            locks: [info], site: site, skipping: 2)
+        push(kind, flags: UInt8(LV_HELD_RECURSIVE), on: thread, queueNode: nil, fileID: fileID, line: line)
+    }
+
+    @usableFromInline
+    @inline(never)
+    func firstUse(of kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) {
+        let family = KindFamily.of(kind)
+        let before = kindsUsed.bitwiseOr(family, ordering: .relaxed).oldValue
+        let clashing = before & KindFamily.spinRoutines & ~family
+        guard family & KindFamily.spinRoutines != 0, clashing != 0 else { return }
+        LockValidator.record(
+            .mixedAcquireKinds,
+            summary: "\(info) is acquired with \(KindFamily.name(family)) routines here and with"
+                + " \(KindFamily.name(clashing)) routines elsewhere; one KSPIN_LOCK must use one kind",
+            locks: [info], site: SourceSite(fileID, line), skipping: 2)
+    }
+
+    @usableFromInline
+    @inline(never)
+    func heldStackFull(on thread: ThreadState, fileID: StaticString, line: UInt) {
+        LockValidator.record(
+            .capacityExhausted,
+            summary: "the held-lock stack of \(thread.info) is full (\(LV_MAX_HELD) entries); \(info) is not"
+                + " tracked while the thread holds this many locks",
+            locks: [info], site: SourceSite(fileID, line), skipping: 3)
+    }
+
+    // MARK: Release
+
+    /// Checks a release and removes the lock from the calling thread's held stack; the caller then does
+    /// what the returned action says.
+    @inlinable @usableFromInline
+    package func willRelease(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt)
+        -> ReleaseAction
+    {
+        let depth = thread.depth
+        if _fastPath(owner.load(ordering: .relaxed) == thread.serial && depth > 0) {
+            let top = thread.held(depth - 1)
+            if _fastPath(
+                top.pointee.instance == instance && top.pointee.flags == 0 && top.pointee.irql == thread.irql.rawValue
+                    && KindFamily.of(kind) == KindFamily.of(AcquireKind(rawValue: top.pointee.kind)!))
+            {
+                let node = top.pointee.queue_node
+                thread.pointer.pointee.depth = UInt16(depth - 1)
+                owner.store(0, ordering: .relaxed)
+                return .unlock(kind, queueNode: node, floor: .passive)
+            }
+        }
+        return checkedRelease(kind, on: thread, fileID: fileID, line: line)
+    }
+
+    @usableFromInline
+    @inline(never)
+    func checkedRelease(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt)
+        -> ReleaseAction
+    {
+        let site = SourceSite(fileID, line)
+        let holder = owner.load(ordering: .relaxed)
+        guard holder == thread.serial else {
+            if holder == 0 {
+                LockValidator.record(
+                    .releaseNotHeld,
+                    summary: "\(thread.info) is trying to release \(info), which no thread holds"
+                        + " (a double release, or one never acquired); the release is ignored",
+                    locks: [info], site: site, skipping: 2)
+            } else {
+                LockValidator.record(
+                    .releaseWrongThread,
+                    summary: "\(thread.info) is trying to release \(info), which thread \(holder) holds;"
+                        + " the release is ignored",
+                    locks: [info], site: site, skipping: 2)
+            }
+            return .ignore
+        }
+        guard let index = thread.indexOfHeld(instance: instance) else {
+            // Owned but untracked: the held stack was full at the acquire.
+            owner.store(0, ordering: .relaxed)
+            return .unlock(kind, queueNode: nil, floor: .passive)
+        }
+        let entry = thread.held(index).pointee
+        if entry.flags & UInt8(LV_HELD_RECURSIVE) != 0 {
+            thread.remove(at: index)
+            return .placeholder
+        }
+        let heldKind = AcquireKind(rawValue: entry.kind)!
+        let isNewest = index == thread.depth - 1
+        if !isNewest {
+            let newer = thread.held(thread.depth - 1).pointee
+            let newerName = LockClass.withID(newer.lock_class)?.name ?? "?"
+            LockValidator.record(
+                .releaseOutOfOrder,
+                summary: "\(thread.info) releases \(info) while \"\(newerName)\" #\(newer.instance), acquired"
+                    + " later at \(String(cString: newer.file)):\(newer.line), is still held",
+                locks: [info], site: site, skipping: 2)
+        }
+        if entry.irql != thread.irql.rawValue {
+            LockValidator.record(
+                .releaseWrongIRQL,
+                summary: "\(info) runs at \(IRQL(unchecked: entry.irql)) but is released at \(thread.irql)",
+                locks: [info], site: site, skipping: 2)
+        }
+        if KindFamily.of(kind) != KindFamily.of(heldKind) {
+            LockValidator.record(
+                .mixedAcquireKinds,
+                summary: "\(info) was acquired with \(KindFamily.name(KindFamily.of(heldKind))) routines and is"
+                    + " released with \(KindFamily.name(KindFamily.of(kind))) routines; it is released as acquired",
+                locks: [info], site: site, skipping: 2)
+        }
+        thread.remove(at: index)
+        owner.store(0, ordering: .relaxed)
+        // An out-of-order release must not drop the IRQL below what the locks still held run at.
+        let floor = isNewest ? IRQL.passive : thread.highestHeldIRQL
+        return .unlock(heldKind, queueNode: entry.queue_node, floor: floor)
+    }
+
+    // MARK: Other events
+
+    /// Reports an error thrown out of a critical section of this lock.
+    package func errorThrown(_ error: any Error, fileID: StaticString, line: UInt) {
+        LockValidator.record(
+            .errorWhileHeld,
+            summary: "an error (\(type(of: error)): \(error)) was thrown out of a critical section of \(info);"
+                + " the lock is released and the error rethrown",
+            locks: [info], site: SourceSite(fileID, line), skipping: 1)
+    }
+
+    /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.
+    package func freed(whileLocked isLocked: Bool) {
+        let holder = owner.load(ordering: .relaxed)
+        guard isLocked || holder != 0 else { return }
+        let thread = ThreadState.current
+        let by = holder == 0 ? "" : holder == thread.serial ? " by this thread" : " by thread \(holder)"
+        LockValidator.record(
+            .lockFreedWhileHeld, summary: "\(info) is being freed while it is held\(by)", locks: [info],
+            site: nil, skipping: 1)
+        while let index = thread.indexOfHeld(instance: instance) { thread.remove(at: index) }
+    }
+}
+
+/// What a lock wrapper does after ``LockTracking/willRelease(_:on:fileID:line:)``.
+@frozen @usableFromInline
+package enum ReleaseAction {
+    /// Unlock as the lock was acquired (`kind`, with `queueNode` for a queued acquire), then lower the
+    /// IRQL no further than `floor`.
+    case unlock(AcquireKind, queueNode: UnsafeMutableRawPointer?, floor: IRQL)
+    /// The release matched a reported recursive acquire: do not unlock; restore the IRQL as usual.
+    case placeholder
+    /// The release was reported and must not happen: do not unlock, leave the IRQL alone.
+    case ignore
+}
+
+/// Routine families: ordinary and try-acquires are one family, queued another, interrupt a third.
+@usableFromInline
+enum KindFamily {
+    static let ordinary: UInt8 = 1
+    static let queued: UInt8 = 2
+    static let interrupt: UInt8 = 4
+    static let annotated: UInt8 = 8
+    static let spinRoutines: UInt8 = ordinary | queued
+
+    @inlinable
+    static func of(_ kind: AcquireKind) -> UInt8 {
+        switch kind {
+        case .ordinary, .tryAcquire: return 1
+        case .queued: return 2
+        case .interrupt: return 4
+        case .annotated: return 8
+        }
+    }
+
+    static func name(_ family: UInt8) -> String {
+        switch family {
+        case ordinary: return "ordinary (KeAcquireSpinLock)"
+        case queued: return "in-stack queued (KeAcquireInStackQueuedSpinLock)"
+        case interrupt: return "interrupt spin lock"
+        default: return "annotated"
+        }
+    }
+}
+
+extension ThreadState {
+    /// The highest IRQL any held lock runs at, PASSIVE_LEVEL when none is held.
+    package var highestHeldIRQL: IRQL {
+        IRQL(unchecked: (0..<depth).map { held($0).pointee.irql }.max() ?? 0)
+    }
+}

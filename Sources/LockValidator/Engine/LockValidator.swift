@@ -1,0 +1,114 @@
+import _LockValidatorShims
+
+/// The validator: the violations found so far, reports, and scoped collection for tests.
+public enum LockValidator {
+    /// Every violation found outside a ``ViolationScope``, in the order found (a snapshot).
+    public static var violations: [Violation] { globalLog.snapshot }
+
+    /// Forgets the violations found so far (between tests).
+    public static func reset() { globalLog.removeAll() }
+
+    /// Whether the `Validation` trait compiled the checks into the locks.
+    public static var isCompiledIn: Bool {
+        #if Validation
+            return true
+        #else
+            return false
+        #endif
+    }
+
+    /// Runs `body` in a new ``ViolationScope`` and returns the violations it caused.
+    ///
+    /// Violations caused on this task, or on a ``ProcessorThread`` started inside `body`, are
+    /// collected here and not added to ``violations``; the innermost scope collects.
+    public static func violations(
+        during body: () throws -> Void, scopeName: String = "violations(during:)"
+    ) rethrows -> [Violation] {
+        let scope = ViolationScope(name: scopeName)
+        try ViolationScope.$current.withValue(scope) { try body() }
+        return scope.violations
+    }
+
+    /// Async form of ``violations(during:scopeName:)``.
+    public static func violations(
+        during body: () async throws -> Void, scopeName: String = "violations(during:)"
+    ) async rethrows -> [Violation] {
+        let scope = ViolationScope(name: scopeName)
+        try await ViolationScope.$current.withValue(scope) { try await body() }
+        return scope.violations
+    }
+
+    /// Renders the violations found so far.
+    public static func report(_ format: ReportFormat = .text) -> String {
+        switch format {
+        case .text: return TextReport.render(violations)
+        }
+    }
+
+    /// Records a violation of `rule` found on the calling thread.
+    ///
+    /// Captures the stack and the thread's held locks, then adds it to the innermost scope or, outside
+    /// any scope, to the process-wide log, printing it the first time it is seen.
+    ///
+    /// - Parameters:
+    ///   - locks: the locks involved, the one being acquired or released first.
+    ///   - site: the call that broke the rule.
+    ///   - skipping: frames of the caller to drop from the top of the stack.
+    @inline(never)
+    public static func record(
+        _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?,
+        severity: Severity = .error, skipping: Int = 0
+    ) {
+        let thread = ThreadState.current
+        let violation = Violation(
+            rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread.info,
+            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: .capture(skipping: 1 + skipping),
+            occurrences: 1)
+        if let scope = ViolationScope.current {
+            scope.log.add(violation)
+        } else if globalLog.add(violation) {
+            printToStandardError(TextReport.render(violation))
+        }
+    }
+
+    static let globalLog = ViolationLog()
+}
+
+/// A report format.
+public enum ReportFormat: Sendable {
+    /// Plain text modelled on lockdep's reports.
+    case text
+}
+
+extension ThreadState {
+    /// The held-lock stack as reports show it, oldest first.
+    package var heldLockInfos: [HeldLockInfo] {
+        (0..<depth).map { index in
+            let entry = held(index).pointee
+            let lockClass = LockClass.withID(entry.lock_class)
+            return HeldLockInfo(
+                lock: LockInfo(
+                    name: lockClass?.name ?? "class \(entry.lock_class)",
+                    site: lockClass?.site ?? SourceSite(fileID: "?", line: 0), instance: entry.instance),
+                acquiredAt: SourceSite(fileID: entry.file.map { String(cString: $0) } ?? "?", line: UInt(entry.line)),
+                irql: IRQL(unchecked: entry.irql), kind: AcquireKind(rawValue: entry.kind) ?? .ordinary)
+        }
+    }
+}
+
+func printToStandardError(_ text: String) {
+    var text = text
+    if !text.hasSuffix("\n") { text += "\n" }
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let written = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        guard written > 0 else { return }
+        bytes = bytes.dropFirst(written)
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif

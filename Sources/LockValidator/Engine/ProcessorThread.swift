@@ -1,0 +1,56 @@
+import _LockValidatorShims
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// A thread that plays one processor: it starts at PASSIVE_LEVEL with nothing held, carries the
+/// ``ViolationScope`` of the code that started it, and can be joined.
+public final class ProcessorThread: @unchecked Sendable {
+    private var thread: pthread_t
+    private var joined = false
+
+    /// Starts a thread running `body`.
+    ///
+    /// - Parameter name: the thread name shown in reports (the kernel keeps 15 bytes).
+    public init(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
+        let scope = ViolationScope.current
+        let start = Start(name: name) {
+            ViolationScope.$current.withValue(scope) { body() }
+        }
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread, nil,
+            { argument in
+                let start = Unmanaged<Start>.fromOpaque(argument!).takeRetainedValue()
+                if let name = start.name { _ = lv_set_thread_name(name) }
+                start.body()
+                return nil
+            }, Unmanaged.passRetained(start).toOpaque())
+        precondition(result == 0, "pthread_create failed with error \(result)")
+        self.thread = thread
+    }
+
+    /// Waits for the thread to finish.
+    public func join() {
+        guard !joined else { return }
+        let result = pthread_join(thread, nil)
+        precondition(result == 0, "pthread_join failed with error \(result)")
+        joined = true
+    }
+
+    deinit {
+        if !joined { pthread_detach(thread) }
+    }
+
+    private final class Start {
+        let name: String?
+        let body: () -> Void
+        init(name: String?, body: @escaping () -> Void) {
+            self.name = name
+            self.body = body
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Synchronization
+import _LockValidatorShims
+
+/// The calling thread's state, kept in C `__thread` storage so that reaching it costs about a nanosecond.
+///
+/// Only the owning thread touches its state, except the MCS queue nodes, which other threads reach
+/// through atomics.
+@frozen
+@usableFromInline
+package struct ThreadState {
+    @usableFromInline
+    package let pointer: UnsafeMutablePointer<lv_thread_state>
+
+    @inlinable
+    init(pointer: UnsafeMutablePointer<lv_thread_state>) { self.pointer = pointer }
+
+    /// The calling thread's state, registered on first use.
+    @inlinable
+    package static var current: ThreadState {
+        let pointer = lv_thread()!
+        if _slowPath(pointer.pointee.serial == 0) { register(pointer) }
+        return ThreadState(pointer: pointer)
+    }
+
+    /// The thread's process-unique serial number.
+    @inlinable
+    package var serial: UInt32 { pointer.pointee.serial }
+
+    /// The current IRQL.
+    @inlinable
+    package var irql: IRQL {
+        get { IRQL(unchecked: pointer.pointee.irql) }
+        nonmutating set { pointer.pointee.irql = newValue.rawValue }
+    }
+
+    /// The number of entries on the held-lock stack.
+    @inlinable
+    package var depth: Int { Int(pointer.pointee.depth) }
+
+    /// The held-lock entry at `index` (0 is the oldest).
+    @inlinable
+    package func held(_ index: Int) -> UnsafeMutablePointer<lv_held_lock> {
+        withUnsafeMutablePointer(to: &pointer.pointee.held) {
+            UnsafeMutableRawPointer($0).assumingMemoryBound(to: lv_held_lock.self) + index
+        }
+    }
+
+    /// The index of the newest entry for `instance`, if the thread holds it.
+    @inlinable
+    package func indexOfHeld(instance: UInt64) -> Int? {
+        var index = depth - 1
+        while index >= 0 {
+            if held(index).pointee.instance == instance { return index }
+            index -= 1
+        }
+        return nil
+    }
+
+    /// Pushes an entry; returns false when the stack is full (the acquire then goes untracked).
+    @inlinable
+    package func push(_ entry: lv_held_lock) -> Bool {
+        let depth = self.depth
+        guard _fastPath(depth < Int(LV_MAX_HELD)) else {
+            pointer.pointee.overflow &+= 1
+            return false
+        }
+        held(depth).pointee = entry
+        pointer.pointee.depth = UInt16(depth + 1)
+        return true
+    }
+
+    /// Removes the entry at `index`, closing the gap.
+    @inlinable
+    package func remove(at index: Int) {
+        let depth = self.depth
+        var i = index
+        while i + 1 < depth {
+            held(i).pointee = held(i + 1).pointee
+            i += 1
+        }
+        pointer.pointee.depth = UInt16(depth - 1)
+    }
+
+    /// Whether the thread holds a spin lock of any kind (not only annotated locks).
+    package var holdsSpinLock: Bool {
+        (0..<depth).contains { held($0).pointee.kind != AcquireKind.annotated.rawValue }
+    }
+
+    /// A description of the thread for reports.
+    package var info: ThreadInfo {
+        var buffer = [CChar](repeating: 0, count: 32)
+        let name: String? = buffer.withUnsafeMutableBufferPointer { buffer in
+            lv_thread_name(buffer.baseAddress, buffer.count) == 0 ? String(cString: buffer.baseAddress!) : nil
+        }
+        return ThreadInfo(serial: serial, osThreadID: lv_os_thread_id(), name: name)
+    }
+
+    @usableFromInline
+    @inline(never)
+    static func register(_ pointer: UnsafeMutablePointer<lv_thread_state>) {
+        threadExitHookInstalled.load(ordering: .acquiring) ? () : installThreadExitHook()
+        pointer.pointee.serial = nextThreadSerial.wrappingAdd(1, ordering: .relaxed).oldValue
+        _ = lv_register_thread()
+    }
+
+    private static func installThreadExitHook() {
+        lv_set_thread_exit_hook { state in
+            guard let state else { return }
+            ThreadState(pointer: state).threadDidExit()
+        }
+        threadExitHookInstalled.store(true, ordering: .releasing)
+    }
+
+    /// Runs once per registered thread as it exits: frees its pended-work store.
+    private func threadDidExit() {
+        if let processor = pointer.pointee.processor {
+            Unmanaged<Processor>.fromOpaque(processor).release()
+            pointer.pointee.processor = nil
+        }
+    }
+}
+
+private let nextThreadSerial = Atomic<UInt32>(1)
+private let threadExitHookInstalled = Atomic<Bool>(false)

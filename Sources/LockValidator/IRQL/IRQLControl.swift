@@ -1,0 +1,75 @@
+extension IRQL {
+    /// The calling thread's current IRQL (`KeGetCurrentIrql`).
+    @inlinable
+    public static var current: IRQL { ThreadState.current.irql }
+
+    /// Raises the calling thread's IRQL to `level` and returns the previous level (`KeRaiseIrql`).
+    ///
+    /// - Warning: raising to a level below the current one is an `irql-raise-invalid` violation; the
+    ///   IRQL is then left unchanged and the current level returned.
+    @discardableResult
+    public static func raise(to level: IRQL, fileID: StaticString = #fileID, line: UInt = #line) -> IRQL {
+        let thread = ThreadState.current
+        let old = thread.irql
+        guard level >= old else {
+            #if Validation
+                LockValidator.record(
+                    .irqlRaiseInvalid, summary: "IRQL.raise(to: \(level)) called at \(old), a higher level",
+                    site: SourceSite(fileID, line))
+            #endif
+            return old
+        }
+        thread.irql = level
+        return old
+    }
+
+    /// Lowers the calling thread's IRQL to `level` (`KeLowerIrql`), then runs any interrupts and DPCs
+    /// pended on this processor above the new level.
+    ///
+    /// - Warning: lowering to a level above the current one is an `irql-lower-invalid` violation; the
+    ///   IRQL is then left unchanged.
+    public static func lower(to level: IRQL, fileID: StaticString = #fileID, line: UInt = #line) {
+        let thread = ThreadState.current
+        let old = thread.irql
+        guard level <= old else {
+            #if Validation
+                LockValidator.record(
+                    .irqlLowerInvalid, summary: "IRQL.lower(to: \(level)) called at \(old), a lower level",
+                    site: SourceSite(fileID, line))
+            #endif
+            return
+        }
+        thread.lowerIRQL(to: level)
+    }
+}
+
+/// Declares that the calling code is pageable (`PAGED_CODE()`): it may touch paged memory and so must
+/// run at or below APC_LEVEL.
+///
+/// Above APC_LEVEL this is a `pageable-at-raised-irql` violation (bug checks 0xA and 0xD1 on Windows).
+public func pageableCode(fileID: StaticString = #fileID, line: UInt = #line) {
+    #if Validation
+        let irql = IRQL.current
+        if irql > .apc {
+            LockValidator.record(
+                .pageableAtRaisedIRQL, summary: "pageable code called at \(irql); it must run at or below APC_LEVEL",
+                site: SourceSite(fileID, line))
+        }
+    #endif
+}
+
+/// Declares that the calling code may block (wait, sleep, take a sleeping lock), as Linux's
+/// `might_sleep()`.
+///
+/// At DISPATCH_LEVEL or above, or with a spin lock held, this is a `blocking-while-held` violation.
+public func mightSleep(fileID: StaticString = #fileID, line: UInt = #line) {
+    #if Validation
+        let thread = ThreadState.current
+        let irql = thread.irql
+        if irql >= .dispatch || thread.holdsSpinLock {
+            let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(irql)"
+            LockValidator.record(
+                .blockingWhileHeld, summary: "a call that may block was made \(reason)", site: SourceSite(fileID, line))
+        }
+    #endif
+}

@@ -1,0 +1,47 @@
+import Synchronization
+
+/// Violations in the order found, one entry per (rule, lock classes, site) with an occurrence count.
+final class ViolationLog: Sendable {
+    private struct Entries {
+        var list: [Violation] = []
+        var index: [Violation.Key: Int] = [:]
+    }
+
+    private let entries = Mutex(Entries())
+
+    /// Adds `violation`, or counts one more occurrence of an equal entry; returns true when it is new.
+    @discardableResult
+    func add(_ violation: Violation) -> Bool {
+        entries.withLock { entries in
+            if let existing = entries.index[violation.key] {
+                entries.list[existing].occurrences += violation.occurrences
+                return false
+            }
+            entries.index[violation.key] = entries.list.count
+            entries.list.append(violation)
+            return true
+        }
+    }
+
+    var snapshot: [Violation] { entries.withLock { $0.list } }
+
+    func removeAll() { entries.withLock { $0 = Entries() } }
+}
+
+/// A region of code whose violations are collected apart from the process-wide log.
+///
+/// A scope follows the task (and the synchronous code it calls) that entered it, and threads
+/// started with ``ProcessorThread`` inside it. Nested scopes: the innermost one collects.
+public final class ViolationScope: Sendable {
+    /// A name for reports: a test's name, a routine's name.
+    public let name: String
+    let log = ViolationLog()
+
+    init(name: String) { self.name = name }
+
+    /// The violations collected so far, in the order found.
+    public var violations: [Violation] { log.snapshot }
+
+    /// The scope the calling task or thread is in, if any.
+    @TaskLocal public static var current: ViolationScope?
+}

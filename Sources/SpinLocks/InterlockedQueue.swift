@@ -1,0 +1,69 @@
+import LockValidator
+
+/// A list guarded by a spin lock, operated on by interlocked routines that take and release the lock
+/// themselves (`ExInterlockedInsertTailList`, `ExInterlockedInsertHeadList`,
+/// `ExInterlockedRemoveHeadList`).
+///
+/// The routines may be called at any IRQL up to DIRQL: below DISPATCH_LEVEL they raise to it for the
+/// duration, above they keep the current IRQL.
+public final class InterlockedQueue<Element> {
+    /// The spin lock guarding the list; other code may take it to work on the list's owner.
+    public let lock: SpinLock
+    private var elements: [Element?] = []
+    private var head = 0
+
+    /// Creates an empty queue guarded by `lock`, or by a new lock named `name`.
+    public init(_ name: String? = nil, lock: SpinLock? = nil, fileID: StaticString = #fileID, line: UInt = #line) {
+        self.lock = lock ?? SpinLock(name, fileID: fileID, line: line)
+    }
+
+    /// Appends `element` (`ExInterlockedInsertTailList`).
+    public func insertTail(_ element: Element, fileID: StaticString = #fileID, line: UInt = #line) {
+        interlocked(fileID: fileID, line: line) { elements.append(element) }
+    }
+
+    /// Prepends `element` (`ExInterlockedInsertHeadList`).
+    public func insertHead(_ element: Element, fileID: StaticString = #fileID, line: UInt = #line) {
+        interlocked(fileID: fileID, line: line) {
+            if head > 0 {
+                head -= 1
+                elements[head] = element
+            } else {
+                elements.insert(element, at: 0)
+            }
+        }
+    }
+
+    /// Removes and returns the first element, or nil when empty (`ExInterlockedRemoveHeadList`).
+    public func removeHead(fileID: StaticString = #fileID, line: UInt = #line) -> Element? {
+        interlocked(fileID: fileID, line: line) {
+            guard head < elements.count else { return nil }
+            let element = elements[head].take()
+            head += 1
+            if head == elements.count || head >= 64 && head * 2 >= elements.count {
+                elements.removeFirst(head)
+                head = 0
+            }
+            return element
+        }
+    }
+
+    /// The number of elements, read under the lock.
+    public func count(fileID: StaticString = #fileID, line: UInt = #line) -> Int {
+        interlocked(fileID: fileID, line: line) { elements.count - head }
+    }
+
+    private func interlocked<Result>(fileID: StaticString, line: UInt, _ body: () -> Result) -> Result {
+        let thread = ThreadState.current
+        let oldIRQL = thread.irql
+        if oldIRQL < .dispatch { thread.irql = .dispatch }
+        lock.lockOrdinary(.ordinary, on: thread, fileID: fileID, line: line)
+        let result = body()
+        if let floor = lock.unlock(.ordinary, on: thread, queueNode: nil, fileID: fileID, line: line) {
+            lock.restoreIRQL(oldIRQL, floor: floor, on: thread, fileID: fileID, line: line)
+        }
+        return result
+    }
+}
+
+extension InterlockedQueue: @unchecked Sendable where Element: Sendable {}

@@ -1,0 +1,128 @@
+import Synchronization
+import _LockValidatorShims
+
+/// The lock word of a `KSPIN_LOCK`, serving both acquisition styles.
+///
+/// The word is 0 when free, 1 when held by an ordinary (test-and-test-and-set) acquire, and otherwise
+/// the address of the tail node of an MCS queue whose head owns the lock. Ordinary acquires only take
+/// a free word and queued acquires wait out an ordinary holder, so mixing the two styles (a reported
+/// violation) still excludes correctly.
+@usableFromInline
+struct RawSpinLock: ~Copyable {
+    @usableFromInline static let heldOrdinary: UInt = 1
+
+    @usableFromInline let word = Atomic<UInt>(0)
+
+    @inlinable init() {}
+
+    /// Whether anyone holds the lock (or waits in its queue).
+    @inlinable var isLocked: Bool { word.load(ordering: .relaxed) != 0 }
+
+    // MARK: Ordinary (test-and-test-and-set)
+
+    @inlinable
+    func tryLock() -> Bool {
+        word.load(ordering: .relaxed) == 0
+            && word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged
+    }
+
+    @inlinable
+    func lock() {
+        if _fastPath(word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged) {
+            return
+        }
+        lockContended()
+    }
+
+    @usableFromInline
+    @inline(never)
+    func lockContended() {
+        var backoff = SpinBackoff()
+        repeat {
+            while word.load(ordering: .relaxed) != 0 { backoff.wait() }
+        } while !word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged
+    }
+
+    @inlinable
+    func unlock() { word.store(0, ordering: .releasing) }
+
+    // MARK: Queued (MCS)
+
+    /// Acquires in FIFO order, waiting on `node`, which must stay put until `unlockQueued(node)`.
+    @inlinable
+    func lockQueued(_ node: UnsafeMutablePointer<QueueNode>) {
+        node.pointee.next.store(0, ordering: .relaxed)
+        node.pointee.locked.store(1, ordering: .relaxed)
+        let me = UInt(bitPattern: node)
+        var backoff = SpinBackoff()
+        while true {
+            let tail = word.load(ordering: .relaxed)
+            if tail == Self.heldOrdinary {
+                backoff.wait()
+                continue
+            }
+            guard word.compareExchange(expected: tail, desired: me, ordering: .acquiringAndReleasing).exchanged else {
+                continue
+            }
+            if tail == 0 { return }
+            // Link behind the previous tail and wait for it to hand the lock over.
+            UnsafeMutablePointer<QueueNode>(bitPattern: tail)!.pointee.next.store(me, ordering: .releasing)
+            var handoff = SpinBackoff()
+            while node.pointee.locked.load(ordering: .acquiring) != 0 { handoff.wait() }
+            return
+        }
+    }
+
+    /// Releases a queued acquire made with `node`, handing the lock to the next waiter in line.
+    @inlinable
+    func unlockQueued(_ node: UnsafeMutablePointer<QueueNode>) {
+        var next = node.pointee.next.load(ordering: .acquiring)
+        if next == 0 {
+            let me = UInt(bitPattern: node)
+            if word.compareExchange(expected: me, desired: 0, ordering: .releasing).exchanged { return }
+            // A successor swapped itself in and is about to link; wait for it.
+            var backoff = SpinBackoff()
+            repeat {
+                backoff.wait()
+                next = node.pointee.next.load(ordering: .acquiring)
+            } while next == 0
+        }
+        UnsafeMutablePointer<QueueNode>(bitPattern: next)!.pointee.locked.store(0, ordering: .releasing)
+    }
+
+    /// The tail of the MCS queue, or nil when the lock is free or held by an ordinary acquire.
+    var queueTail: UnsafeMutableRawPointer? {
+        let value = word.load(ordering: .relaxed)
+        return value > Self.heldOrdinary ? UnsafeMutableRawPointer(bitPattern: value) : nil
+    }
+}
+
+/// An MCS queue node; it lives on the waiter's stack (or in its thread's node pool).
+@usableFromInline
+struct QueueNode: ~Copyable {
+    @usableFromInline let next = Atomic<UInt>(0)
+    @usableFromInline let locked = Atomic<UInt>(0)
+
+    @inlinable init() {}
+}
+
+/// Spin-wait pacing that stays live when more threads spin than there are cores: the pause hint,
+/// then a yield every `spinsPerYield` iterations so that a preempted holder or next-in-line waiter
+/// gets the processor back.
+@usableFromInline
+struct SpinBackoff {
+    @usableFromInline static let spinsPerYield = 128
+    @usableFromInline var spins = 0
+
+    @inlinable init() {}
+
+    @inlinable
+    mutating func wait() {
+        spins &+= 1
+        if spins % Self.spinsPerYield == 0 {
+            lv_yield()
+        } else {
+            lv_pause()
+        }
+    }
+}

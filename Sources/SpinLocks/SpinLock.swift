@@ -1,0 +1,237 @@
+import LockValidator
+
+/// An instrumented executive spin lock (`KSPIN_LOCK`), acquired either as an ordinary spin lock or as
+/// an in-stack queued spin lock.
+///
+/// Acquiring raises the calling thread's IRQL to DISPATCH_LEVEL, so DPCs wait until the lock is
+/// released; the `AtDpcLevel` forms are for code already at DISPATCH_LEVEL or above. With the
+/// `Validation` trait on, every call is checked: recursion, release by a non-owner, release out of
+/// order or at the wrong IRQL, calls at the wrong IRQL, and mixing ordinary with queued routines are
+/// reported as violations, and the program goes on safely.
+///
+/// The lock class is the name when given, else the init site, as lockdep keys its classes: many
+/// instances created at one place share a class.
+///
+/// ```swift
+/// let lock = SpinLock("DeviceExtension.lock")
+/// lock.withLock { extension.count += 1 }
+/// ```
+///
+/// - Warning: a spin lock is for short critical sections that never block; hold it for microseconds.
+public final class SpinLock: @unchecked Sendable {
+    @usableFromInline let raw = RawSpinLock()
+
+    #if Validation
+        @usableFromInline let tracking: LockTracking
+    #endif
+
+    /// The lock class name: the name given at init, else `Module/File.swift:line` of the init site.
+    public let name: String
+
+    /// Creates a free lock (`KeInitializeSpinLock`).
+    ///
+    /// - Parameter name: the lock class; omit it to key the class by the init site.
+    public init(_ name: String? = nil, fileID: StaticString = #fileID, line: UInt = #line) {
+        self.name = name ?? "\(fileID):\(line)"
+        #if Validation
+            tracking = LockTracking(name: name, fileID: fileID, line: line)
+        #endif
+    }
+
+    deinit {
+        #if Validation
+            tracking.freed(whileLocked: raw.isLocked)
+        #endif
+    }
+
+    /// Whether the lock is held (or waited for) by any thread right now; for diagnostics only.
+    public var isLocked: Bool { raw.isLocked }
+
+    // MARK: Scoped
+
+    /// Runs `body` holding the lock at DISPATCH_LEVEL, then restores the IRQL.
+    ///
+    /// An error thrown by `body` is an `error-while-held` violation; the lock is released and the
+    /// error rethrown.
+    @inlinable
+    public func withLock<Result: ~Copyable, Failure: Error>(
+        fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let oldIRQL = acquire(fileID: fileID, line: line)
+        do throws(Failure) {
+            let result = try body()
+            release(oldIRQL, fileID: fileID, line: line)
+            return result
+        } catch {
+            thrownWhileHeld(error, fileID: fileID, line: line)
+            release(oldIRQL, fileID: fileID, line: line)
+            throw error
+        }
+    }
+
+    // MARK: Ordinary
+
+    /// Raises the IRQL to DISPATCH_LEVEL, spins until the lock is free, takes it, and returns the IRQL
+    /// to pass to ``release(_:fileID:line:)`` (`KeAcquireSpinLock`).
+    ///
+    /// - Warning: call at or below DISPATCH_LEVEL; above it, `irql-too-high` is reported and the IRQL
+    ///   is left where it is.
+    @inlinable
+    public func acquire(fileID: StaticString = #fileID, line: UInt = #line) -> IRQL {
+        let thread = ThreadState.current
+        let oldIRQL = thread.irql
+        if _fastPath(oldIRQL <= .dispatch) {
+            thread.irql = .dispatch
+        } else {
+            #if Validation
+                irqlTooHigh("acquire()", at: oldIRQL, limit: .dispatch, fileID: fileID, line: line)
+            #endif
+        }
+        lockOrdinary(.ordinary, on: thread, fileID: fileID, line: line)
+        return oldIRQL
+    }
+
+    /// Releases the lock and lowers the IRQL to `oldIRQL`, the value ``acquire(fileID:line:)``
+    /// returned (`KeReleaseSpinLock`); interrupts and DPCs pended meanwhile run then.
+    @inlinable
+    public func release(_ oldIRQL: IRQL, fileID: StaticString = #fileID, line: UInt = #line) {
+        let thread = ThreadState.current
+        if let floor = unlock(.ordinary, on: thread, queueNode: nil, fileID: fileID, line: line) {
+            restoreIRQL(oldIRQL, floor: floor, on: thread, fileID: fileID, line: line)
+        }
+    }
+
+    /// Takes the lock without changing the IRQL, which must already be DISPATCH_LEVEL or above
+    /// (`KeAcquireSpinLockAtDpcLevel`).
+    @inlinable
+    public func acquireAtDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) {
+        let thread = ThreadState.current
+        #if Validation
+            if _slowPath(thread.irql < .dispatch) {
+                irqlTooLow("acquireAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
+            }
+        #endif
+        lockOrdinary(.ordinary, on: thread, fileID: fileID, line: line)
+    }
+
+    /// Releases a lock taken with ``acquireAtDpcLevel(fileID:line:)`` without changing the IRQL
+    /// (`KeReleaseSpinLockFromDpcLevel`).
+    @inlinable
+    public func releaseFromDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) {
+        let thread = ThreadState.current
+        #if Validation
+            if _slowPath(thread.irql < .dispatch) {
+                irqlTooLow("releaseFromDpcLevel()", at: thread.irql, fileID: fileID, line: line)
+            }
+        #endif
+        _ = unlock(.ordinary, on: thread, queueNode: nil, fileID: fileID, line: line)
+    }
+
+    /// Takes the lock if it is free, without spinning (`KeTryToAcquireSpinLockAtDpcLevel`).
+    ///
+    /// As in lockdep, a successful try-acquire is held like any other, and a try-acquire of a lock the
+    /// thread already holds simply fails.
+    @inlinable
+    public func tryAcquireAtDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) -> Bool {
+        let thread = ThreadState.current
+        #if Validation
+            if _slowPath(thread.irql < .dispatch) {
+                irqlTooLow("tryAcquireAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
+            }
+            if tracking.isOwned(by: thread) { return false }
+        #endif
+        guard raw.tryLock() else { return false }
+        #if Validation
+            _ = tracking.willAcquire(.tryAcquire, on: thread, fileID: fileID, line: line)
+            tracking.didAcquire(.tryAcquire, on: thread, fileID: fileID, line: line)
+        #endif
+        return true
+    }
+
+    // MARK: Shared by every routine
+
+    /// Spins for the lock word in the ordinary way and records the acquire.
+    @inlinable
+    func lockOrdinary(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) {
+        #if Validation
+            guard tracking.willAcquire(kind, on: thread, fileID: fileID, line: line) else { return }
+        #endif
+        raw.lock()
+        #if Validation
+            tracking.didAcquire(kind, on: thread, fileID: fileID, line: line)
+        #endif
+    }
+
+    /// Checks the release and unlocks as the lock was acquired.
+    ///
+    /// - Returns: the lowest IRQL the release may lower to (PASSIVE_LEVEL unless an out-of-order
+    ///   release leaves locks held that run higher), or nil when the release was ignored (not held, or
+    ///   held by another thread) and the IRQL must stay.
+    @inlinable
+    func unlock(
+        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutablePointer<QueueNode>?,
+        fileID: StaticString, line: UInt
+    ) -> IRQL? {
+        #if Validation
+            switch tracking.willRelease(kind, on: thread, fileID: fileID, line: line) {
+            case .unlock(let heldKind, let heldNode, let floor):
+                if heldKind == .queued {
+                    raw.unlockQueued(heldNode?.assumingMemoryBound(to: QueueNode.self) ?? queueNode!)
+                } else {
+                    raw.unlock()
+                }
+                return floor
+            case .placeholder:
+                return .passive
+            case .ignore:
+                return nil
+            }
+        #else
+            if let queueNode { raw.unlockQueued(queueNode) } else { raw.unlock() }
+            return .passive
+        #endif
+    }
+
+    /// Lowers the IRQL to `oldIRQL` after a release, but not below `floor`.
+    @inlinable
+    func restoreIRQL(_ oldIRQL: IRQL, floor: IRQL, on thread: ThreadState, fileID: StaticString, line: UInt) {
+        #if Validation
+            let target = max(oldIRQL, floor)
+            if _slowPath(target > thread.irql) {
+                IRQL.lower(to: target, fileID: fileID, line: line)  // reports irql-lower-invalid
+                return
+            }
+            thread.lowerIRQL(to: target)
+        #else
+            thread.lowerIRQL(to: oldIRQL)
+        #endif
+    }
+
+    @usableFromInline
+    func thrownWhileHeld(_ error: any Error, fileID: StaticString, line: UInt) {
+        #if Validation
+            tracking.errorThrown(error, fileID: fileID, line: line)
+        #endif
+    }
+
+    #if Validation
+        @usableFromInline
+        @inline(never)
+        func irqlTooHigh(_ routine: String, at irql: IRQL, limit: IRQL, fileID: StaticString, line: UInt) {
+            LockValidator.record(
+                .irqlTooHigh,
+                summary: "\(routine) on \(tracking.info) called at \(irql); it must be called at or below \(limit)",
+                locks: [tracking.info], site: SourceSite(fileID, line), skipping: 1)
+        }
+
+        @usableFromInline
+        @inline(never)
+        func irqlTooLow(_ routine: String, at irql: IRQL, fileID: StaticString, line: UInt) {
+            LockValidator.record(
+                .irqlTooLow,
+                summary: "\(routine) on \(tracking.info) called at \(irql); it must be called at or above"
+                    + " DISPATCH_LEVEL",
+                locks: [tracking.info], site: SourceSite(fileID, line), skipping: 1)
+        }
+    #endif
+}
