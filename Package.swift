@@ -34,7 +34,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LockValidatorTests",
-            dependencies: ["LockValidator", "SpinLocks"]
+            dependencies: ["LockValidator"]
         ),
         .testTarget(
             name: "SpinLocksTests",
