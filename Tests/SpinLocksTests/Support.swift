@@ -40,3 +40,6 @@ struct DeviceError: Error, CustomStringConvertible {
 #if canImport(Glibc)
     import Glibc
 #endif
+
+/// Gives up the processor for a moment.
+func yieldProcessor() { sched_yield() }

@@ -114,11 +114,13 @@ package struct LockTracking: ~Copyable {
     @usableFromInline
     @inline(never)
     func heldStackFull(on thread: ThreadState, fileID: StaticString, line: UInt) {
+        // Said once per thread, when it first overflows; later untracked acquires are only counted.
+        guard thread.pointer.pointee.overflow == 1 else { return }
         LockValidator.record(
             .capacityExhausted,
-            summary: "the held-lock stack of \(thread.info) is full (\(LV_MAX_HELD) entries); \(info) is not"
-                + " tracked while the thread holds this many locks",
-            locks: [info], site: SourceSite(fileID, line), skipping: 3)
+            summary: "the held-lock stack of \(thread.info) is full (\(LV_MAX_HELD) entries): \(info) and any"
+                + " further lock taken while this many are held go untracked; the locks themselves still work",
+            site: SourceSite(fileID, line), severity: .warning, skipping: 3)
     }
 
     // MARK: Release
