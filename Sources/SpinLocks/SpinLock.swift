@@ -221,7 +221,7 @@ public final class SpinLock: @unchecked Sendable {
             LockValidator.record(
                 .irqlTooHigh,
                 summary: "\(routine) on \(tracking.info) called at \(irql); it must be called at or below \(limit)",
-                locks: [tracking.info], site: SourceSite(fileID, line), skipping: 1)
+                locks: [tracking.info], site: SourceSite(fileID, line))
         }
 
         @usableFromInline
@@ -231,7 +231,7 @@ public final class SpinLock: @unchecked Sendable {
                 .irqlTooLow,
                 summary: "\(routine) on \(tracking.info) called at \(irql); it must be called at or above"
                     + " DISPATCH_LEVEL",
-                locks: [tracking.info], site: SourceSite(fileID, line), skipping: 1)
+                locks: [tracking.info], site: SourceSite(fileID, line))
         }
     #endif
 }

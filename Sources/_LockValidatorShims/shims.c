@@ -25,7 +25,18 @@ int lv_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), truncated);
 }
 
-int lv_backtrace(void **buffer, int capacity) { return unw_backtrace(buffer, capacity); }
+__attribute__((noinline)) int lv_backtrace(void **buffer, int capacity) {
+    // Start the trace at our caller's caller: drop libunwind's frames and the caller's own.
+    void *caller = __builtin_return_address(0);
+    int count = unw_backtrace(buffer, capacity);
+    for (int i = 0; i < count; i++) {
+        if (buffer[i] == caller) {
+            memmove(buffer, buffer + i + 1, (size_t)(count - i - 1) * sizeof *buffer);
+            return count - i - 1;
+        }
+    }
+    return count;
+}
 
 int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offset) {
     // libunwind 1.6 has no lookup by address: aim a local cursor at it and ask for the name there.
@@ -53,14 +64,14 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
 static void run_exit_hook(void *unused) {
     (void)unused;
-    if (exit_hook) exit_hook(&lv_tls_state);
+    lv_thread_exit_hook hook = __atomic_load_n(&exit_hook, __ATOMIC_ACQUIRE);
+    if (hook) hook(&lv_tls_state);
 }
 
 static void make_exit_key(void) { pthread_key_create(&exit_key, run_exit_hook); }
 
-void lv_set_thread_exit_hook(lv_thread_exit_hook hook) { exit_hook = hook; }
-
-int lv_register_thread(void) {
+int lv_register_thread(lv_thread_exit_hook hook) {
+    __atomic_store_n(&exit_hook, hook, __ATOMIC_RELEASE);
     pthread_once(&exit_key_once, make_exit_key);
     // Any non-NULL value makes the destructor run at thread exit.
     return pthread_setspecific(exit_key, (void *)1);

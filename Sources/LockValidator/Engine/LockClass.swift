@@ -45,7 +45,7 @@ public final class LockClass: Sendable, CustomStringConvertible {
         var byName: [String: LockClass] = [:]
     }
 
-    private static let registry = Mutex(Registry())
+    private static let registry = InternalLock(Registry())
 }
 
 /// Serial numbers for lock instances: never reused, so a freed lock's address reused by a new lock

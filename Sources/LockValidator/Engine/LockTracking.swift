@@ -35,7 +35,7 @@ package struct LockTracking: ~Copyable {
     package var isHeld: Bool { owner.load(ordering: .relaxed) != 0 }
 
     /// Whether `thread` holds the lock.
-    @inlinable @usableFromInline
+    @inlinable
     package func isOwned(by thread: ThreadState) -> Bool { owner.load(ordering: .relaxed) == thread.serial }
 
     // MARK: Acquire
@@ -45,7 +45,7 @@ package struct LockTracking: ~Copyable {
     /// A thread that already holds the lock would spin forever: the acquire is reported as
     /// `recursive-acquire` and recorded as a placeholder entry that the matching release removes, so
     /// the program goes on with the lock still held once.
-    @inlinable @usableFromInline
+    @inlinable
     package func willAcquire(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) -> Bool {
         if _slowPath(owner.load(ordering: .relaxed) == thread.serial) {
             recursiveAcquire(kind, on: thread, fileID: fileID, line: line)
@@ -59,7 +59,7 @@ package struct LockTracking: ~Copyable {
     }
 
     /// Records that the calling thread now owns the lock, at the thread's current IRQL.
-    @inlinable @usableFromInline
+    @inlinable
     package func didAcquire(
         _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
         fileID: StaticString, line: UInt
@@ -93,7 +93,7 @@ package struct LockTracking: ~Copyable {
             .recursiveAcquire,
             summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
                 + " reported instead of spinning forever",
-            locks: [info], site: site, skipping: 2)
+            locks: [info], site: site)
         push(kind, flags: UInt8(LV_HELD_RECURSIVE), on: thread, queueNode: nil, fileID: fileID, line: line)
     }
 
@@ -108,7 +108,7 @@ package struct LockTracking: ~Copyable {
             .mixedAcquireKinds,
             summary: "\(info) is acquired with \(KindFamily.name(family)) routines here and with"
                 + " \(KindFamily.name(clashing)) routines elsewhere; one KSPIN_LOCK must use one kind",
-            locks: [info], site: SourceSite(fileID, line), skipping: 2)
+            locks: [info], site: SourceSite(fileID, line))
     }
 
     @usableFromInline
@@ -120,14 +120,14 @@ package struct LockTracking: ~Copyable {
             .capacityExhausted,
             summary: "the held-lock stack of \(thread.info) is full (\(LV_MAX_HELD) entries): \(info) and any"
                 + " further lock taken while this many are held go untracked; the locks themselves still work",
-            site: SourceSite(fileID, line), severity: .warning, skipping: 3)
+            site: SourceSite(fileID, line), severity: .warning)
     }
 
     // MARK: Release
 
     /// Checks a release and removes the lock from the calling thread's held stack; the caller then does
     /// what the returned action says.
-    @inlinable @usableFromInline
+    @inlinable
     package func willRelease(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt)
         -> ReleaseAction
     {
@@ -160,13 +160,13 @@ package struct LockTracking: ~Copyable {
                     .releaseNotHeld,
                     summary: "\(thread.info) is trying to release \(info), which no thread holds"
                         + " (a double release, or one never acquired); the release is ignored",
-                    locks: [info], site: site, skipping: 2)
+                    locks: [info], site: site)
             } else {
                 LockValidator.record(
                     .releaseWrongThread,
                     summary: "\(thread.info) is trying to release \(info), which thread \(holder) holds;"
                         + " the release is ignored",
-                    locks: [info], site: site, skipping: 2)
+                    locks: [info], site: site)
             }
             return .ignore
         }
@@ -189,20 +189,20 @@ package struct LockTracking: ~Copyable {
                 .releaseOutOfOrder,
                 summary: "\(thread.info) releases \(info) while \"\(newerName)\" #\(newer.instance), acquired"
                     + " later at \(String(cString: newer.file)):\(newer.line), is still held",
-                locks: [info], site: site, skipping: 2)
+                locks: [info], site: site)
         }
         if entry.irql != thread.irql.rawValue {
             LockValidator.record(
                 .releaseWrongIRQL,
                 summary: "\(info) runs at \(IRQL(unchecked: entry.irql)) but is released at \(thread.irql)",
-                locks: [info], site: site, skipping: 2)
+                locks: [info], site: site)
         }
         if KindFamily.of(kind) != KindFamily.of(heldKind) {
             LockValidator.record(
                 .mixedAcquireKinds,
                 summary: "\(info) was acquired with \(KindFamily.name(KindFamily.of(heldKind))) routines and is"
                     + " released with \(KindFamily.name(KindFamily.of(kind))) routines; it is released as acquired",
-                locks: [info], site: site, skipping: 2)
+                locks: [info], site: site)
         }
         thread.remove(at: index)
         owner.store(0, ordering: .relaxed)
@@ -219,7 +219,7 @@ package struct LockTracking: ~Copyable {
             .errorWhileHeld,
             summary: "an error (\(type(of: error)): \(error)) was thrown out of a critical section of \(info);"
                 + " the lock is released and the error rethrown",
-            locks: [info], site: SourceSite(fileID, line), skipping: 1)
+            locks: [info], site: SourceSite(fileID, line))
     }
 
     /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.
@@ -230,7 +230,7 @@ package struct LockTracking: ~Copyable {
         let by = holder == 0 ? "" : holder == thread.serial ? " by this thread" : " by thread \(holder)"
         LockValidator.record(
             .lockFreedWhileHeld, summary: "\(info) is being freed while it is held\(by)", locks: [info],
-            site: nil, skipping: 1)
+            site: nil)
         while let index = thread.indexOfHeld(instance: instance) { thread.remove(at: index) }
     }
 }

@@ -53,16 +53,15 @@ public enum LockValidator {
     /// - Parameters:
     ///   - locks: the locks involved, the one being acquired or released first.
     ///   - site: the call that broke the rule.
-    ///   - skipping: frames of the caller to drop from the top of the stack.
     @inline(never)
     public static func record(
         _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?,
-        severity: Severity = .error, skipping: Int = 0
+        severity: Severity = .error
     ) {
         let thread = ThreadState.current
         let violation = Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread.info,
-            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: .capture(skipping: 1 + skipping),
+            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: .capture(),
             occurrences: 1)
         if let scope = ViolationScope.current {
             scope.log.add(violation)

@@ -98,17 +98,14 @@ package struct ThreadState {
     @usableFromInline
     @inline(never)
     static func register(_ pointer: UnsafeMutablePointer<lv_thread_state>) {
-        threadExitHookInstalled.load(ordering: .acquiring) ? () : installThreadExitHook()
         pointer.pointee.serial = nextThreadSerial.wrappingAdd(1, ordering: .relaxed).oldValue
-        _ = lv_register_thread()
-    }
-
-    private static func installThreadExitHook() {
-        lv_set_thread_exit_hook { state in
+        let result = lv_register_thread { state in
             guard let state else { return }
             ThreadState(pointer: state).threadDidExit()
         }
-        threadExitHookInstalled.store(true, ordering: .releasing)
+        if result != 0 {
+            printToStandardError("LockValidator: pthread_setspecific failed (\(result)); thread exit is not observed")
+        }
     }
 
     /// Runs once per registered thread as it exits: frees its pended-work store.
@@ -121,4 +118,3 @@ package struct ThreadState {
 }
 
 private let nextThreadSerial = Atomic<UInt32>(1)
-private let threadExitHookInstalled = Atomic<Bool>(false)

@@ -38,8 +38,17 @@ enum TextReport {
         }
         lines.append("")
         lines.append("stack:")
-        lines.append(contentsOf: violation.stack.symbolicated().map { "  " + $0 })
+        lines.append(contentsOf: violation.stack.symbolicated().enumerated().map { "  #\($0.offset) \($0.element)" })
         lines.append("anchor: \(rule.anchor)")
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Violation {
+    /// This violation alone, rendered in `format`.
+    public func rendered(_ format: ReportFormat = .text) -> String {
+        switch format {
+        case .text: return TextReport.render(self)
+        }
     }
 }

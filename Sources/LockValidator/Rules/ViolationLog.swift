@@ -7,7 +7,7 @@ final class ViolationLog: Sendable {
         var index: [Violation.Key: Int] = [:]
     }
 
-    private let entries = Mutex(Entries())
+    private let entries = InternalLock(Entries())
 
     /// Adds `violation`, or counts one more occurrence of an equal entry; returns true when it is new.
     @discardableResult

@@ -93,7 +93,8 @@ int lv_thread_name(char *buffer, size_t length);
 /// Sets this thread's name (truncated to 15 bytes by the kernel); returns 0 on success.
 int lv_set_thread_name(const char *name);
 
-/// Captures up to `capacity` return addresses of the calling thread with libunwind's `unw_backtrace`.
+/// Captures up to `capacity` return addresses with libunwind's `unw_backtrace`, starting at the
+/// caller's caller (the caller's own frame and libunwind's are dropped).
 int lv_backtrace(void **buffer, int capacity);
 
 /// Names the function containing `address` through libunwind (`.symtab` aware); returns 0 on success.
@@ -105,11 +106,9 @@ int lv_image_of(uintptr_t address, uintptr_t *base, const char **path);
 /// Called once per thread that registered itself, when it exits, with its state.
 typedef void (*lv_thread_exit_hook)(lv_thread_state *state);
 
-/// Installs the thread-exit hook; call before the first `lv_register_thread`.
-void lv_set_thread_exit_hook(lv_thread_exit_hook hook);
-
-/// Arranges for the thread-exit hook to run when the calling thread exits; returns 0 on success.
-int lv_register_thread(void);
+/// Arranges for `hook` (the same for every thread) to run when the calling thread exits; returns 0 on
+/// success.
+int lv_register_thread(lv_thread_exit_hook hook);
 
 #ifdef __cplusplus
 }
