@@ -61,6 +61,11 @@ let scenarios = [
     },
 ]
 
+guard LockValidator.isCompiledIn else {
+    print("Built without the Validation trait: the locks are plain spin locks and nothing is checked.")
+    exit(0)
+}
+
 var failures = 0
 print("LockValidator demo: \(scenarios.count) scenarios\n")
 for (index, scenario) in scenarios.enumerated() {

@@ -121,7 +121,7 @@ import Testing
             IRQL.lower(to: old)
         }
         // 70 locks exceed the 48-entry held stack: reported once, and the locks still work.
-        #expect(found.map(\.rule) == [.capacityExhausted])
+        #expect(found.map(\.rule) == (LockValidator.isCompiledIn ? [.capacityExhausted] : []))
     }
 }
 

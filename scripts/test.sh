@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Passes the tests on a fresh machine: installs libunwind-dev when missing, then
+#   1. the validator's tests under ThreadSanitizer (the validator's own thread-safety),
+#   2. the lock-behaviour suites with the Validation trait off (plain spin locks keep IRQL semantics),
+#   3. the whole suite with validation on, as users build it (last, so its summary closes the run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+echo "== 1/3 swift test --sanitize=thread"
+swift test --sanitize=thread --scratch-path .build-tsan 2>&1 | tee .build-tsan.log
+if grep -q "WARNING: ThreadSanitizer" .build-tsan.log; then
+    echo "ThreadSanitizer reported a race (see above)" >&2
+    exit 1
+fi
+
+echo "== 2/3 swift test with the Validation trait off"
+swift test --disable-default-traits --scratch-path .build-novalidation \
+    --filter "SpinLockStressTests|InterruptAndDpcTests|InterlockedQueueTests|ConsistentOrderTests"
+
+echo "== 3/3 swift build && swift test"
+swift build
+swift test
