@@ -32,13 +32,18 @@ let package = Package(
             name: "Demo",
             dependencies: ["SpinLocks"]
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["LockValidator"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "LockValidatorTests",
-            dependencies: ["LockValidator"]
+            dependencies: ["LockValidator", "TestSupport"]
         ),
         .testTarget(
             name: "SpinLocksTests",
-            dependencies: ["SpinLocks"]
+            dependencies: ["SpinLocks", "TestSupport"]
         ),
     ]
 )

@@ -80,7 +80,9 @@ for (index, scenario) in scenarios.enumerated() {
     print("\(index + 1). \(scenario.name)\n   found: \(shown)  [\(verdict)]")
     if let first = found.first, index == 1 {
         print("\n   The report for it:")
-        print(first.rendered().split(separator: "\n", omittingEmptySubsequences: false).map { "   | " + $0 }.joined(separator: "\n"))
+        print(
+            first.rendered().split(separator: "\n", omittingEmptySubsequences: false).map { "   | " + $0 }.joined(
+                separator: "\n"))
     }
 }
 print("\n\(scenarios.count - failures) of \(scenarios.count) scenarios reported exactly what they should.")

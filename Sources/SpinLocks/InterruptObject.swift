@@ -40,9 +40,12 @@ public final class InterruptObject: @unchecked Sendable {
         _ name: String, irql: IRQL, synchronizeIRQL: IRQL? = nil, fileID: StaticString = #fileID,
         line: UInt = #line, serviceRoutine: @escaping @Sendable (InterruptObject) -> Bool
     ) {
-        precondition(irql > .dispatch, "InterruptObject \(name): irql \(irql) must be a device level (above DISPATCH_LEVEL)")
+        precondition(
+            irql > .dispatch, "InterruptObject \(name): irql \(irql) must be a device level (above DISPATCH_LEVEL)")
         let synchronizeIRQL = synchronizeIRQL ?? irql
-        precondition(synchronizeIRQL >= irql, "InterruptObject \(name): synchronizeIRQL \(synchronizeIRQL) is below irql \(irql)")
+        precondition(
+            synchronizeIRQL >= irql, "InterruptObject \(name): synchronizeIRQL \(synchronizeIRQL) is below irql \(irql)"
+        )
         self.name = name
         self.irql = irql
         self.synchronizeIRQL = synchronizeIRQL

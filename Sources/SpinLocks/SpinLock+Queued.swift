@@ -36,8 +36,9 @@ extension SpinLock {
     /// - Warning: call at or below DISPATCH_LEVEL, and release with
     ///   ``releaseInStackQueued(_:fileID:line:)`` on the same thread.
     @inlinable
-    public func acquireInStackQueued(_ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line)
-    {
+    public func acquireInStackQueued(
+        _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
+    ) {
         let thread = ThreadState.current
         handle.oldIRQL = thread.irql
         raiseForQueued("acquireInStackQueued()", on: thread, fileID: fileID, line: line)
@@ -47,8 +48,9 @@ extension SpinLock {
     /// Releases a lock taken with ``acquireInStackQueued(_:fileID:line:)`` and restores the IRQL saved
     /// in `handle` (`KeReleaseInStackQueuedSpinLock`).
     @inlinable
-    public func releaseInStackQueued(_ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line)
-    {
+    public func releaseInStackQueued(
+        _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
+    ) {
         let thread = ThreadState.current
         if let floor = unlock(.queued, on: thread, queueNode: handle.nodePointer, fileID: fileID, line: line) {
             handle.returnNode()
@@ -110,7 +112,8 @@ extension SpinLock {
         #endif
         raw.lockQueued(node)
         #if Validation
-            tracking.didAcquire(.queued, on: thread, queueNode: UnsafeMutableRawPointer(node), fileID: fileID, line: line)
+            tracking.didAcquire(
+                .queued, on: thread, queueNode: UnsafeMutableRawPointer(node), fileID: fileID, line: line)
         #endif
     }
 

@@ -1,4 +1,5 @@
 import LockValidator
+import TestSupport
 import Testing
 
 @Suite struct IRQLTests {

@@ -1,4 +1,5 @@
 import SpinLocks
+import TestSupport
 import Testing
 
 /// Correct programs stay silent: several locks, several instances, one order, many threads.
@@ -8,6 +9,7 @@ import Testing
         let outer = SpinLock("Order.Outer")
         let middle = (0..<4).map { _ in SpinLock("Order.Middle") }
         let inner = SpinLock("Order.Inner")
+        let innerQueued = SpinLock("Order.InnerQueued")
         let count = Guarded(0)
         let iterations = 5_000
         let found = LockValidator.violations(during: {
@@ -17,12 +19,10 @@ import Testing
                         let old = outer.acquire()
                         let chosen = middle[(step + index) % middle.count]
                         chosen.acquireAtDpcLevel()
-                        var handle = LockQueueHandle()
                         if step % 2 == 0 {
                             inner.withLock { count.value += 1 }
                         } else {
-                            inner.withLock { count.value += 1 }
-                            handle.oldIRQL = .dispatch
+                            innerQueued.withQueuedLock { count.value += 1 }
                         }
                         chosen.releaseFromDpcLevel()
                         outer.release(old)

@@ -1,4 +1,5 @@
 import SpinLocks
+import TestSupport
 import Testing
 
 @Suite struct InterlockedQueueTests {
@@ -35,7 +36,10 @@ import Testing
             #expect(queue.count() == 3)
             #expect(queue.removeHead() == "a")
             queue.insertHead("a2")
-            #expect([queue.removeHead(), queue.removeHead(), queue.removeHead(), queue.removeHead()] == ["a2", "b", "c", nil])
+            #expect(
+                [queue.removeHead(), queue.removeHead(), queue.removeHead(), queue.removeHead()] == [
+                    "a2", "b", "c", nil,
+                ])
             // Interlocked routines may run at DIRQL: the IRQL is kept.
             let old = IRQL.raise(to: .device(5))
             queue.insertTail("isr")

@@ -1,5 +1,6 @@
 import SpinLocks
 import Synchronization
+import TestSupport
 import Testing
 
 /// Interrupts and DPCs: delivery at the right IRQL, pending while masked, order, and exclusion.

@@ -1,5 +1,6 @@
 import SpinLocks
 import Synchronization
+import TestSupport
 import Testing
 
 /// One true-positive and one true-negative test per rule the locks check by themselves.

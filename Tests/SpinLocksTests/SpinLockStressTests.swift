@@ -1,6 +1,9 @@
-@testable import SpinLocks
 import Synchronization
+import TestSupport
 import Testing
+import _LockValidatorShims
+
+@testable import SpinLocks
 
 /// Mutual exclusion under contention, for both acquisition styles, and FIFO handoff of the queue.
 ///
@@ -24,60 +27,50 @@ import Testing
         })
     }
 
-    @Test(arguments: [2])
-    func ordinaryAcquiresExcludeEachOther(threads: Int) {
-        let lock = SpinLock("StressOrdinary")
-        let count = Guarded(0)
-        let found = hammer(threads: threads) { _ in
-            for _ in 0..<Self.iterations {
+    /// The ways to take a lock for a critical section.
+    enum Style: CaseIterable, Sendable {
+        case ordinary, scopedOrdinary, queuedOnStack, queuedWithHandle
+
+        func increment(_ count: Guarded<Int>, under lock: SpinLock) {
+            switch self {
+            case .ordinary:
                 let old = lock.acquire()
                 count.value += 1
                 lock.release(old)
+            case .scopedOrdinary:
+                lock.withLock { count.value += 1 }
+            case .queuedOnStack:
+                lock.withQueuedLock { count.value += 1 }
+            case .queuedWithHandle:
+                var handle = LockQueueHandle()
+                lock.acquireInStackQueued(&handle)
+                count.value += 1
+                lock.releaseInStackQueued(&handle)
             }
+        }
+    }
+
+    /// Two threads, one per core, `iterations` critical sections each: the count must be exact.
+    @Test(arguments: Style.allCases, [2])
+    func acquiresExcludeEachOther(style: Style, threads: Int) {
+        let lock = SpinLock("Stress.\(style)")
+        let count = Guarded(0)
+        let found = hammer(threads: threads) { _ in
+            for _ in 0..<Self.iterations { style.increment(count, under: lock) }
         }
         #expect(count.value == threads * Self.iterations)
         #expect(found.isEmpty)
     }
 
-    @Test(arguments: [2])
-    func queuedAcquiresExcludeEachOther(threads: Int) {
-        let lock = SpinLock("StressQueued")
-        let count = Guarded(0)
-        let found = hammer(threads: threads) { index in
-            for _ in 0..<Self.iterations {
-                if index % 2 == 0 {
-                    lock.withQueuedLock { count.value += 1 }
-                } else {
-                    var handle = LockQueueHandle()
-                    lock.acquireInStackQueued(&handle)
-                    count.value += 1
-                    lock.releaseInStackQueued(&handle)
-                }
-            }
-        }
-        #expect(count.value == threads * Self.iterations)
-        #expect(found.isEmpty)
-    }
-
-    @Test(arguments: [4])
-    func queuedLockStaysLiveWithMoreSpinnersThanCores(threads: Int) {
-        let lock = SpinLock("StressOversubscribed")
+    /// More spinners than cores: the bounded spin must hand the processor to the holder or to the
+    /// next waiter in line, or this never finishes.
+    @Test(arguments: [Style.ordinary, .queuedOnStack], [4])
+    func lockStaysLiveWithMoreSpinnersThanCores(style: Style, threads: Int) {
+        let lock = SpinLock("Oversubscribed.\(style)")
         let count = Guarded(0)
         let iterations = Self.iterations / 5
         let found = hammer(threads: threads) { _ in
-            for _ in 0..<iterations { lock.withQueuedLock { count.value += 1 } }
-        }
-        #expect(count.value == threads * iterations)
-        #expect(found.isEmpty)
-    }
-
-    @Test(arguments: [4])
-    func ordinaryLockStaysLiveWithMoreSpinnersThanCores(threads: Int) {
-        let lock = SpinLock("StressOversubscribedOrdinary")
-        let count = Guarded(0)
-        let iterations = Self.iterations / 5
-        let found = hammer(threads: threads) { _ in
-            for _ in 0..<iterations { lock.withLock { count.value += 1 } }
+            for _ in 0..<iterations { style.increment(count, under: lock) }
         }
         #expect(count.value == threads * iterations)
         #expect(found.isEmpty)
@@ -93,7 +86,8 @@ import Testing
             var waiters: [ProcessorThread] = []
             for index in 1...waiterCount {
                 let tailBefore = lock.raw.queueTail
-                waiters.append(ProcessorThread(name: "waiter-\(index)") { lock.withQueuedLock { order.value.append(index) } })
+                waiters.append(
+                    ProcessorThread(name: "waiter-\(index)") { lock.withQueuedLock { order.value.append(index) } })
                 // The next waiter starts only once this one has joined the queue.
                 while lock.raw.queueTail == tailBefore { yieldProcessor() }
             }
@@ -124,5 +118,3 @@ import Testing
         #expect(found.map(\.rule) == (LockValidator.isCompiledIn ? [.capacityExhausted] : []))
     }
 }
-
-import _LockValidatorShims

@@ -76,7 +76,8 @@ package struct LockTracking: ~Copyable {
         let entry = lv_held_lock(
             instance: instance, lock_class: lockClass.id, kind: kind.rawValue, irql: thread.irql.rawValue,
             flags: flags, nesting: 0, acquired_tsc: 0, queue_node: queueNode,
-            file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self), line: UInt32(truncatingIfNeeded: line),
+            file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self),
+            line: UInt32(truncatingIfNeeded: line),
             reserved: 0)
         if _slowPath(!thread.push(entry)) { heldStackFull(on: thread, fileID: fileID, line: line) }
     }
@@ -136,7 +137,7 @@ package struct LockTracking: ~Copyable {
             let top = thread.held(depth - 1)
             if _fastPath(
                 top.pointee.instance == instance && top.pointee.flags == 0 && top.pointee.irql == thread.irql.rawValue
-                    && KindFamily.of(kind) == KindFamily.of(AcquireKind(rawValue: top.pointee.kind)!))
+                    && KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind))
             {
                 let node = top.pointee.queue_node
                 thread.pointer.pointee.depth = UInt16(depth - 1)
@@ -250,19 +251,23 @@ package enum ReleaseAction {
 /// Routine families: ordinary and try-acquires are one family, queued another, interrupt a third.
 @usableFromInline
 enum KindFamily {
-    static let ordinary: UInt8 = 1
-    static let queued: UInt8 = 2
-    static let interrupt: UInt8 = 4
-    static let annotated: UInt8 = 8
-    static let spinRoutines: UInt8 = ordinary | queued
+    @inlinable static var ordinary: UInt8 { 1 }
+    @inlinable static var queued: UInt8 { 2 }
+    @inlinable static var interrupt: UInt8 { 4 }
+    @inlinable static var annotated: UInt8 { 8 }
+    static var spinRoutines: UInt8 { ordinary | queued }
 
     @inlinable
-    static func of(_ kind: AcquireKind) -> UInt8 {
-        switch kind {
-        case .ordinary, .tryAcquire: return 1
-        case .queued: return 2
-        case .interrupt: return 4
-        case .annotated: return 8
+    static func of(_ kind: AcquireKind) -> UInt8 { of(rawKind: kind.rawValue) }
+
+    /// The family of an `AcquireKind` raw value, as a held-lock entry stores it.
+    @inlinable
+    static func of(rawKind: UInt8) -> UInt8 {
+        switch rawKind {
+        case AcquireKind.ordinary.rawValue, AcquireKind.tryAcquire.rawValue: return ordinary
+        case AcquireKind.queued.rawValue: return queued
+        case AcquireKind.interrupt.rawValue: return interrupt
+        default: return annotated
         }
     }
 

@@ -31,9 +31,12 @@ enum TextReport {
         if violation.heldLocks.isEmpty {
             lines.append("no locks held by \(violation.thread).")
         } else {
-            lines.append("\(violation.heldLocks.count) lock\(violation.heldLocks.count == 1 ? "" : "s") held by \(violation.thread):")
+            lines.append(
+                "\(violation.heldLocks.count) lock\(violation.heldLocks.count == 1 ? "" : "s") held by \(violation.thread):"
+            )
             for (index, held) in violation.heldLocks.enumerated() {
-                lines.append("  #\(index): \(held.lock) (\(held.kind), at \(held.irql)), acquired at \(held.acquiredAt)")
+                lines.append(
+                    "  #\(index): \(held.lock) (\(held.kind), at \(held.irql)), acquired at \(held.acquiredAt)")
             }
         }
         lines.append("")

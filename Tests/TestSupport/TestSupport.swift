@@ -1,9 +1,10 @@
-import SpinLocks
+// Helpers shared by the test targets.
+import LockValidator
 import Synchronization
 
 /// Runs `body` on a new thread (a fresh processor at PASSIVE_LEVEL, holding nothing) and returns the
 /// violations it caused; the test's own thread keeps its IRQL and held stack untouched.
-func violationsOnFreshProcessor(_ body: @escaping @Sendable () -> Void) -> [Violation] {
+public func violationsOnFreshProcessor(_ body: @escaping @Sendable () -> Void) -> [Violation] {
     LockValidator.violations(during: {
         let thread = ProcessorThread(name: "test-cpu", body)
         thread.join()
@@ -11,35 +12,38 @@ func violationsOnFreshProcessor(_ body: @escaping @Sendable () -> Void) -> [Viol
 }
 
 /// The rules `body` broke, in the order found, one per distinct violation.
-func rulesBroken(_ body: @escaping @Sendable () -> Void) -> [Rule] {
+public func rulesBroken(_ body: @escaping @Sendable () -> Void) -> [Rule] {
     violationsOnFreshProcessor(body).map(\.rule)
 }
 
 /// A one-shot signal between threads; waiting spins with yields, so it never depends on timing.
-final class Signal: Sendable {
+public final class Signal: Sendable {
     private let raised = Atomic<Bool>(false)
 
-    func raise() { raised.store(true, ordering: .releasing) }
+    public init() {}
 
-    func wait() {
+    public func raise() { raised.store(true, ordering: .releasing) }
+
+    public func wait() {
         while !raised.load(ordering: .acquiring) { sched_yield() }
     }
 }
 
 /// A value shared between threads and guarded by the lock under test, not by itself.
-final class Guarded<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
+public final class Guarded<Value>: @unchecked Sendable {
+    public var value: Value
+    public init(_ value: Value) { self.value = value }
 }
 
 /// An error for error-while-held tests.
-struct DeviceError: Error, CustomStringConvertible {
-    var description: String { "device not ready" }
+public struct DeviceError: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "device not ready" }
 }
+
+/// Gives up the processor for a moment.
+public func yieldProcessor() { sched_yield() }
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Gives up the processor for a moment.
-func yieldProcessor() { sched_yield() }
