@@ -4,8 +4,12 @@ import LockValidator
 /// themselves (`ExInterlockedInsertTailList`, `ExInterlockedInsertHeadList`,
 /// `ExInterlockedRemoveHeadList`).
 ///
-/// The routines may be called at any IRQL up to DIRQL: below DISPATCH_LEVEL they raise to it for the
-/// duration, above they keep the current IRQL.
+/// The routines may be called at any IRQL, an ISR's included: like Windows, which disables interrupts
+/// around them, they raise to HIGH_LEVEL for the few instructions they hold the lock, so the lock is
+/// always held at one IRQL and no interrupt can arrive while it is held.
+///
+/// - Warning: a lock passed in is then used at HIGH_LEVEL; taking it elsewhere with ordinary routines
+///   at a lower IRQL is an `irql-inconsistent-usage`.
 public final class InterlockedQueue<Element> {
     /// The spin lock guarding the list; other code may take it to work on the list's owner.
     public let lock: SpinLock
@@ -56,7 +60,7 @@ public final class InterlockedQueue<Element> {
     private func interlocked<Result>(fileID: StaticString, line: UInt, _ body: () -> Result) -> Result {
         let thread = ThreadState.current
         let oldIRQL = thread.irql
-        if oldIRQL < .dispatch { thread.irql = .dispatch }
+        thread.irql = .high
         lock.lockOrdinary(.ordinary, on: thread, fileID: fileID, line: line)
         let result = body()
         if let floor = lock.unlock(.ordinary, on: thread, queueNode: nil, fileID: fileID, line: line) {

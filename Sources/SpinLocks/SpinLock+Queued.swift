@@ -8,7 +8,7 @@ extension SpinLock {
     /// error rethrown.
     @inlinable
     public func withQueuedLock<Result: ~Copyable, Failure: Error>(
-        fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
+        nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try withUnsafeTemporaryAllocation(of: QueueNode.self, capacity: 1) { (buffer) throws(Failure) -> Result in
             let node = buffer.baseAddress!
@@ -17,7 +17,7 @@ extension SpinLock {
             let thread = ThreadState.current
             let oldIRQL = thread.irql
             raiseForQueued("withQueuedLock()", on: thread, fileID: fileID, line: line)
-            lockQueued(node, on: thread, fileID: fileID, line: line)
+            lockQueued(node, nesting: nesting, on: thread, fileID: fileID, line: line)
             do throws(Failure) {
                 let result = try body()
                 releaseQueued(node, oldIRQL: oldIRQL, on: thread, fileID: fileID, line: line)
@@ -37,12 +37,12 @@ extension SpinLock {
     ///   ``releaseInStackQueued(_:fileID:line:)`` on the same thread.
     @inlinable
     public func acquireInStackQueued(
-        _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
+        _ handle: inout LockQueueHandle, nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line
     ) {
         let thread = ThreadState.current
         handle.oldIRQL = thread.irql
         raiseForQueued("acquireInStackQueued()", on: thread, fileID: fileID, line: line)
-        lockQueued(handle.borrowNode(), on: thread, fileID: fileID, line: line)
+        lockQueued(handle.borrowNode(), nesting: nesting, on: thread, fileID: fileID, line: line)
     }
 
     /// Releases a lock taken with ``acquireInStackQueued(_:fileID:line:)`` and restores the IRQL saved
@@ -62,7 +62,7 @@ extension SpinLock {
     /// DISPATCH_LEVEL or above (`KeAcquireInStackQueuedSpinLockAtDpcLevel`).
     @inlinable
     public func acquireInStackQueuedAtDpcLevel(
-        _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
+        _ handle: inout LockQueueHandle, nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line
     ) {
         let thread = ThreadState.current
         #if Validation
@@ -71,7 +71,7 @@ extension SpinLock {
             }
         #endif
         handle.oldIRQL = thread.irql
-        lockQueued(handle.borrowNode(), on: thread, fileID: fileID, line: line)
+        lockQueued(handle.borrowNode(), nesting: nesting, on: thread, fileID: fileID, line: line)
     }
 
     /// Releases a lock taken with ``acquireInStackQueuedAtDpcLevel(_:fileID:line:)`` without changing
@@ -106,14 +106,18 @@ extension SpinLock {
 
     /// Joins the lock's queue with `node` and records the acquire.
     @inlinable
-    func lockQueued(_ node: UnsafeMutablePointer<QueueNode>, on thread: ThreadState, fileID: StaticString, line: UInt) {
+    func lockQueued(
+        _ node: UnsafeMutablePointer<QueueNode>, nesting: Int, on thread: ThreadState, fileID: StaticString,
+        line: UInt
+    ) {
         #if Validation
             guard tracking.willAcquire(.queued, on: thread, fileID: fileID, line: line) else { return }
         #endif
         raw.lockQueued(node)
         #if Validation
             tracking.didAcquire(
-                .queued, on: thread, queueNode: UnsafeMutableRawPointer(node), fileID: fileID, line: line)
+                .queued, on: thread, queueNode: UnsafeMutableRawPointer(node), nesting: nesting, fileID: fileID,
+                line: line)
         #endif
     }
 

@@ -53,11 +53,15 @@ public final class SpinLock: @unchecked Sendable {
     ///
     /// An error thrown by `body` is an `error-while-held` violation; the lock is released and the
     /// error rethrown.
+    ///
+    /// - Parameter nesting: the nesting level (0...7) when this lock is taken inside another lock of
+    ///   its own class on purpose (lockdep's `spin_lock_nested`); each level is its own node in the
+    ///   lock-order graph.
     @inlinable
     public func withLock<Result: ~Copyable, Failure: Error>(
-        fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
+        nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        let oldIRQL = acquire(fileID: fileID, line: line)
+        let oldIRQL = acquire(nesting: nesting, fileID: fileID, line: line)
         do throws(Failure) {
             let result = try body()
             release(oldIRQL, fileID: fileID, line: line)
@@ -76,8 +80,11 @@ public final class SpinLock: @unchecked Sendable {
     ///
     /// - Warning: call at or below DISPATCH_LEVEL; above it, `irql-too-high` is reported and the IRQL
     ///   is left where it is.
+    ///
+    /// - Parameter nesting: the nesting level (0...7) when this lock is taken inside another lock of
+    ///   its own class on purpose.
     @inlinable
-    public func acquire(fileID: StaticString = #fileID, line: UInt = #line) -> IRQL {
+    public func acquire(nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line) -> IRQL {
         let thread = ThreadState.current
         let oldIRQL = thread.irql
         if _fastPath(oldIRQL <= .dispatch) {
@@ -87,7 +94,7 @@ public final class SpinLock: @unchecked Sendable {
                 irqlTooHigh("acquire()", at: oldIRQL, limit: .dispatch, fileID: fileID, line: line)
             #endif
         }
-        lockOrdinary(.ordinary, on: thread, fileID: fileID, line: line)
+        lockOrdinary(.ordinary, nesting: nesting, on: thread, fileID: fileID, line: line)
         return oldIRQL
     }
 
@@ -104,14 +111,14 @@ public final class SpinLock: @unchecked Sendable {
     /// Takes the lock without changing the IRQL, which must already be DISPATCH_LEVEL or above
     /// (`KeAcquireSpinLockAtDpcLevel`).
     @inlinable
-    public func acquireAtDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) {
+    public func acquireAtDpcLevel(nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line) {
         let thread = ThreadState.current
         #if Validation
             if _slowPath(thread.irql < .dispatch) {
                 irqlTooLow("acquireAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
             }
         #endif
-        lockOrdinary(.ordinary, on: thread, fileID: fileID, line: line)
+        lockOrdinary(.ordinary, nesting: nesting, on: thread, fileID: fileID, line: line)
     }
 
     /// Releases a lock taken with ``acquireAtDpcLevel(fileID:line:)`` without changing the IRQL
@@ -152,13 +159,15 @@ public final class SpinLock: @unchecked Sendable {
 
     /// Spins for the lock word in the ordinary way and records the acquire.
     @inlinable
-    func lockOrdinary(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) {
+    func lockOrdinary(
+        _ kind: AcquireKind, nesting: Int = 0, on thread: ThreadState, fileID: StaticString, line: UInt
+    ) {
         #if Validation
             guard tracking.willAcquire(kind, on: thread, fileID: fileID, line: line) else { return }
         #endif
         raw.lock()
         #if Validation
-            tracking.didAcquire(kind, on: thread, fileID: fileID, line: line)
+            tracking.didAcquire(kind, on: thread, nesting: nesting, fileID: fileID, line: line)
         #endif
     }
 

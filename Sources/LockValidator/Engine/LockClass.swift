@@ -2,18 +2,39 @@ import Synchronization
 
 /// A lock class, as lockdep keys them: every lock created with one name, or at one init site when
 /// unnamed, belongs to one class, and the lock-order rules are about classes, not instances.
-public final class LockClass: Sendable, CustomStringConvertible {
+///
+/// A class also has up to seven nesting subclasses (lockdep's `spin_lock_nested`): acquiring with
+/// `nesting: n` puts the lock in subclass `n`, a separate node of the lock-order graph, so that an
+/// intended parent-then-child order between two instances of one class is legal.
+public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     /// The class id, dense from 1.
     public let id: UInt32
-    /// The class name: the name given at init, else `Module/File.swift:line` of the init site.
+    /// The class name: the name given at init, else `Module/File.swift:line` of the init site; a
+    /// subclass adds `/n`.
     public let name: String
     /// The first init site seen for the class.
     public let site: SourceSite
+    /// The nesting level: 0 for a class, 1...7 for its subclasses.
+    public let nesting: Int
+    /// The class a subclass nests under; nil for a class itself.
+    public let base: LockClass?
 
-    init(id: UInt32, name: String, site: SourceSite) {
+    /// Bit n: the class has been held at IRQL n.
+    @usableFromInline let levelsUsed = Atomic<UInt16>(0)
+    /// Subclass 1...7 as `Unmanaged` bits, 0 until created.
+    @usableFromInline let subclasses: UnsafeMutablePointer<Atomic<UInt>>
+
+    /// The deepest nesting level.
+    public static let maximumNesting = 7
+
+    init(id: UInt32, name: String, site: SourceSite, nesting: Int = 0, base: LockClass? = nil) {
         self.id = id
         self.name = name
         self.site = site
+        self.nesting = nesting
+        self.base = base
+        subclasses = .allocate(capacity: Self.maximumNesting + 1)
+        for slot in 0...Self.maximumNesting { (subclasses + slot).initialize(to: Atomic(0)) }
     }
 
     public var description: String { name }
@@ -23,10 +44,38 @@ public final class LockClass: Sendable, CustomStringConvertible {
         let key = name ?? site.description
         return registry.withLock { registry in
             if let existing = registry.byName[key] { return existing }
-            let lockClass = LockClass(id: UInt32(registry.all.count + 1), name: key, site: site)
-            registry.all.append(lockClass)
-            registry.byName[key] = lockClass
-            return lockClass
+            return registry.add { LockClass(id: $0, name: key, site: site) }
+        }
+    }
+
+    /// The subclass for nesting level `level` (self for 0).
+    ///
+    /// - Precondition: `level` is in 0...7.
+    @inlinable
+    public func nested(_ level: Int) -> LockClass {
+        if level == 0 { return self }
+        precondition((1...Self.maximumNesting).contains(level), "nesting level \(level) is outside 0...7")
+        let bits = (subclasses + level).pointee.load(ordering: .acquiring)
+        if _fastPath(bits != 0) {
+            return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+        }
+        return makeSubclass(level)
+    }
+
+    @usableFromInline
+    func makeSubclass(_ level: Int) -> LockClass {
+        LockClass.registry.withLock { registry in
+            let bits = (subclasses + level).pointee.load(ordering: .acquiring)
+            if bits != 0 {
+                return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+            }
+            let subclass = registry.add {
+                LockClass(id: $0, name: "\(name)/\(level)", site: site, nesting: level, base: self)
+            }
+            // Classes live as long as the process; the registry keeps the reference.
+            let opaque = Unmanaged.passUnretained(subclass).toOpaque()
+            (subclasses + level).pointee.store(UInt(bitPattern: opaque), ordering: .releasing)
+            return subclass
         }
     }
 
@@ -37,12 +86,22 @@ public final class LockClass: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The number of classes created so far.
+    /// The number of classes created so far, subclasses included.
     public static var count: Int { registry.withLock { $0.all.count } }
+
+    /// Every class created so far.
+    static var all: [LockClass] { registry.withLock { $0.all } }
 
     private struct Registry {
         var all: [LockClass] = []
         var byName: [String: LockClass] = [:]
+
+        mutating func add(_ make: (UInt32) -> LockClass) -> LockClass {
+            let lockClass = make(UInt32(all.count + 1))
+            all.append(lockClass)
+            byName[lockClass.name] = lockClass
+            return lockClass
+        }
     }
 
     private static let registry = InternalLock(Registry())

@@ -59,27 +59,52 @@ package struct LockTracking: ~Copyable {
     }
 
     /// Records that the calling thread now owns the lock, at the thread's current IRQL.
+    ///
+    /// The hot path: push on the held stack, extend the chain key, and probe the chain cache; only a
+    /// chain no thread has validated, or a class held at an IRQL not seen for it, takes a slow path.
+    ///
+    /// - Parameter nesting: the declared nesting level; level n puts the lock in subclass n.
     @inlinable
     package func didAcquire(
-        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
+        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil, nesting: Int = 0,
         fileID: StaticString, line: UInt
     ) {
         owner.store(thread.serial, ordering: .relaxed)
-        push(kind, flags: 0, on: thread, queueNode: queueNode, fileID: fileID, line: line)
+        let effectiveClass = lockClass.nested(nesting)
+        let below = thread.chainKey
+        let isTry = kind == .tryAcquire
+        let pushed = push(
+            kind, classID: effectiveClass.id, flags: isTry ? UInt8(LV_HELD_TRY) : 0, nesting: nesting, chainKey: below,
+            on: thread, queueNode: queueNode, fileID: fileID, line: line)
+        if _fastPath(pushed) {
+            let key = ChainCache.extend(below, with: effectiveClass.id)
+            thread.chainKey = key
+            // A chain of one lock has no order to learn; a try-acquire adds no edge into itself.
+            if thread.depth > 1 && !isTry && !ChainCache.contains(key) {
+                Dependencies.validateNewChain(key, on: thread)
+            }
+        }
+        let level = thread.irql
+        if _slowPath(lockClass.levelsUsed.load(ordering: .relaxed) & (1 << UInt16(level.rawValue)) == 0) {
+            Dependencies.recordUsage(
+                of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
+        }
     }
 
+    /// Pushes a held entry; returns false when the stack is full (reported once per thread).
     @inlinable
     func push(
-        _ kind: AcquireKind, flags: UInt8, on thread: ThreadState, queueNode: UnsafeMutableRawPointer?,
-        fileID: StaticString, line: UInt
-    ) {
+        _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, chainKey: UInt64, on thread: ThreadState,
+        queueNode: UnsafeMutableRawPointer?, fileID: StaticString, line: UInt
+    ) -> Bool {
         let entry = lv_held_lock(
-            instance: instance, lock_class: lockClass.id, kind: kind.rawValue, irql: thread.irql.rawValue,
-            flags: flags, nesting: 0, acquired_tsc: 0, queue_node: queueNode,
+            instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
+            flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0, queue_node: queueNode,
             file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self),
-            line: UInt32(truncatingIfNeeded: line),
-            reserved: 0)
-        if _slowPath(!thread.push(entry)) { heldStackFull(on: thread, fileID: fileID, line: line) }
+            line: UInt32(truncatingIfNeeded: line), reserved: 0, chain_key: chainKey)
+        if _fastPath(thread.push(entry)) { return true }
+        heldStackFull(on: thread, fileID: fileID, line: line)
+        return false
     }
 
     @usableFromInline
@@ -95,7 +120,10 @@ package struct LockTracking: ~Copyable {
             summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
                 + " reported instead of spinning forever",
             locks: [info], site: site)
-        push(kind, flags: UInt8(LV_HELD_RECURSIVE), on: thread, queueNode: nil, fileID: fileID, line: line)
+        // The placeholder leaves the chain key as it is: it is not a second hold.
+        _ = push(
+            kind, classID: lockClass.id, flags: UInt8(LV_HELD_RECURSIVE), nesting: 0, chainKey: thread.chainKey,
+            on: thread, queueNode: nil, fileID: fileID, line: line)
     }
 
     @usableFromInline
@@ -136,11 +164,12 @@ package struct LockTracking: ~Copyable {
         if _fastPath(owner.load(ordering: .relaxed) == thread.serial && depth > 0) {
             let top = thread.held(depth - 1)
             if _fastPath(
-                top.pointee.instance == instance && top.pointee.flags == 0 && top.pointee.irql == thread.irql.rawValue
+                top.pointee.instance == instance && top.pointee.flags & UInt8(LV_HELD_RECURSIVE) == 0
+                    && top.pointee.irql == thread.irql.rawValue
                     && KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind))
             {
                 let node = top.pointee.queue_node
-                thread.pointer.pointee.depth = UInt16(depth - 1)
+                thread.pop()
                 owner.store(0, ordering: .relaxed)
                 return .unlock(kind, queueNode: node, floor: .passive)
             }

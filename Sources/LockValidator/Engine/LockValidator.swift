@@ -5,8 +5,18 @@ public enum LockValidator {
     /// Every violation found outside a ``ViolationScope``, in the order found (a snapshot).
     public static var violations: [Violation] { globalLog.snapshot }
 
-    /// Forgets the violations found so far (between tests).
-    public static func reset() { globalLog.removeAll() }
+    /// Forgets the violations found so far, the lock-order graph, the validated chains and the IRQL
+    /// usage of every class (between tests).
+    ///
+    /// - Warning: other threads' checks in flight lose what they learned; call it when the process is
+    ///   quiet.
+    public static func reset() {
+        globalLog.removeAll()
+        Dependencies.reset()
+    }
+
+    /// The lock-order graph: every edge taken so far, with the sites and stack that first created it.
+    public static var lockOrderEdges: [DependencyEdge] { Dependencies.edges }
 
     /// Whether the `Validation` trait compiled the checks into the locks.
     public static var isCompiledIn: Bool {
@@ -56,13 +66,13 @@ public enum LockValidator {
     @inline(never)
     public static func record(
         _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?,
-        severity: Severity = .error
+        severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = []
     ) {
         let thread = ThreadState.current
         let violation = Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread.info,
             irql: thread.irql, heldLocks: thread.heldLockInfos, stack: .capture(),
-            occurrences: 1)
+            occurrences: 1, edges: edges, usages: usages)
         if let scope = ViolationScope.current {
             scope.log.add(violation)
         } else if globalLog.add(violation) {

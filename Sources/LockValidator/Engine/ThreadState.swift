@@ -69,16 +69,37 @@ package struct ThreadState {
         return true
     }
 
-    /// Removes the entry at `index`, closing the gap.
+    /// The hash of the held classes in order (lockdep's chain key).
+    @inlinable
+    package var chainKey: UInt64 {
+        get { pointer.pointee.chain_key }
+        nonmutating set { pointer.pointee.chain_key = newValue }
+    }
+
+    /// Pops the newest entry, restoring the chain key below it.
+    @inlinable
+    package func pop() {
+        let depth = self.depth
+        chainKey = held(depth - 1).pointee.chain_key
+        pointer.pointee.depth = UInt16(depth - 1)
+    }
+
+    /// Removes the entry at `index`, closing the gap and recomputing the chain keys above it.
     @inlinable
     package func remove(at index: Int) {
         let depth = self.depth
+        var key = held(index).pointee.chain_key
         var i = index
         while i + 1 < depth {
             held(i).pointee = held(i + 1).pointee
+            held(i).pointee.chain_key = key
+            if held(i).pointee.flags & UInt8(LV_HELD_RECURSIVE) == 0 {
+                key = ChainCache.extend(key, with: held(i).pointee.lock_class)
+            }
             i += 1
         }
         pointer.pointee.depth = UInt16(depth - 1)
+        chainKey = key
     }
 
     /// Whether the thread holds a spin lock of any kind (not only annotated locks).

@@ -118,10 +118,15 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     public let irql: IRQL
     /// The thread's held locks when it happened (the first time), oldest first.
     public let heldLocks: [HeldLockInfo]
-    /// Return addresses at the violation (the first time), innermost first, validator frames trimmed.
+    /// Return addresses at the violation (the first time), innermost first.
     public let stack: StackTrace
     /// How many times it happened.
     public internal(set) var occurrences: Int
+    /// For `lock-order-inversion`: the cycle's edges, the one being taken first, then the existing
+    /// dependency chain that leads back to it, each with the sites and stack that first created it.
+    public let edges: [DependencyEdge]
+    /// For `irql-inconsistent-usage`: the two usages that conflict, the higher IRQL first.
+    public let usages: [LockUsage]
 
     /// What makes two violations the same entry.
     struct Key: Hashable {
@@ -139,4 +144,35 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         if occurrences > 1 { text += " (\(occurrences) times)" }
         return text
     }
+}
+
+/// An edge of the lock-order graph: `to` was acquired while `from` was held.
+public struct DependencyEdge: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The lock held (its class, and the instance held the first time).
+    public let from: LockInfo
+    /// The lock acquired (its class, and the instance acquired the first time).
+    public let to: LockInfo
+    /// Where `from` had been acquired.
+    public let fromAcquiredAt: SourceSite
+    /// Where `to` was acquired.
+    public let toAcquiredAt: SourceSite
+    /// The IRQL when `to` was acquired.
+    public let irql: IRQL
+    /// The thread that first took this order.
+    public let thread: ThreadInfo
+    /// The stack when the edge was first taken.
+    public let stack: StackTrace
+
+    /// `"A" -> "B"`.
+    public var description: String { "\"\(from.name)\" -> \"\(to.name)\"" }
+}
+
+/// A lock class seen held at one IRQL: where first, and by whom.
+public struct LockUsage: Hashable, Sendable, Codable {
+    public let lock: LockInfo
+    public let irql: IRQL
+    /// The acquire that first held the class at this IRQL.
+    public let site: SourceSite
+    public let thread: ThreadInfo
+    public let stack: StackTrace
 }

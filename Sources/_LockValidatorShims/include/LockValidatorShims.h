@@ -28,10 +28,13 @@ typedef struct lv_held_lock {
     const char *file;       ///< #fileID of the acquire call
     uint32_t line;          ///< #line of the acquire call
     uint32_t reserved;
+    uint64_t chain_key;     ///< the thread's chain key before this entry was pushed
 } lv_held_lock;
 
 /// The entry stands for a recursive acquire that was reported and not performed.
 #define LV_HELD_RECURSIVE 0x1
+/// The entry was taken by a successful try-acquire: no lock-order edge leads into it.
+#define LV_HELD_TRY 0x2
 
 /// An MCS queue node; Swift binds this memory to its own node type with atomics.
 typedef struct lv_queue_node {
@@ -47,7 +50,7 @@ typedef struct lv_thread_state {
     uint16_t depth;               ///< entries used in `held`
     uint32_t pending;             ///< bit n: work pended at IRQL n (interrupts at DIRQL, DPCs at 2)
     uint32_t overflow;            ///< acquires not tracked because `held` was full
-    uint64_t chain_key;           ///< hash of the held classes, for the chain cache
+    uint64_t chain_key;           ///< hash of the held classes in order (lockdep's chain key); 0 when none
     void *processor;              ///< retained Swift object holding pended work, or NULL
     uint64_t queue_nodes_in_use;  ///< bit i: queue_nodes[i] is lent to a LockQueueHandle
     lv_held_lock held[LV_MAX_HELD];

@@ -1,0 +1,100 @@
+import Synchronization
+
+/// The set of lock chains already validated, lockdep's chain hash: a chain is the ordered list of
+/// lock classes a thread holds, summarized by a 64-bit key. A thread that acquires a lock and finds
+/// the resulting chain here has nothing new to teach the graph, so the hot path does one hash probe:
+/// no graph walk, no global lock, no allocation.
+///
+/// Lookups are lock-free. Inserts happen only on the slow path, serialized by the graph lock; a table
+/// that fills past half is replaced by one twice the size, published with a release store. Replaced
+/// tables are never freed, since a reader may still be probing one; they add up to less than the
+/// current table.
+@usableFromInline
+enum ChainCache {
+    /// Extends `key` (the chain below) by `classID`; never 0, which marks an empty slot.
+    @inlinable
+    static func extend(_ key: UInt64, with classID: UInt32) -> UInt64 {
+        // A multiply-xorshift mix of the previous key and the class id (splitmix64's finalizer).
+        var mixed = (key ^ (UInt64(classID) &* 0x9E37_79B9_7F4A_7C15)) &+ 0x632B_E59B_D9B4_E019
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        mixed ^= mixed >> 31
+        return mixed == 0 ? 1 : mixed
+    }
+
+    /// Whether the chain `key` was validated.
+    @inlinable
+    static func contains(_ key: UInt64) -> Bool {
+        let table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .acquiring))!
+        let mask = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed))
+        var index = Int(truncatingIfNeeded: key) & mask
+        while true {
+            let slot = (table + 1 + index).pointee.load(ordering: .relaxed)
+            if slot == key { return true }
+            if slot == 0 { return false }
+            index = (index &+ 1) & mask
+        }
+    }
+
+    /// Adds a validated chain. The caller holds the graph lock.
+    static func insert(_ key: UInt64) {
+        var table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .relaxed))!
+        var capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
+        if (count + 1) * 2 > capacity {
+            let larger = makeTable(capacity: capacity * 2)
+            for index in 0..<capacity {
+                let slot = (table + 1 + index).pointee.load(ordering: .relaxed)
+                if slot != 0 { place(slot, in: larger) }
+            }
+            currentTable.store(UInt(bitPattern: larger), ordering: .releasing)
+            table = larger
+            capacity *= 2
+        }
+        if place(key, in: table) { count += 1 }
+    }
+
+    /// Forgets every chain. The caller holds the graph lock.
+    static func removeAll() {
+        currentTable.store(UInt(bitPattern: makeTable(capacity: initialCapacity)), ordering: .releasing)
+        count = 0
+    }
+
+    /// The number of chains validated.
+    static var chainCount: Int { count }
+
+    /// Bytes per chain slot (the table is at most half full).
+    static let bytesPerSlot = MemoryLayout<UInt64>.stride
+
+    // MARK: Storage
+
+    private static let initialCapacity = 1 << 12
+
+    /// Chains in the current table; guarded by the graph lock.
+    nonisolated(unsafe) private static var count = 0
+
+    /// Slot 0 holds the mask (capacity - 1); slots 1... hold keys.
+    private static func makeTable(capacity: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        let table = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: capacity + 1)
+        table.initialize(to: Atomic(UInt64(capacity - 1)))
+        for index in 1...capacity { (table + index).initialize(to: Atomic(0)) }
+        return table
+    }
+
+    @discardableResult
+    private static func place(_ key: UInt64, in table: UnsafeMutablePointer<Atomic<UInt64>>) -> Bool {
+        let mask = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed))
+        var index = Int(truncatingIfNeeded: key) & mask
+        while true {
+            let slot = (table + 1 + index).pointee.load(ordering: .relaxed)
+            if slot == key { return false }
+            if slot == 0 {
+                (table + 1 + index).pointee.store(key, ordering: .relaxed)
+                return true
+            }
+            index = (index &+ 1) & mask
+        }
+    }
+
+    @usableFromInline
+    static let currentTable = Atomic<UInt>(UInt(bitPattern: makeTable(capacity: initialCapacity)))
+}
