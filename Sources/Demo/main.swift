@@ -54,6 +54,10 @@ let scenarios = [
         statsLock.acquireAtDpcLevel()
         statsLock.releaseFromDpcLevel()
     },
+    Scenario(name: "two routines take the two locks in opposite orders", expected: [.lockOrderInversion]) {
+        deviceLock.withLock { statsLock.withLock {} }
+        statsLock.withLock { deviceLock.withLock {} }
+    },
     Scenario(name: "a double release", expected: [.releaseNotHeld]) {
         let old = statsLock.acquire()
         statsLock.release(old)
@@ -78,7 +82,7 @@ for (index, scenario) in scenarios.enumerated() {
     if rules != scenario.expected { failures += 1 }
     let shown = rules.isEmpty ? "clean" : rules.map(\.rawValue).joined(separator: ", ")
     print("\(index + 1). \(scenario.name)\n   found: \(shown)  [\(verdict)]")
-    if let first = found.first, index == 1 {
+    if let first = found.first, first.rule == .lockOrderInversion {
         print("\n   The report for it:")
         print(
             first.rendered().split(separator: "\n", omittingEmptySubsequences: false).map { "   | " + $0 }.joined(

@@ -32,17 +32,26 @@ import Testing
         #expect(outer.first?.summary.contains("CLOCK_LEVEL") == true)
     }
 
-    @Test func violationsOutsideAnyScopeGoToTheProcessLogUntilReset() {
-        let thread = ProcessorThread(name: "unscoped") {
-            ViolationScope.$current.withValue(nil) { IRQL.lower(to: .ipi) }
+    /// `reset()` forgets process-wide state that parallel tests rely on, so this runs in a child process.
+    @Test func violationsOutsideAnyScopeGoToTheProcessLogUntilReset() async {
+        await #expect(processExitsWith: .success) {
+            let thread = ProcessorThread(name: "unscoped") { IRQL.lower(to: .ipi) }
+            thread.join()
+            let logged = LockValidator.violations.filter { $0.summary.contains("IPI_LEVEL") }
+            precondition(logged.count == 1, "expected one logged violation, got \(logged)")
+            precondition(logged.first?.thread.name == "unscoped")
+            precondition(LockValidator.report(.text).contains("irql-lower-invalid"))
+            LockValidator.reset()
+            precondition(LockValidator.violations.isEmpty, "reset kept \(LockValidator.violations)")
+            precondition(LockValidator.lockOrderEdges.isEmpty, "reset kept the graph")
         }
-        thread.join()
-        let logged = LockValidator.violations.filter { $0.summary.contains("IPI_LEVEL") }
-        #expect(logged.count == 1)
-        #expect(logged.first?.thread.name == "unscoped")
-        #expect(LockValidator.report(.text).contains("irql-lower-invalid"))
-        LockValidator.reset()
-        #expect(LockValidator.violations.isEmpty)
+    }
+
+    @Test func aViolationSeenOnlyInAChildProcessFailsTheExitTest() async {
+        // The check above is real: the same child fails when its expectation does not hold.
+        await #expect(processExitsWith: .failure) {
+            precondition(LockValidator.violations.count == 1, "no violation was logged")
+        }
     }
 
     @Test func everyRuleHasAStableKebabCaseIdAndAnAnchor() {

@@ -47,3 +47,26 @@ public func yieldProcessor() { sched_yield() }
 #if canImport(Glibc)
     import Glibc
 #endif
+
+/// A prefix no other lock class in this process has, so a test's classes are its own even when the
+/// test runs again in the same process (the lock-order graph is process-wide).
+public func uniqueClassPrefix(_ name: String) -> String {
+    "\(name)#\(classPrefixCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+}
+
+private let classPrefixCounter = Atomic<Int>(1)
+
+/// A small, fast, seedable generator (SplitMix64), so randomized tests replay exactly.
+public struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

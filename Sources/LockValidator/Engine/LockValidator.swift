@@ -18,6 +18,11 @@ public enum LockValidator {
     /// The lock-order graph: every edge taken so far, with the sites and stack that first created it.
     public static var lockOrderEdges: [DependencyEdge] { Dependencies.edges }
 
+    /// Checks the lock-order graph's invariants (for tests): empty when sound.
+    public static func graphInvariantViolations() -> [String] {
+        Dependencies.state.withLock { $0.graph.invariantViolations() }
+    }
+
     /// Whether the `Validation` trait compiled the checks into the locks.
     public static var isCompiledIn: Bool {
         #if Validation

@@ -120,7 +120,9 @@ public struct LockOrderGraph<Payload> {
                 if position[from] >= position[Int(to)] {
                     problems.append("edge \(from) → \(to) runs backwards (\(position[from]) ≥ \(position[Int(to)]))")
                 }
-                if payloads[Self.key(UInt32(from), to)] == nil { problems.append("edge \(from) → \(to) has no payload") }
+                if payloads[Self.key(UInt32(from), to)] == nil {
+                    problems.append("edge \(from) → \(to) has no payload")
+                }
                 if !predecessors[Int(to)].contains(UInt32(from)) {
                     problems.append("edge \(from) → \(to) missing from predecessors")
                 }

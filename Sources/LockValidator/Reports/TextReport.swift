@@ -1,5 +1,6 @@
-/// The plain text report, modelled on lockdep's: a headline, the thread and what it was doing, the
-/// locks it holds, and the stack.
+/// The plain text report, modelled on lockdep's: a headline, what the thread was doing, the
+/// dependency chain or usages behind it with the stacks that created them, a "possible unsafe locking
+/// scenario" table, the locks the thread holds, and its stack.
 enum TextReport {
     static func render(_ violations: [Violation]) -> String {
         if violations.isEmpty { return "LockValidator: no violations.\n" }
@@ -7,43 +8,146 @@ enum TextReport {
         return counts + violations.map(render).joined()
     }
 
+    /// Frames shown for a dependency edge's or a usage's stack.
+    static let shortStackDepth = 6
+
     static func render(_ violation: Violation) -> String {
-        let rule = violation.rule
-        let rulerWidth = 66
-        var lines: [String] = []
+        var lines = headline(violation)
+        switch violation.rule {
+        case .lockOrderInversion: lines += dependencyChain(violation) + inversionScenario(violation)
+        case .irqlInconsistentUsage: lines += usages(violation) + interruptScenario(violation)
+        case .sameClassNesting, .recursiveAcquire: lines += recursionScenario(violation)
+        default: break
+        }
+        lines += heldLocks(violation)
         lines.append("")
-        lines.append(String(repeating: "=", count: rulerWidth))
-        lines.append("\(violation.severity == .error ? "ERROR" : "WARNING"): \(rule.rawValue): \(rule.headline)")
-        lines.append(String(repeating: "-", count: rulerWidth))
+        lines.append("stack:")
+        lines += frames(violation.stack, limit: StackTrace.maximumDepth, indent: "  ")
+        lines.append("anchor: \(violation.rule.anchor)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: Sections
+
+    private static func headline(_ violation: Violation) -> [String] {
+        let ruler = 66
         var context = "\(violation.thread) at \(violation.irql)"
         if violation.occurrences > 1 { context += ", seen \(violation.occurrences) times" }
-        lines.append(context)
-        lines.append(violation.summary)
+        var lines = [
+            "", String(repeating: "=", count: ruler),
+            "\(violation.severity == .error ? "ERROR" : "WARNING"): \(violation.rule.rawValue): \(violation.rule.headline)",
+            String(repeating: "-", count: ruler), context, violation.summary,
+        ]
         if let site = violation.site { lines.append("  at \(site)") }
         if !violation.locks.isEmpty {
             lines.append("")
             lines.append("locks involved:")
-            for lock in violation.locks {
-                lines.append("  \(lock), created at \(lock.site)")
-            }
+            lines += violation.locks.map { "  \($0), created at \($0.site)" }
         }
-        lines.append("")
+        return lines
+    }
+
+    private static func dependencyChain(_ violation: Violation) -> [String] {
+        guard let closing = violation.edges.first else { return [] }
+        let existing = violation.edges.dropFirst()
+        var lines = [
+            "", "\(violation.thread) is trying to acquire:", "  \(closing.to) at \(closing.toAcquiredAt)",
+            "but already holds:", "  \(closing.from), acquired at \(closing.fromAcquiredAt)",
+            "which lock already depends on the new lock.", "",
+            "the existing dependency chain (in reverse order) is:",
+        ]
+        for (index, edge) in existing.enumerated().reversed() {
+            lines.append("")
+            lines.append(
+                "-> #\(index) (\(edge)): \"\(edge.to.name)\" acquired at \(edge.toAcquiredAt) while holding"
+                    + " \"\(edge.from.name)\" (acquired at \(edge.fromAcquiredAt)), \(edge.thread) at \(edge.irql)")
+            lines += frames(edge.stack, limit: shortStackDepth, indent: "       ")
+        }
+        return lines
+    }
+
+    private static func inversionScenario(_ violation: Violation) -> [String] {
+        guard let closing = violation.edges.first, let last = violation.edges.last else { return [] }
+        let held = "\"\(closing.from.name)\""
+        let wanted = "\"\(closing.to.name)\""
+        // CPU1 holds the lock that, on the existing chain, leads straight into the one CPU0 holds.
+        let cpu1Holds = "\"\(last.from.name)\""
+        var lines = ["", "other info that might help debug this:"]
+        if violation.edges.count > 2 {
+            let chain = violation.edges.dropFirst().map { "\"\($0.from.name)\"" } + [held]
+            lines.append(" Chain exists of: " + chain.joined(separator: " --> "))
+        }
+        return lines
+            + table([
+                (0, "lock(\(held));"), (1, "lock(\(cpu1Holds));"), (1, "lock(\(held));"), (0, "lock(\(wanted));"),
+            ])
+    }
+
+    private static func usages(_ violation: Violation) -> [String] {
+        var lines = [""]
+        for usage in violation.usages {
+            lines.append(
+                "\"\(usage.lock.name)\" was held at \(usage.irql) first at \(usage.site), by \(usage.thread):")
+            lines += frames(usage.stack, limit: shortStackDepth, indent: "    ")
+        }
+        return lines
+    }
+
+    private static func interruptScenario(_ violation: Violation) -> [String] {
+        guard violation.usages.count == 2 else { return [] }
+        let (higher, lower) = (violation.usages[0], violation.usages[1])
+        let lock = "\"\(higher.lock.name)\""
+        return ["", "other info that might help debug this:"]
+            + [
+                " Possible unsafe locking scenario:", "", "       CPU0", "       ----",
+                "  lock(\(lock));                  at \(lower.irql)", "  <Interrupt at \(higher.irql)>",
+                "    lock(\(lock));", "", " *** DEADLOCK ***",
+            ]
+    }
+
+    private static func recursionScenario(_ violation: Violation) -> [String] {
+        guard let lock = violation.locks.first else { return [] }
+        var lines = [
+            "", " Possible unsafe locking scenario:", "", "       CPU0", "       ----",
+            "  lock(\"\(lock.name)\");", "  lock(\"\(lock.name)\");", "", " *** DEADLOCK ***",
+        ]
+        if violation.rule == .sameClassNesting { lines.append(" May be due to missing lock nesting notation") }
+        return lines
+    }
+
+    private static func heldLocks(_ violation: Violation) -> [String] {
+        var lines = [""]
         if violation.heldLocks.isEmpty {
             lines.append("no locks held by \(violation.thread).")
-        } else {
-            lines.append(
-                "\(violation.heldLocks.count) lock\(violation.heldLocks.count == 1 ? "" : "s") held by \(violation.thread):"
-            )
-            for (index, held) in violation.heldLocks.enumerated() {
-                lines.append(
-                    "  #\(index): \(held.lock) (\(held.kind), at \(held.irql)), acquired at \(held.acquiredAt)")
-            }
+            return lines
         }
-        lines.append("")
-        lines.append("stack:")
-        lines.append(contentsOf: violation.stack.symbolicated().enumerated().map { "  #\($0.offset) \($0.element)" })
-        lines.append("anchor: \(rule.anchor)")
-        return lines.joined(separator: "\n") + "\n"
+        let count = violation.heldLocks.count
+        lines.append("\(count) lock\(count == 1 ? "" : "s") held by \(violation.thread):")
+        for (index, held) in violation.heldLocks.enumerated() {
+            lines.append("  #\(index): \(held.lock) (\(held.kind), at \(held.irql)), acquired at \(held.acquiredAt)")
+        }
+        return lines
+    }
+
+    // MARK: Helpers
+
+    private static func frames(_ stack: StackTrace, limit: Int, indent: String) -> [String] {
+        stack.symbolicated().prefix(limit).enumerated().map { "\(indent)#\($0.offset) \($0.element)" }
+    }
+
+    /// lockdep's two-column CPU0/CPU1 table; each row is (column, text).
+    private static func table(_ rows: [(Int, String)]) -> [String] {
+        let width = 32
+        let gap = String(repeating: " ", count: width - 4)
+        var lines: [String] = [" Possible unsafe locking scenario:", ""]
+        lines.append("       CPU0" + gap + "CPU1")
+        lines.append("       ----" + gap + "----")
+        let secondColumn = String(repeating: " ", count: width + 5)
+        for (column, text) in rows {
+            lines.append(column == 0 ? "  " + text : "  " + secondColumn + text)
+        }
+        lines += ["", " *** DEADLOCK ***"]
+        return lines
     }
 }
 

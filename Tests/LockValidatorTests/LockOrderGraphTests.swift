@@ -1,0 +1,105 @@
+import LockValidator
+import TestSupport
+import Testing
+
+/// The graph alone: cycle detection at the closing edge, the path it reports, and its invariants.
+@Suite struct LockOrderGraphTests {
+    typealias Graph = LockOrderGraph<String>
+
+    @Test func anEdgeAgainstAnExistingOneClosesATwoNodeCycle() {
+        var graph = Graph()
+        #expect(graph.insertEdge(from: 1, to: 2, payload: "AB") == .inserted)
+        #expect(graph.insertEdge(from: 1, to: 2, payload: "AB again") == .alreadyPresent)
+        #expect(graph.payload(from: 1, to: 2) == "AB")
+        #expect(graph.insertEdge(from: 2, to: 1, payload: "BA") == .closesCycle(path: [1, 2]))
+        #expect(!graph.hasEdge(from: 2, to: 1))
+        #expect(graph.insertEdge(from: 3, to: 3, payload: "AA") == .selfLoop)
+        #expect(graph.invariantViolations().isEmpty)
+    }
+
+    @Test func theCyclePathRunsFromTheNewHeadBackToTheNewTail() {
+        var graph = Graph()
+        // 1 → 2 → 3 → 4, inserted against the initial order to force reordering.
+        #expect(graph.insertEdge(from: 3, to: 4, payload: "") == .inserted)
+        #expect(graph.insertEdge(from: 2, to: 3, payload: "") == .inserted)
+        #expect(graph.insertEdge(from: 1, to: 2, payload: "") == .inserted)
+        #expect(graph.invariantViolations().isEmpty)
+        #expect(graph.insertEdge(from: 4, to: 1, payload: "") == .closesCycle(path: [1, 2, 3, 4]))
+        #expect(graph.insertEdge(from: 4, to: 2, payload: "") == .closesCycle(path: [2, 3, 4]))
+        #expect(graph.insertEdge(from: 1, to: 4, payload: "shortcut") == .inserted)
+        #expect(graph.isReachable(4, from: 1) && !graph.isReachable(1, from: 4))
+        #expect(Set(graph.reachable(from: 2)) == [2, 3, 4])
+        #expect(Set(graph.reachable(from: 3, backwards: true)) == [1, 2, 3])
+        #expect(graph.invariantViolations().isEmpty)
+    }
+
+    /// Random edges over a few dozen nodes against reachability recomputed from scratch.
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func randomInsertionsAgreeWithNaiveReachability(seed: UInt64) {
+        var random = SeededGenerator(seed: seed)
+        var graph = Graph()
+        var oracle: [UInt32: Set<UInt32>] = [:]
+        func oracleReaches(_ target: UInt32, from source: UInt32) -> Bool {
+            var seen: Set<UInt32> = [source]
+            var stack = [source]
+            while let node = stack.popLast() {
+                if node == target { return true }
+                for next in oracle[node, default: []] where seen.insert(next).inserted { stack.append(next) }
+            }
+            return false
+        }
+        for _ in 0..<2_000 {
+            let from = UInt32.random(in: 1...40, using: &random)
+            let to = UInt32.random(in: 1...40, using: &random)
+            let result = graph.insertEdge(from: from, to: to, payload: "")
+            if from == to {
+                #expect(result == .selfLoop)
+            } else if oracle[from, default: []].contains(to) {
+                #expect(result == .alreadyPresent)
+            } else if oracleReaches(from, from: to) {
+                guard case .closesCycle(let path) = result else {
+                    Issue.record("\(from) → \(to) closes a cycle but the graph said \(result)")
+                    return
+                }
+                #expect(path.first == to && path.last == from)
+                for (a, b) in zip(path, path.dropFirst()) { #expect(oracle[a, default: []].contains(b)) }
+            } else {
+                #expect(result == .inserted)
+                oracle[from, default: []].insert(to)
+            }
+        }
+        #expect(graph.edgeCount == oracle.values.reduce(0) { $0 + $1.count })
+        #expect(graph.invariantViolations().isEmpty)
+    }
+
+    @Test func aLongCycleInATenThousandNodeGraphIsFoundWithItsWholePath() {
+        var random = SeededGenerator(seed: 42)
+        var graph = Graph()
+        let nodes: UInt32 = 10_000
+        // A hidden order: edges only run from lower to higher rank, so the graph stays acyclic, but
+        // they are inserted in random order, which keeps the topological order busy.
+        let rank = Array(1...nodes).shuffled(using: &random)
+        let chainLength = 200
+        var inserted = 0
+        for index in 0..<chainLength - 1 {
+            _ = graph.insertEdge(from: rank[index], to: rank[index + 1], payload: "")
+            inserted += 1
+        }
+        while inserted < 50_000 {
+            let a = Int.random(in: 0..<Int(nodes), using: &random)
+            let b = Int.random(in: 0..<Int(nodes), using: &random)
+            guard a != b else { continue }
+            let (low, high) = (min(a, b), max(a, b))
+            if graph.insertEdge(from: rank[low], to: rank[high], payload: "") == .inserted { inserted += 1 }
+        }
+        #expect(graph.edgeCount == 50_000)
+        #expect(graph.invariantViolations().isEmpty)
+        let closing = graph.insertEdge(from: rank[chainLength - 1], to: rank[0], payload: "")
+        guard case .closesCycle(let path) = closing else {
+            Issue.record("closing the chain was answered with \(closing)")
+            return
+        }
+        #expect(path.first == rank[0] && path.last == rank[chainLength - 1])
+        for (a, b) in zip(path, path.dropFirst()) { #expect(graph.hasEdge(from: a, to: b)) }
+    }
+}

@@ -1,0 +1,173 @@
+import SpinLocks
+import TestSupport
+import Testing
+
+/// The validator against a naive oracle written here: random acquire/release sequences over a few
+/// dozen classes on several threads; the oracle recomputes reachability from scratch at every new
+/// edge. Both must learn the same edges and report the same inversions, nothing more.
+@Suite struct LockOrderDifferentialTests {
+    enum Operation: Sendable {
+        case acquire(lockClass: Int, isTry: Bool)
+        case release(lockClass: Int)
+    }
+
+    static let classCount = 30
+    static let threadCount = 4
+    static let operationsPerThread = 400
+
+    /// One thread's operations: acquires of classes it does not hold (some as try-acquires), releases
+    /// mostly newest-first and sometimes out of order, everything released at the end.
+    static func script(using random: inout SeededGenerator) -> [Operation] {
+        var held: [Int] = []
+        var operations: [Operation] = []
+        while operations.count < operationsPerThread {
+            if held.count < 5 && (held.isEmpty || Int.random(in: 0..<10, using: &random) < 6) {
+                let free = (0..<classCount).filter { !held.contains($0) }
+                let lockClass = free.randomElement(using: &random)!
+                operations.append(.acquire(lockClass: lockClass, isTry: Int.random(in: 0..<8, using: &random) == 0))
+                held.append(lockClass)
+            } else {
+                let index =
+                    Int.random(in: 0..<10, using: &random) < 8
+                    ? held.count - 1 : Int.random(in: 0..<held.count, using: &random)
+                operations.append(.release(lockClass: held.remove(at: index)))
+            }
+        }
+        operations += held.reversed().map { .release(lockClass: $0) }
+        return operations
+    }
+
+    struct Oracle {
+        var edges: Set<[Int]> = []
+        var inversions: Set<[Int]> = []
+
+        func reaches(_ target: Int, from source: Int) -> Bool {
+            var seen: Set<Int> = [source]
+            var stack = [source]
+            while let node = stack.popLast() {
+                if node == target { return true }
+                for edge in edges where edge[0] == node && seen.insert(edge[1]).inserted { stack.append(edge[1]) }
+            }
+            return false
+        }
+
+        mutating func run(_ operations: [Operation]) {
+            var held: [Int] = []
+            for operation in operations {
+                switch operation {
+                case .acquire(let lockClass, let isTry):
+                    if !isTry {
+                        for from in held
+                        where !edges.contains([from, lockClass]) && !inversions.contains([from, lockClass]) {
+                            if reaches(from, from: lockClass) {
+                                inversions.insert([from, lockClass])
+                            } else {
+                                edges.insert([from, lockClass])
+                            }
+                        }
+                    }
+                    held.append(lockClass)
+                case .release(let lockClass):
+                    held.removeAll { $0 == lockClass }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: 1...8 as ClosedRange<UInt64>)
+    func theValidatorAgreesWithANaiveOracle(seed: UInt64) {
+        var random = SeededGenerator(seed: seed)
+        let scripts = (0..<Self.threadCount).map { _ in Self.script(using: &random) }
+        let prefix = uniqueClassPrefix("differential-\(seed)")
+        let name = { (lockClass: Int) in "\(prefix).c\(lockClass)" }
+
+        let found = LockValidator.violations(during: {
+            for script in scripts {
+                // Each thread has its own instances, so no thread ever waits for another.
+                let locks = (0..<Self.classCount).map { SpinLock(name($0)) }
+                let thread = ProcessorThread {
+                    let old = IRQL.raise(to: .dispatch)
+                    for operation in script {
+                        switch operation {
+                        case .acquire(let lockClass, let isTry):
+                            if isTry {
+                                let acquired = locks[lockClass].tryAcquireAtDpcLevel()
+                                precondition(acquired, "a free lock must be acquired")
+                            } else {
+                                locks[lockClass].acquireAtDpcLevel()
+                            }
+                        case .release(let lockClass):
+                            locks[lockClass].releaseFromDpcLevel()
+                        }
+                    }
+                    IRQL.lower(to: old)
+                }
+                thread.join()
+            }
+        })
+
+        var oracle = Oracle()
+        for script in scripts { oracle.run(script) }
+
+        let validatorEdges = Set(
+            LockValidator.lockOrderEdges.filter { $0.from.name.hasPrefix(prefix + ".") }.map {
+                [$0.from.name, $0.to.name]
+            })
+        let oracleEdges = Set(oracle.edges.map { $0.map(name) })
+        #expect(validatorEdges == oracleEdges)
+        let inversions = found.filter { $0.rule == .lockOrderInversion }
+        let validatorInversions = Set(inversions.compactMap(\.edges.first).map { [$0.from.name, $0.to.name] })
+        #expect(validatorInversions == Set(oracle.inversions.map { $0.map(name) }))
+        #expect(inversions.count == oracle.inversions.count)
+        #expect(found.allSatisfy { $0.rule == .lockOrderInversion || $0.rule == .releaseOutOfOrder })
+        #expect(!oracle.inversions.isEmpty, "the scripts should provoke some inversions")
+        #expect(LockValidator.graphInvariantViolations().isEmpty)
+    }
+
+    @Test func aLongCycleInATenThousandClassGraphIsReportedWithItsWholePath() {
+        var random = SeededGenerator(seed: 7)
+        let prefix = uniqueClassPrefix("big")
+        let classCount = 10_000
+        let locks = (0..<classCount).map { SpinLock("\(prefix).\($0)") }
+        // A hidden order: pairs only go from lower to higher rank (no cycle), in random order.
+        let rank = Array(0..<classCount).shuffled(using: &random)
+        let chainLength = 300
+        var pairs = (0..<chainLength - 1).map { (rank[$0], rank[$0 + 1]) }
+        var seen = Set(pairs.map { [$0.0, $0.1] })
+        while pairs.count < 50_000 {
+            let a = Int.random(in: 0..<classCount, using: &random)
+            let b = Int.random(in: 0..<classCount, using: &random)
+            let (low, high) = (min(a, b), max(a, b))
+            if low != high && seen.insert([rank[low], rank[high]]).inserted { pairs.append((rank[low], rank[high])) }
+        }
+        pairs.shuffle(using: &random)
+        let found = violationsOnFreshProcessor { [pairs] in
+            let old = IRQL.raise(to: .dispatch)
+            for (first, second) in pairs {
+                locks[first].acquireAtDpcLevel()
+                locks[second].acquireAtDpcLevel()
+                locks[second].releaseFromDpcLevel()
+                locks[first].releaseFromDpcLevel()
+            }
+            // Close the long chain: its last lock, then its first.
+            locks[rank[chainLength - 1]].acquireAtDpcLevel()
+            locks[rank[0]].acquireAtDpcLevel()
+            locks[rank[0]].releaseFromDpcLevel()
+            locks[rank[chainLength - 1]].releaseFromDpcLevel()
+            IRQL.lower(to: old)
+        }
+        let edges = LockValidator.lockOrderEdges.filter { $0.from.name.hasPrefix(prefix + ".") }
+        #expect(edges.count == 50_000)
+        #expect(found.map(\.rule) == [.lockOrderInversion])
+        guard let cycle = found.first?.edges, let closing = cycle.first else { return }
+        #expect(closing.from.name == locks[rank[chainLength - 1]].name)
+        #expect(closing.to.name == locks[rank[0]].name)
+        #expect(cycle.count >= 2)
+        let known = Set(edges.map { [$0.from.name, $0.to.name] })
+        for (edge, next) in zip(cycle, cycle.dropFirst() + [closing]) {
+            #expect(edge.to.name == next.from.name)
+        }
+        #expect(cycle.dropFirst().allSatisfy { known.contains([$0.from.name, $0.to.name]) })
+        #expect(LockValidator.graphInvariantViolations().isEmpty)
+    }
+}

@@ -1,0 +1,244 @@
+import SpinLocks
+import TestSupport
+import Testing
+
+/// lockdep's selftest matrix for spin locks, through real locks and the process-wide graph.
+@Suite struct LockOrderTests {
+    /// A named set of locks, one class each, unique to the test run.
+    final class Locks: Sendable {
+        let prefix: String
+        let locks: [Character: SpinLock]
+
+        init(_ names: String, test: String) {
+            prefix = uniqueClassPrefix(test)
+            var locks: [Character: SpinLock] = [:]
+            for name in Set(names) { locks[name] = SpinLock("\(prefix).\(name)") }
+            self.locks = locks
+        }
+
+        subscript(_ name: Character) -> SpinLock { locks[name]! }
+
+        func name(_ lock: Character) -> String { "\(prefix).\(lock)" }
+    }
+
+    /// Takes `first` then `second` and releases both, on a new processor; returns what it broke.
+    static func lockUnlock2(_ first: SpinLock, _ second: SpinLock) -> [Violation] {
+        violationsOnFreshProcessor {
+            let old = first.acquire()
+            second.acquireAtDpcLevel()
+            second.releaseFromDpcLevel()
+            first.release(old)
+        }
+    }
+
+    /// The deadlock patterns of lockdep's selftest, written as the pairs they lock in order: "ABBA" is
+    /// A then B, then B then A. Each must fail exactly at its last, closing pair.
+    @Test(arguments: ["ABBA", "ABBCCA", "ABCABC", "ABBCCDDA", "ABCDBDDA", "ABCDBCDA"])
+    func eachCycleIsFoundExactlyAtItsClosingEdge(pattern: String) {
+        let locks = Locks(pattern, test: pattern)
+        let pairs = stride(from: 0, to: pattern.count, by: 2).map {
+            (
+                pattern[pattern.index(pattern.startIndex, offsetBy: $0)],
+                pattern[pattern.index(pattern.startIndex, offsetBy: $0 + 1)]
+            )
+        }
+        for (index, (first, second)) in pairs.enumerated() {
+            let found = Self.lockUnlock2(locks[first], locks[second])
+            if index < pairs.count - 1 {
+                #expect(found.isEmpty, "\(pattern): pair \(first)\(second) reported \(found)")
+                continue
+            }
+            #expect(found.map(\.rule) == [.lockOrderInversion], "\(pattern)")
+            guard let inversion = found.first else { return }
+            // The closing edge comes first, then the chain back to its tail: a closed cycle.
+            let edges = inversion.edges
+            #expect(edges.first?.from.name == locks.name(first))
+            #expect(edges.first?.to.name == locks.name(second))
+            for (edge, next) in zip(edges, edges.dropFirst() + [edges[0]]) { #expect(edge.to.name == next.from.name) }
+            #expect(inversion.locks.first?.name == locks.name(second))
+            #expect(edges.allSatisfy { !$0.stack.addresses.isEmpty })
+        }
+    }
+
+    @Test(arguments: [1, 3])
+    func theSameCycleSpreadOverThreadsIsFound(threads: Int) {
+        let locks = Locks("ABC", test: "spread\(threads)")
+        let found = LockValidator.violations(during: {
+            let orders: [(Character, Character)] = [("A", "B"), ("B", "C"), ("C", "A")]
+            // One thread after another: run at once, these three orders can deadlock for real, which is
+            // what the validator exists to predict without it happening.
+            for index in 0..<threads {
+                let worker = ProcessorThread(name: "order-\(index)") {
+                    for (step, (first, second)) in orders.enumerated() where step % threads == index {
+                        let old = locks[first].acquire()
+                        locks[second].withLock {}
+                        locks[first].release(old)
+                    }
+                }
+                worker.join()
+            }
+        })
+        #expect(found.map(\.rule) == [.lockOrderInversion])
+        #expect(found.first?.edges.count == 3)
+    }
+
+    @Test func consistentOrdersOverManyInstancesAndADiamondStaySilent() {
+        let prefix = uniqueClassPrefix("diamond")
+        let a = (0..<3).map { _ in SpinLock("\(prefix).A") }
+        let b = (0..<3).map { _ in SpinLock("\(prefix).B") }
+        let c = SpinLock("\(prefix).C")
+        let d = SpinLock("\(prefix).D")
+        let found = LockValidator.violations(during: {
+            let workers = (0..<2).map { index in
+                ProcessorThread {
+                    for step in 0..<200 {
+                        a[(step + index) % 3].withLock {
+                            if step % 2 == 0 {
+                                b[step % 3].withLock { d.withLock {} }
+                            } else {
+                                c.withLock { d.withLock {} }
+                            }
+                        }
+                        c.withLock { d.withLock {} }
+                    }
+                }
+            }
+            workers.forEach { $0.join() }
+        })
+        #expect(found.isEmpty)
+    }
+
+    // MARK: AA
+
+    @Test func aaOnOneInstanceIsRecursion() {
+        let locks = Locks("A", test: "AA")
+        #expect(Self.lockUnlock2(locks["A"], locks["A"]).map(\.rule) == [.recursiveAcquire])
+    }
+
+    @Test func aaOnTwoInstancesOfOneClassIsSameClassNesting() {
+        let name = uniqueClassPrefix("AA2")
+        let parent = SpinLock(name)
+        let child = SpinLock(name)
+        let found = Self.lockUnlock2(parent, child)
+        #expect(found.map(\.rule) == [.sameClassNesting])
+        #expect(found.first?.locks.map(\.name) == [name, name])
+    }
+
+    @Test func aDeclaredNestingLevelMakesSameClassNestingLegal() {
+        let name = uniqueClassPrefix("nested")
+        let parent = SpinLock(name)
+        let child = SpinLock(name)
+        let other = SpinLock(uniqueClassPrefix("other"))
+        let rules = rulesBroken {
+            parent.withLock { child.withLock(nesting: 1) { other.withLock {} } }
+            var handle = LockQueueHandle()
+            parent.acquireInStackQueued(&handle)
+            child.acquireInStackQueuedAtDpcLevel(&LockQueueHandleBox.shared.handle, nesting: 1)
+            child.releaseInStackQueuedFromDpcLevel(&LockQueueHandleBox.shared.handle)
+            parent.releaseInStackQueued(&handle)
+        }
+        // The queued acquires mix kinds with the ordinary ones on the same locks; nothing else.
+        #expect(rules == [.mixedAcquireKinds, .mixedAcquireKinds])
+        #expect(LockValidator.lockOrderEdges.contains { $0.from.name == name && $0.to.name == "\(name)/1" })
+    }
+
+    @Test func nestingLevelsAreSeparateNodesOfTheGraph() {
+        let name = uniqueClassPrefix("levels")
+        let parent = SpinLock(name)
+        let child = SpinLock(name)
+        // child/1 then parent/0 is the reverse of parent/0 then child/1: a real inversion.
+        #expect(
+            rulesBroken {
+                parent.withLock { child.withLock(nesting: 1) {} }
+                child.withLock(nesting: 1) { parent.withLock {} }
+            } == [.lockOrderInversion])
+    }
+
+    // MARK: Trylock
+
+    @Test func aTryAcquireAddsNoEdgeIntoItself() {
+        let locks = Locks("AB", test: "try")
+        let rules = rulesBroken {
+            let old = locks["B"].acquire()
+            #expect(locks["A"].tryAcquireAtDpcLevel())  // B held while A is tried: no B→A edge
+            locks["A"].releaseFromDpcLevel()
+            locks["B"].release(old)
+            locks["A"].withLock { locks["B"].withLock {} }  // A→B: no cycle
+        }
+        #expect(rules.isEmpty)
+        #expect(!LockValidator.lockOrderEdges.contains { $0.from.name == locks.name("B") })
+    }
+
+    @Test func aTryAcquiredLockHeldWhileAnotherIsTakenAddsThatEdge() {
+        let locks = Locks("AB", test: "try-held")
+        let rules = rulesBroken {
+            let old = IRQL.raise(to: .dispatch)
+            #expect(locks["A"].tryAcquireAtDpcLevel())
+            locks["B"].acquireAtDpcLevel()  // A (tried) → B
+            locks["B"].releaseFromDpcLevel()
+            locks["A"].releaseFromDpcLevel()
+            locks["B"].acquireAtDpcLevel()
+            locks["A"].acquireAtDpcLevel()  // B → A closes the cycle
+            locks["A"].releaseFromDpcLevel()
+            locks["B"].releaseFromDpcLevel()
+            IRQL.lower(to: old)
+        }
+        #expect(rules == [.lockOrderInversion])
+    }
+
+    // MARK: The rest of lockdep's list
+
+    @Test func doubleUnlockBadUnlockOrderAndInitOfAHeldLock() {
+        let locks = Locks("AB", test: "misc")
+        #expect(
+            rulesBroken {
+                let old = locks["A"].acquire()
+                locks["A"].release(old)
+                locks["A"].release(old)
+            } == [.releaseNotHeld])
+        #expect(
+            rulesBroken {
+                let old = locks["A"].acquire()
+                locks["B"].acquireAtDpcLevel()
+                locks["A"].releaseFromDpcLevel()
+                locks["B"].releaseFromDpcLevel()
+                IRQL.lower(to: old)
+            } == [.releaseOutOfOrder])
+        // Swift cannot re-run an initializer on a live object; the nearest case is a held lock that
+        // is deinitialised (and replaced) while held.
+        #expect(
+            rulesBroken {
+                var lock = SpinLock(uniqueClassPrefix("reinit"))
+                let old = lock.acquire()
+                lock = SpinLock(uniqueClassPrefix("reinit"))
+                IRQL.lower(to: old)
+                _ = lock
+            } == [.lockFreedWhileHeld])
+    }
+
+    /// After a reported out-of-order release the chain key is recomputed: the locks still held keep
+    /// teaching the graph correctly.
+    @Test func chainKeysStayRightAfterAnOutOfOrderRelease() {
+        let locks = Locks("ABCD", test: "rekey")
+        let found = violationsOnFreshProcessor {
+            let old = locks["A"].acquire()
+            locks["B"].acquireAtDpcLevel()
+            locks["C"].acquireAtDpcLevel()
+            locks["B"].releaseFromDpcLevel()  // out of order: A, C remain
+            locks["D"].acquireAtDpcLevel()  // edges A→D and C→D, not B→D
+            locks["D"].releaseFromDpcLevel()
+            locks["C"].releaseFromDpcLevel()
+            locks["A"].release(old)
+        }
+        #expect(found.map(\.rule) == [.releaseOutOfOrder])
+        let intoD = Set(LockValidator.lockOrderEdges.filter { $0.to.name == locks.name("D") }.map(\.from.name))
+        #expect(intoD == [locks.name("A"), locks.name("C")])
+    }
+}
+
+/// A handle stored outside the closure, since an `inout` to a captured `var` is not allowed across
+/// a `@Sendable` closure boundary.
+final class LockQueueHandleBox: @unchecked Sendable {
+    static let shared = LockQueueHandleBox()
+    var handle = LockQueueHandle()
+}
