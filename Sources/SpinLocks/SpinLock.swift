@@ -44,6 +44,16 @@ public final class SpinLock: @unchecked Sendable {
         #endif
     }
 
+    /// The instance serial number reports use, unique for the life of the process (0 without the
+    /// `Validation` trait).
+    public var instance: UInt64 {
+        #if Validation
+            return tracking.instance
+        #else
+            return 0
+        #endif
+    }
+
     /// Whether the lock is held (or waited for) by any thread right now; for diagnostics only.
     public var isLocked: Bool { raw.isLocked }
 

@@ -216,6 +216,34 @@ import Testing
             } == [.lockFreedWhileHeld])
     }
 
+    /// Instances are numbered, never identified by address: a lock freed while held and a new lock
+    /// that may reuse its memory are different instances, and nothing is confused between them.
+    @Test func aFreedLocksAddressReusedByANewLockIsANewInstance() {
+        let name = uniqueClassPrefix("reuse")
+        let found = violationsOnFreshProcessor {
+            var instances: Set<UInt64> = []
+            var addresses: Set<ObjectIdentifier> = []
+            for _ in 0..<200 {
+                let lock = SpinLock(name)
+                addresses.insert(ObjectIdentifier(lock))
+                let old = lock.acquire()
+                instances.insert(lock.instance)
+                lock.release(old)
+            }
+            #expect(instances.count == 200)
+            #expect(addresses.count < 200, "the allocator reused no address; the test proves less")
+            // Freed while held, then a new lock of the class: neither recursion nor nesting.
+            var held: SpinLock? = SpinLock(name)
+            _ = held!.acquire()
+            held = nil
+            let fresh = SpinLock(name)
+            fresh.acquireAtDpcLevel()
+            fresh.releaseFromDpcLevel()
+            IRQL.lower(to: .passive)
+        }
+        #expect(found.map(\.rule) == [.lockFreedWhileHeld])
+    }
+
     /// After a reported out-of-order release the chain key is recomputed: the locks still held keep
     /// teaching the graph correctly.
     @Test func chainKeysStayRightAfterAnOutOfOrderRelease() {
