@@ -47,6 +47,7 @@ package struct LockTracking: ~Copyable {
     /// the program goes on with the lock still held once.
     @inlinable
     package func willAcquire(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) -> Bool {
+        guard _fastPath(lv_validation_enabled() != 0) else { return true }
         if _slowPath(owner.load(ordering: .relaxed) == thread.serial) {
             recursiveAcquire(kind, on: thread, fileID: fileID, line: line)
             return false
@@ -69,6 +70,7 @@ package struct LockTracking: ~Copyable {
         _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil, nesting: Int = 0,
         fileID: StaticString, line: UInt
     ) {
+        guard _fastPath(lv_validation_enabled() != 0) else { return }
         owner.store(thread.serial, ordering: .relaxed)
         let effectiveClass = lockClass.nested(nesting)
         let below = thread.chainKey
@@ -160,6 +162,7 @@ package struct LockTracking: ~Copyable {
     package func willRelease(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt)
         -> ReleaseAction
     {
+        guard _fastPath(lv_validation_enabled() != 0) else { return .unlock(kind, queueNode: nil, floor: .passive) }
         let depth = thread.depth
         if _fastPath(owner.load(ordering: .relaxed) == thread.serial && depth > 0) {
             let top = thread.held(depth - 1)

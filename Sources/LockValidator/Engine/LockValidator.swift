@@ -2,8 +2,25 @@ import _LockValidatorShims
 
 /// The validator: the violations found so far, reports, and scoped collection for tests.
 public enum LockValidator {
-    /// Every violation found outside a ``ViolationScope``, in the order found (a snapshot).
+    /// Every violation found outside a ``ViolationScope``, in the order found (a snapshot);
+    /// suppressed ones are in ``suppressedViolations``.
     public static var violations: [Violation] { globalLog.snapshot }
+
+    /// Violations a suppression covers, in the order found: counted in reports, failing nothing.
+    public static var suppressedViolations: [Violation] { suppressedLog.snapshot }
+
+    /// The configuration in force: read from the environment on first use (a bad value is a one-line
+    /// error on standard error naming the variable, and its default is kept); set it to override.
+    ///
+    /// - Warning: set it before locks are used; switching checks on or off while locks are held
+    ///   leaves their bookkeeping unbalanced.
+    public static var configuration: Configuration {
+        get { ConfigurationStore.loaded.configuration }
+        set { ConfigurationStore.replace(with: newValue) }
+    }
+
+    /// The environment errors met reading the configuration, one line each.
+    public static var configurationErrors: [ConfigurationError] { ConfigurationStore.loaded.errors }
 
     /// Forgets the violations found so far, the lock-order graph, the validated chains and the IRQL
     /// usage of every class (between tests).
@@ -12,6 +29,7 @@ public enum LockValidator {
     ///   quiet.
     public static func reset() {
         globalLog.removeAll()
+        suppressedLog.removeAll()
         Dependencies.reset()
     }
 
@@ -53,11 +71,23 @@ public enum LockValidator {
         return scope.violations
     }
 
-    /// Renders the violations found so far.
+    /// Renders what was found so far: the violations as text, or the whole report (schema
+    /// `lockvalidator-report/1`) as JSON.
     public static func report(_ format: ReportFormat = .text) -> String {
         switch format {
         case .text: return TextReport.render(violations)
+        case .json: return ReportWriter.json(ReportWriter.currentReport())
         }
+    }
+
+    /// The whole report as a value.
+    public static var currentReport: ValidationReport { ReportWriter.currentReport() }
+
+    /// Writes the JSON report to `path` atomically (a temporary file, then a rename); returns a
+    /// one-line error, or nil.
+    @discardableResult
+    public static func writeReport(to path: String) -> String? {
+        ReportWriter.writeAtomically(report(.json), to: path)
     }
 
     /// Records a violation of `rule` found on the calling thread.
@@ -73,25 +103,41 @@ public enum LockValidator {
         _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?,
         severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = []
     ) {
+        guard lv_validation_enabled() != 0 else { return }
         let thread = ThreadState.current
         let violation = Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread.info,
             irql: thread.irql, heldLocks: thread.heldLockInfos, stack: .capture(),
-            occurrences: 1, edges: edges, usages: usages)
-        if let scope = ViolationScope.current {
+            occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.current?.name)
+        let configuration = ConfigurationStore.loaded.configuration
+        if !configuration.suppressions.isEmpty, configuration.suppressions.contains(where: { $0.matches(violation) }) {
+            suppressedLog.add(violation)
+        } else if let scope = ViolationScope.current {
             scope.log.add(violation)
-        } else if globalLog.add(violation) {
+        } else if configuration.onViolation == .trap {
+            globalLog.add(violation)
             printToStandardError(TextReport.render(violation))
+            printToStandardError(
+                "LockValidator: LOCKVALIDATOR_ON_VIOLATION=trap: stopping at this \(rule.rawValue) violation,"
+                    + " like a bug check")
+            ReportWriter.writeConfiguredReport()
+            abort()
+        } else if globalLog.add(violation) {
+            // Names only here: a thread may be holding spin locks, and file:line costs a process launch.
+            printToStandardError(TextReport.render(violation, locations: false))
         }
     }
 
     static let globalLog = ViolationLog()
+    static let suppressedLog = ViolationLog()
 }
 
 /// A report format.
 public enum ReportFormat: Sendable {
     /// Plain text modelled on lockdep's reports.
     case text
+    /// JSON, schema `lockvalidator-report/1`.
+    case json
 }
 
 extension ThreadState {

@@ -119,6 +119,7 @@ package struct ThreadState {
     @usableFromInline
     @inline(never)
     static func register(_ pointer: UnsafeMutablePointer<lv_thread_state>) {
+        _ = configurationRead
         pointer.pointee.serial = nextThreadSerial.wrappingAdd(1, ordering: .relaxed).oldValue
         let result = lv_register_thread { state in
             guard let state else { return }
@@ -139,3 +140,9 @@ package struct ThreadState {
 }
 
 private let nextThreadSerial = Atomic<UInt32>(1)
+
+/// The configuration is read from the environment when the first thread is first seen.
+private let configurationRead: Bool = {
+    _ = ConfigurationStore.loaded
+    return true
+}()

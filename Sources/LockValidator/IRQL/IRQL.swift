@@ -47,6 +47,38 @@ public struct IRQL: RawRepresentable, Comparable, Hashable, Sendable, Codable, C
     @inlinable
     public static func < (lhs: IRQL, rhs: IRQL) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// The level named as ``description`` names it ("DISPATCH_LEVEL", "DIRQL(5)"), or nil.
+    public init?(name: String) {
+        let names: [String: UInt8] = [
+            "PASSIVE_LEVEL": 0, "APC_LEVEL": 1, "DISPATCH_LEVEL": 2, "CLOCK_LEVEL": 13, "IPI_LEVEL": 14,
+            "POWER_LEVEL": 14, "HIGH_LEVEL": 15,
+        ]
+        if let level = names[name] {
+            self.init(unchecked: level)
+        } else if name.hasPrefix("DIRQL("), name.hasSuffix(")"), let level = UInt8(name.dropFirst(6).dropLast()),
+            IRQL.deviceLevels.contains(level)
+        {
+            self.init(unchecked: level)
+        } else {
+            return nil
+        }
+    }
+
+    /// Reports write a level by its name.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let level = IRQL(name: name) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(name)\" is not an IRQL")
+        }
+        self = level
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
     /// The kernel's name for the level: "DISPATCH_LEVEL", "DIRQL(5)".
     public var description: String {
         switch rawValue {

@@ -2,27 +2,43 @@
 /// dependency chain or usages behind it with the stacks that created them, a "possible unsafe locking
 /// scenario" table, the locks the thread holds, and its stack.
 enum TextReport {
-    static func render(_ violations: [Violation]) -> String {
+    static func render(_ violations: [Violation], locations: Bool = true) -> String {
         if violations.isEmpty { return "LockValidator: no violations.\n" }
+        if locations { prefetch(violations) }
         let counts = "LockValidator: \(violations.count) violation\(violations.count == 1 ? "" : "s").\n"
-        return counts + violations.map(render).joined()
+        return counts + violations.map { render($0, locations: locations) }.joined()
+    }
+
+    /// Resolves every address the report will show in one batch (one llvm-symbolizer run per object).
+    static func prefetch(_ violations: [Violation]) {
+        var addresses: [UInt] = []
+        for violation in violations {
+            addresses += violation.stack.addresses
+            for edge in violation.edges { addresses += edge.stack.addresses }
+            for usage in violation.usages { addresses += usage.stack.addresses }
+        }
+        _ = Symbolizer.resolve(addresses, locations: true)
     }
 
     /// Frames shown for a dependency edge's or a usage's stack.
     static let shortStackDepth = 6
 
-    static func render(_ violation: Violation) -> String {
+    /// - Parameter locations: look up file:line (with llvm-symbolizer); names alone are cheaper.
+    static func render(_ violation: Violation, locations: Bool = true) -> String {
+        let frames = { (stack: StackTrace, limit: Int, indent: String) in
+            frameLines(stack, limit: limit, indent: indent, locations: locations)
+        }
         var lines = headline(violation)
         switch violation.rule {
-        case .lockOrderInversion: lines += dependencyChain(violation) + inversionScenario(violation)
-        case .irqlInconsistentUsage: lines += usages(violation) + interruptScenario(violation)
+        case .lockOrderInversion: lines += dependencyChain(violation, frames) + inversionScenario(violation)
+        case .irqlInconsistentUsage: lines += usages(violation, frames) + interruptScenario(violation)
         case .sameClassNesting, .recursiveAcquire: lines += recursionScenario(violation)
         default: break
         }
         lines += heldLocks(violation)
         lines.append("")
         lines.append("stack:")
-        lines += frames(violation.stack, limit: StackTrace.maximumDepth, indent: "  ")
+        lines += frames(violation.stack, StackTrace.maximumDepth, "  ")
         lines.append("anchor: \(violation.rule.anchor)")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -47,7 +63,9 @@ enum TextReport {
         return lines
     }
 
-    private static func dependencyChain(_ violation: Violation) -> [String] {
+    typealias FrameLines = (StackTrace, Int, String) -> [String]
+
+    private static func dependencyChain(_ violation: Violation, _ frames: FrameLines) -> [String] {
         guard let closing = violation.edges.first else { return [] }
         let existing = violation.edges.dropFirst()
         var lines = [
@@ -61,7 +79,7 @@ enum TextReport {
             lines.append(
                 "-> #\(index) (\(edge)): \"\(edge.to.name)\" acquired at \(edge.toAcquiredAt) while holding"
                     + " \"\(edge.from.name)\" (acquired at \(edge.fromAcquiredAt)), \(edge.thread) at \(edge.irql)")
-            lines += frames(edge.stack, limit: shortStackDepth, indent: "       ")
+            lines += frames(edge.stack, shortStackDepth, "       ")
         }
         return lines
     }
@@ -83,12 +101,12 @@ enum TextReport {
             ])
     }
 
-    private static func usages(_ violation: Violation) -> [String] {
+    private static func usages(_ violation: Violation, _ frames: FrameLines) -> [String] {
         var lines = [""]
         for usage in violation.usages {
             lines.append(
                 "\"\(usage.lock.name)\" was held at \(usage.irql) first at \(usage.site), by \(usage.thread):")
-            lines += frames(usage.stack, limit: shortStackDepth, indent: "    ")
+            lines += frames(usage.stack, shortStackDepth, "    ")
         }
         return lines
     }
@@ -131,8 +149,8 @@ enum TextReport {
 
     // MARK: Helpers
 
-    private static func frames(_ stack: StackTrace, limit: Int, indent: String) -> [String] {
-        stack.symbolicated().prefix(limit).enumerated().map { "\(indent)#\($0.offset) \($0.element)" }
+    private static func frameLines(_ stack: StackTrace, limit: Int, indent: String, locations: Bool) -> [String] {
+        stack.symbolicated(locations: locations).prefix(limit).enumerated().map { "\(indent)#\($0.offset) \($0.element)" }
     }
 
     /// lockdep's two-column CPU0/CPU1 table; each row is (column, text).
@@ -156,6 +174,7 @@ extension Violation {
     public func rendered(_ format: ReportFormat = .text) -> String {
         switch format {
         case .text: return TextReport.render(self)
+        case .json: return ReportWriter.json(violations: [self], suppressed: [])
         }
     }
 }

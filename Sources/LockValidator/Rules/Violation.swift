@@ -9,6 +9,29 @@ public struct SourceSite: Hashable, Sendable, Codable, CustomStringConvertible {
         self.line = line
     }
 
+    /// Parses "Module/File.swift:42".
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let line = UInt(text[text.index(after: colon)...]) else {
+            return nil
+        }
+        self.init(fileID: String(text[..<colon]), line: line)
+    }
+
+    /// Written as "Module/File.swift:42".
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let site = SourceSite(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not File:line")
+        }
+        self = site
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
     public init(_ fileID: StaticString, _ line: UInt) {
         self.fileID = fileID.description
         self.line = line
@@ -127,6 +150,12 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     public let edges: [DependencyEdge]
     /// For `irql-inconsistent-usage`: the two usages that conflict, the higher IRQL first.
     public let usages: [LockUsage]
+    /// The ``ViolationScope`` (a test, a routine) it happened in, if any.
+    public let scope: String?
+
+    /// For `lock-order-inversion`: the class names around the cycle, starting with the lock being
+    /// acquired.
+    public var cycle: [String] { edges.isEmpty ? [] : [edges[0].to.name] + edges.dropFirst().map(\.to.name) }
 
     /// What makes two violations the same entry.
     struct Key: Hashable {
@@ -136,6 +165,68 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     }
 
     var key: Key { Key(rule: rule, lockClasses: locks.map(\.name), site: site) }
+
+    public init(
+        rule: Rule, summary: String, severity: Severity, locks: [LockInfo], site: SourceSite?, thread: ThreadInfo,
+        irql: IRQL, heldLocks: [HeldLockInfo], stack: StackTrace, occurrences: Int, edges: [DependencyEdge] = [],
+        usages: [LockUsage] = [], scope: String? = nil
+    ) {
+        self.rule = rule
+        self.summary = summary
+        self.severity = severity
+        self.locks = locks
+        self.site = site
+        self.thread = thread
+        self.irql = irql
+        self.heldLocks = heldLocks
+        self.stack = stack
+        self.occurrences = occurrences
+        self.edges = edges
+        self.usages = usages
+        self.scope = scope
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case rule, summary, severity, occurrences, thread, irql, locks, site, cycle, edges, usages, heldLocks, stack
+        case scope
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        rule = try container.decode(Rule.self, forKey: .rule)
+        summary = try container.decode(String.self, forKey: .summary)
+        severity = try container.decode(Severity.self, forKey: .severity)
+        occurrences = try container.decode(Int.self, forKey: .occurrences)
+        thread = try container.decode(ThreadInfo.self, forKey: .thread)
+        irql = try container.decode(IRQL.self, forKey: .irql)
+        locks = try container.decode([LockInfo].self, forKey: .locks)
+        site = try container.decodeIfPresent(SourceSite.self, forKey: .site)
+        edges = try container.decodeIfPresent([DependencyEdge].self, forKey: .edges) ?? []
+        usages = try container.decodeIfPresent([LockUsage].self, forKey: .usages) ?? []
+        heldLocks = try container.decodeIfPresent([HeldLockInfo].self, forKey: .heldLocks) ?? []
+        stack = try container.decodeIfPresent(StackTrace.self, forKey: .stack) ?? StackTrace(addresses: [])
+        scope = try container.decodeIfPresent(String.self, forKey: .scope)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rule, forKey: .rule)
+        try container.encode(summary, forKey: .summary)
+        try container.encode(severity, forKey: .severity)
+        try container.encode(occurrences, forKey: .occurrences)
+        try container.encode(thread, forKey: .thread)
+        try container.encode(irql, forKey: .irql)
+        try container.encode(locks, forKey: .locks)
+        try container.encodeIfPresent(site, forKey: .site)
+        if !edges.isEmpty {
+            try container.encode(cycle, forKey: .cycle)
+            try container.encode(edges, forKey: .edges)
+        }
+        if !usages.isEmpty { try container.encode(usages, forKey: .usages) }
+        try container.encode(heldLocks, forKey: .heldLocks)
+        try container.encode(stack, forKey: .stack)
+        try container.encodeIfPresent(scope, forKey: .scope)
+    }
 
     /// `recursive-acquire: ...summary... at File.swift:12`.
     public var description: String {

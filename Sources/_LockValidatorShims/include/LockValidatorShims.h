@@ -10,6 +10,8 @@
 extern "C" {
 #endif
 
+/// Return addresses captured per stack.
+#define LV_MAX_FRAMES 64
 /// Held locks tracked per thread, as lockdep's MAX_LOCK_DEPTH.
 #define LV_MAX_HELD 48
 /// In-stack queued handles a thread can hold at once through `LockQueueHandle`.
@@ -55,12 +57,27 @@ typedef struct lv_thread_state {
     uint64_t queue_nodes_in_use;  ///< bit i: queue_nodes[i] is lent to a LockQueueHandle
     lv_held_lock held[LV_MAX_HELD];
     lv_queue_node queue_nodes[LV_MAX_QUEUE_NODES];
+    void *stack_scratch[LV_MAX_FRAMES];  ///< where stacks are captured before they are kept
 } lv_thread_state;
 
 extern __thread lv_thread_state lv_tls_state;
 
+/// 0 when `LOCKVALIDATOR=off` (or the configuration says so): locks skip every check.
+extern int lv_validation_enabled_flag;
+
+/// Whether the checks run; one relaxed load.
+static inline int lv_validation_enabled(void) { return __atomic_load_n(&lv_validation_enabled_flag, __ATOMIC_RELAXED); }
+
+/// Turns the checks on or off.
+static inline void lv_set_validation_enabled(int enabled) {
+    __atomic_store_n(&lv_validation_enabled_flag, enabled, __ATOMIC_RELAXED);
+}
+
 /// This thread's state; about a nanosecond.
 static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
+
+/// This thread's buffer for stack captures (LV_MAX_FRAMES entries).
+static inline void **lv_stack_scratch(void) { return lv_tls_state.stack_scratch; }
 
 /// The time-stamp counter.
 static inline uint64_t lv_rdtsc(void) {
@@ -105,6 +122,15 @@ int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offs
 
 /// Base address and path of the object file holding `address` (dladdr); returns 0 when found.
 int lv_image_of(uintptr_t address, uintptr_t *base, const char **path);
+
+/// Runs `file` (searched on PATH) with `argv`, its standard output captured into a malloc'd buffer
+/// (`*output`, `*length`, NUL-terminated; free it) and its standard error discarded. Returns the exit
+/// status, or -1 when it could not be started.
+int lv_run_capturing_output(const char *file, char *const argv[], char **output, size_t *length);
+
+/// 1 when the ELF file at `path` is position independent (addresses are relative to its load base),
+/// 0 when it is a fixed-address executable, -1 when it cannot be read.
+int lv_elf_is_position_independent(const char *path);
 
 /// Called once per thread that registered itself, when it exits, with its state.
 typedef void (*lv_thread_exit_hook)(lv_thread_state *state);

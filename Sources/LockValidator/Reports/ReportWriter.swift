@@ -1,0 +1,132 @@
+import FoundationEssentials
+import _LockValidatorShims
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Builds ``ValidationReport``s from the validator's state and writes them as JSON.
+enum ReportWriter {
+    /// The report of everything found so far in this process.
+    static func currentReport() -> ValidationReport {
+        let (settings, errors) = ConfigurationStore.loaded
+        let violations = LockValidator.globalLog.snapshot
+        let suppressed = LockValidator.suppressedLog.snapshot
+        let edges = Dependencies.edges.map(ValidationReport.Edge.init).sorted { ($0.from, $0.to) < ($1.from, $1.to) }
+        let classes = LockClass.all.compactMap { lockClass -> ValidationReport.ClassDescription? in
+            let levels = lockClass.levelsUsed.load(ordering: .relaxed)
+            let irqls = (0..<16).filter { levels & (1 << $0) != 0 }.map { IRQL(unchecked: UInt8($0)) }
+            return ValidationReport.ClassDescription(name: lockClass.name, site: lockClass.site, irqls: irqls)
+        }
+        return ValidationReport(
+            process: .current, config: .init(settings: settings, errors: errors.map(\.description)),
+            violations: violations, suppressed: suppressed, graph: .init(classes: classes, edges: edges),
+            statistics: .init(
+                violations: violations.count, occurrences: violations.reduce(0) { $0 + $1.occurrences },
+                suppressed: suppressed.reduce(0) { $0 + $1.occurrences }, classes: classes.count, edges: edges.count,
+                chains: Dependencies.state.withLock { _ in ChainCache.chainCount }))
+    }
+
+    /// `report` as pretty-printed JSON, every stack's names and lines looked up in one batch.
+    static func json(_ report: ValidationReport) -> String {
+        var addresses: [UInt] = []
+        for violation in report.violations + report.suppressed {
+            addresses += violation.stack.addresses
+            for edge in violation.edges { addresses += edge.stack.addresses }
+            for usage in violation.usages { addresses += usage.stack.addresses }
+        }
+        _ = Symbolizer.resolve(addresses, locations: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+        } catch {
+            return "{\"schema\": \"\(ValidationReport.schemaName)\", \"error\": \"\(error)\"}\n"
+        }
+    }
+
+    /// Violations alone as a report, for ``Violation/rendered(_:)``.
+    static func json(violations: [Violation], suppressed: [Violation]) -> String {
+        var report = currentReport()
+        report.violations = violations
+        report.suppressed = suppressed
+        return json(report)
+    }
+
+    /// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed over it,
+    /// so a crash mid-write never leaves half a report.
+    ///
+    /// - Returns: nil, or a one-line error.
+    static func writeAtomically(_ text: String, to path: String) -> String? {
+        let temporary = "\(path).tmp-\(getpid())"
+        guard let file = fopen(temporary, "wb") else {
+            return "cannot create \(temporary): \(String(cString: strerror(errno)))"
+        }
+        let bytes = Array(text.utf8)
+        let written = fwrite(bytes, 1, bytes.count, file)
+        let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
+        fclose(file)
+        guard written == bytes.count, flushed else {
+            unlink(temporary)
+            return "cannot write \(temporary): \(String(cString: strerror(errno)))"
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            return "cannot rename \(temporary) to \(path): \(reason)"
+        }
+        return nil
+    }
+
+    /// Writes the report to `LOCKVALIDATOR_REPORT` (or the configured path), if one is set.
+    static func writeConfiguredReport() {
+        guard let path = ConfigurationStore.loaded.configuration.reportPath else { return }
+        if let error = writeAtomically(json(currentReport()), to: path) {
+            printToStandardError("LockValidator: LOCKVALIDATOR_REPORT: \(error)")
+        }
+    }
+}
+
+/// The process's configuration: read from the environment once, on first use; replaceable in code.
+enum ConfigurationStore {
+    private static let state = InternalLock<(configuration: Configuration, errors: [ConfigurationError])?>(nil)
+    private nonisolated(unsafe) static var exitHandlerInstalled = false
+
+    /// The configuration and the environment errors met reading it.
+    static var loaded: (configuration: Configuration, errors: [ConfigurationError]) {
+        state.withLock { state in
+            if let state { return state }
+            let names = [
+                "LOCKVALIDATOR", "LOCKVALIDATOR_REPORT", "LOCKVALIDATOR_HOLD_BUDGET_US", "LOCKVALIDATOR_ON_VIOLATION",
+                "LOCKVALIDATOR_SUPPRESSIONS", "LOCKVALIDATOR_SPIN_TIMEOUT_MS",
+            ]
+            let environment = names.reduce(into: [String: String]()) { environment, name in
+                if let value = getenv(name) { environment[name] = String(cString: value) }
+            }
+            let (configuration, errors) = Configuration.parse(environment)
+            for error in errors { printToStandardError("LockValidator: \(error)") }
+            apply(configuration)
+            state = (configuration, errors)
+            return (configuration, errors)
+        }
+    }
+
+    static func replace(with configuration: Configuration) {
+        _ = loaded
+        state.withLock { state in
+            state = (configuration, state?.errors ?? [])
+            apply(configuration)
+        }
+    }
+
+    /// Makes `configuration` take effect; the caller holds the state lock.
+    private static func apply(_ configuration: Configuration) {
+        lv_set_validation_enabled(configuration.isEnabled ? 1 : 0)
+        if configuration.reportPath != nil && !exitHandlerInstalled {
+            exitHandlerInstalled = true
+            atexit { ReportWriter.writeConfiguredReport() }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// A whole report, schema `lockvalidator-report/1`: the process, its configuration, the violations
+/// (and the suppressed ones, counted apart), the lock-order graph and statistics. `LOCKVALIDATOR_REPORT`
+/// writes one at exit; `lockval` reads, renders, merges and compares them.
+public struct ValidationReport: Sendable, Codable {
+    /// The schema this type reads and writes.
+    public static let schemaName = "lockvalidator-report/1"
+
+    public var schema: String
+    /// The process that wrote the report (for a merged report, the first).
+    public var process: ProcessDescription
+    /// For a merged report: every process it came from.
+    public var mergedFrom: [ProcessDescription]?
+    public var config: ConfigurationDescription
+    public var violations: [Violation]
+    /// Violations a suppression covers: counted, shown apart, failing nothing.
+    public var suppressed: [Violation]
+    public var graph: Graph
+    public var statistics: Statistics
+
+    public init(
+        process: ProcessDescription, mergedFrom: [ProcessDescription]? = nil, config: ConfigurationDescription,
+        violations: [Violation], suppressed: [Violation], graph: Graph, statistics: Statistics
+    ) {
+        schema = Self.schemaName
+        self.process = process
+        self.mergedFrom = mergedFrom
+        self.config = config
+        self.violations = violations
+        self.suppressed = suppressed
+        self.graph = graph
+        self.statistics = statistics
+    }
+
+    /// The process a report came from.
+    public struct ProcessDescription: Sendable, Codable, Hashable {
+        public var pid: Int32
+        public var executable: String
+        public var arguments: [String]
+
+        public init(pid: Int32, executable: String, arguments: [String]) {
+            self.pid = pid
+            self.executable = executable
+            self.arguments = arguments
+        }
+
+        /// The calling process.
+        public static var current: ProcessDescription {
+            let arguments = CommandLine.arguments
+            return ProcessDescription(pid: getpid(), executable: arguments.first ?? "?", arguments: Array(arguments.dropFirst()))
+        }
+    }
+
+    /// The configuration in force, and the bad values it met.
+    public struct ConfigurationDescription: Sendable, Codable {
+        public var settings: Configuration
+        /// One line per bad environment value, as printed.
+        public var errors: [String]
+
+        public init(settings: Configuration, errors: [String]) {
+            self.settings = settings
+            self.errors = errors
+        }
+    }
+
+    /// The lock-order graph.
+    public struct Graph: Sendable, Codable {
+        public var classes: [ClassDescription]
+        public var edges: [Edge]
+
+        public init(classes: [ClassDescription], edges: [Edge]) {
+            self.classes = classes
+            self.edges = edges
+        }
+    }
+
+    /// An edge of the graph with the sites that first created it (the stacks stay with violations).
+    public struct Edge: Sendable, Codable, Hashable {
+        /// The class held.
+        public var from: String
+        /// The class acquired.
+        public var to: String
+        public var fromAcquiredAt: SourceSite
+        public var toAcquiredAt: SourceSite
+        public var irql: IRQL
+
+        public init(from: String, to: String, fromAcquiredAt: SourceSite, toAcquiredAt: SourceSite, irql: IRQL) {
+            self.from = from
+            self.to = to
+            self.fromAcquiredAt = fromAcquiredAt
+            self.toAcquiredAt = toAcquiredAt
+            self.irql = irql
+        }
+
+        public init(_ edge: DependencyEdge) {
+            self.init(
+                from: edge.from.name, to: edge.to.name, fromAcquiredAt: edge.fromAcquiredAt,
+                toAcquiredAt: edge.toAcquiredAt, irql: edge.irql)
+        }
+    }
+
+    /// A lock class and the IRQLs it has been held at.
+    public struct ClassDescription: Sendable, Codable, Hashable {
+        public var name: String
+        public var site: SourceSite
+        public var irqls: [IRQL]
+
+        public init(name: String, site: SourceSite, irqls: [IRQL]) {
+            self.name = name
+            self.site = site
+            self.irqls = irqls
+        }
+    }
+
+    /// Counts.
+    public struct Statistics: Sendable, Codable {
+        /// Distinct violations (entries).
+        public var violations: Int
+        /// Violation occurrences, entries times their counts.
+        public var occurrences: Int
+        /// Suppressed occurrences.
+        public var suppressed: Int
+        public var classes: Int
+        public var edges: Int
+        /// Distinct chains of held classes validated.
+        public var chains: Int
+
+        public init(violations: Int, occurrences: Int, suppressed: Int, classes: Int, edges: Int, chains: Int) {
+            self.violations = violations
+            self.occurrences = occurrences
+            self.suppressed = suppressed
+            self.classes = classes
+            self.edges = edges
+            self.chains = chains
+        }
+    }
+}

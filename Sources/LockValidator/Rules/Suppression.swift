@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// A suppression: violations of a rule that involve a lock class, or pass through a function, matching
+/// a pattern are counted in the report but fail nothing, as TSan's suppressions.
+///
+/// A suppressions file has one per line, `#` starting a comment:
+///
+/// ```
+/// # rule : lock-class pattern
+/// lock-order-inversion:Legacy.*
+/// # rule : fun: function pattern (demangled names in the violation's stacks)
+/// recursive-acquire:fun:*OldDriver.completeRequest*
+/// # any rule
+/// *:ThirdParty.*
+/// ```
+///
+/// Patterns are globs: `*` matches any run of characters, `?` any one.
+public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible {
+    /// The rule suppressed, or nil for every rule.
+    public let rule: Rule?
+    /// The glob pattern.
+    public let pattern: String
+    /// Whether the pattern matches function names in stacks rather than lock class names.
+    public let matchesFunctions: Bool
+
+    public init(rule: Rule?, pattern: String, matchesFunctions: Bool = false) {
+        self.rule = rule
+        self.pattern = pattern
+        self.matchesFunctions = matchesFunctions
+    }
+
+    /// The line as written in a suppressions file.
+    public var description: String { "\(rule?.rawValue ?? "*"):\(matchesFunctions ? "fun:" : "")\(pattern)" }
+
+    /// Parses one line; nil for blank lines and comments.
+    ///
+    /// - Throws: a message saying what is wrong with the line.
+    public static func parse(line: String) throws(SuppressionSyntaxError) -> Suppression? {
+        let text = line.trimmingSpaces
+        if text.isEmpty || text.hasPrefix("#") { return nil }
+        guard let colon = text.firstIndex(of: ":") else {
+            throw SuppressionSyntaxError(message: "expected rule:pattern, got \"\(text)\"")
+        }
+        let ruleText = String(text[..<colon]).trimmingSpaces
+        var pattern = String(text[text.index(after: colon)...]).trimmingSpaces
+        let rule: Rule?
+        if ruleText == "*" {
+            rule = nil
+        } else if let known = Rule(rawValue: ruleText) {
+            rule = known
+        } else {
+            throw SuppressionSyntaxError(message: "unknown rule \"\(ruleText)\"")
+        }
+        var functions = false
+        if pattern.hasPrefix("fun:") {
+            functions = true
+            pattern = String(pattern.dropFirst(4)).trimmingSpaces
+        }
+        guard !pattern.isEmpty else { throw SuppressionSyntaxError(message: "empty pattern") }
+        return Suppression(rule: rule, pattern: pattern, matchesFunctions: functions)
+    }
+
+    /// Reads a suppressions file.
+    static func load(from path: String, variable: String) throws(ConfigurationError) -> [Suppression] {
+        guard let text = readTextFile(path) else {
+            throw ConfigurationError(variable: variable, value: path, expected: "a readable suppressions file")
+        }
+        var suppressions: [Suppression] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            do throws(SuppressionSyntaxError) {
+                if let suppression = try parse(line: String(line)) { suppressions.append(suppression) }
+            } catch {
+                throw ConfigurationError(
+                    variable: variable, value: path, expected: "valid suppressions (line \(index + 1): \(error.message))")
+            }
+        }
+        return suppressions
+    }
+
+    /// Whether `violation` is one this suppression covers.
+    public func matches(_ violation: Violation) -> Bool {
+        if let rule, rule != violation.rule { return false }
+        if matchesFunctions {
+            let stacks = [violation.stack] + violation.edges.map(\.stack) + violation.usages.map(\.stack)
+            return stacks.contains { stack in
+                stack.symbolicated(locations: false).contains { $0.symbol.map(glob) ?? false }
+            }
+        }
+        return violation.locks.contains { glob($0.name) } || violation.edges.contains { glob($0.from.name) }
+    }
+
+    private func glob(_ text: String) -> Bool { Self.glob(Array(pattern.unicodeScalars), Array(text.unicodeScalars)) }
+
+    /// Iterative glob match with backtracking on the last `*`.
+    static func glob(_ pattern: [Unicode.Scalar], _ text: [Unicode.Scalar]) -> Bool {
+        var (p, t) = (0, 0)
+        var star: (p: Int, t: Int)?
+        while t < text.count {
+            if p < pattern.count && (pattern[p] == "?" || pattern[p] == text[t]) {
+                p += 1
+                t += 1
+            } else if p < pattern.count && pattern[p] == "*" {
+                star = (p, t)
+                p += 1
+            } else if let last = star {
+                p = last.p + 1
+                t = last.t + 1
+                star = (last.p, last.t + 1)
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count && pattern[p] == "*" { p += 1 }
+        return p == pattern.count
+    }
+}
+
+/// What is wrong with a suppressions line.
+public struct SuppressionSyntaxError: Error, Sendable {
+    public let message: String
+}
+
+/// The contents of a text file, or nil when it cannot be read.
+func readTextFile(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        if count > 0 { bytes += chunk[0..<count] }
+        if count < chunk.count { break }
+    }
+    guard ferror(file) == 0 else { return nil }
+    return String(decoding: bytes, as: UTF8.self)
+}

@@ -1,0 +1,123 @@
+/// What the validator does, read once from the environment (SPEC §7) and overridable in code through
+/// ``LockValidator/configuration``.
+///
+/// | variable | values | default |
+/// |---|---|---|
+/// | `LOCKVALIDATOR` | `on`, `off` | `on` |
+/// | `LOCKVALIDATOR_REPORT` | a path: the JSON report is written there at exit | none |
+/// | `LOCKVALIDATOR_HOLD_BUDGET_US` | a positive number of microseconds | 25 |
+/// | `LOCKVALIDATOR_ON_VIOLATION` | `report`, `trap` (print and abort, like a bug check) | `report` |
+/// | `LOCKVALIDATOR_SUPPRESSIONS` | a path to a suppressions file | none |
+/// | `LOCKVALIDATOR_SPIN_TIMEOUT_MS` | a positive number of milliseconds | 5000 |
+public struct Configuration: Sendable, Codable, Equatable {
+    /// Whether the checks run (`LOCKVALIDATOR=off` leaves plain spin locks that keep IRQL semantics).
+    public var isEnabled = true
+    /// Where to write the JSON report at process exit.
+    public var reportPath: String?
+    /// The longest a spin lock may be held, in microseconds.
+    public var holdBudgetMicroseconds: Double = 25
+    /// What a violation does.
+    public var onViolation: ViolationAction = .report
+    /// The suppressions file the ``suppressions`` came from.
+    public var suppressionsPath: String?
+    /// Violations that are counted in the report but do not fail anything.
+    public var suppressions: [Suppression] = []
+    /// How long a spin wait may last before it is a `spin-timeout`, in milliseconds.
+    public var spinTimeoutMilliseconds = 5_000
+
+    /// What a violation does.
+    public enum ViolationAction: String, Sendable, Codable, CaseIterable {
+        /// Record it, print it once, go on.
+        case report
+        /// Print the report and abort the process, like a bug check.
+        case trap
+    }
+
+    /// The defaults.
+    public init() {}
+
+    /// The configuration `environment` asks for.
+    ///
+    /// - Throws: the first bad value, naming its variable.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let (configuration, errors) = Self.parse(environment)
+        if let first = errors.first { throw first }
+        self = configuration
+    }
+
+    /// The configuration `environment` asks for, keeping the default for each bad value, and the
+    /// errors found (one per bad variable).
+    public static func parse(_ environment: [String: String]) -> (Configuration, [ConfigurationError]) {
+        var configuration = Configuration()
+        var errors: [ConfigurationError] = []
+        func read<Value>(_ variable: String, expected: String, _ convert: (String) -> Value?) -> Value? {
+            guard let text = environment[variable] else { return nil }
+            if let value = convert(text.trimmingSpaces) { return value }
+            errors.append(ConfigurationError(variable: variable, value: text, expected: expected))
+            return nil
+        }
+        if let enabled = read("LOCKVALIDATOR", expected: "on or off", { ["on": true, "off": false][$0.lowercased()] }) {
+            configuration.isEnabled = enabled
+        }
+        configuration.reportPath = read("LOCKVALIDATOR_REPORT", expected: "a file path") { $0.isEmpty ? nil : $0 }
+        if let budget = read(
+            "LOCKVALIDATOR_HOLD_BUDGET_US", expected: "a positive number of microseconds, e.g. 25",
+            { Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } })
+        {
+            configuration.holdBudgetMicroseconds = budget
+        }
+        if let action = read(
+            "LOCKVALIDATOR_ON_VIOLATION", expected: "report or trap", { ViolationAction(rawValue: $0.lowercased()) })
+        {
+            configuration.onViolation = action
+        }
+        if let timeout = read(
+            "LOCKVALIDATOR_SPIN_TIMEOUT_MS", expected: "a positive whole number of milliseconds, e.g. 5000",
+            { Int($0).flatMap { $0 > 0 ? $0 : nil } })
+        {
+            configuration.spinTimeoutMilliseconds = timeout
+        }
+        if let path = read("LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path", { $0.isEmpty ? nil : $0 }) {
+            do throws(ConfigurationError) {
+                configuration.suppressions = try Suppression.load(from: path, variable: "LOCKVALIDATOR_SUPPRESSIONS")
+                configuration.suppressionsPath = path
+            } catch {
+                errors.append(error)
+            }
+        }
+        return (configuration, errors)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case isEnabled = "enabled", reportPath = "report", holdBudgetMicroseconds = "holdBudgetMicroseconds"
+        case onViolation, suppressionsPath = "suppressionsFile", suppressions, spinTimeoutMilliseconds
+    }
+}
+
+/// A bad configuration value: one line that names the variable.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The environment variable.
+    public let variable: String
+    /// The value it had.
+    public let value: String
+    /// What it should have been.
+    public let expected: String
+
+    public init(variable: String, value: String, expected: String) {
+        self.variable = variable
+        self.value = value
+        self.expected = expected
+    }
+
+    /// `LOCKVALIDATOR_HOLD_BUDGET_US="abc" is not valid: expected a positive number of microseconds, e.g. 25`.
+    public var description: String { "\(variable)=\"\(value)\" is not valid: expected \(expected)" }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text.removeFirst() }
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return String(text)
+    }
+}
