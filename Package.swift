@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "LockValidator", targets: ["LockValidator"]),
         .library(name: "SpinLocks", targets: ["SpinLocks"]),
         .executable(name: "Demo", targets: ["Demo"]),
+        .executable(name: "lockval", targets: ["lockval"]),
     ],
     traits: [
         .trait(
@@ -14,6 +15,9 @@ let package = Package(
             description: "Compiles the validator into the locks. Off: plain spin locks that keep IRQL semantics."
         ),
         .default(enabledTraits: ["Validation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         .target(
@@ -28,9 +32,20 @@ let package = Package(
             name: "SpinLocks",
             dependencies: ["LockValidator"]
         ),
+        .target(
+            name: "LockValidatorReports",
+            dependencies: ["LockValidator"]
+        ),
+        .executableTarget(
+            name: "lockval",
+            dependencies: [
+                "LockValidatorReports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "Demo",
-            dependencies: ["SpinLocks"]
+            dependencies: ["SpinLocks", "LockValidatorReports"]
         ),
         .target(
             name: "TestSupport",
@@ -44,6 +59,10 @@ let package = Package(
         .testTarget(
             name: "SpinLocksTests",
             dependencies: ["SpinLocks", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LockValidatorReportsTests",
+            dependencies: ["LockValidatorReports", "SpinLocks", "TestSupport", "lockval"]
         ),
     ]
 )

@@ -1,3 +1,4 @@
+import LockValidatorReports
 import SpinLocks
 
 /// A short tour: a clean driver path, then the mistakes the validator exists to catch.
@@ -71,12 +72,14 @@ guard LockValidator.isCompiledIn else {
 }
 
 var failures = 0
+var everything: [Violation] = []
 print("LockValidator demo: \(scenarios.count) scenarios\n")
 for (index, scenario) in scenarios.enumerated() {
     let found = LockValidator.violations(during: {
         let processor = ProcessorThread(name: "cpu\(index)", scenario.body)
         processor.join()
     })
+    everything += found
     let rules = found.map(\.rule)
     let verdict = rules == scenario.expected ? "as expected" : "UNEXPECTED"
     if rules != scenario.expected { failures += 1 }
@@ -90,6 +93,16 @@ for (index, scenario) in scenarios.enumerated() {
     }
 }
 print("\n\(scenarios.count - failures) of \(scenarios.count) scenarios reported exactly what they should.")
+var report = LockValidator.currentReport
+report.violations = everything
+let failuresWriting = [
+    LockValidatorFiles.write(report.jsonText(), to: "lockvalidator-report.json"),
+    LockValidatorFiles.write(report.html(), to: "lockvalidator-report.html"),
+].compactMap { $0 }
+failuresWriting.forEach { print("could not write: \($0)") }
+print(
+    "Wrote lockvalidator-report.json and lockvalidator-report.html; try: swift run lockval show lockvalidator-report.json"
+)
 if failures > 0 { exit(1) }
 
 #if canImport(Glibc)

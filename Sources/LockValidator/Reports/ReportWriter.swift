@@ -89,6 +89,20 @@ enum ReportWriter {
     }
 }
 
+extension ValidationReport {
+    /// The report as pretty-printed JSON (schema `lockvalidator-report/1`), names and lines of every
+    /// stack looked up in one batch while this process can still do so.
+    public func jsonText() -> String { ReportWriter.json(self) }
+}
+
+/// Atomic file writing for tools built on the validator (`lockval`).
+public enum ReportFileWriting {
+    /// Writes `text` to `path` through a temporary file and a rename; returns a one-line error, or nil.
+    public static func writeAtomically(_ text: String, to path: String) -> String? {
+        ReportWriter.writeAtomically(text, to: path)
+    }
+}
+
 /// The process's configuration: read from the environment once, on first use; replaceable in code.
 enum ConfigurationStore {
     private static let state = InternalLock<(configuration: Configuration, errors: [ConfigurationError])?>(nil)

@@ -150,7 +150,9 @@ enum TextReport {
     // MARK: Helpers
 
     private static func frameLines(_ stack: StackTrace, limit: Int, indent: String, locations: Bool) -> [String] {
-        stack.symbolicated(locations: locations).prefix(limit).enumerated().map { "\(indent)#\($0.offset) \($0.element)" }
+        stack.symbolicated(locations: locations).prefix(limit).enumerated().map {
+            "\(indent)#\($0.offset) \($0.element)"
+        }
     }
 
     /// lockdep's two-column CPU0/CPU1 table; each row is (column, text).
@@ -176,5 +178,22 @@ extension Violation {
         case .text: return TextReport.render(self)
         case .json: return ReportWriter.json(violations: [self], suppressed: [])
         }
+    }
+}
+
+extension ValidationReport {
+    /// The report as lockdep-style text: its violations, then the suppressed ones, then counts.
+    public func renderedText() -> String {
+        var text = TextReport.render(violations)
+        if !suppressed.isEmpty {
+            text += "\nLockValidator: \(suppressed.count) suppressed violation\(suppressed.count == 1 ? "" : "s"):\n"
+            text += suppressed.map { "  \($0)\n" }.joined()
+        }
+        let counts = statistics
+        text +=
+            "\n\(counts.violations) violations (\(counts.occurrences) occurrences), \(counts.suppressed) suppressed;"
+        text += " \(counts.classes) lock classes, \(counts.edges) lock-order edges, \(counts.chains) chains.\n"
+        for error in config.errors { text += "configuration error: \(error)\n" }
+        return text
     }
 }

@@ -52,7 +52,8 @@ public struct ValidationReport: Sendable, Codable {
         /// The calling process.
         public static var current: ProcessDescription {
             let arguments = CommandLine.arguments
-            return ProcessDescription(pid: getpid(), executable: arguments.first ?? "?", arguments: Array(arguments.dropFirst()))
+            return ProcessDescription(
+                pid: getpid(), executable: arguments.first ?? "?", arguments: Array(arguments.dropFirst()))
         }
     }
 

@@ -75,7 +75,8 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
                 if let suppression = try parse(line: String(line)) { suppressions.append(suppression) }
             } catch {
                 throw ConfigurationError(
-                    variable: variable, value: path, expected: "valid suppressions (line \(index + 1): \(error.message))")
+                    variable: variable, value: path,
+                    expected: "valid suppressions (line \(index + 1): \(error.message))")
             }
         }
         return suppressions

@@ -166,6 +166,19 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
 
     var key: Key { Key(rule: rule, lockClasses: locks.map(\.name), site: site) }
 
+    /// What makes two violations the same entry, as one string (rule, lock classes, site); stable
+    /// across processes, for merging reports and comparing them with a baseline.
+    public var identity: String {
+        "\(rule.rawValue)|\(locks.map(\.name).joined(separator: ","))|\(site?.description ?? "-")"
+    }
+
+    /// The same violation counted `occurrences` times.
+    public func counted(_ occurrences: Int) -> Violation {
+        var copy = self
+        copy.occurrences = occurrences
+        return copy
+    }
+
     public init(
         rule: Rule, summary: String, severity: Severity, locks: [LockInfo], site: SourceSite?, thread: ThreadInfo,
         irql: IRQL, heldLocks: [HeldLockInfo], stack: StackTrace, occurrences: Int, edges: [DependencyEdge] = [],

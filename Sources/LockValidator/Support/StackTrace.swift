@@ -36,7 +36,9 @@ public struct StackTrace: Hashable, Sendable, Codable {
     public func symbolicated(locations: Bool = true) -> [Frame] {
         if let recordedFrames { return recordedFrames }
         let resolved = Symbolizer.resolve(addresses, locations: locations)
-        let frames = addresses.map { address in resolved[address].map { $0.frame(at: address) } ?? Frame(address: address) }
+        let frames = addresses.map { address in
+            resolved[address].map { $0.frame(at: address) } ?? Frame(address: address)
+        }
         let firstCallerFrame = frames.firstIndex { !$0.isValidatorFrame } ?? 0
         return Array(frames[firstCallerFrame...])
     }

@@ -60,7 +60,9 @@ enum Symbolizer {
         var buffer = [CChar](repeating: 0, count: 1024)
         var offset: UInt = 0
         // A return address points after the call; the call itself is one byte earlier.
-        let found = buffer.withUnsafeMutableBufferPointer { lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset) }
+        let found = buffer.withUnsafeMutableBufferPointer {
+            lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset)
+        }
         guard found == 0 else { return Resolved() }
         let mangled = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         return Resolved(mangled: mangled, name: demangle(mangled), offset: offset + 1)
@@ -80,7 +82,9 @@ enum Symbolizer {
     private static let symbolizerAvailable: Bool = {
         var output: UnsafeMutablePointer<CChar>?
         var length = 0
-        let status = withCStrings(["llvm-symbolizer", "--version"]) { lv_run_capturing_output("llvm-symbolizer", $0, &output, &length) }
+        let status = withCStrings(["llvm-symbolizer", "--version"]) {
+            lv_run_capturing_output("llvm-symbolizer", $0, &output, &length)
+        }
         free(output)
         return status == 0
     }()

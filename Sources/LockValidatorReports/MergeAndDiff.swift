@@ -1,0 +1,76 @@
+import LockValidator
+
+extension ValidationReport {
+    /// Several processes' reports as one: equal violations (same rule, lock classes and site) become
+    /// one entry with their occurrences added; the graphs are united by class name.
+    ///
+    /// - Precondition: `reports` is not empty.
+    public static func merged(_ reports: [ValidationReport]) -> ValidationReport {
+        precondition(!reports.isEmpty, "nothing to merge")
+        func unite(_ lists: [[Violation]]) -> [Violation] {
+            var order: [String] = []
+            var byIdentity: [String: Violation] = [:]
+            for violation in lists.joined() {
+                if let existing = byIdentity[violation.identity] {
+                    byIdentity[violation.identity] = existing.counted(existing.occurrences + violation.occurrences)
+                } else {
+                    order.append(violation.identity)
+                    byIdentity[violation.identity] = violation
+                }
+            }
+            return order.map { byIdentity[$0]! }
+        }
+        var classOrder: [String] = []
+        var classes: [String: ClassDescription] = [:]
+        var edgeOrder: [String] = []
+        var edges: [String: Edge] = [:]
+        for report in reports {
+            for description in report.graph.classes {
+                if var existing = classes[description.name] {
+                    existing.irqls = Array(Set(existing.irqls + description.irqls)).sorted()
+                    classes[description.name] = existing
+                } else {
+                    classOrder.append(description.name)
+                    classes[description.name] = description
+                }
+            }
+            for edge in report.graph.edges where edges["\(edge.from)\u{1}\(edge.to)"] == nil {
+                edgeOrder.append("\(edge.from)\u{1}\(edge.to)")
+                edges["\(edge.from)\u{1}\(edge.to)"] = edge
+            }
+        }
+        let violations = unite(reports.map(\.violations))
+        let suppressed = unite(reports.map(\.suppressed))
+        let processes = reports.flatMap { $0.mergedFrom ?? [$0.process] }
+        return ValidationReport(
+            process: reports[0].process, mergedFrom: processes, config: reports[0].config, violations: violations,
+            suppressed: suppressed,
+            graph: Graph(classes: classOrder.map { classes[$0]! }, edges: edgeOrder.map { edges[$0]! }),
+            statistics: Statistics(
+                violations: violations.count, occurrences: violations.reduce(0) { $0 + $1.occurrences },
+                suppressed: suppressed.reduce(0) { $0 + $1.occurrences }, classes: classOrder.count,
+                edges: edgeOrder.count, chains: reports.reduce(0) { $0 + $1.statistics.chains }))
+    }
+}
+
+/// A report compared with a baseline: what is new, what is gone.
+public struct ReportDiff {
+    /// Violations in the report that the baseline does not have.
+    public let new: [Violation]
+    /// Violations in the baseline that the report no longer has.
+    public let fixed: [Violation]
+
+    public init(baseline: ValidationReport, current: ValidationReport) {
+        let before = Set(baseline.violations.map(\.identity))
+        let after = Set(current.violations.map(\.identity))
+        new = current.violations.filter { !before.contains($0.identity) }
+        fixed = baseline.violations.filter { !after.contains($0.identity) }
+    }
+
+    /// One line per change, then a summary line.
+    public var text: String {
+        var lines = new.map { "new: \($0)" } + fixed.map { "fixed: \($0)" }
+        lines.append("\(new.count) new, \(fixed.count) fixed")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import LockValidator
+import LockValidatorReports
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `lockval`: reads LockValidator's JSON reports (`LOCKVALIDATOR_REPORT=path`) and renders, merges and
+/// compares them. A file that cannot be used is a one-line error and exit status 2.
+@main
+struct LockVal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lockval",
+        abstract: "Render, merge and compare LockValidator reports (schema lockvalidator-report/1).",
+        subcommands: [Show.self, Graph.self, SarifCommand.self, HTML.self, Merge.self, Diff.self])
+}
+
+/// Output to a file (atomically) or to standard output.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    var output: String?
+
+    func emit(_ text: String) throws {
+        guard let output else {
+            print(text, terminator: "")
+            return
+        }
+        if let error = LockValidatorFiles.write(text, to: output) { throw Failure("\(output): \(error)") }
+    }
+}
+
+/// A one-line error that ends the command with exit status 2.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ParsableCommand {
+    /// Runs `body`, turning a bad report file into one line on standard error and exit status 2.
+    func handlingBadInput(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as ReportFileError {
+            printError("lockval: \(error)")
+            throw ExitCode(2)
+        } catch let error as Failure {
+            printError("lockval: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    func load(_ path: String) throws -> ValidationReport {
+        do {
+            return try ValidationReport.load(from: path)
+        } catch {
+            throw error
+        }
+    }
+}
+
+func printError(_ line: String) {
+    LockValidatorFiles.writeToStandardError(line + "\n")
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a report as lockdep-style text.")
+    @Argument(help: "The report.") var report: String
+    @OptionGroup var output: OutputOptions
+
+    func run() throws { try handlingBadInput { try output.emit(try load(report).renderedText()) } }
+}
+
+struct Graph: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the lock-order graph in Graphviz DOT, reported cycles in red.")
+    @Argument(help: "The report.") var report: String
+    @Flag(help: "Only the classes and edges of reported cycles.") var cyclesOnly = false
+    @OptionGroup var output: OutputOptions
+
+    func run() throws { try handlingBadInput { try output.emit(try load(report).dot(cyclesOnly: cyclesOnly)) } }
+}
+
+struct SarifCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sarif", abstract: "Print a SARIF 2.1.0 log for CI code scanning.")
+    @Argument(help: "The report.") var report: String
+    @Option(help: "Make file paths relative to this directory (default: the current directory).")
+    var sourceRoot: String?
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try handlingBadInput {
+            let root = sourceRoot ?? LockValidatorFiles.currentDirectory
+            try output.emit(try load(report).sarif(sourceRoot: root))
+        }
+    }
+}
+
+struct HTML: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write one self-contained HTML page: violations, stacks, the graph.")
+    @Argument(help: "The report.") var report: String
+    @OptionGroup var output: OutputOptions
+
+    func run() throws { try handlingBadInput { try output.emit(try load(report).html()) } }
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge the reports of several processes into one report.")
+    @Argument(help: "The reports.") var reports: [String]
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if reports.isEmpty { throw ValidationError("give at least one report") }
+    }
+
+    func run() throws {
+        try handlingBadInput { try output.emit(ValidationReport.merged(try reports.map(load)).jsonText()) }
+    }
+}
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare a report with a baseline; exit status 1 when it has a violation the baseline lacks.")
+    @Option(help: "The baseline report.") var baseline: String
+    @Argument(help: "The new report.") var report: String
+
+    func run() throws {
+        var diff: ReportDiff?
+        try handlingBadInput { diff = ReportDiff(baseline: try load(baseline), current: try load(report)) }
+        guard let diff else { return }
+        print(diff.text, terminator: "")
+        if !diff.new.isEmpty { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,173 @@
+import LockValidator
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// SPEC §7: every variable read once and validated; a bad value is one line naming the variable.
+@Suite struct ConfigurationTests {
+    @Test func theDefaultsHoldWithAnEmptyEnvironment() throws {
+        let configuration = try Configuration(environment: [:])
+        #expect(configuration == Configuration())
+        #expect(configuration.isEnabled && configuration.onViolation == .report)
+        #expect(configuration.holdBudgetMicroseconds == 25 && configuration.spinTimeoutMilliseconds == 5_000)
+    }
+
+    @Test func everyVariableIsRead() throws {
+        let configuration = try Configuration(environment: [
+            "LOCKVALIDATOR": "off", "LOCKVALIDATOR_REPORT": "/tmp/r.json", "LOCKVALIDATOR_HOLD_BUDGET_US": "12.5",
+            "LOCKVALIDATOR_ON_VIOLATION": "trap", "LOCKVALIDATOR_SPIN_TIMEOUT_MS": "900",
+        ])
+        #expect(!configuration.isEnabled)
+        #expect(configuration.reportPath == "/tmp/r.json")
+        #expect(configuration.holdBudgetMicroseconds == 12.5)
+        #expect(configuration.onViolation == .trap)
+        #expect(configuration.spinTimeoutMilliseconds == 900)
+    }
+
+    @Test(arguments: [
+        ("LOCKVALIDATOR", "maybe"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "abc"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "-3"),
+        ("LOCKVALIDATOR_ON_VIOLATION", "explode"), ("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "1.5"),
+        ("LOCKVALIDATOR_SUPPRESSIONS", "/nonexistent/suppressions.txt"),
+    ])
+    func aBadValueIsOneLineNamingItsVariable(variable: String, value: String) {
+        #expect(throws: ConfigurationError.self) { try Configuration(environment: [variable: value]) }
+        let (configuration, errors) = Configuration.parse([variable: value, "LOCKVALIDATOR_REPORT": "/tmp/kept.json"])
+        #expect(errors.count == 1)
+        let line = errors.first?.description ?? ""
+        #expect(line.hasPrefix("\(variable)=\"\(value)\" is not valid: expected "))
+        #expect(!line.contains("\n"))
+        // The other variables are still honoured, and the bad one keeps its default.
+        #expect(configuration.reportPath == "/tmp/kept.json")
+    }
+
+    @Test func theProcessPrintsTheLineWhenItReadsABadEnvironment() async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            setenv("LOCKVALIDATOR_HOLD_BUDGET_US", "fast", 1)
+            precondition(LockValidator.configuration.holdBudgetMicroseconds == 25)
+            precondition(LockValidator.configurationErrors.count == 1)
+        }
+        let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(standardError.contains("LockValidator: LOCKVALIDATOR_HOLD_BUDGET_US=\"fast\" is not valid"))
+    }
+
+    @Test func offLeavesPlainLocksThatKeepIRQLSemantics() async {
+        await #expect(processExitsWith: .success) {
+            setenv("LOCKVALIDATOR", "off", 1)
+            precondition(!LockValidator.configuration.isEnabled)
+            let thread = ProcessorThread {
+                IRQL.lower(to: .dispatch)  // would be irql-lower-invalid
+                let old = IRQL.raise(to: .dispatch)
+                precondition(IRQL.current == .dispatch)
+                pageableCode()  // would be pageable-at-raised-irql
+                IRQL.lower(to: old)
+            }
+            thread.join()
+            precondition(LockValidator.violations.isEmpty, "\(LockValidator.violations)")
+        }
+    }
+
+    @Test func theReportIsWrittenAtExitWhereTheVariableSays() async throws {
+        let path = "/tmp/lockvalidator-exit-report-\(getpid()).json"
+        unlink(path)
+        await #expect(processExitsWith: .success) {
+            setenv("LOCKVALIDATOR_REPORT", "/tmp/lockvalidator-exit-report-\(getppid()).json", 1)
+            ProcessorThread { IRQL.lower(to: .high) }.join()
+            exit(0)
+        }
+        let text = try #require(readText(path))
+        #expect(text.contains("\"schema\" : \"lockvalidator-report/1\""))
+        #expect(text.contains("\"rule\" : \"irql-lower-invalid\""))
+        unlink(path)
+    }
+
+    @Test func trapPrintsTheReportAndAbortsLikeABugCheck() async {
+        let result = await #expect(processExitsWith: .signal(SIGABRT), observing: [\.standardErrorContent]) {
+            setenv("LOCKVALIDATOR_ON_VIOLATION", "trap", 1)
+            ProcessorThread { IRQL.lower(to: .high) }.join()
+        }
+        let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(standardError.contains("ERROR: irql-lower-invalid"))
+        #expect(
+            standardError.contains("LOCKVALIDATOR_ON_VIOLATION=trap: stopping at this irql-lower-invalid violation"))
+    }
+}
+
+/// TSan-style suppressions: counted in the report, not hidden, failing nothing.
+@Suite struct SuppressionTests {
+    @Test func linesParseAsRuleColonPattern() throws {
+        #expect(try Suppression.parse(line: "  # comment") == nil)
+        #expect(try Suppression.parse(line: "") == nil)
+        #expect(
+            try Suppression.parse(line: "lock-order-inversion:Legacy.*")
+                == Suppression(rule: .lockOrderInversion, pattern: "Legacy.*"))
+        #expect(
+            try Suppression.parse(line: "*:fun:*OldDriver*")
+                == Suppression(rule: nil, pattern: "*OldDriver*", matchesFunctions: true))
+        #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "no-such-rule:x") }
+        #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "missing colon") }
+        #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "recursive-acquire:") }
+    }
+
+    @inline(never)
+    static func legacyRoutine() { IRQL.lower(to: .clock) }
+
+    @Test func patternsMatchLockClassesAndFunctions() {
+        let found = violationsOnFreshProcessor { Self.legacyRoutine() }
+        let violation = found[0]
+        #expect(
+            Suppression(rule: .irqlLowerInvalid, pattern: "*legacyRoutine*", matchesFunctions: true).matches(violation))
+        #expect(
+            !Suppression(rule: .recursiveAcquire, pattern: "*legacyRoutine*", matchesFunctions: true).matches(violation)
+        )
+        #expect(!Suppression(rule: nil, pattern: "*other*", matchesFunctions: true).matches(violation))
+        #expect(!Suppression(rule: nil, pattern: "*").matches(violation), "no lock is involved")
+    }
+
+    @Test func aSuppressionsFileErrorNamesTheVariableAndTheLine() throws {
+        let path = "/tmp/lockvalidator-suppressions-\(getpid()).txt"
+        try #require(writeText("# ok\nrecursive-acquire:Legacy.*\nbogus-rule:X\n", to: path))
+        let (_, errors) = Configuration.parse(["LOCKVALIDATOR_SUPPRESSIONS": path])
+        #expect(errors.first?.description.contains("LOCKVALIDATOR_SUPPRESSIONS=\"\(path)\"") == true)
+        #expect(errors.first?.description.contains("line 3: unknown rule \"bogus-rule\"") == true)
+        unlink(path)
+    }
+
+    @Test func suppressedViolationsAreCountedApart() async {
+        await #expect(processExitsWith: .success) {
+            let path = "/tmp/lockvalidator-suppressions-child-\(getpid()).txt"
+            precondition(writeText("irql-lower-invalid:fun:*legacyRoutine*\n", to: path))
+            setenv("LOCKVALIDATOR_SUPPRESSIONS", path, 1)
+            precondition(LockValidator.configuration.suppressions.count == 1)
+            ProcessorThread { SuppressionTests.legacyRoutine() }.join()
+            ProcessorThread { IRQL.lower(to: .ipi) }.join()
+            unlink(path)
+            precondition(LockValidator.suppressedViolations.count == 1)
+            precondition(LockValidator.violations.count == 1)
+            let report = LockValidator.currentReport
+            precondition(report.statistics.suppressed == 1 && report.suppressed.count == 1)
+        }
+    }
+}
+
+func readText(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        bytes += chunk[0..<count]
+        if count < chunk.count { break }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func writeText(_ text: String, to path: String) -> Bool {
+    guard let file = fopen(path, "wb") else { return false }
+    defer { fclose(file) }
+    let bytes = Array(text.utf8)
+    return fwrite(bytes, 1, bytes.count, file) == bytes.count
+}
