@@ -95,17 +95,20 @@ extension ValidationReport {
     private func svgGraph() -> String {
         let names = drawnClasses
         guard !names.isEmpty else { return "<p>No lock-order edges.</p>\n" }
-        let size = 760.0
-        let radius = size / 2 - 110
-        let center = size / 2
+        let size = min(760.0, 260 + 40 * Double(names.count))
+        let radius = size / 2 - 60
+        // Labels sit beside their nodes: leave room for the longest one on either side.
+        let margin = Double(min(names.map(\.count).max() ?? 0, 48)) * 6.5 + 20
+        let center = (x: margin + size / 2, y: size / 2)
         var position: [String: (x: Double, y: Double)] = [:]
         for (index, name) in names.enumerated() {
             let angle = 2 * Double.pi * Double(index) / Double(names.count) - Double.pi / 2
-            position[name] = (center + radius * cos(angle), center + radius * sin(angle))
+            position[name] = (center.x + radius * cos(angle), center.y + radius * sin(angle))
         }
         let cycle = cycleEdges
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(size))\" height=\"\(Int(size))\""
-        svg += " viewBox=\"0 0 \(Int(size)) \(Int(size))\" role=\"img\" aria-label=\"lock-order graph\">\n"
+        let width = Int(size + 2 * margin)
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(Int(size))\""
+        svg += " viewBox=\"0 0 \(width) \(Int(size))\" role=\"img\" aria-label=\"lock-order graph\">\n"
         svg += "<defs>"
         for (id, color) in [("arrow", "#888"), ("arrowRed", "#c62828")] {
             svg += "<marker id=\"\(id)\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\""
@@ -118,12 +121,16 @@ extension ValidationReport {
         for edge in drawn {
             guard let a = position[edge.from], let b = position[edge.to] else { continue }
             let red = edge.closing || cycle.contains("\(edge.from)\u{1}\(edge.to)")
-            // Stop short of the target's label.
+            // A slight curve, so that edges in opposite directions stay apart; stop short of the node.
             let (dx, dy) = (b.x - a.x, b.y - a.y)
             let length = max((dx * dx + dy * dy).squareRoot(), 1)
-            let end = (b.x - dx / length * 14, b.y - dy / length * 14)
-            svg += "<line x1=\"\(Self.number(a.x))\" y1=\"\(Self.number(a.y))\" x2=\"\(Self.number(end.0))\""
-            svg += " y2=\"\(Self.number(end.1))\" stroke=\"\(red ? "#c62828" : "#bbb")\""
+            let control = ((a.x + b.x) / 2 - dy / length * 24, (a.y + b.y) / 2 + dx / length * 24)
+            let (cx, cy) = (b.x - control.0, b.y - control.1)
+            let reach = max((cx * cx + cy * cy).squareRoot(), 1)
+            let end = (b.x - cx / reach * 9, b.y - cy / reach * 9)
+            svg +=
+                "<path d=\"M\(Self.number(a.x)),\(Self.number(a.y)) Q\(Self.number(control.0)),\(Self.number(control.1))"
+            svg += " \(Self.number(end.0)),\(Self.number(end.1))\" fill=\"none\" stroke=\"\(red ? "#c62828" : "#bbb")\""
             svg += " stroke-width=\"\(red ? 2.5 : 1)\"\(edge.closing ? " stroke-dasharray=\"6 4\"" : "")"
             svg += " marker-end=\"url(#\(red ? "arrowRed" : "arrow"))\"/>\n"
         }
@@ -133,7 +140,7 @@ extension ValidationReport {
             let red = inCycle.contains(name)
             svg += "<circle cx=\"\(Self.number(p.x))\" cy=\"\(Self.number(p.y))\" r=\"6\""
             svg += " fill=\"\(red ? "#c62828" : "#546e7a")\"/>\n"
-            let anchor = p.x < center - 1 ? "end" : p.x > center + 1 ? "start" : "middle"
+            let anchor = p.x < center.x - 1 ? "end" : p.x > center.x + 1 ? "start" : "middle"
             let offset = anchor == "end" ? -10.0 : anchor == "start" ? 10.0 : 0
             svg += "<text x=\"\(Self.number(p.x + offset))\" y=\"\(Self.number(p.y - 9))\" text-anchor=\"\(anchor)\""
             svg += "\(red ? " fill=\"#c62828\"" : "")>\(Self.escape(name))</text>\n"

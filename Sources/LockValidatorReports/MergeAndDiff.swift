@@ -46,10 +46,7 @@ extension ValidationReport {
             process: reports[0].process, mergedFrom: processes, config: reports[0].config, violations: violations,
             suppressed: suppressed,
             graph: Graph(classes: classOrder.map { classes[$0]! }, edges: edgeOrder.map { edges[$0]! }),
-            statistics: Statistics(
-                violations: violations.count, occurrences: violations.reduce(0) { $0 + $1.occurrences },
-                suppressed: suppressed.reduce(0) { $0 + $1.occurrences }, classes: classOrder.count,
-                edges: edgeOrder.count, chains: reports.reduce(0) { $0 + $1.statistics.chains }))
+            chains: reports.reduce(0) { $0 + $1.chains })
     }
 }
 

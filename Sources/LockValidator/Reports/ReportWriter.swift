@@ -23,10 +23,7 @@ enum ReportWriter {
         return ValidationReport(
             process: .current, config: .init(settings: settings, errors: errors.map(\.description)),
             violations: violations, suppressed: suppressed, graph: .init(classes: classes, edges: edges),
-            statistics: .init(
-                violations: violations.count, occurrences: violations.reduce(0) { $0 + $1.occurrences },
-                suppressed: suppressed.reduce(0) { $0 + $1.occurrences }, classes: classes.count, edges: edges.count,
-                chains: Dependencies.state.withLock { _ in ChainCache.chainCount }))
+            chains: Dependencies.state.withLock { _ in ChainCache.chainCount })
     }
 
     /// `report` as pretty-printed JSON, every stack's names and lines looked up in one batch.

@@ -21,11 +21,20 @@ public struct ValidationReport: Sendable, Codable {
     /// Violations a suppression covers: counted, shown apart, failing nothing.
     public var suppressed: [Violation]
     public var graph: Graph
-    public var statistics: Statistics
+    /// Distinct chains of held classes the process validated (the one count the rest cannot give).
+    public var chains: Int
+
+    /// Counts of what the report holds.
+    public var statistics: Statistics {
+        Statistics(
+            violations: violations.count, occurrences: violations.reduce(0) { $0 + $1.occurrences },
+            suppressed: suppressed.reduce(0) { $0 + $1.occurrences }, classes: graph.classes.count,
+            edges: graph.edges.count, chains: chains)
+    }
 
     public init(
         process: ProcessDescription, mergedFrom: [ProcessDescription]? = nil, config: ConfigurationDescription,
-        violations: [Violation], suppressed: [Violation], graph: Graph, statistics: Statistics
+        violations: [Violation], suppressed: [Violation], graph: Graph, chains: Int
     ) {
         schema = Self.schemaName
         self.process = process
@@ -34,7 +43,35 @@ public struct ValidationReport: Sendable, Codable {
         self.violations = violations
         self.suppressed = suppressed
         self.graph = graph
-        self.statistics = statistics
+        self.chains = chains
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case schema, process, mergedFrom, config, violations, suppressed, graph, statistics
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try container.decode(String.self, forKey: .schema)
+        process = try container.decode(ProcessDescription.self, forKey: .process)
+        mergedFrom = try container.decodeIfPresent([ProcessDescription].self, forKey: .mergedFrom)
+        config = try container.decode(ConfigurationDescription.self, forKey: .config)
+        violations = try container.decode([Violation].self, forKey: .violations)
+        suppressed = try container.decodeIfPresent([Violation].self, forKey: .suppressed) ?? []
+        graph = try container.decode(Graph.self, forKey: .graph)
+        chains = try container.decodeIfPresent(Statistics.self, forKey: .statistics)?.chains ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schema, forKey: .schema)
+        try container.encode(process, forKey: .process)
+        try container.encodeIfPresent(mergedFrom, forKey: .mergedFrom)
+        try container.encode(config, forKey: .config)
+        try container.encode(violations, forKey: .violations)
+        try container.encode(suppressed, forKey: .suppressed)
+        try container.encode(graph, forKey: .graph)
+        try container.encode(statistics, forKey: .statistics)
     }
 
     /// The process a report came from.
