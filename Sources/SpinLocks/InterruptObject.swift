@@ -34,11 +34,14 @@ public final class InterruptObject: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - synchronizeIRQL: the IRQL the ISR and synchronized code run at; `irql` when nil.
+    ///   - holdBudget: how long the interrupt spin lock may be held, by the ISR or by synchronized code;
+    ///     nil for the configuration's budget.
     ///   - serviceRoutine: the ISR; it returns whether the interrupt was its device's.
     /// - Precondition: `irql` is a device level and `synchronizeIRQL` is no lower than it.
     public init(
-        _ name: String, irql: IRQL, synchronizeIRQL: IRQL? = nil, fileID: StaticString = #fileID,
-        line: UInt = #line, serviceRoutine: @escaping @Sendable (InterruptObject) -> Bool
+        _ name: String, irql: IRQL, synchronizeIRQL: IRQL? = nil, holdBudget: Duration? = nil,
+        fileID: StaticString = #fileID, line: UInt = #line,
+        serviceRoutine: @escaping @Sendable (InterruptObject) -> Bool
     ) {
         precondition(
             irql > .dispatch, "InterruptObject \(name): irql \(irql) must be a device level (above DISPATCH_LEVEL)")
@@ -50,7 +53,7 @@ public final class InterruptObject: @unchecked Sendable {
         self.irql = irql
         self.synchronizeIRQL = synchronizeIRQL
         self.serviceRoutine = serviceRoutine
-        self.spinLock = SpinLock("\(name) interrupt spin lock", fileID: fileID, line: line)
+        self.spinLock = SpinLock("\(name) interrupt spin lock", holdBudget: holdBudget, fileID: fileID, line: line)
         self.connectSite = (fileID, line)
     }
 

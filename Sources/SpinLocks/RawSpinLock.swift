@@ -26,21 +26,24 @@ struct RawSpinLock: ~Copyable {
             && word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged
     }
 
+    /// Takes the lock; returns the TSC cycles spent spinning, 0 when it was free (the uncontended path
+    /// reads no clock).
     @inlinable
-    func lock() {
+    func lock(_ backoff: inout SpinBackoff) -> UInt64 {
         if _fastPath(word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged) {
-            return
+            return 0
         }
-        lockContended()
+        return lockContended(&backoff)
     }
 
     @usableFromInline
     @inline(never)
-    func lockContended() {
-        var backoff = SpinBackoff()
+    func lockContended(_ backoff: inout SpinBackoff) -> UInt64 {
+        let start = lv_rdtsc()
         repeat {
             while word.load(ordering: .relaxed) != 0 { backoff.wait() }
         } while !word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged
+        return max(1, lv_rdtsc() &- start)
     }
 
     @inlinable
@@ -48,28 +51,30 @@ struct RawSpinLock: ~Copyable {
 
     // MARK: Queued (MCS)
 
-    /// Acquires in FIFO order, waiting on `node`, which must stay put until `unlockQueued(node)`.
+    /// Acquires in FIFO order, waiting on `node`, which must stay put until `unlockQueued(node)`;
+    /// returns the TSC cycles spent waiting, 0 when the lock was free.
     @inlinable
-    func lockQueued(_ node: UnsafeMutablePointer<QueueNode>) {
+    func lockQueued(_ node: UnsafeMutablePointer<QueueNode>, _ backoff: inout SpinBackoff) -> UInt64 {
         node.pointee.next.store(0, ordering: .relaxed)
         node.pointee.locked.store(1, ordering: .relaxed)
         let me = UInt(bitPattern: node)
-        var backoff = SpinBackoff()
+        var start: UInt64 = 0
         while true {
             let tail = word.load(ordering: .relaxed)
             if tail == Self.heldOrdinary {
+                if start == 0 { start = lv_rdtsc() }
                 backoff.wait()
                 continue
             }
             guard word.compareExchange(expected: tail, desired: me, ordering: .acquiringAndReleasing).exchanged else {
                 continue
             }
-            if tail == 0 { return }
+            if tail == 0 { return start == 0 ? 0 : max(1, lv_rdtsc() &- start) }
             // Link behind the previous tail and wait for it to hand the lock over.
+            if start == 0 { start = lv_rdtsc() }
             UnsafeMutablePointer<QueueNode>(bitPattern: tail)!.pointee.next.store(me, ordering: .releasing)
-            var handoff = SpinBackoff()
-            while node.pointee.locked.load(ordering: .acquiring) != 0 { handoff.wait() }
-            return
+            while node.pointee.locked.load(ordering: .acquiring) != 0 { backoff.wait() }
+            return max(1, lv_rdtsc() &- start)
         }
     }
 
@@ -108,21 +113,58 @@ struct QueueNode: ~Copyable {
 
 /// Spin-wait pacing that stays live when more threads spin than there are cores: the pause hint,
 /// then a yield every `spinsPerYield` iterations so that a preempted holder or next-in-line waiter
-/// gets the processor back.
+/// gets the processor back. At each yield a watched wait also reports to the spin watchdog.
 @usableFromInline
 struct SpinBackoff {
     @usableFromInline static let spinsPerYield = 128
     @usableFromInline var spins = 0
+    /// The TSC at the first yield, 0 until then.
+    @usableFromInline var start: UInt64 = 0
+    #if Validation
+        @usableFromInline unowned(unsafe) let lock: SpinLock?
+        @usableFromInline let fileID: StaticString
+        @usableFromInline let line: UInt
+    #endif
 
-    @inlinable init() {}
+    /// A wait nobody watches (a release waiting for its successor to link).
+    @inlinable init() {
+        #if Validation
+            lock = nil
+            fileID = ""
+            line = 0
+        #endif
+    }
+
+    /// A wait for `lock`, asked for at `fileID`:`line`, that the spin watchdog watches.
+    @inlinable init(watching lock: SpinLock, fileID: StaticString, line: UInt) {
+        #if Validation
+            self.lock = lock
+            self.fileID = fileID
+            self.line = line
+        #endif
+    }
 
     @inlinable
     mutating func wait() {
         spins &+= 1
         if spins % Self.spinsPerYield == 0 {
             lv_yield()
+            #if Validation
+                if let lock {
+                    if start == 0 { start = lv_rdtsc() }
+                    lock.watchdogCheck(since: start, fileID: fileID, line: line)
+                }
+            #endif
         } else {
             lv_pause()
         }
+    }
+
+    /// Ends a watched wait once the lock is taken.
+    @inlinable
+    func finish(on thread: ThreadState) {
+        #if Validation
+            if _slowPath(start != 0 && lock != nil) { SpinWatchdog.endWait(on: thread) }
+        #endif
     }
 }

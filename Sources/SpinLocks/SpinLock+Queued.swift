@@ -113,11 +113,15 @@ extension SpinLock {
         #if Validation
             guard tracking.willAcquire(.queued, on: thread, fileID: fileID, line: line) else { return }
         #endif
-        raw.lockQueued(node)
+        var backoff = SpinBackoff(watching: self, fileID: fileID, line: line)
+        let waited = raw.lockQueued(node, &backoff)
+        backoff.finish(on: thread)
         #if Validation
             tracking.didAcquire(
-                .queued, on: thread, queueNode: UnsafeMutableRawPointer(node), nesting: nesting, fileID: fileID,
-                line: line)
+                .queued, on: thread, queueNode: UnsafeMutableRawPointer(node), nesting: nesting, waitCycles: waited,
+                fileID: fileID, line: line)
+        #else
+            _ = waited
         #endif
     }
 

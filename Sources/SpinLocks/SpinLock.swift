@@ -30,17 +30,23 @@ public final class SpinLock: @unchecked Sendable {
 
     /// Creates a free lock (`KeInitializeSpinLock`).
     ///
-    /// - Parameter name: the lock class; omit it to key the class by the init site.
-    public init(_ name: String? = nil, fileID: StaticString = #fileID, line: UInt = #line) {
+    /// - Parameters:
+    ///   - name: the lock class; omit it to key the class by the init site.
+    ///   - holdBudget: how long this lock may be held; nil for the configuration's budget (25 µs by
+    ///     default, `LOCKVALIDATOR_HOLD_BUDGET_US`).
+    public init(
+        _ name: String? = nil, holdBudget: Duration? = nil, fileID: StaticString = #fileID, line: UInt = #line
+    ) {
         self.name = name ?? "\(fileID):\(line)"
         #if Validation
-            tracking = LockTracking(name: name, fileID: fileID, line: line)
+            tracking = LockTracking(name: name, holdBudget: holdBudget, fileID: fileID, line: line)
         #endif
     }
 
     deinit {
         #if Validation
             tracking.freed(whileLocked: raw.isLocked)
+            tracking.retire()
         #endif
     }
 
@@ -175,9 +181,13 @@ public final class SpinLock: @unchecked Sendable {
         #if Validation
             guard tracking.willAcquire(kind, on: thread, fileID: fileID, line: line) else { return }
         #endif
-        raw.lock()
+        var backoff = SpinBackoff(watching: self, fileID: fileID, line: line)
+        let waited = raw.lock(&backoff)
+        backoff.finish(on: thread)
         #if Validation
-            tracking.didAcquire(kind, on: thread, nesting: nesting, fileID: fileID, line: line)
+            tracking.didAcquire(kind, on: thread, nesting: nesting, waitCycles: waited, fileID: fileID, line: line)
+        #else
+            _ = waited
         #endif
     }
 
@@ -234,6 +244,13 @@ public final class SpinLock: @unchecked Sendable {
     }
 
     #if Validation
+        /// Reports a long spin on this lock to the spin watchdog.
+        @usableFromInline
+        @inline(never)
+        func watchdogCheck(since start: UInt64, fileID: StaticString, line: UInt) {
+            SpinWatchdog.check(waitingFor: tracking, since: start, on: .current, fileID: fileID, line: line)
+        }
+
         @usableFromInline
         @inline(never)
         func irqlTooHigh(_ routine: String, at irql: IRQL, limit: IRQL, fileID: StaticString, line: UInt) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <sched.h>
@@ -19,12 +20,33 @@
 
 __thread lv_thread_state lv_tls_state;
 int lv_validation_enabled_flag = 1;
+uint64_t lv_hold_budget_cycles_value = 0;
+uint64_t lv_snapshot_refresh_cycles_value = UINT64_MAX;
+uint64_t lv_spin_timeout_cycles_value = UINT64_MAX;
+
+uint64_t lv_thread_cpu_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+uint64_t lv_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_RAW, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
 
 void lv_yield(void) { sched_yield(); }
 
 int64_t lv_os_thread_id(void) { return (int64_t)syscall(SYS_gettid); }
 
 int lv_thread_name(char *buffer, size_t length) { return pthread_getname_np(pthread_self(), buffer, length); }
+
+int lv_thread_name_of(uintptr_t handle, char *buffer, size_t length) {
+    return pthread_getname_np((pthread_t)handle, buffer, length);
+}
+
+uintptr_t lv_thread_handle(void) { return (uintptr_t)pthread_self(); }
 
 int lv_set_thread_name(const char *name) {
     char truncated[16];

@@ -21,6 +21,37 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
 
     /// Bit n: the class has been held at IRQL n.
     @usableFromInline let levelsUsed = Atomic<UInt16>(0)
+    /// Set after a hold of this class passed its budget: every acquire then takes an exact CPU-time
+    /// snapshot and keeps its stack, so later reports are exact and show both stacks.
+    @usableFromInline let isTraced = Atomic<Bool>(false)
+    /// The statistics blocks of live instances, and the totals of freed ones.
+    let statistics = InternalLock(ClassStatistics())
+
+    struct ClassStatistics {
+        var live: [UInt: LockStatisticsBlock] = [:]
+        var retired = LockStatisticsBlock.Counts()
+    }
+
+    func register(_ block: LockStatisticsBlock) {
+        statistics.withLock { $0.live[UInt(bitPattern: block.slots)] = block }
+    }
+
+    /// Folds a freed instance's counters into the class totals and frees its block.
+    func retire(_ block: LockStatisticsBlock) {
+        statistics.withLock { statistics in
+            statistics.retired.add(block.snapshot)
+            statistics.live[UInt(bitPattern: block.slots)] = nil
+        }
+        block.deallocate()
+    }
+
+    /// The class's counters over all its instances, or nil when it was never acquired.
+    var statisticsReport: LockClassStatistics? {
+        let counts = statistics.withLock { statistics in
+            statistics.live.values.reduce(into: statistics.retired) { $0.add($1.snapshot) }
+        }
+        return counts.acquisitions == 0 ? nil : LockClassStatistics(name: name, counts: counts)
+    }
     /// Subclass 1...7 as `Unmanaged` bits, 0 until created.
     @usableFromInline let subclasses: UnsafeMutablePointer<Atomic<UInt>>
 

@@ -15,18 +15,32 @@ package struct LockTracking: ~Copyable {
     /// The instance serial.
     @usableFromInline package let instance: UInt64
     /// Where the instance was created.
-    package let initSite: SourceSite
+    @usableFromInline package let initSite: SourceSite
     /// The serial of the owning thread, 0 when free.
     @usableFromInline let owner = Atomic<UInt32>(0)
     /// `KindFamily` bits of every kind of routine used on the lock so far.
     @usableFromInline let kindsUsed = Atomic<UInt8>(0)
+    /// This instance's lock_stat counters.
+    @usableFromInline let statistics: LockStatisticsBlock
+    /// This lock's hold budget in TSC cycles; 0 follows the configuration's.
+    @usableFromInline let holdBudgetCycles: UInt64
 
-    package init(name: String?, fileID: StaticString, line: UInt) {
+    /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's.
+    package init(name: String?, holdBudget: Duration? = nil, fileID: StaticString, line: UInt) {
         let site = SourceSite(fileID, line)
         self.lockClass = LockClass.named(name, site: site)
         self.instance = LockInstance.next()
         self.initSite = site
+        statistics = .allocate()
+        lockClass.register(statistics)
+        holdBudgetCycles = holdBudget.map { TSCClock.cycles(nanoseconds: max($0.nanoseconds, 1)) } ?? 0
     }
+
+    /// Folds this instance's statistics into its class; call from the lock's deinit.
+    package func retire() { lockClass.retire(statistics) }
+
+    /// The serial of the thread holding the lock, 0 when free.
+    package var ownerSerial: UInt32 { owner.load(ordering: .relaxed) }
 
     /// The lock as reports name it.
     package var info: LockInfo { LockInfo(name: lockClass.name, site: initSite, instance: instance) }
@@ -68,16 +82,23 @@ package struct LockTracking: ~Copyable {
     @inlinable
     package func didAcquire(
         _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil, nesting: Int = 0,
-        fileID: StaticString, line: UInt
+        waitCycles: UInt64 = 0, fileID: StaticString, line: UInt
     ) {
         guard _fastPath(lv_validation_enabled() != 0) else { return }
         owner.store(thread.serial, ordering: .relaxed)
+        statistics.recordAcquire(waitCycles: waitCycles)
+        // The hold starts now. A stale CPU-time snapshot (or a traced class) takes a fresh one first.
+        var now = lv_rdtsc()
+        let isTraced = lockClass.isTraced.load(ordering: .relaxed)
+        if _slowPath(isTraced || now &- thread.pointer.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()) {
+            now = refreshSnapshot(on: thread, keepingStack: isTraced)
+        }
         let effectiveClass = lockClass.nested(nesting)
         let below = thread.chainKey
         let isTry = kind == .tryAcquire
         let pushed = push(
             kind, classID: effectiveClass.id, flags: isTry ? UInt8(LV_HELD_TRY) : 0, nesting: nesting, chainKey: below,
-            on: thread, queueNode: queueNode, fileID: fileID, line: line)
+            acquiredTSC: now, on: thread, queueNode: queueNode, fileID: fileID, line: line)
         if _fastPath(pushed) {
             let key = ChainCache.extend(below, with: effectiveClass.id)
             thread.chainKey = key
@@ -88,22 +109,23 @@ package struct LockTracking: ~Copyable {
         }
         let level = thread.irql
         if _slowPath(lockClass.levelsUsed.load(ordering: .relaxed) & (1 << UInt16(level.rawValue)) == 0) {
-            Dependencies.recordUsage(
-                of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
+            Dependencies.recordUsage(of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
         }
     }
 
     /// Pushes a held entry; returns false when the stack is full (reported once per thread).
     @inlinable
     func push(
-        _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, chainKey: UInt64, on thread: ThreadState,
-        queueNode: UnsafeMutableRawPointer?, fileID: StaticString, line: UInt
+        _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, chainKey: UInt64, acquiredTSC: UInt64,
+        on thread: ThreadState, queueNode: UnsafeMutableRawPointer?, fileID: StaticString, line: UInt
     ) -> Bool {
         let entry = lv_held_lock(
             instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
-            flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0, queue_node: queueNode,
-            file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self),
-            line: UInt32(truncatingIfNeeded: line), reserved: 0, chain_key: chainKey)
+            flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: acquiredTSC,
+            queue_node: queueNode, file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self),
+            line: UInt32(truncatingIfNeeded: line), reserved: 0, chain_key: chainKey,
+            snapshot_tsc: thread.pointer.pointee.snapshot_tsc, snapshot_cpu_ns: thread.pointer.pointee.snapshot_cpu_ns,
+            validator_cycles: thread.pointer.pointee.validator_cycles)
         if _fastPath(thread.push(entry)) { return true }
         heldStackFull(on: thread, fileID: fileID, line: line)
         return false
@@ -125,7 +147,7 @@ package struct LockTracking: ~Copyable {
         // The placeholder leaves the chain key as it is: it is not a second hold.
         _ = push(
             kind, classID: lockClass.id, flags: UInt8(LV_HELD_RECURSIVE), nesting: 0, chainKey: thread.chainKey,
-            on: thread, queueNode: nil, fileID: fileID, line: line)
+            acquiredTSC: 0, on: thread, queueNode: nil, fileID: fileID, line: line)
     }
 
     @usableFromInline
@@ -171,10 +193,11 @@ package struct LockTracking: ~Copyable {
                     && top.pointee.irql == thread.irql.rawValue
                     && KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind))
             {
-                let node = top.pointee.queue_node
+                let entry = top.pointee
                 thread.pop()
                 owner.store(0, ordering: .relaxed)
-                return .unlock(kind, queueNode: node, floor: .passive)
+                finishHold(entry, on: thread, fileID: fileID, line: line)
+                return .unlock(kind, queueNode: entry.queue_node, floor: .passive)
             }
         }
         return checkedRelease(kind, on: thread, fileID: fileID, line: line)
@@ -239,9 +262,45 @@ package struct LockTracking: ~Copyable {
         }
         thread.remove(at: index)
         owner.store(0, ordering: .relaxed)
+        finishHold(entry, on: thread, fileID: fileID, line: line)
         // An out-of-order release must not drop the IRQL below what the locks still held run at.
         let floor = isNewest ? IRQL.passive : thread.highestHeldIRQL
         return .unlock(heldKind, queueNode: entry.queue_node, floor: floor)
+    }
+
+    // MARK: Hold time
+
+    /// Ends a hold: counts it and, past the budget, checks how much of it was the thread's own time.
+    ///
+    /// Runs before the unlock, while the lock is still held, so the counters have one writer.
+    @inlinable
+    func finishHold(_ entry: lv_held_lock, on thread: ThreadState, fileID: StaticString, line: UInt) {
+        let released = lv_rdtsc()
+        // The validator's own slow paths during the hold are not the routine's time.
+        let validatorTime = thread.pointer.pointee.validator_cycles &- entry.validator_cycles
+        let held = (released &- entry.acquired_tsc) &- min(validatorTime, released &- entry.acquired_tsc)
+        statistics.recordHold(cycles: held)
+        let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
+        if _slowPath(budget != 0 && held > budget) {
+            HoldTiming.passedBudget(
+                entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
+                initSite: initSite, statistics: statistics, on: thread, fileID: fileID, line: line)
+        } else if _slowPath(lockClass.isTraced.load(ordering: .relaxed)) {
+            HoldTiming.forgetAcquireStack(of: entry.instance, on: thread)
+        }
+    }
+
+    /// Takes a fresh (TSC, thread CPU time) snapshot; returns the TSC at which the hold now starts.
+    @usableFromInline
+    @inline(never)
+    func refreshSnapshot(on thread: ThreadState, keepingStack: Bool) -> UInt64 {
+        let state = thread.pointer
+        thread.billingValidator {
+            if keepingStack { HoldTiming.keepAcquireStack(of: instance, on: thread) }
+            state.pointee.snapshot_cpu_ns = lv_thread_cpu_ns()
+        }
+        state.pointee.snapshot_tsc = lv_rdtsc()
+        return lv_rdtsc()
     }
 
     // MARK: Other events

@@ -101,14 +101,32 @@ public enum LockValidator {
     @inline(never)
     public static func record(
         _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?,
-        severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = []
+        severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil,
+        waits: [ThreadWait] = []
     ) {
         guard lv_validation_enabled() != 0 else { return }
+        ThreadState.current.billingValidator {
+            deliver(
+                makeViolation(
+                    rule, summary: summary, locks: locks, site: site, severity: severity, edges: edges, usages: usages,
+                    hold: hold, waits: waits))
+        }
+    }
+
+    static func makeViolation(
+        _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?, severity: Severity = .error,
+        edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil, waits: [ThreadWait] = []
+    ) -> Violation {
         let thread = ThreadState.current
-        let violation = Violation(
+        return Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread.info,
             irql: thread.irql, heldLocks: thread.heldLockInfos, stack: .capture(),
-            occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.current?.name)
+            occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.current?.name, hold: hold, waits: waits)
+    }
+
+    /// Routes a violation: suppressed, to the innermost scope, or to the process log (printed the first
+    /// time, or trapping).
+    static func deliver(_ violation: Violation) {
         let configuration = ConfigurationStore.loaded.configuration
         if !configuration.suppressions.isEmpty, configuration.suppressions.contains(where: { $0.matches(violation) }) {
             suppressedLog.add(violation)
@@ -118,7 +136,7 @@ public enum LockValidator {
             globalLog.add(violation)
             printToStandardError(TextReport.render(violation))
             printToStandardError(
-                "LockValidator: LOCKVALIDATOR_ON_VIOLATION=trap: stopping at this \(rule.rawValue) violation,"
+                "LockValidator: LOCKVALIDATOR_ON_VIOLATION=trap: stopping at this \(violation.rule.rawValue) violation,"
                     + " like a bug check")
             ReportWriter.writeConfiguredReport()
             abort()
@@ -126,6 +144,14 @@ public enum LockValidator {
             // Names only here: a thread may be holding spin locks, and file:line costs a process launch.
             printToStandardError(TextReport.render(violation, locations: false))
         }
+    }
+
+    /// For a violation that ends the process: logged (in the process log too, so the report file has
+    /// it) and printed in full, whatever the scope.
+    static func deliverFatal(_ violation: Violation) {
+        ViolationScope.current?.log.add(violation)
+        globalLog.add(violation)
+        printToStandardError(TextReport.render(violation))
     }
 
     static let globalLog = ViolationLog()

@@ -18,7 +18,11 @@ public final class ProcessorThread: @unchecked Sendable {
     public init(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
         let scope = ViolationScope.current
         let start = Start(name: name) {
-            ViolationScope.$current.withValue(scope) { body() }
+            ViolationScope.$current.withValue(scope) {
+                body()
+                // Inside the scope, so that a thread ending with a lock held fails the code that started it.
+                ThreadState.current.checkExit()
+            }
         }
         var thread = pthread_t()
         let result = pthread_create(

@@ -69,6 +69,15 @@ package struct ThreadState {
         return true
     }
 
+    /// Runs `body`, a validator slow path, billing its time to the validator rather than to the locks
+    /// the thread holds (their hold times exclude it).
+    @inline(never)
+    package func billingValidator<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let start = lv_rdtsc()
+        defer { pointer.pointee.validator_cycles &+= lv_rdtsc() &- start }
+        return try body()
+    }
+
     /// The hash of the held classes in order (lockdep's chain key).
     @inlinable
     package var chainKey: UInt64 {
@@ -128,10 +137,34 @@ package struct ThreadState {
         if result != 0 {
             printToStandardError("LockValidator: pthread_setspecific failed (\(result)); thread exit is not observed")
         }
+        ThreadRegistry.add(pointer)
     }
 
-    /// Runs once per registered thread as it exits: frees its pended-work store.
+    /// Reports `thread-exit-holding-lock` if the thread is ending with locks held or IRQL raised; runs
+    /// once per thread (from ``ProcessorThread`` inside its scope, else at thread exit).
+    package func checkExit() {
+        guard pointer.pointee.exit_checked == 0 else { return }
+        pointer.pointee.exit_checked = 1
+        let infos = heldLockInfos
+        let stillHeld = infos.indices.filter { held($0).pointee.flags & UInt8(LV_HELD_RECURSIVE) == 0 }.map { infos[$0] }
+        guard !stillHeld.isEmpty || irql != .passive else { return }
+        var what: [String] = []
+        if !stillHeld.isEmpty {
+            what.append(
+                "holding " + stillHeld.map { "\($0.lock) (acquired at \($0.acquiredAt))" }.joined(separator: ", ")
+                    + ": nobody can release \(stillHeld.count == 1 ? "it" : "them"), and the next acquire spins forever")
+        }
+        if irql != .passive { what.append("at \(irql)") }
+        LockValidator.record(
+            .threadExitHoldingLock, summary: "\(info) is exiting " + what.joined(separator: " and "),
+            locks: stillHeld.map { $0.lock }, site: stillHeld.first?.acquiredAt)
+    }
+
+    /// Runs once per registered thread as it exits: checks what it leaves held, frees its pended-work
+    /// store, and forgets it.
     private func threadDidExit() {
+        checkExit()
+        ThreadRegistry.remove(serial)
         if let processor = pointer.pointee.processor {
             Unmanaged<Processor>.fromOpaque(processor).release()
             pointer.pointee.processor = nil

@@ -43,6 +43,10 @@ enum Dependencies {
     @usableFromInline
     @inline(never)
     static func validateNewChain(_ key: UInt64, on thread: ThreadState) {
+        thread.billingValidator { validate(key, on: thread) }
+    }
+
+    private static func validate(_ key: UInt64, on thread: ThreadState) {
         let depth = thread.depth
         let newest = thread.held(depth - 1).pointee
         let held = (0..<depth - 1).map { thread.held($0).pointee }.filter { $0.flags & UInt8(LV_HELD_RECURSIVE) == 0 }
@@ -111,6 +115,15 @@ enum Dependencies {
     @usableFromInline
     @inline(never)
     static func recordUsage(
+        of lockClass: LockClass, instance: UInt64, at level: IRQL, fileID: StaticString, line: UInt,
+        on thread: ThreadState
+    ) {
+        thread.billingValidator {
+            recordFirstUsage(of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
+        }
+    }
+
+    private static func recordFirstUsage(
         of lockClass: LockClass, instance: UInt64, at level: IRQL, fileID: StaticString, line: UInt,
         on thread: ThreadState
     ) {

@@ -11,6 +11,8 @@ package protocol PendedWork: AnyObject {
 final class Processor {
     /// Work pended per IRQL, in the order it was pended.
     var queues: [[PendedWork]] = Array(repeating: [], count: 16)
+    /// Acquire stacks of held locks of traced classes, by instance.
+    var acquireStacks: [UInt64: StackTrace] = [:]
 
     static func of(_ thread: ThreadState) -> Processor {
         if let existing = thread.pointer.pointee.processor {

@@ -135,6 +135,7 @@ enum ConfigurationStore {
     /// Makes `configuration` take effect; the caller holds the state lock.
     private static func apply(_ configuration: Configuration) {
         lv_set_validation_enabled(configuration.isEnabled ? 1 : 0)
+        HoldTiming.apply(configuration)
         if configuration.reportPath != nil && !exitHandlerInstalled {
             exitHandlerInstalled = true
             atexit { ReportWriter.writeConfiguredReport() }

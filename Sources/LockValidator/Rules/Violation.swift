@@ -152,6 +152,11 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     public let usages: [LockUsage]
     /// The ``ViolationScope`` (a test, a routine) it happened in, if any.
     public let scope: String?
+    /// For `hold-time-exceeded`: how long, against what budget, and the acquire; the release is
+    /// ``site`` and ``stack``.
+    public internal(set) var hold: HoldTime?
+    /// For `spin-timeout`: every thread of the wait-for chain.
+    public let waits: [ThreadWait]
 
     /// For `lock-order-inversion`: the class names around the cycle, starting with the lock being
     /// acquired.
@@ -182,8 +187,10 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     public init(
         rule: Rule, summary: String, severity: Severity, locks: [LockInfo], site: SourceSite?, thread: ThreadInfo,
         irql: IRQL, heldLocks: [HeldLockInfo], stack: StackTrace, occurrences: Int, edges: [DependencyEdge] = [],
-        usages: [LockUsage] = [], scope: String? = nil
+        usages: [LockUsage] = [], scope: String? = nil, hold: HoldTime? = nil, waits: [ThreadWait] = []
     ) {
+        self.hold = hold
+        self.waits = waits
         self.rule = rule
         self.summary = summary
         self.severity = severity
@@ -201,7 +208,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
 
     private enum CodingKeys: String, CodingKey {
         case rule, summary, severity, occurrences, thread, irql, locks, site, cycle, edges, usages, heldLocks, stack
-        case scope
+        case scope, hold, waits
     }
 
     public init(from decoder: any Decoder) throws {
@@ -219,6 +226,8 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         heldLocks = try container.decodeIfPresent([HeldLockInfo].self, forKey: .heldLocks) ?? []
         stack = try container.decodeIfPresent(StackTrace.self, forKey: .stack) ?? StackTrace(addresses: [])
         scope = try container.decodeIfPresent(String.self, forKey: .scope)
+        hold = try container.decodeIfPresent(HoldTime.self, forKey: .hold)
+        waits = try container.decodeIfPresent([ThreadWait].self, forKey: .waits) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -239,6 +248,8 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         try container.encode(heldLocks, forKey: .heldLocks)
         try container.encode(stack, forKey: .stack)
         try container.encodeIfPresent(scope, forKey: .scope)
+        try container.encodeIfPresent(hold, forKey: .hold)
+        if !waits.isEmpty { try container.encode(waits, forKey: .waits) }
     }
 
     /// `recursive-acquire: ...summary... at File.swift:12`.
@@ -278,5 +289,22 @@ public struct LockUsage: Hashable, Sendable, Codable {
     /// The acquire that first held the class at this IRQL.
     public let site: SourceSite
     public let thread: ThreadInfo
+    public let stack: StackTrace
+}
+
+/// One thread of a `spin-timeout` wait-for chain.
+public struct ThreadWait: Hashable, Sendable, Codable {
+    public let thread: ThreadInfo
+    /// The lock it spins on, if it spins.
+    public let waitingFor: LockInfo?
+    /// Where it asked for that lock.
+    public let waitingAt: SourceSite?
+    /// The serial of the thread holding that lock, 0 if none.
+    public let holder: UInt32
+    /// How long it had been spinning.
+    public let waitedNanoseconds: Double
+    /// The locks it holds.
+    public let heldLocks: [HeldLockInfo]
+    /// Its stack while waiting, when it was captured.
     public let stack: StackTrace
 }

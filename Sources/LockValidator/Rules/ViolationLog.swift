@@ -15,6 +15,10 @@ final class ViolationLog: Sendable {
         entries.withLock { entries in
             if let existing = entries.index[violation.key] {
                 entries.list[existing].occurrences += violation.occurrences
+                // The first keeps its stacks; a hold report gains the acquire stack once one is known.
+                if entries.list[existing].hold?.acquireStack == nil, violation.hold?.acquireStack != nil {
+                    entries.list[existing].hold = violation.hold
+                }
                 return false
             }
             entries.index[violation.key] = entries.list.count

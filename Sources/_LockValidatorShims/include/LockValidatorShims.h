@@ -31,6 +31,9 @@ typedef struct lv_held_lock {
     uint32_t line;          ///< #line of the acquire call
     uint32_t reserved;
     uint64_t chain_key;     ///< the thread's chain key before this entry was pushed
+    uint64_t snapshot_tsc;  ///< the thread's (TSC, CPU time) snapshot taken at or before the acquire
+    uint64_t snapshot_cpu_ns;
+    uint64_t validator_cycles;  ///< the thread's validator_cycles at the acquire
 } lv_held_lock;
 
 /// The entry stands for a recursive acquire that was reported and not performed.
@@ -58,6 +61,20 @@ typedef struct lv_thread_state {
     lv_held_lock held[LV_MAX_HELD];
     lv_queue_node queue_nodes[LV_MAX_QUEUE_NODES];
     void *stack_scratch[LV_MAX_FRAMES];  ///< where stacks are captured before they are kept
+    uint64_t validator_cycles;    ///< TSC cycles this thread spent in validator slow paths, in all
+    uint64_t snapshot_tsc;        ///< when the thread's CPU time was last read (TSC)
+    uint64_t snapshot_cpu_ns;     ///< the thread's CPU time then
+    uint8_t exit_checked;         ///< thread exit was checked (by ProcessorThread) already
+    uint8_t waiting_reported;     ///< this thread's long wait has been noted
+    uint16_t reserved2;
+    uint32_t waiting_owner;       ///< serial of the thread holding the lock this one spins on, 0 if none
+    uint64_t waiting_instance;    ///< the lock instance this thread spins on, 0 if none
+    uint32_t waiting_class;       ///< its class
+    uint32_t waiting_line;        ///< the acquire's #line
+    const char *waiting_file;     ///< the acquire's #fileID
+    uint64_t waiting_since_tsc;   ///< when the spin began
+    int32_t waiting_stack_depth;  ///< frames in waiting_stack, captured once the wait is long
+    void *waiting_stack[LV_MAX_FRAMES];
 } lv_thread_state;
 
 extern __thread lv_thread_state lv_tls_state;
@@ -75,6 +92,49 @@ static inline void lv_set_validation_enabled(int enabled) {
 
 /// This thread's state; about a nanosecond.
 static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
+
+/// The TSC cycles a hold may last before the release checks it (0 until calibrated).
+extern uint64_t lv_hold_budget_cycles_value;
+static inline uint64_t lv_hold_budget_cycles(void) {
+    return __atomic_load_n(&lv_hold_budget_cycles_value, __ATOMIC_RELAXED);
+}
+static inline void lv_set_hold_budget_cycles(uint64_t cycles) {
+    __atomic_store_n(&lv_hold_budget_cycles_value, cycles, __ATOMIC_RELAXED);
+}
+
+/// TSC cycles a spin wait may last before it is a spin-timeout (UINT64_MAX until configured).
+extern uint64_t lv_spin_timeout_cycles_value;
+static inline uint64_t lv_spin_timeout_cycles(void) {
+    return __atomic_load_n(&lv_spin_timeout_cycles_value, __ATOMIC_RELAXED);
+}
+static inline void lv_set_spin_timeout_cycles(uint64_t cycles) {
+    __atomic_store_n(&lv_spin_timeout_cycles_value, cycles, __ATOMIC_RELAXED);
+}
+
+/// TSC cycles after which a thread's CPU-time snapshot is refreshed at its next acquire.
+extern uint64_t lv_snapshot_refresh_cycles_value;
+static inline uint64_t lv_snapshot_refresh_cycles(void) {
+    return __atomic_load_n(&lv_snapshot_refresh_cycles_value, __ATOMIC_RELAXED);
+}
+static inline void lv_set_snapshot_refresh_cycles(uint64_t cycles) {
+    __atomic_store_n(&lv_snapshot_refresh_cycles_value, cycles, __ATOMIC_RELAXED);
+}
+
+/// The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID; a system call).
+uint64_t lv_thread_cpu_ns(void);
+
+/// CLOCK_MONOTONIC_RAW in nanoseconds.
+uint64_t lv_monotonic_ns(void);
+
+/// Relaxed atomic access to fields other threads read (the watchdog reads a waiting thread's state).
+static inline void lv_store_relaxed_u64(uint64_t *field, uint64_t value) {
+    __atomic_store_n(field, value, __ATOMIC_RELAXED);
+}
+static inline uint64_t lv_load_relaxed_u64(const uint64_t *field) { return __atomic_load_n(field, __ATOMIC_RELAXED); }
+static inline void lv_store_relaxed_u32(uint32_t *field, uint32_t value) {
+    __atomic_store_n(field, value, __ATOMIC_RELAXED);
+}
+static inline uint32_t lv_load_relaxed_u32(const uint32_t *field) { return __atomic_load_n(field, __ATOMIC_RELAXED); }
 
 /// This thread's buffer for stack captures (LV_MAX_FRAMES entries).
 static inline void **lv_stack_scratch(void) { return lv_tls_state.stack_scratch; }
@@ -109,6 +169,12 @@ int64_t lv_os_thread_id(void);
 
 /// Copies the thread's name into `buffer` (at least 16 bytes); returns 0 on success.
 int lv_thread_name(char *buffer, size_t length);
+
+/// Copies the name of the thread with pthread handle `handle` (a `pthread_t`) into `buffer`.
+int lv_thread_name_of(uintptr_t handle, char *buffer, size_t length);
+
+/// The calling thread's pthread handle.
+uintptr_t lv_thread_handle(void);
 
 /// Sets this thread's name (truncated to 15 bytes by the kernel); returns 0 on success.
 int lv_set_thread_name(const char *name);

@@ -1,0 +1,173 @@
+import Synchronization
+
+/// Per-lock counters as lockdep's lock_stat keeps them: acquisitions, contentions (acquires that had to
+/// spin), wait time, and hold time with a log2 histogram.
+///
+/// Each lock instance has its own block, written only by the thread that holds the lock, so an update
+/// is a relaxed load and store (no read-modify-write, no shared cache line between instances); a
+/// report reads them with relaxed loads and adds up the instances of each class.
+@usableFromInline
+struct LockStatisticsBlock {
+    @usableFromInline let slots: UnsafeMutablePointer<Atomic<UInt64>>
+
+    @usableFromInline enum Slot: Int {
+        case acquisitions, contentions, waitTotal, waitMax, holds, holdTotal, holdMax
+        /// Bit i: the i-th most recent hold passed its budget net of preemption.
+        case overrunHistory
+    }
+
+    /// Log2 buckets of hold time in cycles: bucket i holds [2^(i-1), 2^i).
+    @usableFromInline static let bucketCount = 48
+    @usableFromInline static let firstBucket = 8
+    static let slotCount = firstBucket + bucketCount
+
+    static func allocate() -> LockStatisticsBlock {
+        let slots = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: slotCount)
+        for index in 0..<slotCount { (slots + index).initialize(to: Atomic(0)) }
+        return LockStatisticsBlock(slots: slots)
+    }
+
+    @usableFromInline init(slots: UnsafeMutablePointer<Atomic<UInt64>>) { self.slots = slots }
+
+    func deallocate() { slots.deallocate() }
+
+    @inlinable
+    func read(_ slot: Slot) -> UInt64 { (slots + slot.rawValue).pointee.load(ordering: .relaxed) }
+
+    /// Adds `amount`; only the lock holder calls this.
+    @inlinable
+    func add(_ amount: UInt64, to slot: Slot) {
+        let field = slots + slot.rawValue
+        field.pointee.store(field.pointee.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    }
+
+    @inlinable
+    func raise(_ slot: Slot, to value: UInt64) {
+        let field = slots + slot.rawValue
+        if value > field.pointee.load(ordering: .relaxed) { field.pointee.store(value, ordering: .relaxed) }
+    }
+
+    /// Counts one acquire, contended when `waitCycles` is not 0.
+    @inlinable
+    func recordAcquire(waitCycles: UInt64) {
+        add(1, to: .acquisitions)
+        if _slowPath(waitCycles != 0) {
+            add(1, to: .contentions)
+            add(waitCycles, to: .waitTotal)
+            raise(.waitMax, to: waitCycles)
+        }
+    }
+
+    /// Counts one completed hold, not (yet) known to be over its budget.
+    @inlinable
+    func recordHold(cycles: UInt64) {
+        add(1, to: .holds)
+        add(cycles, to: .holdTotal)
+        raise(.holdMax, to: cycles)
+        let bucket = min(64 - cycles.leadingZeroBitCount, Self.bucketCount - 1)
+        let field = slots + Self.firstBucket + bucket
+        field.pointee.store(field.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        let history = slots + Slot.overrunHistory.rawValue
+        history.pointee.store(history.pointee.load(ordering: .relaxed) << 1, ordering: .relaxed)
+    }
+
+    /// Marks the hold just recorded as over its budget; returns how many of the last four were.
+    func markOverrun() -> Int {
+        let history = slots + Slot.overrunHistory.rawValue
+        let bits = history.pointee.load(ordering: .relaxed) | 1
+        history.pointee.store(bits, ordering: .relaxed)
+        return (bits & 0xF).nonzeroBitCount
+    }
+
+    /// The counters as plain numbers.
+    var snapshot: Counts {
+        var counts = Counts()
+        counts.acquisitions = read(.acquisitions)
+        counts.contentions = read(.contentions)
+        counts.waitTotal = read(.waitTotal)
+        counts.waitMax = read(.waitMax)
+        counts.holds = read(.holds)
+        counts.holdTotal = read(.holdTotal)
+        counts.holdMax = read(.holdMax)
+        counts.buckets = (0..<Self.bucketCount).map { (slots + Self.firstBucket + $0).pointee.load(ordering: .relaxed) }
+        return counts
+    }
+
+    /// Counters added up over instances (in cycles).
+    struct Counts {
+        var acquisitions: UInt64 = 0
+        var contentions: UInt64 = 0
+        var waitTotal: UInt64 = 0
+        var waitMax: UInt64 = 0
+        var holds: UInt64 = 0
+        var holdTotal: UInt64 = 0
+        var holdMax: UInt64 = 0
+        var buckets = [UInt64](repeating: 0, count: LockStatisticsBlock.bucketCount)
+
+        mutating func add(_ other: Counts) {
+            acquisitions += other.acquisitions
+            contentions += other.contentions
+            waitTotal += other.waitTotal
+            waitMax = max(waitMax, other.waitMax)
+            holds += other.holds
+            holdTotal += other.holdTotal
+            holdMax = max(holdMax, other.holdMax)
+            for index in buckets.indices { buckets[index] += other.buckets[index] }
+        }
+    }
+}
+
+/// A lock class's statistics in a report, times in nanoseconds.
+public struct LockClassStatistics: Sendable, Codable, Hashable {
+    public var name: String
+    public var acquisitions: UInt64
+    /// Acquires that had to spin.
+    public var contentions: UInt64
+    public var waitTotalNanoseconds: Double
+    public var waitMaxNanoseconds: Double
+    /// Completed holds.
+    public var holds: UInt64
+    public var holdMeanNanoseconds: Double
+    public var holdMaxNanoseconds: Double
+    /// An upper bound of the 99th percentile hold (the top of its log2 bucket).
+    public var holdP99Nanoseconds: Double
+
+    public init(
+        name: String, acquisitions: UInt64, contentions: UInt64, waitTotalNanoseconds: Double,
+        waitMaxNanoseconds: Double, holds: UInt64, holdMeanNanoseconds: Double, holdMaxNanoseconds: Double,
+        holdP99Nanoseconds: Double
+    ) {
+        self.name = name
+        self.acquisitions = acquisitions
+        self.contentions = contentions
+        self.waitTotalNanoseconds = waitTotalNanoseconds
+        self.waitMaxNanoseconds = waitMaxNanoseconds
+        self.holds = holds
+        self.holdMeanNanoseconds = holdMeanNanoseconds
+        self.holdMaxNanoseconds = holdMaxNanoseconds
+        self.holdP99Nanoseconds = holdP99Nanoseconds
+    }
+
+    init(name: String, counts: LockStatisticsBlock.Counts) {
+        let perCycle = TSCClock.nanosecondsPerCycle
+        var p99: Double = 0
+        if counts.holds > 0 {
+            let threshold = (Double(counts.holds) * 0.99).rounded(.up)
+            var seen: UInt64 = 0
+            for (bucket, count) in counts.buckets.enumerated() {
+                seen += count
+                if Double(seen) >= threshold {
+                    p99 = bucket == 0 ? 0 : Double(UInt64(1) << UInt64(min(bucket, 63))) * perCycle
+                    break
+                }
+            }
+        }
+        self.init(
+            name: name, acquisitions: counts.acquisitions, contentions: counts.contentions,
+            waitTotalNanoseconds: Double(counts.waitTotal) * perCycle, waitMaxNanoseconds: Double(counts.waitMax) * perCycle,
+            holds: counts.holds,
+            holdMeanNanoseconds: counts.holds == 0 ? 0 : Double(counts.holdTotal) / Double(counts.holds) * perCycle,
+            holdMaxNanoseconds: Double(counts.holdMax) * perCycle,
+            holdP99Nanoseconds: min(p99, Double(counts.holdMax) * perCycle))
+    }
+}

@@ -1,0 +1,36 @@
+import _LockValidatorShims
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// The live threads the validator has seen, so that the spin watchdog can follow a wait-for chain
+/// through other threads' state.
+enum ThreadRegistry {
+    struct Entry {
+        let state: UnsafeMutablePointer<lv_thread_state>
+        let osThreadID: Int64
+        let handle: UInt
+    }
+
+    private static let threads = InternalLock([UInt32: Entry]())
+
+    static func add(_ state: UnsafeMutablePointer<lv_thread_state>) {
+        let entry = Entry(state: state, osThreadID: lv_os_thread_id(), handle: lv_thread_handle())
+        threads.withLock { $0[state.pointee.serial] = entry }
+    }
+
+    static func remove(_ serial: UInt32) { threads.withLock { $0[serial] = nil } }
+
+    static func entry(_ serial: UInt32) -> Entry? { threads.withLock { $0[serial] } }
+
+    /// A thread's description, read from another thread.
+    static func info(_ serial: UInt32) -> ThreadInfo {
+        guard let entry = entry(serial) else { return ThreadInfo(serial: serial, osThreadID: 0, name: nil) }
+        var buffer = [CChar](repeating: 0, count: 32)
+        let name = lv_thread_name_of(entry.handle, &buffer, buffer.count) == 0 ? String(cString: buffer) : nil
+        return ThreadInfo(serial: serial, osThreadID: entry.osThreadID, name: name)
+    }
+}
