@@ -46,7 +46,37 @@ extension ValidationReport {
             process: reports[0].process, mergedFrom: processes, config: reports[0].config, violations: violations,
             suppressed: suppressed,
             graph: Graph(classes: classOrder.map { classes[$0]! }, edges: edgeOrder.map { edges[$0]! }),
-            chains: reports.reduce(0) { $0 + $1.chains })
+            chains: reports.reduce(0) { $0 + $1.chains },
+            lockStatistics: mergedStatistics(reports.map(\.lockStatistics)))
+    }
+
+    /// lock_stat rows of several processes, added up per class name (the 99th percentile is the largest
+    /// of theirs, an upper bound).
+    static func mergedStatistics(_ lists: [[LockClassStatistics]]) -> [LockClassStatistics] {
+        var order: [String] = []
+        var byName: [String: LockClassStatistics] = [:]
+        for row in lists.joined() {
+            guard var merged = byName[row.name] else {
+                order.append(row.name)
+                byName[row.name] = row
+                continue
+            }
+            let holds = merged.holds + row.holds
+            merged.holdMeanNanoseconds =
+                holds == 0
+                ? 0
+                : (merged.holdMeanNanoseconds * Double(merged.holds) + row.holdMeanNanoseconds * Double(row.holds))
+                    / Double(holds)
+            merged.holds = holds
+            merged.acquisitions += row.acquisitions
+            merged.contentions += row.contentions
+            merged.waitTotalNanoseconds += row.waitTotalNanoseconds
+            merged.waitMaxNanoseconds = max(merged.waitMaxNanoseconds, row.waitMaxNanoseconds)
+            merged.holdMaxNanoseconds = max(merged.holdMaxNanoseconds, row.holdMaxNanoseconds)
+            merged.holdP99Nanoseconds = max(merged.holdP99Nanoseconds, row.holdP99Nanoseconds)
+            byName[row.name] = merged
+        }
+        return order.map { byName[$0]! }
     }
 }
 

@@ -77,7 +77,7 @@ import Testing
             ProcessorThread { IRQL.lower(to: .high) }.join()
             exit(0)
         }
-        let text = try #require(readText(path))
+        let text = try #require(readTextFile(path))
         #expect(text.contains("\"schema\" : \"lockvalidator-report/1\""))
         #expect(text.contains("\"rule\" : \"irql-lower-invalid\""))
         unlink(path)
@@ -128,7 +128,7 @@ import Testing
 
     @Test func aSuppressionsFileErrorNamesTheVariableAndTheLine() throws {
         let path = "/tmp/lockvalidator-suppressions-\(getpid()).txt"
-        try #require(writeText("# ok\nrecursive-acquire:Legacy.*\nbogus-rule:X\n", to: path))
+        try #require(writeTextFile("# ok\nrecursive-acquire:Legacy.*\nbogus-rule:X\n", to: path))
         let (_, errors) = Configuration.parse(["LOCKVALIDATOR_SUPPRESSIONS": path])
         #expect(errors.first?.description.contains("LOCKVALIDATOR_SUPPRESSIONS=\"\(path)\"") == true)
         #expect(errors.first?.description.contains("line 3: unknown rule \"bogus-rule\"") == true)
@@ -138,7 +138,7 @@ import Testing
     @Test func suppressedViolationsAreCountedApart() async {
         await #expect(processExitsWith: .success) {
             let path = "/tmp/lockvalidator-suppressions-child-\(getpid()).txt"
-            precondition(writeText("irql-lower-invalid:fun:*legacyRoutine*\n", to: path))
+            precondition(writeTextFile("irql-lower-invalid:fun:*legacyRoutine*\n", to: path))
             setenv("LOCKVALIDATOR_SUPPRESSIONS", path, 1)
             precondition(LockValidator.configuration.suppressions.count == 1)
             ProcessorThread { SuppressionTests.legacyRoutine() }.join()
@@ -152,22 +152,3 @@ import Testing
     }
 }
 
-func readText(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        bytes += chunk[0..<count]
-        if count < chunk.count { break }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
-func writeText(_ text: String, to path: String) -> Bool {
-    guard let file = fopen(path, "wb") else { return false }
-    defer { fclose(file) }
-    let bytes = Array(text.utf8)
-    return fwrite(bytes, 1, bytes.count, file) == bytes.count
-}

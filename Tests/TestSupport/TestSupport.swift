@@ -24,6 +24,9 @@ public final class Signal: Sendable {
 
     public func raise() { raised.store(true, ordering: .releasing) }
 
+    /// Whether ``raise()`` was called.
+    public var isRaised: Bool { raised.load(ordering: .acquiring) }
+
     public func wait() {
         while !raised.load(ordering: .acquiring) { sched_yield() }
     }
@@ -69,4 +72,64 @@ public struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// Spends `microseconds` of this thread's own CPU time (not wall time): the hold-time tests control
+/// how long they hold whatever the scheduler does.
+public func burnOwnTime(microseconds: Double) {
+    let start = threadCPUTimeNanoseconds()
+    while Double(threadCPUTimeNanoseconds() - start) < microseconds * 1_000 {}
+}
+
+/// The calling thread's CPU time.
+public func threadCPUTimeNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+/// Threads that keep every core busy until stopped: load for tests that must hold up under it.
+public final class CPUHogs: Sendable {
+    private let stopped = Signal()
+    private let threads: [ProcessorThread]
+
+    /// Starts `count` busy threads (by default one more than there are cores).
+    public init(count: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) + 1) {
+        let stopped = stopped
+        threads = (0..<count).map { index in
+            ProcessorThread(name: "cpu-hog-\(index)") {
+                var spin: UInt64 = 0
+                while !stopped.isRaised { spin &+= 1 }
+                _ = spin
+            }
+        }
+    }
+
+    /// Stops the hogs and waits for them.
+    public func stop() {
+        stopped.raise()
+        threads.forEach { $0.join() }
+    }
+}
+
+/// The contents of a text file, or nil when it cannot be read.
+public func readTextFile(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        bytes += chunk[0..<count]
+        if count < chunk.count { break }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Writes `text` to `path`; returns whether it all went.
+public func writeTextFile(_ text: String, to path: String) -> Bool {
+    guard let file = fopen(path, "wb") else { return false }
+    defer { fclose(file) }
+    let bytes = Array(text.utf8)
+    return fwrite(bytes, 1, bytes.count, file) == bytes.count
 }

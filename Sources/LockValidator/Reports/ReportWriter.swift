@@ -23,7 +23,8 @@ enum ReportWriter {
         return ValidationReport(
             process: .current, config: .init(settings: settings, errors: errors.map(\.description)),
             violations: violations, suppressed: suppressed, graph: .init(classes: classes, edges: edges),
-            chains: Dependencies.state.withLock { _ in ChainCache.chainCount })
+            chains: Dependencies.state.withLock { _ in ChainCache.chainCount },
+            lockStatistics: LockClass.all.compactMap(\.statisticsReport))
     }
 
     /// `report` as pretty-printed JSON, every stack's names and lines looked up in one batch.

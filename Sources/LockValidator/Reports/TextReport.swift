@@ -33,11 +33,13 @@ enum TextReport {
         case .lockOrderInversion: lines += dependencyChain(violation, frames) + inversionScenario(violation)
         case .irqlInconsistentUsage: lines += usages(violation, frames) + interruptScenario(violation)
         case .sameClassNesting, .recursiveAcquire: lines += recursionScenario(violation)
+        case .holdTimeExceeded: lines += holdTime(violation, frames)
+        case .spinTimeout: lines += waitForChain(violation, frames)
         default: break
         }
         lines += heldLocks(violation)
         lines.append("")
-        lines.append("stack:")
+        lines.append(violation.rule == .holdTimeExceeded ? "release stack:" : "stack:")
         lines += frames(violation.stack, StackTrace.maximumDepth, "  ")
         lines.append("anchor: \(violation.rule.anchor)")
         return lines.joined(separator: "\n") + "\n"
@@ -130,6 +132,44 @@ enum TextReport {
             "  lock(\"\(lock.name)\");", "  lock(\"\(lock.name)\");", "", " *** DEADLOCK ***",
         ]
         if violation.rule == .sameClassNesting { lines.append(" May be due to missing lock nesting notation") }
+        return lines
+    }
+
+    private static func holdTime(_ violation: Violation, _ frames: FrameLines) -> [String] {
+        guard let hold = violation.hold else { return [] }
+        let us = HoldTiming.microseconds
+        var lines = [
+            "",
+            "held for at least \(us(hold.ownNanoseconds)) of the thread's own time; budget \(us(hold.budgetNanoseconds));"
+                + " \(us(hold.wallNanoseconds)) wall clock, at most \(us(hold.preemptedNanoseconds)) of it preempted",
+            "acquired at \(hold.acquiredAt); released at \(violation.site?.description ?? "?")", "", "acquire stack:",
+        ]
+        if let stack = hold.acquireStack {
+            lines += frames(stack, StackTrace.maximumDepth, "  ")
+        } else {
+            lines.append("  (not kept for this hold; the class is now timed precisely, so later reports have it)")
+        }
+        return lines
+    }
+
+    private static func waitForChain(_ violation: Violation, _ frames: FrameLines) -> [String] {
+        var lines = ["", "the wait-for chain:"]
+        for wait in violation.waits {
+            lines.append("")
+            if let lock = wait.waitingFor {
+                lines.append(
+                    "\(wait.thread) has spun \(Int((wait.waitedNanoseconds / 1e6).rounded())) ms on \(lock)"
+                        + " (asked at \(wait.waitingAt?.description ?? "?")), held by thread \(wait.holder)")
+            } else {
+                lines.append("\(wait.thread) is not spinning")
+            }
+            lines.append(wait.heldLocks.isEmpty ? "  holding nothing" : "  holding:")
+            for held in wait.heldLocks {
+                lines.append("    \(held.lock) (\(held.kind), at \(held.irql)), acquired at \(held.acquiredAt)")
+            }
+            lines.append("  stack:")
+            lines += wait.stack.addresses.isEmpty ? ["    (not captured)"] : frames(wait.stack, StackTrace.maximumDepth, "    ")
+        }
         return lines
     }
 

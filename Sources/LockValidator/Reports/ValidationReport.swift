@@ -23,19 +23,23 @@ public struct ValidationReport: Sendable, Codable {
     public var graph: Graph
     /// Distinct chains of held classes the process validated (the one count the rest cannot give).
     public var chains: Int
+    /// lock_stat per class, sorted by longest hold.
+    public var lockStatistics: [LockClassStatistics]
 
     /// Counts of what the report holds.
     public var statistics: Statistics {
         Statistics(
             violations: violations.count, occurrences: violations.reduce(0) { $0 + $1.occurrences },
             suppressed: suppressed.reduce(0) { $0 + $1.occurrences }, classes: graph.classes.count,
-            edges: graph.edges.count, chains: chains)
+            edges: graph.edges.count, chains: chains, locks: lockStatistics)
     }
 
     public init(
         process: ProcessDescription, mergedFrom: [ProcessDescription]? = nil, config: ConfigurationDescription,
-        violations: [Violation], suppressed: [Violation], graph: Graph, chains: Int
+        violations: [Violation], suppressed: [Violation], graph: Graph, chains: Int,
+        lockStatistics: [LockClassStatistics] = []
     ) {
+        self.lockStatistics = lockStatistics.sorted { $0.holdMaxNanoseconds > $1.holdMaxNanoseconds }
         schema = Self.schemaName
         self.process = process
         self.mergedFrom = mergedFrom
@@ -59,7 +63,9 @@ public struct ValidationReport: Sendable, Codable {
         violations = try container.decode([Violation].self, forKey: .violations)
         suppressed = try container.decodeIfPresent([Violation].self, forKey: .suppressed) ?? []
         graph = try container.decode(Graph.self, forKey: .graph)
-        chains = try container.decodeIfPresent(Statistics.self, forKey: .statistics)?.chains ?? 0
+        let statistics = try container.decodeIfPresent(Statistics.self, forKey: .statistics)
+        chains = statistics?.chains ?? 0
+        lockStatistics = statistics?.locks ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -167,8 +173,14 @@ public struct ValidationReport: Sendable, Codable {
         public var edges: Int
         /// Distinct chains of held classes validated.
         public var chains: Int
+        /// lock_stat per class, sorted by longest hold.
+        public var locks: [LockClassStatistics]
 
-        public init(violations: Int, occurrences: Int, suppressed: Int, classes: Int, edges: Int, chains: Int) {
+        public init(
+            violations: Int, occurrences: Int, suppressed: Int, classes: Int, edges: Int, chains: Int,
+            locks: [LockClassStatistics] = []
+        ) {
+            self.locks = locks
             self.violations = violations
             self.occurrences = occurrences
             self.suppressed = suppressed

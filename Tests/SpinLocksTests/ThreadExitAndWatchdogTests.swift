@@ -1,0 +1,91 @@
+import SpinLocks
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `thread-exit-holding-lock` and `spin-timeout`: the validator under the failures that stall CI.
+@Suite struct ThreadExitAndWatchdogTests {
+    @Test func aThreadThatExitsHoldingALockIsReported() {
+        let lock = SpinLock(uniqueClassPrefix("left-held"))
+        let found = violationsOnFreshProcessor { _ = lock.acquire() }
+        #expect(found.map(\.rule) == [.threadExitHoldingLock])
+        #expect(found.first?.locks.map(\.name) == [lock.name])
+        #expect(found.first?.summary.contains("at DISPATCH_LEVEL") == true)
+    }
+
+    @Test func aThreadThatExitsAtRaisedIRQLIsReported() {
+        let found = violationsOnFreshProcessor { _ = IRQL.raise(to: .apc) }
+        #expect(found.map(\.rule) == [.threadExitHoldingLock])
+        #expect(found.first?.locks.isEmpty == true)
+    }
+
+    @Test func aThreadThatExitsCleanIsSilent() {
+        let lock = SpinLock(uniqueClassPrefix("released"))
+        #expect(violationsOnFreshProcessor { lock.withLock {} }.isEmpty)
+    }
+
+    /// A thread the validator did not start (a raw pthread) is checked by its pthread key destructor.
+    @Test func aRawThreadExitingHoldingALockIsReportedAtExit() async {
+        await #expect(processExitsWith: .success) {
+            final class Box: @unchecked Sendable { let lock = SpinLock("raw-thread-lock") }
+            let box = Unmanaged.passRetained(Box())
+            var thread = pthread_t()
+            let created = pthread_create(
+                &thread, nil,
+                { argument in
+                    let box = Unmanaged<Box>.fromOpaque(argument!).takeUnretainedValue()
+                    _ = box.lock.acquire()
+                    return nil
+                }, box.toOpaque())
+            precondition(created == 0)
+            pthread_join(thread, nil)
+            let rules = LockValidator.violations.map(\.rule)
+            precondition(rules == [.threadExitHoldingLock], "\(rules)")
+        }
+    }
+
+    /// A real ABBA deadlock between two threads ends the process with a spin-timeout report naming both
+    /// threads and both locks, and the report file written.
+    @Test func aRealDeadlockEndsTheProcessWithASpinTimeoutReport() async throws {
+        let reportPath = "/tmp/lockvalidator-deadlock-\(getpid()).json"
+        unlink(reportPath)
+        let result = await #expect(processExitsWith: .signal(SIGABRT), observing: [\.standardErrorContent]) {
+            setenv("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "400", 1)
+            setenv("LOCKVALIDATOR_REPORT", "/tmp/lockvalidator-deadlock-\(getppid()).json", 1)
+            let a = SpinLock("Deadlock.A")
+            let b = SpinLock("Deadlock.B")
+            let aHeld = Signal()
+            let bHeld = Signal()
+            let first = ProcessorThread(name: "deadlock-one") {
+                let old = a.acquire()
+                aHeld.raise()
+                bHeld.wait()
+                b.acquireAtDpcLevel()
+                a.release(old)
+            }
+            let second = ProcessorThread(name: "deadlock-two") {
+                let old = b.acquire()
+                bHeld.raise()
+                aHeld.wait()
+                a.acquireAtDpcLevel()
+                b.release(old)
+            }
+            first.join()
+            second.join()
+        }
+        let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(standardError.contains("ERROR: spin-timeout"))
+        #expect(standardError.contains("the wait-for chain:"))
+        #expect(standardError.contains("\"deadlock-one\"") && standardError.contains("\"deadlock-two\""))
+        #expect(standardError.contains("\"Deadlock.A\"") && standardError.contains("\"Deadlock.B\""))
+        #expect(standardError.contains(": a deadlock"))
+        #expect(standardError.contains("aborting so the run ends with this diagnosis"))
+        let report = try #require(readTextFile(reportPath))
+        #expect(report.contains("\"rule\" : \"spin-timeout\""))
+        unlink(reportPath)
+    }
+}
+
