@@ -66,9 +66,15 @@ func printError(_ line: String) {
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a report as lockdep-style text.")
     @Argument(help: "The report.") var report: String
+    @Flag(help: "Print lock statistics (lock_stat) as a table sorted by longest hold instead.") var stats = false
     @OptionGroup var output: OutputOptions
 
-    func run() throws { try handlingBadInput { try output.emit(try load(report).renderedText()) } }
+    func run() throws {
+        try handlingBadInput {
+            let loaded = try load(report)
+            try output.emit(stats ? loaded.statisticsTable() : loaded.renderedText())
+        }
+    }
 }
 
 struct Graph: ParsableCommand {

@@ -213,6 +213,11 @@ import Testing
         let report = try Self.temporaryFile("abc.json", ReportTests.threeLockInversion().jsonText())
         let show = try Self.lockval(["show", report])
         #expect(show.status == 0 && show.output.contains("possible circular locking dependency detected"))
+        let stats = try Self.lockval(["show", report, "--stats"])
+        #expect(stats.status == 0 && stats.output.hasPrefix("class") && stats.output.contains("hold p99"))
+        let rows = stats.output.split(separator: "\n").dropFirst(2)
+        let maxima = rows.map { $0.split(separator: " ").filter { !$0.isEmpty } }.filter { $0.count >= 9 }
+        #expect(!maxima.isEmpty, "\(stats.output)")
         let graph = try Self.lockval(["graph", report, "--cycles-only"])
         #expect(graph.status == 0 && graph.output.hasPrefix("digraph LockOrder {"))
         let sarif = try Self.lockval(["sarif", report])

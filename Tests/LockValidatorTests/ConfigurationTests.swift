@@ -151,4 +151,3 @@ import Testing
         }
     }
 }
-

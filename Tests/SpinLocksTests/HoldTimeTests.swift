@@ -65,17 +65,20 @@ import Testing
         #expect(found.first?.locks.first?.name.hasSuffix("interrupt spin lock") == true)
     }
 
-    @Test func aHoldThatIsOnlyPreemptedDoesNotReport() {
-        // A short hold on a thread that sleeps in it (descheduled, not running) is wall time only.
-        let lock = SpinLock(uniqueClassPrefix("preempted"))
+    /// Holds of 10 µs of own time on a machine oversubscribed by hogs: many last past the budget on the
+    /// wall clock because the thread is preempted in them, and none may be reported.
+    @Test func holdsStretchedByPreemptionDoNotReport() throws {
+        let name = uniqueClassPrefix("preempted")
+        let lock = SpinLock(name)
+        let hogs = CPUHogs()
         let found = violationsOnFreshProcessor {
-            for _ in 0..<6 {
-                let old = lock.acquire()
-                usleep(300)
-                lock.release(old)
-            }
+            for _ in 0..<400 { lock.withLock { burnOwnTime(microseconds: 10) } }
         }
+        hogs.stop()
         #expect(found.isEmpty, "\(found)")
+        let statistics = try #require(LockValidator.currentReport.lockStatistics.first { $0.name == name })
+        // The test proves something only if preemption stretched some hold past the budget.
+        #expect(statistics.holdMaxNanoseconds > 25_000, "no hold was preempted: \(statistics)")
     }
 
     @Test func statisticsCountAcquisitionsContentionsAndHolds() throws {
@@ -90,7 +93,8 @@ import Testing
         #expect(statistics.holdMeanNanoseconds >= 900)
         // Every hold burned at least 1 µs of its own, so the 99th percentile's bucket top is at least that;
         // it never passes the longest (the mean can: one preempted hold moves it, not the percentile).
-        #expect(statistics.holdP99Nanoseconds >= 1_000 && statistics.holdP99Nanoseconds <= statistics.holdMaxNanoseconds)
+        #expect(
+            statistics.holdP99Nanoseconds >= 1_000 && statistics.holdP99Nanoseconds <= statistics.holdMaxNanoseconds)
         #expect(statistics.contentions == 0)
     }
 }

@@ -88,4 +88,3 @@ import Testing
         unlink(reportPath)
     }
 }
-

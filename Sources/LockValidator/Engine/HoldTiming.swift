@@ -49,7 +49,8 @@ enum HoldTiming {
         thread.billingValidator {
             check(
                 entry, releasedTSC: releasedTSC, heldCycles: heldCycles, budgetCycles: budgetCycles,
-                lockClass: lockClass, initSite: initSite, statistics: statistics, on: thread, fileID: fileID, line: line)
+                lockClass: lockClass, initSite: initSite, statistics: statistics, on: thread, fileID: fileID, line: line
+            )
         }
     }
 

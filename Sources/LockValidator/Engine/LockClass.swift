@@ -18,6 +18,9 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     public let nesting: Int
     /// The class a subclass nests under; nil for a class itself.
     public let base: LockClass?
+    /// The one class that every lock created past the class cap shares: held, but outside lock-order
+    /// and IRQL-usage checks (one class for unrelated locks would invent cycles).
+    public let isOverflow: Bool
 
     /// Bit n: the class has been held at IRQL n.
     @usableFromInline let levelsUsed = Atomic<UInt16>(0)
@@ -58,7 +61,9 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     /// The deepest nesting level.
     public static let maximumNesting = 7
 
-    init(id: UInt32, name: String, site: SourceSite, nesting: Int = 0, base: LockClass? = nil) {
+    init(id: UInt32, name: String, site: SourceSite, nesting: Int = 0, base: LockClass? = nil, isOverflow: Bool = false)
+    {
+        self.isOverflow = isOverflow
         self.id = id
         self.name = name
         self.site = site
@@ -73,10 +78,21 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     /// The class for `name`, or for the init site when `name` is nil; created on first use.
     public static func named(_ name: String?, site: SourceSite) -> LockClass {
         let key = name ?? site.description
-        return registry.withLock { registry in
+        let cap = ConfigurationStore.loaded.configuration.capacity.classes
+        var overflowed = false
+        let lockClass = registry.withLock { registry -> LockClass in
             if let existing = registry.byName[key] { return existing }
+            guard registry.all.count < cap else {
+                overflowed = true
+                return registry.overflow()
+            }
             return registry.add { LockClass(id: $0, name: key, site: site) }
         }
+        if overflowed {
+            Capacity.exhausted(
+                .classes, cap: cap, detail: "lock class \"\(key)\" and later ones share one untracked class")
+        }
+        return lockClass
     }
 
     /// The subclass for nesting level `level` (self for 0).
@@ -84,7 +100,7 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     /// - Precondition: `level` is in 0...7.
     @inlinable
     public func nested(_ level: Int) -> LockClass {
-        if level == 0 { return self }
+        if level == 0 || isOverflow { return self }
         precondition((1...Self.maximumNesting).contains(level), "nesting level \(level) is outside 0...7")
         let bits = (subclasses + level).pointee.load(ordering: .acquiring)
         if _fastPath(bits != 0) {
@@ -126,6 +142,17 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     private struct Registry {
         var all: [LockClass] = []
         var byName: [String: LockClass] = [:]
+        var overflowClass: LockClass?
+
+        mutating func overflow() -> LockClass {
+            if let overflowClass { return overflowClass }
+            let made = LockClass(
+                id: UInt32(all.count + 1), name: "<lock classes past the cap>", site: SourceSite(fileID: "?", line: 0),
+                isOverflow: true)
+            all.append(made)
+            overflowClass = made
+            return made
+        }
 
         mutating func add(_ make: (UInt32) -> LockClass) -> LockClass {
             let lockClass = make(UInt32(all.count + 1))

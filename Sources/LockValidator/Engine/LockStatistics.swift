@@ -164,7 +164,8 @@ public struct LockClassStatistics: Sendable, Codable, Hashable {
         }
         self.init(
             name: name, acquisitions: counts.acquisitions, contentions: counts.contentions,
-            waitTotalNanoseconds: Double(counts.waitTotal) * perCycle, waitMaxNanoseconds: Double(counts.waitMax) * perCycle,
+            waitTotalNanoseconds: Double(counts.waitTotal) * perCycle,
+            waitMaxNanoseconds: Double(counts.waitMax) * perCycle,
             holds: counts.holds,
             holdMeanNanoseconds: counts.holds == 0 ? 0 : Double(counts.holdTotal) / Double(counts.holds) * perCycle,
             holdMaxNanoseconds: Double(counts.holdMax) * perCycle,

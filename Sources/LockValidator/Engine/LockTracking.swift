@@ -87,19 +87,14 @@ package struct LockTracking: ~Copyable {
         guard _fastPath(lv_validation_enabled() != 0) else { return }
         owner.store(thread.serial, ordering: .relaxed)
         statistics.recordAcquire(waitCycles: waitCycles)
-        // The hold starts now. A stale CPU-time snapshot (or a traced class) takes a fresh one first.
-        var now = lv_rdtsc()
-        let isTraced = lockClass.isTraced.load(ordering: .relaxed)
-        if _slowPath(isTraced || now &- thread.pointer.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()) {
-            now = refreshSnapshot(on: thread, keepingStack: isTraced)
-        }
         let effectiveClass = lockClass.nested(nesting)
         let below = thread.chainKey
         let isTry = kind == .tryAcquire
+        let flags = (isTry ? UInt8(LV_HELD_TRY) : 0) | (lockClass.isOverflow ? UInt8(LV_HELD_UNTRACKED) : 0)
         let pushed = push(
-            kind, classID: effectiveClass.id, flags: isTry ? UInt8(LV_HELD_TRY) : 0, nesting: nesting, chainKey: below,
-            acquiredTSC: now, on: thread, queueNode: queueNode, fileID: fileID, line: line)
-        if _fastPath(pushed) {
+            kind, classID: effectiveClass.id, flags: flags, nesting: nesting, chainKey: below, on: thread,
+            queueNode: queueNode, fileID: fileID, line: line)
+        if _fastPath(pushed && !lockClass.isOverflow) {
             let key = ChainCache.extend(below, with: effectiveClass.id)
             thread.chainKey = key
             // A chain of one lock has no order to learn; a try-acquire adds no edge into itself.
@@ -108,24 +103,39 @@ package struct LockTracking: ~Copyable {
             }
         }
         let level = thread.irql
-        if _slowPath(lockClass.levelsUsed.load(ordering: .relaxed) & (1 << UInt16(level.rawValue)) == 0) {
+        if _slowPath(
+            lockClass.levelsUsed.load(ordering: .relaxed) & (1 << UInt16(level.rawValue)) == 0 && !lockClass.isOverflow)
+        {
             Dependencies.recordUsage(of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
         }
+        guard _fastPath(pushed) else { return }
+        // The hold starts now, after the validator's own bookkeeping. A stale CPU-time snapshot (or a
+        // traced class) takes a fresh one first.
+        var now = lv_rdtsc()
+        let isTraced = lockClass.isTraced.load(ordering: .relaxed)
+        if _slowPath(isTraced || now &- thread.pointer.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()) {
+            now = refreshSnapshot(on: thread, keepingStack: isTraced)
+        }
+        let entry = thread.held(thread.depth - 1)
+        entry.pointee.acquired_tsc = now
+        entry.pointee.snapshot_tsc = thread.pointer.pointee.snapshot_tsc
+        entry.pointee.snapshot_cpu_ns = thread.pointer.pointee.snapshot_cpu_ns
+        entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
     }
 
     /// Pushes a held entry; returns false when the stack is full (reported once per thread).
     @inlinable
     func push(
-        _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, chainKey: UInt64, acquiredTSC: UInt64,
-        on thread: ThreadState, queueNode: UnsafeMutableRawPointer?, fileID: StaticString, line: UInt
+        _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, chainKey: UInt64, on thread: ThreadState,
+        queueNode: UnsafeMutableRawPointer?, fileID: StaticString, line: UInt
     ) -> Bool {
+        // The timing fields are filled once the acquire's bookkeeping is done (see didAcquire).
         let entry = lv_held_lock(
             instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
-            flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: acquiredTSC,
+            flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0,
             queue_node: queueNode, file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self),
-            line: UInt32(truncatingIfNeeded: line), reserved: 0, chain_key: chainKey,
-            snapshot_tsc: thread.pointer.pointee.snapshot_tsc, snapshot_cpu_ns: thread.pointer.pointee.snapshot_cpu_ns,
-            validator_cycles: thread.pointer.pointee.validator_cycles)
+            line: UInt32(truncatingIfNeeded: line), reserved: 0, chain_key: chainKey, snapshot_tsc: 0,
+            snapshot_cpu_ns: 0, validator_cycles: 0)
         if _fastPath(thread.push(entry)) { return true }
         heldStackFull(on: thread, fileID: fileID, line: line)
         return false
@@ -147,7 +157,7 @@ package struct LockTracking: ~Copyable {
         // The placeholder leaves the chain key as it is: it is not a second hold.
         _ = push(
             kind, classID: lockClass.id, flags: UInt8(LV_HELD_RECURSIVE), nesting: 0, chainKey: thread.chainKey,
-            acquiredTSC: 0, on: thread, queueNode: nil, fileID: fileID, line: line)
+            on: thread, queueNode: nil, fileID: fileID, line: line)
     }
 
     @usableFromInline
@@ -185,6 +195,8 @@ package struct LockTracking: ~Copyable {
         -> ReleaseAction
     {
         guard _fastPath(lv_validation_enabled() != 0) else { return .unlock(kind, queueNode: nil, floor: .passive) }
+        // The hold ends here, before the validator's release bookkeeping.
+        let released = lv_rdtsc()
         let depth = thread.depth
         if _fastPath(owner.load(ordering: .relaxed) == thread.serial && depth > 0) {
             let top = thread.held(depth - 1)
@@ -196,18 +208,18 @@ package struct LockTracking: ~Copyable {
                 let entry = top.pointee
                 thread.pop()
                 owner.store(0, ordering: .relaxed)
-                finishHold(entry, on: thread, fileID: fileID, line: line)
+                finishHold(entry, releasedAt: released, on: thread, fileID: fileID, line: line)
                 return .unlock(kind, queueNode: entry.queue_node, floor: .passive)
             }
         }
-        return checkedRelease(kind, on: thread, fileID: fileID, line: line)
+        return checkedRelease(kind, releasedAt: released, on: thread, fileID: fileID, line: line)
     }
 
     @usableFromInline
     @inline(never)
-    func checkedRelease(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt)
-        -> ReleaseAction
-    {
+    func checkedRelease(
+        _ kind: AcquireKind, releasedAt released: UInt64, on thread: ThreadState, fileID: StaticString, line: UInt
+    ) -> ReleaseAction {
         let site = SourceSite(fileID, line)
         let holder = owner.load(ordering: .relaxed)
         guard holder == thread.serial else {
@@ -262,7 +274,7 @@ package struct LockTracking: ~Copyable {
         }
         thread.remove(at: index)
         owner.store(0, ordering: .relaxed)
-        finishHold(entry, on: thread, fileID: fileID, line: line)
+        finishHold(entry, releasedAt: released, on: thread, fileID: fileID, line: line)
         // An out-of-order release must not drop the IRQL below what the locks still held run at.
         let floor = isNewest ? IRQL.passive : thread.highestHeldIRQL
         return .unlock(heldKind, queueNode: entry.queue_node, floor: floor)
@@ -274,8 +286,9 @@ package struct LockTracking: ~Copyable {
     ///
     /// Runs before the unlock, while the lock is still held, so the counters have one writer.
     @inlinable
-    func finishHold(_ entry: lv_held_lock, on thread: ThreadState, fileID: StaticString, line: UInt) {
-        let released = lv_rdtsc()
+    func finishHold(
+        _ entry: lv_held_lock, releasedAt released: UInt64, on thread: ThreadState, fileID: StaticString, line: UInt
+    ) {
         // The validator's own slow paths during the hold are not the routine's time.
         let validatorTime = thread.pointer.pointee.validator_cycles &- entry.validator_cycles
         let held = (released &- entry.acquired_tsc) &- min(validatorTime, released &- entry.acquired_tsc)

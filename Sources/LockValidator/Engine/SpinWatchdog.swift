@@ -79,8 +79,12 @@ package enum SpinWatchdog {
             let instance = lv_load_relaxed_u64(&state.pointee.waiting_instance)
             let holder = lv_load_relaxed_u32(&state.pointee.waiting_owner)
             let lockClass = LockClass.withID(lv_load_relaxed_u32(&state.pointee.waiting_class))
-            let waitingFor = instance == 0 ? nil : LockInfo(
-                name: lockClass?.name ?? "?", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0), instance: instance)
+            let waitingFor =
+                instance == 0
+                ? nil
+                : LockInfo(
+                    name: lockClass?.name ?? "?", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0),
+                    instance: instance)
             let since = lv_load_relaxed_u64(&state.pointee.waiting_since_tsc)
             let stack =
                 serial == thread.serial
@@ -96,7 +100,8 @@ package enum SpinWatchdog {
                     thread: serial == thread.serial ? thread.info : ThreadRegistry.info(serial), waitingFor: waitingFor,
                     waitingAt: instance == 0 || state.pointee.waiting_file == nil
                         ? nil
-                        : SourceSite(fileID: String(cString: state.pointee.waiting_file), line: UInt(state.pointee.waiting_line)),
+                        : SourceSite(
+                            fileID: String(cString: state.pointee.waiting_file), line: UInt(state.pointee.waiting_line)),
                     holder: holder, waitedNanoseconds: instance == 0 ? 0 : TSCClock.nanoseconds(lv_rdtsc() &- since),
                     heldLocks: ThreadState(pointer: state).heldLockInfos, stack: stack))
             visited.insert(serial)
@@ -120,7 +125,8 @@ package enum SpinWatchdog {
         ReportWriter.writeConfiguredReport()
         printToStandardError(
             "LockValidator: spin-timeout after \(Int(milliseconds)) ms (LOCKVALIDATOR_SPIN_TIMEOUT_MS="
-                + "\(LockValidator.configuration.spinTimeoutMilliseconds)); aborting so the run ends with this diagnosis")
+                + "\(LockValidator.configuration.spinTimeoutMilliseconds)); aborting so the run ends with this diagnosis"
+        )
         abort()
     }
 }

@@ -102,7 +102,7 @@ package struct ThreadState {
         while i + 1 < depth {
             held(i).pointee = held(i + 1).pointee
             held(i).pointee.chain_key = key
-            if held(i).pointee.flags & UInt8(LV_HELD_RECURSIVE) == 0 {
+            if held(i).pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_UNTRACKED) == 0 {
                 key = ChainCache.extend(key, with: held(i).pointee.lock_class)
             }
             i += 1
@@ -146,13 +146,16 @@ package struct ThreadState {
         guard pointer.pointee.exit_checked == 0 else { return }
         pointer.pointee.exit_checked = 1
         let infos = heldLockInfos
-        let stillHeld = infos.indices.filter { held($0).pointee.flags & UInt8(LV_HELD_RECURSIVE) == 0 }.map { infos[$0] }
+        let stillHeld = infos.indices.filter { held($0).pointee.flags & UInt8(LV_HELD_RECURSIVE) == 0 }.map {
+            infos[$0]
+        }
         guard !stillHeld.isEmpty || irql != .passive else { return }
         var what: [String] = []
         if !stillHeld.isEmpty {
             what.append(
                 "holding " + stillHeld.map { "\($0.lock) (acquired at \($0.acquiredAt))" }.joined(separator: ", ")
-                    + ": nobody can release \(stillHeld.count == 1 ? "it" : "them"), and the next acquire spins forever")
+                    + ": nobody can release \(stillHeld.count == 1 ? "it" : "them"), and the next acquire spins forever"
+            )
         }
         if irql != .passive { what.append("at \(irql)") }
         LockValidator.record(

@@ -5,27 +5,96 @@ import _LockValidatorShims
 /// before, or for a class held at an IRQL it has not been held at before.
 @usableFromInline
 enum Dependencies {
+    /// What the graph keeps per edge: 40 bytes, the rest interned (sites, threads, stacks).
+    struct EdgeRecord {
+        let fromInstance: UInt64
+        let toInstance: UInt64
+        let fromSite: UInt32
+        let toSite: UInt32
+        let thread: UInt32
+        let stack: UInt32
+        let irql: IRQL
+    }
+
     struct State {
-        var graph = LockOrderGraph<DependencyEdge>()
+        var graph = LockOrderGraph<EdgeRecord>()
         /// Edges already reported as closing a cycle, `from << 32 | to`.
         var reportedInversions: Set<UInt64> = []
         /// The first usage of each class at each IRQL: class id → IRQL → usage.
         var usages: [UInt32: [UInt8: LockUsage]] = [:]
+        /// Interned acquire sites, by the `#fileID` pointer and line.
+        var sites: [SourceSite] = []
+        var siteIndex: [SiteKey: UInt32] = [:]
+        /// Threads that created edges, by serial.
+        var threads: [UInt32: ThreadInfo] = [:]
+        /// Kept stacks, each distinct stack once; index 0 is the empty stack.
+        var stacks: [StackTrace] = [StackTrace(addresses: [])]
+        var stackIndex: [[UInt]: UInt32] = [[]: 0]
+
+        struct SiteKey: Hashable {
+            let file: UnsafePointer<CChar>?
+            let line: UInt32
+        }
+
+        mutating func site(of entry: lv_held_lock) -> UInt32 {
+            let key = SiteKey(file: entry.file, line: entry.line)
+            if let known = siteIndex[key] { return known }
+            sites.append(Dependencies.site(entry))
+            siteIndex[key] = UInt32(sites.count - 1)
+            return UInt32(sites.count - 1)
+        }
+
+        /// Keeps `stack` (once), or nothing past the stack cap.
+        mutating func keep(_ stack: StackTrace, cap: Int, full: inout Bool) -> UInt32 {
+            if let known = stackIndex[stack.addresses] { return known }
+            guard stacks.count <= cap else {
+                full = true
+                return 0
+            }
+            stacks.append(stack)
+            stackIndex[stack.addresses] = UInt32(stacks.count - 1)
+            return UInt32(stacks.count - 1)
+        }
+
+        /// The edge as reports show it.
+        func edge(from: UInt32, to: UInt32, _ record: EdgeRecord, classes: [UInt32: LockClass]) -> DependencyEdge {
+            func lock(_ id: UInt32, _ instance: UInt64) -> LockInfo {
+                let lockClass = classes[id]
+                return LockInfo(
+                    name: lockClass?.name ?? "class \(id)", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0),
+                    instance: instance)
+            }
+            return DependencyEdge(
+                from: lock(from, record.fromInstance), to: lock(to, record.toInstance),
+                fromAcquiredAt: sites[Int(record.fromSite)], toAcquiredAt: sites[Int(record.toSite)], irql: record.irql,
+                thread: threads[record.thread] ?? ThreadInfo(serial: record.thread, osThreadID: 0, name: nil),
+                stack: stacks[Int(record.stack)])
+        }
     }
 
     /// The graph lock: the one global lock of the validator, taken only on slow paths.
     static let state = InternalLock(State())
 
     /// Every edge of the lock-order graph.
-    static var edges: [DependencyEdge] { state.withLock { $0.graph.edges.map(\.payload) } }
+    static var edges: [DependencyEdge] {
+        let classes = Dictionary(uniqueKeysWithValues: LockClass.all.map { ($0.id, $0) })
+        return state.withLock { state in
+            state.graph.edges.map { state.edge(from: $0.from, to: $0.to, $0.payload, classes: classes) }
+        }
+    }
+
+    /// The number of edges.
+    static var edgeCount: Int { state.withLock { $0.graph.edgeCount } }
 
     /// Forgets the graph, the validated chains and every class's IRQL usage.
     static func reset() {
+        let classes = LockClass.all
         state.withLock { state in
             state = State()
             ChainCache.removeAll()
-            for lockClass in LockClass.all { lockClass.levelsUsed.store(0, ordering: .relaxed) }
+            for lockClass in classes { lockClass.levelsUsed.store(0, ordering: .relaxed) }
         }
+        Capacity.reset()
     }
 
     // MARK: New chains
@@ -49,21 +118,30 @@ enum Dependencies {
     private static func validate(_ key: UInt64, on thread: ThreadState) {
         let depth = thread.depth
         let newest = thread.held(depth - 1).pointee
-        let held = (0..<depth - 1).map { thread.held($0).pointee }.filter { $0.flags & UInt8(LV_HELD_RECURSIVE) == 0 }
+        let untracked = UInt8(LV_HELD_RECURSIVE | LV_HELD_UNTRACKED)
+        let held = (0..<depth - 1).map { thread.held($0).pointee }.filter { $0.flags & untracked == 0 }
         var classes: [UInt32: LockClass] = [:]
         for entry in held + [newest] where classes[entry.lock_class] == nil {
             classes[entry.lock_class] = LockClass.withID(entry.lock_class)
         }
         func info(_ entry: lv_held_lock) -> LockInfo { lockInfo(classes[entry.lock_class], entry) }
+        let capacity = ConfigurationStore.loaded.configuration.capacity
 
         var stack: StackTrace?
         var threadInfo: ThreadInfo?
-        func edge(from entry: lv_held_lock) -> DependencyEdge {
+        var stacksFull = false
+        var edgesFull = false
+        var chainsFull = false
+        func record(from entry: lv_held_lock, in state: inout State) -> EdgeRecord {
             if stack == nil { stack = .capture() }
-            if threadInfo == nil { threadInfo = thread.info }
-            return DependencyEdge(
-                from: info(entry), to: info(newest), fromAcquiredAt: site(entry), toAcquiredAt: site(newest),
-                irql: thread.irql, thread: threadInfo!, stack: stack!)
+            if threadInfo == nil {
+                threadInfo = thread.info
+                state.threads[thread.serial] = threadInfo
+            }
+            return EdgeRecord(
+                fromInstance: entry.instance, toInstance: newest.instance, fromSite: state.site(of: entry),
+                toSite: state.site(of: newest), thread: thread.serial,
+                stack: state.keep(stack!, cap: capacity.stacks, full: &stacksFull), irql: thread.irql)
         }
 
         var findings: [Finding] = []
@@ -74,15 +152,48 @@ enum Dependencies {
                     findings.append(.sameClass(held: entry))
                     continue
                 }
-                let insertion = state.graph.insertEdge(
-                    from: entry.lock_class, to: newest.lock_class, payload: edge(from: entry))
-                guard case .closesCycle(let path) = insertion else { continue }
-                let edgeKey = UInt64(entry.lock_class) << 32 | UInt64(newest.lock_class)
-                guard state.reportedInversions.insert(edgeKey).inserted else { continue }
-                let existing = zip(path, path.dropFirst()).compactMap { state.graph.payload(from: $0, to: $1) }
-                findings.append(.inversion(held: entry, closing: edge(from: entry), existing: existing))
+                let (from, to) = (entry.lock_class, newest.lock_class)
+                let path: [UInt32]
+                if state.graph.hasEdge(from: from, to: to) { continue }
+                let newRecord = record(from: entry, in: &state)
+                if state.graph.edgeCount >= capacity.edges {
+                    // Full: the order is not kept, but a cycle it would close is still found.
+                    edgesFull = true
+                    guard state.graph.isReachable(from, from: to) else { continue }
+                    path = state.graph.path(from: to, to: from) ?? [to, from]
+                } else {
+                    guard case .closesCycle(let cycle) = state.graph.insertEdge(from: from, to: to, payload: newRecord)
+                    else { continue }
+                    path = cycle
+                }
+                guard state.reportedInversions.insert(UInt64(from) << 32 | UInt64(to)).inserted else { continue }
+                let missing = zip(path, path.dropFirst()).map { ($0, $1) }.filter {
+                    classes[$0.0] == nil || classes[$0.1] == nil
+                }
+                for (a, b) in missing {
+                    classes[a] = classes[a] ?? LockClass.withID(a)
+                    classes[b] = classes[b] ?? LockClass.withID(b)
+                }
+                let existing = zip(path, path.dropFirst()).compactMap { a, b in
+                    state.graph.payload(from: a, to: b).map { state.edge(from: a, to: b, $0, classes: classes) }
+                }
+                let closing = state.edge(from: from, to: to, newRecord, classes: classes)
+                findings.append(.inversion(held: entry, closing: closing, existing: existing))
             }
-            ChainCache.insert(key)
+            if ChainCache.chainCount < capacity.chains {
+                ChainCache.insert(key)
+            } else {
+                chainsFull = true
+            }
+        }
+        if edgesFull {
+            Capacity.exhausted(.edges, cap: capacity.edges, detail: "new lock orders are checked, not kept")
+        }
+        if chainsFull {
+            Capacity.exhausted(.chains, cap: capacity.chains, detail: "new chains are validated at every acquire")
+        }
+        if stacksFull {
+            Capacity.exhausted(.stacks, cap: capacity.stacks, detail: "new edges are kept without a stack")
         }
 
         for finding in findings {
@@ -168,7 +279,22 @@ enum Dependencies {
             site: lockClass?.site ?? SourceSite(fileID: "?", line: 0), instance: entry.instance)
     }
 
-    private static func site(_ entry: lv_held_lock) -> SourceSite {
+    static func site(_ entry: lv_held_lock) -> SourceSite {
         SourceSite(fileID: entry.file.map { String(cString: $0) } ?? "?", line: UInt(entry.line))
+    }
+}
+
+extension Dependencies {
+    /// The graph as reports keep it: names and first sites, no stacks; sorted.
+    static var graphEdges: [ValidationReport.Edge] {
+        let names = Dictionary(uniqueKeysWithValues: LockClass.all.map { ($0.id, $0.name) })
+        return state.withLock { state in
+            state.graph.edges.map { edge in
+                ValidationReport.Edge(
+                    from: names[edge.from] ?? "class \(edge.from)", to: names[edge.to] ?? "class \(edge.to)",
+                    fromAcquiredAt: state.sites[Int(edge.payload.fromSite)],
+                    toAcquiredAt: state.sites[Int(edge.payload.toSite)], irql: edge.payload.irql)
+            }
+        }.sorted { ($0.from, $0.to) < ($1.from, $1.to) }
     }
 }

@@ -87,6 +87,12 @@ public struct LockOrderGraph<Payload> {
         return forwardPath(from: source, reaching: target, bound: Int32.max) != nil
     }
 
+    /// A path `source → … → target` over edges, if there is one.
+    public mutating func path(from source: UInt32, to target: UInt32) -> [UInt32]? {
+        addNode(max(source, target))
+        return forwardPath(from: source, reaching: target, bound: Int32.max)
+    }
+
     /// The nodes reachable from `start` (itself included), following edges forwards or backwards.
     public mutating func reachable(from start: UInt32, backwards: Bool = false) -> [UInt32] {
         addNode(start)

@@ -14,7 +14,7 @@ enum ReportWriter {
         let (settings, errors) = ConfigurationStore.loaded
         let violations = LockValidator.globalLog.snapshot
         let suppressed = LockValidator.suppressedLog.snapshot
-        let edges = Dependencies.edges.map(ValidationReport.Edge.init).sorted { ($0.from, $0.to) < ($1.from, $1.to) }
+        let edges = Dependencies.graphEdges
         let classes = LockClass.all.compactMap { lockClass -> ValidationReport.ClassDescription? in
             let levels = lockClass.levelsUsed.load(ordering: .relaxed)
             let irqls = (0..<16).filter { levels & (1 << $0) != 0 }.map { IRQL(unchecked: UInt8($0)) }

@@ -168,7 +168,9 @@ enum TextReport {
                 lines.append("    \(held.lock) (\(held.kind), at \(held.irql)), acquired at \(held.acquiredAt)")
             }
             lines.append("  stack:")
-            lines += wait.stack.addresses.isEmpty ? ["    (not captured)"] : frames(wait.stack, StackTrace.maximumDepth, "    ")
+            lines +=
+                wait.stack.addresses.isEmpty
+                ? ["    (not captured)"] : frames(wait.stack, StackTrace.maximumDepth, "    ")
         }
         return lines
     }

@@ -169,12 +169,15 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         let site: SourceSite?
     }
 
-    var key: Key { Key(rule: rule, lockClasses: locks.map(\.name), site: site) }
+    /// A violation tied to no lock and no site (a full table) is told apart by what it says.
+    var key: Key {
+        Key(rule: rule, lockClasses: locks.isEmpty && site == nil ? [summary] : locks.map(\.name), site: site)
+    }
 
     /// What makes two violations the same entry, as one string (rule, lock classes, site); stable
     /// across processes, for merging reports and comparing them with a baseline.
     public var identity: String {
-        "\(rule.rawValue)|\(locks.map(\.name).joined(separator: ","))|\(site?.description ?? "-")"
+        "\(rule.rawValue)|\(key.lockClasses.joined(separator: ","))|\(site?.description ?? "-")"
     }
 
     /// The same violation counted `occurrences` times.

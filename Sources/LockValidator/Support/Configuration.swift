@@ -24,6 +24,24 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var suppressions: [Suppression] = []
     /// How long a spin wait may last before it is a `spin-timeout`, in milliseconds.
     public var spinTimeoutMilliseconds = 5_000
+    /// The most entries each validator table may grow to.
+    public var capacity = Capacity()
+
+    /// Caps on the validator's tables. They grow on the heap as needed up to these; reaching one is a
+    /// `capacity-exhausted` violation, said once, and checks that need no new entry keep working.
+    public struct Capacity: Sendable, Codable, Equatable {
+        /// Lock classes (subclasses included); locks created past the cap share one untracked class.
+        public var classes = 1 << 17
+        /// Lock-order edges; past the cap, a new order is still checked for closing a cycle but not kept.
+        public var edges = 1 << 21
+        /// Validated chains in the chain cache; past the cap, new chains are validated every time.
+        public var chains = 1 << 22
+        /// Stacks kept for edges and IRQL usages (identical stacks are kept once); past the cap, new
+        /// ones are kept without a stack.
+        public var stacks = 1 << 20
+
+        public init() {}
+    }
 
     /// What a violation does.
     public enum ViolationAction: String, Sendable, Codable, CaseIterable {
@@ -90,7 +108,25 @@ public struct Configuration: Sendable, Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case isEnabled = "enabled", reportPath = "report", holdBudgetMicroseconds = "holdBudgetMicroseconds"
-        case onViolation, suppressionsPath = "suppressionsFile", suppressions, spinTimeoutMilliseconds
+        case onViolation, suppressionsPath = "suppressionsFile", suppressions, spinTimeoutMilliseconds, capacity
+    }
+
+    /// Settings a report does not carry keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Configuration()
+        isEnabled = try container.decodeIfPresent(Bool.self, forKey: .isEnabled) ?? defaults.isEnabled
+        reportPath = try container.decodeIfPresent(String.self, forKey: .reportPath)
+        holdBudgetMicroseconds =
+            try container.decodeIfPresent(Double.self, forKey: .holdBudgetMicroseconds)
+            ?? defaults.holdBudgetMicroseconds
+        onViolation = try container.decodeIfPresent(ViolationAction.self, forKey: .onViolation) ?? defaults.onViolation
+        suppressionsPath = try container.decodeIfPresent(String.self, forKey: .suppressionsPath)
+        suppressions = try container.decodeIfPresent([Suppression].self, forKey: .suppressions) ?? []
+        spinTimeoutMilliseconds =
+            try container.decodeIfPresent(Int.self, forKey: .spinTimeoutMilliseconds)
+            ?? defaults.spinTimeoutMilliseconds
+        capacity = try container.decodeIfPresent(Capacity.self, forKey: .capacity) ?? defaults.capacity
     }
 }
 

@@ -8,7 +8,21 @@ import _LockValidatorShims
 /// the process runs (an error of 1 ns per ms of baseline at worst).
 @usableFromInline
 enum TSCClock {
-    private static let base: (tsc: UInt64, nanoseconds: UInt64) = (lv_rdtsc(), lv_monotonic_ns())
+    private static let base: (tsc: UInt64, nanoseconds: UInt64) = sample()
+
+    /// A (TSC, CLOCK_MONOTONIC_RAW) pair read together: the clock read is bracketed by two TSC reads
+    /// and retried when something (a host stall on a VM, a page fault) came between them.
+    private static func sample() -> (tsc: UInt64, nanoseconds: UInt64) {
+        var best: (width: UInt64, tsc: UInt64, nanoseconds: UInt64) = (.max, 0, 0)
+        for _ in 0..<16 {
+            let before = lv_rdtsc()
+            let nanoseconds = lv_monotonic_ns()
+            let after = lv_rdtsc()
+            if after &- before < best.width { best = (after &- before, before / 2 + after / 2, nanoseconds) }
+            if best.width < 2_000 { break }
+        }
+        return (best.tsc, best.nanoseconds)
+    }
     /// Nanoseconds per cycle as `Double` bits.
     private static let rate = Atomic<UInt64>(0)
 
@@ -16,18 +30,14 @@ enum TSCClock {
     static func calibrate() {
         guard rate.load(ordering: .relaxed) == 0 else { return }
         let start = base
-        var now = (tsc: lv_rdtsc(), nanoseconds: lv_monotonic_ns())
-        while now.nanoseconds &- start.nanoseconds < 200_000 {
-            lv_pause()
-            now = (lv_rdtsc(), lv_monotonic_ns())
-        }
-        store(now)
+        while lv_monotonic_ns() &- start.nanoseconds < 200_000 { lv_pause() }
+        store(sample())
     }
 
     /// Re-derives the rate over the whole time since the first sample.
     static func refine() {
         calibrate()
-        store((lv_rdtsc(), lv_monotonic_ns()))
+        store(sample())
     }
 
     private static func store(_ now: (tsc: UInt64, nanoseconds: UInt64)) {

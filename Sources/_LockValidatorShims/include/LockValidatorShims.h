@@ -40,6 +40,8 @@ typedef struct lv_held_lock {
 #define LV_HELD_RECURSIVE 0x1
 /// The entry was taken by a successful try-acquire: no lock-order edge leads into it.
 #define LV_HELD_TRY 0x2
+/// The entry's class is the overflow class past the class cap: no edge leads from or into it.
+#define LV_HELD_UNTRACKED 0x4
 
 /// An MCS queue node; Swift binds this memory to its own node type with atomics.
 typedef struct lv_queue_node {
