@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "LockValidator", targets: ["LockValidator"]),
         .library(name: "SpinLocks", targets: ["SpinLocks"]),
+        .library(name: "LockValidatorTesting", targets: ["LockValidatorTesting"]),
         .executable(name: "Demo", targets: ["Demo"]),
         .executable(name: "lockval", targets: ["lockval"]),
     ],
@@ -30,6 +31,10 @@ let package = Package(
         ),
         .target(
             name: "SpinLocks",
+            dependencies: ["LockValidator"]
+        ),
+        .target(
+            name: "LockValidatorTesting",
             dependencies: ["LockValidator"]
         ),
         .target(
@@ -59,6 +64,10 @@ let package = Package(
         .testTarget(
             name: "SpinLocksTests",
             dependencies: ["SpinLocks", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LockValidatorTestingTests",
+            dependencies: ["LockValidatorTesting", "SpinLocks", "TestSupport"]
         ),
         .testTarget(
             name: "LockValidatorReportsTests",

@@ -19,7 +19,9 @@ import Testing
         let configuration = try Configuration(environment: [
             "LOCKVALIDATOR": "off", "LOCKVALIDATOR_REPORT": "/tmp/r.json", "LOCKVALIDATOR_HOLD_BUDGET_US": "12.5",
             "LOCKVALIDATOR_ON_VIOLATION": "trap", "LOCKVALIDATOR_SPIN_TIMEOUT_MS": "900",
+            "LOCKVALIDATOR_EXIT_CODE": "3",
         ])
+        #expect(configuration.exitCode == 3)
         #expect(!configuration.isEnabled)
         #expect(configuration.reportPath == "/tmp/r.json")
         #expect(configuration.holdBudgetMicroseconds == 12.5)
@@ -30,6 +32,7 @@ import Testing
     @Test(arguments: [
         ("LOCKVALIDATOR", "maybe"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "abc"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "-3"),
         ("LOCKVALIDATOR_ON_VIOLATION", "explode"), ("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "1.5"),
+        ("LOCKVALIDATOR_EXIT_CODE", "256"),
         ("LOCKVALIDATOR_SUPPRESSIONS", "/nonexistent/suppressions.txt"),
     ])
     func aBadValueIsOneLineNamingItsVariable(variable: String, value: String) {

@@ -106,7 +106,8 @@ package struct LockTracking: ~Copyable {
         if _slowPath(
             lockClass.levelsUsed.load(ordering: .relaxed) & (1 << UInt16(level.rawValue)) == 0 && !lockClass.isOverflow)
         {
-            Dependencies.recordUsage(of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
+            Dependencies.recordUsage(
+                of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
         }
         guard _fastPath(pushed) else { return }
         // The hold starts now, after the validator's own bookkeeping. A stale CPU-time snapshot (or a

@@ -57,8 +57,8 @@ public enum LockValidator {
     public static func violations(
         during body: () throws -> Void, scopeName: String = "violations(during:)"
     ) rethrows -> [Violation] {
-        let scope = ViolationScope(name: scopeName)
-        try ViolationScope.$current.withValue(scope) { try body() }
+        let scope = ViolationScope(name: scopeName, disposition: .collect)
+        try scope.run(body)
         return scope.violations
     }
 
@@ -66,9 +66,22 @@ public enum LockValidator {
     public static func violations(
         during body: () async throws -> Void, scopeName: String = "violations(during:)"
     ) async rethrows -> [Violation] {
-        let scope = ViolationScope(name: scopeName)
-        try await ViolationScope.$current.withValue(scope) { try await body() }
+        let scope = ViolationScope(name: scopeName, disposition: .collect)
+        try await scope.run(body)
         return scope.violations
+    }
+
+    /// Runs `body` as a checked scope, as Static Driver Verifier checks a dispatch routine: it must
+    /// end at the IRQL it began at, holding no lock it did not hold at the start, or it is a
+    /// `scope-leak`. Violations inside are collected in the scope and passed on to the enclosing one.
+    @discardableResult
+    public static func withScope<Result>(
+        _ name: String, fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws -> Result
+    ) rethrows -> Result {
+        let scope = ViolationScope(name: name, disposition: .collectAndForward)
+        let entry = ScopeEntry()
+        defer { scope.run { entry.checkLeaks(scope: name, site: SourceSite(fileID, line)) } }
+        return try scope.run(body)
     }
 
     /// Renders what was found so far: the violations as text, or the whole report (schema
@@ -131,7 +144,7 @@ public enum LockValidator {
         if !configuration.suppressions.isEmpty, configuration.suppressions.contains(where: { $0.matches(violation) }) {
             suppressedLog.add(violation)
         } else if let scope = ViolationScope.current {
-            scope.log.add(violation)
+            scope.receive(violation)
         } else if configuration.onViolation == .trap {
             globalLog.add(violation)
             printToStandardError(TextReport.render(violation))

@@ -104,17 +104,12 @@ public enum ReportFileWriting {
 /// The process's configuration: read from the environment once, on first use; replaceable in code.
 enum ConfigurationStore {
     private static let state = InternalLock<(configuration: Configuration, errors: [ConfigurationError])?>(nil)
-    private nonisolated(unsafe) static var exitHandlerInstalled = false
 
     /// The configuration and the environment errors met reading it.
     static var loaded: (configuration: Configuration, errors: [ConfigurationError]) {
         state.withLock { state in
             if let state { return state }
-            let names = [
-                "LOCKVALIDATOR", "LOCKVALIDATOR_REPORT", "LOCKVALIDATOR_HOLD_BUDGET_US", "LOCKVALIDATOR_ON_VIOLATION",
-                "LOCKVALIDATOR_SUPPRESSIONS", "LOCKVALIDATOR_SPIN_TIMEOUT_MS",
-            ]
-            let environment = names.reduce(into: [String: String]()) { environment, name in
+            let environment = Configuration.environmentVariables.reduce(into: [String: String]()) { environment, name in
                 if let value = getenv(name) { environment[name] = String(cString: value) }
             }
             let (configuration, errors) = Configuration.parse(environment)
@@ -137,9 +132,50 @@ enum ConfigurationStore {
     private static func apply(_ configuration: Configuration) {
         lv_set_validation_enabled(configuration.isEnabled ? 1 : 0)
         HoldTiming.apply(configuration)
-        if configuration.reportPath != nil && !exitHandlerInstalled {
-            exitHandlerInstalled = true
-            atexit { ReportWriter.writeConfiguredReport() }
+        if configuration.reportPath != nil || configuration.exitCode != nil { installExitHandler() }
+    }
+
+    /// Installs the one exit handler (idempotent): it writes the report, then sets the exit status.
+    static func installExitHandler() {
+        exitHandlerLock.withLock { installed in
+            guard !installed else { return }
+            installed = true
+            atexit { ProcessEnd.run() }
         }
+    }
+
+    private static let exitHandlerLock = InternalLock(false)
+}
+
+/// What happens when the process ends: the report is written, and a process that found violations
+/// exits with `LOCKVALIDATOR_EXIT_CODE` (or, in a test run, with 1 for violations outside any test).
+package enum ProcessEnd {
+    /// Set by the testing module: violations no test scope caught fail the run at its end.
+    package static func failRunOnUnscopedViolations() {
+        unscopedFailRun.withLock { $0 = true }
+        ConfigurationStore.installExitHandler()
+    }
+
+    private static let unscopedFailRun = InternalLock(false)
+
+    static func run() {
+        ReportWriter.writeConfiguredReport()
+        let violations = LockValidator.globalLog.snapshot
+        let explicit = ConfigurationStore.loaded.configuration.exitCode
+        let counted: [Violation]
+        let code: Int
+        if let explicit {
+            (counted, code) = (violations, explicit)
+        } else if unscopedFailRun.withLock({ $0 }) {
+            (counted, code) = (violations.filter { $0.scope == nil }, 1)
+        } else {
+            return
+        }
+        guard !counted.isEmpty, code != 0 else { return }
+        let why = explicit != nil ? "LOCKVALIDATOR_EXIT_CODE=\(code)" : "violations outside any test scope fail the run"
+        printToStandardError(
+            "LockValidator: \(counted.count) violation\(counted.count == 1 ? "" : "s") in this process (\(why)):\n"
+                + counted.map { "  \($0)\n" }.joined() + "LockValidator: exiting with status \(code)")
+        _exit(Int32(code))
     }
 }

@@ -9,6 +9,7 @@
 /// | `LOCKVALIDATOR_ON_VIOLATION` | `report`, `trap` (print and abort, like a bug check) | `report` |
 /// | `LOCKVALIDATOR_SUPPRESSIONS` | a path to a suppressions file | none |
 /// | `LOCKVALIDATOR_SPIN_TIMEOUT_MS` | a positive number of milliseconds | 5000 |
+/// | `LOCKVALIDATOR_EXIT_CODE` | 0...255: the exit status of a process that found violations | none |
 public struct Configuration: Sendable, Codable, Equatable {
     /// Whether the checks run (`LOCKVALIDATOR=off` leaves plain spin locks that keep IRQL semantics).
     public var isEnabled = true
@@ -26,6 +27,9 @@ public struct Configuration: Sendable, Codable, Equatable {
     public var spinTimeoutMilliseconds = 5_000
     /// The most entries each validator table may grow to.
     public var capacity = Capacity()
+    /// The exit status a process that found unsuppressed violations ends with (as TSan's exitcode);
+    /// nil leaves the status alone.
+    public var exitCode: Int?
 
     /// Caps on the validator's tables. They grow on the heap as needed up to these; reaching one is a
     /// `capacity-exhausted` violation, said once, and checks that need no new entry keep working.
@@ -53,6 +57,12 @@ public struct Configuration: Sendable, Codable, Equatable {
 
     /// The defaults.
     public init() {}
+
+    /// Every environment variable the configuration reads.
+    public static let environmentVariables = [
+        "LOCKVALIDATOR", "LOCKVALIDATOR_REPORT", "LOCKVALIDATOR_HOLD_BUDGET_US", "LOCKVALIDATOR_ON_VIOLATION",
+        "LOCKVALIDATOR_SUPPRESSIONS", "LOCKVALIDATOR_SPIN_TIMEOUT_MS", "LOCKVALIDATOR_EXIT_CODE",
+    ]
 
     /// The configuration `environment` asks for.
     ///
@@ -95,6 +105,9 @@ public struct Configuration: Sendable, Codable, Equatable {
         {
             configuration.spinTimeoutMilliseconds = timeout
         }
+        configuration.exitCode = read(
+            "LOCKVALIDATOR_EXIT_CODE", expected: "a whole number from 0 to 255",
+            { Int($0).flatMap { (0...255).contains($0) ? $0 : nil } })
         if let path = read("LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path", { $0.isEmpty ? nil : $0 }) {
             do throws(ConfigurationError) {
                 configuration.suppressions = try Suppression.load(from: path, variable: "LOCKVALIDATOR_SUPPRESSIONS")
@@ -109,6 +122,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case isEnabled = "enabled", reportPath = "report", holdBudgetMicroseconds = "holdBudgetMicroseconds"
         case onViolation, suppressionsPath = "suppressionsFile", suppressions, spinTimeoutMilliseconds, capacity
+        case exitCode
     }
 
     /// Settings a report does not carry keep their defaults.
@@ -127,6 +141,7 @@ public struct Configuration: Sendable, Codable, Equatable {
             try container.decodeIfPresent(Int.self, forKey: .spinTimeoutMilliseconds)
             ?? defaults.spinTimeoutMilliseconds
         capacity = try container.decodeIfPresent(Capacity.self, forKey: .capacity) ?? defaults.capacity
+        exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
     }
 }
 

@@ -1,0 +1,72 @@
+import LockValidator
+import XCTest
+
+/// An `XCTestCase` that fails each test on the lock violations it caused (in `tearDown`, where XCTest
+/// on Linux can still take a failure), including a `scope-leak` for a test that ends with a lock held
+/// or IRQL raised.
+///
+/// ```swift
+/// final class DriverTests: LockValidatedTestCase {
+///     func testCompletesARequest() { ... }
+/// }
+/// ```
+open class LockValidatedTestCase: XCTestCase {
+    private var scope: ViolationScope?
+    private var entry: ScopeEntry?
+
+    /// Rules whose violations do not fail these tests.
+    open var allowedLockRules: Set<Rule> { [] }
+    /// A longer hold budget these tests may use than the locks' own.
+    open var lockHoldBudget: Duration? { nil }
+
+    open override func invokeTest() {
+        ProcessEnd.failRunOnUnscopedViolations()
+        let scope = ViolationScope(name: name, disposition: .collect, holdBudget: lockHoldBudget)
+        self.scope = scope
+        scope.run {
+            entry = ScopeEntry()
+            super.invokeTest()
+        }
+    }
+
+    open override func tearDown() {
+        if let scope, let entry {
+            scope.run { entry.checkLeaks(scope: name, site: SourceSite(fileID: "\(type(of: self))", line: 0)) }
+            for violation in scope.violations where !allowedLockRules.contains(violation.rule) {
+                let location = violation.sourceLocation(fallback: nil)
+                recordFailure(
+                    withDescription: violation.rendered(.text), inFile: location.path, atLine: location.line,
+                    expected: true)
+                ViolationScope.logHandled(violation)
+            }
+        }
+        super.tearDown()
+    }
+}
+
+/// Fails the current XCTest with each lock violation `body` causes.
+@discardableResult
+public func XCTAssertNoLockViolations<Result>(
+    _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws -> Result
+) rethrows -> Result {
+    let scope = ViolationScope(name: "XCTAssertNoLockViolations", disposition: .collect)
+    defer {
+        for violation in scope.violations {
+            let prefix = message().isEmpty ? "" : message() + "\n"
+            XCTFail(prefix + violation.rendered(.text), file: file, line: line)
+            ViolationScope.logHandled(violation)
+        }
+    }
+    return try scope.run(body)
+}
+
+extension Violation {
+    /// A file path and line for XCTest: the stack's debug path for the violation's site when known.
+    func sourceLocation(fallback: (path: String, line: Int)?) -> (path: String, line: Int) {
+        guard let site else { return fallback ?? ("<unknown>", 0) }
+        let basename = site.fileID.split(separator: "/").last.map(String.init) ?? site.fileID
+        let path = stack.symbolicated().compactMap(\.file).first { $0.hasSuffix("/" + basename) } ?? site.fileID
+        return (path, Int(site.line))
+    }
+}

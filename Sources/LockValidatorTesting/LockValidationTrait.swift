@@ -1,0 +1,77 @@
+import LockValidator
+import Testing
+
+/// Fails a test (or every test of a suite) on each lock violation it caused, with the report as the
+/// issue's comment, at the source location of the call into the lock.
+///
+/// A violation belongs to the test whose task, or whose ``ProcessorThread``, caused it, so a clean
+/// test running in parallel beside a faulty one stays green. A test that ends with a lock held or
+/// IRQL raised fails with `scope-leak`. Violations outside any test fail the run at its end (exit
+/// status 1, or `LOCKVALIDATOR_EXIT_CODE`).
+///
+/// ```swift
+/// @Test(.lockValidation) func completesARequest() { ... }
+/// @Suite(.lockValidation(holdBudget: .microseconds(100), allowing: [.holdTimeExceeded])) struct SlowPaths { ... }
+/// ```
+public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
+    /// A longer hold budget these tests may use than the locks' own.
+    public var holdBudget: Duration?
+    /// Rules whose violations do not fail these tests.
+    public var allowedRules: Set<Rule>
+
+    public var isRecursive: Bool { true }
+
+    public func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        // A suite's own scope only runs its tests; each test gets its own scope below.
+        guard !test.isSuite else {
+            try await function()
+            return
+        }
+        ProcessEnd.failRunOnUnscopedViolations()
+        let scope = ViolationScope(name: test.displayName ?? test.name, disposition: .collect, holdBudget: holdBudget)
+        let testSite = SourceSite(fileID: test.sourceLocation.fileID, line: UInt(test.sourceLocation.line))
+        defer { settle(scope, test: test) }
+        try await scope.run {
+            let entry = ScopeEntry()
+            defer { entry.checkLeaks(scope: test.displayName ?? test.name, site: testSite) }
+            try await function()
+        }
+    }
+
+    /// Records an issue per violation not allowed, and passes those on to the process report.
+    private func settle(_ scope: ViolationScope, test: Test) {
+        for violation in scope.violations where !allowedRules.contains(violation.rule) {
+            Issue.record(
+                Comment(rawValue: violation.rendered(.text)),
+                sourceLocation: violation.sourceLocation(fallback: test.sourceLocation))
+            ViolationScope.logHandled(violation)
+        }
+    }
+}
+
+extension Trait where Self == LockValidationTrait {
+    /// Fails the test on any lock violation it caused.
+    public static var lockValidation: Self { LockValidationTrait(holdBudget: nil, allowedRules: []) }
+
+    /// Fails the test on any lock violation it caused, but those of `rules`.
+    ///
+    /// - Parameter holdBudget: a longer hold budget these tests may use than the locks' own.
+    public static func lockValidation(holdBudget: Duration? = nil, allowing rules: Set<Rule> = []) -> Self {
+        LockValidationTrait(holdBudget: holdBudget, allowedRules: rules)
+    }
+}
+
+extension Violation {
+    /// Where to point an issue: the call into the lock, with the real file path when a stack frame
+    /// names it, else `fallback`'s path when it is the same file.
+    func sourceLocation(fallback: SourceLocation) -> SourceLocation {
+        guard let site else { return fallback }
+        let basename = site.fileID.split(separator: "/").last.map(String.init) ?? site.fileID
+        let path =
+            stack.symbolicated().compactMap(\.file).first { $0.hasSuffix("/" + basename) }
+            ?? (fallback.fileID == site.fileID ? fallback.filePath : site.fileID)
+        return SourceLocation(fileID: site.fileID, filePath: path, line: Int(site.line), column: 1)
+    }
+}

@@ -1,0 +1,125 @@
+import LockValidatorTesting
+import SpinLocks
+import TestSupport
+import Testing
+
+/// The `.lockValidation` trait and `expectLockViolation`, driven directly so that a faulty "test"
+/// can be shown to fail (inside `withKnownIssue`) without failing this suite.
+@Suite struct TraitAndExpectationTests {
+    static let trait = LockValidationTrait.lockValidation
+
+    @Test func aFaultyTestFailsWithItsReportWhileACleanOneBesideItPasses() async throws {
+        let test = try #require(Test.current)
+        for round in 0..<50 {
+            let faultyLock = SpinLock(uniqueClassPrefix("faulty-\(round)"))
+            let cleanLock = SpinLock(uniqueClassPrefix("clean-\(round)"))
+            let line = Guarded(0)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // The clean test: any issue recorded here fails this suite.
+                    try? await Self.trait.provideScope(for: test, testCase: nil) {
+                        ProcessorThread { for _ in 0..<20 { cleanLock.withLock {} } }.join()
+                        cleanLock.withLock {}
+                    }
+                }
+                group.addTask {
+                    await withKnownIssue {
+                        try? await Self.trait.provideScope(for: test, testCase: nil) {
+                            // The violation happens on a thread the test starts: still this test's.
+                            ProcessorThread {
+                                line.value = #line; faultyLock.withLock { faultyLock.withLock {} }
+                            }.join()
+                        }
+                    } matching: { issue in
+                        issue.comments.contains { $0.rawValue.contains("ERROR: recursive-acquire") }
+                            && issue.sourceLocation?.line == line.value
+                            && issue.sourceLocation?.fileID
+                                == "LockValidatorTestingTests/TraitAndExpectationTests.swift"
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func aTestThatEndsAtRaisedIRQLFailsWithScopeLeak() async throws {
+        let test = try #require(Test.current)
+        await withKnownIssue {
+            try? await Self.trait.provideScope(for: test, testCase: nil) { _ = IRQL.raise(to: .dispatch) }
+        } matching: { issue in
+            issue.comments.contains { $0.rawValue.contains("scope-leak") && $0.rawValue.contains("DISPATCH_LEVEL") }
+        }
+        #expect(IRQL.current == .passive, "the leak check puts the IRQL back")
+    }
+
+    @Test func allowedRulesAndALongerHoldBudgetDoNotFailTheTest() async throws {
+        let test = try #require(Test.current)
+        let lenient = LockValidationTrait.lockValidation(holdBudget: .milliseconds(1), allowing: [.recursiveAcquire])
+        let lock = SpinLock(uniqueClassPrefix("lenient"))
+        try await lenient.provideScope(for: test, testCase: nil) {
+            ProcessorThread {
+                lock.withLock { lock.withLock {} }
+                for _ in 0..<6 { lock.withLock { burnOwnTime(microseconds: 60) } }
+            }.join()
+        }
+    }
+
+    // MARK: expectLockViolation
+
+    @Test func expectLockViolationPassesWhenTheBodyBreaksTheRule() async throws {
+        let test = try #require(Test.current)
+        let lock = SpinLock(uniqueClassPrefix("expected"))
+        // Inside a validated test: the expected violation is consumed, so the test stays green.
+        try await Self.trait.provideScope(for: test, testCase: nil) {
+            expectLockViolation(.recursiveAcquire) { lock.withLock { lock.withLock {} } }
+            await expectLockViolation(.releaseNotHeld) {
+                await Task.yield()
+                let old = IRQL.raise(to: .dispatch)
+                lock.releaseFromDpcLevel()
+                IRQL.lower(to: old)
+            }
+        }
+    }
+
+    @Test func expectLockViolationFailsWhenTheBodyIsClean() {
+        let lock = SpinLock(uniqueClassPrefix("clean-expectation"))
+        withKnownIssue {
+            expectLockViolation(.lockOrderInversion) { lock.withLock {} }
+        } matching: { issue in
+            issue.comments.contains { $0.rawValue == "expected a lock-order-inversion violation; saw none" }
+        }
+    }
+
+    @Test func expectLockViolationFailsWithTheRulesItSaw() {
+        let lock = SpinLock(uniqueClassPrefix("other-rule"))
+        withKnownIssue {
+            expectLockViolation(.lockOrderInversion) { lock.withLock { lock.withLock {} } }
+        } matching: { issue in
+            issue.comments.contains {
+                $0.rawValue == "expected a lock-order-inversion violation; saw recursive-acquire"
+                    || $0.rawValue.contains("ERROR: recursive-acquire")
+            }
+        }
+    }
+
+    // MARK: withScope
+
+    @Test func aRoutineThatReturnsHoldingItsLockIsAScopeLeak() {
+        let lock = SpinLock(uniqueClassPrefix("dispatch-routine"))
+        let rules = rulesBroken {
+            LockValidator.withScope("DispatchRead") { _ = lock.acquire() }
+            #expect(IRQL.current == .passive, "the leak check puts the IRQL back where the scope began")
+        }
+        // The routine leaks it, and then the thread ends holding it.
+        #expect(rules == [.scopeLeak, .threadExitHoldingLock])
+    }
+
+    @Test func aRoutineThatReturnsCleanIsSilent() {
+        let lock = SpinLock(uniqueClassPrefix("clean-routine"))
+        let rules = rulesBroken {
+            let old = IRQL.raise(to: .apc)
+            LockValidator.withScope("DispatchWrite") { lock.withLock {} }
+            IRQL.lower(to: old)
+        }
+        #expect(rules.isEmpty)
+    }
+}
