@@ -105,6 +105,7 @@ import Testing
 
     @Test func aRoutineThatReturnsHoldingItsLockIsAScopeLeak() {
         let lock = SpinLock(uniqueClassPrefix("dispatch-routine"))
+        keepForever(lock)  // it stays held: freeing it later would be a violation of its own
         let rules = rulesBroken {
             LockValidator.withScope("DispatchRead") { _ = lock.acquire() }
             #expect(IRQL.current == .passive, "the leak check puts the IRQL back where the scope began")

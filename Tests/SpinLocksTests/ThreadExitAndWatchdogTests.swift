@@ -10,6 +10,7 @@ import Testing
 @Suite struct ThreadExitAndWatchdogTests {
     @Test func aThreadThatExitsHoldingALockIsReported() {
         let lock = SpinLock(uniqueClassPrefix("left-held"))
+        keepForever(lock)  // it stays held: freeing it later would be a violation of its own
         let found = violationsOnFreshProcessor { _ = lock.acquire() }
         #expect(found.map(\.rule) == [.threadExitHoldingLock])
         #expect(found.first?.locks.map(\.name) == [lock.name])

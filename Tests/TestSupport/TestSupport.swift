@@ -133,3 +133,11 @@ public func writeTextFile(_ text: String, to path: String) -> Bool {
     let bytes = Array(text.utf8)
     return fwrite(bytes, 1, bytes.count, file) == bytes.count
 }
+
+/// Keeps `object` alive until the process ends: for locks a test leaves held on purpose, which would
+/// otherwise be freed while held (a `lock-freed-while-held` outside any test) after the test.
+public func keepForever(_ object: AnyObject) {
+    keptForever.withLock { $0.append(object) }
+}
+
+private let keptForever = Mutex<[AnyObject]>([])
