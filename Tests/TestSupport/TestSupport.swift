@@ -136,8 +136,8 @@ public func writeTextFile(_ text: String, to path: String) -> Bool {
 
 /// Keeps `object` alive until the process ends: for locks a test leaves held on purpose, which would
 /// otherwise be freed while held (a `lock-freed-while-held` outside any test) after the test.
-public func keepForever(_ object: AnyObject) {
+public func keepForever(_ object: AnyObject & Sendable) {
     keptForever.withLock { $0.append(object) }
 }
 
-private let keptForever = Mutex<[AnyObject]>([])
+private let keptForever = Mutex<[AnyObject & Sendable]>([])
