@@ -9,6 +9,11 @@ let package = Package(
         .library(name: "LockValidatorTesting", targets: ["LockValidatorTesting"]),
         .executable(name: "Demo", targets: ["Demo"]),
         .executable(name: "lockval", targets: ["lockval"]),
+        .executable(name: "driver-interrupts", targets: ["driver-interrupts"]),
+        .executable(name: "floppy-controller", targets: ["floppy-controller"]),
+        .executable(name: "work-queue", targets: ["work-queue"]),
+        .executable(name: "recursive-routine", targets: ["recursive-routine"]),
+        .executable(name: "spinlock-misuse", targets: ["spinlock-misuse"]),
     ],
     traits: [
         .trait(
@@ -50,8 +55,27 @@ let package = Package(
         ),
         .executableTarget(
             name: "Demo",
-            dependencies: ["SpinLocks", "LockValidatorReports"]
+            dependencies: ["ExampleScenarios", "LockValidatorReports"]
         ),
+        .target(
+            name: "ExampleScenarios",
+            dependencies: ["SpinLocks"],
+            path: "Examples/Scenarios"
+        ),
+        .executableTarget(
+            name: "driver-interrupts", dependencies: ["ExampleScenarios"], path: "Examples/DriverInterrupts",
+            exclude: ["README.md"]),
+        .executableTarget(
+            name: "floppy-controller", dependencies: ["ExampleScenarios"], path: "Examples/FloppyController",
+            exclude: ["README.md"]),
+        .executableTarget(
+            name: "work-queue", dependencies: ["ExampleScenarios"], path: "Examples/WorkQueue", exclude: ["README.md"]),
+        .executableTarget(
+            name: "recursive-routine", dependencies: ["ExampleScenarios"], path: "Examples/RecursiveRoutine",
+            exclude: ["README.md"]),
+        .executableTarget(
+            name: "spinlock-misuse", dependencies: ["ExampleScenarios"], path: "Examples/SpinLockMisuse",
+            exclude: ["README.md"]),
         .target(
             name: "TestSupport",
             dependencies: ["LockValidator"],
@@ -68,6 +92,10 @@ let package = Package(
         .testTarget(
             name: "LockValidatorTestingTests",
             dependencies: ["LockValidatorTesting", "SpinLocks", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ExamplesTests",
+            dependencies: ["ExampleScenarios"]
         ),
         .testTarget(
             name: "LockValidatorReportsTests",

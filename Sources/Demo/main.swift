@@ -1,110 +1,73 @@
+import ExampleScenarios
+import LockValidator
 import LockValidatorReports
-import SpinLocks
-
-/// A short tour: a clean driver path, then the mistakes the validator exists to catch.
-/// Each scenario runs on its own thread ("processor") and in its own violation scope.
-
-struct Scenario {
-    let name: String
-    let expected: [Rule]
-    let body: @Sendable () -> Void
-}
-
-let deviceLock = SpinLock("Device.lock")
-let statsLock = SpinLock("Device.statsLock")
-let counters = Counters()
-
-final class Counters: @unchecked Sendable {
-    var completed = 0
-    var interrupts = 0
-}
-
-let interrupt = InterruptObject("Device.interrupt", irql: .device(5)) { _ in
-    counters.interrupts += 1
-    return true
-}
-
-@inline(never)
-func completeRequest(recursing: Bool) {
-    deviceLock.withLock {
-        counters.completed += 1
-        if recursing { completeRequest(recursing: false) }
-    }
-}
-
-@inline(never)
-func readConfigurationWhileHoldingTheLock() {
-    deviceLock.withLock { pageableCode() }
-}
-
-let scenarios = [
-    Scenario(name: "clean driver path: nested locks in one order, ISR synchronization", expected: []) {
-        for _ in 0..<1_000 {
-            deviceLock.withLock { statsLock.withLock { counters.completed += 1 } }
-            interrupt.trigger()
-            interrupt.synchronizeExecution { counters.interrupts += 1 }
-        }
-    },
-    Scenario(name: "a completion routine that re-acquires its own lock", expected: [.recursiveAcquire]) {
-        completeRequest(recursing: true)
-    },
-    Scenario(name: "pageable code under a spin lock", expected: [.pageableAtRaisedIRQL]) {
-        readConfigurationWhileHoldingTheLock()
-    },
-    Scenario(name: "a DPC-level routine called at PASSIVE_LEVEL", expected: [.irqlTooLow, .irqlTooLow]) {
-        statsLock.acquireAtDpcLevel()
-        statsLock.releaseFromDpcLevel()
-    },
-    Scenario(name: "two routines take the two locks in opposite orders", expected: [.lockOrderInversion]) {
-        deviceLock.withLock { statsLock.withLock {} }
-        statsLock.withLock { deviceLock.withLock {} }
-    },
-    Scenario(name: "a double release", expected: [.releaseNotHeld]) {
-        let old = statsLock.acquire()
-        statsLock.release(old)
-        statsLock.release(old)
-    },
-]
-
-guard LockValidator.isCompiledIn else {
-    print("Built without the Validation trait: the locks are plain spin locks and nothing is checked.")
-    exit(0)
-}
-
-var failures = 0
-var everything: [Violation] = []
-print("LockValidator demo: \(scenarios.count) scenarios\n")
-for (index, scenario) in scenarios.enumerated() {
-    let found = LockValidator.violations(during: {
-        let processor = ProcessorThread(name: "cpu\(index)", scenario.body)
-        processor.join()
-    })
-    everything += found
-    let rules = found.map(\.rule)
-    let verdict = rules == scenario.expected ? "as expected" : "UNEXPECTED"
-    if rules != scenario.expected { failures += 1 }
-    let shown = rules.isEmpty ? "clean" : rules.map(\.rawValue).joined(separator: ", ")
-    print("\(index + 1). \(scenario.name)\n   found: \(shown)  [\(verdict)]")
-    if let first = found.first, first.rule == .lockOrderInversion {
-        print("\n   The report for it:")
-        print(
-            first.rendered().split(separator: "\n", omittingEmptySubsequences: false).map { "   | " + $0 }.joined(
-                separator: "\n"))
-    }
-}
-print("\n\(scenarios.count - failures) of \(scenarios.count) scenarios reported exactly what they should.")
-var report = LockValidator.currentReport
-report.violations = everything
-let failuresWriting = [
-    LockValidatorFiles.write(report.jsonText(), to: "lockvalidator-report.json"),
-    LockValidatorFiles.write(report.html(), to: "lockvalidator-report.html"),
-].compactMap { $0 }
-failuresWriting.forEach { print("could not write: \($0)") }
-print(
-    "Wrote lockvalidator-report.json and lockvalidator-report.html; try: swift run lockval show lockvalidator-report.json"
-)
-if failures > 0 { exit(1) }
 
 #if canImport(Glibc)
     import Glibc
 #endif
+
+/// The tour: the five seed scenarios, what the validator found in each, and where to look next.
+func main() -> Int32 {
+    guard LockValidator.isCompiledIn else {
+        print("Built without the Validation trait: the locks are plain spin locks and nothing is checked.")
+        return 0
+    }
+    let scenarios = Scenario.all()
+    print("LockValidator demo: the seed scenarios, each on its own threads\n")
+    var everything: [Violation] = []
+    var rows: [(String, String, String)] = []
+    var failures = 0
+    for scenario in scenarios {
+        let found = scenario.run()
+        everything += found
+        let rules =
+            found.isEmpty
+            ? "nothing (clean)"
+            : Dictionary(grouping: found.map(\.rule.rawValue), by: { $0 })
+                .sorted { $0.key < $1.key }.map { $0.value.count > 1 ? "\($0.key) ×\($0.value.count)" : $0.key }
+                .joined(separator: ", ")
+        let verdict = scenario.matches(found) ? "as expected" : "UNEXPECTED"
+        if !scenario.matches(found) { failures += 1 }
+        rows.append((scenario.name, rules, verdict))
+    }
+    let nameWidth = rows.map(\.0.count).max()!
+    let rulesWidth = rows.map(\.1.count).max()!
+    func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: width - text.count) }
+    print("\(pad("scenario", nameWidth))  \(pad("found", rulesWidth))  verdict")
+    print("\(String(repeating: "-", count: nameWidth))  \(String(repeating: "-", count: rulesWidth))  -------")
+    for row in rows { print("\(pad(row.0, nameWidth))  \(pad(row.1, rulesWidth))  \(row.2)") }
+
+    if let inversion = everything.first(where: { $0.rule == .lockOrderInversion }) {
+        print("\nThe floppy controller never deadlocked on this run; this is why it can:\n")
+        let text = inversion.rendered(.text)
+        // The story up to the chain's stacks, then the CPU0/CPU1 table.
+        let story = text.firstRange(of: "\nthe existing dependency chain").map { text[..<$0.lowerBound] } ?? text[...]
+        print(story.split(separator: "\n", omittingEmptySubsequences: false).prefix(16).joined(separator: "\n"))
+        if let start = text.firstRange(of: " Possible unsafe locking scenario:"),
+            let end = text.firstRange(of: "*** DEADLOCK ***")
+        {
+            print("\n" + text[start.lowerBound..<end.upperBound])
+        }
+    }
+
+    var report = LockValidator.currentReport
+    report.violations = everything
+    let problems = [
+        LockValidatorFiles.write(report.jsonText(), to: "lockvalidator-report.json"),
+        LockValidatorFiles.write(report.html(), to: "lockvalidator-report.html"),
+    ].compactMap { $0 }
+    problems.forEach { print("could not write a report: \($0)") }
+    print(
+        """
+
+        \(scenarios.count - failures) of \(scenarios.count) scenarios reported exactly what they should.
+        Where to look next:
+          lockvalidator-report.html                       every report with its stacks, and the lock-order graph
+          swift run lockval show lockvalidator-report.json       the reports as text
+          swift run lockval show --stats lockvalidator-report.json   lock statistics, longest hold first
+          swift run floppy-controller [--fixed]           one scenario on its own (see Examples/*/README.md)
+        """)
+    return failures == 0 ? 0 : 1
+}
+
+exit(main())

@@ -111,18 +111,21 @@ public enum LockValidator {
     /// - Parameters:
     ///   - locks: the locks involved, the one being acquired or released first.
     ///   - site: the call that broke the rule.
+    ///
+    /// The summary and locks are evaluated only when the check is on, and inside the time billed to the
+    /// validator, so that building a report never counts against the hold of a lock.
     @inline(never)
     public static func record(
-        _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?,
-        severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil,
-        waits: [ThreadWait] = []
+        _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
+        site: SourceSite?, severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
+        hold: HoldTime? = nil, waits: [ThreadWait] = []
     ) {
         guard lv_validation_enabled() != 0 else { return }
         ThreadState.current.billingValidator {
             deliver(
                 makeViolation(
-                    rule, summary: summary, locks: locks, site: site, severity: severity, edges: edges, usages: usages,
-                    hold: hold, waits: waits))
+                    rule, summary: summary(), locks: locks(), site: site, severity: severity, edges: edges,
+                    usages: usages, hold: hold, waits: waits))
         }
     }
 
