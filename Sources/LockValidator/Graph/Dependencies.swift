@@ -120,24 +120,28 @@ enum Dependencies {
         let newest = thread.held(depth - 1).pointee
         let untracked = UInt8(LV_HELD_RECURSIVE | LV_HELD_UNTRACKED)
         let held = (0..<depth - 1).map { thread.held($0).pointee }.filter { $0.flags & untracked == 0 }
+        // Class objects are needed only to name locks in a report: looked up then, not per edge.
         var classes: [UInt32: LockClass] = [:]
-        for entry in held + [newest] where classes[entry.lock_class] == nil {
-            classes[entry.lock_class] = LockClass.withID(entry.lock_class)
+        func resolveClasses() {
+            guard classes.isEmpty else { return }
+            for entry in held + [newest] where classes[entry.lock_class] == nil {
+                classes[entry.lock_class] = LockClass.withID(entry.lock_class)
+            }
         }
-        func info(_ entry: lv_held_lock) -> LockInfo { lockInfo(classes[entry.lock_class], entry) }
+        func info(_ entry: lv_held_lock) -> LockInfo {
+            resolveClasses()
+            return lockInfo(classes[entry.lock_class], entry)
+        }
         let capacity = ConfigurationStore.loaded.configuration.capacity
 
         var stack: StackTrace?
-        var threadInfo: ThreadInfo?
         var stacksFull = false
         var edgesFull = false
         var chainsFull = false
         func record(from entry: lv_held_lock, in state: inout State) -> EdgeRecord {
             if stack == nil { stack = .capture() }
-            if threadInfo == nil {
-                threadInfo = thread.info
-                state.threads[thread.serial] = threadInfo
-            }
+            // A thread's name and id cost system calls: read once per thread.
+            if state.threads[thread.serial] == nil { state.threads[thread.serial] = thread.info }
             return EdgeRecord(
                 fromInstance: entry.instance, toInstance: newest.instance, fromSite: state.site(of: entry),
                 toSite: state.site(of: newest), thread: thread.serial,
@@ -167,6 +171,7 @@ enum Dependencies {
                     path = cycle
                 }
                 guard state.reportedInversions.insert(UInt64(from) << 32 | UInt64(to)).inserted else { continue }
+                resolveClasses()
                 let missing = zip(path, path.dropFirst()).map { ($0, $1) }.filter {
                     classes[$0.0] == nil || classes[$0.1] == nil
                 }

@@ -1,0 +1,230 @@
+import Benchmark
+import BenchmarkShims
+import SpinLocks
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+// Names compare.sh reads; keep them stable.
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo, maxDuration: .seconds(2),
+        maxIterations: 1_000_000)
+
+    // MARK: Uncontended acquire + release
+
+    Benchmark("pair: raw TTAS") { benchmark in
+        let lock = RawTTASLock()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            lock.lock()
+            blackHole(lock)
+            lock.unlock()
+        }
+    }
+    Benchmark("pair: raw MCS") { benchmark in
+        let lock = RawMCSLock()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { lock.withLock { blackHole(lock) } }
+    }
+    Benchmark("pair: Synchronization.Mutex") { benchmark in
+        let mutex = Mutex(0)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { mutex.withLock { $0 &+= 1 } }
+    }
+    Benchmark("pair: pthread mutex") { benchmark in
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            pthread_mutex_lock(mutex)
+            blackHole(mutex)
+            pthread_mutex_unlock(mutex)
+        }
+    }
+    Benchmark("pair: SpinLock AtDpcLevel") { benchmark in
+        let lock = SpinLock("bench.atDpcLevel")
+        let old = IRQL.raise(to: .dispatch)
+        lock.acquireAtDpcLevel()
+        lock.releaseFromDpcLevel()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            lock.acquireAtDpcLevel()
+            blackHole(lock)
+            lock.releaseFromDpcLevel()
+        }
+        benchmark.stopMeasurement()
+        IRQL.lower(to: old)
+    }
+    Benchmark("pair: SpinLock withLock") { benchmark in
+        let lock = SpinLock("bench.withLock")
+        lock.withLock {}
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { lock.withLock { blackHole(lock) } }
+    }
+    Benchmark("pair: SpinLock withQueuedLock") { benchmark in
+        let lock = SpinLock("bench.queued")
+        lock.withQueuedLock {}
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { lock.withQueuedLock { blackHole(lock) } }
+    }
+
+    // MARK: Timing alone
+
+    Benchmark("timing: two TSC reads") { benchmark in
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(bench_rdtsc())
+            blackHole(bench_rdtsc())
+        }
+    }
+    Benchmark("timing: thread CPU-time snapshot") { benchmark in
+        var now = timespec()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+            blackHole(now)
+        }
+    }
+
+    // MARK: Known chains
+
+    for depth in [2, 4, 8] {
+        Benchmark("chain: raw TTAS depth \(depth)") { benchmark in
+            let locks = (0..<depth).map { _ in RawTTASLock() }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                for lock in locks { lock.lock() }
+                for lock in locks.reversed() { lock.unlock() }
+            }
+        }
+        Benchmark("chain: SpinLock depth \(depth)") { benchmark in
+            let locks = (0..<depth).map { SpinLock("bench.chain\(depth).\($0)") }
+            let old = IRQL.raise(to: .dispatch)
+            for lock in locks { lock.acquireAtDpcLevel() }
+            for lock in locks.reversed() { lock.releaseFromDpcLevel() }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                for lock in locks { lock.acquireAtDpcLevel() }
+                for lock in locks.reversed() { lock.releaseFromDpcLevel() }
+            }
+            benchmark.stopMeasurement()
+            IRQL.lower(to: old)
+        }
+    }
+
+    // MARK: New edges
+
+    for classes in [100, 1_000, 10_000] {
+        for (shape, edgesPerClass) in [("sparse", 2), ("dense", 20)] {
+            Benchmark(
+                "new edge: \(classes) classes, \(shape)",
+                // Each iteration takes a pair never taken before: bounded, so that even 100 classes
+                // (4,950 pairs, 2,000 of them taken while building) do not run out.
+                configuration: .init(
+                    metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(2),
+                    maxIterations: 1_000)
+            ) { benchmark in
+                let graph = NewEdgeGraph.shared(classes: classes, edgesPerClass: edgesPerClass)
+                let old = IRQL.raise(to: .dispatch)
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations { graph.takeANewEdge() }
+                benchmark.stopMeasurement()
+                IRQL.lower(to: old)
+            }
+        }
+    }
+
+    // MARK: Contended
+
+    Benchmark("contended: raw TTAS, 2 threads", configuration: .init(metrics: [.wallClock], scalingFactor: .kilo)) {
+        benchmark in
+        let lock = RawTTASLock()
+        let counter = Counter()
+        benchmark.startMeasurement()
+        runOnTwoThreads(iterations: benchmark.scaledIterations.count) {
+            lock.lock()
+            counter.value &+= 1
+            lock.unlock()
+        }
+    }
+    Benchmark("contended: SpinLock, 2 threads", configuration: .init(metrics: [.wallClock], scalingFactor: .kilo)) {
+        benchmark in
+        let lock = SpinLock("bench.contended")
+        let counter = Counter()
+        benchmark.startMeasurement()
+        runOnTwoThreads(iterations: benchmark.scaledIterations.count) {
+            lock.withLock { counter.value &+= 1 }
+        }
+    }
+}
+
+final class Counter: @unchecked Sendable { var value = 0 }
+
+/// Runs `body` `iterations` times on each of two threads at once.
+func runOnTwoThreads(iterations: Int, _ body: @escaping @Sendable () -> Void) {
+    let threads = (0..<2).map { _ in ProcessorThread { for _ in 0..<iterations { body() } } }
+    threads.forEach { $0.join() }
+}
+
+/// A lock-order graph of `classes` classes with about `edgesPerClass` edges each, all consistent with a
+/// hidden order that differs from the classes' creation order, so that new edges often disagree with
+/// the graph's topological order and make it search and reorder. Each `takeANewEdge()` takes a pair
+/// never taken before, in the hidden order (no cycle, so no report): one new chain, one new edge.
+final class NewEdgeGraph: @unchecked Sendable {
+    let locks: [SpinLock]
+    let rank: [Int]
+    var random = SplitMix64(seed: 42)
+    var taken = Set<Int>()
+
+    /// One graph per shape for the whole run: building the dense 10,000-class one takes seconds.
+    static func shared(classes: Int, edgesPerClass: Int) -> NewEdgeGraph {
+        cache.withLock { cache in
+            if let graph = cache["\(classes)/\(edgesPerClass)"] { return graph }
+            let graph = NewEdgeGraph(classes: classes, edgesPerClass: edgesPerClass)
+            cache["\(classes)/\(edgesPerClass)"] = graph
+            return graph
+        }
+    }
+
+    private static let cache = Mutex<[String: NewEdgeGraph]>([:])
+
+    init(classes: Int, edgesPerClass: Int) {
+        let prefix = "bench.graph.\(classes).\(edgesPerClass).\(UInt32.random(in: 0..<UInt32.max))"
+        locks = (0..<classes).map { SpinLock("\(prefix).\($0)") }
+        var shuffler = SplitMix64(seed: UInt64(classes * 31 + edgesPerClass))
+        rank = Array(0..<classes).shuffled(using: &shuffler)  // rank[i] is the i-th class in the hidden order
+        let old = IRQL.raise(to: .dispatch)
+        for _ in 0..<classes * edgesPerClass { takeANewEdge() }
+        IRQL.lower(to: old)
+    }
+
+    func takeANewEdge() {
+        while true {
+            let a = Int.random(in: 0..<locks.count, using: &random)
+            let b = Int.random(in: 0..<locks.count, using: &random)
+            guard a < b, taken.insert(a * locks.count + b).inserted else { continue }
+            let (first, second) = (locks[rank[a]], locks[rank[b]])
+            first.acquireAtDpcLevel()
+            second.acquireAtDpcLevel()
+            second.releaseFromDpcLevel()
+            first.releaseFromDpcLevel()
+            return
+        }
+    }
+}
+
+/// A cheap seeded generator: the system one is a system call per number, which would be measured.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,52 @@
+import Synchronization
+
+/// A raw test-and-test-and-set spin lock: the validated lock's ordinary path without the validator.
+final class RawTTASLock: @unchecked Sendable {
+    private let word = Atomic<UInt>(0)
+
+    @inline(__always)
+    func lock() {
+        while !word.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
+            while word.load(ordering: .relaxed) != 0 {}
+        }
+    }
+
+    @inline(__always)
+    func unlock() { word.store(0, ordering: .releasing) }
+}
+
+/// A raw MCS queue lock with the node on the caller's stack.
+final class RawMCSLock: @unchecked Sendable {
+    struct Node: ~Copyable {
+        let next = Atomic<UInt>(0)
+        let locked = Atomic<UInt>(0)
+    }
+
+    private let tail = Atomic<UInt>(0)
+
+    @inline(__always)
+    func withLock(_ body: () -> Void) {
+        withUnsafeTemporaryAllocation(of: Node.self, capacity: 1) { buffer in
+            let node = buffer.baseAddress!
+            node.initialize(to: Node())
+            node.pointee.locked.store(1, ordering: .relaxed)
+            let me = UInt(bitPattern: node)
+            let previous = tail.exchange(me, ordering: .acquiringAndReleasing)
+            if previous != 0 {
+                UnsafeMutablePointer<Node>(bitPattern: previous)!.pointee.next.store(me, ordering: .releasing)
+                while node.pointee.locked.load(ordering: .acquiring) != 0 {}
+            }
+            body()
+            var next = node.pointee.next.load(ordering: .acquiring)
+            if next == 0 {
+                if tail.compareExchange(expected: me, desired: 0, ordering: .releasing).exchanged {
+                    node.deinitialize(count: 1)
+                    return
+                }
+                repeat { next = node.pointee.next.load(ordering: .acquiring) } while next == 0
+            }
+            UnsafeMutablePointer<Node>(bitPattern: next)!.pointee.locked.store(0, ordering: .releasing)
+            node.deinitialize(count: 1)
+        }
+    }
+}

@@ -1,0 +1,28 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+// The root package with its Validation trait on (the default), or off when
+// LOCKVALIDATOR_BENCH_VALIDATION=off: compare.sh builds both, in separate build folders.
+let validationOff = ProcessInfo.processInfo.environment["LOCKVALIDATOR_BENCH_VALIDATION"] == "off"
+
+let package = Package(
+    name: "LockValidatorBenchmarks",
+    dependencies: [
+        .package(name: "LockValidator", path: "..", traits: validationOff ? [] : [.defaults]),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .target(name: "BenchmarkShims", path: "Benchmarks/BenchmarkShims"),
+        .executableTarget(
+            name: "LockBenchmarks",
+            dependencies: [
+                "BenchmarkShims",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "SpinLocks", package: "LockValidator"),
+            ],
+            path: "Benchmarks/LockBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)

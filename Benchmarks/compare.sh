@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Measures LockValidator against raw locks and against ThreadSanitizer's deadlock detector, side by side,
+# prints one table of medians and ratios, and exits non-zero when a SPEC §9 budget is missed:
+#   - validation overhead per uncontended acquire+release <= two TSC reads + 10 ns (same run, vs raw TTAS)
+#   - a new lock-order edge < 2 µs median at 10,000 classes (sparse and dense graphs)
+#   - with the Validation trait off, within 5 % of a raw spin lock (same run)
+#   - no allocation on the hot path (acquire+release pairs and known chains)
+# Usage: bash Benchmarks/compare.sh [markdown-output-file]
+set -euo pipefail
+cd "$(dirname "$0")"
+work=$(mktemp -d)
+toolchain_lib=$(dirname "$(dirname "$(command -v swift)")")/lib/swift/linux
+
+echo "== benchmarks, Validation trait on" >&2
+swift package benchmark --format markdown --no-progress --scale >"$work/validated.md"
+echo "== benchmarks, Validation trait off" >&2
+LOCKVALIDATOR_BENCH_VALIDATION=off swift package --scratch-path .build-novalidation benchmark \
+    --format markdown --no-progress --scale --filter "pair: raw TTAS|pair: SpinLock AtDpcLevel|pair: SpinLock withLock" \
+    >"$work/off.md"
+echo "== the two-lock pattern on pthread mutexes, plain and under TSan" >&2
+clang -O2 Peers/two_locks.c -o "$work/two_locks_plain" -lpthread
+clang -O2 -fsanitize=thread Peers/two_locks.c -o "$work/two_locks_tsan" -lpthread \
+    -L"$toolchain_lib" -Wl,-rpath,"$toolchain_lib" -ldispatch -lBlocksRuntime
+"$work/two_locks_plain" >"$work/plain.txt"
+"$work/two_locks_tsan" >"$work/tsan.txt"
+
+python3 - "$work" "${1:-}" <<'PY'
+import re, sys
+work, out = sys.argv[1], sys.argv[2]
+
+def parse(path):
+    """benchmark name -> {metric: (p50, per iteration already)}, from package-benchmark's markdown.
+
+    A metric marked with '*' is already per iteration; otherwise it is per sample of the benchmark's
+    scaling factor (1,000 iterations, but 1 for the new-edge benchmarks)."""
+    results, name = {}, None
+    for line in open(path):
+        if line.startswith("### "):
+            name = line[4:].strip()
+            results[name] = {}
+        elif name and line.startswith("| ") and not line.startswith("| Metric"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 4 and re.match(r"^-?\d+$", cells[3]):
+                scaled = cells[0].endswith("*")
+                results[name][cells[0].rstrip("* ").strip()] = (int(cells[3]), scaled)
+    return results
+
+def per_iteration(results, name):
+    """Median nanoseconds per iteration."""
+    wall, scaled = results[name]["Time (wall clock) (ns)"]
+    return wall if scaled or name.startswith("new edge") else wall / 1000.0
+
+on, off = parse(f"{work}/validated.md"), parse(f"{work}/off.md")
+plain = float(open(f"{work}/plain.txt").read())
+tsan = float(open(f"{work}/tsan.txt").read())
+raw = per_iteration(on, "pair: raw TTAS")
+rows, failures = [], []
+
+def row(label, value, reference=None, note=""):
+    ratio = f"{value / reference:.2f}x" if reference else ""
+    rows.append((label, f"{value:,.1f}", ratio, note))
+
+row("pair: raw TTAS", raw, None, "the reference")
+for name in ["pair: raw MCS", "pair: Synchronization.Mutex", "pair: pthread mutex", "pair: SpinLock AtDpcLevel",
+             "pair: SpinLock withLock", "pair: SpinLock withQueuedLock"]:
+    row(name, per_iteration(on, name), raw, "vs raw TTAS")
+tsc = per_iteration(on, "timing: two TSC reads")
+row("timing: two TSC reads", tsc)
+row("timing: thread CPU-time snapshot", per_iteration(on, "timing: thread CPU-time snapshot"), None, "at most once per 100 µs")
+for depth in [2, 4, 8]:
+    base = per_iteration(on, f"chain: raw TTAS depth {depth}")
+    row(f"chain depth {depth}: raw TTAS", base)
+    row(f"chain depth {depth}: SpinLock", per_iteration(on, f"chain: SpinLock depth {depth}"), base, "vs raw chain")
+for classes in ["100", "1,000", "10,000"]:
+    for shape in ["sparse", "dense"]:
+        name = f"new edge: {classes.replace(',', '')} classes, {shape}"
+        name = next(n for n in on if n.startswith("new edge") and n.replace(",", "") == name)
+        row(name, per_iteration(on, name))
+contended_raw = per_iteration(on, "contended: raw TTAS, 2 threads") / 2
+contended = per_iteration(on, "contended: SpinLock, 2 threads") / 2
+row("contended, 2 threads: raw TTAS", contended_raw, None, "per critical section")
+row("contended, 2 threads: SpinLock", contended, contended_raw, "vs raw")
+off_raw = per_iteration(off, "pair: raw TTAS")
+off_spin = per_iteration(off, "pair: SpinLock AtDpcLevel")
+row("trait off: raw TTAS", off_raw, None, "second run")
+row("trait off: SpinLock AtDpcLevel", off_spin, off_raw, "vs raw, same run")
+row("trait off: SpinLock withLock", per_iteration(off, "pair: SpinLock withLock"), off_raw, "+ IRQL raise/lower")
+validated_two = per_iteration(on, "chain: SpinLock depth 2")
+row("two locks: pthread mutex", plain)
+row("two locks: pthread mutex under TSan", tsan, validated_two, "TSan / validated two-lock chain")
+
+# Budgets.
+overhead = per_iteration(on, "pair: SpinLock AtDpcLevel") - raw
+if overhead > tsc + 10:
+    failures.append(f"validation overhead {overhead:.1f} ns > two TSC reads ({tsc:.1f} ns) + 10 ns")
+for shape in ["sparse", "dense"]:
+    edge = per_iteration(on, f"new edge: 10000 classes, {shape}")
+    if edge >= 2000:
+        failures.append(f"new edge at 10,000 classes, {shape}: {edge:.0f} ns >= 2 µs")
+if off_spin > off_raw * 1.05:
+    failures.append(f"trait off: {off_spin:.2f} ns > 1.05 x raw {off_raw:.2f} ns")
+for name, metrics in on.items():
+    mallocs = metrics.get("Malloc (total)", (0, True))[0]
+    if (name.startswith("pair: SpinLock") or name.startswith("chain: SpinLock")) and mallocs != 0:
+        failures.append(f"{name}: {mallocs} mallocs per sample on the hot path")
+
+lines = ["| benchmark | median ns | ratio | |", "|---|---:|---:|---|"]
+lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+lines.append("")
+lines.append(f"Validation overhead per uncontended pair: {overhead:.1f} ns (budget: two TSC reads {tsc:.1f} ns + 10 ns = {tsc + 10:.1f} ns).")
+lines.append(f"TSan / validated, two-lock pattern: {tsan / validated_two:.1f}x.")
+lines += [f"BUDGET MISSED: {f}" for f in failures] or ["All SPEC §9 budgets hold."]
+text = "\n".join(lines) + "\n"
+print(text)
+if out:
+    open(out, "w").write(text)
+sys.exit(1 if failures else 0)
+PY
