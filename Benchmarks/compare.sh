@@ -6,11 +6,13 @@
 #   - with the Validation trait off, within 5 % of a raw spin lock (same run)
 #   - no allocation on the hot path (acquire+release pairs and known chains)
 # Usage: bash Benchmarks/compare.sh [markdown-output-file]
+#        COMPARE_RESULTS=dir bash Benchmarks/compare.sh   (re-analyse a run kept in dir, measuring nothing)
 set -euo pipefail
 cd "$(dirname "$0")"
-work=$(mktemp -d)
+work=${COMPARE_RESULTS:-$(mktemp -d)}
 toolchain_lib=$(dirname "$(dirname "$(command -v swift)")")/lib/swift/linux
 
+if [ -z "${COMPARE_RESULTS:-}" ]; then
 echo "== benchmarks, Validation trait on" >&2
 swift package benchmark --format markdown --no-progress --scale >"$work/validated.md"
 echo "== benchmarks, Validation trait off" >&2
@@ -23,6 +25,8 @@ clang -O2 -fsanitize=thread Peers/two_locks.c -o "$work/two_locks_tsan" -lpthrea
     -L"$toolchain_lib" -Wl,-rpath,"$toolchain_lib" -ldispatch -lBlocksRuntime
 "$work/two_locks_plain" >"$work/plain.txt"
 "$work/two_locks_tsan" >"$work/tsan.txt"
+echo "(the raw results are kept in $work)" >&2
+fi
 
 python3 - "$work" "${1:-}" <<'PY'
 import re, sys
@@ -42,12 +46,18 @@ def parse(path):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if len(cells) >= 4 and re.match(r"^-?\d+$", cells[3]):
                 scaled = cells[0].endswith("*")
-                results[name][cells[0].rstrip("* ").strip()] = (int(cells[3]), scaled)
+                metric = cells[0].rstrip("* ").strip()
+                value = int(cells[3])
+                unit = re.search(r"\((ns|μs|us|ms|s)\)$", metric)
+                if unit:  # times are reported in whichever unit reads best: bring them to nanoseconds
+                    value *= {"ns": 1, "μs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}[unit.group(1)]
+                    metric = metric[: unit.start()].strip()
+                results[name][metric] = (value, scaled)
     return results
 
 def per_iteration(results, name):
     """Median nanoseconds per iteration."""
-    wall, scaled = results[name]["Time (wall clock) (ns)"]
+    wall, scaled = results[name]["Time (wall clock)"]
     return wall if scaled or name.startswith("new edge") else wall / 1000.0
 
 on, off = parse(f"{work}/validated.md"), parse(f"{work}/off.md")
@@ -71,10 +81,9 @@ for depth in [2, 4, 8]:
     base = per_iteration(on, f"chain: raw TTAS depth {depth}")
     row(f"chain depth {depth}: raw TTAS", base)
     row(f"chain depth {depth}: SpinLock", per_iteration(on, f"chain: SpinLock depth {depth}"), base, "vs raw chain")
-for classes in ["100", "1,000", "10,000"]:
+for classes in [100, 1000, 10000]:
     for shape in ["sparse", "dense"]:
-        name = f"new edge: {classes.replace(',', '')} classes, {shape}"
-        name = next(n for n in on if n.startswith("new edge") and n.replace(",", "") == name)
+        name = f"new edge: {classes} classes, {shape}"
         row(name, per_iteration(on, name))
 contended_raw = per_iteration(on, "contended: raw TTAS, 2 threads") / 2
 contended = per_iteration(on, "contended: SpinLock, 2 threads") / 2

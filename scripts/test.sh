@@ -22,6 +22,9 @@ echo "== 2/3 swift test with the Validation trait off"
 swift test --disable-default-traits --scratch-path .build-novalidation \
     --filter "SpinLockStressTests|InterruptAndDpcTests|InterlockedQueueTests|ConsistentOrderTests"
 
+echo "== the benchmark package builds (timed runs: bash Benchmarks/compare.sh)"
+swift build --package-path Benchmarks -c release
+
 echo "== 3/3 swift build, the demo, swift test"
 swift build
 swift run Demo > /dev/null  # exits non-zero when a seed scenario does not report exactly its rules

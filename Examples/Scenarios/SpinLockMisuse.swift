@@ -6,15 +6,21 @@ import SpinLocks
 enum SpinLockMisuse {
     struct MediaError: Error {}
 
+    /// Each routine has its own lock here, so that each finding stands on its own (the hold-time rule
+    /// looks at a lock's last four holds).
     final class Volume: @unchecked Sendable {
-        let lock = SpinLock("Volume.lock")
+        let labelLock = SpinLock("Volume.labelLock")
+        let mediaLock = SpinLock("Volume.mediaLock")
+        let flushLock = SpinLock("Volume.flushLock")
+        let validationLock = SpinLock("Volume.validationLock")
+        let generationLock = SpinLock("Volume.generationLock")
         var label = "DATA"
         var generation = 0
 
         /// Reads the volume label from pageable code, with the lock held.
         @inline(never)
         func readLabel() -> String {
-            lock.withLock {
+            labelLock.withLock {
                 pageableCode()
                 return label
             }
@@ -23,13 +29,13 @@ enum SpinLockMisuse {
         /// Waits for the media with the lock held (KeWaitForSingleObject).
         @inline(never)
         func waitForMedia() {
-            lock.withLock { mightSleep() }
+            mediaLock.withLock { mightSleep() }
         }
 
         /// Recomputes a checksum for 60 µs with the lock held; it does so on every flush.
         @inline(never)
         func flush() {
-            lock.withLock {
+            flushLock.withLock {
                 compute(microseconds: 60)
                 generation += 1
             }
@@ -38,7 +44,7 @@ enum SpinLockMisuse {
         /// Validates the media, throwing out of the critical section.
         @inline(never)
         func validate() throws {
-            try lock.withLock {
+            try validationLock.withLock {
                 if label == "DATA" { throw MediaError() }
             }
         }
@@ -46,9 +52,9 @@ enum SpinLockMisuse {
         /// Calls the AtDpcLevel routines from PASSIVE_LEVEL.
         @inline(never)
         func touchFromPassive() {
-            lock.acquireAtDpcLevel()
+            generationLock.acquireAtDpcLevel()
             generation += 1
-            lock.releaseFromDpcLevel()
+            generationLock.releaseFromDpcLevel()
         }
     }
 

@@ -26,14 +26,10 @@ struct RawSpinLock: ~Copyable {
             && word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged
     }
 
-    /// Takes the lock; returns the TSC cycles spent spinning, 0 when it was free (the uncontended path
-    /// reads no clock).
+    /// Takes the lock if it is free, with one compare-and-swap (the uncontended path).
     @inlinable
-    func lock(_ backoff: inout SpinBackoff) -> UInt64 {
-        if _fastPath(word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged) {
-            return 0
-        }
-        return lockContended(&backoff)
+    func lockIfFree() -> Bool {
+        word.compareExchange(expected: 0, desired: Self.heldOrdinary, ordering: .acquiring).exchanged
     }
 
     @usableFromInline

@@ -64,7 +64,11 @@ extension SpinLock {
     public func acquireInStackQueuedAtDpcLevel(
         _ handle: inout LockQueueHandle, nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line
     ) {
-        let thread = ThreadState.current
+        #if Validation
+            let thread = ThreadState.current
+        #else
+            let thread = ThreadState.unregistered  // unused without validation: compiled away
+        #endif
         #if Validation
             if _slowPath(thread.irql < .dispatch) {
                 irqlTooLow("acquireInStackQueuedAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
@@ -80,7 +84,11 @@ extension SpinLock {
     public func releaseInStackQueuedFromDpcLevel(
         _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
     ) {
-        let thread = ThreadState.current
+        #if Validation
+            let thread = ThreadState.current
+        #else
+            let thread = ThreadState.unregistered  // unused without validation: compiled away
+        #endif
         #if Validation
             if _slowPath(thread.irql < .dispatch) {
                 irqlTooLow("releaseInStackQueuedFromDpcLevel()", at: thread.irql, fileID: fileID, line: line)

@@ -128,7 +128,11 @@ public final class SpinLock: @unchecked Sendable {
     /// (`KeAcquireSpinLockAtDpcLevel`).
     @inlinable
     public func acquireAtDpcLevel(nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line) {
-        let thread = ThreadState.current
+        #if Validation
+            let thread = ThreadState.current
+        #else
+            let thread = ThreadState.unregistered  // unused without validation: compiled away
+        #endif
         #if Validation
             if _slowPath(thread.irql < .dispatch) {
                 irqlTooLow("acquireAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
@@ -141,7 +145,11 @@ public final class SpinLock: @unchecked Sendable {
     /// (`KeReleaseSpinLockFromDpcLevel`).
     @inlinable
     public func releaseFromDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) {
-        let thread = ThreadState.current
+        #if Validation
+            let thread = ThreadState.current
+        #else
+            let thread = ThreadState.unregistered  // unused without validation: compiled away
+        #endif
         #if Validation
             if _slowPath(thread.irql < .dispatch) {
                 irqlTooLow("releaseFromDpcLevel()", at: thread.irql, fileID: fileID, line: line)
@@ -156,7 +164,11 @@ public final class SpinLock: @unchecked Sendable {
     /// thread already holds simply fails.
     @inlinable
     public func tryAcquireAtDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) -> Bool {
-        let thread = ThreadState.current
+        #if Validation
+            let thread = ThreadState.current
+        #else
+            let thread = ThreadState.unregistered  // unused without validation: compiled away
+        #endif
         #if Validation
             if _slowPath(thread.irql < .dispatch) {
                 irqlTooLow("tryAcquireAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
@@ -181,14 +193,23 @@ public final class SpinLock: @unchecked Sendable {
         #if Validation
             guard tracking.willAcquire(kind, on: thread, fileID: fileID, line: line) else { return }
         #endif
-        var backoff = SpinBackoff(watching: self, fileID: fileID, line: line)
-        let waited = raw.lock(&backoff)
-        backoff.finish(on: thread)
+        // The spin, its pacing and its watchdog exist only on the contended path.
+        let waited = _fastPath(raw.lockIfFree()) ? 0 : spin(on: thread, fileID: fileID, line: line)
         #if Validation
             tracking.didAcquire(kind, on: thread, nesting: nesting, waitCycles: waited, fileID: fileID, line: line)
         #else
             _ = waited
         #endif
+    }
+
+    /// Spins until the lock is free and takes it; returns the TSC cycles spent.
+    @usableFromInline
+    @inline(never)
+    func spin(on thread: ThreadState, fileID: StaticString, line: UInt) -> UInt64 {
+        var backoff = SpinBackoff(watching: self, fileID: fileID, line: line)
+        let waited = raw.lockContended(&backoff)
+        backoff.finish(on: thread)
+        return waited
     }
 
     /// Checks the release and unlocks as the lock was acquired.

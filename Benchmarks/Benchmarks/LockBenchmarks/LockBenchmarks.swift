@@ -45,7 +45,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
     Benchmark("pair: SpinLock AtDpcLevel") { benchmark in
-        let lock = SpinLock("bench.atDpcLevel")
+        let lock = sharedLock("bench.atDpcLevel")
         let old = IRQL.raise(to: .dispatch)
         lock.acquireAtDpcLevel()
         lock.releaseFromDpcLevel()
@@ -59,13 +59,13 @@ let benchmarks: @Sendable () -> Void = {
         IRQL.lower(to: old)
     }
     Benchmark("pair: SpinLock withLock") { benchmark in
-        let lock = SpinLock("bench.withLock")
+        let lock = sharedLock("bench.withLock")
         lock.withLock {}
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { lock.withLock { blackHole(lock) } }
     }
     Benchmark("pair: SpinLock withQueuedLock") { benchmark in
-        let lock = SpinLock("bench.queued")
+        let lock = sharedLock("bench.queued")
         lock.withQueuedLock {}
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { lock.withQueuedLock { blackHole(lock) } }
@@ -101,7 +101,7 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
         Benchmark("chain: SpinLock depth \(depth)") { benchmark in
-            let locks = (0..<depth).map { SpinLock("bench.chain\(depth).\($0)") }
+            let locks = (0..<depth).map { sharedLock("bench.chain\(depth).\($0)") }
             let old = IRQL.raise(to: .dispatch)
             for lock in locks { lock.acquireAtDpcLevel() }
             for lock in locks.reversed() { lock.releaseFromDpcLevel() }
@@ -152,7 +152,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("contended: SpinLock, 2 threads", configuration: .init(metrics: [.wallClock], scalingFactor: .kilo)) {
         benchmark in
-        let lock = SpinLock("bench.contended")
+        let lock = sharedLock("bench.contended")
         let counter = Counter()
         benchmark.startMeasurement()
         runOnTwoThreads(iterations: benchmark.scaledIterations.count) {
@@ -228,3 +228,16 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Locks created once per process: package-benchmark runs a benchmark's closure for every sample, and
+/// creating a lock allocates (the object and its lock_stat counters), which is not the hot path.
+func sharedLock(_ name: String) -> SpinLock {
+    sharedLocks.withLock { locks in
+        if let lock = locks[name] { return lock }
+        let lock = SpinLock(name)
+        locks[name] = lock
+        return lock
+    }
+}
+
+private let sharedLocks = Mutex<[String: SpinLock]>([:])

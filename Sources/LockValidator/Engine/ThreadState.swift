@@ -22,6 +22,11 @@ package struct ThreadState {
         return ThreadState(pointer: pointer)
     }
 
+    /// The calling thread's state without registering it: for code that may not use it at all (with the
+    /// `Validation` trait off, the `AtDpcLevel` routines), so the compiler can drop the access.
+    @inlinable
+    package static var unregistered: ThreadState { ThreadState(pointer: lv_thread()!) }
+
     /// The thread's process-unique serial number.
     @inlinable
     package var serial: UInt32 { pointer.pointee.serial }

@@ -132,7 +132,7 @@ enum Dependencies {
             resolveClasses()
             return lockInfo(classes[entry.lock_class], entry)
         }
-        let capacity = ConfigurationStore.loaded.configuration.capacity
+        let capacity = currentCapacity.capacity
 
         var stack: StackTrace?
         var stacksFull = false

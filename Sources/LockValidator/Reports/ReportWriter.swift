@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 import _LockValidatorShims
 
 #if canImport(Glibc)
@@ -101,6 +102,33 @@ public enum ReportFileWriting {
     }
 }
 
+/// The table caps, readable on the new-edge path without taking the configuration lock.
+final class CapacityCaps: Sendable {
+    private let classes = Atomic(Configuration.Capacity().classes)
+    private let edges = Atomic(Configuration.Capacity().edges)
+    private let chains = Atomic(Configuration.Capacity().chains)
+    private let stacks = Atomic(Configuration.Capacity().stacks)
+
+    func apply(_ capacity: Configuration.Capacity) {
+        classes.store(capacity.classes, ordering: .relaxed)
+        edges.store(capacity.edges, ordering: .relaxed)
+        chains.store(capacity.chains, ordering: .relaxed)
+        stacks.store(capacity.stacks, ordering: .relaxed)
+    }
+
+    var capacity: Configuration.Capacity {
+        _ = ConfigurationStore.loaded  // the environment is read first
+        var capacity = Configuration.Capacity()
+        capacity.classes = classes.load(ordering: .relaxed)
+        capacity.edges = edges.load(ordering: .relaxed)
+        capacity.chains = chains.load(ordering: .relaxed)
+        capacity.stacks = stacks.load(ordering: .relaxed)
+        return capacity
+    }
+}
+
+let currentCapacity = CapacityCaps()
+
 /// The process's configuration: read from the environment once, on first use; replaceable in code.
 enum ConfigurationStore {
     private static let state = InternalLock<(configuration: Configuration, errors: [ConfigurationError])?>(nil)
@@ -132,6 +160,7 @@ enum ConfigurationStore {
     private static func apply(_ configuration: Configuration) {
         lv_set_validation_enabled(configuration.isEnabled ? 1 : 0)
         HoldTiming.apply(configuration)
+        currentCapacity.apply(configuration.capacity)
         if configuration.reportPath != nil || configuration.exitCode != nil { installExitHandler() }
     }
 
