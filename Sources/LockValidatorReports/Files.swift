@@ -12,14 +12,7 @@ public enum LockValidatorFiles {
     }
 
     /// Writes `text` to standard error, unbuffered.
-    public static func writeToStandardError(_ text: String) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-            guard written > 0 else { return }
-            bytes = bytes.dropFirst(written)
-        }
-    }
+    public static func writeToStandardError(_ text: String) { printToStandardError(text) }
 
     /// The current directory.
     public static var currentDirectory: String {

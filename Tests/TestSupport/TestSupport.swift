@@ -112,20 +112,6 @@ public final class CPUHogs: Sendable {
     }
 }
 
-/// The contents of a text file, or nil when it cannot be read.
-public func readTextFile(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        bytes += chunk[0..<count]
-        if count < chunk.count { break }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
 /// Writes `text` to `path`; returns whether it all went.
 public func writeTextFile(_ text: String, to path: String) -> Bool {
     guard let file = fopen(path, "wb") else { return false }

@@ -198,7 +198,8 @@ extension ThreadState {
     }
 }
 
-func printToStandardError(_ text: String) {
+/// Writes `text` (and a newline if it lacks one) to standard error, unbuffered.
+package func printToStandardError(_ text: String) {
     var text = text
     if !text.hasSuffix("\n") { text += "\n" }
     var bytes = Array(text.utf8)[...]

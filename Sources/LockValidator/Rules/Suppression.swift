@@ -126,7 +126,7 @@ public struct SuppressionSyntaxError: Error, Sendable {
 }
 
 /// The contents of a text file, or nil when it cannot be read.
-func readTextFile(_ path: String) -> String? {
+package func readTextFile(_ path: String) -> String? {
     guard let file = fopen(path, "rb") else { return nil }
     defer { fclose(file) }
     var bytes: [UInt8] = []
