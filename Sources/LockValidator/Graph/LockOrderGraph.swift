@@ -71,7 +71,7 @@ public struct LockOrderGraph<Payload> {
             // The edge disagrees with the order: search the affected region [lower, upper].
             if let path = forwardPath(from: to, reaching: from, bound: upper) { return .closesCycle(path: path) }
             let forward = forwardVisited
-            let backward = backwardRegion(from: from, bound: lower)
+            let backward = region(from: from, backwards: true) { $0 >= lower }
             reorder(backward: backward, forward: forward)
         }
         payloads[key] = payload()
@@ -96,19 +96,7 @@ public struct LockOrderGraph<Payload> {
     /// The nodes reachable from `start` (itself included), following edges forwards or backwards.
     public mutating func reachable(from start: UInt32, backwards: Bool = false) -> [UInt32] {
         addNode(start)
-        beginVisit()
-        var stack: [UInt32] = [start]
-        var found: [UInt32] = []
-        visitMark[Int(start)] = visitEpoch
-        while let node = stack.popLast() {
-            found.append(node)
-            for next in backwards ? predecessors[Int(node)] : successors[Int(node)]
-            where visitMark[Int(next)] != visitEpoch {
-                visitMark[Int(next)] = visitEpoch
-                stack.append(next)
-            }
-        }
-        return found
+        return region(from: start, backwards: backwards) { _ in true }
     }
 
     /// Forgets every node and edge.
@@ -191,21 +179,24 @@ public struct LockOrderGraph<Payload> {
         return nil
     }
 
-    /// The nodes that reach `start` backwards over nodes positioned at or after `bound`.
-    private mutating func backwardRegion(from start: UInt32, bound: Int32) -> [UInt32] {
+    /// The nodes reachable from `start` (itself included) forwards or backwards, through nodes that
+    /// satisfy `include`.
+    private mutating func region(
+        from start: UInt32, backwards: Bool, through include: (Int32) -> Bool
+    ) -> [UInt32] {
         beginVisit()
         var stack: [UInt32] = [start]
-        var region: [UInt32] = []
+        var found: [UInt32] = []
         visitMark[Int(start)] = visitEpoch
         while let node = stack.popLast() {
-            region.append(node)
-            for previous in predecessors[Int(node)]
-            where visitMark[Int(previous)] != visitEpoch && position[Int(previous)] >= bound {
-                visitMark[Int(previous)] = visitEpoch
-                stack.append(previous)
+            found.append(node)
+            for next in backwards ? predecessors[Int(node)] : successors[Int(node)]
+            where visitMark[Int(next)] != visitEpoch && include(position[Int(next)]) {
+                visitMark[Int(next)] = visitEpoch
+                stack.append(next)
             }
         }
-        return region
+        return found
     }
 
     /// Gives the backward region the lowest of the affected positions and the forward region the
