@@ -1,8 +1,7 @@
 import LockValidator
 
 extension ValidationReport {
-    /// The edges of every reported cycle, the closing edge (never in the graph) included, as
-    /// "from\u{1}to" keys.
+    /// The edges of every reported cycle, the closing edge included, as "from\u{1}to" keys.
     var cycleEdges: Set<String> {
         Set(
             violations.filter { $0.rule == .lockOrderInversion }.flatMap(\.edges).map {
@@ -10,7 +9,7 @@ extension ValidationReport {
             })
     }
 
-    /// Closing edges of reported cycles: refused by the graph, so drawn apart.
+    /// Closing edges of reported cycles, drawn apart (dashed).
     var closingEdges: [DependencyEdge] {
         violations.filter { $0.rule == .lockOrderInversion }.compactMap(\.edges.first)
     }
@@ -32,7 +31,8 @@ extension ValidationReport {
             if inCycle.contains(lockClass.name) { attributes += ", color=red, fontcolor=red" }
             lines.append("  \(Self.dotString(lockClass.name)) [\(attributes)];")
         }
-        for edge in graph.edges {
+        let closing = Set(closingEdges.map { "\($0.from.name)\u{1}\($0.to.name)" })
+        for edge in graph.edges where !closing.contains("\(edge.from)\u{1}\(edge.to)") {
             let isCycle = cycle.contains("\(edge.from)\u{1}\(edge.to)")
             guard !cyclesOnly || isCycle else { continue }
             var attributes = "label=\(Self.dotString("\(edge.toAcquiredAt)"))"

@@ -116,8 +116,12 @@ extension ValidationReport {
                 " markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"\(color)\"/></marker>"
         }
         svg += "</defs>\n"
-        var drawn = graph.edges.map { (from: $0.from, to: $0.to, closing: false) }
-        drawn += closingEdges.map { (from: $0.from.name, to: $0.to.name, closing: true) }
+        // A closing edge is in the graph too: drawn once, dashed.
+        var drawn = closingEdges.map { (from: $0.from.name, to: $0.to.name, closing: true) }
+        let closing = Set(drawn.map { "\($0.from)\u{1}\($0.to)" })
+        drawn += graph.edges.filter { !closing.contains("\($0.from)\u{1}\($0.to)") }.map {
+            (from: $0.from, to: $0.to, closing: false)
+        }
         for edge in drawn {
             guard let a = position[edge.from], let b = position[edge.to] else { continue }
             let red = edge.closing || cycle.contains("\(edge.from)\u{1}\(edge.to)")

@@ -38,13 +38,14 @@ public final class Dpc: @unchecked Sendable {
 }
 
 extension Dpc: PendedWork {
-    /// Runs the routine at DISPATCH_LEVEL, then restores the IRQL.
+    /// Runs the routine at DISPATCH_LEVEL in a context of its own (it takes no lock order from the
+    /// code it interrupted), then restores the IRQL.
     package func deliver() {
         let thread = ThreadState.current
         let oldIRQL = thread.irql
         thread.irql = .dispatch
         isQueued.store(false, ordering: .releasing)
-        routine(self)
+        thread.runInNewContext { routine(self) }
         thread.lowerIRQL(to: oldIRQL)
     }
 }

@@ -63,9 +63,7 @@ public final class InterlockedQueue<Element> {
         thread.irql = .high
         lock.lockOrdinary(.ordinary, on: thread, fileID: fileID, line: line)
         let result = body()
-        if let floor = lock.unlock(.ordinary, on: thread, queueNode: nil, fileID: fileID, line: line) {
-            lock.restoreIRQL(oldIRQL, floor: floor, on: thread, fileID: fileID, line: line)
-        }
+        lock.unlock(.ordinary, restoring: oldIRQL, queueNode: nil, on: thread, fileID: fileID, line: line)
         return result
     }
 }

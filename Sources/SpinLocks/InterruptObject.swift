@@ -102,10 +102,8 @@ public final class InterruptObject: @unchecked Sendable {
     /// Releases the interrupt spin lock and lowers the IRQL to `oldIRQL` (`KeReleaseInterruptSpinLock`).
     @inlinable
     public func releaseInterruptSpinLock(_ oldIRQL: IRQL, fileID: StaticString = #fileID, line: UInt = #line) {
-        let thread = ThreadState.current
-        if let floor = spinLock.unlock(.interrupt, on: thread, queueNode: nil, fileID: fileID, line: line) {
-            spinLock.restoreIRQL(oldIRQL, floor: floor, on: thread, fileID: fileID, line: line)
-        }
+        spinLock.unlock(
+            .interrupt, restoring: oldIRQL, queueNode: nil, on: ThreadState.current, fileID: fileID, line: line)
     }
 
     /// Raises the interrupt on the calling thread's processor.
@@ -123,17 +121,18 @@ public final class InterruptObject: @unchecked Sendable {
 }
 
 extension InterruptObject: PendedWork {
-    /// Runs the ISR as the hardware would: at the synchronize IRQL holding the interrupt spin lock.
+    /// Runs the ISR as the hardware would: at the synchronize IRQL holding the interrupt spin lock, in
+    /// an interrupt context of its own (it takes no lock order from the code it interrupted).
     package func deliver() {
         let thread = ThreadState.current
         let oldIRQL = thread.irql
-        thread.irql = synchronizeIRQL
-        spinLock.lockOrdinary(.interrupt, on: thread, fileID: connectSite.fileID, line: connectSite.line)
-        _ = serviceRoutine(self)
-        if spinLock.unlock(.interrupt, on: thread, queueNode: nil, fileID: connectSite.fileID, line: connectSite.line)
-            != nil
-        {
-            thread.lowerIRQL(to: oldIRQL)
+        thread.runInNewContext {
+            thread.irql = synchronizeIRQL
+            spinLock.lockOrdinary(.interrupt, on: thread, fileID: connectSite.fileID, line: connectSite.line)
+            _ = serviceRoutine(self)
+            spinLock.unlock(
+                .interrupt, restoring: oldIRQL, queueNode: nil, on: thread, fileID: connectSite.fileID,
+                line: connectSite.line)
         }
     }
 }

@@ -42,6 +42,14 @@ public struct LockQueueHandle: Sendable {
         return pointer
     }
 
+    /// Gives the node back if `finished` (what a release finished with) is this handle's node: only
+    /// then is it sure that no lock references it. After a misuse (a release through another handle,
+    /// one that was ignored) the node stays lent: a pool slot is lost, never reused while in a queue.
+    @usableFromInline mutating func returnNode(ifFinished finished: UnsafeMutableRawPointer?) {
+        guard let finished, finished == nodePointer.map({ UnsafeMutableRawPointer($0) }) else { return }
+        returnNode()
+    }
+
     /// Gives the node back once the lock no longer references it.
     @usableFromInline mutating func returnNode() {
         guard let pointer = nodePointer else { return }

@@ -51,11 +51,10 @@ extension SpinLock {
     public func releaseInStackQueued(
         _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
     ) {
-        let thread = ThreadState.current
-        if let floor = unlock(.queued, on: thread, queueNode: handle.nodePointer, fileID: fileID, line: line) {
-            handle.returnNode()
-            restoreIRQL(handle.oldIRQL, floor: floor, on: thread, fileID: fileID, line: line)
-        }
+        let finished = unlock(
+            .queued, restoring: handle.oldIRQL, queueNode: handle.nodePointer, on: ThreadState.current, fileID: fileID,
+            line: line)
+        handle.returnNode(ifFinished: finished)
     }
 
     /// Takes the lock as an in-stack queued spin lock without changing the IRQL, which must already be
@@ -94,9 +93,9 @@ extension SpinLock {
                 irqlTooLow("releaseInStackQueuedFromDpcLevel()", at: thread.irql, fileID: fileID, line: line)
             }
         #endif
-        if unlock(.queued, on: thread, queueNode: handle.nodePointer, fileID: fileID, line: line) != nil {
-            handle.returnNode()
-        }
+        let finished = unlock(
+            .queued, restoring: nil, queueNode: handle.nodePointer, on: thread, fileID: fileID, line: line)
+        handle.returnNode(ifFinished: finished)
     }
 
     // MARK: Shared by the queued routines
@@ -119,15 +118,16 @@ extension SpinLock {
         line: UInt
     ) {
         #if Validation
-            guard tracking.willAcquire(.queued, on: thread, fileID: fileID, line: line) else { return }
+            let ticket = tracking.willAcquire(
+                .queued, on: thread, nesting: nesting, queueNode: UnsafeMutableRawPointer(node),
+                lockObject: Unmanaged.passUnretained(self).toOpaque(), fileID: fileID, line: line)
+            guard ticket != .recursive else { return }
         #endif
         var backoff = SpinBackoff(watching: self, fileID: fileID, line: line)
         let waited = raw.lockQueued(node, &backoff)
         backoff.finish(on: thread)
         #if Validation
-            tracking.didAcquire(
-                .queued, on: thread, queueNode: UnsafeMutableRawPointer(node), nesting: nesting, waitCycles: waited,
-                fileID: fileID, line: line)
+            tracking.didAcquire(ticket, on: thread, waitCycles: waited)
         #else
             _ = waited
         #endif
@@ -138,8 +138,6 @@ extension SpinLock {
         _ node: UnsafeMutablePointer<QueueNode>, oldIRQL: IRQL, on thread: ThreadState, fileID: StaticString,
         line: UInt
     ) {
-        if let floor = unlock(.queued, on: thread, queueNode: node, fileID: fileID, line: line) {
-            restoreIRQL(oldIRQL, floor: floor, on: thread, fileID: fileID, line: line)
-        }
+        unlock(.queued, restoring: oldIRQL, queueNode: node, on: thread, fileID: fileID, line: line)
     }
 }

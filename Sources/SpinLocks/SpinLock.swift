@@ -118,10 +118,7 @@ public final class SpinLock: @unchecked Sendable {
     /// returned (`KeReleaseSpinLock`); interrupts and DPCs pended meanwhile run then.
     @inlinable
     public func release(_ oldIRQL: IRQL, fileID: StaticString = #fileID, line: UInt = #line) {
-        let thread = ThreadState.current
-        if let floor = unlock(.ordinary, on: thread, queueNode: nil, fileID: fileID, line: line) {
-            restoreIRQL(oldIRQL, floor: floor, on: thread, fileID: fileID, line: line)
-        }
+        unlock(.ordinary, restoring: oldIRQL, queueNode: nil, on: ThreadState.current, fileID: fileID, line: line)
     }
 
     /// Takes the lock without changing the IRQL, which must already be DISPATCH_LEVEL or above
@@ -155,7 +152,7 @@ public final class SpinLock: @unchecked Sendable {
                 irqlTooLow("releaseFromDpcLevel()", at: thread.irql, fileID: fileID, line: line)
             }
         #endif
-        _ = unlock(.ordinary, on: thread, queueNode: nil, fileID: fileID, line: line)
+        unlock(.ordinary, restoring: nil, queueNode: nil, on: thread, fileID: fileID, line: line)
     }
 
     /// Takes the lock if it is free, without spinning (`KeTryToAcquireSpinLockAtDpcLevel`).
@@ -177,26 +174,31 @@ public final class SpinLock: @unchecked Sendable {
         #endif
         guard raw.tryLock() else { return false }
         #if Validation
-            _ = tracking.willAcquire(.tryAcquire, on: thread, fileID: fileID, line: line)
-            tracking.didAcquire(.tryAcquire, on: thread, fileID: fileID, line: line)
+            let ticket = tracking.willAcquire(
+                .tryAcquire, on: thread, lockObject: Unmanaged.passUnretained(self).toOpaque(), fileID: fileID,
+                line: line)
+            tracking.didAcquire(ticket, on: thread)
         #endif
         return true
     }
 
     // MARK: Shared by every routine
 
-    /// Spins for the lock word in the ordinary way and records the acquire.
+    /// Checks the acquire, spins for the lock word in the ordinary way, and records the hold.
     @inlinable
     func lockOrdinary(
         _ kind: AcquireKind, nesting: Int = 0, on thread: ThreadState, fileID: StaticString, line: UInt
     ) {
         #if Validation
-            guard tracking.willAcquire(kind, on: thread, fileID: fileID, line: line) else { return }
+            let ticket = tracking.willAcquire(
+                kind, on: thread, nesting: nesting, lockObject: Unmanaged.passUnretained(self).toOpaque(),
+                fileID: fileID, line: line)
+            guard ticket != .recursive else { return }
         #endif
         // The spin, its pacing and its watchdog exist only on the contended path.
         let waited = _fastPath(raw.lockIfFree()) ? 0 : spin(on: thread, fileID: fileID, line: line)
         #if Validation
-            tracking.didAcquire(kind, on: thread, nesting: nesting, waitCycles: waited, fileID: fileID, line: line)
+            tracking.didAcquire(ticket, on: thread, waitCycles: waited)
         #else
             _ = waited
         #endif
@@ -212,49 +214,53 @@ public final class SpinLock: @unchecked Sendable {
         return waited
     }
 
-    /// Checks the release and unlocks as the lock was acquired.
+    /// Checks the release, unlocks as the lock was acquired, and lowers the IRQL.
     ///
-    /// - Returns: the lowest IRQL the release may lower to (PASSIVE_LEVEL unless an out-of-order
-    ///   release leaves locks held that run higher), or nil when the release was ignored (not held, or
-    ///   held by another thread) and the IRQL must stay.
+    /// - Parameter oldIRQL: the IRQL to restore; nil for the `FromDpcLevel` routines, which keep it.
+    /// - Returns: the queue node the release finished with (the acquisition's own, which a handle may
+    ///   take back), or nil when the release was ignored (not held, or held by another thread).
     @inlinable
+    @discardableResult
     func unlock(
-        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutablePointer<QueueNode>?,
-        fileID: StaticString, line: UInt
-    ) -> IRQL? {
+        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>?,
+        on thread: ThreadState, fileID: StaticString, line: UInt
+    ) -> UnsafeMutableRawPointer? {
         #if Validation
-            switch tracking.willRelease(kind, on: thread, fileID: fileID, line: line) {
-            case .unlock(let heldKind, let heldNode, let floor):
+            switch tracking.willRelease(
+                kind, restoring: oldIRQL, queueNode: queueNode.map { UnsafeMutableRawPointer($0) }, on: thread,
+                fileID: fileID, line: line)
+            {
+            case .unlock(let heldKind, let heldNode, let lowerTo):
                 if heldKind == .queued {
                     raw.unlockQueued(heldNode?.assumingMemoryBound(to: QueueNode.self) ?? queueNode!)
                 } else {
                     raw.unlock()
                 }
-                return floor
-            case .placeholder:
-                return .passive
+                restoreIRQL(lowerTo, requested: oldIRQL, on: thread, fileID: fileID, line: line)
+                return heldNode
+            case .placeholder(let node, let lowerTo):
+                restoreIRQL(lowerTo, requested: oldIRQL, on: thread, fileID: fileID, line: line)
+                return node
             case .ignore:
                 return nil
             }
         #else
             if let queueNode { raw.unlockQueued(queueNode) } else { raw.unlock() }
-            return .passive
+            if let oldIRQL { thread.lowerIRQL(to: oldIRQL) }
+            return queueNode.map { UnsafeMutableRawPointer($0) }
         #endif
     }
 
-    /// Lowers the IRQL to `oldIRQL` after a release, but not below `floor`.
+    /// Lowers the IRQL to `target` after a release (nil: leaves it); a requested level above the
+    /// current one is `irql-lower-invalid` and changes nothing.
     @inlinable
-    func restoreIRQL(_ oldIRQL: IRQL, floor: IRQL, on thread: ThreadState, fileID: StaticString, line: UInt) {
-        #if Validation
-            let target = max(oldIRQL, floor)
-            if _slowPath(target > thread.irql) {
-                IRQL.lower(to: target, fileID: fileID, line: line)  // reports irql-lower-invalid
-                return
-            }
-            thread.lowerIRQL(to: target)
-        #else
-            thread.lowerIRQL(to: oldIRQL)
-        #endif
+    func restoreIRQL(_ target: IRQL?, requested: IRQL?, on thread: ThreadState, fileID: StaticString, line: UInt) {
+        guard let target else { return }
+        if let requested, _slowPath(requested > thread.irql) {
+            IRQL.lower(to: requested, fileID: fileID, line: line)  // reports irql-lower-invalid
+            return
+        }
+        thread.lowerIRQL(to: min(target, thread.irql))
     }
 
     @usableFromInline
@@ -265,6 +271,16 @@ public final class SpinLock: @unchecked Sendable {
     }
 
     #if Validation
+        /// Releases the lock for a thread that exited holding it (the validator reported that first).
+        package func releaseAbandoned(_ kind: AcquireKind, queueNode: UnsafeMutableRawPointer?) {
+            tracking.forgetOwner()
+            if kind == .queued, let queueNode {
+                raw.unlockQueued(queueNode.assumingMemoryBound(to: QueueNode.self))
+            } else {
+                raw.unlock()
+            }
+        }
+
         /// Reports a long spin on this lock to the spin watchdog.
         @usableFromInline
         @inline(never)
@@ -292,3 +308,7 @@ public final class SpinLock: @unchecked Sendable {
         }
     #endif
 }
+
+#if Validation
+    extension SpinLock: AbandonableLock {}
+#endif

@@ -26,6 +26,9 @@ public final class ValidatedMutex<Value: ~Copyable>: Sendable {
     }
 
     /// Runs `body` holding the mutex, with the value to read and change.
+    ///
+    /// The order is checked before waiting for the mutex (a cycle is reported, not deadlocked on), the
+    /// hold recorded once the mutex is held, and the release recorded while it still is.
     public func withLock<Result: ~Copyable, Failure: Error>(
         fileID: StaticString = #fileID, line: UInt = #line,
         _ body: (inout sending Value) throws(Failure) -> sending Result
@@ -35,7 +38,10 @@ public final class ValidatedMutex<Value: ~Copyable>: Sendable {
                 "ValidatedMutex \(lockID) taken again by the thread that holds it, at \(fileID):\(line): this deadlocks"
             )
         }
-        defer { LockValidator.release(lockID, fileID: fileID, line: line) }
-        return try mutex.withLock(body)
+        return try mutex.withLock { (value: inout sending Value) throws(Failure) -> sending Result in
+            LockValidator.acquired(lockID, fileID: fileID, line: line)
+            defer { LockValidator.release(lockID, fileID: fileID, line: line) }
+            return try body(&value)
+        }
     }
 }

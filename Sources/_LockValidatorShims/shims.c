@@ -161,3 +161,20 @@ int lv_register_thread(lv_thread_exit_hook hook) {
     // Any non-NULL value makes the destructor run at thread exit.
     return pthread_setspecific(exit_key, (void *)1);
 }
+
+static lv_process_exit_hook process_exit_hook;
+
+static void run_process_exit_hook(void) {
+    lv_process_exit_hook hook = __atomic_load_n(&process_exit_hook, __ATOMIC_ACQUIRE);
+    if (hook) hook();
+}
+
+// Registered first, so it runs last of the handlers registered with atexit.
+__attribute__((constructor)) static void register_process_exit_handler(void) { atexit(run_process_exit_hook); }
+
+void lv_set_process_exit_hook(lv_process_exit_hook hook) { __atomic_store_n(&process_exit_hook, hook, __ATOMIC_RELEASE); }
+
+void lv_flush_and_exit(int status) {
+    fflush(NULL);
+    _exit(status);
+}

@@ -4,7 +4,11 @@ import Testing
 
 /// The validator against a naive oracle written here: random acquire/release sequences over a few
 /// dozen classes on several threads; the oracle recomputes reachability from scratch at every new
-/// edge. Both must learn the same edges and report the same inversions, nothing more.
+/// edge. Every edge taken is learned, including one that closes a cycle (so that a later cycle through
+/// it is found too). Run one thread after another, both must learn the same edges and report the same
+/// inversions, nothing more; run all at once, the order in which edges arrive is the scheduler's, and
+/// what must hold whatever it is: the same edges, every reported edge on a cycle, and every cycle
+/// reported (the graph without the reported edges has none).
 @Suite struct LockOrderDifferentialTests {
     enum Operation: Sendable {
         case acquire(lockClass: Int, isTry: Bool)
@@ -57,13 +61,9 @@ import Testing
                 switch operation {
                 case .acquire(let lockClass, let isTry):
                     if !isTry {
-                        for from in held
-                        where !edges.contains([from, lockClass]) && !inversions.contains([from, lockClass]) {
-                            if reaches(from, from: lockClass) {
-                                inversions.insert([from, lockClass])
-                            } else {
-                                edges.insert([from, lockClass])
-                            }
+                        for from in held where !edges.contains([from, lockClass]) {
+                            if reaches(from, from: lockClass) { inversions.insert([from, lockClass]) }
+                            edges.insert([from, lockClass])
                         }
                     }
                     held.append(lockClass)
@@ -74,18 +74,19 @@ import Testing
         }
     }
 
-    @Test(arguments: 1...8 as ClosedRange<UInt64>)
-    func theValidatorAgreesWithANaiveOracle(seed: UInt64) {
-        var random = SeededGenerator(seed: seed)
-        let scripts = (0..<Self.threadCount).map { _ in Self.script(using: &random) }
-        let prefix = uniqueClassPrefix("differential-\(seed)")
+    /// Runs each script on its own processor with its own lock instances (so no thread waits for
+    /// another), one after another or all at once; returns the violations and the learned edges.
+    static func run(_ scripts: [[Operation]], prefix: String, concurrently: Bool) -> (
+        found: [Violation], edges: Set<[String]>
+    ) {
         let name = { (lockClass: Int) in "\(prefix).c\(lockClass)" }
-
+        let start = Signal()
         let found = LockValidator.violations(during: {
+            var threads: [ProcessorThread] = []
             for script in scripts {
-                // Each thread has its own instances, so no thread ever waits for another.
                 let locks = (0..<Self.classCount).map { SpinLock(name($0)) }
                 let thread = ProcessorThread {
+                    if concurrently { start.wait() }
                     let old = IRQL.raise(to: .dispatch)
                     for operation in script {
                         switch operation {
@@ -102,25 +103,71 @@ import Testing
                     }
                     IRQL.lower(to: old)
                 }
-                thread.join()
+                if concurrently { threads.append(thread) } else { thread.join() }
             }
+            start.raise()
+            threads.forEach { $0.join() }
         })
+        let edges = Set(
+            LockValidator.lockOrderEdges.filter { $0.from.name.hasPrefix(prefix + ".") }.map {
+                [$0.from.name, $0.to.name]
+            })
+        return (found, edges)
+    }
+
+    static func scripts(seed: UInt64) -> [[Operation]] {
+        var random = SeededGenerator(seed: seed)
+        return (0..<Self.threadCount).map { _ in Self.script(using: &random) }
+    }
+
+    @Test(arguments: 1...8 as ClosedRange<UInt64>)
+    func theValidatorAgreesWithANaiveOracle(seed: UInt64) {
+        let scripts = Self.scripts(seed: seed)
+        let prefix = uniqueClassPrefix("differential-\(seed)")
+        let name = { (lockClass: Int) in "\(prefix).c\(lockClass)" }
+        let (found, validatorEdges) = Self.run(scripts, prefix: prefix, concurrently: false)
 
         var oracle = Oracle()
         for script in scripts { oracle.run(script) }
 
-        let validatorEdges = Set(
-            LockValidator.lockOrderEdges.filter { $0.from.name.hasPrefix(prefix + ".") }.map {
-                [$0.from.name, $0.to.name]
-            })
-        let oracleEdges = Set(oracle.edges.map { $0.map(name) })
-        #expect(validatorEdges == oracleEdges)
+        #expect(validatorEdges == Set(oracle.edges.map { $0.map(name) }))
         let inversions = found.filter { $0.rule == .lockOrderInversion }
         let validatorInversions = Set(inversions.compactMap(\.edges.first).map { [$0.from.name, $0.to.name] })
         #expect(validatorInversions == Set(oracle.inversions.map { $0.map(name) }))
         #expect(inversions.count == oracle.inversions.count)
         #expect(found.allSatisfy { $0.rule == .lockOrderInversion || $0.rule == .releaseOutOfOrder })
         #expect(!oracle.inversions.isEmpty, "the scripts should provoke some inversions")
+        #expect(LockValidator.graphInvariantViolations().isEmpty)
+    }
+
+    @Test(arguments: 1...8 as ClosedRange<UInt64>)
+    func threadsRunningAtOnceLeaveEveryCycleReported(seed: UInt64) {
+        let scripts = Self.scripts(seed: seed &+ 100)
+        let prefix = uniqueClassPrefix("concurrent-\(seed)")
+        let name = { (lockClass: Int) in "\(prefix).c\(lockClass)" }
+        let (found, validatorEdges) = Self.run(scripts, prefix: prefix, concurrently: true)
+
+        var oracle = Oracle()
+        for script in scripts { oracle.run(script) }
+        #expect(validatorEdges == Set(oracle.edges.map { $0.map(name) }))
+
+        let inversions = found.filter { $0.rule == .lockOrderInversion }
+        let closing = Set(inversions.compactMap(\.edges.first).map { [$0.from.name, $0.to.name] })
+        #expect(closing.count == inversions.count, "one report per closing edge")
+        var learned = Oracle()
+        learned.edges = validatorEdges.map { $0.map { Int($0.split(separator: "c").last!)! } }.reduce(into: []) {
+            $0.insert($1)
+        }
+        let closingIndices = Set(closing.map { $0.map { Int($0.split(separator: "c").last!)! } })
+        for edge in closingIndices {
+            #expect(learned.reaches(edge[0], from: edge[1]), "\(edge) was reported but closes no cycle")
+        }
+        var withoutReported = Oracle()
+        withoutReported.edges = learned.edges.subtracting(closingIndices)
+        let unreported = withoutReported.edges.filter { withoutReported.reaches($0[0], from: $0[1]) }
+        #expect(unreported.isEmpty, "cycles no report names: \(unreported)")
+        #expect(!closing.isEmpty, "the scripts should provoke some inversions")
+        #expect(found.allSatisfy { $0.rule == .lockOrderInversion || $0.rule == .releaseOutOfOrder })
         #expect(LockValidator.graphInvariantViolations().isEmpty)
     }
 
@@ -157,7 +204,7 @@ import Testing
             IRQL.lower(to: old)
         }
         let edges = LockValidator.lockOrderEdges.filter { $0.from.name.hasPrefix(prefix + ".") }
-        #expect(edges.count == 50_000)
+        #expect(edges.count == 50_001)  // the closing edge is kept too
         #expect(found.map(\.rule) == [.lockOrderInversion])
         guard let cycle = found.first?.edges, let closing = cycle.first else { return }
         #expect(closing.from.name == locks[rank[chainLength - 1]].name)

@@ -21,6 +21,9 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     /// The one class that every lock created past the class cap shares: held, but outside lock-order
     /// and IRQL-usage checks (one class for unrelated locks would invent cycles).
     public let isOverflow: Bool
+    /// For the node that stands for this class's recursive readers (``recursiveReaders``): the class
+    /// whose readers it stands for; nil for every other class.
+    public let readersOf: LockClass?
 
     /// Bit n: the class has been held at IRQL n.
     @usableFromInline let levelsUsed = Atomic<UInt16>(0)
@@ -31,21 +34,38 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     let statistics = InternalLock(ClassStatistics())
 
     struct ClassStatistics {
-        var live: [UInt: LockStatisticsBlock] = [:]
+        /// The live instances' blocks, by instance serial.
+        var live: [UInt64: LockStatisticsBlock] = [:]
         var retired = LockStatisticsBlock.Counts()
     }
 
-    func register(_ block: LockStatisticsBlock) {
-        statistics.withLock { $0.live[UInt(bitPattern: block.slots)] = block }
+    func register(_ block: LockStatisticsBlock, of instance: UInt64) {
+        statistics.withLock { $0.live[instance] = block }
     }
 
     /// Folds a freed instance's counters into the class totals and frees its block.
-    func retire(_ block: LockStatisticsBlock) {
+    func retire(_ block: LockStatisticsBlock, of instance: UInt64) {
         statistics.withLock { statistics in
             statistics.retired.add(block.snapshot)
-            statistics.live[UInt(bitPattern: block.slots)] = nil
+            statistics.live[instance] = nil
         }
         block.deallocate()
+    }
+
+    /// Runs `body` if `instance` of this class is alive, keeping it alive meanwhile: a lock's deinit
+    /// retires it under the same lock, so it cannot finish while `body` runs.
+    func ifAlive(_ instance: UInt64, _ body: () -> Void) {
+        statistics.withLock { statistics in
+            if statistics.live[instance] != nil { body() }
+        }
+    }
+
+    /// Zeroes the counters of every instance, live or freed.
+    func resetStatistics() {
+        statistics.withLock { statistics in
+            for block in statistics.live.values { block.reset() }
+            statistics.retired = LockStatisticsBlock.Counts()
+        }
     }
 
     /// The class's counters over all its instances, or nil when it was never acquired.
@@ -55,15 +75,18 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
         }
         return counts.acquisitions == 0 ? nil : LockClassStatistics(name: name, counts: counts)
     }
-    /// Subclass 1...7 as `Unmanaged` bits, 0 until created.
+    /// Subclass 1...7 as `Unmanaged` bits, 0 until created; slot 0 holds the recursive-readers node.
     @usableFromInline let subclasses: UnsafeMutablePointer<Atomic<UInt>>
 
     /// The deepest nesting level.
     public static let maximumNesting = 7
 
-    init(id: UInt32, name: String, site: SourceSite, nesting: Int = 0, base: LockClass? = nil, isOverflow: Bool = false)
-    {
+    init(
+        id: UInt32, name: String, site: SourceSite, nesting: Int = 0, base: LockClass? = nil, isOverflow: Bool = false,
+        readersOf: LockClass? = nil
+    ) {
         self.isOverflow = isOverflow
+        self.readersOf = readersOf
         self.id = id
         self.name = name
         self.site = site
@@ -126,6 +149,37 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// The graph node for acquisitions of this class as a recursive reader, created on first use.
+    ///
+    /// lockdep's read rules as two nodes per class: this class's own node is "waited for by a writer
+    /// (or a reader that queues behind writers)", blocked by any holder; the readers node is "waited
+    /// for by a recursive reader", blocked only by a writer. So an edge from a lock held for reading
+    /// leaves the class's own node only, and a path through a recursive read continues only from a
+    /// write hold: a cycle in the graph is exactly lockdep's strong (deadlocking) cycle.
+    var recursiveReaders: LockClass {
+        let bits = subclasses.pointee.load(ordering: .acquiring)
+        if bits != 0 {
+            return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+        }
+        return LockClass.registry.withLock { registry in
+            let bits = subclasses.pointee.load(ordering: .acquiring)
+            if bits != 0 {
+                return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+            }
+            let readers = registry.add(named: false) {
+                LockClass(id: $0, name: "\(name) (read)", site: site, nesting: nesting, readersOf: self)
+            }
+            subclasses.pointee.store(UInt(bitPattern: Unmanaged.passUnretained(readers).toOpaque()), ordering: .releasing)
+            return readers
+        }
+    }
+
+    /// The recursive-readers node, if some thread acquired this class as a recursive reader.
+    var existingRecursiveReaders: LockClass? {
+        let bits = subclasses.pointee.load(ordering: .acquiring)
+        return bits == 0 ? nil : Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+    }
+
     /// The class with id `id`, if one was created.
     public static func withID(_ id: UInt32) -> LockClass? {
         registry.withLock { registry in
@@ -154,10 +208,12 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
             return made
         }
 
-        mutating func add(_ make: (UInt32) -> LockClass) -> LockClass {
+        /// - Parameter named: whether the class can be found by its name (a readers node cannot: a
+        ///   lock named like it is another class).
+        mutating func add(named: Bool = true, _ make: (UInt32) -> LockClass) -> LockClass {
             let lockClass = make(UInt32(all.count + 1))
             all.append(lockClass)
-            byName[lockClass.name] = lockClass
+            if named { byName[lockClass.name] = lockClass }
             return lockClass
         }
     }

@@ -14,11 +14,14 @@ struct LockStatisticsBlock {
         case acquisitions, contentions, waitTotal, waitMax, holds, holdTotal, holdMax
         /// Bit i: the i-th most recent hold passed its budget net of preemption.
         case overrunHistory
+        /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs
+        /// the instance, not only its class).
+        case deviceLevels
     }
 
     /// Log2 buckets of hold time in cycles: bucket i holds [2^(i-1), 2^i).
     @usableFromInline static let bucketCount = 48
-    @usableFromInline static let firstBucket = 8
+    @usableFromInline static let firstBucket = 9
     static let slotCount = firstBucket + bucketCount
 
     static func allocate() -> LockStatisticsBlock {
@@ -31,6 +34,11 @@ struct LockStatisticsBlock {
 
     func deallocate() { slots.deallocate() }
 
+    /// Zeroes every counter (``LockValidator/reset()``).
+    func reset() {
+        for index in 0..<Self.slotCount { (slots + index).pointee.store(0, ordering: .relaxed) }
+    }
+
     @inlinable
     func read(_ slot: Slot) -> UInt64 { (slots + slot.rawValue).pointee.load(ordering: .relaxed) }
 
@@ -39,6 +47,16 @@ struct LockStatisticsBlock {
     func add(_ amount: UInt64, to slot: Slot) {
         let field = slots + slot.rawValue
         field.pointee.store(field.pointee.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    }
+
+    /// Sets `bits` in `slot` atomically (any thread); returns the slot's value before.
+    func setBits(_ bits: UInt64, in slot: Slot) -> UInt64 {
+        (slots + slot.rawValue).pointee.bitwiseOr(bits, ordering: .relaxed).oldValue
+    }
+
+    /// Adds `amount` atomically, for counters several threads may write at once (shared holds).
+    func addAtomically(_ amount: UInt64, to slot: Slot) {
+        (slots + slot.rawValue).pointee.wrappingAdd(amount, ordering: .relaxed)
     }
 
     @inlinable

@@ -3,11 +3,14 @@ import _LockValidatorShims
 
 /// The validator's state for one lock instance, and the checks every acquire and release go through.
 ///
-/// A lock wrapper keeps one of these and calls ``willAcquire(_:on:fileID:line:)`` before it spins,
-/// ``didAcquire(_:on:queueNode:fileID:line:)`` once it owns the lock, and
-/// ``willRelease(_:on:fileID:line:)`` before it unlocks, doing what the returned ``ReleaseAction``
-/// says. The per-thread held-lock stack lives in C `__thread` storage; the owner is kept here so that
-/// a recursive acquire is caught with one load, before spinning.
+/// A spin-lock wrapper keeps one of these and calls ``willAcquire(_:on:nesting:queueNode:lockObject:fileID:line:)``
+/// before it spins, ``didAcquire(_:on:waitCycles:)`` once it owns the lock, and
+/// ``willRelease(_:restoring:queueNode:on:fileID:line:)`` before it unlocks, doing what the returned
+/// ``ReleaseAction`` says. As in lockdep's `__lock_acquire`, everything that can be checked is checked
+/// before the wait: a recursive acquire is reported instead of spinning forever, and a lock order
+/// that closes a cycle is reported before the threads that close it can deadlock. The per-thread
+/// held-lock stack lives in C `__thread` storage; the owner is kept here, written only by the thread
+/// that holds the lock, so that a recursive acquire is caught with one load.
 @usableFromInline
 package struct LockTracking: ~Copyable {
     /// The lock's class.
@@ -32,12 +35,16 @@ package struct LockTracking: ~Copyable {
         self.instance = LockInstance.next()
         self.initSite = site
         statistics = .allocate()
-        lockClass.register(statistics)
+        lockClass.register(statistics, of: instance)
         holdBudgetCycles = holdBudget.map { TSCClock.cycles(nanoseconds: max($0.nanoseconds, 1)) } ?? 0
     }
 
-    /// Folds this instance's statistics into its class; call from the lock's deinit.
-    package func retire() { lockClass.retire(statistics) }
+    /// Folds this instance's statistics into its class and forgets what was kept about it; call from
+    /// the lock's deinit.
+    package func retire() {
+        if statistics.read(.deviceLevels) != 0 { Dependencies.forgetInstance(instance) }
+        lockClass.retire(statistics, of: instance)
+    }
 
     /// The serial of the thread holding the lock, 0 when free.
     package var ownerSerial: UInt32 { owner.load(ordering: .relaxed) }
@@ -48,76 +55,116 @@ package struct LockTracking: ~Copyable {
     /// Whether some thread holds the lock, as far as the validator knows.
     package var isHeld: Bool { owner.load(ordering: .relaxed) != 0 }
 
+    /// Forgets the owner: the lock is being released for a thread that exited holding it.
+    package func forgetOwner() { owner.store(0, ordering: .relaxed) }
+
     /// Whether `thread` holds the lock.
     @inlinable
     package func isOwned(by thread: ThreadState) -> Bool { owner.load(ordering: .relaxed) == thread.serial }
 
     // MARK: Acquire
 
-    /// Checks an acquire before the caller spins; returns false when the caller must not spin.
+    /// Checks an acquire before the caller waits for the lock, and records it on the thread's held
+    /// stack; the caller spins only when the answer is not `.recursive`.
     ///
-    /// A thread that already holds the lock would spin forever: the acquire is reported as
-    /// `recursive-acquire` and recorded as a placeholder entry that the matching release removes, so
-    /// the program goes on with the lock still held once.
+    /// 1. A thread that already holds the lock would spin forever: reported as `recursive-acquire` and
+    ///    recorded as a placeholder entry that the matching release removes.
+    /// 2. One kind of routine per lock (`mixed-acquire-kinds`).
+    /// 3. The held stack and the chain of classes it makes; a chain no thread has validated is checked
+    ///    now, before the wait, so that the thread closing a cycle reports it instead of deadlocking.
+    /// 4. The IRQL the lock is used at.
+    ///
+    /// - Parameters:
+    ///   - nesting: the declared nesting level; level n puts the lock in subclass n.
+    ///   - queueNode: the MCS node of a queued acquire, which its release names the acquisition by.
+    ///   - lockObject: the lock wrapper, released on the thread's behalf if it exits holding the lock.
     @inlinable
-    package func willAcquire(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) -> Bool {
-        guard _fastPath(lv_validation_enabled() != 0) else { return true }
+    package func willAcquire(
+        _ kind: AcquireKind, on thread: ThreadState, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
+        lockObject: UnsafeMutableRawPointer? = nil, fileID: StaticString, line: UInt
+    ) -> AcquireTicket {
+        guard _fastPath(lv_validation_enabled() != 0) else { return .untracked }
         if _slowPath(owner.load(ordering: .relaxed) == thread.serial) {
-            recursiveAcquire(kind, on: thread, fileID: fileID, line: line)
-            return false
+            recursiveAcquire(kind, on: thread, queueNode: queueNode, fileID: fileID, line: line)
+            return .recursive
         }
         let family = KindFamily.of(kind)
         if _slowPath(kindsUsed.load(ordering: .relaxed) & family == 0) {
             firstUse(of: kind, on: thread, fileID: fileID, line: line)
         }
-        return true
+        let flags = kind == .tryAcquire ? UInt8(LV_HELD_TRY) : 0
+        guard
+            _fastPath(
+                hold(
+                    kind, flags: flags, nesting: nesting, queueNode: queueNode, lockObject: lockObject, on: thread,
+                    fileID: fileID, line: line))
+        else { return .untracked }
+        checkUsage(on: thread, fileID: fileID, line: line)
+        return .tracked
     }
 
-    /// Records that the calling thread now owns the lock, at the thread's current IRQL.
-    ///
-    /// The hot path: push on the held stack, extend the chain key, and probe the chain cache; only a
-    /// chain no thread has validated, or a class held at an IRQL not seen for it, takes a slow path.
-    ///
-    /// - Parameter nesting: the declared nesting level; level n puts the lock in subclass n.
+    /// Records that the calling thread now owns the lock, and starts the hold's clock.
     @inlinable
-    package func didAcquire(
-        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil, nesting: Int = 0,
-        waitCycles: UInt64 = 0, fileID: StaticString, line: UInt
-    ) {
+    package func didAcquire(_ ticket: AcquireTicket, on thread: ThreadState, waitCycles: UInt64 = 0) {
         guard _fastPath(lv_validation_enabled() != 0) else { return }
         owner.store(thread.serial, ordering: .relaxed)
         statistics.recordAcquire(waitCycles: waitCycles)
-        let effectiveClass = lockClass.nested(nesting)
+        guard _fastPath(ticket == .tracked) else { return }
+        startHold(of: thread.held(thread.depth - 1), on: thread)
+    }
+
+    /// Pushes a held entry and extends the chain key, validating a chain no thread has validated;
+    /// returns false when the stack is full (reported once per thread).
+    @inlinable
+    package func hold(
+        _ kind: AcquireKind, flags: UInt8, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
+        lockObject: UnsafeMutableRawPointer? = nil, on thread: ThreadState, fileID: StaticString, line: UInt
+    ) -> Bool {
+        let classID = lockClass.nested(nesting).id
         let below = thread.chainKey
-        let isTry = kind == .tryAcquire
-        let flags = (isTry ? UInt8(LV_HELD_TRY) : 0) | (lockClass.isOverflow ? UInt8(LV_HELD_UNTRACKED) : 0)
-        let pushed = push(
-            kind, classID: effectiveClass.id, flags: flags, nesting: nesting, chainKey: below, on: thread,
-            queueNode: queueNode, fileID: fileID, line: line)
-        if _fastPath(pushed && !lockClass.isOverflow) {
-            let key = ChainCache.extend(below, with: effectiveClass.id)
+        let flags = flags | (lockClass.isOverflow ? UInt8(LV_HELD_UNTRACKED) : 0)
+        guard
+            _fastPath(
+                push(
+                    kind, classID: classID, flags: flags, nesting: nesting, chainKey: below, on: thread,
+                    queueNode: queueNode, lockObject: lockObject, fileID: fileID, line: line))
+        else { return false }
+        if _fastPath(!lockClass.isOverflow) {
+            let key = ChainCache.extend(below, with: ChainCache.element(classID: classID, flags: flags))
             thread.chainKey = key
-            // A chain of one lock has no order to learn; a try-acquire adds no edge into itself.
-            if thread.depth > 1 && !isTry && !ChainCache.contains(key) {
+            // The first lock of a context has no order to learn; a try-acquire adds no edge into itself.
+            if below != 0 && flags & UInt8(LV_HELD_TRY) == 0 && !ChainCache.contains(key) {
                 Dependencies.validateNewChain(key, on: thread)
             }
         }
+        return true
+    }
+
+    /// Records a class, and for device levels this instance, held at an IRQL not seen for it before.
+    @inlinable
+    package func checkUsage(on thread: ThreadState, fileID: StaticString, line: UInt) {
+        guard _fastPath(!lockClass.isOverflow) else { return }
         let level = thread.irql
-        if _slowPath(
-            lockClass.levelsUsed.load(ordering: .relaxed) & (1 << UInt16(level.rawValue)) == 0 && !lockClass.isOverflow)
-        {
-            Dependencies.recordUsage(
-                of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
+        let bit = UInt16(1) << UInt16(level.rawValue)
+        if _slowPath(lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0) {
+            Dependencies.recordUsage(of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
         }
-        guard _fastPath(pushed) else { return }
-        // The hold starts now, after the validator's own bookkeeping. A stale CPU-time snapshot (or a
-        // traced class) takes a fresh one first.
+        if _slowPath(level > .dispatch && statistics.read(.deviceLevels) & UInt64(bit) == 0) {
+            Dependencies.recordInstanceUsage(
+                of: lockClass, instance: instance, statistics: statistics, at: level, fileID: fileID, line: line,
+                on: thread)
+        }
+    }
+
+    /// Starts the clock of the hold `entry`, after the validator's own bookkeeping. A stale CPU-time
+    /// snapshot (or a traced class) takes a fresh one first.
+    @inlinable
+    package func startHold(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState) {
         var now = lv_rdtsc()
         let isTraced = lockClass.isTraced.load(ordering: .relaxed)
         if _slowPath(isTraced || now &- thread.pointer.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()) {
             now = refreshSnapshot(on: thread, keepingStack: isTraced)
         }
-        let entry = thread.held(thread.depth - 1)
         entry.pointee.acquired_tsc = now
         entry.pointee.snapshot_tsc = thread.pointer.pointee.snapshot_tsc
         entry.pointee.snapshot_cpu_ns = thread.pointer.pointee.snapshot_cpu_ns
@@ -128,15 +175,15 @@ package struct LockTracking: ~Copyable {
     @inlinable
     func push(
         _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, chainKey: UInt64, on thread: ThreadState,
-        queueNode: UnsafeMutableRawPointer?, fileID: StaticString, line: UInt
+        queueNode: UnsafeMutableRawPointer?, lockObject: UnsafeMutableRawPointer?, fileID: StaticString, line: UInt
     ) -> Bool {
-        // The timing fields are filled once the acquire's bookkeeping is done (see didAcquire).
+        // The timing fields are filled once the lock is taken (see startHold).
         let entry = lv_held_lock(
             instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
             flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0,
             queue_node: queueNode, file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self),
-            line: UInt32(truncatingIfNeeded: line), reserved: 0, chain_key: chainKey, snapshot_tsc: 0,
-            snapshot_cpu_ns: 0, validator_cycles: 0)
+            line: UInt32(truncatingIfNeeded: line), deferred_irql: 0, reserved8: 0, reserved16: 0,
+            chain_key: chainKey, snapshot_tsc: 0, snapshot_cpu_ns: 0, validator_cycles: 0, lock_object: lockObject)
         if _fastPath(thread.push(entry)) { return true }
         heldStackFull(on: thread, fileID: fileID, line: line)
         return false
@@ -144,21 +191,25 @@ package struct LockTracking: ~Copyable {
 
     @usableFromInline
     @inline(never)
-    func recursiveAcquire(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) {
+    func recursiveAcquire(
+        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer?, fileID: StaticString,
+        line: UInt
+    ) {
         let site = SourceSite(fileID, line)
-        let first = thread.indexOfHeld(instance: instance).map { index -> String in
+        let first = thread.indexOfHold(instance: instance).map { index -> String in
             let entry = thread.held(index).pointee
             return " (first acquired at \(String(cString: entry.file)):\(entry.line))"
         }
         LockValidator.record(
             .recursiveAcquire,
             summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
-                + " reported instead of spinning forever",
+                + " reported instead of waiting for itself forever",
             locks: [info], site: site)
-        // The placeholder leaves the chain key as it is: it is not a second hold.
+        // The placeholder leaves the chain key as it is: it is not a second hold. It keeps the queue node
+        // so that the handle that made it releases it, whatever the order.
         _ = push(
             kind, classID: lockClass.id, flags: UInt8(LV_HELD_RECURSIVE), nesting: 0, chainKey: thread.chainKey,
-            on: thread, queueNode: nil, fileID: fileID, line: line)
+            on: thread, queueNode: queueNode, lockObject: nil, fileID: fileID, line: line)
     }
 
     @usableFromInline
@@ -191,18 +242,27 @@ package struct LockTracking: ~Copyable {
 
     /// Checks a release and removes the lock from the calling thread's held stack; the caller then does
     /// what the returned action says.
+    ///
+    /// - Parameters:
+    ///   - oldIRQL: the IRQL the caller restores after the release; nil for a release that keeps it
+    ///     (the `FromDpcLevel` routines).
+    ///   - queueNode: the node of the handle a queued release names its acquisition by.
     @inlinable
-    package func willRelease(_ kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt)
-        -> ReleaseAction
-    {
-        guard _fastPath(lv_validation_enabled() != 0) else { return .unlock(kind, queueNode: nil, floor: .passive) }
+    package func willRelease(
+        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutableRawPointer? = nil,
+        on thread: ThreadState, fileID: StaticString, line: UInt
+    ) -> ReleaseAction {
+        guard _fastPath(lv_validation_enabled() != 0) else {
+            return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
+        }
         // The hold ends here, before the validator's release bookkeeping.
         let released = lv_rdtsc()
         let depth = thread.depth
         if _fastPath(owner.load(ordering: .relaxed) == thread.serial && depth > 0) {
             let top = thread.held(depth - 1)
             if _fastPath(
-                top.pointee.instance == instance && top.pointee.flags & UInt8(LV_HELD_RECURSIVE) == 0
+                top.pointee.instance == instance
+                    && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL) == 0
                     && top.pointee.irql == thread.irql.rawValue
                     && KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind))
             {
@@ -210,16 +270,19 @@ package struct LockTracking: ~Copyable {
                 thread.pop()
                 owner.store(0, ordering: .relaxed)
                 finishHold(entry, releasedAt: released, on: thread, fileID: fileID, line: line)
-                return .unlock(kind, queueNode: entry.queue_node, floor: .passive)
+                return .unlock(kind, queueNode: entry.queue_node, lowerTo: oldIRQL)
             }
         }
-        return checkedRelease(kind, releasedAt: released, on: thread, fileID: fileID, line: line)
+        return checkedRelease(
+            kind, restoring: oldIRQL, queueNode: queueNode, releasedAt: released, on: thread, fileID: fileID, line: line
+        )
     }
 
     @usableFromInline
     @inline(never)
     func checkedRelease(
-        _ kind: AcquireKind, releasedAt released: UInt64, on thread: ThreadState, fileID: StaticString, line: UInt
+        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutableRawPointer?, releasedAt released: UInt64,
+        on thread: ThreadState, fileID: StaticString, line: UInt
     ) -> ReleaseAction {
         let site = SourceSite(fileID, line)
         let holder = owner.load(ordering: .relaxed)
@@ -239,18 +302,19 @@ package struct LockTracking: ~Copyable {
             }
             return .ignore
         }
-        guard let index = thread.indexOfHeld(instance: instance) else {
+        guard let index = thread.indexOfHeld(instance: instance, queueNode: queueNode) else {
             // Owned but untracked: the held stack was full at the acquire.
             owner.store(0, ordering: .relaxed)
-            return .unlock(kind, queueNode: nil, floor: .passive)
+            return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
         }
         let entry = thread.held(index).pointee
+        let isNewest = index == thread.depth - 1
         if entry.flags & UInt8(LV_HELD_RECURSIVE) != 0 {
             thread.remove(at: index)
-            return .placeholder
+            return .placeholder(
+                queueNode: entry.queue_node, lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
         }
         let heldKind = AcquireKind(rawValue: entry.kind)!
-        let isNewest = index == thread.depth - 1
         if !isNewest {
             let newer = thread.held(thread.depth - 1).pointee
             let newerName = LockClass.withID(newer.lock_class)?.name ?? "?"
@@ -276,9 +340,28 @@ package struct LockTracking: ~Copyable {
         thread.remove(at: index)
         owner.store(0, ordering: .relaxed)
         finishHold(entry, releasedAt: released, on: thread, fileID: fileID, line: line)
-        // An out-of-order release must not drop the IRQL below what the locks still held run at.
-        let floor = isNewest ? IRQL.passive : thread.highestHeldIRQL
-        return .unlock(heldKind, queueNode: entry.queue_node, floor: floor)
+        return .unlock(
+            heldKind, queueNode: entry.queue_node,
+            lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
+    }
+
+    /// The IRQL a release may lower to once `entry` (at `index`) is off the held stack: what the caller
+    /// restores, or an earlier out-of-order release owed, but never below what the locks still held
+    /// run at. A lowering that must wait is carried by the next newer lock, whose release makes it, so
+    /// the thread ends where releases in order would have left it.
+    func irqlAfterRelease(of entry: lv_held_lock, at index: Int, restoring oldIRQL: IRQL?, on thread: ThreadState)
+        -> IRQL?
+    {
+        let owed = entry.flags & UInt8(LV_HELD_DEFERRED_IRQL) != 0 ? IRQL(unchecked: entry.deferred_irql) : nil
+        guard let target = [oldIRQL, owed].compactMap({ $0 }).min() else { return nil }
+        let floor = thread.highestHeldIRQL
+        if target < floor && index < thread.depth {
+            let heir = thread.held(index)
+            let carried = heir.pointee.flags & UInt8(LV_HELD_DEFERRED_IRQL) != 0
+            heir.pointee.deferred_irql = carried ? min(heir.pointee.deferred_irql, target.rawValue) : target.rawValue
+            heir.pointee.flags |= UInt8(LV_HELD_DEFERRED_IRQL)
+        }
+        return max(target, floor)
     }
 
     // MARK: Hold time
@@ -331,9 +414,10 @@ package struct LockTracking: ~Copyable {
     /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.
     package func freed(whileLocked isLocked: Bool) {
         let holder = owner.load(ordering: .relaxed)
-        guard isLocked || holder != 0 else { return }
         let thread = ThreadState.current
-        let by = holder == 0 ? "" : holder == thread.serial ? " by this thread" : " by thread \(holder)"
+        let heldHere = thread.indexOfHeld(instance: instance) != nil
+        guard isLocked || holder != 0 || heldHere else { return }
+        let by = holder == thread.serial || heldHere ? " by this thread" : holder == 0 ? "" : " by thread \(holder)"
         LockValidator.record(
             .lockFreedWhileHeld, summary: "\(info) is being freed while it is held\(by)", locks: [info],
             site: nil)
@@ -341,14 +425,26 @@ package struct LockTracking: ~Copyable {
     }
 }
 
-/// What a lock wrapper does after ``LockTracking/willRelease(_:on:fileID:line:)``.
+/// What ``LockTracking/willAcquire(_:on:nesting:queueNode:lockObject:fileID:line:)`` decided.
+@frozen @usableFromInline
+package enum AcquireTicket: Equatable {
+    /// Take the lock; it is on the held stack.
+    case tracked
+    /// Take the lock; it is not tracked (checks off, or the held stack full).
+    case untracked
+    /// The thread holds the lock already: reported; do not take it, it would spin forever.
+    case recursive
+}
+
+/// What a lock wrapper does after ``LockTracking/willRelease(_:restoring:queueNode:on:fileID:line:)``.
 @frozen @usableFromInline
 package enum ReleaseAction {
     /// Unlock as the lock was acquired (`kind`, with `queueNode` for a queued acquire), then lower the
-    /// IRQL no further than `floor`.
-    case unlock(AcquireKind, queueNode: UnsafeMutableRawPointer?, floor: IRQL)
-    /// The release matched a reported recursive acquire: do not unlock; restore the IRQL as usual.
-    case placeholder
+    /// IRQL to `lowerTo` (nil: leave it).
+    case unlock(AcquireKind, queueNode: UnsafeMutableRawPointer?, lowerTo: IRQL?)
+    /// The release matched a reported recursive acquire (made with `queueNode`): do not unlock; lower
+    /// the IRQL to `lowerTo`.
+    case placeholder(queueNode: UnsafeMutableRawPointer?, lowerTo: IRQL?)
     /// The release was reported and must not happen: do not unlock, leave the IRQL alone.
     case ignore
 }

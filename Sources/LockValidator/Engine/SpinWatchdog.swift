@@ -14,6 +14,9 @@ import _LockValidatorShims
 ///
 /// Spinning threads publish what they wait for (checked every 128 spins, when they yield) and capture
 /// their stack once a wait is long, so the thread that times out can show the others' stacks too.
+/// Another thread's held locks and stack are read only once it has parked: a waiting thread that sees
+/// the watchdog firing stops for good at its next yield, publishing that it did (a release store the
+/// reporting thread reads with an acquire load), so its state no longer changes and its storage stays.
 @usableFromInline
 package enum SpinWatchdog {
     /// Called by a spinning thread at each yield: publishes the wait, keeps the stack once the wait is
@@ -23,6 +26,7 @@ package enum SpinWatchdog {
         fileID: StaticString, line: UInt
     ) {
         guard lv_validation_enabled() != 0 else { return }
+        if _slowPath(firing.load(ordering: .relaxed)) { park(thread) }
         let state = thread.pointer
         let now = lv_rdtsc()
         if state.pointee.waiting_instance == 0 {
@@ -64,53 +68,106 @@ package enum SpinWatchdog {
 
     private static let firing = Atomic<Bool>(false)
 
+    /// Stops this waiting thread for good, once another thread reports the timeout: from here on its
+    /// state is stable for that thread to read.
+    private static func park(_ thread: ThreadState) -> Never {
+        lv_store_release_u32(&thread.pointer.pointee.parked, 1)
+        while true { sleep(1) }
+    }
+
+    /// Waits up to a second for thread `serial` to park; false if it exits or never does (it is not
+    /// spinning: it holds a lock and runs, or waits elsewhere).
+    private static func waitUntilParked(_ serial: UInt32) -> Bool {
+        for _ in 0..<1_000 {
+            guard let parked = ThreadRegistry.withState(serial, { lv_load_acquire_u32(&$0.state.pointee.parked) })
+            else { return false }
+            if parked == 1 { return true }
+            usleep(1_000)
+        }
+        return false
+    }
+
+    /// What a wait-for chain report shows of one thread.
+    private struct Snapshot {
+        var instance: UInt64 = 0
+        var holder: UInt32 = 0
+        var lockClass: UInt32 = 0
+        var since: UInt64 = 0
+        var file: UnsafePointer<CChar>?
+        var line: UInt32 = 0
+        var info = ThreadInfo(serial: 0, osThreadID: 0, name: nil)
+        var heldLocks: [HeldLockInfo] = []
+        var stack = StackTrace(addresses: [])
+    }
+
+    /// The calling thread's own wait, held locks and stack.
+    private static func snapshot(of thread: ThreadState) -> Snapshot {
+        let state = thread.pointer
+        return Snapshot(
+            instance: state.pointee.waiting_instance, holder: state.pointee.waiting_owner,
+            lockClass: state.pointee.waiting_class, since: state.pointee.waiting_since_tsc,
+            file: state.pointee.waiting_file, line: state.pointee.waiting_line, info: thread.info,
+            heldLocks: thread.heldLockInfos, stack: StackTrace.capture())
+    }
+
+    /// Another thread's wait; its held locks and stack only once it has parked.
+    private static func snapshot(ofOther serial: UInt32) -> Snapshot? {
+        let parked = waitUntilParked(serial)
+        let info = ThreadRegistry.info(serial)
+        return ThreadRegistry.withState(serial) { entry in
+            let state = entry.state
+            var snapshot = Snapshot(
+                instance: lv_load_relaxed_u64(&state.pointee.waiting_instance),
+                holder: lv_load_relaxed_u32(&state.pointee.waiting_owner),
+                lockClass: lv_load_relaxed_u32(&state.pointee.waiting_class),
+                since: lv_load_relaxed_u64(&state.pointee.waiting_since_tsc), info: info)
+            guard parked else { return snapshot }
+            snapshot.file = state.pointee.waiting_file
+            snapshot.line = state.pointee.waiting_line
+            snapshot.heldLocks = ThreadState(pointer: state).heldLockInfos
+            snapshot.stack = StackTrace(
+                addresses: withUnsafeMutablePointer(to: &state.pointee.waiting_stack) { frames in
+                    frames.withMemoryRebound(to: UInt.self, capacity: Int(LV_MAX_FRAMES)) { frames in
+                        (0..<Int(max(0, state.pointee.waiting_stack_depth))).map { frames[$0] }
+                    }
+                })
+            return snapshot
+        }
+    }
+
     /// Reports the wait-for chain, writes the report file and aborts the process.
     static func expired(on thread: ThreadState, waitedCycles: UInt64) -> Never {
         guard !firing.exchange(true, ordering: .acquiringAndReleasing) else {
-            // Another thread is already reporting; it will end the process.
-            while true { sleep(1) }
+            // Another thread is already reporting, and will end the process: stop where it can read us.
+            park(thread)
         }
         var waits: [ThreadWait] = []
         var visited: Set<UInt32> = []
         var serial = thread.serial
         var closesCycle = false
-        while let entry = ThreadRegistry.entry(serial) {
-            let state = entry.state
-            let instance = lv_load_relaxed_u64(&state.pointee.waiting_instance)
-            let holder = lv_load_relaxed_u32(&state.pointee.waiting_owner)
-            let lockClass = LockClass.withID(lv_load_relaxed_u32(&state.pointee.waiting_class))
+        while let wait = serial == thread.serial ? snapshot(of: thread) : snapshot(ofOther: serial) {
+            let lockClass = LockClass.withID(wait.lockClass)
             let waitingFor =
-                instance == 0
+                wait.instance == 0
                 ? nil
                 : LockInfo(
                     name: lockClass?.name ?? "?", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0),
-                    instance: instance)
-            let since = lv_load_relaxed_u64(&state.pointee.waiting_since_tsc)
-            let stack =
-                serial == thread.serial
-                ? StackTrace.capture()
-                : StackTrace(
-                    addresses: withUnsafeMutablePointer(to: &state.pointee.waiting_stack) { frames in
-                        frames.withMemoryRebound(to: UInt.self, capacity: Int(LV_MAX_FRAMES)) { frames in
-                            (0..<Int(max(0, state.pointee.waiting_stack_depth))).map { frames[$0] }
-                        }
-                    })
+                    instance: wait.instance)
             waits.append(
                 ThreadWait(
-                    thread: serial == thread.serial ? thread.info : ThreadRegistry.info(serial), waitingFor: waitingFor,
-                    waitingAt: instance == 0 || state.pointee.waiting_file == nil
-                        ? nil
-                        : SourceSite(
-                            fileID: String(cString: state.pointee.waiting_file), line: UInt(state.pointee.waiting_line)),
-                    holder: holder, waitedNanoseconds: instance == 0 ? 0 : TSCClock.nanoseconds(lv_rdtsc() &- since),
-                    heldLocks: ThreadState(pointer: state).heldLockInfos, stack: stack))
+                    thread: wait.info, waitingFor: waitingFor,
+                    waitingAt: wait.instance == 0 || wait.file == nil
+                        ? nil : SourceSite(fileID: String(cString: wait.file!), line: UInt(wait.line)),
+                    holder: wait.holder,
+                    waitedNanoseconds: wait.instance == 0 ? 0 : TSCClock.nanoseconds(lv_rdtsc() &- wait.since),
+                    heldLocks: wait.heldLocks, stack: wait.stack))
             visited.insert(serial)
-            guard instance != 0, holder != 0 else { break }
-            if visited.contains(holder) {
+            guard wait.instance != 0, wait.holder != 0 else { break }
+            if visited.contains(wait.holder) {
                 closesCycle = true
                 break
             }
-            serial = holder
+            serial = wait.holder
         }
         let story = waits.map { wait -> String in
             guard let lock = wait.waitingFor else { return "\(wait.thread) is not waiting" }

@@ -8,6 +8,9 @@ import _LockValidatorShims
 
 /// The live threads the validator has seen, so that the spin watchdog can follow a wait-for chain
 /// through other threads' state.
+///
+/// A thread leaves the registry in its exit handler, while its `__thread` state is still valid, and
+/// under the registry's lock: so another thread's state may be read inside ``withState(_:_:)`` only.
 enum ThreadRegistry {
     struct Entry {
         let state: UnsafeMutablePointer<lv_thread_state>
@@ -24,13 +27,17 @@ enum ThreadRegistry {
 
     static func remove(_ serial: UInt32) { threads.withLock { $0[serial] = nil } }
 
-    static func entry(_ serial: UInt32) -> Entry? { threads.withLock { $0[serial] } }
+    /// Runs `body` with the state of thread `serial` while it cannot exit; nil when it has exited.
+    static func withState<Result>(_ serial: UInt32, _ body: (Entry) -> Result) -> Result? {
+        threads.withLock { threads in threads[serial].map(body) }
+    }
 
     /// A thread's description, read from another thread.
     static func info(_ serial: UInt32) -> ThreadInfo {
-        guard let entry = entry(serial) else { return ThreadInfo(serial: serial, osThreadID: 0, name: nil) }
-        var buffer = [CChar](repeating: 0, count: 32)
-        let name = lv_thread_name_of(entry.handle, &buffer, buffer.count) == 0 ? String(cString: buffer) : nil
-        return ThreadInfo(serial: serial, osThreadID: entry.osThreadID, name: name)
+        withState(serial) { entry in
+            var buffer = [CChar](repeating: 0, count: 32)
+            let name = lv_thread_name_of(entry.handle, &buffer, buffer.count) == 0 ? String(cString: buffer) : nil
+            return ThreadInfo(serial: serial, osThreadID: entry.osThreadID, name: name)
+        } ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil)
     }
 }

@@ -61,6 +61,31 @@ package struct ThreadState {
         return nil
     }
 
+    /// The index of the entry for `instance` acquired with the queue node `node`, else of the newest
+    /// entry for `instance`: a queued release names its acquisition by the handle's node.
+    package func indexOfHeld(instance: UInt64, queueNode node: UnsafeMutableRawPointer?) -> Int? {
+        if let node {
+            var index = depth - 1
+            while index >= 0 {
+                let entry = held(index).pointee
+                if entry.instance == instance && entry.queue_node == node { return index }
+                index -= 1
+            }
+        }
+        return indexOfHeld(instance: instance)
+    }
+
+    /// The index of the newest entry that really holds `instance` (not a reported recursive acquire).
+    package func indexOfHold(instance: UInt64) -> Int? {
+        var index = depth - 1
+        while index >= 0 {
+            let entry = held(index).pointee
+            if entry.instance == instance && entry.flags & UInt8(LV_HELD_RECURSIVE) == 0 { return index }
+            index -= 1
+        }
+        return nil
+    }
+
     /// Pushes an entry; returns false when the stack is full (the acquire then goes untracked).
     @inlinable
     package func push(_ entry: lv_held_lock) -> Bool {
@@ -99,21 +124,47 @@ package struct ThreadState {
     }
 
     /// Removes the entry at `index`, closing the gap and recomputing the chain keys above it.
-    @inlinable
     package func remove(at index: Int) {
         let depth = self.depth
         var key = held(index).pointee.chain_key
         var i = index
         while i + 1 < depth {
+            // An entry whose chain began empty starts a context (an ISR's, a DPC's): it stays one.
+            if held(i + 1).pointee.chain_key == 0 { key = 0 }
             held(i).pointee = held(i + 1).pointee
             held(i).pointee.chain_key = key
-            if held(i).pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_UNTRACKED) == 0 {
-                key = ChainCache.extend(key, with: held(i).pointee.lock_class)
-            }
+            key = ChainCache.extend(key, by: held(i).pointee)
             i += 1
         }
         pointer.pointee.depth = UInt16(depth - 1)
         chainKey = key
+    }
+
+    /// The index of the first entry of the context the newest entry belongs to: held locks below it
+    /// belong to code that an interrupt or DPC interrupted, and take no part in its lock order.
+    package var contextStart: Int {
+        var index = depth - 1
+        while index > 0 && held(index).pointee.chain_key != 0 { index -= 1 }
+        return max(index, 0)
+    }
+
+    /// Runs `body` as an interrupt or DPC on this processor: a new lock-order context, as lockdep keeps
+    /// one per hard-IRQ and soft-IRQ context. An interrupt can arrive with any lock held, so its locks
+    /// take no order from the locks it interrupted (what makes that safe or not is the IRQL the
+    /// interrupted locks are held at, which `irql-inconsistent-usage` checks).
+    package func runInNewContext<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let savedKey = chainKey
+        let savedDepth = depth
+        chainKey = 0
+        defer { chainKey = depth == savedDepth ? savedKey : keyAfterNewest }
+        return try body()
+    }
+
+    /// The chain key the held stack makes as it stands.
+    var keyAfterNewest: UInt64 {
+        guard depth > 0 else { return 0 }
+        let newest = held(depth - 1).pointee
+        return ChainCache.extend(newest.chain_key, by: newest)
     }
 
     /// Whether the thread holds a spin lock of any kind (not only annotated locks).
@@ -168,16 +219,46 @@ package struct ThreadState {
             locks: stillHeld.map { $0.lock }, site: stillHeld.first?.acquiredAt)
     }
 
-    /// Runs once per registered thread as it exits: checks what it leaves held, frees its pended-work
-    /// store, and forgets it.
+    /// Runs once per registered thread as it exits: checks what it leaves held, releases the locks it
+    /// abandons, frees its pended-work store, and forgets it.
     private func threadDidExit() {
         checkExit()
+        releaseAbandonedLocks()
         ThreadRegistry.remove(serial)
         if let processor = pointer.pointee.processor {
             Unmanaged<Processor>.fromOpaque(processor).release()
             pointer.pointee.processor = nil
         }
     }
+}
+
+extension ThreadState {
+    /// Releases the spin locks an exiting thread still holds, newest first, after
+    /// `thread-exit-holding-lock` reported them: nobody else could, the next acquire would spin forever,
+    /// and a queued lock's word would point into this thread's storage, freed with it. The program goes
+    /// on as if the thread had released them; annotated locks are only forgotten (the validator cannot
+    /// release a lock it does not own).
+    func releaseAbandonedLocks() {
+        while depth > 0 {
+            let entry = held(depth - 1).pointee
+            pointer.pointee.depth -= 1
+            guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_NESTED) == 0, entry.acquired_tsc != 0,
+                let object = entry.lock_object, let lockClass = LockClass.withID(entry.lock_class)
+            else { continue }
+            // Released only while the lock is alive: its deinit waits for this.
+            (lockClass.base ?? lockClass).ifAlive(entry.instance) {
+                let lock = Unmanaged<AnyObject>.fromOpaque(object).takeUnretainedValue() as? AbandonableLock
+                lock?.releaseAbandoned(AcquireKind(rawValue: entry.kind) ?? .ordinary, queueNode: entry.queue_node)
+            }
+        }
+        chainKey = 0
+    }
+}
+
+/// A lock the validator can release for a thread that exited holding it.
+package protocol AbandonableLock: AnyObject {
+    /// Unlocks as acquired (`kind`, with `queueNode` for a queued acquire), on the exiting thread.
+    func releaseAbandoned(_ kind: AcquireKind, queueNode: UnsafeMutableRawPointer?)
 }
 
 private let nextThreadSerial = Atomic<UInt32>(1)

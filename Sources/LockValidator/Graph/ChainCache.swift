@@ -1,3 +1,4 @@
+import _LockValidatorShims
 import Synchronization
 
 /// The set of lock chains already validated, lockdep's chain hash: a chain is the ordered list of
@@ -20,6 +21,21 @@ enum ChainCache {
         mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
         mixed ^= mixed >> 31
         return mixed == 0 ? 1 : mixed
+    }
+
+    /// A held lock as a link of a chain: its class and how it is held (exclusively, shared, as a
+    /// recursive reader), since each makes different lock-order edges.
+    @inlinable
+    static func element(classID: UInt32, flags: UInt8) -> UInt32 {
+        classID ^ (UInt32(flags & UInt8(LV_HELD_SHARED | LV_HELD_RECURSIVE_READ)) << 24)
+    }
+
+    /// `key` extended by `entry`, if the entry takes part in lock order (not a reported recursive
+    /// acquire, a nested hold, or a lock past the class cap).
+    @inlinable
+    static func extend(_ key: UInt64, by entry: lv_held_lock) -> UInt64 {
+        guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED) == 0 else { return key }
+        return extend(key, with: element(classID: entry.lock_class, flags: entry.flags))
     }
 
     /// Whether the chain `key` was validated.
@@ -53,11 +69,17 @@ enum ChainCache {
         if place(key, in: table) { count += 1 }
     }
 
-    /// Forgets every chain. The caller holds the graph lock.
+    /// Forgets every chain, emptying the current table in place (a reader may be probing it, so it is
+    /// never freed). The caller holds the graph lock.
     static func removeAll() {
-        currentTable.store(UInt(bitPattern: makeTable(capacity: initialCapacity)), ordering: .releasing)
+        let table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .relaxed))!
+        let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
+        for index in 1...capacity { (table + index).pointee.store(0, ordering: .relaxed) }
         count = 0
     }
+
+    /// The current table's address, for tests: a reset keeps it.
+    static var tableAddress: UInt { currentTable.load(ordering: .relaxed) }
 
     /// The number of chains validated.
     static var chainCount: Int { count }

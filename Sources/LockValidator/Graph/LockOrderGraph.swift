@@ -1,12 +1,18 @@
-/// A directed graph of lock classes kept acyclic by an incremental topological order, the heart of
-/// lock-order checking: an edge `A → B` means "B was acquired while A was held".
+/// A directed graph of lock classes, the heart of lock-order checking: an edge `A → B` means "B was
+/// acquired while A was held". Every cycle is found at the moment the edge that closes it is first
+/// taken, and answered with the path that the edge closes.
 ///
-/// Inserting an edge that would close a cycle is refused and answered with the cycle, so the graph
-/// stays a DAG and every cycle is found at the moment its closing edge is first taken. The check is
-/// Pearce and Kelly's dynamic topological sort (2006): each node has a position in a topological
-/// order; an edge that agrees with the order costs O(1), and one that disagrees searches only the
-/// nodes whose positions lie between its ends, then reorders just those. No search ever walks the
-/// whole graph unless the whole graph lies between the two ends.
+/// The graph is an acyclic core kept in an incremental topological order, plus the few edges that
+/// closed a cycle. The check is Pearce and Kelly's dynamic topological sort (2006): each node has a
+/// position; an edge that agrees with the order costs O(1), and one that disagrees searches only the
+/// nodes whose positions lie between its ends, then reorders just those. No search walks the whole
+/// graph unless the whole graph lies between the two ends.
+///
+/// An edge that closes a cycle is kept too, outside the order (a *cycle edge*): a later edge that
+/// closes a different cycle through it is still found. Each such edge is a reported bug, so there
+/// are few; while there are any, a new edge also searches, forwards from its head, the nodes that can
+/// still lead back to its tail: those at or before its tail's position or some cycle edge's tail's
+/// (an order-respecting path only moves forwards, so it can turn back only through a cycle edge).
 ///
 /// Nodes are dense small integers (lock class ids); `Payload` is what the caller keeps per edge (for
 /// the validator, the first stack and sites that created it). Not thread-safe: the caller serializes.
@@ -17,16 +23,18 @@ public struct LockOrderGraph<Payload> {
         case inserted
         /// The edge was already in the graph.
         case alreadyPresent
-        /// The edge would close a cycle and was not inserted. `path` runs from the edge's head back
-        /// to its tail over existing edges (`to → … → from`), so `from → to` plus `path` is the cycle.
+        /// The edge is new, now in the graph, and closes a cycle. `path` runs from the edge's head back
+        /// to its tail over other edges (`to → … → from`), so `from → to` plus `path` is the cycle.
         case closesCycle(path: [UInt32])
         /// The edge joins a node to itself; not inserted.
         case selfLoop
     }
 
     private var position: [Int32] = [0]  // index 0 unused: node ids start at 1
-    private var successors: [[UInt32]] = [[]]
+    private var successors: [[UInt32]] = [[]]  // the acyclic core
     private var predecessors: [[UInt32]] = [[]]
+    private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
+    private var cyclePredecessors: [UInt32: [UInt32]] = [:]
     private var payloads: [UInt64: Payload] = [:]
     private var nextPosition: Int32 = 0
 
@@ -41,8 +49,11 @@ public struct LockOrderGraph<Payload> {
     /// The number of nodes seen.
     public var nodeCount: Int { position.count - 1 }
 
-    /// The number of edges in the graph.
+    /// The number of edges in the graph, cycle edges included.
     public var edgeCount: Int { payloads.count }
+
+    /// The number of edges that closed a cycle when inserted.
+    public var cycleEdgeCount: Int { cycleSuccessors.values.reduce(0) { $0 + $1.count } }
 
     /// Whether `from → to` is in the graph.
     public func hasEdge(from: UInt32, to: UInt32) -> Bool { payloads[Self.key(from, to)] != nil }
@@ -51,15 +62,16 @@ public struct LockOrderGraph<Payload> {
     public func payload(from: UInt32, to: UInt32) -> Payload? { payloads[Self.key(from, to)] }
 
     /// The nodes `node` has edges to.
-    public func successors(of node: UInt32) -> [UInt32] { Int(node) < successors.count ? successors[Int(node)] : [] }
+    public func successors(of node: UInt32) -> [UInt32] {
+        (Int(node) < successors.count ? successors[Int(node)] : []) + (cycleSuccessors[node] ?? [])
+    }
 
     /// Every edge with its payload, in no particular order.
     public var edges: [(from: UInt32, to: UInt32, payload: Payload)] {
         payloads.map { (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), $0.value) }
     }
 
-    /// Inserts `from → to` unless it is present or would close a cycle; `payload` is evaluated only
-    /// when the edge is inserted.
+    /// Inserts `from → to` unless it is present; `payload` is evaluated only when the edge is inserted.
     public mutating func insertEdge(from: UInt32, to: UInt32, payload: @autoclosure () -> Payload) -> Insertion {
         guard from != to else { return .selfLoop }
         let key = Self.key(from, to)
@@ -69,42 +81,50 @@ public struct LockOrderGraph<Payload> {
         let upper = position[Int(from)]
         if lower < upper {
             // The edge disagrees with the order: search the affected region [lower, upper].
-            if let path = forwardPath(from: to, reaching: from, bound: upper) { return .closesCycle(path: path) }
+            if let path = forwardPath(from: to, reaching: from, bound: upper, throughCycleEdges: false) {
+                payloads[key] = payload()
+                cycleSuccessors[from, default: []].append(to)
+                cyclePredecessors[to, default: []].append(from)
+                return .closesCycle(path: path)
+            }
             let forward = forwardVisited
-            let backward = region(from: from, backwards: true) { $0 >= lower }
+            let backward = region(from: from, backwards: true, throughCycleEdges: false) { $0 >= lower }
             reorder(backward: backward, forward: forward)
         }
         payloads[key] = payload()
         successors[Int(from)].append(to)
         predecessors[Int(to)].append(from)
+        if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
+            return .closesCycle(path: path)
+        }
         return .inserted
     }
 
     /// Whether `target` can be reached from `source` over edges.
     public mutating func isReachable(_ target: UInt32, from source: UInt32) -> Bool {
         guard source != target else { return true }
-        addNode(max(source, target))
-        return forwardPath(from: source, reaching: target, bound: Int32.max) != nil
+        return path(from: source, to: target) != nil
     }
 
     /// A path `source → … → target` over edges, if there is one.
     public mutating func path(from source: UInt32, to target: UInt32) -> [UInt32]? {
         addNode(max(source, target))
-        return forwardPath(from: source, reaching: target, bound: Int32.max)
+        return forwardPath(from: source, reaching: target, bound: Int32.max, throughCycleEdges: true)
     }
 
     /// The nodes reachable from `start` (itself included), following edges forwards or backwards.
     public mutating func reachable(from start: UInt32, backwards: Bool = false) -> [UInt32] {
         addNode(start)
-        return region(from: start, backwards: backwards) { _ in true }
+        return region(from: start, backwards: backwards, throughCycleEdges: true) { _ in true }
     }
 
     /// Forgets every node and edge.
     public mutating func removeAll() { self = LockOrderGraph() }
 
     /// Violations of the graph's invariants, empty when it is sound: positions are distinct, every
-    /// edge runs forward in the order, and the adjacency lists match the edge set.
-    public func invariantViolations() -> [String] {
+    /// edge of the core runs forward in the order, every cycle edge closes a cycle, and the adjacency
+    /// lists match the edge set.
+    public mutating func invariantViolations() -> [String] {
         var problems: [String] = []
         if Set(position.dropFirst()).count != nodeCount { problems.append("positions are not distinct") }
         var listed = 0
@@ -122,8 +142,22 @@ public struct LockOrderGraph<Payload> {
                 }
             }
         }
+        for (from, heads) in cycleSuccessors {
+            for to in heads {
+                listed += 1
+                if payloads[Self.key(from, to)] == nil { problems.append("cycle edge \(from) → \(to) has no payload") }
+                if cyclePredecessors[to]?.contains(from) != true {
+                    problems.append("cycle edge \(from) → \(to) missing from cycle predecessors")
+                }
+                if successors[Int(from)].contains(to) { problems.append("edge \(from) → \(to) is listed twice") }
+                if forwardPath(from: to, reaching: from, bound: Int32.max, throughCycleEdges: true) == nil {
+                    problems.append("cycle edge \(from) → \(to) closes no cycle")
+                }
+            }
+        }
         if listed != payloads.count { problems.append("\(listed) listed edges but \(payloads.count) payloads") }
-        let predecessorCount = predecessors.reduce(0) { $0 + $1.count }
+        let predecessorCount =
+            predecessors.reduce(0) { $0 + $1.count } + cyclePredecessors.values.reduce(0) { $0 + $1.count }
         if predecessorCount != payloads.count { problems.append("\(predecessorCount) predecessor entries") }
         return problems
     }
@@ -151,9 +185,22 @@ public struct LockOrderGraph<Payload> {
         }
     }
 
+    /// A path `start → … → target` that turns back through a cycle edge, searching only the nodes
+    /// that can still lead to `target`.
+    private mutating func pathThroughCycleEdges(from start: UInt32, to target: UInt32) -> [UInt32]? {
+        // An order-respecting stretch of a path only moves forwards, and it ends at the target or at a
+        // cycle edge's tail: nodes past all of those lead nowhere useful.
+        var bound = position[Int(target)]
+        for tail in cycleSuccessors.keys { bound = max(bound, position[Int(tail)]) }
+        guard position[Int(start)] <= bound else { return nil }
+        return forwardPath(from: start, reaching: target, bound: bound, throughCycleEdges: true)
+    }
+
     /// Depth-first search forwards from `start` over nodes positioned at or before `bound`; returns the
     /// path `start → … → target` if `target` is reached. Leaves the visited nodes in `forwardVisited`.
-    private mutating func forwardPath(from start: UInt32, reaching target: UInt32, bound: Int32) -> [UInt32]? {
+    private mutating func forwardPath(
+        from start: UInt32, reaching target: UInt32, bound: Int32, throughCycleEdges: Bool
+    ) -> [UInt32]? {
         beginVisit()
         var stack: [UInt32] = [start]
         visitMark[Int(start)] = visitEpoch
@@ -175,6 +222,12 @@ public struct LockOrderGraph<Payload> {
                 parent[Int(next)] = node
                 stack.append(next)
             }
+            guard throughCycleEdges, let heads = cycleSuccessors[node] else { continue }
+            for next in heads where visitMark[Int(next)] != visitEpoch && position[Int(next)] <= bound {
+                visitMark[Int(next)] = visitEpoch
+                parent[Int(next)] = node
+                stack.append(next)
+            }
         }
         return nil
     }
@@ -182,7 +235,7 @@ public struct LockOrderGraph<Payload> {
     /// The nodes reachable from `start` (itself included) forwards or backwards, through nodes that
     /// satisfy `include`.
     private mutating func region(
-        from start: UInt32, backwards: Bool, through include: (Int32) -> Bool
+        from start: UInt32, backwards: Bool, throughCycleEdges: Bool, through include: (Int32) -> Bool
     ) -> [UInt32] {
         beginVisit()
         var stack: [UInt32] = [start]
@@ -190,10 +243,11 @@ public struct LockOrderGraph<Payload> {
         visitMark[Int(start)] = visitEpoch
         while let node = stack.popLast() {
             found.append(node)
-            for next in backwards ? predecessors[Int(node)] : successors[Int(node)]
-            where visitMark[Int(next)] != visitEpoch && include(position[Int(next)]) {
-                visitMark[Int(next)] = visitEpoch
-                stack.append(next)
+            var next = backwards ? predecessors[Int(node)] : successors[Int(node)]
+            if throughCycleEdges { next += (backwards ? cyclePredecessors[node] : cycleSuccessors[node]) ?? [] }
+            for neighbour in next where visitMark[Int(neighbour)] != visitEpoch && include(position[Int(neighbour)]) {
+                visitMark[Int(neighbour)] = visitEpoch
+                stack.append(neighbour)
             }
         }
         return found

@@ -164,12 +164,13 @@ enum ConfigurationStore {
         if configuration.reportPath != nil || configuration.exitCode != nil { installExitHandler() }
     }
 
-    /// Installs the one exit handler (idempotent): it writes the report, then sets the exit status.
+    /// Installs the one exit handler (idempotent): it writes the report, then sets the exit status. It
+    /// runs after every handler registered with `atexit` once the program started (a test runner's).
     static func installExitHandler() {
         exitHandlerLock.withLock { installed in
             guard !installed else { return }
             installed = true
-            atexit { ProcessEnd.run() }
+            lv_set_process_exit_hook { ProcessEnd.run() }
         }
     }
 
@@ -205,6 +206,7 @@ package enum ProcessEnd {
         printToStandardError(
             "LockValidator: \(counted.count) violation\(counted.count == 1 ? "" : "s") in this process (\(why)):\n"
                 + counted.map { "  \($0)\n" }.joined() + "LockValidator: exiting with status \(code)")
-        _exit(Int32(code))
+        // Buffered standard output (a pipe, a file) is flushed first: `_exit` would drop it.
+        lv_flush_and_exit(Int32(code))
     }
 }

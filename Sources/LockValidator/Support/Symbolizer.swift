@@ -1,3 +1,4 @@
+import FoundationEssentials
 import _LockValidatorShims
 
 #if canImport(Glibc)
@@ -7,9 +8,11 @@ import _LockValidatorShims
 #endif
 
 /// Names code addresses: function names through libunwind's `.symtab` lookup and the Swift demangler,
-/// file:line through `llvm-symbolizer` when it is on PATH (one run per object file for a whole batch).
-/// Results are cached for the life of the process; anything not found degrades to less (a name
-/// without a line, or the bare address).
+/// and, when `llvm-symbolizer` is on PATH, file:line and the function name from debug information (one
+/// run per object file for a whole batch). The symbolizer's name wins: libunwind sees only the symbols
+/// an object exports when it is stripped, and names a static function (glibc's `start_thread`) after
+/// the exported one before it. Results are cached for the life of the process; anything not found
+/// degrades to less (a name without a line, or the bare address).
 enum Symbolizer {
     /// Mangled-name prefixes of the validator's modules, whose frames reports trim from the top.
     static let validatorModulePrefixes = ["$s13LockValidator", "$s9SpinLocks", "$s20LockValidatorTesting", "lv_"]
@@ -36,9 +39,14 @@ enum Symbolizer {
         for address in addresses where known[address] == nil { known[address] = name(of: address) }
         if locations {
             let missing = Array(Set(addresses.filter { known[$0]?.locationLookedUp != true }))
-            for (address, location) in lookUpLocations(missing) {
-                known[address]?.file = location.file
-                known[address]?.line = location.line
+            for (address, found) in lookUpDebugInformation(missing) {
+                known[address]?.file = found.file
+                known[address]?.line = found.line
+                if let function = found.function {
+                    known[address]?.mangled = function
+                    known[address]?.name = demangle(function)
+                    known[address]?.offset = found.offset
+                }
             }
             for address in missing { known[address]?.locationLookedUp = true }
         }
@@ -89,8 +97,35 @@ enum Symbolizer {
         return status == 0
     }()
 
-    /// file:line for each address, from one llvm-symbolizer run per object file.
-    private static func lookUpLocations(_ addresses: [UInt]) -> [UInt: (file: String, line: Int)] {
+    /// What debug information says about one address.
+    struct DebugInformation {
+        var file: String?
+        var line: Int?
+        /// The function's linkage name, and the address's offset into it.
+        var function: String?
+        var offset: UInt?
+    }
+
+    /// llvm-symbolizer's JSON answer for one address.
+    private struct SymbolizerAnswer: Decodable {
+        let symbol: [Frame]?
+
+        struct Frame: Decodable {
+            let fileName: String?
+            let functionName: String?
+            let line: Int?
+            let startAddress: String?
+
+            enum CodingKeys: String, CodingKey {
+                case fileName = "FileName", functionName = "FunctionName", line = "Line", startAddress = "StartAddress"
+            }
+        }
+
+        enum CodingKeys: String, CodingKey { case symbol = "Symbol" }
+    }
+
+    /// file:line and the function for each address, from one llvm-symbolizer run per object file.
+    private static func lookUpDebugInformation(_ addresses: [UInt]) -> [UInt: DebugInformation] {
         guard !addresses.isEmpty, symbolizerAvailable else { return [:] }
         var byImage: [String: [(address: UInt, offset: UInt)]] = [:]
         for address in addresses {
@@ -102,27 +137,37 @@ enum Symbolizer {
             // The call is one byte before the return address.
             byImage[image, default: []].append((address, (address &- 1) &- (relative ? base : 0)))
         }
-        var locations: [UInt: (file: String, line: Int)] = [:]
+        var found: [UInt: DebugInformation] = [:]
         for (image, entries) in byImage {
             let arguments =
-                ["llvm-symbolizer", "--obj=\(image)", "--functions=none", "--no-inlines"]
+                ["llvm-symbolizer", "--obj=\(image)", "--output-style=JSON", "--functions=linkage", "--no-inlines"]
                 + entries.map { "0x" + String($0.offset, radix: 16) }
             var output: UnsafeMutablePointer<CChar>?
             var length = 0
             let status = withCStrings(arguments) { lv_run_capturing_output("llvm-symbolizer", $0, &output, &length) }
             defer { free(output) }
-            guard status == 0, let output else { continue }
-            let lines = String(cString: output).split(separator: "\n", omittingEmptySubsequences: true)
-            for (entry, line) in zip(entries, lines) {
-                // "path/File.swift:42:7", or "??:0:0" when unknown.
-                let parts = line.split(separator: ":")
-                guard parts.count >= 3, parts[0] != "??", let number = Int(parts[parts.count - 2]), number > 0 else {
-                    continue
+            guard status == 0, let output,
+                let answers = try? JSONDecoder().decode(
+                    [SymbolizerAnswer].self, from: Data(bytes: output, count: length))
+            else { continue }
+            for (entry, answer) in zip(entries, answers) {
+                guard let frame = answer.symbol?.first else { continue }
+                var information = DebugInformation()
+                if let file = frame.fileName, !file.isEmpty, let line = frame.line, line > 0 {
+                    (information.file, information.line) = (file, line)
                 }
-                locations[entry.address] = (parts.dropLast(2).joined(separator: ":"), number)
+                if let function = frame.functionName, !function.isEmpty, function != "??" {
+                    information.function = function
+                    if let text = frame.startAddress, text.hasPrefix("0x"), let start = UInt(text.dropFirst(2), radix: 16),
+                        start <= entry.offset
+                    {
+                        information.offset = entry.offset - start + 1
+                    }
+                }
+                if information.file != nil || information.function != nil { found[entry.address] = information }
             }
         }
-        return locations
+        return found
     }
 
     private static func withCStrings<Result>(

@@ -18,22 +18,28 @@ extern "C" {
 #define LV_MAX_QUEUE_NODES 64
 
 /// One entry of a thread's held-lock stack.
+///
+/// An entry is pushed before the thread waits for the lock (so a new lock order is checked before a
+/// deadlock can happen, as lockdep does); `acquired_tsc` stays 0 until the lock is actually taken.
 typedef struct lv_held_lock {
     uint64_t instance;      ///< the lock instance's serial (never reused)
-    uint32_t lock_class;    ///< the lock class id
+    uint32_t lock_class;    ///< the lock class id (the nesting subclass's, when nested)
     uint8_t kind;           ///< how it was acquired (AcquireKind raw value)
     uint8_t irql;           ///< the IRQL the lock runs at (current IRQL right after the acquire)
     uint8_t flags;          ///< LV_HELD_* bits
     uint8_t nesting;        ///< declared nesting level (subclass)
-    uint64_t acquired_tsc;  ///< TSC at acquire, 0 when not measured
+    uint64_t acquired_tsc;  ///< TSC when the hold began; 0 while waiting for the lock, or not timed
     void *queue_node;       ///< the MCS node of a queued acquire
     const char *file;       ///< #fileID of the acquire call
     uint32_t line;          ///< #line of the acquire call
-    uint32_t reserved;
-    uint64_t chain_key;     ///< the thread's chain key before this entry was pushed
+    uint8_t deferred_irql;  ///< with LV_HELD_DEFERRED_IRQL: the IRQL an earlier out-of-order release owed
+    uint8_t reserved8;
+    uint16_t reserved16;
+    uint64_t chain_key;     ///< the thread's chain key before this entry was pushed; 0 starts a context
     uint64_t snapshot_tsc;  ///< the thread's (TSC, CPU time) snapshot taken at or before the acquire
     uint64_t snapshot_cpu_ns;
     uint64_t validator_cycles;  ///< the thread's validator_cycles at the acquire
+    void *lock_object;      ///< the lock wrapper (unretained), to release it if the thread exits holding it
 } lv_held_lock;
 
 /// The entry stands for a recursive acquire that was reported and not performed.
@@ -42,6 +48,15 @@ typedef struct lv_held_lock {
 #define LV_HELD_TRY 0x2
 /// The entry's class is the overflow class past the class cap: no edge leads from or into it.
 #define LV_HELD_UNTRACKED 0x4
+/// Held for reading (shared with other readers).
+#define LV_HELD_SHARED 0x8
+/// Acquired as a recursive reader: it waits only for a writer, never behind other readers.
+#define LV_HELD_RECURSIVE_READ 0x10
+/// A second hold of a lock the thread already holds that is legal (a recursive read, a reentrant
+/// lock): held, but it adds no edge and leaves the chain key alone.
+#define LV_HELD_NESTED 0x20
+/// `deferred_irql` holds the IRQL an out-of-order release below this entry could not lower to yet.
+#define LV_HELD_DEFERRED_IRQL 0x40
 
 /// An MCS queue node; Swift binds this memory to its own node type with atomics.
 typedef struct lv_queue_node {
@@ -75,6 +90,8 @@ typedef struct lv_thread_state {
     uint32_t waiting_line;        ///< the acquire's #line
     const char *waiting_file;     ///< the acquire's #fileID
     uint64_t waiting_since_tsc;   ///< when the spin began
+    uint32_t parked;              ///< 1 once this thread stopped for a firing watchdog (it never runs on)
+    uint32_t reserved3;
     int32_t waiting_stack_depth;  ///< frames in waiting_stack, captured once the wait is long
     void *waiting_stack[LV_MAX_FRAMES];
 } lv_thread_state;
@@ -137,6 +154,11 @@ static inline void lv_store_relaxed_u32(uint32_t *field, uint32_t value) {
     __atomic_store_n(field, value, __ATOMIC_RELAXED);
 }
 static inline uint32_t lv_load_relaxed_u32(const uint32_t *field) { return __atomic_load_n(field, __ATOMIC_RELAXED); }
+/// Release / acquire pairs: what a thread wrote before the store is visible to a thread after the load.
+static inline void lv_store_release_u32(uint32_t *field, uint32_t value) {
+    __atomic_store_n(field, value, __ATOMIC_RELEASE);
+}
+static inline uint32_t lv_load_acquire_u32(const uint32_t *field) { return __atomic_load_n(field, __ATOMIC_ACQUIRE); }
 
 /// This thread's buffer for stack captures (LV_MAX_FRAMES entries).
 static inline void **lv_stack_scratch(void) { return lv_tls_state.stack_scratch; }
@@ -206,6 +228,18 @@ typedef void (*lv_thread_exit_hook)(lv_thread_state *state);
 /// Arranges for `hook` (the same for every thread) to run when the calling thread exits; returns 0 on
 /// success.
 int lv_register_thread(lv_thread_exit_hook hook);
+
+/// Run once when the process exits.
+typedef void (*lv_process_exit_hook)(void);
+
+/// Sets the hook the process-exit handler runs. The handler itself is registered with `atexit` when
+/// the program starts, so it runs after every exit handler registered later (a test runner's, a
+/// library's): the report it writes and the status it sets come last.
+void lv_set_process_exit_hook(lv_process_exit_hook hook);
+
+/// Flushes every stdio stream, then ends the process with `status` at once (`_exit`): for an exit
+/// handler that must change the exit status without losing buffered output.
+void lv_flush_and_exit(int status) __attribute__((noreturn));
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,16 @@
+/// How an annotated lock is taken.
+public enum AnnotatedAcquireKind: Sendable {
+    /// Waited for, exclusively (a mutex's lock, a reader–writer lock's write side): it orders against
+    /// the locks held.
+    case blocking
+    /// A successful exclusive try-lock: held, but it never waited, so no lock-order edge leads into it.
+    case trylock
+    /// Waited for as a reader of a reader–writer lock, shared with other readers: it orders against
+    /// the locks held by lockdep's read rules.
+    case shared
+    /// A successful read try-lock.
+    case sharedTrylock
+
+    var isTry: Bool { self == .trylock || self == .sharedTrylock }
+    var isShared: Bool { self == .shared || self == .sharedTrylock }
+}

@@ -1,0 +1,133 @@
+import _LockValidatorShims
+
+/// The validator's side of a ``LockID``: lockdep's `lock_acquire`, `lock_acquired` and `lock_release`
+/// for a lock the validator does not own.
+///
+/// The real lock is taken between ``acquire(_:fileID:line:)`` and ``acquired(fileID:line:)``, so
+/// nothing the validator records there may depend on owning it: whether the thread holds the lock,
+/// already or again, comes from the thread's own held stack. The lock's owner word is written only in
+/// ``acquired(fileID:line:)`` (the lock is held then) and read only to name the holder in a report.
+final class AnnotatedLock: @unchecked Sendable {
+    let tracking: LockTracking
+    let sleeps: Bool
+    let reentrant: Bool
+    let recursiveReads: Bool
+
+    init(name: String?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, fileID: StaticString, line: UInt) {
+        // A sleeping lock has no spin-lock hold budget (a year stands for none).
+        tracking = LockTracking(
+            name: name, holdBudget: sleeps ? .seconds(365 * 24 * 3600) : nil, fileID: fileID, line: line)
+        self.sleeps = sleeps
+        self.reentrant = reentrant
+        self.recursiveReads = recursiveReads
+    }
+
+    deinit {
+        tracking.freed(whileLocked: false)
+        tracking.retire()
+    }
+
+    /// The kind its held entries carry: a lock that spins counts as a spin lock where that matters
+    /// (`blocking-while-held`).
+    var entryKind: AcquireKind { sleeps ? .annotated : .ordinary }
+
+    func flags(for kind: AnnotatedAcquireKind) -> UInt8 {
+        var flags: UInt8 = kind.isTry ? UInt8(LV_HELD_TRY) : 0
+        if kind.isShared { flags |= UInt8(LV_HELD_SHARED) | (recursiveReads ? UInt8(LV_HELD_RECURSIVE_READ) : 0) }
+        return flags
+    }
+
+    // MARK: lock_acquire
+
+    /// 1. a sleeping lock where the thread must not block; 2. a lock the thread holds already (legal
+    /// again only for a try-lock, a reentrant lock, or a recursive read under a read); 3. the held
+    /// stack and its chain, validated now, before the caller waits; 4. the IRQL it is used at.
+    func acquire(_ kind: AnnotatedAcquireKind, fileID: StaticString, line: UInt) -> Bool {
+        guard lv_validation_enabled() != 0 else { return true }
+        let thread = ThreadState.current
+        if sleeps && !kind.isTry { checkMayBlock(on: thread, fileID: fileID, line: line) }
+        if let index = thread.indexOfHold(instance: tracking.instance) {
+            let heldShared = thread.held(index).pointee.flags & UInt8(LV_HELD_SHARED) != 0
+            // A try-lock that succeeded on a lock this thread holds shows the lock allows it.
+            guard kind.isTry || reentrant || (kind.isShared && heldShared && recursiveReads) else {
+                tracking.recursiveAcquire(entryKind, on: thread, queueNode: nil, fileID: fileID, line: line)
+                return false
+            }
+            _ = tracking.push(
+                entryKind, classID: tracking.lockClass.id, flags: flags(for: kind) | UInt8(LV_HELD_NESTED), nesting: 0,
+                chainKey: thread.chainKey, on: thread, queueNode: nil, lockObject: nil, fileID: fileID, line: line)
+            return true
+        }
+        guard tracking.hold(entryKind, flags: flags(for: kind), on: thread, fileID: fileID, line: line) else {
+            return true
+        }
+        tracking.checkUsage(on: thread, fileID: fileID, line: line)
+        return true
+    }
+
+    private func checkMayBlock(on thread: ThreadState, fileID: StaticString, line: UInt) {
+        guard thread.irql >= .dispatch || thread.holdsSpinLock else { return }
+        let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(thread.irql)"
+        LockValidator.record(
+            .blockingWhileHeld, summary: "\(thread.info) takes the sleeping lock \(tracking.info) \(reason)",
+            locks: [tracking.info], site: SourceSite(fileID, line))
+    }
+
+    // MARK: lock_acquired
+
+    /// The real lock is held: an exclusive hold records its owner and starts its clock.
+    func acquired(fileID: StaticString, line: UInt) {
+        guard lv_validation_enabled() != 0 else { return }
+        let thread = ThreadState.current
+        guard let index = thread.indexOfHold(instance: tracking.instance) else { return }
+        let entry = thread.held(index)
+        guard entry.pointee.flags & UInt8(LV_HELD_NESTED | LV_HELD_SHARED) == 0, entry.pointee.acquired_tsc == 0
+        else { return }
+        tracking.owner.store(thread.serial, ordering: .relaxed)
+        tracking.startHold(of: entry, on: thread)
+    }
+
+    // MARK: lock_release
+
+    /// Removes the newest hold from the thread's held stack (in any order: a sleeping lock may be
+    /// released out of order, as in hand-over-hand locking), counts it, and checks its hold time.
+    func release(fileID: StaticString, line: UInt) {
+        guard lv_validation_enabled() != 0 else { return }
+        let thread = ThreadState.current
+        let released = lv_rdtsc()
+        guard let index = thread.indexOfHeld(instance: tracking.instance) else {
+            notHeld(on: thread, fileID: fileID, line: line)
+            return
+        }
+        let entry = thread.held(index).pointee
+        if index == thread.depth - 1 { thread.pop() } else { thread.remove(at: index) }
+        guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_NESTED) == 0 else { return }
+        if entry.flags & UInt8(LV_HELD_SHARED) != 0 {
+            // Readers hold it together: their counters need atomic updates.
+            tracking.statistics.addAtomically(1, to: .acquisitions)
+            return
+        }
+        if tracking.owner.load(ordering: .relaxed) == thread.serial { tracking.owner.store(0, ordering: .relaxed) }
+        tracking.statistics.recordAcquire(waitCycles: 0)
+        if entry.acquired_tsc != 0 {
+            tracking.finishHold(entry, releasedAt: released, on: thread, fileID: fileID, line: line)
+        }
+    }
+
+    private func notHeld(on thread: ThreadState, fileID: StaticString, line: UInt) {
+        let holder = tracking.owner.load(ordering: .relaxed)
+        let info = tracking.info
+        if holder != 0 && holder != thread.serial {
+            LockValidator.record(
+                .releaseWrongThread,
+                summary: "\(thread.info) is trying to release \(info), which thread \(holder) holds", locks: [info],
+                site: SourceSite(fileID, line))
+        } else {
+            LockValidator.record(
+                .releaseNotHeld,
+                summary: "\(thread.info) is trying to release \(info), which it does not hold (a double release,"
+                    + " one never acquired, or one acquired on another thread)",
+                locks: [info], site: SourceSite(fileID, line))
+        }
+    }
+}
