@@ -1,19 +1,28 @@
 import LockValidator
-import Synchronization
 
-/// A `Synchronization.Mutex` that joins the validator: its acquires and releases go into the same
-/// lock-order graph as the spin locks, and taking it where a thread must not block (at
-/// DISPATCH_LEVEL, or with a spin lock held) is a `blocking-while-held` violation.
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// A mutex that joins the validator: its acquires and releases go into the same lock-order graph as
+/// the spin locks, and taking it where a thread must not block (at DISPATCH_LEVEL, or with a spin lock
+/// held) is a `blocking-while-held` violation.
 ///
 /// ```swift
 /// let registry = ValidatedMutex("Registry", [String: Int]())
 /// registry.withLock { $0["a"] = 1 }
 /// ```
 ///
+/// It is a `pthread_mutex_t` (with the interface of `Synchronization.Mutex`), so that ThreadSanitizer
+/// sees its synchronization too: it cannot see `Synchronization.Mutex`'s on Linux.
+///
 /// - Warning: a thread that takes it again while holding it is reported as `recursive-acquire` and
 ///   then stopped with a fatal error: a mutex cannot be taken twice, and the alternative is a hang.
-public final class ValidatedMutex<Value: ~Copyable>: Sendable {
-    private let mutex: Mutex<Value>
+public final class ValidatedMutex<Value: ~Copyable>: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
     /// The lock's identity in the validator.
     public let lockID: LockID
 
@@ -21,8 +30,16 @@ public final class ValidatedMutex<Value: ~Copyable>: Sendable {
     public init(
         _ name: String? = nil, _ value: consuming sending Value, fileID: StaticString = #fileID, line: UInt = #line
     ) {
-        mutex = Mutex(value)
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        let result = pthread_mutex_init(mutex, nil)
+        precondition(result == 0, "pthread_mutex_init failed with error \(result)")
         lockID = LockID(name, sleeps: true, fileID: fileID, line: line)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
     }
 
     /// Runs `body` holding the mutex, with the value to read and change.
@@ -38,10 +55,12 @@ public final class ValidatedMutex<Value: ~Copyable>: Sendable {
                 "ValidatedMutex \(lockID) taken again by the thread that holds it, at \(fileID):\(line): this deadlocks"
             )
         }
-        return try mutex.withLock { (value: inout sending Value) throws(Failure) -> sending Result in
-            LockValidator.acquired(lockID, fileID: fileID, line: line)
-            defer { LockValidator.release(lockID, fileID: fileID, line: line) }
-            return try body(&value)
+        pthread_mutex_lock(mutex)
+        LockValidator.acquired(lockID, fileID: fileID, line: line)
+        defer {
+            LockValidator.release(lockID, fileID: fileID, line: line)
+            pthread_mutex_unlock(mutex)
         }
+        return try body(&value)
     }
 }

@@ -123,4 +123,71 @@ import Testing
         }
         #expect(rules.isEmpty)
     }
+
+    /// One driver, one interrupt object per device, connected at one site: each device's interrupt spin
+    /// lock is taken at its own DIRQL, so the class is held at DIRQL 5 and 6 and that is no conflict.
+    static func connect(_ name: String, _ level: UInt8, hits: Guarded<Int>) -> InterruptObject {
+        InterruptObject(name, irql: .device(level)) { _ in
+            hits.value += 1
+            return true
+        }
+    }
+
+    @Test func oneDriversInterruptObjectsAtSeveralDIRQLsAreClean() {
+        let name = uniqueClassPrefix("dev")
+        let hits = Guarded(0)
+        let devices = [Self.connect(name, 5, hits: hits), Self.connect(name, 6, hits: hits)]
+        let found = violationsOnFreshProcessor {
+            for device in devices {
+                device.trigger()
+                device.synchronizeExecution {}
+            }
+            // A higher DIRQL's interrupt arriving inside a lower one's critical section is the normal
+            // nesting: its ISR runs at once, in its own interrupt context.
+            devices[0].synchronizeExecution { devices[1].trigger() }
+        }
+        #expect(found.map(\.rule) == [])
+        #expect(hits.value == 3)
+    }
+
+    /// Locks of one class, one per device, each taken by its own device's ISR, one ISR interrupting
+    /// the other: instances at different device levels cannot deadlock each other.
+    @Test func perDeviceLocksOfOneClassAtTheirOwnDIRQLsAreClean() {
+        let prefix = uniqueClassPrefix("perDevice")
+        let data = [SpinLock("\(prefix).data"), SpinLock("\(prefix).data")]
+        let high = InterruptObject("\(prefix).irq6", irql: .device(6)) { _ in
+            data[1].acquireAtDpcLevel()
+            data[1].releaseFromDpcLevel()
+            return true
+        }
+        let low = InterruptObject("\(prefix).irq5", irql: .device(5)) { _ in
+            data[0].acquireAtDpcLevel()
+            high.trigger()  // DIRQL 6 preempts this ISR while it holds its lock
+            data[0].releaseFromDpcLevel()
+            return true
+        }
+        #expect(rulesBroken { low.trigger() } == [])
+    }
+
+    /// One lock taken by the ISRs of two devices at DIRQL 5 and 6: the DIRQL 6 interrupt arriving
+    /// while the DIRQL 5 ISR holds it spins forever.
+    @Test func oneLockHeldAtTwoDIRQLsIsReported() {
+        let prefix = uniqueClassPrefix("shared")
+        let statistics = SpinLock("\(prefix).statistics")
+        let isr = { (level: UInt8) in
+            InterruptObject("\(prefix).irq\(level)", irql: .device(level)) { _ in
+                statistics.acquireAtDpcLevel()
+                statistics.releaseFromDpcLevel()
+                return true
+            }
+        }
+        let (low, high) = (isr(5), isr(6))
+        let found = violationsOnFreshProcessor {
+            low.trigger()
+            high.trigger()
+        }
+        #expect(found.map(\.rule) == [.irqlInconsistentUsage])
+        #expect(found.first?.usages.map(\.irql) == [.device(6), .device(5)])
+        #expect(found.first?.locks.first?.instance == statistics.instance)
+    }
 }

@@ -31,6 +31,21 @@ import Testing
         }
     }
 
+    /// The edge that closed a cycle is kept in the graph: a later, different cycle through it is still
+    /// a new deadlock, reported at the edge that closes it.
+    @Test func aLaterCycleThroughAnEdgeThatClosedOneIsReportedToo() {
+        let locks = Locks("ABC", test: "later-cycle")
+        #expect(Self.lockUnlock2(locks["A"], locks["B"]).isEmpty)
+        #expect(Self.lockUnlock2(locks["B"], locks["A"]).map(\.rule) == [.lockOrderInversion])
+        #expect(Self.lockUnlock2(locks["A"], locks["C"]).isEmpty)
+        let later = Self.lockUnlock2(locks["C"], locks["B"])
+        #expect(later.map(\.rule) == [.lockOrderInversion])
+        #expect(later.first?.cycle == ["B", "A", "C"].map { locks.name($0) })
+        // Taken again, the closing edges are known orders: nothing new.
+        #expect(Self.lockUnlock2(locks["B"], locks["A"]).isEmpty)
+        #expect(LockValidator.graphInvariantViolations().isEmpty)
+    }
+
     /// The deadlock patterns of lockdep's selftest, written as the pairs they lock in order: "ABBA" is
     /// A then B, then B then A. Each must fail exactly at its last, closing pair.
     @Test(arguments: ["ABBA", "ABBCCA", "ABCABC", "ABBCCDDA", "ABCDBDDA", "ABCDBCDA"])

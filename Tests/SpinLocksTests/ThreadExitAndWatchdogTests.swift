@@ -1,3 +1,4 @@
+import Foundation
 import SpinLocks
 import TestSupport
 import Testing
@@ -48,9 +49,11 @@ import Testing
         }
     }
 
-    /// A real ABBA deadlock between two threads ends the process with a spin-timeout report naming both
-    /// threads and both locks, and the report file written.
-    @Test func aRealDeadlockEndsTheProcessWithASpinTimeoutReport() async throws {
+    /// A real ABBA deadlock between two threads that meet for the first time: the thread that closes
+    /// the cycle reports the inversion before it spins (with the stack of each order), and the watchdog
+    /// then ends the process with a spin-timeout report naming both threads and both locks, and the
+    /// report file written.
+    @Test func aFirstTimeDeadlockIsReportedAsTheInversionBeforeTheWatchdogEndsIt() async throws {
         let reportPath = "/tmp/lockvalidator-deadlock-\(getpid()).json"
         unlink(reportPath)
         let result = await #expect(processExitsWith: .signal(SIGABRT), observing: [\.standardErrorContent]) {
@@ -78,14 +81,27 @@ import Testing
             second.join()
         }
         let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        #expect(standardError.contains("ERROR: spin-timeout"))
+        let inversion = try #require(standardError.range(of: "ERROR: lock-order-inversion"))
+        let timeout = try #require(standardError.range(of: "ERROR: spin-timeout"))
+        #expect(inversion.lowerBound < timeout.lowerBound, "the inversion is found before the wait")
         #expect(standardError.contains("the wait-for chain:"))
         #expect(standardError.contains("\"deadlock-one\"") && standardError.contains("\"deadlock-two\""))
         #expect(standardError.contains("\"Deadlock.A\"") && standardError.contains("\"Deadlock.B\""))
         #expect(standardError.contains(": a deadlock"))
         #expect(standardError.contains("aborting so the run ends with this diagnosis"))
+        // The watchdog reads the other thread's state only once it has stopped: nothing for TSan to see.
+        #expect(!standardError.contains("ThreadSanitizer"))
         let report = try #require(readTextFile(reportPath))
-        #expect(report.contains("\"rule\" : \"spin-timeout\""))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])
+        let violations = try #require(json["violations"] as? [[String: Any]])
+        #expect(Set(violations.compactMap { $0["rule"] as? String }) == ["lock-order-inversion", "spin-timeout"])
+        let found = try #require(violations.first { $0["rule"] as? String == "lock-order-inversion" })
+        let edges = try #require(found["edges"] as? [[String: Any]])
+        // Both orders, each with the stack and thread that took it.
+        #expect(edges.count == 2)
+        #expect(edges.allSatisfy { !(($0["stack"] as? [Any]) ?? []).isEmpty })
+        let threads = Set(edges.compactMap { ($0["thread"] as? [String: Any])?["name"] as? String })
+        #expect(threads == ["deadlock-one", "deadlock-two"])
         unlink(reportPath)
     }
 }

@@ -285,6 +285,14 @@ package struct LockTracking: ~Copyable {
         on thread: ThreadState, fileID: StaticString, line: UInt
     ) -> ReleaseAction {
         let site = SourceSite(fileID, line)
+        let found = thread.indexOfHeld(instance: instance, queueNode: queueNode)
+        // A reported recursive acquire is this thread's own, whoever holds the lock by now.
+        if let index = found, thread.held(index).pointee.flags & UInt8(LV_HELD_RECURSIVE) != 0 {
+            let entry = thread.held(index).pointee
+            thread.remove(at: index)
+            return .placeholder(
+                queueNode: entry.queue_node, lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
+        }
         let holder = owner.load(ordering: .relaxed)
         guard holder == thread.serial else {
             if holder == 0 {
@@ -302,18 +310,13 @@ package struct LockTracking: ~Copyable {
             }
             return .ignore
         }
-        guard let index = thread.indexOfHeld(instance: instance, queueNode: queueNode) else {
+        guard let index = found else {
             // Owned but untracked: the held stack was full at the acquire.
             owner.store(0, ordering: .relaxed)
             return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
         }
         let entry = thread.held(index).pointee
         let isNewest = index == thread.depth - 1
-        if entry.flags & UInt8(LV_HELD_RECURSIVE) != 0 {
-            thread.remove(at: index)
-            return .placeholder(
-                queueNode: entry.queue_node, lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
-        }
         let heldKind = AcquireKind(rawValue: entry.kind)!
         if !isNewest {
             let newer = thread.held(thread.depth - 1).pointee

@@ -24,6 +24,9 @@ enum Dependencies {
         var reportedInversions: Set<UInt64> = []
         /// Recursive-readers graph nodes by the class they stand for (see `LockClass.recursiveReaders`).
         var readersNodes: [UInt32: UInt32] = [:]
+        /// For a class with no readers node yet: edges first made from a read hold and since taken from a
+        /// write hold too (class → head → that write hold's record), which its readers node will need.
+        var writeHoldsOfReadEdges: [UInt32: [UInt32: EdgeRecord]] = [:]
         /// The first usage of each class at each IRQL: class id → IRQL → usage.
         var usages: [UInt32: [UInt8: LockUsage]] = [:]
         /// The first usage of each instance at each device IRQL: instance → IRQL → usage.
@@ -204,7 +207,15 @@ enum Dependencies {
                 // A reader waiting for a lock is blocked by any holder; a recursive reader only by a
                 // writer: so a write hold also leaves the class's readers node.
                 var sources = [entry.lock_class]
-                if !heldShared, let readers = state.readersNodes[entry.lock_class] { sources.append(readers) }
+                if !heldShared {
+                    if let readers = state.readersNodes[entry.lock_class] {
+                        sources.append(readers)
+                    } else if state.graph.payload(from: entry.lock_class, to: target)?.heldShared == true,
+                        state.writeHoldsOfReadEdges[entry.lock_class]?[target] == nil
+                    {
+                        state.writeHoldsOfReadEdges[entry.lock_class, default: [:]][target] = record(from: entry, in: &state)
+                    }
+                }
                 for from in sources {
                     guard let path = learn(from, target, entry, in: &state) else { continue }
                     resolveClasses(path + [from])
@@ -262,9 +273,12 @@ enum Dependencies {
         if let known = state.readersNodes[classID] { return known }
         guard let readers = LockClass.withID(classID)?.recursiveReaders else { return classID }
         state.readersNodes[classID] = readers.id
+        // The node has no edge into it yet, so none of these closes a cycle.
         for head in state.graph.successors(of: classID) {
             guard let record = state.graph.payload(from: classID, to: head), !record.heldShared else { continue }
-            // The node has no edge into it yet, so none of these closes a cycle.
+            _ = state.graph.insertEdge(from: readers.id, to: head, payload: record)
+        }
+        for (head, record) in state.writeHoldsOfReadEdges.removeValue(forKey: classID) ?? [:] {
             _ = state.graph.insertEdge(from: readers.id, to: head, payload: record)
         }
         return readers.id
