@@ -16,17 +16,7 @@ import Testing
 
     /// Runs `body(threadIndex)` on `threads` new processors at once; returns the violations they caused.
     func contend(threads: Int = Self.threads, _ body: @escaping @Sendable (Int) -> Void) -> [Violation] {
-        LockValidator.violations(during: {
-            let start = Signal()
-            let workers = (0..<threads).map { index in
-                ProcessorThread(name: "contender-\(index)") {
-                    start.wait()
-                    body(index)
-                }
-            }
-            start.raise()
-            workers.forEach { $0.join() }
-        })
+        violationsOnProcessors(threads, body)
     }
 
     // MARK: Under contention
@@ -184,7 +174,9 @@ import Testing
         }
         #expect(found.map(\.rule) == [])
         // The same order with a waiting acquire is the inversion.
-        let waited = violationsOnFreshProcessor { b.lock(); a.lock(); a.unlock(); b.unlock() }
+        let waited = violationsOnFreshProcessor {
+            b.lock(); a.lock(); a.unlock(); b.unlock()
+        }
         #expect(waited.map(\.rule) == [.lockOrderInversion])
     }
 
@@ -345,7 +337,9 @@ import Testing
     @Test func readersThatQueueBehindWritersCloseACycle() {
         let locks = Locks("nr-ab", recursiveReads: false)
         let (a, b) = (locks.a, locks.b)
-        let rules = run([[.read(a), .write(b), .release(b), .release(a)], [.write(b), .read(a), .release(a), .release(b)]])
+        let rules = run([
+            [.read(a), .write(b), .release(b), .release(a)], [.write(b), .read(a), .release(a), .release(b)],
+        ])
         #expect(rules == [.lockOrderInversion])
     }
 }

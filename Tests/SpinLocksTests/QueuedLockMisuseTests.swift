@@ -13,19 +13,11 @@ import Testing
     /// when `queued` is false); the count must be exact and nothing reported.
     func expectLiveAndExclusive(_ lock: SpinLock, queued: Bool = true, threads: Int = 2) {
         let count = Guarded(0)
-        let found = LockValidator.violations(during: {
-            let start = Signal()
-            let workers = (0..<threads).map { index in
-                ProcessorThread(name: "after-misuse-\(index)") {
-                    start.wait()
-                    for _ in 0..<Self.iterations {
-                        if queued { lock.withQueuedLock { count.value += 1 } } else { lock.withLock { count.value += 1 } }
-                    }
-                }
+        let found = violationsOnProcessors(threads, named: "after-misuse") { _ in
+            for _ in 0..<Self.iterations {
+                if queued { lock.withQueuedLock { count.value += 1 } } else { lock.withLock { count.value += 1 } }
             }
-            start.raise()
-            workers.forEach { $0.join() }
-        })
+        }
         #expect(count.value == threads * Self.iterations)
         #expect(found.map(\.rule) == [])
     }

@@ -14,17 +14,7 @@ import _LockValidatorShims
 
     /// Runs `body(threadIndex)` on `threads` new processors at once and waits for all of them.
     func hammer(threads: Int, _ body: @escaping @Sendable (Int) -> Void) -> [Violation] {
-        LockValidator.violations(during: {
-            let start = Signal()
-            let workers = (0..<threads).map { index in
-                ProcessorThread(name: "hammer-\(index)") {
-                    start.wait()
-                    body(index)
-                }
-            }
-            start.raise()
-            workers.forEach { $0.join() }
-        })
+        violationsOnProcessors(threads, named: "hammer", body)
     }
 
     /// The ways to take a lock for a critical section.

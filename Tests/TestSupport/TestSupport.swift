@@ -11,6 +11,24 @@ public func violationsOnFreshProcessor(_ body: @escaping @Sendable () -> Void) -
     })
 }
 
+/// Runs `body(index)` on `count` new processors that start together (each named `"\(name)-\(index)"`)
+/// and returns the violations they caused: threads contending for the same locks.
+public func violationsOnProcessors(
+    _ count: Int, named name: String = "contender", _ body: @escaping @Sendable (Int) -> Void
+) -> [Violation] {
+    LockValidator.violations(during: {
+        let start = Signal()
+        let workers = (0..<count).map { index in
+            ProcessorThread(name: "\(name)-\(index)") {
+                start.wait()
+                body(index)
+            }
+        }
+        start.raise()
+        workers.forEach { $0.join() }
+    })
+}
+
 /// The rules `body` broke, in the order found, one per distinct violation.
 public func rulesBroken(_ body: @escaping @Sendable () -> Void) -> [Rule] {
     violationsOnFreshProcessor(body).map(\.rule)

@@ -121,9 +121,14 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     /// The subclass for nesting level `level` (self for 0).
     ///
     /// - Precondition: `level` is in 0...7.
-    @inlinable
+    @inlinable @inline(__always)
     public func nested(_ level: Int) -> LockClass {
-        if level == 0 || isOverflow { return self }
+        if _fastPath(level == 0 || isOverflow) { return self }
+        return subclass(level)
+    }
+
+    @usableFromInline
+    func subclass(_ level: Int) -> LockClass {
         precondition((1...Self.maximumNesting).contains(level), "nesting level \(level) is outside 0...7")
         let bits = (subclasses + level).pointee.load(ordering: .acquiring)
         if _fastPath(bits != 0) {
@@ -169,7 +174,8 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
             let readers = registry.add(named: false) {
                 LockClass(id: $0, name: "\(name) (read)", site: site, nesting: nesting, readersOf: self)
             }
-            subclasses.pointee.store(UInt(bitPattern: Unmanaged.passUnretained(readers).toOpaque()), ordering: .releasing)
+            subclasses.pointee.store(
+                UInt(bitPattern: Unmanaged.passUnretained(readers).toOpaque()), ordering: .releasing)
             return readers
         }
     }
@@ -177,7 +183,8 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     /// The recursive-readers node, if some thread acquired this class as a recursive reader.
     var existingRecursiveReaders: LockClass? {
         let bits = subclasses.pointee.load(ordering: .acquiring)
-        return bits == 0 ? nil : Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+        return bits == 0
+            ? nil : Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
     }
 
     /// The class with id `id`, if one was created.

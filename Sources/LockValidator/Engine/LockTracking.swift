@@ -147,7 +147,8 @@ package struct LockTracking: ~Copyable {
         let level = thread.irql
         let bit = UInt16(1) << UInt16(level.rawValue)
         if _slowPath(lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0) {
-            Dependencies.recordUsage(of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
+            Dependencies.recordUsage(
+                of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
         }
         if _slowPath(level > .dispatch && statistics.read(.deviceLevels) & UInt64(bit) == 0) {
             Dependencies.recordInstanceUsage(
@@ -291,7 +292,8 @@ package struct LockTracking: ~Copyable {
             let entry = thread.held(index).pointee
             thread.remove(at: index)
             return .placeholder(
-                queueNode: entry.queue_node, lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
+                queueNode: entry.queue_node,
+                lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
         }
         let holder = owner.load(ordering: .relaxed)
         guard holder == thread.serial else {

@@ -1,5 +1,5 @@
-import _LockValidatorShims
 import Synchronization
+import _LockValidatorShims
 
 /// The set of lock chains already validated, lockdep's chain hash: a chain is the ordered list of
 /// lock classes a thread holds, summarized by a 64-bit key. A thread that acquires a lock and finds

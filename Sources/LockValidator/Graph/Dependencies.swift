@@ -95,7 +95,9 @@ enum Dependencies {
     static var edges: [DependencyEdge] {
         let classes = Dictionary(uniqueKeysWithValues: LockClass.all.map { ($0.id, $0) })
         return state.withLock { state in
-            state.shownEdges(classes: classes).map { state.edge(from: $0.from, to: $0.to, $0.payload, classes: classes) }
+            state.shownEdges(classes: classes).map {
+                state.edge(from: $0.from, to: $0.to, $0.payload, classes: classes)
+            }
         }
     }
 
@@ -213,7 +215,8 @@ enum Dependencies {
                     } else if state.graph.payload(from: entry.lock_class, to: target)?.heldShared == true,
                         state.writeHoldsOfReadEdges[entry.lock_class]?[target] == nil
                     {
-                        state.writeHoldsOfReadEdges[entry.lock_class, default: [:]][target] = record(from: entry, in: &state)
+                        state.writeHoldsOfReadEdges[entry.lock_class, default: [:]][target] = record(
+                            from: entry, in: &state)
                     }
                 }
                 for from in sources {
@@ -328,7 +331,9 @@ enum Dependencies {
             } else {
                 pair = nil
             }
-            if let pair, let a = state.usages[lockClass.id]?[pair.higher], let b = state.usages[lockClass.id]?[pair.lower] {
+            if let pair, let a = state.usages[lockClass.id]?[pair.higher],
+                let b = state.usages[lockClass.id]?[pair.lower]
+            {
                 conflict = (a, b)
             }
         }
@@ -362,7 +367,8 @@ enum Dependencies {
                 let usage = LockUsage(
                     lock: lock, irql: level, site: SourceSite(fileID, line), thread: thread.info, stack: .capture())
                 state.instanceUsages[instance, default: [:]][level.rawValue] = usage
-                guard before != 0, let other = state.instanceUsages[instance]?.first(where: { $0.key != level.rawValue })
+                guard before != 0,
+                    let other = state.instanceUsages[instance]?.first(where: { $0.key != level.rawValue })
                 else { return }
                 conflict = other.key > level.rawValue ? (other.value, usage) : (usage, other.value)
             }

@@ -18,17 +18,17 @@ public struct IRQL: RawRepresentable, Comparable, Hashable, Sendable, Codable, C
     init(unchecked rawValue: UInt8) { self.rawValue = rawValue }
 
     /// `PASSIVE_LEVEL` (0): ordinary thread code; anything may happen, including page faults.
-    public static let passive = IRQL(unchecked: 0)
+    @inlinable public static var passive: IRQL { IRQL(unchecked: 0) }
     /// `APC_LEVEL` (1): asynchronous procedure calls are masked.
-    public static let apc = IRQL(unchecked: 1)
+    @inlinable public static var apc: IRQL { IRQL(unchecked: 1) }
     /// `DISPATCH_LEVEL` (2): spin locks, DPCs; no waiting, no page faults.
-    public static let dispatch = IRQL(unchecked: 2)
+    @inlinable public static var dispatch: IRQL { IRQL(unchecked: 2) }
     /// `CLOCK_LEVEL` (13).
-    public static let clock = IRQL(unchecked: 13)
+    @inlinable public static var clock: IRQL { IRQL(unchecked: 13) }
     /// `IPI_LEVEL` (14), also `POWER_LEVEL`.
-    public static let ipi = IRQL(unchecked: 14)
+    @inlinable public static var ipi: IRQL { IRQL(unchecked: 14) }
     /// `HIGH_LEVEL` (15): every interrupt is masked.
-    public static let high = IRQL(unchecked: 15)
+    @inlinable public static var high: IRQL { IRQL(unchecked: 15) }
 
     /// The device levels (DIRQL) that interrupt objects may use.
     public static let deviceLevels: ClosedRange<UInt8> = 3...12

@@ -158,7 +158,8 @@ enum Symbolizer {
                 }
                 if let function = frame.functionName, !function.isEmpty, function != "??" {
                     information.function = function
-                    if let text = frame.startAddress, text.hasPrefix("0x"), let start = UInt(text.dropFirst(2), radix: 16),
+                    if let text = frame.startAddress, text.hasPrefix("0x"),
+                        let start = UInt(text.dropFirst(2), radix: 16),
                         start <= entry.offset
                     {
                         information.offset = entry.offset - start + 1
