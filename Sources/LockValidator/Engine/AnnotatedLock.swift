@@ -59,6 +59,8 @@ final class AnnotatedLock: @unchecked Sendable {
             return true
         }
         guard tracking.hold(entryKind, flags: flags(for: kind), on: thread, fileID: fileID, line: line) else {
+            // Untracked (reported once per thread): its release must not look like one of a lock not held.
+            thread.pointer.pointee.untracked_annotated &+= 1
             return true
         }
         tracking.checkUsage(on: thread, fileID: fileID, line: line)
@@ -96,7 +98,11 @@ final class AnnotatedLock: @unchecked Sendable {
         let thread = ThreadState.current
         let released = lv_rdtsc()
         guard let index = thread.indexOfHeld(instance: tracking.instance) else {
-            notHeld(on: thread, fileID: fileID, line: line)
+            if thread.pointer.pointee.untracked_annotated > 0 {
+                thread.pointer.pointee.untracked_annotated -= 1  // the release of a hold taken while the stack was full
+            } else {
+                notHeld(on: thread, fileID: fileID, line: line)
+            }
             return
         }
         let entry = thread.held(index).pointee

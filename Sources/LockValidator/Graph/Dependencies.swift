@@ -27,6 +27,8 @@ enum Dependencies {
         /// For a class with no readers node yet: edges first made from a read hold and since taken from a
         /// write hold too (class → head → that write hold's record), which its readers node will need.
         var writeHoldsOfReadEdges: [UInt32: [UInt32: EdgeRecord]] = [:]
+        /// Classes some edge was made from while held for reading (most programs: none).
+        var heldForReading: Set<UInt32> = []
         /// The first usage of each class at each IRQL: class id → IRQL → usage.
         var usages: [UInt32: [UInt8: LockUsage]] = [:]
         /// The first usage of each instance at each device IRQL: instance → IRQL → usage.
@@ -167,6 +169,7 @@ enum Dependencies {
         var chainsFull = false
         func record(from entry: lv_held_lock, in state: inout State) -> EdgeRecord {
             if stack == nil { stack = .capture() }
+            if entry.flags & UInt8(LV_HELD_SHARED) != 0 { state.heldForReading.insert(entry.lock_class) }
             // A thread's name and id cost system calls: read once per thread.
             if state.threads[thread.serial] == nil { state.threads[thread.serial] = thread.info }
             return EdgeRecord(
@@ -212,7 +215,8 @@ enum Dependencies {
                 if !heldShared {
                     if let readers = state.readersNodes[entry.lock_class] {
                         sources.append(readers)
-                    } else if state.graph.payload(from: entry.lock_class, to: target)?.heldShared == true,
+                    } else if !state.heldForReading.isEmpty, state.heldForReading.contains(entry.lock_class),
+                        state.graph.payload(from: entry.lock_class, to: target)?.heldShared == true,
                         state.writeHoldsOfReadEdges[entry.lock_class]?[target] == nil
                     {
                         state.writeHoldsOfReadEdges[entry.lock_class, default: [:]][target] = record(

@@ -83,7 +83,7 @@ typedef struct lv_thread_state {
     uint64_t snapshot_cpu_ns;     ///< the thread's CPU time then
     uint8_t exit_checked;         ///< thread exit was checked (by ProcessorThread) already
     uint8_t waiting_reported;     ///< this thread's long wait has been noted
-    uint16_t reserved2;
+    uint16_t untracked_annotated; ///< annotated holds taken while `held` was full, not yet released
     uint32_t waiting_owner;       ///< serial of the thread holding the lock this one spins on, 0 if none
     uint64_t waiting_instance;    ///< the lock instance this thread spins on, 0 if none
     uint32_t waiting_class;       ///< its class
