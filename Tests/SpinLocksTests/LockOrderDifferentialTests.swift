@@ -74,100 +74,91 @@ import Testing
         }
     }
 
-    /// Runs each script on its own processor with its own lock instances (so no thread waits for
-    /// another), one after another or all at once; returns the violations and the learned edges.
-    static func run(_ scripts: [[Operation]], prefix: String, concurrently: Bool) -> (
-        found: [Violation], edges: Set<[String]>
-    ) {
-        let name = { (lockClass: Int) in "\(prefix).c\(lockClass)" }
-        let start = Signal()
-        let found = LockValidator.violations(during: {
-            var threads: [ProcessorThread] = []
-            for script in scripts {
-                let locks = (0..<Self.classCount).map { SpinLock(name($0)) }
-                let thread = ProcessorThread {
-                    if concurrently { start.wait() }
-                    let old = IRQL.raise(to: .dispatch)
-                    for operation in script {
-                        switch operation {
-                        case .acquire(let lockClass, let isTry):
-                            if isTry {
-                                let acquired = locks[lockClass].tryAcquireAtDpcLevel()
-                                precondition(acquired, "a free lock must be acquired")
-                            } else {
-                                locks[lockClass].acquireAtDpcLevel()
-                            }
-                        case .release(let lockClass):
-                            locks[lockClass].releaseFromDpcLevel()
-                        }
-                    }
-                    IRQL.lower(to: old)
-                }
-                if concurrently { threads.append(thread) } else { thread.join() }
-            }
-            start.raise()
-            threads.forEach { $0.join() }
-        })
-        let edges = Set(
-            LockValidator.lockOrderEdges.filter { $0.from.name.hasPrefix(prefix + ".") }.map {
-                [$0.from.name, $0.to.name]
-            })
-        return (found, edges)
-    }
+    /// One seed's scripts, run through the validator and the oracle.
+    struct Trial {
+        /// What the validator reported.
+        let found: [Violation]
+        /// The edges the validator learned, and the closing edges of its inversions, as class indices.
+        let edges: Set<[Int]>
+        let closing: [[Int]]
+        let oracle: Oracle
 
-    static func scripts(seed: UInt64) -> [[Operation]] {
-        var random = SeededGenerator(seed: seed)
-        return (0..<Self.threadCount).map { _ in Self.script(using: &random) }
+        /// Runs each script on its own processor with its own lock instances (so no thread waits for
+        /// another), one after another or all at once, and the same scripts through the oracle.
+        init(seed: UInt64, concurrently: Bool) {
+            var random = SeededGenerator(seed: seed)
+            let scripts = (0..<LockOrderDifferentialTests.threadCount).map { _ in
+                LockOrderDifferentialTests.script(using: &random)
+            }
+            let prefix = uniqueClassPrefix("differential-\(seed)") + ".c"
+            let start = Signal()
+            found = LockValidator.violations(during: {
+                var threads: [ProcessorThread] = []
+                for script in scripts {
+                    let locks = (0..<LockOrderDifferentialTests.classCount).map { SpinLock("\(prefix)\($0)") }
+                    let thread = ProcessorThread {
+                        if concurrently { start.wait() }
+                        let old = IRQL.raise(to: .dispatch)
+                        for operation in script {
+                            switch operation {
+                            case .acquire(let lockClass, let isTry):
+                                if isTry {
+                                    let acquired = locks[lockClass].tryAcquireAtDpcLevel()
+                                    precondition(acquired, "a free lock must be acquired")
+                                } else {
+                                    locks[lockClass].acquireAtDpcLevel()
+                                }
+                            case .release(let lockClass):
+                                locks[lockClass].releaseFromDpcLevel()
+                            }
+                        }
+                        IRQL.lower(to: old)
+                    }
+                    if concurrently { threads.append(thread) } else { thread.join() }
+                }
+                start.raise()
+                threads.forEach { $0.join() }
+            })
+            let index = { (lock: LockInfo) in Int(lock.name.dropFirst(prefix.count))! }
+            edges = Set(
+                LockValidator.lockOrderEdges.filter { $0.from.name.hasPrefix(prefix) }.map {
+                    [index($0.from), index($0.to)]
+                })
+            closing = found.filter { $0.rule == .lockOrderInversion }.compactMap(\.edges.first).map {
+                [index($0.from), index($0.to)]
+            }
+            var oracle = Oracle()
+            for script in scripts { oracle.run(script) }
+            self.oracle = oracle
+        }
     }
 
     @Test(arguments: 1...8 as ClosedRange<UInt64>)
     func theValidatorAgreesWithANaiveOracle(seed: UInt64) {
-        let scripts = Self.scripts(seed: seed)
-        let prefix = uniqueClassPrefix("differential-\(seed)")
-        let name = { (lockClass: Int) in "\(prefix).c\(lockClass)" }
-        let (found, validatorEdges) = Self.run(scripts, prefix: prefix, concurrently: false)
-
-        var oracle = Oracle()
-        for script in scripts { oracle.run(script) }
-
-        #expect(validatorEdges == Set(oracle.edges.map { $0.map(name) }))
-        let inversions = found.filter { $0.rule == .lockOrderInversion }
-        let validatorInversions = Set(inversions.compactMap(\.edges.first).map { [$0.from.name, $0.to.name] })
-        #expect(validatorInversions == Set(oracle.inversions.map { $0.map(name) }))
-        #expect(inversions.count == oracle.inversions.count)
-        #expect(found.allSatisfy { $0.rule == .lockOrderInversion || $0.rule == .releaseOutOfOrder })
-        #expect(!oracle.inversions.isEmpty, "the scripts should provoke some inversions")
+        let trial = Trial(seed: seed, concurrently: false)
+        #expect(trial.edges == trial.oracle.edges)
+        #expect(Set(trial.closing) == trial.oracle.inversions)
+        #expect(trial.closing.count == trial.oracle.inversions.count)
+        #expect(trial.found.allSatisfy { $0.rule == .lockOrderInversion || $0.rule == .releaseOutOfOrder })
+        #expect(!trial.oracle.inversions.isEmpty, "the scripts should provoke some inversions")
         #expect(LockValidator.graphInvariantViolations().isEmpty)
     }
 
     @Test(arguments: 1...8 as ClosedRange<UInt64>)
     func threadsRunningAtOnceLeaveEveryCycleReported(seed: UInt64) {
-        let scripts = Self.scripts(seed: seed &+ 100)
-        let prefix = uniqueClassPrefix("concurrent-\(seed)")
-        let name = { (lockClass: Int) in "\(prefix).c\(lockClass)" }
-        let (found, validatorEdges) = Self.run(scripts, prefix: prefix, concurrently: true)
-
-        var oracle = Oracle()
-        for script in scripts { oracle.run(script) }
-        #expect(validatorEdges == Set(oracle.edges.map { $0.map(name) }))
-
-        let inversions = found.filter { $0.rule == .lockOrderInversion }
-        let closing = Set(inversions.compactMap(\.edges.first).map { [$0.from.name, $0.to.name] })
-        #expect(closing.count == inversions.count, "one report per closing edge")
-        var learned = Oracle()
-        learned.edges = validatorEdges.map { $0.map { Int($0.split(separator: "c").last!)! } }.reduce(into: []) {
-            $0.insert($1)
-        }
-        let closingIndices = Set(closing.map { $0.map { Int($0.split(separator: "c").last!)! } })
-        for edge in closingIndices {
-            #expect(learned.reaches(edge[0], from: edge[1]), "\(edge) was reported but closes no cycle")
+        let trial = Trial(seed: seed &+ 100, concurrently: true)
+        #expect(trial.edges == trial.oracle.edges)
+        let closing = Set(trial.closing)
+        #expect(closing.count == trial.closing.count, "one report per closing edge")
+        for edge in closing {
+            #expect(trial.oracle.reaches(edge[0], from: edge[1]), "\(edge) was reported but closes no cycle")
         }
         var withoutReported = Oracle()
-        withoutReported.edges = learned.edges.subtracting(closingIndices)
+        withoutReported.edges = trial.edges.subtracting(closing)
         let unreported = withoutReported.edges.filter { withoutReported.reaches($0[0], from: $0[1]) }
         #expect(unreported.isEmpty, "cycles no report names: \(unreported)")
         #expect(!closing.isEmpty, "the scripts should provoke some inversions")
-        #expect(found.allSatisfy { $0.rule == .lockOrderInversion || $0.rule == .releaseOutOfOrder })
+        #expect(trial.found.allSatisfy { $0.rule == .lockOrderInversion || $0.rule == .releaseOutOfOrder })
         #expect(LockValidator.graphInvariantViolations().isEmpty)
     }
 

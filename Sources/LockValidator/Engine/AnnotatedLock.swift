@@ -106,7 +106,7 @@ final class AnnotatedLock: @unchecked Sendable {
             return
         }
         let entry = thread.held(index).pointee
-        if index == thread.depth - 1 { thread.pop() } else { thread.remove(at: index) }
+        thread.remove(at: index)  // not only the newest: a mutex may be released out of order
         guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_NESTED) == 0 else { return }
         if entry.flags & UInt8(LV_HELD_SHARED) != 0 {
             // Readers hold it together: their counters need atomic updates.

@@ -153,14 +153,12 @@ package struct ThreadState {
     /// take no order from the locks it interrupted (what makes that safe or not is the IRQL the
     /// interrupted locks are held at, which `irql-inconsistent-usage` checks).
     package func runInNewContext<Result>(_ body: () throws -> Result) rethrows -> Result {
-        let savedKey = chainKey
-        let savedDepth = depth
         chainKey = 0
-        defer { chainKey = depth == savedDepth ? savedKey : keyAfterNewest }
+        defer { chainKey = keyAfterNewest }
         return try body()
     }
 
-    /// The chain key the held stack makes as it stands.
+    /// The chain key the held stack makes as it stands (each entry keeps the key below it).
     var keyAfterNewest: UInt64 {
         guard depth > 0 else { return 0 }
         let newest = held(depth - 1).pointee
