@@ -6,8 +6,7 @@ import SpinLocks
 enum SpinLockMisuse {
     struct MediaError: Error {}
 
-    /// Each routine has its own lock here, so that each finding stands on its own (the hold-time rule
-    /// looks at a lock's last four holds).
+    /// Each routine has its own lock here, so that each finding stands on its own.
     final class Volume: @unchecked Sendable {
         let labelLock = SpinLock("Volume.labelLock")
         let mediaLock = SpinLock("Volume.mediaLock")
@@ -71,7 +70,8 @@ enum SpinLockMisuse {
             let thread = ProcessorThread(name: "volume") {
                 _ = volume.readLabel()
                 volume.waitForMedia()
-                // A long hold is reported once it is the rule, not a hiccup: 3 of the last 4 holds.
+                // A long hold is reported once it repeats at its site, not a VM's hiccup: three holds in a
+                // row over 1.5× the budget.
                 for _ in 0..<4 { volume.flush() }
                 _ = try? volume.validate()
                 volume.touchFromPassive()

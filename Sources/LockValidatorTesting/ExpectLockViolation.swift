@@ -33,6 +33,7 @@ public func expectLockViolation<Result>(
 }
 
 private func settle(_ scope: ViolationScope, expecting rule: Rule, _ comment: Comment?, _ location: SourceLocation) {
+    scope.reportUnconfirmedHolds()
     let seen = scope.violations
     if !seen.contains(where: { $0.rule == rule }) {
         let rules = seen.isEmpty ? "none" : seen.map(\.rule.rawValue).joined(separator: ", ")

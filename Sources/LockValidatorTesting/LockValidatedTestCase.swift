@@ -31,7 +31,7 @@ open class LockValidatedTestCase: XCTestCase {
 
     open override func tearDown() {
         if let scope, let entry {
-            scope.run { entry.checkLeaks(scope: name, site: SourceSite(fileID: "\(type(of: self))", line: 0)) }
+            scope.run { entry.checkEnd(scope: name, site: SourceSite(fileID: "\(type(of: self))", line: 0)) }
             for violation in scope.violations where !allowedLockRules.contains(violation.rule) {
                 let location = violation.sourceLocation(fallback: nil)
                 recordFailure(
@@ -52,6 +52,7 @@ public func XCTAssertNoLockViolations<Result>(
 ) rethrows -> Result {
     let scope = ViolationScope(name: "XCTAssertNoLockViolations", disposition: .collect)
     defer {
+        scope.reportUnconfirmedHolds()
         for violation in scope.violations {
             let prefix = message().isEmpty ? "" : message() + "\n"
             XCTFail(prefix + violation.rendered(.text), file: file, line: line)

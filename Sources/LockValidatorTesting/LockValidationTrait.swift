@@ -35,7 +35,7 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
         defer { settle(scope, test: test) }
         try await scope.run {
             let entry = ScopeEntry()
-            defer { entry.checkLeaks(scope: test.displayName ?? test.name, site: testSite) }
+            defer { entry.checkEnd(scope: test.displayName ?? test.name, site: testSite) }
             try await function()
         }
     }

@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 
 /// `hold-time-exceeded`: the 25 µs budget, net of preemption and of hiccups no clock can see, with
-/// both stacks in the report.
+/// both stacks in the report. Evidence is kept by lock class and acquire site; the holds here burn a
+/// known amount of their own CPU time, so each test controls the time it holds.
 @Suite struct HoldTimeTests {
     @inline(never)
     static func holdFor(_ lock: SpinLock, microseconds: Double) {
@@ -11,6 +12,7 @@ import Testing
         burnOwnTime(microseconds: microseconds)
         lock.release(old)
     }
+    static let holdForAcquireLine: UInt = #line - 4
 
     /// `holds` holds of `microseconds` each on one lock, optionally with every core loaded by hogs.
     static func hold(microseconds: Double, holds: Int, underLoad: Bool, budget: Duration? = nil) -> [Violation] {
@@ -26,6 +28,127 @@ import Testing
     func aTwoMicrosecondHoldNeverReports(underLoad: Bool) {
         let found = Self.hold(microseconds: 2, holds: 2_000, underLoad: underLoad)
         #expect(found.isEmpty, "\(found)")
+    }
+
+    /// 200 holds of 2 µs under three CPU hogs, ten times over, each round its own site's history.
+    @Test func shortHoldsUnderThreeHogsNeverReport() {
+        let hogs = CPUHogs(count: 3)
+        defer { hogs.stop() }
+        for round in 0..<10 {
+            let lock = SpinLock(uniqueClassPrefix("short-\(round)"))
+            let found = violationsOnFreshProcessor { for _ in 0..<200 { Self.holdFor(lock, microseconds: 2) } }
+            #expect(found.isEmpty, "round \(round): \(found)")
+        }
+    }
+
+    /// The seed's "no routine holds a spin lock longer than 25 µs", for a routine that runs once: one
+    /// 200 µs hold is reported when its scope ends, as held once.
+    @Test func oneLongHoldIsReportedWhenItsScopeEnds() throws {
+        let found = Self.hold(microseconds: 200, holds: 1, underLoad: false)
+        #expect(found.map(\.rule) == [.holdTimeExceeded])
+        let hold = try #require(found.first?.hold)
+        #expect(hold.evidence == .once && hold.earlierHolds.isEmpty)
+        #expect(hold.ownNanoseconds > 100_000, "\(hold)")
+        #expect(found.first?.summary.contains("once") == true)
+        #expect(found.first?.stack.symbolicated(locations: false).first?.symbol?.contains("holdFor") == true)
+    }
+
+    /// An over-budget hold that a clean hold at its site follows is noise as far as anyone can tell.
+    @Test func aCleanHoldClearsTheSuspect() {
+        let lock = SpinLock(uniqueClassPrefix("cleared"))
+        let found = violationsOnFreshProcessor {
+            Self.holdFor(lock, microseconds: 200)
+            Self.holdFor(lock, microseconds: 1)
+        }
+        #expect(found.isEmpty, "\(found)")
+    }
+
+    /// A routine slow every time is reported at its second hold, with both holds' times and stacks.
+    @Test func aSiteSlowEveryTimeIsReportedAtItsSecondHold() throws {
+        let lock = SpinLock(uniqueClassPrefix("slow-site"))
+        let found = violationsOnFreshProcessor { for _ in 0..<2 { Self.holdFor(lock, microseconds: 300) } }
+        #expect(found.map(\.rule) == [.holdTimeExceeded])
+        let violation = try #require(found.first)
+        let hold = try #require(violation.hold)
+        #expect(hold.evidence == .repeated)
+        let first = try #require(hold.earlierHolds.first)
+        #expect(hold.earlierHolds.count == 1)
+        #expect(first.ownNanoseconds > 150_000 && hold.ownNanoseconds > 290_000, "\(first) \(hold)")
+        // The first hold's release stack, the confirming hold's acquire and release stacks.
+        for stack in [first.releaseStack, hold.acquireStack, violation.stack] {
+            #expect(stack?.symbolicated(locations: false).first?.symbol?.contains("holdFor") == true)
+        }
+        let text = violation.rendered(.text)
+        #expect(text.contains("hold 1 (earlier):") && text.contains("hold 2 (this report's):"), "\(text)")
+    }
+
+    /// A lock made per request at one site, each held once for 150 µs: the evidence is the class's and
+    /// the acquire site's, so requests confirm each other.
+    @Test func perRequestLocksOfOneSiteAreReported() throws {
+        let found = violationsOnFreshProcessor {
+            for _ in 0..<6 { Self.holdFor(SpinLock(), microseconds: 150) }
+        }
+        #expect(found.map(\.rule) == [.holdTimeExceeded])
+        let hold = try #require(found.first?.hold)
+        #expect(hold.evidence == .repeated)
+        #expect(found.first?.locks.first?.name.hasPrefix("SpinLocksTests/HoldTimeTests.swift:") == true)
+    }
+
+    /// Waiting for a lock is not holding it: 500 µs of spinning, then a 5 µs hold. (The holder's 500 µs,
+    /// at another site, is reported once, as it should be.) A loaded machine may deschedule the waiter just
+    /// before it spins, so the test tries until it has waited.
+    @Test func aLongWaitThenAShortHoldIsNotReported() throws {
+        var waitedLongest = 0.0
+        for attempt in 0..<10 where waitedLongest < 300_000 {
+            let name = uniqueClassPrefix("waited-\(attempt)")
+            let lock = SpinLock(name)
+            let holding = Signal()
+            let arriving = Signal()
+            let found = violationsOnProcessors(2) { index in
+                if index == 0 {
+                    lock.withLock {
+                        holding.raise()
+                        arriving.wait()
+                        burnOwnTime(microseconds: 500)
+                    }
+                } else {
+                    holding.wait()
+                    arriving.raise()
+                    Self.holdFor(lock, microseconds: 5)
+                }
+            }
+            #expect(found.allSatisfy { $0.hold?.acquiredAt.line != Self.holdForAcquireLine }, "\(found)")
+            #expect(found.map { $0.hold?.evidence } == [.once], "\(found)")
+            let statistics = try #require(LockValidator.currentReport.lockStatistics.first { $0.name == name })
+            waitedLongest = statistics.waitMaxNanoseconds
+        }
+        #expect(waitedLongest > 300_000)
+    }
+
+    /// The preemption bound covers the hold only: a thread that yielded while it waited (three hogs
+    /// share the cores) and then held the lock for 200 µs of its own time is measured at 200 µs, not at
+    /// 200 less the time it waited off the CPU.
+    @Test func timeWaitedOffTheCPUIsNotSubtractedFromTheHold() throws {
+        let lock = SpinLock(uniqueClassPrefix("contended"))
+        let hogs = CPUHogs(count: 3)
+        defer { hogs.stop() }
+        let holding = Signal()
+        let found = violationsOnProcessors(2) { index in
+            if index == 0 {
+                // 60 µs: over the budget, under the bar for one hold, so not reported itself.
+                lock.withLock {
+                    holding.raise()
+                    burnOwnTime(microseconds: 60)
+                }
+            } else {
+                holding.wait()
+                Self.holdFor(lock, microseconds: 200)
+            }
+        }
+        let waited = found.filter { $0.hold?.acquiredAt.line == Self.holdForAcquireLine }
+        #expect(waited.count == 1, "\(found)")
+        let hold = try #require(waited.first?.hold)
+        #expect(hold.ownNanoseconds >= 199_000, "\(hold)")
     }
 
     @Test(arguments: [false, true])

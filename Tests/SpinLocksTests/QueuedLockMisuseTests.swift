@@ -25,7 +25,8 @@ import Testing
     /// A recursive in-stack queued acquire, its handles released outer-first, with a waiter queued
     /// behind the outer node and another queued acquire in between that takes a node from the pool.
     @Test func aRecursiveQueuedAcquireReleasedOuterFirstCorruptsNothing() {
-        let lock = SpinLock(uniqueClassPrefix("Queued.recursive"))
+        // Held while a waiter thread starts and queues: a long hold, on purpose.
+        let lock = SpinLock(uniqueClassPrefix("Queued.recursive"), holdBudget: .seconds(1))
         let other = SpinLock(uniqueClassPrefix("Queued.other"))
         let waited = Guarded(false)
         let irqls = Guarded([IRQL]())

@@ -213,7 +213,8 @@ import Testing
     // MARK: release-wrong-thread
 
     @Test func releaseByANonOwnerIsReportedAndIgnored() {
-        let lock = SpinLock("ReleasedByAnother")
+        // The owner holds it until the other thread has tried: a long hold, on purpose.
+        let lock = SpinLock("ReleasedByAnother", holdBudget: .seconds(1))
         let held = Signal()
         let tried = Signal()
         let found = violationsOnFreshProcessor {

@@ -67,7 +67,8 @@ import _LockValidatorShims
     }
 
     @Test func queuedWaitersAreServedInArrivalOrder() {
-        let lock = SpinLock("FIFOHandoff")
+        // The holder starts the waiters while it holds the lock: a long hold, on purpose.
+        let lock = SpinLock("FIFOHandoff", holdBudget: .seconds(1))
         let order = Guarded([Int]())
         let waiterCount = 3
         let found = violationsOnFreshProcessor {
@@ -94,13 +95,16 @@ import _LockValidatorShims
     }
 
     @Test func handlesBeyondThePoolStillWork() {
-        let locks = (0..<70).map { SpinLock("ManyHandles\($0)") }
+        // Seventy nested holds take about 100 µs: long holds, but not what this test is about.
+        let locks = (0..<70).map { SpinLock("ManyHandles\($0)", holdBudget: .seconds(1)) }
         let found = violationsOnFreshProcessor {
             var handles = [LockQueueHandle](repeating: LockQueueHandle(), count: locks.count)
             let old = IRQL.raise(to: .dispatch)
             for index in locks.indices { locks[index].acquireInStackQueuedAtDpcLevel(&handles[index]) }
-            #expect(locks.allSatisfy { $0.isLocked })
+            // Checked after the releases: an expectation inside would hold 48 spin locks for 100 µs.
+            let allLocked = locks.allSatisfy { $0.isLocked }
             for index in locks.indices.reversed() { locks[index].releaseInStackQueuedFromDpcLevel(&handles[index]) }
+            #expect(allLocked)
             #expect(!locks.contains { $0.isLocked })
             IRQL.lower(to: old)
         }

@@ -86,7 +86,8 @@ final class AnnotatedLock: @unchecked Sendable {
         guard entry.pointee.flags & UInt8(LV_HELD_NESTED | LV_HELD_SHARED) == 0, entry.pointee.acquired_tsc == 0
         else { return }
         tracking.owner.store(thread.serial, ordering: .relaxed)
-        tracking.startHold(of: entry, on: thread)
+        // Whether the real lock made the thread wait is unknown here; only a lock with a budget needs to know.
+        tracking.startHold(of: entry, on: thread, waited: !sleeps)
     }
 
     // MARK: lock_release

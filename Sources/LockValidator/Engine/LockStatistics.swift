@@ -12,8 +12,6 @@ struct LockStatisticsBlock {
 
     @usableFromInline enum Slot: Int {
         case acquisitions, contentions, waitTotal, waitMax, holds, holdTotal, holdMax
-        /// Bit i: the i-th most recent hold passed its budget net of preemption.
-        case overrunHistory
         /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs
         /// the instance, not only its class).
         case deviceLevels
@@ -21,7 +19,7 @@ struct LockStatisticsBlock {
 
     /// Log2 buckets of hold time in cycles: bucket i holds [2^(i-1), 2^i).
     @usableFromInline static let bucketCount = 48
-    @usableFromInline static let firstBucket = 9
+    @usableFromInline static let firstBucket = 8
     static let slotCount = firstBucket + bucketCount
 
     static func allocate() -> LockStatisticsBlock {
@@ -76,7 +74,7 @@ struct LockStatisticsBlock {
         }
     }
 
-    /// Counts one completed hold, not (yet) known to be over its budget.
+    /// Counts one completed hold.
     @inlinable
     func recordHold(cycles: UInt64) {
         add(1, to: .holds)
@@ -85,16 +83,6 @@ struct LockStatisticsBlock {
         let bucket = min(64 - cycles.leadingZeroBitCount, Self.bucketCount - 1)
         let field = slots + Self.firstBucket + bucket
         field.pointee.store(field.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-        let history = slots + Slot.overrunHistory.rawValue
-        history.pointee.store(history.pointee.load(ordering: .relaxed) << 1, ordering: .relaxed)
-    }
-
-    /// Marks the hold just recorded as over its budget; returns how many of the last four were.
-    func markOverrun() -> Int {
-        let history = slots + Slot.overrunHistory.rawValue
-        let bits = history.pointee.load(ordering: .relaxed) | 1
-        history.pointee.store(bits, ordering: .relaxed)
-        return (bits & 0xF).nonzeroBitCount
     }
 
     /// The counters as plain numbers.

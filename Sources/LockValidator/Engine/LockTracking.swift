@@ -110,7 +110,7 @@ package struct LockTracking: ~Copyable {
         owner.store(thread.serial, ordering: .relaxed)
         statistics.recordAcquire(waitCycles: waitCycles)
         guard _fastPath(ticket == .tracked) else { return }
-        startHold(of: thread.held(thread.depth - 1), on: thread)
+        startHold(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
     }
 
     /// Pushes a held entry and extends the chain key, validating a chain no thread has validated;
@@ -157,18 +157,22 @@ package struct LockTracking: ~Copyable {
         }
     }
 
-    /// Starts the clock of the hold `entry`, after the validator's own bookkeeping. A stale CPU-time
-    /// snapshot (or a traced class) takes a fresh one first.
+    /// Starts the clock of the hold `entry`, after the validator's own bookkeeping. A fresh CPU-time
+    /// snapshot is taken first when the thread `waited` for the lock (so that waiting is never counted
+    /// as preemption inside the hold), when the class has a suspect site, or when the last is stale.
     @inlinable
-    package func startHold(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState) {
+    package func startHold(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
         var now = lv_rdtsc()
         let isTraced = lockClass.isTraced.load(ordering: .relaxed)
-        if _slowPath(isTraced || now &- thread.pointer.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()) {
+        if _slowPath(
+            waited || isTraced || now &- thread.pointer.pointee.snapshot_tsc > lv_snapshot_refresh_cycles())
+        {
             now = refreshSnapshot(on: thread, keepingStack: isTraced)
         }
         entry.pointee.acquired_tsc = now
         entry.pointee.snapshot_tsc = thread.pointer.pointee.snapshot_tsc
         entry.pointee.snapshot_cpu_ns = thread.pointer.pointee.snapshot_cpu_ns
+        entry.pointee.snapshot_faults = UInt16(truncatingIfNeeded: thread.pointer.pointee.snapshot_faults)
         entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
     }
 
@@ -183,7 +187,7 @@ package struct LockTracking: ~Copyable {
             instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
             flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0,
             queue_node: queueNode, file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self),
-            line: UInt32(truncatingIfNeeded: line), deferred_irql: 0, reserved8: 0, reserved16: 0,
+            line: UInt32(truncatingIfNeeded: line), deferred_irql: 0, reserved8: 0, snapshot_faults: 0,
             chain_key: chainKey, snapshot_tsc: 0, snapshot_cpu_ns: 0, validator_cycles: 0, lock_object: lockObject)
         if _fastPath(thread.push(entry)) { return true }
         heldStackFull(on: thread, fileID: fileID, line: line)
@@ -386,9 +390,9 @@ package struct LockTracking: ~Copyable {
         if _slowPath(budget != 0 && held > budget) {
             HoldTiming.passedBudget(
                 entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
-                initSite: initSite, statistics: statistics, on: thread, fileID: fileID, line: line)
+                initSite: initSite, on: thread, fileID: fileID, line: line)
         } else if _slowPath(lockClass.isTraced.load(ordering: .relaxed)) {
-            HoldTiming.forgetAcquireStack(of: entry.instance, on: thread)
+            HoldTiming.tracedHoldEnded(entry, on: thread)
         }
     }
 
@@ -400,6 +404,7 @@ package struct LockTracking: ~Copyable {
         thread.billingValidator {
             if keepingStack { HoldTiming.keepAcquireStack(of: instance, on: thread) }
             state.pointee.snapshot_cpu_ns = lv_thread_cpu_ns()
+            state.pointee.snapshot_faults = lv_thread_page_faults()
         }
         state.pointee.snapshot_tsc = lv_rdtsc()
         return lv_rdtsc()

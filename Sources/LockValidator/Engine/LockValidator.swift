@@ -31,6 +31,7 @@ public enum LockValidator {
         globalLog.removeAll()
         suppressedLog.removeAll()
         Dependencies.reset()
+        HoldEvidence.reset()
     }
 
     /// The lock-order graph: every edge taken so far, with the sites and stack that first created it.
@@ -58,7 +59,9 @@ public enum LockValidator {
         during body: () throws -> Void, scopeName: String = "violations(during:)"
     ) rethrows -> [Violation] {
         let scope = ViolationScope(name: scopeName, disposition: .collect)
+        defer { HoldEvidence.scopeEnded(scope) }  // when body throws
         try scope.run(body)
+        HoldEvidence.scopeEnded(scope)
         return scope.violations
     }
 
@@ -67,7 +70,9 @@ public enum LockValidator {
         during body: () async throws -> Void, scopeName: String = "violations(during:)"
     ) async rethrows -> [Violation] {
         let scope = ViolationScope(name: scopeName, disposition: .collect)
+        defer { HoldEvidence.scopeEnded(scope) }  // when body throws
         try await scope.run(body)
+        HoldEvidence.scopeEnded(scope)
         return scope.violations
     }
 
@@ -80,7 +85,7 @@ public enum LockValidator {
     ) rethrows -> Result {
         let scope = ViolationScope(name: name, disposition: .collectAndForward)
         let entry = ScopeEntry()
-        defer { scope.run { entry.checkLeaks(scope: name, site: SourceSite(fileID, line)) } }
+        defer { scope.run { entry.checkEnd(scope: name, site: SourceSite(fileID, line)) } }
         return try scope.run(body)
     }
 
@@ -111,6 +116,7 @@ public enum LockValidator {
     /// - Parameters:
     ///   - locks: the locks involved, the one being acquired or released first.
     ///   - site: the call that broke the rule.
+    ///   - stack: the stack to show; nil for the caller's.
     ///
     /// The summary and locks are evaluated only when the check is on, and inside the time billed to the
     /// validator, so that building a report never counts against the hold of a lock.
@@ -118,25 +124,26 @@ public enum LockValidator {
     public static func record(
         _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
         site: SourceSite?, severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
-        hold: HoldTime? = nil, waits: [ThreadWait] = []
+        hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil
     ) {
         guard lv_validation_enabled() != 0 else { return }
         ThreadState.current.billingValidator {
             deliver(
                 makeViolation(
                     rule, summary: summary(), locks: locks(), site: site, severity: severity, edges: edges,
-                    usages: usages, hold: hold, waits: waits))
+                    usages: usages, hold: hold, waits: waits, stack: stack))
         }
     }
 
     static func makeViolation(
         _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?, severity: Severity = .error,
-        edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil, waits: [ThreadWait] = []
+        edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil, waits: [ThreadWait] = [],
+        stack: StackTrace? = nil
     ) -> Violation {
         let thread = ThreadState.current
         return Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread.info,
-            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: .capture(),
+            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: stack ?? .capture(),
             occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.current?.name, hold: hold, waits: waits)
     }
 

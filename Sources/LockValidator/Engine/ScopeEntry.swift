@@ -14,12 +14,15 @@ package struct ScopeEntry: Sendable {
         irql = thread.irql
     }
 
-    /// Reports a `scope-leak` if the calling thread holds more, or runs higher, than at the start; the
-    /// IRQL is then put back, so that whatever runs next on this thread starts where the scope did.
+    /// Checks the end of the current scope, named `scope`: reports the long holds it began that no later
+    /// hold could confirm, and a `scope-leak` if the calling thread holds more, or runs higher, than at
+    /// the start; the IRQL is then put back, so that whatever runs next on this thread starts where the
+    /// scope did. Call it inside the scope.
     ///
     /// A scope that ends on another thread (an async test that moved) is checked against a clean
     /// thread: nothing held, PASSIVE_LEVEL.
-    package func checkLeaks(scope: String, site: SourceSite) {
+    package func checkEnd(scope: String, site: SourceSite) {
+        if let current = ViolationScope.current { HoldEvidence.scopeEnded(current) }
         let thread = ThreadState.current
         let (baseDepth, baseIRQL) = thread.serial == serial ? (depth, irql) : (0, IRQL.passive)
         let infos = thread.heldLockInfos

@@ -194,11 +194,13 @@ package struct ThreadState {
         ThreadRegistry.add(pointer)
     }
 
-    /// Reports `thread-exit-holding-lock` if the thread is ending with locks held or IRQL raised; runs
+    /// Reports the long holds this thread began outside any scope that no later hold could confirm, and
+    /// `thread-exit-holding-lock` if the thread is ending with locks held or IRQL raised; runs
     /// once per thread (from ``ProcessorThread`` inside its scope, else at thread exit).
     package func checkExit() {
         guard pointer.pointee.exit_checked == 0 else { return }
         pointer.pointee.exit_checked = 1
+        HoldEvidence.threadEnded(serial)
         let infos = heldLockInfos
         let stillHeld = infos.indices.filter { held($0).pointee.flags & UInt8(LV_HELD_RECURSIVE) == 0 }.map {
             infos[$0]

@@ -189,6 +189,7 @@ package enum ProcessEnd {
     private static let unscopedFailRun = InternalLock(false)
 
     static func run() {
+        HoldEvidence.processEnded()
         ReportWriter.writeConfiguredReport()
         let violations = LockValidator.globalLog.snapshot
         let explicit = ConfigurationStore.loaded.configuration.exitCode

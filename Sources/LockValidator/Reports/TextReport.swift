@@ -137,17 +137,45 @@ enum TextReport {
 
     private static func holdTime(_ violation: Violation, _ frames: FrameLines) -> [String] {
         guard let hold = violation.hold else { return [] }
+        var lines = [""]
+        switch hold.evidence {
+        case .repeated?:
+            lines.append(
+                "evidence: \(hold.earlierHolds.count + 1) consecutive holds at this class and acquire site passed"
+                    + " the budget (one can be a VM's noise; several in a row are the routine)")
+        case .once?:
+            lines.append(
+                "evidence: one hold far over the budget, unconfirmed when its scope ended (a VM's noise can make"
+                    + " one; the site had no second chance)")
+        case nil: break
+        }
+        for (index, earlier) in hold.earlierHolds.enumerated() {
+            lines +=
+                ["", "hold \(index + 1) (earlier):"] + holdLines(earlier, releaseStack: earlier.releaseStack, frames)
+        }
+        let number = hold.earlierHolds.isEmpty ? "this hold:" : "hold \(hold.earlierHolds.count + 1) (this report's):"
+        return lines + ["", number] + holdLines(hold, releaseStack: nil, frames)
+    }
+
+    /// One hold's times, sites and stacks; the release stack of the report's own hold is the violation's.
+    private static func holdLines(_ hold: HoldTime, releaseStack: StackTrace?, _ frames: FrameLines) -> [String] {
         let us = HoldTiming.microseconds
         var lines = [
-            "",
-            "held for at least \(us(hold.ownNanoseconds)) of the thread's own time; budget \(us(hold.budgetNanoseconds));"
-                + " \(us(hold.wallNanoseconds)) wall clock, at most \(us(hold.preemptedNanoseconds)) of it preempted",
-            "acquired at \(hold.acquiredAt); released at \(violation.site?.description ?? "?")", "", "acquire stack:",
+            "  held for at least \(us(hold.ownNanoseconds)) of the thread's own time (thread \(hold.thread)); budget"
+                + " \(us(hold.budgetNanoseconds)); \(us(hold.wallNanoseconds)) wall clock, at most"
+                + " \(us(hold.preemptedNanoseconds)) of it preempted"
+                + (hold.pageFaults > 0 ? "; \(hold.pageFaults) page faults" : ""),
+            "  acquired at \(hold.acquiredAt); released at \(hold.releasedAt?.description ?? "?")", "  acquire stack:",
         ]
         if let stack = hold.acquireStack {
-            lines += frames(stack, StackTrace.maximumDepth, "  ")
+            lines += frames(stack, StackTrace.maximumDepth, "    ")
         } else {
-            lines.append("  (not kept for this hold; the class is now timed precisely, so later reports have it)")
+            lines.append(
+                "    (not kept for a site's first long hold: the hot path keeps no stacks; the next hold's is)")
+        }
+        if let releaseStack {
+            lines.append("  release stack:")
+            lines += frames(releaseStack, StackTrace.maximumDepth, "    ")
         }
         return lines
     }

@@ -34,7 +34,7 @@ typedef struct lv_held_lock {
     uint32_t line;          ///< #line of the acquire call
     uint8_t deferred_irql;  ///< with LV_HELD_DEFERRED_IRQL: the IRQL an earlier out-of-order release owed
     uint8_t reserved8;
-    uint16_t reserved16;
+    uint16_t snapshot_faults;  ///< the low bits of the thread's page-fault count at the snapshot
     uint64_t chain_key;     ///< the thread's chain key before this entry was pushed; 0 starts a context
     uint64_t snapshot_tsc;  ///< the thread's (TSC, CPU time) snapshot taken at or before the acquire
     uint64_t snapshot_cpu_ns;
@@ -91,7 +91,7 @@ typedef struct lv_thread_state {
     const char *waiting_file;     ///< the acquire's #fileID
     uint64_t waiting_since_tsc;   ///< when the spin began
     uint32_t parked;              ///< 1 once this thread stopped for a firing watchdog (it never runs on)
-    uint32_t reserved3;
+    uint32_t snapshot_faults;     ///< the thread's page faults (minor and major) at the snapshot
     int32_t waiting_stack_depth;  ///< frames in waiting_stack, captured once the wait is long
     void *waiting_stack[LV_MAX_FRAMES];
 } lv_thread_state;
@@ -141,6 +141,8 @@ static inline void lv_set_snapshot_refresh_cycles(uint64_t cycles) {
 
 /// The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID; a system call).
 uint64_t lv_thread_cpu_ns(void);
+/// The calling thread's page faults so far, minor and major (`getrusage(RUSAGE_THREAD)`).
+uint32_t lv_thread_page_faults(void);
 
 /// CLOCK_MONOTONIC_RAW in nanoseconds.
 uint64_t lv_monotonic_ns(void);

@@ -1,0 +1,202 @@
+import _LockValidatorShims
+
+/// Evidence of long holds, kept per lock class and acquire site: what turns over-budget observations
+/// into a `hold-time-exceeded` report.
+///
+/// One observation is not evidence on a virtual machine: the host stops a vCPU for tens to hundreds of
+/// µs at a time and the guest charges the gap to whichever thread was running, so a 2 µs hold measures
+/// over 25 µs about 300 times in a million (see the README's "Hold times"). But noise does not repeat
+/// at the same place, and a slow routine does. So an over-budget hold makes its class and acquire site
+/// a *suspect* (evidence by site, not by instance, so that locks made per request add up), and the
+/// holds at that site that follow decide:
+///
+/// - a hold within its budget, from any thread, clears the suspect;
+/// - consecutive over-budget holds confirm it once the last `n` of them each passed `confirmationBars`
+///   × the budget: two holds at 4×, three at 1.5×, or four just over — the closer to the budget, the
+///   more holds it takes, because noise comes in bursts that can hit two holds in a row;
+/// - a hold that overlaps the previous suspect hold in time (another thread, another instance) counts
+///   neither way: a host stall hits every vCPU's holds at once;
+/// - a suspect still open when the scope it began in ends (a test, `withScope`, the thread, the
+///   process) is reported then if its longest hold passed `onceBar` × the budget: a site that runs
+///   once has no second chance.
+///
+/// While a class has a suspect, its acquires take an exact CPU-time snapshot and keep their stack
+/// (`LockClass.isTraced`), so the confirming hold is measured exactly and shows both stacks. Everything
+/// here runs on the slow path: the hot path stays two TSC reads.
+enum HoldEvidence {
+    /// `confirmationBars[n - 2]`: the least multiple of its budget each of the last `n` consecutive
+    /// over-budget holds at a site must reach to be reported.
+    static let confirmationBars: [Double] = [4, 1.5, 1]
+    /// The multiple of its budget the longest hold of a suspect must reach to be reported when its
+    /// scope ends unconfirmed.
+    static let onceBar: Double = 4
+
+    /// A lock class and an acquire site.
+    struct Site: Hashable {
+        let classID: UInt32
+        let file: UInt
+        let line: UInt32
+
+        init(_ entry: lv_held_lock) {
+            classID = entry.lock_class
+            file = UInt(bitPattern: entry.file)
+            line = entry.line
+        }
+    }
+
+    /// One over-budget hold.
+    struct Observation {
+        let hold: HoldTime
+        let lock: LockInfo
+        let acquiredTSC: UInt64
+        let releasedTSC: UInt64
+    }
+
+    /// A site with over-budget holds and no clean hold since.
+    struct Suspect {
+        let lockClass: LockClass
+        /// The scope the first hold was in; nil for none (the thread's, then the process's).
+        let scope: ViolationScope?
+        let thread: UInt32
+        var holds: [Observation]
+
+        /// Whether the last holds reach a confirmation bar.
+        var isConfirmed: Bool {
+            (2...holds.count).contains { count in
+                holds.suffix(count).allSatisfy { $0.hold.overBudgetRatio >= confirmationBars[count - 2] }
+            }
+        }
+
+        /// The report for a suspect whose scope ended, or nil when its evidence is too weak to report.
+        /// A hold that took page faults is not trusted alone: a first touch (code, data, a stack) is slow
+        /// once and never again.
+        var onceReport: (Observation, [HoldTime])? {
+            let trusted = holds.indices.filter { holds[$0].hold.pageFaults == 0 }
+            guard let longest = trusted.max(by: { holds[$0].hold.ownNanoseconds < holds[$1].hold.ownNanoseconds }),
+                holds[longest].hold.overBudgetRatio >= onceBar
+            else { return nil }
+            var earlier = holds.map(\.hold)
+            earlier.remove(at: longest)
+            return (holds[longest], earlier)
+        }
+    }
+
+    struct State {
+        var suspects: [Site: Suspect] = [:]
+        /// Open suspects per class id: a class is traced while it has any.
+        var openPerClass: [UInt32: Int] = [:]
+
+        mutating func open(_ site: Site, _ suspect: Suspect) {
+            suspects[site] = suspect
+            openPerClass[site.classID, default: 0] += 1
+            suspect.lockClass.isTraced.store(true, ordering: .relaxed)
+        }
+
+        mutating func close(_ site: Site) -> Suspect? {
+            guard let suspect = suspects.removeValue(forKey: site) else { return nil }
+            let open = openPerClass[site.classID, default: 1] - 1
+            openPerClass[site.classID] = open == 0 ? nil : open
+            if open == 0 { suspect.lockClass.isTraced.store(false, ordering: .relaxed) }
+            return suspect
+        }
+
+        mutating func close(where belongs: (Suspect) -> Bool) -> [Suspect] {
+            suspects.filter { belongs($0.value) }.keys.compactMap { close($0) }
+        }
+    }
+
+    static let state = InternalLock(State())
+
+    // MARK: Observing
+
+    /// A hold at `site` that started at `acquiredTSC` stayed within its budget: it clears a suspect
+    /// there, unless it overlapped the suspect's last hold.
+    static func clean(_ site: Site, acquiredTSC: UInt64) {
+        state.withLock { state in
+            guard let last = state.suspects[site]?.holds.last, acquiredTSC >= last.releasedTSC else { return }
+            _ = state.close(site)
+        }
+    }
+
+    /// Adds an over-budget hold at `site`; reports the site if the evidence now confirms it.
+    static func overBudget(
+        _ observation: Observation, at site: Site, lockClass: LockClass, scope: ViolationScope?, thread: UInt32
+    ) {
+        let confirmed: Suspect? = state.withLock { state in
+            guard var suspect = state.suspects[site] else {
+                state.open(site, Suspect(lockClass: lockClass, scope: scope, thread: thread, holds: [observation]))
+                return nil
+            }
+            guard observation.acquiredTSC >= suspect.holds.last!.releasedTSC else { return nil }
+            suspect.holds.append(observation)
+            guard suspect.isConfirmed else {
+                state.suspects[site] = suspect
+                return nil
+            }
+            _ = state.close(site)
+            return suspect
+        }
+        // The first suspect of a process: make sure the process end reports what is still open then.
+        if confirmed == nil { ConfigurationStore.installExitHandler() }
+        guard let confirmed else { return }
+        report(confirmed.holds.last!, as: .repeated, after: confirmed.holds.dropLast().map(\.hold))
+    }
+
+    // MARK: Scope ends
+
+    /// Reports the suspects that began in `scope` (a test, `withScope`), which is ending.
+    static func scopeEnded(_ scope: ViolationScope) {
+        let ended = state.withLock { $0.close { $0.scope === scope } }
+        scope.run { reportUnconfirmed(ended) }
+    }
+
+    /// Reports the suspects that began outside any scope on the thread `serial`, which is exiting.
+    static func threadEnded(_ serial: UInt32) {
+        reportUnconfirmed(state.withLock { $0.close { $0.scope == nil && $0.thread == serial } })
+    }
+
+    /// Reports every suspect still open: the process is ending.
+    static func processEnded() {
+        reportUnconfirmed(state.withLock { $0.close { _ in true } })
+    }
+
+    /// Forgets every suspect.
+    static func reset() {
+        _ = state.withLock { $0.close { _ in true } }
+    }
+
+    private static func reportUnconfirmed(_ suspects: [Suspect]) {
+        for case let (longest, earlier)? in suspects.map(\.onceReport) {
+            report(longest, as: .once, after: earlier)
+        }
+    }
+
+    // MARK: Reporting
+
+    private static func report(_ observation: Observation, as evidence: HoldTime.Evidence, after earlier: [HoldTime]) {
+        let hold = observation.hold.reported(as: evidence, after: earlier)
+        let us = HoldTiming.microseconds
+        let what: String
+        switch evidence {
+        case .repeated:
+            let times = (earlier + [hold]).map { us($0.ownNanoseconds) }.joined(separator: ", ")
+            what = "in \(earlier.count + 1) consecutive holds at this site (\(times) of the thread's own time)"
+        case .once:
+            what =
+                "once, for \(us(hold.ownNanoseconds)) of the thread's own time, and its scope ended before"
+                + " another hold at this site could confirm it"
+        }
+        LockValidator.record(
+            .holdTimeExceeded,
+            summary: "\(observation.lock) acquired at \(hold.acquiredAt) was held over its budget of"
+                + " \(us(hold.budgetNanoseconds)) \(what) (last: \(us(hold.wallNanoseconds)) wall clock, of which at"
+                + " most \(us(hold.preemptedNanoseconds)) preempted)",
+            locks: [observation.lock], site: hold.releasedAt, severity: .warning, hold: hold,
+            stack: hold.releaseStack)
+    }
+}
+
+extension ViolationScope {
+    /// Reports the long holds this scope began that no later hold confirmed or cleared; call as it ends.
+    package func reportUnconfirmedHolds() { HoldEvidence.scopeEnded(self) }
+}

@@ -1,0 +1,93 @@
+/// How long a lock was held, for `hold-time-exceeded`, and the evidence that made the report.
+public struct HoldTime: Hashable, Sendable, Codable {
+    /// What made a `hold-time-exceeded` report, rather than one long observation that VM noise can make.
+    public enum Evidence: String, Hashable, Sendable, Codable {
+        /// Consecutive holds at one class and acquire site all passed the budget by enough
+        /// (``HoldTime/earlierHolds`` has the ones before this).
+        case repeated
+        /// The site's only over-budget hold, far over the budget, still unconfirmed when its scope (a test,
+        /// `withScope`, the thread, the process) ended: it had no second chance.
+        case once
+    }
+
+    /// The thread's own time in the hold, at least (wall time less the most it can have been preempted).
+    public let ownNanoseconds: Double
+    /// Wall-clock time from acquire to release.
+    public let wallNanoseconds: Double
+    /// The most of the wall time the thread can have been preempted.
+    public let preemptedNanoseconds: Double
+    /// The budget it passed.
+    public let budgetNanoseconds: Double
+    /// Where the lock was acquired.
+    public let acquiredAt: SourceSite
+    /// The acquire's stack: kept once the class has an unconfirmed long hold (capturing every acquire's
+    /// stack would cost the hot path), so the confirming hold has it; nil for the first hold.
+    public let acquireStack: StackTrace?
+    /// Where it was released.
+    public let releasedAt: SourceSite?
+    /// The release's stack (for the report's own hold, also the violation's stack).
+    public let releaseStack: StackTrace?
+    /// The serial of the thread that held it.
+    public let thread: UInt32
+    /// Page faults the thread took during the hold (counted from shortly before it): first-touch costs,
+    /// which make a hold long once and never again.
+    public let pageFaults: Int
+    /// What made the report (nil in reports written before it was recorded).
+    public let evidence: Evidence?
+    /// The earlier over-budget holds at the same class and acquire site that the report rests on,
+    /// oldest first.
+    public let earlierHolds: [HoldTime]
+
+    init(
+        ownNanoseconds: Double, wallNanoseconds: Double, preemptedNanoseconds: Double, budgetNanoseconds: Double,
+        acquiredAt: SourceSite, acquireStack: StackTrace?, releasedAt: SourceSite?, releaseStack: StackTrace?,
+        thread: UInt32, pageFaults: Int, evidence: Evidence? = nil, earlierHolds: [HoldTime] = []
+    ) {
+        self.ownNanoseconds = ownNanoseconds
+        self.wallNanoseconds = wallNanoseconds
+        self.preemptedNanoseconds = preemptedNanoseconds
+        self.budgetNanoseconds = budgetNanoseconds
+        self.acquiredAt = acquiredAt
+        self.acquireStack = acquireStack
+        self.releasedAt = releasedAt
+        self.releaseStack = releaseStack
+        self.thread = thread
+        self.pageFaults = pageFaults
+        self.evidence = evidence
+        self.earlierHolds = earlierHolds
+    }
+
+    /// This hold as the last of `earlier`, with the evidence that made the report.
+    func reported(as evidence: Evidence, after earlier: [HoldTime]) -> HoldTime {
+        HoldTime(
+            ownNanoseconds: ownNanoseconds, wallNanoseconds: wallNanoseconds,
+            preemptedNanoseconds: preemptedNanoseconds, budgetNanoseconds: budgetNanoseconds, acquiredAt: acquiredAt,
+            acquireStack: acquireStack, releasedAt: releasedAt, releaseStack: releaseStack, thread: thread,
+            pageFaults: pageFaults, evidence: evidence, earlierHolds: earlier)
+    }
+
+    /// The own time as a multiple of the budget.
+    var overBudgetRatio: Double { ownNanoseconds / max(budgetNanoseconds, 1) }
+
+    private enum CodingKeys: String, CodingKey {
+        case ownNanoseconds, wallNanoseconds, preemptedNanoseconds, budgetNanoseconds, acquiredAt, acquireStack
+        case releasedAt, releaseStack, thread, pageFaults, evidence, earlierHolds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        ownNanoseconds = try container.decode(Double.self, forKey: .ownNanoseconds)
+        wallNanoseconds = try container.decode(Double.self, forKey: .wallNanoseconds)
+        preemptedNanoseconds = try container.decode(Double.self, forKey: .preemptedNanoseconds)
+        budgetNanoseconds = try container.decode(Double.self, forKey: .budgetNanoseconds)
+        acquiredAt = try container.decode(SourceSite.self, forKey: .acquiredAt)
+        acquireStack = try container.decodeIfPresent(StackTrace.self, forKey: .acquireStack)
+        // Reports written before these were recorded lack them.
+        releasedAt = try container.decodeIfPresent(SourceSite.self, forKey: .releasedAt)
+        releaseStack = try container.decodeIfPresent(StackTrace.self, forKey: .releaseStack)
+        thread = try container.decodeIfPresent(UInt32.self, forKey: .thread) ?? 0
+        pageFaults = try container.decodeIfPresent(Int.self, forKey: .pageFaults) ?? 0
+        evidence = try container.decodeIfPresent(Evidence.self, forKey: .evidence)
+        earlierHolds = try container.decodeIfPresent([HoldTime].self, forKey: .earlierHolds) ?? []
+    }
+}
