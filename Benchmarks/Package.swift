@@ -23,6 +23,11 @@ let package = Package(
             ],
             path: "Benchmarks/LockBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "HoldTimeEvidence",
+            dependencies: [.product(name: "SpinLocks", package: "LockValidator")],
+            path: "Benchmarks/HoldTimeEvidence"
+        ),
     ]
 )

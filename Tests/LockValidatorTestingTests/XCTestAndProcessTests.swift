@@ -85,6 +85,7 @@ final class FaultyXCTestCase: LockValidatedTestCase {
         defer { unlink(path) }
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             setenv("LOCKVALIDATOR_REPORT", "/tmp/lockvalidator-one-long-hold-\(getppid()).json", 1)
+            setenv("LOCKVALIDATOR_HOLD_BUDGET_US", "25", 1)  // whatever the run's budget
             let lock = SpinLock("ExitReport.lock")
             lock.withLock { burnOwnTime(microseconds: 200) }
             exit(0)
