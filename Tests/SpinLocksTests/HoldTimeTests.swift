@@ -1,3 +1,4 @@
+import Foundation
 import SpinLocks
 import TestSupport
 import Testing
@@ -51,6 +52,25 @@ import Testing
         #expect(hold.ownNanoseconds > 100_000, "\(hold)")
         #expect(found.first?.summary.contains("once") == true)
         #expect(found.first?.stack.symbolicated(locations: false).first?.symbol?.contains("holdFor") == true)
+    }
+
+    /// A routine that holds its spin lock for 200 µs once, outside any test scope, is in the process's
+    /// exit report: no second hold can confirm it, so the end of the process reports it as held once.
+    @Test func oneLongHoldIsInTheExitReport() async throws {
+        let path = "/tmp/lockvalidator-one-long-hold-\(getpid()).json"
+        defer { unlink(path) }
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            setenv("LOCKVALIDATOR_REPORT", "/tmp/lockvalidator-one-long-hold-\(getppid()).json", 1)
+            setenv("LOCKVALIDATOR_HOLD_BUDGET_US", "25", 1)  // whatever the run's budget
+            let lock = SpinLock("ExitReport.lock")
+            lock.withLock { burnOwnTime(microseconds: 200) }
+            exit(0)
+        }
+        let output = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(output.contains("hold-time-exceeded") && output.contains("once"), "\(output)")
+        let report = try JSONDecoder().decode(ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        let hold = try #require(report.violations.first { $0.rule == .holdTimeExceeded }?.hold)
+        #expect(hold.evidence == .once && hold.ownNanoseconds > 100_000, "\(hold)")
     }
 
     /// An over-budget hold that a clean hold at its site follows is noise as far as anyone can tell.

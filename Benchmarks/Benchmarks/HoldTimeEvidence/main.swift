@@ -95,7 +95,8 @@ print(row(["load", "threads", "short holds (2 µs)", "false reports", "per milli
 print(row(["---", "---:", "---:", "---:", "---:", "---:"]))
 for hogs in [0, 3] {
     for threads in [2, 1] {
-        let (reports, seconds) = hogs == 0
+        let (reports, seconds) =
+            hogs == 0
             ? falseReports(threads: threads, total: shortHolds)
             : withHogs(hogs) { falseReports(threads: threads, total: shortHolds) }
         print(
