@@ -56,8 +56,9 @@ import Testing
         let lock = SpinLock("TryHeldLock")
         let rules = rulesBroken {
             let old = lock.acquire()
-            #expect(!lock.tryAcquireAtDpcLevel())
+            let triedWhileHeld = lock.tryAcquireAtDpcLevel()
             lock.release(old)
+            #expect(!triedWhileHeld)  // outside the hold: an expectation takes longer than the budget
             let raised = IRQL.raise(to: .dispatch)
             #expect(lock.tryAcquireAtDpcLevel())
             lock.releaseFromDpcLevel()
@@ -169,7 +170,8 @@ import Testing
     // MARK: release-not-held
 
     @Test func doubleReleaseIsReportedAndDoesNotUnlockAnotherOwner() {
-        let lock = SpinLock("DoubleReleased")
+        // The owner holds it until the other thread has released it wrongly: a long hold, on purpose.
+        let lock = SpinLock("DoubleReleased", holdBudget: .seconds(1))
         let ownerHolds = Signal()
         let doubleReleased = Signal()
         let found = violationsOnFreshProcessor {
