@@ -122,9 +122,11 @@ enum HoldEvidence {
     static func overBudget(
         _ observation: Observation, at site: Site, lockClass: LockClass, scope: ViolationScope?, thread: UInt32
     ) {
+        var opened = false
         let confirmed: Suspect? = state.withLock { state in
             guard var suspect = state.suspects[site] else {
                 state.open(site, Suspect(lockClass: lockClass, scope: scope, thread: thread, holds: [observation]))
+                opened = true
                 return nil
             }
             guard observation.acquiredTSC >= suspect.holds.last!.releasedTSC else { return nil }
@@ -136,8 +138,8 @@ enum HoldEvidence {
             _ = state.close(site)
             return suspect
         }
-        // The first suspect of a process: make sure the process end reports what is still open then.
-        if confirmed == nil { ConfigurationStore.installExitHandler() }
+        // So that the process end reports what is still open then.
+        if opened { ConfigurationStore.installExitHandler() }
         guard let confirmed else { return }
         report(confirmed.holds.last!, as: .repeated, after: confirmed.holds.dropLast().map(\.hold))
     }

@@ -42,7 +42,7 @@ enum HoldTiming {
         }
     }
 
-    /// A hold within its budget, of a class with a suspect site: it may clear the suspect.
+    /// A hold within its budget that began while its class had a suspect site: it may clear the suspect.
     @usableFromInline
     @inline(never)
     static func tracedHoldEnded(_ entry: lv_held_lock, on thread: ThreadState) {
@@ -74,7 +74,7 @@ enum HoldTiming {
         let site = HoldEvidence.Site(entry)
         guard ownAtLeast > budget else {
             // Preempted, not the routine's time: a clean hold.
-            if lockClass.isTraced.load(ordering: .relaxed) { HoldEvidence.clean(site, acquiredTSC: entry.acquired_tsc) }
+            if entry.flags & UInt8(LV_HELD_TRACED) != 0 { HoldEvidence.clean(site, acquiredTSC: entry.acquired_tsc) }
             return
         }
         let hold = HoldTime(

@@ -27,8 +27,8 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
 
     /// Bit n: the class has been held at IRQL n.
     @usableFromInline let levelsUsed = Atomic<UInt16>(0)
-    /// Set after a hold of this class passed its budget: every acquire then takes an exact CPU-time
-    /// snapshot and keeps its stack, so later reports are exact and show both stacks.
+    /// Set while the class has a suspect site (``HoldEvidence``): every acquire then takes an exact
+    /// CPU-time snapshot and keeps its stack, so the confirming hold is exact and shows both stacks.
     @usableFromInline let isTraced = Atomic<Bool>(false)
     /// The statistics blocks of live instances, and the totals of freed ones.
     let statistics = InternalLock(ClassStatistics())

@@ -168,6 +168,7 @@ package struct LockTracking: ~Copyable {
             waited || isTraced || now &- thread.pointer.pointee.snapshot_tsc > lv_snapshot_refresh_cycles())
         {
             now = refreshSnapshot(on: thread, keepingStack: isTraced)
+            if isTraced { entry.pointee.flags |= UInt8(LV_HELD_TRACED) }
         }
         entry.pointee.acquired_tsc = now
         entry.pointee.snapshot_tsc = thread.pointer.pointee.snapshot_tsc
@@ -391,7 +392,7 @@ package struct LockTracking: ~Copyable {
             HoldTiming.passedBudget(
                 entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
                 initSite: initSite, on: thread, fileID: fileID, line: line)
-        } else if _slowPath(lockClass.isTraced.load(ordering: .relaxed)) {
+        } else if _slowPath(entry.flags & UInt8(LV_HELD_TRACED) != 0) {
             HoldTiming.tracedHoldEnded(entry, on: thread)
         }
     }

@@ -114,7 +114,6 @@ enum Dependencies {
             ChainCache.removeAll()
             for lockClass in classes {
                 lockClass.levelsUsed.store(0, ordering: .relaxed)
-                lockClass.isTraced.store(false, ordering: .relaxed)
                 lockClass.resetStatistics()
             }
         }

@@ -57,6 +57,8 @@ typedef struct lv_held_lock {
 #define LV_HELD_NESTED 0x20
 /// `deferred_irql` holds the IRQL an out-of-order release below this entry could not lower to yet.
 #define LV_HELD_DEFERRED_IRQL 0x40
+/// The hold began while its class had a suspect site: exact snapshot, acquire stack kept until release.
+#define LV_HELD_TRACED 0x80
 
 /// An MCS queue node; Swift binds this memory to its own node type with atomics.
 typedef struct lv_queue_node {
