@@ -17,8 +17,8 @@ import _LockValidatorShims
 /// - a hold that overlaps the previous suspect hold in time (another thread, another instance) counts
 ///   neither way: a host stall hits every vCPU's holds at once;
 /// - a suspect still open when the scope it began in ends (a test, `withScope`, the thread, the
-///   process) is reported then if its longest hold passed `onceBar` × the budget: a site that runs
-///   once has no second chance.
+///   process) is reported then if its longest hold passed `onceBar` × the budget, was the lock's
+///   first hold and took no page fault: a site that runs once has no second chance.
 ///
 /// While a class has a suspect, its acquires take an exact CPU-time snapshot and keep their stack
 /// (`LockClass.isTraced`), so the confirming hold is measured exactly and shows both stacks. Everything
@@ -50,6 +50,8 @@ enum HoldEvidence {
         let lock: LockInfo
         let acquiredTSC: UInt64
         let releasedTSC: UInt64
+        /// The lock instance's first hold ever.
+        let isFirstHold: Bool
     }
 
     /// A site with over-budget holds and no clean hold since.
@@ -68,10 +70,11 @@ enum HoldEvidence {
         }
 
         /// The report for a suspect whose scope ended, or nil when its evidence is too weak to report.
-        /// A hold that took page faults is not trusted alone: a first touch (code, data, a stack) is slow
-        /// once and never again.
+        /// Only a lock's first hold can be reported alone: a lock held before had its second chance (its
+        /// last hold being noise is as likely as for any hold). And a hold that took page faults is not
+        /// trusted alone: a first touch (code, data, a stack) is slow once and never again.
         var onceReport: (Observation, [HoldTime])? {
-            let trusted = holds.indices.filter { holds[$0].hold.pageFaults == 0 }
+            let trusted = holds.indices.filter { holds[$0].isFirstHold && holds[$0].hold.pageFaults == 0 }
             guard let longest = trusted.max(by: { holds[$0].hold.ownNanoseconds < holds[$1].hold.ownNanoseconds }),
                 holds[longest].hold.overBudgetRatio >= onceBar
             else { return nil }

@@ -33,12 +33,13 @@ enum HoldTiming {
     @inline(never)
     static func passedBudget(
         _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, lockClass: LockClass,
-        initSite: SourceSite, on thread: ThreadState, fileID: StaticString, line: UInt
+        initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, fileID: StaticString, line: UInt
     ) {
         thread.billingValidator {
             check(
                 entry, releasedTSC: releasedTSC, heldCycles: heldCycles, budgetCycles: budgetCycles,
-                lockClass: lockClass, initSite: initSite, on: thread, fileID: fileID, line: line)
+                lockClass: lockClass, initSite: initSite, isFirstHold: isFirstHold, on: thread, fileID: fileID,
+                line: line)
         }
     }
 
@@ -54,7 +55,7 @@ enum HoldTiming {
 
     private static func check(
         _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, lockClass: LockClass,
-        initSite: SourceSite, on thread: ThreadState, fileID: StaticString, line: UInt
+        initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, fileID: StaticString, line: UInt
     ) {
         let cpuNow = lv_thread_cpu_ns()
         let faults = UInt16(truncatingIfNeeded: lv_thread_page_faults()) &- entry.snapshot_faults
@@ -85,7 +86,7 @@ enum HoldTiming {
             thread: thread.serial, pageFaults: Int(faults))
         let observation = HoldEvidence.Observation(
             hold: hold, lock: LockInfo(name: lockClass.name, site: initSite, instance: entry.instance),
-            acquiredTSC: entry.acquired_tsc, releasedTSC: releasedTSC)
+            acquiredTSC: entry.acquired_tsc, releasedTSC: releasedTSC, isFirstHold: isFirstHold)
         HoldEvidence.overBudget(observation, at: site, lockClass: lockClass, scope: scope, thread: thread.serial)
     }
 

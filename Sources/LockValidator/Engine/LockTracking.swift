@@ -391,7 +391,7 @@ package struct LockTracking: ~Copyable {
         if _slowPath(budget != 0 && held > budget) {
             HoldTiming.passedBudget(
                 entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
-                initSite: initSite, on: thread, fileID: fileID, line: line)
+                initSite: initSite, isFirstHold: statistics.read(.holds) == 1, on: thread, fileID: fileID, line: line)
         } else if _slowPath(entry.flags & UInt8(LV_HELD_TRACED) != 0) {
             HoldTiming.tracedHoldEnded(entry, on: thread)
         }
