@@ -15,12 +15,21 @@ import Testing
     }
     static let holdForAcquireLine: UInt = #line - 4
 
+    /// Runs the hold path once on a lock of its own class, so that a hold under test that must be
+    /// reported alone takes no page fault paging in code or stack on its first run: a hold that took
+    /// one is only reported when confirmed (one fault on this VM takes over 100 µs about 500 times in a
+    /// million; see the README's "Hold times").
+    static func rehearse() {
+        holdFor(SpinLock(uniqueClassPrefix("rehearsal")), microseconds: 1)
+    }
+
     /// `holds` holds of `microseconds` each on one lock, optionally with every core loaded by hogs.
     static func hold(microseconds: Double, holds: Int, underLoad: Bool, budget: Duration? = nil) -> [Violation] {
         let lock = SpinLock(uniqueClassPrefix("hold-\(microseconds)"), holdBudget: budget)
         let hogs = underLoad ? CPUHogs() : nil
         defer { hogs?.stop() }
         return violationsOnFreshProcessor {
+            rehearse()
             for _ in 0..<holds { holdFor(lock, microseconds: microseconds) }
         }
     }
@@ -62,8 +71,8 @@ import Testing
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             setenv("LOCKVALIDATOR_REPORT", "/tmp/lockvalidator-one-long-hold-\(getppid()).json", 1)
             setenv("LOCKVALIDATOR_HOLD_BUDGET_US", "25", 1)  // whatever the run's budget
-            let lock = SpinLock("ExitReport.lock")
-            lock.withLock { burnOwnTime(microseconds: 200) }
+            SpinLock("ExitReport.rehearsal").withLock { burnOwnTime(microseconds: 1) }  // see rehearse()
+            SpinLock("ExitReport.lock").withLock { burnOwnTime(microseconds: 200) }
             exit(0)
         }
         let output = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
@@ -153,7 +162,7 @@ import Testing
     }
 
     /// Waiting for a lock is not holding it: 500 µs of spinning, then a 5 µs hold. (The holder's 500 µs,
-    /// at another site, is reported once, as it should be.) A loaded machine may deschedule the waiter just
+    /// at another site, is reported once, as it should be, unless it took a page fault.) A loaded machine may deschedule the waiter just
     /// before it spins, so the test tries until it has waited.
     @Test func aLongWaitThenAShortHoldIsNotReported() throws {
         var waitedLongest = 0.0
@@ -176,7 +185,8 @@ import Testing
                 }
             }
             #expect(found.allSatisfy { $0.hold?.acquiredAt.line != Self.holdForAcquireLine }, "\(found)")
-            #expect(found.map { $0.hold?.evidence } == [.once], "\(found)")
+            // The holder's only report, if any: its hold also waits for a signal, which may page fault.
+            #expect(found.count <= 1 && found.allSatisfy { $0.hold?.evidence == .once }, "\(found)")
             let statistics = try #require(LockValidator.currentReport.lockStatistics.first { $0.name == name })
             waitedLongest = statistics.waitMaxNanoseconds
         }

@@ -35,9 +35,12 @@ enum HoldTiming {
         _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, lockClass: LockClass,
         initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, fileID: StaticString, line: UInt
     ) {
+        // Read first, so that the faults of the validator's own slow path (its first run touches new code
+        // and stack) are not counted as the hold's.
+        let faults = UInt16(truncatingIfNeeded: lv_thread_page_faults()) &- entry.snapshot_faults
         thread.billingValidator {
             check(
-                entry, releasedTSC: releasedTSC, heldCycles: heldCycles, budgetCycles: budgetCycles,
+                entry, releasedTSC: releasedTSC, heldCycles: heldCycles, budgetCycles: budgetCycles, faults: faults,
                 lockClass: lockClass, initSite: initSite, isFirstHold: isFirstHold, on: thread, fileID: fileID,
                 line: line)
         }
@@ -54,11 +57,11 @@ enum HoldTiming {
     }
 
     private static func check(
-        _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, lockClass: LockClass,
-        initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, fileID: StaticString, line: UInt
+        _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, faults: UInt16,
+        lockClass: LockClass, initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, fileID: StaticString,
+        line: UInt
     ) {
         let cpuNow = lv_thread_cpu_ns()
-        let faults = UInt16(truncatingIfNeeded: lv_thread_page_faults()) &- entry.snapshot_faults
         TSCClock.refine()
         // Wall time of the hold less the validator's own slow paths in it.
         let wall = TSCClock.nanoseconds(heldCycles)

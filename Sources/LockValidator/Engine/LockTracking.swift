@@ -159,22 +159,25 @@ package struct LockTracking: ~Copyable {
 
     /// Starts the clock of the hold `entry`, after the validator's own bookkeeping. A fresh CPU-time
     /// snapshot is taken first when the thread `waited` for the lock (so that waiting is never counted
-    /// as preemption inside the hold), when the class has a suspect site, or when the last is stale.
+    /// as preemption inside the hold), when the class has a suspect site, or when the last is stale:
+    /// older than 100 µs, or older than a validator slow path (whose page faults are not the hold's).
     @inlinable
     package func startHold(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
         var now = lv_rdtsc()
         let isTraced = lockClass.isTraced.load(ordering: .relaxed)
+        let state = thread.pointer
         if _slowPath(
-            waited || isTraced || now &- thread.pointer.pointee.snapshot_tsc > lv_snapshot_refresh_cycles())
+            waited || isTraced || now &- state.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()
+                || state.pointee.validator_cycles != state.pointee.snapshot_validator_cycles)
         {
             now = refreshSnapshot(on: thread, keepingStack: isTraced)
             if isTraced { entry.pointee.flags |= UInt8(LV_HELD_TRACED) }
         }
         entry.pointee.acquired_tsc = now
-        entry.pointee.snapshot_tsc = thread.pointer.pointee.snapshot_tsc
-        entry.pointee.snapshot_cpu_ns = thread.pointer.pointee.snapshot_cpu_ns
-        entry.pointee.snapshot_faults = UInt16(truncatingIfNeeded: thread.pointer.pointee.snapshot_faults)
-        entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
+        entry.pointee.snapshot_tsc = state.pointee.snapshot_tsc
+        entry.pointee.snapshot_cpu_ns = state.pointee.snapshot_cpu_ns
+        entry.pointee.snapshot_faults = UInt16(truncatingIfNeeded: state.pointee.snapshot_faults)
+        entry.pointee.validator_cycles = state.pointee.validator_cycles
     }
 
     /// Pushes a held entry; returns false when the stack is full (reported once per thread).
@@ -407,6 +410,7 @@ package struct LockTracking: ~Copyable {
             state.pointee.snapshot_cpu_ns = lv_thread_cpu_ns()
             state.pointee.snapshot_faults = lv_thread_page_faults()
         }
+        state.pointee.snapshot_validator_cycles = state.pointee.validator_cycles
         state.pointee.snapshot_tsc = lv_rdtsc()
         return lv_rdtsc()
     }

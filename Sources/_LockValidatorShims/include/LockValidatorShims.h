@@ -83,6 +83,7 @@ typedef struct lv_thread_state {
     uint64_t validator_cycles;    ///< TSC cycles this thread spent in validator slow paths, in all
     uint64_t snapshot_tsc;        ///< when the thread's CPU time was last read (TSC)
     uint64_t snapshot_cpu_ns;     ///< the thread's CPU time then
+    uint64_t snapshot_validator_cycles;  ///< validator_cycles then: a slow path since makes it stale
     uint8_t exit_checked;         ///< thread exit was checked (by ProcessorThread) already
     uint8_t waiting_reported;     ///< this thread's long wait has been noted
     uint16_t untracked_annotated; ///< annotated holds taken while `held` was full, not yet released
