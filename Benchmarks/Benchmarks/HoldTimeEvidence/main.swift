@@ -71,7 +71,21 @@ func falseReports(threads: Int, total: Int) -> (reports: Int, seconds: Double) {
         }
         workers.forEach { $0.join() }
     })
+    for violation in found where violation.rule == .holdTimeExceeded { details.append(describe(violation)) }
     return (holdReports(found), Date().timeIntervalSince(start))
+}
+
+/// The false reports' evidence, printed after the tables: which rule of evidence let noise through.
+nonisolated(unsafe) var details: [String] = []
+
+func describe(_ violation: Violation) -> String {
+    guard let hold = violation.hold else { return violation.summary }
+    let holds = (hold.earlierHolds + [hold]).map {
+        String(
+            format: "%.0f µs own (%.0f wall, %d faults, thread %u)", $0.ownNanoseconds / 1e3,
+            $0.wallNanoseconds / 1e3, $0.pageFaults, $0.thread)
+    }
+    return "\(hold.evidence.map { "\($0)" } ?? "?"): " + holds.joined(separator: "; ")
 }
 
 /// The share of `trials` one-shot sites (a fresh class each, one hold of `multiple` × the budget, its
@@ -106,6 +120,7 @@ for hogs in [0, 3] {
             ]))
     }
 }
+if !details.isEmpty { print("\nThe false reports' evidence:\n" + details.map { "- " + $0 }.joined(separator: "\n")) }
 print("\nDetection rate of long holds\n")
 print(row(["load", "one hold 2×", "one hold 4×", "one hold 8×", "two holds 2×", "two holds 4×", "two holds 8×"]))
 print(row(["---", "---:", "---:", "---:", "---:", "---:", "---:"]))

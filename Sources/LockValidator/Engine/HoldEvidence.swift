@@ -12,8 +12,9 @@ import _LockValidatorShims
 ///
 /// - a hold within its budget, from any thread, clears the suspect;
 /// - consecutive over-budget holds confirm it once the last `n` of them each passed `confirmationBars`
-///   × the budget: two holds at 4×, three at 1.5×, or four just over — the closer to the budget, the
-///   more holds it takes, because noise comes in bursts that can hit two holds in a row;
+///   × the budget: two holds at 8×, three at 3×, or four just over — the closer to the budget, the
+///   more holds it takes, because noise comes in bursts that can hit two or three holds in a row (the
+///   README's "Hold times" has the rates these bars were set from);
 /// - a hold that overlaps the previous suspect hold in time (another thread, another instance) counts
 ///   neither way: a host stall hits every vCPU's holds at once;
 /// - a suspect still open when the scope it began in ends (a test, `withScope`, the thread, the
@@ -26,7 +27,7 @@ import _LockValidatorShims
 enum HoldEvidence {
     /// `confirmationBars[n - 2]`: the least multiple of its budget each of the last `n` consecutive
     /// over-budget holds at a site must reach to be reported.
-    static let confirmationBars: [Double] = [4, 1.5, 1]
+    static let confirmationBars: [Double] = [8, 3, 1]
     /// The multiple of its budget the longest hold of a suspect must reach to be reported when its
     /// scope ends unconfirmed.
     static let onceBar: Double = 4
