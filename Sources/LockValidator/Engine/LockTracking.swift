@@ -160,7 +160,8 @@ package struct LockTracking: ~Copyable {
     /// Starts the clock of the hold `entry`, after the validator's own bookkeeping. A fresh CPU-time
     /// snapshot is taken first when the thread `waited` for the lock (so that waiting is never counted
     /// as preemption inside the hold), when the class has a suspect site, or when the last is stale:
-    /// older than 100 µs, or older than a validator slow path (whose page faults are not the hold's).
+    /// older than 100 µs, or, for the lock's first hold (the only one reported alone, and only when it
+    /// took no page fault), older than a validator slow path, whose page faults are not the hold's.
     @inlinable
     package func startHold(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
         var now = lv_rdtsc()
@@ -168,8 +169,9 @@ package struct LockTracking: ~Copyable {
         let state = thread.pointer
         if _slowPath(
             waited || isTraced || now &- state.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()
-                || state.pointee.validator_cycles != state.pointee.snapshot_validator_cycles)
-        {
+                || (state.pointee.validator_cycles != state.pointee.snapshot_validator_cycles
+                    && statistics.read(.holds) == 0)
+        ) {
             now = refreshSnapshot(on: thread, keepingStack: isTraced)
             if isTraced { entry.pointee.flags |= UInt8(LV_HELD_TRACED) }
         }
