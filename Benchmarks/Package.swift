@@ -24,10 +24,12 @@ let package = Package(
             path: "Benchmarks/LockBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // A measurement run by hand, outside Benchmarks/ so that package-benchmark does not take it
+        // for a benchmark.
         .executableTarget(
             name: "HoldTimeEvidence",
             dependencies: [.product(name: "SpinLocks", package: "LockValidator")],
-            path: "Benchmarks/HoldTimeEvidence"
+            path: "Measurements/HoldTimeEvidence"
         ),
     ]
 )

@@ -73,7 +73,8 @@ enum HoldEvidence {
         /// The report for a suspect whose scope ended, or nil when its evidence is too weak to report.
         /// Only a lock's first hold can be reported alone: a lock held before had its second chance (its
         /// last hold being noise is as likely as for any hold). And a hold that took page faults is not
-        /// trusted alone: a first touch (code, data, a stack) is slow once and never again.
+        /// trusted alone: on a VM a first touch of a page is far noisier than a hold (over 100 µs some
+        /// 500 times in a million).
         var onceReport: (Observation, [HoldTime])? {
             let trusted = holds.indices.filter { holds[$0].isFirstHold && holds[$0].hold.pageFaults == 0 }
             guard let longest = trusted.max(by: { holds[$0].hold.ownNanoseconds < holds[$1].hold.ownNanoseconds }),
