@@ -52,11 +52,11 @@ func main() -> Int32 {
 
     var report = LockValidator.currentReport
     report.violations = everything
-    let problems = [
-        LockValidatorFiles.write(report.jsonText(), to: "lockvalidator-report.json"),
-        LockValidatorFiles.write(report.html(), to: "lockvalidator-report.html"),
-    ].compactMap { $0 }
-    problems.forEach { print("could not write a report: \($0)") }
+    for (path, text) in [
+        ("lockvalidator-report.json", report.jsonText()), ("lockvalidator-report.html", report.html()),
+    ] {
+        do { try TextFile.writeAtomically(text, to: path) } catch { print("could not write a report: \(error)") }
+    }
     print(
         """
 

@@ -26,7 +26,11 @@ struct OutputOptions: ParsableArguments {
             print(text, terminator: "")
             return
         }
-        if let error = LockValidatorFiles.write(text, to: output) { throw Failure("\(output): \(error)") }
+        do {
+            try TextFile.writeAtomically(text, to: output)
+        } catch {
+            throw Failure("\(error)")
+        }
     }
 }
 
@@ -49,18 +53,14 @@ extension ParsableCommand {
             throw ExitCode(2)
         }
     }
-
-    func load(_ path: String) throws -> ValidationReport {
-        do {
-            return try ValidationReport.load(from: path)
-        } catch {
-            throw error
-        }
-    }
 }
 
-func printError(_ line: String) {
-    LockValidatorFiles.writeToStandardError(line + "\n")
+func printError(_ line: String) { printToStandardError(line) }
+
+/// The current directory.
+var currentDirectory: String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    return getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "."
 }
 
 struct Show: ParsableCommand {
@@ -71,7 +71,7 @@ struct Show: ParsableCommand {
 
     func run() throws {
         try handlingBadInput {
-            let loaded = try load(report)
+            let loaded = try ValidationReport.load(from: report)
             try output.emit(stats ? loaded.statisticsTable() : loaded.renderedText())
         }
     }
@@ -84,7 +84,9 @@ struct Graph: ParsableCommand {
     @Flag(help: "Only the classes and edges of reported cycles.") var cyclesOnly = false
     @OptionGroup var output: OutputOptions
 
-    func run() throws { try handlingBadInput { try output.emit(try load(report).dot(cyclesOnly: cyclesOnly)) } }
+    func run() throws {
+        try handlingBadInput { try output.emit(try ValidationReport.load(from: report).dot(cyclesOnly: cyclesOnly)) }
+    }
 }
 
 struct SarifCommand: ParsableCommand {
@@ -97,8 +99,8 @@ struct SarifCommand: ParsableCommand {
 
     func run() throws {
         try handlingBadInput {
-            let root = sourceRoot ?? LockValidatorFiles.currentDirectory
-            try output.emit(try load(report).sarif(sourceRoot: root))
+            let root = sourceRoot ?? currentDirectory
+            try output.emit(try ValidationReport.load(from: report).sarif(sourceRoot: root))
         }
     }
 }
@@ -109,7 +111,7 @@ struct HTML: ParsableCommand {
     @Argument(help: "The report.") var report: String
     @OptionGroup var output: OutputOptions
 
-    func run() throws { try handlingBadInput { try output.emit(try load(report).html()) } }
+    func run() throws { try handlingBadInput { try output.emit(try ValidationReport.load(from: report).html()) } }
 }
 
 struct Merge: ParsableCommand {
@@ -123,7 +125,9 @@ struct Merge: ParsableCommand {
     }
 
     func run() throws {
-        try handlingBadInput { try output.emit(ValidationReport.merged(try reports.map(load)).jsonText()) }
+        try handlingBadInput {
+            try output.emit(ValidationReport.merged(try reports.map { try ValidationReport.load(from: $0) }).jsonText())
+        }
     }
 }
 
@@ -135,7 +139,10 @@ struct Diff: ParsableCommand {
 
     func run() throws {
         var diff: ReportDiff?
-        try handlingBadInput { diff = ReportDiff(baseline: try load(baseline), current: try load(report)) }
+        try handlingBadInput {
+            diff = ReportDiff(
+                baseline: try ValidationReport.load(from: baseline), current: try ValidationReport.load(from: report))
+        }
         guard let diff else { return }
         print(diff.text, terminator: "")
         if !diff.new.isEmpty { throw ExitCode(1) }

@@ -80,7 +80,7 @@ import Testing
             ProcessorThread { IRQL.lower(to: .high) }.join()
             exit(0)
         }
-        let text = try #require(readTextFile(path))
+        let text = try #require(TextFile.read(path))
         #expect(text.contains("\"schema\" : \"lockvalidator-report/1\""))
         #expect(text.contains("\"rule\" : \"irql-lower-invalid\""))
         unlink(path)

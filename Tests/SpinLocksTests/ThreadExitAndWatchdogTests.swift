@@ -91,7 +91,7 @@ import Testing
         #expect(standardError.contains("aborting so the run ends with this diagnosis"))
         // The watchdog reads the other thread's state only once it has stopped: nothing for TSan to see.
         #expect(!standardError.contains("ThreadSanitizer"))
-        let report = try #require(readTextFile(reportPath))
+        let report = try #require(TextFile.read(reportPath))
         let json = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])
         let violations = try #require(json["violations"] as? [[String: Any]])
         #expect(Set(violations.compactMap { $0["rule"] as? String }) == ["lock-order-inversion", "spin-timeout"])

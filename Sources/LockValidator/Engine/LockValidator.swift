@@ -101,11 +101,9 @@ public enum LockValidator {
     /// The whole report as a value.
     public static var currentReport: ValidationReport { ReportWriter.currentReport() }
 
-    /// Writes the JSON report to `path` atomically (a temporary file, then a rename); returns a
-    /// one-line error, or nil.
-    @discardableResult
-    public static func writeReport(to path: String) -> String? {
-        ReportWriter.writeAtomically(report(.json), to: path)
+    /// Writes the JSON report to `path` atomically (a temporary file, then a rename).
+    public static func writeReport(to path: String) throws(FileWriteError) {
+        try TextFile.writeAtomically(report(.json), to: path)
     }
 
     /// Records a violation of `rule` found on the calling thread.

@@ -66,7 +66,7 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
 
     /// Reads a suppressions file.
     static func load(from path: String, variable: String) throws(ConfigurationError) -> [Suppression] {
-        guard let text = readTextFile(path) else {
+        guard let text = TextFile.read(path) else {
             throw ConfigurationError(variable: variable, value: path, expected: "a readable suppressions file")
         }
         var suppressions: [Suppression] = []
@@ -123,19 +123,4 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
 /// What is wrong with a suppressions line.
 public struct SuppressionSyntaxError: Error, Sendable {
     public let message: String
-}
-
-/// The contents of a text file, or nil when it cannot be read.
-package func readTextFile(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        if count > 0 { bytes += chunk[0..<count] }
-        if count < chunk.count { break }
-    }
-    guard ferror(file) == 0 else { return nil }
-    return String(decoding: bytes, as: UTF8.self)
 }

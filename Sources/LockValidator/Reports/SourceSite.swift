@@ -1,0 +1,42 @@
+/// A place in the source: the `#fileID` and `#line` of a call.
+public struct SourceSite: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The module-qualified file, `Module/File.swift`.
+    public let fileID: String
+    public let line: UInt
+
+    public init(fileID: String, line: UInt) {
+        self.fileID = fileID
+        self.line = line
+    }
+
+    /// Parses "Module/File.swift:42".
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let line = UInt(text[text.index(after: colon)...]) else {
+            return nil
+        }
+        self.init(fileID: String(text[..<colon]), line: line)
+    }
+
+    /// Written as "Module/File.swift:42".
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let site = SourceSite(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not File:line")
+        }
+        self = site
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public init(_ fileID: StaticString, _ line: UInt) {
+        self.fileID = fileID.description
+        self.line = line
+    }
+
+    /// "Module/File.swift:42".
+    public var description: String { "\(fileID):\(line)" }
+}

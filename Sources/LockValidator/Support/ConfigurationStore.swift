@@ -1,0 +1,55 @@
+import _LockValidatorShims
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// The process's configuration: read from the environment once, on first use; replaceable in code.
+enum ConfigurationStore {
+    private static let state = InternalLock<(configuration: Configuration, errors: [ConfigurationError])?>(nil)
+
+    /// The configuration and the environment errors met reading it.
+    static var loaded: (configuration: Configuration, errors: [ConfigurationError]) {
+        state.withLock { state in
+            if let state { return state }
+            let environment = Configuration.environmentVariables.reduce(into: [String: String]()) { environment, name in
+                if let value = getenv(name) { environment[name] = String(cString: value) }
+            }
+            let (configuration, errors) = Configuration.parse(environment)
+            for error in errors { printToStandardError("LockValidator: \(error)") }
+            apply(configuration)
+            state = (configuration, errors)
+            return (configuration, errors)
+        }
+    }
+
+    static func replace(with configuration: Configuration) {
+        _ = loaded
+        state.withLock { state in
+            state = (configuration, state?.errors ?? [])
+            apply(configuration)
+        }
+    }
+
+    /// Makes `configuration` take effect; the caller holds the state lock.
+    private static func apply(_ configuration: Configuration) {
+        lv_set_validation_enabled(configuration.isEnabled ? 1 : 0)
+        HoldTiming.apply(configuration)
+        currentCapacity.apply(configuration.capacity)
+        if configuration.reportPath != nil || configuration.exitCode != nil { installExitHandler() }
+    }
+
+    /// Installs the one exit handler (idempotent): it writes the report, then sets the exit status. It
+    /// runs after every handler registered with `atexit` once the program started (a test runner's).
+    static func installExitHandler() {
+        exitHandlerLock.withLock { installed in
+            guard !installed else { return }
+            installed = true
+            lv_set_process_exit_hook { ProcessEnd.run() }
+        }
+    }
+
+    private static let exitHandlerLock = InternalLock(false)
+}

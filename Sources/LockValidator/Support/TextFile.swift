@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Whole text files: read at once, written atomically.
+package enum TextFile {
+    /// The contents of the file at `path`, or nil when it cannot be read.
+    package static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count > 0 { bytes += chunk[0..<count] }
+            if count < chunk.count { break }
+        }
+        guard ferror(file) == 0 else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed over it,
+    /// so a crash mid-write never leaves half a file.
+    package static func writeAtomically(_ text: String, to path: String) throws(FileWriteError) {
+        let temporary = "\(path).tmp-\(getpid())"
+        guard let file = fopen(temporary, "wb") else { throw FileWriteError(path: temporary, step: .create) }
+        let bytes = Array(text.utf8)
+        let written = fwrite(bytes, 1, bytes.count, file)
+        let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
+        fclose(file)
+        guard written == bytes.count, flushed else {
+            let error = FileWriteError(path: temporary, step: .write)
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let error = FileWriteError(path: temporary, step: .rename(to: path))
+            unlink(temporary)
+            throw error
+        }
+    }
+}
+
+/// A file that could not be written; its description is one line.
+public struct FileWriteError: Error, Sendable, CustomStringConvertible {
+    /// What failed.
+    public enum Step: Sendable, Equatable {
+        case create
+        case write
+        case rename(to: String)
+    }
+
+    /// The file that failed (the temporary file beside the destination).
+    public let path: String
+    public let step: Step
+    /// The system's reason (`strerror`).
+    public let reason: String
+
+    init(path: String, step: Step) {
+        self.path = path
+        self.step = step
+        self.reason = String(cString: strerror(errno))
+    }
+
+    public var description: String {
+        switch step {
+        case .create: return "cannot create \(path): \(reason)"
+        case .write: return "cannot write \(path): \(reason)"
+        case .rename(let destination): return "cannot rename \(path) to \(destination): \(reason)"
+        }
+    }
+}
