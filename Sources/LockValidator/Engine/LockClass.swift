@@ -6,30 +6,30 @@ import Synchronization
 /// A class also has up to seven nesting subclasses (lockdep's `spin_lock_nested`): acquiring with
 /// `nesting: n` puts the lock in subclass `n`, a separate node of the lock-order graph, so that an
 /// intended parent-then-child order between two instances of one class is legal.
-public final class LockClass: @unchecked Sendable, CustomStringConvertible {
+@usableFromInline package final class LockClass: @unchecked Sendable, CustomStringConvertible {
     /// The class id, dense from 1.
-    public let id: UInt32
+    @usableFromInline package let id: UInt32
     /// The class name: the name given at init, else `Module/File.swift:line` of the init site; a
     /// subclass adds `/n`.
-    public let name: String
+    package let name: String
     /// The first init site seen for the class.
-    public let site: SourceSite
+    package let site: SourceSite
     /// The nesting level: 0 for a class, 1...7 for its subclasses.
-    public let nesting: Int
+    package let nesting: Int
     /// The class a subclass nests under; nil for a class itself.
-    public let base: LockClass?
+    package let base: LockClass?
     /// The one class that every lock created past the class cap shares: held, but outside lock-order
     /// and IRQL-usage checks (one class for unrelated locks would invent cycles).
-    public let isOverflow: Bool
+    @usableFromInline package let isOverflow: Bool
     /// For the node that stands for this class's recursive readers (``recursiveReaders``): the class
     /// whose readers it stands for; nil for every other class.
-    public let readersOf: LockClass?
+    package let readersOf: LockClass?
 
     /// Bit n: the class has been held at IRQL n.
-    @usableFromInline let levelsUsed = Atomic<UInt16>(0)
+    @usableFromInline package let levelsUsed = Atomic<UInt16>(0)
     /// Set while the class has a suspect site (``HoldEvidence``): every acquire then takes an exact
     /// CPU-time snapshot and keeps its stack, so the confirming hold is exact and shows both stacks.
-    @usableFromInline let isTraced = Atomic<Bool>(false)
+    @usableFromInline package let isTraced = Atomic<Bool>(false)
     /// The statistics blocks of live instances, and the totals of freed ones.
     let statistics = InternalLock(ClassStatistics())
 
@@ -79,7 +79,7 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     @usableFromInline let subclasses: UnsafeMutablePointer<Atomic<UInt>>
 
     /// The deepest nesting level.
-    public static let maximumNesting = 7
+    package static let maximumNesting = 7
 
     init(
         id: UInt32, name: String, site: SourceSite, nesting: Int = 0, base: LockClass? = nil, isOverflow: Bool = false,
@@ -96,10 +96,10 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
         for slot in 0...Self.maximumNesting { (subclasses + slot).initialize(to: Atomic(0)) }
     }
 
-    public var description: String { name }
+    @usableFromInline package var description: String { name }
 
     /// The class for `name`, or for the init site when `name` is nil; created on first use.
-    public static func named(_ name: String?, site: SourceSite) -> LockClass {
+    package static func named(_ name: String?, site: SourceSite) -> LockClass {
         let key = name ?? site.description
         let cap = ConfigurationStore.loaded.configuration.capacity.classes
         var overflowed = false
@@ -122,7 +122,7 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     ///
     /// - Precondition: `level` is in 0...7.
     @inlinable @inline(__always)
-    public func nested(_ level: Int) -> LockClass {
+    @usableFromInline package func nested(_ level: Int) -> LockClass {
         if _fastPath(level == 0 || isOverflow) { return self }
         return subclass(level)
     }
@@ -188,14 +188,14 @@ public final class LockClass: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// The class with id `id`, if one was created.
-    public static func withID(_ id: UInt32) -> LockClass? {
+    package static func withID(_ id: UInt32) -> LockClass? {
         registry.withLock { registry in
             id >= 1 && Int(id) <= registry.all.count ? registry.all[Int(id) - 1] : nil
         }
     }
 
     /// The number of classes created so far, subclasses included.
-    public static var count: Int { registry.withLock { $0.all.count } }
+    package static var count: Int { registry.withLock { $0.all.count } }
 
     /// Every class created so far.
     static var all: [LockClass] { registry.withLock { $0.all } }

@@ -38,7 +38,7 @@ public enum LockValidator {
     public static var lockOrderEdges: [DependencyEdge] { Dependencies.edges }
 
     /// Checks the lock-order graph's invariants (for tests): empty when sound.
-    public static func graphInvariantViolations() -> [String] {
+    package static func graphInvariantViolations() -> [String] {
         Dependencies.state.withLock { $0.graph.invariantViolations() }
     }
 
@@ -119,7 +119,7 @@ public enum LockValidator {
     /// The summary and locks are evaluated only when the check is on, and inside the time billed to the
     /// validator, so that building a report never counts against the hold of a lock.
     @inline(never)
-    public static func record(
+    package static func record(
         _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
         site: SourceSite?, severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
         hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil

@@ -16,9 +16,9 @@
 ///
 /// Nodes are dense small integers (lock class ids); `Payload` is what the caller keeps per edge (for
 /// the validator, the first stack and sites that created it). Not thread-safe: the caller serializes.
-public struct LockOrderGraph<Payload> {
+package struct LockOrderGraph<Payload> {
     /// The answer to ``insertEdge(from:to:payload:)``.
-    public enum Insertion: Equatable {
+    package enum Insertion: Equatable {
         /// The edge is new and now in the graph.
         case inserted
         /// The edge was already in the graph.
@@ -44,35 +44,35 @@ public struct LockOrderGraph<Payload> {
     private var parent: [UInt32] = [0]
     private var forwardVisited: [UInt32] = []
 
-    public init() {}
+    package init() {}
 
     /// The number of nodes seen.
-    public var nodeCount: Int { position.count - 1 }
+    package var nodeCount: Int { position.count - 1 }
 
     /// The number of edges in the graph, cycle edges included.
-    public var edgeCount: Int { payloads.count }
+    package var edgeCount: Int { payloads.count }
 
     /// The number of edges that closed a cycle when inserted.
-    public var cycleEdgeCount: Int { cycleSuccessors.values.reduce(0) { $0 + $1.count } }
+    package var cycleEdgeCount: Int { cycleSuccessors.values.reduce(0) { $0 + $1.count } }
 
     /// Whether `from → to` is in the graph.
-    public func hasEdge(from: UInt32, to: UInt32) -> Bool { payloads[Self.key(from, to)] != nil }
+    package func hasEdge(from: UInt32, to: UInt32) -> Bool { payloads[Self.key(from, to)] != nil }
 
     /// What was kept when `from → to` was inserted.
-    public func payload(from: UInt32, to: UInt32) -> Payload? { payloads[Self.key(from, to)] }
+    package func payload(from: UInt32, to: UInt32) -> Payload? { payloads[Self.key(from, to)] }
 
     /// The nodes `node` has edges to.
-    public func successors(of node: UInt32) -> [UInt32] {
+    package func successors(of node: UInt32) -> [UInt32] {
         (Int(node) < successors.count ? successors[Int(node)] : []) + (cycleSuccessors[node] ?? [])
     }
 
     /// Every edge with its payload, in no particular order.
-    public var edges: [(from: UInt32, to: UInt32, payload: Payload)] {
+    package var edges: [(from: UInt32, to: UInt32, payload: Payload)] {
         payloads.map { (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), $0.value) }
     }
 
     /// Inserts `from → to` unless it is present; `payload` is evaluated only when the edge is inserted.
-    public mutating func insertEdge(from: UInt32, to: UInt32, payload: @autoclosure () -> Payload) -> Insertion {
+    package mutating func insertEdge(from: UInt32, to: UInt32, payload: @autoclosure () -> Payload) -> Insertion {
         guard from != to else { return .selfLoop }
         let key = Self.key(from, to)
         if payloads[key] != nil { return .alreadyPresent }
@@ -101,30 +101,30 @@ public struct LockOrderGraph<Payload> {
     }
 
     /// Whether `target` can be reached from `source` over edges.
-    public mutating func isReachable(_ target: UInt32, from source: UInt32) -> Bool {
+    package mutating func isReachable(_ target: UInt32, from source: UInt32) -> Bool {
         guard source != target else { return true }
         return path(from: source, to: target) != nil
     }
 
     /// A path `source → … → target` over edges, if there is one.
-    public mutating func path(from source: UInt32, to target: UInt32) -> [UInt32]? {
+    package mutating func path(from source: UInt32, to target: UInt32) -> [UInt32]? {
         addNode(max(source, target))
         return forwardPath(from: source, reaching: target, bound: Int32.max, throughCycleEdges: true)
     }
 
     /// The nodes reachable from `start` (itself included), following edges forwards or backwards.
-    public mutating func reachable(from start: UInt32, backwards: Bool = false) -> [UInt32] {
+    package mutating func reachable(from start: UInt32, backwards: Bool = false) -> [UInt32] {
         addNode(start)
         return region(from: start, backwards: backwards, throughCycleEdges: true) { _ in true }
     }
 
     /// Forgets every node and edge.
-    public mutating func removeAll() { self = LockOrderGraph() }
+    package mutating func removeAll() { self = LockOrderGraph() }
 
     /// Violations of the graph's invariants, empty when it is sound: positions are distinct, every
     /// edge of the core runs forward in the order, every cycle edge closes a cycle, and the adjacency
     /// lists match the edge set.
-    public mutating func invariantViolations() -> [String] {
+    package mutating func invariantViolations() -> [String] {
         var problems: [String] = []
         if Set(position.dropFirst()).count != nodeCount { problems.append("positions are not distinct") }
         var listed = 0

@@ -61,7 +61,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         return copy
     }
 
-    public init(
+    package init(
         rule: Rule, summary: String, severity: Severity, locks: [LockInfo], site: SourceSite?, thread: ThreadInfo,
         irql: IRQL, heldLocks: [HeldLockInfo], stack: StackTrace, occurrences: Int, edges: [DependencyEdge] = [],
         usages: [LockUsage] = [], scope: String? = nil, hold: HoldTime? = nil, waits: [ThreadWait] = []

@@ -5,9 +5,9 @@ import Synchronization
 /// A scope follows the task (and the synchronous code it calls) that entered it, and threads
 /// started with ``ProcessorThread`` inside it. The innermost scope receives each violation; a
 /// forwarding scope also passes it on to the scope around it, or to the process log.
-public final class ViolationScope: Sendable {
+package final class ViolationScope: Sendable {
     /// What a scope does with the violations it receives.
-    public enum Disposition: Sendable {
+    package enum Disposition: Sendable {
         /// Keep them here only: they were expected (``LockValidator/violations(during:scopeName:)``).
         case collect
         /// Keep them here and pass them on (a test, a routine): reports and exit codes see them too.
@@ -15,16 +15,16 @@ public final class ViolationScope: Sendable {
     }
 
     /// A name for reports: a test's name, a routine's name.
-    public let name: String
-    public let disposition: Disposition
+    package let name: String
+    package let disposition: Disposition
     /// The scope this one was entered in.
-    public let parent: ViolationScope?
+    package let parent: ViolationScope?
     /// A budget that holds released in this scope may use instead, when larger than the lock's.
-    public let holdBudget: Duration?
+    package let holdBudget: Duration?
     let log = ViolationLog()
 
     /// A scope inside the current one (if any).
-    public init(name: String, disposition: Disposition, holdBudget: Duration? = nil) {
+    package init(name: String, disposition: Disposition, holdBudget: Duration? = nil) {
         self.name = name
         self.disposition = disposition
         self.holdBudget = holdBudget
@@ -32,26 +32,26 @@ public final class ViolationScope: Sendable {
     }
 
     /// The violations received so far, in the order found.
-    public var violations: [Violation] { log.snapshot }
+    package var violations: [Violation] { log.snapshot }
 
     /// Runs `body` in this scope.
-    public func run<Result>(_ body: () throws -> Result) rethrows -> Result {
+    package func run<Result>(_ body: () throws -> Result) rethrows -> Result {
         try ViolationScope.$current.withValue(self) { try body() }
     }
 
     /// Runs `body` in this scope.
-    public func run<Result>(_ body: () async throws -> Result) async rethrows -> Result {
+    package func run<Result>(_ body: () async throws -> Result) async rethrows -> Result {
         try await ViolationScope.$current.withValue(self) { try await body() }
     }
 
     /// Puts a violation that was already reported (as a test failure) in the process log, for the
     /// report file and the exit status, without failing anything again.
-    public static func logHandled(_ violation: Violation) {
+    package static func logHandled(_ violation: Violation) {
         LockValidator.globalLog.add(violation)
     }
 
     /// Passes `violation` on as if found outside this scope: to the enclosing scope, or the process log.
-    public func forward(_ violation: Violation) {
+    package func forward(_ violation: Violation) {
         if let parent {
             parent.receive(violation)
         } else {
