@@ -110,8 +110,9 @@ extension ValidationReport {
         }
         let descriptors = rules.map {
             Sarif.ReportingDescriptor(
-                id: $0.rawValue, shortDescription: .init(text: $0.headline), fullDescription: .init(text: $0.anchor),
-                defaultConfiguration: .init(level: "error"))
+                id: $0.rawValue, shortDescription: .init(text: $0.headline),
+                fullDescription: .init(text: "\($0.explanation) (\($0.anchor))"),
+                defaultConfiguration: .init(level: $0.severity.rawValue))
         }
         let log = Sarif.Log(runs: [
             Sarif.Run(

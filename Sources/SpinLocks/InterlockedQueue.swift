@@ -23,12 +23,12 @@ public final class InterlockedQueue<Element> {
 
     /// Appends `element` (`ExInterlockedInsertTailList`).
     public func insertTail(_ element: Element, fileID: StaticString = #fileID, line: UInt = #line) {
-        interlocked(fileID: fileID, line: line) { elements.append(element) }
+        interlocked(at: CallSite(fileID, line)) { elements.append(element) }
     }
 
     /// Prepends `element` (`ExInterlockedInsertHeadList`).
     public func insertHead(_ element: Element, fileID: StaticString = #fileID, line: UInt = #line) {
-        interlocked(fileID: fileID, line: line) {
+        interlocked(at: CallSite(fileID, line)) {
             if head > 0 {
                 head -= 1
                 elements[head] = element
@@ -40,7 +40,7 @@ public final class InterlockedQueue<Element> {
 
     /// Removes and returns the first element, or nil when empty (`ExInterlockedRemoveHeadList`).
     public func removeHead(fileID: StaticString = #fileID, line: UInt = #line) -> Element? {
-        interlocked(fileID: fileID, line: line) {
+        interlocked(at: CallSite(fileID, line)) {
             guard head < elements.count else { return nil }
             let element = elements[head].take()
             head += 1
@@ -54,16 +54,16 @@ public final class InterlockedQueue<Element> {
 
     /// The number of elements, read under the lock.
     public func count(fileID: StaticString = #fileID, line: UInt = #line) -> Int {
-        interlocked(fileID: fileID, line: line) { elements.count - head }
+        interlocked(at: CallSite(fileID, line)) { elements.count - head }
     }
 
-    private func interlocked<Result>(fileID: StaticString, line: UInt, _ body: () -> Result) -> Result {
+    private func interlocked<Result>(at site: CallSite, _ body: () -> Result) -> Result {
         let thread = ThreadState.current
         let oldIRQL = thread.irql
         thread.irql = .high
-        lock.lockOrdinary(.ordinary, on: thread, fileID: fileID, line: line)
+        lock.lock(.ordinary, on: thread, at: site)
         let result = body()
-        lock.unlock(.ordinary, restoring: oldIRQL, queueNode: nil, on: thread, fileID: fileID, line: line)
+        lock.unlock(.ordinary, restoring: oldIRQL, on: thread, at: site)
         return result
     }
 }

@@ -28,7 +28,7 @@ public final class InterruptObject: @unchecked Sendable {
     public let spinLock: SpinLock
 
     @usableFromInline let serviceRoutine: @Sendable (InterruptObject) -> Bool
-    let connectSite: (fileID: StaticString, line: UInt)
+    let connectSite: CallSite
 
     /// Connects `serviceRoutine` as the ISR of an interrupt at `irql` (`IoConnectInterrupt`).
     ///
@@ -54,7 +54,7 @@ public final class InterruptObject: @unchecked Sendable {
         self.synchronizeIRQL = synchronizeIRQL
         self.serviceRoutine = serviceRoutine
         self.spinLock = SpinLock("\(name) interrupt spin lock", holdBudget: holdBudget, fileID: fileID, line: line)
-        self.connectSite = (fileID, line)
+        self.connectSite = CallSite(fileID, line)
     }
 
     /// Runs `body` at the synchronize IRQL holding the interrupt spin lock (`KeSynchronizeExecution`).
@@ -66,14 +66,8 @@ public final class InterruptObject: @unchecked Sendable {
         fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
         let oldIRQL = acquireInterruptSpinLock(fileID: fileID, line: line)
-        do throws(Failure) {
-            let result = try body()
+        return try spinLock.runHeld(body, at: CallSite(fileID, line)) {
             releaseInterruptSpinLock(oldIRQL, fileID: fileID, line: line)
-            return result
-        } catch {
-            spinLock.thrownWhileHeld(error, fileID: fileID, line: line)
-            releaseInterruptSpinLock(oldIRQL, fileID: fileID, line: line)
-            throw error
         }
     }
 
@@ -84,26 +78,18 @@ public final class InterruptObject: @unchecked Sendable {
     ///   IRQL is left where it is.
     @inlinable
     public func acquireInterruptSpinLock(fileID: StaticString = #fileID, line: UInt = #line) -> IRQL {
+        let site = CallSite(fileID, line)
         let thread = ThreadState.current
-        let oldIRQL = thread.irql
-        if _fastPath(oldIRQL <= synchronizeIRQL) {
-            thread.irql = synchronizeIRQL
-        } else {
-            #if Validation
-                spinLock.irqlTooHigh(
-                    "synchronizeExecution()/acquireInterruptSpinLock()", at: oldIRQL, limit: synchronizeIRQL,
-                    fileID: fileID, line: line)
-            #endif
-        }
-        spinLock.lockOrdinary(.interrupt, on: thread, fileID: fileID, line: line)
+        let oldIRQL = spinLock.raiseIRQL(
+            to: synchronizeIRQL, on: thread, for: "synchronizeExecution()/acquireInterruptSpinLock()", at: site)
+        spinLock.lock(.interrupt, on: thread, at: site)
         return oldIRQL
     }
 
     /// Releases the interrupt spin lock and lowers the IRQL to `oldIRQL` (`KeReleaseInterruptSpinLock`).
     @inlinable
     public func releaseInterruptSpinLock(_ oldIRQL: IRQL, fileID: StaticString = #fileID, line: UInt = #line) {
-        spinLock.unlock(
-            .interrupt, restoring: oldIRQL, queueNode: nil, on: ThreadState.current, fileID: fileID, line: line)
+        spinLock.unlock(.interrupt, restoring: oldIRQL, on: ThreadState.current, at: CallSite(fileID, line))
     }
 
     /// Raises the interrupt on the calling thread's processor.
@@ -128,11 +114,9 @@ extension InterruptObject: PendedWork {
         let oldIRQL = thread.irql
         thread.runInNewContext {
             thread.irql = synchronizeIRQL
-            spinLock.lockOrdinary(.interrupt, on: thread, fileID: connectSite.fileID, line: connectSite.line)
+            spinLock.lock(.interrupt, on: thread, at: connectSite)
             _ = serviceRoutine(self)
-            spinLock.unlock(
-                .interrupt, restoring: oldIRQL, queueNode: nil, on: thread, fileID: connectSite.fileID,
-                line: connectSite.line)
+            spinLock.unlock(.interrupt, restoring: oldIRQL, on: thread, at: connectSite)
         }
     }
 }

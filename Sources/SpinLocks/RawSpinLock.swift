@@ -118,25 +118,22 @@ struct SpinBackoff {
     @usableFromInline var start: UInt64 = 0
     #if Validation
         @usableFromInline unowned(unsafe) let lock: SpinLock?
-        @usableFromInline let fileID: StaticString
-        @usableFromInline let line: UInt
+        @usableFromInline let site: CallSite
     #endif
 
     /// A wait nobody watches (a release waiting for its successor to link).
     @inlinable init() {
         #if Validation
             lock = nil
-            fileID = ""
-            line = 0
+            site = CallSite("", 0)
         #endif
     }
 
-    /// A wait for `lock`, asked for at `fileID`:`line`, that the spin watchdog watches.
-    @inlinable init(watching lock: SpinLock, fileID: StaticString, line: UInt) {
+    /// A wait for `lock`, asked for at `site`, that the spin watchdog watches.
+    @inlinable init(watching lock: SpinLock, at site: CallSite) {
         #if Validation
             self.lock = lock
-            self.fileID = fileID
-            self.line = line
+            self.site = site
         #endif
     }
 
@@ -148,7 +145,7 @@ struct SpinBackoff {
             #if Validation
                 if let lock {
                     if start == 0 { start = lv_rdtsc() }
-                    lock.watchdogCheck(since: start, fileID: fileID, line: line)
+                    lock.validation.watchdogCheck(since: start, at: site)
                 }
             #endif
         } else {

@@ -14,18 +14,12 @@ extension SpinLock {
             let node = buffer.baseAddress!
             node.initialize(to: QueueNode())
             defer { node.deinitialize(count: 1) }
+            let site = CallSite(fileID, line)
             let thread = ThreadState.current
-            let oldIRQL = thread.irql
-            raiseForQueued("withQueuedLock()", on: thread, fileID: fileID, line: line)
-            lockQueued(node, nesting: nesting, on: thread, fileID: fileID, line: line)
-            do throws(Failure) {
-                let result = try body()
-                releaseQueued(node, oldIRQL: oldIRQL, on: thread, fileID: fileID, line: line)
-                return result
-            } catch {
-                thrownWhileHeld(error, fileID: fileID, line: line)
-                releaseQueued(node, oldIRQL: oldIRQL, on: thread, fileID: fileID, line: line)
-                throw error
+            let oldIRQL = raiseIRQL(to: .dispatch, on: thread, for: "withQueuedLock()", at: site)
+            lockQueued(node, nesting: nesting, on: thread, at: site)
+            return try runHeld(body, at: site) {
+                unlock(.queued, restoring: oldIRQL, queueNode: node, on: thread, at: site)
             }
         }
     }
@@ -39,21 +33,21 @@ extension SpinLock {
     public func acquireInStackQueued(
         _ handle: inout LockQueueHandle, nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line
     ) {
+        let site = CallSite(fileID, line)
         let thread = ThreadState.current
-        handle.oldIRQL = thread.irql
-        raiseForQueued("acquireInStackQueued()", on: thread, fileID: fileID, line: line)
-        lockQueued(handle.borrowNode(), nesting: nesting, on: thread, fileID: fileID, line: line)
+        handle.oldIRQL = raiseIRQL(to: .dispatch, on: thread, for: "acquireInStackQueued()", at: site)
+        lockQueued(handle.borrowNode(), nesting: nesting, on: thread, at: site)
     }
 
-    /// Releases a lock taken with ``acquireInStackQueued(_:fileID:line:)`` and restores the IRQL saved
-    /// in `handle` (`KeReleaseInStackQueuedSpinLock`).
+    /// Releases a lock taken with ``acquireInStackQueued(_:nesting:fileID:line:)`` and restores the IRQL
+    /// saved in `handle` (`KeReleaseInStackQueuedSpinLock`).
     @inlinable
     public func releaseInStackQueued(
         _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
     ) {
+        let site = CallSite(fileID, line)
         let finished = unlock(
-            .queued, restoring: handle.oldIRQL, queueNode: handle.nodePointer, on: ThreadState.current, fileID: fileID,
-            line: line)
+            .queued, restoring: handle.oldIRQL, queueNode: handle.nodePointer, on: ThreadState.current, at: site)
         handle.returnNode(ifFinished: finished)
     }
 
@@ -63,81 +57,32 @@ extension SpinLock {
     public func acquireInStackQueuedAtDpcLevel(
         _ handle: inout LockQueueHandle, nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line
     ) {
-        #if Validation
-            let thread = ThreadState.current
-        #else
-            let thread = ThreadState.unregistered  // unused without validation: compiled away
-        #endif
-        #if Validation
-            if _slowPath(thread.irql < .dispatch) {
-                irqlTooLow("acquireInStackQueuedAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
-            }
-        #endif
+        let site = CallSite(fileID, line)
+        let thread = validation.threadAtDpcLevel("acquireInStackQueuedAtDpcLevel()", at: site)
         handle.oldIRQL = thread.irql
-        lockQueued(handle.borrowNode(), nesting: nesting, on: thread, fileID: fileID, line: line)
+        lockQueued(handle.borrowNode(), nesting: nesting, on: thread, at: site)
     }
 
-    /// Releases a lock taken with ``acquireInStackQueuedAtDpcLevel(_:fileID:line:)`` without changing
-    /// the IRQL (`KeReleaseInStackQueuedSpinLockFromDpcLevel`).
+    /// Releases a lock taken with ``acquireInStackQueuedAtDpcLevel(_:nesting:fileID:line:)`` without
+    /// changing the IRQL (`KeReleaseInStackQueuedSpinLockFromDpcLevel`).
     @inlinable
     public func releaseInStackQueuedFromDpcLevel(
         _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
     ) {
-        #if Validation
-            let thread = ThreadState.current
-        #else
-            let thread = ThreadState.unregistered  // unused without validation: compiled away
-        #endif
-        #if Validation
-            if _slowPath(thread.irql < .dispatch) {
-                irqlTooLow("releaseInStackQueuedFromDpcLevel()", at: thread.irql, fileID: fileID, line: line)
-            }
-        #endif
-        let finished = unlock(
-            .queued, restoring: nil, queueNode: handle.nodePointer, on: thread, fileID: fileID, line: line)
+        let site = CallSite(fileID, line)
+        let thread = validation.threadAtDpcLevel("releaseInStackQueuedFromDpcLevel()", at: site)
+        let finished = unlock(.queued, restoring: nil, queueNode: handle.nodePointer, on: thread, at: site)
         handle.returnNode(ifFinished: finished)
     }
 
-    // MARK: Shared by the queued routines
-
+    /// Checks the acquire, joins the lock's queue with `node`, and records the hold.
     @inlinable
-    func raiseForQueued(_ routine: String, on thread: ThreadState, fileID: StaticString, line: UInt) {
-        if _fastPath(thread.irql <= .dispatch) {
-            thread.irql = .dispatch
-        } else {
-            #if Validation
-                irqlTooHigh(routine, at: thread.irql, limit: .dispatch, fileID: fileID, line: line)
-            #endif
-        }
-    }
-
-    /// Joins the lock's queue with `node` and records the acquire.
-    @inlinable
-    func lockQueued(
-        _ node: UnsafeMutablePointer<QueueNode>, nesting: Int, on thread: ThreadState, fileID: StaticString,
-        line: UInt
-    ) {
-        #if Validation
-            let ticket = tracking.willAcquire(
-                .queued, on: thread, nesting: nesting, queueNode: UnsafeMutableRawPointer(node),
-                lockObject: Unmanaged.passUnretained(self).toOpaque(), fileID: fileID, line: line)
-            guard ticket != .recursive else { return }
-        #endif
-        var backoff = SpinBackoff(watching: self, fileID: fileID, line: line)
+    func lockQueued(_ node: UnsafeMutablePointer<QueueNode>, nesting: Int, on thread: ThreadState, at site: CallSite) {
+        let action = validation.willAcquire(.queued, nesting: nesting, queueNode: node, of: self, on: thread, at: site)
+        guard action != .skip else { return }
+        var backoff = SpinBackoff(watching: self, at: site)
         let waited = raw.lockQueued(node, &backoff)
         backoff.finish(on: thread)
-        #if Validation
-            tracking.didAcquire(ticket, on: thread, waitCycles: waited)
-        #else
-            _ = waited
-        #endif
-    }
-
-    @inlinable
-    func releaseQueued(
-        _ node: UnsafeMutablePointer<QueueNode>, oldIRQL: IRQL, on thread: ThreadState, fileID: StaticString,
-        line: UInt
-    ) {
-        unlock(.queued, restoring: oldIRQL, queueNode: node, on: thread, fileID: fileID, line: line)
+        validation.didAcquire(action, on: thread, waitCycles: waited)
     }
 }

@@ -20,10 +20,7 @@ import LockValidator
 /// - Warning: a spin lock is for short critical sections that never block; hold it for microseconds.
 public final class SpinLock: @unchecked Sendable {
     @usableFromInline let raw = RawSpinLock()
-
-    #if Validation
-        @usableFromInline let tracking: LockTracking
-    #endif
+    @usableFromInline let validation: SpinLockValidation
 
     /// The lock class name: the name given at init, else `Module/File.swift:line` of the init site.
     public let name: String
@@ -38,27 +35,14 @@ public final class SpinLock: @unchecked Sendable {
         _ name: String? = nil, holdBudget: Duration? = nil, fileID: StaticString = #fileID, line: UInt = #line
     ) {
         self.name = name ?? "\(fileID):\(line)"
-        #if Validation
-            tracking = LockTracking(name: name, holdBudget: holdBudget, fileID: fileID, line: line)
-        #endif
+        validation = SpinLockValidation(name: name, holdBudget: holdBudget, site: CallSite(fileID, line))
     }
 
-    deinit {
-        #if Validation
-            tracking.freed(whileLocked: raw.isLocked)
-            tracking.retire()
-        #endif
-    }
+    deinit { validation.lockFreed(whileLocked: raw.isLocked) }
 
     /// The instance serial number reports use, unique for the life of the process (0 without the
     /// `Validation` trait).
-    public var instance: UInt64 {
-        #if Validation
-            return tracking.instance
-        #else
-            return 0
-        #endif
-    }
+    public var instance: UInt64 { validation.instance }
 
     /// Whether the lock is held (or waited for) by any thread right now; for diagnostics only.
     public var isLocked: Bool { raw.isLocked }
@@ -77,16 +61,9 @@ public final class SpinLock: @unchecked Sendable {
     public func withLock<Result: ~Copyable, Failure: Error>(
         nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
+        let site = CallSite(fileID, line)
         let oldIRQL = acquire(nesting: nesting, fileID: fileID, line: line)
-        do throws(Failure) {
-            let result = try body()
-            release(oldIRQL, fileID: fileID, line: line)
-            return result
-        } catch {
-            thrownWhileHeld(error, fileID: fileID, line: line)
-            release(oldIRQL, fileID: fileID, line: line)
-            throw error
-        }
+        return try runHeld(body, at: site) { release(oldIRQL, fileID: fileID, line: line) }
     }
 
     // MARK: Ordinary
@@ -101,114 +78,80 @@ public final class SpinLock: @unchecked Sendable {
     ///   its own class on purpose.
     @inlinable
     public func acquire(nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line) -> IRQL {
+        let site = CallSite(fileID, line)
         let thread = ThreadState.current
-        let oldIRQL = thread.irql
-        if _fastPath(oldIRQL <= .dispatch) {
-            thread.irql = .dispatch
-        } else {
-            #if Validation
-                irqlTooHigh("acquire()", at: oldIRQL, limit: .dispatch, fileID: fileID, line: line)
-            #endif
-        }
-        lockOrdinary(.ordinary, nesting: nesting, on: thread, fileID: fileID, line: line)
+        let oldIRQL = raiseIRQL(to: .dispatch, on: thread, for: "acquire()", at: site)
+        lock(.ordinary, nesting: nesting, on: thread, at: site)
         return oldIRQL
     }
 
-    /// Releases the lock and lowers the IRQL to `oldIRQL`, the value ``acquire(fileID:line:)``
+    /// Releases the lock and lowers the IRQL to `oldIRQL`, the value ``acquire(nesting:fileID:line:)``
     /// returned (`KeReleaseSpinLock`); interrupts and DPCs pended meanwhile run then.
     @inlinable
     public func release(_ oldIRQL: IRQL, fileID: StaticString = #fileID, line: UInt = #line) {
-        unlock(.ordinary, restoring: oldIRQL, queueNode: nil, on: ThreadState.current, fileID: fileID, line: line)
+        unlock(.ordinary, restoring: oldIRQL, on: ThreadState.current, at: CallSite(fileID, line))
     }
 
     /// Takes the lock without changing the IRQL, which must already be DISPATCH_LEVEL or above
     /// (`KeAcquireSpinLockAtDpcLevel`).
     @inlinable
     public func acquireAtDpcLevel(nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line) {
-        #if Validation
-            let thread = ThreadState.current
-        #else
-            let thread = ThreadState.unregistered  // unused without validation: compiled away
-        #endif
-        #if Validation
-            if _slowPath(thread.irql < .dispatch) {
-                irqlTooLow("acquireAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
-            }
-        #endif
-        lockOrdinary(.ordinary, nesting: nesting, on: thread, fileID: fileID, line: line)
+        let site = CallSite(fileID, line)
+        let thread = validation.threadAtDpcLevel("acquireAtDpcLevel()", at: site)
+        lock(.ordinary, nesting: nesting, on: thread, at: site)
     }
 
-    /// Releases a lock taken with ``acquireAtDpcLevel(fileID:line:)`` without changing the IRQL
+    /// Releases a lock taken with ``acquireAtDpcLevel(nesting:fileID:line:)`` without changing the IRQL
     /// (`KeReleaseSpinLockFromDpcLevel`).
     @inlinable
     public func releaseFromDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) {
-        #if Validation
-            let thread = ThreadState.current
-        #else
-            let thread = ThreadState.unregistered  // unused without validation: compiled away
-        #endif
-        #if Validation
-            if _slowPath(thread.irql < .dispatch) {
-                irqlTooLow("releaseFromDpcLevel()", at: thread.irql, fileID: fileID, line: line)
-            }
-        #endif
-        unlock(.ordinary, restoring: nil, queueNode: nil, on: thread, fileID: fileID, line: line)
+        let site = CallSite(fileID, line)
+        let thread = validation.threadAtDpcLevel("releaseFromDpcLevel()", at: site)
+        unlock(.ordinary, restoring: nil, on: thread, at: site)
     }
 
     /// Takes the lock if it is free, without spinning (`KeTryToAcquireSpinLockAtDpcLevel`).
     ///
     /// As in lockdep, a successful try-acquire is held like any other, and a try-acquire of a lock the
-    /// thread already holds simply fails.
+    /// thread already holds simply fails. Only a successful one is validated: it never waited.
     @inlinable
     public func tryAcquireAtDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) -> Bool {
-        #if Validation
-            let thread = ThreadState.current
-        #else
-            let thread = ThreadState.unregistered  // unused without validation: compiled away
-        #endif
-        #if Validation
-            if _slowPath(thread.irql < .dispatch) {
-                irqlTooLow("tryAcquireAtDpcLevel()", at: thread.irql, fileID: fileID, line: line)
-            }
-            if tracking.isOwned(by: thread) { return false }
-        #endif
-        guard raw.tryLock() else { return false }
-        #if Validation
-            let ticket = tracking.willAcquire(
-                .tryAcquire, on: thread, lockObject: Unmanaged.passUnretained(self).toOpaque(), fileID: fileID,
-                line: line)
-            tracking.didAcquire(ticket, on: thread)
-        #endif
+        let site = CallSite(fileID, line)
+        let thread = validation.threadAtDpcLevel("tryAcquireAtDpcLevel()", at: site)
+        guard !validation.isOwned(by: thread), raw.tryLock() else { return false }
+        validation.didAcquire(validation.willAcquire(.tryAcquire, of: self, on: thread, at: site), on: thread)
         return true
     }
 
     // MARK: Shared by every routine
 
-    /// Checks the acquire, spins for the lock word in the ordinary way, and records the hold.
+    /// Raises the calling thread's IRQL to `level` and returns the old one; above `level` already,
+    /// reports `irql-too-high` and leaves it.
     @inlinable
-    func lockOrdinary(
-        _ kind: AcquireKind, nesting: Int = 0, on thread: ThreadState, fileID: StaticString, line: UInt
-    ) {
-        #if Validation
-            let ticket = tracking.willAcquire(
-                kind, on: thread, nesting: nesting, lockObject: Unmanaged.passUnretained(self).toOpaque(),
-                fileID: fileID, line: line)
-            guard ticket != .recursive else { return }
-        #endif
-        // The spin, its pacing and its watchdog exist only on the contended path.
-        let waited = _fastPath(raw.lockIfFree()) ? 0 : spin(on: thread, fileID: fileID, line: line)
-        #if Validation
-            tracking.didAcquire(ticket, on: thread, waitCycles: waited)
-        #else
-            _ = waited
-        #endif
+    func raiseIRQL(to level: IRQL, on thread: ThreadState, for routine: StaticString, at site: CallSite) -> IRQL {
+        let oldIRQL = thread.irql
+        if _fastPath(oldIRQL <= level) {
+            thread.irql = level
+        } else {
+            validation.irqlTooHigh(routine, at: oldIRQL, limit: level, site: site)
+        }
+        return oldIRQL
+    }
+
+    /// Checks the acquire, takes the lock word (spinning only when it is taken), and records the hold.
+    @inlinable
+    func lock(_ kind: AcquireKind, nesting: Int = 0, on thread: ThreadState, at site: CallSite) {
+        let action = validation.willAcquire(kind, nesting: nesting, of: self, on: thread, at: site)
+        guard action != .skip else { return }
+        let waited = _fastPath(raw.lockIfFree()) ? 0 : spin(on: thread, at: site)
+        validation.didAcquire(action, on: thread, waitCycles: waited)
     }
 
     /// Spins until the lock is free and takes it; returns the TSC cycles spent.
     @usableFromInline
     @inline(never)
-    func spin(on thread: ThreadState, fileID: StaticString, line: UInt) -> UInt64 {
-        var backoff = SpinBackoff(watching: self, fileID: fileID, line: line)
+    func spin(on thread: ThreadState, at site: CallSite) -> UInt64 {
+        var backoff = SpinBackoff(watching: self, at: site)
         let waited = raw.lockContended(&backoff)
         backoff.finish(on: thread)
         return waited
@@ -222,93 +165,63 @@ public final class SpinLock: @unchecked Sendable {
     @inlinable
     @discardableResult
     func unlock(
-        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>?,
-        on thread: ThreadState, fileID: StaticString, line: UInt
+        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>? = nil,
+        on thread: ThreadState, at site: CallSite
     ) -> UnsafeMutableRawPointer? {
-        #if Validation
-            switch tracking.willRelease(
-                kind, restoring: oldIRQL, queueNode: queueNode.map { UnsafeMutableRawPointer($0) }, on: thread,
-                fileID: fileID, line: line)
-            {
-            case .unlock(let heldKind, let heldNode, let lowerTo):
-                if heldKind == .queued {
-                    raw.unlockQueued(heldNode?.assumingMemoryBound(to: QueueNode.self) ?? queueNode!)
-                } else {
-                    raw.unlock()
-                }
-                restoreIRQL(lowerTo, requested: oldIRQL, on: thread, fileID: fileID, line: line)
-                return heldNode
-            case .placeholder(let node, let lowerTo):
-                restoreIRQL(lowerTo, requested: oldIRQL, on: thread, fileID: fileID, line: line)
-                return node
-            case .ignore:
-                return nil
+        switch validation.willRelease(kind, restoring: oldIRQL, queueNode: queueNode, on: thread, at: site) {
+        case .unlock(let heldKind, let heldNode, let lowerTo):
+            if heldKind == .queued {
+                raw.unlockQueued(heldNode?.assumingMemoryBound(to: QueueNode.self) ?? queueNode!)
+            } else {
+                raw.unlock()
             }
-        #else
-            if let queueNode { raw.unlockQueued(queueNode) } else { raw.unlock() }
-            if let oldIRQL { thread.lowerIRQL(to: oldIRQL) }
-            return queueNode.map { UnsafeMutableRawPointer($0) }
-        #endif
+            restoreIRQL(lowerTo, requested: oldIRQL, on: thread, at: site)
+            return heldNode
+        case .placeholder(let node, let lowerTo):
+            restoreIRQL(lowerTo, requested: oldIRQL, on: thread, at: site)
+            return node
+        case .ignore:
+            return nil
+        }
     }
 
     /// Lowers the IRQL to `target` after a release (nil: leaves it); a requested level above the
     /// current one is `irql-lower-invalid` and changes nothing.
     @inlinable
-    func restoreIRQL(_ target: IRQL?, requested: IRQL?, on thread: ThreadState, fileID: StaticString, line: UInt) {
+    func restoreIRQL(_ target: IRQL?, requested: IRQL?, on thread: ThreadState, at site: CallSite) {
         guard let target else { return }
         if let requested, _slowPath(requested > thread.irql) {
-            IRQL.lower(to: requested, fileID: fileID, line: line)  // reports irql-lower-invalid
+            IRQL.lower(to: requested, fileID: site.fileID, line: site.line)  // reports irql-lower-invalid
             return
         }
         thread.lowerIRQL(to: min(target, thread.irql))
     }
 
-    @usableFromInline
-    func thrownWhileHeld(_ error: any Error, fileID: StaticString, line: UInt) {
-        #if Validation
-            tracking.errorThrown(error, fileID: fileID, line: line)
-        #endif
+    /// Runs the critical section `body`, then `release`; an error thrown out of it is reported first.
+    @inlinable
+    func runHeld<Result: ~Copyable, Failure: Error>(
+        _ body: () throws(Failure) -> Result, at site: CallSite, then release: () -> Void
+    ) throws(Failure) -> Result {
+        do throws(Failure) {
+            let result = try body()
+            release()
+            return result
+        } catch {
+            validation.errorThrown(error, at: site)
+            release()
+            throw error
+        }
     }
-
-    #if Validation
-        /// Releases the lock for a thread that exited holding it (the validator reported that first).
-        package func releaseAbandoned(_ kind: AcquireKind, queueNode: UnsafeMutableRawPointer?) {
-            tracking.forgetOwner()
-            if kind == .queued, let queueNode {
-                raw.unlockQueued(queueNode.assumingMemoryBound(to: QueueNode.self))
-            } else {
-                raw.unlock()
-            }
-        }
-
-        /// Reports a long spin on this lock to the spin watchdog.
-        @usableFromInline
-        @inline(never)
-        func watchdogCheck(since start: UInt64, fileID: StaticString, line: UInt) {
-            SpinWatchdog.check(waitingFor: tracking, since: start, on: .current, fileID: fileID, line: line)
-        }
-
-        @usableFromInline
-        @inline(never)
-        func irqlTooHigh(_ routine: String, at irql: IRQL, limit: IRQL, fileID: StaticString, line: UInt) {
-            LockValidator.record(
-                .irqlTooHigh,
-                summary: "\(routine) on \(tracking.info) called at \(irql); it must be called at or below \(limit)",
-                locks: [tracking.info], site: SourceSite(fileID, line))
-        }
-
-        @usableFromInline
-        @inline(never)
-        func irqlTooLow(_ routine: String, at irql: IRQL, fileID: StaticString, line: UInt) {
-            LockValidator.record(
-                .irqlTooLow,
-                summary: "\(routine) on \(tracking.info) called at \(irql); it must be called at or above"
-                    + " DISPATCH_LEVEL",
-                locks: [tracking.info], site: SourceSite(fileID, line))
-        }
-    #endif
 }
 
-#if Validation
-    extension SpinLock: AbandonableLock {}
-#endif
+extension SpinLock: AbandonableLock {
+    /// Releases the lock for a thread that exited holding it (the validator reported that first).
+    package func releaseAbandoned(_ kind: AcquireKind, queueNode: UnsafeMutableRawPointer?) {
+        validation.forgetOwner()
+        if kind == .queued, let queueNode {
+            raw.unlockQueued(queueNode.assumingMemoryBound(to: QueueNode.self))
+        } else {
+            raw.unlock()
+        }
+    }
+}

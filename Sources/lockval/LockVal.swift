@@ -13,7 +13,7 @@ struct LockVal: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockval",
         abstract: "Render, merge and compare LockValidator reports (schema lockvalidator-report/1).",
-        subcommands: [Show.self, Graph.self, SarifCommand.self, HTML.self, Merge.self, Diff.self])
+        subcommands: [Show.self, Graph.self, SarifCommand.self, HTML.self, Merge.self, Diff.self, Rules.self])
 }
 
 /// Output to a file (atomically) or to standard output.
@@ -147,4 +147,11 @@ struct Diff: ParsableCommand {
         print(diff.text, terminator: "")
         if !diff.new.isEmpty { throw ExitCode(1) }
     }
+}
+
+struct Rules: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the rule table: each rule id, its severity, what breaks it, and its anchor (Markdown).")
+
+    func run() { print(Rule.markdownTable, terminator: "") }
 }

@@ -3,20 +3,20 @@ import _LockValidatorShims
 /// The validator's side of a ``LockID``: lockdep's `lock_acquire`, `lock_acquired` and `lock_release`
 /// for a lock the validator does not own.
 ///
-/// The real lock is taken between ``acquire(_:fileID:line:)`` and ``acquired(fileID:line:)``, so
+/// The real lock is taken between ``acquire(_:at:)`` and ``acquired(at:)``, so
 /// nothing the validator records there may depend on owning it: whether the thread holds the lock,
 /// already or again, comes from the thread's own held stack. The lock's owner word is written only in
-/// ``acquired(fileID:line:)`` (the lock is held then) and read only to name the holder in a report.
+/// ``acquired(at:)`` (the lock is held then) and read only to name the holder in a report.
 final class AnnotatedLock: @unchecked Sendable {
     let tracking: LockTracking
     let sleeps: Bool
     let reentrant: Bool
     let recursiveReads: Bool
 
-    init(name: String?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, fileID: StaticString, line: UInt) {
+    init(name: String?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, site: CallSite) {
         // A sleeping lock has no spin-lock hold budget (a year stands for none).
         tracking = LockTracking(
-            name: name, holdBudget: sleeps ? .seconds(365 * 24 * 3600) : nil, fileID: fileID, line: line)
+            name: name, holdBudget: sleeps ? .seconds(365 * 24 * 3600) : nil, site: site)
         self.sleeps = sleeps
         self.reentrant = reentrant
         self.recursiveReads = recursiveReads
@@ -42,43 +42,43 @@ final class AnnotatedLock: @unchecked Sendable {
     /// 1. a sleeping lock where the thread must not block; 2. a lock the thread holds already (legal
     /// again only for a try-lock, a reentrant lock, or a recursive read under a read); 3. the held
     /// stack and its chain, validated now, before the caller waits; 4. the IRQL it is used at.
-    func acquire(_ kind: AnnotatedAcquireKind, fileID: StaticString, line: UInt) -> Bool {
+    func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite) -> Bool {
         guard lv_validation_enabled() != 0 else { return true }
         let thread = ThreadState.current
-        if sleeps && !kind.isTry { checkMayBlock(on: thread, fileID: fileID, line: line) }
+        if sleeps && !kind.isTry { checkMayBlock(on: thread, at: site) }
         if let index = thread.indexOfHold(instance: tracking.instance) {
             let heldShared = thread.held(index).pointee.flags & UInt8(LV_HELD_SHARED) != 0
             // A try-lock that succeeded on a lock this thread holds shows the lock allows it.
             guard kind.isTry || reentrant || (kind.isShared && heldShared && recursiveReads) else {
-                tracking.recursiveAcquire(entryKind, on: thread, queueNode: nil, fileID: fileID, line: line)
+                tracking.recursiveAcquire(entryKind, on: thread, queueNode: nil, at: site)
                 return false
             }
-            _ = tracking.push(
+            _ = tracking.pushHeldEntry(
                 entryKind, classID: tracking.lockClass.id, flags: flags(for: kind) | UInt8(LV_HELD_NESTED), nesting: 0,
-                chainKey: thread.chainKey, on: thread, queueNode: nil, lockObject: nil, fileID: fileID, line: line)
+                previousChainKey: thread.chainKey, queueNode: nil, lockObject: nil, on: thread, at: site)
             return true
         }
-        guard tracking.hold(entryKind, flags: flags(for: kind), on: thread, fileID: fileID, line: line) else {
+        guard tracking.hold(entryKind, flags: flags(for: kind), on: thread, at: site) else {
             // Untracked (reported once per thread): its release must not look like one of a lock not held.
             thread.pointer.pointee.untracked_annotated &+= 1
             return true
         }
-        tracking.checkUsage(on: thread, fileID: fileID, line: line)
+        tracking.noteIRQLUsage(on: thread, at: site)
         return true
     }
 
-    private func checkMayBlock(on thread: ThreadState, fileID: StaticString, line: UInt) {
+    private func checkMayBlock(on thread: ThreadState, at site: CallSite) {
         guard thread.irql >= .dispatch || thread.holdsSpinLock else { return }
         let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(thread.irql)"
         LockValidator.record(
             .blockingWhileHeld, summary: "\(thread.info) takes the sleeping lock \(tracking.info) \(reason)",
-            locks: [tracking.info], site: SourceSite(fileID, line))
+            locks: [tracking.info], site: site.sourceSite)
     }
 
     // MARK: lock_acquired
 
     /// The real lock is held: an exclusive hold records its owner and starts its clock.
-    func acquired(fileID: StaticString, line: UInt) {
+    func acquired(at site: CallSite) {
         guard lv_validation_enabled() != 0 else { return }
         let thread = ThreadState.current
         guard let index = thread.indexOfHold(instance: tracking.instance) else { return }
@@ -87,14 +87,14 @@ final class AnnotatedLock: @unchecked Sendable {
         else { return }
         tracking.owner.store(thread.serial, ordering: .relaxed)
         // Whether the real lock made the thread wait is unknown here; only a lock with a budget needs to know.
-        tracking.startHold(of: entry, on: thread, waited: !sleeps)
+        tracking.stampHoldStart(of: entry, on: thread, waited: !sleeps)
     }
 
     // MARK: lock_release
 
     /// Removes the newest hold from the thread's held stack (in any order: a sleeping lock may be
     /// released out of order, as in hand-over-hand locking), counts it, and checks its hold time.
-    func release(fileID: StaticString, line: UInt) {
+    func release(at site: CallSite) {
         guard lv_validation_enabled() != 0 else { return }
         let thread = ThreadState.current
         let released = lv_rdtsc()
@@ -102,7 +102,7 @@ final class AnnotatedLock: @unchecked Sendable {
             if thread.pointer.pointee.untracked_annotated > 0 {
                 thread.pointer.pointee.untracked_annotated -= 1  // the release of a hold taken while the stack was full
             } else {
-                notHeld(on: thread, fileID: fileID, line: line)
+                notHeld(on: thread, at: site)
             }
             return
         }
@@ -117,24 +117,24 @@ final class AnnotatedLock: @unchecked Sendable {
         if tracking.owner.load(ordering: .relaxed) == thread.serial { tracking.owner.store(0, ordering: .relaxed) }
         tracking.statistics.recordAcquire(waitCycles: 0)
         if entry.acquired_tsc != 0 {
-            tracking.finishHold(entry, releasedAt: released, on: thread, fileID: fileID, line: line)
+            tracking.finishHold(entry, releasedAt: released, on: thread, at: site)
         }
     }
 
-    private func notHeld(on thread: ThreadState, fileID: StaticString, line: UInt) {
+    private func notHeld(on thread: ThreadState, at site: CallSite) {
         let holder = tracking.owner.load(ordering: .relaxed)
         let info = tracking.info
         if holder != 0 && holder != thread.serial {
             LockValidator.record(
                 .releaseWrongThread,
                 summary: "\(thread.info) is trying to release \(info), which thread \(holder) holds", locks: [info],
-                site: SourceSite(fileID, line))
+                site: site.sourceSite)
         } else {
             LockValidator.record(
                 .releaseNotHeld,
                 summary: "\(thread.info) is trying to release \(info), which it does not hold (a double release,"
                     + " one never acquired, or one acquired on another thread)",
-                locks: [info], site: SourceSite(fileID, line))
+                locks: [info], site: site.sourceSite)
         }
     }
 }

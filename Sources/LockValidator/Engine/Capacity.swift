@@ -18,7 +18,7 @@ enum Capacity {
             summary:
                 "the validator's table of \(table.rawValue) is full (cap \(cap), Configuration.capacity): \(detail);"
                 + " the locks work and the other checks go on",
-            site: nil, severity: .warning)
+            site: nil)
     }
 
     /// Forgets which tables were reported (with ``LockValidator/reset()``).

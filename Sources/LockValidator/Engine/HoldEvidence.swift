@@ -198,7 +198,7 @@ enum HoldEvidence {
             summary: "\(observation.lock) acquired at \(hold.acquiredAt) was held over its budget of"
                 + " \(us(hold.budgetNanoseconds)) \(what) (last: \(us(hold.wallNanoseconds)) wall clock, of which at"
                 + " most \(us(hold.preemptedNanoseconds)) preempted)",
-            locks: [observation.lock], site: hold.releasedAt, severity: .warning, hold: hold,
+            locks: [observation.lock], site: hold.releasedAt, hold: hold,
             stack: hold.releaseStack)
     }
 }

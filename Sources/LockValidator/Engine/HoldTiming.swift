@@ -33,7 +33,7 @@ enum HoldTiming {
     @inline(never)
     static func passedBudget(
         _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, lockClass: LockClass,
-        initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, fileID: StaticString, line: UInt
+        initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, releasedAt site: CallSite
     ) {
         // Read first, so that the faults of the validator's own slow path (its first run touches new code
         // and stack) are not counted as the hold's.
@@ -41,8 +41,7 @@ enum HoldTiming {
         thread.billingValidator {
             check(
                 entry, releasedTSC: releasedTSC, heldCycles: heldCycles, budgetCycles: budgetCycles, faults: faults,
-                lockClass: lockClass, initSite: initSite, isFirstHold: isFirstHold, on: thread, fileID: fileID,
-                line: line)
+                lockClass: lockClass, initSite: initSite, isFirstHold: isFirstHold, on: thread, releasedAt: site)
         }
     }
 
@@ -58,8 +57,7 @@ enum HoldTiming {
 
     private static func check(
         _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, faults: UInt16,
-        lockClass: LockClass, initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, fileID: StaticString,
-        line: UInt
+        lockClass: LockClass, initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, releasedAt site: CallSite
     ) {
         let cpuNow = lv_thread_cpu_ns()
         TSCClock.refine()
@@ -75,22 +73,25 @@ enum HoldTiming {
         // A scope (a test) may allow longer holds than the lock's budget.
         let scope = ViolationScope.current
         let budget = max(TSCClock.nanoseconds(budgetCycles), scope?.effectiveHoldBudget?.nanoseconds ?? 0)
-        let site = HoldEvidence.Site(entry)
+        let evidenceSite = HoldEvidence.Site(entry)
         guard ownAtLeast > budget else {
             // Preempted, not the routine's time: a clean hold.
-            if entry.flags & UInt8(LV_HELD_TRACED) != 0 { HoldEvidence.clean(site, acquiredTSC: entry.acquired_tsc) }
+            if entry.flags & UInt8(LV_HELD_TRACED) != 0 {
+                HoldEvidence.clean(evidenceSite, acquiredTSC: entry.acquired_tsc)
+            }
             return
         }
         let hold = HoldTime(
             ownNanoseconds: ownAtLeast, wallNanoseconds: wall, preemptedNanoseconds: preemptedAtMost,
             budgetNanoseconds: budget,
-            acquiredAt: SourceSite(fileID: String(cString: entry.file), line: UInt(entry.line)),
-            acquireStack: acquireStack, releasedAt: SourceSite(fileID, line), releaseStack: .capture(),
+            acquiredAt: entry.acquiredAt, acquireStack: acquireStack, releasedAt: site.sourceSite,
+            releaseStack: .capture(),
             thread: thread.serial, pageFaults: Int(faults))
         let observation = HoldEvidence.Observation(
             hold: hold, lock: LockInfo(name: lockClass.name, site: initSite, instance: entry.instance),
             acquiredTSC: entry.acquired_tsc, releasedTSC: releasedTSC, isFirstHold: isFirstHold)
-        HoldEvidence.overBudget(observation, at: site, lockClass: lockClass, scope: scope, thread: thread.serial)
+        HoldEvidence.overBudget(
+            observation, at: evidenceSite, lockClass: lockClass, scope: scope, thread: thread.serial)
     }
 
     /// Keeps the stack of an acquire of a traced class until its release.

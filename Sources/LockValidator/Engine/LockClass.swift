@@ -194,11 +194,23 @@ import Synchronization
         }
     }
 
+    /// Lock `instance` of class `classID` as reports name it; a class that cannot be found is named by
+    /// its id.
+    static func lockInfo(classID: UInt32, instance: UInt64) -> LockInfo {
+        let lockClass = withID(classID)
+        return LockInfo(
+            name: lockClass?.name ?? "class \(classID)", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0),
+            instance: instance)
+    }
+
     /// The number of classes created so far, subclasses included.
     package static var count: Int { registry.withLock { $0.all.count } }
 
     /// Every class created so far.
     static var all: [LockClass] { registry.withLock { $0.all } }
+
+    /// Every class created so far, by id.
+    static var byID: [UInt32: LockClass] { Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) }) }
 
     private struct Registry {
         var all: [LockClass] = []

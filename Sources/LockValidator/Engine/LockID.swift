@@ -50,8 +50,8 @@ public struct LockID: Hashable, Sendable, CustomStringConvertible {
         fileID: StaticString = #fileID, line: UInt = #line
     ) {
         lock = AnnotatedLock(
-            name: name, sleeps: sleeps, reentrant: reentrant, recursiveReads: recursiveReads, fileID: fileID,
-            line: line)
+            name: name, sleeps: sleeps, reentrant: reentrant, recursiveReads: recursiveReads,
+            site: CallSite(fileID, line))
     }
 
     /// The lock class name.

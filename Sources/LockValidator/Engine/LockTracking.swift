@@ -3,10 +3,9 @@ import _LockValidatorShims
 
 /// The validator's state for one lock instance, and the checks every acquire and release go through.
 ///
-/// A spin-lock wrapper keeps one of these and calls ``willAcquire(_:on:nesting:queueNode:lockObject:fileID:line:)``
+/// A spin-lock wrapper keeps one of these and calls ``willAcquire(_:on:nesting:queueNode:lockObject:at:)``
 /// before it spins, ``didAcquire(_:on:waitCycles:)`` once it owns the lock, and
-/// ``willRelease(_:restoring:queueNode:on:fileID:line:)`` before it unlocks, doing what the returned
-/// ``ReleaseAction`` says. As in lockdep's `__lock_acquire`, everything that can be checked is checked
+/// ``willRelease(_:restoring:queueNode:on:at:)`` before it unlocks, doing what the returned actions say. As in lockdep's `__lock_acquire`, everything that can be checked is checked
 /// before the wait: a recursive acquire is reported instead of spinning forever, and a lock order
 /// that closes a cycle is reported before the threads that close it can deadlock. The per-thread
 /// held-lock stack lives in C `__thread` storage; the owner is kept here, written only by the thread
@@ -29,8 +28,8 @@ package struct LockTracking: ~Copyable {
     @usableFromInline let holdBudgetCycles: UInt64
 
     /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's.
-    package init(name: String?, holdBudget: Duration? = nil, fileID: StaticString, line: UInt) {
-        let site = SourceSite(fileID, line)
+    package init(name: String?, holdBudget: Duration? = nil, site: CallSite) {
+        let site = site.sourceSite
         self.lockClass = LockClass.named(name, site: site)
         self.instance = LockInstance.next()
         self.initSite = site
@@ -42,7 +41,7 @@ package struct LockTracking: ~Copyable {
     /// Folds this instance's statistics into its class and forgets what was kept about it; call from
     /// the lock's deinit.
     package func retire() {
-        if statistics.read(.deviceLevels) != 0 { Dependencies.forgetInstance(instance) }
+        if statistics.read(.deviceLevels) != 0 { IRQLUsage.forgetInstance(instance) }
         lockClass.retire(statistics, of: instance)
     }
 
@@ -65,14 +64,15 @@ package struct LockTracking: ~Copyable {
     // MARK: Acquire
 
     /// Checks an acquire before the caller waits for the lock, and records it on the thread's held
-    /// stack; the caller spins only when the answer is not `.recursive`.
+    /// stack; the caller takes the lock word unless the answer is `.skip`. The steps, as lockdep's
+    /// `__lock_acquire`:
     ///
-    /// 1. A thread that already holds the lock would spin forever: reported as `recursive-acquire` and
-    ///    recorded as a placeholder entry that the matching release removes.
+    /// 1. A thread that already holds the lock would spin forever: `recursive-acquire`, recorded as a
+    ///    placeholder entry that the matching release removes.
     /// 2. One kind of routine per lock (`mixed-acquire-kinds`).
-    /// 3. The held stack and the chain of classes it makes; a chain no thread has validated is checked
+    /// 3. Push the held entry and extend the chain key; a chain no thread has validated is validated
     ///    now, before the wait, so that the thread closing a cycle reports it instead of deadlocking.
-    /// 4. The IRQL the lock is used at.
+    /// 4. Note the IRQL the lock is used at.
     ///
     /// - Parameters:
     ///   - nesting: the declared nesting level; level n puts the lock in subclass n.
@@ -81,89 +81,118 @@ package struct LockTracking: ~Copyable {
     @inlinable
     package func willAcquire(
         _ kind: AcquireKind, on thread: ThreadState, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
-        lockObject: UnsafeMutableRawPointer? = nil, fileID: StaticString, line: UInt
-    ) -> AcquireTicket {
-        guard _fastPath(lv_validation_enabled() != 0) else { return .untracked }
-        if _slowPath(owner.load(ordering: .relaxed) == thread.serial) {
-            recursiveAcquire(kind, on: thread, queueNode: queueNode, fileID: fileID, line: line)
-            return .recursive
+        lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
+    ) -> AcquireAction {
+        guard _fastPath(lv_validation_enabled() != 0) else { return .lockUntracked }
+        if _slowPath(isOwned(by: thread)) {
+            recursiveAcquire(kind, on: thread, queueNode: queueNode, at: site)
+            return .skip
         }
-        let family = KindFamily.of(kind)
-        if _slowPath(kindsUsed.load(ordering: .relaxed) & family == 0) {
-            firstUse(of: kind, on: thread, fileID: fileID, line: line)
-        }
+        checkRoutineKind(kind, at: site)
         let flags = kind == .tryAcquire ? UInt8(LV_HELD_TRY) : 0
         guard
             _fastPath(
                 hold(
                     kind, flags: flags, nesting: nesting, queueNode: queueNode, lockObject: lockObject, on: thread,
-                    fileID: fileID, line: line))
-        else { return .untracked }
-        checkUsage(on: thread, fileID: fileID, line: line)
-        return .tracked
+                    at: site))
+        else { return .lockUntracked }
+        noteIRQLUsage(on: thread, at: site)
+        return .lock
     }
 
-    /// Records that the calling thread now owns the lock, and starts the hold's clock.
+    /// Records that the calling thread now owns the lock word: its owner, its acquire statistics, and
+    /// the start of the hold's clock.
     @inlinable
-    package func didAcquire(_ ticket: AcquireTicket, on thread: ThreadState, waitCycles: UInt64 = 0) {
+    package func didAcquire(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
         guard _fastPath(lv_validation_enabled() != 0) else { return }
         owner.store(thread.serial, ordering: .relaxed)
         statistics.recordAcquire(waitCycles: waitCycles)
-        guard _fastPath(ticket == .tracked) else { return }
-        startHold(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
+        guard _fastPath(action == .lock) else { return }
+        stampHoldStart(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
     }
 
-    /// Pushes a held entry and extends the chain key, validating a chain no thread has validated;
-    /// returns false when the stack is full (reported once per thread).
+    /// Pushes the held entry and extends the chain key; returns false when the stack is full (reported
+    /// once per thread).
     @inlinable
     package func hold(
         _ kind: AcquireKind, flags: UInt8, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
-        lockObject: UnsafeMutableRawPointer? = nil, on thread: ThreadState, fileID: StaticString, line: UInt
+        lockObject: UnsafeMutableRawPointer? = nil, on thread: ThreadState, at site: CallSite
     ) -> Bool {
         let classID = lockClass.nested(nesting).id
-        let below = thread.chainKey
+        let previousChainKey = thread.chainKey
         let flags = flags | (lockClass.isOverflow ? UInt8(LV_HELD_UNTRACKED) : 0)
         guard
             _fastPath(
-                push(
-                    kind, classID: classID, flags: flags, nesting: nesting, chainKey: below, on: thread,
-                    queueNode: queueNode, lockObject: lockObject, fileID: fileID, line: line))
+                pushHeldEntry(
+                    kind, classID: classID, flags: flags, nesting: nesting, previousChainKey: previousChainKey,
+                    queueNode: queueNode, lockObject: lockObject, on: thread, at: site))
         else { return false }
-        if _fastPath(!lockClass.isOverflow) {
-            let key = ChainCache.extend(below, with: ChainCache.element(classID: classID, flags: flags))
-            thread.chainKey = key
-            // The first lock of a context has no order to learn; a try-acquire adds no edge into itself.
-            if below != 0 && flags & UInt8(LV_HELD_TRY) == 0 && !ChainCache.contains(key) {
-                Dependencies.validateNewChain(key, on: thread)
-            }
-        }
+        extendChain(from: previousChainKey, classID: classID, flags: flags, on: thread)
         return true
     }
 
-    /// Records a class, and for device levels this instance, held at an IRQL not seen for it before.
+    /// Step 2: reports the first use of a routine kind that clashes with the kinds used before.
     @inlinable
-    package func checkUsage(on thread: ThreadState, fileID: StaticString, line: UInt) {
+    func checkRoutineKind(_ kind: AcquireKind, at site: CallSite) {
+        if _slowPath(kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) == 0) { firstUse(of: kind, at: site) }
+    }
+
+    /// Step 3: pushes a held entry; returns false when the stack is full (reported once per thread).
+    @inlinable
+    func pushHeldEntry(
+        _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, previousChainKey: UInt64,
+        queueNode: UnsafeMutableRawPointer?, lockObject: UnsafeMutableRawPointer?, on thread: ThreadState,
+        at site: CallSite
+    ) -> Bool {
+        // The timing fields are stamped once the lock is taken (stampHoldStart).
+        let entry = lv_held_lock(
+            instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
+            flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0,
+            queue_node: queueNode, file: UnsafeRawPointer(site.fileID.utf8Start).assumingMemoryBound(to: CChar.self),
+            line: UInt32(truncatingIfNeeded: site.line), deferred_irql: 0, reserved8: 0, snapshot_faults: 0,
+            prev_chain_key: previousChainKey, snapshot_tsc: 0, snapshot_cpu_ns: 0, validator_cycles: 0,
+            lock_object: lockObject)
+        if _fastPath(thread.push(entry)) { return true }
+        heldStackFull(on: thread, at: site)
+        return false
+    }
+
+    /// Step 3: extends the thread's chain key by the new entry (lockdep's `iterate_chain_key`) and
+    /// validates a chain no thread has validated (`validate_chain`). The first lock of a context has no
+    /// order to learn; a try-acquire adds no edge into itself.
+    @inlinable
+    func extendChain(from previousChainKey: UInt64, classID: UInt32, flags: UInt8, on thread: ThreadState) {
+        guard _fastPath(!lockClass.isOverflow) else { return }
+        let key = ChainCache.extend(previousChainKey, with: ChainCache.element(classID: classID, flags: flags))
+        thread.chainKey = key
+        if previousChainKey != 0 && flags & UInt8(LV_HELD_TRY) == 0 && !ChainCache.contains(key) {
+            LockOrder.validateNewChain(key, on: thread)
+        }
+    }
+
+    /// Step 4: records a class, and for device levels this instance, held at an IRQL not seen for it
+    /// before (lockdep's `mark_lock`).
+    @inlinable
+    package func noteIRQLUsage(on thread: ThreadState, at site: CallSite) {
         guard _fastPath(!lockClass.isOverflow) else { return }
         let level = thread.irql
         let bit = UInt16(1) << UInt16(level.rawValue)
         if _slowPath(lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0) {
-            Dependencies.recordUsage(
-                of: lockClass, instance: instance, at: level, fileID: fileID, line: line, on: thread)
+            IRQLUsage.recordClassUsage(of: lockClass, instance: instance, at: level, site: site, on: thread)
         }
         if _slowPath(level > .dispatch && statistics.read(.deviceLevels) & UInt64(bit) == 0) {
-            Dependencies.recordInstanceUsage(
-                of: lockClass, instance: instance, statistics: statistics, at: level, fileID: fileID, line: line,
-                on: thread)
+            IRQLUsage.recordInstanceUsage(
+                of: lockClass, instance: instance, statistics: statistics, at: level, site: site, on: thread)
         }
     }
 
-    /// Starts the clock of the hold `entry`, after the validator's own bookkeeping. A fresh CPU-time
+    /// Stamps the start of the hold `entry`, after the validator's own bookkeeping. A fresh CPU-time
     /// snapshot is taken first when the thread `waited` for the lock (so that waiting is never counted
     /// as preemption inside the hold), when the class has a suspect site, or when the last is stale:
     /// older than 100 µs, or, for the lock's first hold (the only one reported alone, and only when it
     /// took no page fault), older than a validator slow path, whose page faults are not the hold's.
     @inlinable
-    package func startHold(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
+    package func stampHoldStart(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
         var now = lv_rdtsc()
         let isTraced = lockClass.isTraced.load(ordering: .relaxed)
         let state = thread.pointer
@@ -182,50 +211,29 @@ package struct LockTracking: ~Copyable {
         entry.pointee.validator_cycles = state.pointee.validator_cycles
     }
 
-    /// Pushes a held entry; returns false when the stack is full (reported once per thread).
-    @inlinable
-    func push(
-        _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, chainKey: UInt64, on thread: ThreadState,
-        queueNode: UnsafeMutableRawPointer?, lockObject: UnsafeMutableRawPointer?, fileID: StaticString, line: UInt
-    ) -> Bool {
-        // The timing fields are filled once the lock is taken (see startHold).
-        let entry = lv_held_lock(
-            instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
-            flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0,
-            queue_node: queueNode, file: UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self),
-            line: UInt32(truncatingIfNeeded: line), deferred_irql: 0, reserved8: 0, snapshot_faults: 0,
-            chain_key: chainKey, snapshot_tsc: 0, snapshot_cpu_ns: 0, validator_cycles: 0, lock_object: lockObject)
-        if _fastPath(thread.push(entry)) { return true }
-        heldStackFull(on: thread, fileID: fileID, line: line)
-        return false
-    }
-
     @usableFromInline
     @inline(never)
-    func recursiveAcquire(
-        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer?, fileID: StaticString,
-        line: UInt
+    package func recursiveAcquire(
+        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer?, at site: CallSite
     ) {
-        let site = SourceSite(fileID, line)
-        let first = thread.indexOfHold(instance: instance).map { index -> String in
-            let entry = thread.held(index).pointee
-            return " (first acquired at \(String(cString: entry.file)):\(entry.line))"
+        let first = thread.indexOfHold(instance: instance).map {
+            " (first acquired at \(thread.held($0).pointee.acquiredAt))"
         }
         LockValidator.record(
             .recursiveAcquire,
             summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
                 + " reported instead of waiting for itself forever",
-            locks: [info], site: site)
+            locks: [info], site: site.sourceSite)
         // The placeholder leaves the chain key as it is: it is not a second hold. It keeps the queue node
         // so that the handle that made it releases it, whatever the order.
-        _ = push(
-            kind, classID: lockClass.id, flags: UInt8(LV_HELD_RECURSIVE), nesting: 0, chainKey: thread.chainKey,
-            on: thread, queueNode: queueNode, lockObject: nil, fileID: fileID, line: line)
+        _ = pushHeldEntry(
+            kind, classID: lockClass.id, flags: UInt8(LV_HELD_RECURSIVE), nesting: 0,
+            previousChainKey: thread.chainKey, queueNode: queueNode, lockObject: nil, on: thread, at: site)
     }
 
     @usableFromInline
     @inline(never)
-    func firstUse(of kind: AcquireKind, on thread: ThreadState, fileID: StaticString, line: UInt) {
+    func firstUse(of kind: AcquireKind, at site: CallSite) {
         let family = KindFamily.of(kind)
         let before = kindsUsed.bitwiseOr(family, ordering: .relaxed).oldValue
         let clashing = before & KindFamily.spinRoutines & ~family
@@ -234,19 +242,39 @@ package struct LockTracking: ~Copyable {
             .mixedAcquireKinds,
             summary: "\(info) is acquired with \(KindFamily.name(family)) routines here and with"
                 + " \(KindFamily.name(clashing)) routines elsewhere; one KSPIN_LOCK must use one kind",
-            locks: [info], site: SourceSite(fileID, line))
+            locks: [info], site: site.sourceSite)
     }
 
     @usableFromInline
     @inline(never)
-    func heldStackFull(on thread: ThreadState, fileID: StaticString, line: UInt) {
+    func heldStackFull(on thread: ThreadState, at site: CallSite) {
         // Said once per thread, when it first overflows; later untracked acquires are only counted.
         guard thread.pointer.pointee.overflow == 1 else { return }
         LockValidator.record(
             .capacityExhausted,
             summary: "the held-lock stack of \(thread.info) is full (\(LV_MAX_HELD) entries): \(info) and any"
                 + " further lock taken while this many are held go untracked; the locks themselves still work",
-            site: SourceSite(fileID, line), severity: .warning)
+            site: site.sourceSite)
+    }
+
+    /// Reports a routine called above the IRQL it raises to.
+    @usableFromInline
+    @inline(never)
+    package func irqlTooHigh(_ routine: String, at irql: IRQL, limit: IRQL, site: CallSite) {
+        LockValidator.record(
+            .irqlTooHigh,
+            summary: "\(routine) on \(info) called at \(irql); it must be called at or below \(limit)",
+            locks: [info], site: site.sourceSite)
+    }
+
+    /// Reports an `AtDpcLevel` / `FromDpcLevel` routine called below DISPATCH_LEVEL.
+    @usableFromInline
+    @inline(never)
+    package func irqlTooLow(_ routine: String, at irql: IRQL, site: CallSite) {
+        LockValidator.record(
+            .irqlTooLow,
+            summary: "\(routine) on \(info) called at \(irql); it must be called at or above DISPATCH_LEVEL",
+            locks: [info], site: site.sourceSite)
     }
 
     // MARK: Release
@@ -261,7 +289,7 @@ package struct LockTracking: ~Copyable {
     @inlinable
     package func willRelease(
         _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutableRawPointer? = nil,
-        on thread: ThreadState, fileID: StaticString, line: UInt
+        on thread: ThreadState, at site: CallSite
     ) -> ReleaseAction {
         guard _fastPath(lv_validation_enabled() != 0) else {
             return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
@@ -280,22 +308,21 @@ package struct LockTracking: ~Copyable {
                 let entry = top.pointee
                 thread.pop()
                 owner.store(0, ordering: .relaxed)
-                finishHold(entry, releasedAt: released, on: thread, fileID: fileID, line: line)
+                finishHold(entry, releasedAt: released, on: thread, at: site)
                 return .unlock(kind, queueNode: entry.queue_node, lowerTo: oldIRQL)
             }
         }
         return checkedRelease(
-            kind, restoring: oldIRQL, queueNode: queueNode, releasedAt: released, on: thread, fileID: fileID, line: line
-        )
+            kind, restoring: oldIRQL, queueNode: queueNode, releasedAt: released, on: thread, at: site)
     }
 
     @usableFromInline
     @inline(never)
     func checkedRelease(
         _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutableRawPointer?, releasedAt released: UInt64,
-        on thread: ThreadState, fileID: StaticString, line: UInt
+        on thread: ThreadState, at callSite: CallSite
     ) -> ReleaseAction {
-        let site = SourceSite(fileID, line)
+        let site = callSite.sourceSite
         let found = thread.indexOfHeld(instance: instance, queueNode: queueNode)
         // A reported recursive acquire is this thread's own, whoever holds the lock by now.
         if let index = found, thread.held(index).pointee.flags & UInt8(LV_HELD_RECURSIVE) != 0 {
@@ -332,11 +359,10 @@ package struct LockTracking: ~Copyable {
         let heldKind = AcquireKind(rawValue: entry.kind)!
         if !isNewest {
             let newer = thread.held(thread.depth - 1).pointee
-            let newerName = LockClass.withID(newer.lock_class)?.name ?? "?"
             LockValidator.record(
                 .releaseOutOfOrder,
-                summary: "\(thread.info) releases \(info) while \"\(newerName)\" #\(newer.instance), acquired"
-                    + " later at \(String(cString: newer.file)):\(newer.line), is still held",
+                summary: "\(thread.info) releases \(info) while \(newer.lockInfo), acquired later at"
+                    + " \(newer.acquiredAt), is still held",
                 locks: [info], site: site)
         }
         if entry.irql != thread.irql.rawValue {
@@ -354,7 +380,7 @@ package struct LockTracking: ~Copyable {
         }
         thread.remove(at: index)
         owner.store(0, ordering: .relaxed)
-        finishHold(entry, releasedAt: released, on: thread, fileID: fileID, line: line)
+        finishHold(entry, releasedAt: released, on: thread, at: callSite)
         return .unlock(
             heldKind, queueNode: entry.queue_node,
             lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
@@ -386,7 +412,7 @@ package struct LockTracking: ~Copyable {
     /// Runs before the unlock, while the lock is still held, so the counters have one writer.
     @inlinable
     func finishHold(
-        _ entry: lv_held_lock, releasedAt released: UInt64, on thread: ThreadState, fileID: StaticString, line: UInt
+        _ entry: lv_held_lock, releasedAt released: UInt64, on thread: ThreadState, at site: CallSite
     ) {
         // The validator's own slow paths during the hold are not the routine's time.
         let validatorTime = thread.pointer.pointee.validator_cycles &- entry.validator_cycles
@@ -396,7 +422,7 @@ package struct LockTracking: ~Copyable {
         if _slowPath(budget != 0 && held > budget) {
             HoldTiming.passedBudget(
                 entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
-                initSite: initSite, isFirstHold: statistics.read(.holds) == 1, on: thread, fileID: fileID, line: line)
+                initSite: initSite, isFirstHold: statistics.read(.holds) == 1, on: thread, releasedAt: site)
         } else if _slowPath(entry.flags & UInt8(LV_HELD_TRACED) != 0) {
             HoldTiming.tracedHoldEnded(entry, on: thread)
         }
@@ -420,12 +446,12 @@ package struct LockTracking: ~Copyable {
     // MARK: Other events
 
     /// Reports an error thrown out of a critical section of this lock.
-    package func errorThrown(_ error: any Error, fileID: StaticString, line: UInt) {
+    package func errorThrown(_ error: any Error, at site: CallSite) {
         LockValidator.record(
             .errorWhileHeld,
             summary: "an error (\(type(of: error)): \(error)) was thrown out of a critical section of \(info);"
                 + " the lock is released and the error rethrown",
-            locks: [info], site: SourceSite(fileID, line))
+            locks: [info], site: site.sourceSite)
     }
 
     /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.
@@ -442,18 +468,18 @@ package struct LockTracking: ~Copyable {
     }
 }
 
-/// What ``LockTracking/willAcquire(_:on:nesting:queueNode:lockObject:fileID:line:)`` decided.
+/// What a lock wrapper does after ``LockTracking/willAcquire(_:on:nesting:queueNode:lockObject:at:)``.
 @frozen @usableFromInline
-package enum AcquireTicket: Equatable {
-    /// Take the lock; it is on the held stack.
-    case tracked
-    /// Take the lock; it is not tracked (checks off, or the held stack full).
-    case untracked
-    /// The thread holds the lock already: reported; do not take it, it would spin forever.
-    case recursive
+package enum AcquireAction: Equatable {
+    /// Take the lock word; the acquire is on the held stack.
+    case lock
+    /// Take the lock word; the acquire is not tracked (checks off, or the held stack full).
+    case lockUntracked
+    /// The thread holds the lock already (reported): do not take it, it would spin forever.
+    case skip
 }
 
-/// What a lock wrapper does after ``LockTracking/willRelease(_:restoring:queueNode:on:fileID:line:)``.
+/// What a lock wrapper does after ``LockTracking/willRelease(_:restoring:queueNode:on:at:)``.
 @frozen @usableFromInline
 package enum ReleaseAction {
     /// Unlock as the lock was acquired (`kind`, with `queueNode` for a queued acquire), then lower the

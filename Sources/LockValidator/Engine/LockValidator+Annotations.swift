@@ -20,7 +20,7 @@ extension LockValidator {
     public static func acquire(
         _ lock: LockID, kind: AnnotatedAcquireKind = .blocking, fileID: StaticString = #fileID, line: UInt = #line
     ) -> Bool {
-        lock.lock.acquire(kind, fileID: fileID, line: line)
+        lock.lock.acquire(kind, at: CallSite(fileID, line))
     }
 
     /// Reports that the calling thread now holds `lock`, after ``acquire(_:kind:fileID:line:)`` and the
@@ -28,13 +28,13 @@ extension LockValidator {
     /// spins, without it the hold is not timed) and records the owner, so that a release by another
     /// thread is reported as `release-wrong-thread`.
     public static func acquired(_ lock: LockID, fileID: StaticString = #fileID, line: UInt = #line) {
-        lock.lock.acquired(fileID: fileID, line: line)
+        lock.lock.acquired(at: CallSite(fileID, line))
     }
 
     /// Reports that the calling thread is releasing `lock` (lockdep's `lock_release`): call it just
     /// before unlocking, while the lock is still held. A release of a lock the thread does not hold is
     /// reported; annotated locks may be released in any order.
     public static func release(_ lock: LockID, fileID: StaticString = #fileID, line: UInt = #line) {
-        lock.lock.release(fileID: fileID, line: line)
+        lock.lock.release(at: CallSite(fileID, line))
     }
 }

@@ -30,16 +30,16 @@ public enum LockValidator {
     public static func reset() {
         globalLog.removeAll()
         suppressedLog.removeAll()
-        Dependencies.reset()
+        LockOrder.reset()
         HoldEvidence.reset()
     }
 
     /// The lock-order graph: every edge taken so far, with the sites and stack that first created it.
-    public static var lockOrderEdges: [DependencyEdge] { Dependencies.edges }
+    public static var lockOrderEdges: [DependencyEdge] { LockOrder.edges }
 
     /// Checks the lock-order graph's invariants (for tests): empty when sound.
     package static func graphInvariantViolations() -> [String] {
-        Dependencies.state.withLock { $0.graph.invariantViolations() }
+        LockOrder.invariantViolations()
     }
 
     /// Whether the `Validation` trait compiled the checks into the locks.
@@ -121,26 +121,26 @@ public enum LockValidator {
     @inline(never)
     package static func record(
         _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
-        site: SourceSite?, severity: Severity = .error, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
+        site: SourceSite?, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
         hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil
     ) {
         guard lv_validation_enabled() != 0 else { return }
         ThreadState.current.billingValidator {
             deliver(
                 makeViolation(
-                    rule, summary: summary(), locks: locks(), site: site, severity: severity, edges: edges,
+                    rule, summary: summary(), locks: locks(), site: site, edges: edges,
                     usages: usages, hold: hold, waits: waits, stack: stack))
         }
     }
 
     static func makeViolation(
-        _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?, severity: Severity = .error,
+        _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?,
         edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil, waits: [ThreadWait] = [],
         stack: StackTrace? = nil
     ) -> Violation {
         let thread = ThreadState.current
         return Violation(
-            rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread.info,
+            rule: rule, summary: summary, severity: rule.severity, locks: locks, site: site, thread: thread.info,
             irql: thread.irql, heldLocks: thread.heldLockInfos, stack: stack ?? .capture(),
             occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.current?.name, hold: hold, waits: waits)
     }
@@ -192,13 +192,9 @@ extension ThreadState {
     package var heldLockInfos: [HeldLockInfo] {
         (0..<depth).map { index in
             let entry = held(index).pointee
-            let lockClass = LockClass.withID(entry.lock_class)
             return HeldLockInfo(
-                lock: LockInfo(
-                    name: lockClass?.name ?? "class \(entry.lock_class)",
-                    site: lockClass?.site ?? SourceSite(fileID: "?", line: 0), instance: entry.instance),
-                acquiredAt: SourceSite(fileID: entry.file.map { String(cString: $0) } ?? "?", line: UInt(entry.line)),
-                irql: IRQL(unchecked: entry.irql), kind: AcquireKind(rawValue: entry.kind) ?? .ordinary)
+                lock: entry.lockInfo, acquiredAt: entry.acquiredAt, irql: IRQL(unchecked: entry.irql),
+                kind: AcquireKind(rawValue: entry.kind) ?? .ordinary)
         }
     }
 }

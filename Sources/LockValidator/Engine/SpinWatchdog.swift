@@ -22,16 +22,15 @@ package enum SpinWatchdog {
     /// Called by a spinning thread at each yield: publishes the wait, keeps the stack once the wait is
     /// long, and fires after the timeout.
     package static func check(
-        waitingFor tracking: borrowing LockTracking, since start: UInt64, on thread: ThreadState,
-        fileID: StaticString, line: UInt
+        waitingFor tracking: borrowing LockTracking, since start: UInt64, on thread: ThreadState, at site: CallSite
     ) {
         guard lv_validation_enabled() != 0 else { return }
         if _slowPath(firing.load(ordering: .relaxed)) { park(thread) }
         let state = thread.pointer
         let now = lv_rdtsc()
         if state.pointee.waiting_instance == 0 {
-            state.pointee.waiting_file = UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self)
-            state.pointee.waiting_line = UInt32(truncatingIfNeeded: line)
+            state.pointee.waiting_file = UnsafeRawPointer(site.fileID.utf8Start).assumingMemoryBound(to: CChar.self)
+            state.pointee.waiting_line = UInt32(truncatingIfNeeded: site.line)
             lv_store_relaxed_u32(&state.pointee.waiting_class, tracking.lockClass.id)
             lv_store_relaxed_u64(&state.pointee.waiting_since_tsc, start)
             lv_store_relaxed_u64(&state.pointee.waiting_instance, tracking.instance)
@@ -146,13 +145,8 @@ package enum SpinWatchdog {
         var serial = thread.serial
         var closesCycle = false
         while let wait = serial == thread.serial ? snapshot(of: thread) : snapshot(ofOther: serial) {
-            let lockClass = LockClass.withID(wait.lockClass)
             let waitingFor =
-                wait.instance == 0
-                ? nil
-                : LockInfo(
-                    name: lockClass?.name ?? "?", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0),
-                    instance: wait.instance)
+                wait.instance == 0 ? nil : LockClass.lockInfo(classID: wait.lockClass, instance: wait.instance)
             waits.append(
                 ThreadWait(
                     thread: wait.info, waitingFor: waitingFor,

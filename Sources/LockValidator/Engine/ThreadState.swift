@@ -119,20 +119,20 @@ package struct ThreadState {
     @inlinable
     package func pop() {
         let depth = self.depth
-        chainKey = held(depth - 1).pointee.chain_key
+        chainKey = held(depth - 1).pointee.prev_chain_key
         pointer.pointee.depth = UInt16(depth - 1)
     }
 
     /// Removes the entry at `index`, closing the gap and recomputing the chain keys above it.
     package func remove(at index: Int) {
         let depth = self.depth
-        var key = held(index).pointee.chain_key
+        var key = held(index).pointee.prev_chain_key
         var i = index
         while i + 1 < depth {
             // An entry whose chain began empty starts a context (an ISR's, a DPC's): it stays one.
-            if held(i + 1).pointee.chain_key == 0 { key = 0 }
+            if held(i + 1).pointee.prev_chain_key == 0 { key = 0 }
             held(i).pointee = held(i + 1).pointee
-            held(i).pointee.chain_key = key
+            held(i).pointee.prev_chain_key = key
             key = ChainCache.extend(key, by: held(i).pointee)
             i += 1
         }
@@ -144,7 +144,7 @@ package struct ThreadState {
     /// belong to code that an interrupt or DPC interrupted, and take no part in its lock order.
     package var contextStart: Int {
         var index = depth - 1
-        while index > 0 && held(index).pointee.chain_key != 0 { index -= 1 }
+        while index > 0 && held(index).pointee.prev_chain_key != 0 { index -= 1 }
         return max(index, 0)
     }
 
@@ -162,7 +162,7 @@ package struct ThreadState {
     var keyAfterNewest: UInt64 {
         guard depth > 0 else { return 0 }
         let newest = held(depth - 1).pointee
-        return ChainCache.extend(newest.chain_key, by: newest)
+        return ChainCache.extend(newest.prev_chain_key, by: newest)
     }
 
     /// Whether the thread holds a spin lock of any kind (not only annotated locks).

@@ -15,7 +15,7 @@ enum ReportWriter {
         let (settings, errors) = ConfigurationStore.loaded
         let violations = LockValidator.globalLog.snapshot
         let suppressed = LockValidator.suppressedLog.snapshot
-        let edges = Dependencies.graphEdges
+        let edges = LockOrder.graphEdges
         let classes = LockClass.all.compactMap { lockClass -> ValidationReport.ClassDescription? in
             let levels = lockClass.levelsUsed.load(ordering: .relaxed)
             let irqls = (0..<16).filter { levels & (1 << $0) != 0 }.map { IRQL(unchecked: UInt8($0)) }
@@ -24,7 +24,7 @@ enum ReportWriter {
         return ValidationReport(
             process: .current, config: .init(settings: settings, errors: errors.map(\.description)),
             violations: violations, suppressed: suppressed, graph: .init(classes: classes, edges: edges),
-            chains: Dependencies.state.withLock { _ in ChainCache.chainCount },
+            chains: LockOrder.chainCount,
             lockStatistics: LockClass.all.compactMap(\.statisticsReport))
     }
 

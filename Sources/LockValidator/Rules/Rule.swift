@@ -49,58 +49,143 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
     public var description: String { rawValue }
 
     /// The report headline, in lockdep's words where lockdep has them.
-    public var headline: String {
+    public var headline: String { entry.headline }
+
+    /// The Driver Verifier or lockdep anchor this rule follows.
+    public var anchor: String { entry.anchor }
+
+    /// The severity its violations are reported with.
+    public var severity: Severity { entry.severity }
+
+    /// What breaks the rule, and what happens then, in a sentence (the README's and the docs' rule table).
+    public var explanation: String { entry.explanation }
+
+    /// The rule table: the one place a rule's words live. Reports, SARIF, the README's table and the
+    /// documentation all read it (a test checks the README's copy).
+    private var entry: (headline: String, severity: Severity, anchor: String, explanation: String) {
         switch self {
-        case .lockOrderInversion: return "possible circular locking dependency detected"
-        case .recursiveAcquire: return "possible recursive locking detected (the lock is already held)"
-        case .sameClassNesting: return "possible recursive locking detected (two locks of one class)"
-        case .holdTimeExceeded: return "spin lock held longer than its budget"
-        case .irqlTooHigh: return "lock acquired above the IRQL it allows"
-        case .irqlTooLow: return "DPC-level lock routine called below DISPATCH_LEVEL"
-        case .releaseWrongIRQL: return "lock released at an IRQL other than the one it runs at"
-        case .irqlRaiseInvalid: return "IRQL raised to a lower level"
-        case .irqlLowerInvalid: return "IRQL lowered to a higher level"
-        case .releaseNotHeld: return "bad unlock balance detected (the lock is not held)"
-        case .releaseWrongThread: return "lock released by a thread that does not own it"
-        case .releaseOutOfOrder: return "lock released out of order"
-        case .mixedAcquireKinds: return "queued and ordinary spin lock routines mixed on one lock"
-        case .pageableAtRaisedIRQL: return "pageable code called above APC_LEVEL"
-        case .irqlInconsistentUsage: return "inconsistent lock state (IRQL-safe and IRQL-unsafe usage)"
-        case .errorWhileHeld: return "error thrown while holding a lock"
-        case .blockingWhileHeld: return "sleeping function called from invalid context"
-        case .threadExitHoldingLock: return "thread exited holding a lock or at raised IRQL"
-        case .lockFreedWhileHeld: return "held lock freed"
-        case .scopeLeak: return "scope ended holding a lock or at raised IRQL"
-        case .spinTimeout: return "spin wait timed out (deadlock or starvation)"
-        case .capacityExhausted: return "validator table full"
+        case .lockOrderInversion:
+            return (
+                "possible circular locking dependency detected", .error,
+                "lockdep circular dependency; Driver Verifier 0xC4/0x1001",
+                "a cycle of any length in the class lock-order graph, at the edge that closes it; no deadlock needed"
+            )
+        case .recursiveAcquire:
+            return (
+                "possible recursive locking detected (the lock is already held)", .error,
+                "Driver Verifier 0xC4/0x1000; bug check 0xF",
+                "a thread acquires a lock it holds; reported before spinning, the program goes on"
+            )
+        case .sameClassNesting:
+            return (
+                "possible recursive locking detected (two locks of one class)", .error,
+                "lockdep \"possible recursive locking\"", "two instances of one class nested without `nesting:`"
+            )
+        case .holdTimeExceeded:
+            return (
+                "spin lock held longer than its budget", .warning, "DPC watchdog guidance (25 µs)",
+                "held past its budget (25 µs; per lock with `holdBudget:`) net of preemption, confirmed at its class"
+                    + " and acquire site (2 holds ≥ 8×, 3 ≥ 3×, 4 over) or once ≥ 4× when its scope ends"
+            )
+        case .irqlTooHigh:
+            return (
+                "lock acquired above the IRQL it allows", .error, "Driver Verifier 0xC4/0x42",
+                "ordinary or queued acquire above DISPATCH_LEVEL; `synchronizeExecution` above the SynchronizeIrql"
+            )
+        case .irqlTooLow:
+            return (
+                "DPC-level lock routine called below DISPATCH_LEVEL", .error, "Driver Verifier 0xC4/0x40, 0x41",
+                "an `AtDpcLevel` / `FromDpcLevel` routine below DISPATCH_LEVEL"
+            )
+        case .releaseWrongIRQL:
+            return (
+                "lock released at an IRQL other than the one it runs at", .error,
+                "Driver Verifier 0xC4/0x32, 0x35, 0x36", "a release at an IRQL other than the one the lock runs at"
+            )
+        case .irqlRaiseInvalid:
+            return (
+                "IRQL raised to a lower level", .error, "Driver Verifier 0xC4/0x30",
+                "`IRQL.raise(to:)` to a lower level than the current one"
+            )
+        case .irqlLowerInvalid:
+            return (
+                "IRQL lowered to a higher level", .error, "Driver Verifier 0xC4/0x31",
+                "`IRQL.lower(to:)` to a higher level than the current one"
+            )
+        case .releaseNotHeld:
+            return (
+                "bad unlock balance detected (the lock is not held)", .error,
+                "Driver Verifier 0xC4/0x1007; bug check 0x10",
+                "double release, or release of a lock never acquired; ignored"
+            )
+        case .releaseWrongThread:
+            return (
+                "lock released by a thread that does not own it", .error, "Driver Verifier 0xC4/0x1004",
+                "release by a thread that is not the owner; ignored"
+            )
+        case .releaseOutOfOrder:
+            return (
+                "lock released out of order", .error, "Driver Verifier 0xC4/0x1003",
+                "a spin lock released while one acquired after it is held (a mutex may be)"
+            )
+        case .mixedAcquireKinds:
+            return (
+                "queued and ordinary spin lock routines mixed on one lock", .error,
+                "Driver Verifier 0xC4/0x1008, 0x1009", "ordinary and in-stack queued routines on one lock"
+            )
+        case .pageableAtRaisedIRQL:
+            return (
+                "pageable code called above APC_LEVEL", .error, "bug checks 0xA, 0xD1",
+                "`pageableCode()` above APC_LEVEL"
+            )
+        case .irqlInconsistentUsage:
+            return (
+                "inconsistent lock state (IRQL-safe and IRQL-unsafe usage)", .error, "lockdep inconsistent lock state",
+                "one class held at a device IRQL in one place and at or below DISPATCH_LEVEL in another; or one lock"
+                    + " held at two device IRQLs"
+            )
+        case .errorWhileHeld:
+            return (
+                "error thrown while holding a lock", .error, "no exceptions while holding a spin lock",
+                "an error thrown out of `withLock`, `withQueuedLock` or `synchronizeExecution`"
+            )
+        case .blockingWhileHeld:
+            return (
+                "sleeping function called from invalid context", .error,
+                "might_sleep; Driver Verifier 0xC4/0x120-0x122",
+                "`mightSleep()` or a sleeping annotated lock at DISPATCH_LEVEL or with a spin lock held"
+            )
+        case .threadExitHoldingLock:
+            return (
+                "thread exited holding a lock or at raised IRQL", .error, "Driver Verifier 0xC4/0x100A",
+                "a thread ends holding a spin lock or at raised IRQL; the locks are released for it"
+            )
+        case .lockFreedWhileHeld:
+            return ("held lock freed", .error, "Driver Verifier 0xC4/0x100B", "a lock deinitialised while held")
+        case .scopeLeak:
+            return (
+                "scope ended holding a lock or at raised IRQL", .error, "Static Driver Verifier SpinLock rule",
+                "a test or `withScope` routine ends holding a lock or at raised IRQL"
+            )
+        case .spinTimeout:
+            return (
+                "spin wait timed out (deadlock or starvation)", .error, "XNU spinlock timeout",
+                "a spin wait past `LOCKVALIDATOR_SPIN_TIMEOUT_MS`: the wait-for chain is reported, the report"
+                    + " written, the process aborted"
+            )
+        case .capacityExhausted:
+            return (
+                "validator table full", .warning, "lockdep and WITNESS switch off silently; this does not",
+                "a validator table is full: said once per table, the locks and other checks keep working"
+            )
         }
     }
 
-    /// The Driver Verifier or lockdep anchor this rule follows.
-    public var anchor: String {
-        switch self {
-        case .lockOrderInversion: return "lockdep circular dependency; Driver Verifier 0xC4/0x1001"
-        case .recursiveAcquire: return "Driver Verifier 0xC4/0x1000; bug check 0xF"
-        case .sameClassNesting: return "lockdep \"possible recursive locking\""
-        case .holdTimeExceeded: return "DPC watchdog guidance (25 µs)"
-        case .irqlTooHigh: return "Driver Verifier 0xC4/0x42"
-        case .irqlTooLow: return "Driver Verifier 0xC4/0x40, 0x41"
-        case .releaseWrongIRQL: return "Driver Verifier 0xC4/0x32, 0x35, 0x36"
-        case .irqlRaiseInvalid: return "Driver Verifier 0xC4/0x30"
-        case .irqlLowerInvalid: return "Driver Verifier 0xC4/0x31"
-        case .releaseNotHeld: return "Driver Verifier 0xC4/0x1007; bug check 0x10"
-        case .releaseWrongThread: return "Driver Verifier 0xC4/0x1004"
-        case .releaseOutOfOrder: return "Driver Verifier 0xC4/0x1003"
-        case .mixedAcquireKinds: return "Driver Verifier 0xC4/0x1008, 0x1009"
-        case .pageableAtRaisedIRQL: return "bug checks 0xA, 0xD1"
-        case .irqlInconsistentUsage: return "lockdep inconsistent lock state"
-        case .errorWhileHeld: return "no exceptions while holding a spin lock"
-        case .blockingWhileHeld: return "might_sleep; Driver Verifier 0xC4/0x120-0x122"
-        case .threadExitHoldingLock: return "Driver Verifier 0xC4/0x100A"
-        case .lockFreedWhileHeld: return "Driver Verifier 0xC4/0x100B"
-        case .scopeLeak: return "Static Driver Verifier SpinLock rule"
-        case .spinTimeout: return "XNU spinlock timeout"
-        case .capacityExhausted: return "lockdep and WITNESS switch off silently; this does not"
+    /// The rule table as the README and the docs show it (Markdown).
+    package static var markdownTable: String {
+        let rows = allCases.map { rule in
+            "| `\(rule.rawValue)` | \(rule.severity.rawValue) | \(rule.explanation) | \(rule.anchor) |"
         }
+        return (["| rule id | severity | what | anchor |", "|---|---|---|---|"] + rows).joined(separator: "\n") + "\n"
     }
 }

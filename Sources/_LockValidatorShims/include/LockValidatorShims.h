@@ -35,7 +35,7 @@ typedef struct lv_held_lock {
     uint8_t deferred_irql;  ///< with LV_HELD_DEFERRED_IRQL: the IRQL an earlier out-of-order release owed
     uint8_t reserved8;
     uint16_t snapshot_faults;  ///< the low bits of the thread's page-fault count at the snapshot
-    uint64_t chain_key;     ///< the thread's chain key before this entry was pushed; 0 starts a context
+    uint64_t prev_chain_key;  ///< the thread's chain key before this entry was pushed; 0 starts a context
     uint64_t snapshot_tsc;  ///< the thread's (TSC, CPU time) snapshot taken at or before the acquire
     uint64_t snapshot_cpu_ns;
     uint64_t validator_cycles;  ///< the thread's validator_cycles at the acquire

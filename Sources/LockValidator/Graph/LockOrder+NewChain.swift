@@ -1,0 +1,199 @@
+import _LockValidatorShims
+
+extension LockOrder {
+    /// Adds the edges "each held class → the newest class" for a chain no thread has validated, and
+    /// reports the cycles they close and any nesting of one class without a nesting level: found under
+    /// the graph lock (`checkPrevsAdd`, as lockdep's `check_prevs_add`), reported outside it
+    /// (`printBug`, as `print_circular_bug`).
+    ///
+    /// As in lockdep: only the locks of the newest entry's context count (an interrupt or DPC takes no
+    /// order from what it interrupted); the newest entry is not a try-acquire (a try never waits, so
+    /// no edge leads into it); placeholders of reported recursive acquires and nested holds are not
+    /// separate holds; and the read rules decide which edges a shared hold makes (see
+    /// `LockClass.recursiveReaders`).
+    @usableFromInline
+    @inline(never)
+    static func validateNewChain(_ key: UInt64, on thread: ThreadState) {
+        thread.billingValidator {
+            var chain = NewChain(on: thread)
+            state.withLock { state in
+                guard !ChainCache.contains(key) else { return }  // validated by another thread meanwhile
+                checkPrevsAdd(&chain, in: &state)
+                if ChainCache.chainCount < chain.capacity.chains {
+                    ChainCache.insert(key)
+                } else {
+                    chain.chainsFull = true
+                }
+            }
+            reportFullTables(chain)
+            for bug in chain.bugs { printBug(bug, newest: chain.newest, on: thread) }
+        }
+    }
+
+    /// A lock-order bug found under the graph lock, reported once it is released.
+    enum Bug {
+        /// The newest lock is of the class of `held`, with no nesting level.
+        case sameClass(held: lv_held_lock)
+        /// The edge `held → newest` closes the cycle `closing` + `existing`.
+        case inversion(held: lv_held_lock, closing: DependencyEdge, existing: [DependencyEdge])
+    }
+
+    /// One new chain being validated: the newest hold, the holds of its context it orders after, what
+    /// was found, and the stack its new edges keep (captured once, on first need).
+    struct NewChain {
+        let thread: ThreadState
+        let newest: lv_held_lock
+        let held: [lv_held_lock]
+        let capacity = currentCapacity.capacity
+        var bugs: [Bug] = []
+        var stack: StackTrace?
+        var edgesFull = false
+        var chainsFull = false
+        var stacksFull = false
+
+        init(on thread: ThreadState) {
+            self.thread = thread
+            let depth = thread.depth
+            newest = thread.held(depth - 1).pointee
+            let notHolds = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED
+            held = (thread.contextStart..<depth - 1).map { thread.held($0).pointee }.filter { !$0.has(notHolds) }
+        }
+
+        /// The record of the new edge from `entry` to the newest hold.
+        mutating func record(from entry: lv_held_lock, in state: inout State) -> EdgeRecord {
+            if stack == nil { stack = .capture() }
+            let heldShared = entry.has(LV_HELD_SHARED)
+            if heldShared { state.heldForReading.insert(entry.lock_class) }
+            // A thread's name and id cost system calls: read once per thread.
+            if state.threads[thread.serial] == nil { state.threads[thread.serial] = thread.info }
+            return EdgeRecord(
+                fromInstance: entry.instance, toInstance: newest.instance, fromSite: state.site(of: entry),
+                toSite: state.site(of: newest), thread: thread.serial,
+                stack: state.keep(stack!, cap: capacity.stacks, full: &stacksFull), irql: thread.irql,
+                heldShared: heldShared)
+        }
+    }
+
+    // MARK: Finding (under the graph lock)
+
+    /// Each held lock in turn: an edge from it to the newest, or a same-class bug.
+    private static func checkPrevsAdd(_ chain: inout NewChain, in state: inout State) {
+        let newest = chain.newest
+        let readsRecursively = newest.has(LV_HELD_RECURSIVE_READ)
+        let target = readsRecursively ? readersNode(of: newest.lock_class, in: &state) : newest.lock_class
+        for entry in chain.held {
+            if entry.lock_class == newest.lock_class {
+                // lockdep allows a recursive read under a read of the same class.
+                if !(entry.has(LV_HELD_SHARED) && readsRecursively) { chain.bugs.append(.sameClass(held: entry)) }
+                continue
+            }
+            if let bug = checkPrevAdd(entry, to: target, &chain, in: &state) { chain.bugs.append(bug) }
+        }
+    }
+
+    /// Adds the edges from one held lock to `target` (the newest class, or its readers node); returns
+    /// the cycle the first of them closes. A reader waiting for a lock is blocked by any holder, a
+    /// recursive reader only by a writer: so a write hold also leaves the class's readers node.
+    private static func checkPrevAdd(
+        _ entry: lv_held_lock, to target: UInt32, _ chain: inout NewChain, in state: inout State
+    ) -> Bug? {
+        var sources = [entry.lock_class]
+        if !entry.has(LV_HELD_SHARED) {
+            if let readers = state.readersNodes[entry.lock_class] {
+                sources.append(readers)
+            } else if !state.heldForReading.isEmpty, state.heldForReading.contains(entry.lock_class),
+                state.graph.payload(from: entry.lock_class, to: target)?.heldShared == true,
+                state.writeHoldsOfReadEdges[entry.lock_class]?[target] == nil
+            {
+                state.writeHoldsOfReadEdges[entry.lock_class, default: [:]][target] = chain.record(
+                    from: entry, in: &state)
+            }
+        }
+        for from in sources {
+            guard let path = checkNoncircular(from, target, entry, &chain, in: &state) else { continue }
+            var classes: [UInt32: LockClass] = [:]
+            for id in path + [from] where classes[id] == nil { classes[id] = LockClass.withID(id) }
+            let existing = zip(path, path.dropFirst()).compactMap { a, b in
+                state.graph.payload(from: a, to: b).map { state.edge(from: a, to: b, $0, classes: classes) }
+            }
+            let closing = state.edge(
+                from: from, to: target,
+                state.graph.payload(from: from, to: target) ?? chain.record(from: entry, in: &state), classes: classes)
+            return .inversion(held: entry, closing: closing, existing: existing)  // one report per held lock
+        }
+        return nil
+    }
+
+    /// Learns `from → to`; returns the path back from `to` to `from` when the edge closes a cycle. A
+    /// closing edge is kept too, so that a later, different cycle through it is found.
+    private static func checkNoncircular(
+        _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
+    ) -> [UInt32]? {
+        if state.graph.hasEdge(from: from, to: to) { return nil }
+        let record = chain.record(from: entry, in: &state)
+        guard state.graph.edgeCount < chain.capacity.edges else {
+            // Full: the order is not kept, but a cycle it would close is still found, once.
+            chain.edgesFull = true
+            guard state.graph.isReachable(from, from: to),
+                state.reportedInversions.insert(UInt64(from) << 32 | UInt64(to)).inserted
+            else { return nil }
+            return state.graph.path(from: to, to: from) ?? [to, from]
+        }
+        guard case .closesCycle(let path) = state.graph.insertEdge(from: from, to: to, payload: record) else {
+            return nil
+        }
+        return path
+    }
+
+    /// The recursive-readers node of class `classID`, made on first use: it starts with a copy of every
+    /// edge the class makes from a write hold, since a recursive reader waits only for a writer.
+    private static func readersNode(of classID: UInt32, in state: inout State) -> UInt32 {
+        if let known = state.readersNodes[classID] { return known }
+        guard let readers = LockClass.withID(classID)?.recursiveReaders else { return classID }
+        state.readersNodes[classID] = readers.id
+        // The node has no edge into it yet, so none of these closes a cycle.
+        for head in state.graph.successors(of: classID) {
+            guard let record = state.graph.payload(from: classID, to: head), !record.heldShared else { continue }
+            _ = state.graph.insertEdge(from: readers.id, to: head, payload: record)
+        }
+        for (head, record) in state.writeHoldsOfReadEdges.removeValue(forKey: classID) ?? [:] {
+            _ = state.graph.insertEdge(from: readers.id, to: head, payload: record)
+        }
+        return readers.id
+    }
+
+    // MARK: Reporting (outside the graph lock)
+
+    private static func printBug(_ bug: Bug, newest: lv_held_lock, on thread: ThreadState) {
+        switch bug {
+        case .sameClass(let entry):
+            LockValidator.record(
+                .sameClassNesting,
+                summary: "\(thread.info) is trying to acquire \(newest.lockInfo) while holding \(entry.lockInfo),"
+                    + " another lock of the same class, with no nesting level declared; if the order is"
+                    + " intended, acquire the inner lock with `nesting: 1`",
+                locks: [newest.lockInfo, entry.lockInfo], site: newest.acquiredAt)
+        case .inversion(let entry, let closing, let existing):
+            let chain = ([closing.to] + existing.map(\.to)).map { "\"\($0.name)\"" }.joined(separator: " -> ")
+            LockValidator.record(
+                .lockOrderInversion,
+                summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
+                    + " but the order \(chain) was taken before: \(existing.count + 1) locks in a cycle"
+                    + " that deadlocks when its threads meet",
+                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: [closing] + existing)
+        }
+    }
+
+    private static func reportFullTables(_ chain: NewChain) {
+        let capacity = chain.capacity
+        if chain.edgesFull {
+            Capacity.exhausted(.edges, cap: capacity.edges, detail: "new lock orders are checked, not kept")
+        }
+        if chain.chainsFull {
+            Capacity.exhausted(.chains, cap: capacity.chains, detail: "new chains are validated at every acquire")
+        }
+        if chain.stacksFull {
+            Capacity.exhausted(.stacks, cap: capacity.stacks, detail: "new edges are kept without a stack")
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import _LockValidatorShims
+
+/// What the validator has learned about lock order across all threads: the class lock-order graph,
+/// with a record per edge of where and by whom it was first taken. A thread reaches it only for a
+/// chain of held classes no thread has validated before (`LockOrder+NewChain.swift`).
+@usableFromInline
+enum LockOrder {
+    /// The graph lock: the one global lock of the validator's lock-order checks, taken only on slow paths.
+    static let state = InternalLock(State())
+
+    /// Every edge of the lock-order graph, as reports show it.
+    static var edges: [DependencyEdge] {
+        let classes = LockClass.byID
+        return state.withLock { state in
+            state.shownEdges(classes: classes).map {
+                state.edge(from: $0.from, to: $0.to, $0.payload, classes: classes)
+            }
+        }
+    }
+
+    /// The graph as reports keep it: names and first sites, no stacks; sorted.
+    static var graphEdges: [ValidationReport.Edge] {
+        let classes = LockClass.byID
+        return state.withLock { state in
+            state.shownEdges(classes: classes).map { edge in
+                ValidationReport.Edge(
+                    from: classes[edge.from]?.name ?? "class \(edge.from)",
+                    to: classes[edge.to]?.name ?? "class \(edge.to)",
+                    fromAcquiredAt: state.sites[Int(edge.payload.fromSite)],
+                    toAcquiredAt: state.sites[Int(edge.payload.toSite)], irql: edge.payload.irql)
+            }
+        }.sorted { ($0.from, $0.to) < ($1.from, $1.to) }
+    }
+
+    /// The number of validated chains, read under the graph lock that inserts them.
+    static var chainCount: Int { state.withLock { _ in ChainCache.chainCount } }
+
+    /// The graph's invariant violations (for tests): empty when sound.
+    static func invariantViolations() -> [String] { state.withLock { $0.graph.invariantViolations() } }
+
+    /// Forgets the graph, the validated chains, every class's IRQL usage and every lock's statistics.
+    static func reset() {
+        let classes = LockClass.all
+        state.withLock { state in
+            state = State()
+            ChainCache.removeAll()
+            for lockClass in classes { lockClass.resetStatistics() }
+        }
+        IRQLUsage.reset(classes)
+        Capacity.reset()
+    }
+}

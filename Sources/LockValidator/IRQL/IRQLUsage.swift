@@ -1,0 +1,127 @@
+/// The IRQL-usage rule (`irql-inconsistent-usage`), lockdep's hard-IRQ state: the IRQLs each lock class
+/// and each device-level lock instance has been held at, first seen where and by whom.
+///
+/// A class held at a device IRQL (irq-safe) and, somewhere else, at an IRQL where device interrupts
+/// arrive (irq-unsafe) deadlocks when the interrupt arrives on a processor holding it there. Holds of
+/// one class at two device levels are not a conflict (each device's instance is taken at its own
+/// level); one instance held at two device levels is.
+@usableFromInline
+enum IRQLUsage {
+    /// Levels at which device interrupts arrive (PASSIVE, APC and DISPATCH), and the device levels.
+    private static let interruptibleLevels: UInt16 = 0b111
+    private static let deviceLevels: UInt16 = ~interruptibleLevels
+
+    private struct State {
+        /// The first usage of each class at each IRQL: class id → IRQL → usage.
+        var classUsages: [UInt32: [UInt8: LockUsage]] = [:]
+        /// The first usage of each instance at each device IRQL: instance → IRQL → usage.
+        var instanceUsages: [UInt64: [UInt8: LockUsage]] = [:]
+    }
+
+    private static let state = InternalLock(State())
+
+    /// Forgets every usage (and the classes' level bits).
+    static func reset(_ classes: [LockClass]) {
+        state.withLock { state in
+            state = State()
+            for lockClass in classes { lockClass.levelsUsed.store(0, ordering: .relaxed) }
+        }
+    }
+
+    /// Forgets what was kept about a freed lock instance.
+    static func forgetInstance(_ instance: UInt64) {
+        state.withLock { state in state.instanceUsages[instance] = nil }
+    }
+
+    /// Records that `lockClass` was held at `level` for the first time; reports it held at a device
+    /// IRQL and at an interruptible one.
+    @usableFromInline
+    @inline(never)
+    static func recordClassUsage(
+        of lockClass: LockClass, instance: UInt64, at level: IRQL, site: CallSite, on thread: ThreadState
+    ) {
+        thread.billingValidator {
+            let lock = LockInfo(name: lockClass.name, site: lockClass.site, instance: instance)
+            let conflict = state.withLock { state in
+                checkClassUsage(of: lockClass, lock: lock, at: level, site: site, on: thread, in: &state)
+            }
+            if let conflict {
+                printInconsistentUsage(conflict, named: "\"\(lockClass.name)\"", thisLock: "it", at: site)
+            }
+        }
+    }
+
+    /// Records that one lock instance was held at device IRQL `level` for the first time; reports it
+    /// held at two device levels: an interrupt at the higher level arriving while this very lock is held
+    /// at the lower one spins on it forever.
+    @usableFromInline
+    @inline(never)
+    static func recordInstanceUsage(
+        of lockClass: LockClass, instance: UInt64, statistics: LockStatisticsBlock, at level: IRQL, site: CallSite,
+        on thread: ThreadState
+    ) {
+        thread.billingValidator {
+            let lock = LockInfo(name: lockClass.name, site: lockClass.site, instance: instance)
+            let conflict = state.withLock { state in
+                checkInstanceUsage(of: lock, statistics: statistics, at: level, site: site, on: thread, in: &state)
+            }
+            if let conflict { printInconsistentUsage(conflict, named: "\(lock)", thisLock: "this lock", at: site) }
+        }
+    }
+
+    // MARK: Finding (under the usage lock)
+
+    private static func checkClassUsage(
+        of lockClass: LockClass, lock: LockInfo, at level: IRQL, site: CallSite, on thread: ThreadState,
+        in state: inout State
+    ) -> (higher: LockUsage, lower: LockUsage)? {
+        let bit = UInt16(1) << UInt16(level.rawValue)
+        let before = lockClass.levelsUsed.bitwiseOr(bit, ordering: .relaxed).oldValue
+        guard before & bit == 0 else { return nil }
+        state.classUsages[lockClass.id, default: [:]][level.rawValue] = usage(of: lock, at: level, site, thread)
+        let pair: (higher: UInt8, lower: UInt8)
+        if bit & deviceLevels != 0, before & interruptibleLevels != 0 {
+            pair = (level.rawValue, UInt8(15 - (before & interruptibleLevels).leadingZeroBitCount))
+        } else if bit & interruptibleLevels != 0, before & deviceLevels != 0 {
+            pair = (UInt8((before & deviceLevels).trailingZeroBitCount), level.rawValue)
+        } else {
+            return nil
+        }
+        guard let usages = state.classUsages[lockClass.id], let higher = usages[pair.higher],
+            let lower = usages[pair.lower]
+        else { return nil }
+        return (higher, lower)
+    }
+
+    private static func checkInstanceUsage(
+        of lock: LockInfo, statistics: LockStatisticsBlock, at level: IRQL, site: CallSite, on thread: ThreadState,
+        in state: inout State
+    ) -> (higher: LockUsage, lower: LockUsage)? {
+        let bit = UInt64(1) << UInt64(level.rawValue)
+        let before = statistics.setBits(bit, in: .deviceLevels)
+        guard before & bit == 0 else { return nil }
+        let usage = usage(of: lock, at: level, site, thread)
+        state.instanceUsages[lock.instance, default: [:]][level.rawValue] = usage
+        guard before != 0, let other = state.instanceUsages[lock.instance]?.first(where: { $0.key != level.rawValue })
+        else { return nil }
+        return other.key > level.rawValue ? (other.value, usage) : (usage, other.value)
+    }
+
+    private static func usage(of lock: LockInfo, at level: IRQL, _ site: CallSite, _ thread: ThreadState) -> LockUsage {
+        LockUsage(lock: lock, irql: level, site: site.sourceSite, thread: thread.info, stack: .capture())
+    }
+
+    // MARK: Reporting (outside it)
+
+    private static func printInconsistentUsage(
+        _ conflict: (higher: LockUsage, lower: LockUsage), named name: String, thisLock: String, at site: CallSite
+    ) {
+        let (higher, lower) = conflict
+        LockValidator.record(
+            .irqlInconsistentUsage,
+            summary: "\(name) is held at \(higher.irql) (acquired at \(higher.site)) and at \(lower.irql) (acquired at"
+                + " \(lower.site)): an interrupt at \(higher.irql) arriving on a processor that holds \(thisLock) at"
+                + " \(lower.irql) spins on it forever",
+            locks: [higher.lock], site: site.sourceSite, usages: [higher, lower])
+    }
+}

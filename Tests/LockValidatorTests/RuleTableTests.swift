@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+
+@testable import LockValidator
+
+/// The rule table lives in `Rule`; the README's copy must match it row for row.
+@Suite struct RuleTableTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func theReadmeTableIsTheRuleTable() throws {
+        let readme = try String(contentsOf: Self.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let header = "| rule id | severity | what | anchor |"
+        let start = try #require(readme.range(of: header), "the README has no rule table")
+        let table =
+            readme[start.lowerBound...].split(separator: "\n", omittingEmptySubsequences: false)
+            .prefix { $0.hasPrefix("|") }.joined(separator: "\n") + "\n"
+        #expect(table == Rule.markdownTable, "regenerate it with `swift run lockval rules`")
+    }
+
+    @Test func everyRuleHasItsWords() {
+        for rule in Rule.allCases {
+            #expect(!rule.headline.isEmpty && !rule.anchor.isEmpty && !rule.explanation.isEmpty, "\(rule)")
+        }
+        #expect(Rule.allCases.filter { $0.severity == .warning } == [.holdTimeExceeded, .capacityExhausted])
+    }
+}
