@@ -45,7 +45,7 @@ extension SpinLock {
         lockQueued(handle.borrowNode(), nesting: nesting, on: thread, fileID: fileID, line: line)
     }
 
-    /// Releases a lock taken with ``acquireInStackQueued(_:fileID:line:)`` and restores the IRQL saved
+    /// Releases a lock taken with ``acquireInStackQueued(_:nesting:fileID:line:)`` and restores the IRQL saved
     /// in `handle` (`KeReleaseInStackQueuedSpinLock`).
     @inlinable
     public func releaseInStackQueued(
@@ -77,7 +77,7 @@ extension SpinLock {
         lockQueued(handle.borrowNode(), nesting: nesting, on: thread, fileID: fileID, line: line)
     }
 
-    /// Releases a lock taken with ``acquireInStackQueuedAtDpcLevel(_:fileID:line:)`` without changing
+    /// Releases a lock taken with ``acquireInStackQueuedAtDpcLevel(_:nesting:fileID:line:)`` without changing
     /// the IRQL (`KeReleaseInStackQueuedSpinLockFromDpcLevel`).
     @inlinable
     public func releaseInStackQueuedFromDpcLevel(
