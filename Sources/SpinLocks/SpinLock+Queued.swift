@@ -45,8 +45,8 @@ extension SpinLock {
         lockQueued(handle.borrowNode(), nesting: nesting, on: thread, fileID: fileID, line: line)
     }
 
-    /// Releases a lock taken with ``acquireInStackQueued(_:nesting:fileID:line:)`` and restores the IRQL saved
-    /// in `handle` (`KeReleaseInStackQueuedSpinLock`).
+    /// Releases a lock taken with ``acquireInStackQueued(_:nesting:fileID:line:)`` and restores the IRQL
+    /// saved in `handle` (`KeReleaseInStackQueuedSpinLock`).
     @inlinable
     public func releaseInStackQueued(
         _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
@@ -77,8 +77,8 @@ extension SpinLock {
         lockQueued(handle.borrowNode(), nesting: nesting, on: thread, fileID: fileID, line: line)
     }
 
-    /// Releases a lock taken with ``acquireInStackQueuedAtDpcLevel(_:nesting:fileID:line:)`` without changing
-    /// the IRQL (`KeReleaseInStackQueuedSpinLockFromDpcLevel`).
+    /// Releases a lock taken with ``acquireInStackQueuedAtDpcLevel(_:nesting:fileID:line:)`` without
+    /// changing the IRQL (`KeReleaseInStackQueuedSpinLockFromDpcLevel`).
     @inlinable
     public func releaseInStackQueuedFromDpcLevel(
         _ handle: inout LockQueueHandle, fileID: StaticString = #fileID, line: UInt = #line
