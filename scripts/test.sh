@@ -2,6 +2,7 @@
 # Passes the tests on a fresh machine: installs libunwind-dev when missing, then
 #   1. the validator's tests under ThreadSanitizer (the validator's own thread-safety),
 #   2. the lock-behaviour suites with the Validation trait off (plain spin locks keep IRQL semantics),
+#      then the DocC documentation of the three libraries, which must build without a warning,
 #   3. the whole suite with validation on, as users build it (last, so its summary closes the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,15 @@ fi
 echo "== 2/3 swift test with the Validation trait off"
 swift test --disable-default-traits --scratch-path .build-novalidation \
     --filter "SpinLockStressTests|InterruptAndDpcTests|InterlockedQueueTests|ConsistentOrderTests"
+
+echo "== documentation builds without warnings"
+# Its own scratch path, so that it does not disturb .build; the archives go to .build-docs/docs/<target>.
+for target in LockValidator SpinLocks LockValidatorTesting; do
+    rm -rf ".build-docs/docs/$target"
+    mkdir -p .build-docs/docs
+    swift package --scratch-path .build-docs --allow-writing-to-directory .build-docs \
+        generate-documentation --target "$target" --warnings-as-errors --output-path ".build-docs/docs/$target"
+done
 
 echo "== the benchmark package builds (timed runs: bash Benchmarks/compare.sh)"
 swift build --package-path Benchmarks -c release

@@ -4,7 +4,7 @@ import Testing
 /// Fails a test (or every test of a suite) on each lock violation it caused, with the report as the
 /// issue's comment, at the source location of the call into the lock.
 ///
-/// A violation belongs to the test whose task, or whose ``ProcessorThread``, caused it, so a clean
+/// A violation belongs to the test whose task, or whose `ProcessorThread`, caused it, so a clean
 /// test running in parallel beside a faulty one stays green. A test that ends with a lock held or
 /// IRQL raised fails with `scope-leak`. Violations outside any test fail the run at its end (exit
 /// status 1, or `LOCKVALIDATOR_EXIT_CODE`).
@@ -58,6 +58,7 @@ extension Trait where Self == LockValidationTrait {
     /// Fails the test on any lock violation it caused, but those of `rules`.
     ///
     /// - Parameter holdBudget: a longer hold budget these tests may use than the locks' own.
+    /// - Parameter rules: the rules whose violations do not fail these tests.
     public static func lockValidation(holdBudget: Duration? = nil, allowing rules: Set<Rule> = []) -> Self {
         LockValidationTrait(holdBudget: holdBudget, allowedRules: rules)
     }

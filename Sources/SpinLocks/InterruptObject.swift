@@ -33,9 +33,13 @@ public final class InterruptObject: @unchecked Sendable {
     /// Connects `serviceRoutine` as the ISR of an interrupt at `irql` (`IoConnectInterrupt`).
     ///
     /// - Parameters:
+    ///   - name: the interrupt's name; its spin lock's class is named after it.
+    ///   - irql: the DIRQL the interrupt arrives at.
     ///   - synchronizeIRQL: the IRQL the ISR and synchronized code run at; `irql` when nil.
     ///   - holdBudget: how long the interrupt spin lock may be held, by the ISR or by synchronized code;
     ///     nil for the configuration's budget.
+    ///   - fileID: the caller's file, for reports; leave the default.
+    ///   - line: the caller's line, for reports; leave the default.
     ///   - serviceRoutine: the ISR; it returns whether the interrupt was its device's.
     /// - Precondition: `irql` is a device level and `synchronizeIRQL` is no lower than it.
     public init(

@@ -6,7 +6,7 @@ import _LockValidatorShims
 /// A Swift `inout` argument has no address that stays put between two calls, and an MCS node must,
 /// so the node itself is lent from the acquiring thread's node pool (in `__thread` storage, as Windows
 /// keeps numbered queued-lock nodes in each processor's PRCB) and returned at release.
-/// ``SpinLock/withQueuedLock(fileID:line:_:)`` keeps the node on the caller's stack instead.
+/// ``SpinLock/withQueuedLock(nesting:fileID:line:_:)`` keeps the node on the caller's stack instead.
 ///
 /// - Warning: release on the thread that acquired, once per acquire.
 public struct LockQueueHandle: Sendable {

@@ -31,6 +31,8 @@ public final class SpinLock: @unchecked Sendable {
     ///   - name: the lock class; omit it to key the class by the init site.
     ///   - holdBudget: how long this lock may be held; nil for the configuration's budget (25 µs by
     ///     default, `LOCKVALIDATOR_HOLD_BUDGET_US`).
+    ///   - fileID: the caller's file, for reports; leave the default.
+    ///   - line: the caller's line, for reports; leave the default.
     public init(
         _ name: String? = nil, holdBudget: Duration? = nil, fileID: StaticString = #fileID, line: UInt = #line
     ) {
@@ -57,6 +59,9 @@ public final class SpinLock: @unchecked Sendable {
     /// - Parameter nesting: the nesting level (0...7) when this lock is taken inside another lock of
     ///   its own class on purpose (lockdep's `spin_lock_nested`); each level is its own node in the
     ///   lock-order graph.
+    /// - Parameter fileID: the caller's file, for reports; leave the default.
+    /// - Parameter line: the caller's line, for reports; leave the default.
+    /// - Parameter body: the critical section.
     @inlinable
     public func withLock<Result: ~Copyable, Failure: Error>(
         nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
@@ -76,6 +81,8 @@ public final class SpinLock: @unchecked Sendable {
     ///
     /// - Parameter nesting: the nesting level (0...7) when this lock is taken inside another lock of
     ///   its own class on purpose.
+    /// - Parameter fileID: the caller's file, for reports; leave the default.
+    /// - Parameter line: the caller's line, for reports; leave the default.
     @inlinable
     public func acquire(nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line) -> IRQL {
         let site = CallSite(fileID, line)

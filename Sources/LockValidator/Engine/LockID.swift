@@ -33,6 +33,7 @@ public struct LockID: Hashable, Sendable, CustomStringConvertible {
     /// A new lock instance of class `name` (or of its creation site).
     ///
     /// - Parameters:
+    ///   - name: the lock class; nil to key the class by the creation site.
     ///   - sleeps: whether taking it may block (a mutex: true), as opposed to spinning. A sleeping lock
     ///     taken at DISPATCH_LEVEL or with a spin lock held is `blocking-while-held`, and has no hold
     ///     budget.
@@ -45,6 +46,8 @@ public struct LockID: Hashable, Sendable, CustomStringConvertible {
     ///     readers behind waiting writers (`PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP`), where a
     ///     second read by the same thread can deadlock. lockdep's recursive and non-recursive read
     ///     locks.
+    ///   - fileID: the caller's file, for reports; leave the default.
+    ///   - line: the caller's line, for reports; leave the default.
     public init(
         _ name: String? = nil, sleeps: Bool = true, reentrant: Bool = false, recursiveReads: Bool = true,
         fileID: StaticString = #fileID, line: UInt = #line

@@ -2,7 +2,7 @@ import _LockValidatorShims
 
 /// The validator: the violations found so far, reports, and scoped collection for tests.
 public enum LockValidator {
-    /// Every violation found outside a ``ViolationScope``, in the order found (a snapshot);
+    /// Every violation found outside a `ViolationScope`, in the order found (a snapshot);
     /// suppressed ones are in ``suppressedViolations``.
     public static var violations: [Violation] { globalLog.snapshot }
 
@@ -51,7 +51,7 @@ public enum LockValidator {
         #endif
     }
 
-    /// Runs `body` in a new ``ViolationScope`` and returns the violations it caused.
+    /// Runs `body` in a new `ViolationScope` and returns the violations it caused.
     ///
     /// Violations caused on this task, or on a ``ProcessorThread`` started inside `body`, are
     /// collected here and not added to ``violations``; the innermost scope collects.

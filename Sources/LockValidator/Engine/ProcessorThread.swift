@@ -7,7 +7,7 @@ import _LockValidatorShims
 #endif
 
 /// A thread that plays one processor: it starts at PASSIVE_LEVEL with nothing held, carries the
-/// ``ViolationScope`` of the code that started it, and can be joined.
+/// `ViolationScope` of the code that started it, and can be joined.
 public final class ProcessorThread: @unchecked Sendable {
     private var thread: pthread_t
     private var joined = false
@@ -15,6 +15,7 @@ public final class ProcessorThread: @unchecked Sendable {
     /// Starts a thread running `body`.
     ///
     /// - Parameter name: the thread name shown in reports (the kernel keeps 15 bytes).
+    /// - Parameter body: the thread's work.
     public init(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
         let scope = ViolationScope.current
         let start = Start(name: name) {

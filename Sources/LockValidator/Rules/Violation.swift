@@ -24,7 +24,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     public let edges: [DependencyEdge]
     /// For `irql-inconsistent-usage`: the two usages that conflict, the higher IRQL first.
     public let usages: [LockUsage]
-    /// The ``ViolationScope`` (a test, a routine) it happened in, if any.
+    /// The `ViolationScope` (a test, a routine) it happened in, if any.
     public let scope: String?
     /// For `hold-time-exceeded`: how long, against what budget, and the acquire; the release is
     /// ``site`` and ``stack``.
