@@ -18,6 +18,23 @@ import Testing
         #expect(table == Rule.markdownTable, "regenerate it with `swift run lockval rules`")
     }
 
+    /// The documentation's table (rule, headline, anchor) says what `Rule` says, for every rule.
+    @Test func theDocumentationTableIsTheRuleTable() throws {
+        let article = try String(
+            contentsOf: Self.packageRoot.appendingPathComponent("Sources/LockValidator/LockValidator.docc/Rules.md"),
+            encoding: .utf8)
+        let rows = article.split(separator: "\n").filter { $0.hasPrefix("| `") }.map { row in
+            row.dropFirst(2).dropLast(2).components(separatedBy: " | ")
+        }
+        let documented = Dictionary(
+            rows.map { cells in (String(cells[0].split(separator: "`")[0]), Array(cells.dropFirst())) },
+            uniquingKeysWith: { first, _ in first })
+        for rule in Rule.allCases {
+            #expect(documented[rule.rawValue] == [rule.headline, rule.anchor], "\(rule)")
+        }
+        #expect(documented.count == Rule.allCases.count)
+    }
+
     @Test func everyRuleHasItsWords() {
         for rule in Rule.allCases {
             #expect(!rule.headline.isEmpty && !rule.anchor.isEmpty && !rule.explanation.isEmpty, "\(rule)")

@@ -30,13 +30,7 @@ enum ReportWriter {
 
     /// `report` as pretty-printed JSON, every stack's names and lines looked up in one batch.
     static func json(_ report: ValidationReport) -> String {
-        var addresses: [UInt] = []
-        for violation in report.violations + report.suppressed {
-            addresses += violation.stack.addresses
-            for edge in violation.edges { addresses += edge.stack.addresses }
-            for usage in violation.usages { addresses += usage.stack.addresses }
-        }
-        _ = Symbolizer.resolve(addresses, locations: true)
+        TextReport.prefetch(report.violations + report.suppressed)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
