@@ -122,7 +122,7 @@ import Synchronization
     ///
     /// - Precondition: `level` is in 0...7.
     @inlinable @inline(__always)
-    @usableFromInline package func nested(_ level: Int) -> LockClass {
+    package func nested(_ level: Int) -> LockClass {
         if _fastPath(level == 0 || isOverflow) { return self }
         return subclass(level)
     }

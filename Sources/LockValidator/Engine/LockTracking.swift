@@ -132,7 +132,7 @@ package struct LockTracking: ~Copyable {
     }
 
     /// Step 2: reports the first use of a routine kind that clashes with the kinds used before.
-    @inlinable
+    @inlinable @inline(__always)
     func checkRoutineKind(_ kind: AcquireKind, at site: CallSite) {
         if _slowPath(kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) == 0) { firstUse(of: kind, at: site) }
     }
@@ -160,7 +160,7 @@ package struct LockTracking: ~Copyable {
     /// Step 3: extends the thread's chain key by the new entry (lockdep's `iterate_chain_key`) and
     /// validates a chain no thread has validated (`validate_chain`). The first lock of a context has no
     /// order to learn; a try-acquire adds no edge into itself.
-    @inlinable
+    @inlinable @inline(__always)
     func extendChain(from previousChainKey: UInt64, classID: UInt32, flags: UInt8, on thread: ThreadState) {
         guard _fastPath(!lockClass.isOverflow) else { return }
         let key = ChainCache.extend(previousChainKey, with: ChainCache.element(classID: classID, flags: flags))

@@ -36,7 +36,9 @@ enum ThreadRegistry {
     static func info(_ serial: UInt32) -> ThreadInfo {
         withState(serial) { entry in
             var buffer = [CChar](repeating: 0, count: 32)
-            let name = lv_thread_name_of(entry.handle, &buffer, buffer.count) == 0 ? String(cString: buffer) : nil
+            let name =
+                lv_thread_name_of(entry.handle, &buffer, buffer.count) == 0
+                ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
             return ThreadInfo(serial: serial, osThreadID: entry.osThreadID, name: name)
         } ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil)
     }
