@@ -67,8 +67,10 @@ public final class SpinLock: @unchecked Sendable {
         nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {
         let site = CallSite(fileID, line)
-        let oldIRQL = acquire(nesting: nesting, fileID: fileID, line: line)
-        return try runHeld(body, at: site) { release(oldIRQL, fileID: fileID, line: line) }
+        let thread = ThreadState.current
+        let oldIRQL = raiseIRQL(to: .dispatch, on: thread, for: "withLock()", at: site)
+        lock(.ordinary, nesting: nesting, on: thread, at: site)
+        return try runHeld(body, at: site) { unlock(.ordinary, restoring: oldIRQL, on: thread, at: site) }
     }
 
     // MARK: Ordinary
