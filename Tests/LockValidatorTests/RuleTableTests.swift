@@ -42,3 +42,15 @@ import Testing
         #expect(Rule.allCases.filter { $0.severity == .warning } == [.holdTimeExceeded, .capacityExhausted])
     }
 }
+
+/// The routine families `mixed-acquire-kinds` compares, looked up without a branch.
+@Suite struct KindFamilyTests {
+    @Test func everyKindIsInItsFamily() {
+        #expect(KindFamily.of(.ordinary) == KindFamily.ordinary)
+        #expect(KindFamily.of(.tryAcquire) == KindFamily.ordinary)
+        #expect(KindFamily.of(.queued) == KindFamily.queued)
+        #expect(KindFamily.of(.interrupt) == KindFamily.interrupt)
+        #expect(KindFamily.of(.annotated) == KindFamily.annotated)
+        for raw in [0, 6, 7, 8, 200] as [UInt8] { #expect(KindFamily.of(rawKind: raw) == KindFamily.annotated) }
+    }
+}
