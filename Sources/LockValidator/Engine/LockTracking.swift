@@ -504,13 +504,15 @@ enum KindFamily {
     @inlinable
     static func of(_ kind: AcquireKind) -> UInt8 { of(rawKind: kind.rawValue) }
 
-    /// The family of an `AcquireKind` raw value, as a held-lock entry stores it: one byte per raw value
-    /// 0...7 of a constant, a branch-free lookup on the hot path (0 and 5...7: annotated; 1 and 4,
-    /// ordinary and try: ordinary; 2: queued; 3: interrupt).
+    /// The family of an `AcquireKind` raw value, as a held-lock entry stores it.
     @inlinable
     static func of(rawKind: UInt8) -> UInt8 {
-        let families: UInt64 = 0x0808_0801_0402_0108
-        return rawKind < 8 ? UInt8(truncatingIfNeeded: families >> (UInt64(rawKind) &* 8)) : annotated
+        switch rawKind {
+        case AcquireKind.ordinary.rawValue, AcquireKind.tryAcquire.rawValue: return ordinary
+        case AcquireKind.queued.rawValue: return queued
+        case AcquireKind.interrupt.rawValue: return interrupt
+        default: return annotated
+        }
     }
 
     static func name(_ family: UInt8) -> String {
