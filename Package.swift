@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "LockValidator", targets: ["LockValidator"]),
         .library(name: "SpinLocks", targets: ["SpinLocks"]),
         .library(name: "LockValidatorTesting", targets: ["LockValidatorTesting"]),
+        .library(name: "LockValidatorPthreads", targets: ["LockValidatorPthreads"]),
+        .library(name: "LockValidatorPreload", type: .dynamic, targets: ["LockValidatorPthreads"]),
         .executable(name: "Demo", targets: ["Demo"]),
         .executable(name: "lockval", targets: ["lockval"]),
         .executable(name: "driver-interrupts", targets: ["driver-interrupts"]),
@@ -34,6 +36,15 @@ let package = Package(
         .target(
             name: "LockValidator",
             dependencies: ["_LockValidatorShims"]
+        ),
+        .target(
+            name: "_LockValidatorInterpose",
+            dependencies: ["_LockValidatorShims"],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        .target(
+            name: "LockValidatorPthreads",
+            dependencies: ["LockValidator", "_LockValidatorInterpose", "_LockValidatorShims"]
         ),
         .target(
             name: "SpinLocks",
@@ -82,6 +93,14 @@ let package = Package(
             dependencies: ["LockValidator"],
             path: "Tests/TestSupport"
         ),
+        // Links LockValidatorPthreads, which validates every pthread lock in its process: a separate
+        // executable the tests run, never linked into the test binary.
+        .executableTarget(
+            name: "pthread-scenarios",
+            dependencies: ["LockValidatorPthreads", "SpinLocks", "PthreadScenariosC"],
+            path: "Tests/PthreadScenarios"
+        ),
+        .target(name: "PthreadScenariosC", path: "Tests/PthreadScenariosC"),
         .testTarget(
             name: "LockValidatorTests",
             dependencies: ["LockValidator", "TestSupport"]

@@ -1,4 +1,5 @@
 import LockValidator
+import _LockValidatorShims
 
 #if canImport(Glibc)
     import Glibc
@@ -32,13 +33,18 @@ public final class ValidatedMutex<Value: ~Copyable>: @unchecked Sendable {
     ) {
         self.value = value
         mutex = .allocate(capacity: 1)
+        // It annotates itself: LockValidatorPthreads passes its pthread calls through.
+        lv_enter_validator()
         let result = pthread_mutex_init(mutex, nil)
+        lv_leave_validator()
         precondition(result == 0, "pthread_mutex_init failed with error \(result)")
         lockID = LockID(name, sleeps: true, fileID: fileID, line: line)
     }
 
     deinit {
+        lv_enter_validator()
         pthread_mutex_destroy(mutex)
+        lv_leave_validator()
         mutex.deallocate()
     }
 
@@ -55,11 +61,15 @@ public final class ValidatedMutex<Value: ~Copyable>: @unchecked Sendable {
                 "ValidatedMutex \(lockID) taken again by the thread that holds it, at \(fileID):\(line): this deadlocks"
             )
         }
+        lv_enter_validator()
         pthread_mutex_lock(mutex)
+        lv_leave_validator()
         LockValidator.acquired(lockID, fileID: fileID, line: line)
         defer {
             LockValidator.release(lockID, fileID: fileID, line: line)
+            lv_enter_validator()
             pthread_mutex_unlock(mutex)
+            lv_leave_validator()
         }
         return try body(&value)
     }

@@ -65,7 +65,9 @@ int lv_set_thread_name(const char *name) {
 __attribute__((noinline)) int lv_backtrace(void **buffer, int capacity) {
     // Start the trace at our caller's caller: drop libunwind's frames and the caller's own.
     void *caller = __builtin_return_address(0);
+    lv_enter_validator();  // libunwind's own locks are not the program's
     int count = unw_backtrace(buffer, capacity);
+    lv_leave_validator();
     for (int i = 0; i < count; i++) {
         if (buffer[i] == caller) {
             memmove(buffer, buffer + i + 1, (size_t)(count - i - 1) * sizeof *buffer);
@@ -157,7 +159,9 @@ static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static void run_exit_hook(void *unused) {
     (void)unused;
     lv_thread_exit_hook hook = __atomic_load_n(&exit_hook, __ATOMIC_ACQUIRE);
+    lv_enter_validator();
     if (hook) hook(&lv_tls_state);
+    lv_leave_validator();
 }
 
 static void make_exit_key(void) { pthread_key_create(&exit_key, run_exit_hook); }
@@ -173,7 +177,9 @@ static lv_process_exit_hook process_exit_hook;
 
 static void run_process_exit_hook(void) {
     lv_process_exit_hook hook = __atomic_load_n(&process_exit_hook, __ATOMIC_ACQUIRE);
+    lv_enter_validator();
     if (hook) hook();
+    lv_leave_validator();
 }
 
 // Registered first, so it runs last of the handlers registered with atexit.

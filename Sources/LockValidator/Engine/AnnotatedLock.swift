@@ -7,20 +7,36 @@ import _LockValidatorShims
 /// nothing the validator records there may depend on owning it: whether the thread holds the lock,
 /// already or again, comes from the thread's own held stack. The lock's owner word is written only in
 /// ``acquired(at:)`` (the lock is held then) and read only to name the holder in a report.
-final class AnnotatedLock: @unchecked Sendable {
-    let tracking: LockTracking
+package final class AnnotatedLock: @unchecked Sendable {
+    package let tracking: LockTracking
     let sleeps: Bool
     let reentrant: Bool
     let recursiveReads: Bool
+    /// The nesting subclass every acquire of this lock uses (lockdep's `lockdep_set_subclass`).
+    let nesting: Int
 
     init(name: String?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, site: CallSite) {
-        // A sleeping lock has no spin-lock hold budget (a year stands for none).
-        tracking = LockTracking(
-            name: name, holdBudget: sleeps ? .seconds(365 * 24 * 3600) : nil, site: site)
+        tracking = LockTracking(name: name, holdBudget: Self.holdBudget(sleeps: sleeps), site: site)
         self.sleeps = sleeps
         self.reentrant = reentrant
         self.recursiveReads = recursiveReads
+        self.nesting = 0
     }
+
+    /// A lock of `lockClass` created at `site` (a class the caller keys itself, as LockValidatorPthreads
+    /// keys pthread locks by their init code).
+    package init(
+        of lockClass: LockClass, site: SourceSite, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, nesting: Int
+    ) {
+        tracking = LockTracking(of: lockClass, holdBudget: Self.holdBudget(sleeps: sleeps), site: site)
+        self.sleeps = sleeps
+        self.reentrant = reentrant
+        self.recursiveReads = recursiveReads
+        self.nesting = nesting
+    }
+
+    /// A sleeping lock has no spin-lock hold budget (a year stands for none).
+    private static func holdBudget(sleeps: Bool) -> Duration? { sleeps ? .seconds(365 * 24 * 3600) : nil }
 
     deinit {
         tracking.freed(whileLocked: false)
@@ -42,7 +58,7 @@ final class AnnotatedLock: @unchecked Sendable {
     /// 1. a sleeping lock where the thread must not block; 2. a lock the thread holds already (legal
     /// again only for a try-lock, a reentrant lock, or a recursive read under a read); 3. the held
     /// stack and its chain, validated now, before the caller waits; 4. the IRQL it is used at.
-    func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite) -> Bool {
+    package func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite) -> Bool {
         guard lv_validation_enabled() != 0 else { return true }
         let thread = ThreadState.current
         if sleeps && !kind.isTry { checkMayBlock(on: thread, at: site) }
@@ -58,7 +74,7 @@ final class AnnotatedLock: @unchecked Sendable {
                 previousChainKey: thread.chainKey, queueNode: nil, lockObject: nil, on: thread, at: site)
             return true
         }
-        guard tracking.hold(entryKind, flags: flags(for: kind), on: thread, at: site) else {
+        guard tracking.hold(entryKind, flags: flags(for: kind), nesting: nesting, on: thread, at: site) else {
             // Untracked (reported once per thread): its release must not look like one of a lock not held.
             thread.pointer.pointee.untracked_annotated &+= 1
             return true
@@ -78,7 +94,7 @@ final class AnnotatedLock: @unchecked Sendable {
     // MARK: lock_acquired
 
     /// The real lock is held: an exclusive hold records its owner and starts its clock.
-    func acquired(at site: CallSite) {
+    package func acquired(at site: CallSite) {
         guard lv_validation_enabled() != 0 else { return }
         let thread = ThreadState.current
         guard let index = thread.indexOfHold(instance: tracking.instance) else { return }
@@ -94,8 +110,12 @@ final class AnnotatedLock: @unchecked Sendable {
 
     /// Removes the newest hold from the thread's held stack (in any order: a sleeping lock may be
     /// released out of order, as in hand-over-hand locking), counts it, and checks its hold time.
-    func release(at site: CallSite) {
-        guard lv_validation_enabled() != 0 else { return }
+    ///
+    /// - Returns: false when the release matches a reported recursive acquire, which did not take the
+    ///   real lock: the real lock must not be released for it either.
+    @discardableResult
+    package func release(at site: CallSite) -> Bool {
+        guard lv_validation_enabled() != 0 else { return true }
         let thread = ThreadState.current
         let released = lv_rdtsc()
         guard let index = thread.indexOfHeld(instance: tracking.instance) else {
@@ -104,21 +124,37 @@ final class AnnotatedLock: @unchecked Sendable {
             } else {
                 notHeld(on: thread, at: site)
             }
-            return
+            return true
         }
         let entry = thread.held(index).pointee
         thread.remove(at: index)  // not only the newest: a mutex may be released out of order
-        guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_NESTED) == 0 else { return }
+        guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_NESTED) == 0 else {
+            return entry.flags & UInt8(LV_HELD_RECURSIVE) == 0
+        }
         if entry.flags & UInt8(LV_HELD_SHARED) != 0 {
             // Readers hold it together: their counters need atomic updates.
             tracking.statistics.addAtomically(1, to: .acquisitions)
-            return
+            return true
         }
         if tracking.owner.load(ordering: .relaxed) == thread.serial { tracking.owner.store(0, ordering: .relaxed) }
         tracking.statistics.recordAcquire(waitCycles: 0)
         if entry.acquired_tsc != 0 {
             tracking.finishHold(entry, releasedAt: released, on: thread, at: site)
         }
+        return true
+    }
+
+    /// Forgets the newest hold of this lock on the calling thread: an acquire that
+    /// ``acquire(_:at:)`` recorded did not take the lock after all (a timed wait that timed out, a lock
+    /// that refused a recursive acquire with an error).
+    package func acquireFailed() {
+        guard lv_validation_enabled() != 0 else { return }
+        let thread = ThreadState.current
+        guard let index = thread.indexOfHeld(instance: tracking.instance) else {
+            if thread.pointer.pointee.untracked_annotated > 0 { thread.pointer.pointee.untracked_annotated -= 1 }
+            return
+        }
+        thread.remove(at: index)
     }
 
     private func notHeld(on thread: ThreadState, at site: CallSite) {

@@ -6,7 +6,12 @@ extension lv_held_lock {
     var lockInfo: LockInfo { LockClass.lockInfo(classID: lock_class, instance: instance) }
 
     /// Where the lock was acquired.
-    var acquiredAt: SourceSite { SourceSite(fileID: file.map { String(cString: $0) } ?? "?", line: UInt(line)) }
+    var acquiredAt: SourceSite {
+        guard let file else { return SourceSite(fileID: "?", line: 0) }
+        // An empty file: `line` is the return address of an interposed pthread call.
+        return file.pointee == 0
+            ? SourceSite(codeAddress: UInt(line)) : SourceSite(fileID: String(cString: file), line: UInt(line))
+    }
 
     /// Whether any of `flags` (`LV_HELD_*`) is set.
     @inlinable

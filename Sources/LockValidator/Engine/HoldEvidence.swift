@@ -36,7 +36,7 @@ enum HoldEvidence {
     struct Site: Hashable {
         let classID: UInt32
         let file: UInt
-        let line: UInt32
+        let line: UInt64
 
         init(_ entry: lv_held_lock) {
             classID = entry.lock_class

@@ -30,7 +30,12 @@ package struct LockTracking: ~Copyable {
     /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's.
     package init(name: String?, holdBudget: Duration? = nil, site: CallSite) {
         let site = site.sourceSite
-        self.lockClass = LockClass.named(name, site: site)
+        self.init(of: LockClass.named(name, site: site), holdBudget: holdBudget, site: site)
+    }
+
+    /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's.
+    package init(of lockClass: LockClass, holdBudget: Duration? = nil, site: SourceSite) {
+        self.lockClass = lockClass
         self.instance = LockInstance.next()
         self.initSite = site
         statistics = .allocate()
@@ -149,7 +154,7 @@ package struct LockTracking: ~Copyable {
             instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
             flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0,
             queue_node: queueNode, file: UnsafeRawPointer(site.fileID.utf8Start).assumingMemoryBound(to: CChar.self),
-            line: UInt32(truncatingIfNeeded: site.line), deferred_irql: 0, reserved8: 0, snapshot_faults: 0,
+            line: UInt64(site.line), deferred_irql: 0, reserved8: 0, snapshot_faults: 0,
             prev_chain_key: previousChainKey, snapshot_tsc: 0, snapshot_cpu_ns: 0, validator_cycles: 0,
             lock_object: lockObject)
         if _fastPath(thread.push(entry)) { return true }

@@ -37,7 +37,7 @@ extension LockOrder {
 
         struct SiteKey: Hashable {
             let file: UnsafePointer<CChar>?
-            let line: UInt32
+            let line: UInt64
         }
 
         mutating func site(of entry: lv_held_lock) -> UInt32 {

@@ -9,13 +9,25 @@ package enum ProcessEnd {
         ConfigurationStore.installExitHandler()
     }
 
+    /// Set by LockValidatorPthreads: a process that links it fails on any unsuppressed violation, with
+    /// `status` (TSan's convention, 66), unless `LOCKVALIDATOR_EXIT_CODE` says otherwise.
+    package static func failProcessOnViolations(status: Int) {
+        defaultExitCode.withLock { $0 = status }
+        ConfigurationStore.installExitHandler()
+    }
+
     private static let unscopedFailRun = InternalLock(false)
+    private static let defaultExitCode = InternalLock<Int?>(nil)
 
     static func run() {
+        // What the report writing locks is the validator's business, not the program's.
+        lv_enter_validator()
+        defer { lv_leave_validator() }
         HoldEvidence.processEnded()
         ReportWriter.writeConfiguredReport()
         let violations = LockValidator.globalLog.snapshot
-        let explicit = ConfigurationStore.loaded.configuration.exitCode
+        let configured = ConfigurationStore.loaded.configuration.exitCode
+        let explicit = configured ?? defaultExitCode.withLock { $0 }
         let counted: [Violation]
         let code: Int
         if let explicit {
@@ -26,7 +38,12 @@ package enum ProcessEnd {
             return
         }
         guard !counted.isEmpty, code != 0 else { return }
-        let why = explicit != nil ? "LOCKVALIDATOR_EXIT_CODE=\(code)" : "violations outside any test scope fail the run"
+        let why =
+            configured != nil
+            ? "LOCKVALIDATOR_EXIT_CODE=\(code)"
+            : explicit != nil
+                ? "LockValidatorPthreads fails a process with violations; LOCKVALIDATOR_EXIT_CODE=0 lets it pass"
+                : "violations outside any test scope fail the run"
         printToStandardError(
             "LockValidator: \(counted.count) violation\(counted.count == 1 ? "" : "s") in this process (\(why)):\n"
                 + counted.map { "  \($0)\n" }.joined() + "LockValidator: exiting with status \(code)")

@@ -29,7 +29,7 @@ public struct SourceSite: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(description)
+        try container.encode("\(fileID):\(line)")
     }
 
     public init(_ fileID: StaticString, _ line: UInt) {
@@ -37,6 +37,17 @@ public struct SourceSite: Hashable, Sendable, Codable, CustomStringConvertible {
         self.line = line
     }
 
-    /// "Module/File.swift:42".
-    public var description: String { "\(fileID):\(line)" }
+    /// The code at a return address, as the symbol table names it: `function+0x1c` (line 0), for a
+    /// call that has no `#fileID` (an interposed pthread call).
+    package init(codeAddress: UInt) {
+        let resolved = Symbolizer.resolve([codeAddress], locations: false)[codeAddress]
+        if let name = resolved?.name {
+            self.init(fileID: "\(Symbolizer.shortName(name))+0x\(String(resolved?.offset ?? 0, radix: 16))", line: 0)
+        } else {
+            self.init(fileID: "0x\(String(codeAddress, radix: 16))", line: 0)
+        }
+    }
+
+    /// "Module/File.swift:42"; a code address's site (line 0) is its name alone.
+    public var description: String { line == 0 && fileID.contains("+0x") ? fileID : "\(fileID):\(line)" }
 }

@@ -1,3 +1,5 @@
+import _LockValidatorShims
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -5,26 +7,36 @@
 #endif
 
 /// The validator's own lock for its slow-path tables (classes, violation logs): a pthread mutex,
-/// which ThreadSanitizer understands, guarding `State`. Never validated itself.
-final class InternalLock<State>: @unchecked Sendable {
+/// which ThreadSanitizer understands, guarding `State`. Never validated itself: the thread counts as
+/// inside the validator while it waits for and holds the lock, so that LockValidatorPthreads passes
+/// this mutex, and every pthread lock taken under it, straight through.
+package final class InternalLock<State>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var state: State
 
-    init(_ state: State) {
+    package init(_ state: State) {
         self.state = state
         mutex = .allocate(capacity: 1)
+        lv_enter_validator()
+        defer { lv_leave_validator() }
         let result = pthread_mutex_init(mutex, nil)
         precondition(result == 0, "pthread_mutex_init failed with error \(result)")
     }
 
     deinit {
+        lv_enter_validator()
+        defer { lv_leave_validator() }
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
 
-    func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+    package func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
+        lv_enter_validator()
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        defer {
+            pthread_mutex_unlock(mutex)
+            lv_leave_validator()
+        }
         return try body(&state)
     }
 }

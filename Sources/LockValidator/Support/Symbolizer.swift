@@ -15,7 +15,11 @@ import _LockValidatorShims
 /// degrades to less (a name without a line, or the bare address).
 enum Symbolizer {
     /// Mangled-name prefixes of the validator's modules, whose frames reports trim from the top.
-    static let validatorModulePrefixes = ["$s13LockValidator", "$s9SpinLocks", "$s20LockValidatorTesting", "lv_"]
+    static let validatorModulePrefixes = [
+        "$s13LockValidator", "$s9SpinLocks", "$s20LockValidatorTesting", "$s21LockValidatorPthreads", "lv_",
+        // The pthread interposer's own functions, above the caller's frame.
+        "pthread_mutex_", "pthread_rwlock_", "pthread_spin_", "pthread_cond_",
+    ]
 
     struct Resolved {
         var mangled: String?
@@ -74,6 +78,34 @@ enum Symbolizer {
         guard found == 0 else { return Resolved() }
         let mangled = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         return Resolved(mangled: mangled, name: demangle(mangled), offset: offset + 1)
+    }
+
+    /// A demangled name without its parameter and result types and attributes: `Module.Type.method`,
+    /// `closure #1 in Module.Type.method`.
+    static func shortName(_ name: String) -> String {
+        var result = ""
+        var depth = 0
+        var skippingResult = false
+        let characters = Array(name.split(separator: "@Sendable ", omittingEmptySubsequences: false).joined())
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            if character == "(" {
+                depth += 1
+            } else if character == ")" {
+                depth = max(depth - 1, 0)
+            } else if depth == 0 {
+                if characters[index...].starts(with: " -> ") {
+                    skippingResult = true
+                } else if characters[index...].starts(with: " in ") {
+                    skippingResult = false
+                }
+                if !skippingResult { result.append(character) }
+            }
+            index += 1
+        }
+        let collapsed = result.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        return collapsed.isEmpty ? name : collapsed
     }
 
     static func demangle(_ mangled: String) -> String {

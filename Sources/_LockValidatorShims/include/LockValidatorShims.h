@@ -30,8 +30,8 @@ typedef struct lv_held_lock {
     uint8_t nesting;        ///< declared nesting level (subclass)
     uint64_t acquired_tsc;  ///< TSC when the hold began; 0 while waiting for the lock, or not timed
     void *queue_node;       ///< the MCS node of a queued acquire
-    const char *file;       ///< #fileID of the acquire call
-    uint32_t line;          ///< #line of the acquire call
+    const char *file;       ///< #fileID of the acquire call; "" when `line` is a code address
+    uint64_t line;          ///< #line of the acquire call, or the return address of an interposed pthread call
     uint8_t deferred_irql;  ///< with LV_HELD_DEFERRED_IRQL: the IRQL an earlier out-of-order release owed
     uint8_t reserved8;
     uint16_t snapshot_faults;  ///< the low bits of the thread's page-fault count at the snapshot
@@ -97,6 +97,7 @@ typedef struct lv_thread_state {
     uint32_t snapshot_faults;     ///< the thread's page faults (minor and major) at the snapshot
     int32_t waiting_stack_depth;  ///< frames in waiting_stack, captured once the wait is long
     void *waiting_stack[LV_MAX_FRAMES];
+    uint32_t inside_validator;    ///< > 0 while the validator runs on this thread: pthread calls are not tracked
 } lv_thread_state;
 
 extern __thread lv_thread_state lv_tls_state;
@@ -114,6 +115,13 @@ static inline void lv_set_validation_enabled(int enabled) {
 
 /// This thread's state; about a nanosecond.
 static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
+
+/// Marks the calling thread as running validator code (nested calls count): pthread locks it takes
+/// meanwhile — the validator's own, the Swift runtime's, libunwind's — are passed straight through by
+/// LockValidatorPthreads instead of being validated, which would re-enter the validator.
+static inline void lv_enter_validator(void) { lv_tls_state.inside_validator++; }
+static inline void lv_leave_validator(void) { lv_tls_state.inside_validator--; }
+static inline int lv_inside_validator(void) { return lv_tls_state.inside_validator != 0; }
 
 /// The TSC cycles a hold may last before the release checks it (0 until calibrated).
 extern uint64_t lv_hold_budget_cycles_value;

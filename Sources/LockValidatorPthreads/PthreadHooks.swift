@@ -1,0 +1,62 @@
+import LockValidator
+import _LockValidatorInterpose
+import _LockValidatorShims
+
+// The entry points the interposer (`_LockValidatorInterpose`) calls, with the thread marked inside
+// the validator. `object` is an `Unmanaged<PthreadLock>` the lock table keeps retained.
+
+@_cdecl("lv_pthread_install")
+func installPthreadValidation() -> Int32 {
+    // Reading the configuration applies LOCKVALIDATOR=off and the other settings now.
+    guard LockValidator.configuration.isEnabled else { return 0 }
+    ProcessEnd.failProcessOnViolations(status: 66)
+    return 1
+}
+
+@_cdecl("lv_pthread_lock_created")
+func pthreadLockCreated(_ address: UnsafeRawPointer, _ type: UInt32, _ atInit: Int32) -> UnsafeMutableRawPointer? {
+    let kind = PthreadLock.Kind(type)
+    let key = PthreadLockClasses.classKey(of: kind, atInit: atInit != 0)
+    let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting)
+    return Unmanaged.passRetained(lock).toOpaque()
+}
+
+@_cdecl("lv_pthread_will_acquire")
+func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UInt) -> UInt32 {
+    let lock = Unmanaged<PthreadLock>.fromOpaque(object).takeUnretainedValue()
+    let kind: AnnotatedAcquireKind
+    switch Int(how) {
+    case LV_PT_EXCLUSIVE_TRY: kind = .trylock
+    case LV_PT_SHARED: kind = .shared
+    case LV_PT_SHARED_TRY: kind = .sharedTrylock
+    default: kind = .blocking
+    }
+    if lock.annotated.acquire(kind, at: CallSite(returnAddress: caller)) { return UInt32(LV_PT_PROCEED) }
+    // A reported recursive acquire, recorded as a placeholder for its release.
+    let action = lock.kind.actionOnSelfDeadlock
+    if action == UInt32(LV_PT_REFUSE) { lock.annotated.acquireFailed() }
+    return action
+}
+
+@_cdecl("lv_pthread_did_acquire")
+func pthreadDidAcquire(_ object: UnsafeMutableRawPointer, _ caller: UInt) {
+    Unmanaged<PthreadLock>.fromOpaque(object).takeUnretainedValue().annotated.acquired(
+        at: CallSite(returnAddress: caller))
+}
+
+@_cdecl("lv_pthread_acquire_failed")
+func pthreadAcquireFailed(_ object: UnsafeMutableRawPointer) {
+    Unmanaged<PthreadLock>.fromOpaque(object).takeUnretainedValue().annotated.acquireFailed()
+}
+
+@_cdecl("lv_pthread_will_release")
+func pthreadWillRelease(_ object: UnsafeMutableRawPointer, _ caller: UInt) -> UInt32 {
+    let lock = Unmanaged<PthreadLock>.fromOpaque(object).takeUnretainedValue()
+    return lock.annotated.release(at: CallSite(returnAddress: caller)) ? UInt32(LV_PT_PROCEED) : UInt32(LV_PT_SKIP)
+}
+
+@_cdecl("lv_pthread_lock_destroyed")
+func pthreadLockDestroyed(_ object: UnsafeMutableRawPointer) {
+    // The annotated lock's deinit reports a lock destroyed while held, and retires its statistics.
+    Unmanaged<PthreadLock>.fromOpaque(object).release()
+}

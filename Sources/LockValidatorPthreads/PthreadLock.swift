@@ -1,0 +1,51 @@
+import LockValidator
+import _LockValidatorInterpose
+
+/// The validator's side of one pthread lock (a mutex, reader–writer lock or spin lock at one address):
+/// what kind of lock it is, and the annotated lock that records its acquires and releases.
+final class PthreadLock {
+    let kind: Kind
+    let annotated: AnnotatedLock
+
+    enum Kind: UInt32 {
+        case mutex, recursiveMutex, errorCheckingMutex, rwlock, writerFirstRWLock, spinLock
+
+        init(_ type: UInt32) {
+            switch Int(type) {
+            case LV_PT_MUTEX_RECURSIVE: self = .recursiveMutex
+            case LV_PT_MUTEX_ERRORCHECK: self = .errorCheckingMutex
+            case LV_PT_RWLOCK: self = .rwlock
+            case LV_PT_RWLOCK_WRITER_FIRST: self = .writerFirstRWLock
+            case LV_PT_SPIN: self = .spinLock
+            default: self = .mutex
+            }
+        }
+
+        /// How class names start: `mutex`, `rwlock`, `spin lock`.
+        var noun: String {
+            switch self {
+            case .mutex, .errorCheckingMutex: return "mutex"
+            case .recursiveMutex: return "recursive mutex"
+            case .rwlock, .writerFirstRWLock: return "rwlock"
+            case .spinLock: return "spin lock"
+            }
+        }
+
+        /// What happens when a thread takes the lock again while it holds it, and the validator has
+        /// reported that: a lock that would hang (a normal mutex, a spin lock) is not taken and its matching
+        /// release not made, so the program goes on; a lock that fails such a call itself fails it with EDEADLK.
+        var actionOnSelfDeadlock: UInt32 {
+            switch self {
+            case .mutex, .spinLock: return UInt32(LV_PT_SKIP)
+            default: return UInt32(LV_PT_REFUSE)
+            }
+        }
+    }
+
+    init(kind: Kind, of lockClass: LockClass, site: SourceSite, nesting: Int) {
+        self.kind = kind
+        annotated = AnnotatedLock(
+            of: lockClass, site: site, sleeps: kind != .spinLock, reentrant: kind == .recursiveMutex,
+            recursiveReads: kind != .writerFirstRWLock, nesting: nesting)
+    }
+}

@@ -1,0 +1,194 @@
+import LockValidator
+import _LockValidatorShims
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// How pthread locks get their classes, as lockdep keys them: by the code that creates them.
+///
+/// A lock's class is keyed by its init site: the first frame, below the `pthread_*_init` call, that is
+/// not lock-wrapper code. Wrapper code is
+/// - the C library, Foundation (`NSLock`, `NSCondition`, …), the Swift runtime and Dispatch: frames
+///   in those libraries;
+/// - Swift types whose name ends in `Lock`, `Locks`, `Mutex`, `Condition`, `LockStorage`,
+///   `LockOperations` or `LockedValueBox` (swift-nio's `NIOLock`, `NIOLockedValueBox`, `ConditionLock`,
+///   swift-log's `Lock`): their methods and closures;
+/// - C functions whose name mentions a mutex or a lock (`sqlite3MutexAlloc`, `my_lock_init`).
+///
+/// So two `NIOLock`s made in different places are different classes, and a thousand made in one
+/// place are one. A lock never initialised through pthreads (`PTHREAD_MUTEX_INITIALIZER`) is keyed the
+/// same way by its first lock. ``LockValidator/withLockClass(_:nesting:_:)`` names a class instead.
+enum PthreadLockClasses {
+    struct Key {
+        let lockClass: LockClass
+        let site: SourceSite
+        let nesting: Int
+    }
+
+    /// The class name and nesting level the locks created now get.
+    struct Naming: Sendable {
+        let name: String
+        let nesting: Int
+    }
+
+    @TaskLocal static var naming: Naming?
+
+    /// The class of a lock of `kind` being initialised (or first locked) by the calling thread.
+    static func classKey(of kind: PthreadLock.Kind, atInit: Bool) -> Key {
+        let address = firstFrameOutsideLockCode()
+        if let naming {
+            let site = SourceSite(codeAddress: address)
+            return Key(lockClass: LockClass.named(naming.name, site: site), site: site, nesting: naming.nesting)
+        }
+        return classes.withLock { classes in
+            let cacheKey = ClassCacheKey(address: address, kind: kind)
+            if let known = classes[cacheKey] { return known }
+            let site = SourceSite(codeAddress: address)
+            let name = "\(kind.noun) \(atInit ? "created" : "first locked") at \(site)"
+            let key = Key(lockClass: LockClass.named(name, site: site), site: site, nesting: 0)
+            classes[cacheKey] = key
+            return key
+        }
+    }
+
+    private struct ClassCacheKey: Hashable {
+        let address: UInt
+        let kind: PthreadLock.Kind
+    }
+
+    private static let classes = InternalLock([ClassCacheKey: Key]())
+
+    // MARK: Finding the init site
+
+    /// The return address of the first caller that is not lock code, below the interposed call.
+    static func firstFrameOutsideLockCode() -> UInt {
+        let capacity = 48
+        let frames = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: capacity)
+        defer { frames.deallocate() }
+        let count = Int(lv_backtrace(frames, Int32(capacity)))
+        let addresses = (0..<count).map { UInt(bitPattern: frames[$0]) }
+        // Frames up to the interposed pthread function are the validator's own.
+        let start = addresses.firstIndex { symbolName(at: $0)?.hasPrefix("pthread_") == true }.map { $0 + 1 } ?? 0
+        let callers = addresses[start...]
+        return callers.first { !isLockCode($0) } ?? callers.last ?? 0
+    }
+
+    private static let lockCodeByAddress = InternalLock([UInt: Bool]())
+
+    static func isLockCode(_ address: UInt) -> Bool {
+        if let known = lockCodeByAddress.withLock({ $0[address] }) { return known }
+        let decided = isInLockLibrary(address) || symbolName(at: address).map(isLockFunction) ?? false
+        lockCodeByAddress.withLock { $0[address] = decided }
+        return decided
+    }
+
+    /// Libraries whose frames are all lock wrappers or runtime, by file-name prefix.
+    static let lockLibraries = [
+        "libc.so", "libc-", "libpthread", "ld-linux", "libFoundation", "lib_Foundation", "libswiftCore",
+        "libswift_", "libswiftSynchronization", "libswiftDispatch", "libdispatch", "libBlocksRuntime", "libstdc++",
+        "libc++", "libLockValidatorPreload",
+    ]
+
+    private static func isInLockLibrary(_ address: UInt) -> Bool {
+        var base: UInt = 0
+        var path: UnsafePointer<CChar>?
+        guard lv_image_of(address, &base, &path) == 0, let path else { return false }
+        let file = String(cString: path).split(separator: "/").last.map(String.init) ?? ""
+        return lockLibraries.contains { file.hasPrefix($0) }
+    }
+
+    private static func symbolName(at address: UInt) -> String? {
+        var buffer = [CChar](repeating: 0, count: 1024)
+        var offset: UInt = 0
+        let found = buffer.withUnsafeMutableBufferPointer {
+            lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset)
+        }
+        return found == 0 ? buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : nil
+    }
+
+    /// Mangled-name prefixes of the validator's own Swift modules.
+    static let validatorPrefixes = [
+        "$s13LockValidator", "$s21LockValidatorPthreads", "$s9SpinLocks", "lv_", "pthread_",
+    ]
+
+    static let wrapperTypeSuffixes = [
+        "Lock", "Locks", "Mutex", "Condition", "LockStorage", "LockOperations", "LockedValueBox",
+    ]
+
+    /// Whether the function `mangled` (a symbol-table name) is lock-wrapper code.
+    static func isLockFunction(_ mangled: String) -> Bool {
+        if validatorPrefixes.contains(where: mangled.hasPrefix) { return true }
+        if mangled.hasPrefix("$s") { return isLockWrapper(swiftName: demangle(mangled)) }
+        let lowered = mangled.lowercased()
+        return lowered.contains("mutex") || lowered.contains("lock")
+    }
+
+    /// Whether a demangled Swift function belongs to a lock-wrapper type: the entity a closure,
+    /// specialisation or thunk is "in", "of" or "for", without its parameters, has a type component
+    /// named like a lock.
+    static func isLockWrapper(swiftName name: String) -> Bool {
+        let characters = Array(name)
+        var depth = 0
+        var entityStart = 0
+        var entityEnd = characters.count
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            if character == "(" || character == "<" || character == "[" {
+                if depth == 0 && character == "(" && index > entityStart && entityEnd == characters.count {
+                    entityEnd = index
+                }
+                depth += 1
+            } else if character == ")" || character == ">" || character == "]" {
+                depth = max(depth - 1, 0)
+            } else if depth == 0 {
+                for marker in [" in ", " of ", " for "] where matches(characters, marker, at: index) {
+                    entityStart = index + marker.count
+                    entityEnd = characters.count
+                }
+            }
+            index += 1
+        }
+        var entity = String(characters[min(entityStart, entityEnd)..<entityEnd])
+        if entity.hasPrefix("static ") { entity.removeFirst("static ".count) }
+        let components = stripGenericArguments(entity).split(separator: ".").map(String.init)
+        guard components.count >= 3 else { return false }  // Module.Type.function at least
+        return components.dropFirst().dropLast().contains { type in
+            wrapperTypeSuffixes.contains { type.hasSuffix($0) }
+        }
+    }
+
+    private static func matches(_ characters: [Character], _ marker: String, at index: Int) -> Bool {
+        let marker = Array(marker)
+        guard index + marker.count <= characters.count else { return false }
+        return Array(characters[index..<index + marker.count]) == marker
+    }
+
+    private static func stripGenericArguments(_ text: String) -> String {
+        var depth = 0
+        return String(
+            text.filter { character in
+                if character == "<" { depth += 1 }
+                defer { if character == ">" { depth = max(depth - 1, 0) } }
+                return depth == 0 && character != ">"
+            })
+    }
+
+    @_silgen_name("swift_demangle")
+    private static func swiftDemangle(
+        _ mangledName: UnsafePointer<CChar>?, _ mangledNameLength: Int,
+        _ outputBuffer: UnsafeMutablePointer<CChar>?, _ outputBufferSize: UnsafeMutablePointer<Int>?,
+        _ flags: UInt32
+    ) -> UnsafeMutablePointer<CChar>?
+
+    static func demangle(_ mangled: String) -> String {
+        mangled.withCString { pointer in
+            guard let demangled = swiftDemangle(pointer, mangled.utf8.count, nil, nil, 0) else { return mangled }
+            defer { free(demangled) }
+            return String(cString: demangled)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// The pthread interposer of LockValidatorPthreads: definitions of the pthread mutex, reader–writer lock,
+// spin lock and condition-wait functions that tell the validator, then call the C library's own
+// (found with dlsym(RTLD_NEXT, …)). Not API: everything here may change.
+#ifndef LOCK_VALIDATOR_INTERPOSE_H
+#define LOCK_VALIDATOR_INTERPOSE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// What a pthread lock is, for the validator.
+enum {
+    LV_PT_MUTEX_NORMAL = 0,      ///< PTHREAD_MUTEX_NORMAL / DEFAULT (and ADAPTIVE)
+    LV_PT_MUTEX_RECURSIVE = 1,   ///< PTHREAD_MUTEX_RECURSIVE: the holder may take it again
+    LV_PT_MUTEX_ERRORCHECK = 2,  ///< PTHREAD_MUTEX_ERRORCHECK: taking it again fails with EDEADLK
+    LV_PT_RWLOCK = 3,            ///< a reader–writer lock whose readers go ahead of waiting writers (glibc's default)
+    LV_PT_RWLOCK_WRITER_FIRST = 4,  ///< PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP: readers queue behind writers
+    LV_PT_SPIN = 5,              ///< pthread_spinlock_t
+};
+
+/// How a lock is being taken.
+enum {
+    LV_PT_EXCLUSIVE = 0,       ///< waited for: lock, wrlock, timedlock, a condition wait's re-acquire
+    LV_PT_EXCLUSIVE_TRY = 1,   ///< a try-lock that succeeded
+    LV_PT_SHARED = 2,          ///< rdlock, timedrdlock
+    LV_PT_SHARED_TRY = 3,      ///< a tryrdlock that succeeded
+};
+
+/// What the interposer does after the validator saw an acquire or release.
+enum {
+    LV_PT_PROCEED = 0,  ///< call the real function
+    LV_PT_SKIP = 1,     ///< do not: return 0 (a reported self-deadlock on a lock that would hang, and its release)
+    LV_PT_REFUSE = 2,   ///< do not: return EDEADLK (a reported self-deadlock the lock itself refuses with it)
+};
+
+/// Whether interposed calls are validated: 1 once LockValidatorPthreads is installed and
+/// `LOCKVALIDATOR_PTHREADS` is not `off`.
+int lv_pthreads_active(void);
+
+/// The validator object of the lock at `address`, or NULL when it has none (yet).
+void *lv_pthreads_object(const void *address);
+
+/// Makes `object` (a retained validator object) the one of the lock at `address`, returning the one
+/// it replaces (retained: the caller releases it) or NULL. Fails (returns `object`) when the table is full.
+void *lv_pthreads_replace(const void *address, void *object);
+
+// Implemented by LockValidatorPthreads (Swift); called with the thread marked inside the validator.
+
+/// A new validator object (retained) for the lock at `address` of type `type`, created by `pthread_*_init`
+/// (`at_init` 1) or first seen locked (0); NULL to leave the lock untracked.
+extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_init);
+/// An acquire of the lock of `object` is about to wait (or, for a try-lock, succeeded); returns LV_PT_*.
+extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t caller);
+/// The acquire of `object` took the lock.
+extern void lv_pthread_did_acquire(void *object, uintptr_t caller);
+/// The acquire of `object` recorded by lv_pthread_will_acquire did not take the lock (a timeout, an error).
+extern void lv_pthread_acquire_failed(void *object);
+/// The lock of `object` is about to be released; returns LV_PT_PROCEED or LV_PT_SKIP.
+extern uint32_t lv_pthread_will_release(void *object, uintptr_t caller);
+/// The lock of `object` is destroyed (or its memory initialised again): reports a held lock, and
+/// releases `object`.
+extern void lv_pthread_lock_destroyed(void *object);
+/// Runs once, the first time an interposed call can be validated: installs the validator's side.
+/// Returns 0 to leave interposition off.
+extern int lv_pthread_install(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

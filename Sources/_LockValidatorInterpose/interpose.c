@@ -1,0 +1,615 @@
+// Interposed pthread lock functions. Each one asks the validator (LockValidatorPthreads, in Swift)
+// before and after calling the C library's own, unless the calling thread is inside the validator
+// already (its own locks, the Swift runtime's, libunwind's are passed straight through), interposition
+// is off, or the process has not reached this library's constructor yet.
+#define _GNU_SOURCE
+#include "LockValidatorInterpose.h"
+#include "LockValidatorShims.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <time.h>
+
+// MARK: The C library's functions
+
+static struct {
+    int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+    int (*mutex_lock)(pthread_mutex_t *);
+    int (*mutex_trylock)(pthread_mutex_t *);
+    int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
+    int (*mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
+    int (*mutex_unlock)(pthread_mutex_t *);
+    int (*mutex_destroy)(pthread_mutex_t *);
+    int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+    int (*rwlock_rdlock)(pthread_rwlock_t *);
+    int (*rwlock_wrlock)(pthread_rwlock_t *);
+    int (*rwlock_tryrdlock)(pthread_rwlock_t *);
+    int (*rwlock_trywrlock)(pthread_rwlock_t *);
+    int (*rwlock_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
+    int (*rwlock_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
+    int (*rwlock_clockrdlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+    int (*rwlock_clockwrlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+    int (*rwlock_unlock)(pthread_rwlock_t *);
+    int (*rwlock_destroy)(pthread_rwlock_t *);
+    int (*spin_init)(pthread_spinlock_t *, int);
+    int (*spin_lock)(pthread_spinlock_t *);
+    int (*spin_trylock)(pthread_spinlock_t *);
+    int (*spin_unlock)(pthread_spinlock_t *);
+    int (*spin_destroy)(pthread_spinlock_t *);
+    int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+    int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+    int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
+} real;
+
+static void *next_symbol(const char *name) {
+    void *found = dlsym(RTLD_NEXT, name);
+    if (!found) {
+        fprintf(stderr, "LockValidatorPthreads: %s not found in the C library\n", name);
+        abort();
+    }
+    return found;
+}
+
+// The condition functions have two versions in glibc; a plain dlsym finds the old one (2.2.5), whose
+// condition variables are another layout. Ask for the current one by name first.
+static void *next_condition_symbol(const char *name) {
+    static const char *const versions[] = {"GLIBC_2.3.2", "GLIBC_2.17", "GLIBC_2.34"};
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        void *found = dlvsym(RTLD_NEXT, name, versions[i]);
+        if (found) return found;
+    }
+    return next_symbol(name);
+}
+
+#define RESOLVE(field, name) __atomic_store_n(&real.field, (__typeof__(real.field))next_symbol(name), __ATOMIC_RELAXED)
+
+static void resolve_real_functions(void) {
+    RESOLVE(mutex_init, "pthread_mutex_init");
+    RESOLVE(mutex_lock, "pthread_mutex_lock");
+    RESOLVE(mutex_trylock, "pthread_mutex_trylock");
+    RESOLVE(mutex_timedlock, "pthread_mutex_timedlock");
+    RESOLVE(mutex_clocklock, "pthread_mutex_clocklock");
+    RESOLVE(mutex_unlock, "pthread_mutex_unlock");
+    RESOLVE(mutex_destroy, "pthread_mutex_destroy");
+    RESOLVE(rwlock_init, "pthread_rwlock_init");
+    RESOLVE(rwlock_rdlock, "pthread_rwlock_rdlock");
+    RESOLVE(rwlock_wrlock, "pthread_rwlock_wrlock");
+    RESOLVE(rwlock_tryrdlock, "pthread_rwlock_tryrdlock");
+    RESOLVE(rwlock_trywrlock, "pthread_rwlock_trywrlock");
+    RESOLVE(rwlock_timedrdlock, "pthread_rwlock_timedrdlock");
+    RESOLVE(rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
+    RESOLVE(rwlock_clockrdlock, "pthread_rwlock_clockrdlock");
+    RESOLVE(rwlock_clockwrlock, "pthread_rwlock_clockwrlock");
+    RESOLVE(rwlock_unlock, "pthread_rwlock_unlock");
+    RESOLVE(rwlock_destroy, "pthread_rwlock_destroy");
+    RESOLVE(spin_init, "pthread_spin_init");
+    RESOLVE(spin_lock, "pthread_spin_lock");
+    RESOLVE(spin_trylock, "pthread_spin_trylock");
+    RESOLVE(spin_unlock, "pthread_spin_unlock");
+    RESOLVE(spin_destroy, "pthread_spin_destroy");
+    __atomic_store_n(&real.cond_wait, next_condition_symbol("pthread_cond_wait"), __ATOMIC_RELAXED);
+    __atomic_store_n(&real.cond_timedwait, next_condition_symbol("pthread_cond_timedwait"), __ATOMIC_RELAXED);
+    __atomic_store_n(&real.cond_clockwait, next_symbol("pthread_cond_clockwait"), __ATOMIC_RELAXED);
+}
+
+// Before this library's constructor (another library's constructor may lock first), resolve on demand.
+#define REAL(field) \
+    (__builtin_expect(__atomic_load_n(&real.field, __ATOMIC_RELAXED) == NULL, 0) ? resolve_real_functions() : (void)0, \
+     real.field)
+
+// MARK: State
+
+enum { NOT_STARTED = 0, ACTIVE = 1, OFF = 2 };
+static int interposer_state = NOT_STARTED;
+
+int lv_pthreads_active(void) { return __atomic_load_n(&interposer_state, __ATOMIC_RELAXED) == ACTIVE; }
+
+/// Whether this call is validated.
+static inline int validating(void) {
+    return __builtin_expect(__atomic_load_n(&interposer_state, __ATOMIC_RELAXED) == ACTIVE, 1) &&
+           lv_validation_enabled() && !lv_inside_validator();
+}
+
+// The default priority, so that it runs after the image's Swift metadata is registered (swiftrt's
+// constructor comes first in link order): the validator's side is Swift.
+// MARK: Runtime code, whose locks are passed through
+
+// The Swift runtime takes its own locks while it builds metadata, and the validator (Swift) may need
+// metadata: a runtime lock validated would call back into the runtime under that lock and deadlock.
+// Locks the runtime (or Dispatch) creates or first takes are left untracked, as TSan ignores
+// uninstrumented modules.
+#define MAX_RUNTIME_RANGES 64
+static struct { uintptr_t start, end; } runtime_ranges[MAX_RUNTIME_RANGES];
+static int runtime_range_count;
+
+static int is_runtime_library(const char *path) {
+    const char *file = strrchr(path, '/');
+    file = file ? file + 1 : path;
+    return strncmp(file, "libswift", 8) == 0 || strncmp(file, "libdispatch", 11) == 0 ||
+           strncmp(file, "libBlocksRuntime", 16) == 0 || strncmp(file, "libunwind", 9) == 0;
+}
+
+static int note_runtime_library(struct dl_phdr_info *info, size_t size, void *unused) {
+    (void)size;
+    (void)unused;
+    if (!info->dlpi_name || !is_runtime_library(info->dlpi_name)) return 0;
+    for (int i = 0; i < info->dlpi_phnum && runtime_range_count < MAX_RUNTIME_RANGES; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
+        uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+        runtime_ranges[runtime_range_count].start = start;
+        runtime_ranges[runtime_range_count].end = start + segment->p_memsz;
+        runtime_range_count++;
+    }
+    return 0;
+}
+
+static int called_from_runtime(uintptr_t caller) {
+    for (int i = 0; i < runtime_range_count; i++) {
+        if (caller >= runtime_ranges[i].start && caller < runtime_ranges[i].end) return 1;
+    }
+    return 0;
+}
+
+/// The table's mark for a lock that is left untracked.
+#define UNTRACKED ((void *)1)
+
+__attribute__((constructor)) static void start_interposer(void) {
+    resolve_real_functions();
+    dl_iterate_phdr(note_runtime_library, NULL);
+    const char *setting = getenv("LOCKVALIDATOR_PTHREADS");
+    if (setting && *setting && strcasecmp(setting, "on") != 0) {
+        if (strcasecmp(setting, "off") != 0) {
+            fprintf(stderr,
+                    "LockValidator: LOCKVALIDATOR_PTHREADS=\"%s\" is not valid (expected on or off); pthread locks"
+                    " are not validated\n",
+                    setting);
+        }
+        __atomic_store_n(&interposer_state, OFF, __ATOMIC_RELAXED);
+        return;
+    }
+    lv_enter_validator();
+    int installed = lv_pthread_install();
+    lv_leave_validator();
+    __atomic_store_n(&interposer_state, installed ? ACTIVE : OFF, __ATOMIC_RELEASE);
+}
+
+// MARK: The lock table: lock address -> validator object
+
+// Open addressing with linear probing, 2^20 slots (16 MB of address space, touched as used). Lookups
+// take no lock; inserts and removals take `table_lock` and remove by shifting entries back, so a lookup
+// racing with one may miss, and a miss looks again under the lock before creating anything.
+#define TABLE_BITS 20
+#define TABLE_SIZE (1u << TABLE_BITS)
+#define TABLE_MAX_LOAD (TABLE_SIZE / 4 * 3)
+
+typedef struct {
+    uintptr_t key;
+    void *object;
+} table_slot;
+
+static table_slot *table;
+static uint32_t table_count;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;  // locked through `real`, never validated
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void make_table(void) {
+    void *memory = mmap(NULL, sizeof(table_slot) * TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    __atomic_store_n(&table, memory == MAP_FAILED ? NULL : (table_slot *)memory, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t slot_of(uintptr_t key) {
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - TABLE_BITS));
+}
+
+static inline void *table_lookup(uintptr_t key) {
+    table_slot *slots = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(slots == NULL, 0)) return NULL;
+    for (uint32_t i = slot_of(key);; i = (i + 1) & (TABLE_SIZE - 1)) {
+        uintptr_t found = __atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE);
+        if (found == key) {
+            void *object = __atomic_load_n(&slots[i].object, __ATOMIC_ACQUIRE);
+            // A removal may have moved another entry here meanwhile.
+            if (__atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE) == key) return object;
+            return NULL;
+        }
+        if (found == 0) return NULL;
+    }
+}
+
+static void table_lock_acquire(void) {
+    pthread_once(&table_once, make_table);
+    REAL(mutex_lock)(&table_lock);
+}
+
+static void table_lock_release(void) { REAL(mutex_unlock)(&table_lock); }
+
+/// With table_lock held: the slot holding `key`, or the empty slot ending its probe.
+static uint32_t locked_find(uintptr_t key) {
+    uint32_t i = slot_of(key);
+    while (table[i].key != 0 && table[i].key != key) i = (i + 1) & (TABLE_SIZE - 1);
+    return i;
+}
+
+/// Enters `object` for `key`. An entry for `key` already there is replaced (and returned) when `replace`
+/// is set, else kept (and returned); `object` itself is returned when the table is full.
+static void *table_insert(uintptr_t key, void *object, int replace) {
+    table_lock_acquire();
+    void *replaced = object;
+    if (table) {
+        uint32_t i = locked_find(key);
+        if (table[i].key == key) {
+            replaced = table[i].object;
+            if (replace) __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
+        } else if (table_count < TABLE_MAX_LOAD) {
+            table_count++;
+            __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
+            __atomic_store_n(&table[i].key, key, __ATOMIC_RELEASE);
+            replaced = NULL;
+        }
+    }
+    table_lock_release();
+    return replaced;
+}
+
+void *lv_pthreads_replace(const void *address, void *object) { return table_insert((uintptr_t)address, object, 1); }
+
+/// Removes the entry for `key`; returns its object, or NULL.
+static void *table_remove(uintptr_t key) {
+    table_lock_acquire();
+    void *removed = NULL;
+    if (table) {
+        uint32_t hole = locked_find(key);
+        if (table[hole].key == key) {
+            removed = table[hole].object;
+            table_count--;
+            __atomic_store_n(&table[hole].key, 0, __ATOMIC_RELEASE);
+            // Shift back the entries of the same probe run that the hole would hide (Knuth's Algorithm R).
+            for (uint32_t j = (hole + 1) & (TABLE_SIZE - 1); table[j].key != 0; j = (j + 1) & (TABLE_SIZE - 1)) {
+                uint32_t home = slot_of(table[j].key);
+                int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+                if (between) continue;
+                __atomic_store_n(&table[hole].object, table[j].object, __ATOMIC_RELEASE);
+                __atomic_store_n(&table[hole].key, table[j].key, __ATOMIC_RELEASE);
+                __atomic_store_n(&table[j].key, 0, __ATOMIC_RELEASE);
+                hole = j;
+            }
+        }
+    }
+    table_lock_release();
+    return removed;
+}
+
+void *lv_pthreads_object(const void *address) {
+    void *object = table_lookup((uintptr_t)address);
+    return object == UNTRACKED ? NULL : object;
+}
+
+/// The object of the lock at `address`, made now if the lock was never seen (a statically initialised
+/// lock, or one initialised before interposition began): its class is then keyed by this first lock.
+static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller) {
+    void *object = table_lookup((uintptr_t)address);
+    if (__builtin_expect(object != NULL, 1)) return object == UNTRACKED ? NULL : object;
+    table_lock_acquire();
+    if (table) {
+        uint32_t i = locked_find((uintptr_t)address);
+        object = table[i].key == (uintptr_t)address ? table[i].object : NULL;
+    }
+    table_lock_release();
+    if (object) return object == UNTRACKED ? NULL : object;
+    if (called_from_runtime(caller)) {
+        table_insert((uintptr_t)address, UNTRACKED, 0);
+        return NULL;
+    }
+    void *made = lv_pthread_lock_created(address, type, 0);
+    if (!made) return NULL;
+    void *existing = table_insert((uintptr_t)address, made, 0);
+    if (existing == NULL) return made;
+    // Another thread's first lock of the same lock won (keep its object), or the table is full (untracked).
+    lv_pthread_lock_destroyed(made);
+    return existing == made || existing == UNTRACKED ? NULL : existing;
+}
+
+/// A lock was initialised: a new object, replacing any for memory that held a lock before.
+static void lock_initialised(const void *address, uint32_t type, uintptr_t caller) {
+    void *made = called_from_runtime(caller) ? UNTRACKED : lv_pthread_lock_created(address, type, 1);
+    if (!made) return;
+    void *replaced = lv_pthreads_replace(address, made);
+    if (replaced == made) {
+        if (made != UNTRACKED) lv_pthread_lock_destroyed(made);
+    } else if (replaced && replaced != UNTRACKED) {
+        lv_pthread_lock_destroyed(replaced);
+    }
+}
+
+static void lock_destroyed(const void *address) {
+    void *removed = table_remove((uintptr_t)address);
+    if (removed && removed != UNTRACKED) lv_pthread_lock_destroyed(removed);
+}
+
+static inline uint32_t mutex_type(const pthread_mutex_t *mutex) {
+    // glibc: the low two bits of __kind are the type (PTHREAD_MUTEX_KIND_MASK_NP).
+    switch (mutex->__data.__kind & 3) {
+    case PTHREAD_MUTEX_RECURSIVE: return LV_PT_MUTEX_RECURSIVE;
+    case PTHREAD_MUTEX_ERRORCHECK: return LV_PT_MUTEX_ERRORCHECK;
+    default: return LV_PT_MUTEX_NORMAL;
+    }
+}
+
+static inline uint32_t rwlock_type(const pthread_rwlock_t *rwlock) {
+    return rwlock->__data.__flags == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP ? LV_PT_RWLOCK_WRITER_FIRST
+                                                                                   : LV_PT_RWLOCK;
+}
+
+// MARK: Acquire and release, shared by every kind of lock
+
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+
+/// Before a waiting acquire: the lock's object (NULL: untracked) and what to do.
+static inline void *lv_before_wait(const void *address, uint32_t type, uint32_t how, uintptr_t caller, uint32_t *action) {
+    lv_enter_validator();
+    void *object = lv_object_for(address, type, caller);
+    *action = object ? lv_pthread_will_acquire(object, how, caller) : LV_PT_PROCEED;
+    lv_leave_validator();
+    return object;
+}
+
+/// After the real acquire returned `result`; `taken` says whether that means the lock is held.
+static inline int lv_after_wait(void *object, int result, int taken, uintptr_t caller) {
+    if (!object) return result;
+    lv_enter_validator();
+    if (taken) {
+        lv_pthread_did_acquire(object, caller);
+    } else {
+        lv_pthread_acquire_failed(object);
+    }
+    lv_leave_validator();
+    return result;
+}
+
+/// After a try-acquire succeeded: held, with no lock-order edge into it.
+static inline void lv_after_try(const void *address, uint32_t type, uint32_t how, uintptr_t caller) {
+    lv_enter_validator();
+    void *object = lv_object_for(address, type, caller);
+    if (object && lv_pthread_will_acquire(object, how, caller) == LV_PT_PROCEED) lv_pthread_did_acquire(object, caller);
+    lv_leave_validator();
+}
+
+/// Before a release: whether to call the real unlock. A lock the validator never saw taken is passed through.
+static inline uint32_t lv_before_release(const void *address, uintptr_t caller) {
+    lv_enter_validator();
+    void *object = table_lookup((uintptr_t)address);
+    uint32_t action = object && object != UNTRACKED ? lv_pthread_will_release(object, caller) : LV_PT_PROCEED;
+    lv_leave_validator();
+    return action;
+}
+
+static inline int refused(uint32_t action) { return action == LV_PT_REFUSE ? EDEADLK : 0; }
+
+// A mutex that was robust and whose owner died is taken with EOWNERDEAD.
+static inline int mutex_taken(int result) { return result == 0 || result == EOWNERDEAD; }
+
+// MARK: Mutexes
+
+int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attributes) {
+    int result = REAL(mutex_init)(mutex, attributes);
+    if (result == 0 && validating()) {
+        lv_enter_validator();
+        lock_initialised(mutex, mutex_type(mutex), CALLER);
+        lv_leave_validator();
+    }
+    return result;
+}
+
+int pthread_mutex_lock(pthread_mutex_t *mutex) {
+    if (!validating()) return REAL(mutex_lock)(mutex);
+    uint32_t action;
+    void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
+    if (action != LV_PT_PROCEED) return refused(action);
+    int result = real.mutex_lock(mutex);
+    return lv_after_wait(object, result, mutex_taken(result), CALLER);
+}
+
+int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *deadline) {
+    if (!validating()) return REAL(mutex_timedlock)(mutex, deadline);
+    uint32_t action;
+    void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
+    if (action != LV_PT_PROCEED) return refused(action);
+    int result = real.mutex_timedlock(mutex, deadline);
+    return lv_after_wait(object, result, mutex_taken(result), CALLER);
+}
+
+int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, const struct timespec *deadline) {
+    if (!validating()) return REAL(mutex_clocklock)(mutex, clock, deadline);
+    uint32_t action;
+    void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
+    if (action != LV_PT_PROCEED) return refused(action);
+    int result = real.mutex_clocklock(mutex, clock, deadline);
+    return lv_after_wait(object, result, mutex_taken(result), CALLER);
+}
+
+int pthread_mutex_trylock(pthread_mutex_t *mutex) {
+    int result = REAL(mutex_trylock)(mutex);
+    if (mutex_taken(result) && validating()) lv_after_try(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE_TRY, CALLER);
+    return result;
+}
+
+int pthread_mutex_unlock(pthread_mutex_t *mutex) {
+    if (validating() && lv_before_release(mutex, CALLER) == LV_PT_SKIP) return 0;
+    return REAL(mutex_unlock)(mutex);
+}
+
+int pthread_mutex_destroy(pthread_mutex_t *mutex) {
+    if (validating()) {
+        lv_enter_validator();
+        lock_destroyed(mutex);
+        lv_leave_validator();
+    }
+    return REAL(mutex_destroy)(mutex);
+}
+
+// MARK: Reader–writer locks
+
+int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attributes) {
+    int result = REAL(rwlock_init)(rwlock, attributes);
+    if (result == 0 && validating()) {
+        lv_enter_validator();
+        lock_initialised(rwlock, rwlock_type(rwlock), CALLER);
+        lv_leave_validator();
+    }
+    return result;
+}
+
+#define RWLOCK_WAIT(field, how, ...)                                                     \
+    uint32_t action;                                                                     \
+    void *object = lv_before_wait(rwlock, rwlock_type(rwlock), how, CALLER, &action);       \
+    if (action != LV_PT_PROCEED) return refused(action);                                 \
+    int result = real.field(__VA_ARGS__);                                                \
+    return lv_after_wait(object, result, result == 0, CALLER)
+
+int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock) {
+    if (!validating()) return REAL(rwlock_rdlock)(rwlock);
+    RWLOCK_WAIT(rwlock_rdlock, LV_PT_SHARED, rwlock);
+}
+
+int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock) {
+    if (!validating()) return REAL(rwlock_wrlock)(rwlock);
+    RWLOCK_WAIT(rwlock_wrlock, LV_PT_EXCLUSIVE, rwlock);
+}
+
+int pthread_rwlock_timedrdlock(pthread_rwlock_t *rwlock, const struct timespec *deadline) {
+    if (!validating()) return REAL(rwlock_timedrdlock)(rwlock, deadline);
+    RWLOCK_WAIT(rwlock_timedrdlock, LV_PT_SHARED, rwlock, deadline);
+}
+
+int pthread_rwlock_timedwrlock(pthread_rwlock_t *rwlock, const struct timespec *deadline) {
+    if (!validating()) return REAL(rwlock_timedwrlock)(rwlock, deadline);
+    RWLOCK_WAIT(rwlock_timedwrlock, LV_PT_EXCLUSIVE, rwlock, deadline);
+}
+
+int pthread_rwlock_clockrdlock(pthread_rwlock_t *rwlock, clockid_t clock, const struct timespec *deadline) {
+    if (!validating()) return REAL(rwlock_clockrdlock)(rwlock, clock, deadline);
+    RWLOCK_WAIT(rwlock_clockrdlock, LV_PT_SHARED, rwlock, clock, deadline);
+}
+
+int pthread_rwlock_clockwrlock(pthread_rwlock_t *rwlock, clockid_t clock, const struct timespec *deadline) {
+    if (!validating()) return REAL(rwlock_clockwrlock)(rwlock, clock, deadline);
+    RWLOCK_WAIT(rwlock_clockwrlock, LV_PT_EXCLUSIVE, rwlock, clock, deadline);
+}
+
+int pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock) {
+    int result = REAL(rwlock_tryrdlock)(rwlock);
+    if (result == 0 && validating()) lv_after_try(rwlock, rwlock_type(rwlock), LV_PT_SHARED_TRY, CALLER);
+    return result;
+}
+
+int pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock) {
+    int result = REAL(rwlock_trywrlock)(rwlock);
+    if (result == 0 && validating()) lv_after_try(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE_TRY, CALLER);
+    return result;
+}
+
+int pthread_rwlock_unlock(pthread_rwlock_t *rwlock) {
+    if (validating() && lv_before_release(rwlock, CALLER) == LV_PT_SKIP) return 0;
+    return REAL(rwlock_unlock)(rwlock);
+}
+
+int pthread_rwlock_destroy(pthread_rwlock_t *rwlock) {
+    if (validating()) {
+        lv_enter_validator();
+        lock_destroyed(rwlock);
+        lv_leave_validator();
+    }
+    return REAL(rwlock_destroy)(rwlock);
+}
+
+// MARK: Spin locks
+
+int pthread_spin_init(pthread_spinlock_t *lock, int shared) {
+    int result = REAL(spin_init)(lock, shared);
+    if (result == 0 && validating()) {
+        lv_enter_validator();
+        lock_initialised((const void *)lock, LV_PT_SPIN, CALLER);
+        lv_leave_validator();
+    }
+    return result;
+}
+
+int pthread_spin_lock(pthread_spinlock_t *lock) {
+    if (!validating()) return REAL(spin_lock)(lock);
+    uint32_t action;
+    void *object = lv_before_wait((const void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, CALLER, &action);
+    if (action != LV_PT_PROCEED) return refused(action);
+    int result = real.spin_lock(lock);
+    return lv_after_wait(object, result, result == 0, CALLER);
+}
+
+int pthread_spin_trylock(pthread_spinlock_t *lock) {
+    int result = REAL(spin_trylock)(lock);
+    if (result == 0 && validating()) lv_after_try((const void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE_TRY, CALLER);
+    return result;
+}
+
+int pthread_spin_unlock(pthread_spinlock_t *lock) {
+    if (validating() && lv_before_release((const void *)lock, CALLER) == LV_PT_SKIP) return 0;
+    return REAL(spin_unlock)(lock);
+}
+
+int pthread_spin_destroy(pthread_spinlock_t *lock) {
+    if (validating()) {
+        lv_enter_validator();
+        lock_destroyed((const void *)lock);
+        lv_leave_validator();
+    }
+    return REAL(spin_destroy)(lock);
+}
+
+// MARK: Condition waits: the mutex is released for the wait and taken again after it
+
+/// Before the wait: the mutex's object, released on the held stack (NULL: untracked).
+static inline void *lv_release_for_wait(pthread_mutex_t *mutex, uintptr_t caller) {
+    lv_enter_validator();
+    void *object = table_lookup((uintptr_t)mutex);
+    if (object == UNTRACKED) object = NULL;
+    if (object) lv_pthread_will_release(object, caller);
+    lv_leave_validator();
+    return object;
+}
+
+/// After the wait: the mutex is held again (whatever the wait returned), a waited-for acquire.
+static inline int reacquired_lv_after_wait(void *object, int result, uintptr_t caller) {
+    if (!object) return result;
+    lv_enter_validator();
+    if (lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller) == LV_PT_PROCEED) lv_pthread_did_acquire(object, caller);
+    lv_leave_validator();
+    return result;
+}
+
+int pthread_cond_wait(pthread_cond_t *condition, pthread_mutex_t *mutex) {
+    if (!validating()) return REAL(cond_wait)(condition, mutex);
+    void *object = lv_release_for_wait(mutex, CALLER);
+    int result = REAL(cond_wait)(condition, mutex);
+    return reacquired_lv_after_wait(object, result, CALLER);
+}
+
+int pthread_cond_timedwait(pthread_cond_t *condition, pthread_mutex_t *mutex, const struct timespec *deadline) {
+    if (!validating()) return REAL(cond_timedwait)(condition, mutex, deadline);
+    void *object = lv_release_for_wait(mutex, CALLER);
+    int result = REAL(cond_timedwait)(condition, mutex, deadline);
+    return reacquired_lv_after_wait(object, result, CALLER);
+}
+
+int pthread_cond_clockwait(pthread_cond_t *condition, pthread_mutex_t *mutex, clockid_t clock,
+                           const struct timespec *deadline) {
+    if (!validating()) return REAL(cond_clockwait)(condition, mutex, clock, deadline);
+    void *object = lv_release_for_wait(mutex, CALLER);
+    int result = REAL(cond_clockwait)(condition, mutex, clock, deadline);
+    return reacquired_lv_after_wait(object, result, CALLER);
+}

@@ -1,0 +1,159 @@
+import Foundation
+import LockValidator
+import Testing
+
+/// LockValidatorPthreads, end to end: each scenario runs in the `pthread-scenarios` executable, which
+/// links the product (so every pthread lock in it is validated); the test reads the child's report and
+/// exit status. The product is never linked into this test binary.
+@Suite(.serialized) struct PthreadInterpositionTests {
+    struct Run {
+        let status: Int32
+        let output: String
+        let error: String
+        let report: ValidationReport?
+
+        var rules: [Rule] { report?.violations.map(\.rule) ?? [] }
+        /// What the scenario itself returned (the process's status is the validator's).
+        var scenarioResult: Int32? {
+            output.split(separator: "\n").last { $0.hasPrefix("pthread-scenarios:") }
+                .flatMap { $0.split(separator: " ").last }.flatMap { Int32($0) }
+        }
+    }
+
+    static func run(_ scenario: String, environment: [String: String] = [:]) throws -> Run {
+        let directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let executable = directory.appendingPathComponent("pthread-scenarios")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: executable.path),
+            "\(executable.path) is missing: `swift build --build-tests` builds it")
+        let reportPath = NSTemporaryDirectory() + "pthread-scenario-\(getpid())-\(scenario).json"
+        try? FileManager.default.removeItem(atPath: reportPath)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = [scenario]
+        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
+        variables["LOCKVALIDATOR_REPORT"] = reportPath
+        variables.merge(environment) { _, new in new }
+        process.environment = variables
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        try process.run()
+        // Read while it runs: a full pipe would stop the child.
+        nonisolated(unsafe) var outputData = Data()
+        nonisolated(unsafe) var errorData = Data()
+        let reading = DispatchGroup()
+        DispatchQueue.global().async(group: reading) { outputData = output.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: reading) { errorData = error.fileHandleForReading.readDataToEndOfFile() }
+        if finished.wait(timeout: .now() + 300) == .timedOut {
+            process.terminate()
+            Issue.record("pthread-scenarios \(scenario) did not finish in 300 s: a hang")
+            finished.wait()
+        }
+        reading.wait()
+        let report = try? JSONDecoder().decode(
+            ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
+        try? FileManager.default.removeItem(atPath: reportPath)
+        return Run(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            error: String(decoding: errorData, as: UTF8.self), report: report)
+    }
+
+    // MARK: Lock order
+
+    @Test func anNSLockInversionIsReportedWithBothStacksAndFailsTheProcess() throws {
+        let run = try Self.run("nslock-abba")
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(run.status == 66)
+        let violation = try #require(run.report?.violations.first)
+        // Two classes, keyed by the two NSLock() init sites in the scenario.
+        #expect(Set(violation.locks.map(\.name)).count == 2)
+        #expect(violation.locks.allSatisfy { $0.name.hasPrefix("mutex created at closure #1 in pthread_scenarios") })
+        // The stack that closes the cycle, and the one that made the edge before.
+        let closing = violation.stack.symbolicated(locations: false).compactMap(\.symbol)
+        let earlier = try #require(violation.edges.first).stack.symbolicated(locations: false).compactMap(\.symbol)
+        #expect(closing.first?.contains("closure #2") == true)
+        #expect(earlier.first?.contains("closure #1") == true)
+        #expect(run.error.contains("LockValidator: exiting with status 66"))
+    }
+
+    @Test func anInversionBetweenCMutexesIsReported() throws {
+        let run = try Self.run("c-abba")
+        #expect(run.rules == [.lockOrderInversion])
+        let names = try #require(run.report?.violations.first).locks.map(\.name)
+        // Static mutexes are keyed by their first lock.
+        #expect(names.allSatisfy { $0.hasPrefix("mutex first locked at scenario_c_first_then_second") })
+    }
+
+    @Test func aReaderWriterCycleNeedsAWriter() throws {
+        let readers = try Self.run("rwlock-readers")
+        #expect(readers.rules.isEmpty && readers.status == 0)
+        #expect(readers.report?.graph.edges.isEmpty == false)  // the orders were seen, and are fine
+        let writer = try Self.run("rwlock-writer")
+        #expect(writer.rules == [.lockOrderInversion])
+    }
+
+    @Test(arguments: ["consistent", "c-consistent", "recursive-lock", "condition-ping-pong", "timed-out", "fork"])
+    func correctCodeIsCleanAndWorks(scenario: String) throws {
+        let run = try Self.run(scenario)
+        #expect(run.rules.isEmpty, "\(run.report?.violations.map(\.summary) ?? [])")
+        #expect(run.status == 0)
+        #expect(run.scenarioResult == 0)
+        #expect(run.report?.graph.classes.isEmpty == false)
+    }
+
+    // MARK: Misuse: reported, and the program goes on as without the validator
+
+    @Test func aMutexTakenUnderASpinLockIsBlockingWhileHeld() throws {
+        let run = try Self.run("mutex-under-spin-lock")
+        #expect(run.rules == [.blockingWhileHeld])
+        #expect(run.scenarioResult == 0)
+    }
+
+    @Test func relockingANormalMutexIsReportedInsteadOfHanging() throws {
+        let run = try Self.run("relock-normal-mutex")
+        #expect(run.rules == [.recursiveAcquire])
+        #expect(run.scenarioResult == 0)  // the second lock returned 0, and the mutex was free afterwards
+    }
+
+    @Test func relockingAnErrorCheckingMutexStillFailsWithEDEADLK() throws {
+        let run = try Self.run("relock-error-checking-mutex")
+        #expect(run.rules == [.recursiveAcquire])
+        #expect(run.scenarioResult == 0)
+    }
+
+    @Test func unlockingAMutexNotHeldIsReportedAndForwarded() throws {
+        let run = try Self.run("unlock-not-held")
+        #expect(run.rules == [.releaseNotHeld])
+        #expect(run.scenarioResult == 0)
+    }
+
+    @Test func destroyingAHeldMutexIsReported() throws {
+        let run = try Self.run("destroy-held")
+        #expect(run.rules == [.lockFreedWhileHeld])
+    }
+
+    // MARK: Settings
+
+    @Test func interpositionCanBeTurnedOff() throws {
+        let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_PTHREADS": "off"])
+        #expect(run.rules.isEmpty)
+        #expect(run.status == 0)
+        #expect(run.report?.graph.classes.isEmpty ?? true)
+    }
+
+    @Test func aBadSettingNamesTheVariable() throws {
+        let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_PTHREADS": "maybe"])
+        #expect(run.error.contains("LOCKVALIDATOR_PTHREADS=\"maybe\" is not valid"))
+        #expect(run.rules.isEmpty && run.status == 0)
+    }
+
+    @Test func theExitStatusCanBeChosen() throws {
+        let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_EXIT_CODE": "0"])
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(run.status == 0)
+    }
+}

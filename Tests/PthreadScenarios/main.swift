@@ -1,0 +1,272 @@
+// Scenarios for LockValidatorPthreads, one per run: `pthread-scenarios <name>`. This executable links
+// the product, so every pthread lock in it is validated; the tests run it as a child process and read
+// its report (LOCKVALIDATOR_REPORT) and exit status.
+import Foundation
+import LockValidator
+import LockValidatorPthreads
+import PthreadScenariosC
+import SpinLocks
+
+/// Runs `body` on a new thread and waits for it: orders taken one after the other on two threads, so
+/// a bad order is found without the threads deadlocking.
+func onThread(_ body: @escaping @Sendable () -> Void) {
+    let thread = Thread(block: body)
+    let done = DispatchSemaphore(value: 0)
+    let finishing = Thread {
+        body()
+        done.signal()
+    }
+    _ = thread
+    finishing.start()
+    done.wait()
+}
+
+/// Runs `body` on `count` threads at once and waits for all.
+func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            body(index)
+            group.leave()
+        }.start()
+    }
+    group.wait()
+}
+
+final class Box<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+let scenarios: [String: () -> Int32] = [
+    "nslock-abba": {
+        let accounts = NSLock()
+        let ledger = NSLock()
+        onThread {
+            accounts.lock()
+            ledger.lock()
+            ledger.unlock()
+            accounts.unlock()
+        }
+        onThread {
+            ledger.lock()
+            accounts.lock()  // closes the cycle: reported, not deadlocked (the first thread is done)
+            accounts.unlock()
+            ledger.unlock()
+        }
+        return 0
+    },
+    "c-abba": {
+        onThread { scenario_c_first_then_second() }
+        onThread { scenario_c_second_then_first() }
+        return 0
+    },
+    "c-consistent": {
+        scenario_c_consistent(4, 20_000)
+    },
+    "recursive-lock": {
+        let lock = NSRecursiveLock()
+        let counter = Box(0)
+        concurrently(2) { _ in
+            for _ in 0..<1_000 {
+                lock.lock()
+                lock.lock()
+                counter.value += 1
+                lock.unlock()
+                lock.unlock()
+            }
+        }
+        return counter.value == 2_000 ? 0 : 1
+    },
+    "rwlock-readers": {
+        let first = RWLock()
+        let second = RWLock()
+        onThread { first.read { second.read {} } }
+        onThread { second.read { first.read {} } }
+        return 0
+    },
+    "rwlock-writer": {
+        let first = RWLock()
+        let second = RWLock()
+        onThread { first.read { second.write {} } }
+        onThread { second.read { first.write {} } }
+        return 0
+    },
+    "condition-ping-pong": {
+        let condition = NSCondition()
+        let turn = Box(0)
+        let rounds = 2_000
+        concurrently(2) { player in
+            for _ in 0..<rounds {
+                condition.lock()
+                while turn.value % 2 != player { condition.wait() }
+                turn.value += 1
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+        return turn.value == 2 * rounds ? 0 : 1
+    },
+    "consistent": {
+        let outer = NSLock()
+        let middle = NSLock()
+        let inner = NSLock()
+        let counter = Box(0)
+        concurrently(4) { _ in
+            for _ in 0..<20_000 {
+                outer.lock()
+                middle.lock()
+                inner.lock()
+                counter.value += 1
+                inner.unlock()
+                middle.unlock()
+                outer.unlock()
+            }
+        }
+        return counter.value == 80_000 ? 0 : 1
+    },
+    "mutex-under-spin-lock": {
+        let spinLock = SpinLock("DeviceExtension.lock")
+        let mutex = NSLock()
+        spinLock.withLock {
+            mutex.lock()
+            mutex.unlock()
+        }
+        return 0
+    },
+    "relock-normal-mutex": {
+        var mutex = pthread_mutex_t()
+        pthread_mutex_init(&mutex, nil)
+        pthread_mutex_lock(&mutex)
+        let second = pthread_mutex_lock(&mutex)  // would hang: reported, not taken
+        pthread_mutex_unlock(&mutex)  // the reported acquire's release: not made either
+        pthread_mutex_unlock(&mutex)
+        let free = pthread_mutex_trylock(&mutex)  // the mutex is free again
+        if free == 0 { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_destroy(&mutex)
+        return second == 0 && free == 0 ? 0 : 1
+    },
+    "relock-error-checking-mutex": {
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ERRORCHECK))
+        var mutex = pthread_mutex_t()
+        pthread_mutex_init(&mutex, &attributes)
+        pthread_mutex_lock(&mutex)
+        let second = pthread_mutex_lock(&mutex)  // EDEADLK, as without the validator
+        pthread_mutex_unlock(&mutex)
+        pthread_mutex_destroy(&mutex)
+        return second == EDEADLK ? 0 : 1
+    },
+    "unlock-not-held": {
+        var mutex = pthread_mutex_t()
+        pthread_mutex_init(&mutex, nil)
+        pthread_mutex_lock(&mutex)
+        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(&mutex)  // reported, and still forwarded
+        let free = pthread_mutex_trylock(&mutex)
+        if free == 0 { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_destroy(&mutex)
+        return free == 0 ? 0 : 1
+    },
+    "destroy-held": {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_mutex_lock(mutex)
+        pthread_mutex_destroy(mutex)  // held: reported
+        pthread_mutex_unlock(mutex)
+        mutex.deallocate()
+        return 0
+    },
+    "timed-out": {
+        var mutex = pthread_mutex_t()
+        pthread_mutex_init(&mutex, nil)
+        let held = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let pointer = withUnsafeMutablePointer(to: &mutex) { $0 }
+        nonisolated(unsafe) let shared = pointer
+        Thread {
+            pthread_mutex_lock(shared)
+            held.signal()
+            release.wait()
+            pthread_mutex_unlock(shared)
+        }.start()
+        held.wait()
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        deadline.tv_nsec += 1_000_000
+        if deadline.tv_nsec >= 1_000_000_000 {
+            deadline.tv_sec += 1
+            deadline.tv_nsec -= 1_000_000_000
+        }
+        let result = pthread_mutex_timedlock(pointer, &deadline)  // times out: not held afterwards
+        release.signal()
+        pthread_mutex_lock(pointer)
+        pthread_mutex_unlock(pointer)
+        return result == ETIMEDOUT ? 0 : 1
+    },
+    "fork": {
+        let mutex = NSLock()
+        let stop = Box(false)
+        let hammer = Thread {
+            while !stop.value {
+                mutex.lock()
+                mutex.unlock()
+            }
+        }
+        hammer.start()
+        var statuses: [Int32] = []
+        for _ in 0..<20 {
+            let child = fork()
+            if child == 0 {
+                // One thread in the child: every lock it takes still works.
+                let fresh = NSLock()
+                fresh.lock()
+                fresh.unlock()
+                _exit(0)
+            }
+            var status: Int32 = 0
+            waitpid(child, &status, 0)
+            statuses.append(status)
+        }
+        stop.value = true
+        return statuses.allSatisfy { $0 == 0 } ? 0 : 1
+    },
+]
+
+/// A pthread reader–writer lock, as a Swift program would wrap one.
+final class RWLock: @unchecked Sendable {
+    private let rwlock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+
+    init() { pthread_rwlock_init(rwlock, nil) }
+
+    deinit {
+        pthread_rwlock_destroy(rwlock)
+        rwlock.deallocate()
+    }
+
+    func read(_ body: () -> Void) {
+        pthread_rwlock_rdlock(rwlock)
+        body()
+        pthread_rwlock_unlock(rwlock)
+    }
+
+    func write(_ body: () -> Void) {
+        pthread_rwlock_wrlock(rwlock)
+        body()
+        pthread_rwlock_unlock(rwlock)
+    }
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 2, let scenario = scenarios[arguments[1]] else {
+    FileHandle.standardError.write(
+        "usage: pthread-scenarios <scenario>\nscenarios: \(scenarios.keys.sorted().joined(separator: ", "))\n"
+            .data(using: .utf8)!)
+    exit(2)
+}
+// The exit status is the validator's (66 on violations); what the scenario itself found goes to stdout.
+let result = scenario()
+print("pthread-scenarios: \(arguments[1]) returned \(result)")
+exit(result)

@@ -1,0 +1,12 @@
+// C code for the pthread scenarios: locks taken by C, as a C library would.
+#ifndef PTHREAD_SCENARIOS_C_H
+#define PTHREAD_SCENARIOS_C_H
+
+/// Takes the first static mutex, then the second.
+void scenario_c_first_then_second(void);
+/// Takes the second static mutex, then the first: the reverse order.
+void scenario_c_second_then_first(void);
+/// Initialises two mutexes at two sites and takes them, in order, `rounds` times from `threads` threads.
+int scenario_c_consistent(int threads, int rounds);
+
+#endif
