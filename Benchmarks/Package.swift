@@ -24,6 +24,16 @@ let package = Package(
             path: "Benchmarks/LockBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Links LockValidatorPthreads: every pthread lock in it is validated.
+        .executableTarget(
+            name: "PthreadBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LockValidatorPthreads", package: "LockValidator"),
+            ],
+            path: "Benchmarks/PthreadBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // A measurement run by hand, outside Benchmarks/ so that package-benchmark does not take it
         // for a benchmark.
         .executableTarget(

@@ -21,9 +21,19 @@ func pthreadLockCreated(_ address: UnsafeRawPointer, _ type: UInt32, _ atInit: I
     return Unmanaged.passRetained(lock).toOpaque()
 }
 
+/// The lock of `object`, without retaining it: the table keeps it alive while the program uses it.
+@inline(__always)
+func withLock<Result>(_ object: UnsafeMutableRawPointer, _ body: (PthreadLock) -> Result) -> Result {
+    Unmanaged<PthreadLock>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+}
+
 @_cdecl("lv_pthread_will_acquire")
 func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UInt) -> UInt32 {
-    let lock = Unmanaged<PthreadLock>.fromOpaque(object).takeUnretainedValue()
+    withLock(object) { willAcquire($0, how, caller) }
+}
+
+@inline(__always)
+func willAcquire(_ lock: PthreadLock, _ how: UInt32, _ caller: UInt) -> UInt32 {
     let kind: AnnotatedAcquireKind
     switch Int(how) {
     case LV_PT_EXCLUSIVE_TRY: kind = .trylock
@@ -40,19 +50,19 @@ func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ call
 
 @_cdecl("lv_pthread_did_acquire")
 func pthreadDidAcquire(_ object: UnsafeMutableRawPointer, _ caller: UInt) {
-    Unmanaged<PthreadLock>.fromOpaque(object).takeUnretainedValue().annotated.acquired(
-        at: CallSite(returnAddress: caller))
+    withLock(object) { $0.annotated.acquired(at: CallSite(returnAddress: caller)) }
 }
 
 @_cdecl("lv_pthread_acquire_failed")
 func pthreadAcquireFailed(_ object: UnsafeMutableRawPointer) {
-    Unmanaged<PthreadLock>.fromOpaque(object).takeUnretainedValue().annotated.acquireFailed()
+    withLock(object) { $0.annotated.acquireFailed() }
 }
 
 @_cdecl("lv_pthread_will_release")
 func pthreadWillRelease(_ object: UnsafeMutableRawPointer, _ caller: UInt) -> UInt32 {
-    let lock = Unmanaged<PthreadLock>.fromOpaque(object).takeUnretainedValue()
-    return lock.annotated.release(at: CallSite(returnAddress: caller)) ? UInt32(LV_PT_PROCEED) : UInt32(LV_PT_SKIP)
+    withLock(object) {
+        $0.annotated.release(at: CallSite(returnAddress: caller)) ? UInt32(LV_PT_PROCEED) : UInt32(LV_PT_SKIP)
+    }
 }
 
 @_cdecl("lv_pthread_lock_destroyed")

@@ -206,6 +206,17 @@ let scenarios: [String: () -> Int32] = [
         pthread_mutex_unlock(pointer)
         return result == ETIMEDOUT ? 0 : 1
     },
+    "mutex-pairs": {
+        // For instruction counts (callgrind): PAIRS uncontended lock+unlock pairs of one mutex.
+        let pairs = ProcessInfo.processInfo.environment["PAIRS"].flatMap { Int($0) } ?? 100_000
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        for _ in 0..<pairs {
+            pthread_mutex_lock(mutex)
+            pthread_mutex_unlock(mutex)
+        }
+        return 0
+    },
     "fork": {
         let mutex = NSLock()
         let stop = Box(false)

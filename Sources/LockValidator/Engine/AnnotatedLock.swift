@@ -61,8 +61,10 @@ package final class AnnotatedLock: @unchecked Sendable {
     package func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite) -> Bool {
         guard lv_validation_enabled() != 0 else { return true }
         let thread = ThreadState.current
-        if sleeps && !kind.isTry { checkMayBlock(on: thread, at: site) }
-        if let index = thread.indexOfHold(instance: tracking.instance) {
+        if sleeps && !kind.isTry && _slowPath(thread.irql >= .dispatch || thread.depth > 0 && thread.holdsSpinLock) {
+            reportBlocking(on: thread, at: site)
+        }
+        if _slowPath(thread.depth > 0), let index = thread.indexOfHold(instance: tracking.instance) {
             let heldShared = thread.held(index).pointee.flags & UInt8(LV_HELD_SHARED) != 0
             // A try-lock that succeeded on a lock this thread holds shows the lock allows it.
             guard kind.isTry || reentrant || (kind.isShared && heldShared && recursiveReads) else {
@@ -79,12 +81,15 @@ package final class AnnotatedLock: @unchecked Sendable {
             thread.pointer.pointee.untracked_annotated &+= 1
             return true
         }
-        tracking.noteIRQLUsage(on: thread, at: site)
+        // A sleeping lock is used at PASSIVE_LEVEL (anywhere else is blocking-while-held): once noted, done.
+        if !sleeps || thread.irql != .passive || tracking.lockClass.levelsUsed.load(ordering: .relaxed) & 1 == 0 {
+            tracking.noteIRQLUsage(on: thread, at: site)
+        }
         return true
     }
 
-    private func checkMayBlock(on thread: ThreadState, at site: CallSite) {
-        guard thread.irql >= .dispatch || thread.holdsSpinLock else { return }
+    @inline(never)
+    private func reportBlocking(on thread: ThreadState, at site: CallSite) {
         let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(thread.irql)"
         LockValidator.record(
             .blockingWhileHeld, summary: "\(thread.info) takes the sleeping lock \(tracking.info) \(reason)",
@@ -97,13 +102,23 @@ package final class AnnotatedLock: @unchecked Sendable {
     package func acquired(at site: CallSite) {
         guard lv_validation_enabled() != 0 else { return }
         let thread = ThreadState.current
-        guard let index = thread.indexOfHold(instance: tracking.instance) else { return }
+        let depth = thread.depth
+        // Usually the newest entry: nothing is taken between the acquire and its lock.
+        let newest = depth > 0 && thread.held(depth - 1).pointee.instance == tracking.instance ? depth - 1 : nil
+        guard let index = newest ?? thread.indexOfHold(instance: tracking.instance) else { return }
         let entry = thread.held(index)
-        guard entry.pointee.flags & UInt8(LV_HELD_NESTED | LV_HELD_SHARED) == 0, entry.pointee.acquired_tsc == 0
+        guard entry.pointee.flags & UInt8(LV_HELD_NESTED | LV_HELD_SHARED | LV_HELD_RECURSIVE) == 0,
+            entry.pointee.acquired_tsc == 0
         else { return }
         tracking.owner.store(thread.serial, ordering: .relaxed)
-        // Whether the real lock made the thread wait is unknown here; only a lock with a budget needs to know.
-        tracking.stampHoldStart(of: entry, on: thread, waited: !sleeps)
+        if sleeps {
+            // No hold budget: the hold is only counted (lock_stat), and needs no CPU-time snapshot.
+            entry.pointee.acquired_tsc = lv_rdtsc()
+            entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
+        } else {
+            // Whether the real lock made the thread wait is unknown here: assume it did.
+            tracking.stampHoldStart(of: entry, on: thread, waited: true)
+        }
     }
 
     // MARK: lock_release
@@ -127,7 +142,11 @@ package final class AnnotatedLock: @unchecked Sendable {
             return true
         }
         let entry = thread.held(index).pointee
-        thread.remove(at: index)  // not only the newest: a mutex may be released out of order
+        if index == thread.depth - 1 {
+            thread.pop()
+        } else {
+            thread.remove(at: index)  // not only the newest: a mutex may be released out of order
+        }
         guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_NESTED) == 0 else {
             return entry.flags & UInt8(LV_HELD_RECURSIVE) == 0
         }
@@ -138,7 +157,12 @@ package final class AnnotatedLock: @unchecked Sendable {
         }
         if tracking.owner.load(ordering: .relaxed) == thread.serial { tracking.owner.store(0, ordering: .relaxed) }
         tracking.statistics.recordAcquire(waitCycles: 0)
-        if entry.acquired_tsc != 0 {
+        if entry.acquired_tsc == 0 { return true }
+        if sleeps {
+            let validatorTime = thread.pointer.pointee.validator_cycles &- entry.validator_cycles
+            let held = released &- entry.acquired_tsc
+            tracking.statistics.recordHold(cycles: held &- min(validatorTime, held))
+        } else {
             tracking.finishHold(entry, releasedAt: released, on: thread, at: site)
         }
         return true
