@@ -101,6 +101,8 @@ let package = Package(
             path: "Tests/PthreadScenarios"
         ),
         .target(name: "PthreadScenariosC", path: "Tests/PthreadScenariosC"),
+        // A C program without the validator, for LD_PRELOAD=libLockValidatorPreload.so.
+        .executableTarget(name: "c-lock-order", path: "Tests/CLockOrder"),
         .testTarget(
             name: "LockValidatorTests",
             dependencies: ["LockValidator", "TestSupport"]

@@ -26,7 +26,7 @@ swift test --disable-default-traits --scratch-path .build-novalidation \
 
 echo "== documentation builds without warnings"
 # Its own scratch path, so that it does not disturb .build; the archives go to .build-docs/docs/<target>.
-for target in LockValidator SpinLocks LockValidatorTesting; do
+for target in LockValidator SpinLocks LockValidatorTesting LockValidatorPthreads; do
     rm -rf ".build-docs/docs/$target"
     mkdir -p .build-docs/docs
     swift package --scratch-path .build-docs --allow-writing-to-directory .build-docs \

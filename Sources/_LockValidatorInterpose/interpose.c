@@ -158,6 +158,10 @@ static int called_from_runtime(uintptr_t caller) {
     return 0;
 }
 
+// A child forked from a threaded process may find one of the validator's own locks held by a thread
+// that does not exist in it: it locks on, unvalidated (TSan's die_after_fork names the same hazard).
+static void stop_in_forked_child(void) { __atomic_store_n(&interposer_state, OFF, __ATOMIC_RELAXED); }
+
 /// The table's mark for a lock that is left untracked.
 #define UNTRACKED ((void *)1)
 
@@ -175,6 +179,7 @@ __attribute__((constructor)) static void start_interposer(void) {
         __atomic_store_n(&interposer_state, OFF, __ATOMIC_RELAXED);
         return;
     }
+    pthread_atfork(NULL, NULL, stop_in_forked_child);
     lv_enter_validator();
     int installed = lv_pthread_install();
     lv_leave_validator();

@@ -20,9 +20,14 @@ import Testing
         }
     }
 
-    static func run(_ scenario: String, environment: [String: String] = [:]) throws -> Run {
-        let directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        let executable = directory.appendingPathComponent("pthread-scenarios")
+    /// The build folder this test binary is in, where `swift build --build-tests` puts the executables.
+    static let buildDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        .deletingLastPathComponent()
+
+    static func run(
+        _ scenario: String, environment: [String: String] = [:], executable name: String = "pthread-scenarios"
+    ) throws -> Run {
+        let executable = buildDirectory.appendingPathComponent(name)
         try #require(
             FileManager.default.isExecutableFile(atPath: executable.path),
             "\(executable.path) is missing: `swift build --build-tests` builds it")
@@ -30,7 +35,7 @@ import Testing
         try? FileManager.default.removeItem(atPath: reportPath)
         let process = Process()
         process.executableURL = executable
-        process.arguments = [scenario]
+        process.arguments = scenario.isEmpty ? [] : [scenario]
         var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
         variables["LOCKVALIDATOR_REPORT"] = reportPath
         variables.merge(environment) { _, new in new }
@@ -88,6 +93,20 @@ import Testing
         #expect(names.allSatisfy { $0.hasPrefix("mutex first locked at scenario_c_first_then_second") })
     }
 
+    @Test func classesNamedInCodeNameTheReport() throws {
+        let run = try Self.run("named-classes")
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(Set(try #require(run.report?.violations.first).locks.map(\.name)) == ["Bank.accounts", "Bank.ledger"])
+    }
+
+    @Test func twoLocksOfOneClassNestNeedANestingLevel() throws {
+        let undeclared = try Self.run("same-class-nested")
+        #expect(undeclared.rules == [.sameClassNesting])
+        let declared = try Self.run("same-class-nested-declared")
+        #expect(declared.rules.isEmpty && declared.status == 0)
+        #expect(declared.report?.graph.classes.contains { $0.name == "Node.lock/1" } == true)
+    }
+
     @Test func aReaderWriterCycleNeedsAWriter() throws {
         let readers = try Self.run("rwlock-readers")
         #expect(readers.rules.isEmpty && readers.status == 0)
@@ -134,6 +153,19 @@ import Testing
     @Test func destroyingAHeldMutexIsReported() throws {
         let run = try Self.run("destroy-held")
         #expect(run.rules == [.lockFreedWhileHeld])
+    }
+
+    @Test func aCProgramIsValidatedThroughLDPRELOAD() throws {
+        let library = Self.buildDirectory.appendingPathComponent("libLockValidatorPreload.so")
+        try #require(FileManager.default.fileExists(atPath: library.path), "swift build --build-tests builds it")
+        let run = try Self.run("", environment: ["LD_PRELOAD": library.path], executable: "c-lock-order")
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(run.status == 66)
+        #expect(run.output.contains("c-lock-order: done"))
+        let names = try #require(run.report?.violations.first).locks.map(\.name)
+        #expect(names.contains { $0.hasPrefix("mutex first locked at post_transfer") })
+        let plain = try Self.run("", executable: "c-lock-order")
+        #expect(plain.status == 0 && plain.report == nil)
     }
 
     // MARK: Settings

@@ -206,6 +206,30 @@ let scenarios: [String: () -> Int32] = [
         pthread_mutex_unlock(pointer)
         return result == ETIMEDOUT ? 0 : 1
     },
+    "named-classes": {
+        // Two classes named in code, taken in both orders: the report names them.
+        let accounts = LockValidator.withLockClass("Bank.accounts") { NSLock() }
+        let ledger = LockValidator.withLockClass("Bank.ledger") { NSLock() }
+        onThread { accounts.withLock { ledger.withLock {} } }
+        onThread { ledger.withLock { accounts.withLock {} } }
+        return 0
+    },
+    "same-class-nested": {
+        // Two locks of one class (one init site), one taken inside the other.
+        let parent = makeNodeLock()
+        let child = makeNodeLock()
+        parent.withLock { child.withLock {} }
+        return 0
+    },
+    "same-class-nested-declared": {
+        // The same, with the inner lock in nesting subclass 1, as a parent-then-child order is meant.
+        let parent = makeNodeLock()
+        let child = LockValidator.withLockClass("Node.lock", nesting: 1) { NSLock() }
+        let sameParent = LockValidator.withLockClass("Node.lock") { NSLock() }
+        parent.withLock { child.withLock {} }
+        sameParent.withLock { child.withLock {} }
+        return 0
+    },
     "mutex-pairs": {
         // For instruction counts (callgrind): PAIRS uncontended lock+unlock pairs of one mutex.
         let pairs = ProcessInfo.processInfo.environment["PAIRS"].flatMap { Int($0) } ?? 100_000
@@ -245,6 +269,8 @@ let scenarios: [String: () -> Int32] = [
         return statuses.allSatisfy { $0 == 0 } ? 0 : 1
     },
 ]
+
+func makeNodeLock() -> NSLock { NSLock() }
 
 /// A pthread reader–writer lock, as a Swift program would wrap one.
 final class RWLock: @unchecked Sendable {
