@@ -5,6 +5,7 @@
 #   - a new lock-order edge < 2 µs median at 10,000 classes (sparse and dense graphs)
 #   - with the Validation trait off, within 5 % of a raw spin lock (same run)
 #   - no allocation on the hot path (acquire+release pairs and known chains)
+#   - an interposed uncontended pthread mutex pair (LockValidatorPthreads) <= 30 ns over the C library's
 # Usage: bash Benchmarks/compare.sh [markdown-output-file]
 #        COMPARE_RESULTS=dir bash Benchmarks/compare.sh   (re-analyse a run kept in dir, measuring nothing)
 set -euo pipefail
@@ -94,6 +95,13 @@ off_spin = per_iteration(off, "pair: SpinLock AtDpcLevel")
 row("trait off: raw TTAS", off_raw, None, "second run")
 row("trait off: SpinLock AtDpcLevel", off_spin, off_raw, "vs raw, same run")
 row("trait off: SpinLock withLock", per_iteration(off, "pair: SpinLock withLock"), off_raw, "+ IRQL raise/lower")
+libc_pair = per_iteration(on, "pthread: libc mutex pair")
+row("pthread: libc mutex pair", libc_pair, None, "LockValidatorPthreads' reference")
+row("pthread: interposed mutex pair", per_iteration(on, "pthread: interposed mutex pair"), libc_pair, "vs libc")
+row("pthread: interposed NSLock pair", per_iteration(on, "pthread: interposed NSLock pair"), libc_pair, "vs libc mutex")
+libc_chain = per_iteration(on, "pthread: libc mutex chain depth 2")
+row("pthread: libc mutex chain depth 2", libc_chain)
+row("pthread: interposed mutex chain depth 2", per_iteration(on, "pthread: interposed mutex chain depth 2"), libc_chain, "vs libc")
 validated_two = per_iteration(on, "chain: SpinLock depth 2")
 row("two locks: pthread mutex", plain)
 row("two locks: pthread mutex under TSan", tsan, validated_two, "TSan / validated two-lock chain")
@@ -106,6 +114,9 @@ for shape in ["sparse", "dense"]:
     edge = per_iteration(on, f"new edge: 10000 classes, {shape}")
     if edge >= 2000:
         failures.append(f"new edge at 10,000 classes, {shape}: {edge:.0f} ns >= 2 µs")
+pthread_overhead = per_iteration(on, "pthread: interposed mutex pair") - libc_pair
+if pthread_overhead > 30:
+    failures.append(f"interposed pthread mutex pair: {pthread_overhead:.1f} ns over the C library's > 30 ns")
 if off_spin > off_raw * 1.05:
     failures.append(f"trait off: {off_spin:.2f} ns > 1.05 x raw {off_raw:.2f} ns")
 for name, metrics in on.items():
@@ -118,6 +129,7 @@ lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
 lines.append("")
 lines.append(f"Validation overhead per uncontended pair: {overhead:.1f} ns (budget: two TSC reads {tsc:.1f} ns + 10 ns = {tsc + 10:.1f} ns).")
 lines.append(f"TSan / validated, two-lock pattern: {tsan / validated_two:.1f}x.")
+lines.append(f"Interposed pthread mutex pair: {pthread_overhead:.1f} ns over the C library's (budget 30 ns).")
 lines += [f"BUDGET MISSED: {f}" for f in failures] or ["All SPEC §9 budgets hold."]
 text = "\n".join(lines) + "\n"
 print(text)
