@@ -16,7 +16,7 @@ func installPthreadValidation() -> Int32 {
 @_cdecl("lv_pthread_lock_created")
 func pthreadLockCreated(_ address: UnsafeRawPointer, _ type: UInt32, _ atInit: Int32) -> UnsafeMutableRawPointer? {
     let kind = PthreadLock.Kind(type)
-    let key = PthreadLockClasses.classKey(of: kind, atInit: atInit != 0)
+    guard let key = PthreadLockClasses.classKey(of: kind, atInit: atInit != 0) else { return nil }
     let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting)
     return Unmanaged.passRetained(lock).toOpaque()
 }

@@ -36,9 +36,11 @@ enum PthreadLockClasses {
 
     @TaskLocal static var naming: Naming?
 
-    /// The class of a lock of `kind` being initialised (or first locked) by the calling thread.
-    static func classKey(of kind: PthreadLock.Kind, atInit: Bool) -> Key {
+    /// The class of a lock of `kind` being initialised (or first locked) by the calling thread; nil
+    /// for a lock a test framework makes for itself, which is left untracked.
+    static func classKey(of kind: PthreadLock.Kind, atInit: Bool) -> Key? {
         let address = firstFrameOutsideLockCode()
+        if isTestFramework(address) { return nil }
         if let naming {
             let site = SourceSite(codeAddress: address)
             return Key(lockClass: LockClass.named(naming.name, site: site), site: site, nesting: naming.nesting)
@@ -85,19 +87,32 @@ enum PthreadLockClasses {
         return decided
     }
 
-    /// Libraries whose frames are all lock wrappers or runtime, by file-name prefix.
+    /// Libraries whose frames are all lock wrappers or runtime, by file-name prefix. Foundation is not
+    /// one: its `NSLock`, `NSRecursiveLock` and `NSCondition` are wrappers by name, and the locks its
+    /// other code (and ICU) creates are keyed inside it.
     static let lockLibraries = [
-        "libc.so", "libc-", "libpthread", "ld-linux", "libFoundation", "lib_Foundation", "libswiftCore",
-        "libswift_", "libswiftSynchronization", "libswiftDispatch", "libdispatch", "libBlocksRuntime", "libstdc++",
-        "libc++", "libLockValidatorPreload",
+        "libc.so", "libc-", "libpthread", "ld-linux", "libswiftCore", "libswift_", "libswiftSynchronization",
+        "libswiftDispatch", "libdispatch", "libBlocksRuntime", "libstdc++", "libc++", "libLockValidatorPreload",
     ]
 
+    /// Test frameworks: the locks they create for themselves are not the code under test, and their
+    /// stripped symbols cannot tell their sites apart.
+    static let testFrameworkLibraries = ["libXCTest", "libTesting", "lib_TestingInternals"]
+
     private static func isInLockLibrary(_ address: UInt) -> Bool {
+        imageFileName(of: address).map { file in lockLibraries.contains { file.hasPrefix($0) } } ?? false
+    }
+
+    /// Whether the code at `address` is a test framework's.
+    static func isTestFramework(_ address: UInt) -> Bool {
+        imageFileName(of: address).map { file in testFrameworkLibraries.contains { file.hasPrefix($0) } } ?? false
+    }
+
+    private static func imageFileName(of address: UInt) -> String? {
         var base: UInt = 0
         var path: UnsafePointer<CChar>?
-        guard lv_image_of(address, &base, &path) == 0, let path else { return false }
-        let file = String(cString: path).split(separator: "/").last.map(String.init) ?? ""
-        return lockLibraries.contains { file.hasPrefix($0) }
+        guard lv_image_of(address, &base, &path) == 0, let path else { return nil }
+        return String(cString: path).split(separator: "/").last.map(String.init)
     }
 
     private static func symbolName(at address: UInt) -> String? {
@@ -153,8 +168,12 @@ enum PthreadLockClasses {
             index += 1
         }
         var entity = String(characters[min(entityStart, entityEnd)..<entityEnd])
-        if entity.hasPrefix("static ") { entity.removeFirst("static ".count) }
+        for prefix in ["static ", "merged "] where entity.hasPrefix(prefix) { entity.removeFirst(prefix.count) }
         let components = stripGenericArguments(entity).split(separator: ".").map(String.init)
+        // The standard library's generic code, specialised into the program (`ManagedBuffer.create`).
+        if let module = components.first, ["Swift", ":Swift", "_Concurrency", "Synchronization"].contains(module) {
+            return true
+        }
         guard components.count >= 3 else { return false }  // Module.Type.function at least
         return components.dropFirst().dropLast().contains { type in
             wrapperTypeSuffixes.contains { type.hasSuffix($0) }
@@ -167,7 +186,11 @@ enum PthreadLockClasses {
         return Array(characters[index..<index + marker.count]) == marker
     }
 
+    /// `text` without generic arguments and without an `(extension in Module):` prefix.
     private static func stripGenericArguments(_ text: String) -> String {
+        if text.hasPrefix("(extension in "), let colon = text.firstIndex(of: ":") {
+            return stripGenericArguments(String(text[text.index(after: colon)...]))
+        }
         var depth = 0
         return String(
             text.filter { character in

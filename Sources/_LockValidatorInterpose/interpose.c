@@ -314,7 +314,10 @@ static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller)
         return NULL;
     }
     void *made = lv_pthread_lock_created(address, type, 0);
-    if (!made) return NULL;
+    if (!made) {
+        table_insert((uintptr_t)address, UNTRACKED, 0);
+        return NULL;
+    }
     void *existing = table_insert((uintptr_t)address, made, 0);
     if (existing == NULL) return made;
     // Another thread's first lock of the same lock won (keep its object), or the table is full (untracked).
@@ -325,7 +328,7 @@ static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller)
 /// A lock was initialised: a new object, replacing any for memory that held a lock before.
 static void lock_initialised(const void *address, uint32_t type, uintptr_t caller) {
     void *made = called_from_runtime(caller) ? UNTRACKED : lv_pthread_lock_created(address, type, 1);
-    if (!made) return;
+    if (!made) made = UNTRACKED;
     void *replaced = lv_pthreads_replace(address, made);
     if (replaced == made) {
         if (made != UNTRACKED) lv_pthread_lock_destroyed(made);
