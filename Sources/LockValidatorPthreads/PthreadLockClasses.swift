@@ -115,14 +115,7 @@ enum PthreadLockClasses {
         return String(cString: path).split(separator: "/").last.map(String.init)
     }
 
-    private static func symbolName(at address: UInt) -> String? {
-        var buffer = [CChar](repeating: 0, count: 1024)
-        var offset: UInt = 0
-        let found = buffer.withUnsafeMutableBufferPointer {
-            lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset)
-        }
-        return found == 0 ? buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : nil
-    }
+    private static func symbolName(at address: UInt) -> String? { Symbolizer.symbol(at: address)?.name }
 
     /// Mangled-name prefixes of the validator's own Swift modules.
     static let validatorPrefixes = [
@@ -136,7 +129,7 @@ enum PthreadLockClasses {
     /// Whether the function `mangled` (a symbol-table name) is lock-wrapper code.
     static func isLockFunction(_ mangled: String) -> Bool {
         if validatorPrefixes.contains(where: mangled.hasPrefix) { return true }
-        if mangled.hasPrefix("$s") { return isLockWrapper(swiftName: demangle(mangled)) }
+        if mangled.hasPrefix("$s") { return isLockWrapper(swiftName: Symbolizer.demangle(mangled)) }
         let lowered = mangled.lowercased()
         return lowered.contains("mutex") || lowered.contains("lock")
     }
@@ -198,20 +191,5 @@ enum PthreadLockClasses {
                 defer { if character == ">" { depth = max(depth - 1, 0) } }
                 return depth == 0 && character != ">"
             })
-    }
-
-    @_silgen_name("swift_demangle")
-    private static func swiftDemangle(
-        _ mangledName: UnsafePointer<CChar>?, _ mangledNameLength: Int,
-        _ outputBuffer: UnsafeMutablePointer<CChar>?, _ outputBufferSize: UnsafeMutablePointer<Int>?,
-        _ flags: UInt32
-    ) -> UnsafeMutablePointer<CChar>?
-
-    static func demangle(_ mangled: String) -> String {
-        mangled.withCString { pointer in
-            guard let demangled = swiftDemangle(pointer, mangled.utf8.count, nil, nil, 0) else { return mangled }
-            defer { free(demangled) }
-            return String(cString: demangled)
-        }
     }
 }

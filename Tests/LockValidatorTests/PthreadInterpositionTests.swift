@@ -99,6 +99,12 @@ import Testing
         #expect(Set(try #require(run.report?.violations.first).locks.map(\.name)) == ["Bank.accounts", "Bank.ledger"])
     }
 
+    @Test func cMutexesNamedInCodeNameTheReport() throws {
+        let run = try Self.run("set-class-name")
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(Set(try #require(run.report?.violations.first).locks.map(\.name)) == ["Cache.index", "Cache.entries"])
+    }
+
     @Test func twoLocksOfOneClassNestNeedANestingLevel() throws {
         let undeclared = try Self.run("same-class-nested")
         #expect(undeclared.rules == [.sameClassNesting])
@@ -115,7 +121,11 @@ import Testing
         #expect(writer.rules == [.lockOrderInversion])
     }
 
-    @Test(arguments: ["consistent", "c-consistent", "recursive-lock", "condition-ping-pong", "timed-out", "fork"])
+    @Test(arguments: [
+        "consistent", "c-consistent", "recursive-lock", "condition-ping-pong", "timed-out", "fork",
+        "spin-lock-contended",
+        "rwlock-contended",
+    ])
     func correctCodeIsCleanAndWorks(scenario: String) throws {
         let run = try Self.run(scenario)
         #expect(run.rules.isEmpty, "\(run.report?.violations.map(\.summary) ?? [])")

@@ -230,6 +230,65 @@ let scenarios: [String: () -> Int32] = [
         sameParent.withLock { child.withLock {} }
         return 0
     },
+    "spin-lock-contended": {
+        // pthread spin locks, contended by 4 threads: a spin lock has the hold budget, kept short here.
+        var spinLock = pthread_spinlock_t()
+        pthread_spin_init(&spinLock, 0)
+        let lock = withUnsafeMutablePointer(to: &spinLock) { $0 }
+        nonisolated(unsafe) let shared = lock
+        let counter = Box(0)
+        concurrently(4) { _ in
+            for _ in 0..<20_000 {
+                pthread_spin_lock(shared)
+                counter.value += 1
+                pthread_spin_unlock(shared)
+            }
+        }
+        pthread_spin_destroy(lock)
+        return counter.value == 80_000 ? 0 : 1
+    },
+    "rwlock-contended": {
+        // Readers and writers of one reader–writer lock, under a mutex taken first by all: consistent.
+        let outer = NSLock()
+        let table = RWLock()
+        let counter = Box(0)
+        concurrently(4) { index in
+            for round in 0..<10_000 {
+                outer.withLock {
+                    if (index + round) % 4 == 0 {
+                        table.write { counter.value += 1 }
+                    } else {
+                        table.read { _ = counter.value }
+                    }
+                }
+                table.read { _ = counter.value }  // and alone, shared with the other readers
+            }
+        }
+        return counter.value == 10_000 ? 0 : 1
+    },
+    "set-class-name": {
+        // C mutexes named in code, taken in both orders: the report names them.
+        let first = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        let second = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(first, nil)
+        pthread_mutex_init(second, nil)
+        LockValidator.setClassName("Cache.index", for: first)
+        LockValidator.setClassName("Cache.entries", for: second)
+        nonisolated(unsafe) let (a, b) = (first, second)
+        onThread {
+            pthread_mutex_lock(a)
+            pthread_mutex_lock(b)
+            pthread_mutex_unlock(b)
+            pthread_mutex_unlock(a)
+        }
+        onThread {
+            pthread_mutex_lock(b)
+            pthread_mutex_lock(a)
+            pthread_mutex_unlock(a)
+            pthread_mutex_unlock(b)
+        }
+        return 0
+    },
     "mutex-pairs": {
         // For instruction counts (callgrind): PAIRS uncontended lock+unlock pairs of one mutex.
         let pairs = ProcessInfo.processInfo.environment["PAIRS"].flatMap { Int($0) } ?? 100_000

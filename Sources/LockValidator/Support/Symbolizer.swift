@@ -13,7 +13,7 @@ import _LockValidatorShims
 /// an object exports when it is stripped, and names a static function (glibc's `start_thread`) after
 /// the exported one before it. Results are cached for the life of the process; anything not found
 /// degrades to less (a name without a line, or the bare address).
-enum Symbolizer {
+package enum Symbolizer {
     /// Mangled-name prefixes of the validator's modules, whose frames reports trim from the top.
     static let validatorModulePrefixes = [
         "$s13LockValidator", "$s9SpinLocks", "$s20LockValidatorTesting", "$s21LockValidatorPthreads", "lv_",
@@ -69,15 +69,21 @@ enum Symbolizer {
 
     /// The function containing the return address `address`, if the symbol table names it.
     private static func name(of address: UInt) -> Resolved {
+        guard let (mangled, offset) = symbol(at: address) else { return Resolved() }
+        return Resolved(mangled: mangled, name: demangle(mangled), offset: offset)
+    }
+
+    /// The symbol-table (mangled) name of the function containing the return address `address`, and
+    /// the address's offset into it; no cache.
+    package static func symbol(at address: UInt) -> (name: String, offset: UInt)? {
         var buffer = [CChar](repeating: 0, count: 1024)
         var offset: UInt = 0
         // A return address points after the call; the call itself is one byte earlier.
         let found = buffer.withUnsafeMutableBufferPointer {
             lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset)
         }
-        guard found == 0 else { return Resolved() }
-        let mangled = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        return Resolved(mangled: mangled, name: demangle(mangled), offset: offset + 1)
+        guard found == 0 else { return nil }
+        return (buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, offset + 1)
     }
 
     /// A demangled name without its parameter and result types and attributes: `Module.Type.method`,
@@ -108,7 +114,7 @@ enum Symbolizer {
         return collapsed.isEmpty ? name : collapsed
     }
 
-    static func demangle(_ mangled: String) -> String {
+    package static func demangle(_ mangled: String) -> String {
         mangled.withCString { pointer in
             guard let demangled = swiftDemangle(pointer, strlen(pointer), nil, nil, 0) else { return mangled }
             defer { free(demangled) }
