@@ -33,7 +33,7 @@ func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ call
 }
 
 @inline(__always)
-func willAcquire(_ lock: PthreadLock, _ how: UInt32, _ caller: UInt) -> UInt32 {
+func willAcquire(_ lock: PthreadLock, _ how: UInt32, _ caller: UInt, taken: Bool = false) -> UInt32 {
     let kind: AnnotatedAcquireKind
     switch Int(how) {
     case LV_PT_EXCLUSIVE_TRY: kind = .trylock
@@ -41,11 +41,16 @@ func willAcquire(_ lock: PthreadLock, _ how: UInt32, _ caller: UInt) -> UInt32 {
     case LV_PT_SHARED_TRY: kind = .sharedTrylock
     default: kind = .blocking
     }
-    if lock.annotated.acquire(kind, at: CallSite(returnAddress: caller)) { return UInt32(LV_PT_PROCEED) }
+    if lock.annotated.acquire(kind, at: CallSite(returnAddress: caller), taken: taken) { return UInt32(LV_PT_PROCEED) }
     // A reported recursive acquire, recorded as a placeholder for its release.
     let action = lock.kind.actionOnSelfDeadlock
     if action == UInt32(LV_PT_REFUSE) { lock.annotated.acquireFailed() }
     return action
+}
+
+@_cdecl("lv_pthread_took")
+func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UInt) -> UInt32 {
+    withLock(object) { willAcquire($0, how, caller, taken: true) }
 }
 
 @_cdecl("lv_pthread_did_acquire")

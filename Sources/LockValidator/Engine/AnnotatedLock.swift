@@ -58,7 +58,10 @@ package final class AnnotatedLock: @unchecked Sendable {
     /// 1. a sleeping lock where the thread must not block; 2. a lock the thread holds already (legal
     /// again only for a try-lock, a reentrant lock, or a recursive read under a read); 3. the held
     /// stack and its chain, validated now, before the caller waits; 4. the IRQL it is used at.
-    package func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite) -> Bool {
+    ///
+    /// With `taken`, the caller holds the lock already (it took it without waiting): this is
+    /// ``acquired(at:waited:)`` as well, in one call.
+    package func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite, taken: Bool = false) -> Bool {
         guard lv_validation_enabled() != 0 else { return true }
         let thread = ThreadState.current
         if sleeps && !kind.isTry && _slowPath(thread.irql >= .dispatch || thread.depth > 0 && thread.holdsSpinLock) {
@@ -85,6 +88,7 @@ package final class AnnotatedLock: @unchecked Sendable {
         if !sleeps || thread.irql != .passive || tracking.lockClass.levelsUsed.load(ordering: .relaxed) & 1 == 0 {
             tracking.noteIRQLUsage(on: thread, at: site)
         }
+        if taken { startHold(thread.held(thread.depth - 1), on: thread, waited: false) }
         return true
     }
 
@@ -98,8 +102,9 @@ package final class AnnotatedLock: @unchecked Sendable {
 
     // MARK: lock_acquired
 
-    /// The real lock is held: an exclusive hold records its owner and starts its clock.
-    package func acquired(at site: CallSite) {
+    /// The real lock is held: an exclusive hold records its owner and starts its clock. `waited` is
+    /// false when the lock was taken at once (a try that succeeded): no wait to keep out of the hold.
+    package func acquired(at site: CallSite, waited: Bool = true) {
         guard lv_validation_enabled() != 0 else { return }
         let thread = ThreadState.current
         let depth = thread.depth
@@ -107,17 +112,21 @@ package final class AnnotatedLock: @unchecked Sendable {
         let newest = depth > 0 && thread.held(depth - 1).pointee.instance == tracking.instance ? depth - 1 : nil
         guard let index = newest ?? thread.indexOfHold(instance: tracking.instance) else { return }
         let entry = thread.held(index)
-        guard entry.pointee.flags & UInt8(LV_HELD_NESTED | LV_HELD_SHARED | LV_HELD_RECURSIVE) == 0,
-            entry.pointee.acquired_tsc == 0
-        else { return }
+        guard entry.pointee.acquired_tsc == 0 else { return }
+        startHold(entry, on: thread, waited: waited)
+    }
+
+    /// An exclusive hold (not one nested in a hold of its own) records its owner and starts its clock.
+    @inline(__always)
+    private func startHold(_ entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
+        guard entry.pointee.flags & UInt8(LV_HELD_NESTED | LV_HELD_SHARED | LV_HELD_RECURSIVE) == 0 else { return }
         tracking.owner.store(thread.serial, ordering: .relaxed)
         if sleeps {
             // No hold budget: the hold is only counted (lock_stat), and needs no CPU-time snapshot.
             entry.pointee.acquired_tsc = lv_rdtsc()
             entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
         } else {
-            // Whether the real lock made the thread wait is unknown here: assume it did.
-            tracking.stampHoldStart(of: entry, on: thread, waited: true)
+            tracking.stampHoldStart(of: entry, on: thread, waited: waited)
         }
     }
 

@@ -53,6 +53,9 @@ void *lv_pthreads_replace(const void *address, void *object);
 extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_init);
 /// An acquire of the lock of `object` is about to wait (or, for a try-lock, succeeded); returns LV_PT_*.
 extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t caller);
+/// A waiting acquire of the lock of `object` took it at once (`how` is LV_PT_EXCLUSIVE or LV_PT_SHARED):
+/// lv_pthread_will_acquire and lv_pthread_did_acquire in one; returns LV_PT_*.
+extern uint32_t lv_pthread_took(void *object, uint32_t how, uintptr_t caller);
 /// The acquire of `object` took the lock.
 extern void lv_pthread_did_acquire(void *object, uintptr_t caller);
 /// The acquire of `object` recorded by lv_pthread_will_acquire did not take the lock (a timeout, an error).
