@@ -36,11 +36,12 @@ enum PthreadLockClasses {
 
     @TaskLocal static var naming: Naming?
 
-    /// The class of a lock of `kind` being initialised (or first locked) by the calling thread; nil
-    /// for a lock a test framework makes for itself, which is left untracked.
-    static func classKey(of kind: PthreadLock.Kind, atInit: Bool) -> Key? {
-        let address = firstFrameOutsideLockCode()
-        if isTestFramework(address) { return nil }
+    /// The class of a lock of `kind` being initialised (or first locked) by the calling thread, whose
+    /// interposed call returns to `caller`; nil for a lock a test framework makes for itself, which is
+    /// left untracked.
+    static func classKey(of kind: PthreadLock.Kind, atInit: Bool, caller: UInt) -> Key? {
+        let address = firstFrameOutsideLockCode(from: caller)
+        if frameKind(of: address) == .testFramework { return nil }
         if let naming {
             let site = SourceSite(codeAddress: address)
             return Key(lockClass: LockClass.named(naming.name, site: site), site: site, nesting: naming.nesting)
@@ -65,26 +66,49 @@ enum PthreadLockClasses {
 
     // MARK: Finding the init site
 
-    /// The return address of the first caller that is not lock code, below the interposed call.
-    static func firstFrameOutsideLockCode() -> UInt {
+    /// The return address of the first caller that is not lock code (the validator's own code is),
+    /// from `caller` (the return address of the interposed call) or the top down. Programs create locks
+    /// at few sites, and each frame is classified once: a symbol lookup (libunwind reads the object
+    /// file's symbol table) is paid once per address.
+    static func firstFrameOutsideLockCode(from caller: UInt? = nil) -> UInt {
+        if let caller, frameKind(of: caller) != .lockCode { return caller }
         let capacity = 48
         let frames = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: capacity)
         defer { frames.deallocate() }
         let count = Int(lv_backtrace(frames, Int32(capacity)))
         let addresses = (0..<count).map { UInt(bitPattern: frames[$0]) }
-        // Frames up to the interposed pthread function are the validator's own.
-        let start = addresses.firstIndex { symbolName(at: $0)?.hasPrefix("pthread_") == true }.map { $0 + 1 } ?? 0
-        let callers = addresses[start...]
-        return callers.first { !isLockCode($0) } ?? callers.last ?? 0
+        // Frames above the caller's are the validator's own.
+        let callers = addresses[(caller.flatMap(addresses.firstIndex(of:)) ?? 0)...]
+        return callers.first { frameKind(of: $0) != .lockCode } ?? callers.last ?? caller ?? 0
     }
 
-    private static let lockCodeByAddress = InternalLock([UInt: Bool]())
+    /// What code a return address is in, for keying classes.
+    enum FrameKind {
+        /// Lock-wrapper or runtime code: the class is keyed further down the stack.
+        case lockCode
+        /// A test framework's own code: its locks are left untracked.
+        case testFramework
+        /// The program's code: classes are keyed here.
+        case program
+    }
 
-    static func isLockCode(_ address: UInt) -> Bool {
-        if let known = lockCodeByAddress.withLock({ $0[address] }) { return known }
-        let decided = isInLockLibrary(address) || symbolName(at: address).map(isLockFunction) ?? false
-        lockCodeByAddress.withLock { $0[address] = decided }
-        return decided
+    private static let frameKinds = InternalLock([UInt: FrameKind]())
+
+    static func frameKind(of address: UInt) -> FrameKind {
+        if let known = frameKinds.withLock({ $0[address] }) { return known }
+        let file = imageFileName(of: address)
+        let kind: FrameKind
+        if let file, lockLibraries.contains(where: file.hasPrefix) {
+            kind = .lockCode
+        } else if symbolName(at: address).map(isLockFunction) ?? false {
+            kind = .lockCode
+        } else if let file, testFrameworkLibraries.contains(where: file.hasPrefix) {
+            kind = .testFramework
+        } else {
+            kind = .program
+        }
+        frameKinds.withLock { $0[address] = kind }
+        return kind
     }
 
     /// Libraries whose frames are all lock wrappers or runtime, by file-name prefix. Foundation is not
@@ -98,15 +122,6 @@ enum PthreadLockClasses {
     /// Test frameworks: the locks they create for themselves are not the code under test, and their
     /// stripped symbols cannot tell their sites apart.
     static let testFrameworkLibraries = ["libXCTest", "libTesting", "lib_TestingInternals"]
-
-    private static func isInLockLibrary(_ address: UInt) -> Bool {
-        imageFileName(of: address).map { file in lockLibraries.contains { file.hasPrefix($0) } } ?? false
-    }
-
-    /// Whether the code at `address` is a test framework's.
-    static func isTestFramework(_ address: UInt) -> Bool {
-        imageFileName(of: address).map { file in testFrameworkLibraries.contains { file.hasPrefix($0) } } ?? false
-    }
 
     private static func imageFileName(of address: UInt) -> String? {
         var base: UInt = 0

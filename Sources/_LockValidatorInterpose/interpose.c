@@ -313,7 +313,7 @@ static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller)
         table_insert((uintptr_t)address, UNTRACKED, 0);
         return NULL;
     }
-    void *made = lv_pthread_lock_created(address, type, 0);
+    void *made = lv_pthread_lock_created(address, type, 0, caller);
     if (!made) {
         table_insert((uintptr_t)address, UNTRACKED, 0);
         return NULL;
@@ -327,7 +327,7 @@ static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller)
 
 /// A lock was initialised: a new object, replacing any for memory that held a lock before.
 static void lock_initialised(const void *address, uint32_t type, uintptr_t caller) {
-    void *made = called_from_runtime(caller) ? UNTRACKED : lv_pthread_lock_created(address, type, 1);
+    void *made = called_from_runtime(caller) ? UNTRACKED : lv_pthread_lock_created(address, type, 1, caller);
     if (!made) made = UNTRACKED;
     void *replaced = lv_pthreads_replace(address, made);
     if (replaced == made) {

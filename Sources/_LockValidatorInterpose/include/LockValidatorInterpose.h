@@ -49,8 +49,8 @@ void *lv_pthreads_replace(const void *address, void *object);
 // Implemented by LockValidatorPthreads (Swift); called with the thread marked inside the validator.
 
 /// A new validator object (retained) for the lock at `address` of type `type`, created by `pthread_*_init`
-/// (`at_init` 1) or first seen locked (0); NULL to leave the lock untracked.
-extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_init);
+/// (`at_init` 1) or first seen locked (0) by a call returning to `caller`; NULL to leave the lock untracked.
+extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_init, uintptr_t caller);
 /// An acquire of the lock of `object` is about to wait (or, for a try-lock, succeeded); returns LV_PT_*.
 extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t caller);
 /// A waiting acquire of the lock of `object` took it at once (`how` is LV_PT_EXCLUSIVE or LV_PT_SHARED):
