@@ -11,6 +11,17 @@ public enum AnnotatedAcquireKind: Sendable {
     /// A successful read try-lock.
     case sharedTrylock
 
-    var isTry: Bool { self == .trylock || self == .sharedTrylock }
-    var isShared: Bool { self == .shared || self == .sharedTrylock }
+    // Switches rather than `==`: an unoptimised build (`swift test`) calls a function for each `==`.
+    var isTry: Bool {
+        switch self {
+        case .trylock, .sharedTrylock: return true
+        case .blocking, .shared: return false
+        }
+    }
+    var isShared: Bool {
+        switch self {
+        case .shared, .sharedTrylock: return true
+        case .blocking, .trylock: return false
+        }
+    }
 }

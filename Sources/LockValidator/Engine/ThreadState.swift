@@ -45,9 +45,7 @@ package struct ThreadState {
     /// The held-lock entry at `index` (0 is the oldest).
     @inlinable
     package func held(_ index: Int) -> UnsafeMutablePointer<lv_held_lock> {
-        withUnsafeMutablePointer(to: &pointer.pointee.held) {
-            UnsafeMutableRawPointer($0).assumingMemoryBound(to: lv_held_lock.self) + index
-        }
+        lv_held_entry(pointer, index)
     }
 
     /// The index of the newest entry for `instance`, if the thread holds it.
