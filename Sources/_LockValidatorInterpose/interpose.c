@@ -401,19 +401,15 @@ static inline uint32_t lv_before_release(const void *address, uintptr_t caller) 
 
 static inline int refused(uint32_t action) { return action == LV_PT_REFUSE ? EDEADLK : 0; }
 
-/// The tracked object of the lock at `address` if it has one already (the common case), else NULL.
-static inline void *lv_known_object(const void *address) {
-    void *object = table_lookup((uintptr_t)address);
-    return object == UNTRACKED ? NULL : object;
-}
-
 /// A waiting acquire of a known lock first tries the real lock: taken at once, it cannot have
 /// deadlocked, so the validator checks it afterwards in one call (as a waiting acquire: its lock-order
 /// edges are the same). `taken` is the try's result; LV_PT_PROCEED keeps it, anything else gives it
 /// back (the validator reported a self-deadlock it does not let happen) and returns what the lock would.
-#define TRY_FIRST(address, how, try_call, taken, release_call)                      \
+/// A lock left untracked (the runtime's) goes straight to `plain_call`.
+#define TRY_FIRST(address, how, plain_call, try_call, taken, release_call)          \
     do {                                                                            \
-        void *known = lv_known_object(address);                                     \
+        void *known = table_lookup((uintptr_t)(address));                           \
+        if (known == UNTRACKED) return plain_call;                                  \
         if (__builtin_expect(known != NULL, 1)) {                                   \
             int tried = try_call;                                                   \
             if (taken) {                                                            \
@@ -444,7 +440,7 @@ int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attrib
 
 int pthread_mutex_lock(pthread_mutex_t *mutex) {
     if (!validating()) return REAL(mutex_lock)(mutex);
-    TRY_FIRST(mutex, LV_PT_EXCLUSIVE, real.mutex_trylock(mutex), mutex_taken(tried), real.mutex_unlock(mutex));
+    TRY_FIRST(mutex, LV_PT_EXCLUSIVE, real.mutex_lock(mutex), real.mutex_trylock(mutex), mutex_taken(tried), real.mutex_unlock(mutex));
     uint32_t action;
     void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
@@ -511,13 +507,13 @@ int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *at
 
 int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock) {
     if (!validating()) return REAL(rwlock_rdlock)(rwlock);
-    TRY_FIRST(rwlock, LV_PT_SHARED, real.rwlock_tryrdlock(rwlock), tried == 0, real.rwlock_unlock(rwlock));
+    TRY_FIRST(rwlock, LV_PT_SHARED, real.rwlock_rdlock(rwlock), real.rwlock_tryrdlock(rwlock), tried == 0, real.rwlock_unlock(rwlock));
     RWLOCK_WAIT(rwlock_rdlock, LV_PT_SHARED, rwlock);
 }
 
 int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock) {
     if (!validating()) return REAL(rwlock_wrlock)(rwlock);
-    TRY_FIRST(rwlock, LV_PT_EXCLUSIVE, real.rwlock_trywrlock(rwlock), tried == 0, real.rwlock_unlock(rwlock));
+    TRY_FIRST(rwlock, LV_PT_EXCLUSIVE, real.rwlock_wrlock(rwlock), real.rwlock_trywrlock(rwlock), tried == 0, real.rwlock_unlock(rwlock));
     RWLOCK_WAIT(rwlock_wrlock, LV_PT_EXCLUSIVE, rwlock);
 }
 
@@ -581,7 +577,7 @@ int pthread_spin_init(pthread_spinlock_t *lock, int shared) {
 
 int pthread_spin_lock(pthread_spinlock_t *lock) {
     if (!validating()) return REAL(spin_lock)(lock);
-    TRY_FIRST((const void *)lock, LV_PT_EXCLUSIVE, real.spin_trylock(lock), tried == 0, real.spin_unlock(lock));
+    TRY_FIRST((const void *)lock, LV_PT_EXCLUSIVE, real.spin_lock(lock), real.spin_trylock(lock), tried == 0, real.spin_unlock(lock));
     uint32_t action;
     void *object = lv_before_wait((const void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
