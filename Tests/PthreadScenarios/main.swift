@@ -300,6 +300,18 @@ let scenarios: [String: () -> Int32] = [
         }
         return 0
     },
+    "spin-lock-pairs": {
+        // The same for the package's own SpinLock at DISPATCH_LEVEL, the pair the SPEC budget is set on.
+        let pairs = ProcessInfo.processInfo.environment["PAIRS"].flatMap { Int($0) } ?? 100_000
+        let lock = SpinLock("Scenario.pairs")
+        let old = IRQL.raise(to: .dispatch)
+        for _ in 0..<pairs {
+            lock.acquireAtDpcLevel()
+            lock.releaseFromDpcLevel()
+        }
+        IRQL.lower(to: old)
+        return 0
+    },
     "fork": {
         let mutex = NSLock()
         let stop = Box(false)

@@ -116,8 +116,8 @@ static inline void lv_set_validation_enabled(int enabled) {
 /// This thread's state; about a nanosecond.
 static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
 
-/// Entry `index` of `thread`'s held stack (a plain address computation even in an unoptimised build).
-static inline lv_held_lock *lv_held_entry(lv_thread_state *thread, long index) { return &thread->held[index]; }
+#include "LockValidatorHeldEntry.h"
+
 
 /// Marks the calling thread as running validator code (nested calls count): pthread locks it takes
 /// meanwhile — the validator's own, the Swift runtime's, libunwind's — are passed straight through by
