@@ -206,7 +206,8 @@ static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;  // locked throug
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void make_table(void) {
-    void *memory = mmap(NULL, sizeof(table_slot) * TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *memory =
+        mmap(NULL, sizeof(table_slot) * TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     __atomic_store_n(&table, memory == MAP_FAILED ? NULL : (table_slot *)memory, __ATOMIC_RELEASE);
 }
 
@@ -361,7 +362,8 @@ static inline uint32_t rwlock_type(const pthread_rwlock_t *rwlock) {
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 
 /// Before a waiting acquire: the lock's object (NULL: untracked) and what to do.
-static inline void *lv_before_wait(const void *address, uint32_t type, uint32_t how, uintptr_t caller, uint32_t *action) {
+static inline void *lv_before_wait(const void *address, uint32_t type, uint32_t how, uintptr_t caller,
+                                   uint32_t *action) {
     lv_enter_validator();
     void *object = lv_object_for(address, type, caller);
     *action = object ? lv_pthread_will_acquire(object, how, caller) : LV_PT_PROCEED;
@@ -440,7 +442,8 @@ int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attrib
 
 int pthread_mutex_lock(pthread_mutex_t *mutex) {
     if (!validating()) return REAL(mutex_lock)(mutex);
-    TRY_FIRST(mutex, LV_PT_EXCLUSIVE, real.mutex_lock(mutex), real.mutex_trylock(mutex), mutex_taken(tried), real.mutex_unlock(mutex));
+    TRY_FIRST(mutex, LV_PT_EXCLUSIVE, real.mutex_lock(mutex), real.mutex_trylock(mutex), mutex_taken(tried),
+              real.mutex_unlock(mutex));
     uint32_t action;
     void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
@@ -507,13 +510,15 @@ int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *at
 
 int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock) {
     if (!validating()) return REAL(rwlock_rdlock)(rwlock);
-    TRY_FIRST(rwlock, LV_PT_SHARED, real.rwlock_rdlock(rwlock), real.rwlock_tryrdlock(rwlock), tried == 0, real.rwlock_unlock(rwlock));
+    TRY_FIRST(rwlock, LV_PT_SHARED, real.rwlock_rdlock(rwlock), real.rwlock_tryrdlock(rwlock), tried == 0,
+              real.rwlock_unlock(rwlock));
     RWLOCK_WAIT(rwlock_rdlock, LV_PT_SHARED, rwlock);
 }
 
 int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock) {
     if (!validating()) return REAL(rwlock_wrlock)(rwlock);
-    TRY_FIRST(rwlock, LV_PT_EXCLUSIVE, real.rwlock_wrlock(rwlock), real.rwlock_trywrlock(rwlock), tried == 0, real.rwlock_unlock(rwlock));
+    TRY_FIRST(rwlock, LV_PT_EXCLUSIVE, real.rwlock_wrlock(rwlock), real.rwlock_trywrlock(rwlock), tried == 0,
+              real.rwlock_unlock(rwlock));
     RWLOCK_WAIT(rwlock_wrlock, LV_PT_EXCLUSIVE, rwlock);
 }
 
@@ -577,7 +582,8 @@ int pthread_spin_init(pthread_spinlock_t *lock, int shared) {
 
 int pthread_spin_lock(pthread_spinlock_t *lock) {
     if (!validating()) return REAL(spin_lock)(lock);
-    TRY_FIRST((const void *)lock, LV_PT_EXCLUSIVE, real.spin_lock(lock), real.spin_trylock(lock), tried == 0, real.spin_unlock(lock));
+    TRY_FIRST((const void *)lock, LV_PT_EXCLUSIVE, real.spin_lock(lock), real.spin_trylock(lock), tried == 0,
+              real.spin_unlock(lock));
     uint32_t action;
     void *object = lv_before_wait((const void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
@@ -621,7 +627,9 @@ static inline void *lv_release_for_wait(pthread_mutex_t *mutex, uintptr_t caller
 static inline int reacquired_lv_after_wait(void *object, int result, uintptr_t caller) {
     if (!object) return result;
     lv_enter_validator();
-    if (lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller) == LV_PT_PROCEED) lv_pthread_did_acquire(object, caller);
+    if (lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller) == LV_PT_PROCEED) {
+        lv_pthread_did_acquire(object, caller);
+    }
     lv_leave_validator();
     return result;
 }
