@@ -198,4 +198,43 @@ import Testing
         #expect(run.rules == [.lockOrderInversion])
         #expect(run.status == 0)
     }
+
+    // MARK: One report per process
+
+    /// The reports in `directory` whose file names start with `prefix`, by the process id in them.
+    static func reports(in directory: String, prefix: String) throws -> [Int32: ValidationReport] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasPrefix(prefix) && $0.hasSuffix(".json")
+        }
+        return try files.reduce(into: [:]) { reports, file in
+            let report = try JSONDecoder().decode(
+                ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/" + file)))
+            reports[report.process.pid] = report
+            #expect(file == "\(prefix)\(report.process.pid).json")
+        }
+    }
+
+    @Test(arguments: ["directory/", "directory", "run-%p.json"])
+    func twoProcessesWriteTwoReports(setting: String) throws {
+        let directory = NSTemporaryDirectory() + "lockvalidator-reports-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path: String
+        switch setting {
+        case "directory/": path = directory + "/"  // made if missing
+        case "directory":
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            path = directory
+        default:
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            path = directory + "/" + setting
+        }
+        for _ in 0..<2 {
+            let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_REPORT": path])
+            #expect(run.status == 66)
+        }
+        let reports = try Self.reports(in: directory, prefix: setting == "run-%p.json" ? "run-" : "lockvalidator-")
+        #expect(reports.count == 2)
+        for report in reports.values { #expect(report.violations.map(\.rule) == [.lockOrderInversion]) }
+    }
 }

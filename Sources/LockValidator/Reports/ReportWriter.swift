@@ -48,9 +48,11 @@ enum ReportWriter {
         return json(report)
     }
 
-    /// Writes the report to `LOCKVALIDATOR_REPORT` (or the configured path), if one is set.
+    /// Writes the report to `LOCKVALIDATOR_REPORT` (or the configured path), if one is set: a file,
+    /// a `%p` pattern or a directory (``ReportPath``).
     static func writeConfiguredReport() {
-        guard let path = ConfigurationStore.loaded.configuration.reportPath else { return }
+        guard let configured = ConfigurationStore.loaded.configuration.reportPath else { return }
+        let path = ReportPath.resolved(configured)
         do {
             try TextFile.writeAtomically(json(currentReport()), to: path)
         } catch {

@@ -4,7 +4,7 @@
 /// | variable | values | default |
 /// |---|---|---|
 /// | `LOCKVALIDATOR` | `on`, `off` | `on` |
-/// | `LOCKVALIDATOR_REPORT` | a path: the JSON report is written there at exit | none |
+/// | `LOCKVALIDATOR_REPORT` | a path (`%p`: the process id; a directory: one file per process) | none |
 /// | `LOCKVALIDATOR_HOLD_BUDGET_US` | a positive number of microseconds | 25 |
 /// | `LOCKVALIDATOR_ON_VIOLATION` | `report`, `trap` (print and abort, like a bug check) | `report` |
 /// | `LOCKVALIDATOR_SUPPRESSIONS` | a path to a suppressions file | none |
@@ -13,7 +13,8 @@
 public struct Configuration: Sendable, Codable, Equatable {
     /// Whether the checks run (`LOCKVALIDATOR=off` leaves plain spin locks that keep IRQL semantics).
     public var isEnabled = true
-    /// Where to write the JSON report at process exit.
+    /// Where to write the JSON report at process exit: a file, a path with `%p` (the process id), or a
+    /// directory (one `lockvalidator-<pid>.json` per process, so no process overwrites another's).
     public var reportPath: String?
     /// The longest a spin lock may be held, in microseconds.
     public var holdBudgetMicroseconds: Double = 25
