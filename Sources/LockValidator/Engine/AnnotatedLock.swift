@@ -60,7 +60,7 @@ package final class AnnotatedLock: @unchecked Sendable {
     /// stack and its chain, validated now, before the caller waits; 4. the IRQL it is used at.
     ///
     /// With `taken`, the caller holds the lock already (it took it without waiting): this is
-    /// ``acquired(at:waited:)`` as well, in one call.
+    /// ``acquired(at:)`` as well, in one call.
     package func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite, taken: Bool = false) -> Bool {
         guard lv_validation_enabled() != 0 else { return true }
         let thread = ThreadState.current
@@ -102,9 +102,8 @@ package final class AnnotatedLock: @unchecked Sendable {
 
     // MARK: lock_acquired
 
-    /// The real lock is held: an exclusive hold records its owner and starts its clock. `waited` is
-    /// false when the lock was taken at once (a try that succeeded): no wait to keep out of the hold.
-    package func acquired(at site: CallSite, waited: Bool = true) {
+    /// The real lock is held: an exclusive hold records its owner and starts its clock.
+    package func acquired(at site: CallSite) {
         guard lv_validation_enabled() != 0 else { return }
         let thread = ThreadState.current
         let depth = thread.depth
@@ -113,7 +112,8 @@ package final class AnnotatedLock: @unchecked Sendable {
         guard let index = newest ?? thread.indexOfHold(instance: tracking.instance) else { return }
         let entry = thread.held(index)
         guard entry.pointee.acquired_tsc == 0 else { return }
-        startHold(entry, on: thread, waited: waited)
+        // Whether the real lock made the thread wait is unknown here: assume it did.
+        startHold(entry, on: thread, waited: true)
     }
 
     /// An exclusive hold (not one nested in a hold of its own) records its owner and starts its clock.
