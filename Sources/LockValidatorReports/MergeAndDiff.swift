@@ -2,7 +2,9 @@ import LockValidator
 
 extension ValidationReport {
     /// Several processes' reports as one: equal violations (same rule, lock classes and site) become
-    /// one entry with their occurrences added; the graphs are united by class name.
+    /// one entry with their occurrences added; the graphs are united by class name, each edge naming the
+    /// process that learned it; and the lock-order inversions and IRQL conflicts that only the union
+    /// shows are added as violations (``CrossProcessCycles``, ``CrossProcessIRQLConflicts``).
     ///
     /// - Precondition: `reports` is not empty.
     public static func merged(_ reports: [ValidationReport]) -> ValidationReport {
@@ -34,18 +36,22 @@ extension ValidationReport {
                     classes[description.name] = description
                 }
             }
-            for edge in report.graph.edges where edges["\(edge.from)\u{1}\(edge.to)"] == nil {
+            for var edge in report.graph.edges where edges["\(edge.from)\u{1}\(edge.to)"] == nil {
+                edge.process = edge.process ?? report.process
                 edgeOrder.append("\(edge.from)\u{1}\(edge.to)")
                 edges["\(edge.from)\u{1}\(edge.to)"] = edge
             }
         }
-        let violations = unite(reports.map(\.violations))
+        var violations = unite(reports.map(\.violations))
         let suppressed = unite(reports.map(\.suppressed))
+        let united = edgeOrder.map { edges[$0]! }
+        violations += CrossProcessCycles.find(in: united, known: violations + suppressed)
+        violations += CrossProcessIRQLConflicts.find(in: reports, known: violations + suppressed)
         let processes = reports.flatMap { $0.mergedFrom ?? [$0.process] }
         return ValidationReport(
             process: reports[0].process, mergedFrom: processes, config: reports[0].config, violations: violations,
             suppressed: suppressed,
-            graph: Graph(classes: classOrder.map { classes[$0]! }, edges: edgeOrder.map { edges[$0]! }),
+            graph: Graph(classes: classOrder.map { classes[$0]! }, edges: united),
             chains: reports.reduce(0) { $0 + $1.chains },
             lockStatistics: mergedStatistics(reports.map(\.lockStatistics)))
     }

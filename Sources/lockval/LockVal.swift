@@ -13,7 +13,9 @@ struct LockVal: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lockval",
         abstract: "Render, merge and compare LockValidator reports (schema lockvalidator-report/1).",
-        subcommands: [Show.self, Graph.self, SarifCommand.self, HTML.self, Merge.self, Diff.self, Rules.self])
+        subcommands: [
+            Show.self, Graph.self, SarifCommand.self, HTML.self, Merge.self, Check.self, Diff.self, Rules.self,
+        ])
 }
 
 /// Output to a file (atomically) or to standard output.
@@ -129,6 +131,46 @@ struct Merge: ParsableCommand {
         try handlingBadInput {
             try output.emit(ValidationReport.merged(try reports.map { try ValidationReport.load(from: $0) }).jsonText())
         }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge the reports of several processes and exit 1 when together they show a deadlock.",
+        discussion: """
+            The CI step after the tests: the reports' graphs are united by class name, and a lock-order \
+            inversion or an IRQL-usage conflict is found even when no one process took every order of it. \
+            Exit status 0: none; 1: at least one (printed lockdep-style, each edge with its process and \
+            stack); 2: an input could not be read.
+            """)
+    @Argument(help: "The reports.") var reports: [String]
+    @Option(help: "Also write the merged violations as a SARIF 2.1.0 log to this file.") var sarif: String?
+    @Option(help: "Make SARIF file paths relative to this directory (default: the current directory).")
+    var sourceRoot: String?
+
+    /// The rules whose violations say the program can deadlock.
+    static let deadlockRules: Set<Rule> = [.lockOrderInversion, .irqlInconsistentUsage]
+
+    func validate() throws {
+        if reports.isEmpty { throw ValidationError("give at least one report") }
+    }
+
+    func run() throws {
+        var deadlocks: [Violation] = []
+        try handlingBadInput {
+            var merged = ValidationReport.merged(try reports.map { try ValidationReport.load(from: $0) })
+            if let sarif {
+                do {
+                    try TextFile.writeAtomically(merged.sarif(sourceRoot: sourceRoot ?? currentDirectory), to: sarif)
+                } catch {
+                    throw Failure("\(error)")
+                }
+            }
+            deadlocks = merged.violations.filter { Self.deadlockRules.contains($0.rule) }
+            merged.violations = deadlocks
+            print(merged.renderedText(), terminator: "")
+        }
+        if !deadlocks.isEmpty { throw ExitCode(1) }
     }
 }
 

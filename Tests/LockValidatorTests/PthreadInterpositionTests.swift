@@ -25,17 +25,18 @@ import Testing
         .deletingLastPathComponent()
 
     static func run(
-        _ scenario: String, environment: [String: String] = [:], executable name: String = "pthread-scenarios"
+        _ scenario: String, _ arguments: [String] = [], environment: [String: String] = [:],
+        executable name: String = "pthread-scenarios"
     ) throws -> Run {
         let executable = buildDirectory.appendingPathComponent(name)
         try #require(
             FileManager.default.isExecutableFile(atPath: executable.path),
             "\(executable.path) is missing: `swift build --build-tests` builds it")
-        let reportPath = NSTemporaryDirectory() + "pthread-scenario-\(getpid())-\(scenario).json"
+        let reportPath = NSTemporaryDirectory() + "pthread-scenario-\(getpid())-\(scenario)-\(UUID().uuidString).json"
         try? FileManager.default.removeItem(atPath: reportPath)
         let process = Process()
         process.executableURL = executable
-        process.arguments = scenario.isEmpty ? [] : [scenario]
+        process.arguments = (scenario.isEmpty ? [] : [scenario]) + arguments
         var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
         variables["LOCKVALIDATOR_REPORT"] = reportPath
         variables.merge(environment) { _, new in new }

@@ -39,7 +39,36 @@ final class Box<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
+/// The arguments after the scenario's name.
+let scenarioArguments = Array(CommandLine.arguments.dropFirst(2))
+
+/// Two locks made at two fixed init sites, so that every process running this binary puts them in the
+/// same two classes (named for those sites).
+func bankLocks() -> (accounts: NSLock, ledger: NSLock) {
+    let accounts = NSLock()
+    let ledger = NSLock()
+    return (accounts, ledger)
+}
+
 let scenarios: [String: () -> Int32] = [
+    "bank-order": {
+        // One half of an ABBA, for tests that split it across processes: `accounts-ledger` or
+        // `ledger-accounts`.
+        let (accounts, ledger) = bankLocks()
+        let (outer, inner) = scenarioArguments == ["ledger-accounts"] ? (ledger, accounts) : (accounts, ledger)
+        outer.withLock { inner.withLock {} }
+        return 0
+    },
+    "named-order": {
+        // `named-order A B C`: NSLocks of the classes named A, B and C, each taken inside the one before.
+        let locks = scenarioArguments.map { name in LockValidator.withLockClass(name) { NSLock() } }
+        func take(_ rest: ArraySlice<NSLock>) {
+            guard let first = rest.first else { return }
+            first.withLock { take(rest.dropFirst()) }
+        }
+        take(locks[...])
+        return 0
+    },
     "nslock-abba": {
         let accounts = NSLock()
         let ledger = NSLock()
@@ -368,9 +397,9 @@ final class RWLock: @unchecked Sendable {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 2, let scenario = scenarios[arguments[1]] else {
+guard arguments.count >= 2, let scenario = scenarios[arguments[1]] else {
     FileHandle.standardError.write(
-        "usage: pthread-scenarios <scenario>\nscenarios: \(scenarios.keys.sorted().joined(separator: ", "))\n"
+        "usage: pthread-scenarios <scenario> [argument...]\nscenarios: \(scenarios.keys.sorted().joined(separator: ", "))\n"
             .data(using: .utf8)!)
     exit(2)
 }

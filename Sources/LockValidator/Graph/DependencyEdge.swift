@@ -14,6 +14,22 @@ public struct DependencyEdge: Hashable, Sendable, Codable, CustomStringConvertib
     public let thread: ThreadInfo
     /// The stack when the edge was first taken.
     public let stack: StackTrace
+    /// For an edge another process learned (a learned-order store, a merged report): that process.
+    public let process: ValidationReport.ProcessDescription?
+
+    package init(
+        from: LockInfo, to: LockInfo, fromAcquiredAt: SourceSite, toAcquiredAt: SourceSite, irql: IRQL,
+        thread: ThreadInfo, stack: StackTrace, process: ValidationReport.ProcessDescription? = nil
+    ) {
+        self.from = from
+        self.to = to
+        self.fromAcquiredAt = fromAcquiredAt
+        self.toAcquiredAt = toAcquiredAt
+        self.irql = irql
+        self.thread = thread
+        self.stack = stack
+        self.process = process
+    }
 
     /// `"A" -> "B"`.
     public var description: String { "\"\(from.name)\" -> \"\(to.name)\"" }

@@ -18,18 +18,9 @@ enum LockOrder {
         }
     }
 
-    /// The graph as reports keep it: names and first sites, no stacks; sorted.
+    /// The graph as reports keep it: names, first sites, threads and stacks; sorted.
     static var graphEdges: [ValidationReport.Edge] {
-        let classes = LockClass.byID
-        return state.withLock { state in
-            state.shownEdges(classes: classes).map { edge in
-                ValidationReport.Edge(
-                    from: classes[edge.from]?.name ?? "class \(edge.from)",
-                    to: classes[edge.to]?.name ?? "class \(edge.to)",
-                    fromAcquiredAt: state.sites[Int(edge.payload.fromSite)],
-                    toAcquiredAt: state.sites[Int(edge.payload.toSite)], irql: edge.payload.irql)
-            }
-        }.sorted { ($0.from, $0.to) < ($1.from, $1.to) }
+        edges.map(ValidationReport.Edge.init).sorted { ($0.from, $0.to) < ($1.from, $1.to) }
     }
 
     /// The number of validated chains, read under the graph lock that inserts them.

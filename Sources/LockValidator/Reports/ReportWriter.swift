@@ -30,7 +30,9 @@ enum ReportWriter {
 
     /// `report` as pretty-printed JSON, every stack's names and lines looked up in one batch.
     static func json(_ report: ValidationReport) -> String {
-        TextReport.prefetch(report.violations + report.suppressed)
+        TextReport.prefetch(
+            report.violations + report.suppressed,
+            alsoResolving: report.graph.edges.flatMap { $0.stack?.addresses ?? [] })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {

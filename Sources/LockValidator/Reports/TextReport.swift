@@ -10,8 +10,8 @@ enum TextReport {
     }
 
     /// Resolves every address the report will show in one batch (one llvm-symbolizer run per object).
-    static func prefetch(_ violations: [Violation]) {
-        var addresses: [UInt] = []
+    static func prefetch(_ violations: [Violation], alsoResolving more: [UInt] = []) {
+        var addresses = more
         for violation in violations {
             addresses += violation.stack.addresses
             for edge in violation.edges { addresses += edge.stack.addresses }
@@ -70,20 +70,37 @@ enum TextReport {
     private static func dependencyChain(_ violation: Violation, _ frames: FrameLines) -> [String] {
         guard let closing = violation.edges.first else { return [] }
         let existing = violation.edges.dropFirst()
-        var lines = [
-            "", "\(violation.thread) is trying to acquire:", "  \(closing.to) at \(closing.toAcquiredAt)",
-            "but already holds:", "  \(closing.from), acquired at \(closing.fromAcquiredAt)",
-            "which lock already depends on the new lock.", "",
-            "the existing dependency chain (in reverse order) is:",
-        ]
+        var lines: [String]
+        if let process = closing.process {
+            // Learned by other processes (a merged report, a learned-order store): no thread is trying.
+            lines = [
+                "", "\(origin(process)), \(closing.thread) acquired:",
+                "  \"\(closing.to.name)\" at \(closing.toAcquiredAt)",
+                "while holding:", "  \"\(closing.from.name)\", acquired at \(closing.fromAcquiredAt)",
+                "and other processes took the orders that lead back:", "",
+            ]
+        } else {
+            lines = [
+                "", "\(violation.thread) is trying to acquire:", "  \(closing.to) at \(closing.toAcquiredAt)",
+                "but already holds:", "  \(closing.from), acquired at \(closing.fromAcquiredAt)",
+                "which lock already depends on the new lock.", "",
+            ]
+        }
+        lines.append("the existing dependency chain (in reverse order) is:")
         for (index, edge) in existing.enumerated().reversed() {
             lines.append("")
             lines.append(
                 "-> #\(index) (\(edge)): \"\(edge.to.name)\" acquired at \(edge.toAcquiredAt) while holding"
-                    + " \"\(edge.from.name)\" (acquired at \(edge.fromAcquiredAt)), \(edge.thread) at \(edge.irql)")
+                    + " \"\(edge.from.name)\" (acquired at \(edge.fromAcquiredAt)), \(edge.thread) at \(edge.irql)"
+                    + (edge.process.map { ", \(origin($0))" } ?? ""))
             lines += frames(edge.stack, shortStackDepth, "       ")
         }
         return lines
+    }
+
+    /// "in process 1234 (/path/to/tests --filter X)".
+    static func origin(_ process: ValidationReport.ProcessDescription) -> String {
+        "in process \(process.pid) (" + ([process.executable] + process.arguments).joined(separator: " ") + ")"
     }
 
     private static func inversionScenario(_ violation: Violation) -> [String] {

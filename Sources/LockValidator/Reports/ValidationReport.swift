@@ -123,7 +123,8 @@ public struct ValidationReport: Sendable, Codable {
         }
     }
 
-    /// An edge of the graph with the sites that first created it (the stacks stay with violations).
+    /// An edge of the graph with the sites, thread and stack that first created it, so that a cycle found
+    /// only when several processes' graphs are merged can still show how each of its edges was made.
     public struct Edge: Sendable, Codable, Hashable {
         /// The class held.
         public var from: String
@@ -132,19 +133,33 @@ public struct ValidationReport: Sendable, Codable {
         public var fromAcquiredAt: SourceSite
         public var toAcquiredAt: SourceSite
         public var irql: IRQL
+        /// The thread that first took this order.
+        public var thread: ThreadInfo?
+        /// The stack when the edge was first taken.
+        public var stack: StackTrace?
+        /// The process that learned the edge, in a merged report or a learned-order store; nil in a single
+        /// process's report (its ``ValidationReport/process``).
+        public var process: ProcessDescription?
 
-        public init(from: String, to: String, fromAcquiredAt: SourceSite, toAcquiredAt: SourceSite, irql: IRQL) {
+        public init(
+            from: String, to: String, fromAcquiredAt: SourceSite, toAcquiredAt: SourceSite, irql: IRQL,
+            thread: ThreadInfo? = nil, stack: StackTrace? = nil, process: ProcessDescription? = nil
+        ) {
             self.from = from
             self.to = to
             self.fromAcquiredAt = fromAcquiredAt
             self.toAcquiredAt = toAcquiredAt
             self.irql = irql
+            self.thread = thread
+            self.stack = stack
+            self.process = process
         }
 
         public init(_ edge: DependencyEdge) {
             self.init(
                 from: edge.from.name, to: edge.to.name, fromAcquiredAt: edge.fromAcquiredAt,
-                toAcquiredAt: edge.toAcquiredAt, irql: edge.irql)
+                toAcquiredAt: edge.toAcquiredAt, irql: edge.irql, thread: edge.thread, stack: edge.stack,
+                process: edge.process)
         }
     }
 

@@ -1,0 +1,68 @@
+import LockValidator
+
+/// Lock-order inversions that only the union of several processes' graphs shows: one test process took
+/// A then B, another B then A. Neither saw a cycle; the program that does both will deadlock.
+///
+/// The edges are replayed, in order, into a fresh lock-order graph with the classes matched by name (a
+/// class name is its given name or its init site, never an instance number), and every edge that closes
+/// a cycle is a violation, as lockdep reports the edge that closes one. A cycle whose edges one process
+/// all took was checked, and reported or suppressed, by that process, and is not reported again.
+enum CrossProcessCycles {
+    /// The inversions in `edges` (each naming the process that learned it) that `known` does not already
+    /// report.
+    static func find(in edges: [ValidationReport.Edge], known: [Violation]) -> [Violation] {
+        var nodes: [String: UInt32] = [:]
+        func node(_ name: String) -> UInt32 {
+            if let known = nodes[name] { return known }
+            nodes[name] = UInt32(nodes.count + 1)
+            return UInt32(nodes.count)
+        }
+        var graph = LockOrderGraph<Int>()
+        var reported = Set(known.filter { $0.rule == .lockOrderInversion }.map { canonical($0.cycle) })
+        var found: [Violation] = []
+        for (index, edge) in edges.enumerated() {
+            let from = node(edge.from)
+            let to = node(edge.to)
+            guard case .closesCycle(let path) = graph.insertEdge(from: from, to: to, payload: index) else { continue }
+            let chain = zip(path, path.dropFirst()).compactMap { graph.payload(from: $0, to: $1) }.map { edges[$0] }
+            let cycle = [edge] + chain
+            guard Set(cycle.map(\.process)).count > 1, reported.insert(canonical(cycle.map(\.to))).inserted else {
+                continue
+            }
+            found.append(violation(closedBy: cycle))
+        }
+        return found
+    }
+
+    /// A cycle's classes starting at the least name, so that one cycle found from any edge is one key.
+    static func canonical(_ cycle: [String]) -> [String] {
+        guard let start = cycle.indices.min(by: { cycle[$0] < cycle[$1] }) else { return [] }
+        return Array(cycle[start...] + cycle[..<start])
+    }
+
+    /// The violation for `cycle`: the closing edge first, then the chain that leads back to its tail,
+    /// each edge with the process, thread and stack that first took it.
+    private static func violation(closedBy cycle: [ValidationReport.Edge]) -> Violation {
+        let closing = cycle[0]
+        let locks = cycle.map { LockInfo(name: $0.to, site: $0.toAcquiredAt, instance: 0) }
+        let dependencies = cycle.map { edge in
+            DependencyEdge(
+                from: LockInfo(name: edge.from, site: edge.fromAcquiredAt, instance: 0),
+                to: LockInfo(name: edge.to, site: edge.toAcquiredAt, instance: 0),
+                fromAcquiredAt: edge.fromAcquiredAt, toAcquiredAt: edge.toAcquiredAt, irql: edge.irql,
+                thread: edge.thread ?? unknownThread, stack: edge.stack ?? StackTrace(addresses: []),
+                process: edge.process)
+        }
+        let chain = (cycle.map(\.to) + [closing.to]).map { "\"\($0)\"" }.joined(separator: " -> ")
+        let processes = Set(cycle.compactMap(\.process?.pid)).count
+        return Violation(
+            rule: .lockOrderInversion,
+            summary: "the order \(chain) was taken across \(processes) processes, each taking part of it:"
+                + " \(cycle.count) locks in a cycle that deadlocks when one program takes them all",
+            severity: Rule.lockOrderInversion.severity, locks: locks, site: closing.toAcquiredAt,
+            thread: closing.thread ?? unknownThread, irql: closing.irql, heldLocks: [],
+            stack: closing.stack ?? StackTrace(addresses: []), occurrences: 1, edges: dependencies)
+    }
+
+    private static let unknownThread = ThreadInfo(serial: 0, osThreadID: 0, name: nil)
+}

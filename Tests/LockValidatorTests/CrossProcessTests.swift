@@ -1,0 +1,95 @@
+import Foundation
+import LockValidator
+import LockValidatorReports
+import Testing
+
+/// Lock orders split across processes: each child takes part of a cycle and reports nothing; `lockval
+/// merge` and `lockval check` find the cycle in the union of their reports.
+@Suite(.serialized) struct CrossProcessTests {
+    typealias Run = PthreadInterpositionTests.Run
+
+    /// A fresh directory for one test's reports.
+    static func scratchDirectory(_ name: String) throws -> String {
+        let directory = NSTemporaryDirectory() + "lockvalidator-\(name)-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// Runs each scenario (name and arguments) in its own child process, one after the other, each
+    /// writing its report into `directory`; returns the report paths.
+    static func reports(of scenarios: [[String]], in directory: String) throws -> [String] {
+        try scenarios.enumerated().map { index, scenario in
+            let path = "\(directory)/child-\(index).json"
+            let run = try PthreadInterpositionTests.run(
+                scenario[0], Array(scenario.dropFirst()), environment: ["LOCKVALIDATOR_REPORT": path])
+            #expect(run.status == 0, "\(scenario): \(run.error)")
+            let report = try ValidationReport.load(from: path)
+            #expect(report.violations.isEmpty, "\(scenario) alone is clean")
+            return path
+        }
+    }
+
+    static func lockval(_ arguments: [String]) throws -> Run {
+        try PthreadInterpositionTests.run(arguments[0], Array(arguments.dropFirst()), executable: "lockval")
+    }
+
+    @Test func anInversionSplitAcrossTwoProcessesIsFoundWithBothStacks() throws {
+        let directory = try Self.scratchDirectory("abba")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let paths = try Self.reports(
+            of: [["bank-order", "accounts-ledger"], ["bank-order", "ledger-accounts"]], in: directory)
+        let pids = try paths.map { try ValidationReport.load(from: $0).process.pid }
+
+        let merged = ValidationReport.merged(try paths.map { try ValidationReport.load(from: $0) })
+        let inversion = try #require(merged.violations.first { $0.rule == .lockOrderInversion })
+        #expect(inversion.cycle.count == 2)
+        #expect(inversion.cycle.allSatisfy { $0.contains("bankLocks") }, "classes by init site: \(inversion.cycle)")
+        #expect(Set(inversion.edges.compactMap(\.process?.pid)) == Set(pids))
+        for edge in inversion.edges {
+            let frames = edge.stack.symbolicated().compactMap(\.symbol)
+            #expect(frames.contains { $0.contains("pthread_scenarios") }, "\(edge): \(frames)")
+        }
+
+        let sarifPath = directory + "/check.sarif"
+        let check = try Self.lockval(["check", "--sarif", sarifPath] + paths)
+        #expect(check.status == 1, "\(check.error)")
+        #expect(check.output.contains("possible circular locking dependency"))
+        for pid in pids { #expect(check.output.contains("in process \(pid) ("), "\(check.output)") }
+        let sarif = try String(contentsOfFile: sarifPath, encoding: .utf8)
+        #expect(sarif.contains("\"ruleId\" : \"lock-order-inversion\""))
+
+        let mergeRun = try Self.lockval(["merge"] + paths)
+        #expect(mergeRun.status == 0)
+        #expect(mergeRun.output.contains("lock-order-inversion"))
+    }
+
+    @Test func aThreeProcessCycleIsFound() throws {
+        let directory = try Self.scratchDirectory("abbcca")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let paths = try Self.reports(
+            of: [
+                ["named-order", "Cross.A", "Cross.B"], ["named-order", "Cross.B", "Cross.C"],
+                ["named-order", "Cross.C", "Cross.A"],
+            ], in: directory)
+        let check = try Self.lockval(["check"] + paths)
+        #expect(check.status == 1)
+        let merged = ValidationReport.merged(try paths.map { try ValidationReport.load(from: $0) })
+        let inversions = merged.violations.filter { $0.rule == .lockOrderInversion }
+        #expect(inversions.count == 1)
+        #expect(Set(inversions.first?.cycle ?? []) == ["Cross.A", "Cross.B", "Cross.C"])
+        #expect(Set(inversions.first?.edges.compactMap(\.process?.pid) ?? []).count == 3)
+    }
+
+    @Test func consistentOrdersAcrossProcessesStayClean() throws {
+        let directory = try Self.scratchDirectory("consistent")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let paths = try Self.reports(
+            of: [
+                ["named-order", "Cross.A", "Cross.B"], ["named-order", "Cross.A", "Cross.B", "Cross.C"],
+                ["named-order", "Cross.B", "Cross.C"], ["bank-order", "accounts-ledger"],
+            ], in: directory)
+        let check = try Self.lockval(["check"] + paths)
+        #expect(check.status == 0, "\(check.output)")
+        #expect(ValidationReport.merged(try paths.map { try ValidationReport.load(from: $0) }).violations.isEmpty)
+    }
+}
