@@ -110,8 +110,21 @@ int lv_run_capturing_output(const char *file, char *const argv[], char **output,
     posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    // The helper is not validated and writes no report: without this, a preloaded validator would run
+    // in it and, at its exit, add to the very report (or store) its parent is writing.
+    size_t count = 0;
+    while (environ[count]) count++;
+    char **environment = calloc(count + 1, sizeof(char *));
+    size_t kept = 0;
+    for (size_t index = 0; environment && index < count; index++) {
+        const char *entry = environ[index];
+        if (strncmp(entry, "LD_PRELOAD=", 11) != 0 && strncmp(entry, "LOCKVALIDATOR", 13) != 0) {
+            environment[kept++] = environ[index];
+        }
+    }
     pid_t pid;
-    int spawned = posix_spawnp(&pid, file, &actions, NULL, argv, environ);
+    int spawned = posix_spawnp(&pid, file, &actions, NULL, argv, environment ? environment : environ);
+    free(environment);
     posix_spawn_file_actions_destroy(&actions);
     close(pipe_fds[1]);
     if (spawned != 0) {

@@ -92,4 +92,34 @@ import Testing
         #expect(check.status == 0, "\(check.output)")
         #expect(ValidationReport.merged(try paths.map { try ValidationReport.load(from: $0) }).violations.isEmpty)
     }
+
+    // MARK: One report file for a run
+
+    @Test func theProcessesOfOneRunAddToOneReportFile() throws {
+        let directory = try Self.scratchDirectory("shared")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/report.json"
+        // A report an earlier run left (another parent process): replaced, not merged.
+        var stale = ValidationReport.merged([
+            try ValidationReport.load(
+                from: try Self.reports(
+                    of: [["named-order", "Stale.A", "Stale.B"]], in: directory)[0])
+        ])
+        stale.process.run = "1@1"
+        stale.mergedFrom = nil
+        try stale.jsonText().write(toFile: path, atomically: true, encoding: .utf8)
+
+        for half in ["accounts-ledger", "ledger-accounts"] {
+            let run = try PthreadInterpositionTests.run(
+                "bank-order", [half], environment: ["LOCKVALIDATOR_REPORT": path])
+            #expect(run.status == 0, "\(run.error)")
+        }
+        let report = try ValidationReport.load(from: path)
+        #expect(report.processes.count == 2)
+        #expect(Set(report.processes.map(\.pid)).count == 2)
+        #expect(report.processes.allSatisfy { $0.arguments.first == "bank-order" })
+        #expect(!report.graph.classes.contains { $0.name.hasPrefix("Stale.") })
+        // Neither process alone had a cycle; the file of their run has it.
+        #expect(report.violations.map(\.rule) == [.lockOrderInversion])
+    }
 }

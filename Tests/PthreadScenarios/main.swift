@@ -51,24 +51,6 @@ func bankLocks() -> (accounts: NSLock, ledger: NSLock) {
 }
 
 let scenarios: [String: () -> Int32] = [
-    "bank-order": {
-        // One half of an ABBA, for tests that split it across processes: `accounts-ledger` or
-        // `ledger-accounts`.
-        let (accounts, ledger) = bankLocks()
-        let (outer, inner) = scenarioArguments == ["ledger-accounts"] ? (ledger, accounts) : (accounts, ledger)
-        outer.withLock { inner.withLock {} }
-        return 0
-    },
-    "named-order": {
-        // `named-order A B C`: NSLocks of the classes named A, B and C, each taken inside the one before.
-        let locks = scenarioArguments.map { name in LockValidator.withLockClass(name) { NSLock() } }
-        func take(_ rest: ArraySlice<NSLock>) {
-            guard let first = rest.first else { return }
-            first.withLock { take(rest.dropFirst()) }
-        }
-        take(locks[...])
-        return 0
-    },
     "nslock-abba": {
         let accounts = NSLock()
         let ledger = NSLock()
@@ -367,6 +349,24 @@ let scenarios: [String: () -> Int32] = [
         }
         stop.value = true
         return statuses.allSatisfy { $0 == 0 } ? 0 : 1
+    },
+    "bank-order": {
+        // One half of an ABBA, for tests that split it across processes: `accounts-ledger` or
+        // `ledger-accounts`.
+        let (accounts, ledger) = bankLocks()
+        let (outer, inner) = scenarioArguments == ["ledger-accounts"] ? (ledger, accounts) : (accounts, ledger)
+        outer.withLock { inner.withLock {} }
+        return 0
+    },
+    "named-order": {
+        // `named-order A B C`: NSLocks of the classes named A, B and C, each taken inside the one before.
+        let locks = scenarioArguments.map { name in LockValidator.withLockClass(name) { NSLock() } }
+        func take(_ rest: ArraySlice<NSLock>) {
+            guard let first = rest.first else { return }
+            first.withLock { take(rest.dropFirst()) }
+        }
+        take(locks[...])
+        return 0
     },
 ]
 

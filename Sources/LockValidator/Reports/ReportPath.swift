@@ -11,8 +11,14 @@
 /// - `%p` in the path is this process's id: `reports/run-%p.json`.
 /// - A path ending in `/`, or naming a directory, gets `lockvalidator-<pid>.json` inside it (a
 ///   missing last directory is created).
-/// - Any other path is one file, written by whichever process exits last.
+/// - Any other path is one file that the processes of one run share: each adds its report to it
+///   (``ReportWriter/writeConfiguredReport()``).
 enum ReportPath {
+    /// Whether `configured` names one file for every process.
+    static func isShared(_ configured: String) -> Bool {
+        !configured.contains("%p") && !configured.hasSuffix("/") && !isDirectory(configured)
+    }
+
     static func resolved(_ configured: String, processID: Int32 = getpid()) -> String {
         let path = configured.replacing("%p", with: String(processID))
         guard path.hasSuffix("/") || isDirectory(path) else { return path }

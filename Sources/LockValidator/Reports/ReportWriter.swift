@@ -52,14 +52,26 @@ enum ReportWriter {
 
     /// Writes the report to `LOCKVALIDATOR_REPORT` (or the configured path), if one is set: a file,
     /// a `%p` pattern or a directory (``ReportPath``).
+    ///
+    /// One file shared by a run's processes gets all of them: under a lock on its directory, a report
+    /// there from the same run (``ValidationReport/ProcessDescription/run``) is merged with this one,
+    /// and one from an earlier run is replaced.
     static func writeConfiguredReport() {
         guard let configured = ConfigurationStore.loaded.configuration.reportPath else { return }
         let path = ReportPath.resolved(configured)
-        do {
-            try TextFile.writeAtomically(json(currentReport()), to: path)
-        } catch {
-            printToStandardError("LockValidator: LOCKVALIDATOR_REPORT: \(error)")
+        let report = currentReport()
+        // Names and lines are looked up (child processes) before the lock, never while holding it.
+        let text = json(report)
+        let written = DirectoryLock.withLock(containing: path) { () -> Result<Void, FileWriteError> in
+            var merged = text
+            if ReportPath.isShared(configured), let earlier = try? ValidationReport.load(from: path),
+                let run = report.process.run, earlier.processes.allSatisfy({ $0.run == run })
+            {
+                merged = json(.merged([earlier, report]))
+            }
+            return Result { () throws(FileWriteError) in try TextFile.writeAtomically(merged, to: path) }
         }
+        if case .failure(let error) = written { printToStandardError("LockValidator: LOCKVALIDATOR_REPORT: \(error)") }
     }
 }
 

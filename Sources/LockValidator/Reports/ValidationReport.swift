@@ -85,20 +85,40 @@ public struct ValidationReport: Sendable, Codable {
         public var pid: Int32
         public var executable: String
         public var arguments: [String]
+        /// The run the process belongs to: its parent's process id and start time. The processes one
+        /// `swift test` starts (XCTest, Swift Testing, `--parallel` workers) share it.
+        public var run: String?
 
-        public init(pid: Int32, executable: String, arguments: [String]) {
+        public init(pid: Int32, executable: String, arguments: [String], run: String? = nil) {
             self.pid = pid
             self.executable = executable
             self.arguments = arguments
+            self.run = run
         }
 
         /// The calling process.
         public static var current: ProcessDescription {
             let arguments = CommandLine.arguments
             return ProcessDescription(
-                pid: getpid(), executable: arguments.first ?? "?", arguments: Array(arguments.dropFirst()))
+                pid: getpid(), executable: arguments.first ?? "?", arguments: Array(arguments.dropFirst()),
+                run: currentRun)
         }
+
+        /// "ppid@starttime" (clock ticks since boot, field 22 of `/proc/<ppid>/stat`): a parent's id alone
+        /// could be a reused one.
+        private static let currentRun: String? = {
+            let parent = getppid()
+            guard let stat = TextFile.read("/proc/\(parent)/stat"), let end = stat.lastIndex(of: ")") else {
+                return nil
+            }
+            // After the command name (which may hold spaces): state is field 3, start time field 22.
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            return fields.count > 19 ? "\(parent)@\(fields[19])" : nil
+        }()
     }
+
+    /// Every process the report came from.
+    public var processes: [ProcessDescription] { mergedFrom ?? [process] }
 
     /// The configuration in force, and the bad values it met.
     public struct ConfigurationDescription: Sendable, Codable {

@@ -1,5 +1,3 @@
-import LockValidator
-
 /// `irql-inconsistent-usage` that only the union of several processes shows: one process held a class at
 /// a device IRQL (irq-safe), another held it where device interrupts arrive (irq-unsafe). A process that
 /// did both checked it itself, so only classes no one process used both ways are reported.

@@ -1,5 +1,3 @@
-import LockValidator
-
 /// Lock-order inversions that only the union of several processes' graphs shows: one test process took
 /// A then B, another B then A. Neither saw a cycle; the program that does both will deadlock.
 ///

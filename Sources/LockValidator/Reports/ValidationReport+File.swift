@@ -1,5 +1,4 @@
 import FoundationEssentials
-import LockValidator
 
 /// Why a report file could not be used: one line for the person at the terminal.
 public struct ReportFileError: Error, CustomStringConvertible, Equatable {
