@@ -1,17 +1,13 @@
 import LockValidator
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 extension ValidationReport {
-    /// The most classes drawn in the page's graph; the rest are listed in the edge table.
-    static let drawnClassLimit = 40
-    /// The most edges listed in the page's table.
-    static let listedEdgeLimit = 2_000
+    /// The most edges listed in the page's table: enough for a merged graph of a thousand classes,
+    /// about 150 bytes each.
+    static let listedEdgeLimit = 20_000
 
-    /// One self-contained HTML page: the summary, every violation with its story and stacks, and the
-    /// lock-order graph (an SVG drawing of the classes around the reported cycles, and the edge table).
+    /// One self-contained HTML page: the summary, every violation with its story and stacks (a cycle
+    /// with a drawing of it and its neighbours), and the lock-order graph: without a cycle a drawing of
+    /// the most connected classes, and the table of edges, with a filter by class name.
     public func html() -> String {
         var page = """
             <!DOCTYPE html>
@@ -27,7 +23,10 @@ extension ValidationReport {
             pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 12px; }
             table { border-collapse: collapse; font-size: 12px; } td, th { border: 1px solid #ddd; padding: 2px 6px; }
             .cycle { color: #c62828; font-weight: 600; } .muted { color: #666; }
-            svg text { font: 11px Helvetica, Arial, sans-serif; }
+            .node { cursor: pointer; } svg { display: block; margin: 0.5em 0; }
+            .edges { max-height: 70vh; overflow: auto; border: 1px solid #ddd; display: inline-block; max-width: 100%; }
+            .edges th { position: sticky; top: 0; background: #f6f8fa; }
+            .filter { margin: 0.6em 0; } .filter input { font: inherit; padding: 2px 6px; width: 22em; }
             </style></head><body>
             <h1>LockValidator report</h1>
 
@@ -42,7 +41,18 @@ extension ValidationReport {
 
         page += "<h2>Violations</h2>\n"
         if violations.isEmpty { page += "<p>None.</p>\n" }
-        for (index, violation) in violations.enumerated() { page += section(violation, id: index, suppressed: false) }
+        let degrees = classDegrees
+        var cycles = 0
+        for (index, violation) in violations.enumerated() {
+            var picture = ""
+            if violation.rule == .lockOrderInversion && !violation.cycle.isEmpty {
+                if cycles < Self.drawnCycleLimit {
+                    picture = cyclePicture(violation, id: "lv-cycle\(index)", degrees: degrees)
+                }
+                cycles += 1
+            }
+            page += section(violation, id: index, suppressed: false, picture: picture)
+        }
         if !suppressed.isEmpty {
             page += "<h2>Suppressed</h2>\n"
             for (index, violation) in suppressed.enumerated() {
@@ -50,12 +60,19 @@ extension ValidationReport {
             }
         }
 
-        page += "<h2>Lock-order graph</h2>\n" + svgGraph() + edgeTable()
-        page += "</body></html>\n"
+        page += "<h2 id=\"graph\">Lock-order graph</h2>\n"
+        if cycles == 0 {
+            page += hubPicture(degrees: degrees)
+        } else {
+            page += "<p>Each cycle is drawn with its violation above"
+            if cycles > Self.drawnCycleLimit { page += " (the first \(Self.drawnCycleLimit) of \(cycles))" }
+            page += ".</p>\n"
+        }
+        page += edgeTable(cycle: cycleEdges) + "</body></html>\n"
         return page
     }
 
-    private func section(_ violation: Violation, id: Int, suppressed: Bool) -> String {
+    private func section(_ violation: Violation, id: Int, suppressed: Bool, picture: String = "") -> String {
         let style = suppressed ? "suppressed" : violation.severity.rawValue
         var html = "<div class=\"violation\" id=\"\(suppressed ? "s" : "v")\(id)\">"
         html +=
@@ -67,113 +84,74 @@ extension ValidationReport {
             let chain = (violation.cycle + [violation.cycle[0]]).map(Self.escape).joined(separator: " → ")
             html += "<p class=\"cycle\">cycle: \(chain)</p>\n"
         }
+        html += picture
         html +=
             "<details><summary>report and stacks</summary><pre>\(Self.escape(violation.rendered(.text)))</pre></details>"
         return html + "</div>\n"
     }
 
-    /// Classes to draw: those of reported cycles and conflicting usages first, then their
-    /// neighbours, then any others, up to the limit.
-    private var drawnClasses: [String] {
-        var chosen: [String] = []
-        func add(_ name: String) {
-            if chosen.count < Self.drawnClassLimit && !chosen.contains(name) { chosen.append(name) }
+    /// Every edge up to the limit, those of reported cycles first, in a scrolling table; a small script
+    /// (the page works without it) shows only the rows whose held or acquired class contains the text
+    /// typed, or the class clicked in a drawing. `page.html#filter=Name` opens with the filter set.
+    private func edgeTable(cycle: Set<String>) -> String {
+        guard !graph.edges.isEmpty else { return "<p>No lock-order edges.</p>\n" }
+        func isCycle(_ edge: Edge) -> Bool { cycle.contains("\(edge.from)\u{1}\(edge.to)") }
+        let listed = (graph.edges.filter(isCycle) + graph.edges.filter { !isCycle($0) }).prefix(Self.listedEdgeLimit)
+        var html = "<p>\(graph.edges.count) edges"
+        if graph.edges.count > listed.count {
+            html += "; the first \(listed.count) are listed, \(graph.edges.count - listed.count) more are left out"
         }
-        for violation in violations {
-            violation.cycle.forEach(add)
-            violation.usages.forEach { add($0.lock.name) }
+        html += ".</p>\n<div class=\"filter\" id=\"edge-filter-box\" hidden><label>Filter by class name: "
+        html += "<input id=\"edge-filter\" type=\"search\" placeholder=\"part of a class name\" autocomplete=\"off\">"
+        html += "</label> <span id=\"edge-count\" class=\"muted\" aria-live=\"polite\"></span></div>\n"
+        html += "<div class=\"edges\"><table id=\"edges\"><thead><tr><th>held</th><th>acquired</th>"
+        html += "<th>held since</th><th>acquired at</th><th>IRQL</th></tr></thead><tbody>\n"
+        for edge in listed {
+            html += "<tr\(isCycle(edge) ? " class=\"cycle\"" : "")><td>\(Self.escape(edge.from))</td>"
+            html += "<td>\(Self.escape(edge.to))</td><td>\(Self.escape(edge.fromAcquiredAt.description))</td>"
+            html += "<td>\(Self.escape(edge.toAcquiredAt.description))</td><td>\(edge.irql)</td></tr>\n"
         }
-        let core = Set(chosen)
-        for edge in graph.edges where core.contains(edge.from) || core.contains(edge.to) {
-            add(edge.from)
-            add(edge.to)
-        }
-        graph.classes.forEach { add($0.name) }
-        return chosen
+        return html + "</tbody></table></div>\n" + Self.filterScript
     }
 
-    private func svgGraph() -> String {
-        let names = drawnClasses
-        guard !names.isEmpty else { return "<p>No lock-order edges.</p>\n" }
-        let size = min(760.0, 260 + 40 * Double(names.count))
-        let radius = size / 2 - 60
-        // Labels sit beside their nodes: leave room for the longest one on either side.
-        let margin = Double(min(names.map(\.count).max() ?? 0, 48)) * 6.5 + 20
-        let center = (x: margin + size / 2, y: size / 2)
-        var position: [String: (x: Double, y: Double)] = [:]
-        for (index, name) in names.enumerated() {
-            let angle = 2 * Double.pi * Double(index) / Double(names.count) - Double.pi / 2
-            position[name] = (center.x + radius * cos(angle), center.y + radius * sin(angle))
-        }
-        let cycle = cycleEdges
-        let width = Int(size + 2 * margin)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(Int(size))\""
-        svg += " viewBox=\"0 0 \(width) \(Int(size))\" role=\"img\" aria-label=\"lock-order graph\">\n"
-        svg += "<defs>"
-        for (id, color) in [("arrow", "#888"), ("arrowRed", "#c62828")] {
-            svg += "<marker id=\"\(id)\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\""
-            svg +=
-                " markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"\(color)\"/></marker>"
-        }
-        svg += "</defs>\n"
-        // A closing edge is in the graph too: drawn once, dashed.
-        var drawn = closingEdges.map { (from: $0.from.name, to: $0.to.name, closing: true) }
-        let closing = Set(drawn.map { "\($0.from)\u{1}\($0.to)" })
-        drawn += graph.edges.filter { !closing.contains("\($0.from)\u{1}\($0.to)") }.map {
-            (from: $0.from, to: $0.to, closing: false)
-        }
-        for edge in drawn {
-            guard let a = position[edge.from], let b = position[edge.to] else { continue }
-            let red = edge.closing || cycle.contains("\(edge.from)\u{1}\(edge.to)")
-            // A slight curve, so that edges in opposite directions stay apart; stop short of the node.
-            let (dx, dy) = (b.x - a.x, b.y - a.y)
-            let length = max((dx * dx + dy * dy).squareRoot(), 1)
-            let control = ((a.x + b.x) / 2 - dy / length * 24, (a.y + b.y) / 2 + dx / length * 24)
-            let (cx, cy) = (b.x - control.0, b.y - control.1)
-            let reach = max((cx * cx + cy * cy).squareRoot(), 1)
-            let end = (b.x - cx / reach * 9, b.y - cy / reach * 9)
-            svg +=
-                "<path d=\"M\(Self.number(a.x)),\(Self.number(a.y)) Q\(Self.number(control.0)),\(Self.number(control.1))"
-            svg += " \(Self.number(end.0)),\(Self.number(end.1))\" fill=\"none\" stroke=\"\(red ? "#c62828" : "#bbb")\""
-            svg += " stroke-width=\"\(red ? 2.5 : 1)\"\(edge.closing ? " stroke-dasharray=\"6 4\"" : "")"
-            svg += " marker-end=\"url(#\(red ? "arrowRed" : "arrow"))\"/>\n"
-        }
-        let inCycle = Set(cycle.flatMap { $0.split(separator: "\u{1}").map(String.init) })
-        for name in names {
-            let p = position[name]!
-            let red = inCycle.contains(name)
-            svg += "<circle cx=\"\(Self.number(p.x))\" cy=\"\(Self.number(p.y))\" r=\"6\""
-            svg += " fill=\"\(red ? "#c62828" : "#546e7a")\"/>\n"
-            let anchor = p.x < center.x - 1 ? "end" : p.x > center.x + 1 ? "start" : "middle"
-            let offset = anchor == "end" ? -10.0 : anchor == "start" ? 10.0 : 0
-            svg += "<text x=\"\(Self.number(p.x + offset))\" y=\"\(Self.number(p.y - 9))\" text-anchor=\"\(anchor)\""
-            svg += "\(red ? " fill=\"#c62828\"" : "")>\(Self.escape(name))</text>\n"
-        }
-        svg += "</svg>\n"
-        if graph.classes.count > names.count {
-            svg +=
-                "<p class=\"muted\">\(names.count) of \(graph.classes.count) classes drawn; every edge is listed below.</p>\n"
-        }
-        return svg
-    }
+    /// Filters the edge table by class name, case-insensitively; shows the filter only when it runs.
+    private static let filterScript = """
+        <script>
+        (function () {
+          var box = document.getElementById("edge-filter-box"), input = document.getElementById("edge-filter");
+          var count = document.getElementById("edge-count"), rows = document.getElementById("edges").tBodies[0].rows;
+          var held = [], acquired = [];
+          for (var i = 0; i < rows.length; i++) {
+            held.push(rows[i].cells[0].textContent.toLowerCase());
+            acquired.push(rows[i].cells[1].textContent.toLowerCase());
+          }
+          function apply() {
+            var text = input.value.trim().toLowerCase(), shown = 0;
+            for (var i = 0; i < rows.length; i++) {
+              var match = !text || held[i].indexOf(text) >= 0 || acquired[i].indexOf(text) >= 0;
+              if (rows[i].hidden === match) rows[i].hidden = !match;
+              if (match) shown++;
+            }
+            count.textContent = text ? shown + " of " + rows.length + " listed edges match" : "";
+          }
+          input.addEventListener("input", apply);
+          document.querySelectorAll("[data-class]").forEach(function (node) {
+            node.addEventListener("click", function () {
+              input.value = node.getAttribute("data-class");
+              apply();
+              box.scrollIntoView();
+            });
+          });
+          try {
+            if (location.hash.indexOf("#filter=") === 0) input.value = decodeURIComponent(location.hash.slice(8));
+          } catch (malformed) {}
+          box.hidden = false;
+          document.querySelectorAll(".needs-script").forEach(function (hint) { hint.hidden = false; });
+          apply();
+        })();
+        </script>
 
-    private func edgeTable() -> String {
-        guard !graph.edges.isEmpty else { return "" }
-        let cycle = cycleEdges
-        var html = "<details><summary>\(graph.edges.count) edges</summary><table>"
-        html += "<tr><th>held</th><th>acquired</th><th>held since</th><th>acquired at</th><th>IRQL</th></tr>\n"
-        for edge in graph.edges.prefix(Self.listedEdgeLimit) {
-            let style = cycle.contains("\(edge.from)\u{1}\(edge.to)") ? " class=\"cycle\"" : ""
-            html += "<tr\(style)><td>\(Self.escape(edge.from))</td><td>\(Self.escape(edge.to))</td>"
-            html +=
-                "<td>\(Self.escape(edge.fromAcquiredAt.description))</td><td>\(Self.escape(edge.toAcquiredAt.description))</td>"
-            html += "<td>\(edge.irql)</td></tr>\n"
-        }
-        if graph.edges.count > Self.listedEdgeLimit {
-            html += "<tr><td colspan=\"5\">… \(graph.edges.count - Self.listedEdgeLimit) more</td></tr>"
-        }
-        return html + "</table></details>\n"
-    }
+        """
 
     static func escape(_ text: String) -> String {
         var escaped = ""
