@@ -14,7 +14,8 @@ struct LockVal: ParsableCommand {
         commandName: "lockval",
         abstract: "Render, merge and compare LockValidator reports (schema lockvalidator-report/1).",
         subcommands: [
-            Show.self, Graph.self, SarifCommand.self, HTML.self, Merge.self, Check.self, Diff.self, Rules.self,
+            Show.self, Graph.self, SarifCommand.self, HTML.self, Merge.self, Check.self, Diff.self, Store.self,
+            Rules.self,
         ])
 }
 
@@ -119,8 +120,8 @@ struct HTML: ParsableCommand {
 
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Merge the reports of several processes into one report.")
-    @Argument(help: "The reports.") var reports: [String]
+        abstract: "Merge the reports of several processes into one report, with the inversions only the union shows.")
+    @Argument(help: "The reports and learned-order stores (LOCKVALIDATOR_GRAPH).") var reports: [String]
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -129,7 +130,7 @@ struct Merge: ParsableCommand {
 
     func run() throws {
         try handlingBadInput {
-            try output.emit(ValidationReport.merged(try reports.map { try ValidationReport.load(from: $0) }).jsonText())
+            try output.emit(ValidationReport.merged(try reports.map(loadReportOrStore)).jsonText())
         }
     }
 }
@@ -143,7 +144,7 @@ struct Check: ParsableCommand {
             Exit status 0: none; 1: at least one (printed lockdep-style, each edge with its process and \
             stack); 2: an input could not be read.
             """)
-    @Argument(help: "The reports.") var reports: [String]
+    @Argument(help: "The reports and learned-order stores (LOCKVALIDATOR_GRAPH).") var reports: [String]
     @Option(help: "Also write the merged violations as a SARIF 2.1.0 log to this file.") var sarif: String?
     @Option(help: "Make SARIF file paths relative to this directory (default: the current directory).")
     var sourceRoot: String?
@@ -158,7 +159,7 @@ struct Check: ParsableCommand {
     func run() throws {
         var deadlocks: [Violation] = []
         try handlingBadInput {
-            var merged = ValidationReport.merged(try reports.map { try ValidationReport.load(from: $0) })
+            var merged = ValidationReport.merged(try reports.map(loadReportOrStore))
             if let sarif {
                 do {
                     try TextFile.writeAtomically(merged.sarif(sourceRoot: sourceRoot ?? currentDirectory), to: sarif)
@@ -190,6 +191,99 @@ struct Diff: ParsableCommand {
         print(diff.text, terminator: "")
         if !diff.new.isEmpty { throw ExitCode(1) }
     }
+}
+
+/// A report, or a learned-order store read as a report of its orders.
+func loadReportOrStore(_ path: String) throws(ReportFileError) -> ValidationReport {
+    guard let text = TextFile.read(path), text.hasPrefix(LearnedOrderStore.schemaName) else {
+        return try ValidationReport.load(from: path)
+    }
+    return try LearnedOrderStore(parsing: text, from: path).asReport(path: path)
+}
+
+struct Store: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show, prune or reset a learned-order store (LOCKVALIDATOR_GRAPH).",
+        subcommands: [ShowStore.self, PruneStore.self, ResetStore.self])
+
+    struct ShowStore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "List the learned orders: from, to, who learned them, when last taken.")
+        @Argument(help: "The store (a file, or the directory that keeps it).") var store: String
+
+        func run() throws {
+            try handlingBadInput {
+                let path = storeFile(store)
+                let loaded = try readStore(path)
+                var lines = ["\(path): \(loaded.orders.count) orders, \(loaded.runs) runs"]
+                for order in loaded.orders {
+                    let process = order.edge.process.map { " by pid \($0.pid) (\($0.executable))" } ?? ""
+                    lines.append(
+                        "\"\(order.edge.from)\" -> \"\(order.edge.to)\" at \(order.edge.toAcquiredAt)\(process),"
+                            + " runs \(order.firstRun)...\(order.lastRun)")
+                }
+                print(lines.joined(separator: "\n"))
+            }
+        }
+    }
+
+    struct PruneStore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "prune", abstract: "Drop the orders that no run took in the last N runs.")
+        @Option(help: "Drop orders not taken in this many runs.") var runs: Int
+        @Argument(help: "The store (a file, or the directory that keeps it).") var store: String
+
+        func validate() throws {
+            if runs < 1 { throw ValidationError("--runs must be at least 1") }
+        }
+
+        func run() throws {
+            try handlingBadInput {
+                let path = storeFile(store)
+                var loaded = try readStore(path)
+                let dropped = loaded.prune(notSeenFor: runs)
+                try write(loaded, to: path)
+                print("\(path): dropped \(dropped) orders, kept \(loaded.orders.count)")
+            }
+        }
+    }
+
+    struct ResetStore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset", abstract: "Forget every learned order (the store is left empty, its runs at 0).")
+        @Argument(help: "The store (a file, or the directory that keeps it).") var store: String
+
+        func run() throws {
+            try handlingBadInput {
+                let path = storeFile(store)
+                try write(LearnedOrderStore(), to: path)
+                print("\(path): reset")
+            }
+        }
+    }
+}
+
+/// The store file for a path as `LOCKVALIDATOR_GRAPH` takes it.
+func storeFile(_ configured: String) -> String { LearnedOrderStore.file(for: configured) }
+
+func readStore(_ path: String) throws(ReportFileError) -> LearnedOrderStore {
+    guard let text = TextFile.read(path) else {
+        throw ReportFileError(description: "\(path): cannot read the file (missing or unreadable)")
+    }
+    return try LearnedOrderStore(parsing: text, from: path)
+}
+
+/// Replaces the store under the lock its writers take.
+func write(_ store: LearnedOrderStore, to path: String) throws(Failure) {
+    let failure = DirectoryLock.withLock(containing: path) { () -> String? in
+        do {
+            try TextFile.writeAtomically(store.text(), to: path)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+    if let failure { throw Failure(failure) }
 }
 
 struct Rules: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import LockValidator
 import LockValidatorReports
+import Synchronization
 import Testing
 
 /// Lock orders split across processes: each child takes part of a cycle and reports nothing; `lockval
@@ -121,5 +122,87 @@ import Testing
         #expect(!report.graph.classes.contains { $0.name.hasPrefix("Stale.") })
         // Neither process alone had a cycle; the file of their run has it.
         #expect(report.violations.map(\.rule) == [.lockOrderInversion])
+    }
+
+    // MARK: The learned-order store
+
+    @Test func anOrderAnEarlierProcessLearnedIsValidatedAgainst() throws {
+        let directory = try Self.scratchDirectory("store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = ["LOCKVALIDATOR_GRAPH": directory + "/"]
+        let first = try PthreadInterpositionTests.run("named-order", ["Store.A", "Store.B"], environment: store)
+        #expect(first.status == 0 && first.rules.isEmpty, "\(first.error)")
+        let second = try PthreadInterpositionTests.run("named-order", ["Store.B", "Store.A"], environment: store)
+        #expect(second.status == 66, "found while it runs, not after: \(second.error)")
+        let inversion = try #require(second.report?.violations.first { $0.rule == .lockOrderInversion })
+        let learned = try #require(inversion.edges.first { $0.process != nil })
+        #expect(learned.from.name == "Store.A" && learned.to.name == "Store.B")
+        #expect(learned.process?.arguments == ["named-order", "Store.A", "Store.B"])
+        #expect(learned.stack.symbolicated().contains { $0.symbol?.contains("pthread_scenarios") == true })
+        #expect(second.report?.graph.edges.map(\.from) == ["Store.B"], "a report shows only its own orders")
+
+        // Both orders are in the store now, each from its process: `check` finds the cycle in it.
+        let check = try Self.lockval(["check", directory + "/lockvalidator-graph.txt"])
+        #expect(check.status == 1, "\(check.output)")
+    }
+
+    @Test func eightProcessesAddingAtOnceLoseNoOrder() throws {
+        let directory = try Self.scratchDirectory("writers")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/orders.graph"
+        let statuses = Mutex([Int32](repeating: -1, count: 8))
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let run = try? PthreadInterpositionTests.run(
+                "named-order", ["Writer\(index).A", "Writer\(index).B"], environment: ["LOCKVALIDATOR_GRAPH": path])
+            statuses.withLock { $0[index] = run?.status ?? -2 }
+        }
+        #expect(statuses.withLock { $0 } == [Int32](repeating: 0, count: 8))
+        let show = try Self.lockval(["store", "show", path])
+        #expect(show.status == 0)
+        #expect(show.output.hasPrefix("\(path): 8 orders, 8 runs"), "\(show.output)")
+        for index in 0..<8 { #expect(show.output.contains("\"Writer\(index).A\" -> \"Writer\(index).B\"")) }
+    }
+
+    @Test(arguments: ["truncated", "foreign"])
+    func aBadStoreIsOneWarningAndLeftAlone(kind: String) throws {
+        let directory = try Self.scratchDirectory("bad-store")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/orders.graph"
+        let good = try PthreadInterpositionTests.run(
+            "named-order", ["Bad.A", "Bad.B"], environment: ["LOCKVALIDATOR_GRAPH": path])
+        #expect(good.status == 0)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let bad = kind == "truncated" ? String(text.dropLast(text.count / 3)) : "{\"not\": \"a store\"}\n"
+        try bad.write(toFile: path, atomically: true, encoding: .utf8)
+
+        let run = try PthreadInterpositionTests.run(
+            "named-order", ["Bad.B", "Bad.A"], environment: ["LOCKVALIDATOR_GRAPH": path])
+        #expect(run.status == 0, "the store is ignored: \(run.error)")
+        let warnings = run.error.split(separator: "\n").filter { $0.contains("LOCKVALIDATOR_GRAPH") }
+        #expect(warnings.count == 1 && warnings[0].contains(path), "\(run.error)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == bad, "left as it is")
+        for command in [["store", "show", path], ["check", path], ["store", "prune", "--runs", "1", path]] {
+            let lockval = try Self.lockval(command)
+            #expect(lockval.status == 2, "\(command)")
+            #expect(lockval.error.split(separator: "\n").count == 1 && lockval.error.contains(path))
+        }
+    }
+
+    @Test func pruneDropsOrdersNotTakenForNRunsAndResetForgetsAll() throws {
+        let directory = try Self.scratchDirectory("prune")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/orders.graph"
+        for orders in [["Old.A", "Old.B"], ["New.A", "New.B"], ["New.A", "New.B"]] {
+            let run = try PthreadInterpositionTests.run(
+                "named-order", orders, environment: ["LOCKVALIDATOR_GRAPH": path])
+            #expect(run.status == 0)
+        }
+        let prune = try Self.lockval(["store", "prune", "--runs", "2", path])
+        #expect(prune.output.contains("dropped 1 orders, kept 1"), "\(prune.output)")
+        let show = try Self.lockval(["store", "show", path])
+        #expect(show.output.contains("\"New.A\" -> \"New.B\"") && !show.output.contains("Old.A"))
+        #expect(show.output.contains("runs 2...3"), "taken again in run 3: \(show.output)")
+        #expect(try Self.lockval(["store", "reset", path]).status == 0)
+        #expect(try Self.lockval(["store", "show", path]).output.hasPrefix("\(path): 0 orders, 0 runs"))
     }
 }

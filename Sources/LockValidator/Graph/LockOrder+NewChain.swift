@@ -129,7 +129,10 @@ extension LockOrder {
     private static func checkNoncircular(
         _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
     ) -> [UInt32]? {
-        if state.graph.hasEdge(from: from, to: to) { return nil }
+        if let known = state.graph.payload(from: from, to: to) {
+            if known.origin != 0 { state.retaken.insert(UInt64(from) << 32 | UInt64(to)) }
+            return nil
+        }
         let record = chain.record(from: entry, in: &state)
         guard state.graph.edgeCount < chain.capacity.edges else {
             // Full: the order is not kept, but a cycle it would close is still found, once.

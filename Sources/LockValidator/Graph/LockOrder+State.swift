@@ -12,6 +12,8 @@ extension LockOrder {
         let irql: IRQL
         /// The edge's tail was held for reading.
         let heldShared: Bool
+        /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
+        var origin: UInt16 = 0
     }
 
     /// Everything behind the graph lock.
@@ -34,6 +36,31 @@ extension LockOrder {
         /// Kept stacks, each distinct stack once; index 0 is the empty stack.
         var stacks: [StackTrace] = [StackTrace(addresses: [])]
         var stackIndex: [[UInt]: UInt32] = [[]: 0]
+        /// The processes learned orders came from (`LOCKVALIDATOR_GRAPH`).
+        var origins: [ValidationReport.ProcessDescription?] = []
+        /// Learned orders this process took again, `from << 32 | to`.
+        var retaken: Set<UInt64> = []
+
+        /// A fresh state holding the orders earlier processes learned (none without a store).
+        static func seeded() -> State {
+            var state = State()
+            LearnedOrders.seed(&state)
+            return state
+        }
+
+        /// Adds an order another process learned, with its sites, thread and stack.
+        mutating func addLearned(from: UInt32, to: UInt32, _ edge: ValidationReport.Edge, origin: UInt16) {
+            sites.append(edge.fromAcquiredAt)
+            sites.append(edge.toAcquiredAt)
+            stacks.append(edge.stack ?? StackTrace(addresses: []))
+            // Threads of other processes get serials no thread of this one has.
+            let thread = UInt32.max - UInt32(threads.count)
+            threads[thread] = edge.thread ?? ThreadInfo(serial: 0, osThreadID: 0, name: nil)
+            let record = EdgeRecord(
+                fromInstance: 0, toInstance: 0, fromSite: UInt32(sites.count - 2), toSite: UInt32(sites.count - 1),
+                thread: thread, stack: UInt32(stacks.count - 1), irql: edge.irql, heldShared: false, origin: origin)
+            _ = graph.insertEdge(from: from, to: to, payload: record)
+        }
 
         struct SiteKey: Hashable {
             let file: UnsafePointer<CChar>?
@@ -74,12 +101,14 @@ extension LockOrder {
                 from: lock(from, record.fromInstance, holding: true), to: lock(to, record.toInstance, holding: false),
                 fromAcquiredAt: sites[Int(record.fromSite)], toAcquiredAt: sites[Int(record.toSite)], irql: record.irql,
                 thread: threads[record.thread] ?? ThreadInfo(serial: record.thread, osThreadID: 0, name: nil),
-                stack: stacks[Int(record.stack)])
+                stack: stacks[Int(record.stack)],
+                process: record.origin == 0 ? nil : origins[Int(record.origin) - 1])
         }
 
-        /// The edges a report shows: every edge but the copies that leave recursive-readers nodes.
+        /// The edges a report shows: the orders this process took, but not the copies that leave
+        /// recursive-readers nodes.
         func shownEdges(classes: [UInt32: LockClass]) -> [(from: UInt32, to: UInt32, payload: EdgeRecord)] {
-            graph.edges.filter { classes[$0.from]?.readersOf == nil }
+            graph.edges.filter { classes[$0.from]?.readersOf == nil && $0.payload.origin == 0 }
         }
     }
 }

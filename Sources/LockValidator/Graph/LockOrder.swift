@@ -6,7 +6,7 @@ import _LockValidatorShims
 @usableFromInline
 enum LockOrder {
     /// The graph lock: the one global lock of the validator's lock-order checks, taken only on slow paths.
-    static let state = InternalLock(State())
+    static let state = InternalLock(State.seeded())
 
     /// Every edge of the lock-order graph, as reports show it.
     static var edges: [DependencyEdge] {
@@ -23,6 +23,16 @@ enum LockOrder {
         edges.map(ValidationReport.Edge.init).sorted { ($0.from, $0.to) < ($1.from, $1.to) }
     }
 
+    /// What this process adds to a learned-order store: the orders it took (not those it loaded), and
+    /// the loaded ones it took again.
+    static var learnedThisRun: (edges: [ValidationReport.Edge], retaken: [(from: String, to: String)]) {
+        let classes = LockClass.byID
+        let retaken = state.withLock { $0.retaken }.map { key in
+            (classes[UInt32(key >> 32)]?.name ?? "", classes[UInt32(truncatingIfNeeded: key)]?.name ?? "")
+        }
+        return (graphEdges, retaken)
+    }
+
     /// The number of validated chains, read under the graph lock that inserts them.
     static var chainCount: Int { state.withLock { _ in ChainCache.chainCount } }
 
@@ -33,7 +43,7 @@ enum LockOrder {
     static func reset() {
         let classes = LockClass.all
         state.withLock { state in
-            state = State()
+            state = State.seeded()
             ChainCache.removeAll()
             for lockClass in classes { lockClass.resetStatistics() }
         }

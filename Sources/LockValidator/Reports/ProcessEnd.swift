@@ -25,6 +25,7 @@ package enum ProcessEnd {
         defer { lv_leave_validator() }
         HoldEvidence.processEnded()
         ReportWriter.writeConfiguredReport()
+        LearnedOrders.writeBack()
         let violations = LockValidator.globalLog.snapshot
         let configured = ConfigurationStore.loaded.configuration.exitCode
         let explicit = configured ?? defaultExitCode.withLock { $0 }

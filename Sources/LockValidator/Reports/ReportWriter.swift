@@ -18,6 +18,8 @@ enum ReportWriter {
         let edges = LockOrder.graphEdges
         let classes = LockClass.all.compactMap { lockClass -> ValidationReport.ClassDescription? in
             let levels = lockClass.levelsUsed.load(ordering: .relaxed)
+            // A class that only a learned order named, and this process never held, is not this report's.
+            if levels == 0 && LearnedOrders.seededClassIDs.contains(lockClass.id) { return nil }
             let irqls = (0..<16).filter { levels & (1 << $0) != 0 }.map { IRQL(unchecked: UInt8($0)) }
             return ValidationReport.ClassDescription(name: lockClass.name, site: lockClass.site, irqls: irqls)
         }

@@ -3,6 +3,8 @@ import FoundationEssentials
 /// Why a report file could not be used: one line for the person at the terminal.
 public struct ReportFileError: Error, CustomStringConvertible, Equatable {
     public let description: String
+
+    package init(description: String) { self.description = description }
 }
 
 extension ValidationReport {

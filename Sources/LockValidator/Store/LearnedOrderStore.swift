@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Lock orders learned by earlier processes (`LOCKVALIDATOR_GRAPH`): each edge with the process, thread
 /// and stack that first took it, and the run that last took it. A process loads the store at start and
 /// validates against it, as if it had taken those orders itself, and adds what it learned at exit; so
@@ -26,6 +32,16 @@ public struct LearnedOrderStore: Sendable {
     }
 
     public init() {}
+
+    /// The store file for a configured path: a directory holds `lockvalidator-graph.txt`.
+    public static func file(for configured: String) -> String {
+        var status = stat()
+        let isDirectory = stat(configured, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+        guard configured.hasSuffix("/") || isDirectory else { return configured }
+        let directory = configured.hasSuffix("/") ? String(configured.dropLast()) : configured
+        if !directory.isEmpty && !isDirectory { mkdir(directory, 0o755) }
+        return "\(directory)/lockvalidator-graph.txt"
+    }
 
     /// The order `from → to`, if learned.
     public func order(from: String, to: String) -> Order? { index[Self.key(from, to)].map { orders[$0] } }
@@ -65,7 +81,9 @@ public struct LearnedOrderStore: Sendable {
         var classes: [String: ValidationReport.ClassDescription] = [:]
         var classOrder: [String] = []
         for order in orders {
-            for (name, site) in [(order.edge.from, order.edge.fromAcquiredAt), (order.edge.to, order.edge.toAcquiredAt)]
+            for (name, site) in [
+                (order.edge.from, order.edge.fromAcquiredAt), (order.edge.to, order.edge.toAcquiredAt),
+            ]
             where classes[name] == nil {
                 classOrder.append(name)
                 classes[name] = ValidationReport.ClassDescription(name: name, site: site, irqls: [])

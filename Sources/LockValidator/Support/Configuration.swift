@@ -10,12 +10,16 @@
 /// | `LOCKVALIDATOR_SUPPRESSIONS` | a path to a suppressions file | none |
 /// | `LOCKVALIDATOR_SPIN_TIMEOUT_MS` | a positive number of milliseconds | 5000 |
 /// | `LOCKVALIDATOR_EXIT_CODE` | 0...255: the exit status of a process that found violations | none |
+/// | `LOCKVALIDATOR_GRAPH` | a learned-order store: a file, or a directory to keep it in | none |
 public struct Configuration: Sendable, Codable, Equatable {
     /// Whether the checks run (`LOCKVALIDATOR=off` leaves plain spin locks that keep IRQL semantics).
     public var isEnabled = true
     /// Where to write the JSON report at process exit: a file, a path with `%p` (the process id), or a
     /// directory (one `lockvalidator-<pid>.json` per process, so no process overwrites another's).
     public var reportPath: String?
+    /// The learned-order store (``LearnedOrderStore``): loaded at start and validated against, added to at
+    /// exit; a directory keeps `lockvalidator-graph.txt`.
+    public var learnedOrderStorePath: String?
     /// The longest a spin lock may be held, in microseconds.
     public var holdBudgetMicroseconds: Double = 25
     /// What a violation does.
@@ -62,7 +66,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     /// Every environment variable the configuration reads.
     public static let environmentVariables = [
         "LOCKVALIDATOR", "LOCKVALIDATOR_REPORT", "LOCKVALIDATOR_HOLD_BUDGET_US", "LOCKVALIDATOR_ON_VIOLATION",
-        "LOCKVALIDATOR_SUPPRESSIONS", "LOCKVALIDATOR_SPIN_TIMEOUT_MS", "LOCKVALIDATOR_EXIT_CODE",
+        "LOCKVALIDATOR_SUPPRESSIONS", "LOCKVALIDATOR_SPIN_TIMEOUT_MS", "LOCKVALIDATOR_EXIT_CODE", "LOCKVALIDATOR_GRAPH",
     ]
 
     /// The configuration `environment` asks for.
@@ -89,6 +93,9 @@ public struct Configuration: Sendable, Codable, Equatable {
             configuration.isEnabled = enabled
         }
         configuration.reportPath = read("LOCKVALIDATOR_REPORT", expected: "a file path") { $0.isEmpty ? nil : $0 }
+        configuration.learnedOrderStorePath = read("LOCKVALIDATOR_GRAPH", expected: "a file or directory path") {
+            $0.isEmpty ? nil : $0
+        }
         if let budget = read(
             "LOCKVALIDATOR_HOLD_BUDGET_US", expected: "a positive number of microseconds, e.g. 25",
             { Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } })
@@ -123,7 +130,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case isEnabled = "enabled", reportPath = "report", holdBudgetMicroseconds = "holdBudgetMicroseconds"
         case onViolation, suppressionsPath = "suppressionsFile", suppressions, spinTimeoutMilliseconds, capacity
-        case exitCode
+        case exitCode, learnedOrderStorePath = "graph"
     }
 
     /// Settings a report does not carry keep their defaults.
@@ -143,6 +150,7 @@ public struct Configuration: Sendable, Codable, Equatable {
             ?? defaults.spinTimeoutMilliseconds
         capacity = try container.decodeIfPresent(Capacity.self, forKey: .capacity) ?? defaults.capacity
         exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
+        learnedOrderStorePath = try container.decodeIfPresent(String.self, forKey: .learnedOrderStorePath)
     }
 }
 

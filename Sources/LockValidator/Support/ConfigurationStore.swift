@@ -38,7 +38,11 @@ enum ConfigurationStore {
         lv_set_validation_enabled(configuration.isEnabled ? 1 : 0)
         HoldTiming.apply(configuration)
         currentCapacity.apply(configuration.capacity)
-        if configuration.reportPath != nil || configuration.exitCode != nil { installExitHandler() }
+        if configuration.reportPath != nil || configuration.exitCode != nil
+            || configuration.learnedOrderStorePath != nil
+        {
+            installExitHandler()
+        }
     }
 
     /// Installs the one exit handler (idempotent): it writes the report, then sets the exit status. It

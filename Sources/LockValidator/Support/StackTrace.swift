@@ -15,6 +15,12 @@ public struct StackTrace: Hashable, Sendable, Codable {
         recordedFrames = nil
     }
 
+    /// A stack recorded elsewhere (another process), known by its frames.
+    package init(frames: [Frame]) {
+        addresses = frames.map(\.address)
+        recordedFrames = frames
+    }
+
     /// The deepest capture.
     public static let maximumDepth = Int(LV_MAX_FRAMES)
 
