@@ -41,5 +41,10 @@ let package = Package(
             dependencies: [.product(name: "SpinLocks", package: "LockValidator")],
             path: "Measurements/HoldTimeEvidence"
         ),
+        .executableTarget(
+            name: "StoreSize",
+            dependencies: [.product(name: "SpinLocks", package: "LockValidator")],
+            path: "Measurements/StoreSize"
+        ),
     ]
 )

@@ -48,17 +48,43 @@ extension LockOrder {
             return state
         }
 
-        /// Adds an order another process learned, with its sites, thread and stack.
-        mutating func addLearned(from: UInt32, to: UInt32, _ edge: ValidationReport.Edge, origin: UInt16) {
-            sites.append(edge.fromAcquiredAt)
-            sites.append(edge.toAcquiredAt)
-            stacks.append(edge.stack ?? StackTrace(addresses: []))
+        /// What learned orders share, each kept once: sites, stacks, threads and processes.
+        struct LearnedTables {
+            var sites: [SourceSite: UInt32] = [:]
+            var stacks: [StackTrace: UInt32] = [:]
+            var threads: [ThreadInfo: UInt32] = [:]
+            var origins: [ValidationReport.ProcessDescription?: UInt16] = [:]
+        }
+
+        /// Adds an order another process learned, with its sites, thread, stack and process.
+        mutating func addLearned(
+            from: UInt32, to: UInt32, _ edge: ValidationReport.Edge, interning tables: inout LearnedTables
+        ) {
+            func site(_ site: SourceSite) -> UInt32 {
+                if let known = tables.sites[site] { return known }
+                sites.append(site)
+                tables.sites[site] = UInt32(sites.count - 1)
+                return UInt32(sites.count - 1)
+            }
+            let stack = edge.stack ?? StackTrace(addresses: [])
+            let stackIndex = tables.stacks[stack] ?? UInt32(stacks.count)
+            if stackIndex == stacks.count {
+                stacks.append(stack)
+                tables.stacks[stack] = stackIndex
+            }
+            let threadInfo = edge.thread ?? ThreadInfo(serial: 0, osThreadID: 0, name: nil)
             // Threads of other processes get serials no thread of this one has.
-            let thread = UInt32.max - UInt32(threads.count)
-            threads[thread] = edge.thread ?? ThreadInfo(serial: 0, osThreadID: 0, name: nil)
+            let thread = tables.threads[threadInfo] ?? UInt32.max - UInt32(tables.threads.count)
+            threads[thread] = threadInfo
+            tables.threads[threadInfo] = thread
+            let origin = tables.origins[edge.process] ?? UInt16(truncatingIfNeeded: origins.count + 1)
+            if tables.origins[edge.process] == nil {
+                origins.append(edge.process)
+                tables.origins[edge.process] = origin
+            }
             let record = EdgeRecord(
-                fromInstance: 0, toInstance: 0, fromSite: UInt32(sites.count - 2), toSite: UInt32(sites.count - 1),
-                thread: thread, stack: UInt32(stacks.count - 1), irql: edge.irql, heldShared: false, origin: origin)
+                fromInstance: 0, toInstance: 0, fromSite: site(edge.fromAcquiredAt), toSite: site(edge.toAcquiredAt),
+                thread: thread, stack: stackIndex, irql: edge.irql, heldShared: false, origin: origin)
             _ = graph.insertEdge(from: from, to: to, payload: record)
         }
 

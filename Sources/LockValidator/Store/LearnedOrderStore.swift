@@ -20,7 +20,13 @@ public struct LearnedOrderStore: Sendable {
     public var runs = 0
     /// The orders, each once, in the order learned.
     public private(set) var orders: [Order] = []
-    private var index: [String: Int] = [:]
+    /// Where each order is in ``orders``; made on the first change (a store only read never needs it).
+    private var index: [Pair: Int]?
+
+    private struct Pair: Hashable {
+        let from: String
+        let to: String
+    }
 
     /// One learned order.
     public struct Order: Sendable {
@@ -43,27 +49,42 @@ public struct LearnedOrderStore: Sendable {
         return "\(directory)/lockvalidator-graph.txt"
     }
 
-    /// The order `from → to`, if learned.
-    public func order(from: String, to: String) -> Order? { index[Self.key(from, to)].map { orders[$0] } }
-
     /// Starts a new run: each edge is added, or its last run updated, and `seen` (from → to of learned
     /// orders the process took again) are marked as taken in this run too.
     public mutating func addRun(_ edges: [ValidationReport.Edge], seen: [(from: String, to: String)]) {
         runs += 1
         for edge in edges { add(edge, firstRun: runs, lastRun: runs) }
-        for (from, to) in seen { if let at = index[Self.key(from, to)] { orders[at].lastRun = runs } }
+        for (from, to) in seen { if let at = indexed[Pair(from: from, to: to)] { orders[at].lastRun = runs } }
     }
 
     /// Adds `edge` unless its order is known; a known order keeps its first stack, and the later of the
     /// two last runs.
     mutating func add(_ edge: ValidationReport.Edge, firstRun: Int, lastRun: Int) {
-        let key = Self.key(edge.from, edge.to)
-        if let at = index[key] {
+        let key = Pair(from: edge.from, to: edge.to)
+        if let at = indexed[key] {
             orders[at].lastRun = max(orders[at].lastRun, lastRun)
             return
         }
-        index[key] = orders.count
+        index![key] = orders.count
         orders.append(Order(edge: edge, firstRun: firstRun, lastRun: lastRun))
+    }
+
+    /// Appends an order known to be new (a parsed store's; the parser checks).
+    mutating func appendParsed(_ order: Order) {
+        index = nil
+        orders.append(order)
+    }
+
+    /// The index, made if missing.
+    private var indexed: [Pair: Int] {
+        mutating get {
+            if let index { return index }
+            let made = Dictionary(
+                orders.enumerated().map { (Pair(from: $1.edge.from, to: $1.edge.to), $0) },
+                uniquingKeysWith: { a, _ in a })
+            index = made
+            return made
+        }
     }
 
     /// Drops the orders no run has taken in the last `runs` runs; returns how many.
@@ -71,7 +92,7 @@ public struct LearnedOrderStore: Sendable {
     public mutating func prune(notSeenFor runs: Int) -> Int {
         let before = orders.count
         orders.removeAll { self.runs - $0.lastRun >= runs }
-        index = Dictionary(uniqueKeysWithValues: orders.enumerated().map { (Self.key($1.edge.from, $1.edge.to), $0) })
+        index = nil
         return before - orders.count
     }
 
@@ -96,6 +117,4 @@ public struct LearnedOrderStore: Sendable {
             config: .init(settings: Configuration(), errors: []), violations: [], suppressed: [],
             graph: .init(classes: classOrder.map { classes[$0]! }, edges: orders.map(\.edge)), chains: 0)
     }
-
-    static func key(_ from: String, _ to: String) -> String { from + "\u{1}" + to }
 }

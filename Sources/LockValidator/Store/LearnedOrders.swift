@@ -31,34 +31,69 @@ enum LearnedOrders {
         }
     }()
 
-    /// The classes made for learned orders, by name, and the processes that learned them.
-    private static let seeds: [(from: LockClass, to: LockClass, edge: ValidationReport.Edge)] = {
+    /// The graph nodes of each learned order's classes, made (or found) by name.
+    private static let seeds: [(from: UInt32, to: UInt32)] = {
         guard let store = loaded?.store else { return [] }
+        var made: [String: LockClass] = [:]
+        func lockClass(_ name: String, _ site: SourceSite) -> LockClass {
+            if let known = made[name] { return known }
+            let lockClass = LockClass.named(name, site: site)
+            made[name] = lockClass
+            return lockClass
+        }
+        // Classes are made in a topological order of the learned orders, so that each order agrees with
+        // the graph's order when inserted and costs O(1), not a search and a reordering.
+        for (name, site) in topologicalOrder(store.orders) { _ = lockClass(name, site) }
         return store.orders.map { order in
-            let edge = order.edge
-            return (
-                LockClass.named(edge.from, site: edge.fromAcquiredAt),
-                LockClass.named(edge.to, site: edge.toAcquiredAt), edge
-            )
+            let from = lockClass(order.edge.from, order.edge.fromAcquiredAt)
+            let to = lockClass(order.edge.to, order.edge.toAcquiredAt)
+            // Past the class cap, a name gets the one untracked class: no order of it is kept.
+            return from.isOverflow || to.isOverflow ? (0, 0) : (from.id, to.id)
         }
     }()
 
+    /// The classes of `orders`, each before every class it is ordered before (Kahn's algorithm); the
+    /// classes of cycles, which have no such order, last.
+    private static func topologicalOrder(_ orders: [LearnedOrderStore.Order]) -> [(String, SourceSite)] {
+        var numbers: [String: Int] = [:]
+        var classes: [(String, SourceSite)] = []
+        func number(_ name: String, _ site: SourceSite) -> Int {
+            if let known = numbers[name] { return known }
+            numbers[name] = classes.count
+            classes.append((name, site))
+            return classes.count - 1
+        }
+        let edges = orders.map {
+            (number($0.edge.from, $0.edge.fromAcquiredAt), number($0.edge.to, $0.edge.toAcquiredAt))
+        }
+        var successors = [[Int]](repeating: [], count: classes.count)
+        var incoming = [Int](repeating: 0, count: classes.count)
+        for (from, to) in edges {
+            successors[from].append(to)
+            incoming[to] += 1
+        }
+        var ready = classes.indices.filter { incoming[$0] == 0 }
+        var sorted: [Int] = []
+        while let next = ready.popLast() {
+            sorted.append(next)
+            for successor in successors[next] {
+                incoming[successor] -= 1
+                if incoming[successor] == 0 { ready.append(successor) }
+            }
+        }
+        sorted += classes.indices.filter { incoming[$0] > 0 }
+        return sorted.map { classes[$0] }
+    }
+
     /// Classes that exist only because a learned order names them.
-    static let seededClassIDs: Set<UInt32> = Set(seeds.flatMap { [$0.from.id, $0.to.id] })
+    static let seededClassIDs: Set<UInt32> = Set(seeds.flatMap { [$0.from, $0.to] })
 
     /// Puts the learned orders into a fresh graph state.
     static func seed(_ state: inout LockOrder.State) {
-        var origins: [ValidationReport.ProcessDescription?: UInt16] = [:]
-        for (from, to, edge) in seeds where !from.isOverflow && !to.isOverflow {
-            let origin: UInt16
-            if let known = origins[edge.process] {
-                origin = known
-            } else {
-                state.origins.append(edge.process)
-                origin = UInt16(truncatingIfNeeded: state.origins.count)
-                origins[edge.process] = origin
-            }
-            state.addLearned(from: from.id, to: to.id, edge, origin: origin)
+        guard let store = loaded?.store else { return }
+        var tables = LockOrder.State.LearnedTables()
+        for (order, (from, to)) in zip(store.orders, seeds) where from != 0 {
+            state.addLearned(from: from, to: to, order.edge, interning: &tables)
         }
     }
 
