@@ -194,7 +194,9 @@ struct Diff: ParsableCommand {
 }
 
 /// A report, or a learned-order store read as a report of its orders.
-func loadReportOrStore(_ path: String) throws(ReportFileError) -> ValidationReport {
+func loadReportOrStore(_ given: String) throws(ReportFileError) -> ValidationReport {
+    // A directory is a store's, as LOCKVALIDATOR_GRAPH takes it.
+    let path = LearnedOrderStore.file(for: given)
     guard let text = TextFile.read(path), text.hasPrefix(LearnedOrderStore.schemaName) else {
         return try ValidationReport.load(from: path)
     }

@@ -142,7 +142,7 @@ import Testing
         #expect(second.report?.graph.edges.map(\.from) == ["Store.B"], "a report shows only its own orders")
 
         // Both orders are in the store now, each from its process: `check` finds the cycle in it.
-        let check = try Self.lockval(["check", directory + "/lockvalidator-graph.txt"])
+        let check = try Self.lockval(["check", directory])
         #expect(check.status == 1, "\(check.output)")
     }
 

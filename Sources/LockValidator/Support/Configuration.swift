@@ -5,6 +5,7 @@
 /// |---|---|---|
 /// | `LOCKVALIDATOR` | `on`, `off` | `on` |
 /// | `LOCKVALIDATOR_REPORT` | a path (`%p`: the process id; a directory: one file per process) | none |
+/// | `LOCKVALIDATOR_GRAPH` | a learned-order store: a file, or a directory to keep it in | none |
 /// | `LOCKVALIDATOR_HOLD_BUDGET_US` | a positive number of microseconds | 25 |
 /// | `LOCKVALIDATOR_ON_VIOLATION` | `report`, `trap` (print and abort, like a bug check) | `report` |
 /// | `LOCKVALIDATOR_SUPPRESSIONS` | a path to a suppressions file | none |
@@ -14,8 +15,9 @@
 public struct Configuration: Sendable, Codable, Equatable {
     /// Whether the checks run (`LOCKVALIDATOR=off` leaves plain spin locks that keep IRQL semantics).
     public var isEnabled = true
-    /// Where to write the JSON report at process exit: a file, a path with `%p` (the process id), or a
-    /// directory (one `lockvalidator-<pid>.json` per process, so no process overwrites another's).
+    /// Where to write the JSON report at process exit: a file (the processes of one run, those one
+    /// `swift test` starts, add to it), a path with `%p` (the process id), or a directory (one
+    /// `lockvalidator-<pid>.json` per process, so no process overwrites another's).
     public var reportPath: String?
     /// The learned-order store (``LearnedOrderStore``): loaded at start and validated against, added to at
     /// exit; a directory keeps `lockvalidator-graph.txt`.
