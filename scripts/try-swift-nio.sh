@@ -2,7 +2,8 @@
 # Validates every pthread lock in swift-nio's own tests: clones swift-nio at a released tag, adds
 # LockValidatorPthreads to its NIOConcurrencyHelpersTests and NIOPosixTests targets (a few lines appended
 # to its Package.swift, nothing else), runs those suites under XCTest and Swift Testing with
-# LOCKVALIDATOR_REPORT set, and prints every violation. Not run by CI (it builds swift-nio: ~10 min).
+# LOCKVALIDATOR_REPORT and a learned-order store (LOCKVALIDATOR_GRAPH) set, prints every violation, and
+# runs `lockval check` over both reports and the store. Not run by CI (it builds swift-nio: ~10 min).
 #
 # Usage: bash scripts/try-swift-nio.sh [work-directory]     (default: $TMPDIR/lockvalidator-swift-nio)
 #        PLAIN=1 bash scripts/try-swift-nio.sh               (also time the same tests without the product)
@@ -23,10 +24,14 @@ run_suites() {  # $1: report-name prefix; the status is the tests', not this scr
     mkdir -p "$reports"
     rm -f "$reports/$1"-*.json
     # LOCKVALIDATOR_EXIT_CODE=0: a violation shows in the report, and fails nothing here.
+    # The store starts empty: the Swift Testing run validates against what the XCTest run learned.
+    rm -rf "$reports/$1-store"
+    export LOCKVALIDATOR_GRAPH="$reports/$1-store/"
     LOCKVALIDATOR_REPORT="$reports/$1-xctest.json" LOCKVALIDATOR_EXIT_CODE=0 \
         swift test --skip-build --disable-swift-testing --filter "$suites" >"$reports/$1-xctest.log" 2>&1 || true
     LOCKVALIDATOR_REPORT="$reports/$1-swift-testing.json" LOCKVALIDATOR_EXIT_CODE=0 \
         swift test --skip-build --disable-xctest --filter "$suites" >"$reports/$1-swift-testing.log" 2>&1 || true
+    unset LOCKVALIDATOR_GRAPH
 }
 
 if [ -n "${PLAIN:-}" ]; then
@@ -60,3 +65,7 @@ for report in "$work"/lockvalidator-reports/validated-*.json; do
     grep -E "Executed [0-9]+ tests|Test run with" "${report%.json}.log" | tail -1 || true
     "$lockval" show "$report" || true
 done
+echo "== lockval check: both processes' reports and the store they shared"
+"$lockval" store show "$work/lockvalidator-reports/validated-store/" | head -1
+"$lockval" check "$work"/lockvalidator-reports/validated-*.json "$work/lockvalidator-reports/validated-store/" \
+    | tail -2 || true

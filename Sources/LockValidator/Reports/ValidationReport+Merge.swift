@@ -2,7 +2,7 @@ extension ValidationReport {
     /// Several processes' reports as one: equal violations (same rule, lock classes and site) become
     /// one entry with their occurrences added; the graphs are united by class name, each edge naming the
     /// process that learned it; and the lock-order inversions and IRQL conflicts that only the union
-    /// shows are added as violations (``CrossProcessCycles``, ``CrossProcessIRQLConflicts``).
+    /// shows are added as violations (`CrossProcessCycles`, `CrossProcessIRQLConflicts`).
     ///
     /// - Precondition: `reports` is not empty.
     public static func merged(_ reports: [ValidationReport]) -> ValidationReport {

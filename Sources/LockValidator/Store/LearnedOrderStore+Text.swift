@@ -215,7 +215,8 @@ extension LearnedOrderStore {
     }
 
     private static func frame(_ field: Substring) -> StackTrace.Frame? {
-        let parts = field.split(separator: frameSeparator, omittingEmptySubsequences: false)
+        // Split on the byte: splitting on a Character compares whole grapheme clusters.
+        let parts = field.utf8.split(separator: 0x1F, omittingEmptySubsequences: false).map { Substring($0) }
         guard parts.count == 5, parts[0].hasPrefix("0x"), let address = UInt(parts[0].dropFirst(2), radix: 16) else {
             return nil
         }
@@ -226,9 +227,7 @@ extension LearnedOrderStore {
     }
 
     static func escaped(_ text: String) -> String {
-        guard text.contains(where: { $0 == "\\" || $0 == "\t" || $0 == "\n" || $0 == frameSeparator }) else {
-            return text
-        }
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x1F }) else { return text }
         var result = ""
         for character in text {
             switch character {
@@ -243,7 +242,7 @@ extension LearnedOrderStore {
     }
 
     static func unescaped<Text: StringProtocol>(_ text: Text) -> String {
-        guard text.contains("\\") else { return String(text) }
+        guard text.utf8.contains(0x5C) else { return String(text) }
         var result = ""
         var escaping = false
         for character in text {
