@@ -66,6 +66,6 @@ for report in "$work"/lockvalidator-reports/validated-*.json; do
     "$lockval" show "$report" || true
 done
 echo "== lockval check: both processes' reports and the store they shared"
-"$lockval" store show "$work/lockvalidator-reports/validated-store/" | head -1
+"$lockval" store show "$work/lockvalidator-reports/validated-store/" | sed -n 1p
 "$lockval" check "$work"/lockvalidator-reports/validated-*.json "$work/lockvalidator-reports/validated-store/" \
     | tail -2 || true

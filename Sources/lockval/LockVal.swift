@@ -208,16 +208,21 @@ struct Store: ParsableCommand {
         abstract: "Show, prune or reset a learned-order store (LOCKVALIDATOR_GRAPH).",
         subcommands: [ShowStore.self, PruneStore.self, ResetStore.self])
 
+    /// The store a subcommand works on.
+    struct StoreArgument: ParsableArguments {
+        @Argument(help: "The store (a file, or the directory that keeps it).") var store: String
+        var path: String { LearnedOrderStore.file(for: store) }
+    }
+
     struct ShowStore: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show", abstract: "List the learned orders: from, to, who learned them, when last taken.")
-        @Argument(help: "The store (a file, or the directory that keeps it).") var store: String
+        @OptionGroup var store: StoreArgument
 
         func run() throws {
             try handlingBadInput {
-                let path = storeFile(store)
-                let loaded = try readStore(path)
-                var lines = ["\(path): \(loaded.orders.count) orders, \(loaded.runs) runs"]
+                let loaded = try LearnedOrderStore.load(from: store.path)
+                var lines = ["\(store.path): \(loaded.orders.count) orders, \(loaded.runs) runs"]
                 for order in loaded.orders {
                     let process = order.edge.process.map { " by pid \($0.pid) (\($0.executable))" } ?? ""
                     lines.append(
@@ -233,7 +238,7 @@ struct Store: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "prune", abstract: "Drop the orders that no run took in the last N runs.")
         @Option(help: "Drop orders not taken in this many runs.") var runs: Int
-        @Argument(help: "The store (a file, or the directory that keeps it).") var store: String
+        @OptionGroup var store: StoreArgument
 
         func validate() throws {
             if runs < 1 { throw ValidationError("--runs must be at least 1") }
@@ -241,11 +246,10 @@ struct Store: ParsableCommand {
 
         func run() throws {
             try handlingBadInput {
-                let path = storeFile(store)
-                var loaded = try readStore(path)
+                var loaded = try LearnedOrderStore.load(from: store.path)
                 let dropped = loaded.prune(notSeenFor: runs)
-                try write(loaded, to: path)
-                print("\(path): dropped \(dropped) orders, kept \(loaded.orders.count)")
+                try write(loaded, to: store.path)
+                print("\(store.path): dropped \(dropped) orders, kept \(loaded.orders.count)")
             }
         }
     }
@@ -253,26 +257,15 @@ struct Store: ParsableCommand {
     struct ResetStore: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset", abstract: "Forget every learned order (the store is left empty, its runs at 0).")
-        @Argument(help: "The store (a file, or the directory that keeps it).") var store: String
+        @OptionGroup var store: StoreArgument
 
         func run() throws {
             try handlingBadInput {
-                let path = storeFile(store)
-                try write(LearnedOrderStore(), to: path)
-                print("\(path): reset")
+                try write(LearnedOrderStore(), to: store.path)
+                print("\(store.path): reset")
             }
         }
     }
-}
-
-/// The store file for a path as `LOCKVALIDATOR_GRAPH` takes it.
-func storeFile(_ configured: String) -> String { LearnedOrderStore.file(for: configured) }
-
-func readStore(_ path: String) throws(ReportFileError) -> LearnedOrderStore {
-    guard let text = TextFile.read(path) else {
-        throw ReportFileError(description: "\(path): cannot read the file (missing or unreadable)")
-    }
-    return try LearnedOrderStore(parsing: text, from: path)
 }
 
 /// Replaces the store under the lock its writers take.

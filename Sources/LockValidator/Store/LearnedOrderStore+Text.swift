@@ -60,6 +60,17 @@ extension LearnedOrderStore {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Reads the store file at `path`.
+    ///
+    /// - Throws: ``ReportFileError``, one line naming `path`, for a missing or unreadable file, or one
+    ///   that is not a store, is cut off, or has a malformed line.
+    public static func load(from path: String) throws(ReportFileError) -> LearnedOrderStore {
+        guard let text = TextFile.read(path) else {
+            throw ReportFileError(description: "\(path): cannot read the file (missing or unreadable)")
+        }
+        return try LearnedOrderStore(parsing: text, from: path)
+    }
+
     /// Reads a store written by ``text()``.
     ///
     /// - Throws: ``ReportFileError``, one line naming `path`, for a file that is not a store, is cut off,

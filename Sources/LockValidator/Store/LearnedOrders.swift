@@ -12,11 +12,7 @@
 enum LearnedOrders {
     /// Reads the store at `path`: an empty store when there is no file yet.
     static func read(_ path: String) throws(ReportFileError) -> LearnedOrderStore {
-        guard access(path, F_OK) == 0 else { return LearnedOrderStore() }
-        guard let text = TextFile.read(path) else {
-            throw ReportFileError(description: "\(path): cannot read the file (unreadable)")
-        }
-        return try LearnedOrderStore(parsing: text, from: path)
+        access(path, F_OK) == 0 ? try LearnedOrderStore.load(from: path) : LearnedOrderStore()
     }
 
     /// The store as loaded at start: nil without `LOCKVALIDATOR_GRAPH`, or when it could not be read.
