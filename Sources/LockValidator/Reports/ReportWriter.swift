@@ -34,7 +34,7 @@ enum ReportWriter {
     static func json(_ report: ValidationReport) -> String {
         TextReport.prefetch(
             report.violations + report.suppressed,
-            alsoResolving: report.graph.edges.flatMap { $0.stack?.addresses ?? [] })
+            alsoResolving: edgeStackAddresses(report.graph))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
@@ -42,6 +42,13 @@ enum ReportWriter {
         } catch {
             return "{\"schema\": \"\(ValidationReport.schemaName)\", \"error\": \"\(error)\"}\n"
         }
+    }
+
+    /// The addresses an edge stack's kept frames can come from: its innermost frames, with room for the
+    /// validator's own frames that are trimmed from the top; each distinct stack once.
+    static func edgeStackAddresses(_ graph: ValidationReport.Graph) -> [UInt] {
+        let stacks = Set(graph.edges.compactMap { $0.stack?.addresses })
+        return Array(Set(stacks.flatMap { $0.prefix(ValidationReport.Graph.edgeStackDepth + 8) }))
     }
 
     /// Violations alone as a report, for ``Violation/rendered(_:)``.

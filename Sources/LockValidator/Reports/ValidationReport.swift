@@ -133,13 +133,72 @@ public struct ValidationReport: Sendable, Codable {
     }
 
     /// The lock-order graph.
+    ///
+    /// In JSON, the edges' stacks (their innermost ``edgeStackDepth`` frames) and processes are listed
+    /// once, in `stacks` and `processes`, and each edge names them by number: a test process's graph can
+    /// have tens of thousands of edges made by a few hundred stacks.
     public struct Graph: Sendable, Codable {
         public var classes: [ClassDescription]
         public var edges: [Edge]
 
+        /// The frames kept of each edge's stack.
+        public static let edgeStackDepth = 8
+
         public init(classes: [ClassDescription], edges: [Edge]) {
             self.classes = classes
             self.edges = edges
+        }
+
+        private enum CodingKeys: String, CodingKey { case classes, edges, stacks, processes }
+
+        /// An edge as written: its stack and process by number.
+        private struct NumberedEdge: Codable {
+            var from: String
+            var to: String
+            var fromAcquiredAt: SourceSite
+            var toAcquiredAt: SourceSite
+            var irql: IRQL
+            var thread: ThreadInfo?
+            var stack: Int?
+            var process: Int?
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            classes = try container.decode([ClassDescription].self, forKey: .classes)
+            let stacks = try container.decodeIfPresent([StackTrace].self, forKey: .stacks) ?? []
+            let processes = try container.decodeIfPresent([ProcessDescription].self, forKey: .processes) ?? []
+            edges = try container.decode([NumberedEdge].self, forKey: .edges).map { edge in
+                Edge(
+                    from: edge.from, to: edge.to, fromAcquiredAt: edge.fromAcquiredAt, toAcquiredAt: edge.toAcquiredAt,
+                    irql: edge.irql, thread: edge.thread,
+                    stack: edge.stack.flatMap { stacks.indices.contains($0) ? stacks[$0] : nil },
+                    process: edge.process.flatMap { processes.indices.contains($0) ? processes[$0] : nil })
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var stacks: [[StackTrace.Frame]: Int] = [:]
+            var processes: [ProcessDescription: Int] = [:]
+            func number<Key: Hashable>(_ key: Key, in table: inout [Key: Int]) -> Int {
+                if let known = table[key] { return known }
+                table[key] = table.count
+                return table.count - 1
+            }
+            let numbered = edges.map { edge in
+                NumberedEdge(
+                    from: edge.from, to: edge.to, fromAcquiredAt: edge.fromAcquiredAt, toAcquiredAt: edge.toAcquiredAt,
+                    irql: edge.irql, thread: edge.thread,
+                    stack: edge.stack.map { number(Array($0.symbolicated().prefix(Self.edgeStackDepth)), in: &stacks) },
+                    process: edge.process.map { number($0, in: &processes) })
+            }
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(classes, forKey: .classes)
+            try container.encode(numbered, forKey: .edges)
+            let stackTable = stacks.sorted { $0.value < $1.value }.map { StackTrace(frames: $0.key) }
+            if !stackTable.isEmpty { try container.encode(stackTable, forKey: .stacks) }
+            let processTable = processes.sorted { $0.value < $1.value }.map(\.key)
+            if !processTable.isEmpty { try container.encode(processTable, forKey: .processes) }
         }
     }
 

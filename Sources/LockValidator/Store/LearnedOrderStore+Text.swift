@@ -36,7 +36,8 @@ extension LearnedOrderStore {
             }
             // Stacks are told apart by their frames: equal addresses in two processes can be other code.
             let stack = edge.stack.map { stack in
-                let line = (["S"] + stack.symbolicated().map(Self.field)).joined(separator: "\t")
+                let frames = stack.symbolicated().prefix(ValidationReport.Graph.edgeStackDepth)
+                let line = (["S"] + frames.map(Self.field)).joined(separator: "\t")
                 return number(line, in: &stacks) { line }
             }
             let from = number(edge.from, in: &classes) { "C\t\(Self.escaped(edge.from))\t\(edge.fromAcquiredAt)" }

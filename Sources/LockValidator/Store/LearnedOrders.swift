@@ -101,7 +101,8 @@ enum LearnedOrders {
         let process = ValidationReport.ProcessDescription.current
         for index in edges.indices { edges[index].process = process }
         // Names and lines are looked up (child processes) before the lock, never while holding it.
-        for edge in edges { _ = edge.stack?.symbolicated() }
+        _ = Symbolizer.resolve(
+            ReportWriter.edgeStackAddresses(ValidationReport.Graph(classes: [], edges: edges)), locations: true)
         let problem = DirectoryLock.withLock(containing: loaded.path) { () -> String? in
             do {
                 var store = try read(loaded.path)
