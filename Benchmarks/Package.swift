@@ -43,7 +43,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "StoreSize",
-            dependencies: [.product(name: "SpinLocks", package: "LockValidator")],
+            dependencies: ["BenchmarkShims", .product(name: "SpinLocks", package: "LockValidator")],
             path: "Measurements/StoreSize"
         ),
     ]

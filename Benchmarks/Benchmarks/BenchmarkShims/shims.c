@@ -1,1 +1,8 @@
 #include "BenchmarkShims.h"
+
+#include <malloc.h>
+
+size_t bench_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}

@@ -1,3 +1,4 @@
+import BenchmarkShims
 // The learned-order store at scale (issue 15): a store of 10,000 classes and 100,000 edges, its size on
 // disk, how long parsing it takes, and how long a process takes from the store to its first validated
 // acquire (parse, 10,000 classes made, 100,000 orders put into the graph). Run by hand:
@@ -5,6 +6,7 @@
 //     swift run -c release --package-path Benchmarks StoreSize
 //
 // Prints medians of 11 runs, and the memory the loaded store and graph take (resident set growth).
+// `StoreSize write <path>` only writes the store, for profiling a process that loads it.
 import FoundationEssentials
 import SpinLocks
 
@@ -14,6 +16,7 @@ import SpinLocks
 
 if CommandLine.arguments.dropFirst().first == "load" {
     let before = residentBytes()
+    let heapBefore = Int(bench_heap_in_use())
     let first = SpinLock("StoreSize.first")
     let second = SpinLock("StoreSize.second")
     let start = nanoseconds()
@@ -21,6 +24,7 @@ if CommandLine.arguments.dropFirst().first == "load" {
     let milliseconds = Double(nanoseconds() - start) / 1e6
     print("first validated acquire with the store (parse, classes made, orders put into the graph): \(milliseconds) ms")
     print("resident set growth: \(Double(residentBytes() - before) / 1_048_576) MB")
+    print("heap in use growth: \(Double(Int(bench_heap_in_use()) - heapBefore) / 1_048_576) MB")
     exit(0)
 }
 
@@ -92,10 +96,14 @@ while edges.count < edgeCount {
 }
 store.addRun(edges, seen: [])
 let text = store.text()
-let path = "/tmp/lockvalidator-store-size-\(getpid()).txt"
+let arguments = CommandLine.arguments.dropFirst()
+let path =
+    arguments.first == "write" && arguments.count == 2
+    ? arguments.last! : "/tmp/lockvalidator-store-size-\(getpid()).txt"
 let file = fopen(path, "w")!
 _ = text.withCString { fputs($0, file) }
 fclose(file)
+if arguments.first == "write" { exit(0) }
 print(
     "store: \(classCount) classes, \(store.orders.count) edges, \(stackCount) stacks: \(text.utf8.count) bytes on disk")
 

@@ -36,7 +36,9 @@ import Synchronization
     struct ClassStatistics {
         /// The live instances' blocks, by instance serial.
         var live: [UInt64: LockStatisticsBlock] = [:]
-        var retired = LockStatisticsBlock.Counts()
+        /// Nil until an instance is freed: a store's 10,000 learned classes, mostly never locked here,
+        /// keep no histogram.
+        var retired: LockStatisticsBlock.Counts?
     }
 
     func register(_ block: LockStatisticsBlock, of instance: UInt64) {
@@ -46,7 +48,8 @@ import Synchronization
     /// Folds a freed instance's counters into the class totals and frees its block.
     func retire(_ block: LockStatisticsBlock, of instance: UInt64) {
         statistics.withLock { statistics in
-            statistics.retired.add(block.snapshot)
+            statistics.retired = statistics.retired ?? LockStatisticsBlock.Counts()
+            statistics.retired!.add(block.snapshot)
             statistics.live[instance] = nil
         }
         block.deallocate()
@@ -64,14 +67,16 @@ import Synchronization
     func resetStatistics() {
         statistics.withLock { statistics in
             for block in statistics.live.values { block.reset() }
-            statistics.retired = LockStatisticsBlock.Counts()
+            statistics.retired = nil
         }
     }
 
     /// The class's counters over all its instances, or nil when it was never acquired.
     var statisticsReport: LockClassStatistics? {
         let counts = statistics.withLock { statistics in
-            statistics.live.values.reduce(into: statistics.retired) { $0.add($1.snapshot) }
+            statistics.live.values.reduce(into: statistics.retired ?? LockStatisticsBlock.Counts()) {
+                $0.add($1.snapshot)
+            }
         }
         return counts.acquisitions == 0 ? nil : LockClassStatistics(name: name, counts: counts)
     }
@@ -100,22 +105,29 @@ import Synchronization
 
     /// The class for `name`, or for the init site when `name` is nil; created on first use.
     package static func named(_ name: String?, site: SourceSite) -> LockClass {
-        let key = name ?? site.description
+        named([(name ?? site.description, site)])[0]
+    }
+
+    /// The classes named `names` (made if new), under one hold of the registry: how a store of
+    /// 10,000 learned classes is loaded. Past the class cap, a name gets the one untracked class.
+    package static func named(_ names: [(name: String, site: SourceSite)]) -> [LockClass] {
         let cap = ConfigurationStore.loaded.configuration.capacity.classes
-        var overflowed = false
-        let lockClass = registry.withLock { registry -> LockClass in
-            if let existing = registry.byName[key] { return existing }
-            guard registry.all.count < cap else {
-                overflowed = true
-                return registry.overflow()
+        var firstOverflow: String?
+        let made = registry.withLock { registry in
+            names.map { name, site -> LockClass in
+                if let existing = registry.byName[name] { return existing }
+                guard registry.all.count < cap else {
+                    firstOverflow = firstOverflow ?? name
+                    return registry.overflow()
+                }
+                return registry.add { LockClass(id: $0, name: name, site: site) }
             }
-            return registry.add { LockClass(id: $0, name: key, site: site) }
         }
-        if overflowed {
+        if let firstOverflow {
             Capacity.exhausted(
-                .classes, cap: cap, detail: "lock class \"\(key)\" and later ones share one untracked class")
+                .classes, cap: cap, detail: "lock class \"\(firstOverflow)\" and later ones share one untracked class")
         }
-        return lockClass
+        return made
     }
 
     /// The subclass for nesting level `level` (self for 0).

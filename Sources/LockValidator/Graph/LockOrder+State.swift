@@ -13,7 +13,7 @@ extension LockOrder {
         /// The edge's tail was held for reading.
         let heldShared: Bool
         /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
-        var origin: UInt16 = 0
+        var origin: UInt32 = 0
     }
 
     /// Everything behind the graph lock.
@@ -48,44 +48,35 @@ extension LockOrder {
             return state
         }
 
-        /// What learned orders share, each kept once: sites, stacks, threads and processes.
-        struct LearnedTables {
-            var sites: [SourceSite: UInt32] = [:]
-            var stacks: [StackTrace: UInt32] = [:]
-            var threads: [ThreadInfo: UInt32] = [:]
-            var origins: [ValidationReport.ProcessDescription?: UInt16] = [:]
-        }
-
-        /// Adds an order another process learned, with its sites, thread, stack and process.
-        mutating func addLearned(
-            from: UInt32, to: UInt32, _ edge: ValidationReport.Edge, interning tables: inout LearnedTables
-        ) {
-            func site(_ site: SourceSite) -> UInt32 {
-                if let known = tables.sites[site] { return known }
-                sites.append(site)
-                tables.sites[site] = UInt32(sites.count - 1)
-                return UInt32(sites.count - 1)
-            }
-            let stack = edge.stack ?? StackTrace(addresses: [])
-            let stackIndex = tables.stacks[stack] ?? UInt32(stacks.count)
-            if stackIndex == stacks.count {
-                stacks.append(stack)
-                tables.stacks[stack] = stackIndex
-            }
-            let threadInfo = edge.thread ?? ThreadInfo(serial: 0, osThreadID: 0, name: nil)
+        /// Adds the orders other processes learned (`store`), with their sites, threads, stacks and
+        /// processes; `classIDs` are the graph nodes of the store's classes by number.
+        mutating func addLearned(_ store: LearnedOrderStore, classIDs: [UInt32]) {
+            // The store's tables are appended whole, so an order's numbers are offsets into them.
+            let siteBase = UInt32(sites.count)
+            sites += store.sites
+            let stackBase = UInt32(stacks.count)
+            stacks += store.stacks
+            let originBase = UInt32(origins.count) + 1
+            origins += store.processes.map(Optional.some) + [nil]
             // Threads of other processes get serials no thread of this one has.
-            let thread = tables.threads[threadInfo] ?? UInt32.max - UInt32(tables.threads.count)
-            threads[thread] = threadInfo
-            tables.threads[threadInfo] = thread
-            let origin = tables.origins[edge.process] ?? UInt16(truncatingIfNeeded: origins.count + 1)
-            if tables.origins[edge.process] == nil {
-                origins.append(edge.process)
-                tables.origins[edge.process] = origin
+            func thread(_ number: UInt32) -> UInt32 { UInt32.max - number }
+            for (number, info) in store.threads.enumerated() { threads[thread(UInt32(number))] = info }
+            let none = LearnedOrderStore.NumberedOrder.none
+            threads[thread(UInt32(store.threads.count))] = ThreadInfo(serial: 0, osThreadID: 0, name: nil)
+            // Room for this process's own orders too, so that its first new edge copies no table.
+            graph.reserveCapacity(edges: graph.edgeCount + store.numberedOrders.count * 9 / 8 + 1024)
+            for order in store.numberedOrders {
+                let from = classIDs[Int(order.from)]
+                let to = classIDs[Int(order.to)]
+                guard from != 0 && to != 0 else { continue }
+                let record = EdgeRecord(
+                    fromInstance: 0, toInstance: 0, fromSite: siteBase + order.fromSite,
+                    toSite: siteBase + order.toSite,
+                    thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
+                    stack: order.stack == none ? 0 : stackBase + order.stack, irql: order.irql, heldShared: false,
+                    origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process))
+                _ = graph.insertEdge(from: from, to: to, payload: record)
             }
-            let record = EdgeRecord(
-                fromInstance: 0, toInstance: 0, fromSite: site(edge.fromAcquiredAt), toSite: site(edge.toAcquiredAt),
-                thread: thread, stack: stackIndex, irql: edge.irql, heldShared: false, origin: origin)
-            _ = graph.insertEdge(from: from, to: to, payload: record)
         }
 
         struct SiteKey: Hashable {

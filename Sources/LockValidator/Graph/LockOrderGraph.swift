@@ -35,7 +35,10 @@ package struct LockOrderGraph<Payload> {
     private var predecessors: [[UInt32]] = [[]]
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
-    private var payloads: [UInt64: Payload] = [:]
+    /// Each edge's number in `payloads`, by `from << 32 | to`: 12 bytes a slot, not a slot the size of a
+    /// payload, so that a graph of 100,000 edges (a learned-order store) stays a few megabytes.
+    private var edgeNumbers: [UInt64: UInt32] = [:]
+    private var payloads: [Payload] = []
     private var nextPosition: Int32 = 0
 
     // Search scratch, reused so that a search allocates only when the graph grew.
@@ -52,14 +55,22 @@ package struct LockOrderGraph<Payload> {
     /// The number of edges in the graph, cycle edges included.
     package var edgeCount: Int { payloads.count }
 
+    /// Makes room for `count` edges in all, so that inserting many at once grows no table.
+    package mutating func reserveCapacity(edges count: Int) {
+        edgeNumbers.reserveCapacity(count)
+        payloads.reserveCapacity(count)
+    }
+
     /// The number of edges that closed a cycle when inserted.
     package var cycleEdgeCount: Int { cycleSuccessors.values.reduce(0) { $0 + $1.count } }
 
     /// Whether `from → to` is in the graph.
-    package func hasEdge(from: UInt32, to: UInt32) -> Bool { payloads[Self.key(from, to)] != nil }
+    package func hasEdge(from: UInt32, to: UInt32) -> Bool { edgeNumbers[Self.key(from, to)] != nil }
 
     /// What was kept when `from → to` was inserted.
-    package func payload(from: UInt32, to: UInt32) -> Payload? { payloads[Self.key(from, to)] }
+    package func payload(from: UInt32, to: UInt32) -> Payload? {
+        edgeNumbers[Self.key(from, to)].map { payloads[Int($0)] }
+    }
 
     /// The nodes `node` has edges to.
     package func successors(of node: UInt32) -> [UInt32] {
@@ -68,21 +79,23 @@ package struct LockOrderGraph<Payload> {
 
     /// Every edge with its payload, in no particular order.
     package var edges: [(from: UInt32, to: UInt32, payload: Payload)] {
-        payloads.map { (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), $0.value) }
+        edgeNumbers.map {
+            (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), payloads[Int($0.value)])
+        }
     }
 
     /// Inserts `from → to` unless it is present; `payload` is evaluated only when the edge is inserted.
     package mutating func insertEdge(from: UInt32, to: UInt32, payload: @autoclosure () -> Payload) -> Insertion {
         guard from != to else { return .selfLoop }
         let key = Self.key(from, to)
-        if payloads[key] != nil { return .alreadyPresent }
+        if edgeNumbers[key] != nil { return .alreadyPresent }
         addNode(max(from, to))
         let lower = position[Int(to)]
         let upper = position[Int(from)]
         if lower < upper {
             // The edge disagrees with the order: search the affected region [lower, upper].
             if let path = forwardPath(from: to, reaching: from, bound: upper, throughCycleEdges: false) {
-                payloads[key] = payload()
+                keep(key, payload())
                 cycleSuccessors[from, default: []].append(to)
                 cyclePredecessors[to, default: []].append(from)
                 return .closesCycle(path: path)
@@ -91,13 +104,18 @@ package struct LockOrderGraph<Payload> {
             let backward = region(from: from, backwards: true, throughCycleEdges: false) { $0 >= lower }
             reorder(backward: backward, forward: forward)
         }
-        payloads[key] = payload()
+        keep(key, payload())
         successors[Int(from)].append(to)
         predecessors[Int(to)].append(from)
         if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
             return .closesCycle(path: path)
         }
         return .inserted
+    }
+
+    private mutating func keep(_ key: UInt64, _ payload: Payload) {
+        edgeNumbers[key] = UInt32(payloads.count)
+        payloads.append(payload)
     }
 
     /// Whether `target` can be reached from `source` over edges.
@@ -134,7 +152,7 @@ package struct LockOrderGraph<Payload> {
                 if position[from] >= position[Int(to)] {
                     problems.append("edge \(from) → \(to) runs backwards (\(position[from]) ≥ \(position[Int(to)]))")
                 }
-                if payloads[Self.key(UInt32(from), to)] == nil {
+                if edgeNumbers[Self.key(UInt32(from), to)] == nil {
                     problems.append("edge \(from) → \(to) has no payload")
                 }
                 if !predecessors[Int(to)].contains(UInt32(from)) {
@@ -145,7 +163,9 @@ package struct LockOrderGraph<Payload> {
         for (from, heads) in cycleSuccessors {
             for to in heads {
                 listed += 1
-                if payloads[Self.key(from, to)] == nil { problems.append("cycle edge \(from) → \(to) has no payload") }
+                if edgeNumbers[Self.key(from, to)] == nil {
+                    problems.append("cycle edge \(from) → \(to) has no payload")
+                }
                 if cyclePredecessors[to]?.contains(from) != true {
                     problems.append("cycle edge \(from) → \(to) missing from cycle predecessors")
                 }
@@ -156,6 +176,9 @@ package struct LockOrderGraph<Payload> {
             }
         }
         if listed != payloads.count { problems.append("\(listed) listed edges but \(payloads.count) payloads") }
+        if edgeNumbers.count != payloads.count || edgeNumbers.values.contains(where: { $0 >= payloads.count }) {
+            problems.append("\(edgeNumbers.count) edge numbers for \(payloads.count) payloads")
+        }
         let predecessorCount =
             predecessors.reduce(0) { $0 + $1.count } + cyclePredecessors.values.reduce(0) { $0 + $1.count }
         if predecessorCount != payloads.count { problems.append("\(predecessorCount) predecessor entries") }

@@ -14,51 +14,46 @@ extension LearnedOrderStore {
     /// and an edge names them by number, so that an edge line is numbers only; `-` is "none". Tabs,
     /// newlines and backslashes inside a field are escaped.
     public func text() -> String {
-        var processes: [ValidationReport.ProcessDescription: Int] = [:]
-        var stacks: [String: Int] = [:]
-        var classes: [String: Int] = [:]
-        var sites: [SourceSite: Int] = [:]
-        var threads: [ThreadInfo: Int] = [:]
-        var lines = ["\(Self.schemaName)\truns\t\(runs)"]
-        func number<Key: Hashable>(_ key: Key, in table: inout [Key: Int], line: () -> String) -> Int {
-            if let known = table[key] { return known }
-            table[key] = table.count
-            lines.append(line())
-            return table.count - 1
+        var text: [UInt8] = []
+        text.reserveCapacity(numberedOrders.count * 48 + classes.count * 96 + stacks.count * 1024)
+        func line(_ fields: [String], escaping: Bool = true) {
+            text += fields.map { escaping ? Self.escaped($0) : $0 }.joined(separator: "\t").utf8
+            text.append(10)
         }
-        for order in orders {
-            let edge = order.edge
-            let process = edge.process.map { process in
-                number(process, in: &processes) {
-                    (["P", String(process.pid), process.run ?? "-", process.executable] + process.arguments)
-                        .map(Self.escaped).joined(separator: "\t")
-                }
-            }
-            // Stacks are told apart by their frames: equal addresses in two processes can be other code.
-            let stack = edge.stack.map { stack in
-                let frames = stack.symbolicated().prefix(ValidationReport.Graph.edgeStackDepth)
-                let line = (["S"] + frames.map(Self.field)).joined(separator: "\t")
-                return number(line, in: &stacks) { line }
-            }
-            let from = number(edge.from, in: &classes) { "C\t\(Self.escaped(edge.from))\t\(edge.fromAcquiredAt)" }
-            let to = number(edge.to, in: &classes) { "C\t\(Self.escaped(edge.to))\t\(edge.toAcquiredAt)" }
-            let thread = edge.thread.map { thread in
-                number(thread, in: &threads) {
-                    "H\t\(thread.serial),\(thread.osThreadID),\(Self.escaped(thread.name ?? ""))"
-                }
-            }
-            let fromSite = number(edge.fromAcquiredAt, in: &sites) {
-                "T\t\(Self.escaped(edge.fromAcquiredAt.description))"
-            }
-            let toSite = number(edge.toAcquiredAt, in: &sites) { "T\t\(Self.escaped(edge.toAcquiredAt.description))" }
-            let numbers: [Int?] = [
-                from, to, fromSite, toSite, Int(edge.irql.rawValue), stack, process, order.firstRun, order.lastRun,
-                thread,
-            ]
-            lines.append((["E"] + numbers.map { $0.map(String.init) ?? "-" }).joined(separator: "\t"))
+        line([Self.schemaName, "runs", String(runs)])
+        for process in processes {
+            line(["P", String(process.pid), process.run ?? "-", process.executable] + process.arguments)
         }
-        lines.append("end\t\(orders.count)")
-        return lines.joined(separator: "\n") + "\n"
+        for stack in stacks { line(["S"] + stack.symbolicated().map(Self.field), escaping: false) }
+        for (name, site) in classes { line(["C", name, site.description]) }
+        for site in sites { line(["T", site.description]) }
+        for thread in threads {
+            line(["H", "\(thread.serial),\(thread.osThreadID),\(Self.escaped(thread.name ?? ""))"], escaping: false)
+        }
+        // Edge lines are numbers only, written digit by digit: 100,000 of them take milliseconds.
+        func number(_ value: UInt32) {
+            text.append(9)
+            guard value != NumberedOrder.none else { return text.append(UInt8(ascii: "-")) }
+            let start = text.count
+            var rest = value
+            repeat {
+                text.append(UInt8(ascii: "0") + UInt8(rest % 10))
+                rest /= 10
+            } while rest > 0
+            text[start...].reverse()
+        }
+        for order in numberedOrders {
+            text.append(UInt8(ascii: "E"))
+            for value in [
+                order.from, order.to, order.fromSite, order.toSite, UInt32(order.irql.rawValue), order.stack,
+                order.process, order.firstRun, order.lastRun, order.thread,
+            ] {
+                number(value)
+            }
+            text.append(10)
+        }
+        line(["end", String(numberedOrders.count)])
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Reads the store file at `path`.
@@ -66,10 +61,13 @@ extension LearnedOrderStore {
     /// - Throws: ``ReportFileError``, one line naming `path`, for a missing or unreadable file, or one
     ///   that is not a store, is cut off, or has a malformed line.
     public static func load(from path: String) throws(ReportFileError) -> LearnedOrderStore {
-        guard let text = TextFile.read(path) else {
+        guard let bytes = TextFile.bytes(path) else {
             throw ReportFileError(description: "\(path): cannot read the file (missing or unreadable)")
         }
-        return try LearnedOrderStore(parsing: text, from: path)
+        let parsed = bytes.withUnsafeBufferPointer { bytes in
+            Result { () throws(ReportFileError) in try Self(bytes, from: path) }
+        }
+        return try parsed.get()
     }
 
     /// Reads a store written by ``text()``.
@@ -93,12 +91,13 @@ extension LearnedOrderStore {
             throw ReportFileError(description: "\(path): line 1: malformed \(Self.schemaName) header")
         }
         self.runs = runs
-        var processes: [ValidationReport.ProcessDescription] = []
-        var stacks: [StackTrace] = []
-        var classes: [String] = []
-        var sites: [SourceSite] = []
-        var threads: [ThreadInfo] = []
-        var pairs = Set<UInt64>()
+        // Room for every edge line at once: the orders are most of a store's memory.
+        var edgeLines = 0
+        for at in bytes.indices.dropLast() where bytes[at] == 10 && bytes[at + 1] == UInt8(ascii: "E") {
+            edgeLines += 1
+        }
+        numberedOrders.reserveCapacity(edgeLines)
+        var pairs = Set<UInt64>(minimumCapacity: edgeLines)
         var ended = false
         while let fields = lines.next() {
             func fail(_ problem: String) -> ReportFileError {
@@ -107,21 +106,24 @@ extension LearnedOrderStore {
             guard !ended else { throw fail("text after the end line") }
             switch fields.first {
             case UInt8(ascii: "E") where fields.count == 11:
-                guard let from = fields.integer(1), let to = fields.integer(2), classes.indices.contains(from),
-                    classes.indices.contains(to), let fromSite = fields.integer(3), sites.indices.contains(fromSite),
-                    let toSite = fields.integer(4), sites.indices.contains(toSite), let level = fields.integer(5),
-                    let irql = IRQL(rawValue: UInt8(truncatingIfNeeded: level)), level < 256,
-                    let firstRun = fields.integer(8), let lastRun = fields.integer(9)
+                /// Field `at` as a row number of a table with `count` rows; `none` for "-" if `optional`.
+                func row(_ at: Int, of count: Int, optional: Bool = false) -> UInt32? {
+                    if optional && fields.isNone(at) { return NumberedOrder.none }
+                    return fields.integer(at).flatMap { $0 < count ? UInt32($0) : nil }
+                }
+                guard let from = row(1, of: classes.count), let to = row(2, of: classes.count),
+                    let fromSite = row(3, of: sites.count), let toSite = row(4, of: sites.count),
+                    let level = row(5, of: 256), let irql = IRQL(rawValue: UInt8(level)),
+                    let stack = row(6, of: stacks.count, optional: true),
+                    let process = row(7, of: processes.count, optional: true),
+                    let firstRun = row(8, of: Int(UInt32.max)), let lastRun = row(9, of: Int(UInt32.max)),
+                    let thread = row(10, of: threads.count, optional: true)
                 else { throw fail("malformed edge") }
-                guard pairs.insert(UInt64(from) << 32 | UInt64(to)).inserted else { throw fail("a repeated order") }
-                let stack = fields.integer(6).flatMap { stacks.indices.contains($0) ? stacks[$0] : nil }
-                let process = fields.integer(7).flatMap { processes.indices.contains($0) ? processes[$0] : nil }
-                let thread = fields.integer(10).flatMap { threads.indices.contains($0) ? threads[$0] : nil }
-                let edge = ValidationReport.Edge(
-                    from: classes[from], to: classes[to], fromAcquiredAt: sites[fromSite], toAcquiredAt: sites[toSite],
-                    irql: irql,
-                    thread: thread, stack: stack, process: process)
-                appendParsed(Order(edge: edge, firstRun: firstRun, lastRun: lastRun))
+                let order = NumberedOrder(
+                    from: from, to: to, fromSite: fromSite, toSite: toSite, stack: stack, process: process,
+                    thread: thread, firstRun: firstRun, lastRun: lastRun, irql: irql)
+                guard pairs.insert(order.pair).inserted else { throw fail("a repeated order") }
+                numberedOrders.append(order)
             case UInt8(ascii: "T") where fields.count == 2:
                 guard let site = Self.site(fields.string(1)) else { throw fail("malformed site") }
                 sites.append(site)
@@ -129,9 +131,10 @@ extension LearnedOrderStore {
                 guard let thread = Self.thread(fields.string(1)[...]) else { throw fail("malformed thread") }
                 threads.append(thread)
             case UInt8(ascii: "C") where fields.count == 3:
-                classes.append(Self.unescaped(fields.string(1)))
+                guard let site = Self.site(fields.string(2)) else { throw fail("malformed class site") }
+                classes.append((Self.unescaped(fields.string(1)), site))
             case UInt8(ascii: "S"):
-                let frames = (1..<fields.count).map { Self.frame(fields.string($0)[...]) }
+                let frames = (1..<fields.count).map { Self.frame(fields, $0) }
                 guard !frames.contains(where: { $0 == nil }) else { throw fail("malformed stack frame") }
                 stacks.append(StackTrace(frames: frames.map { $0! }))
             case UInt8(ascii: "P") where fields.count >= 4:
@@ -143,8 +146,8 @@ extension LearnedOrderStore {
                         arguments: (4..<fields.count).map { Self.unescaped(fields.string($0)) },
                         run: run == "-" ? nil : Self.unescaped(run)))
             case UInt8(ascii: "e") where fields.string(0) == "end" && fields.count == 2:
-                guard fields.integer(1) == orders.count else {
-                    throw fail("the end line counts \(fields.string(1)) edges, the file has \(orders.count)")
+                guard fields.integer(1) == numberedOrders.count else {
+                    throw fail("the end line counts \(fields.string(1)) edges, the file has \(numberedOrders.count)")
                 }
                 ended = true
             default:
@@ -169,12 +172,48 @@ extension LearnedOrderStore {
             var count: Int { bounds.count }
             var first: UInt8? { bounds.first.flatMap { $0.isEmpty ? nil : bytes[$0.lowerBound] } }
 
-            func string(_ index: Int) -> String {
-                String(decoding: UnsafeBufferPointer(rebasing: bytes[bounds[index]]), as: UTF8.self)
+            func string(_ index: Int) -> String { string(in: bounds[index]) }
+
+            func string(in range: Range<Int>) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
             }
 
-            func integer(_ index: Int) -> Int? {
-                let range = bounds[index]
+            /// Field `index` cut at each `separator` byte.
+            func parts(_ index: Int, separatedBy separator: UInt8) -> [Range<Int>] {
+                var parts: [Range<Int>] = []
+                var start = bounds[index].lowerBound
+                for at in bounds[index] where bytes[at] == separator {
+                    parts.append(start..<at)
+                    start = at + 1
+                }
+                parts.append(start..<bounds[index].upperBound)
+                return parts
+            }
+
+            /// `0x` and hexadecimal digits.
+            func hexadecimal(in range: Range<Int>) -> UInt? {
+                guard range.count > 2, range.count <= 18, bytes[range.lowerBound] == UInt8(ascii: "0"),
+                    bytes[range.lowerBound + 1] == UInt8(ascii: "x")
+                else { return nil }
+                var value: UInt = 0
+                for at in range.dropFirst(2) {
+                    let byte = bytes[at] | 0x20  // lower case
+                    let digit: UInt8
+                    switch byte {
+                    case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                    case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                    default: return nil
+                    }
+                    value = value << 4 | UInt(digit)
+                }
+                return value
+            }
+
+            func isNone(_ index: Int) -> Bool { bounds[index].count == 1 && bytes[bounds[index].lowerBound] == 0x2D }
+
+            func integer(_ index: Int) -> Int? { integer(in: bounds[index]) }
+
+            func integer(in range: Range<Int>) -> Int? {
                 guard !range.isEmpty, range.count < 19 else { return nil }
                 var value = 0
                 for at in range {
@@ -226,16 +265,14 @@ extension LearnedOrderStore {
         ].map(escaped).joined(separator: String(frameSeparator))
     }
 
-    private static func frame(_ field: Substring) -> StackTrace.Frame? {
-        // Split on the byte: splitting on a Character compares whole grapheme clusters.
-        let parts = field.utf8.split(separator: 0x1F, omittingEmptySubsequences: false).map { Substring($0) }
-        guard parts.count == 5, parts[0].hasPrefix("0x"), let address = UInt(parts[0].dropFirst(2), radix: 16) else {
-            return nil
-        }
-        func optional(_ part: Substring) -> String? { part.isEmpty ? nil : unescaped(part) }
+    /// Field `index` of an S line: a frame's address, symbol, offset, file and line, separated by U+001F.
+    private static func frame(_ fields: Lines.Fields, _ index: Int) -> StackTrace.Frame? {
+        let parts = fields.parts(index, separatedBy: 0x1F)
+        guard parts.count == 5, let address = fields.hexadecimal(in: parts[0]) else { return nil }
+        func text(_ part: Range<Int>) -> String? { part.isEmpty ? nil : unescaped(fields.string(in: part)) }
         return StackTrace.Frame(
-            address: address, symbol: optional(parts[1]), offset: UInt(parts[2]), file: optional(parts[3]),
-            line: Int(parts[4]))
+            address: address, symbol: text(parts[1]), offset: fields.integer(in: parts[2]).map(UInt.init),
+            file: text(parts[3]), line: fields.integer(in: parts[4]))
     }
 
     static func escaped(_ text: String) -> String {

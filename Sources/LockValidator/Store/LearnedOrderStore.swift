@@ -18,14 +18,45 @@ public struct LearnedOrderStore: Sendable {
 
     /// How many processes have added to the store: the current run number.
     public var runs = 0
-    /// The orders, each once, in the order learned.
-    public private(set) var orders: [Order] = []
-    /// Where each order is in ``orders``; made on the first change (a store only read never needs it).
-    private var index: [Pair: Int]?
 
-    private struct Pair: Hashable {
-        let from: String
-        let to: String
+    // The store as its file numbers it: each process, stack, class, site and thread once, and each
+    // order as numbers into those tables. Loading 100,000 orders into the lock-order graph is then
+    // array lookups, and the store costs 40 bytes an order.
+    var processes: [ValidationReport.ProcessDescription] = []
+    /// Stacks by their symbolicated frames, at most `Graph.edgeStackDepth` of them.
+    var stacks: [StackTrace] = []
+    var classes: [(name: String, site: SourceSite)] = []
+    var sites: [SourceSite] = []
+    var threads: [ThreadInfo] = []
+    var numberedOrders: [NumberedOrder] = []
+    /// Where each row is in its table; made on the first change (a store only read never needs it).
+    private var index: Index?
+
+    /// One order, as numbers into the store's tables.
+    struct NumberedOrder {
+        static let none = UInt32.max
+
+        var from: UInt32
+        var to: UInt32
+        var fromSite: UInt32
+        var toSite: UInt32
+        var stack: UInt32
+        var process: UInt32
+        var thread: UInt32
+        var firstRun: UInt32
+        var lastRun: UInt32
+        var irql: IRQL
+
+        var pair: UInt64 { UInt64(from) << 32 | UInt64(to) }
+    }
+
+    private struct Index {
+        var processes: [ValidationReport.ProcessDescription: UInt32] = [:]
+        var stacks: [StackTrace: UInt32] = [:]
+        var classes: [String: UInt32] = [:]
+        var sites: [SourceSite: UInt32] = [:]
+        var threads: [ThreadInfo: UInt32] = [:]
+        var orders: [UInt64: Int] = [:]
     }
 
     /// One learned order.
@@ -38,6 +69,21 @@ public struct LearnedOrderStore: Sendable {
     }
 
     public init() {}
+
+    /// The orders, each once, in the order learned.
+    public var orders: [Order] {
+        numberedOrders.map { order in
+            func row<Row>(_ table: [Row], _ number: UInt32) -> Row? {
+                number == NumberedOrder.none ? nil : table[Int(number)]
+            }
+            let edge = ValidationReport.Edge(
+                from: classes[Int(order.from)].name, to: classes[Int(order.to)].name,
+                fromAcquiredAt: sites[Int(order.fromSite)], toAcquiredAt: sites[Int(order.toSite)], irql: order.irql,
+                thread: row(threads, order.thread), stack: row(stacks, order.stack),
+                process: row(processes, order.process))
+            return Order(edge: edge, firstRun: Int(order.firstRun), lastRun: Int(order.lastRun))
+        }
+    }
 
     /// The store file for a configured path: a directory holds `lockvalidator-graph.txt`.
     public static func file(for configured: String) -> String {
@@ -54,67 +100,102 @@ public struct LearnedOrderStore: Sendable {
     public mutating func addRun(_ edges: [ValidationReport.Edge], seen: [(from: String, to: String)]) {
         runs += 1
         for edge in edges { add(edge, firstRun: runs, lastRun: runs) }
-        for (from, to) in seen { if let at = indexed[Pair(from: from, to: to)] { orders[at].lastRun = runs } }
+        for (from, to) in seen {
+            guard let from = indexed.classes[from], let to = indexed.classes[to],
+                let at = index!.orders[UInt64(from) << 32 | UInt64(to)]
+            else { continue }
+            numberedOrders[at].lastRun = UInt32(runs)
+        }
     }
 
     /// Adds `edge` unless its order is known; a known order keeps its first stack, and the later of the
     /// two last runs.
     mutating func add(_ edge: ValidationReport.Edge, firstRun: Int, lastRun: Int) {
-        let key = Pair(from: edge.from, to: edge.to)
-        if let at = indexed[key] {
-            orders[at].lastRun = max(orders[at].lastRun, lastRun)
+        let from = number(edge.from, site: edge.fromAcquiredAt)
+        let to = number(edge.to, site: edge.toAcquiredAt)
+        if let at = index!.orders[UInt64(from) << 32 | UInt64(to)] {
+            numberedOrders[at].lastRun = max(numberedOrders[at].lastRun, UInt32(lastRun))
             return
         }
-        index![key] = orders.count
-        orders.append(Order(edge: edge, firstRun: firstRun, lastRun: lastRun))
+        // Stacks are told apart by their frames: equal addresses in two processes can be other code.
+        let stack = edge.stack.map {
+            StackTrace(frames: Array($0.symbolicated().prefix(ValidationReport.Graph.edgeStackDepth)))
+        }
+        let order = NumberedOrder(
+            from: from, to: to, fromSite: number(edge.fromAcquiredAt, in: \.sites, \.sites),
+            toSite: number(edge.toAcquiredAt, in: \.sites, \.sites), stack: number(stack, in: \.stacks, \.stacks),
+            process: number(edge.process, in: \.processes, \.processes),
+            thread: number(edge.thread, in: \.threads, \.threads), firstRun: UInt32(firstRun),
+            lastRun: UInt32(lastRun), irql: edge.irql)
+        index!.orders[order.pair] = numberedOrders.count
+        numberedOrders.append(order)
     }
 
-    /// Appends an order known to be new (a parsed store's; the parser checks).
-    mutating func appendParsed(_ order: Order) {
-        index = nil
-        orders.append(order)
+    /// The number of `row` in its table, added if new; `none` for no row.
+    private mutating func number<Row: Hashable>(
+        _ row: Row?, in table: WritableKeyPath<Self, [Row]>, _ rows: WritableKeyPath<Index, [Row: UInt32]>
+    ) -> UInt32 {
+        guard let row else { return NumberedOrder.none }
+        if let known = indexed[keyPath: rows][row] { return known }
+        let number = UInt32(self[keyPath: table].count)
+        self[keyPath: table].append(row)
+        index![keyPath: rows][row] = number
+        return number
+    }
+
+    /// The number of the class named `name`, added with `site` if new.
+    private mutating func number(_ name: String, site: SourceSite) -> UInt32 {
+        if let known = indexed.classes[name] { return known }
+        classes.append((name, site))
+        index!.classes[name] = UInt32(classes.count - 1)
+        return UInt32(classes.count - 1)
     }
 
     /// The index, made if missing.
-    private var indexed: [Pair: Int] {
+    private var indexed: Index {
         mutating get {
             if let index { return index }
-            let made = Dictionary(
-                orders.enumerated().map { (Pair(from: $1.edge.from, to: $1.edge.to), $0) },
-                uniquingKeysWith: { a, _ in a })
+            var made = Index()
+            func numbered<Row: Hashable>(_ rows: [Row]) -> [Row: UInt32] {
+                Dictionary(rows.enumerated().map { ($1, UInt32($0)) }, uniquingKeysWith: { first, _ in first })
+            }
+            made.processes = numbered(processes)
+            made.stacks = numbered(stacks)
+            made.classes = numbered(classes.map(\.name))
+            made.sites = numbered(sites)
+            made.threads = numbered(threads)
+            made.orders = Dictionary(
+                numberedOrders.enumerated().map { ($1.pair, $0) }, uniquingKeysWith: { first, _ in first })
             index = made
             return made
         }
     }
 
-    /// Drops the orders no run has taken in the last `runs` runs; returns how many.
+    /// Drops the orders no run has taken in the last `runs` runs, and the processes, stacks, classes,
+    /// sites and threads only they named; returns how many orders it dropped.
     @discardableResult
     public mutating func prune(notSeenFor runs: Int) -> Int {
-        let before = orders.count
-        orders.removeAll { self.runs - $0.lastRun >= runs }
-        index = nil
-        return before - orders.count
+        var kept = LearnedOrderStore()
+        kept.runs = self.runs
+        kept.index = Index()
+        for order in orders where self.runs - order.lastRun < runs {
+            kept.add(order.edge, firstRun: order.firstRun, lastRun: order.lastRun)
+        }
+        let dropped = numberedOrders.count - kept.numberedOrders.count
+        self = kept
+        return dropped
     }
 
     /// The store as a report with no violations, for `lockval check` and `merge`: its edges name the
     /// processes that learned them.
     public func asReport(path: String) -> ValidationReport {
-        var classes: [String: ValidationReport.ClassDescription] = [:]
-        var classOrder: [String] = []
-        for order in orders {
-            for (name, site) in [
-                (order.edge.from, order.edge.fromAcquiredAt), (order.edge.to, order.edge.toAcquiredAt),
-            ]
-            where classes[name] == nil {
-                classOrder.append(name)
-                classes[name] = ValidationReport.ClassDescription(name: name, site: site, irqls: [])
-            }
-        }
-        let processes = Array(Set(orders.compactMap(\.edge.process))).sorted { $0.pid < $1.pid }
-        return ValidationReport(
+        ValidationReport(
             process: ValidationReport.ProcessDescription(pid: 0, executable: path, arguments: []),
-            mergedFrom: processes.isEmpty ? nil : processes,
+            mergedFrom: processes.isEmpty ? nil : processes.sorted { $0.pid < $1.pid },
             config: .init(settings: Configuration(), errors: []), violations: [], suppressed: [],
-            graph: .init(classes: classOrder.map { classes[$0]! }, edges: orders.map(\.edge)), chains: 0)
+            graph: .init(
+                classes: classes.map { ValidationReport.ClassDescription(name: $0.name, site: $0.site, irqls: []) },
+                edges: orders.map(\.edge)),
+            chains: 0)
     }
 }

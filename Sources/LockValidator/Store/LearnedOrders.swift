@@ -27,49 +27,35 @@ enum LearnedOrders {
         }
     }()
 
-    /// The graph nodes of each learned order's classes, made (or found) by name.
-    private static let seeds: [(from: UInt32, to: UInt32)] = {
+    /// The graph node of each of the store's classes, by its number; 0 past the class cap (the one
+    /// untracked class, of which no order is kept).
+    private static let classIDs: [UInt32] = {
         guard let store = loaded?.store else { return [] }
-        var made: [String: LockClass] = [:]
-        func lockClass(_ name: String, _ site: SourceSite) -> LockClass {
-            if let known = made[name] { return known }
-            let lockClass = LockClass.named(name, site: site)
-            made[name] = lockClass
-            return lockClass
-        }
         // Classes are made in a topological order of the learned orders, so that each order agrees with
         // the graph's order when inserted and costs O(1), not a search and a reordering.
-        for (name, site) in topologicalOrder(store.orders) { _ = lockClass(name, site) }
-        return store.orders.map { order in
-            let from = lockClass(order.edge.from, order.edge.fromAcquiredAt)
-            let to = lockClass(order.edge.to, order.edge.toAcquiredAt)
-            // Past the class cap, a name gets the one untracked class: no order of it is kept.
-            return from.isOverflow || to.isOverflow ? (0, 0) : (from.id, to.id)
+        let sorted = topologicalOrder(classCount: store.classes.count, store.numberedOrders)
+        var ids = [UInt32](repeating: 0, count: store.classes.count)
+        for (number, lockClass) in zip(sorted, LockClass.named(sorted.map { store.classes[$0] }))
+        where !lockClass.isOverflow {
+            ids[number] = lockClass.id
         }
+        return ids
     }()
 
-    /// The classes of `orders`, each before every class it is ordered before (Kahn's algorithm); the
-    /// classes of cycles, which have no such order, last.
-    private static func topologicalOrder(_ orders: [LearnedOrderStore.Order]) -> [(String, SourceSite)] {
-        var numbers: [String: Int] = [:]
-        var classes: [(String, SourceSite)] = []
-        func number(_ name: String, _ site: SourceSite) -> Int {
-            if let known = numbers[name] { return known }
-            numbers[name] = classes.count
-            classes.append((name, site))
-            return classes.count - 1
+    /// The class numbers, each before every class it is ordered before (Kahn's algorithm); the classes
+    /// of cycles, which have no such order, last.
+    private static func topologicalOrder(
+        classCount: Int, _ orders: [LearnedOrderStore.NumberedOrder]
+    ) -> [Int] {
+        var successors = [[Int]](repeating: [], count: classCount)
+        var incoming = [Int](repeating: 0, count: classCount)
+        for order in orders {
+            successors[Int(order.from)].append(Int(order.to))
+            incoming[Int(order.to)] += 1
         }
-        let edges = orders.map {
-            (number($0.edge.from, $0.edge.fromAcquiredAt), number($0.edge.to, $0.edge.toAcquiredAt))
-        }
-        var successors = [[Int]](repeating: [], count: classes.count)
-        var incoming = [Int](repeating: 0, count: classes.count)
-        for (from, to) in edges {
-            successors[from].append(to)
-            incoming[to] += 1
-        }
-        var ready = classes.indices.filter { incoming[$0] == 0 }
+        var ready = (0..<classCount).filter { incoming[$0] == 0 }
         var sorted: [Int] = []
+        sorted.reserveCapacity(classCount)
         while let next = ready.popLast() {
             sorted.append(next)
             for successor in successors[next] {
@@ -77,20 +63,16 @@ enum LearnedOrders {
                 if incoming[successor] == 0 { ready.append(successor) }
             }
         }
-        sorted += classes.indices.filter { incoming[$0] > 0 }
-        return sorted.map { classes[$0] }
+        return sorted + (0..<classCount).filter { incoming[$0] > 0 }
     }
 
     /// Classes that exist only because a learned order names them.
-    static let seededClassIDs: Set<UInt32> = Set(seeds.flatMap { [$0.from, $0.to] })
+    static let seededClassIDs: Set<UInt32> = Set(classIDs.filter { $0 != 0 })
 
     /// Puts the learned orders into a fresh graph state.
     static func seed(_ state: inout LockOrder.State) {
         guard let store = loaded?.store else { return }
-        var tables = LockOrder.State.LearnedTables()
-        for (order, (from, to)) in zip(store.orders, seeds) where from != 0 {
-            state.addLearned(from: from, to: to, order.edge, interning: &tables)
-        }
+        state.addLearned(store, classIDs: classIDs)
     }
 
     /// At exit: adds this process's orders to the store, under a lock on its directory, so that

@@ -8,17 +8,29 @@
 package enum TextFile {
     /// The contents of the file at `path`, or nil when it cannot be read.
     package static func read(_ path: String) -> String? {
+        bytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The bytes of the file at `path`, or nil when it cannot be read: one buffer of the file's size
+    /// (a store of 100,000 orders is megabytes), grown only if the file grows while it is read.
+    package static func bytes(_ path: String) -> [UInt8]? {
         guard let file = fopen(path, "rb") else { return nil }
         defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
+        var status = stat()
+        let size = fstat(fileno(file), &status) == 0 ? Int(status.st_size) : 0
+        var bytes = [UInt8](repeating: 0, count: max(size, 0) + 1)
+        var count = 0
         while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count > 0 { bytes += chunk[0..<count] }
-            if count < chunk.count { break }
+            if count == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 65_536)) }
+            let read = bytes.withUnsafeMutableBufferPointer { buffer in
+                fread(buffer.baseAddress! + count, 1, buffer.count - count, file)
+            }
+            count += read
+            if read == 0 { break }
         }
         guard ferror(file) == 0 else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+        bytes.removeLast(bytes.count - count)
+        return bytes
     }
 
     /// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed over it,

@@ -1,5 +1,6 @@
 #ifndef BENCHMARK_SHIMS_H
 #define BENCHMARK_SHIMS_H
+#include <stddef.h>
 #include <stdint.h>
 
 /// The time-stamp counter, as the validator reads it.
@@ -8,4 +9,8 @@ static inline uint64_t bench_rdtsc(void) {
     __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
 }
+
+/// Bytes malloc has handed out and not taken back: what a program keeps, unlike the resident set,
+/// which also holds memory freed to malloc and not returned to the system.
+size_t bench_heap_in_use(void);
 #endif
