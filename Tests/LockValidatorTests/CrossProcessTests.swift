@@ -146,6 +146,20 @@ import Testing
         #expect(check.status == 1, "\(check.output)")
     }
 
+    @Test func aResetKeepsTheLearnedOrders() throws {
+        let directory = try Self.scratchDirectory("reset")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = ["LOCKVALIDATOR_GRAPH": directory + "/"]
+        let first = try PthreadInterpositionTests.run("named-order", ["Reset.A", "Reset.B"], environment: store)
+        #expect(first.status == 0 && first.rules.isEmpty, "\(first.error)")
+        // The store is read once, at start; `LockValidator.reset()` forgets this process's orders, not it.
+        let second = try PthreadInterpositionTests.run(
+            "named-order", ["--reset", "Reset.B", "Reset.A"], environment: store)
+        #expect(second.status == 66, "\(second.error)")
+        let inversion = try #require(second.report?.violations.first { $0.rule == .lockOrderInversion })
+        #expect(inversion.edges.contains { $0.process?.arguments == ["named-order", "Reset.A", "Reset.B"] })
+    }
+
     @Test func eightProcessesAddingAtOnceLoseNoOrder() throws {
         let directory = try Self.scratchDirectory("writers")
         defer { try? FileManager.default.removeItem(atPath: directory) }

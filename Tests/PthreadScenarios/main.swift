@@ -359,8 +359,13 @@ let scenarios: [String: () -> Int32] = [
         return 0
     },
     "named-order": {
-        // `named-order A B C`: NSLocks of the classes named A, B and C, each taken inside the one before.
-        let locks = scenarioArguments.map { name in LockValidator.withLockClass(name) { NSLock() } }
+        // `named-order [--reset] A B C`: NSLocks of the classes named A, B and C, each taken inside the one
+        // before; after `LockValidator.reset()` with `--reset`.
+        let reset = scenarioArguments.first == "--reset"
+        if reset { LockValidator.reset() }
+        let locks = scenarioArguments.dropFirst(reset ? 1 : 0).map { name in
+            LockValidator.withLockClass(name) { NSLock() }
+        }
         func take(_ rest: ArraySlice<NSLock>) {
             guard let first = rest.first else { return }
             first.withLock { take(rest.dropFirst()) }

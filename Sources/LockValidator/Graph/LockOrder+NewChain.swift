@@ -67,9 +67,9 @@ extension LockOrder {
             // A thread's name and id cost system calls: read once per thread.
             if state.threads[thread.serial] == nil { state.threads[thread.serial] = thread.info }
             return EdgeRecord(
-                fromInstance: entry.instance, toInstance: newest.instance, fromSite: state.site(of: entry),
-                toSite: state.site(of: newest), thread: thread.serial,
-                stack: state.keep(stack!, cap: capacity.stacks, full: &stacksFull), irql: thread.irql,
+                fromSite: state.site(of: entry), toSite: state.site(of: newest), thread: thread.serial,
+                stack: state.keep(stack!, cap: capacity.stacks, full: &stacksFull),
+                instances: state.keep(instances: entry.instance, newest.instance), irql: thread.irql,
                 heldShared: heldShared)
         }
     }
@@ -116,9 +116,9 @@ extension LockOrder {
             let existing = zip(path, path.dropFirst()).compactMap { a, b in
                 state.graph.payload(from: a, to: b).map { state.edge(from: a, to: b, $0, classes: classes) }
             }
-            let closing = state.edge(
-                from: from, to: target,
-                state.graph.payload(from: from, to: target) ?? chain.record(from: entry, in: &state), classes: classes)
+            // The record first: `state.edge` would read the state as it was before `record` added to it.
+            let record = state.graph.payload(from: from, to: target) ?? chain.record(from: entry, in: &state)
+            let closing = state.edge(from: from, to: target, record, classes: classes)
             return .inversion(held: entry, closing: closing, existing: existing)  // one report per held lock
         }
         return nil

@@ -1,19 +1,19 @@
 import _LockValidatorShims
 
 extension LockOrder {
-    /// What the graph keeps per edge: 40 bytes, the rest interned (sites, threads, stacks).
+    /// What the graph keeps per edge: 28 bytes, the rest interned (sites, threads, stacks, instances).
     struct EdgeRecord {
-        let fromInstance: UInt64
-        let toInstance: UInt64
         let fromSite: UInt32
         let toSite: UInt32
         let thread: UInt32
         let stack: UInt32
+        /// This process's edges: where their two lock instances are in `State.instances`.
+        var instances: UInt32 = 0
+        /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
+        var origin: UInt32 = 0
         let irql: IRQL
         /// The edge's tail was held for reading.
         let heldShared: Bool
-        /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
-        var origin: UInt32 = 0
     }
 
     /// Everything behind the graph lock.
@@ -28,6 +28,9 @@ extension LockOrder {
         var writeHoldsOfReadEdges: [UInt32: [UInt32: EdgeRecord]] = [:]
         /// Classes some edge was made from while held for reading (most programs: none).
         var heldForReading: Set<UInt32> = []
+        /// The lock instances of this process's edges (learned orders have none): kept apart, so that
+        /// the 100,000 records of a learned-order store do not carry them.
+        var instances: [(from: UInt64, to: UInt64)] = []
         /// Interned acquire sites, by the `#fileID` pointer and line.
         var sites: [SourceSite] = []
         var siteIndex: [SiteKey: UInt32] = [:]
@@ -46,6 +49,20 @@ extension LockOrder {
             var state = State()
             LearnedOrders.seed(&state)
             return state
+        }
+
+        /// A fresh state that still holds the orders learned from the store, which was read once, at
+        /// start. Their sites, stacks, threads and processes go along, whole tables, as the orders'
+        /// records point into them.
+        func keepingLearnedOrders() -> State {
+            var fresh = State()
+            guard !origins.isEmpty else { return fresh }
+            (fresh.sites, fresh.siteIndex, fresh.threads) = (sites, siteIndex, threads)
+            (fresh.stacks, fresh.stackIndex, fresh.origins) = (stacks, stackIndex, origins)
+            let learned = graph.edges.filter { $0.payload.origin != 0 }
+            fresh.graph.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
+            for edge in learned { _ = fresh.graph.insertEdge(from: edge.from, to: edge.to, payload: edge.payload) }
+            return fresh
         }
 
         /// Adds the orders other processes learned (`store`), with their sites, threads, stacks and
@@ -70,13 +87,20 @@ extension LockOrder {
                 let to = classIDs[Int(order.to)]
                 guard from != 0 && to != 0 else { continue }
                 let record = EdgeRecord(
-                    fromInstance: 0, toInstance: 0, fromSite: siteBase + order.fromSite,
+                    fromSite: siteBase + order.fromSite,
                     toSite: siteBase + order.toSite,
                     thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
-                    stack: order.stack == none ? 0 : stackBase + order.stack, irql: order.irql, heldShared: false,
-                    origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process))
+                    stack: order.stack == none ? 0 : stackBase + order.stack,
+                    origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process),
+                    irql: order.irql, heldShared: false)
                 _ = graph.insertEdge(from: from, to: to, payload: record)
             }
+        }
+
+        /// Keeps the two lock instances of a new edge; returns where.
+        mutating func keep(instances from: UInt64, _ to: UInt64) -> UInt32 {
+            instances.append((from, to))
+            return UInt32(instances.count - 1)
         }
 
         struct SiteKey: Hashable {
@@ -114,8 +138,9 @@ extension LockOrder {
                     name: lockClass?.name ?? "class \(id)", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0),
                     instance: instance)
             }
+            let (fromInstance, toInstance) = record.origin == 0 ? instances[Int(record.instances)] : (0, 0)
             return DependencyEdge(
-                from: lock(from, record.fromInstance, holding: true), to: lock(to, record.toInstance, holding: false),
+                from: lock(from, fromInstance, holding: true), to: lock(to, toInstance, holding: false),
                 fromAcquiredAt: sites[Int(record.fromSite)], toAcquiredAt: sites[Int(record.toSite)], irql: record.irql,
                 thread: threads[record.thread] ?? ThreadInfo(serial: record.thread, osThreadID: 0, name: nil),
                 stack: stacks[Int(record.stack)],

@@ -43,7 +43,7 @@ enum LockOrder {
     static func reset() {
         let classes = LockClass.all
         state.withLock { state in
-            state = State.seeded()
+            state = state.keepingLearnedOrders()
             ChainCache.removeAll()
             for lockClass in classes { lockClass.resetStatistics() }
         }

@@ -15,22 +15,40 @@ enum LearnedOrders {
         access(path, F_OK) == 0 ? try LearnedOrderStore.load(from: path) : LearnedOrderStore()
     }
 
-    /// The store as loaded at start: nil without `LOCKVALIDATOR_GRAPH`, or when it could not be read.
-    private static let loaded: (path: String, store: LearnedOrderStore?)? = {
+    /// The store's file, and whether it could be read at start: nil without `LOCKVALIDATOR_GRAPH`. A
+    /// store that could not be read is not written at exit either.
+    private static let loaded: (path: String, readable: Bool)? = {
         guard let configured = ConfigurationStore.loaded.configuration.learnedOrderStorePath else { return nil }
         let path = LearnedOrderStore.file(for: configured)
         do {
-            return (path, try read(path))
+            let store = try read(path)
+            storeAtStart.withLock { $0 = store }
+            return (path, true)
         } catch {
             printToStandardError("LockValidator: LOCKVALIDATOR_GRAPH: \(error); the store is ignored and left as it is")
-            return (path, nil)
+            return (path, false)
         }
     }()
 
+    /// The store read at start, until the first graph state takes its orders; then nil, because the
+    /// graph holds them and `LockValidator.reset()` keeps them from there.
+    private static let storeAtStart = InternalLock<LearnedOrderStore?>(nil)
+
+    /// Classes that exist only because a learned order names them.
+    private static let learnedClasses = InternalLock<Set<UInt32>>([])
+    static var seededClassIDs: Set<UInt32> { learnedClasses.withLock { $0 } }
+
+    /// Puts the store's orders into the first graph state (classes made, or found, by name).
+    static func seed(_ state: inout LockOrder.State) {
+        guard loaded?.readable == true, let store = storeAtStart.withLock({ $0.take() }) else { return }
+        let classIDs = classIDs(of: store)
+        learnedClasses.withLock { $0 = Set(classIDs.filter { $0 != 0 }) }
+        state.addLearned(store, classIDs: classIDs)
+    }
+
     /// The graph node of each of the store's classes, by its number; 0 past the class cap (the one
     /// untracked class, of which no order is kept).
-    private static let classIDs: [UInt32] = {
-        guard let store = loaded?.store else { return [] }
+    private static func classIDs(of store: LearnedOrderStore) -> [UInt32] {
         // Classes are made in a topological order of the learned orders, so that each order agrees with
         // the graph's order when inserted and costs O(1), not a search and a reordering.
         let sorted = topologicalOrder(classCount: store.classes.count, store.numberedOrders)
@@ -40,7 +58,7 @@ enum LearnedOrders {
             ids[number] = lockClass.id
         }
         return ids
-    }()
+    }
 
     /// The class numbers, each before every class it is ordered before (Kahn's algorithm); the classes
     /// of cycles, which have no such order, last.
@@ -66,19 +84,10 @@ enum LearnedOrders {
         return sorted + (0..<classCount).filter { incoming[$0] > 0 }
     }
 
-    /// Classes that exist only because a learned order names them.
-    static let seededClassIDs: Set<UInt32> = Set(classIDs.filter { $0 != 0 })
-
-    /// Puts the learned orders into a fresh graph state.
-    static func seed(_ state: inout LockOrder.State) {
-        guard let store = loaded?.store else { return }
-        state.addLearned(store, classIDs: classIDs)
-    }
-
     /// At exit: adds this process's orders to the store, under a lock on its directory, so that
     /// processes ending at once add one after another.
     static func writeBack() {
-        guard let loaded, loaded.store != nil else { return }
+        guard let loaded, loaded.readable else { return }
         var (edges, retaken) = LockOrder.learnedThisRun
         let process = ValidationReport.ProcessDescription.current
         for index in edges.indices { edges[index].process = process }
