@@ -14,6 +14,8 @@ import SpinLocks
     import Glibc
 #endif
 
+// The measured process: its first nested acquire makes the validator load the store (when
+// LOCKVALIDATOR_GRAPH names one) and seed the graph with it; at exit it adds its orders to the store.
 if CommandLine.arguments.dropFirst().first == "load" {
     let before = residentBytes()
     let heapBefore = Int(bench_heap_in_use())
@@ -21,10 +23,11 @@ if CommandLine.arguments.dropFirst().first == "load" {
     let second = SpinLock("StoreSize.second")
     let start = nanoseconds()
     first.withLock { second.withLock {} }
-    let milliseconds = Double(nanoseconds() - start) / 1e6
-    print("first validated acquire with the store (parse, classes made, orders put into the graph): \(milliseconds) ms")
-    print("resident set growth: \(Double(residentBytes() - before) / 1_048_576) MB")
-    print("heap in use growth: \(Double(Int(bench_heap_in_use()) - heapBefore) / 1_048_576) MB")
+    print("acquire-ms", Double(nanoseconds() - start) / 1e6)
+    print("resident-mb", Double(residentBytes() - before) / 1_048_576)
+    print("heap-mb", Double(Int(bench_heap_in_use()) - heapBefore) / 1_048_576)
+    print("exiting-ns", nanoseconds())
+    fflush(nil)
     if getenv("STORE_SIZE_NO_EXIT_HOOKS") != nil { _exit(0) }
     exit(0)
 }
@@ -117,10 +120,41 @@ for _ in 0..<11 {
 }
 print("parse: median \(median(parseTimes)) ms of 11 runs")
 
-// A process's start with the store, in a fresh process: the first nested acquire makes the validator
-// load the store and seed the graph with it.
+// A process's life with the store, in fresh processes: its first acquire (the store read, parsed, its
+// classes made and its orders put into the graph), its memory, and its exit (the store re-read, this
+// process's orders added, and the whole store written back). Each run starts from a copy of the store.
 if CommandLine.arguments.count == 1 {
-    let status = system("LOCKVALIDATOR_GRAPH=\(path) \(CommandLine.arguments[0]) load")
+    /// The child's figures by name, and how long its exit took.
+    func runChild(store: String?) -> [String: Double] {
+        let environment = store.map { "LOCKVALIDATOR_GRAPH=\($0) " } ?? ""
+        guard let child = popen("\(environment)\(CommandLine.arguments[0]) load", "r") else { exit(1) }
+        var figures: [String: Double] = [:]
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), child) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let fields = text.split(separator: " ")
+            if fields.count == 2, let value = Double(fields[1].filter { !$0.isWhitespace }) {
+                figures[String(fields[0])] = value
+            }
+        }
+        guard pclose(child) == 0, let exiting = figures["exiting-ns"] else { exit(1) }
+        figures["exit-ms"] = (Double(nanoseconds()) - exiting) / 1e6
+        return figures
+    }
+    let copy = path + ".copy"
+    var runs: [[String: Double]] = []
+    for _ in 0..<5 {
+        _ = system("cp \(path) \(copy)")
+        runs.append(runChild(store: copy))
+    }
+    let baseline = runChild(store: nil)
+    unlink(copy)
     unlink(path)
-    exit(status == 0 ? 0 : 1)
+    func figure(_ name: String) -> Double { median(runs.map { $0[name] ?? .nan }) }
+    func without(_ name: String) -> Double { baseline[name] ?? .nan }
+    print("a fresh process with the store, median of 5:")
+    print("  first validated acquire (read, parse, classes, orders into the graph): \(figure("acquire-ms")) ms")
+    print("  resident set growth: \(figure("resident-mb")) MB (\(without("resident-mb")) MB without a store)")
+    print("  heap in use growth: \(figure("heap-mb")) MB (\(without("heap-mb")) MB without a store)")
+    print("  exit (store re-read, added to, written back): \(figure("exit-ms")) ms (\(without("exit-ms")) ms without)")
 }

@@ -13,7 +13,10 @@ extension LearnedOrderStore {
     /// Processes (P), stacks (S), classes (C), sites (T) and threads (H) are numbered in the order listed,
     /// and an edge names them by number, so that an edge line is numbers only; `-` is "none". Tabs,
     /// newlines and backslashes inside a field are escaped.
-    public func text() -> String {
+    public func text() -> String { String(decoding: encoded(), as: UTF8.self) }
+
+    /// ``text()`` as UTF-8 bytes.
+    func encoded() -> [UInt8] {
         var text: [UInt8] = []
         text.reserveCapacity(numberedOrders.count * 48 + classes.count * 96 + stacks.count * 1024)
         func line(_ fields: [String], escaping: Bool = true) {
@@ -30,30 +33,56 @@ extension LearnedOrderStore {
         for thread in threads {
             line(["H", "\(thread.serial),\(thread.osThreadID),\(Self.escaped(thread.name ?? ""))"], escaping: false)
         }
-        // Edge lines are numbers only, written digit by digit: 100,000 of them take milliseconds.
-        func number(_ value: UInt32) {
-            text.append(9)
-            guard value != NumberedOrder.none else { return text.append(UInt8(ascii: "-")) }
-            let start = text.count
-            var rest = value
-            repeat {
-                text.append(UInt8(ascii: "0") + UInt8(rest % 10))
-                rest /= 10
-            } while rest > 0
-            text[start...].reverse()
-        }
-        for order in numberedOrders {
-            text.append(UInt8(ascii: "E"))
-            for value in [
-                order.from, order.to, order.fromSite, order.toSite, UInt32(order.irql.rawValue), order.stack,
-                order.process, order.firstRun, order.lastRun, order.thread,
-            ] {
-                number(value)
-            }
-            text.append(10)
-        }
+        text += Self.edgeLines(numberedOrders)
         line(["end", String(numberedOrders.count)])
-        return String(decoding: text, as: UTF8.self)
+        return text
+    }
+
+    /// The E lines: numbers only, written digit by digit into one buffer, so that 100,000 of them take
+    /// milliseconds.
+    private static func edgeLines(_ orders: [NumberedOrder]) -> [UInt8] {
+        // At most "E", ten fields of a tab and ten digits, and a newline.
+        [UInt8](unsafeUninitializedCapacity: orders.count * 112) { buffer, count in
+            var at = 0
+            func number(_ value: UInt32) {
+                buffer[at] = 9
+                at += 1
+                guard value != NumberedOrder.none else {
+                    buffer[at] = UInt8(ascii: "-")
+                    at += 1
+                    return
+                }
+                var digits = 1
+                var scale: UInt32 = 10
+                while digits < 10 && value >= scale {
+                    digits += 1
+                    scale &*= 10
+                }
+                var rest = value
+                for place in (0..<digits).reversed() {
+                    buffer[at + place] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                at += digits
+            }
+            for order in orders {
+                buffer[at] = UInt8(ascii: "E")
+                at += 1
+                number(order.from)
+                number(order.to)
+                number(order.fromSite)
+                number(order.toSite)
+                number(UInt32(order.irql.rawValue))
+                number(order.stack)
+                number(order.process)
+                number(order.firstRun)
+                number(order.lastRun)
+                number(order.thread)
+                buffer[at] = 10
+                at += 1
+            }
+            count = at
+        }
     }
 
     /// Reads the store file at `path`.
@@ -98,6 +127,7 @@ extension LearnedOrderStore {
         }
         numberedOrders.reserveCapacity(edgeLines)
         var pairs = Set<UInt64>(minimumCapacity: edgeLines)
+        var names = InternedStrings()
         var ended = false
         while let fields = lines.next() {
             func fail(_ problem: String) -> ReportFileError {
@@ -134,7 +164,7 @@ extension LearnedOrderStore {
                 guard let site = Self.site(fields.string(2)) else { throw fail("malformed class site") }
                 classes.append((Self.unescaped(fields.string(1)), site))
             case UInt8(ascii: "S"):
-                let frames = (1..<fields.count).map { Self.frame(fields, $0) }
+                let frames = (1..<fields.count).map { Self.frame(fields, $0, &names) }
                 guard !frames.contains(where: { $0 == nil }) else { throw fail("malformed stack frame") }
                 stacks.append(StackTrace(frames: frames.map { $0! }))
             case UInt8(ascii: "P") where fields.count >= 4:
@@ -266,13 +296,33 @@ extension LearnedOrderStore {
     }
 
     /// Field `index` of an S line: a frame's address, symbol, offset, file and line, separated by U+001F.
-    private static func frame(_ fields: Lines.Fields, _ index: Int) -> StackTrace.Frame? {
+    private static func frame(
+        _ fields: Lines.Fields, _ index: Int, _ names: inout InternedStrings
+    ) -> StackTrace.Frame? {
         let parts = fields.parts(index, separatedBy: 0x1F)
         guard parts.count == 5, let address = fields.hexadecimal(in: parts[0]) else { return nil }
-        func text(_ part: Range<Int>) -> String? { part.isEmpty ? nil : unescaped(fields.string(in: part)) }
+        func text(_ part: Range<Int>) -> String? {
+            part.isEmpty ? nil : names.string(UnsafeBufferPointer(rebasing: fields.bytes[part]))
+        }
         return StackTrace.Frame(
             address: address, symbol: text(parts[1]), offset: fields.integer(in: parts[2]).map(UInt.init),
             file: text(parts[3]), line: fields.integer(in: parts[4]))
+    }
+
+    /// The symbols and files of stack frames, each made once: stacks share most of their frames' names.
+    private struct InternedStrings {
+        private var strings: [Int: String] = [:]
+
+        /// The unescaped text of `bytes`, the same string as last time for the same bytes.
+        mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+            var hasher = Hasher()
+            hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+            let key = hasher.finalize()
+            if let known = strings[key], known.utf8.elementsEqual(bytes) { return known }
+            let made = unescaped(String(decoding: bytes, as: UTF8.self))
+            if strings[key] == nil { strings[key] = made }  // a colliding other text is made each time
+            return made
+        }
     }
 
     static func escaped(_ text: String) -> String {

@@ -98,7 +98,7 @@ enum LearnedOrders {
             do {
                 var store = try read(loaded.path)
                 store.addRun(edges, seen: retaken)
-                try TextFile.writeAtomically(store.text(), to: loaded.path)
+                try TextFile.writeAtomically(bytes: store.encoded(), to: loaded.path)
                 return nil
             } catch {
                 return "\(error)"

@@ -36,9 +36,13 @@ package enum TextFile {
     /// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed over it,
     /// so a crash mid-write never leaves half a file.
     package static func writeAtomically(_ text: String, to path: String) throws(FileWriteError) {
+        try writeAtomically(bytes: Array(text.utf8), to: path)
+    }
+
+    /// Writes `bytes` to `path` atomically, as ``writeAtomically(_:to:)``.
+    package static func writeAtomically(bytes: [UInt8], to path: String) throws(FileWriteError) {
         let temporary = "\(path).tmp-\(getpid())"
         guard let file = fopen(temporary, "wb") else { throw FileWriteError(path: temporary, step: .create) }
-        let bytes = Array(text.utf8)
         let written = fwrite(bytes, 1, bytes.count, file)
         let flushed = fflush(file) == 0 && fsync(fileno(file)) == 0
         fclose(file)
