@@ -29,6 +29,7 @@ import Testing
             [
                 Self.edge("Cache.lock", "Index\tlock\nwith \\ escapes", stack: StackTrace(frames: Self.frames)),
                 Self.edge("Index\tlock\nwith \\ escapes", "Log.lock", line: 9, process: nil),
+                Self.edge("Log.lock", "Disk.lock", stack: StackTrace(addresses: [])),  // a stack past the cap
             ], seen: [])
         let read = try LearnedOrderStore(parsing: store.text(), from: "test.graph")
         #expect(read.runs == 1)
@@ -38,7 +39,8 @@ import Testing
         #expect(first.edge.process == Self.process)
         #expect(first.edge.thread?.name == "worker, one")
         #expect(first.edge.stack?.symbolicated() == Self.frames)
-        #expect(read.orders.last?.edge.process == nil && read.orders.last?.edge.stack == nil)
+        #expect(read.orders[1].edge.process == nil && read.orders[1].edge.stack == nil)
+        #expect(read.orders[2].edge.stack?.addresses == [])
         #expect(read.text() == store.text(), "written again, byte for byte")
     }
 
@@ -69,13 +71,18 @@ import Testing
     @Test(arguments: [
         ("E\t0\t9\t0\t0\t2\t-\t-\t1\t1\t-", "line 5: malformed edge"),  // a class number past the table
         ("E\t0\t1\t0\t0\t2\t5\t-\t1\t1\t-", "line 5: malformed edge"),  // a stack number past the table
-        ("E\t0\t1\t0\t0\t2\t-\t-\t1\t1\t-\nE\t0\t1\t0\t0\t2\t-\t-\t1\t1\t-", "line 6: a repeated order"),
+        (
+            "E\t0\t1\t0\t0\t2\t-\t-\t1\t1\t-\nE\t0\t1\t0\t0\t2\t-\t-\t1\t1\t-",
+            "the order \"A\" -> \"B\" is listed twice"
+        ),
+        ("E\t0\tone\t0\t0\t2\t-\t-\t1\t1\t-", "line 5: malformed edge"),  // not a number
+        ("E\t0\t1\t0\t0\t2\t-\t-\t1\t1", "line 5: malformed edge"),  // nine numbers
         ("X\tsomething", "line 5: unknown or malformed record \"X\""),
     ])
     func aMalformedLineIsOneErrorNamingItsLine(edgeLines: String, problem: String) {
         let text =
             "lockvalidator-graph/1\truns\t1\nC\tA\tApp/A.swift:1\nC\tB\tApp/A.swift:2\nT\tApp/A.swift:1\n"
-            + edgeLines + "\nend\t1\n"
+            + edgeLines + "\nend\t\(edgeLines.split(separator: "\n").count)\n"
         let error = #expect(throws: ReportFileError.self) { try LearnedOrderStore(parsing: text, from: "bad.graph") }
         #expect(error?.description == "bad.graph: \(problem)")
     }

@@ -27,7 +27,9 @@ extension LearnedOrderStore {
         for process in processes {
             line(["P", String(process.pid), process.run ?? "-", process.executable] + process.arguments)
         }
-        for stack in stacks { line(["S"] + stack.symbolicated().map(Self.field), escaping: false) }
+        for stack in stacks.lazy.map({ $0.symbolicated() }) {
+            line(stack.isEmpty ? ["S"] : ["S", Self.stackFields(stack)], escaping: false)
+        }
         for (name, site) in classes { line(["C", name, site.description]) }
         for site in sites { line(["T", site.description]) }
         for thread in threads {
@@ -120,40 +122,45 @@ extension LearnedOrderStore {
             throw ReportFileError(description: "\(path): line 1: malformed \(Self.schemaName) header")
         }
         self.runs = runs
-        // Room for every edge line at once: the orders are most of a store's memory.
-        var edgeLines = 0
-        for at in bytes.indices.dropLast() where bytes[at] == 10 && bytes[at + 1] == UInt8(ascii: "E") {
-            edgeLines += 1
-        }
-        numberedOrders.reserveCapacity(edgeLines)
-        var pairs = Set<UInt64>(minimumCapacity: edgeLines)
+        // Room for every edge line at once (each is at least 22 bytes): no copying as the orders grow,
+        // and the estimate's spare room goes with the parse.
+        numberedOrders.reserveCapacity(bytes.count / 22)
         var names = InternedStrings()
         var ended = false
-        while let fields = lines.next() {
-            func fail(_ problem: String) -> ReportFileError {
-                ReportFileError(description: "\(path): line \(lines.number): \(problem)")
+        func fail(_ problem: String) -> ReportFileError {
+            ReportFileError(description: "\(path): line \(lines.number): \(problem)")
+        }
+        /// Adds the order of an edge line's ten numbers (`none` for "-"), checked against the tables.
+        func addEdge(_ numbers: [UInt32]) throws(ReportFileError) {
+            func row(_ at: Int, of count: Int, optional: Bool = false) -> UInt32? {
+                numbers[at] == NumberedOrder.none
+                    ? (optional ? numbers[at] : nil) : numbers[at] < count ? numbers[at] : nil
             }
+            guard let from = row(0, of: classes.count), let to = row(1, of: classes.count),
+                let fromSite = row(2, of: sites.count), let toSite = row(3, of: sites.count),
+                let level = row(4, of: 256), let irql = IRQL(rawValue: UInt8(level)),
+                let stack = row(5, of: stacks.count, optional: true),
+                let process = row(6, of: processes.count, optional: true),
+                let firstRun = row(7, of: Int(NumberedOrder.none)), let lastRun = row(8, of: Int(NumberedOrder.none)),
+                let thread = row(9, of: threads.count, optional: true)
+            else { throw fail("malformed edge") }
+            let order = NumberedOrder(
+                from: from, to: to, fromSite: fromSite, toSite: toSite, stack: stack, process: process,
+                thread: thread, firstRun: firstRun, lastRun: lastRun, irql: irql)
+            numberedOrders.append(order)
+        }
+        var edge = [UInt32](repeating: 0, count: 10)
+        while true {
+            // Edge lines, nearly all of a store, are read straight from the bytes.
+            if !ended && edge.withUnsafeMutableBufferPointer({ lines.edge($0) }) {
+                try addEdge(edge)
+                continue
+            }
+            guard let fields = lines.next() else { break }
             guard !ended else { throw fail("text after the end line") }
             switch fields.first {
-            case UInt8(ascii: "E") where fields.count == 11:
-                /// Field `at` as a row number of a table with `count` rows; `none` for "-" if `optional`.
-                func row(_ at: Int, of count: Int, optional: Bool = false) -> UInt32? {
-                    if optional && fields.isNone(at) { return NumberedOrder.none }
-                    return fields.integer(at).flatMap { $0 < count ? UInt32($0) : nil }
-                }
-                guard let from = row(1, of: classes.count), let to = row(2, of: classes.count),
-                    let fromSite = row(3, of: sites.count), let toSite = row(4, of: sites.count),
-                    let level = row(5, of: 256), let irql = IRQL(rawValue: UInt8(level)),
-                    let stack = row(6, of: stacks.count, optional: true),
-                    let process = row(7, of: processes.count, optional: true),
-                    let firstRun = row(8, of: Int(UInt32.max)), let lastRun = row(9, of: Int(UInt32.max)),
-                    let thread = row(10, of: threads.count, optional: true)
-                else { throw fail("malformed edge") }
-                let order = NumberedOrder(
-                    from: from, to: to, fromSite: fromSite, toSite: toSite, stack: stack, process: process,
-                    thread: thread, firstRun: firstRun, lastRun: lastRun, irql: irql)
-                guard pairs.insert(order.pair).inserted else { throw fail("a repeated order") }
-                numberedOrders.append(order)
+            case UInt8(ascii: "E"):
+                throw fail("malformed edge")  // not ten numbers, or it would have been read above
             case UInt8(ascii: "T") where fields.count == 2:
                 guard let site = Self.site(fields.string(1)) else { throw fail("malformed site") }
                 sites.append(site)
@@ -185,6 +192,31 @@ extension LearnedOrderStore {
             }
         }
         guard ended else { throw ReportFileError(description: "\(path): cut off (no end line): a partial store") }
+        if let (from, to) = repeatedOrder() {
+            throw ReportFileError(description: "\(path): the order \"\(from)\" -> \"\(to)\" is listed twice")
+        }
+    }
+
+    /// An order listed twice, if any: the orders grouped by their first class (a counting sort), then
+    /// each group's second classes marked in one array. No hashing: a store has 100,000 orders.
+    private func repeatedOrder() -> (from: String, to: String)? {
+        var groupStart = [Int](repeating: 0, count: classes.count + 1)
+        for order in numberedOrders { groupStart[Int(order.from) + 1] += 1 }
+        for index in classes.indices { groupStart[index + 1] += groupStart[index] }
+        var next = groupStart
+        var heads = [UInt32](repeating: 0, count: numberedOrders.count)
+        for order in numberedOrders {
+            heads[next[Int(order.from)]] = order.to
+            next[Int(order.from)] += 1
+        }
+        var markedBy = [Int](repeating: -1, count: classes.count)
+        for from in classes.indices {
+            for head in heads[groupStart[from]..<groupStart[from + 1]] {
+                if markedBy[Int(head)] == from { return (classes[from].name, classes[Int(head)].name) }
+                markedBy[Int(head)] = from
+            }
+        }
+        return nil
     }
 
     /// The tab-separated fields of each line in turn, as byte ranges.
@@ -239,8 +271,6 @@ extension LearnedOrderStore {
                 return value
             }
 
-            func isNone(_ index: Int) -> Bool { bounds[index].count == 1 && bytes[bounds[index].lowerBound] == 0x2D }
-
             func integer(_ index: Int) -> Int? { integer(in: bounds[index]) }
 
             func integer(in range: Range<Int>) -> Int? {
@@ -253,6 +283,35 @@ extension LearnedOrderStore {
                 }
                 return value
             }
+        }
+
+        /// Reads an edge line, `E` and ten tab-separated numbers (`none` for "-"), into `numbers`; false,
+        /// reading nothing, for any other line.
+        mutating func edge(_ numbers: UnsafeMutableBufferPointer<UInt32>) -> Bool {
+            var at = position
+            guard at < bytes.count, bytes[at] == UInt8(ascii: "E") else { return false }
+            at += 1
+            for field in numbers.indices {
+                guard at + 1 < bytes.count, bytes[at] == 9 else { return false }
+                at += 1
+                if bytes[at] == UInt8(ascii: "-") {
+                    numbers[field] = NumberedOrder.none
+                    at += 1
+                    continue
+                }
+                let start = at
+                var value: UInt64 = 0
+                while at < bytes.count, bytes[at] &- UInt8(ascii: "0") < 10, value < UInt64(NumberedOrder.none) {
+                    value = value * 10 + UInt64(bytes[at] &- UInt8(ascii: "0"))
+                    at += 1
+                }
+                guard at > start, value < UInt64(NumberedOrder.none) else { return false }
+                numbers[field] = UInt32(value)
+            }
+            guard at == bytes.count || bytes[at] == 10 else { return false }
+            position = at + 1
+            number += 1
+            return true
         }
 
         mutating func next() -> Fields? {
@@ -288,6 +347,9 @@ extension LearnedOrderStore {
 
     private static let frameSeparator: Character = "\u{1F}"
 
+    /// A stack's fields in its S line, a frame per field.
+    static func stackFields(_ frames: [StackTrace.Frame]) -> String { frames.map(field).joined(separator: "\t") }
+
     private static func field(_ frame: StackTrace.Frame) -> String {
         [
             "0x" + String(frame.address, radix: 16), frame.symbol ?? "", frame.offset.map { String($0) } ?? "",
@@ -311,13 +373,13 @@ extension LearnedOrderStore {
 
     /// The symbols and files of stack frames, each made once: stacks share most of their frames' names.
     private struct InternedStrings {
-        private var strings: [Int: String] = [:]
+        private var strings: [UInt64: String] = [:]
 
         /// The unescaped text of `bytes`, the same string as last time for the same bytes.
         mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-            var hasher = Hasher()
-            hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
-            let key = hasher.finalize()
+            // FNV-1a: names are short, and a collision only costs an uninterned copy.
+            var key: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes { key = (key ^ UInt64(byte)) &* 0x100_0000_01b3 }
             if let known = strings[key], known.utf8.elementsEqual(bytes) { return known }
             let made = unescaped(String(decoding: bytes, as: UTF8.self))
             if strings[key] == nil { strings[key] = made }  // a colliding other text is made each time

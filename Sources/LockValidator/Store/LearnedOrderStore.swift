@@ -52,7 +52,8 @@ public struct LearnedOrderStore: Sendable {
 
     private struct Index {
         var processes: [ValidationReport.ProcessDescription: UInt32] = [:]
-        var stacks: [StackTrace: UInt32] = [:]
+        /// By their frames as written: equal addresses in two processes can be other code.
+        var stacks: [String: UInt32] = [:]
         var classes: [String: UInt32] = [:]
         var sites: [SourceSite: UInt32] = [:]
         var threads: [ThreadInfo: UInt32] = [:]
@@ -117,13 +118,9 @@ public struct LearnedOrderStore: Sendable {
             numberedOrders[at].lastRun = max(numberedOrders[at].lastRun, UInt32(lastRun))
             return
         }
-        // Stacks are told apart by their frames: equal addresses in two processes can be other code.
-        let stack = edge.stack.map {
-            StackTrace(frames: Array($0.symbolicated().prefix(ValidationReport.Graph.edgeStackDepth)))
-        }
         let order = NumberedOrder(
             from: from, to: to, fromSite: number(edge.fromAcquiredAt, in: \.sites, \.sites),
-            toSite: number(edge.toAcquiredAt, in: \.sites, \.sites), stack: number(stack, in: \.stacks, \.stacks),
+            toSite: number(edge.toAcquiredAt, in: \.sites, \.sites), stack: number(edge.stack),
             process: number(edge.process, in: \.processes, \.processes),
             thread: number(edge.thread, in: \.threads, \.threads), firstRun: UInt32(firstRun),
             lastRun: UInt32(lastRun), irql: edge.irql)
@@ -143,6 +140,17 @@ public struct LearnedOrderStore: Sendable {
         return number
     }
 
+    /// The number of `stack`'s innermost frames, added if new; `none` for no stack.
+    private mutating func number(_ stack: StackTrace?) -> UInt32 {
+        guard let stack else { return NumberedOrder.none }
+        let frames = Array(stack.symbolicated().prefix(ValidationReport.Graph.edgeStackDepth))
+        let key = Self.stackFields(frames)
+        if let known = indexed.stacks[key] { return known }
+        stacks.append(StackTrace(frames: frames))
+        index!.stacks[key] = UInt32(stacks.count - 1)
+        return UInt32(stacks.count - 1)
+    }
+
     /// The number of the class named `name`, added with `site` if new.
     private mutating func number(_ name: String, site: SourceSite) -> UInt32 {
         if let known = indexed.classes[name] { return known }
@@ -160,7 +168,7 @@ public struct LearnedOrderStore: Sendable {
                 Dictionary(rows.enumerated().map { ($1, UInt32($0)) }, uniquingKeysWith: { first, _ in first })
             }
             made.processes = numbered(processes)
-            made.stacks = numbered(stacks)
+            made.stacks = numbered(stacks.map { Self.stackFields($0.symbolicated()) })
             made.classes = numbered(classes.map(\.name))
             made.sites = numbered(sites)
             made.threads = numbered(threads)
