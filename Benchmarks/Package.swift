@@ -14,9 +14,16 @@ let package = Package(
     ],
     targets: [
         .target(name: "BenchmarkShims", path: "Benchmarks/BenchmarkShims"),
+        // What the time benchmarks and the instruction counts both run: raw locks, a lock-order graph.
+        .target(
+            name: "BenchmarkScenarios",
+            dependencies: [.product(name: "SpinLocks", package: "LockValidator")],
+            path: "Benchmarks/BenchmarkScenarios"
+        ),
         .executableTarget(
             name: "LockBenchmarks",
             dependencies: [
+                "BenchmarkScenarios",
                 "BenchmarkShims",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "SpinLocks", package: "LockValidator"),
@@ -45,6 +52,12 @@ let package = Package(
             name: "StoreSize",
             dependencies: ["BenchmarkShims", .product(name: "SpinLocks", package: "LockValidator")],
             path: "Measurements/StoreSize"
+        ),
+        // Instructions per operation on the hot paths, under callgrind (Benchmarks/instructions.sh).
+        .executableTarget(
+            name: "InstructionCounts",
+            dependencies: ["BenchmarkScenarios", .product(name: "SpinLocks", package: "LockValidator")],
+            path: "Measurements/InstructionCounts"
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkScenarios
 import BenchmarkShims
 import SpinLocks
 import Synchronization
@@ -167,66 +168,6 @@ final class Counter: @unchecked Sendable { var value = 0 }
 func runOnTwoThreads(iterations: Int, _ body: @escaping @Sendable () -> Void) {
     let threads = (0..<2).map { _ in ProcessorThread { for _ in 0..<iterations { body() } } }
     threads.forEach { $0.join() }
-}
-
-/// A lock-order graph of `classes` classes with about `edgesPerClass` edges each, all consistent with a
-/// hidden order that differs from the classes' creation order, so that new edges often disagree with
-/// the graph's topological order and make it search and reorder. Each `takeANewEdge()` takes a pair
-/// never taken before, in the hidden order (no cycle, so no report): one new chain, one new edge.
-final class NewEdgeGraph: @unchecked Sendable {
-    let locks: [SpinLock]
-    let rank: [Int]
-    var random = SplitMix64(seed: 42)
-    var taken = Set<Int>()
-
-    /// One graph per shape for the whole run: building the dense 10,000-class one takes seconds.
-    static func shared(classes: Int, edgesPerClass: Int) -> NewEdgeGraph {
-        cache.withLock { cache in
-            if let graph = cache["\(classes)/\(edgesPerClass)"] { return graph }
-            let graph = NewEdgeGraph(classes: classes, edgesPerClass: edgesPerClass)
-            cache["\(classes)/\(edgesPerClass)"] = graph
-            return graph
-        }
-    }
-
-    private static let cache = Mutex<[String: NewEdgeGraph]>([:])
-
-    init(classes: Int, edgesPerClass: Int) {
-        let prefix = "bench.graph.\(classes).\(edgesPerClass).\(UInt32.random(in: 0..<UInt32.max))"
-        locks = (0..<classes).map { SpinLock("\(prefix).\($0)") }
-        var shuffler = SplitMix64(seed: UInt64(classes * 31 + edgesPerClass))
-        rank = Array(0..<classes).shuffled(using: &shuffler)  // rank[i] is the i-th class in the hidden order
-        let old = IRQL.raise(to: .dispatch)
-        for _ in 0..<classes * edgesPerClass { takeANewEdge() }
-        IRQL.lower(to: old)
-    }
-
-    func takeANewEdge() {
-        while true {
-            let a = Int.random(in: 0..<locks.count, using: &random)
-            let b = Int.random(in: 0..<locks.count, using: &random)
-            guard a < b, taken.insert(a * locks.count + b).inserted else { continue }
-            let (first, second) = (locks[rank[a]], locks[rank[b]])
-            first.acquireAtDpcLevel()
-            second.acquireAtDpcLevel()
-            second.releaseFromDpcLevel()
-            first.releaseFromDpcLevel()
-            return
-        }
-    }
-}
-
-/// A cheap seeded generator: the system one is a system call per number, which would be measured.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// Locks created once per process: package-benchmark runs a benchmark's closure for every sample, and

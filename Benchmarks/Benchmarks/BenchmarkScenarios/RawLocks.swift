@@ -1,31 +1,38 @@
 import Synchronization
 
 /// A raw test-and-test-and-set spin lock: the validated lock's ordinary path without the validator.
-final class RawTTASLock: @unchecked Sendable {
-    private let word = Atomic<UInt>(0)
+// Inlinable, so that the benchmarks measure the lock and not a call into this module.
+public final class RawTTASLock: @unchecked Sendable {
+    @usableFromInline let word = Atomic<UInt>(0)
 
-    @inline(__always)
-    func lock() {
+    public init() {}
+
+    @inlinable @inline(__always)
+    public func lock() {
         while !word.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
             while word.load(ordering: .relaxed) != 0 {}
         }
     }
 
-    @inline(__always)
-    func unlock() { word.store(0, ordering: .releasing) }
+    @inlinable @inline(__always)
+    public func unlock() { word.store(0, ordering: .releasing) }
 }
 
 /// A raw MCS queue lock with the node on the caller's stack.
-final class RawMCSLock: @unchecked Sendable {
-    struct Node: ~Copyable {
-        let next = Atomic<UInt>(0)
-        let locked = Atomic<UInt>(0)
+public final class RawMCSLock: @unchecked Sendable {
+    @usableFromInline struct Node: ~Copyable {
+        @usableFromInline let next = Atomic<UInt>(0)
+        @usableFromInline let locked = Atomic<UInt>(0)
+
+        @inlinable init() {}
     }
 
-    private let tail = Atomic<UInt>(0)
+    @usableFromInline let tail = Atomic<UInt>(0)
 
-    @inline(__always)
-    func withLock(_ body: () -> Void) {
+    public init() {}
+
+    @inlinable @inline(__always)
+    public func withLock(_ body: () -> Void) {
         withUnsafeTemporaryAllocation(of: Node.self, capacity: 1) { buffer in
             let node = buffer.baseAddress!
             node.initialize(to: Node())

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Instructions per operation on the validator's hot paths, counted by callgrind: the same on any machine
+# and under any load, so that a regression shows where times cannot (VM noise, AMD against Intel).
+# Each scenario of Measurements/InstructionCounts runs under callgrind, counting only inside its
+# `measured…` function. Left out: the thread CPU-time snapshot, which depends on time (natively it runs
+# once per 100 µs of a thread's lock activity, under callgrind far more often); and the hold budget is
+# raised to 1 s so that no class is traced as a suspect of a long hold.
+# Usage: bash Benchmarks/instructions.sh [--update]   (--update rewrites instructions-baseline.txt)
+# Exits 1 when a scenario costs over 3 % more than Benchmarks/instructions-baseline.txt says.
+set -euo pipefail
+cd "$(dirname "$0")"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+swift build -c release --product InstructionCounts >&2
+# valgrind cannot read the debug information of a release Swift binary; the symbol table suffices.
+strip --strip-debug -o "$work/InstructionCounts" .build/release/InstructionCounts
+
+count() {  # scenario, operations: prints instructions per operation
+    local scenario=$1 operations=$2
+    LOCKVALIDATOR_HOLD_BUDGET_US=1000000 valgrind --tool=callgrind --callgrind-out-file="$work/$scenario.out" \
+        --collect-atstart=no --toggle-collect='*measured*' "$work/InstructionCounts" "$scenario" "$operations" \
+        2>/dev/null
+    callgrind_annotate --inclusive=yes "$work/$scenario.out" | python3 -c '
+import re, sys
+operations = int(sys.argv[1])
+total, snapshot = 0, 0
+for line in sys.stdin:
+    match = re.match(r"\s*([\d,]+) ", line)
+    if not match:
+        continue
+    value = int(match.group(1).replace(",", ""))
+    if "PROGRAM TOTALS" in line:
+        total = value
+    elif "refreshSnapshot" in line:
+        snapshot = max(snapshot, value)  # the outermost frame of the snapshot path
+print(round((total - snapshot) / operations))' "$operations"
+}
+
+results="$work/results.txt"
+for scenario in raw-pair:20000 pair:20000 chain-2:10000 chain-3:10000 new-edge-sparse:300 new-edge-dense:300; do
+    echo "$scenario" | { IFS=: read -r name operations; echo "$name $(count "$name" "$operations")"; } >>"$results"
+done
+
+if [ "${1:-}" = "--update" ]; then
+    cp "$results" instructions-baseline.txt
+fi
+python3 - "$results" instructions-baseline.txt <<'PY'
+import sys
+now = dict(line.split() for line in open(sys.argv[1]))
+base = dict(line.split() for line in open(sys.argv[2]))
+failures = []
+print("| scenario | instructions per operation | baseline | change |")
+print("|---|---:|---:|---:|")
+for name, value in now.items():
+    value, before = int(value), int(base.get(name, value))
+    change = (value - before) / before * 100 if before else 0.0
+    print(f"| {name} | {value:,} | {before:,} | {change:+.1f} % |")
+    if value > before * 1.03:
+        failures.append(f"{name}: {value:,} instructions, over 3 % above the baseline's {before:,}")
+for failure in failures:
+    print(f"REGRESSION: {failure}")
+sys.exit(1 if failures else 0)
+PY
