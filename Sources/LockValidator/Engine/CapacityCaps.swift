@@ -15,7 +15,7 @@ final class CapacityCaps: Sendable {
     }
 
     var capacity: Configuration.Capacity {
-        _ = ConfigurationStore.loaded  // the environment is read first
+        ConfigurationStore.ensureLoaded()  // the environment is read first
         var capacity = Configuration.Capacity()
         capacity.classes = classes.load(ordering: .relaxed)
         capacity.edges = edges.load(ordering: .relaxed)

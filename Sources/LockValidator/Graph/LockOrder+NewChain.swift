@@ -43,7 +43,9 @@ extension LockOrder {
     struct NewChain {
         let thread: ThreadState
         let newest: lv_held_lock
-        let held: [lv_held_lock]
+        /// Where the holds of the newest entry's context are on the thread's held stack (the newest
+        /// excluded); read in place, as only this thread changes them.
+        let heldIndices: Range<Int>
         let capacity = currentCapacity.capacity
         var bugs: [Bug] = []
         var stack: StackTrace?
@@ -55,8 +57,7 @@ extension LockOrder {
             self.thread = thread
             let depth = thread.depth
             newest = thread.held(depth - 1).pointee
-            let notHolds = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED
-            held = (thread.contextStart..<depth - 1).map { thread.held($0).pointee }.filter { !$0.has(notHolds) }
+            heldIndices = thread.contextStart..<depth - 1
         }
 
         /// The record of the new edge from `entry` to the newest hold.
@@ -81,7 +82,9 @@ extension LockOrder {
         let newest = chain.newest
         let readsRecursively = newest.has(LV_HELD_RECURSIVE_READ)
         let target = readsRecursively ? readersNode(of: newest.lock_class, in: &state) : newest.lock_class
-        for entry in chain.held {
+        let notHolds = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED
+        for index in chain.heldIndices where !chain.thread.held(index).pointee.has(notHolds) {
+            let entry = chain.thread.held(index).pointee
             if entry.lock_class == newest.lock_class {
                 // lockdep allows a recursive read under a read of the same class.
                 if !(entry.has(LV_HELD_SHARED) && readsRecursively) { chain.bugs.append(.sameClass(held: entry)) }

@@ -34,11 +34,12 @@ extension LockOrder {
         /// Interned acquire sites, by the `#fileID` pointer and line.
         var sites: [SourceSite] = []
         var siteIndex: [SiteKey: UInt32] = [:]
+        var recentSites = [(file: UnsafePointer<CChar>?, line: UInt64, index: UInt32)?](repeating: nil, count: 256)
         /// Threads that created edges, by serial.
         var threads: [UInt32: ThreadInfo] = [:]
         /// Kept stacks, each distinct stack once; index 0 is the empty stack.
         var stacks: [StackTrace] = [StackTrace(addresses: [])]
-        var stackIndex: [[UInt]: UInt32] = [[]: 0]
+        var stackIndex: [StackKey: UInt32] = [StackKey([]): 0]
         /// The processes learned orders came from (`LOCKVALIDATOR_GRAPH`).
         var origins: [ValidationReport.ProcessDescription?] = []
         /// Learned orders this process took again, `from << 32 | to`.
@@ -57,7 +58,7 @@ extension LockOrder {
         func keepingLearnedOrders() -> State {
             var fresh = State()
             guard !origins.isEmpty else { return fresh }
-            (fresh.sites, fresh.siteIndex, fresh.threads) = (sites, siteIndex, threads)
+            (fresh.sites, fresh.siteIndex, fresh.recentSites, fresh.threads) = (sites, siteIndex, recentSites, threads)
             (fresh.stacks, fresh.stackIndex, fresh.origins) = (stacks, stackIndex, origins)
             let learned = graph.edges.filter { $0.payload.origin != 0 }
             fresh.graph.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
@@ -103,28 +104,55 @@ extension LockOrder {
             return UInt32(instances.count - 1)
         }
 
+        /// A stack's return addresses and a cheap mix of them: a lookup hashes one word, and compares
+        /// the addresses only when the mixes match.
+        struct StackKey: Hashable {
+            let addresses: [UInt]
+            let mix: UInt64
+
+            init(_ addresses: [UInt]) {
+                var mix: UInt64 = 0xCBF2_9CE4_8422_2325
+                for address in addresses { mix = (mix ^ UInt64(address)) &* 0x100_0000_01B3 }
+                self.addresses = addresses
+                self.mix = mix
+            }
+
+            func hash(into hasher: inout Hasher) { hasher.combine(mix) }
+            static func == (a: StackKey, b: StackKey) -> Bool { a.mix == b.mix && a.addresses == b.addresses }
+        }
+
         struct SiteKey: Hashable {
             let file: UnsafePointer<CChar>?
             let line: UInt64
         }
 
         mutating func site(of entry: lv_held_lock) -> UInt32 {
+            // A direct-mapped cache in front of the dictionary: a program's new edges come from few sites.
+            let mixed = (UInt(bitPattern: entry.file) ^ UInt(truncatingIfNeeded: entry.line)) &* 0x9E37_79B9_7F4A_7C15
+            let slot = Int(truncatingIfNeeded: mixed >> 56)
+            if let cached = recentSites[slot], cached.file == entry.file && cached.line == entry.line {
+                return cached.index
+            }
             let key = SiteKey(file: entry.file, line: entry.line)
-            if let known = siteIndex[key] { return known }
-            sites.append(entry.acquiredAt)
-            siteIndex[key] = UInt32(sites.count - 1)
-            return UInt32(sites.count - 1)
+            let index = siteIndex[key] ?? UInt32(sites.count)
+            if index == sites.count {
+                sites.append(entry.acquiredAt)
+                siteIndex[key] = index
+            }
+            recentSites[slot] = (entry.file, entry.line, index)
+            return index
         }
 
         /// Keeps `stack` (once), or nothing past the stack cap.
         mutating func keep(_ stack: StackTrace, cap: Int, full: inout Bool) -> UInt32 {
-            if let known = stackIndex[stack.addresses] { return known }
+            let key = StackKey(stack.addresses)
+            if let known = stackIndex[key] { return known }
             guard stacks.count <= cap else {
                 full = true
                 return 0
             }
             stacks.append(stack)
-            stackIndex[stack.addresses] = UInt32(stacks.count - 1)
+            stackIndex[key] = UInt32(stacks.count - 1)
             return UInt32(stacks.count - 1)
         }
 

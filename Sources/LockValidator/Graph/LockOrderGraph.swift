@@ -37,7 +37,7 @@ package struct LockOrderGraph<Payload> {
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
     /// Each edge's number in `payloads`, by `from << 32 | to`: 12 bytes a slot, not a slot the size of a
     /// payload, so that a graph of 100,000 edges (a learned-order store) stays a few megabytes.
-    private var edgeNumbers: [UInt64: UInt32] = [:]
+    private var edgeNumbers = EdgeNumberTable()
     private var payloads: [Payload] = []
     private var nextPosition: Int32 = 0
 
@@ -46,6 +46,9 @@ package struct LockOrderGraph<Payload> {
     private var visitEpoch: UInt32 = 0
     private var parent: [UInt32] = [0]
     private var forwardVisited: [UInt32] = []
+    private var searchStack: [UInt32] = []
+    private var backwardVisited: [UInt32] = []
+    private var reorderKeys: [UInt64] = []
 
     package init() {}
 
@@ -79,8 +82,8 @@ package struct LockOrderGraph<Payload> {
 
     /// Every edge with its payload, in no particular order.
     package var edges: [(from: UInt32, to: UInt32, payload: Payload)] {
-        edgeNumbers.map {
-            (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), payloads[Int($0.value)])
+        edgeNumbers.entries.map {
+            (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), payloads[Int($0.number)])
         }
     }
 
@@ -101,8 +104,11 @@ package struct LockOrderGraph<Payload> {
                 return .closesCycle(path: path)
             }
             let forward = forwardVisited
-            let backward = region(from: from, backwards: true, throughCycleEdges: false) { $0 >= lower }
+            var backward = backwardVisited
+            backwardVisited = []
+            region(from: from, backwards: true, throughCycleEdges: false, into: &backward) { $0 >= lower }
             reorder(backward: backward, forward: forward)
+            backwardVisited = backward
         }
         keep(key, payload())
         successors[Int(from)].append(to)
@@ -114,7 +120,7 @@ package struct LockOrderGraph<Payload> {
     }
 
     private mutating func keep(_ key: UInt64, _ payload: Payload) {
-        edgeNumbers[key] = UInt32(payloads.count)
+        edgeNumbers.insert(key, number: UInt32(payloads.count))
         payloads.append(payload)
     }
 
@@ -133,7 +139,9 @@ package struct LockOrderGraph<Payload> {
     /// The nodes reachable from `start` (itself included), following edges forwards or backwards.
     package mutating func reachable(from start: UInt32, backwards: Bool = false) -> [UInt32] {
         addNode(start)
-        return region(from: start, backwards: backwards, throughCycleEdges: true) { _ in true }
+        var found: [UInt32] = []
+        region(from: start, backwards: backwards, throughCycleEdges: true, into: &found) { _ in true }
+        return found
     }
 
     /// Forgets every node and edge.
@@ -176,7 +184,7 @@ package struct LockOrderGraph<Payload> {
             }
         }
         if listed != payloads.count { problems.append("\(listed) listed edges but \(payloads.count) payloads") }
-        if edgeNumbers.count != payloads.count || edgeNumbers.values.contains(where: { $0 >= payloads.count }) {
+        if edgeNumbers.count != payloads.count || edgeNumbers.entries.contains(where: { $0.number >= payloads.count }) {
             problems.append("\(edgeNumbers.count) edge numbers for \(payloads.count) payloads")
         }
         let predecessorCount =
@@ -225,7 +233,8 @@ package struct LockOrderGraph<Payload> {
         from start: UInt32, reaching target: UInt32, bound: Int32, throughCycleEdges: Bool
     ) -> [UInt32]? {
         beginVisit()
-        var stack: [UInt32] = [start]
+        var stack = takeSearchStack(start)
+        defer { searchStack = stack }
         visitMark[Int(start)] = visitEpoch
         parent[Int(start)] = 0
         forwardVisited.removeAll(keepingCapacity: true)
@@ -255,33 +264,73 @@ package struct LockOrderGraph<Payload> {
         return nil
     }
 
+    /// The search stack, emptied, holding `start`: reused, so that a search allocates only when the
+    /// graph grew.
+    private mutating func takeSearchStack(_ start: UInt32) -> [UInt32] {
+        var stack = searchStack
+        searchStack = []
+        stack.removeAll(keepingCapacity: true)
+        stack.append(start)
+        return stack
+    }
+
     /// The nodes reachable from `start` (itself included) forwards or backwards, through nodes that
-    /// satisfy `include`.
+    /// satisfy `include`, in `found` (emptied first).
     private mutating func region(
-        from start: UInt32, backwards: Bool, throughCycleEdges: Bool, through include: (Int32) -> Bool
-    ) -> [UInt32] {
+        from start: UInt32, backwards: Bool, throughCycleEdges: Bool, into found: inout [UInt32],
+        through include: (Int32) -> Bool
+    ) {
         beginVisit()
-        var stack: [UInt32] = [start]
-        var found: [UInt32] = []
+        var stack = takeSearchStack(start)
+        defer { searchStack = stack }
+        found.removeAll(keepingCapacity: true)
         visitMark[Int(start)] = visitEpoch
+        func visit(_ neighbour: UInt32) {
+            guard visitMark[Int(neighbour)] != visitEpoch && include(position[Int(neighbour)]) else { return }
+            visitMark[Int(neighbour)] = visitEpoch
+            stack.append(neighbour)
+        }
         while let node = stack.popLast() {
             found.append(node)
-            var next = backwards ? predecessors[Int(node)] : successors[Int(node)]
-            if throughCycleEdges { next += (backwards ? cyclePredecessors[node] : cycleSuccessors[node]) ?? [] }
-            for neighbour in next where visitMark[Int(neighbour)] != visitEpoch && include(position[Int(neighbour)]) {
-                visitMark[Int(neighbour)] = visitEpoch
-                stack.append(neighbour)
+            if backwards {
+                for neighbour in predecessors[Int(node)] { visit(neighbour) }
+            } else {
+                for neighbour in successors[Int(node)] { visit(neighbour) }
             }
+            guard throughCycleEdges, let heads = backwards ? cyclePredecessors[node] : cycleSuccessors[node] else {
+                continue
+            }
+            for neighbour in heads { visit(neighbour) }
         }
-        return found
     }
 
     /// Gives the backward region the lowest of the affected positions and the forward region the
     /// rest, each keeping its internal order.
     private mutating func reorder(backward: [UInt32], forward: [UInt32]) {
-        let byPosition = { (a: UInt32, b: UInt32) in self.position[Int(a)] < self.position[Int(b)] }
-        let nodes = backward.sorted(by: byPosition) + forward.sorted(by: byPosition)
-        let slots = nodes.map { position[Int($0)] }.sorted()
-        for (node, slot) in zip(nodes, slots) { position[Int(node)] = slot }
+        // Each node with its position in one integer, position high: sorting those needs no closure.
+        var keys = reorderKeys
+        reorderKeys = []
+        defer { reorderKeys = keys }
+        keys.removeAll(keepingCapacity: true)
+        for node in backward { keys.append(UInt64(UInt32(bitPattern: position[Int(node)])) << 32 | UInt64(node)) }
+        for node in forward { keys.append(UInt64(UInt32(bitPattern: position[Int(node)])) << 32 | UInt64(node)) }
+        keys[..<backward.count].sort()
+        keys[backward.count...].sort()
+        // The affected positions in order are the two sorted runs merged; the nodes take them in turn,
+        // the backward run first.
+        var (inBackward, inForward) = (0, backward.count)
+        for key in keys {
+            let nextBackward = inBackward < backward.count ? keys[inBackward] >> 32 : UInt64.max
+            let nextForward = inForward < keys.count ? keys[inForward] >> 32 : UInt64.max
+            let slot: UInt64
+            if nextBackward < nextForward {
+                slot = nextBackward
+                inBackward += 1
+            } else {
+                slot = nextForward
+                inForward += 1
+            }
+            position[Int(UInt32(truncatingIfNeeded: key))] = Int32(bitPattern: UInt32(truncatingIfNeeded: slot))
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import _LockValidatorShims
 
 #if canImport(Glibc)
@@ -9,6 +10,13 @@ import _LockValidatorShims
 /// The process's configuration: read from the environment once, on first use; replaceable in code.
 enum ConfigurationStore {
     private static let state = InternalLock<(configuration: Configuration, errors: [ConfigurationError])?>(nil)
+    /// Set once the environment has been read: what the hot paths check, without the lock and a copy.
+    private static let isLoaded = Atomic<Bool>(false)
+
+    /// Reads the environment unless that was done: a load and a branch once it was.
+    static func ensureLoaded() {
+        if !isLoaded.load(ordering: .acquiring) { _ = loaded }
+    }
 
     /// The configuration and the environment errors met reading it.
     static var loaded: (configuration: Configuration, errors: [ConfigurationError]) {
@@ -21,6 +29,7 @@ enum ConfigurationStore {
             for error in errors { printToStandardError("LockValidator: \(error)") }
             apply(configuration)
             state = (configuration, errors)
+            isLoaded.store(true, ordering: .releasing)
             return (configuration, errors)
         }
     }
