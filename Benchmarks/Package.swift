@@ -53,6 +53,14 @@ let package = Package(
             dependencies: ["BenchmarkShims", .product(name: "SpinLocks", package: "LockValidator")],
             path: "Measurements/StoreSize"
         ),
+        // The new-order cost as the graph grows, for the scaling picture (compare.sh).
+        .executableTarget(
+            name: "Scaling",
+            dependencies: [
+                "BenchmarkScenarios", "BenchmarkShims", .product(name: "SpinLocks", package: "LockValidator"),
+            ],
+            path: "Measurements/Scaling"
+        ),
         // Instructions per operation on the hot paths, under callgrind (Benchmarks/instructions.sh).
         .executableTarget(
             name: "InstructionCounts",

@@ -1,0 +1,61 @@
+// The cost of a new lock order as the graph grows, for the scaling picture (compare.sh draws it beside
+// ThreadSanitizer's deadlock detector, Peers/lock_graph.c, on the same shape of orders):
+//
+//     Scaling <classes> <edges per class>
+//
+// builds the "new edge" benchmarks' graph (`classes` SpinLocks in a hidden random order, about
+// `edges per class` orders each), then takes 1,000 orders never taken before, each timed alone, and
+// prints the median nanoseconds per new order and the memory the graph took: resident set and heap in
+// use, in MB.
+import BenchmarkScenarios
+import BenchmarkShims
+import SpinLocks
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+func nanoseconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+}
+
+/// The resident set, from `/proc/self/statm`'s second number (pages).
+func residentMB() -> Double {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 128)
+    guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
+    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+}
+
+func tenths(_ value: Double) -> String { String((value * 10).rounded() / 10) }
+
+let arguments = CommandLine.arguments.dropFirst()
+guard arguments.count == 2, let classes = Int(arguments.first!), let edgesPerClass = Int(arguments.last!) else {
+    print("usage: Scaling <classes> <edges per class>")
+    exit(2)
+}
+let residentBefore = residentMB()
+let heapBefore = Int(bench_heap_in_use())
+let graph = NewEdgeGraph(classes: classes, edgesPerClass: edgesPerClass)
+let pairs = (0..<1_000).map { _ in graph.nextNewPair() }
+let old = IRQL.raise(to: .dispatch)
+var samples: [Double] = []
+samples.reserveCapacity(pairs.count)
+for (first, second) in pairs {
+    let start = nanoseconds()
+    first.acquireAtDpcLevel()
+    second.acquireAtDpcLevel()
+    second.releaseFromDpcLevel()
+    first.releaseFromDpcLevel()
+    samples.append(nanoseconds() - start)
+}
+IRQL.lower(to: old)
+samples.sort()
+let heapMB = Double(Int(bench_heap_in_use()) - heapBefore) / 1_048_576
+print(tenths(samples[samples.count / 2]), tenths(residentMB() - residentBefore), tenths(heapMB))

@@ -1,0 +1,47 @@
+"""Draws the scaling picture from the data compare.sh writes (Benchmarks/scaling.csv): the median cost
+of a new lock order, and the memory of the graph, against the number of lock classes, for the validator
+and for ThreadSanitizer's deadlock detector on the same orders.
+
+    python3 Benchmarks/plot_scaling.py Benchmarks/scaling.csv Benchmarks/scaling.svg
+"""
+import csv
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+source, target = sys.argv[1], sys.argv[2]
+rows = list(csv.DictReader(open(source)))
+figure, (cost, memory) = plt.subplots(1, 2, figsize=(11, 4.2))
+styles = {"LockValidator": ("tab:blue", "o"), "TSan": ("tab:red", "s")}
+for tool in ["LockValidator", "TSan"]:
+    for edges, dash in [("2", "-"), ("20", "--")]:
+        points = sorted(
+            (int(row["classes"]), float(row["ns"]), float(row["resident_mb"]))
+            for row in rows
+            if row["tool"] == tool and row["edges_per_class"] == edges
+        )
+        if not points:
+            continue
+        color, marker = styles[tool]
+        label = f"{tool}, {edges} orders per class"
+        classes = [p[0] for p in points]
+        cost.plot(classes, [p[1] for p in points], dash, color=color, marker=marker, label=label)
+        memory.plot(classes, [max(p[2], 0.1) for p in points], dash, color=color, marker=marker, label=label)
+for axes, title, unit in [
+    (cost, "A new lock order (median of 1,000)", "nanoseconds"),
+    (memory, "Memory of the graph (resident set growth)", "MB"),
+]:
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("lock classes")
+    axes.set_ylabel(unit)
+    axes.set_title(title, fontsize=11)
+    axes.grid(True, which="both", alpha=0.3)
+cost.axhline(1000, color="gray", linewidth=0.8, linestyle=":")
+cost.annotate("budget: 1 µs at 10,000 classes", (120, 1050), color="gray", fontsize=8)
+memory.legend(fontsize=8, loc="upper left")
+figure.tight_layout()
+figure.savefig(target)
