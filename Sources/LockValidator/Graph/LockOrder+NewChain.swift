@@ -90,20 +90,20 @@ extension LockOrder {
                 if !(entry.has(LV_HELD_SHARED) && readsRecursively) { chain.bugs.append(.sameClass(held: entry)) }
                 continue
             }
-            if let bug = checkPrevAdd(entry, to: target, &chain, in: &state) { chain.bugs.append(bug) }
+            checkPrevAdd(entry, to: target, &chain, in: &state)
         }
     }
 
-    /// Adds the edges from one held lock to `target` (the newest class, or its readers node); returns
-    /// the cycle the first of them closes. A reader waiting for a lock is blocked by any holder, a
-    /// recursive reader only by a writer: so a write hold also leaves the class's readers node.
+    /// Adds the edges from one held lock to `target` (the newest class, or its readers node), and the
+    /// report of the cycle the first of them closes. A reader waiting for a lock is blocked by any
+    /// holder, a recursive reader only by a writer: so a write hold also leaves the class's readers node.
     private static func checkPrevAdd(
         _ entry: lv_held_lock, to target: UInt32, _ chain: inout NewChain, in state: inout State
-    ) -> Bug? {
-        var sources = [entry.lock_class]
+    ) {
+        var readers: UInt32?
         if !entry.has(LV_HELD_SHARED) {
-            if let readers = state.readersNodes[entry.lock_class] {
-                sources.append(readers)
+            if !state.readersNodes.isEmpty, let node = state.readersNodes[entry.lock_class] {
+                readers = node
             } else if !state.heldForReading.isEmpty, state.heldForReading.contains(entry.lock_class),
                 state.graph.payload(from: entry.lock_class, to: target)?.heldShared == true,
                 state.writeHoldsOfReadEdges[entry.lock_class]?[target] == nil
@@ -112,19 +112,28 @@ extension LockOrder {
                     from: entry, in: &state)
             }
         }
-        for from in sources {
-            guard let path = checkNoncircular(from, target, entry, &chain, in: &state) else { continue }
-            var classes: [UInt32: LockClass] = [:]
-            for id in path + [from] where classes[id] == nil { classes[id] = LockClass.withID(id) }
-            let existing = zip(path, path.dropFirst()).compactMap { a, b in
-                state.graph.payload(from: a, to: b).map { state.edge(from: a, to: b, $0, classes: classes) }
-            }
-            // The record first: `state.edge` would read the state as it was before `record` added to it.
-            let record = state.graph.payload(from: from, to: target) ?? chain.record(from: entry, in: &state)
-            let closing = state.edge(from: from, to: target, record, classes: classes)
-            return .inversion(held: entry, closing: closing, existing: existing)  // one report per held lock
+        // One report per held lock: the class's own edge first, then its readers node's.
+        if !addEdge(from: entry.lock_class, to: target, entry, &chain, in: &state), let readers {
+            addEdge(from: readers, to: target, entry, &chain, in: &state)
         }
-        return nil
+    }
+
+    /// Learns `from → target` for `entry`; when it closes a cycle, adds the report and returns true.
+    @discardableResult
+    private static func addEdge(
+        from: UInt32, to target: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
+    ) -> Bool {
+        guard let path = checkNoncircular(from, target, entry, &chain, in: &state) else { return false }
+        var classes: [UInt32: LockClass] = [:]
+        for id in path + [from] where classes[id] == nil { classes[id] = LockClass.withID(id) }
+        let existing = zip(path, path.dropFirst()).compactMap { a, b in
+            state.graph.payload(from: a, to: b).map { state.edge(from: a, to: b, $0, classes: classes) }
+        }
+        // The record first: `state.edge` would read the state as it was before `record` added to it.
+        let record = state.graph.payload(from: from, to: target) ?? chain.record(from: entry, in: &state)
+        let closing = state.edge(from: from, to: target, record, classes: classes)
+        chain.bugs.append(.inversion(held: entry, closing: closing, existing: existing))
+        return true
     }
 
     /// Learns `from → to`; returns the path back from `to` to `from` when the edge closes a cycle. A
