@@ -148,6 +148,12 @@ struct Check: ParsableCommand {
     @Option(help: "Also write the merged violations as a SARIF 2.1.0 log to this file.") var sarif: String?
     @Option(help: "Make SARIF file paths relative to this directory (default: the current directory).")
     var sourceRoot: String?
+    @Option(
+        help: """
+            A suppressions file, as LOCKVALIDATOR_SUPPRESSIONS (rule:pattern lines): what it matches is \
+            listed as suppressed and fails nothing.
+            """)
+    var suppressions: String?
 
     /// The rules whose violations say the program can deadlock.
     static let deadlockRules: Set<Rule> = [.lockOrderInversion, .irqlInconsistentUsage]
@@ -159,7 +165,20 @@ struct Check: ParsableCommand {
     func run() throws {
         var deadlocks: [Violation] = []
         try handlingBadInput {
+            var patterns: [Suppression] = []
+            if let suppressions {
+                do {
+                    patterns = try Suppression.load(from: suppressions, variable: "--suppressions")
+                } catch {
+                    throw Failure("\(error)")
+                }
+            }
             var merged = ValidationReport.merged(try reports.map(loadReportOrStore))
+            if !patterns.isEmpty {
+                let suppressed = merged.violations.filter { violation in patterns.contains { $0.matches(violation) } }
+                merged.violations.removeAll { violation in patterns.contains { $0.matches(violation) } }
+                merged.suppressed += suppressed
+            }
             if let sarif {
                 do {
                     try TextFile.writeAtomically(merged.sarif(sourceRoot: sourceRoot ?? currentDirectory), to: sarif)

@@ -59,6 +59,17 @@ import Testing
         let sarif = try String(contentsOfFile: sarifPath, encoding: .utf8)
         #expect(sarif.contains("\"ruleId\" : \"lock-order-inversion\""))
 
+        // A suppression covers an inversion found across processes as it does one found in a process.
+        let suppressions = directory + "/check.supp"
+        try "# the bank's order is known\nlock-order-inversion:*bankLocks*\n".write(
+            toFile: suppressions, atomically: true, encoding: .utf8)
+        let suppressed = try Self.lockval(["check", "--suppressions", suppressions] + paths)
+        #expect(suppressed.status == 0, "\(suppressed.output)")
+        #expect(suppressed.output.contains("0 violations (0 occurrences), 1 suppressed"), "\(suppressed.output)")
+        try "lock-order-inversion\n".write(toFile: suppressions, atomically: true, encoding: .utf8)
+        let badSuppressions = try Self.lockval(["check", "--suppressions", suppressions] + paths)
+        #expect(badSuppressions.status == 2 && badSuppressions.error.contains("line 1"), "\(badSuppressions.error)")
+
         let mergeRun = try Self.lockval(["merge"] + paths)
         #expect(mergeRun.status == 0)
         #expect(mergeRun.output.contains("lock-order-inversion"))

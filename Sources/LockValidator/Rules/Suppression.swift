@@ -65,7 +65,7 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
     }
 
     /// Reads a suppressions file.
-    static func load(from path: String, variable: String) throws(ConfigurationError) -> [Suppression] {
+    package static func load(from path: String, variable: String) throws(ConfigurationError) -> [Suppression] {
         guard let text = TextFile.read(path) else {
             throw ConfigurationError(variable: variable, value: path, expected: "a readable suppressions file")
         }
