@@ -16,6 +16,9 @@ extension LockOrder {
     static func validateNewChain(_ key: UInt64, on thread: ThreadState) {
         thread.billingValidator {
             var chain = NewChain(on: thread)
+            // The stack its new edges keep, taken before the graph lock (and ten frames nearer the
+            // caller), when a held lock could make an edge at all: a chain of one lock never does.
+            if chain.mayAddEdges { chain.stack = .capture() }
             state.withLock { state in
                 guard !ChainCache.contains(key) else { return }  // validated by another thread meanwhile
                 checkPrevsAdd(&chain, in: &state)
@@ -58,6 +61,12 @@ extension LockOrder {
             let depth = thread.depth
             newest = thread.held(depth - 1).pointee
             heldIndices = thread.contextStart..<depth - 1
+        }
+
+        /// Whether some hold of the context can order before the newest.
+        var mayAddEdges: Bool {
+            let notHolds = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED
+            return heldIndices.contains { !thread.held($0).pointee.has(notHolds) }
         }
 
         /// The record of the new edge from `entry` to the newest hold.
