@@ -6,7 +6,9 @@ import BenchmarkShims
 //     swift run -c release --package-path Benchmarks StoreSize
 //
 // Prints medians of 11 runs, and the memory the loaded store and graph take (resident set growth).
-// `StoreSize write <path>` only writes the store, for profiling a process that loads it.
+// `StoreSize write <path>` only writes the store, for profiling a process that loads it
+// (`LOCKVALIDATOR_GRAPH=<path> StoreSize load`; with STORE_SIZE_NO_EXIT_HOOKS set, that process skips
+// its exit handlers, so a profile or a heap snapshot shows the load alone, not the write-back).
 import FoundationEssentials
 import SpinLocks
 
