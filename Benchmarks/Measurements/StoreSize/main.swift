@@ -1,4 +1,3 @@
-import BenchmarkShims
 // The learned-order store at scale (issue 15): a store of 10,000 classes and 100,000 edges, its size on
 // disk, how long parsing it takes, and how long a process takes from the store to its first validated
 // acquire (parse, 10,000 classes made, 100,000 orders put into the graph). Run by hand:
@@ -9,6 +8,7 @@ import BenchmarkShims
 // `StoreSize write <path>` only writes the store, for profiling a process that loads it
 // (`LOCKVALIDATOR_GRAPH=<path> StoreSize load`; with STORE_SIZE_NO_EXIT_HOOKS set, that process skips
 // its exit handlers, so a profile or a heap snapshot shows the load alone, not the write-back).
+import BenchmarkShims
 import FoundationEssentials
 import SpinLocks
 
