@@ -18,7 +18,7 @@ extension LockOrder {
             var chain = NewChain(on: thread)
             // The stack its new edges keep, taken before the graph lock (and ten frames nearer the
             // caller), when a held lock could make an edge at all: a chain of one lock never does.
-            if chain.mayAddEdges { chain.stack = .capture() }
+            if chain.mayAddEdges { chain.stack = StackTrace.captureTransient() }
             state.withLock { state in
                 guard !ChainCache.contains(key) else { return }  // validated by another thread meanwhile
                 checkPrevsAdd(&chain, in: &state)
@@ -42,7 +42,7 @@ extension LockOrder {
     }
 
     /// One new chain being validated: the newest hold, the holds of its context it orders after, what
-    /// was found, and the stack its new edges keep (captured once, on first need).
+    /// was found, and the stack its new edges keep (captured once, and kept once, on first need).
     struct NewChain {
         let thread: ThreadState
         let newest: lv_held_lock
@@ -51,7 +51,9 @@ extension LockOrder {
         let heldIndices: Range<Int>
         let capacity = currentCapacity.capacity
         var bugs: [Bug] = []
-        var stack: StackTrace?
+        /// The captured stack, in the thread's capture buffer, and its number once kept.
+        var stack: UnsafeBufferPointer<UInt>?
+        var keptStack: UInt32?
         var edgesFull = false
         var chainsFull = false
         var stacksFull = false
@@ -71,14 +73,14 @@ extension LockOrder {
 
         /// The record of the new edge from `entry` to the newest hold.
         mutating func record(from entry: lv_held_lock, in state: inout State) -> EdgeRecord {
-            if stack == nil { stack = .capture() }
+            if stack == nil { stack = StackTrace.captureTransient() }
+            if keptStack == nil { keptStack = state.keep(stack!, cap: capacity.stacks, full: &stacksFull) }
             let heldShared = entry.has(LV_HELD_SHARED)
             if heldShared { state.heldForReading.insert(entry.lock_class) }
-            // A thread's name and id cost system calls: read once per thread.
-            if state.threads[thread.serial] == nil { state.threads[thread.serial] = thread.info }
+            state.noteThread(thread)
             return EdgeRecord(
                 fromSite: state.site(of: entry), toSite: state.site(of: newest), thread: thread.serial,
-                stack: state.keep(stack!, cap: capacity.stacks, full: &stacksFull),
+                stack: keptStack!,
                 instances: state.keep(instances: entry.instance, newest.instance), irql: thread.irql,
                 heldShared: heldShared)
         }

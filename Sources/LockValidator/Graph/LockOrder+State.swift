@@ -37,9 +37,12 @@ extension LockOrder {
         var recentSites = [(file: UnsafePointer<CChar>?, line: UInt64, index: UInt32)?](repeating: nil, count: 256)
         /// Threads that created edges, by serial.
         var threads: [UInt32: ThreadInfo] = [:]
+        /// The last thread that created an edge: the next edge is most often its too.
+        var lastThread: UInt32 = 0
         /// Kept stacks, each distinct stack once; index 0 is the empty stack.
         var stacks: [StackTrace] = [StackTrace(addresses: [])]
-        var stackIndex: [StackKey: UInt32] = [StackKey([]): 0]
+        /// Each kept stack's number by a mix of its addresses (`stackKey`).
+        var stackNumbers = Self.emptyStackNumbers
         /// The processes learned orders came from (`LOCKVALIDATOR_GRAPH`).
         var origins: [ValidationReport.ProcessDescription?] = []
         /// Learned orders this process took again, `from << 32 | to`.
@@ -59,7 +62,7 @@ extension LockOrder {
             var fresh = State()
             guard !origins.isEmpty else { return fresh }
             (fresh.sites, fresh.siteIndex, fresh.recentSites, fresh.threads) = (sites, siteIndex, recentSites, threads)
-            (fresh.stacks, fresh.stackIndex, fresh.origins) = (stacks, stackIndex, origins)
+            (fresh.stacks, fresh.stackNumbers, fresh.origins) = (stacks, stackNumbers, origins)
             let learned = graph.edges.filter { $0.payload.origin != 0 }
             fresh.graph.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
             for edge in learned { _ = fresh.graph.insertEdge(from: edge.from, to: edge.to, payload: edge.payload) }
@@ -104,22 +107,28 @@ extension LockOrder {
             return UInt32(instances.count - 1)
         }
 
-        /// A stack's return addresses and a cheap mix of them: a lookup hashes one word, and compares
-        /// the addresses only when the mixes match.
-        struct StackKey: Hashable {
-            let addresses: [UInt]
-            let mix: UInt64
-
-            init(_ addresses: [UInt]) {
-                var mix: UInt64 = 0xCBF2_9CE4_8422_2325
-                for address in addresses { mix = (mix ^ UInt64(address)) &* 0x100_0000_01B3 }
-                self.addresses = addresses
-                self.mix = mix
-            }
-
-            func hash(into hasher: inout Hasher) { hasher.combine(mix) }
-            static func == (a: StackKey, b: StackKey) -> Bool { a.mix == b.mix && a.addresses == b.addresses }
+        /// The key of a stack in `stackNumbers`: a multiply-xor mix of its return addresses, never 0.
+        /// Two stacks with the same mix are told apart by `nextStackKey`.
+        static func stackKey(_ addresses: UnsafeBufferPointer<UInt>) -> UInt64 {
+            var mix: UInt64 = 0xCBF2_9CE4_8422_2325
+            for address in addresses { mix = (mix ^ UInt64(address)) &* 0x100_0000_01B3 }
+            return mix | 1
         }
+
+        static func sameAddresses(_ kept: [UInt], _ addresses: UnsafeBufferPointer<UInt>) -> Bool {
+            guard kept.count == addresses.count else { return false }
+            for index in kept.indices where kept[index] != addresses[index] { return false }
+            return true
+        }
+
+        /// The key to try after `key` was taken by another stack with the same mix.
+        static func nextStackKey(_ key: UInt64) -> UInt64 { (key &* 0x9E37_79B9_7F4A_7C15) | 1 }
+
+        static let emptyStackNumbers: NumberTable = {
+            var table = NumberTable()
+            table.insert(stackKey(UnsafeBufferPointer(start: nil, count: 0)), number: 0)
+            return table
+        }()
 
         struct SiteKey: Hashable {
             let file: UnsafePointer<CChar>?
@@ -143,17 +152,28 @@ extension LockOrder {
             return index
         }
 
-        /// Keeps `stack` (once), or nothing past the stack cap.
-        mutating func keep(_ stack: StackTrace, cap: Int, full: inout Bool) -> UInt32 {
-            let key = StackKey(stack.addresses)
-            if let known = stackIndex[key] { return known }
+        /// Keeps the stack `addresses` (once), or nothing past the stack cap; returns its number. A
+        /// known stack is found by its key and compared address by address, and allocates nothing.
+        mutating func keep(_ addresses: UnsafeBufferPointer<UInt>, cap: Int, full: inout Bool) -> UInt32 {
+            var key = Self.stackKey(addresses)
+            while let known = stackNumbers[key] {
+                if Self.sameAddresses(stacks[Int(known)].addresses, addresses) { return known }
+                key = Self.nextStackKey(key)
+            }
             guard stacks.count <= cap else {
                 full = true
                 return 0
             }
-            stacks.append(stack)
-            stackIndex[key] = UInt32(stacks.count - 1)
+            stacks.append(StackTrace(addresses: Array(addresses)))
+            stackNumbers.insert(key, number: UInt32(stacks.count - 1))
             return UInt32(stacks.count - 1)
+        }
+
+        /// Keeps the name and id of `thread`, the first time it creates an edge (they cost system calls).
+        mutating func noteThread(_ thread: ThreadState) {
+            guard thread.serial != lastThread else { return }
+            if threads[thread.serial] == nil { threads[thread.serial] = thread.info }
+            lastThread = thread.serial
         }
 
         /// The edge as reports show it. An edge leaving a recursive-readers node is a copy of its class's

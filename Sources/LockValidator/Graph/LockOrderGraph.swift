@@ -37,7 +37,7 @@ package struct LockOrderGraph<Payload> {
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
     /// Each edge's number in `payloads`, by `from << 32 | to`: 12 bytes a slot, not a slot the size of a
     /// payload, so that a graph of 100,000 edges (a learned-order store) stays a few megabytes.
-    private var edgeNumbers = EdgeNumberTable()
+    private var edgeNumbers = NumberTable()
     private var payloads: [Payload] = []
     private var nextPosition: Int32 = 0
 
@@ -111,12 +111,19 @@ package struct LockOrderGraph<Payload> {
             backwardVisited = backward
         }
         keep(key, payload())
-        successors[Int(from)].append(to)
-        predecessors[Int(to)].append(from)
+        Self.append(to, to: &successors[Int(from)])
+        Self.append(from, to: &predecessors[Int(to)])
         if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
             return .closesCycle(path: path)
         }
         return .inserted
+    }
+
+    /// Appends to an adjacency list, starting it with room for six: most nodes never need more, and
+    /// a list grown one append at a time from empty is reallocated at two and again at six.
+    private static func append(_ node: UInt32, to list: inout [UInt32]) {
+        if list.capacity == 0 { list.reserveCapacity(6) }
+        list.append(node)
     }
 
     private mutating func keep(_ key: UInt64, _ payload: Payload) {
@@ -314,8 +321,12 @@ package struct LockOrderGraph<Payload> {
         keys.removeAll(keepingCapacity: true)
         for node in backward { keys.append(UInt64(UInt32(bitPattern: position[Int(node)])) << 32 | UInt64(node)) }
         for node in forward { keys.append(UInt64(UInt32(bitPattern: position[Int(node)])) << 32 | UInt64(node)) }
-        keys[..<backward.count].sort()
-        keys[backward.count...].sort()
+        keys.withUnsafeMutableBufferPointer { keys in  // in place: sorting an array slice copies it
+            var run = UnsafeMutableBufferPointer(rebasing: keys[..<backward.count])
+            run.sort()
+            run = UnsafeMutableBufferPointer(rebasing: keys[backward.count...])
+            run.sort()
+        }
         // The affected positions in order are the two sorted runs merged; the nodes take them in turn,
         // the backward run first.
         var (inBackward, inForward) = (0, backward.count)

@@ -37,6 +37,16 @@ public struct StackTrace: Hashable, Sendable, Codable {
         return StackTrace(addresses: (drop..<count).map { UInt(bitPattern: buffer[$0]) })
     }
 
+    /// Captures the calling thread's stack into its per-thread buffer and keeps no copy: the addresses
+    /// are valid until the thread's next capture. For a caller that keeps a stack only when it is new
+    /// (the lock-order graph keeps each distinct stack once), so that a known stack allocates nothing.
+    @inline(never)
+    static func captureTransient() -> UnsafeBufferPointer<UInt> {
+        let buffer = lv_stack_scratch()!
+        let count = Int(lv_backtrace(buffer, Int32(maximumDepth)))
+        return UnsafeBufferPointer(start: UnsafeRawPointer(buffer).assumingMemoryBound(to: UInt.self), count: count)
+    }
+
     /// The frames with their function names, and with file:line when `locations` is true and
     /// `llvm-symbolizer` is on PATH; the validator's own frames are trimmed from the top.
     public func symbolicated(locations: Bool = true) -> [Frame] {

@@ -2,11 +2,11 @@ import Testing
 
 @testable import LockValidator
 
-/// The graph's edge index against a `Dictionary`: the same answers through growth, for keys that
+/// The number table against a `Dictionary`: the same answers through growth, for keys that
 /// collide in the low and the high bits alike.
-@Suite struct EdgeNumberTableTests {
+@Suite struct NumberTableTests {
     @Test func itAnswersAsADictionaryDoes() {
-        var table = EdgeNumberTable()
+        var table = NumberTable()
         var oracle: [UInt64: UInt32] = [:]
         var random = SystemRandomNumberGenerator()
         // Nodes from a small range, so that keys share many bits; plus keys that differ only in `from`.
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func reservingKeepsWhatItHolds() {
-        var table = EdgeNumberTable(minimumCapacity: 3)
+        var table = NumberTable(minimumCapacity: 3)
         for node in 1...40 { table.insert(UInt64(node) << 32 | 1, number: UInt32(node)) }
         table.reserveCapacity(100_000)
         #expect(table.count == 40)

@@ -1,0 +1,77 @@
+/// Numbers by a nonzero 64-bit key: the lock-order graph's edge index (an edge's number by
+/// `from << 32 | to`) and the kept stacks' index (a stack's number by a mix of its addresses).
+///
+/// Open addressing with linear probing, at most half full, hashed by one multiply: a lookup or an
+/// insert costs a few instructions where a `Dictionary` hashes the key with SipHash. A slot is the key
+/// and its number side by side, 12 bytes, so that a probe reads one cache line, not one in each of two
+/// arrays. Key 0 marks an empty slot.
+struct NumberTable {
+    private struct Slot {
+        var keyHigh: UInt32 = 0
+        var keyLow: UInt32 = 0
+        var number: UInt32 = 0
+
+        var key: UInt64 { UInt64(keyHigh) << 32 | UInt64(keyLow) }
+        var isEmpty: Bool { keyHigh | keyLow == 0 }
+    }
+
+    private var slots: [Slot]
+    /// The number of keys.
+    private(set) var count = 0
+    /// log2 of the slot count.
+    private var bits: Int
+
+    init(minimumCapacity: Int = 0) {
+        bits = 4
+        while 1 << bits < minimumCapacity * 2 { bits += 1 }
+        slots = [Slot](repeating: Slot(), count: 1 << bits)
+    }
+
+    @inline(__always)
+    private func slot(of key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> (64 - bits)) }
+
+    /// The number of `key`, if it is in the table.
+    subscript(key: UInt64) -> UInt32? {
+        var at = slot(of: key)
+        let mask = slots.count - 1
+        while !slots[at].isEmpty {
+            if slots[at].key == key { return slots[at].number }
+            at = (at &+ 1) & mask
+        }
+        return nil
+    }
+
+    /// Adds `key` with `number`. The caller has checked that `key` is not in the table.
+    mutating func insert(_ key: UInt64, number: UInt32) {
+        precondition(key != 0, "number table key 0")
+        if (count + 1) * 2 > slots.count { grow(to: slots.count * 2) }
+        place(key, number)
+        count += 1
+    }
+
+    /// Makes room for `capacity` keys in all.
+    mutating func reserveCapacity(_ capacity: Int) {
+        var wanted = slots.count
+        while wanted < capacity * 2 { wanted *= 2 }
+        if wanted > slots.count { grow(to: wanted) }
+    }
+
+    /// Every key and its number, in no particular order.
+    var entries: [(key: UInt64, number: UInt32)] {
+        slots.filter { !$0.isEmpty }.map { (key: $0.key, number: $0.number) }
+    }
+
+    private mutating func place(_ key: UInt64, _ number: UInt32) {
+        var at = slot(of: key)
+        let mask = slots.count - 1
+        while !slots[at].isEmpty { at = (at &+ 1) & mask }
+        slots[at] = Slot(keyHigh: UInt32(truncatingIfNeeded: key >> 32), keyLow: UInt32(truncatingIfNeeded: key), number: number)
+    }
+
+    private mutating func grow(to count: Int) {
+        let old = entries
+        bits = count.trailingZeroBitCount
+        slots = [Slot](repeating: Slot(), count: count)
+        for (key, number) in old { place(key, number) }
+    }
+}
