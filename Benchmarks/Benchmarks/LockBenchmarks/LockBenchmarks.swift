@@ -146,6 +146,28 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The new-edge benchmarks' floor: the same harness, one sample per pair, a random pair of 10,000 raw
+    // locks, each most likely out of cache as a new edge's locks are.
+    Benchmark(
+        "new edge: 10000 raw locks (floor)",
+        configuration: .init(
+            metrics: [.wallClock], scalingFactor: .one, maxDuration: .seconds(2), maxIterations: 1_000)
+    ) { benchmark in
+        let locks = (0..<10_000).map { _ in RawTTASLock() }
+        var random = SplitMix64(seed: 7)
+        let pairs = benchmark.scaledIterations.map { _ in
+            (locks[Int.random(in: 0..<locks.count, using: &random)], locks[Int.random(in: 0..<locks.count, using: &random)])
+        }
+        benchmark.startMeasurement()
+        for (first, second) in pairs {
+            first.lock()
+            second.lock()
+            second.unlock()
+            first.unlock()
+        }
+        benchmark.stopMeasurement()
+    }
+
     // MARK: Contended
 
     Benchmark("contended: raw TTAS, 2 threads", configuration: .init(metrics: [.wallClock], scalingFactor: .kilo)) {

@@ -7,8 +7,20 @@ import Synchronization
 /// `nesting: n` puts the lock in subclass `n`, a separate node of the lock-order graph, so that an
 /// intended parent-then-child order between two instances of one class is legal.
 @usableFromInline package final class LockClass: @unchecked Sendable, CustomStringConvertible {
+    // What every acquire reads comes first, in ten bytes, so that it is one cache line wherever the
+    // object starts: a program with thousands of classes finds most of them out of cache.
+
     /// The class id, dense from 1.
     @usableFromInline package let id: UInt32
+    /// The one class that every lock created past the class cap shares: held, but outside lock-order
+    /// and IRQL-usage checks (one class for unrelated locks would invent cycles).
+    @usableFromInline package let isOverflow: Bool
+    /// Set while the class has a suspect site (``HoldEvidence``): every acquire then takes an exact
+    /// CPU-time snapshot and keeps its stack, so the confirming hold is exact and shows both stacks.
+    @usableFromInline package let isTraced = Atomic<Bool>(false)
+    /// Bit n: the class has been held at IRQL n.
+    @usableFromInline package let levelsUsed = Atomic<UInt16>(0)
+
     /// The class name: the name given at init, else `Module/File.swift:line` of the init site; a
     /// subclass adds `/n`.
     package let name: String
@@ -18,18 +30,9 @@ import Synchronization
     package let nesting: Int
     /// The class a subclass nests under; nil for a class itself.
     package let base: LockClass?
-    /// The one class that every lock created past the class cap shares: held, but outside lock-order
-    /// and IRQL-usage checks (one class for unrelated locks would invent cycles).
-    @usableFromInline package let isOverflow: Bool
     /// For the node that stands for this class's recursive readers (``recursiveReaders``): the class
     /// whose readers it stands for; nil for every other class.
     package let readersOf: LockClass?
-
-    /// Bit n: the class has been held at IRQL n.
-    @usableFromInline package let levelsUsed = Atomic<UInt16>(0)
-    /// Set while the class has a suspect site (``HoldEvidence``): every acquire then takes an exact
-    /// CPU-time snapshot and keeps its stack, so the confirming hold is exact and shows both stacks.
-    @usableFromInline package let isTraced = Atomic<Bool>(false)
     /// The statistics blocks of live instances, and the totals of freed ones.
     let statistics = InternalLock(ClassStatistics())
 

@@ -22,15 +22,18 @@ struct LockStatisticsBlock {
     @usableFromInline static let firstBucket = 8
     static let slotCount = firstBucket + bucketCount
 
+    /// A block on a cache-line boundary, so that the eight counters an acquire and release write are
+    /// one line.
     static func allocate() -> LockStatisticsBlock {
-        let slots = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: slotCount)
+        let slots = UnsafeMutableRawPointer.allocate(byteCount: slotCount * 8, alignment: 64)
+            .bindMemory(to: Atomic<UInt64>.self, capacity: slotCount)
         for index in 0..<slotCount { (slots + index).initialize(to: Atomic(0)) }
         return LockStatisticsBlock(slots: slots)
     }
 
     @usableFromInline init(slots: UnsafeMutablePointer<Atomic<UInt64>>) { self.slots = slots }
 
-    func deallocate() { slots.deallocate() }
+    func deallocate() { UnsafeMutableRawPointer(slots).deallocate() }
 
     /// Zeroes every counter (``LockValidator/reset()``).
     func reset() {

@@ -30,9 +30,9 @@ package struct LockOrderGraph<Payload> {
         case selfLoop
     }
 
-    private var position: [Int32] = [0]  // index 0 unused: node ids start at 1
-    private var successors: [[UInt32]] = [[]]  // the acyclic core
-    private var predecessors: [[UInt32]] = [[]]
+    /// What the graph keeps per node, side by side: a new edge or a search step touches one cache
+    /// line of a node, not one in each of five arrays. Index 0 is unused: node ids start at 1.
+    private var nodes: [Node] = [Node(position: 0)]
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
     /// Each edge's number in `payloads`, by `from << 32 | to`: 12 bytes a slot, not a slot the size of a
@@ -42,9 +42,7 @@ package struct LockOrderGraph<Payload> {
     private var nextPosition: Int32 = 0
 
     // Search scratch, reused so that a search allocates only when the graph grew.
-    private var visitMark: [UInt32] = [0]
     private var visitEpoch: UInt32 = 0
-    private var parent: [UInt32] = [0]
     private var forwardVisited: [UInt32] = []
     private var searchStack: [UInt32] = []
     private var backwardVisited: [UInt32] = []
@@ -53,7 +51,7 @@ package struct LockOrderGraph<Payload> {
     package init() {}
 
     /// The number of nodes seen.
-    package var nodeCount: Int { position.count - 1 }
+    package var nodeCount: Int { nodes.count - 1 }
 
     /// The number of edges in the graph, cycle edges included.
     package var edgeCount: Int { payloads.count }
@@ -77,7 +75,7 @@ package struct LockOrderGraph<Payload> {
 
     /// The nodes `node` has edges to.
     package func successors(of node: UInt32) -> [UInt32] {
-        (Int(node) < successors.count ? successors[Int(node)] : []) + (cycleSuccessors[node] ?? [])
+        (Int(node) < nodes.count ? nodes[Int(node)].successors : []) + (cycleSuccessors[node] ?? [])
     }
 
     /// Every edge with its payload, in no particular order.
@@ -93,8 +91,8 @@ package struct LockOrderGraph<Payload> {
         let key = Self.key(from, to)
         if edgeNumbers[key] != nil { return .alreadyPresent }
         addNode(max(from, to))
-        let lower = position[Int(to)]
-        let upper = position[Int(from)]
+        let lower = nodes[Int(to)].position
+        let upper = nodes[Int(from)].position
         if lower < upper {
             // The edge disagrees with the order: search the affected region [lower, upper].
             if let path = forwardPath(from: to, reaching: from, bound: upper, throughCycleEdges: false) {
@@ -111,8 +109,8 @@ package struct LockOrderGraph<Payload> {
             backwardVisited = backward
         }
         keep(key, payload())
-        Self.append(to, to: &successors[Int(from)])
-        Self.append(from, to: &predecessors[Int(to)])
+        Self.append(to, to: &nodes[Int(from)].successors)
+        Self.append(from, to: &nodes[Int(to)].predecessors)
         if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
             return .closesCycle(path: path)
         }
@@ -159,18 +157,19 @@ package struct LockOrderGraph<Payload> {
     /// lists match the edge set.
     package mutating func invariantViolations() -> [String] {
         var problems: [String] = []
-        if Set(position.dropFirst()).count != nodeCount { problems.append("positions are not distinct") }
+        if Set(nodes.dropFirst().map(\.position)).count != nodeCount { problems.append("positions are not distinct") }
         var listed = 0
-        for from in 1..<position.count {
-            for to in successors[from] {
+        for from in 1..<nodes.count {
+            for to in nodes[from].successors {
                 listed += 1
-                if position[from] >= position[Int(to)] {
-                    problems.append("edge \(from) → \(to) runs backwards (\(position[from]) ≥ \(position[Int(to)]))")
+                if nodes[from].position >= nodes[Int(to)].position {
+                    problems.append(
+                        "edge \(from) → \(to) runs backwards (\(nodes[from].position) ≥ \(nodes[Int(to)].position))")
                 }
                 if edgeNumbers[Self.key(UInt32(from), to)] == nil {
                     problems.append("edge \(from) → \(to) has no payload")
                 }
-                if !predecessors[Int(to)].contains(UInt32(from)) {
+                if !nodes[Int(to)].predecessors.contains(UInt32(from)) {
                     problems.append("edge \(from) → \(to) missing from predecessors")
                 }
             }
@@ -184,7 +183,7 @@ package struct LockOrderGraph<Payload> {
                 if cyclePredecessors[to]?.contains(from) != true {
                     problems.append("cycle edge \(from) → \(to) missing from cycle predecessors")
                 }
-                if successors[Int(from)].contains(to) { problems.append("edge \(from) → \(to) is listed twice") }
+                if nodes[Int(from)].successors.contains(to) { problems.append("edge \(from) → \(to) is listed twice") }
                 if forwardPath(from: to, reaching: from, bound: Int32.max, throughCycleEdges: true) == nil {
                     problems.append("cycle edge \(from) → \(to) closes no cycle")
                 }
@@ -195,7 +194,7 @@ package struct LockOrderGraph<Payload> {
             problems.append("\(edgeNumbers.count) edge numbers for \(payloads.count) payloads")
         }
         let predecessorCount =
-            predecessors.reduce(0) { $0 + $1.count } + cyclePredecessors.values.reduce(0) { $0 + $1.count }
+            nodes.reduce(0) { $0 + $1.predecessors.count } + cyclePredecessors.values.reduce(0) { $0 + $1.count }
         if predecessorCount != payloads.count { problems.append("\(predecessorCount) predecessor entries") }
         return problems
     }
@@ -205,20 +204,27 @@ package struct LockOrderGraph<Payload> {
     private static func key(_ from: UInt32, _ to: UInt32) -> UInt64 { UInt64(from) << 32 | UInt64(to) }
 
     private mutating func addNode(_ node: UInt32) {
-        while position.count <= Int(node) {
-            position.append(nextPosition)
+        while nodes.count <= Int(node) {
+            nodes.append(Node(position: nextPosition))
             nextPosition += 1
-            successors.append([])
-            predecessors.append([])
-            visitMark.append(0)
-            parent.append(0)
         }
+    }
+
+    private struct Node {
+        /// The node's place in the topological order of the acyclic core.
+        var position: Int32
+        /// The search that last visited the node (`visitEpoch`), and the node it was reached from.
+        var visitMark: UInt32 = 0
+        var parent: UInt32 = 0
+        /// The acyclic core's edges from and to the node.
+        var successors: [UInt32] = []
+        var predecessors: [UInt32] = []
     }
 
     private mutating func beginVisit() {
         visitEpoch &+= 1
         if visitEpoch == 0 {  // wrapped: clear the marks once every 2^32 searches
-            for index in visitMark.indices { visitMark[index] = 0 }
+            for index in nodes.indices { nodes[index].visitMark = 0 }
             visitEpoch = 1
         }
     }
@@ -228,9 +234,9 @@ package struct LockOrderGraph<Payload> {
     private mutating func pathThroughCycleEdges(from start: UInt32, to target: UInt32) -> [UInt32]? {
         // An order-respecting stretch of a path only moves forwards, and it ends at the target or at a
         // cycle edge's tail: nodes past all of those lead nowhere useful.
-        var bound = position[Int(target)]
-        for tail in cycleSuccessors.keys { bound = max(bound, position[Int(tail)]) }
-        guard position[Int(start)] <= bound else { return nil }
+        var bound = nodes[Int(target)].position
+        for tail in cycleSuccessors.keys { bound = max(bound, nodes[Int(tail)].position) }
+        guard nodes[Int(start)].position <= bound else { return nil }
         return forwardPath(from: start, reaching: target, bound: bound, throughCycleEdges: true)
     }
 
@@ -242,8 +248,8 @@ package struct LockOrderGraph<Payload> {
         beginVisit()
         var stack = takeSearchStack(start)
         defer { searchStack = stack }
-        visitMark[Int(start)] = visitEpoch
-        parent[Int(start)] = 0
+        nodes[Int(start)].visitMark = visitEpoch
+        nodes[Int(start)].parent = 0
         forwardVisited.removeAll(keepingCapacity: true)
         while let node = stack.popLast() {
             forwardVisited.append(node)
@@ -251,20 +257,21 @@ package struct LockOrderGraph<Payload> {
                 var path: [UInt32] = [node]
                 var step = node
                 while step != start {
-                    step = parent[Int(step)]
+                    step = nodes[Int(step)].parent
                     path.append(step)
                 }
                 return path.reversed()
             }
-            for next in successors[Int(node)] where visitMark[Int(next)] != visitEpoch && position[Int(next)] <= bound {
-                visitMark[Int(next)] = visitEpoch
-                parent[Int(next)] = node
+            for next in nodes[Int(node)].successors
+            where nodes[Int(next)].visitMark != visitEpoch && nodes[Int(next)].position <= bound {
+                nodes[Int(next)].visitMark = visitEpoch
+                nodes[Int(next)].parent = node
                 stack.append(next)
             }
             guard throughCycleEdges, let heads = cycleSuccessors[node] else { continue }
-            for next in heads where visitMark[Int(next)] != visitEpoch && position[Int(next)] <= bound {
-                visitMark[Int(next)] = visitEpoch
-                parent[Int(next)] = node
+            for next in heads where nodes[Int(next)].visitMark != visitEpoch && nodes[Int(next)].position <= bound {
+                nodes[Int(next)].visitMark = visitEpoch
+                nodes[Int(next)].parent = node
                 stack.append(next)
             }
         }
@@ -291,18 +298,20 @@ package struct LockOrderGraph<Payload> {
         var stack = takeSearchStack(start)
         defer { searchStack = stack }
         found.removeAll(keepingCapacity: true)
-        visitMark[Int(start)] = visitEpoch
+        nodes[Int(start)].visitMark = visitEpoch
         func visit(_ neighbour: UInt32) {
-            guard visitMark[Int(neighbour)] != visitEpoch && include(position[Int(neighbour)]) else { return }
-            visitMark[Int(neighbour)] = visitEpoch
+            guard nodes[Int(neighbour)].visitMark != visitEpoch && include(nodes[Int(neighbour)].position) else {
+                return
+            }
+            nodes[Int(neighbour)].visitMark = visitEpoch
             stack.append(neighbour)
         }
         while let node = stack.popLast() {
             found.append(node)
             if backwards {
-                for neighbour in predecessors[Int(node)] { visit(neighbour) }
+                for neighbour in nodes[Int(node)].predecessors { visit(neighbour) }
             } else {
-                for neighbour in successors[Int(node)] { visit(neighbour) }
+                for neighbour in nodes[Int(node)].successors { visit(neighbour) }
             }
             guard throughCycleEdges, let heads = backwards ? cyclePredecessors[node] : cycleSuccessors[node] else {
                 continue
@@ -319,8 +328,8 @@ package struct LockOrderGraph<Payload> {
         reorderKeys = []
         defer { reorderKeys = keys }
         keys.removeAll(keepingCapacity: true)
-        for node in backward { keys.append(UInt64(UInt32(bitPattern: position[Int(node)])) << 32 | UInt64(node)) }
-        for node in forward { keys.append(UInt64(UInt32(bitPattern: position[Int(node)])) << 32 | UInt64(node)) }
+        for node in backward { keys.append(UInt64(UInt32(bitPattern: nodes[Int(node)].position)) << 32 | UInt64(node)) }
+        for node in forward { keys.append(UInt64(UInt32(bitPattern: nodes[Int(node)].position)) << 32 | UInt64(node)) }
         keys.withUnsafeMutableBufferPointer { keys in  // in place: sorting an array slice copies it
             var run = UnsafeMutableBufferPointer(rebasing: keys[..<backward.count])
             run.sort()
@@ -341,7 +350,7 @@ package struct LockOrderGraph<Payload> {
                 slot = nextForward
                 inForward += 1
             }
-            position[Int(UInt32(truncatingIfNeeded: key))] = Int32(bitPattern: UInt32(truncatingIfNeeded: slot))
+            nodes[Int(UInt32(truncatingIfNeeded: key))].position = Int32(bitPattern: UInt32(truncatingIfNeeded: slot))
         }
     }
 }

@@ -65,7 +65,8 @@ struct NumberTable {
         var at = slot(of: key)
         let mask = slots.count - 1
         while !slots[at].isEmpty { at = (at &+ 1) & mask }
-        slots[at] = Slot(keyHigh: UInt32(truncatingIfNeeded: key >> 32), keyLow: UInt32(truncatingIfNeeded: key), number: number)
+        slots[at] = Slot(
+            keyHigh: UInt32(truncatingIfNeeded: key >> 32), keyLow: UInt32(truncatingIfNeeded: key), number: number)
     }
 
     private mutating func grow(to count: Int) {
