@@ -105,7 +105,7 @@ let package = Package(
         .executableTarget(name: "c-lock-order", path: "Tests/CLockOrder"),
         .testTarget(
             name: "LockValidatorTests",
-            dependencies: ["LockValidator", "LockValidatorReports", "TestSupport"]
+            dependencies: ["LockValidator", "LockValidatorReports", "TestSupport", "PthreadScenariosC"]
         ),
         .testTarget(
             name: "SpinLocksTests",

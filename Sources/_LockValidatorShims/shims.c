@@ -62,21 +62,6 @@ int lv_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), truncated);
 }
 
-__attribute__((noinline)) int lv_backtrace(void **buffer, int capacity) {
-    // Start the trace at our caller's caller: drop libunwind's frames and the caller's own.
-    void *caller = __builtin_return_address(0);
-    lv_enter_validator();  // libunwind's own locks are not the program's
-    int count = unw_backtrace(buffer, capacity);
-    lv_leave_validator();
-    for (int i = 0; i < count; i++) {
-        if (buffer[i] == caller) {
-            memmove(buffer, buffer + i + 1, (size_t)(count - i - 1) * sizeof *buffer);
-            return count - i - 1;
-        }
-    }
-    return count;
-}
-
 int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offset) {
     // libunwind 1.6 has no lookup by address: aim a local cursor at it and ask for the name there.
     unw_context_t context;

@@ -51,3 +51,26 @@ int scenario_c_consistent(int threads, int rounds) {
     pthread_mutex_destroy(&outer);
     return shared_counter == (long)threads * rounds ? 0 : 1;
 }
+
+#if defined(__x86_64__)
+// In assembly, so that no compiler flag can give it a frame pointer; with call-frame information, so
+// that libunwind can step over it.
+__asm__(
+    ".text\n"
+    ".globl scenario_c_call_without_frame_pointer\n"
+    ".type scenario_c_call_without_frame_pointer, @function\n"
+    "scenario_c_call_without_frame_pointer:\n"
+    "    .cfi_startproc\n"
+    "    subq $8, %rsp\n"
+    "    .cfi_adjust_cfa_offset 8\n"
+    "    movq %rdi, %rax\n"
+    "    movq %rsi, %rdi\n"
+    "    callq *%rax\n"
+    "    addq $8, %rsp\n"
+    "    .cfi_adjust_cfa_offset -8\n"
+    "    retq\n"
+    "    .cfi_endproc\n"
+    ".size scenario_c_call_without_frame_pointer, .-scenario_c_call_without_frame_pointer\n");
+#else
+void scenario_c_call_without_frame_pointer(void (*function)(void *), void *context) { function(context); }
+#endif

@@ -156,7 +156,10 @@ let benchmarks: @Sendable () -> Void = {
         let locks = (0..<10_000).map { _ in RawTTASLock() }
         var random = SplitMix64(seed: 7)
         let pairs = benchmark.scaledIterations.map { _ in
-            (locks[Int.random(in: 0..<locks.count, using: &random)], locks[Int.random(in: 0..<locks.count, using: &random)])
+            (
+                locks[Int.random(in: 0..<locks.count, using: &random)],
+                locks[Int.random(in: 0..<locks.count, using: &random)]
+            )
         }
         benchmark.startMeasurement()
         for (first, second) in pairs {

@@ -219,9 +219,18 @@ uintptr_t lv_thread_handle(void);
 /// Sets this thread's name (truncated to 15 bytes by the kernel); returns 0 on success.
 int lv_set_thread_name(const char *name);
 
-/// Captures up to `capacity` return addresses with libunwind's `unw_backtrace`, starting at the
-/// caller's caller (the caller's own frame and libunwind's are dropped).
+/// Captures up to `capacity` return addresses, starting at the caller's caller (the caller's own
+/// frame is dropped). Frame pointers are followed while each function on the way keeps one (checked
+/// once per return address, from its prologue); libunwind unwinds on from the first that does not,
+/// so the stack is the one `lv_unwind_backtrace` gives, in a fraction of the time.
 int lv_backtrace(void **buffer, int capacity);
+
+/// `lv_backtrace` by libunwind alone (`unw_backtrace`): the reference the tests compare it with.
+int lv_unwind_backtrace(void **buffer, int capacity);
+
+/// Whether the function containing return address `address` keeps a frame pointer (its prologue is
+/// `push rbp; mov rbp, rsp`), as `lv_backtrace` decides it: 1, 0, or -1 when its start is unknown.
+int lv_keeps_frame_pointer(uintptr_t address);
 
 /// Names the function containing `address` through libunwind (`.symtab` aware); returns 0 on success.
 int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offset);

@@ -9,4 +9,8 @@ void scenario_c_second_then_first(void);
 /// Initialises two mutexes at two sites and takes them, in order, `rounds` times from `threads` threads.
 int scenario_c_consistent(int threads, int rounds);
 
+/// Calls `function(context)` from a frame that keeps no frame pointer and leaves rbp as its caller
+/// had it, as -O2 C code often does: a walk by frame pointers alone would skip this frame's caller.
+void scenario_c_call_without_frame_pointer(void (*function)(void *), void *context);
+
 #endif
