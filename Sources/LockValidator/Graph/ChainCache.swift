@@ -56,6 +56,7 @@ enum ChainCache {
     static func insert(_ key: UInt64) {
         var table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .relaxed))!
         var capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
+        let count = count.load(ordering: .relaxed)
         if (count + 1) * 2 > capacity {
             let larger = makeTable(capacity: capacity * 2)
             for index in 0..<capacity {
@@ -66,7 +67,7 @@ enum ChainCache {
             table = larger
             capacity *= 2
         }
-        if place(key, in: table) { count += 1 }
+        if place(key, in: table) { Self.count.store(count + 1, ordering: .relaxed) }
     }
 
     /// Forgets every chain, emptying the current table in place (a reader may be probing it, so it is
@@ -75,14 +76,14 @@ enum ChainCache {
         let table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .relaxed))!
         let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
         for index in 1...capacity { (table + index).pointee.store(0, ordering: .relaxed) }
-        count = 0
+        count.store(0, ordering: .relaxed)
     }
 
     /// The current table's address, for tests: a reset keeps it.
     static var tableAddress: UInt { currentTable.load(ordering: .relaxed) }
 
     /// The number of chains validated.
-    static var chainCount: Int { count }
+    static var chainCount: Int { count.load(ordering: .relaxed) }
 
     /// Bytes per chain slot (the table is at most half full).
     static let bytesPerSlot = MemoryLayout<UInt64>.stride
@@ -91,8 +92,9 @@ enum ChainCache {
 
     private static let initialCapacity = 1 << 12
 
-    /// Chains in the current table; guarded by the graph lock.
-    nonisolated(unsafe) private static var count = 0
+    /// Chains in the current table; written under the graph lock (an atomic only so that reading it
+    /// needs no exclusivity check).
+    private static let count = Atomic<Int>(0)
 
     /// Slot 0 holds the mask (capacity - 1); slots 1... hold keys.
     private static func makeTable(capacity: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {

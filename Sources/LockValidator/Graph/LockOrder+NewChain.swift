@@ -19,10 +19,11 @@ extension LockOrder {
             // The stack its new edges keep, taken before the graph lock (and ten frames nearer the
             // caller), when a held lock could make an edge at all: a chain of one lock never does.
             if chain.mayAddEdges { chain.stack = StackTrace.captureTransient() }
+            let chainCap = chain.capacity.chains
             state.withLock { state in
                 guard !ChainCache.contains(key) else { return }  // validated by another thread meanwhile
                 checkPrevsAdd(&chain, in: &state)
-                if ChainCache.chainCount < chain.capacity.chains {
+                if ChainCache.chainCount < chainCap {
                     ChainCache.insert(key)
                 } else {
                     chain.chainsFull = true

@@ -12,10 +12,13 @@ import _LockValidatorShims
 /// this mutex, and every pthread lock taken under it, straight through.
 package final class InternalLock<State>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var state: State
+    /// Behind a pointer, not a stored `var`: an inout access to a class's stored property is checked
+    /// for exclusivity at run time, and the mutex already makes the access exclusive.
+    private let state: UnsafeMutablePointer<State>
 
     package init(_ state: State) {
-        self.state = state
+        self.state = .allocate(capacity: 1)
+        self.state.initialize(to: state)
         mutex = .allocate(capacity: 1)
         lv_enter_validator()
         defer { lv_leave_validator() }
@@ -28,6 +31,8 @@ package final class InternalLock<State>: @unchecked Sendable {
         defer { lv_leave_validator() }
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     package func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
@@ -37,6 +42,6 @@ package final class InternalLock<State>: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
             lv_leave_validator()
         }
-        return try body(&state)
+        return try body(&state.pointee)
     }
 }
