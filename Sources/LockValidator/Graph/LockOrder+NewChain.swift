@@ -1,3 +1,4 @@
+import Synchronization
 import _LockValidatorShims
 
 extension LockOrder {
@@ -18,11 +19,15 @@ extension LockOrder {
             var chain = NewChain(on: thread)
             // The stack its new edges keep, taken before the graph lock (and ten frames nearer the
             // caller), when a held lock could make an edge at all: a chain of one lock never does.
-            if chain.mayAddEdges { chain.stack = StackTrace.captureTransient() }
+            if chain.mayAddEdges {
+                prefetchGraphLines(of: chain)
+                chain.stack = StackTrace.captureTransient()
+            }
             let chainCap = chain.capacity.chains
             state.withLock { state in
                 guard !ChainCache.contains(key) else { return }  // validated by another thread meanwhile
                 checkPrevsAdd(&chain, in: &state)
+                publishPrefetchLayout(state.graph.prefetchLayout)
                 if ChainCache.chainCount < chainCap {
                     ChainCache.insert(key)
                 } else {
@@ -31,6 +36,40 @@ extension LockOrder {
             }
             reportFullTables(chain)
             for bug in chain.bugs { printBug(bug, newest: chain.newest, on: thread) }
+        }
+    }
+
+    /// The graph's layout as last published under the graph lock, read without it by
+    /// `prefetchGraphLines`: a torn or stale read only prefetches a line for nothing.
+    private static let prefetchNodes = Atomic<UInt>(0)
+    private static let prefetchNodeCount = Atomic<Int>(0)
+    private static let prefetchNodeStride = Atomic<Int>(0)
+    private static let prefetchEdges = Atomic<UInt>(0)
+    private static let prefetchEdgeBits = Atomic<Int>(0)
+
+    private static func publishPrefetchLayout(_ layout: LockOrderGraph<EdgeRecord>.PrefetchLayout) {
+        prefetchNodes.store(layout.nodes, ordering: .relaxed)
+        prefetchNodeCount.store(layout.nodeCount, ordering: .relaxed)
+        prefetchNodeStride.store(layout.nodeStride, ordering: .relaxed)
+        prefetchEdges.store(layout.edges.base, ordering: .relaxed)
+        prefetchEdgeBits.store(layout.edges.bits, ordering: .relaxed)
+    }
+
+    /// Asks for the graph lines the chain's new edges read first (both nodes' records and the edge's
+    /// index slot) before the stack is captured, so that they arrive while the stack is walked rather
+    /// than one after another under the graph lock.
+    private static func prefetchGraphLines(of chain: NewChain) {
+        let layout = LockOrderGraph<EdgeRecord>.PrefetchLayout(
+            nodes: prefetchNodes.load(ordering: .relaxed), nodeCount: prefetchNodeCount.load(ordering: .relaxed),
+            nodeStride: prefetchNodeStride.load(ordering: .relaxed),
+            edges: (prefetchEdges.load(ordering: .relaxed), prefetchEdgeBits.load(ordering: .relaxed)))
+        for index in chain.heldIndices {
+            guard let (tail, head, slot) = layout.addresses(
+                from: chain.thread.held(index).pointee.lock_class, to: chain.newest.lock_class)
+            else { continue }
+            lv_prefetch(tail)
+            lv_prefetch(head)
+            lv_prefetch(slot)
         }
     }
 

@@ -50,6 +50,29 @@ package struct LockOrderGraph<Payload> {
 
     package init() {}
 
+    /// Where the graph keeps a node's record and an edge's index slot, for prefetching them.
+    package var prefetchLayout: PrefetchLayout {
+        PrefetchLayout(
+            nodes: nodes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) },
+            nodeCount: nodes.count, nodeStride: MemoryLayout<Node>.stride, edges: edgeNumbers.probeLayout)
+    }
+
+    package struct PrefetchLayout {
+        var nodes: UInt
+        var nodeCount: Int
+        var nodeStride: Int
+        var edges: (base: UInt, bits: Int)
+
+        /// The lines a new edge `from → to` reads first: both nodes' records and the edge's index slot.
+        package func addresses(from: UInt32, to: UInt32) -> (UInt, UInt, UInt)? {
+            guard Int(max(from, to)) < nodeCount, nodes != 0 else { return nil }
+            return (
+                nodes &+ UInt(from) &* UInt(nodeStride), nodes &+ UInt(to) &* UInt(nodeStride),
+                NumberTable.firstProbe(of: UInt64(from) << 32 | UInt64(to), in: edges)
+            )
+        }
+    }
+
     /// The number of nodes seen.
     package var nodeCount: Int { nodes.count - 1 }
 
