@@ -64,8 +64,9 @@ extension LockOrder {
             nodeStride: prefetchNodeStride.load(ordering: .relaxed),
             edges: (prefetchEdges.load(ordering: .relaxed), prefetchEdgeBits.load(ordering: .relaxed)))
         for index in chain.heldIndices {
-            guard let (tail, head, slot) = layout.addresses(
-                from: chain.thread.held(index).pointee.lock_class, to: chain.newest.lock_class)
+            guard
+                let (tail, head, slot) = layout.addresses(
+                    from: chain.thread.held(index).pointee.lock_class, to: chain.newest.lock_class)
             else { continue }
             lv_prefetch(tail)
             lv_prefetch(head)
@@ -163,6 +164,7 @@ extension LockOrder {
                     from: entry, in: &state)
             }
         }
+        state.graph.prefetchLists(from: entry.lock_class, to: target)
         // One report per held lock: the class's own edge first, then its readers node's.
         if !addEdge(from: entry.lock_class, to: target, entry, &chain, in: &state), let readers {
             addEdge(from: readers, to: target, entry, &chain, in: &state)

@@ -1,3 +1,5 @@
+import _LockValidatorShims
+
 /// A directed graph of lock classes, the heart of lock-order checking: an edge `A → B` means "B was
 /// acquired while A was held". Every cycle is found at the moment the edge that closes it is first
 /// taken, and answered with the path that the edge closes.
@@ -71,6 +73,17 @@ package struct LockOrderGraph<Payload> {
                 NumberTable.firstProbe(of: UInt64(from) << 32 | UInt64(to), in: edges)
             )
         }
+    }
+
+    /// Asks for the ends of the two adjacency lists a new edge `from → to` appends to, ahead of the
+    /// work before the append (the edge's record).
+    package func prefetchLists(from: UInt32, to: UInt32) {
+        guard Int(max(from, to)) < nodes.count else { return }
+        func prefetchEnd(of list: UnsafeBufferPointer<UInt32>) {
+            if let base = list.baseAddress { lv_prefetch(UInt(bitPattern: base + list.count)) }
+        }
+        nodes[Int(from)].successors.withUnsafeBufferPointer(prefetchEnd)
+        nodes[Int(to)].predecessors.withUnsafeBufferPointer(prefetchEnd)
     }
 
     /// The number of nodes seen.
