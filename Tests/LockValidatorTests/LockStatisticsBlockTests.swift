@@ -3,8 +3,8 @@ import Testing
 @testable import LockValidator
 
 /// A lock's statistics block: holds land in the log2 bucket of their length whether it is one of the
-/// short buckets in the first cache line or a full one; a short bucket that wraps moves its 2^32
-/// holds to its full bucket; what an uncontended acquire and release write is one line.
+/// short buckets in the first cache line or a full one; the short buckets move to the full ones every
+/// 2^31 holds, before any can wrap; what an uncontended acquire and release write is one line.
 @Suite struct LockStatisticsBlockTests {
     @Test func holdsLandInTheirLog2Bucket() {
         let block = LockStatisticsBlock.allocate()
@@ -23,13 +23,17 @@ import Testing
         #expect(counts.holdMax == UInt64(1) << 49)
     }
 
-    @Test func aShortBucketThatWrapsMovesToItsFullBucket() {
+    @Test func shortBucketsMoveToTheFullOnesEvery2To31Holds() {
         let block = LockStatisticsBlock.allocate()
         defer { block.deallocate() }
         let bucket = LockStatisticsBlock.firstShortBucket + 3
+        let cycles = UInt64(1) << UInt64(bucket - 1)
         (block.shortBuckets + 3).pointee.store(UInt32.max - 1, ordering: .relaxed)
-        for _ in 0..<3 { block.recordHold(cycles: UInt64(1) << UInt64(bucket - 1)) }
-        #expect(block.snapshot.buckets[bucket] == UInt64(UInt32.max) + 2)
+        (block.slots + LockStatisticsBlock.Slot.holds.rawValue).pointee.store(1 << 31 - 1, ordering: .relaxed)
+        block.recordHold(cycles: cycles)  // the 2^31st hold: the short count moves, then this hold counts
+        #expect((block.shortBuckets + 3).pointee.load(ordering: .relaxed) == 1)
+        block.recordHold(cycles: cycles)
+        #expect(block.snapshot.buckets[bucket] == UInt64(UInt32.max) + 1)
         block.reset()
         #expect(block.snapshot.buckets.allSatisfy { $0 == 0 })
     }

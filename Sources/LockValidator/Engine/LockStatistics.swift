@@ -29,8 +29,8 @@ struct LockStatisticsBlock {
     @usableFromInline static let bucketCount = 48
     @usableFromInline static let firstBucket = 16
     static let slotCount = firstBucket + bucketCount
-    /// Buckets 5 to 12 are counted in the first line, in 32 bits; a count that wraps adds 2^32 to its
-    /// full bucket.
+    /// Buckets 5 to 12 are counted in the first line, in 32 bits, and added to their full buckets
+    /// every 2^31 holds: no short count can wrap.
     @usableFromInline static let firstShortBucket = 5
     @usableFromInline static let shortBucketCount = 8
 
@@ -100,23 +100,33 @@ struct LockStatisticsBlock {
     /// Counts one completed hold.
     @inlinable
     func recordHold(cycles: UInt64) {
-        add(1, to: .holds)
+        let holds = slots + Slot.holds.rawValue
+        let count = holds.pointee.load(ordering: .relaxed) &+ 1
+        holds.pointee.store(count, ordering: .relaxed)
         add(cycles, to: .holdTotal)
         raise(.holdMax, to: cycles)
+        // Every 2^31 holds the short buckets move to the full ones, so that none can wrap.
+        if _slowPath(count & (1 << 31 - 1) == 0) { moveShortBuckets() }
         let short = (64 - Self.firstShortBucket) &- cycles.leadingZeroBitCount  // the bucket's index - 5
         if _fastPath(UInt(bitPattern: short) < UInt(Self.shortBucketCount)) {
             let field = shortBuckets + short
-            let count = field.pointee.load(ordering: .relaxed) &+ 1
-            field.pointee.store(count, ordering: .relaxed)
-            if _slowPath(count == 0) {  // wrapped: the 2^32 holds move to the full bucket
-                let full = slots + Self.firstBucket + Self.firstShortBucket + short
-                full.pointee.store(full.pointee.load(ordering: .relaxed) &+ (1 << 32), ordering: .relaxed)
-            }
+            field.pointee.store(field.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
             return
         }
         let bucket = min(64 - cycles.leadingZeroBitCount, Self.bucketCount - 1)
         let field = slots + Self.firstBucket + bucket
         field.pointee.store(field.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    @usableFromInline
+    @inline(never)
+    func moveShortBuckets() {
+        for short in 0..<Self.shortBucketCount {
+            let count = (shortBuckets + short).pointee.load(ordering: .relaxed)
+            (shortBuckets + short).pointee.store(0, ordering: .relaxed)
+            let full = slots + Self.firstBucket + Self.firstShortBucket + short
+            full.pointee.store(full.pointee.load(ordering: .relaxed) &+ UInt64(count), ordering: .relaxed)
+        }
     }
 
     /// A bucket's count: its full count, plus its short count for buckets 5 to 12.
