@@ -1,9 +1,10 @@
 import _LockValidatorShims
 
-/// Return addresses captured with libunwind, innermost first, and their names when rendered.
+/// Return addresses, innermost first, and their names when rendered.
 ///
-/// Capturing costs about 0.2 µs and allocates only to keep the result; naming happens later, when a
-/// report is rendered. A stack read back from a JSON report carries the names it was written with.
+/// A capture is libunwind's stack, taken by frame pointers where each function keeps one and by
+/// libunwind from the first that does not (`lv_backtrace`): about 0.05 µs for 20 Swift frames, and it
+/// allocates only to keep the result. Naming happens later, when a report is rendered. A stack read back from a JSON report carries the names it was written with.
 public struct StackTrace: Hashable, Sendable, Codable {
     /// The return addresses (program counters for the innermost frame).
     public let addresses: [UInt]
