@@ -3,8 +3,9 @@ import _LockValidatorShims
 /// Return addresses, innermost first, and their names when rendered.
 ///
 /// A capture is libunwind's stack, taken by frame pointers where each function keeps one and by
-/// libunwind from the first that does not (`lv_backtrace`): about 0.05 µs for 20 Swift frames, and it
-/// allocates only to keep the result. Naming happens later, when a report is rendered. A stack read back from a JSON report carries the names it was written with.
+/// libunwind from the first that does not (`lv_backtrace`): about 500 instructions for 20 frames,
+/// against 1,300 by libunwind alone, and it allocates only to keep the result. Naming happens later,
+/// when a report is rendered. A stack read back from a JSON report carries the names it was written with.
 public struct StackTrace: Hashable, Sendable, Codable {
     /// The return addresses (program counters for the innermost frame).
     public let addresses: [UInt]
