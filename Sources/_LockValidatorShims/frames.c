@@ -26,6 +26,8 @@ static size_t verdict_slot(uintptr_t address) {
     return (size_t)(((uint64_t)address * 0x9E3779B97F4A7C15ull) >> (64 - LV_VERDICT_BITS));
 }
 
+/// 1 or 0 when decided; -1 when not, with room to keep the verdict; -2 when not, and the address's
+/// probe window is full.
 static int cached_verdict(uintptr_t address) {
     uint64_t key = (uint64_t)address << 1;
     size_t mask = (1u << LV_VERDICT_BITS) - 1, slot = verdict_slot(address);
@@ -34,7 +36,7 @@ static int cached_verdict(uintptr_t address) {
         if (entry == 0) return -1;
         if ((entry & ~1ull) == key) return (int)(entry & 1);
     }
-    return -1;
+    return -2;
 }
 
 static void remember_verdict(uintptr_t address, int keeps) {
@@ -73,6 +75,8 @@ static int decide_verdict(uintptr_t address) {
 
 int lv_keeps_frame_pointer(uintptr_t address) {
     int keeps = cached_verdict(address);
+    // A full window: deciding again on every capture would cost more than libunwind from here.
+    if (keeps == -2) return -1;
     if (keeps < 0) {
         keeps = decide_verdict(address);
         if (keeps >= 0) remember_verdict(address, keeps);

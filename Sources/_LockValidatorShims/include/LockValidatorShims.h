@@ -233,7 +233,8 @@ int lv_backtrace(void **buffer, int capacity);
 int lv_unwind_backtrace(void **buffer, int capacity);
 
 /// Whether the function containing return address `address` keeps a frame pointer (its prologue is
-/// `push rbp; mov rbp, rsp`), as `lv_backtrace` decides it: 1, 0, or -1 when its start is unknown.
+/// `push rbp; mov rbp, rsp`), as `lv_backtrace` decides it: 1, 0, or -1 when undecided (its start
+/// unknown, or no room left to keep the answer: libunwind takes over there).
 int lv_keeps_frame_pointer(uintptr_t address);
 
 /// Names the function containing `address` through libunwind (`.symtab` aware); returns 0 on success.
