@@ -172,7 +172,7 @@ package final class AnnotatedLock: @unchecked Sendable {
             let held = released &- entry.acquired_tsc
             tracking.statistics.recordHold(cycles: held &- min(validatorTime, held))
         } else {
-            tracking.finishHold(entry, releasedAt: released, on: thread, at: site)
+            withUnsafePointer(to: entry) { tracking.finishHold($0, releasedAt: released, on: thread, at: site) }
         }
         return true
     }

@@ -312,11 +312,12 @@ package struct LockTracking: ~Copyable {
                     && top.pointee.irql == thread.irql.rawValue
                     && KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind))
             {
-                let entry = top.pointee
+                // Read in place: a popped entry stays put until the next push, and nothing here pushes.
+                let queueNode = top.pointee.queue_node
                 thread.pop()
                 owner.store(0, ordering: .relaxed)
-                finishHold(entry, releasedAt: released, on: thread, at: site)
-                return .unlock(kind, queueNode: entry.queue_node, lowerTo: oldIRQL)
+                finishHold(top, releasedAt: released, on: thread, at: site)
+                return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
             }
         }
         return checkedRelease(
@@ -387,7 +388,7 @@ package struct LockTracking: ~Copyable {
         }
         thread.remove(at: index)
         owner.store(0, ordering: .relaxed)
-        finishHold(entry, releasedAt: released, on: thread, at: callSite)
+        withUnsafePointer(to: entry) { finishHold($0, releasedAt: released, on: thread, at: callSite) }
         return .unlock(
             heldKind, queueNode: entry.queue_node,
             lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
@@ -419,19 +420,20 @@ package struct LockTracking: ~Copyable {
     /// Runs before the unlock, while the lock is still held, so the counters have one writer.
     @inlinable
     func finishHold(
-        _ entry: lv_held_lock, releasedAt released: UInt64, on thread: ThreadState, at site: CallSite
+        _ entry: UnsafePointer<lv_held_lock>, releasedAt released: UInt64, on thread: ThreadState, at site: CallSite
     ) {
         // The validator's own slow paths during the hold are not the routine's time.
-        let validatorTime = thread.pointer.pointee.validator_cycles &- entry.validator_cycles
-        let held = (released &- entry.acquired_tsc) &- min(validatorTime, released &- entry.acquired_tsc)
+        let validatorTime = thread.pointer.pointee.validator_cycles &- entry.pointee.validator_cycles
+        let acquired = entry.pointee.acquired_tsc
+        let held = (released &- acquired) &- min(validatorTime, released &- acquired)
         statistics.recordHold(cycles: held)
         let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
         if _slowPath(budget != 0 && held > budget) {
             HoldTiming.passedBudget(
-                entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
+                entry.pointee, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
                 initSite: initSite, isFirstHold: statistics.read(.holds) == 1, on: thread, releasedAt: site)
-        } else if _slowPath(entry.flags & UInt8(LV_HELD_TRACED) != 0) {
-            HoldTiming.tracedHoldEnded(entry, on: thread)
+        } else if _slowPath(entry.pointee.flags & UInt8(LV_HELD_TRACED) != 0) {
+            HoldTiming.tracedHoldEnded(entry.pointee, on: thread)
         }
     }
 
