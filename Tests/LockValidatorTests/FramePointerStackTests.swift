@@ -116,7 +116,9 @@ import _LockValidatorShims
         return captures!
     }
 
-    static let comparatorCaptures = Mutex<[UInt: Captures]>([:])
+    /// Behind a pthread mutex, which ThreadSanitizer understands (`Synchronization.Mutex` waits on a
+    /// futex it does not see, and its accesses look racy to it).
+    static let comparatorCaptures = InternalLock<[UInt: Captures]>([:])
 }
 
 private func capturingComparator(_ a: UnsafeRawPointer?, _ b: UnsafeRawPointer?) -> Int32 {
