@@ -13,8 +13,8 @@ import Synchronization
 /// out of cache, and a second line per hold would double what its statistics cost.
 @usableFromInline
 struct LockStatisticsBlock {
-    /// The block as 64-bit slots (`Slot`, and the full buckets from `firstBucket`); slots 4 to 7 are
-    /// the short buckets.
+    /// The block as 64-bit slots (`Slot`, and the full buckets from `firstBucket`); `shortBucketSlots`
+    /// hold the short buckets.
     @usableFromInline let slots: UnsafeMutablePointer<Atomic<UInt64>>
 
     @usableFromInline enum Slot: Int {
@@ -34,16 +34,20 @@ struct LockStatisticsBlock {
     @usableFromInline static let firstShortBucket = 5
     @usableFromInline static let shortBucketCount = 8
 
+    /// The 64-bit slots the short buckets take, after the four counters of the first line.
+    @usableFromInline static let shortBucketSlots = 4..<8
+
     /// The eight short buckets, in the first line after the four counters.
     @usableFromInline var shortBuckets: UnsafeMutablePointer<Atomic<UInt32>> {
-        UnsafeMutableRawPointer(slots + 4).assumingMemoryBound(to: Atomic<UInt32>.self)
+        UnsafeMutableRawPointer(slots + Self.shortBucketSlots.lowerBound).assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 
     static func allocate() -> LockStatisticsBlock {
         let base = UnsafeMutableRawPointer.allocate(byteCount: slotCount * 8, alignment: 64)
         let slots = base.bindMemory(to: Atomic<UInt64>.self, capacity: slotCount)
-        for index in 0..<slotCount where !(4..<8).contains(index) { (slots + index).initialize(to: Atomic(0)) }
-        let short = (base + 32).bindMemory(to: Atomic<UInt32>.self, capacity: shortBucketCount)
+        for index in 0..<slotCount where !shortBucketSlots.contains(index) { (slots + index).initialize(to: Atomic(0)) }
+        let short = (base + shortBucketSlots.lowerBound * 8).bindMemory(
+            to: Atomic<UInt32>.self, capacity: shortBucketCount)
         for index in 0..<shortBucketCount { (short + index).initialize(to: Atomic(0)) }
         return LockStatisticsBlock(slots: slots)
     }
@@ -54,7 +58,7 @@ struct LockStatisticsBlock {
 
     /// Zeroes every counter (``LockValidator/reset()``).
     func reset() {
-        for index in 0..<Self.slotCount where !(4..<8).contains(index) {
+        for index in 0..<Self.slotCount where !Self.shortBucketSlots.contains(index) {
             (slots + index).pointee.store(0, ordering: .relaxed)
         }
         for index in 0..<Self.shortBucketCount { (shortBuckets + index).pointee.store(0, ordering: .relaxed) }

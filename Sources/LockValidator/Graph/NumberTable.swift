@@ -28,7 +28,13 @@ struct NumberTable {
     }
 
     @inline(__always)
-    private func slot(of key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> (64 - bits)) }
+    private func slot(of key: UInt64) -> Int { Self.slot(of: key, bits: bits) }
+
+    /// Where `key` is probed first in a table of 2^`bits` slots.
+    @inline(__always)
+    private static func slot(of key: UInt64, bits: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> (64 - bits))
+    }
 
     /// The slots' base address and log2 of their count, for prefetching the slot of a key.
     var probeLayout: (base: UInt, bits: Int) {
@@ -37,8 +43,7 @@ struct NumberTable {
 
     /// The address of the slot `key` is probed at first, in a table laid out as `layout`.
     static func firstProbe(of key: UInt64, in layout: (base: UInt, bits: Int)) -> UInt {
-        layout.base &+ UInt(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> (64 - layout.bits))
-            &* UInt(MemoryLayout<Slot>.stride)
+        layout.base &+ UInt(slot(of: key, bits: layout.bits)) &* UInt(MemoryLayout<Slot>.stride)
     }
 
     /// The number of `key`, if it is in the table.
