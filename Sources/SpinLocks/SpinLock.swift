@@ -148,12 +148,33 @@ public final class SpinLock: @unchecked Sendable {
     }
 
     /// Checks the acquire, takes the lock word (spinning only when it is taken), and records the hold.
+    ///
+    /// The common acquire (nothing new to validate, the word free) calls nothing: each way off it is a
+    /// call of its own, made last, so that none keeps registers or a frame on the way.
     @inlinable
     func lock(_ kind: AcquireKind, nesting: Int = 0, on thread: ThreadState, at site: CallSite) {
-        let action = validation.willAcquire(kind, nesting: nesting, of: self, on: thread, at: site)
+        guard _fastPath(nesting == 0 && validation.holdIfKnown(kind, of: self, on: thread, at: site)) else {
+            return lockChecked(kind, nesting: nesting, on: thread, at: site)
+        }
+        guard _fastPath(raw.lockIfFree()) else { return lockContended(.lock, on: thread, at: site) }
+        validation.didAcquire(.lock, on: thread)
+    }
+
+    /// ``lock(_:nesting:on:at:)`` when the acquire may teach the validator something.
+    @usableFromInline
+    @inline(never)
+    func lockChecked(_ kind: AcquireKind, nesting: Int, on thread: ThreadState, at site: CallSite) {
+        let action = validation.willAcquireChecked(kind, nesting: nesting, of: self, on: thread, at: site)
         guard action != .skip else { return }
         let waited = _fastPath(raw.lockIfFree()) ? 0 : spin(on: thread, at: site)
         validation.didAcquire(action, on: thread, waitCycles: waited)
+    }
+
+    /// ``lock(_:nesting:on:at:)`` when the lock word is taken: spins, then records the hold.
+    @usableFromInline
+    @inline(never)
+    func lockContended(_ action: AcquireAction, on thread: ThreadState, at site: CallSite) {
+        validation.didAcquire(action, on: thread, waitCycles: spin(on: thread, at: site))
     }
 
     /// Spins until the lock is free and takes it; returns the TSC cycles spent.
@@ -171,10 +192,28 @@ public final class SpinLock: @unchecked Sendable {
     /// - Parameter oldIRQL: the IRQL to restore; nil for the `FromDpcLevel` routines, which keep it.
     /// - Returns: the queue node the release finished with (the acquisition's own, which a handle may
     ///   take back), or nil when the release was ignored (not held, or held by another thread).
+    ///
+    /// The common release (of the newest hold, as acquired, within its budget) calls nothing to check
+    /// it; any other takes ``unlockChecked(_:restoring:queueNode:on:at:)``.
     @inlinable
     @discardableResult
     func unlock(
         _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>? = nil,
+        on thread: ThreadState, at site: CallSite
+    ) -> UnsafeMutableRawPointer? {
+        guard _fastPath(validation.releaseIfKnown(kind, queueNode: queueNode, on: thread)) else {
+            return unlockChecked(kind, restoring: oldIRQL, queueNode: queueNode, on: thread, at: site)
+        }
+        if kind == .queued { raw.unlockQueued(queueNode!) } else { raw.unlock() }
+        restoreIRQL(oldIRQL, requested: oldIRQL, on: thread, at: site)
+        return queueNode.map { UnsafeMutableRawPointer($0) }
+    }
+
+    /// ``unlock(_:restoring:queueNode:on:at:)`` when the release may be reported, or its hold was long.
+    @usableFromInline
+    @inline(never)
+    func unlockChecked(
+        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>?,
         on thread: ThreadState, at site: CallSite
     ) -> UnsafeMutableRawPointer? {
         switch validation.willRelease(kind, restoring: oldIRQL, queueNode: queueNode, on: thread, at: site) {
@@ -200,7 +239,7 @@ public final class SpinLock: @unchecked Sendable {
     func restoreIRQL(_ target: IRQL?, requested: IRQL?, on thread: ThreadState, at site: CallSite) {
         guard let target else { return }
         if let requested, _slowPath(requested > thread.irql) {
-            IRQL.lower(to: requested, fileID: site.fileID, line: site.line)  // reports irql-lower-invalid
+            IRQL.lower(to: requested, at: site)  // reports irql-lower-invalid
             return
         }
         thread.lowerIRQL(to: min(target, thread.irql))

@@ -82,7 +82,7 @@ struct SpinLockValidation: ~Copyable {
     }
 
     /// Checks an acquire before the lock word is taken; see `LockTracking.willAcquire`.
-    @inlinable
+    @inlinable @inline(__always)
     func willAcquire(
         _ kind: AcquireKind, nesting: Int = 0, queueNode: UnsafeMutablePointer<QueueNode>? = nil, of lock: SpinLock,
         on thread: ThreadState, at site: CallSite
@@ -96,16 +96,57 @@ struct SpinLockValidation: ~Copyable {
         #endif
     }
 
-    /// Records that the thread owns the lock word now, after `waitCycles` of spinning.
+    /// The acquire at nesting level 0 when it teaches the validator nothing: records it and returns true;
+    /// returns false, having done nothing, when the routine must take ``willAcquire(_:nesting:queueNode:of:on:at:)``.
+    /// Without the trait: true.
+    @inlinable @inline(__always)
+    func holdIfKnown(_ kind: AcquireKind, of lock: SpinLock, on thread: ThreadState, at site: CallSite) -> Bool {
+        #if Validation
+            return tracking.holdIfKnown(
+                kind, on: thread, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
+        #else
+            return true
+        #endif
+    }
+
+    /// ``willAcquire(_:nesting:queueNode:of:on:at:)`` for an acquire ``holdIfKnown(_:of:on:at:)`` declined:
+    /// straight to every check.
     @inlinable
+    func willAcquireChecked(_ kind: AcquireKind, nesting: Int, of lock: SpinLock, on thread: ThreadState, at site: CallSite)
+        -> AcquireAction
+    {
+        #if Validation
+            return tracking.willAcquireChecked(
+                kind, on: thread, nesting: nesting, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
+        #else
+            return .lock
+        #endif
+    }
+
+    /// Records that the thread owns the lock word now, after `waitCycles` of spinning.
+    @inlinable @inline(__always)
     func didAcquire(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
         #if Validation
             tracking.didAcquire(action, on: thread, waitCycles: waitCycles)
         #endif
     }
 
+    /// The release of the newest hold, as it was acquired, within its budget: records it and returns
+    /// true; returns false, having done nothing, when the routine must take
+    /// ``willRelease(_:restoring:queueNode:on:at:)``. Without the trait: true.
+    @inlinable @inline(__always)
+    func releaseIfKnown(_ kind: AcquireKind, queueNode: UnsafeMutablePointer<QueueNode>?, on thread: ThreadState)
+        -> Bool
+    {
+        #if Validation
+            return tracking.releaseIfKnown(kind, queueNode: queueNode.map { UnsafeMutableRawPointer($0) }, on: thread)
+        #else
+            return true
+        #endif
+    }
+
     /// Checks a release before the lock word is freed; without the trait: unlock as asked.
-    @inlinable
+    @inlinable @inline(__always)
     func willRelease(
         _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>?,
         on thread: ThreadState, at site: CallSite

@@ -150,7 +150,7 @@ package final class AnnotatedLock: @unchecked Sendable {
             }
             return true
         }
-        let entry = thread.held(index).pointee
+        let entry = thread.heldWithSnapshot(thread.held(index).pointee, at: index)
         if index == thread.depth - 1 {
             thread.pop()
         } else {
@@ -172,7 +172,9 @@ package final class AnnotatedLock: @unchecked Sendable {
             let held = released &- entry.acquired_tsc
             tracking.statistics.recordHold(cycles: held &- min(validatorTime, held))
         } else {
-            withUnsafePointer(to: entry) { tracking.finishHold($0, releasedAt: released, on: thread, at: site) }
+            withUnsafePointer(to: entry) {
+                tracking.finishHold($0, snapshotIndex: nil, releasedAt: released, on: thread, at: site)
+            }
         }
         return true
     }

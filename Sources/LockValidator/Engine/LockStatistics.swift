@@ -91,7 +91,7 @@ struct LockStatisticsBlock {
     }
 
     /// Counts one acquire, contended when `waitCycles` is not 0.
-    @inlinable
+    @inlinable @inline(__always)
     func recordAcquire(waitCycles: UInt64) {
         add(1, to: .acquisitions)
         if _slowPath(waitCycles != 0) {
@@ -102,7 +102,7 @@ struct LockStatisticsBlock {
     }
 
     /// Counts one completed hold.
-    @inlinable
+    @inlinable @inline(__always)
     func recordHold(cycles: UInt64) {
         let holds = slots + Slot.holds.rawValue
         let count = holds.pointee.load(ordering: .relaxed) &+ 1

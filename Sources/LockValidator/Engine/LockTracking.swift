@@ -71,8 +71,71 @@ package struct LockTracking: ~Copyable {
     // MARK: Acquire
 
     /// Checks an acquire before the caller waits for the lock, and records it on the thread's held
-    /// stack; the caller takes the lock word unless the answer is `.skip`. The steps, as lockdep's
-    /// `__lock_acquire`:
+    /// stack; the caller takes the lock word unless the answer is `.skip`.
+    ///
+    /// Most acquires teach the validator nothing: a lock used before with this kind of routine at this
+    /// IRQL, in a chain of held classes validated before. Those only push the held entry and extend the
+    /// chain key, without a call; every other acquire takes ``checkedAcquire(_:on:nesting:queueNode:lockObject:at:)``.
+    @inlinable @inline(__always)
+    package func willAcquire(
+        _ kind: AcquireKind, on thread: ThreadState, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
+        lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
+    ) -> AcquireAction {
+        guard _fastPath(lv_validation_enabled() != 0) else { return .lockUntracked }
+        if _fastPath(
+            nesting == 0 && holdIfKnown(kind, on: thread, queueNode: queueNode, lockObject: lockObject, at: site))
+        {
+            return .lock
+        }
+        return checkedAcquire(kind, on: thread, nesting: nesting, queueNode: queueNode, lockObject: lockObject, at: site)
+    }
+
+    /// ``willAcquire(_:on:nesting:queueNode:lockObject:at:)`` for an acquire that
+    /// ``holdIfKnown(_:on:queueNode:lockObject:at:)`` declined already: straight to every check.
+    @inlinable
+    package func willAcquireChecked(
+        _ kind: AcquireKind, on thread: ThreadState, nesting: Int, lockObject: UnsafeMutableRawPointer?, at site: CallSite
+    ) -> AcquireAction {
+        guard lv_validation_enabled() != 0 else { return .lockUntracked }
+        return checkedAcquire(kind, on: thread, nesting: nesting, lockObject: lockObject, at: site)
+    }
+
+    /// An acquire (at nesting level 0) that teaches the validator nothing: pushes the held entry, extends
+    /// the chain key and returns true; returns false, having changed nothing, when any step of
+    /// ``checkedAcquire(_:on:nesting:queueNode:lockObject:at:)`` has work to do, or the checks are off.
+    @inlinable @inline(__always)
+    package func holdIfKnown(
+        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
+        lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
+    ) -> Bool {
+        let previousChainKey = thread.chainKey
+        let isTry = kind == .tryAcquire
+        let flags = isTry ? UInt8(LV_HELD_TRY) : 0
+        let key = ChainCache.extend(previousChainKey, with: ChainCache.element(classID: lockClass.id, flags: flags))
+        guard
+            _fastPath(
+                lv_validation_enabled() != 0 && !isOwned(by: thread) && thread.depth < Int(LV_MAX_HELD)
+                    && kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) != 0 && isKnownUsage(at: thread.irql)
+                    && (previousChainKey == 0 || isTry || ChainCache.contains(key)))
+        else { return false }
+        thread.pushHeldUnchecked(
+            instance: instance, classID: lockClass.id, kind: kind.rawValue, flags: flags, nesting: 0,
+            queueNode: queueNode, site: site, previousChainKey: previousChainKey, lockObject: lockObject)
+        thread.chainKey = key
+        return true
+    }
+
+    /// Whether this lock's class has been used at `level` before (and this instance, at a device level):
+    /// then `noteIRQLUsage` has nothing to record. The overflow class never is: it records nothing.
+    @inlinable @inline(__always)
+    func isKnownUsage(at level: IRQL) -> Bool {
+        // Bit tests (x86 `bt`), not a mask made by a shift.
+        let level16 = UInt16(level.rawValue & 15)
+        return lockClass.levelsUsed.load(ordering: .relaxed) &>> level16 & 1 != 0 && !lockClass.isOverflow
+            && (level <= .dispatch || statistics.read(.deviceLevels) &>> UInt64(level16) & 1 != 0)
+    }
+
+    /// An acquire that may teach the validator something, in the steps of lockdep's `__lock_acquire`:
     ///
     /// 1. A thread that already holds the lock would spin forever: `recursive-acquire`, recorded as a
     ///    placeholder entry that the matching release removes.
@@ -85,13 +148,13 @@ package struct LockTracking: ~Copyable {
     ///   - nesting: the declared nesting level; level n puts the lock in subclass n.
     ///   - queueNode: the MCS node of a queued acquire, which its release names the acquisition by.
     ///   - lockObject: the lock wrapper, released on the thread's behalf if it exits holding the lock.
-    @inlinable
-    package func willAcquire(
+    @usableFromInline
+    @inline(never)
+    package func checkedAcquire(
         _ kind: AcquireKind, on thread: ThreadState, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
         lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
     ) -> AcquireAction {
-        guard _fastPath(lv_validation_enabled() != 0) else { return .lockUntracked }
-        if _slowPath(isOwned(by: thread)) {
+        if isOwned(by: thread) {
             recursiveAcquire(kind, on: thread, queueNode: queueNode, at: site)
             return .skip
         }
@@ -109,7 +172,7 @@ package struct LockTracking: ~Copyable {
 
     /// Records that the calling thread now owns the lock word: its owner, its acquire statistics, and
     /// the start of the hold's clock.
-    @inlinable
+    @inlinable @inline(__always)
     package func didAcquire(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
         guard _fastPath(lv_validation_enabled() != 0) else { return }
         owner.store(thread.serial, ordering: .relaxed)
@@ -120,7 +183,6 @@ package struct LockTracking: ~Copyable {
 
     /// Pushes the held entry and extends the chain key; returns false when the stack is full (reported
     /// once per thread).
-    @inlinable
     package func hold(
         _ kind: AcquireKind, flags: UInt8, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
         lockObject: UnsafeMutableRawPointer? = nil, on thread: ThreadState, at site: CallSite
@@ -139,27 +201,22 @@ package struct LockTracking: ~Copyable {
     }
 
     /// Step 2: reports the first use of a routine kind that clashes with the kinds used before.
-    @inlinable @inline(__always)
     func checkRoutineKind(_ kind: AcquireKind, at site: CallSite) {
         if _slowPath(kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) == 0) { firstUse(of: kind, at: site) }
     }
 
     /// Step 3: pushes a held entry; returns false when the stack is full (reported once per thread).
-    @inlinable
-    func pushHeldEntry(
+    package func pushHeldEntry(
         _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, previousChainKey: UInt64,
         queueNode: UnsafeMutableRawPointer?, lockObject: UnsafeMutableRawPointer?, on thread: ThreadState,
         at site: CallSite
     ) -> Bool {
-        // The timing fields are stamped once the lock is taken (stampHoldStart).
-        let entry = lv_held_lock(
-            instance: instance, lock_class: classID, kind: kind.rawValue, irql: thread.irql.rawValue,
-            flags: flags, nesting: UInt8(truncatingIfNeeded: nesting), acquired_tsc: 0,
-            queue_node: queueNode, file: UnsafeRawPointer(site.fileID.utf8Start).assumingMemoryBound(to: CChar.self),
-            line: UInt64(site.line), deferred_irql: 0, reserved8: 0, snapshot_faults: 0,
-            prev_chain_key: previousChainKey, snapshot_tsc: 0, snapshot_cpu_ns: 0, validator_cycles: 0,
-            lock_object: lockObject)
-        if _fastPath(thread.push(entry)) { return true }
+        // The hold's clock is stamped once the lock is taken (stampHoldStart).
+        let entry = thread.pushHeld(
+            instance: instance, classID: classID, kind: kind.rawValue, flags: flags,
+            nesting: UInt8(truncatingIfNeeded: nesting), queueNode: queueNode, site: site,
+            previousChainKey: previousChainKey, lockObject: lockObject)
+        if _fastPath(entry != nil) { return true }
         heldStackFull(on: thread, at: site)
         return false
     }
@@ -167,7 +224,6 @@ package struct LockTracking: ~Copyable {
     /// Step 3: extends the thread's chain key by the new entry (lockdep's `iterate_chain_key`) and
     /// validates a chain no thread has validated (`validate_chain`). The first lock of a context has no
     /// order to learn; a try-acquire adds no edge into itself.
-    @inlinable @inline(__always)
     func extendChain(from previousChainKey: UInt64, classID: UInt32, flags: UInt8, on thread: ThreadState) {
         guard _fastPath(!lockClass.isOverflow) else { return }
         let key = ChainCache.extend(previousChainKey, with: ChainCache.element(classID: classID, flags: flags))
@@ -179,15 +235,28 @@ package struct LockTracking: ~Copyable {
 
     /// Step 4: records a class, and for device levels this instance, held at an IRQL not seen for it
     /// before (lockdep's `mark_lock`).
-    @inlinable
+    @inlinable @inline(__always)
     package func noteIRQLUsage(on thread: ThreadState, at site: CallSite) {
         guard _fastPath(!lockClass.isOverflow) else { return }
         let level = thread.irql
         let bit = UInt16(1) << UInt16(level.rawValue)
-        if _slowPath(lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0) {
+        if _slowPath(
+            lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0
+                || level > .dispatch && statistics.read(.deviceLevels) & UInt64(bit) == 0)
+        {
+            newIRQLUsage(on: thread, at: site)
+        }
+    }
+
+    @usableFromInline
+    @inline(never)
+    func newIRQLUsage(on thread: ThreadState, at site: CallSite) {
+        let level = thread.irql
+        let bit = UInt16(1) << UInt16(level.rawValue)
+        if lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0 {
             IRQLUsage.recordClassUsage(of: lockClass, instance: instance, at: level, site: site, on: thread)
         }
-        if _slowPath(level > .dispatch && statistics.read(.deviceLevels) & UInt64(bit) == 0) {
+        if level > .dispatch && statistics.read(.deviceLevels) & UInt64(bit) == 0 {
             IRQLUsage.recordInstanceUsage(
                 of: lockClass, instance: instance, statistics: statistics, at: level, site: site, on: thread)
         }
@@ -198,24 +267,29 @@ package struct LockTracking: ~Copyable {
     /// as preemption inside the hold), when the class has a suspect site, or when the last is stale:
     /// older than 100 µs, or, for the lock's first hold (the only one reported alone, and only when it
     /// took no page fault), older than a validator slow path, whose page faults are not the hold's.
-    @inlinable
+    ///
+    /// The hold begins under the thread's snapshot: nothing is copied here (see `snapshot_own_below`).
+    @inlinable @inline(__always)
     package func stampHoldStart(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
         var now = lv_rdtsc()
-        let isTraced = lockClass.isTraced.load(ordering: .relaxed)
         let state = thread.pointer
         if _slowPath(
-            waited || isTraced || now &- state.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()
+            waited || lockClass.isTraced.load(ordering: .relaxed)
+                || now &- state.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()
                 || (state.pointee.validator_cycles != state.pointee.snapshot_validator_cycles
                     && statistics.read(.holds) == 0)
         ) {
-            now = refreshSnapshot(on: thread, keepingStack: isTraced)
-            if isTraced { entry.pointee.flags |= UInt8(LV_HELD_TRACED) }
+            return stampAfterRefresh(of: entry, on: thread)  // last, so that it can be a tail call
         }
         entry.pointee.acquired_tsc = now
-        entry.pointee.snapshot_tsc = state.pointee.snapshot_tsc
-        entry.pointee.snapshot_cpu_ns = state.pointee.snapshot_cpu_ns
-        entry.pointee.snapshot_faults = UInt16(truncatingIfNeeded: state.pointee.snapshot_faults)
         entry.pointee.validator_cycles = state.pointee.validator_cycles
+    }
+
+    @usableFromInline
+    @inline(never)
+    func stampAfterRefresh(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState) {
+        entry.pointee.acquired_tsc = refreshSnapshot(for: entry, on: thread)
+        entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
     }
 
     @usableFromInline
@@ -293,7 +367,7 @@ package struct LockTracking: ~Copyable {
     ///   - oldIRQL: the IRQL the caller restores after the release; nil for a release that keeps it
     ///     (the `FromDpcLevel` routines).
     ///   - queueNode: the node of the handle a queued release names its acquisition by.
-    @inlinable
+    @inlinable @inline(__always)
     package func willRelease(
         _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutableRawPointer? = nil,
         on thread: ThreadState, at site: CallSite
@@ -310,18 +384,57 @@ package struct LockTracking: ~Copyable {
                 top.pointee.instance == instance
                     && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL) == 0
                     && top.pointee.irql == thread.irql.rawValue
-                    && KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind))
+                    && (top.pointee.kind == kind.rawValue
+                        || KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind)))
             {
                 // Read in place: a popped entry stays put until the next push, and nothing here pushes.
                 let queueNode = top.pointee.queue_node
                 thread.pop()
                 owner.store(0, ordering: .relaxed)
-                finishHold(top, releasedAt: released, on: thread, at: site)
+                finishHold(top, snapshotIndex: depth - 1, releasedAt: released, on: thread, at: site)
                 return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
             }
         }
         return checkedRelease(
             kind, restoring: oldIRQL, queueNode: queueNode, releasedAt: released, on: thread, at: site)
+    }
+
+    /// A release with nothing to check: of the thread's newest hold, made with the routine and queue node
+    /// it was acquired with, at its IRQL, within its budget, of a class not traced. Pops it, counts it
+    /// and returns true; returns false, having changed nothing, for ``willRelease(_:restoring:queueNode:on:at:)``.
+    @inlinable @inline(__always)
+    package func releaseIfKnown(_ kind: AcquireKind, queueNode: UnsafeMutableRawPointer?, on thread: ThreadState)
+        -> Bool
+    {
+        // The hold ends here, before the validator's release bookkeeping.
+        let released = lv_rdtsc()
+        let depth = thread.depth
+        guard _fastPath(lv_validation_enabled() != 0 && owner.load(ordering: .relaxed) == thread.serial && depth > 0)
+        else { return false }
+        let top = thread.held(depth - 1)
+        let held = heldCycles(of: top, releasedAt: released, on: thread)
+        let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
+        guard
+            _fastPath(
+                top.pointee.instance == instance
+                    && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL | LV_HELD_TRACED) == 0
+                    && top.pointee.irql == thread.irql.rawValue && top.pointee.kind == kind.rawValue
+                    && top.pointee.queue_node == queueNode && (budget == 0 || held <= budget))
+        else { return false }
+        thread.pop()
+        owner.store(0, ordering: .relaxed)
+        statistics.recordHold(cycles: held)
+        return true
+    }
+
+    /// The cycles `entry` was held until `released`, less the validator's own slow paths meanwhile.
+    @inlinable @inline(__always)
+    func heldCycles(of entry: UnsafePointer<lv_held_lock>, releasedAt released: UInt64, on thread: ThreadState)
+        -> UInt64
+    {
+        let validatorTime = thread.pointer.pointee.validator_cycles &- entry.pointee.validator_cycles
+        let wall = released &- entry.pointee.acquired_tsc
+        return wall &- min(validatorTime, wall)
     }
 
     @usableFromInline
@@ -362,7 +475,7 @@ package struct LockTracking: ~Copyable {
             owner.store(0, ordering: .relaxed)
             return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
         }
-        let entry = thread.held(index).pointee
+        let entry = thread.heldWithSnapshot(thread.held(index).pointee, at: index)
         let isNewest = index == thread.depth - 1
         let heldKind = AcquireKind(rawValue: entry.kind)!
         if !isNewest {
@@ -388,7 +501,9 @@ package struct LockTracking: ~Copyable {
         }
         thread.remove(at: index)
         owner.store(0, ordering: .relaxed)
-        withUnsafePointer(to: entry) { finishHold($0, releasedAt: released, on: thread, at: callSite) }
+        withUnsafePointer(to: entry) {
+            finishHold($0, snapshotIndex: nil, releasedAt: released, on: thread, at: callSite)
+        }
         return .unlock(
             heldKind, queueNode: entry.queue_node,
             lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
@@ -418,37 +533,61 @@ package struct LockTracking: ~Copyable {
     /// Ends a hold: counts it and, past the budget, checks how much of it was the thread's own time.
     ///
     /// Runs before the unlock, while the lock is still held, so the counters have one writer.
-    @inlinable
+    ///
+    /// - Parameter snapshotIndex: where the entry was on the held stack, for the snapshot its hold began
+    ///   under; nil when `entry` is a copy that carries it already (`ThreadState.heldWithSnapshot(_:)`).
+    @inlinable @inline(__always)
     func finishHold(
-        _ entry: UnsafePointer<lv_held_lock>, releasedAt released: UInt64, on thread: ThreadState, at site: CallSite
+        _ entry: UnsafePointer<lv_held_lock>, snapshotIndex: Int?, releasedAt released: UInt64, on thread: ThreadState,
+        at site: CallSite
     ) {
         // The validator's own slow paths during the hold are not the routine's time.
-        let validatorTime = thread.pointer.pointee.validator_cycles &- entry.pointee.validator_cycles
-        let acquired = entry.pointee.acquired_tsc
-        let held = (released &- acquired) &- min(validatorTime, released &- acquired)
+        let held = heldCycles(of: entry, releasedAt: released, on: thread)
         statistics.recordHold(cycles: held)
         let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
-        if _slowPath(budget != 0 && held > budget) {
-            HoldTiming.passedBudget(
-                entry.pointee, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
-                initSite: initSite, isFirstHold: statistics.read(.holds) == 1, on: thread, releasedAt: site)
-        } else if _slowPath(entry.pointee.flags & UInt8(LV_HELD_TRACED) != 0) {
-            HoldTiming.tracedHoldEnded(entry.pointee, on: thread)
+        if _slowPath(budget != 0 && held > budget || entry.pointee.flags & UInt8(LV_HELD_TRACED) != 0) {
+            holdEnded(
+                entry, snapshotIndex: snapshotIndex, releasedAt: released, heldCycles: held, budgetCycles: budget,
+                on: thread, at: site)
         }
     }
 
-    /// Takes a fresh (TSC, thread CPU time) snapshot; returns the TSC at which the hold now starts.
+    /// A hold that passed its budget, or that began while its class was traced.
     @usableFromInline
     @inline(never)
-    func refreshSnapshot(on thread: ThreadState, keepingStack: Bool) -> UInt64 {
+    func holdEnded(
+        _ entry: UnsafePointer<lv_held_lock>, snapshotIndex: Int?, releasedAt released: UInt64, heldCycles held: UInt64,
+        budgetCycles budget: UInt64, on thread: ThreadState, at site: CallSite
+    ) {
+        let entry = snapshotIndex.map { thread.heldWithSnapshot(entry.pointee, at: $0) } ?? entry.pointee
+        if budget != 0 && held > budget {
+            HoldTiming.passedBudget(
+                entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
+                initSite: initSite, isFirstHold: statistics.read(.holds) == 1, on: thread, releasedAt: site)
+        } else {
+            HoldTiming.tracedHoldEnded(entry, on: thread)
+        }
+    }
+
+    /// Takes a fresh (TSC, thread CPU time) snapshot for the hold `entry` begins; returns the TSC at which
+    /// the hold now starts. The holds that began under the old snapshot keep it in their entries.
+    @usableFromInline
+    @inline(never)
+    func refreshSnapshot(for entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState) -> UInt64 {
         let state = thread.pointer
+        let isTraced = lockClass.isTraced.load(ordering: .relaxed)
+        if isTraced { entry.pointee.flags |= UInt8(LV_HELD_TRACED) }
+        thread.keepSnapshotInHeldEntries()
         thread.billingValidator {
-            if keepingStack { HoldTiming.keepAcquireStack(of: instance, on: thread) }
+            if isTraced { HoldTiming.keepAcquireStack(of: instance, on: thread) }
             state.pointee.snapshot_cpu_ns = lv_thread_cpu_ns()
             state.pointee.snapshot_faults = lv_thread_page_faults()
         }
         state.pointee.snapshot_validator_cycles = state.pointee.validator_cycles
         state.pointee.snapshot_tsc = lv_rdtsc()
+        // The entry may not be the newest (an annotated lock stamps its hold when the real lock is
+        // taken): it carries the new snapshot itself, as every entry below the mark does.
+        thread.copySnapshot(into: entry)
         return lv_rdtsc()
     }
 
@@ -515,14 +654,7 @@ enum KindFamily {
 
     /// The family of an `AcquireKind` raw value, as a held-lock entry stores it.
     @inlinable
-    static func of(rawKind: UInt8) -> UInt8 {
-        switch rawKind {
-        case AcquireKind.ordinary.rawValue, AcquireKind.tryAcquire.rawValue: return ordinary
-        case AcquireKind.queued.rawValue: return queued
-        case AcquireKind.interrupt.rawValue: return interrupt
-        default: return annotated
-        }
-    }
+    static func of(rawKind: UInt8) -> UInt8 { lv_kind_family(rawKind) }
 
     static func name(_ family: UInt8) -> String {
         switch family {

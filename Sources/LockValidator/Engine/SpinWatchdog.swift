@@ -29,7 +29,7 @@ package enum SpinWatchdog {
         let state = thread.pointer
         let now = lv_rdtsc()
         if state.pointee.waiting_instance == 0 {
-            state.pointee.waiting_file = UnsafeRawPointer(site.fileID.utf8Start).assumingMemoryBound(to: CChar.self)
+            state.pointee.waiting_file = site.file
             state.pointee.waiting_line = UInt32(truncatingIfNeeded: site.line)
             lv_store_relaxed_u32(&state.pointee.waiting_class, tracking.lockClass.id)
             lv_store_relaxed_u64(&state.pointee.waiting_since_tsc, start)

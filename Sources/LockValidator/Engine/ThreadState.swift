@@ -84,17 +84,52 @@ package struct ThreadState {
         return nil
     }
 
-    /// Pushes an entry; returns false when the stack is full (the acquire then goes untracked).
-    @inlinable
-    package func push(_ entry: lv_held_lock) -> Bool {
-        let depth = self.depth
+    /// Pushes a held entry, writing only what every hold needs: the hold's clock is stamped once the lock
+    /// is taken, the snapshot fields only when a refresh needs them, `deferred_irql` only with its flag.
+    /// Returns the entry, or nil when the stack is full (counted in `overflow`).
+    @inlinable @inline(__always) @discardableResult
+    package func pushHeld(
+        instance: UInt64, classID: UInt32, kind: UInt8, flags: UInt8, nesting: UInt8,
+        queueNode: UnsafeMutableRawPointer?, site: CallSite, previousChainKey: UInt64,
+        lockObject: UnsafeMutableRawPointer?
+    ) -> UnsafeMutablePointer<lv_held_lock>? {
         guard _fastPath(depth < Int(LV_MAX_HELD)) else {
             pointer.pointee.overflow &+= 1
-            return false
+            return nil
         }
-        held(depth).pointee = entry
-        pointer.pointee.depth = UInt16(depth + 1)
-        return true
+        return pushHeldUnchecked(
+            instance: instance, classID: classID, kind: kind, flags: flags, nesting: nesting, queueNode: queueNode,
+            site: site, previousChainKey: previousChainKey, lockObject: lockObject)
+    }
+
+    /// ``pushHeld(instance:classID:kind:flags:nesting:queueNode:site:previousChainKey:lockObject:)`` when the
+    /// caller has checked that the stack has room.
+    @inlinable @inline(__always) @discardableResult
+    package func pushHeldUnchecked(
+        instance: UInt64, classID: UInt32, kind: UInt8, flags: UInt8, nesting: UInt8,
+        queueNode: UnsafeMutableRawPointer?, site: CallSite, previousChainKey: UInt64,
+        lockObject: UnsafeMutableRawPointer?
+    ) -> UnsafeMutablePointer<lv_held_lock> {
+        let state = pointer
+        let depth = Int(state.pointee.depth)
+        let entry = held(depth)
+        entry.pointee.instance = instance
+        // The class and the four bytes after it, in one store.
+        let packed =
+            UInt64(classID) | UInt64(kind) << 32 | UInt64(state.pointee.irql) << 40 | UInt64(flags) << 48
+            | UInt64(nesting) << 56
+        UnsafeMutableRawPointer(entry).storeBytes(of: packed, toByteOffset: Int(LV_HELD_CLASS_OFFSET), as: UInt64.self)
+        entry.pointee.acquired_tsc = 0
+        entry.pointee.queue_node = queueNode
+        entry.pointee.file = site.file
+        entry.pointee.line = UInt64(site.line)
+        entry.pointee.prev_chain_key = previousChainKey
+        entry.pointee.lock_object = lockObject
+        // A slot above the stack may still count as carrying its own snapshot: this hold begins under
+        // the thread's.
+        if state.pointee.snapshot_own_below > UInt16(depth) { state.pointee.snapshot_own_below = UInt16(depth) }
+        state.pointee.depth = UInt16(depth + 1)
+        return entry
     }
 
     /// Runs `body`, a validator slow path, billing its time to the validator rather than to the locks
@@ -104,6 +139,33 @@ package struct ThreadState {
         let start = lv_rdtsc()
         defer { pointer.pointee.validator_cycles &+= lv_rdtsc() &- start }
         return try body()
+    }
+
+    // MARK: CPU-time snapshots
+
+    /// `entry`, held at `index`, with the (TSC, CPU time, page faults) snapshot its hold began under.
+    package func heldWithSnapshot(_ entry: lv_held_lock, at index: Int) -> lv_held_lock {
+        guard index >= Int(pointer.pointee.snapshot_own_below) else { return entry }
+        var entry = entry
+        withUnsafeMutablePointer(to: &entry) { copySnapshot(into: $0) }
+        return entry
+    }
+
+    /// Before the thread's snapshot is replaced: the held entries that began under it keep it.
+    func keepSnapshotInHeldEntries() {
+        var index = Int(pointer.pointee.snapshot_own_below)
+        while index < depth {
+            copySnapshot(into: held(index))
+            index += 1
+        }
+        pointer.pointee.snapshot_own_below = UInt16(depth)
+    }
+
+    /// Writes the thread's current snapshot into `entry`.
+    func copySnapshot(into entry: UnsafeMutablePointer<lv_held_lock>) {
+        entry.pointee.snapshot_tsc = pointer.pointee.snapshot_tsc
+        entry.pointee.snapshot_cpu_ns = pointer.pointee.snapshot_cpu_ns
+        entry.pointee.snapshot_faults = UInt16(truncatingIfNeeded: pointer.pointee.snapshot_faults)
     }
 
     /// The hash of the held classes in order (lockdep's chain key).
@@ -124,6 +186,8 @@ package struct ThreadState {
     /// Removes the entry at `index`, closing the gap and recomputing the chain keys above it.
     package func remove(at index: Int) {
         let depth = self.depth
+        // The entries that carry their own snapshot move down with the rest.
+        if index < Int(pointer.pointee.snapshot_own_below) { pointer.pointee.snapshot_own_below -= 1 }
         var key = held(index).pointee.prev_chain_key
         var i = index
         while i + 1 < depth {

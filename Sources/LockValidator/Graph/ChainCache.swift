@@ -39,7 +39,7 @@ enum ChainCache {
     }
 
     /// Whether the chain `key` was validated.
-    @inlinable
+    @inlinable @inline(__always)
     static func contains(_ key: UInt64) -> Bool {
         let table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .acquiring))!
         let mask = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed))

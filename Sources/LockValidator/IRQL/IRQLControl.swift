@@ -29,13 +29,19 @@ extension IRQL {
     /// - Warning: lowering to a level above the current one is an `irql-lower-invalid` violation; the
     ///   IRQL is then left unchanged.
     public static func lower(to level: IRQL, fileID: StaticString = #fileID, line: UInt = #line) {
+        lower(to: level, at: CallSite(fileID, line))
+    }
+
+    /// ``lower(to:fileID:line:)`` for a lock routine, which has its caller's site as a ``CallSite``.
+    @usableFromInline
+    package static func lower(to level: IRQL, at site: CallSite) {
         let thread = ThreadState.current
         let old = thread.irql
         guard level <= old else {
             #if Validation
                 LockValidator.record(
                     .irqlLowerInvalid, summary: "IRQL.lower(to: \(level)) called at \(old), a lower level",
-                    site: SourceSite(fileID, line))
+                    site: site.sourceSite)
             #endif
             return
         }

@@ -1,32 +1,41 @@
 /// Where a lock routine was called, as the caller's `#fileID` and `#line`: carried through the engine as
-/// one value, and turned into a ``SourceSite`` (a `String`) only when a report needs it.
+/// one value of two words, and turned into a ``SourceSite`` (a `String`) only when a report needs it.
 ///
 /// A call the validator sees from outside Swift (an interposed pthread call) has no `#fileID`: its
 /// site is the call's return address, named from the symbol table only when a report needs it.
+///
+/// Sendable: `file` points at a string literal, immutable for the life of the program.
 @frozen @usableFromInline
-package struct CallSite: Sendable {
-    /// The caller's `#fileID`; empty when `line` is a return address.
-    @usableFromInline package let fileID: StaticString
+package struct CallSite: @unchecked Sendable {
+    /// The caller's `#fileID` as a C string (a string literal's storage, which lives as long as the
+    /// program); empty when `line` is a return address.
+    @usableFromInline package let file: UnsafePointer<CChar>
     /// The caller's `#line`, or a return address.
     @usableFromInline package let line: UInt
 
+    /// - Parameter fileID: a `#fileID` literal (a literal always has a pointer representation, so in
+    ///   inlined code the check `utf8Start` makes folds away).
     @inlinable
     package init(_ fileID: StaticString, _ line: UInt) {
-        self.fileID = fileID
+        self.file = UnsafeRawPointer(fileID.utf8Start).assumingMemoryBound(to: CChar.self)
         self.line = line
     }
 
     /// The site of a call that returns to `returnAddress`.
     @inlinable
     package init(returnAddress: UInt) {
-        self.fileID = ""
-        self.line = returnAddress
+        self.init("", returnAddress)
     }
 
     /// Whether `line` is a return address.
     @inlinable
-    package var isCodeAddress: Bool { fileID.utf8CodeUnitCount == 0 }
+    package var isCodeAddress: Bool { file.pointee == 0 }
+
+    /// The caller's `#fileID`.
+    package var fileID: String { String(cString: file) }
 
     /// The site as reports show it.
-    package var sourceSite: SourceSite { isCodeAddress ? SourceSite(codeAddress: line) : SourceSite(fileID, line) }
+    package var sourceSite: SourceSite {
+        isCodeAddress ? SourceSite(codeAddress: line) : SourceSite(fileID: fileID, line: line)
+    }
 }

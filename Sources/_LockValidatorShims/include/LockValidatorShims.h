@@ -34,9 +34,11 @@ typedef struct lv_held_lock {
     uint64_t line;          ///< #line of the acquire call, or the return address of an interposed pthread call
     uint8_t deferred_irql;  ///< with LV_HELD_DEFERRED_IRQL: the IRQL an earlier out-of-order release owed
     uint8_t reserved8;
-    uint16_t snapshot_faults;  ///< the low bits of the thread's page-fault count at the snapshot
+    uint16_t snapshot_faults;  ///< below `snapshot_own_below`: the low bits of the page-fault count at the snapshot
     uint64_t prev_chain_key;  ///< the thread's chain key before this entry was pushed; 0 starts a context
-    uint64_t snapshot_tsc;  ///< the thread's (TSC, CPU time) snapshot taken at or before the acquire
+    /// Below the thread's `snapshot_own_below`: the (TSC, CPU time) snapshot the hold began under, kept
+    /// when the thread took a newer one; above it the hold began under the thread's own snapshot.
+    uint64_t snapshot_tsc;
     uint64_t snapshot_cpu_ns;
     uint64_t validator_cycles;  ///< the thread's validator_cycles at the acquire
     void *lock_object;      ///< the lock wrapper (unretained), to release it if the thread exits holding it
@@ -74,6 +76,10 @@ typedef struct lv_thread_state {
     uint16_t depth;               ///< entries used in `held`
     uint32_t pending;             ///< bit n: work pended at IRQL n (interrupts at DIRQL, DPCs at 2)
     uint32_t overflow;            ///< acquires not tracked because `held` was full
+    /// Entries below this index carry the snapshot their hold began under; the rest began under the
+    /// thread's current one. A refresh copies the old snapshot into the entries that need it, so an
+    /// acquire copies none.
+    uint16_t snapshot_own_below;
     uint64_t chain_key;           ///< hash of the held classes in order (lockdep's chain key); 0 when none
     void *processor;              ///< retained Swift object holding pended work, or NULL
     uint64_t queue_nodes_in_use;  ///< bit i: queue_nodes[i] is lent to a LockQueueHandle
