@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Instructions per operation on the validator's hot paths, counted by callgrind: the same on any machine
-# and under any load, so that a regression shows where times cannot (VM noise, AMD against Intel).
+# Instructions and stores (data writes) per operation on the validator's hot paths, counted by callgrind:
+# the same on any machine and under any load, so that a regression shows where times cannot (VM noise,
+# AMD against Intel). Stores count apart: a core that commits one store a cycle (Intel's before Ice Lake)
+# spends a cycle on each, and a locked compare-and-swap waits until every earlier one is committed.
 # Each scenario of Measurements/InstructionCounts runs under callgrind, counting only inside its
 # `measured…` function. Left out: the thread CPU-time snapshot, which depends on time (natively it runs
 # once per 100 µs of a thread's lock activity, under callgrind far more often); and the hold budget is
 # raised to 1 s so that no class is traced as a suspect of a long hold.
 # Usage: bash Benchmarks/instructions.sh [--update]   (--update rewrites instructions-baseline.txt)
-# Exits 1 when a scenario costs over 3 % more than Benchmarks/instructions-baseline.txt says.
+# Exits 1 when a scenario costs over 3 % more instructions or stores than Benchmarks/instructions-baseline.txt.
 set -euo pipefail
 cd "$(dirname "$0")"
 work=$(mktemp -d)
@@ -15,25 +17,25 @@ swift build -c release --product InstructionCounts >&2
 # valgrind cannot read the debug information of a release Swift binary; the symbol table suffices.
 strip --strip-debug -o "$work/InstructionCounts" .build/release/InstructionCounts
 
-count() {  # scenario, operations: prints instructions per operation
+count() {  # scenario, operations: prints instructions and stores (data writes) per operation
     local scenario=$1 operations=$2
-    LOCKVALIDATOR_HOLD_BUDGET_US=1000000 valgrind --tool=callgrind --callgrind-out-file="$work/$scenario.out" \
-        --collect-atstart=no --toggle-collect='*measured*' "$work/InstructionCounts" "$scenario" "$operations" \
-        2>/dev/null
-    callgrind_annotate --inclusive=yes "$work/$scenario.out" | python3 -c '
+    LOCKVALIDATOR_HOLD_BUDGET_US=1000000 valgrind --tool=callgrind --cache-sim=yes \
+        --callgrind-out-file="$work/$scenario.out" --collect-atstart=no --toggle-collect='*measured*' \
+        "$work/InstructionCounts" "$scenario" "$operations" 2>/dev/null
+    callgrind_annotate --inclusive=yes --show=Ir,Dw "$work/$scenario.out" | python3 -c '
 import re, sys
 operations = int(sys.argv[1])
-total, snapshot = 0, 0
+total, snapshot = (0, 0), (0, 0)
 for line in sys.stdin:
-    match = re.match(r"\s*([\d,]+) ", line)
+    match = re.match(r"\s*([\d,]+) (?:\([^)]*\) )?\s*([\d,]+) ", line)
     if not match:
         continue
-    value = int(match.group(1).replace(",", ""))
+    value = tuple(int(group.replace(",", "")) for group in match.groups())
     if "PROGRAM TOTALS" in line:
         total = value
     elif "refreshSnapshot" in line:
         snapshot = max(snapshot, value)  # the outermost frame of the snapshot path
-print(round((total - snapshot) / operations))' "$operations"
+print(*(round((t - s) / operations) for t, s in zip(total, snapshot)))' "$operations"
 }
 
 results="$work/results.txt"
@@ -46,17 +48,21 @@ if [ "${1:-}" = "--update" ]; then
 fi
 python3 - "$results" instructions-baseline.txt <<'PY'
 import sys
-now = dict(line.split() for line in open(sys.argv[1]))
-base = dict(line.split() for line in open(sys.argv[2]))
+def read(path):  # name -> (instructions, stores)
+    return {name: tuple(map(int, values)) for name, *values in (line.split() for line in open(path))}
+now, base = read(sys.argv[1]), read(sys.argv[2])
 failures = []
-print("| scenario | instructions per operation | baseline | change |")
-print("|---|---:|---:|---:|")
-for name, value in now.items():
-    value, before = int(value), int(base.get(name, value))
+print("| scenario | instructions per operation | baseline | change | stores per operation | baseline |")
+print("|---|---:|---:|---:|---:|---:|")
+for name, (value, stores) in now.items():
+    before, stores_before = base.get(name, (value, stores))
     change = (value - before) / before * 100 if before else 0.0
-    print(f"| {name} | {value:,} | {before:,} | {change:+.1f} % |")
+    print(f"| {name} | {value:,} | {before:,} | {change:+.1f} % | {stores:,} | {stores_before:,} |")
     if value > before * 1.03:
         failures.append(f"{name}: {value:,} instructions, over 3 % above the baseline's {before:,}")
+    # A store is about a cycle on a core that commits one a cycle, and an atomic acquire waits for them all.
+    if stores > stores_before * 1.03 + 1:
+        failures.append(f"{name}: {stores:,} stores, over 3 % above the baseline's {stores_before:,}")
 for failure in failures:
     print(f"REGRESSION: {failure}")
 sys.exit(1 if failures else 0)

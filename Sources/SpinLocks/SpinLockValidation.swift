@@ -112,7 +112,9 @@ struct SpinLockValidation: ~Copyable {
     /// ``willAcquire(_:nesting:queueNode:of:on:at:)`` for an acquire ``holdIfKnown(_:of:on:at:)`` declined:
     /// straight to every check.
     @inlinable
-    func willAcquireChecked(_ kind: AcquireKind, nesting: Int, of lock: SpinLock, on thread: ThreadState, at site: CallSite)
+    func willAcquireChecked(
+        _ kind: AcquireKind, nesting: Int, of lock: SpinLock, on thread: ThreadState, at site: CallSite
+    )
         -> AcquireAction
     {
         #if Validation

@@ -87,14 +87,16 @@ package struct LockTracking: ~Copyable {
         {
             return .lock
         }
-        return checkedAcquire(kind, on: thread, nesting: nesting, queueNode: queueNode, lockObject: lockObject, at: site)
+        return checkedAcquire(
+            kind, on: thread, nesting: nesting, queueNode: queueNode, lockObject: lockObject, at: site)
     }
 
     /// ``willAcquire(_:on:nesting:queueNode:lockObject:at:)`` for an acquire that
     /// ``holdIfKnown(_:on:queueNode:lockObject:at:)`` declined already: straight to every check.
     @inlinable
     package func willAcquireChecked(
-        _ kind: AcquireKind, on thread: ThreadState, nesting: Int, lockObject: UnsafeMutableRawPointer?, at site: CallSite
+        _ kind: AcquireKind, on thread: ThreadState, nesting: Int, lockObject: UnsafeMutableRawPointer?,
+        at site: CallSite
     ) -> AcquireAction {
         guard lv_validation_enabled() != 0 else { return .lockUntracked }
         return checkedAcquire(kind, on: thread, nesting: nesting, lockObject: lockObject, at: site)
@@ -271,7 +273,7 @@ package struct LockTracking: ~Copyable {
     /// The hold begins under the thread's snapshot: nothing is copied here (see `snapshot_own_below`).
     @inlinable @inline(__always)
     package func stampHoldStart(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
-        var now = lv_rdtsc()
+        let now = lv_rdtsc()
         let state = thread.pointer
         if _slowPath(
             waited || lockClass.isTraced.load(ordering: .relaxed)
@@ -385,8 +387,8 @@ package struct LockTracking: ~Copyable {
                     && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL) == 0
                     && top.pointee.irql == thread.irql.rawValue
                     && (top.pointee.kind == kind.rawValue
-                        || KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind)))
-            {
+                        || KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind))
+            ) {
                 // Read in place: a popped entry stays put until the next push, and nothing here pushes.
                 let queueNode = top.pointee.queue_node
                 thread.pop()
@@ -574,20 +576,13 @@ package struct LockTracking: ~Copyable {
     @usableFromInline
     @inline(never)
     func refreshSnapshot(for entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState) -> UInt64 {
-        let state = thread.pointer
         let isTraced = lockClass.isTraced.load(ordering: .relaxed)
         if isTraced { entry.pointee.flags |= UInt8(LV_HELD_TRACED) }
-        thread.keepSnapshotInHeldEntries()
-        thread.billingValidator {
+        let (cpuNanoseconds, faults) = thread.billingValidator {
             if isTraced { HoldTiming.keepAcquireStack(of: instance, on: thread) }
-            state.pointee.snapshot_cpu_ns = lv_thread_cpu_ns()
-            state.pointee.snapshot_faults = lv_thread_page_faults()
+            return (lv_thread_cpu_ns(), lv_thread_page_faults())
         }
-        state.pointee.snapshot_validator_cycles = state.pointee.validator_cycles
-        state.pointee.snapshot_tsc = lv_rdtsc()
-        // The entry may not be the newest (an annotated lock stamps its hold when the real lock is
-        // taken): it carries the new snapshot itself, as every entry below the mark does.
-        thread.copySnapshot(into: entry)
+        thread.replaceSnapshot(tsc: lv_rdtsc(), cpuNanoseconds: cpuNanoseconds, faults: faults, beginning: entry)
         return lv_rdtsc()
     }
 

@@ -151,14 +151,24 @@ package struct ThreadState {
         return entry
     }
 
-    /// Before the thread's snapshot is replaced: the held entries that began under it keep it.
-    func keepSnapshotInHeldEntries() {
-        var index = Int(pointer.pointee.snapshot_own_below)
+    /// Replaces the thread's snapshot with one taken now: the holds that began under the old one keep it
+    /// in their entries, and the hold `entry` begins (held already, not always the newest: an annotated
+    /// lock stamps its hold once the real lock is taken) carries the new one.
+    func replaceSnapshot(
+        tsc: UInt64, cpuNanoseconds: UInt64, faults: UInt32, beginning entry: UnsafeMutablePointer<lv_held_lock>
+    ) {
+        let state = pointer
+        var index = Int(state.pointee.snapshot_own_below)
         while index < depth {
             copySnapshot(into: held(index))
             index += 1
         }
-        pointer.pointee.snapshot_own_below = UInt16(depth)
+        state.pointee.snapshot_own_below = UInt16(depth)
+        state.pointee.snapshot_tsc = tsc
+        state.pointee.snapshot_cpu_ns = cpuNanoseconds
+        state.pointee.snapshot_faults = faults
+        state.pointee.snapshot_validator_cycles = state.pointee.validator_cycles
+        copySnapshot(into: entry)
     }
 
     /// Writes the thread's current snapshot into `entry`.

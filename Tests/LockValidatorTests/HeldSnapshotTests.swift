@@ -1,0 +1,104 @@
+import Testing
+import _LockValidatorShims
+
+@testable import LockValidator
+
+/// The (TSC, CPU time, page faults) snapshot each hold began under, which the hold-time check nets
+/// preemption out with. An acquire copies nothing: a hold uses the thread's snapshot until the thread
+/// replaces it, and then the entries that began under the old one keep it (`snapshot_own_below`).
+@Suite struct HeldSnapshotTests {
+    /// A thread state of the test's own, off the real thread's.
+    final class Thread {
+        let state = UnsafeMutablePointer<lv_thread_state>.allocate(capacity: 1)
+        var thread: ThreadState { ThreadState(pointer: state) }
+
+        init() {
+            UnsafeMutableRawPointer(state).initializeMemory(
+                as: UInt8.self, repeating: 0, count: MemoryLayout<lv_thread_state>.size)
+        }
+        deinit { state.deallocate() }
+
+        /// Pushes a hold of `instance` and returns its entry.
+        @discardableResult
+        func push(_ instance: UInt64) -> UnsafeMutablePointer<lv_held_lock> {
+            thread.pushHeld(
+                instance: instance, classID: UInt32(instance), kind: AcquireKind.ordinary.rawValue, flags: 0,
+                nesting: 0,
+                queueNode: nil, site: CallSite(#fileID, #line), previousChainKey: 0, lockObject: nil)!
+        }
+
+        /// Replaces the thread's snapshot with `number` (its TSC, CPU time and faults all `number`), as the
+        /// hold at `index` begins.
+        func snapshot(_ number: UInt64, beginningHoldAt index: Int) {
+            thread.replaceSnapshot(
+                tsc: number, cpuNanoseconds: number, faults: UInt32(number), beginning: thread.held(index))
+        }
+
+        /// The snapshot (TSC) the hold at `index` began under.
+        func snapshotOfHold(at index: Int) -> UInt64 {
+            let entry = thread.heldWithSnapshot(thread.held(index).pointee, at: index)
+            #expect(entry.snapshot_cpu_ns == entry.snapshot_tsc && UInt64(entry.snapshot_faults) == entry.snapshot_tsc)
+            return entry.snapshot_tsc
+        }
+
+        var snapshots: [UInt64] { (0..<thread.depth).map(snapshotOfHold(at:)) }
+    }
+
+    @Test func eachHoldKeepsTheSnapshotItBeganUnder() {
+        let t = Thread()
+        t.push(1)
+        t.snapshot(10, beginningHoldAt: 0)
+        t.push(2)
+        t.push(3)
+        #expect(t.snapshots == [10, 10, 10])
+        t.snapshot(20, beginningHoldAt: 2)
+        #expect(t.snapshots == [10, 10, 20])
+        t.push(4)
+        #expect(t.snapshots == [10, 10, 20, 20])
+        t.snapshot(30, beginningHoldAt: 3)
+        #expect(t.snapshots == [10, 10, 20, 30])
+    }
+
+    /// An annotated lock stamps its hold when the real lock is taken, which may be below newer holds.
+    @Test func aSnapshotForAHoldBelowTheNewestLeavesTheNewerOnesTheirs() {
+        let t = Thread()
+        t.push(1)
+        t.snapshot(10, beginningHoldAt: 0)
+        t.push(2)
+        t.push(3)
+        t.snapshot(20, beginningHoldAt: 1)
+        #expect(t.snapshots == [10, 20, 10])
+    }
+
+    @Test func anOutOfOrderReleaseMovesTheKeptSnapshotsDown() {
+        let t = Thread()
+        t.push(1)
+        t.snapshot(10, beginningHoldAt: 0)
+        t.push(2)
+        t.snapshot(20, beginningHoldAt: 1)
+        t.push(3)
+        t.snapshot(30, beginningHoldAt: 2)
+        t.push(4)
+        #expect(t.snapshots == [10, 20, 30, 30])
+        t.thread.remove(at: 1)
+        #expect(t.snapshots == [10, 30, 30])
+        #expect(t.thread.held(1).pointee.instance == 3)
+    }
+
+    /// A release reads the snapshot of the hold it popped; a later hold in that slot begins under the
+    /// thread's snapshot, whatever the slot carried.
+    @Test func aPoppedHoldKeepsItsSnapshotUntilItsSlotIsReused() {
+        let t = Thread()
+        t.push(1)
+        t.snapshot(10, beginningHoldAt: 0)
+        t.push(2)
+        t.snapshot(20, beginningHoldAt: 1)
+        t.thread.pop()
+        #expect(t.snapshotOfHold(at: 1) == 20)  // what the release of the popped hold reads
+        t.thread.pop()
+        #expect(t.snapshotOfHold(at: 0) == 10)
+        t.push(3)  // into the slot that carried 10
+        t.push(4)
+        #expect(t.snapshots == [20, 20])
+    }
+}
