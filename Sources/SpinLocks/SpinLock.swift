@@ -157,7 +157,7 @@ public final class SpinLock: @unchecked Sendable {
             return lockChecked(kind, nesting: nesting, on: thread, at: site)
         }
         guard _fastPath(raw.lockIfFree()) else { return lockContended(.lock, on: thread, at: site) }
-        validation.didAcquire(.lock, on: thread)
+        validation.holdTaken(on: thread)
     }
 
     /// ``lock(_:nesting:on:at:)`` when the acquire may teach the validator something.

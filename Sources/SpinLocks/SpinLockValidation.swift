@@ -125,6 +125,14 @@ struct SpinLockValidation: ~Copyable {
         #endif
     }
 
+    /// Records that the thread owns the lock word now, for an acquire ``holdIfKnown(_:of:on:at:)`` took.
+    @inlinable @inline(__always)
+    func holdTaken(on thread: ThreadState) {
+        #if Validation
+            tracking.holdTaken(on: thread)
+        #endif
+    }
+
     /// Records that the thread owns the lock word now, after `waitCycles` of spinning.
     @inlinable @inline(__always)
     func didAcquire(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {

@@ -20,6 +20,8 @@ import Synchronization
     @usableFromInline package let isTraced = Atomic<Bool>(false)
     /// Bit n: the class has been held at IRQL n.
     @usableFromInline package let levelsUsed = Atomic<UInt16>(0)
+    /// The chain key of this class held exclusively with nothing held before it: most acquires'.
+    @usableFromInline package let chainKeyAlone: UInt64
 
     /// The class name: the name given at init, else `Module/File.swift:line` of the init site; a
     /// subclass adds `/n`.
@@ -96,6 +98,7 @@ import Synchronization
         self.isOverflow = isOverflow
         self.readersOf = readersOf
         self.id = id
+        chainKeyAlone = ChainCache.extend(0, with: ChainCache.element(classID: id, flags: 0))
         self.name = name
         self.site = site
         self.nesting = nesting

@@ -113,7 +113,10 @@ package struct LockTracking: ~Copyable {
         let previousChainKey = thread.chainKey
         let isTry = kind == .tryAcquire
         let flags = isTry ? UInt8(LV_HELD_TRY) : 0
-        let key = ChainCache.extend(previousChainKey, with: ChainCache.element(classID: lockClass.id, flags: flags))
+        // A try-acquire is held exclusively: its chain element is its class, as the others'.
+        let key =
+            previousChainKey == 0
+            ? lockClass.chainKeyAlone : ChainCache.extend(previousChainKey, with: lockClass.id)
         guard
             _fastPath(
                 lv_validation_enabled() != 0 && !isOwned(by: thread) && thread.depth < Int(LV_MAX_HELD)
@@ -177,9 +180,19 @@ package struct LockTracking: ~Copyable {
     @inlinable @inline(__always)
     package func didAcquire(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
         guard _fastPath(lv_validation_enabled() != 0) else { return }
+        guard _fastPath(action == .lock) else {
+            owner.store(thread.serial, ordering: .relaxed)
+            statistics.recordAcquire(waitCycles: waitCycles)
+            return
+        }
+        holdTaken(on: thread, waitCycles: waitCycles)
+    }
+
+    /// ``didAcquire(_:on:waitCycles:)`` for a hold on the held stack (`.lock`), the checks known to be on.
+    @inlinable @inline(__always)
+    package func holdTaken(on thread: ThreadState, waitCycles: UInt64 = 0) {
         owner.store(thread.serial, ordering: .relaxed)
         statistics.recordAcquire(waitCycles: waitCycles)
-        guard _fastPath(action == .lock) else { return }
         stampHoldStart(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
     }
 

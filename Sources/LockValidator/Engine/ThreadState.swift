@@ -128,7 +128,7 @@ package struct ThreadState {
         // A slot above the stack may still count as carrying its own snapshot: this hold begins under
         // the thread's.
         if state.pointee.snapshot_own_below > UInt16(depth) { state.pointee.snapshot_own_below = UInt16(depth) }
-        state.pointee.depth = UInt16(depth + 1)
+        state.pointee.depth = UInt16(truncatingIfNeeded: depth &+ 1)
         return entry
     }
 
