@@ -4,11 +4,12 @@ import _LockValidatorShims
 /// was the thread's own time, and hands it to ``HoldEvidence``.
 ///
 /// User space cannot stop the scheduler, so a hold's wall time includes any time the thread was
-/// preempted. Every held entry carries the thread's (TSC, CPU time) snapshot taken at or before its
+/// preempted. Every hold begins under the thread's (TSC, CPU time) snapshot, taken at or before its
 /// acquire: a thread refreshes its snapshot when it is older than 100 µs, and at the start of every
 /// hold it had to wait for (so time spent spinning or yielding is never counted as the hold's) or of
-/// a class with a suspect site. At the release of a hold that passed the budget, one read of the
-/// thread's CPU time gives
+/// a class with a suspect site; a refresh leaves the old snapshot in the entries of the holds that
+/// began under it (`ThreadState.replaceSnapshot`), so an acquire copies nothing. At the release of a
+/// hold that passed the budget, one read of the thread's CPU time gives
 ///
 ///     preempted since the snapshot = wall since the snapshot - CPU time since the snapshot
 ///
