@@ -7,11 +7,19 @@ public final class RawTTASLock: @unchecked Sendable {
 
     public init() {}
 
+    /// One compare-and-swap, and the spin out of line, as `SpinLock` takes its word: a loop of either
+    /// lock is then the same shape.
     @inlinable @inline(__always)
     public func lock() {
-        while !word.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
+        if _fastPath(word.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged) { return }
+        lockContended()
+    }
+
+    @usableFromInline @inline(never)
+    func lockContended() {
+        repeat {
             while word.load(ordering: .relaxed) != 0 {}
-        }
+        } while !word.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
     }
 
     @inlinable @inline(__always)
