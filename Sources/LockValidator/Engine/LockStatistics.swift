@@ -1,4 +1,5 @@
 import Synchronization
+import _LockValidatorShims
 
 /// Per-lock counters as lockdep's lock_stat keeps them: acquisitions, contentions (acquires that had to
 /// spin), wait time, and hold time with a log2 histogram.
@@ -63,6 +64,10 @@ struct LockStatisticsBlock {
         }
         for index in 0..<Self.shortBucketCount { (shortBuckets + index).pointee.store(0, ordering: .relaxed) }
     }
+
+    /// Asks for the first line, which an acquire and its release write, ahead of its use.
+    @inlinable @inline(__always)
+    func prefetch() { lv_prefetch(UInt(bitPattern: slots)) }
 
     @inlinable
     func read(_ slot: Slot) -> UInt64 { (slots + slot.rawValue).pointee.load(ordering: .relaxed) }

@@ -110,6 +110,10 @@ package struct LockTracking: ~Copyable {
         _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
         lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
     ) -> Bool {
+        // The statistics line, which the hold writes after the lock word's CAS (which later loads
+        // cannot pass), is asked for now, beside the class's line the checks read: for a lock out of
+        // cache, two misses at once instead of one after the other.
+        statistics.prefetch()
         let previousChainKey = thread.chainKey
         let isTry = kind == .tryAcquire
         let flags = isTry ? UInt8(LV_HELD_TRY) : 0
