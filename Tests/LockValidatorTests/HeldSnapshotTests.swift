@@ -18,13 +18,12 @@ import _LockValidatorShims
         }
         deinit { state.deallocate() }
 
-        /// Pushes a hold of `instance` and returns its entry.
-        @discardableResult
-        func push(_ instance: UInt64) -> UnsafeMutablePointer<lv_held_lock> {
+        /// Pushes a hold of `instance`; with `snapshot`, its acquire refreshes the thread's snapshot to it.
+        func hold(_ instance: UInt64, snapshot number: UInt64? = nil) {
             thread.pushHeld(
                 instance: instance, classID: UInt32(instance), kind: AcquireKind.ordinary.rawValue, flags: 0,
-                nesting: 0,
-                queueNode: nil, site: CallSite(#fileID, #line), previousChainKey: 0, lockObject: nil)!
+                nesting: 0, queueNode: nil, site: CallSite(#fileID, #line), previousChainKey: 0, lockObject: nil)
+            if let number { snapshot(number, beginningHoldAt: thread.depth - 1) }
         }
 
         /// Replaces the thread's snapshot with `number` (its TSC, CPU time and faults all `number`), as the
@@ -46,14 +45,13 @@ import _LockValidatorShims
 
     @Test func eachHoldKeepsTheSnapshotItBeganUnder() {
         let t = Thread()
-        t.push(1)
-        t.snapshot(10, beginningHoldAt: 0)
-        t.push(2)
-        t.push(3)
+        t.hold(1, snapshot: 10)
+        t.hold(2)
+        t.hold(3)
         #expect(t.snapshots == [10, 10, 10])
         t.snapshot(20, beginningHoldAt: 2)
         #expect(t.snapshots == [10, 10, 20])
-        t.push(4)
+        t.hold(4)
         #expect(t.snapshots == [10, 10, 20, 20])
         t.snapshot(30, beginningHoldAt: 3)
         #expect(t.snapshots == [10, 10, 20, 30])
@@ -62,23 +60,19 @@ import _LockValidatorShims
     /// An annotated lock stamps its hold when the real lock is taken, which may be below newer holds.
     @Test func aSnapshotForAHoldBelowTheNewestLeavesTheNewerOnesTheirs() {
         let t = Thread()
-        t.push(1)
-        t.snapshot(10, beginningHoldAt: 0)
-        t.push(2)
-        t.push(3)
+        t.hold(1, snapshot: 10)
+        t.hold(2)
+        t.hold(3)
         t.snapshot(20, beginningHoldAt: 1)
         #expect(t.snapshots == [10, 20, 10])
     }
 
     @Test func anOutOfOrderReleaseMovesTheKeptSnapshotsDown() {
         let t = Thread()
-        t.push(1)
-        t.snapshot(10, beginningHoldAt: 0)
-        t.push(2)
-        t.snapshot(20, beginningHoldAt: 1)
-        t.push(3)
-        t.snapshot(30, beginningHoldAt: 2)
-        t.push(4)
+        t.hold(1, snapshot: 10)
+        t.hold(2, snapshot: 20)
+        t.hold(3, snapshot: 30)
+        t.hold(4)
         #expect(t.snapshots == [10, 20, 30, 30])
         t.thread.remove(at: 1)
         #expect(t.snapshots == [10, 30, 30])
@@ -89,16 +83,14 @@ import _LockValidatorShims
     /// thread's snapshot, whatever the slot carried.
     @Test func aPoppedHoldKeepsItsSnapshotUntilItsSlotIsReused() {
         let t = Thread()
-        t.push(1)
-        t.snapshot(10, beginningHoldAt: 0)
-        t.push(2)
-        t.snapshot(20, beginningHoldAt: 1)
+        t.hold(1, snapshot: 10)
+        t.hold(2, snapshot: 20)
         t.thread.pop()
         #expect(t.snapshotOfHold(at: 1) == 20)  // what the release of the popped hold reads
         t.thread.pop()
         #expect(t.snapshotOfHold(at: 0) == 10)
-        t.push(3)  // into the slot that carried 10
-        t.push(4)
+        t.hold(3)  // into the slot that carried 10
+        t.hold(4)
         #expect(t.snapshots == [20, 20])
     }
 }
