@@ -35,6 +35,7 @@ package struct LockOrderGraph<Payload> {
     /// What the graph keeps per node, side by side: a new edge or a search step touches one cache
     /// line of a node, not one in each of five arrays. Index 0 is unused: node ids start at 1.
     private var nodes: [Node] = [Node(position: 0)]
+    private var lists = AdjacencyLists()
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
     /// Each edge's number in `payloads`, by `from << 32 | to`: 12 bytes a slot, not a slot the size of a
@@ -79,11 +80,8 @@ package struct LockOrderGraph<Payload> {
     /// work before the append (the edge's record).
     package func prefetchLists(from: UInt32, to: UInt32) {
         guard Int(max(from, to)) < nodes.count else { return }
-        func prefetchEnd(of list: UnsafeBufferPointer<UInt32>) {
-            if let base = list.baseAddress { lv_prefetch(UInt(bitPattern: base + list.count)) }
-        }
-        nodes[Int(from)].successors.withUnsafeBufferPointer(prefetchEnd)
-        nodes[Int(to)].predecessors.withUnsafeBufferPointer(prefetchEnd)
+        lv_prefetch(lists.endAddress(of: nodes[Int(from)].successors))
+        lv_prefetch(lists.endAddress(of: nodes[Int(to)].predecessors))
     }
 
     /// The number of nodes seen.
@@ -111,7 +109,7 @@ package struct LockOrderGraph<Payload> {
 
     /// The nodes `node` has edges to.
     package func successors(of node: UInt32) -> [UInt32] {
-        (Int(node) < nodes.count ? nodes[Int(node)].successors : []) + (cycleSuccessors[node] ?? [])
+        (Int(node) < nodes.count ? lists.elements(of: nodes[Int(node)].successors) : []) + (cycleSuccessors[node] ?? [])
     }
 
     /// Every edge with its payload, in no particular order.
@@ -145,19 +143,12 @@ package struct LockOrderGraph<Payload> {
             backwardVisited = backward
         }
         keep(key, payload())
-        Self.append(to, to: &nodes[Int(from)].successors)
-        Self.append(from, to: &nodes[Int(to)].predecessors)
+        lists.append(to, to: &nodes[Int(from)].successors)
+        lists.append(from, to: &nodes[Int(to)].predecessors)
         if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
             return .closesCycle(path: path)
         }
         return .inserted
-    }
-
-    /// Appends to an adjacency list, starting it with room for six: most nodes never need more, and
-    /// a list grown one append at a time from empty is reallocated at two and again at six.
-    private static func append(_ node: UInt32, to list: inout [UInt32]) {
-        if list.capacity == 0 { list.reserveCapacity(6) }
-        list.append(node)
     }
 
     private mutating func keep(_ key: UInt64, _ payload: Payload) {
@@ -196,7 +187,7 @@ package struct LockOrderGraph<Payload> {
         if Set(nodes.dropFirst().map(\.position)).count != nodeCount { problems.append("positions are not distinct") }
         var listed = 0
         for from in 1..<nodes.count {
-            for to in nodes[from].successors {
+            for to in lists.elements(of: nodes[from].successors) {
                 listed += 1
                 if nodes[from].position >= nodes[Int(to)].position {
                     problems.append(
@@ -205,7 +196,7 @@ package struct LockOrderGraph<Payload> {
                 if edgeNumbers[Self.key(UInt32(from), to)] == nil {
                     problems.append("edge \(from) → \(to) has no payload")
                 }
-                if !nodes[Int(to)].predecessors.contains(UInt32(from)) {
+                if !lists.elements(of: nodes[Int(to)].predecessors).contains(UInt32(from)) {
                     problems.append("edge \(from) → \(to) missing from predecessors")
                 }
             }
@@ -219,7 +210,9 @@ package struct LockOrderGraph<Payload> {
                 if cyclePredecessors[to]?.contains(from) != true {
                     problems.append("cycle edge \(from) → \(to) missing from cycle predecessors")
                 }
-                if nodes[Int(from)].successors.contains(to) { problems.append("edge \(from) → \(to) is listed twice") }
+                if lists.elements(of: nodes[Int(from)].successors).contains(to) {
+                    problems.append("edge \(from) → \(to) is listed twice")
+                }
                 if forwardPath(from: to, reaching: from, bound: Int32.max, throughCycleEdges: true) == nil {
                     problems.append("cycle edge \(from) → \(to) closes no cycle")
                 }
@@ -229,9 +222,10 @@ package struct LockOrderGraph<Payload> {
         if edgeNumbers.count != payloads.count || edgeNumbers.entries.contains(where: { $0.number >= payloads.count }) {
             problems.append("\(edgeNumbers.count) edge numbers for \(payloads.count) payloads")
         }
-        let predecessorCount =
-            nodes.reduce(0) { $0 + $1.predecessors.count } + cyclePredecessors.values.reduce(0) { $0 + $1.count }
+        let corePredecessors = nodes.reduce(0) { $0 + Int($1.predecessors.count) }
+        let predecessorCount = corePredecessors + cyclePredecessors.values.reduce(0) { $0 + $1.count }
         if predecessorCount != payloads.count { problems.append("\(predecessorCount) predecessor entries") }
+        problems += lists.invariantViolations(lists: nodes.flatMap { [$0.successors, $0.predecessors] })
         return problems
     }
 
@@ -253,8 +247,12 @@ package struct LockOrderGraph<Payload> {
         var visitMark: UInt32 = 0
         var parent: UInt32 = 0
         /// The acyclic core's edges from and to the node.
-        var successors: [UInt32] = []
-        var predecessors: [UInt32] = []
+        var successors = AdjacencyLists.List()
+        var predecessors = AdjacencyLists.List()
+        /// Makes the record 32 bytes, so that no record straddles two cache lines.
+        private let padding: UInt32 = 0
+
+        init(position: Int32) { self.position = position }
     }
 
     private mutating func beginVisit() {
@@ -298,8 +296,10 @@ package struct LockOrderGraph<Payload> {
                 }
                 return path.reversed()
             }
-            for next in nodes[Int(node)].successors
-            where nodes[Int(next)].visitMark != visitEpoch && nodes[Int(next)].position <= bound {
+            let successors = nodes[Int(node)].successors
+            for index in 0..<Int(successors.count) {
+                let next = lists[successors, index]
+                guard nodes[Int(next)].visitMark != visitEpoch && nodes[Int(next)].position <= bound else { continue }
                 nodes[Int(next)].visitMark = visitEpoch
                 nodes[Int(next)].parent = node
                 stack.append(next)
@@ -344,11 +344,8 @@ package struct LockOrderGraph<Payload> {
         }
         while let node = stack.popLast() {
             found.append(node)
-            if backwards {
-                for neighbour in nodes[Int(node)].predecessors { visit(neighbour) }
-            } else {
-                for neighbour in nodes[Int(node)].successors { visit(neighbour) }
-            }
+            let neighbours = backwards ? nodes[Int(node)].predecessors : nodes[Int(node)].successors
+            for index in 0..<Int(neighbours.count) { visit(lists[neighbours, index]) }
             guard throughCycleEdges, let heads = backwards ? cyclePredecessors[node] : cycleSuccessors[node] else {
                 continue
             }
