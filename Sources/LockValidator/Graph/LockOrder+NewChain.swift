@@ -34,8 +34,11 @@ extension LockOrder {
                     chain.chainsFull = true
                 }
             }
-            reportFullTables(chain)
-            for bug in chain.bugs { printBug(bug, newest: chain.newest, on: thread) }
+            // Both rare: tested first, so that the common case copies no part of the chain.
+            if chain.edgesFull || chain.chainsFull || chain.stacksFull { reportFullTables(chain) }
+            if !chain.bugs.isEmpty {
+                for bug in chain.bugs { printBug(bug, newest: chain.newest, on: thread) }
+            }
         }
     }
 
