@@ -61,9 +61,10 @@ extension LockValidator {
         let existing = lv_pthreads_object(address).map { Unmanaged<PthreadLock>.fromOpaque($0).takeUnretainedValue() }
         let site =
             existing?.annotated.tracking.initSite
-            ?? SourceSite(codeAddress: PthreadLockClasses.firstFrameOutsideLockCode())
+            ?? .code(CodeSite(returnAddress: PthreadLockClasses.creatingCode().frame))
         let lock = PthreadLock(
-            kind: existing?.kind ?? kind, of: LockClass.named(name, site: site), site: site, nesting: nesting)
+            kind: existing?.kind ?? kind, of: LockClass.named(name, site: site, isInterposed: true), site: site,
+            nesting: nesting)
         let object = Unmanaged.passRetained(lock).toOpaque()
         let replaced = lv_pthreads_replace(address, object)
         if replaced == object {

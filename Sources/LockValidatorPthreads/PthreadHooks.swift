@@ -18,7 +18,8 @@ func pthreadLockCreated(
     _ address: UnsafeRawPointer, _ type: UInt32, _ atInit: Int32, _ caller: UInt
 ) -> UnsafeMutableRawPointer? {
     let kind = PthreadLock.Kind(type)
-    guard let key = PthreadLockClasses.classKey(of: kind, atInit: atInit != 0, caller: caller) else { return nil }
+    guard let key = PthreadLockClasses.classKey(of: kind, at: UInt(bitPattern: address), atInit: atInit != 0, caller: caller)
+    else { return nil }
     let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting)
     return Unmanaged.passRetained(lock).toOpaque()
 }

@@ -42,7 +42,7 @@ final class PthreadLock {
         }
     }
 
-    init(kind: Kind, of lockClass: LockClass, site: SourceSite, nesting: Int) {
+    init(kind: Kind, of lockClass: LockClass, site: Site?, nesting: Int) {
         self.kind = kind
         annotated = AnnotatedLock(
             of: lockClass, site: site, sleeps: kind != .spinLock, reentrant: kind == .recursiveMutex,

@@ -10,21 +10,25 @@ import _LockValidatorShims
 /// How pthread locks get their classes, as lockdep keys them: by the code that creates them.
 ///
 /// A lock's class is keyed by its init site: the first frame, below the `pthread_*_init` call, that is
-/// not lock-wrapper code. Wrapper code is
-/// - the C library, Foundation (`NSLock`, `NSCondition`, …), the Swift runtime and Dispatch: frames
-///   in those libraries;
+/// not lock-wrapper code, and named by it and by what it creates: `NSLock created at Cache.swift:37:21 in
+/// Cache.init` (looked up in debug information when first shown). Wrapper code is
+/// - the C library, the Swift runtime and Dispatch: frames in those libraries;
 /// - Swift types whose name ends in `Lock`, `Locks`, `Mutex`, `Condition`, `LockStorage`,
-///   `LockOperations` or `LockedValueBox` (swift-nio's `NIOLock`, `NIOLockedValueBox`, `ConditionLock`,
-///   swift-log's `Lock`): their methods and closures;
-/// - C functions whose name mentions a mutex or a lock (`sqlite3MutexAlloc`, `my_lock_init`).
+///   `LockOperations` or `LockedValueBox` (Foundation's `NSLock`, `NSRecursiveLock`, `NSCondition`,
+///   swift-nio's `NIOLock`, `NIOLockedValueBox`, `ConditionLock`, swift-log's `Lock`): their methods and
+///   closures; the outermost one names what is created;
+/// - C functions named for a lock or a mutex (`sqlite3MutexAlloc`, `my_lock_init`; not `clock_gettime`).
 ///
 /// So two `NIOLock`s made in different places are different classes, and a thousand made in one
-/// place are one. A lock never initialised through pthreads (`PTHREAD_MUTEX_INITIALIZER`) is keyed the
-/// same way by its first lock. ``LockValidator/withLockClass(_:nesting:_:)`` names a class instead.
+/// place are one. A lock never initialised through pthreads (`PTHREAD_MUTEX_INITIALIZER`) that is a
+/// static variable is its own class, named by its symbol, as lockdep keys a static lock by its address;
+/// one in other memory is keyed by the site of its first lock. ``LockValidator/withLockClass(_:nesting:_:)``
+/// names a class instead.
 enum PthreadLockClasses {
     struct Key {
         let lockClass: LockClass
-        let site: SourceSite
+        /// Where the lock was created; nil for a static lock, which is its own class.
+        let site: Site?
         let nesting: Int
     }
 
@@ -36,42 +40,32 @@ enum PthreadLockClasses {
 
     @TaskLocal static var naming: Naming?
 
-    /// The class of a lock of `kind` being initialised (or first locked) by the calling thread, whose
-    /// interposed call returns to `caller`; nil for a lock a test framework makes for itself, which is
-    /// left untracked.
-    static func classKey(of kind: PthreadLock.Kind, atInit: Bool, caller: UInt) -> Key? {
-        let address = firstFrameOutsideLockCode(from: caller)
-        if frameKind(of: address) == .testFramework { return nil }
+    /// The class of the lock of `kind` at `lockAddress`, being initialised (or first locked) by the calling
+    /// thread, whose interposed call returns to `caller`; nil for a lock a test framework makes for itself,
+    /// which is left untracked.
+    static func classKey(of kind: PthreadLock.Kind, at lockAddress: UInt, atInit: Bool, caller: UInt) -> Key? {
+        let creator = creatingCode(from: caller)
+        if frameKind(of: creator.frame) == .testFramework { return nil }
+        let site = CodeSite(returnAddress: creator.frame)
         if let naming {
-            let site = SourceSite(codeAddress: address)
-            return Key(lockClass: LockClass.named(naming.name, site: site), site: site, nesting: naming.nesting)
+            let lockClass = LockClass.named(naming.name, site: .code(site), isInterposed: true)
+            return Key(lockClass: lockClass, site: .code(site), nesting: naming.nesting)
         }
-        return classes.withLock { classes in
-            let cacheKey = ClassCacheKey(address: address, kind: kind)
-            if let known = classes[cacheKey] { return known }
-            let site = SourceSite(codeAddress: address)
-            let name = "\(kind.noun) \(atInit ? "created" : "first locked") at \(site)"
-            let key = Key(lockClass: LockClass.named(name, site: site), site: site, nesting: 0)
-            classes[cacheKey] = key
-            return key
+        if !atInit, let variable = StaticVariable(containing: lockAddress) {
+            return Key(lockClass: LockClass.variable(variable, noun: kind.noun), site: nil, nesting: 0)
         }
+        return Key(lockClass: LockClass.created(at: site, noun: creator.wrapper ?? kind.noun), site: .code(site), nesting: 0)
     }
-
-    private struct ClassCacheKey: Hashable {
-        let address: UInt
-        let kind: PthreadLock.Kind
-    }
-
-    private static let classes = InternalLock([ClassCacheKey: Key]())
 
     // MARK: Finding the init site
 
-    /// The return address of the first caller that is not lock code (the validator's own code is),
-    /// from `caller` (the return address of the interposed call) or the top down. Programs create locks
-    /// at few sites, and each frame is classified once: a symbol lookup (libunwind reads the object
-    /// file's symbol table) is paid once per address.
-    static func firstFrameOutsideLockCode(from caller: UInt? = nil) -> UInt {
-        if let caller, frameKind(of: caller) != .lockCode { return caller }
+    /// The return address of the first caller that is not lock code (the validator's own code is), from
+    /// `caller` (the return address of the interposed call) or the top down, and the type of the outermost
+    /// lock wrapper above it, if one is a Swift type (`NSLock`). Programs create locks at few sites, and
+    /// each frame is classified once: a symbol lookup (libunwind reads the object file's symbol table) is
+    /// paid once per address.
+    static func creatingCode(from caller: UInt? = nil) -> (frame: UInt, wrapper: String?) {
+        if let caller, frameKind(of: caller) != .lockCode { return (caller, nil) }
         let capacity = 48
         let frames = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: capacity)
         defer { frames.deallocate() }
@@ -79,7 +73,12 @@ enum PthreadLockClasses {
         let addresses = (0..<count).map { UInt(bitPattern: frames[$0]) }
         // Frames above the caller's are the validator's own.
         let callers = addresses[(caller.flatMap(addresses.firstIndex(of:)) ?? 0)...]
-        return callers.first { frameKind(of: $0) != .lockCode } ?? callers.last ?? caller ?? 0
+        guard let program = callers.firstIndex(where: { frameKind(of: $0) != .lockCode }) else {
+            // Lock code all the way down (a thread's start in the C library): the lock's own caller.
+            return (caller ?? callers.first ?? 0, nil)
+        }
+        let wrapper = callers[..<program].reversed().lazy.compactMap(wrapperType(at:)).first { !$0.isEmpty }
+        return (callers[program], wrapper)
     }
 
     /// What code a return address is in, for keying classes.
@@ -100,7 +99,7 @@ enum PthreadLockClasses {
         let kind: FrameKind
         if let file, lockLibraries.contains(where: file.hasPrefix) {
             kind = .lockCode
-        } else if symbolName(at: address).map(isLockFunction) ?? false {
+        } else if let name = symbolName(at: address), isLockFunction(name) {
             kind = .lockCode
         } else if let file, testFrameworkLibraries.contains(where: file.hasPrefix) {
             kind = .testFramework
@@ -144,15 +143,48 @@ enum PthreadLockClasses {
     /// Whether the function `mangled` (a symbol-table name) is lock-wrapper code.
     static func isLockFunction(_ mangled: String) -> Bool {
         if validatorPrefixes.contains(where: mangled.hasPrefix) { return true }
-        if mangled.hasPrefix("$s") { return isLockWrapper(swiftName: Symbolizer.demangle(mangled)) }
-        let lowered = mangled.lowercased()
-        return lowered.contains("mutex") || lowered.contains("lock")
+        if mangled.hasPrefix("$s") { return lockWrapperType(swiftName: Symbolizer.demangle(mangled)) != nil }
+        return isNamedForALock(mangled)
     }
 
-    /// Whether a demangled Swift function belongs to a lock-wrapper type: the entity a closure,
-    /// specialisation or thunk is "in", "of" or "for", without its parameters, has a type component
-    /// named like a lock.
-    static func isLockWrapper(swiftName name: String) -> Bool {
+    /// Words that make a C function lock code: `my_lock_init`, `sqlite3MutexAlloc`, `spin_unlock`.
+    static let lockWords: Set<String> = [
+        "lock", "locks", "locked", "locking", "unlock", "trylock", "rwlock", "spinlock", "mutex", "mutexes", "mtx",
+    ]
+
+    /// Whether a C (or C++) function is named for a lock: one of its words (split at `_`, `:` and
+    /// lower-to-upper case changes) is a lock word, so `clock_gettime` and `block_alloc` are not.
+    static func isNamedForALock(_ name: String) -> Bool {
+        var words: [String] = []
+        var word = ""
+        var previous: Character = "_"
+        for character in name {
+            if !character.isLetter && !character.isNumber {
+                words.append(word)
+                word = ""
+            } else {
+                if character.isUppercase && (previous.isLowercase || previous.isNumber) {
+                    words.append(word)
+                    word = ""
+                }
+                word.append(character)
+            }
+            previous = character
+        }
+        words.append(word)
+        return words.contains { lockWords.contains($0.lowercased()) }
+    }
+
+    /// The lock-wrapper type whose code is at return address `address` (`NSLock`), if any.
+    private static func wrapperType(at address: UInt) -> String? {
+        guard let (mangled, _) = Symbolizer.symbol(at: address), mangled.hasPrefix("$s") else { return nil }
+        return lockWrapperType(swiftName: Symbolizer.demangle(mangled))
+    }
+
+    /// The lock-wrapper type a demangled Swift function belongs to (the entity a closure, specialisation or
+    /// thunk is "in", "of" or "for", without its parameters, has a type component named like a lock), or
+    /// `""` for the standard library's generic code specialised into the program; nil for other code.
+    static func lockWrapperType(swiftName name: String) -> String? {
         let characters = Array(name)
         var depth = 0
         var entityStart = 0
@@ -180,10 +212,10 @@ enum PthreadLockClasses {
         let components = stripGenericArguments(entity).split(separator: ".").map(String.init)
         // The standard library's generic code, specialised into the program (`ManagedBuffer.create`).
         if let module = components.first, ["Swift", ":Swift", "_Concurrency", "Synchronization"].contains(module) {
-            return true
+            return ""
         }
-        guard components.count >= 3 else { return false }  // Module.Type.function at least
-        return components.dropFirst().dropLast().contains { type in
+        guard components.count >= 3 else { return nil }  // Module.Type.function at least
+        return components.dropFirst().dropLast().first { type in
             wrapperTypeSuffixes.contains { type.hasSuffix($0) }
         }
     }

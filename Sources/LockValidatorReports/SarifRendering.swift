@@ -50,7 +50,8 @@ public enum Sarif {
     }
 
     struct Location: Encodable {
-        let physicalLocation: PhysicalLocation
+        let physicalLocation: PhysicalLocation?
+        let logicalLocations: [LogicalLocation]?
         let message: Message?
     }
 
@@ -64,7 +65,37 @@ public enum Sarif {
         let uriBaseId: String?
     }
 
-    struct Region: Encodable { let startLine: Int }
+    struct Region: Encodable {
+        let startLine: Int
+        let startColumn: Int?
+    }
+
+    /// Code without a source line (a stripped library's function): named, not placed.
+    struct LogicalLocation: Encodable {
+        let name: String
+        let fullyQualifiedName: String?
+        let kind: String
+    }
+
+    /// `path` as a URI reference: each segment percent-encoded (RFC 3986), an absolute path as a `file:` URI.
+    static func uri(path: String) -> String {
+        let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/".utf8)
+        var encoded = ""
+        for byte in path.utf8 {
+            if unreserved.contains(byte) {
+                encoded.append(Character(UnicodeScalar(byte)))
+            } else {
+                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return path.hasPrefix("/") ? "file://" + encoded : encoded
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }
 
 extension ValidationReport {
@@ -76,24 +107,39 @@ extension ValidationReport {
     public func sarif(sourceRoot: String?) -> String {
         let rules = Rule.allCases
         let root = sourceRoot.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
-        func location(_ site: SourceSite?, stack: StackTrace?, message: String? = nil) -> Sarif.Location? {
-            guard let site else { return nil }
-            var uri = site.fileID
-            var base: String? = nil
-            // The frame that made the call names the real file.
-            let basename = site.fileID.split(separator: "/").last.map(String.init) ?? site.fileID
-            if let file = stack?.symbolicated().first(where: { $0.file?.hasSuffix("/" + basename) == true })?.file {
-                if let root, file.hasPrefix(root) {
-                    uri = String(file.dropFirst(root.count))
-                    base = "SRCROOT"
-                } else {
-                    uri = file.hasPrefix("/") ? "file://" + file : file
-                }
+        func artifact(_ path: String) -> Sarif.ArtifactLocation {
+            if let root, path.hasPrefix(root) {
+                return .init(uri: Sarif.uri(path: String(path.dropFirst(root.count))), uriBaseId: "SRCROOT")
             }
-            return Sarif.Location(
-                physicalLocation: .init(
-                    artifactLocation: .init(uri: uri, uriBaseId: base), region: .init(startLine: Int(site.line))),
-                message: message.map { .init(text: $0) })
+            return .init(uri: Sarif.uri(path: path), uriBaseId: nil)
+        }
+        func location(_ site: Site?, stack: StackTrace?, message: String? = nil) -> Sarif.Location? {
+            let message = message.map { Sarif.Message(text: $0) }
+            switch site {
+            case .source(let source)?:
+                // The frame that made the call names the real file.
+                let file = stack?.symbolicated().first { $0.file?.hasSuffix("/" + source.fileName) == true }?.file
+                return Sarif.Location(
+                    physicalLocation: .init(
+                        artifactLocation: file.map(artifact) ?? .init(uri: Sarif.uri(path: source.fileID), uriBaseId: nil),
+                        region: .init(startLine: Int(source.line), startColumn: nil)),
+                    logicalLocations: nil, message: message)
+            case .code(let code)?:
+                let place = code.location
+                if let file = place.file, let line = place.line {
+                    return Sarif.Location(
+                        physicalLocation: .init(
+                            artifactLocation: artifact(file), region: .init(startLine: line, startColumn: place.column)),
+                        logicalLocations: place.function.map { [.init(name: $0, fullyQualifiedName: nil, kind: "function")] },
+                        message: message)
+                }
+                return Sarif.Location(
+                    physicalLocation: nil,
+                    logicalLocations: [.init(name: code.description, fullyQualifiedName: nil, kind: "function")],
+                    message: message)
+            case nil:
+                return nil
+            }
         }
         let results = violations.map { violation -> Sarif.Result in
             let related = violation.edges.compactMap { edge in
@@ -106,7 +152,7 @@ extension ValidationReport {
                 level: violation.severity == .error ? "error" : "warning", message: .init(text: violation.summary),
                 locations: location(violation.site, stack: violation.stack).map { [$0] } ?? [],
                 relatedLocations: related.isEmpty ? nil : related, occurrenceCount: violation.occurrences,
-                partialFingerprints: ["lockValidatorIdentity/v1": violation.identity])
+                partialFingerprints: ["lockValidatorIdentity/v2": violation.identity])
         }
         let descriptors = rules.map {
             Sarif.ReportingDescriptor(

@@ -31,7 +31,7 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
         }
         ProcessEnd.failRunOnUnscopedViolations()
         let scope = ViolationScope(name: test.displayName ?? test.name, disposition: .collect, holdBudget: holdBudget)
-        let testSite = SourceSite(fileID: test.sourceLocation.fileID, line: UInt(test.sourceLocation.line))
+        let testSite = Site.source(fileID: test.sourceLocation.fileID, line: UInt(test.sourceLocation.line))
         defer { settle(scope, test: test) }
         try await scope.run {
             let entry = ScopeEntry()
@@ -65,14 +65,11 @@ extension Trait where Self == LockValidationTrait {
 }
 
 extension Violation {
-    /// Where to point an issue: the call into the lock, with the real file path when a stack frame
-    /// names it, else `fallback`'s path when it is the same file.
+    /// Where to point an issue: the call into the lock (a code site as debug information places it), else
+    /// `fallback` (the test's own location). Never an invalid `SourceLocation`.
     func sourceLocation(fallback: SourceLocation) -> SourceLocation {
-        guard let site else { return fallback }
-        let basename = site.fileID.split(separator: "/").last.map(String.init) ?? site.fileID
-        let path =
-            stack.symbolicated().compactMap(\.file).first { $0.hasSuffix("/" + basename) }
-            ?? (fallback.fileID == site.fileID ? fallback.filePath : site.fileID)
-        return SourceLocation(fileID: site.fileID, filePath: path, line: Int(site.line), column: 1)
+        guard let position = sourcePosition else { return fallback }
+        let path = position.filePath ?? (fallback.fileID == position.fileID ? fallback.filePath : position.fileID)
+        return SourceLocation(fileID: position.fileID, filePath: path, line: position.line, column: position.column)
     }
 }

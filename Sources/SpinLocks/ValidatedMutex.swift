@@ -27,9 +27,11 @@ public final class ValidatedMutex<Value: ~Copyable>: @unchecked Sendable {
     /// The lock's identity in the validator.
     public let lockID: LockID
 
-    /// A mutex holding `value`, of lock class `name` (or of its creation site).
+    /// A mutex holding `value`, of lock class `name` (or of its creation site), taken at nesting level
+    /// `nesting` (0...7: see ``LockID/init(_:nesting:sleeps:reentrant:recursiveReads:fileID:line:)``).
     public init(
-        _ name: String? = nil, _ value: consuming sending Value, fileID: StaticString = #fileID, line: UInt = #line
+        _ name: String? = nil, _ value: consuming sending Value, nesting: Int = 0, fileID: StaticString = #fileID,
+        line: UInt = #line
     ) {
         self.value = value
         mutex = .allocate(capacity: 1)
@@ -38,7 +40,7 @@ public final class ValidatedMutex<Value: ~Copyable>: @unchecked Sendable {
         let result = pthread_mutex_init(mutex, nil)
         lv_leave_validator()
         precondition(result == 0, "pthread_mutex_init failed with error \(result)")
-        lockID = LockID(name, sleeps: true, fileID: fileID, line: line)
+        lockID = LockID(name, nesting: nesting, sleeps: true, fileID: fileID, line: line)
     }
 
     deinit {

@@ -4,13 +4,10 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <elf.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <libunwind.h>
 #include <pthread.h>
@@ -80,64 +77,6 @@ int lv_image_of(uintptr_t address, uintptr_t *base, const char **path) {
     if (base) *base = (uintptr_t)info.dli_fbase;
     if (path) *path = info.dli_fname;
     return 0;
-}
-
-extern char **environ;
-
-int lv_run_capturing_output(const char *file, char *const argv[], char **output, size_t *length) {
-    *output = NULL;
-    *length = 0;
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return -1;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    // The helper is not validated and writes no report: without this, a preloaded validator would run
-    // in it and, at its exit, add to the very report (or store) its parent is writing.
-    size_t count = 0;
-    while (environ[count]) count++;
-    char **environment = calloc(count + 1, sizeof(char *));
-    size_t kept = 0;
-    for (size_t index = 0; environment && index < count; index++) {
-        const char *entry = environ[index];
-        if (strncmp(entry, "LD_PRELOAD=", 11) != 0 && strncmp(entry, "LOCKVALIDATOR", 13) != 0) {
-            environment[kept++] = environ[index];
-        }
-    }
-    pid_t pid;
-    int spawned = posix_spawnp(&pid, file, &actions, NULL, argv, environment ? environment : environ);
-    free(environment);
-    posix_spawn_file_actions_destroy(&actions);
-    close(pipe_fds[1]);
-    if (spawned != 0) {
-        close(pipe_fds[0]);
-        return -1;
-    }
-    size_t capacity = 4096, used = 0;
-    char *buffer = malloc(capacity);
-    for (;;) {
-        if (buffer == NULL) break;
-        if (used + 1 >= capacity) {
-            char *larger = realloc(buffer, capacity * 2);
-            if (larger == NULL) break;
-            buffer = larger;
-            capacity *= 2;
-        }
-        ssize_t got = read(pipe_fds[0], buffer + used, capacity - used - 1);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        used += (size_t)got;
-    }
-    close(pipe_fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (buffer) buffer[used] = 0;
-    *output = buffer;
-    *length = used;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int lv_elf_is_position_independent(const char *path) {

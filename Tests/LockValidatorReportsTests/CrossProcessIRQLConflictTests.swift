@@ -10,7 +10,7 @@ import Testing
             config: .init(settings: Configuration(), errors: []), violations: violations, suppressed: [],
             graph: .init(
                 classes: classes.map {
-                    .init(name: $0.0, site: SourceSite(fileID: "Driver/Queue.swift", line: 7), irqls: $0.1)
+                    .init(name: $0.0, site: .source(fileID: "Driver/Queue.swift", line: 7), irqls: $0.1)
                 },
                 edges: []),
             chains: 0)

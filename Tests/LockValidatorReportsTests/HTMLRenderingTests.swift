@@ -12,8 +12,8 @@ import Testing
 
     static func edge(_ from: String, _ to: String) -> ValidationReport.Edge {
         ValidationReport.Edge(
-            from: from, to: to, fromAcquiredAt: SourceSite(fileID: "Driver/Queue.swift", line: 10),
-            toAcquiredAt: SourceSite(fileID: "Driver/Queue.swift", line: 20), irql: .dispatch)
+            from: from, to: to, fromAcquiredAt: .source(fileID: "Driver/Queue.swift", line: 10),
+            toAcquiredAt: .source(fileID: "Driver/Queue.swift", line: 20), irql: .dispatch)
     }
 
     /// `count` classes with about three edges each, always from a lower number to a higher one (so
@@ -33,7 +33,7 @@ import Testing
         edges.removeAll { extraPairs.contains([$0.from, $0.to]) }
         let classes = (0..<count).map {
             ValidationReport.ClassDescription(
-                name: name($0), site: SourceSite(fileID: "Driver/Locks.swift", line: UInt($0 + 1)), irqls: [.dispatch])
+                name: name($0), site: .source(fileID: "Driver/Locks.swift", line: UInt($0 + 1)), irqls: [.dispatch])
         }
         return Graph(classes: classes, edges: edges + extra)
     }

@@ -39,7 +39,7 @@ import Testing
             IRQL.lower(to: old)
         }
         #expect(found.map(\.rule) == [.irqlRaiseInvalid])
-        #expect(found.first?.site?.fileID == "LockValidatorTests/IRQLTests.swift")
+        #expect(found.first?.site?.source?.fileID == "LockValidatorTests/IRQLTests.swift")
     }
 
     @Test func loweringToAHigherLevelIsReportedAndLeavesTheIRQL() {

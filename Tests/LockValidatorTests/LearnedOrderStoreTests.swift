@@ -12,8 +12,8 @@ import Testing
         process: ValidationReport.ProcessDescription? = Self.process
     ) -> ValidationReport.Edge {
         ValidationReport.Edge(
-            from: from, to: to, fromAcquiredAt: SourceSite(fileID: "App/A.swift", line: 1),
-            toAcquiredAt: SourceSite(fileID: "App/B.swift", line: line), irql: .dispatch,
+            from: from, to: to, fromAcquiredAt: .source(fileID: "App/A.swift", line: 1),
+            toAcquiredAt: .source(fileID: "App/B.swift", line: line), irql: .dispatch,
             thread: ThreadInfo(serial: 2, osThreadID: 4242, name: "worker, one"), stack: stack, process: process)
     }
 
@@ -52,7 +52,7 @@ import Testing
         let orders = try LearnedOrderStore(parsing: store.text(), from: "test.graph").orders
         #expect(
             orders.map { "\($0.edge.from)>\($0.edge.to) \($0.firstRun)...\($0.lastRun)" } == ["A>B 1...2", "B>C 2...3"])
-        #expect(orders[0].edge.toAcquiredAt.line == 3 && orders[0].edge.stack != nil)
+        #expect(orders[0].edge.toAcquiredAt.source?.line == 3 && orders[0].edge.stack != nil)
     }
 
     @Test func pruningDropsOldOrdersAndWhatOnlyTheyNamed() throws {

@@ -68,6 +68,21 @@ import Testing
             error: String(decoding: errorData, as: UTF8.self), report: report)
     }
 
+    /// The lines and columns (of the text after `= `) of `snippets` in the scenario `name` of
+    /// Tests/PthreadScenarios/main.swift, in order.
+    static func lines(containing snippets: String..., inScenarioNamed name: String) throws -> [(line: Int, column: Int)] {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("PthreadScenarios/main.swift")
+        let lines = try String(contentsOf: source, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.contains("\"\(name)\": {") })
+        return try snippets.map { snippet in
+            let index = try #require(lines[start...].firstIndex { $0.contains(snippet) })
+            let text = lines[index]
+            let equals = try #require(text.range(of: "= "))
+            return (index + 1, text.distance(from: text.startIndex, to: equals.upperBound) + 1)
+        }
+    }
+
     // MARK: Lock order
 
     @Test func anNSLockInversionIsReportedWithBothStacksAndFailsTheProcess() throws {
@@ -75,9 +90,14 @@ import Testing
         #expect(run.rules == [.lockOrderInversion])
         #expect(run.status == 66)
         let violation = try #require(run.report?.violations.first)
-        // Two classes, keyed by the two NSLock() init sites in the scenario.
-        #expect(Set(violation.locks.map(\.name)).count == 2)
-        #expect(violation.locks.allSatisfy { $0.name.hasPrefix("mutex created at closure #1 in pthread_scenarios") })
+        // Two classes, keyed by the two NSLock() init sites in the scenario and named by their source lines.
+        let names = violation.locks.map(\.name).sorted()
+        let lines = try Self.lines(containing: "let accounts = NSLock()", "let ledger = NSLock()", inScenarioNamed: "nslock-abba")
+        #expect(names == lines.map { "NSLock created at main.swift:\($0.line):\($0.column) in closure #1 in pthread_scenarios" })
+        // The sites are code sites that debug information places, never a symbol in a file's place.
+        let sites = violation.locks.compactMap(\.site?.code?.location)
+        #expect(sites.count == 2 && sites.allSatisfy { $0.file?.hasSuffix("Tests/PthreadScenarios/main.swift") == true })
+        #expect(violation.site?.code?.location.line.map { $0 > lines[1].line } == true)
         // The stack that closes the cycle, and the one that made the edge before.
         let closing = violation.stack.symbolicated(locations: false).compactMap(\.symbol)
         let earlier = try #require(violation.edges.first).stack.symbolicated(locations: false).compactMap(\.symbol)
@@ -90,8 +110,8 @@ import Testing
         let run = try Self.run("c-abba")
         #expect(run.rules == [.lockOrderInversion])
         let names = try #require(run.report?.violations.first).locks.map(\.name)
-        // Static mutexes are keyed by their first lock.
-        #expect(names.allSatisfy { $0.hasPrefix("mutex first locked at scenario_c_first_then_second") })
+        // Static mutexes are classes of their own, named by their symbols, whichever helper locks them first.
+        #expect(Set(names) == ["static mutex first in pthread-scenarios", "static mutex second in pthread-scenarios"])
     }
 
     @Test func classesNamedInCodeNameTheReport() throws {
@@ -174,7 +194,7 @@ import Testing
         #expect(run.status == 66)
         #expect(run.output.contains("c-lock-order: done"))
         let names = try #require(run.report?.violations.first).locks.map(\.name)
-        #expect(names.contains { $0.hasPrefix("mutex first locked at post_transfer") })
+        #expect(Set(names) == ["static mutex accounts in c-lock-order", "static mutex ledger in c-lock-order"])
         let plain = try Self.run("", executable: "c-lock-order")
         #expect(plain.status == 0 && plain.report == nil)
     }

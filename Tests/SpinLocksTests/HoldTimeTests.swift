@@ -186,7 +186,7 @@ import Testing
                     Self.holdFor(lock, microseconds: 5)
                 }
             }
-            #expect(found.allSatisfy { $0.hold?.acquiredAt.line != Self.holdForAcquireLine }, "\(found)")
+            #expect(found.allSatisfy { $0.hold?.acquiredAt.source?.line != Self.holdForAcquireLine }, "\(found)")
             #expect(found.count <= 1 && found.allSatisfy { $0.hold?.evidence == .once }, "\(found)")
             holderReported = holderReported || found.count == 1
             let statistics = try #require(LockValidator.currentReport.lockStatistics.first { $0.name == name })
@@ -217,7 +217,7 @@ import Testing
                 for _ in 0..<2 { Self.holdFor(lock, microseconds: 250) }
             }
         }
-        let waited = found.filter { $0.hold?.acquiredAt.line == Self.holdForAcquireLine }
+        let waited = found.filter { $0.hold?.acquiredAt.source?.line == Self.holdForAcquireLine }
         #expect(waited.count == 1, "\(found)")
         let first = try #require(waited.first?.hold?.earlierHolds.first)
         #expect(first.ownNanoseconds >= 249_000, "\(first)")
@@ -232,7 +232,7 @@ import Testing
         #expect(hold.ownNanoseconds > 95_000, "\(hold)")
         #expect(hold.budgetNanoseconds > 24_000 && hold.budgetNanoseconds < 26_000)
         #expect(hold.wallNanoseconds >= hold.ownNanoseconds)
-        #expect(hold.acquiredAt.fileID == "SpinLocksTests/HoldTimeTests.swift")
+        #expect(hold.acquiredAt.source?.fileID == "SpinLocksTests/HoldTimeTests.swift")
         #expect(violation.occurrences >= 1)
         // Release stack and acquire stack both name the routine that held the lock.
         #expect(violation.stack.symbolicated(locations: false).first?.symbol?.contains("holdFor") == true)

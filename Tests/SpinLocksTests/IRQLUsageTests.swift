@@ -74,7 +74,7 @@ import Testing
         #expect(found[1].map(\.rule) == [.irqlInconsistentUsage])
         let usages = found[1].first?.usages ?? []
         #expect(usages.map(\.irql) == [.device(4), .dispatch])
-        #expect(usages.allSatisfy { $0.site.fileID == "SpinLocksTests/IRQLUsageTests.swift" })
+        #expect(usages.allSatisfy { $0.site.source?.fileID == "SpinLocksTests/IRQLUsageTests.swift" })
     }
 
     /// lockdep's irq inversion "123 … 321": every order of the three events is one report, on B.

@@ -95,8 +95,8 @@ while edges.count < edgeCount {
     edges.append(
         ValidationReport.Edge(
             from: names[min(a, b)], to: names[max(a, b)],
-            fromAcquiredAt: SourceSite(fileID: "Module/A.swift", line: 10),
-            toAcquiredAt: SourceSite(fileID: "Module/B.swift", line: UInt(20 + next(500))), irql: .passive,
+            fromAcquiredAt: .source(fileID: "Module/A.swift", line: 10),
+            toAcquiredAt: .source(fileID: "Module/B.swift", line: UInt(20 + next(500))), irql: .passive,
             thread: ThreadInfo(serial: 1, osThreadID: 4242, name: "worker"), stack: stacks[next(stackCount)],
             process: processes[next(processes.count)]))
 }

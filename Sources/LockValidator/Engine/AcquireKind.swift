@@ -17,7 +17,7 @@ public enum AcquireKind: UInt8, Sendable, Codable, CustomStringConvertible {
         case .queued: return "in-stack queued"
         case .interrupt: return "interrupt"
         case .tryAcquire: return "try"
-        case .annotated: return "annotated"
+        case .annotated: return "sleeping lock"
         }
     }
 }

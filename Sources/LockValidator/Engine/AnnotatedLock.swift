@@ -15,18 +15,18 @@ package final class AnnotatedLock: @unchecked Sendable {
     /// The nesting subclass every acquire of this lock uses (lockdep's `lockdep_set_subclass`).
     let nesting: Int
 
-    init(name: String?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, site: CallSite) {
+    init(name: String?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, nesting: Int, site: CallSite) {
         tracking = LockTracking(name: name, holdBudget: Self.holdBudget(sleeps: sleeps), site: site)
         self.sleeps = sleeps
         self.reentrant = reentrant
         self.recursiveReads = recursiveReads
-        self.nesting = 0
+        self.nesting = nesting
     }
 
     /// A lock of `lockClass` created at `site` (a class the caller keys itself, as LockValidatorPthreads
     /// keys pthread locks by their init code).
     package init(
-        of lockClass: LockClass, site: SourceSite, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, nesting: Int
+        of lockClass: LockClass, site: Site?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, nesting: Int
     ) {
         tracking = LockTracking(of: lockClass, holdBudget: Self.holdBudget(sleeps: sleeps), site: site)
         self.sleeps = sleeps
@@ -97,7 +97,7 @@ package final class AnnotatedLock: @unchecked Sendable {
         let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(thread.irql)"
         LockValidator.record(
             .blockingWhileHeld, summary: "\(thread.info) takes the sleeping lock \(tracking.info) \(reason)",
-            locks: [tracking.info], site: site.sourceSite)
+            locks: [tracking.info], site: site.site)
     }
 
     // MARK: lock_acquired
@@ -199,13 +199,13 @@ package final class AnnotatedLock: @unchecked Sendable {
             LockValidator.record(
                 .releaseWrongThread,
                 summary: "\(thread.info) is trying to release \(info), which thread \(holder) holds", locks: [info],
-                site: site.sourceSite)
+                site: site.site)
         } else {
             LockValidator.record(
                 .releaseNotHeld,
                 summary: "\(thread.info) is trying to release \(info), which it does not hold (a double release,"
                     + " one never acquired, or one acquired on another thread)",
-                locks: [info], site: site.sourceSite)
+                locks: [info], site: site.site)
         }
     }
 }

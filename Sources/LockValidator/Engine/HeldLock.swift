@@ -5,13 +5,8 @@ extension lv_held_lock {
     /// The lock as reports name it; a class that cannot be found is named by its id.
     var lockInfo: LockInfo { LockClass.lockInfo(classID: lock_class, instance: instance) }
 
-    /// Where the lock was acquired.
-    var acquiredAt: SourceSite {
-        guard let file else { return SourceSite(fileID: "?", line: 0) }
-        // An empty file: `line` is the return address of an interposed pthread call.
-        return file.pointee == 0
-            ? SourceSite(codeAddress: UInt(line)) : SourceSite(fileID: String(cString: file), line: UInt(line))
-    }
+    /// Where the lock was acquired (every push records its call site).
+    var acquiredAt: Site { CallSite(file: file!, line: UInt(line)).site }
 
     /// Whether any of `flags` (`LV_HELD_*`) is set.
     @inlinable

@@ -34,7 +34,7 @@ enum HoldTiming {
     @inline(never)
     static func passedBudget(
         _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, lockClass: LockClass,
-        initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, releasedAt site: CallSite
+        initSite: Site?, isFirstHold: Bool, on thread: ThreadState, releasedAt site: CallSite
     ) {
         // Read first, so that the faults of the validator's own slow path (its first run touches new code
         // and stack) are not counted as the hold's.
@@ -58,7 +58,7 @@ enum HoldTiming {
 
     private static func check(
         _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, faults: UInt16,
-        lockClass: LockClass, initSite: SourceSite, isFirstHold: Bool, on thread: ThreadState, releasedAt site: CallSite
+        lockClass: LockClass, initSite: Site?, isFirstHold: Bool, on thread: ThreadState, releasedAt site: CallSite
     ) {
         let cpuNow = lv_thread_cpu_ns()
         TSCClock.refine()
@@ -85,11 +85,11 @@ enum HoldTiming {
         let hold = HoldTime(
             ownNanoseconds: ownAtLeast, wallNanoseconds: wall, preemptedNanoseconds: preemptedAtMost,
             budgetNanoseconds: budget,
-            acquiredAt: entry.acquiredAt, acquireStack: acquireStack, releasedAt: site.sourceSite,
+            acquiredAt: entry.acquiredAt, acquireStack: acquireStack, releasedAt: site.site,
             releaseStack: .capture(),
             thread: thread.serial, pageFaults: Int(faults))
         let observation = HoldEvidence.Observation(
-            hold: hold, lock: LockInfo(name: lockClass.name, site: initSite, instance: entry.instance),
+            hold: hold, lock: LockInfo(of: lockClass, instance: entry.instance, site: initSite),
             acquiredTSC: entry.acquired_tsc, releasedTSC: releasedTSC, isFirstHold: isFirstHold)
         HoldEvidence.overBudget(
             observation, at: evidenceSite, lockClass: lockClass, scope: scope, thread: thread.serial)

@@ -23,11 +23,57 @@ import Synchronization
     /// The chain key of this class held exclusively with nothing held before it: most acquires'.
     @usableFromInline package let chainKeyAlone: UInt64
 
-    /// The class name: the name given at init, else `Module/File.swift:line` of the init site; a
-    /// subclass adds `/n`.
-    package let name: String
-    /// The first init site seen for the class.
-    package let site: SourceSite
+    /// The class name: the name given at init, else `Module/File.swift:line` of the init site, or, for
+    /// a class keyed by the machine code that creates its locks (a pthread lock's), what that code is
+    /// (`NSLock created at Cache.swift:37:21 in Cache.init`), looked up when first shown; a subclass
+    /// adds `/n`, a readers node ` (read)`.
+    package var name: String {
+        if let readersOf { return "\(readersOf.name) (read)" }
+        if let base { return "\(base.name)/\(nesting)" }
+        return Self.name(of: naming)
+    }
+
+    private static func name(of naming: Naming) -> String {
+        switch naming {
+        case .given(let name): return name
+        case .createdAt(let site, let noun): return name(noun: noun, createdAt: site)
+        case .variable(let variable, let noun): return "static \(noun) \(variable.name) in \(variable.module)"
+        }
+    }
+
+    /// What a class is named by.
+    enum Naming {
+        /// A name the program gave, or a source site's `Module/File.swift:line`.
+        case given(String)
+        /// The code that creates its locks, named lazily: naming it needs debug information.
+        case createdAt(CodeSite, noun: String)
+        /// The static variable that is its one lock, named lazily by its symbol.
+        case variable(StaticVariable, noun: String)
+    }
+
+    private let naming: Naming
+
+    /// Whether ``name`` is known without looking anything up.
+    private var hasNameWithoutLookUp: Bool {
+        if let base { return base.hasNameWithoutLookUp }
+        if case .given = naming { return true }
+        return false
+    }
+
+    /// `NSLock created at Cache.swift:37:21 in Cache.init`: the column too, so that two locks created on
+    /// one line are two names, in every process.
+    static func name(noun: String, createdAt site: CodeSite) -> String {
+        let location = site.location
+        guard let fileName = location.fileName, let line = location.line else { return "\(noun) created at \(site)" }
+        return "\(noun) created at \(fileName):\(line)" + (location.column.map { ":\($0)" } ?? "")
+            + (location.function.map { " in \($0)" } ?? "")
+    }
+
+    /// The first init site seen for the class; nil for the class of locks past the class cap.
+    package let site: Site?
+    /// Whether its locks are pthread locks the interposer sees: a nesting level is then given where they
+    /// are created (`LockValidator.withLockClass`), not where they are taken.
+    package let isInterposed: Bool
     /// The nesting level: 0 for a class, 1...7 for its subclasses.
     package let nesting: Int
     /// The class a subclass nests under; nil for a class itself.
@@ -92,14 +138,15 @@ import Synchronization
     package static let maximumNesting = 7
 
     init(
-        id: UInt32, name: String, site: SourceSite, nesting: Int = 0, base: LockClass? = nil, isOverflow: Bool = false,
-        readersOf: LockClass? = nil
+        id: UInt32, naming: Naming, site: Site?, isInterposed: Bool = false, nesting: Int = 0, base: LockClass? = nil,
+        isOverflow: Bool = false, readersOf: LockClass? = nil
     ) {
+        self.isInterposed = isInterposed
         self.isOverflow = isOverflow
         self.readersOf = readersOf
         self.id = id
         chainKeyAlone = ChainCache.extend(0, with: ChainCache.element(classID: id, flags: 0))
-        self.name = name
+        self.naming = naming
         self.site = site
         self.nesting = nesting
         self.base = base
@@ -110,13 +157,15 @@ import Synchronization
     @usableFromInline package var description: String { name }
 
     /// The class for `name`, or for the init site when `name` is nil; created on first use.
-    package static func named(_ name: String?, site: SourceSite) -> LockClass {
-        named([(name ?? site.description, site)])[0]
+    ///
+    /// - Parameter isInterposed: the class is of pthread locks the interposer sees.
+    package static func named(_ name: String?, site: Site, isInterposed: Bool = false) -> LockClass {
+        named([(name ?? site.description, site)], isInterposed: isInterposed)[0]
     }
 
     /// The classes named `names` (made if new), under one hold of the registry: how a store of
     /// 10,000 learned classes is loaded. Past the class cap, a name gets the one untracked class.
-    package static func named(_ names: [(name: String, site: SourceSite)]) -> [LockClass] {
+    package static func named(_ names: [(name: String, site: Site?)], isInterposed: Bool = false) -> [LockClass] {
         let cap = ConfigurationStore.loaded.configuration.capacity.classes
         var firstOverflow: String?
         let made = registry.withLock { registry in
@@ -126,14 +175,86 @@ import Synchronization
                     firstOverflow = firstOverflow ?? name
                     return registry.overflow()
                 }
-                return registry.add { LockClass(id: $0, name: name, site: site) }
+                return registry.add(name: name) {
+                    LockClass(id: $0, naming: .given(name), site: site, isInterposed: isInterposed)
+                }
             }
         }
-        if let firstOverflow {
-            Capacity.exhausted(
-                .classes, cap: cap, detail: "lock class \"\(firstOverflow)\" and later ones share one untracked class")
-        }
+        if let firstOverflow { reportClassCapReached(by: firstOverflow, cap: cap) }
         return made
+    }
+
+    /// The class of the locks that the code at `site` creates, a `noun` (`NSLock`, `mutex`) each; created
+    /// on first use, and named when first shown (``name``). Once a learned-order store is in use, it is
+    /// named now, so that it is the store's class of that name.
+    package static func created(at site: CodeSite, noun: String) -> LockClass {
+        keyedByCode(.createdAt(site, noun: noun), site: .code(site))
+    }
+
+    /// The class of the static lock `variable`, a `noun` (`mutex`); created on first use and named when
+    /// first shown, as ``created(at:noun:)``. It has no init site: the variable is its one lock.
+    package static func variable(_ variable: StaticVariable, noun: String) -> LockClass {
+        keyedByCode(.variable(variable, noun: noun), site: nil)
+    }
+
+    private static func keyedByCode(_ naming: Naming, site: Site?) -> LockClass {
+        let key = CodeKey(naming)
+        if let known = registry.withLock({ $0.byCode[key] }) { return known }
+        // Naming may start a symbolizer: never under the registry's lock.
+        let name = namesEagerly.load(ordering: .acquiring) ? Self.name(of: naming) : nil
+        let cap = ConfigurationStore.loaded.configuration.capacity.classes
+        var overflowed = false
+        let made = registry.withLock { registry -> LockClass in
+            if let known = registry.byCode[key] { return known }
+            if let name, let named = registry.byName[name] {
+                registry.byCode[key] = named
+                return named
+            }
+            guard registry.all.count < cap else {
+                overflowed = true
+                return registry.overflow()
+            }
+            let made = registry.add(name: name) { LockClass(id: $0, naming: naming, site: site, isInterposed: true) }
+            registry.byCode[key] = made
+            return made
+        }
+        if overflowed { reportClassCapReached(by: name ?? Self.name(of: naming), cap: cap) }
+        return made
+    }
+
+    /// Names every class keyed by code now, and every such class made from now on when it is made: a
+    /// learned-order store is about to be loaded, whose classes are found by name.
+    static func nameEveryClassFromNowOn() {
+        namesEagerly.store(true, ordering: .releasing)
+        // Named outside the registry's lock (a symbolizer may start), then entered under it. Readers nodes
+        // are never found by name.
+        let named = registry.withLock { $0.all }.filter { $0.readersOf == nil && !$0.hasNameWithoutLookUp }
+            .map { ($0.name, $0) }
+        registry.withLock { registry in
+            for (name, lockClass) in named where registry.byName[name] == nil { registry.byName[name] = lockClass }
+        }
+    }
+
+    private static let namesEagerly = Atomic<Bool>(false)
+
+    private static func reportClassCapReached(by name: String, cap: Int) {
+        Capacity.exhausted(
+            .classes, cap: cap, detail: "lock class \"\(name)\" and later ones share one untracked class")
+    }
+
+    /// What keys a class made by code: the code, or the static variable, and what it is (one call site can
+    /// make an `NSLock` and, through a helper, a mutex).
+    private enum CodeKey: Hashable {
+        case site(CodeSite, noun: String)
+        case variable(StaticVariable, noun: String)
+
+        init(_ naming: Naming) {
+            switch naming {
+            case .createdAt(let site, let noun): self = .site(site, noun: noun)
+            case .variable(let variable, let noun): self = .variable(variable, noun: noun)
+            case .given(let name): preconditionFailure("\(name) is keyed by its name")
+            }
+        }
     }
 
     /// The subclass for nesting level `level` (self for 0).
@@ -162,8 +283,10 @@ import Synchronization
             if bits != 0 {
                 return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
             }
-            let subclass = registry.add {
-                LockClass(id: $0, name: "\(name)/\(level)", site: site, nesting: level, base: self)
+            // Found by name once its name needs no lookup (which must not happen under the registry's lock).
+            let name = hasNameWithoutLookUp || LockClass.namesEagerly.load(ordering: .acquiring) ? "\(name)/\(level)" : nil
+            let subclass = registry.add(name: name) {
+                LockClass(id: $0, naming: .given(""), site: site, isInterposed: isInterposed, nesting: level, base: self)
             }
             // Classes live as long as the process; the registry keeps the reference.
             let opaque = Unmanaged.passUnretained(subclass).toOpaque()
@@ -189,20 +312,15 @@ import Synchronization
             if bits != 0 {
                 return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
             }
-            let readers = registry.add(named: false) {
-                LockClass(id: $0, name: "\(name) (read)", site: site, nesting: nesting, readersOf: self)
+            // Not found by name: a lock named like it is another class.
+            let readers = registry.add(name: nil) {
+                LockClass(
+                    id: $0, naming: .given(""), site: site, isInterposed: isInterposed, nesting: nesting, readersOf: self)
             }
             subclasses.pointee.store(
                 UInt(bitPattern: Unmanaged.passUnretained(readers).toOpaque()), ordering: .releasing)
             return readers
         }
-    }
-
-    /// The recursive-readers node, if some thread acquired this class as a recursive reader.
-    var existingRecursiveReaders: LockClass? {
-        let bits = subclasses.pointee.load(ordering: .acquiring)
-        return bits == 0
-            ? nil : Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
     }
 
     /// The class with id `id`, if one was created.
@@ -216,9 +334,8 @@ import Synchronization
     /// its id.
     static func lockInfo(classID: UInt32, instance: UInt64) -> LockInfo {
         let lockClass = withID(classID)
-        return LockInfo(
-            name: lockClass?.name ?? "class \(classID)", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0),
-            instance: instance)
+        guard let lockClass else { return LockInfo(name: "class \(classID)", site: nil, instance: instance) }
+        return LockInfo(of: lockClass, instance: instance)
     }
 
     /// The number of classes created so far, subclasses included.
@@ -233,24 +350,23 @@ import Synchronization
     private struct Registry {
         var all: [LockClass] = []
         var byName: [String: LockClass] = [:]
+        var byCode: [CodeKey: LockClass] = [:]
         var overflowClass: LockClass?
 
         mutating func overflow() -> LockClass {
             if let overflowClass { return overflowClass }
             let made = LockClass(
-                id: UInt32(all.count + 1), name: "<lock classes past the cap>", site: SourceSite(fileID: "?", line: 0),
-                isOverflow: true)
+                id: UInt32(all.count + 1), naming: .given("<lock classes past the cap>"), site: nil, isOverflow: true)
             all.append(made)
             overflowClass = made
             return made
         }
 
-        /// - Parameter named: whether the class can be found by its name (a readers node cannot: a
-        ///   lock named like it is another class).
-        mutating func add(named: Bool = true, _ make: (UInt32) -> LockClass) -> LockClass {
+        /// - Parameter name: the name the class is found by; nil for none (yet).
+        mutating func add(name: String?, _ make: (UInt32) -> LockClass) -> LockClass {
             let lockClass = make(UInt32(all.count + 1))
             all.append(lockClass)
-            if named { byName[lockClass.name] = lockClass }
+            if let name { byName[name] = lockClass }
             return lockClass
         }
     }

@@ -34,6 +34,9 @@ public struct LockID: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Parameters:
     ///   - name: the lock class; nil to key the class by the creation site.
+    ///   - nesting: the nesting subclass (0...7) every acquire of this lock uses, for a lock taken inside
+    ///     another lock of its class by design (a child under its parent), as lockdep's
+    ///     `lockdep_set_subclass`; 0 for none.
     ///   - sleeps: whether taking it may block (a mutex: true), as opposed to spinning. A sleeping lock
     ///     taken at DISPATCH_LEVEL or with a spin lock held is `blocking-while-held`, and has no hold
     ///     budget.
@@ -49,11 +52,12 @@ public struct LockID: Hashable, Sendable, CustomStringConvertible {
     ///   - fileID: the caller's file, for reports; leave the default.
     ///   - line: the caller's line, for reports; leave the default.
     public init(
-        _ name: String? = nil, sleeps: Bool = true, reentrant: Bool = false, recursiveReads: Bool = true,
-        fileID: StaticString = #fileID, line: UInt = #line
+        _ name: String? = nil, nesting: Int = 0, sleeps: Bool = true, reentrant: Bool = false,
+        recursiveReads: Bool = true, fileID: StaticString = #fileID, line: UInt = #line
     ) {
+        precondition((0...7).contains(nesting), "nesting level \(nesting) is outside 0...7")
         lock = AnnotatedLock(
-            name: name, sleeps: sleeps, reentrant: reentrant, recursiveReads: recursiveReads,
+            name: name, sleeps: sleeps, reentrant: reentrant, recursiveReads: recursiveReads, nesting: nesting,
             site: CallSite(fileID, line))
     }
 

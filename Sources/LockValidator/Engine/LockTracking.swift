@@ -27,16 +27,16 @@ package struct LockTracking: ~Copyable {
     /// This lock's hold budget in TSC cycles; 0 follows the configuration's.
     @usableFromInline let holdBudgetCycles: UInt64
     /// Where the instance was created.
-    @usableFromInline package let initSite: SourceSite
+    @usableFromInline package let initSite: Site?
 
     /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's.
     package init(name: String?, holdBudget: Duration? = nil, site: CallSite) {
-        let site = site.sourceSite
+        let site = site.site
         self.init(of: LockClass.named(name, site: site), holdBudget: holdBudget, site: site)
     }
 
     /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's.
-    package init(of lockClass: LockClass, holdBudget: Duration? = nil, site: SourceSite) {
+    package init(of lockClass: LockClass, holdBudget: Duration? = nil, site: Site?) {
         self.lockClass = lockClass
         self.instance = LockInstance.next()
         self.initSite = site
@@ -56,7 +56,7 @@ package struct LockTracking: ~Copyable {
     package var ownerSerial: UInt32 { owner.load(ordering: .relaxed) }
 
     /// The lock as reports name it.
-    package var info: LockInfo { LockInfo(name: lockClass.name, site: initSite, instance: instance) }
+    package var info: LockInfo { LockInfo(of: lockClass, instance: instance, site: initSite) }
 
     /// Whether some thread holds the lock, as far as the validator knows.
     package var isHeld: Bool { owner.load(ordering: .relaxed) != 0 }
@@ -323,7 +323,7 @@ package struct LockTracking: ~Copyable {
             .recursiveAcquire,
             summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
                 + " reported instead of waiting for itself forever",
-            locks: [info], site: site.sourceSite)
+            locks: [info], site: site.site)
         // The placeholder leaves the chain key as it is: it is not a second hold. It keeps the queue node
         // so that the handle that made it releases it, whatever the order.
         _ = pushHeldEntry(
@@ -342,7 +342,7 @@ package struct LockTracking: ~Copyable {
             .mixedAcquireKinds,
             summary: "\(info) is acquired with \(KindFamily.name(family)) routines here and with"
                 + " \(KindFamily.name(clashing)) routines elsewhere; one KSPIN_LOCK must use one kind",
-            locks: [info], site: site.sourceSite)
+            locks: [info], site: site.site)
     }
 
     @usableFromInline
@@ -354,7 +354,7 @@ package struct LockTracking: ~Copyable {
             .capacityExhausted,
             summary: "the held-lock stack of \(thread.info) is full (\(LV_MAX_HELD) entries): \(info) and any"
                 + " further lock taken while this many are held go untracked; the locks themselves still work",
-            site: site.sourceSite)
+            site: site.site)
     }
 
     /// Reports a routine called above the IRQL it raises to.
@@ -364,7 +364,7 @@ package struct LockTracking: ~Copyable {
         LockValidator.record(
             .irqlTooHigh,
             summary: "\(routine) on \(info) called at \(irql); it must be called at or below \(limit)",
-            locks: [info], site: site.sourceSite)
+            locks: [info], site: site.site)
     }
 
     /// Reports an `AtDpcLevel` / `FromDpcLevel` routine called below DISPATCH_LEVEL.
@@ -374,7 +374,7 @@ package struct LockTracking: ~Copyable {
         LockValidator.record(
             .irqlTooLow,
             summary: "\(routine) on \(info) called at \(irql); it must be called at or above DISPATCH_LEVEL",
-            locks: [info], site: site.sourceSite)
+            locks: [info], site: site.site)
     }
 
     // MARK: Release
@@ -462,7 +462,7 @@ package struct LockTracking: ~Copyable {
         _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutableRawPointer?, releasedAt released: UInt64,
         on thread: ThreadState, at callSite: CallSite
     ) -> ReleaseAction {
-        let site = callSite.sourceSite
+        let site = callSite.site
         let found = thread.indexOfHeld(instance: instance, queueNode: queueNode)
         // A reported recursive acquire is this thread's own, whoever holds the lock by now.
         if let index = found, thread.held(index).pointee.flags & UInt8(LV_HELD_RECURSIVE) != 0 {
@@ -611,7 +611,7 @@ package struct LockTracking: ~Copyable {
             .errorWhileHeld,
             summary: "an error (\(type(of: error)): \(error)) was thrown out of a critical section of \(info);"
                 + " the lock is released and the error rethrown",
-            locks: [info], site: site.sourceSite)
+            locks: [info], site: site.site)
     }
 
     /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.

@@ -10,7 +10,7 @@ extension LockValidator {
     /// - **A reader–writer lock**: the write side as a mutex (`.blocking`, `.trylock`); the read side
     ///   with `.shared` (or `.sharedTrylock` after a successful `tryrdlock`), then `acquired` and
     ///   `release` as for a mutex. lockdep's read rules apply: readers do not exclude each other, a
-    ///   recursive reader waits only for a writer (see ``LockID/init(_:sleeps:reentrant:recursiveReads:fileID:line:)``),
+    ///   recursive reader waits only for a writer (see ``LockID/init(_:nesting:sleeps:reentrant:recursiveReads:fileID:line:)``),
     ///   and a cycle is reported only when every lock on it can really block the next.
     ///
     /// - Returns: false when the thread already holds `lock` and taking it again deadlocks: that is

@@ -85,7 +85,7 @@ public enum LockValidator {
     ) rethrows -> Result {
         let scope = ViolationScope(name: name, disposition: .collectAndForward)
         let entry = ScopeEntry()
-        defer { scope.run { entry.checkEnd(scope: name, site: SourceSite(fileID, line)) } }
+        defer { scope.run { entry.checkEnd(scope: name, site: .source(SourceSite(fileID, line))) } }
         return try scope.run(body)
     }
 
@@ -121,20 +121,22 @@ public enum LockValidator {
     @inline(never)
     package static func record(
         _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
-        site: SourceSite?, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
+        site: Site?, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
         hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil
     ) {
         guard lv_validation_enabled() != 0 else { return }
         ThreadState.current.billingValidator {
-            deliver(
-                makeViolation(
-                    rule, summary: summary(), locks: locks(), site: site, edges: edges,
-                    usages: usages, hold: hold, waits: waits, stack: stack))
+            SpinWatchdog.reporting {
+                deliver(
+                    makeViolation(
+                        rule, summary: summary(), locks: locks(), site: site, edges: edges,
+                        usages: usages, hold: hold, waits: waits, stack: stack))
+            }
         }
     }
 
     static func makeViolation(
-        _ rule: Rule, summary: String, locks: [LockInfo] = [], site: SourceSite?,
+        _ rule: Rule, summary: String, locks: [LockInfo] = [], site: Site?,
         edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil, waits: [ThreadWait] = [],
         stack: StackTrace? = nil
     ) -> Violation {
@@ -162,8 +164,9 @@ public enum LockValidator {
             ReportWriter.writeConfiguredReport()
             abort()
         } else if globalLog.add(violation) {
-            // Names only here: a thread may be holding spin locks, and file:line costs a process launch.
-            printToStandardError(TextReport.render(violation, locations: false))
+            // As complete as `lockval show`: the same symbolizer, one long-running process.
+            TextReport.prefetch([violation])
+            printToStandardError(TextReport.render(violation))
         }
     }
 

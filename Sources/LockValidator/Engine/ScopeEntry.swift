@@ -21,7 +21,7 @@ package struct ScopeEntry: Sendable {
     ///
     /// A scope that ends on another thread (an async test that moved) is checked against a clean
     /// thread: nothing held, PASSIVE_LEVEL.
-    package func checkEnd(scope: String, site: SourceSite) {
+    package func checkEnd(scope: String, site: Site?) {
         if let current = ViolationScope.current { HoldEvidence.scopeEnded(current) }
         let thread = ThreadState.current
         let (baseDepth, baseIRQL) = thread.serial == serial ? (depth, irql) : (0, IRQL.passive)

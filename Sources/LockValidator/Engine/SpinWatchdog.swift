@@ -31,13 +31,17 @@ package enum SpinWatchdog {
         if state.pointee.waiting_instance == 0 {
             state.pointee.waiting_file = site.file
             state.pointee.waiting_line = UInt32(truncatingIfNeeded: site.line)
+            state.pointee.waiting_excused_base = reportingCycles(at: now)
             lv_store_relaxed_u32(&state.pointee.waiting_class, tracking.lockClass.id)
             lv_store_relaxed_u64(&state.pointee.waiting_since_tsc, start)
             lv_store_relaxed_u64(&state.pointee.waiting_instance, tracking.instance)
         }
         lv_store_relaxed_u32(&state.pointee.waiting_owner, tracking.ownerSerial)
         let timeout = lv_spin_timeout_cycles()
-        let elapsed = now &- start
+        // Time the validator spent reporting meanwhile (symbolising a report while holding this lock) is
+        // not the program's: it does not count against the wait.
+        let excused = reportingCycles(at: now) &- state.pointee.waiting_excused_base
+        let elapsed = (now &- start) &- min(excused, now &- start)
         if state.pointee.waiting_reported == 0 && elapsed > min(timeout / 2, longWaitCycles) {
             // Capture this thread's stack now, for whichever thread's timeout reports the chain.
             let count = lv_backtrace(lv_stack_scratch(), Int32(LV_MAX_FRAMES))
@@ -51,6 +55,36 @@ package enum SpinWatchdog {
         }
         if elapsed > timeout { expired(on: thread, waitedCycles: elapsed) }
     }
+
+    /// Runs `body`, a report being made (its names looked up, printed): the time it takes does not count
+    /// against any spin wait, on any thread, as a lock held meanwhile is held by the validator, not the
+    /// program.
+    package static func reporting<Result>(_ body: () throws -> Result) rethrows -> Result {
+        reporters.withLock { reporters in
+            if reporters.inProgress == 0 { reporters.since = lv_rdtsc() }
+            reporters.inProgress += 1
+        }
+        defer {
+            reporters.withLock { reporters in
+                reporters.inProgress -= 1
+                if reporters.inProgress == 0 { reporters.finishedCycles &+= lv_rdtsc() &- reporters.since }
+            }
+        }
+        return try body()
+    }
+
+    /// TSC cycles during which some thread was making a report, up to `now`.
+    private static func reportingCycles(at now: UInt64) -> UInt64 {
+        reporters.withLock { $0.finishedCycles &+ ($0.inProgress > 0 ? now &- min($0.since, now) : 0) }
+    }
+
+    private struct Reporters {
+        var inProgress = 0
+        var since: UInt64 = 0
+        var finishedCycles: UInt64 = 0
+    }
+
+    private static let reporters = InternalLock(Reporters())
 
     /// Called once a thread that was watched gets its lock.
     @usableFromInline
@@ -151,7 +185,7 @@ package enum SpinWatchdog {
                 ThreadWait(
                     thread: wait.info, waitingFor: waitingFor,
                     waitingAt: wait.instance == 0 || wait.file == nil
-                        ? nil : SourceSite(fileID: String(cString: wait.file!), line: UInt(wait.line)),
+                        ? nil : CallSite(file: wait.file!, line: UInt(wait.line)).site,
                     holder: wait.holder,
                     waitedNanoseconds: wait.instance == 0 ? 0 : TSCClock.nanoseconds(lv_rdtsc() &- wait.since),
                     heldLocks: wait.heldLocks, stack: wait.stack))

@@ -4,7 +4,7 @@ public struct ThreadWait: Hashable, Sendable, Codable {
     /// The lock it spins on, if it spins.
     public let waitingFor: LockInfo?
     /// Where it asked for that lock.
-    public let waitingAt: SourceSite?
+    public let waitingAt: Site?
     /// The serial of the thread holding that lock, 0 if none.
     public let holder: UInt32
     /// How long it had been spinning.

@@ -5,9 +5,9 @@ public struct DependencyEdge: Hashable, Sendable, Codable, CustomStringConvertib
     /// The lock acquired (its class, and the instance acquired the first time).
     public let to: LockInfo
     /// Where `from` had been acquired.
-    public let fromAcquiredAt: SourceSite
+    public let fromAcquiredAt: Site
     /// Where `to` was acquired.
-    public let toAcquiredAt: SourceSite
+    public let toAcquiredAt: Site
     /// The IRQL when `to` was acquired.
     public let irql: IRQL
     /// The thread that first took this order.
@@ -18,7 +18,7 @@ public struct DependencyEdge: Hashable, Sendable, Codable, CustomStringConvertib
     public let process: ValidationReport.ProcessDescription?
 
     package init(
-        from: LockInfo, to: LockInfo, fromAcquiredAt: SourceSite, toAcquiredAt: SourceSite, irql: IRQL,
+        from: LockInfo, to: LockInfo, fromAcquiredAt: Site, toAcquiredAt: Site, irql: IRQL,
         thread: ThreadInfo, stack: StackTrace, process: ValidationReport.ProcessDescription? = nil
     ) {
         self.from = from

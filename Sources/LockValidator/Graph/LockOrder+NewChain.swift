@@ -242,7 +242,7 @@ extension LockOrder {
                 .sameClassNesting,
                 summary: "\(thread.info) is trying to acquire \(newest.lockInfo) while holding \(entry.lockInfo),"
                     + " another lock of the same class, with no nesting level declared; if the order is"
-                    + " intended, acquire the inner lock with `nesting: 1`",
+                    + " intended, \(nestingAdvice(for: newest))",
                 locks: [newest.lockInfo, entry.lockInfo], site: newest.acquiredAt)
         case .inversion(let entry, let closing, let existing):
             let chain = ([closing.to] + existing.map(\.to)).map { "\"\($0.name)\"" }.joined(separator: " -> ")
@@ -253,6 +253,23 @@ extension LockOrder {
                     + " that deadlocks when its threads meet",
                 locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: [closing] + existing)
         }
+    }
+
+    /// How to declare the nesting, in the words of the lock's own front end.
+    private static func nestingAdvice(for entry: lv_held_lock) -> String {
+        let lockClass = LockClass.withID(entry.lock_class)
+        if lockClass?.isInterposed == true {
+            // A pthread lock takes no arguments where it is taken: its class is chosen where it is created.
+            return "create the inner lock in a class of its own, nested:"
+                + " `LockValidator.withLockClass(\"Child.lock\", nesting: 1) { ... }` around its creation"
+                + " (`LockValidator.setClassName(\"Child.lock\", nesting: 1, for: &mutex)` for a C mutex)"
+        }
+        if entry.kind == AcquireKind.annotated.rawValue {
+            let name = lockClass?.name ?? "Child.lock"
+            return "give the inner lock a nesting level: `LockID(\"\(name)\", nesting: 1)`"
+                + " (`ValidatedMutex(\"\(name)\", value, nesting: 1)`)"
+        }
+        return "acquire the inner lock with a nesting level: `withLock(nesting: 1)`"
     }
 
     private static func reportFullTables(_ chain: NewChain) {

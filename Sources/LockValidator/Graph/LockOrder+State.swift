@@ -32,7 +32,7 @@ extension LockOrder {
         /// the 100,000 records of a learned-order store do not carry them.
         var instances: [(from: UInt64, to: UInt64)] = []
         /// Interned acquire sites, by the `#fileID` pointer and line.
-        var sites: [SourceSite] = []
+        var sites: [Site] = []
         var siteIndex: [SiteKey: UInt32] = [:]
         var recentSites = [(file: UnsafePointer<CChar>?, line: UInt64, index: UInt32)?](repeating: nil, count: 256)
         /// Threads that created edges, by serial.
@@ -182,9 +182,8 @@ extension LockOrder {
             func lock(_ id: UInt32, _ instance: UInt64, holding: Bool) -> LockInfo {
                 var lockClass = classes[id]
                 if holding, let readersOf = lockClass?.readersOf { lockClass = readersOf }
-                return LockInfo(
-                    name: lockClass?.name ?? "class \(id)", site: lockClass?.site ?? SourceSite(fileID: "?", line: 0),
-                    instance: instance)
+                guard let lockClass else { return LockInfo(name: "class \(id)", site: nil, instance: instance) }
+                return LockInfo(of: lockClass, instance: instance)
             }
             let (fromInstance, toInstance) = record.origin == 0 ? instances[Int(record.instances)] : (0, 0)
             return DependencyEdge(

@@ -15,7 +15,7 @@ extension IRQL {
             #if Validation
                 LockValidator.record(
                     .irqlRaiseInvalid, summary: "IRQL.raise(to: \(level)) called at \(old), a higher level",
-                    site: SourceSite(fileID, line))
+                    site: .source(SourceSite(fileID, line)))
             #endif
             return old
         }
@@ -41,7 +41,7 @@ extension IRQL {
             #if Validation
                 LockValidator.record(
                     .irqlLowerInvalid, summary: "IRQL.lower(to: \(level)) called at \(old), a lower level",
-                    site: site.sourceSite)
+                    site: site.site)
             #endif
             return
         }
@@ -59,7 +59,7 @@ public func pageableCode(fileID: StaticString = #fileID, line: UInt = #line) {
         if irql > .apc {
             LockValidator.record(
                 .pageableAtRaisedIRQL, summary: "pageable code called at \(irql); it must run at or below APC_LEVEL",
-                site: SourceSite(fileID, line))
+                site: .source(SourceSite(fileID, line)))
         }
     #endif
 }
@@ -75,7 +75,7 @@ public func mightSleep(fileID: StaticString = #fileID, line: UInt = #line) {
         if irql >= .dispatch || thread.holdsSpinLock {
             let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(irql)"
             LockValidator.record(
-                .blockingWhileHeld, summary: "a call that may block was made \(reason)", site: SourceSite(fileID, line))
+                .blockingWhileHeld, summary: "a call that may block was made \(reason)", site: .source(SourceSite(fileID, line)))
         }
     #endif
 }

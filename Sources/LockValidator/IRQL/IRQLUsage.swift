@@ -41,7 +41,7 @@ enum IRQLUsage {
         of lockClass: LockClass, instance: UInt64, at level: IRQL, site: CallSite, on thread: ThreadState
     ) {
         thread.billingValidator {
-            let lock = LockInfo(name: lockClass.name, site: lockClass.site, instance: instance)
+            let lock = LockInfo(of: lockClass, instance: instance)
             let conflict = state.withLock { state in
                 checkClassUsage(of: lockClass, lock: lock, at: level, site: site, on: thread, in: &state)
             }
@@ -61,7 +61,7 @@ enum IRQLUsage {
         on thread: ThreadState
     ) {
         thread.billingValidator {
-            let lock = LockInfo(name: lockClass.name, site: lockClass.site, instance: instance)
+            let lock = LockInfo(of: lockClass, instance: instance)
             let conflict = state.withLock { state in
                 checkInstanceUsage(of: lock, statistics: statistics, at: level, site: site, on: thread, in: &state)
             }
@@ -108,7 +108,7 @@ enum IRQLUsage {
     }
 
     private static func usage(of lock: LockInfo, at level: IRQL, _ site: CallSite, _ thread: ThreadState) -> LockUsage {
-        LockUsage(lock: lock, irql: level, site: site.sourceSite, thread: thread.info, stack: .capture())
+        LockUsage(lock: lock, irql: level, site: site.site, thread: thread.info, stack: .capture())
     }
 
     // MARK: Reporting (outside it)
@@ -122,6 +122,6 @@ enum IRQLUsage {
             summary: "\(name) is held at \(higher.irql) (acquired at \(higher.site)) and at \(lower.irql) (acquired at"
                 + " \(lower.site)): an interrupt at \(higher.irql) arriving on a processor that holds \(thisLock) at"
                 + " \(lower.irql) spins on it forever",
-            locks: [higher.lock], site: site.sourceSite, usages: [higher, lower])
+            locks: [higher.lock], site: site.site, usages: [higher, lower])
     }
 }

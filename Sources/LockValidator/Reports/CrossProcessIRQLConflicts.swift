@@ -10,7 +10,7 @@ enum CrossProcessIRQLConflicts {
         struct Use {
             var device: (IRQL, ValidationReport.ProcessDescription)?
             var interruptible: (IRQL, ValidationReport.ProcessDescription)?
-            var site: SourceSite
+            var site: Site?
             var checkedByOneProcess = false
         }
         var order: [String] = []

@@ -2,7 +2,7 @@
 public struct HeldLockInfo: Hashable, Sendable, Codable {
     public let lock: LockInfo
     /// Where it was acquired.
-    public let acquiredAt: SourceSite
+    public let acquiredAt: Site
     /// The IRQL it runs at.
     public let irql: IRQL
     /// How it was acquired.

@@ -9,13 +9,16 @@ enum TextReport {
         return counts + violations.map { render($0, locations: locations) }.joined()
     }
 
-    /// Resolves every address the report will show in one batch (one llvm-symbolizer run per object).
+    /// Resolves every address the report will show in one batch (one request to the symbolizer).
     static func prefetch(_ violations: [Violation], alsoResolving more: [UInt] = []) {
         var addresses = more
         for violation in violations {
             addresses += violation.stack.addresses
             for edge in violation.edges { addresses += edge.stack.addresses }
             for usage in violation.usages { addresses += usage.stack.addresses }
+            var sites = [violation.site] + violation.locks.map(\.site) + violation.heldLocks.map(\.acquiredAt)
+            sites += violation.edges.flatMap { [$0.fromAcquiredAt, $0.toAcquiredAt, $0.from.site, $0.to.site] }
+            for case .code(let code)? in sites { addresses += code.address.map { [$0] } ?? [] }
         }
         _ = Symbolizer.resolve(addresses, locations: true)
     }
@@ -60,7 +63,7 @@ enum TextReport {
         if !violation.locks.isEmpty {
             lines.append("")
             lines.append("locks involved:")
-            lines += violation.locks.map { "  \($0), created at \($0.site)" }
+            lines += violation.locks.map { lock in "  \(lock)" + (lock.site.map { ", created at \($0)" } ?? "") }
         }
         return lines
     }

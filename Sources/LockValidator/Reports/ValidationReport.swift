@@ -155,8 +155,8 @@ public struct ValidationReport: Sendable, Codable {
         private struct NumberedEdge: Codable {
             var from: String
             var to: String
-            var fromAcquiredAt: SourceSite
-            var toAcquiredAt: SourceSite
+            var fromAcquiredAt: Site
+            var toAcquiredAt: Site
             var irql: IRQL
             var thread: ThreadInfo?
             var stack: Int?
@@ -209,8 +209,8 @@ public struct ValidationReport: Sendable, Codable {
         public var from: String
         /// The class acquired.
         public var to: String
-        public var fromAcquiredAt: SourceSite
-        public var toAcquiredAt: SourceSite
+        public var fromAcquiredAt: Site
+        public var toAcquiredAt: Site
         public var irql: IRQL
         /// The thread that first took this order.
         public var thread: ThreadInfo?
@@ -221,7 +221,7 @@ public struct ValidationReport: Sendable, Codable {
         public var process: ProcessDescription?
 
         public init(
-            from: String, to: String, fromAcquiredAt: SourceSite, toAcquiredAt: SourceSite, irql: IRQL,
+            from: String, to: String, fromAcquiredAt: Site, toAcquiredAt: Site, irql: IRQL,
             thread: ThreadInfo? = nil, stack: StackTrace? = nil, process: ProcessDescription? = nil
         ) {
             self.from = from
@@ -245,10 +245,11 @@ public struct ValidationReport: Sendable, Codable {
     /// A lock class and the IRQLs it has been held at.
     public struct ClassDescription: Sendable, Codable, Hashable {
         public var name: String
-        public var site: SourceSite
+        /// Where its first lock was created; nil for the class of locks past the class cap.
+        public var site: Site?
         public var irqls: [IRQL]
 
-        public init(name: String, site: SourceSite, irqls: [IRQL]) {
+        public init(name: String, site: Site?, irqls: [IRQL]) {
             self.name = name
             self.site = site
             self.irqls = irqls

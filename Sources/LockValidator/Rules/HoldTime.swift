@@ -19,12 +19,12 @@ public struct HoldTime: Hashable, Sendable, Codable {
     /// The budget it passed.
     public let budgetNanoseconds: Double
     /// Where the lock was acquired.
-    public let acquiredAt: SourceSite
+    public let acquiredAt: Site
     /// The acquire's stack: kept once the class has an unconfirmed long hold (capturing every acquire's
     /// stack would cost the hot path), so the confirming hold has it; nil for the first hold.
     public let acquireStack: StackTrace?
     /// Where it was released.
-    public let releasedAt: SourceSite?
+    public let releasedAt: Site?
     /// The release's stack (for the report's own hold, also the violation's stack).
     public let releaseStack: StackTrace?
     /// The serial of the thread that held it.
@@ -40,7 +40,7 @@ public struct HoldTime: Hashable, Sendable, Codable {
 
     init(
         ownNanoseconds: Double, wallNanoseconds: Double, preemptedNanoseconds: Double, budgetNanoseconds: Double,
-        acquiredAt: SourceSite, acquireStack: StackTrace?, releasedAt: SourceSite?, releaseStack: StackTrace?,
+        acquiredAt: Site, acquireStack: StackTrace?, releasedAt: Site?, releaseStack: StackTrace?,
         thread: UInt32, pageFaults: Int, evidence: Evidence? = nil, earlierHolds: [HoldTime] = []
     ) {
         self.ownNanoseconds = ownNanoseconds
@@ -80,10 +80,10 @@ public struct HoldTime: Hashable, Sendable, Codable {
         wallNanoseconds = try container.decode(Double.self, forKey: .wallNanoseconds)
         preemptedNanoseconds = try container.decode(Double.self, forKey: .preemptedNanoseconds)
         budgetNanoseconds = try container.decode(Double.self, forKey: .budgetNanoseconds)
-        acquiredAt = try container.decode(SourceSite.self, forKey: .acquiredAt)
+        acquiredAt = try container.decode(Site.self, forKey: .acquiredAt)
         acquireStack = try container.decodeIfPresent(StackTrace.self, forKey: .acquireStack)
         // Reports written before these were recorded lack them.
-        releasedAt = try container.decodeIfPresent(SourceSite.self, forKey: .releasedAt)
+        releasedAt = try container.decodeIfPresent(Site.self, forKey: .releasedAt)
         releaseStack = try container.decodeIfPresent(StackTrace.self, forKey: .releaseStack)
         thread = try container.decodeIfPresent(UInt32.self, forKey: .thread) ?? 0
         pageFaults = try container.decodeIfPresent(Int.self, forKey: .pageFaults) ?? 0

@@ -8,7 +8,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     /// The locks involved; the first is the one being acquired or released.
     public let locks: [LockInfo]
     /// The call that broke the rule.
-    public let site: SourceSite?
+    public let site: Site?
     /// The thread it happened on (the first time).
     public let thread: ThreadInfo
     /// The thread's IRQL when it happened (the first time).
@@ -40,7 +40,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     struct Key: Hashable {
         let rule: Rule
         let lockClasses: [String]
-        let site: SourceSite?
+        let site: Site?
     }
 
     /// A violation tied to no lock and no site (a full table) is told apart by what it says.
@@ -48,10 +48,57 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         Key(rule: rule, lockClasses: locks.isEmpty && site == nil ? [summary] : locks.map(\.name), site: site)
     }
 
-    /// What makes two violations the same entry, as one string (rule, lock classes, site); stable
-    /// across processes, for merging reports and comparing them with a baseline.
+    /// What makes two violations the same finding across processes and edits, as one string: the rule, the
+    /// lock classes and the function that broke it, without line numbers (a class named by its init line is
+    /// keyed by its file and function there), so that a line added above the code changes nothing. For
+    /// merging reports, comparing them with a baseline, and SARIF fingerprints.
     public var identity: String {
-        "\(rule.rawValue)|\(key.lockClasses.joined(separator: ","))|\(site?.description ?? "-")"
+        let classes = key.lockClasses.map(Self.withoutLineNumbers).joined(separator: ",")
+        return "\(rule.rawValue)|\(classes)|\(siteKey)"
+    }
+
+    /// The site without its line: the file and the function that made the call.
+    private var siteKey: String {
+        switch site {
+        case .source(let source)?:
+            // The caller's function, from the stack (the validator's own frames are trimmed).
+            let function = stack.symbolicated().first?.symbol.map(Symbolizer.shortName)
+            return source.fileID + (function.map { " in \($0)" } ?? "")
+        case .code?: return site!.lineIndependentKey
+        case nil: return "-"
+        }
+    }
+
+    /// `name` without the line (and column) numbers of the sites in it: `Module/File.swift:42` becomes
+    /// `Module/File.swift`, `NSLock created at Cache.swift:37:21 in Cache.init` `NSLock created at
+    /// Cache.swift in Cache.init`.
+    static func withoutLineNumbers(_ name: String) -> String {
+        var result = ""
+        var index = name.startIndex
+        while index < name.endIndex {
+            let character = name[index]
+            if character == ":", result.contains(".") {
+                // ":" then digits (":digits" again for a column), ending the name or before a space or "/".
+                var end = name.index(after: index)
+                var groups = 0
+                while end < name.endIndex, name[end].isNumber {
+                    let digits = name[end...].prefix { $0.isNumber }
+                    end = digits.endIndex
+                    groups += 1
+                    guard groups < 2, end < name.endIndex, name[end] == ":",
+                        name.index(after: end) < name.endIndex, name[name.index(after: end)].isNumber
+                    else { break }
+                    end = name.index(after: end)
+                }
+                if groups > 0 && (end == name.endIndex || name[end] == " " || name[end] == "/") {
+                    index = end
+                    continue
+                }
+            }
+            result.append(character)
+            index = name.index(after: index)
+        }
+        return result
     }
 
     /// The same violation counted `occurrences` times.
@@ -62,7 +109,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     }
 
     package init(
-        rule: Rule, summary: String, severity: Severity, locks: [LockInfo], site: SourceSite?, thread: ThreadInfo,
+        rule: Rule, summary: String, severity: Severity, locks: [LockInfo], site: Site?, thread: ThreadInfo,
         irql: IRQL, heldLocks: [HeldLockInfo], stack: StackTrace, occurrences: Int, edges: [DependencyEdge] = [],
         usages: [LockUsage] = [], scope: String? = nil, hold: HoldTime? = nil, waits: [ThreadWait] = []
     ) {
@@ -97,7 +144,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         thread = try container.decode(ThreadInfo.self, forKey: .thread)
         irql = try container.decode(IRQL.self, forKey: .irql)
         locks = try container.decode([LockInfo].self, forKey: .locks)
-        site = try container.decodeIfPresent(SourceSite.self, forKey: .site)
+        site = try container.decodeIfPresent(Site.self, forKey: .site)
         edges = try container.decodeIfPresent([DependencyEdge].self, forKey: .edges) ?? []
         usages = try container.decodeIfPresent([LockUsage].self, forKey: .usages) ?? []
         heldLocks = try container.decodeIfPresent([HeldLockInfo].self, forKey: .heldLocks) ?? []

@@ -4,8 +4,10 @@ extension LearnedOrderStore {
     ///     lockvalidator-graph/1	runs	<runs>
     ///     P	<pid>	<run>	<executable>	<argument>…
     ///     S	<address>␟<symbol>␟<offset>␟<file>␟<line>	…          (one stack, a frame per field)
-    ///     C	<name>	<site>
+    ///     C	<name>	<site>                                                 (`-`: none)
     ///     T	<site>
+    ///
+    /// A site is `Module/File.swift:42`, or a code site `@<module>␟0x<address>␟<function>␟<offset>␟<file>␟<line>␟<column>`.
     ///     H	<serial>,<thread id>,<name>
     ///     E	<from>	<to>	<held since>	<acquired at>	<IRQL>	<stack>	<process>	<first run>	<last run>	<thread>
     ///     end	<edge count>
@@ -30,8 +32,8 @@ extension LearnedOrderStore {
         for stack in stacks.lazy.map({ $0.symbolicated() }) {
             line(stack.isEmpty ? ["S"] : ["S", Self.stackFields(stack)], escaping: false)
         }
-        for (name, site) in classes { line(["C", name, site.description]) }
-        for site in sites { line(["T", site.description]) }
+        for (name, site) in classes { line(["C", Self.escaped(name), site.map(Self.text) ?? "-"], escaping: false) }
+        for site in sites { line(["T", Self.text(site)], escaping: false) }
         for thread in threads {
             line(["H", "\(thread.serial),\(thread.osThreadID),\(Self.escaped(thread.name ?? ""))"], escaping: false)
         }
@@ -168,7 +170,9 @@ extension LearnedOrderStore {
                 guard let thread = Self.thread(fields.string(1)[...]) else { throw fail("malformed thread") }
                 threads.append(thread)
             case UInt8(ascii: "C") where fields.count == 3:
-                guard let site = Self.site(fields.string(2)) else { throw fail("malformed class site") }
+                let text = fields.string(2)
+                let site = text == "-" ? nil : Self.site(text)
+                guard text == "-" || site != nil else { throw fail("malformed class site") }
                 classes.append((Self.unescaped(fields.string(1)), site))
             case UInt8(ascii: "S"):
                 let frames = (1..<fields.count).map { Self.frame(fields, $0, &names) }
@@ -333,10 +337,37 @@ extension LearnedOrderStore {
         }
     }
 
-    /// "Module/File.swift:42", or a code address's name alone (`function+0x1c`).
-    private static func site(_ text: String) -> SourceSite? {
-        let unescapedText = unescaped(text)
-        return SourceSite(unescapedText) ?? (text.contains("+0x") ? SourceSite(fileID: unescapedText, line: 0) : nil)
+    /// A site's field: a source site as written, a code site's parts separated by U+001F, each escaped.
+    private static func text(_ site: Site) -> String {
+        switch site {
+        case .source(let source): return escaped(source.description)
+        case .code(let code):
+            let location = code.location
+            let parts = [
+                code.module, "0x" + String(code.moduleAddress, radix: 16), location.function ?? "",
+                location.functionOffset.map { String($0) } ?? "", location.file ?? "",
+                location.line.map { String($0) } ?? "", location.column.map { String($0) } ?? "",
+            ]
+            return "@" + parts.map(escaped).joined(separator: String(frameSeparator))
+        }
+    }
+
+    /// The site of a field ``text(_:)`` wrote; a store written before sites had two kinds holds a code
+    /// site as its name alone (`function+0x1c`).
+    private static func site(_ text: String) -> Site? {
+        guard text.hasPrefix("@") else { return Site(text: unescaped(text)) }
+        let parts = text.dropFirst().split(separator: frameSeparator, omittingEmptySubsequences: false)
+            .map { unescaped($0) }
+        guard parts.count == 7, parts[1].hasPrefix("0x"), let address = UInt(parts[1].dropFirst(2), radix: 16) else {
+            return nil
+        }
+        func number(_ part: String) -> Int? { part.isEmpty ? nil : Int(part) }
+        return .code(
+            CodeSite(
+                module: parts[0], moduleAddress: address,
+                location: .init(
+                    function: parts[2].isEmpty ? nil : parts[2], functionOffset: UInt(parts[3]),
+                    file: parts[4].isEmpty ? nil : parts[4], line: number(parts[5]), column: number(parts[6]))))
     }
 
     private static func thread(_ field: Substring) -> ThreadInfo? {

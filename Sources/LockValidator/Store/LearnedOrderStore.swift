@@ -25,8 +25,8 @@ public struct LearnedOrderStore: Sendable {
     var processes: [ValidationReport.ProcessDescription] = []
     /// Stacks by their symbolicated frames, at most `Graph.edgeStackDepth` of them.
     var stacks: [StackTrace] = []
-    var classes: [(name: String, site: SourceSite)] = []
-    var sites: [SourceSite] = []
+    var classes: [(name: String, site: Site?)] = []
+    var sites: [Site] = []
     var threads: [ThreadInfo] = []
     var numberedOrders: [NumberedOrder] = []
     /// Where each row is in its table; made on the first change (a store only read never needs it).
@@ -55,7 +55,7 @@ public struct LearnedOrderStore: Sendable {
         /// By their frames as written: equal addresses in two processes can be other code.
         var stacks: [String: UInt32] = [:]
         var classes: [String: UInt32] = [:]
-        var sites: [SourceSite: UInt32] = [:]
+        var sites: [Site: UInt32] = [:]
         var threads: [ThreadInfo: UInt32] = [:]
         var orders: [UInt64: Int] = [:]
     }
@@ -97,10 +97,15 @@ public struct LearnedOrderStore: Sendable {
     }
 
     /// Starts a new run: each edge is added, or its last run updated, and `seen` (from → to of learned
-    /// orders the process took again) are marked as taken in this run too.
-    public mutating func addRun(_ edges: [ValidationReport.Edge], seen: [(from: String, to: String)]) {
+    /// orders the process took again) are marked as taken in this run too. A new class is kept with its
+    /// site in `classes`, where its first lock was created.
+    public mutating func addRun(
+        _ edges: [ValidationReport.Edge], classes: [ValidationReport.ClassDescription] = [],
+        seen: [(from: String, to: String)]
+    ) {
         runs += 1
-        for edge in edges { add(edge, firstRun: runs, lastRun: runs) }
+        let sites = Dictionary(classes.map { ($0.name, $0.site) }) { first, _ in first }
+        for edge in edges { add(edge, firstRun: runs, lastRun: runs, classSites: sites) }
         for (from, to) in seen {
             guard let from = indexed.classes[from], let to = indexed.classes[to],
                 let at = index!.orders[UInt64(from) << 32 | UInt64(to)]
@@ -111,9 +116,11 @@ public struct LearnedOrderStore: Sendable {
 
     /// Adds `edge` unless its order is known; a known order keeps its first stack, and the later of the
     /// two last runs.
-    mutating func add(_ edge: ValidationReport.Edge, firstRun: Int, lastRun: Int) {
-        let from = number(edge.from, site: edge.fromAcquiredAt)
-        let to = number(edge.to, site: edge.toAcquiredAt)
+    mutating func add(
+        _ edge: ValidationReport.Edge, firstRun: Int, lastRun: Int, classSites: [String: Site?] = [:]
+    ) {
+        let from = number(edge.from, site: classSites[edge.from] ?? nil)
+        let to = number(edge.to, site: classSites[edge.to] ?? nil)
         if let at = index!.orders[UInt64(from) << 32 | UInt64(to)] {
             numberedOrders[at].lastRun = max(numberedOrders[at].lastRun, UInt32(lastRun))
             return
@@ -152,7 +159,7 @@ public struct LearnedOrderStore: Sendable {
     }
 
     /// The number of the class named `name`, added with `site` if new.
-    private mutating func number(_ name: String, site: SourceSite) -> UInt32 {
+    private mutating func number(_ name: String, site: Site?) -> UInt32 {
         if let known = indexed.classes[name] { return known }
         classes.append((name, site))
         index!.classes[name] = UInt32(classes.count - 1)
@@ -186,8 +193,9 @@ public struct LearnedOrderStore: Sendable {
         var kept = LearnedOrderStore()
         kept.runs = self.runs
         kept.index = Index()
+        let sites = Dictionary(classes.map { ($0.name, $0.site) }) { first, _ in first }
         for order in orders where self.runs - order.lastRun < runs {
-            kept.add(order.edge, firstRun: order.firstRun, lastRun: order.lastRun)
+            kept.add(order.edge, firstRun: order.firstRun, lastRun: order.lastRun, classSites: sites)
         }
         let dropped = numberedOrders.count - kept.numberedOrders.count
         self = kept

@@ -41,6 +41,8 @@ enum LearnedOrders {
     /// Puts the store's orders into the first graph state (classes made, or found, by name).
     static func seed(_ state: inout LockOrder.State) {
         guard loaded?.readable == true, let store = storeAtStart.withLock({ $0.take() }) else { return }
+        // The store names classes; a pthread lock's class is named once shown, unless a store is in use.
+        LockClass.nameEveryClassFromNowOn()
         let classIDs = classIDs(of: store)
         learnedClasses.withLock { $0 = Set(classIDs.filter { $0 != 0 }) }
         state.addLearned(store, classIDs: classIDs)
@@ -91,13 +93,14 @@ enum LearnedOrders {
         var (edges, retaken) = LockOrder.learnedThisRun
         let process = ValidationReport.ProcessDescription.current
         for index in edges.indices { edges[index].process = process }
+        let classes = LockClass.all.map { ValidationReport.ClassDescription(name: $0.name, site: $0.site, irqls: []) }
         // Names and lines are looked up (child processes) before the lock, never while holding it.
         _ = Symbolizer.resolve(
             ReportWriter.edgeStackAddresses(ValidationReport.Graph(classes: [], edges: edges)), locations: true)
         let problem = DirectoryLock.withLock(containing: loaded.path) { () -> String? in
             do {
                 var store = try read(loaded.path)
-                store.addRun(edges, seen: retaken)
+                store.addRun(edges, classes: classes, seen: retaken)
                 try TextFile.writeAtomically(bytes: store.encoded(), to: loaded.path)
                 return nil
             } catch {

@@ -1,8 +1,8 @@
 /// Where a lock routine was called, as the caller's `#fileID` and `#line`: carried through the engine as
-/// one value of two words, and turned into a ``SourceSite`` (a `String`) only when a report needs it.
+/// one value of two words, and turned into a ``Site`` only when a report needs it.
 ///
 /// A call the validator sees from outside Swift (an interposed pthread call) has no `#fileID`: its
-/// site is the call's return address, named from the symbol table only when a report needs it.
+/// site is the call's return address (a ``CodeSite``), named only when a report shows it.
 ///
 /// Sendable: `file` points at a string literal, immutable for the life of the program.
 @frozen @usableFromInline
@@ -21,6 +21,12 @@ package struct CallSite: @unchecked Sendable {
         self.line = line
     }
 
+    /// The site a held entry or a wait recorded: its `file` and `line` fields.
+    init(file: UnsafePointer<CChar>, line: UInt) {
+        self.file = file
+        self.line = line
+    }
+
     /// The site of a call that returns to `returnAddress`.
     @inlinable
     package init(returnAddress: UInt) {
@@ -35,7 +41,7 @@ package struct CallSite: @unchecked Sendable {
     package var fileID: String { String(cString: file) }
 
     /// The site as reports show it.
-    package var sourceSite: SourceSite {
-        isCodeAddress ? SourceSite(codeAddress: line) : SourceSite(fileID: fileID, line: line)
+    package var site: Site {
+        isCodeAddress ? .code(CodeSite(returnAddress: line)) : .source(SourceSite(fileID: fileID, line: line))
     }
 }

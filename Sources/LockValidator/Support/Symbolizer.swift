@@ -7,12 +7,14 @@ import _LockValidatorShims
     import Musl
 #endif
 
-/// Names code addresses: function names through libunwind's `.symtab` lookup and the Swift demangler,
-/// and, when `llvm-symbolizer` is on PATH, file:line and the function name from debug information (one
-/// run per object file for a whole batch). The symbolizer's name wins: libunwind sees only the symbols
-/// an object exports when it is stripped, and names a static function (glibc's `start_thread`) after
-/// the exported one before it. Results are cached for the life of the process; anything not found
-/// degrades to less (a name without a line, or the bare address).
+/// Names code addresses: function names through libunwind's `.symtab` lookup and the Swift and C++
+/// demanglers, and, when `llvm-symbolizer` is on PATH, file:line and the function name from debug
+/// information, asked of one long-running symbolizer process (as the sanitizers keep one). The
+/// symbolizer's name wins: libunwind sees only the symbols an object exports when it is stripped. A name
+/// from the symbol table is kept only where the symbol covers the address: a stripped library's internal
+/// function (glibc's `start_thread`) past the end of the export before it has no name, not the export's.
+/// Results are cached for the life of the process; anything not found degrades to less (a name without a
+/// line, or the image and offset).
 package enum Symbolizer {
     /// Mangled-name prefixes of the validator's modules, whose frames reports trim from the top.
     static let validatorModulePrefixes = [
@@ -27,7 +29,15 @@ package enum Symbolizer {
         var offset: UInt?
         var file: String?
         var line: Int?
+        var column: Int?
         var locationLookedUp = false
+
+        /// What a code site shows of it.
+        var location: CodeSite.Location {
+            CodeSite.Location(
+                function: mangled.map { Symbolizer.functionName(mangled: $0, demangled: name ?? $0) },
+                functionOffset: offset, file: file, line: line, column: column)
+        }
 
         func frame(at address: UInt) -> StackTrace.Frame {
             StackTrace.Frame(
@@ -46,6 +56,7 @@ package enum Symbolizer {
             for (address, found) in lookUpDebugInformation(missing) {
                 known[address]?.file = found.file
                 known[address]?.line = found.line
+                known[address]?.column = found.column
                 if let function = found.function {
                     known[address]?.mangled = function
                     known[address]?.name = demangle(function)
@@ -82,8 +93,51 @@ package enum Symbolizer {
         let found = buffer.withUnsafeMutableBufferPointer {
             lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset)
         }
-        guard found == 0 else { return nil }
+        guard found == 0, isCovered(address &- 1, bySymbolAt: address &- 1 &- offset) else { return nil }
         return (buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, offset + 1)
+    }
+
+    /// Whether the symbol starting at `start` covers `address`: libunwind names an address after the
+    /// nearest symbol below it, and in a stripped library that is the export before an internal function.
+    /// The dynamic symbol table knows each export's size.
+    private static func isCovered(_ address: UInt, bySymbolAt start: UInt) -> Bool {
+        var exportStart: UInt = 0
+        var exportSize: UInt = 0
+        guard lv_dynamic_symbol_extent(address, &exportStart, &exportSize) == 0, exportStart == start,
+            exportSize > 0
+        else { return true }  // found in .symtab (a closer symbol than any export), or sizeless
+        return address < start &+ exportSize
+    }
+
+    /// The module's own address of `address` is `address - base` for a position-independent image.
+    static func isPositionIndependent(_ path: String) -> Bool {
+        if let known = positionIndependence.withLock({ $0[path] }) { return known }
+        let independent = lv_elf_is_position_independent(path) != 0  // unreadable: assume a library
+        positionIndependence.withLock { $0[path] = independent }
+        return independent
+    }
+
+    private static let positionIndependence = InternalLock([String: Bool]())
+
+    /// What a code site in this process shows: its function and, when debug information has it, its line.
+    static func location(ofReturnAddress address: UInt) -> CodeSite.Location {
+        resolve([address], locations: true)[address]?.location ?? CodeSite.Location()
+    }
+
+    /// A function as people write it: a Swift function without its module, parameters and result
+    /// (`Cache.init`, `closure #1 in Tests.run`), a C++ one without its parameters, a C one as it is.
+    static func functionName(mangled: String, demangled: String) -> String {
+        if mangled.hasPrefix("$s") || mangled.hasPrefix("_T") {
+            // Each entity of "closure #1 in Module.Type.method" without its module.
+            return shortName(demangled).components(separatedBy: " in ").map { entity in
+                guard let dot = entity.firstIndex(of: "."), !entity[..<dot].contains(" ") else { return entity }
+                return String(entity[entity.index(after: dot)...])
+            }.joined(separator: " in ")
+        }
+        if mangled.hasPrefix("_Z"), let parenthesis = demangled.firstIndex(of: "(") {
+            return String(demangled[..<parenthesis])
+        }
+        return demangled
     }
 
     /// A demangled name without its parameter and result types and attributes: `Module.Type.method`,
@@ -115,7 +169,12 @@ package enum Symbolizer {
     }
 
     package static func demangle(_ mangled: String) -> String {
-        mangled.withCString { pointer in
+        if mangled.hasPrefix("_Z") {
+            guard let demangled = lv_cxx_demangle(mangled) else { return mangled }
+            defer { free(demangled) }
+            return String(cString: demangled)
+        }
+        return mangled.withCString { pointer in
             guard let demangled = swiftDemangle(pointer, strlen(pointer), nil, nil, 0) else { return mangled }
             defer { free(demangled) }
             return String(cString: demangled)
@@ -124,21 +183,11 @@ package enum Symbolizer {
 
     // MARK: Locations
 
-    /// The llvm-symbolizer on PATH, if any.
-    private static let symbolizerAvailable: Bool = {
-        var output: UnsafeMutablePointer<CChar>?
-        var length = 0
-        let status = withCStrings(["llvm-symbolizer", "--version"]) {
-            lv_run_capturing_output("llvm-symbolizer", $0, &output, &length)
-        }
-        free(output)
-        return status == 0
-    }()
-
     /// What debug information says about one address.
     struct DebugInformation {
         var file: String?
         var line: Int?
+        var column: Int?
         /// The function's linkage name, and the address's offset into it.
         var function: String?
         var offset: UInt?
@@ -152,68 +201,142 @@ package enum Symbolizer {
             let fileName: String?
             let functionName: String?
             let line: Int?
+            let column: Int?
             let startAddress: String?
 
             enum CodingKeys: String, CodingKey {
-                case fileName = "FileName", functionName = "FunctionName", line = "Line", startAddress = "StartAddress"
+                case fileName = "FileName", functionName = "FunctionName", line = "Line", column = "Column"
+                case startAddress = "StartAddress"
             }
         }
 
         enum CodingKeys: String, CodingKey { case symbol = "Symbol" }
     }
 
-    /// file:line and the function for each address, from one llvm-symbolizer run per object file.
+    /// Serialises the conversation with the symbolizer process.
+    private static let symbolizerProcess = InternalLock(())
+
+    /// How long an answer may take: the first question about a large debug binary makes the symbolizer
+    /// read its debug information.
+    private static let answerTimeoutMilliseconds: Int32 = 60_000
+
+    /// The symbolizer process's answer to `request`, a line per question; empty when there is no answer.
+    static func ask(_ request: String, lines: Int) -> [[UInt8]] {
+        var answer: UnsafeMutablePointer<CChar>?
+        var length = 0
+        let status = symbolizerProcess.withLock { _ in
+            lv_symbolizer_ask(request, request.utf8.count, Int32(lines), answerTimeoutMilliseconds, &answer, &length)
+        }
+        defer { free(answer) }
+        guard status == 0, let answer else { return [] }
+        return UnsafeBufferPointer(start: UnsafeRawPointer(answer).assumingMemoryBound(to: UInt8.self), count: length)
+            .split(separator: UInt8(ascii: "\n")).map(Array.init)
+    }
+
+    /// file:line and the function for each address, asked of the symbolizer process in one request.
     private static func lookUpDebugInformation(_ addresses: [UInt]) -> [UInt: DebugInformation] {
-        guard !addresses.isEmpty, symbolizerAvailable else { return [:] }
-        var byImage: [String: [(address: UInt, offset: UInt)]] = [:]
+        var questions: [(address: UInt, objectAddress: UInt)] = []
+        var request = ""
         for address in addresses {
             var base: UInt = 0
             var path: UnsafePointer<CChar>?
             guard lv_image_of(address, &base, &path) == 0, let path else { continue }
             let image = String(cString: path)
-            let relative = lv_elf_is_position_independent(path) == 1
+            guard !image.isEmpty, !image.contains("\""), !image.contains("\n") else { continue }
             // The call is one byte before the return address.
-            byImage[image, default: []].append((address, (address &- 1) &- (relative ? base : 0)))
+            let objectAddress = (address &- 1) &- (isPositionIndependent(image) ? base : 0)
+            questions.append((address, objectAddress))
+            request += "\"\(image)\" 0x\(String(objectAddress, radix: 16))\n"
         }
+        guard !questions.isEmpty else { return [:] }
         var found: [UInt: DebugInformation] = [:]
-        for (image, entries) in byImage {
-            let arguments =
-                ["llvm-symbolizer", "--obj=\(image)", "--output-style=JSON", "--functions=linkage", "--no-inlines"]
-                + entries.map { "0x" + String($0.offset, radix: 16) }
-            var output: UnsafeMutablePointer<CChar>?
-            var length = 0
-            let status = withCStrings(arguments) { lv_run_capturing_output("llvm-symbolizer", $0, &output, &length) }
-            defer { free(output) }
-            guard status == 0, let output,
-                let answers = try? JSONDecoder().decode(
-                    [SymbolizerAnswer].self, from: Data(bytes: output, count: length))
+        for (question, line) in zip(questions, ask(request, lines: questions.count)) {
+            guard let answer = try? JSONDecoder().decode(SymbolizerAnswer.self, from: Data(line)),
+                let frame = answer.symbol?.first
             else { continue }
-            for (entry, answer) in zip(entries, answers) {
-                guard let frame = answer.symbol?.first else { continue }
-                var information = DebugInformation()
-                if let file = frame.fileName, !file.isEmpty, let line = frame.line, line > 0 {
-                    (information.file, information.line) = (file, line)
-                }
-                if let function = frame.functionName, !function.isEmpty, function != "??" {
-                    information.function = function
-                    if let text = frame.startAddress, text.hasPrefix("0x"),
-                        let start = UInt(text.dropFirst(2), radix: 16),
-                        start <= entry.offset
-                    {
-                        information.offset = entry.offset - start + 1
-                    }
-                }
-                if information.file != nil || information.function != nil { found[entry.address] = information }
+            var information = DebugInformation()
+            if let file = frame.fileName, !file.isEmpty, let line = frame.line, line > 0 {
+                (information.file, information.line) = (file, line)
+                information.column = frame.column.flatMap { $0 > 0 ? $0 : nil }
             }
+            if let function = frame.functionName, !function.isEmpty, function != "??", function != "__ehdr_start" {
+                information.function = function
+                if let text = frame.startAddress, text.hasPrefix("0x"),
+                    let start = UInt(text.dropFirst(2), radix: 16), start <= question.objectAddress
+                {
+                    information.offset = question.objectAddress - start + 1
+                }
+            }
+            if information.file != nil || information.function != nil { found[question.address] = information }
         }
         return found
     }
+}
 
-    private static func withCStrings<Result>(
-        _ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result
-    ) -> Result {
-        let pointers = strings.map { strdup($0) } + [nil]
-        defer { pointers.forEach { free($0) } }
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+extension Symbolizer {
+    /// The variable containing data address `address` (a static lock), and the offset into it: from the
+    /// symbol table through `llvm-symbolizer`, or the dynamic symbol table when the variable is exported.
+    static func variable(at address: UInt) -> (name: String, offset: UInt)? {
+        if let known = variables.withLock({ $0[address] }) { return known }
+        let found = lookUpVariable(address) ?? exportedVariable(address)
+        variables.withLock { $0[address] = .some(found) }
+        return found
+    }
+
+    private static let variables = InternalLock([UInt: (name: String, offset: UInt)?]())
+
+    private static func exportedVariable(_ address: UInt) -> (name: String, offset: UInt)? {
+        var start: UInt = 0
+        var size: UInt = 0
+        var name: UnsafePointer<CChar>?
+        guard lv_dynamic_symbol_extent(address, &start, &size) == 0, address < start &+ max(size, 1),
+            lv_dynamic_symbol_name(address, &name) == 0, let name
+        else { return nil }
+        return (demangle(String(cString: name)), address - start)
+    }
+
+    /// llvm-symbolizer's JSON answer for a data address.
+    private struct VariableAnswer: Decodable {
+        let data: Data?
+
+        struct Data: Decodable {
+            let name: String?
+            let start: String?
+            enum CodingKeys: String, CodingKey { case name = "Name", start = "Start" }
+        }
+
+        enum CodingKeys: String, CodingKey { case data = "Data" }
+    }
+
+    private static func lookUpVariable(_ address: UInt) -> (name: String, offset: UInt)? {
+        var base: UInt = 0
+        var path: UnsafePointer<CChar>?
+        guard lv_image_of(address, &base, &path) == 0, let path else { return nil }
+        let image = String(cString: path)
+        guard !image.isEmpty, !image.contains("\""), !image.contains("\n") else { return nil }
+        let objectAddress = address &- (isPositionIndependent(image) ? base : 0)
+        let request = "DATA \"\(image)\" 0x\(String(objectAddress, radix: 16))\n"
+        guard let line = ask(request, lines: 1).first,
+            let answer = try? JSONDecoder().decode(VariableAnswer.self, from: Data(line)),
+            let name = answer.data?.name, !name.isEmpty, let start = answer.data?.start, start.hasPrefix("0x"),
+            let startAddress = UInt(start.dropFirst(2), radix: 16), startAddress <= objectAddress
+        else { return nil }
+        let demangled = demangle(name)
+        // A Swift global demangles as "Module.name : Type".
+        let shown = demangled.components(separatedBy: " : ").first ?? demangled
+        return (shown, objectAddress - startAddress)
+    }
+}
+
+extension Symbolizer {
+    /// The Swift module of the function containing return address `address`, if it is a Swift function.
+    static func swiftModule(ofReturnAddress address: UInt) -> String? {
+        guard let resolved = resolve([address], locations: true)[address], let mangled = resolved.mangled,
+            mangled.hasPrefix("$s"), let name = resolved.name
+        else { return nil }
+        // "Module.Type.function(...)", or "closure #1 in Module.Type.function(...)".
+        let entity = name.components(separatedBy: " in ").last ?? name
+        let module = entity.prefix { $0 != "." && $0 != "(" && $0 != " " }
+        return module.isEmpty ? nil : String(module)
     }
 }

@@ -99,6 +99,7 @@ typedef struct lv_thread_state {
     uint32_t waiting_line;        ///< the acquire's #line
     const char *waiting_file;     ///< the acquire's #fileID
     uint64_t waiting_since_tsc;   ///< when the spin began
+    uint64_t waiting_excused_base;  ///< the validator's reporting time (SpinWatchdog) when the spin began
     uint32_t parked;              ///< 1 once this thread stopped for a firing watchdog (it never runs on)
     uint32_t snapshot_faults;     ///< the thread's page faults (minor and major) at the snapshot
     int32_t waiting_stack_depth;  ///< frames in waiting_stack, captured once the wait is long
@@ -249,10 +250,23 @@ int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offs
 /// Base address and path of the object file holding `address` (dladdr); returns 0 when found.
 int lv_image_of(uintptr_t address, uintptr_t *base, const char **path);
 
-/// Runs `file` (searched on PATH) with `argv`, its standard output captured into a malloc'd buffer
-/// (`*output`, `*length`, NUL-terminated; free it) and its standard error discarded. Returns the exit
-/// status, or -1 when it could not be started.
-int lv_run_capturing_output(const char *file, char *const argv[], char **output, size_t *length);
+/// Asks a long-running `llvm-symbolizer` (started on first use, one per process; a forked child
+/// starts its own) about `lines` addresses: `request` is one `"<object file>" 0x<address>` line per
+/// address, the answer one JSON line each (a malloc'd, NUL-terminated buffer; free it). Returns 0, or
+/// -1 when no symbolizer is on PATH, it died, or it did not answer within `timeout_ms`: from then on
+/// every call fails at once (names come from the symbol table alone). Calls must be serialised.
+int lv_symbolizer_ask(const char *request, size_t length, int lines, int timeout_ms, char **answer,
+                      size_t *answer_length);
+
+/// The start and size of the exported (dynamic) symbol nearest below `address`; returns 0 when found.
+/// A stripped library's internal function lies past the end of the export before it.
+int lv_dynamic_symbol_extent(uintptr_t address, uintptr_t *start, uintptr_t *size);
+
+/// The name of the exported (dynamic) symbol nearest below `address`; returns 0 when found.
+int lv_dynamic_symbol_name(uintptr_t address, const char **name);
+
+/// The C++ demangling of `mangled` (`_ZN…`), malloc'd (free it), or NULL when it is not one.
+char *lv_cxx_demangle(const char *mangled);
 
 /// 1 when the ELF file at `path` is position independent (addresses are relative to its load base),
 /// 0 when it is a fixed-address executable, -1 when it cannot be read.
