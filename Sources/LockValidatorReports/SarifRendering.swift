@@ -163,7 +163,7 @@ extension ValidationReport {
         let log = Sarif.Log(runs: [
             Sarif.Run(
                 tool: .init(driver: .init(rules: descriptors)), results: results,
-                originalUriBaseIds: root.map { ["SRCROOT": .init(uri: "file://" + $0, uriBaseId: nil)] })
+                originalUriBaseIds: root.map { ["SRCROOT": .init(uri: Sarif.uri(path: $0), uriBaseId: nil)] })
         ])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -65,6 +65,9 @@ static int start_symbolizer(void) {
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    // It outlives every call: a descriptor of the program's it kept open (the write end of a pipe whose
+    // reader waits for end of file) would never close.
+    posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
     char *const argv[] = {"llvm-symbolizer", "--output-style=JSON", "--functions=linkage", "--no-inlines", NULL};
     char **environment = helper_environment();
     pid_t pid;
