@@ -42,6 +42,8 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
     case scopeLeak = "scope-leak"
     /// A spin wait passed the watchdog.
     case spinTimeout = "spin-timeout"
+    /// Threads blocked on each other's locks: an actual deadlock.
+    case deadlock = "deadlock"
     /// A validator table is full.
     case capacityExhausted = "capacity-exhausted"
 
@@ -172,6 +174,13 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
                 "spin wait timed out (deadlock or starvation)", .error, "XNU spinlock timeout",
                 "a spin wait past `LOCKVALIDATOR_SPIN_TIMEOUT_MS`: the wait-for chain is reported, the report"
                     + " written, the process aborted"
+            )
+        case .deadlock:
+            return (
+                "threads blocked on each other's locks (an actual deadlock)", .error,
+                "Helgrind/DRD lock-order; Driver Verifier deadlock detection; XNU/Linux hung-task",
+                "threads blocked in pthread waits on each other's locks (a wait-for cycle): an actual deadlock;"
+                    + " reported with every thread's held locks and stack, the report written, the process ended"
             )
         case .capacityExhausted:
             return (
