@@ -643,7 +643,8 @@ int pthread_spin_lock(pthread_spinlock_t *lock) {
     uint32_t action;
     void *object = lv_before_wait((const void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
-    int result = lv_wait_blocked((const void *)lock, object, LV_WAIT_SPIN, CLOCK_MONOTONIC, 0, NULL, spin_slice, CALLER);
+    int result =
+        lv_wait_blocked((const void *)lock, object, LV_WAIT_SPIN, CLOCK_MONOTONIC, 0, NULL, spin_slice, CALLER);
     if (result == LV_WAIT_UNSUPPORTED) result = real.spin_lock(lock);
     return lv_after_wait(object, result, result == 0, CALLER);
 }

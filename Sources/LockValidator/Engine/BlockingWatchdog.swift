@@ -50,7 +50,9 @@ package enum BlockingWatchdog {
     ) -> ThreadWait {
         var member = member
         var thread = isCaller ? ThreadState.current.info : ThreadRegistry.info(member.serial)
-        if thread.osThreadID == 0 { thread = ThreadInfo(serial: member.serial, osThreadID: member.os_thread_id, name: nil) }
+        if thread.osThreadID == 0 {
+            thread = ThreadInfo(serial: member.serial, osThreadID: member.os_thread_id, name: nil)
+        }
         var held: [HeldLockInfo] = []
         if member.parked != 0, let state = member.state {
             held = ThreadState(pointer: state).heldLockInfos

@@ -19,6 +19,7 @@ public struct ThreadWait: Hashable, Sendable, Codable {
     /// For a reader–writer lock: true when it waits to read, false to write.
     public let forReading: Bool?
 
+    /// A thread's wait as a report shows it.
     public init(
         thread: ThreadInfo, waitingFor: LockInfo?, waitingAt: SourceSite?, holder: UInt32, waitedNanoseconds: Double,
         heldLocks: [HeldLockInfo], stack: StackTrace, isBlocking: Bool? = nil, forReading: Bool? = nil

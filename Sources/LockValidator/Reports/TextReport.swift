@@ -204,10 +204,11 @@ enum TextReport {
             let blocking = wait.isBlocking == true
             if let lock = wait.waitingFor {
                 let milliseconds = Int((wait.waitedNanoseconds / 1e6).rounded())
+                let waited = "\(blocking ? "has been blocked" : "has spun") \(milliseconds) ms"
                 let access = wait.forReading.map { $0 ? " to read" : " to write" } ?? ""
                 lines.append(
-                    "\(wait.thread) \(blocking ? "has been blocked" : "has spun") \(milliseconds) ms on \(lock)\(access)"
-                        + " (asked at \(wait.waitingAt?.description ?? "?")), held by thread \(wait.holder)")
+                    "\(wait.thread) \(waited) on \(lock)\(access) (asked at \(wait.waitingAt?.description ?? "?")),"
+                        + " held by thread \(wait.holder)")
             } else {
                 lines.append("\(wait.thread) is not \(blocking ? "blocked" : "spinning")")
             }
