@@ -462,13 +462,14 @@ static int write_clock_slice(const void *lock, clockid_t clock, const struct tim
     return real.rwlock_clockwrlock((pthread_rwlock_t *)lock, clock, deadline);
 }
 
-// A pthread spin lock has no timed variant: try, spin on the word, and yield now and then (so that a
-// holder on an oversubscribed machine runs), until the deadline.
+// A pthread spin lock has no timed variant: try, pause, and yield now and then (so that a holder on an
+// oversubscribed machine runs), until the deadline. The lock word is not read: its meaning is glibc's
+// (on x86, 1 is free).
 static int spin_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
     pthread_spinlock_t *spin = (pthread_spinlock_t *)lock;
     for (unsigned round = 1;; round++) {
         if (real.spin_trylock(spin) == 0) return 0;
-        for (int spins = 0; spins < 64; spins++) lv_pause();  // the word's meaning is glibc's (x86: 1 is free)
+        for (int spins = 0; spins < 64; spins++) lv_pause();
         if (round % 16 == 0) {
             sched_yield();
             struct timespec now;
@@ -555,7 +556,7 @@ int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *at
 }
 
 // A waiting rwlock acquire: `wait` and `slice` say how (lv_wait_blocked), `plain_call` is the C library's
-// untimed call for a lock that refuses timed waits.
+// untimed call for a lock that refuses timed waits (a wait with a deadline of its own never needs one).
 #define RWLOCK_WAIT(how, wait, clock, timed, deadline, slice, plain_call)                                      \
     uint32_t action;                                                                                           \
     void *object = lv_before_wait(rwlock, rwlock_type(rwlock), how, CALLER, &action);                          \
