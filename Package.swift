@@ -123,5 +123,8 @@ let package = Package(
             name: "LockValidatorReportsTests",
             dependencies: ["LockValidatorReports", "SpinLocks", "TestSupport", "lockval"]
         ),
+        // Deadlocks, and long waits that are not, in C without the validator, for
+        // LD_PRELOAD=libLockValidatorPreload.so: `deadlock-corpus <scenario>`.
+        .executableTarget(name: "deadlock-corpus", path: "Tests/DeadlockCorpus"),
     ]
 )

@@ -5,11 +5,13 @@
 #define _GNU_SOURCE
 #include "LockValidatorInterpose.h"
 #include "LockValidatorShims.h"
+#include "deadlock_watchdog.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +430,57 @@ static inline int refused(uint32_t action) { return action == LV_PT_REFUSE ? EDE
 // A mutex that was robust and whose owner died is taken with EOWNERDEAD.
 static inline int mutex_taken(int result) { return result == 0 || result == EOWNERDEAD; }
 
+// MARK: One slice of a contended wait (lv_wait_blocked, the deadlock watchdog)
+
+// A wait without a deadline of its own waits in slices on CLOCK_REALTIME, the clock every glibc takes
+// for every mutex kind (a priority-inheritance mutex's clocklock may refuse CLOCK_MONOTONIC); a clock
+// jump only lengthens or shortens a slice.
+static int mutex_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
+    (void)clock;
+    return real.mutex_timedlock((pthread_mutex_t *)lock, deadline);
+}
+
+static int mutex_clock_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
+    return real.mutex_clocklock((pthread_mutex_t *)lock, clock, deadline);
+}
+
+static int read_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
+    (void)clock;
+    return real.rwlock_timedrdlock((pthread_rwlock_t *)lock, deadline);
+}
+
+static int read_clock_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
+    return real.rwlock_clockrdlock((pthread_rwlock_t *)lock, clock, deadline);
+}
+
+static int write_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
+    (void)clock;
+    return real.rwlock_timedwrlock((pthread_rwlock_t *)lock, deadline);
+}
+
+static int write_clock_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
+    return real.rwlock_clockwrlock((pthread_rwlock_t *)lock, clock, deadline);
+}
+
+// A pthread spin lock has no timed variant: try, pause, and yield now and then (so that a holder on an
+// oversubscribed machine runs), until the deadline. The lock word is not read: its meaning is glibc's
+// (on x86, 1 is free).
+static int spin_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
+    pthread_spinlock_t *spin = (pthread_spinlock_t *)lock;
+    for (unsigned round = 1;; round++) {
+        if (real.spin_trylock(spin) == 0) return 0;
+        for (int spins = 0; spins < 64; spins++) lv_pause();
+        if (round % 16 == 0) {
+            sched_yield();
+            struct timespec now;
+            clock_gettime(clock, &now);
+            if (now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec)) {
+                return ETIMEDOUT;
+            }
+        }
+    }
+}
+
 // MARK: Mutexes
 
 int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attributes) {
@@ -447,7 +500,8 @@ int pthread_mutex_lock(pthread_mutex_t *mutex) {
     uint32_t action;
     void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
-    int result = real.mutex_lock(mutex);
+    int result = lv_wait_blocked(mutex, object, LV_WAIT_MUTEX, CLOCK_REALTIME, 0, NULL, mutex_slice, CALLER);
+    if (result == LV_WAIT_UNSUPPORTED) result = real.mutex_lock(mutex);
     return lv_after_wait(object, result, mutex_taken(result), CALLER);
 }
 
@@ -456,7 +510,7 @@ int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *deadl
     uint32_t action;
     void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
-    int result = real.mutex_timedlock(mutex, deadline);
+    int result = lv_wait_blocked(mutex, object, LV_WAIT_MUTEX, CLOCK_REALTIME, 1, deadline, mutex_slice, CALLER);
     return lv_after_wait(object, result, mutex_taken(result), CALLER);
 }
 
@@ -465,7 +519,7 @@ int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, const struc
     uint32_t action;
     void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
-    int result = real.mutex_clocklock(mutex, clock, deadline);
+    int result = lv_wait_blocked(mutex, object, LV_WAIT_MUTEX, clock, 1, deadline, mutex_clock_slice, CALLER);
     return lv_after_wait(object, result, mutex_taken(result), CALLER);
 }
 
@@ -501,45 +555,48 @@ int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *at
     return result;
 }
 
-#define RWLOCK_WAIT(field, how, ...)                                                     \
-    uint32_t action;                                                                     \
-    void *object = lv_before_wait(rwlock, rwlock_type(rwlock), how, CALLER, &action);       \
-    if (action != LV_PT_PROCEED) return refused(action);                                 \
-    int result = real.field(__VA_ARGS__);                                                \
+// A waiting rwlock acquire: `wait` and `slice` say how (lv_wait_blocked), `plain_call` is the C library's
+// untimed call for a lock that refuses timed waits (a wait with a deadline of its own never needs one).
+#define RWLOCK_WAIT(how, wait, clock, timed, deadline, slice, plain_call)                                      \
+    uint32_t action;                                                                                           \
+    void *object = lv_before_wait(rwlock, rwlock_type(rwlock), how, CALLER, &action);                          \
+    if (action != LV_PT_PROCEED) return refused(action);                                                       \
+    int result = lv_wait_blocked(rwlock, object, wait, clock, timed, deadline, slice, CALLER);                 \
+    if (result == LV_WAIT_UNSUPPORTED) result = plain_call;                                                    \
     return lv_after_wait(object, result, result == 0, CALLER)
 
 int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock) {
     if (!validating()) return REAL(rwlock_rdlock)(rwlock);
     TRY_FIRST(rwlock, LV_PT_SHARED, real.rwlock_rdlock(rwlock), real.rwlock_tryrdlock(rwlock), tried == 0,
               real.rwlock_unlock(rwlock));
-    RWLOCK_WAIT(rwlock_rdlock, LV_PT_SHARED, rwlock);
+    RWLOCK_WAIT(LV_PT_SHARED, LV_WAIT_READ, CLOCK_REALTIME, 0, NULL, read_slice, real.rwlock_rdlock(rwlock));
 }
 
 int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock) {
     if (!validating()) return REAL(rwlock_wrlock)(rwlock);
     TRY_FIRST(rwlock, LV_PT_EXCLUSIVE, real.rwlock_wrlock(rwlock), real.rwlock_trywrlock(rwlock), tried == 0,
               real.rwlock_unlock(rwlock));
-    RWLOCK_WAIT(rwlock_wrlock, LV_PT_EXCLUSIVE, rwlock);
+    RWLOCK_WAIT(LV_PT_EXCLUSIVE, LV_WAIT_WRITE, CLOCK_REALTIME, 0, NULL, write_slice, real.rwlock_wrlock(rwlock));
 }
 
 int pthread_rwlock_timedrdlock(pthread_rwlock_t *rwlock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_timedrdlock)(rwlock, deadline);
-    RWLOCK_WAIT(rwlock_timedrdlock, LV_PT_SHARED, rwlock, deadline);
+    RWLOCK_WAIT(LV_PT_SHARED, LV_WAIT_READ, CLOCK_REALTIME, 1, deadline, read_slice, EINVAL);
 }
 
 int pthread_rwlock_timedwrlock(pthread_rwlock_t *rwlock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_timedwrlock)(rwlock, deadline);
-    RWLOCK_WAIT(rwlock_timedwrlock, LV_PT_EXCLUSIVE, rwlock, deadline);
+    RWLOCK_WAIT(LV_PT_EXCLUSIVE, LV_WAIT_WRITE, CLOCK_REALTIME, 1, deadline, write_slice, EINVAL);
 }
 
 int pthread_rwlock_clockrdlock(pthread_rwlock_t *rwlock, clockid_t clock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_clockrdlock)(rwlock, clock, deadline);
-    RWLOCK_WAIT(rwlock_clockrdlock, LV_PT_SHARED, rwlock, clock, deadline);
+    RWLOCK_WAIT(LV_PT_SHARED, LV_WAIT_READ, clock, 1, deadline, read_clock_slice, EINVAL);
 }
 
 int pthread_rwlock_clockwrlock(pthread_rwlock_t *rwlock, clockid_t clock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_clockwrlock)(rwlock, clock, deadline);
-    RWLOCK_WAIT(rwlock_clockwrlock, LV_PT_EXCLUSIVE, rwlock, clock, deadline);
+    RWLOCK_WAIT(LV_PT_EXCLUSIVE, LV_WAIT_WRITE, clock, 1, deadline, write_clock_slice, EINVAL);
 }
 
 int pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock) {
@@ -587,7 +644,9 @@ int pthread_spin_lock(pthread_spinlock_t *lock) {
     uint32_t action;
     void *object = lv_before_wait((const void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, CALLER, &action);
     if (action != LV_PT_PROCEED) return refused(action);
-    int result = real.spin_lock(lock);
+    int result =
+        lv_wait_blocked((const void *)lock, object, LV_WAIT_SPIN, CLOCK_MONOTONIC, 0, NULL, spin_slice, CALLER);
+    if (result == LV_WAIT_UNSUPPORTED) result = real.spin_lock(lock);
     return lv_after_wait(object, result, result == 0, CALLER);
 }
 

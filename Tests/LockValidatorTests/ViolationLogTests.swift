@@ -55,7 +55,7 @@ import Testing
     }
 
     @Test func everyRuleHasAStableKebabCaseIdAndAnAnchor() {
-        #expect(Rule.allCases.count == 22)
+        #expect(Rule.allCases.count == 23)
         #expect(Rule.lockOrderInversion.rawValue == "lock-order-inversion")
         for rule in Rule.allCases {
             #expect(rule.rawValue.allSatisfy { $0.isLowercase || $0 == "-" })

@@ -68,6 +68,27 @@ let scenarios: [String: () -> Int32] = [
         }
         return 0
     },
+    "nslock-deadlock": {
+        // A real ABBA deadlock: each thread holds its first NSLock before it takes the second. The second
+        // to wait closes the cycle (lock-order-inversion, reported before it waits); the deadlock watchdog
+        // then ends the process with the `deadlock` report.
+        let accounts = NSLock()
+        let ledger = NSLock()
+        let accountsHeld = DispatchSemaphore(value: 0)
+        let ledgerHeld = DispatchSemaphore(value: 0)
+        concurrently(2) { index in
+            let transfer = index == 0
+            Thread.current.name = transfer ? "transfer" : "audit"
+            let (first, second) = transfer ? (accounts, ledger) : (ledger, accounts)
+            first.lock()
+            (transfer ? accountsHeld : ledgerHeld).signal()
+            (transfer ? ledgerHeld : accountsHeld).wait()
+            second.lock()
+            second.unlock()
+            first.unlock()
+        }
+        return 1  // not reached
+    },
     "c-abba": {
         onThread { scenario_c_first_then_second() }
         onThread { scenario_c_second_then_first() }

@@ -37,7 +37,7 @@ enum TextReport {
         case .irqlInconsistentUsage: lines += usages(violation, frames) + interruptScenario(violation)
         case .sameClassNesting, .recursiveAcquire: lines += recursionScenario(violation)
         case .holdTimeExceeded: lines += holdTime(violation, frames)
-        case .spinTimeout: lines += waitForChain(violation, frames)
+        case .spinTimeout, .deadlock: lines += waitForChain(violation, frames)
         default: break
         }
         lines += heldLocks(violation)
@@ -201,15 +201,19 @@ enum TextReport {
     }
 
     private static func waitForChain(_ violation: Violation, _ frames: FrameLines) -> [String] {
-        var lines = ["", "the wait-for chain:"]
+        var lines = ["", violation.rule == .deadlock ? "the wait-for cycle:" : "the wait-for chain:"]
         for wait in violation.waits {
             lines.append("")
+            let blocking = wait.isBlocking == true
             if let lock = wait.waitingFor {
+                let milliseconds = Int((wait.waitedNanoseconds / 1e6).rounded())
+                let waited = "\(blocking ? "has been blocked" : "has spun") \(milliseconds) ms"
+                let access = wait.forReading.map { $0 ? " to read" : " to write" } ?? ""
                 lines.append(
-                    "\(wait.thread) has spun \(Int((wait.waitedNanoseconds / 1e6).rounded())) ms on \(lock)"
-                        + " (asked at \(wait.waitingAt?.description ?? "?")), held by thread \(wait.holder)")
+                    "\(wait.thread) \(waited) on \(lock)\(access) (asked at \(wait.waitingAt?.description ?? "?")),"
+                        + " held by thread \(wait.holder)")
             } else {
-                lines.append("\(wait.thread) is not spinning")
+                lines.append("\(wait.thread) is not \(blocking ? "blocked" : "spinning")")
             }
             lines.append(wait.heldLocks.isEmpty ? "  holding nothing" : "  holding:")
             for held in wait.heldLocks {

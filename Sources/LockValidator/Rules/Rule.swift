@@ -44,6 +44,9 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
     case spinTimeout = "spin-timeout"
     /// A validator table is full.
     case capacityExhausted = "capacity-exhausted"
+    /// Threads blocked on each other's locks: an actual deadlock (last, so the other cases keep their
+    /// numbering for code compiled before it).
+    case deadlock = "deadlock"
 
     /// The rule id.
     public var description: String { rawValue }
@@ -177,6 +180,13 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
             return (
                 "validator table full", .warning, "lockdep and WITNESS switch off silently; this does not",
                 "a validator table is full: said once per table, the locks and other checks keep working"
+            )
+        case .deadlock:
+            return (
+                "threads blocked on each other's locks (an actual deadlock)", .error,
+                "Helgrind/DRD lock-order; Driver Verifier deadlock detection; XNU/Linux hung-task",
+                "threads blocked in pthread waits on each other's locks (a wait-for cycle): an actual deadlock;"
+                    + " reported with every thread's held locks and stack, the report written, the process ended"
             )
         }
     }

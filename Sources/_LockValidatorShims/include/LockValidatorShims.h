@@ -128,6 +128,7 @@ static inline void lv_prefetch(uintptr_t address) { __builtin_prefetch((const vo
 static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
 
 #include "LockValidatorHeldEntry.h"
+#include "LockValidatorDeadlockMember.h"
 
 
 /// Marks the calling thread as running validator code (nested calls count): pthread locks it takes

@@ -1,0 +1,74 @@
+import _LockValidatorShims
+
+/// The deadlock watchdog's report, for threads blocked in interposed pthread waits (the pthread
+/// interposer finds the cycle; see `deadlock_watchdog.c`): every thread of the wait-for cycle, what it
+/// holds and waits for, and its stack, as the spin watchdog reports a chain; then the report file and
+/// the learned-order store are written and the process ends, so a test run ends with a diagnosis
+/// instead of a hung CI job.
+///
+/// The process ends with `_exit`, not `exit`: the program's exit handlers could wait for the locks the
+/// deadlocked threads hold, and what `exit` would write for the validator (the report, the store) is
+/// written here.
+package enum BlockingWatchdog {
+    /// Reports the deadlock among `members` (the calling thread first; each waits for a lock the next
+    /// one holds, the last for one the first holds), and ends the process: with `LOCKVALIDATOR_EXIT_CODE`
+    /// unless that is 0 (a deadlocked process has not done its work, whatever violations may be let pass),
+    /// else with `failureStatus`.
+    ///
+    /// Every member but the caller has parked (stopped for good) by now, unless `parked` says otherwise:
+    /// its held stack and stack are read only then.
+    package static func reportDeadlock(
+        _ members: UnsafeBufferPointer<lv_deadlock_member>, failureStatus: Int,
+        lockInfo: (UnsafeMutableRawPointer) -> LockInfo
+    ) -> Never {
+        let waits = members.indices.map { index in
+            threadWait(
+                members[index], holder: members[(index + 1) % members.count].serial, isCaller: index == 0,
+                lockInfo: lockInfo)
+        }
+        let story = waits.map { wait in
+            "\(wait.thread) waits for \(wait.waitingFor.map { "\($0)" } ?? "?") held by thread \(wait.holder)"
+        }.joined(separator: ", ")
+        LockValidator.deliverFatal(
+            LockValidator.makeViolation(
+                .deadlock,
+                summary: "\(waits.count) threads blocked on each other's locks: \(story): a deadlock",
+                locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits))
+        ReportWriter.writeConfiguredReport()
+        LearnedOrders.writeBack()
+        let configured = ConfigurationStore.loaded.configuration.exitCode
+        let status = configured.flatMap { $0 == 0 ? nil : $0 } ?? failureStatus
+        printToStandardError(
+            "LockValidator: deadlock among \(waits.count) threads; exiting with status \(status) so the run ends"
+                + " with this diagnosis")
+        lv_flush_and_exit(Int32(truncatingIfNeeded: status))
+    }
+
+    /// One member as the report shows it.
+    private static func threadWait(
+        _ member: lv_deadlock_member, holder: UInt32, isCaller: Bool, lockInfo: (UnsafeMutableRawPointer) -> LockInfo
+    ) -> ThreadWait {
+        var member = member
+        var thread = isCaller ? ThreadState.current.info : ThreadRegistry.info(member.serial)
+        if thread.osThreadID == 0 {
+            thread = ThreadInfo(serial: member.serial, osThreadID: member.os_thread_id, name: nil)
+        }
+        var held: [HeldLockInfo] = []
+        if member.parked != 0, let state = member.state {
+            held = ThreadState(pointer: state).heldLockInfos
+            // Not the entry its acquire pushed before it began to wait.
+            if held.last?.lock.instance == member.instance { held.removeLast() }
+        }
+        let depth = Int(max(0, member.stack_depth))
+        let stack = withUnsafeBytes(of: &member.stack) { frames in
+            (0..<depth).map { frames.load(fromByteOffset: $0 * MemoryLayout<UInt>.stride, as: UInt.self) }
+        }
+        let how = Int(member.how)
+        return ThreadWait(
+            thread: thread, waitingFor: member.lock_object.map(lockInfo),
+            waitingAt: SourceSite(codeAddress: UInt(member.caller)), holder: holder,
+            waitedNanoseconds: Double(member.blocked_ns), heldLocks: held, stack: StackTrace(addresses: stack),
+            isBlocking: how != LV_WAIT_SPIN,
+            forReading: how == LV_WAIT_READ ? true : how == LV_WAIT_WRITE ? false : nil)
+    }
+}

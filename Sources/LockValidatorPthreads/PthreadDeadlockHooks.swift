@@ -1,0 +1,18 @@
+import LockValidator
+import _LockValidatorShims
+
+// The entry points the interposer's deadlock watchdog (`deadlock_watchdog.c`) calls, with the thread
+// marked inside the validator.
+
+@_cdecl("lv_pthread_lock_instance")
+func pthreadLockInstance(_ object: UnsafeMutableRawPointer) -> UInt64 {
+    withLock(object) { $0.annotated.tracking.instance }
+}
+
+@_cdecl("lv_pthread_deadlock")
+func pthreadDeadlock(_ members: UnsafePointer<lv_deadlock_member>, _ count: UInt32) {
+    // 66, the status LockValidatorPthreads fails a process with.
+    BlockingWatchdog.reportDeadlock(UnsafeBufferPointer(start: members, count: Int(count)), failureStatus: 66) {
+        object in withLock(object) { $0.annotated.tracking.info }
+    }
+}

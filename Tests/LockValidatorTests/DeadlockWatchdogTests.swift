@@ -1,0 +1,195 @@
+import Foundation
+import LockValidator
+import Testing
+
+/// The deadlock watchdog, end to end: each scenario of the C corpus (`deadlock-corpus`, plain C run under
+/// `LD_PRELOAD=libLockValidatorPreload.so`) and of `pthread-scenarios` runs as a child process, killed
+/// after 60 s; the test reads its exit status, standard error and report. A deadlock must end the run
+/// with the `deadlock` report naming every thread of the cycle; a long wait that is not one must not.
+@Suite(.serialized) struct DeadlockWatchdogTests {
+    struct Run {
+        let status: Int32
+        let killed: Bool
+        let seconds: Double
+        let output: String
+        let error: String
+        let report: ValidationReport?
+
+        var rules: [Rule] { report?.violations.map(\.rule) ?? [] }
+        var deadlock: Violation? { report?.violations.first { $0.rule == .deadlock } }
+        /// What the scenario itself returned, when it finished.
+        var scenarioResult: Int32? {
+            output.split(separator: "\n").last { $0.contains(": ") && $0.contains(" returned ") }
+                .flatMap { $0.split(separator: " ").last }.flatMap { Int32($0) }
+        }
+    }
+
+    static let buildDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        .deletingLastPathComponent()
+
+    /// Runs `executable scenario`, the C corpus under the preload library; kills it after 60 s.
+    static func run(
+        _ scenario: String, executable name: String = "deadlock-corpus", environment: [String: String] = [:]
+    ) throws -> Run {
+        let executable = buildDirectory.appendingPathComponent(name)
+        let library = buildDirectory.appendingPathComponent("libLockValidatorPreload.so")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: executable.path)
+                && FileManager.default.fileExists(atPath: library.path),
+            "\(executable.path) or \(library.path) is missing: `swift build --build-tests` builds them")
+        let reportPath = NSTemporaryDirectory() + "deadlock-\(getpid())-\(scenario)-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: reportPath) }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = [scenario]
+        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
+        variables["LOCKVALIDATOR_REPORT"] = reportPath
+        if name == "deadlock-corpus" { variables["LD_PRELOAD"] = library.path }
+        variables.merge(environment) { _, new in new }
+        process.environment = variables
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        let start = ContinuousClock.now
+        try process.run()
+        // Read while it runs: a full pipe would stop the child.
+        nonisolated(unsafe) var outputData = Data()
+        nonisolated(unsafe) var errorData = Data()
+        let reading = DispatchGroup()
+        DispatchQueue.global().async(group: reading) { outputData = output.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: reading) { errorData = error.fileHandleForReading.readDataToEndOfFile() }
+        var killed = false
+        if finished.wait(timeout: .now() + 60) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            killed = true
+            finished.wait()
+        }
+        let elapsed = ContinuousClock.now - start
+        reading.wait()
+        let report = try? JSONDecoder().decode(
+            ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
+        return Run(
+            status: process.terminationStatus, killed: killed,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+            output: String(decoding: outputData, as: UTF8.self), error: String(decoding: errorData, as: UTF8.self),
+            report: report)
+    }
+
+    // MARK: Deadlocks end the run, with the cycle
+
+    /// Checks what every deadlocked run must show: ended in time, not killed, non-zero, the report on
+    /// standard error and in the file, every thread of the cycle with what it waits for and holds.
+    static func expectDeadlock(_ run: Run, among threads: Set<String>) throws {
+        #expect(!run.killed, "hung until killed after 60 s")
+        #expect(run.seconds < 10, "took \(run.seconds) s")
+        #expect(run.status == 66)
+        #expect(run.scenarioResult == nil, "the scenario finished: \(run.output)")
+        #expect(run.error.contains("ERROR: deadlock: threads blocked on each other's locks"))
+        #expect(run.error.contains("the wait-for cycle:"))
+        #expect(run.error.contains("LockValidator: deadlock among \(threads.count) threads; exiting with status 66"))
+        let violation = try #require(run.deadlock, "no deadlock in the report: \(run.rules)")
+        #expect(Set(violation.waits.compactMap(\.thread.name)) == threads)
+        #expect(violation.waits.count == threads.count)
+        #expect(violation.locks.count == threads.count)
+        for (index, wait) in violation.waits.enumerated() {
+            // Each waits for a lock the next one holds; the last for one the first holds.
+            let next = violation.waits[(index + 1) % violation.waits.count]
+            #expect(wait.holder == next.thread.serial)
+            let lock = try #require(wait.waitingFor)
+            #expect(next.heldLocks.contains { $0.lock.instance == lock.instance }, "\(next.thread) holds \(lock)")
+            #expect(!wait.heldLocks.contains { $0.lock.instance == lock.instance }, "its pending acquire is not held")
+            #expect(!wait.stack.addresses.isEmpty)
+            // The thread that found the cycle looked after a second; the others may have begun to wait later.
+            #expect(wait.waitedNanoseconds >= (index == 0 ? 1e9 : 1e8))
+        }
+    }
+
+    @Test(arguments: [
+        ("abba", ["abba-one", "abba-two"]),
+        ("three-cycle", ["cycle-one", "cycle-two", "cycle-three"]),
+        ("rwlock-writers", ["writer-one", "writer-two"]),
+        ("rwlock-reader-writer", ["reader", "writer"]),
+        ("mutex-spin", ["mutex-holder", "spin-holder"]),
+        ("timed-abba", ["timed-one", "timed-two"]),  // its deadline a minute away
+    ])
+    func aDeadlockEndsTheRunWithItsCycle(scenario: String, threads: [String]) throws {
+        let run = try Self.run(scenario)
+        try Self.expectDeadlock(run, among: Set(threads))
+        // The inversion is found first, by the thread that closed the cycle, before it waited.
+        #expect(run.rules.last == .deadlock)
+        let ways = Dictionary(
+            (run.deadlock?.waits ?? []).map { ($0.thread.name ?? "", ($0.isBlocking, $0.forReading)) },
+            uniquingKeysWith: { first, _ in first })
+        switch scenario {
+        case "rwlock-reader-writer":
+            #expect(ways["reader"]! == (true, true) && ways["writer"]! == (true, false))
+            #expect(run.error.contains("to read (asked at"))
+        case "mutex-spin":
+            #expect(ways["spin-holder"]! == (true, nil) && ways["mutex-holder"]! == (false, nil))
+            #expect(run.error.contains("\"mutex-holder\"") && run.error.contains("has spun"))
+        default:
+            #expect(ways.values.allSatisfy { $0 == (true, nil) || $0 == (true, false) })
+        }
+    }
+
+    @Test func anNSLockDeadlockIsReportedAsTheInversionThenEndsTheRun() throws {
+        let run = try Self.run("nslock-deadlock", executable: "pthread-scenarios")
+        try Self.expectDeadlock(run, among: ["transfer", "audit"])
+        #expect(run.rules == [.lockOrderInversion, .deadlock])
+        let inversion = try #require(run.error.range(of: "ERROR: lock-order-inversion"))
+        let deadlock = try #require(run.error.range(of: "ERROR: deadlock"))
+        #expect(inversion.lowerBound < deadlock.lowerBound)
+    }
+
+    @Test func theExitStatusIsTheConfiguredOneButNeverZero() throws {
+        let chosen = try Self.run("abba", environment: ["LOCKVALIDATOR_EXIT_CODE": "3"])
+        #expect(chosen.status == 3 && chosen.deadlock != nil)
+        // LOCKVALIDATOR_EXIT_CODE=0 lets violations pass, not a process that never finished its work.
+        let passing = try Self.run("abba", environment: ["LOCKVALIDATOR_EXIT_CODE": "0"])
+        #expect(passing.status == 66 && passing.deadlock != nil)
+    }
+
+    @Test func theLearnedOrderStoreIsWritten() throws {
+        let directory = NSTemporaryDirectory() + "deadlock-store-\(getpid())/"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let run = try Self.run("abba", environment: ["LOCKVALIDATOR_GRAPH": directory])
+        #expect(run.deadlock != nil)
+        let store = try String(contentsOfFile: directory + "lockvalidator-graph.txt", encoding: .utf8)
+        #expect(store.contains("mutex created at set_up"))
+    }
+
+    @Test func aSelfDeadlockIsStillARecursiveAcquire() throws {
+        let run = try Self.run("self-deadlock")
+        #expect(run.rules == [.recursiveAcquire])
+        #expect(run.scenarioResult == 0)
+    }
+
+    // MARK: Long waits that are not deadlocks
+
+    /// A holder sleeping 3 s, a condition wait of 3 s at the end of a chain, a chain ending at a thread
+    /// that runs for 3 s, and a cycle that a wait's own 2 s deadline breaks: none is a deadlock.
+    @Test(arguments: ["slow-holder", "condition-wait", "running-chain", "timed-backoff"])
+    func aLongWaitThatIsNotACycleIsNotReported(scenario: String) throws {
+        let run = try Self.run(scenario)
+        #expect(!run.killed)
+        #expect(!run.rules.contains(.deadlock), "\(run.report?.violations.map(\.summary) ?? [])")
+        #expect(!run.error.contains("ERROR: deadlock"))
+        #expect(run.scenarioResult == 0, "\(run.output)")
+        // Only the backoff's ABBA is an inversion (reported, as any is).
+        #expect(run.rules == (scenario == "timed-backoff" ? [.lockOrderInversion] : []))
+        #expect(run.status == (scenario == "timed-backoff" ? 66 : 0))
+    }
+
+    /// The sliced wait keeps the C library's semantics: a robust mutex's dead owner is EOWNERDEAD, a
+    /// recursive mutex waited for is taken twice.
+    @Test(arguments: ["robust-owner-died", "recursive-contended"])
+    func aWaitKeepsTheLocksSemantics(scenario: String) throws {
+        let run = try Self.run(scenario)
+        #expect(run.scenarioResult == 0, "\(run.output)")
+        #expect(!run.rules.contains(.deadlock))
+    }
+}
