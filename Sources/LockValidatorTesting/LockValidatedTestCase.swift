@@ -32,7 +32,7 @@ open class LockValidatedTestCase: XCTestCase {
     open override func tearDown() {
         if let scope, let entry {
             scope.run { entry.checkEnd(scope: name, site: SourceSite(fileID: "\(type(of: self))", line: 0)) }
-            for violation in scope.violations where !allowedLockRules.contains(violation.rule) {
+            for violation in scope.end() where !allowedLockRules.contains(violation.rule) {
                 let location = violation.sourceLocation(fallback: nil)
                 recordFailure(
                     withDescription: violation.rendered(.text), inFile: location.path, atLine: location.line,
@@ -53,7 +53,7 @@ public func XCTAssertNoLockViolations<Result>(
     let scope = ViolationScope(name: "XCTAssertNoLockViolations", disposition: .collect)
     defer {
         scope.reportUnconfirmedHolds()
-        for violation in scope.violations {
+        for violation in scope.end() {
             let prefix = message().isEmpty ? "" : message() + "\n"
             XCTFail(prefix + violation.rendered(.text), file: file, line: line)
             ViolationScope.logHandled(violation)
