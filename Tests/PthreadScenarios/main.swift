@@ -358,6 +358,12 @@ let scenarios: [String: () -> Int32] = [
         outer.withLock { inner.withLock {} }
         return 0
     },
+    "scoped-inversion": ScopedWork.inversionInScope,
+    "scoped-spin-inversion": ScopedWork.spinInversionInScope,
+    "scoped-thread-exit": ScopedWork.threadEndingHoldingALock,
+    "unscoped-inversion": ScopedWork.inversionOutsideScopes,
+    "late-inversion": ScopedWork.inversionAfterTheScopeEnded,
+    "two-scopes": ScopedWork.workOfOneScopeWhileAnotherRuns,
     "named-order": {
         // `named-order [--reset] A B C`: NSLocks of the classes named A, B and C, each taken inside the one
         // before; after `LockValidator.reset()` with `--reset`.
