@@ -24,5 +24,4 @@ import Testing
         #expect(outer.map(\.rule) == [.irqlLowerInvalid])
         #expect(outer.map(\.scope) == ["inner (after it ended)"])
     }
-
 }
