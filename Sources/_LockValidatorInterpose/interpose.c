@@ -1069,6 +1069,8 @@ typedef struct {
 typedef __attribute__((swiftcall)) task_and_context (*task_create_function)(size_t, void *, const void *, void *,
                                                                              void *);
 typedef __attribute__((swiftcall)) void *(*current_task_function)(void);
+typedef __attribute__((swiftcall)) void (*async_let_begin_function)(void *, void *, const void *, void *, void *,
+                                                                   void *);
 
 /// TaskCreateFlags (swift/ABI/MetadataValues.h): a child task, and a task that copies the creator's
 /// task-locals (Task.init), find the creator's task-local scope themselves.
@@ -1081,6 +1083,7 @@ typedef struct {
 
 static struct {
     task_create_function create;
+    async_let_begin_function async_let_begin;
     current_task_function current_task;
     void *(*retain)(void *);
     void (*release)(void *);
@@ -1095,6 +1098,7 @@ static pthread_once_t task_scopes_once = PTHREAD_ONCE_INIT;
 
 static void resolve_task_functions(void) {
     task_scopes.create = (task_create_function)next_symbol("swift_task_create");
+    task_scopes.async_let_begin = (async_let_begin_function)next_symbol("swift_asyncLet_begin");
     task_scopes.current_task = (current_task_function)default_symbol("swift_task_getCurrent");
     task_scopes.retain = (void *(*)(void *))default_symbol("swift_retain");
     task_scopes.release = (void (*)(void *))default_symbol("swift_release");
@@ -1131,36 +1135,66 @@ static int add_task_scope(void *task, void *scope) {
     return 1;
 }
 
-__attribute__((swiftcall)) task_and_context swift_task_create(size_t flags, void *options, const void *result_type,
-                                                              void *function, void *context) {
-    pthread_once(&task_scopes_once, resolve_task_functions);
-    if (!validating() || !task_scopes.retain || !task_scopes.retain_count || !task_scopes.current_task) {
-        return task_scopes.create(flags, options, result_type, function, context);
-    }
+/// The scope, as a token, for a task about to be created (NULL: create it as is); on a non-NULL return the
+/// thread is inside the validator with the table locked, until created_in_scope.
+static void *will_create_in_scope(int inherits_locals) {
+    if (!validating() || !task_scopes.retain || !task_scopes.retain_count || !task_scopes.current_task) return NULL;
     lv_enter_validator();
-    void *scope = lv_scope_capture_for_task((flags & (TASK_IS_CHILD | TASK_COPIES_TASK_LOCALS)) != 0);
+    void *scope = lv_scope_capture_for_task(inherits_locals);
     if (!scope) {
         lv_leave_validator();
-        return task_scopes.create(flags, options, result_type, function, context);
+        return NULL;
     }
     __atomic_store_n(&task_scopes.used, 1, __ATOMIC_RELEASE);
     // Locked across the creation: the task may start on another thread at once, and its first violation
     // must find its entry (the lookup waits for the lock). Inside the validator, every call the runtime
     // makes meanwhile is passed through.
     REAL(mutex_lock)(&task_scopes.lock);
-    task_and_context made = task_scopes.create(flags, options, result_type, function, context);
+    return scope;
+}
+
+/// After will_create_in_scope: enters `task` (NULL: none was made) with `scope`, and unlocks.
+static void created_in_scope(void *task, void *scope) {
     enum { PRUNE_ROOM = 256 };
     task_scope dropped[PRUNE_ROOM];
     size_t dropped_count = 0;
     if (task_scopes.count >= task_scopes.prune_at) dropped_count = prune_task_scopes(dropped, PRUNE_ROOM);
-    int added = made.task && add_task_scope(made.task, scope);
+    int added = task && add_task_scope(task, scope);
     REAL(mutex_unlock)(&task_scopes.lock);
     if (!added) lv_scope_release(scope);
     for (size_t i = 0; i < dropped_count; i++) lv_scope_release(dropped[i].scope);
     lv_leave_validator();
     // Outside the validator: a finished task's result may run deinitialisers that take locks.
     for (size_t i = 0; i < dropped_count; i++) task_scopes.release(dropped[i].task);
+}
+
+__attribute__((swiftcall)) task_and_context swift_task_create(size_t flags, void *options, const void *result_type,
+                                                              void *function, void *context) {
+    pthread_once(&task_scopes_once, resolve_task_functions);
+    void *scope = will_create_in_scope((flags & (TASK_IS_CHILD | TASK_COPIES_TASK_LOCALS)) != 0);
+    task_and_context made = task_scopes.create(flags, options, result_type, function, context);
+    if (scope) created_in_scope(made.task, scope);
     return made;
+}
+
+/// The task an `async let` began: AsyncLetImpl (stdlib/public/Concurrency/AsyncLet.cpp) is a
+/// ChildTaskStatusRecord (flags, parent record, first child: the task) followed by the task again with
+/// flags in its two low bits. Unless both agree and name a task (one with the creating task's metadata),
+/// the layout is not this one, and NULL leaves the child unrecorded.
+static void *async_let_task(void *const *async_let) {
+    void *task = async_let[2];
+    if (!task || ((uintptr_t)async_let[3] & ~(uintptr_t)3) != (uintptr_t)task) return NULL;
+    void *creator = task_scopes.current_task();
+    return creator && *(void *const *)creator == *(void *const *)task ? task : NULL;
+}
+
+// `async let` creates its child task inside the runtime, out of reach of the interposed swift_task_create.
+__attribute__((swiftcall)) void swift_asyncLet_begin(void *async_let, void *options, const void *result_type,
+                                                     void *function, void *context, void *result_buffer) {
+    pthread_once(&task_scopes_once, resolve_task_functions);
+    void *scope = will_create_in_scope(1);
+    task_scopes.async_let_begin(async_let, options, result_type, function, context, result_buffer);
+    if (scope) created_in_scope(async_let_task(async_let), scope);
 }
 
 void *lv_scope_of_current_task(void) {

@@ -187,7 +187,7 @@ import Testing
 
     @Test(arguments: [
         "thread", "global-queue", "serial-queue", "work-item", "async-after", "concurrent-perform", "detached-task",
-        "task-in-detached-task", "pthread",
+        "task-in-detached-task", "immediate-task-in-detached-task", "child-tasks-in-detached-task", "pthread",
     ])
     func anInversionOnWorkAScopeStartedGoesToThatScope(start: String) throws {
         let run = try Self.run("scoped-inversion", [start])

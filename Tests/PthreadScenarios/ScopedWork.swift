@@ -58,6 +58,26 @@ enum ScopedWork {
             }
             done.wait()
         },
+        "immediate-task-in-detached-task": { body in
+            // Task.immediate runs on its creator's thread until it suspends: made inside swift_task_create?
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                await Task.immediate { body() }.value
+                done.signal()
+            }
+            done.wait()
+        },
+        "child-tasks-in-detached-task": { body in
+            // Child tasks (async let, a task group) of a detached task: they inherit its scope.
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                async let first: Void = body()
+                await first
+                await withTaskGroup(of: Void.self) { group in group.addTask { body() } }
+                done.signal()
+            }
+            done.wait()
+        },
         "pthread": { body in runOnPthread(body) },
     ]
 
