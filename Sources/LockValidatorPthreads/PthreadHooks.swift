@@ -10,7 +10,7 @@ func installPthreadValidation() -> Int32 {
     // Reading the configuration applies LOCKVALIDATOR=off and the other settings now.
     guard LockValidator.configuration.isEnabled else { return 0 }
     ProcessEnd.failProcessOnViolations(status: 66)
-    InheritedScope.setTaskScopeLookup { lv_scope_of_current_task().map(scope(ofToken:)) }
+    InheritedScope.setTaskScopeLookup(lv_scope_of_current_task)
     return 1
 }
 

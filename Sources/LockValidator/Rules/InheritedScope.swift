@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -32,19 +34,24 @@ package enum InheritedScope {
         return old
     }
 
-    /// How to find the scope the running task inherited from the code that created it, where its
-    /// task-locals do not carry it (`Task.detached`); set by LockValidatorPthreads.
-    package typealias TaskScopeLookup = @Sendable () -> ViolationScope?
+    /// Finds the scope the running task inherited from the code that created it, where its task-locals
+    /// do not carry it (`Task.detached`): returns it retained (`Unmanaged<ViolationScope>`), or nil.
+    package typealias TaskScopeLookup = @convention(c) () -> UnsafeMutableRawPointer?
 
-    private static let taskLookup = InternalLock<TaskScopeLookup?>(nil)
+    /// The lookup's address, 0 until LockValidatorPthreads installs one: read without a lock, as every
+    /// thread, dispatched work item and task a scope starts asks.
+    private static let taskLookup = Atomic<UInt>(0)
 
     /// Installs the lookup of the running task's inherited scope.
-    package static func setTaskScopeLookup(_ lookup: @escaping TaskScopeLookup) {
-        taskLookup.withLock { $0 = lookup }
+    package static func setTaskScopeLookup(_ lookup: TaskScopeLookup) {
+        taskLookup.store(UInt(bitPattern: unsafeBitCast(lookup, to: UnsafeRawPointer.self)), ordering: .releasing)
     }
 
     /// The scope the running task inherited from the code that created it, if any.
     package static var ofTask: ViolationScope? {
-        taskLookup.withLock { $0 }?()
+        let address = taskLookup.load(ordering: .acquiring)
+        guard address != 0, let pointer = UnsafeRawPointer(bitPattern: address) else { return nil }
+        let lookup = unsafeBitCast(pointer, to: TaskScopeLookup.self)
+        return lookup().map { Unmanaged<ViolationScope>.fromOpaque($0).takeRetainedValue() }
     }
 }
