@@ -81,11 +81,12 @@ func pthreadLockDestroyed(_ object: UnsafeMutableRawPointer) {
 
 // MARK: Scopes carried to new threads, dispatched work and tasks
 
-/// Takes a token (a retained `ViolationScope`) the interposer holds.
+/// Takes over a token (a retained `ViolationScope`) the interposer held.
 func scope(ofToken token: UnsafeMutableRawPointer) -> ViolationScope {
     Unmanaged<ViolationScope>.fromOpaque(token).takeRetainedValue()
 }
 
+/// A token for the interposer to hold: `scope`, retained.
 func token(of scope: ViolationScope?) -> UnsafeMutableRawPointer? {
     scope.map { Unmanaged.passRetained($0).toOpaque() }
 }
@@ -102,9 +103,9 @@ func scopeCaptureForTask(_ inheritsLocals: Int32) -> UnsafeMutableRawPointer? {
 }
 
 @_cdecl("lv_scope_enter")
-func scopeEnter(_ token: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-    let scope = token.map { Unmanaged<ViolationScope>.fromOpaque($0).takeUnretainedValue() }
-    return LockValidatorPthreads.token(of: InheritedScope.replaceThreadScope(with: scope))
+func scopeEnter(_ entered: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let scope = entered.map { Unmanaged<ViolationScope>.fromOpaque($0).takeUnretainedValue() }
+    return token(of: InheritedScope.replaceThreadScope(with: scope))
 }
 
 @_cdecl("lv_scope_restore")

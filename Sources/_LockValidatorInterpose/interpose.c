@@ -777,7 +777,7 @@ static void release_scope(void *scope) {
     lv_leave_validator();
 }
 
-/// Runs `work(argument)` with the calling thread inheriting `scope`.
+/// Runs the statement `work` with the calling thread inheriting `scope`, then puts back what it had.
 #define IN_SCOPE(scope, work)                          \
     do {                                               \
         lv_enter_validator();                          \
