@@ -10,6 +10,7 @@ func installPthreadValidation() -> Int32 {
     // Reading the configuration applies LOCKVALIDATOR=off and the other settings now.
     guard LockValidator.configuration.isEnabled else { return 0 }
     ProcessEnd.failProcessOnViolations(status: 66)
+    InheritedScope.setTaskScopeLookup(lv_scope_of_current_task)
     return 1
 }
 
@@ -77,4 +78,55 @@ func pthreadWillRelease(_ object: UnsafeMutableRawPointer, _ caller: UInt) -> UI
 func pthreadLockDestroyed(_ object: UnsafeMutableRawPointer) {
     // The annotated lock's deinit reports a lock destroyed while held, and retires its statistics.
     Unmanaged<PthreadLock>.fromOpaque(object).release()
+}
+
+// MARK: Scopes carried to new threads, dispatched work and tasks
+
+/// Takes over a token (a retained `ViolationScope`) the interposer held.
+func scope(ofToken token: UnsafeMutableRawPointer) -> ViolationScope {
+    Unmanaged<ViolationScope>.fromOpaque(token).takeRetainedValue()
+}
+
+/// A token for the interposer to hold: `scope`, retained.
+func token(of scope: ViolationScope?) -> UnsafeMutableRawPointer? {
+    scope.map { Unmanaged.passRetained($0).toOpaque() }
+}
+
+@_cdecl("lv_scope_capture")
+func scopeCapture() -> UnsafeMutableRawPointer? {
+    token(of: ViolationScope.effective)
+}
+
+@_cdecl("lv_scope_capture_for_task")
+func scopeCaptureForTask(_ inheritsLocals: Int32) -> UnsafeMutableRawPointer? {
+    if inheritsLocals != 0 && ViolationScope.current != nil { return nil }
+    return token(of: ViolationScope.effective)
+}
+
+@_cdecl("lv_scope_enter")
+func scopeEnter(_ entered: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let scope = entered.map { Unmanaged<ViolationScope>.fromOpaque($0).takeUnretainedValue() }
+    return token(of: InheritedScope.replaceThreadScope(with: scope))
+}
+
+@_cdecl("lv_scope_restore")
+func scopeRestore(_ previous: UnsafeMutableRawPointer?) {
+    _ = InheritedScope.replaceThreadScope(with: previous.map(scope(ofToken:)))
+}
+
+@_cdecl("lv_scope_retain")
+func scopeRetain(_ token: UnsafeMutableRawPointer) {
+    _ = Unmanaged<ViolationScope>.fromOpaque(token).retain()
+}
+
+@_cdecl("lv_scope_release")
+func scopeRelease(_ token: UnsafeMutableRawPointer) {
+    Unmanaged<ViolationScope>.fromOpaque(token).release()
+}
+
+@_cdecl("lv_scope_thread_returning")
+func scopeThreadReturning() {
+    // In the scope still (it goes with the thread's own storage), so that a thread ending with a lock
+    // held fails the code that started it, as a ProcessorThread does.
+    ThreadState.current.checkExit()
 }

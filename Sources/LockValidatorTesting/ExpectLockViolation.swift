@@ -34,7 +34,7 @@ public func expectLockViolation<Result>(
 
 private func settle(_ scope: ViolationScope, expecting rule: Rule, _ comment: Comment?, _ location: SourceLocation) {
     scope.reportUnconfirmedHolds()
-    let seen = scope.violations
+    let seen = scope.end()
     if !seen.contains(where: { $0.rule == rule }) {
         let rules = seen.isEmpty ? "none" : seen.map(\.rule.rawValue).joined(separator: ", ")
         let text = "expected a \(rule.rawValue) violation; saw \(rules)" + (comment.map { ": \($0.rawValue)" } ?? "")

@@ -33,7 +33,7 @@ open class LockValidatedTestCase: XCTestCase {
         if let scope, let entry {
             // XCTest on Linux does not know where a test method is: the leak is placed by its own stack.
             scope.run { entry.checkEnd(scope: name, site: nil) }
-            for violation in scope.violations where !allowedLockRules.contains(violation.rule) {
+            for violation in scope.end() where !allowedLockRules.contains(violation.rule) {
                 let location = violation.sourceLocation(fallback: nil)
                 recordFailure(
                     withDescription: violation.rendered(.text), inFile: location.path, atLine: location.line,
@@ -54,7 +54,7 @@ public func XCTAssertNoLockViolations<Result>(
     let scope = ViolationScope(name: "XCTAssertNoLockViolations", disposition: .collect)
     defer {
         scope.reportUnconfirmedHolds()
-        for violation in scope.violations {
+        for violation in scope.end() {
             let prefix = message().isEmpty ? "" : message() + "\n"
             XCTFail(prefix + violation.rendered(.text), file: file, line: line)
             ViolationScope.logHandled(violation)

@@ -42,7 +42,7 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
 
     /// Records an issue per violation not allowed, and passes those on to the process report.
     private func settle(_ scope: ViolationScope, test: Test) {
-        for violation in scope.violations where !allowedRules.contains(violation.rule) {
+        for violation in scope.end() where !allowedRules.contains(violation.rule) {
             Issue.record(
                 Comment(rawValue: violation.rendered(.text)),
                 sourceLocation: violation.sourceLocation(fallback: test.sourceLocation))

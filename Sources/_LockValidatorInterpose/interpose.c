@@ -714,3 +714,563 @@ int pthread_cond_clockwait(pthread_cond_t *condition, pthread_mutex_t *mutex, cl
     int result = REAL(cond_clockwait)(condition, mutex, clock, deadline);
     return reacquired_lv_after_wait(object, result, CALLER);
 }
+
+// MARK: Scopes carried to new threads, dispatched work and tasks
+
+// A violation belongs to the scope (a test) of the code that caused it. Task-local values carry a scope
+// through structured tasks; here it is carried across pthread_create, Dispatch's asynchronous entry
+// points and swift_task_create: the starting code's scope (a retained token from lv_scope_capture) goes
+// with the work, and the thread running it inherits that scope while it runs. Calls from the Swift
+// concurrency runtime (its executor's jobs belong to tasks, which carry their own) and from Dispatch
+// itself are passed through, as are calls made inside the validator or before the constructor.
+
+static struct {
+    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    void (*dispatch_async)(void *, const void *);
+    void (*dispatch_async_f)(void *, void *, void (*)(void *));
+    void (*dispatch_barrier_async)(void *, const void *);
+    void (*dispatch_barrier_async_f)(void *, void *, void (*)(void *));
+    void (*dispatch_group_async)(void *, void *, const void *);
+    void (*dispatch_group_async_f)(void *, void *, void *, void (*)(void *));
+    void (*dispatch_group_notify)(void *, void *, const void *);
+    void (*dispatch_group_notify_f)(void *, void *, void *, void (*)(void *));
+    void (*dispatch_after)(uint64_t, void *, const void *);
+    void (*dispatch_after_f)(uint64_t, void *, void *, void (*)(void *));
+    void (*dispatch_apply)(size_t, void *, const void *);
+    void (*dispatch_apply_f)(size_t, void *, void *, void (*)(void *, size_t));
+    void *(*dispatch_block_create)(unsigned long, const void *);
+    void *(*dispatch_block_create_with_qos_class)(unsigned long, unsigned int, int, const void *);
+    void (*dispatch_source_set_event_handler)(void *, const void *);
+    void (*dispatch_source_set_cancel_handler)(void *, const void *);
+    void (*dispatch_source_set_registration_handler)(void *, const void *);
+    void *(*block_copy)(const void *);
+    void (*block_release)(const void *);
+    void *stack_block_isa;
+} scoped_real;
+
+/// Code of the libraries whose calls are passed through: the concurrency runtime, Dispatch, Blocks.
+#define MAX_SCHEDULER_RANGES 16
+static struct { uintptr_t start, end; } scheduler_ranges[MAX_SCHEDULER_RANGES];
+static int scheduler_range_count;
+/// Dispatch's own code: a block whose invoke function is there was made by dispatch_block_create.
+static uintptr_t dispatch_text_start, dispatch_text_end;
+
+static int note_scheduler_library(struct dl_phdr_info *info, size_t size, void *unused) {
+    (void)size;
+    (void)unused;
+    if (!info->dlpi_name) return 0;
+    const char *file = strrchr(info->dlpi_name, '/');
+    file = file ? file + 1 : info->dlpi_name;
+    int is_dispatch = strncmp(file, "libdispatch", 11) == 0;
+    if (!is_dispatch && strncmp(file, "libswift_Concurrency", 20) != 0 && strncmp(file, "libBlocksRuntime", 16) != 0) {
+        return 0;
+    }
+    for (int i = 0; i < info->dlpi_phnum && scheduler_range_count < MAX_SCHEDULER_RANGES; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
+        uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+        scheduler_ranges[scheduler_range_count].start = start;
+        scheduler_ranges[scheduler_range_count].end = start + segment->p_memsz;
+        scheduler_range_count++;
+        if (is_dispatch) {
+            dispatch_text_start = start;
+            dispatch_text_end = start + segment->p_memsz;
+        }
+    }
+    return 0;
+}
+
+static void *default_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }
+
+#define RESOLVE_SCOPED(field, name) scoped_real.field = (__typeof__(scoped_real.field))next_symbol(name)
+
+static pthread_once_t scoped_once = PTHREAD_ONCE_INIT;
+
+/// Resolves what a Dispatch entry point needs: the library is loaded, since its caller links it.
+static void resolve_dispatch(void) {
+    RESOLVE_SCOPED(dispatch_async, "dispatch_async");
+    RESOLVE_SCOPED(dispatch_async_f, "dispatch_async_f");
+    RESOLVE_SCOPED(dispatch_barrier_async, "dispatch_barrier_async");
+    RESOLVE_SCOPED(dispatch_barrier_async_f, "dispatch_barrier_async_f");
+    RESOLVE_SCOPED(dispatch_group_async, "dispatch_group_async");
+    RESOLVE_SCOPED(dispatch_group_async_f, "dispatch_group_async_f");
+    RESOLVE_SCOPED(dispatch_group_notify, "dispatch_group_notify");
+    RESOLVE_SCOPED(dispatch_group_notify_f, "dispatch_group_notify_f");
+    RESOLVE_SCOPED(dispatch_after, "dispatch_after");
+    RESOLVE_SCOPED(dispatch_after_f, "dispatch_after_f");
+    RESOLVE_SCOPED(dispatch_apply, "dispatch_apply");
+    RESOLVE_SCOPED(dispatch_apply_f, "dispatch_apply_f");
+    RESOLVE_SCOPED(dispatch_block_create, "dispatch_block_create");
+    RESOLVE_SCOPED(dispatch_block_create_with_qos_class, "dispatch_block_create_with_qos_class");
+    RESOLVE_SCOPED(dispatch_source_set_event_handler, "dispatch_source_set_event_handler");
+    RESOLVE_SCOPED(dispatch_source_set_cancel_handler, "dispatch_source_set_cancel_handler");
+    RESOLVE_SCOPED(dispatch_source_set_registration_handler, "dispatch_source_set_registration_handler");
+    scoped_real.block_copy = (void *(*)(const void *))default_symbol("_Block_copy");
+    scoped_real.block_release = (void (*)(const void *))default_symbol("_Block_release");
+    scoped_real.stack_block_isa = default_symbol("_NSConcreteStackBlock");
+    dl_iterate_phdr(note_scheduler_library, NULL);
+}
+
+static inline void dispatch_resolved(void) { pthread_once(&scoped_once, resolve_dispatch); }
+
+static int from_scheduler(uintptr_t caller) {
+    for (int i = 0; i < scheduler_range_count; i++) {
+        if (caller >= scheduler_ranges[i].start && caller < scheduler_ranges[i].end) return 1;
+    }
+    return 0;
+}
+
+/// The calling code's scope, retained, for work it starts; NULL to pass the call through.
+static void *scope_for_work(int passed_through) {
+    if (!validating() || passed_through) return NULL;
+    lv_enter_validator();
+    void *scope = lv_scope_capture();
+    lv_leave_validator();
+    return scope;
+}
+
+static void release_scope(void *scope) {
+    if (!scope) return;
+    lv_enter_validator();
+    lv_scope_release(scope);
+    lv_leave_validator();
+}
+
+/// Runs the statement `work` with the calling thread inheriting `scope`, then puts back what it had.
+#define IN_SCOPE(scope, work)                          \
+    do {                                               \
+        lv_enter_validator();                          \
+        void *previous_scope = lv_scope_enter(scope);  \
+        lv_leave_validator();                          \
+        work;                                          \
+        lv_enter_validator();                          \
+        lv_scope_restore(previous_scope);              \
+        lv_leave_validator();                          \
+    } while (0)
+
+// MARK: pthread_create: the new thread inherits the scope for its whole life
+
+typedef struct {
+    void *(*routine)(void *);
+    void *argument;
+    void *scope;
+} scoped_start;
+
+static void *start_in_scope(void *argument) {
+    scoped_start start = *(scoped_start *)argument;
+    free(argument);
+    lv_enter_validator();
+    void *previous = lv_scope_enter(start.scope);  // the thread keeps its own reference until it exits
+    lv_scope_release(start.scope);
+    if (previous) lv_scope_release(previous);
+    lv_leave_validator();
+    void *result = start.routine(start.argument);
+    // A thread that took no lock was never registered, and can hold none.
+    if (lv_tls_state.serial != 0) {
+        lv_enter_validator();
+        lv_scope_thread_returning();
+        lv_leave_validator();
+    }
+    return result;
+}
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *attributes, void *(*routine)(void *), void *argument) {
+    if (__builtin_expect(scoped_real.pthread_create == NULL, 0)) {
+        __atomic_store_n(&scoped_real.pthread_create,
+                         (__typeof__(scoped_real.pthread_create))next_symbol("pthread_create"), __ATOMIC_RELAXED);
+    }
+    void *scope = scope_for_work(called_from_runtime(CALLER));
+    scoped_start *start = scope ? malloc(sizeof *start) : NULL;
+    if (!start) {
+        release_scope(scope);
+        return scoped_real.pthread_create(thread, attributes, routine, argument);
+    }
+    *start = (scoped_start){routine, argument, scope};
+    int result = scoped_real.pthread_create(thread, attributes, start_in_scope, start);
+    if (result != 0) {
+        free(start);
+        release_scope(scope);
+    }
+    return result;
+}
+
+// MARK: Dispatch: blocks and functions wrapped to run in their submitter's scope
+
+// The Blocks ABI (clang's Block-ABI-Apple, which libBlocksRuntime implements): a block begins with this
+// header, its captures follow. Blocks are built and called here without -fblocks, which SwiftPM does not
+// let a package set for its dependents.
+enum { BLOCK_HAS_COPY_DISPOSE = 1 << 25 };
+
+typedef struct {
+    unsigned long reserved;
+    unsigned long size;
+    void (*copy)(void *destination, const void *source);
+    void (*dispose)(const void *block);
+} block_descriptor;
+
+typedef struct {
+    void *isa;
+    int flags;
+    int reserved;
+    void (*invoke)(void);  // called as the block's own signature
+    const block_descriptor *descriptor;
+} block_header;
+
+/// A block that runs `inner` with its thread inheriting `scope`. Built on the stack: the callee copies it
+/// (libBlocksRuntime copies it to the heap and calls `copy`), or runs it before returning (apply).
+typedef struct {
+    block_header header;
+    const block_header *inner;
+    void *scope;
+} scoped_block;
+
+static void scoped_block_invoke(const scoped_block *block) {
+    IN_SCOPE(block->scope, ((void (*)(const block_header *))block->inner->invoke)(block->inner));
+}
+
+static void scoped_apply_invoke(const scoped_block *block, size_t index) {
+    IN_SCOPE(block->scope, ((void (*)(const block_header *, size_t))block->inner->invoke)(block->inner, index));
+}
+
+static void scoped_block_copy(void *destination, const void *source) {
+    scoped_block *copy = destination;
+    const scoped_block *original = source;
+    copy->inner = scoped_real.block_copy(original->inner);
+    lv_enter_validator();
+    lv_scope_retain(original->scope);
+    lv_leave_validator();
+}
+
+static void scoped_block_dispose(const void *block) {
+    const scoped_block *scoped = block;
+    scoped_real.block_release(scoped->inner);
+    release_scope(scoped->scope);
+}
+
+static const block_descriptor scoped_block_descriptor = {
+    0, sizeof(scoped_block), scoped_block_copy, scoped_block_dispose};
+
+/// What to pass for `block`: `wrapper`, made to run it in the caller's scope, or `block` itself (the
+/// caller is in no scope, is passed through, or `block` came from dispatch_block_create, whose flags
+/// Dispatch reads from the block itself: its inner block was wrapped when it was made).
+static const void *scoped(scoped_block *wrapper, const void *block, uintptr_t caller, int apply) {
+    dispatch_resolved();
+    if (!block || !scoped_real.block_copy || !scoped_real.stack_block_isa) return block;
+    uintptr_t invoke = (uintptr_t)((const block_header *)block)->invoke;
+    if (invoke >= dispatch_text_start && invoke < dispatch_text_end) return block;
+    void *scope = scope_for_work(from_scheduler(caller));
+    if (!scope) return block;
+    wrapper->header.isa = scoped_real.stack_block_isa;
+    wrapper->header.flags = BLOCK_HAS_COPY_DISPOSE;
+    wrapper->header.reserved = 0;
+    wrapper->header.invoke = apply ? (void (*)(void))scoped_apply_invoke : (void (*)(void))scoped_block_invoke;
+    wrapper->header.descriptor = &scoped_block_descriptor;
+    wrapper->inner = block;
+    wrapper->scope = scope;
+    return wrapper;
+}
+
+/// After the call that was passed `passed`: drops the stack wrapper's reference (a copy keeps its own).
+static void scoped_done(const scoped_block *wrapper, const void *passed) {
+    if (passed == wrapper) release_scope(wrapper->scope);
+}
+
+#define SCOPED_BLOCK_CALL(block, apply, call) \
+    scoped_block wrapper;                     \
+    const void *passed = scoped(&wrapper, block, CALLER, apply); \
+    call;                                     \
+    scoped_done(&wrapper, passed)
+
+void dispatch_async(void *queue, const void *block) {
+    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_async(queue, passed));
+}
+
+void dispatch_barrier_async(void *queue, const void *block) {
+    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_barrier_async(queue, passed));
+}
+
+void dispatch_group_async(void *group, void *queue, const void *block) {
+    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_group_async(group, queue, passed));
+}
+
+void dispatch_group_notify(void *group, void *queue, const void *block) {
+    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_group_notify(group, queue, passed));
+}
+
+void dispatch_after(uint64_t when, void *queue, const void *block) {
+    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_after(when, queue, passed));
+}
+
+void dispatch_apply(size_t iterations, void *queue, const void *block) {
+    SCOPED_BLOCK_CALL(block, 1, scoped_real.dispatch_apply(iterations, queue, passed));
+}
+
+void dispatch_source_set_event_handler(void *source, const void *handler) {
+    SCOPED_BLOCK_CALL(handler, 0, scoped_real.dispatch_source_set_event_handler(source, passed));
+}
+
+void dispatch_source_set_cancel_handler(void *source, const void *handler) {
+    SCOPED_BLOCK_CALL(handler, 0, scoped_real.dispatch_source_set_cancel_handler(source, passed));
+}
+
+void dispatch_source_set_registration_handler(void *source, const void *handler) {
+    SCOPED_BLOCK_CALL(handler, 0, scoped_real.dispatch_source_set_registration_handler(source, passed));
+}
+
+// A DispatchWorkItem, and `async` with a QoS or flags, make their block here: its inner block runs in
+// the scope of the code that made it.
+void *dispatch_block_create(unsigned long flags, const void *block) {
+    scoped_block wrapper;
+    const void *passed = scoped(&wrapper, block, CALLER, 0);
+    void *made = scoped_real.dispatch_block_create(flags, passed);
+    scoped_done(&wrapper, passed);
+    return made;
+}
+
+void *dispatch_block_create_with_qos_class(unsigned long flags, unsigned int qos, int relative_priority,
+                                           const void *block) {
+    scoped_block wrapper;
+    const void *passed = scoped(&wrapper, block, CALLER, 0);
+    void *made = scoped_real.dispatch_block_create_with_qos_class(flags, qos, relative_priority, passed);
+    scoped_done(&wrapper, passed);
+    return made;
+}
+
+/// A function and its context, with the scope to run it in.
+typedef struct {
+    void *context;
+    void (*work)(void *);
+    void (*apply_work)(void *, size_t);
+    void *scope;
+} scoped_call;
+
+static void run_scoped_call(void *argument) {
+    scoped_call call = *(scoped_call *)argument;
+    free(argument);
+    IN_SCOPE(call.scope, call.work(call.context));
+    release_scope(call.scope);
+}
+
+static void run_scoped_apply(void *argument, size_t index) {
+    const scoped_call *call = argument;
+    IN_SCOPE(call->scope, call->apply_work(call->context, index));
+}
+
+/// A heap copy of `work(context)` to run in the caller's scope, or NULL to pass the call through.
+static scoped_call *scoped_function(void *context, void (*work)(void *), uintptr_t caller) {
+    dispatch_resolved();
+    void *scope = scope_for_work(from_scheduler(caller));
+    if (!scope) return NULL;
+    scoped_call *call = malloc(sizeof *call);
+    if (!call) {
+        release_scope(scope);
+        return NULL;
+    }
+    *call = (scoped_call){context, work, NULL, scope};
+    return call;
+}
+
+#define SCOPED_FUNCTION_CALL(real_call, ...)                                  \
+    scoped_call *call = scoped_function(context, work, CALLER);               \
+    if (call) {                                                               \
+        real_call(__VA_ARGS__, call, run_scoped_call);                        \
+    } else {                                                                  \
+        real_call(__VA_ARGS__, context, work);                                \
+    }
+
+void dispatch_async_f(void *queue, void *context, void (*work)(void *)) {
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_async_f, queue);
+}
+
+void dispatch_barrier_async_f(void *queue, void *context, void (*work)(void *)) {
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_barrier_async_f, queue);
+}
+
+void dispatch_group_async_f(void *group, void *queue, void *context, void (*work)(void *)) {
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_group_async_f, group, queue);
+}
+
+void dispatch_group_notify_f(void *group, void *queue, void *context, void (*work)(void *)) {
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_group_notify_f, group, queue);
+}
+
+void dispatch_after_f(uint64_t when, void *queue, void *context, void (*work)(void *)) {
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_after_f, when, queue);
+}
+
+void dispatch_apply_f(size_t iterations, void *queue, void *context, void (*work)(void *, size_t)) {
+    dispatch_resolved();
+    uintptr_t caller = CALLER;
+    void *scope = scope_for_work(from_scheduler(caller));
+    if (!scope) {
+        scoped_real.dispatch_apply_f(iterations, queue, context, work);
+        return;
+    }
+    // Synchronous: the iterations are done when it returns, so the wrapper can live on the stack.
+    scoped_call call = {context, NULL, work, scope};
+    scoped_real.dispatch_apply_f(iterations, queue, &call, run_scoped_apply);
+    release_scope(scope);
+}
+
+// MARK: swift_task_create: a task that does not inherit task-locals inherits its creator's scope
+
+// Task.detached starts with no task-local values, so no scope. Its creation (swift_task_create, called
+// from the client binary) maps the new task to its creator's scope here; the validator asks for the
+// running task's entry when it has no task-local scope. Each entry keeps its task retained, so that its
+// address is not reused while the entry exists; entries whose task only this table still holds (the
+// task finished and nobody kept its handle) are dropped as the table grows.
+
+typedef struct {
+    void *task;
+    void *context;
+} task_and_context;
+
+typedef __attribute__((swiftcall)) task_and_context (*task_create_function)(size_t, void *, const void *, void *,
+                                                                             void *);
+typedef __attribute__((swiftcall)) void *(*current_task_function)(void);
+typedef __attribute__((swiftcall)) void (*async_let_begin_function)(void *, void *, const void *, void *, void *,
+                                                                   void *);
+
+/// TaskCreateFlags (swift/ABI/MetadataValues.h): a child task, and a task that copies the creator's
+/// task-locals (Task.init), find the creator's task-local scope themselves.
+enum { TASK_IS_CHILD = 1 << 8, TASK_COPIES_TASK_LOCALS = 1 << 10 };
+
+typedef struct {
+    void *task;
+    void *scope;
+} task_scope;
+
+static struct {
+    task_create_function create;
+    async_let_begin_function async_let_begin;
+    current_task_function current_task;
+    void *(*retain)(void *);
+    void (*release)(void *);
+    size_t (*retain_count)(void *);
+    pthread_mutex_t lock;  // locked through `real`, never validated
+    int used;
+    task_scope *entries;
+    size_t count, capacity, prune_at;
+} task_scopes = {.lock = PTHREAD_MUTEX_INITIALIZER, .prune_at = 64};
+
+static pthread_once_t task_scopes_once = PTHREAD_ONCE_INIT;
+
+static void resolve_task_functions(void) {
+    task_scopes.create = (task_create_function)next_symbol("swift_task_create");
+    task_scopes.async_let_begin = (async_let_begin_function)next_symbol("swift_asyncLet_begin");
+    task_scopes.current_task = (current_task_function)default_symbol("swift_task_getCurrent");
+    task_scopes.retain = (void *(*)(void *))default_symbol("swift_retain");
+    task_scopes.release = (void (*)(void *))default_symbol("swift_release");
+    task_scopes.retain_count = (size_t (*)(void *))default_symbol("swift_retainCount");
+}
+
+/// With the table locked: moves the entries of finished tasks to `dropped` (their count is returned).
+static size_t prune_task_scopes(task_scope *dropped, size_t room) {
+    size_t kept = 0, count = 0;
+    for (size_t i = 0; i < task_scopes.count; i++) {
+        task_scope entry = task_scopes.entries[i];
+        if (count < room && task_scopes.retain_count(entry.task) <= 1) {
+            dropped[count++] = entry;
+        } else {
+            task_scopes.entries[kept++] = entry;
+        }
+    }
+    task_scopes.count = kept;
+    task_scopes.prune_at = kept * 2 > 64 ? kept * 2 : 64;
+    return count;
+}
+
+/// With the table locked: adds an entry for `task` (retaining it), taking `scope`; 0 if out of memory.
+static int add_task_scope(void *task, void *scope) {
+    if (task_scopes.count == task_scopes.capacity) {
+        size_t capacity = task_scopes.capacity ? task_scopes.capacity * 2 : 64;
+        task_scope *grown = realloc(task_scopes.entries, capacity * sizeof *grown);
+        if (!grown) return 0;
+        task_scopes.entries = grown;
+        task_scopes.capacity = capacity;
+    }
+    task_scopes.retain(task);
+    task_scopes.entries[task_scopes.count++] = (task_scope){task, scope};
+    return 1;
+}
+
+/// The scope, as a token, for a task about to be created (NULL: create it as is); on a non-NULL return the
+/// thread is inside the validator with the table locked, until created_in_scope.
+static void *will_create_in_scope(int inherits_locals) {
+    if (!validating() || !task_scopes.retain || !task_scopes.retain_count || !task_scopes.current_task) return NULL;
+    lv_enter_validator();
+    void *scope = lv_scope_capture_for_task(inherits_locals);
+    if (!scope) {
+        lv_leave_validator();
+        return NULL;
+    }
+    __atomic_store_n(&task_scopes.used, 1, __ATOMIC_RELEASE);
+    // Locked across the creation: the task may start on another thread at once, and its first violation
+    // must find its entry (the lookup waits for the lock). Inside the validator, every call the runtime
+    // makes meanwhile is passed through.
+    REAL(mutex_lock)(&task_scopes.lock);
+    return scope;
+}
+
+/// After will_create_in_scope: enters `task` (NULL: none was made) with `scope`, and unlocks.
+static void created_in_scope(void *task, void *scope) {
+    enum { PRUNE_ROOM = 256 };
+    task_scope dropped[PRUNE_ROOM];
+    size_t dropped_count = 0;
+    if (task_scopes.count >= task_scopes.prune_at) dropped_count = prune_task_scopes(dropped, PRUNE_ROOM);
+    int added = task && add_task_scope(task, scope);
+    REAL(mutex_unlock)(&task_scopes.lock);
+    if (!added) lv_scope_release(scope);
+    for (size_t i = 0; i < dropped_count; i++) lv_scope_release(dropped[i].scope);
+    lv_leave_validator();
+    // Outside the validator: a finished task's result may run deinitialisers that take locks.
+    for (size_t i = 0; i < dropped_count; i++) task_scopes.release(dropped[i].task);
+}
+
+__attribute__((swiftcall)) task_and_context swift_task_create(size_t flags, void *options, const void *result_type,
+                                                              void *function, void *context) {
+    pthread_once(&task_scopes_once, resolve_task_functions);
+    void *scope = will_create_in_scope((flags & (TASK_IS_CHILD | TASK_COPIES_TASK_LOCALS)) != 0);
+    task_and_context made = task_scopes.create(flags, options, result_type, function, context);
+    if (scope) created_in_scope(made.task, scope);
+    return made;
+}
+
+/// The task an `async let` began: AsyncLetImpl (stdlib/public/Concurrency/AsyncLet.cpp) is a
+/// ChildTaskStatusRecord (flags, parent record, first child: the task) followed by the task again with
+/// flags in its two low bits. Unless both agree and name a task (one with the creating task's metadata),
+/// the layout is not this one, and NULL leaves the child unrecorded.
+static void *async_let_task(void *const *async_let) {
+    void *task = async_let[2];
+    if (!task || ((uintptr_t)async_let[3] & ~(uintptr_t)3) != (uintptr_t)task) return NULL;
+    void *creator = task_scopes.current_task();
+    return creator && *(void *const *)creator == *(void *const *)task ? task : NULL;
+}
+
+// `async let` creates its child task inside the runtime, out of reach of the interposed swift_task_create.
+__attribute__((swiftcall)) void swift_asyncLet_begin(void *async_let, void *options, const void *result_type,
+                                                     void *function, void *context, void *result_buffer) {
+    pthread_once(&task_scopes_once, resolve_task_functions);
+    void *scope = will_create_in_scope(1);
+    task_scopes.async_let_begin(async_let, options, result_type, function, context, result_buffer);
+    if (scope) created_in_scope(async_let_task(async_let), scope);
+}
+
+void *lv_scope_of_current_task(void) {
+    if (!__atomic_load_n(&task_scopes.used, __ATOMIC_ACQUIRE)) return NULL;
+    void *task = task_scopes.current_task();
+    if (!task) return NULL;
+    void *scope = NULL;
+    lv_enter_validator();
+    REAL(mutex_lock)(&task_scopes.lock);
+    for (size_t i = 0; i < task_scopes.count; i++) {
+        if (task_scopes.entries[i].task == task) {
+            scope = task_scopes.entries[i].scope;
+            lv_scope_retain(scope);
+            break;
+        }
+    }
+    REAL(mutex_unlock)(&task_scopes.lock);
+    lv_leave_validator();
+    return scope;
+}

@@ -159,7 +159,8 @@ import Testing
         let run = try Self.run("abba", environment: ["LOCKVALIDATOR_GRAPH": directory])
         #expect(run.deadlock != nil)
         let store = try String(contentsOfFile: directory + "lockvalidator-graph.txt", encoding: .utf8)
-        #expect(store.contains("mutex created at set_up"))
+        // The classes by their init lines, with their code sites (image, address and source).
+        #expect(store.contains("C\tmutex created at main.c:") && store.contains(" in set_up\t@deadlock-corpus\u{1F}0x"))
     }
 
     @Test func aSelfDeadlockIsStillARecursiveAcquire() throws {

@@ -13,6 +13,10 @@ import Testing
         let report: ValidationReport?
 
         var rules: [Rule] { report?.violations.map(\.rule) ?? [] }
+        /// What the scenario's scopes collected: `<rule> in <scope>` per line it printed.
+        var collected: [String] {
+            output.split(separator: "\n").filter { $0.hasPrefix("collected: ") }.map { String($0.dropFirst(11)) }
+        }
         /// What the scenario itself returned (the process's status is the validator's).
         var scenarioResult: Int32? {
             output.split(separator: "\n").last { $0.hasPrefix("pthread-scenarios:") }
@@ -197,6 +201,64 @@ import Testing
         #expect(Set(names) == ["static mutex accounts in c-lock-order", "static mutex ledger in c-lock-order"])
         let plain = try Self.run("", executable: "c-lock-order")
         #expect(plain.status == 0 && plain.report == nil)
+    }
+
+    // MARK: Scopes go with the work they start
+
+    @Test(arguments: [
+        "thread", "global-queue", "serial-queue", "work-item", "async-after", "concurrent-perform", "detached-task",
+        "task-in-detached-task", "immediate-task-in-detached-task", "child-tasks-in-detached-task", "pthread",
+    ])
+    func anInversionOnWorkAScopeStartedGoesToThatScope(start: String) throws {
+        let run = try Self.run("scoped-inversion", [start])
+        #expect(run.collected == ["lock-order-inversion in scope"])
+        #expect(run.rules.isEmpty, "the process log: \(run.report?.violations.map(\.summary) ?? [])")
+        #expect(run.status == 0)
+        #expect(run.scenarioResult == 0)
+    }
+
+    @Test func aThreadAScopeStartedEndsHoldingALockInThatScope() throws {
+        let run = try Self.run("scoped-thread-exit")
+        #expect(run.collected == ["thread-exit-holding-lock in scope"])
+        #expect(run.rules.isEmpty && run.status == 0)
+    }
+
+    @Test func anInversionOnAThreadStartedOutsideAnyScopeGoesToTheProcessLog() throws {
+        let run = try Self.run("unscoped-inversion")
+        #expect(run.collected.isEmpty)
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(run.report?.violations.first?.scope == nil)
+        #expect(run.status == 66)
+    }
+
+    @Test func anInversionAfterItsScopeEndedGoesToTheProcessLogNamingTheScope() throws {
+        let run = try Self.run("late-inversion")
+        #expect(run.collected.isEmpty)
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(run.report?.violations.first?.scope == "test A (after it ended)")
+        #expect(run.error.contains("found on work that \"test A\" started, after it ended"))
+        #expect(run.error.contains("[in test A (after it ended)]"))
+        #expect(run.status == 66)
+    }
+
+    @Test func workOneScopeStartedFailsThatScopeNotTheOneOpenWhenItRuns() throws {
+        let run = try Self.run("two-scopes")
+        let lines = run.output.split(separator: "\n").map(String.init)
+        let b = try #require(lines.firstIndex(of: "test B:"))
+        #expect(lines[..<b].contains("collected: lock-order-inversion in test A"))
+        #expect(!lines[b...].contains { $0.hasPrefix("collected: ") })
+        #expect(run.rules.isEmpty && run.status == 0)
+    }
+
+    @Test func withInterpositionOffThreadsCarryNoScope() throws {
+        // Spin locks are validated either way; only the interposer carries the scope to the thread.
+        let on = try Self.run("scoped-spin-inversion")
+        #expect(on.collected == ["lock-order-inversion in scope"])
+        #expect(on.rules.isEmpty)
+        let off = try Self.run("scoped-spin-inversion", environment: ["LOCKVALIDATOR_PTHREADS": "off"])
+        #expect(off.collected.isEmpty)
+        #expect(off.rules == [.lockOrderInversion])
+        #expect(off.report?.violations.first?.scope == nil)
     }
 
     // MARK: Settings

@@ -6,6 +6,7 @@ import LockValidator
 import LockValidatorPthreads
 import PthreadScenariosC
 import SpinLocks
+import _LockValidatorShims
 
 /// Runs `body` on a new thread and waits for it: orders taken one after the other on two threads, so
 /// a bad order is found without the threads deadlocking.
@@ -78,7 +79,9 @@ let scenarios: [String: () -> Int32] = [
         let ledgerHeld = DispatchSemaphore(value: 0)
         concurrently(2) { index in
             let transfer = index == 0
-            Thread.current.name = transfer ? "transfer" : "audit"
+            // The OS name, set here: Foundation applies `Thread.current.name` only once `start()` has recorded
+            // the thread, which a thread that runs at once can beat.
+            _ = lv_set_thread_name(transfer ? "transfer" : "audit")
             let (first, second) = transfer ? (accounts, ledger) : (ledger, accounts)
             first.lock()
             (transfer ? accountsHeld : ledgerHeld).signal()
@@ -379,6 +382,12 @@ let scenarios: [String: () -> Int32] = [
         outer.withLock { inner.withLock {} }
         return 0
     },
+    "scoped-inversion": ScopedWork.inversionInScope,
+    "scoped-spin-inversion": ScopedWork.spinInversionInScope,
+    "scoped-thread-exit": ScopedWork.threadEndingHoldingALock,
+    "unscoped-inversion": ScopedWork.inversionOutsideScopes,
+    "late-inversion": ScopedWork.inversionAfterTheScopeEnded,
+    "two-scopes": ScopedWork.workOfOneScopeWhileAnotherRuns,
     "named-order": {
         // `named-order [--reset] A B C`: NSLocks of the classes named A, B and C, each taken inside the one
         // before; after `LockValidator.reset()` with `--reset`.

@@ -66,7 +66,7 @@ package enum BlockingWatchdog {
         let how = Int(member.how)
         return ThreadWait(
             thread: thread, waitingFor: member.lock_object.map(lockInfo),
-            waitingAt: SourceSite(codeAddress: UInt(member.caller)), holder: holder,
+            waitingAt: .code(CodeSite(returnAddress: UInt(member.caller))), holder: holder,
             waitedNanoseconds: Double(member.blocked_ns), heldLocks: held, stack: StackTrace(addresses: stack),
             isBlocking: how != LV_WAIT_SPIN,
             forReading: how == LV_WAIT_READ ? true : how == LV_WAIT_WRITE ? false : nil)

@@ -72,7 +72,7 @@ enum HoldTiming {
         let ownAtLeast = max(0, wall - preemptedAtMost)
         let acquireStack = takeAcquireStack(of: entry.instance, on: thread)
         // A scope (a test) may allow longer holds than the lock's budget.
-        let scope = ViolationScope.current
+        let scope = ViolationScope.effective
         let budget = max(TSCClock.nanoseconds(budgetCycles), scope?.effectiveHoldBudget?.nanoseconds ?? 0)
         let evidenceSite = HoldEvidence.Site(entry)
         guard ownAtLeast > budget else {

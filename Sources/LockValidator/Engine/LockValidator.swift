@@ -53,16 +53,21 @@ public enum LockValidator {
 
     /// Runs `body` in a new `ViolationScope` and returns the violations it caused.
     ///
-    /// Violations caused on this task, or on a ``ProcessorThread`` started inside `body`, are
-    /// collected here and not added to ``violations``; the innermost scope collects.
+    /// Violations caused on this task, or on a ``ProcessorThread`` started inside `body` (with
+    /// LockValidatorPthreads, on any thread, dispatched work item or task started inside it), are
+    /// collected here and not added to ``violations``; the innermost scope collects. Those that arrive
+    /// after `body` returned go to the scope around it, or to ``violations``.
     public static func violations(
         during body: () throws -> Void, scopeName: String = "violations(during:)"
     ) rethrows -> [Violation] {
         let scope = ViolationScope(name: scopeName, disposition: .collect)
-        defer { HoldEvidence.scopeEnded(scope) }  // when body throws
+        defer {  // when body throws
+            HoldEvidence.scopeEnded(scope)
+            scope.end()
+        }
         try scope.run(body)
         HoldEvidence.scopeEnded(scope)
-        return scope.violations
+        return scope.end()
     }
 
     /// Async form of ``violations(during:scopeName:)``.
@@ -70,10 +75,13 @@ public enum LockValidator {
         during body: () async throws -> Void, scopeName: String = "violations(during:)"
     ) async rethrows -> [Violation] {
         let scope = ViolationScope(name: scopeName, disposition: .collect)
-        defer { HoldEvidence.scopeEnded(scope) }  // when body throws
+        defer {  // when body throws
+            HoldEvidence.scopeEnded(scope)
+            scope.end()
+        }
         try await scope.run(body)
         HoldEvidence.scopeEnded(scope)
-        return scope.violations
+        return scope.end()
     }
 
     /// Runs `body` as a checked scope, as Static Driver Verifier checks a dispatch routine: it must
@@ -85,7 +93,10 @@ public enum LockValidator {
     ) rethrows -> Result {
         let scope = ViolationScope(name: name, disposition: .collectAndForward)
         let entry = ScopeEntry()
-        defer { scope.run { entry.checkEnd(scope: name, site: .source(SourceSite(fileID, line))) } }
+        defer {
+            scope.run { entry.checkEnd(scope: name, site: .source(SourceSite(fileID, line))) }
+            scope.end()
+        }
         return try scope.run(body)
     }
 
@@ -144,18 +155,23 @@ public enum LockValidator {
         return Violation(
             rule: rule, summary: summary, severity: rule.severity, locks: locks, site: site, thread: thread.info,
             irql: thread.irql, heldLocks: thread.heldLockInfos, stack: stack ?? .capture(),
-            occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.current?.name, hold: hold, waits: waits)
+            occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.effective?.name, hold: hold,
+            waits: waits)
     }
 
     /// Routes a violation: suppressed, to the innermost scope, or to the process log (printed the first
-    /// time, or trapping).
+    /// time, or trapping); one whose scopes have all ended goes to the process log.
     static func deliver(_ violation: Violation) {
         let configuration = ConfigurationStore.loaded.configuration
+        var violation = violation
         if !configuration.suppressions.isEmpty, configuration.suppressions.contains(where: { $0.matches(violation) }) {
             suppressedLog.add(violation)
-        } else if let scope = ViolationScope.current {
-            scope.receive(violation)
-        } else if configuration.onViolation == .trap {
+            return
+        } else if let scope = ViolationScope.effective {
+            guard let late = scope.receive(violation) else { return }
+            violation = late
+        }
+        if configuration.onViolation == .trap {
             globalLog.add(violation)
             printToStandardError(TextReport.render(violation))
             printToStandardError(
@@ -167,13 +183,17 @@ public enum LockValidator {
             // As complete as `lockval show`: the same symbolizer, one long-running process.
             TextReport.prefetch([violation])
             printToStandardError(TextReport.render(violation))
+            if ViolationScope.isLate(violation), let scope = violation.scope {
+                let started = scope.dropLast(ViolationScope.lateSuffix.count)
+                printToStandardError("LockValidator: found on work that \"\(started)\" started, after it ended")
+            }
         }
     }
 
     /// For a violation that ends the process: logged (in the process log too, so the report file has
     /// it) and printed in full, whatever the scope.
     static func deliverFatal(_ violation: Violation) {
-        ViolationScope.current?.log.add(violation)
+        ViolationScope.effective?.log.add(violation)
         globalLog.add(violation)
         printToStandardError(TextReport.render(violation))
     }

@@ -17,7 +17,7 @@ public final class ProcessorThread: @unchecked Sendable {
     /// - Parameter name: the thread name shown in reports (the kernel keeps 15 bytes).
     /// - Parameter body: the thread's work.
     public init(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
-        let scope = ViolationScope.current
+        let scope = ViolationScope.effective
         let start = Start(name: name) {
             ViolationScope.$current.withValue(scope) {
                 body()

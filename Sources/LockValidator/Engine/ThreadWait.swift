@@ -21,7 +21,7 @@ public struct ThreadWait: Hashable, Sendable, Codable {
 
     /// A thread's wait as a report shows it.
     public init(
-        thread: ThreadInfo, waitingFor: LockInfo?, waitingAt: SourceSite?, holder: UInt32, waitedNanoseconds: Double,
+        thread: ThreadInfo, waitingFor: LockInfo?, waitingAt: Site?, holder: UInt32, waitedNanoseconds: Double,
         heldLocks: [HeldLockInfo], stack: StackTrace, isBlocking: Bool? = nil, forReading: Bool? = nil
     ) {
         self.thread = thread

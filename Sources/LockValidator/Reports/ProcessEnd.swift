@@ -34,7 +34,7 @@ package enum ProcessEnd {
         if let explicit {
             (counted, code) = (violations, explicit)
         } else if unscopedFailRun.withLock({ $0 }) {
-            (counted, code) = (violations.filter { $0.scope == nil }, 1)
+            (counted, code) = (violations.filter { $0.scope == nil || ViolationScope.isLate($0) }, 1)
         } else {
             return
         }
@@ -47,7 +47,8 @@ package enum ProcessEnd {
                 : "violations outside any test scope fail the run"
         printToStandardError(
             "LockValidator: \(counted.count) violation\(counted.count == 1 ? "" : "s") in this process (\(why)):\n"
-                + counted.map { "  \($0)\n" }.joined() + "LockValidator: exiting with status \(code)")
+                + counted.map { "  \($0)" + (ViolationScope.isLate($0) ? " [in \($0.scope!)]\n" : "\n") }.joined()
+                + "LockValidator: exiting with status \(code)")
         // Buffered standard output (a pipe, a file) is flushed first: `_exit` would drop it.
         lv_flush_and_exit(Int32(code))
     }

@@ -2,9 +2,12 @@ import Synchronization
 
 /// A region of code whose violations are collected apart: a test, a routine, an expectation.
 ///
-/// A scope follows the task (and the synchronous code it calls) that entered it, and threads
-/// started with ``ProcessorThread`` inside it. The innermost scope receives each violation; a
-/// forwarding scope also passes it on to the scope around it, or to the process log.
+/// A scope follows the task (and the synchronous code it calls) that entered it, threads started with
+/// ``ProcessorThread`` inside it and, with LockValidatorPthreads, every thread, dispatched work item and
+/// task started inside it (``effective``). The innermost scope receives each violation; a forwarding
+/// scope also passes it on to the scope around it, or to the process log. Once a scope has ended
+/// (``end()``), what work it started still finds goes on to the scope around it, or to the process
+/// log, named `"<name> (after it ended)"`.
 package final class ViolationScope: Sendable {
     /// What a scope does with the violations it receives.
     package enum Disposition: Sendable {
@@ -22,17 +25,27 @@ package final class ViolationScope: Sendable {
     /// A budget that holds released in this scope may use instead, when larger than the lock's.
     package let holdBudget: Duration?
     let log = ViolationLog()
+    /// Set by ``end()``; taken with each violation received, so that none is added after the last read.
+    private let ended = InternalLock(false)
 
     /// A scope inside the current one (if any).
     package init(name: String, disposition: Disposition, holdBudget: Duration? = nil) {
         self.name = name
         self.disposition = disposition
         self.holdBudget = holdBudget
-        parent = ViolationScope.current
+        parent = ViolationScope.effective
     }
 
     /// The violations received so far, in the order found.
     package var violations: [Violation] { log.snapshot }
+
+    /// Ends the scope: returns the violations it received. Violations that arrive later, from threads,
+    /// work items or tasks it started that still run, go on to the scope around it or the process log.
+    @discardableResult
+    package func end() -> [Violation] {
+        ended.withLock { $0 = true }
+        return log.snapshot
+    }
 
     /// Runs `body` in this scope.
     package func run<Result>(_ body: () throws -> Result) rethrows -> Result {
@@ -53,15 +66,34 @@ package final class ViolationScope: Sendable {
     /// Passes `violation` on as if found outside this scope: to the enclosing scope, or the process log.
     package func forward(_ violation: Violation) {
         if let parent {
-            parent.receive(violation)
+            if let late = parent.receive(violation) { LockValidator.globalLog.add(late) }
         } else {
             LockValidator.globalLog.add(violation)
         }
     }
 
-    func receive(_ violation: Violation) {
-        log.add(violation)
+    /// Takes `violation` here (and passes it on, when forwarding), or, once this scope has ended, on to
+    /// the scope around it. Returns it, named for the scope that ended, when every scope it could go to
+    /// has ended: it belongs in the process log.
+    func receive(_ violation: Violation) -> Violation? {
+        let taken = ended.withLock { ended in
+            if !ended { log.add(violation) }
+            return !ended
+        }
+        guard taken else {
+            let late = ViolationScope.isLate(violation) ? violation : violation.inScope(name + Self.lateSuffix)
+            return parent.map { $0.receive(late) } ?? late
+        }
         if disposition == .collectAndForward { forward(violation) }
+        return nil
+    }
+
+    /// What ends the scope name of a violation that arrived after its scope ended.
+    package static let lateSuffix = " (after it ended)"
+
+    /// Whether `violation` arrived after the scope it was found in had ended.
+    package static func isLate(_ violation: Violation) -> Bool {
+        violation.scope?.hasSuffix(lateSuffix) == true
     }
 
     /// The largest hold budget this scope or an enclosing one allows, if any.
@@ -69,6 +101,23 @@ package final class ViolationScope: Sendable {
         [holdBudget, parent?.effectiveHoldBudget].compactMap { $0 }.max()
     }
 
-    /// The scope the calling task or thread is in, if any.
+    /// The scope the calling task or thread entered with ``run(_:)``, if any.
     @TaskLocal public static var current: ViolationScope?
+
+    /// The scope the running code is in, which receives its violations: the one its task or thread
+    /// entered (``current``), else the one its task inherited from the code that created it, else the one
+    /// its thread inherited from the code that started it or the work item it runs (``InheritedScope``).
+    package static var effective: ViolationScope? {
+        current ?? InheritedScope.ofTask ?? InheritedScope.ofThread
+    }
+}
+
+extension Violation {
+    /// The same violation, in the scope named `scope`.
+    fileprivate func inScope(_ scope: String) -> Violation {
+        Violation(
+            rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread, irql: irql,
+            heldLocks: heldLocks, stack: stack, occurrences: occurrences, edges: edges, usages: usages, scope: scope,
+            hold: hold, waits: waits)
+    }
 }

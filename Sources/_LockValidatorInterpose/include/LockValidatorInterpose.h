@@ -69,6 +69,30 @@ extern void lv_pthread_lock_destroyed(void *object);
 /// Returns 0 to leave interposition off.
 extern int lv_pthread_install(void);
 
+// Scopes carried to new threads, dispatched work and tasks. A token is a retained `ViolationScope`.
+
+/// The scope of the running task, inherited from the code that created it (Task.detached), as a token;
+/// NULL when it has none (or no task runs).
+void *lv_scope_of_current_task(void);
+
+// Implemented by LockValidatorPthreads (Swift); called with the thread marked inside the validator.
+
+/// The calling code's scope (its task-local one, else its task's, else its thread's) as a token, for
+/// work it starts; NULL when it is in none.
+extern void *lv_scope_capture(void);
+/// The same for a task being created; NULL also when the task inherits the creator's task-locals
+/// (`inherits_locals`) and finds the scope there.
+extern void *lv_scope_capture_for_task(int inherits_locals);
+/// Makes the calling thread inherit the scope of `token` (NULL: none); returns the token of the one it
+/// inherited before, to pass to lv_scope_restore.
+extern void *lv_scope_enter(void *token);
+/// Puts back the scope the calling thread inherited before lv_scope_enter, taking its token.
+extern void lv_scope_restore(void *previous);
+extern void lv_scope_retain(void *token);
+extern void lv_scope_release(void *token);
+/// A thread started in a scope returns from its start routine: its exit is checked in that scope.
+extern void lv_scope_thread_returning(void);
+
 #ifdef __cplusplus
 }
 #endif
