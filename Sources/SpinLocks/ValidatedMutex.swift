@@ -28,7 +28,7 @@ public final class ValidatedMutex<Value: ~Copyable>: @unchecked Sendable {
     public let lockID: LockID
 
     /// A mutex holding `value`, of lock class `name` (or of its creation site), taken at nesting level
-    /// `nesting` (0...7: see ``LockID/init(_:nesting:sleeps:reentrant:recursiveReads:fileID:line:)``).
+    /// `nesting` (0...7: as `LockID(_:nesting:)`, for a mutex taken inside another of its class by design).
     public init(
         _ name: String? = nil, _ value: consuming sending Value, nesting: Int = 0, fileID: StaticString = #fileID,
         line: UInt = #line

@@ -394,10 +394,22 @@ static inline void lv_after_try(const void *address, uint32_t type, uint32_t how
     lv_leave_validator();
 }
 
-/// Before a release: whether to call the real unlock. A lock the validator never saw taken is passed through.
-static inline uint32_t lv_before_release(const void *address, uintptr_t caller) {
+/// Whether the lock at `address`, of `type`, is one no thread holds, as the C library records it: a mutex
+/// whose lock word and owner are 0. Other kinds are not known to be free.
+static inline int lock_is_free(const void *address, uint32_t type) {
+    if (type > LV_PT_MUTEX_ERRORCHECK) return 0;
+    const pthread_mutex_t *mutex = address;
+    return __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) == 0 &&
+           __atomic_load_n(&mutex->__data.__owner, __ATOMIC_RELAXED) == 0;
+}
+
+/// Before a release of the lock at `address` (of `type`): whether to call the real unlock. A lock the
+/// validator never saw is passed through, unless no thread holds it: then it was initialised statically and
+/// never locked, and the unlock is reported (Helgrind's "unlocked a not-locked lock").
+static inline uint32_t lv_before_release(const void *address, uint32_t type, uintptr_t caller) {
     lv_enter_validator();
     void *object = table_lookup((uintptr_t)address);
+    if (__builtin_expect(object == NULL, 0) && lock_is_free(address, type)) object = lv_object_for(address, type, caller);
     uint32_t action = object && object != UNTRACKED ? lv_pthread_will_release(object, caller) : LV_PT_PROCEED;
     lv_leave_validator();
     return action;
@@ -530,7 +542,7 @@ int pthread_mutex_trylock(pthread_mutex_t *mutex) {
 }
 
 int pthread_mutex_unlock(pthread_mutex_t *mutex) {
-    if (validating() && lv_before_release(mutex, CALLER) == LV_PT_SKIP) return 0;
+    if (validating() && lv_before_release(mutex, mutex_type(mutex), CALLER) == LV_PT_SKIP) return 0;
     return REAL(mutex_unlock)(mutex);
 }
 
@@ -612,7 +624,7 @@ int pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock) {
 }
 
 int pthread_rwlock_unlock(pthread_rwlock_t *rwlock) {
-    if (validating() && lv_before_release(rwlock, CALLER) == LV_PT_SKIP) return 0;
+    if (validating() && lv_before_release(rwlock, rwlock_type(rwlock), CALLER) == LV_PT_SKIP) return 0;
     return REAL(rwlock_unlock)(rwlock);
 }
 
@@ -657,7 +669,7 @@ int pthread_spin_trylock(pthread_spinlock_t *lock) {
 }
 
 int pthread_spin_unlock(pthread_spinlock_t *lock) {
-    if (validating() && lv_before_release((const void *)lock, CALLER) == LV_PT_SKIP) return 0;
+    if (validating() && lv_before_release((const void *)lock, LV_PT_SPIN, CALLER) == LV_PT_SKIP) return 0;
     return REAL(spin_unlock)(lock);
 }
 

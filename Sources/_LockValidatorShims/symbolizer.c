@@ -203,3 +203,17 @@ int lv_dynamic_symbol_name(uintptr_t address, const char **name) {
     *name = info.dli_sname;
     return 0;
 }
+
+int lv_export_misnames(uintptr_t address, uintptr_t start, const char *name) {
+    Dl_info info;
+    const ElfW(Sym) *symbol = NULL;
+    if (dladdr1((void *)address, &info, (void **)&symbol, RTLD_DL_SYMENT) == 0 || info.dli_fname == NULL) return 0;
+    // glibc's dladdr names only a dynamic symbol that covers the address: one does, so `name` is either it
+    // or a closer one from the full symbol table.
+    if (info.dli_saddr != NULL) return 0;
+    void *image = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+    if (image == NULL) return 0;
+    void *exported = dlsym(image, name);
+    dlclose(image);
+    return exported != NULL && (uintptr_t)exported == start;
+}

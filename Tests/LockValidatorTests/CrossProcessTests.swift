@@ -45,6 +45,12 @@ import Testing
         let inversion = try #require(merged.violations.first { $0.rule == .lockOrderInversion })
         #expect(inversion.cycle.count == 2)
         #expect(inversion.cycle.allSatisfy { $0.contains("bankLocks") }, "classes by init site: \(inversion.cycle)")
+        // Each lock names where its class's locks are created (the two lines of bankLocks()), not where an
+        // edge acquired it (issue 28, point 9).
+        let lines = try PthreadInterpositionTests.lines(
+            containing: "let accounts = NSLock()", "let ledger = NSLock()", inFunction: "func bankLocks()")
+        let creationLines = Set(inversion.locks.compactMap { $0.site?.code?.location.line })
+        #expect(creationLines == Set(lines.map(\.line)), "\(inversion.locks.map(\.site))")
         #expect(Set(inversion.edges.compactMap(\.process?.pid)) == Set(pids))
         for edge in inversion.edges {
             let frames = edge.stack.symbolicated().compactMap(\.symbol)
@@ -55,6 +61,7 @@ import Testing
         let check = try Self.lockval(["check", "--sarif", sarifPath] + paths)
         #expect(check.status == 1, "\(check.error)")
         #expect(check.output.contains("possible circular locking dependency"))
+        for line in lines { #expect(check.output.contains("created at main.swift:\(line.line) in bankLocks")) }
         for pid in pids { #expect(check.output.contains("in process \(pid) ("), "\(check.output)") }
         let sarif = try String(contentsOfFile: sarifPath, encoding: .utf8)
         #expect(sarif.contains("\"ruleId\" : \"lock-order-inversion\""))

@@ -75,10 +75,19 @@ import Testing
     /// The lines and columns (of the text after `= `) of `snippets` in the scenario `name` of
     /// Tests/PthreadScenarios/main.swift, in order.
     static func lines(containing snippets: String..., inScenarioNamed name: String) throws -> [(line: Int, column: Int)] {
+        try lines(containing: snippets, after: "\"\(name)\": {")
+    }
+
+    /// The lines and columns of `snippets` in the function whose declaration starts with `function`.
+    static func lines(containing snippets: String..., inFunction function: String) throws -> [(line: Int, column: Int)] {
+        try lines(containing: snippets, after: function)
+    }
+
+    private static func lines(containing snippets: [String], after marker: String) throws -> [(line: Int, column: Int)] {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("PthreadScenarios/main.swift")
         let lines = try String(contentsOf: source, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        let start = try #require(lines.firstIndex { $0.contains("\"\(name)\": {") })
+        let start = try #require(lines.firstIndex { $0.contains(marker) })
         return try snippets.map { snippet in
             let index = try #require(lines[start...].firstIndex { $0.contains(snippet) })
             let text = lines[index]
@@ -116,6 +125,64 @@ import Testing
         let names = try #require(run.report?.violations.first).locks.map(\.name)
         // Static mutexes are classes of their own, named by their symbols, whichever helper locks them first.
         #expect(Set(names) == ["static mutex first in pthread-scenarios", "static mutex second in pthread-scenarios"])
+    }
+
+    /// The report printed live (standard error) is `lockval show`'s: the same symbolizer, the same frames,
+    /// names and lines (issue 28, point 3), and glibc's thread start is `start_thread`, not the export
+    /// before it.
+    @Test func theLiveReportIsLockvalShows() throws {
+        let directory = NSTemporaryDirectory() + "live-report-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/report.json"
+        let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_REPORT": path])
+        #expect(try ValidationReport.load(from: path).violations.map(\.rule) == [.lockOrderInversion])
+        let show = try Self.run("show", [path], executable: "lockval")
+        func block(_ text: String) -> String? {
+            guard let start = text.range(of: "=================="), let end = text.range(of: "anchor: ") else { return nil }
+            return String(text[start.lowerBound..<end.lowerBound])
+        }
+        let live = try #require(block(run.error))
+        #expect(live == block(show.output))
+        #expect(live.contains("(/") && live.contains("Tests/PthreadScenarios/main.swift:"), "file:line in every frame")
+        #expect(live.contains("start_thread") && !live.contains("pthread_condattr_setpshared"))
+    }
+
+    /// Point 10 of issue 28: static locks first taken through one helper are two classes (lockdep keys each
+    /// static lock by itself), so correct code is no `same-class-nesting`.
+    @Test func staticMutexesFirstLockedThroughOneHelperAreClassesOfTheirOwn() throws {
+        let run = try Self.run("c-statics-through-one-helper")
+        #expect(run.rules == [])
+        #expect(run.status == 0)
+        let classes = Set(try #require(run.report).graph.classes.map(\.name))
+        #expect(classes.isSuperset(of: ["static mutex catalogue in pthread-scenarios", "static mutex inventory in pthread-scenarios"]))
+    }
+
+    /// Code whose name holds the letters "lock" (`clock_reader_create`, `block_cache_create`) is program code,
+    /// where classes are keyed; a wrapper named for a lock (`my_lock_init`) is lock code, keyed at its caller.
+    @Test func onlyLockWordsMakeCLockCode() throws {
+        let run = try Self.run("c-lock-words")
+        #expect(run.rules == [.lockOrderInversion])
+        let names = Set(try #require(run.report?.violations.first).locks.map(\.name))
+        // The cycle closes between the reader's mutex and the wrapped one, whatever other class it passes.
+        for function in ["clock_reader_create", "scenario_c_open_reader_and_cache"] {
+            #expect(names.contains { $0.hasPrefix("mutex created at scenarios.c:") && $0.hasSuffix(" in \(function)") }, "\(names)")
+        }
+        let classes = try #require(run.report).graph.classes.map(\.name)
+        #expect(classes.contains { $0.hasSuffix(" in block_cache_create") }, "\(classes)")
+        // Never glibc's clone frame, nor the wrapper.
+        #expect(!classes.contains { $0.contains("clone") || $0.contains("xmknod") || $0.contains("in my_lock_init") })
+    }
+
+    /// Point 11: unlocking a mutex nothing locked (statically initialised, so never seen) is reported, as
+    /// Helgrind reports it; the unlock itself is still made.
+    @Test func anUnlockOfAMutexNeverLockedIsReleaseNotHeld() throws {
+        let run = try Self.run("c-unlock-never-locked")
+        #expect(run.rules == [.releaseNotHeld])
+        #expect(run.scenarioResult == 0)
+        let violation = try #require(run.report?.violations.first)
+        #expect(violation.locks.map(\.name) == ["static mutex never_locked in pthread-scenarios"])
+        #expect(violation.site?.code?.location.function == "scenario_c_unlock_never_locked")
     }
 
     @Test func classesNamedInCodeNameTheReport() throws {

@@ -100,6 +100,19 @@ let scenarios: [String: () -> Int32] = [
     "c-consistent": {
         scenario_c_consistent(4, 20_000)
     },
+    "c-statics-through-one-helper": {
+        onThread { scenario_c_statics_through_one_helper() }
+        onThread { scenario_c_statics_through_one_helper() }
+        return 0
+    },
+    "c-lock-words": {
+        scenario_c_open_reader_and_cache()
+        return 0
+    },
+    "c-unlock-never-locked": {
+        // glibc unlocks a normal mutex nobody holds without complaint: the validator reports it.
+        scenario_c_unlock_never_locked()
+    },
     "recursive-lock": {
         let lock = NSRecursiveLock()
         let counter = Box(0)

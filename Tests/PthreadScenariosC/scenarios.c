@@ -74,3 +74,63 @@ __asm__(
 #else
 void scenario_c_call_without_frame_pointer(void (*function)(void *), void *context) { function(context); }
 #endif
+
+// Two static mutexes that one helper locks first (lockdep keys each static lock by itself): taken in one
+// order everywhere, they are two classes in one order, not one class nested in itself.
+static pthread_mutex_t catalogue = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t inventory = PTHREAD_MUTEX_INITIALIZER;
+
+static void take(pthread_mutex_t *mutex) { pthread_mutex_lock(mutex); }
+static void give(pthread_mutex_t *mutex) { pthread_mutex_unlock(mutex); }
+
+void scenario_c_statics_through_one_helper(void) {
+    for (int round = 0; round < 3; round++) {
+        take(&catalogue);
+        take(&inventory);
+        give(&inventory);
+        give(&catalogue);
+    }
+}
+
+// Program code whose names hold the letters "lock" without being lock code: a class is keyed here, where
+// the mutex is created, not in the C library below.
+struct clock_reader { pthread_mutex_t mutex; long ticks; };
+struct block_cache { pthread_mutex_t mutex; long blocks; };
+
+static struct clock_reader *clock_reader_create(void) {
+    struct clock_reader *reader = calloc(1, sizeof *reader);
+    pthread_mutex_init(&reader->mutex, NULL);
+    return reader;
+}
+
+static struct block_cache *block_cache_create(void) {
+    struct block_cache *cache = calloc(1, sizeof *cache);
+    pthread_mutex_init(&cache->mutex, NULL);
+    return cache;
+}
+
+// A wrapper named for a lock is lock code: its caller keys the class.
+static void my_lock_init(pthread_mutex_t *mutex) { pthread_mutex_init(mutex, NULL); }
+
+void scenario_c_open_reader_and_cache(void) {
+    struct clock_reader *reader = clock_reader_create();
+    struct block_cache *cache = block_cache_create();
+    pthread_mutex_t *wrapped = calloc(1, sizeof *wrapped);
+    my_lock_init(wrapped);
+    // reader before cache before wrapped, and the reverse: an inversion that names all three classes.
+    pthread_mutex_lock(&reader->mutex);
+    pthread_mutex_lock(&cache->mutex);
+    pthread_mutex_lock(wrapped);
+    pthread_mutex_unlock(wrapped);
+    pthread_mutex_unlock(&cache->mutex);
+    pthread_mutex_unlock(&reader->mutex);
+    pthread_mutex_lock(wrapped);
+    pthread_mutex_lock(&reader->mutex);
+    pthread_mutex_unlock(&reader->mutex);
+    pthread_mutex_unlock(wrapped);
+}
+
+// Unlocks a statically initialised mutex that nothing ever locked (Helgrind: "unlocked a not-locked lock").
+static pthread_mutex_t never_locked = PTHREAD_MUTEX_INITIALIZER;
+
+int scenario_c_unlock_never_locked(void) { return pthread_mutex_unlock(&never_locked); }

@@ -7,8 +7,11 @@
 /// all took was checked, and reported or suppressed, by that process, and is not reported again.
 enum CrossProcessCycles {
     /// The inversions in `edges` (each naming the process that learned it) that `known` does not already
-    /// report.
-    static func find(in edges: [ValidationReport.Edge], known: [Violation]) -> [Violation] {
+    /// report; `classes` say where each class's locks were created.
+    static func find(
+        in edges: [ValidationReport.Edge], classes: [ValidationReport.ClassDescription], known: [Violation]
+    ) -> [Violation] {
+        let sites = Dictionary(classes.map { ($0.name, $0.site) }) { first, _ in first }
         var nodes: [String: UInt32] = [:]
         func node(_ name: String) -> UInt32 {
             if let known = nodes[name] { return known }
@@ -27,7 +30,7 @@ enum CrossProcessCycles {
             guard Set(cycle.map(\.process)).count > 1, reported.insert(canonical(cycle.map(\.to))).inserted else {
                 continue
             }
-            found.append(violation(closedBy: cycle))
+            found.append(violation(closedBy: cycle, classSites: sites))
         }
         return found
     }
@@ -40,13 +43,14 @@ enum CrossProcessCycles {
 
     /// The violation for `cycle`: the closing edge first, then the chain that leads back to its tail,
     /// each edge with the process, thread and stack that first took it.
-    private static func violation(closedBy cycle: [ValidationReport.Edge]) -> Violation {
+    private static func violation(closedBy cycle: [ValidationReport.Edge], classSites: [String: Site?]) -> Violation {
         let closing = cycle[0]
-        let locks = cycle.map { LockInfo(name: $0.to, site: $0.toAcquiredAt, instance: 0) }
+        // A lock is named with where its class's locks were created, not where an edge acquired it.
+        func lock(_ name: String) -> LockInfo { LockInfo(name: name, site: classSites[name] ?? nil, instance: 0) }
+        let locks = cycle.map { lock($0.to) }
         let dependencies = cycle.map { edge in
             DependencyEdge(
-                from: LockInfo(name: edge.from, site: edge.fromAcquiredAt, instance: 0),
-                to: LockInfo(name: edge.to, site: edge.toAcquiredAt, instance: 0),
+                from: lock(edge.from), to: lock(edge.to),
                 fromAcquiredAt: edge.fromAcquiredAt, toAcquiredAt: edge.toAcquiredAt, irql: edge.irql,
                 thread: edge.thread ?? unknownThread, stack: edge.stack ?? StackTrace(addresses: []),
                 process: edge.process)

@@ -43,13 +43,14 @@ extension ValidationReport {
         var violations = unite(reports.map(\.violations))
         let suppressed = unite(reports.map(\.suppressed))
         let united = edgeOrder.map { edges[$0]! }
-        violations += CrossProcessCycles.find(in: united, known: violations + suppressed)
+        let unitedClasses = classOrder.map { classes[$0]! }
+        violations += CrossProcessCycles.find(in: united, classes: unitedClasses, known: violations + suppressed)
         violations += CrossProcessIRQLConflicts.find(in: reports, known: violations + suppressed)
         let processes = reports.flatMap { $0.mergedFrom ?? [$0.process] }
         return ValidationReport(
             process: reports[0].process, mergedFrom: processes, config: reports[0].config, violations: violations,
             suppressed: suppressed,
-            graph: Graph(classes: classOrder.map { classes[$0]! }, edges: united),
+            graph: Graph(classes: unitedClasses, edges: united),
             chains: reports.reduce(0) { $0 + $1.chains },
             lockStatistics: mergedStatistics(reports.map(\.lockStatistics)))
     }

@@ -93,20 +93,16 @@ package enum Symbolizer {
         let found = buffer.withUnsafeMutableBufferPointer {
             lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset)
         }
-        guard found == 0, isCovered(address &- 1, bySymbolAt: address &- 1 &- offset) else { return nil }
-        return (buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, offset + 1)
+        guard found == 0 else { return nil }
+        let name = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        guard isCovered(address &- 1, bySymbol: name, at: address &- 1 &- offset) else { return nil }
+        return (name, offset + 1)
     }
 
-    /// Whether the symbol starting at `start` covers `address`: libunwind names an address after the
+    /// Whether the symbol `name` starting at `start` covers `address`: libunwind names an address after the
     /// nearest symbol below it, and in a stripped library that is the export before an internal function.
-    /// The dynamic symbol table knows each export's size.
-    private static func isCovered(_ address: UInt, bySymbolAt start: UInt) -> Bool {
-        var exportStart: UInt = 0
-        var exportSize: UInt = 0
-        guard lv_dynamic_symbol_extent(address, &exportStart, &exportSize) == 0, exportStart == start,
-            exportSize > 0
-        else { return true }  // found in .symtab (a closer symbol than any export), or sizeless
-        return address < start &+ exportSize
+    private static func isCovered(_ address: UInt, bySymbol name: String, at start: UInt) -> Bool {
+        lv_export_misnames(address, start, name) == 0
     }
 
     /// The module's own address of `address` is `address - base` for a position-independent image.
@@ -126,7 +122,7 @@ package enum Symbolizer {
 
     /// A function as people write it: a Swift function without its module, parameters and result
     /// (`Cache.init`, `closure #1 in Tests.run`), a C++ one without its parameters, a C one as it is.
-    static func functionName(mangled: String, demangled: String) -> String {
+    package static func functionName(mangled: String, demangled: String) -> String {
         if mangled.hasPrefix("$s") || mangled.hasPrefix("_T") {
             // Each entity of "closure #1 in Module.Type.method" without its module.
             return shortName(demangled).components(separatedBy: " in ").map { entity in

@@ -263,6 +263,11 @@ int lv_symbolizer_ask(const char *request, size_t length, int lines, int timeout
 /// A stripped library's internal function lies past the end of the export before it.
 int lv_dynamic_symbol_extent(uintptr_t address, uintptr_t *start, uintptr_t *size);
 
+/// 1 when `name`, found by the symbol table for `address` as the function starting at `start`, is an export
+/// of the address's image that does not cover it: in a stripped library, an internal function past the end
+/// of the export before it (glibc's `start_thread`). 0 otherwise.
+int lv_export_misnames(uintptr_t address, uintptr_t start, const char *name);
+
 /// The name of the exported (dynamic) symbol nearest below `address`; returns 0 when found.
 int lv_dynamic_symbol_name(uintptr_t address, const char **name);
 

@@ -9,6 +9,14 @@ void scenario_c_second_then_first(void);
 /// Initialises two mutexes at two sites and takes them, in order, `rounds` times from `threads` threads.
 int scenario_c_consistent(int threads, int rounds);
 
+/// Takes two static mutexes, both first locked through one helper, in one order, three times.
+void scenario_c_statics_through_one_helper(void);
+/// Creates mutexes in functions named `clock_reader_create`, `block_cache_create` (program code) and
+/// through `my_lock_init` (a lock wrapper), and takes them in an order and its reverse.
+void scenario_c_open_reader_and_cache(void);
+/// Unlocks a statically initialised mutex nothing locked; returns what `pthread_mutex_unlock` did.
+int scenario_c_unlock_never_locked(void);
+
 /// Calls `function(context)` from a frame that keeps no frame pointer and leaves rbp as its caller
 /// had it, as -O2 C code often does: a walk by frame pointers alone would skip this frame's caller.
 void scenario_c_call_without_frame_pointer(void (*function)(void *), void *context);

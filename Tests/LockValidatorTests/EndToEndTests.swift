@@ -1,0 +1,154 @@
+import Foundation
+import LockValidator
+import LockValidatorReports
+import TestSupport
+import Testing
+
+/// The end-to-end package (Tests/EndToEnd): a ledger guarded by NSLocks and a C library with its own
+/// mutexes and a rwlock, tested with Swift Testing and XCTest as a user tests them, with
+/// LockValidatorPthreads and LockValidatorTesting from this repository by path. Every test there is named
+/// for how it must end (`fails…`, `passes…`); this suite runs its test binary in both modes and checks each
+/// outcome and what the failures say. `scripts/test.sh` builds it first
+/// (`swift build --build-tests --package-path Tests/EndToEnd`).
+@Suite(.serialized) struct EndToEndTests {
+    static let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("EndToEnd")
+
+    struct Run {
+        let status: Int32
+        let reason: Process.TerminationReason
+        let output: String
+        let report: ValidationReport?
+    }
+
+    /// Runs the package's test binary (`arguments` select Swift Testing), with a report file.
+    static func run(_ arguments: [String]) throws -> Run {
+        let binary = package.appendingPathComponent(".build/debug/EndToEndPackageTests.xctest")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: binary.path),
+            "\(binary.path) is missing: `swift build --build-tests --package-path Tests/EndToEnd` builds it")
+        let reportPath = NSTemporaryDirectory() + "end-to-end-\(getpid())-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: reportPath) }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
+        environment["LOCKVALIDATOR_REPORT"] = reportPath
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, reason: process.terminationReason,
+            output: String(decoding: data, as: UTF8.self), report: try? ValidationReport.load(from: reportPath))
+    }
+
+    /// The line where `text` (which may span lines) starts in `file` of the package.
+    static func line(of text: String, in file: String) throws -> Int {
+        let source = try String(contentsOf: package.appendingPathComponent(file), encoding: .utf8)
+        let range = try #require(source.range(of: text), "\(text) is not in \(file)")
+        return source[..<range.lowerBound].filter { $0 == "\n" }.count + 1
+    }
+
+    /// The test functions of `file` whose names start with `prefix` (`fails`, `passes`).
+    static func testNames(in file: String, prefix: String) throws -> [String] {
+        let source = try String(contentsOf: package.appendingPathComponent(file), encoding: .utf8)
+        return source.split(separator: "\n").compactMap { line in
+            guard let range = line.range(of: "func \(prefix)") else { return nil }
+            return prefix + String(line[range.upperBound...].prefix { $0 != "(" })
+        }
+    }
+
+    /// Each test's issues (Swift Testing's "recorded an issue" lines and the report under each).
+    static func swiftTestingIssues(_ output: String) -> [String: String] {
+        var issues: [String: String] = [:]
+        var current: String?
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let range = line.range(of: "✘ Test "), line.contains(" recorded an issue") {
+                let name = String(line[range.upperBound...].prefix { $0 != "(" })
+                current = name
+                issues[name, default: ""] += line + "\n"
+            } else if line.hasPrefix("✘ ") || line.hasPrefix("✔ ") || line.hasPrefix("◇ ") {
+                current = nil
+            } else if let current {
+                issues[current, default: ""] += line + "\n"
+            }
+        }
+        return issues
+    }
+
+    @Test func swiftTestingTestsFailAndPassAsNamed() throws {
+        let run = try Self.run(["--testing-library", "swift-testing"])
+        // No crash (the trait once turned a code site into an invalid SourceLocation: signal 4).
+        #expect(run.reason == .exit, "the test process died: \(run.output.suffix(3000))")
+        #expect(run.status != 0)
+        let names = try Self.testNames(in: "Tests/LedgerTests/LedgerTests.swift", prefix: "fails")
+            + Self.testNames(in: "Tests/LedgerTests/LedgerTests.swift", prefix: "passes")
+        #expect(names.count == 12)
+        for name in names {
+            let failed = run.output.contains("✘ Test \(name)() failed")
+            let passed = run.output.contains("✔ Test \(name)() passed")
+            #expect(failed == name.hasPrefix("fails") && passed == name.hasPrefix("passes"), "\(name)")
+        }
+        let issues = Self.swiftTestingIssues(run.output)
+
+        // The issue points at the acquire that closes the cycle, placed by debug information.
+        let auditLine = try Self.line(of: "        accounts.lock()\n        let total", in: "Sources/Ledger/Ledger.swift")
+        let transferThenAudit = try #require(issues["failsTransferThenAudit"])
+        #expect(transferThenAudit.contains("recorded an issue at Ledger.swift:\(auditLine):"), "\(transferThenAudit)")
+        // Classes named by their source: two NSLocks of one type told apart at a glance.
+        let accountsLine = try Self.line(of: "accounts = NSLock()", in: "Sources/Ledger/Ledger.swift")
+        #expect(transferThenAudit.contains("\"NSLock created at Ledger.swift:\(accountsLine):"))
+        #expect(transferThenAudit.contains("\"NSLock created at Ledger.swift:\(accountsLine + 1):"))
+        #expect(transferThenAudit.contains(" in Ledger.init\""))
+        #expect(!transferThenAudit.contains("+0x"), "no symbol+offset where a line is known")
+
+        // Work the test started fails that test.
+        for name in ["failsAuditOnAThread", "failsAuditOnDispatch", "failsAuditOnADetachedTask"] {
+            #expect(issues[name]?.contains("ERROR: lock-order-inversion") == true, "\(name): \(issues[name] ?? "none")")
+        }
+
+        // Advice that fits NSLock: no `nesting:` parameter exists on it.
+        let nested = try #require(issues["failsNestedAccountsOfOneClass"])
+        #expect(nested.contains("ERROR: same-class-nesting"))
+        #expect(nested.contains("LockValidator.withLockClass(") && !nested.contains("withLock(nesting: 1)"))
+
+        // The C library's locks: by their init lines, statics by their symbols, rwlocks as rwlocks.
+        let openLine = try Self.line(of: "pthread_mutex_init(&ledger->books", in: "Sources/CLedger/cledger.c")
+        let cMutexes = try #require(issues["failsCMutexesInBothOrders"])
+        #expect(cMutexes.contains("\"mutex created at cledger.c:\(openLine):"), "\(cMutexes)")
+        #expect(cMutexes.contains("\"mutex created at cledger.c:\(openLine + 1):"))
+        let rwlocks = try #require(issues["failsRwlockWritersInBothOrders"])
+        #expect(rwlocks.contains("ERROR: lock-order-inversion") && rwlocks.contains("index_lock"), "\(rwlocks)")
+        #expect(rwlocks.contains("\"rwlock created at cledger.c:") && rwlocks.contains(" in cledger_reindex\""))
+        let unlock = try #require(issues["failsUnlockOfAMutexNeverLocked"])
+        #expect(unlock.contains("ERROR: release-not-held") && unlock.contains("closed_period"), "\(unlock)")
+
+        // The report file, and SARIF made from it, valid against the schema.
+        let report = try #require(run.report)
+        let rules = Set(report.violations.map(\.rule))
+        #expect(rules.isSuperset(of: [.lockOrderInversion, .sameClassNesting, .releaseNotHeld]))
+        #expect(try SarifSchema.errors(in: report.sarif(sourceRoot: Self.package.path)) == [])
+    }
+
+    @Test func xctestTestsFailAndPassAsNamed() throws {
+        let run = try Self.run([])
+        #expect(run.reason == .exit, "the test process died: \(run.output.suffix(3000))")
+        for (name, fails) in [
+            ("LedgerXCTests.testFailsTransferThenAudit", true), ("LedgerXCTests.testPassesTransfersAndBalances", false),
+            ("LedgerXCTests.testFailsAuditOnAThread", true), ("AssertionXCTests.testFailsInsideTheAssertion", true),
+        ] {
+            #expect(run.output.contains("Test Case '\(name)' \(fails ? "failed" : "passed")"), "\(name)")
+        }
+        // XCTest's failure line: the file and line of the acquire, from debug information.
+        let auditLine = try Self.line(of: "        accounts.lock()\n        let total", in: "Sources/Ledger/Ledger.swift")
+        #expect(
+            run.output.contains(
+                "Sources/Ledger/Ledger.swift:\(auditLine): error: LedgerXCTests.testFailsTransferThenAudit :"),
+            "\(run.output.prefix(3000))")
+        #expect(run.output.contains("error: LedgerXCTests.testFailsAuditOnAThread : "))
+    }
+}
