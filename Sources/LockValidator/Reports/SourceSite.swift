@@ -18,6 +18,13 @@ public struct SourceSite: Hashable, Sendable, CustomStringConvertible {
         self.init(fileID: fileID.description, line: line)
     }
 
+    /// A site whose parts came from a `#fileID` literal and its `#line`, which always have the shape the
+    /// preconditions ask for: not checked again on the path that interns a new edge's sites.
+    package init(literalFileID fileID: String, line: UInt) {
+        self.fileID = fileID
+        self.line = line
+    }
+
     /// Parses "Module/File.swift:42"; nil for anything else.
     public init?(_ text: String) {
         guard let colon = text.lastIndex(of: ":"), let line = UInt(text[text.index(after: colon)...]) else {

@@ -42,6 +42,6 @@ package struct CallSite: @unchecked Sendable {
 
     /// The site as reports show it.
     package var site: Site {
-        isCodeAddress ? .code(CodeSite(returnAddress: line)) : .source(SourceSite(fileID: fileID, line: line))
+        isCodeAddress ? .code(CodeSite(returnAddress: line)) : .source(SourceSite(literalFileID: fileID, line: line))
     }
 }
