@@ -10,6 +10,8 @@ func installPthreadValidation() -> Int32 {
     // Reading the configuration applies LOCKVALIDATOR=off and the other settings now.
     guard LockValidator.configuration.isEnabled else { return 0 }
     ProcessEnd.failProcessOnViolations(status: 66)
+    // Reports show an acquire made in a lock wrapper (NIOLock's `LockOperations.lock`) at its caller.
+    LockWrapperCode.recognize { PthreadLockClasses.frameKind(of: $0) == .lockCode }
     InheritedScope.setTaskScopeLookup(lv_scope_of_current_task)
     return 1
 }

@@ -25,6 +25,41 @@ import Testing
                 == "closure #1 in onAThread")
     }
 
+    /// Names as swift-nio's suites produce them (issue 28's run of NIOPosixTests): private functions keep
+    /// their name without the discriminator, every qualified name loses its module, generic arguments and
+    /// an accessor's type go.
+    @Test(arguments: [
+        (
+            "static NIOPosix.MultiThreadedEventLoopGroup.(setupThreadAndEventLoop in _C2B1B6D4C8E5F7A9)(name: Swift.String, parentGroup: NIOPosix.MultiThreadedEventLoopGroup) -> NIOPosix.SelectableEventLoop",
+            "static MultiThreadedEventLoopGroup.setupThreadAndEventLoop"
+        ),
+        (
+            "static NIOConcurrencyHelpers.LockOperations.lock(Swift.UnsafeMutablePointer<__C.pthread_mutex_t>) -> ()",
+            "static LockOperations.lock"
+        ),
+        (
+            "generic specialization <Foundation.NSString, Foundation.NSData> of Foundation.NSCache.init() -> Foundation.NSCache<A, B>",
+            "generic specialization of NSCache.init"
+        ),
+        ("NIOCore.EventLoopFuture.isFulfilled.getter : Swift.Bool", "EventLoopFuture.isFulfilled.getter"),
+        (
+            "one-time initialization function for NIOPosixTests.(sharedGroup in _A1B2C3D4)",
+            "one-time initialization function for sharedGroup"
+        ),
+        (
+            "(1) suspend resume partial function for NIOPosixTests.ChannelTests.testX() async throws -> ()",
+            "suspend resume partial function for ChannelTests.testX"
+        ),
+        ("closure #1 @Sendable () -> () in CacheTests.onAThread() -> ()", "closure #1 in onAThread"),
+        (
+            "NIOCore.EventLoopFuture.(getError in _5F1D)<A where A: Swift.Sendable>() -> Swift.Optional<Swift.Error>",
+            "EventLoopFuture.getError"
+        ),
+    ])
+    func swiftNamesAsPeopleWriteThem(demangled: String, expected: String) {
+        #expect(Symbolizer.functionName(mangled: "$s", demangled: demangled) == expected)
+    }
+
     /// glibc's `start_thread` is an internal function of a stripped library: the symbol table's nearest
     /// export below it (`pthread_condattr_setpshared`) does not cover it, so that name is never given.
     @Test func anExportThatDoesNotCoverTheAddressDoesNotNameIt() throws {

@@ -92,6 +92,19 @@ let scenarios: [String: () -> Int32] = [
         }
         return 1  // not reached
     },
+    "wrapper-abba": {
+        // An ABBA through a lock wrapper of the program's own: sites and classes at the wrapper's callers.
+        let books = LedgerLock()
+        let vault = LedgerLock()
+        onThread { books.withLock { vault.withLock {} } }
+        onThread {
+            vault.lock()
+            books.lock()
+            books.unlock()
+            vault.unlock()
+        }
+        return 0
+    },
     "c-abba": {
         onThread { scenario_c_first_then_second() }
         onThread { scenario_c_second_then_first() }
@@ -111,7 +124,7 @@ let scenarios: [String: () -> Int32] = [
     },
     "c-unlock-never-locked": {
         // glibc unlocks a normal mutex nobody holds without complaint: the validator reports it.
-        scenario_c_unlock_never_locked()
+        scenario_c_release_what_nobody_holds()
     },
     "recursive-lock": {
         let lock = NSRecursiveLock()

@@ -152,9 +152,11 @@ public enum LockValidator {
         stack: StackTrace? = nil
     ) -> Violation {
         let thread = ThreadState.current
+        let stack = stack ?? .capture()
         return Violation(
-            rule: rule, summary: summary, severity: rule.severity, locks: locks, site: site, thread: thread.info,
-            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: stack ?? .capture(),
+            rule: rule, summary: summary, severity: rule.severity, locks: locks,
+            site: LockWrapperCode.siteOutside(site, along: stack.addresses), thread: thread.info,
+            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: stack,
             occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.effective?.name, hold: hold,
             waits: waits)
     }

@@ -135,20 +135,26 @@ extension LockOrder {
             let line: UInt64
         }
 
-        mutating func site(of entry: lv_held_lock) -> UInt32 {
+        /// The number of the site where `entry` was acquired, interned. An interposed acquire made in
+        /// lock-wrapper code is the wrapper's caller's, where `stack` (the new edge's) shows it.
+        mutating func site(of entry: lv_held_lock, along stack: UnsafeBufferPointer<UInt>) -> UInt32 {
+            var line = entry.line
+            if _slowPath(entry.file.pointee == 0), let caller = LockWrapperCode.callerOutside(UInt(line), along: stack) {
+                line = UInt64(caller)
+            }
             // A direct-mapped cache in front of the dictionary: a program's new edges come from few sites.
-            let mixed = (UInt(bitPattern: entry.file) ^ UInt(truncatingIfNeeded: entry.line)) &* 0x9E37_79B9_7F4A_7C15
+            let mixed = (UInt(bitPattern: entry.file) ^ UInt(truncatingIfNeeded: line)) &* 0x9E37_79B9_7F4A_7C15
             let slot = Int(truncatingIfNeeded: mixed >> 56)
-            if let cached = recentSites[slot], cached.file == entry.file && cached.line == entry.line {
+            if let cached = recentSites[slot], cached.file == entry.file && cached.line == line {
                 return cached.index
             }
-            let key = SiteKey(file: entry.file, line: entry.line)
+            let key = SiteKey(file: entry.file, line: line)
             let index = siteIndex[key] ?? UInt32(sites.count)
             if index == sites.count {
-                sites.append(entry.acquiredAt)
+                sites.append(CallSite(file: entry.file, line: UInt(line)).site)
                 siteIndex[key] = index
             }
-            recentSites[slot] = (entry.file, entry.line, index)
+            recentSites[slot] = (entry.file, line, index)
             return index
         }
 

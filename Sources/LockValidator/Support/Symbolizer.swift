@@ -120,20 +120,78 @@ package enum Symbolizer {
         resolve([address], locations: true)[address]?.location ?? CodeSite.Location()
     }
 
-    /// A function as people write it: a Swift function without its module, parameters and result
-    /// (`Cache.init`, `closure #1 in Tests.run`), a C++ one without its parameters, a C one as it is.
+    /// A function as people write it: a Swift function without its modules, parameters, result, generic
+    /// arguments and private discriminators (`Cache.init`, `closure #1 in Tests.run`, `static
+    /// MultiThreadedEventLoopGroup.setupThreadAndEventLoop`), a C++ one without its parameters, a C one as it is.
     package static func functionName(mangled: String, demangled: String) -> String {
-        if mangled.hasPrefix("$s") || mangled.hasPrefix("_T") {
-            // Each entity of "closure #1 in Module.Type.method" without its module.
-            return shortName(demangled).components(separatedBy: " in ").map { entity in
-                guard let dot = entity.firstIndex(of: "."), !entity[..<dot].contains(" ") else { return entity }
-                return String(entity[entity.index(after: dot)...])
-            }.joined(separator: " in ")
-        }
+        if mangled.hasPrefix("$s") || mangled.hasPrefix("_T") { return swiftFunctionName(demangled) }
         if mangled.hasPrefix("_Z"), let parenthesis = demangled.firstIndex(of: "(") {
             return String(demangled[..<parenthesis])
         }
         return demangled
+    }
+
+    /// ``functionName(mangled:demangled:)`` for a demangled Swift name.
+    static func swiftFunctionName(_ demangled: String) -> String {
+        var text = demangled.replacing("@Sendable ", with: "")
+        text = withoutPrivateDiscriminators(text)
+        text = withoutGenericArguments(text)
+        text = shortName(text)
+        // A property accessor's type: "isFulfilled.getter : Swift.Bool".
+        if let colon = text.firstRange(of: " : ") { text = String(text[..<colon.lowerBound]) }
+        // Each qualified name without its module: the first component of a dotted word.
+        // Effects after the parameters go with them.
+        let effects: Set<Substring> = ["async", "throws", "rethrows"]
+        let words = text.split(separator: " ", omittingEmptySubsequences: true).filter { !effects.contains($0) }.map {
+            word -> String in
+            if word.hasPrefix("(extension"), let colon = word.firstIndex(of: ":") {
+                return String(word[word.index(after: colon)...])
+            }
+            guard let dot = word.firstIndex(of: "."), word.index(after: dot) < word.endIndex,
+                word[..<dot].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            else { return String(word) }
+            return String(word[word.index(after: dot)...])
+        }
+        let name = words.joined(separator: " ").replacing("(extension in ", with: "")
+        return name.isEmpty ? demangled : name
+    }
+
+    /// `Module.(name in _C2B1)` as `Module.name`: Swift's private discriminator is no part of what people read.
+    static func withoutPrivateDiscriminators(_ text: String) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "(") {
+            result += rest[..<open]
+            let inner = rest[rest.index(after: open)...]
+            if let close = inner.firstIndex(of: ")"), let marker = inner[..<close].firstRange(of: " in _"),
+                !inner[..<marker.lowerBound].contains(where: { $0 == "(" || $0 == " " })
+            {
+                result += inner[..<marker.lowerBound]
+                rest = inner[inner.index(after: close)...]
+            } else {
+                result.append("(")
+                rest = inner
+            }
+        }
+        return result + rest
+    }
+
+    /// `text` without generic argument lists (`<A where A: Sendable>`); a `->` is no bracket.
+    static func withoutGenericArguments(_ text: String) -> String {
+        var result = ""
+        var depth = 0
+        var previous: Character = " "
+        for character in text {
+            if character == "<" {
+                depth += 1
+            } else if character == ">" && previous != "-" && depth > 0 {
+                depth -= 1
+            } else if depth == 0 {
+                result.append(character)
+            }
+            previous = character
+        }
+        return result.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
     }
 
     /// A demangled name without its parameter and result types and attributes: `Module.Type.method`,

@@ -15,7 +15,7 @@ void scenario_c_statics_through_one_helper(void);
 /// through `my_lock_init` (a lock wrapper), and takes them in an order and its reverse.
 void scenario_c_open_reader_and_cache(void);
 /// Unlocks a statically initialised mutex nothing locked; returns what `pthread_mutex_unlock` did.
-int scenario_c_unlock_never_locked(void);
+int scenario_c_release_what_nobody_holds(void);
 
 /// Calls `function(context)` from a frame that keeps no frame pointer and leaves rbp as its caller
 /// had it, as -O2 C code often does: a walk by frame pointers alone would skip this frame's caller.

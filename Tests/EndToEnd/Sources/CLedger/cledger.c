@@ -63,4 +63,4 @@ void cledger_reindex(void) {
 
 static pthread_mutex_t closed_period = PTHREAD_MUTEX_INITIALIZER;
 
-int cledger_unlock_never_locked(void) { return pthread_mutex_unlock(&closed_period); }
+int cledger_close_period(void) { return pthread_mutex_unlock(&closed_period); }

@@ -87,6 +87,6 @@ import Testing
     }
 
     @Test func failsUnlockOfAMutexNeverLocked() {
-        #expect(cledger_unlock_never_locked() == 0)
+        #expect(cledger_close_period() == 0)
     }
 }

@@ -10,6 +10,6 @@ void cledger_open_and_reconcile(void);
 /// Takes two rwlocks for writing in an order and in its reverse.
 void cledger_reindex(void);
 /// Unlocks a static mutex nothing locked; returns what pthread_mutex_unlock did.
-int cledger_unlock_never_locked(void);
+int cledger_close_period(void);
 
 #endif

@@ -1,0 +1,28 @@
+/// Lock-wrapper code: a pthread lock's Swift wrapper (`NIOLock`'s `LockOperations.lock`, a C library's
+/// `my_lock`). An interposed acquire's site is the code that called `pthread_mutex_lock`; in a wrapper,
+/// that says less than the wrapper's caller, so where a stack shows the caller, reports show the caller.
+/// LockValidatorPthreads, which knows wrapper code, installs the test.
+package enum LockWrapperCode {
+    private static let test = InternalLock<(@Sendable (UInt) -> Bool)?>(nil)
+
+    /// Return addresses for which `isWrapper` is true are wrapper code from now on.
+    package static func recognize(with isWrapper: @escaping @Sendable (UInt) -> Bool) {
+        test.withLock { $0 = isWrapper }
+    }
+
+    /// The first caller outside wrapper code of the code site at return address `address`, along `stack`
+    /// (return addresses, innermost first); nil when `address` is not wrapper code or not on the stack.
+    static func callerOutside(_ address: UInt, along stack: UnsafeBufferPointer<UInt>) -> UInt? {
+        guard let isWrapper = test.withLock({ $0 }), isWrapper(address),
+            let start = stack.firstIndex(of: address)
+        else { return nil }
+        return stack[(start + 1)...].first { !isWrapper($0) }
+    }
+
+    /// `site` as reports show it: for a code site in wrapper code on `stack`, its first caller outside it.
+    static func siteOutside(_ site: Site?, along stack: [UInt]) -> Site? {
+        guard case .code(let code)? = site, let address = code.address else { return site }
+        let lifted = stack.withUnsafeBufferPointer { callerOutside(address, along: $0) }
+        return lifted.map { .code(CodeSite(returnAddress: $0)) } ?? site
+    }
+}
