@@ -4,7 +4,8 @@
 # AMD against Intel). Stores count apart: a core that commits one store a cycle (Intel's before Ice Lake)
 # spends a cycle on each, and a locked compare-and-swap waits until every earlier one is committed.
 # Each scenario of Measurements/InstructionCounts runs under callgrind, counting only inside its
-# `measured…` function. Left out: the thread CPU-time snapshot, which depends on time (natively it runs
+# `measured…` function; `pthread-pair` is Peers/pthread_pairs.c under the release LockValidatorPreload (the
+# interposed uncontended mutex pair). Left out: the thread CPU-time snapshot, which depends on time (natively it runs
 # once per 100 µs of a thread's lock activity, under callgrind far more often); and the hold budget is
 # raised to 1 s so that no class is traced as a suspect of a long hold.
 # Usage: bash Benchmarks/instructions.sh [--update]   (--update rewrites instructions-baseline.txt)
@@ -16,12 +17,22 @@ trap 'rm -rf "$work"' EXIT
 swift build -c release --product InstructionCounts >&2
 # valgrind cannot read the debug information of a release Swift binary; the symbol table suffices.
 strip --strip-debug -o "$work/InstructionCounts" .build/release/InstructionCounts
+# The interposed pthread pair: a C program under the release preload library (LockValidatorPthreads).
+swift build -c release --package-path .. --product LockValidatorPreload >&2
+strip --strip-debug -o "$work/libLockValidatorPreload.so" ../.build/release/libLockValidatorPreload.so
+cc -O2 Peers/pthread_pairs.c -o "$work/pthread_pairs" -lpthread
 
 count() {  # scenario, operations: prints instructions and stores (data writes) per operation
     local scenario=$1 operations=$2
-    LOCKVALIDATOR_HOLD_BUDGET_US=1000000 valgrind --tool=callgrind --cache-sim=yes \
-        --callgrind-out-file="$work/$scenario.out" --collect-atstart=no --toggle-collect='*measured*' \
-        "$work/InstructionCounts" "$scenario" "$operations" 2>/dev/null
+    if [ "$scenario" = pthread-pair ]; then
+        LD_PRELOAD="$work/libLockValidatorPreload.so" LOCKVALIDATOR_HOLD_BUDGET_US=1000000 valgrind \
+            --tool=callgrind --cache-sim=yes --callgrind-out-file="$work/$scenario.out" --collect-atstart=no \
+            --toggle-collect='measured_pthread_pairs' "$work/pthread_pairs" "$operations" 2>/dev/null
+    else
+        LOCKVALIDATOR_HOLD_BUDGET_US=1000000 valgrind --tool=callgrind --cache-sim=yes \
+            --callgrind-out-file="$work/$scenario.out" --collect-atstart=no --toggle-collect='*measured*' \
+            "$work/InstructionCounts" "$scenario" "$operations" 2>/dev/null
+    fi
     callgrind_annotate --inclusive=yes --show=Ir,Dw "$work/$scenario.out" | python3 -c '
 import re, sys
 operations = int(sys.argv[1])
@@ -39,7 +50,8 @@ print(*(round((t - s) / operations) for t, s in zip(total, snapshot)))' "$operat
 }
 
 results="$work/results.txt"
-for scenario in raw-pair:20000 pair:20000 chain-2:10000 chain-3:10000 new-edge-sparse:300 new-edge-dense:300; do
+for scenario in raw-pair:20000 pair:20000 chain-2:10000 chain-3:10000 new-edge-sparse:300 new-edge-dense:300 \
+    pthread-pair:20000; do
     echo "$scenario" | { IFS=: read -r name operations; echo "$name $(count "$name" "$operations")"; } >>"$results"
 done
 

@@ -394,22 +394,31 @@ static inline void lv_after_try(const void *address, uint32_t type, uint32_t how
     lv_leave_validator();
 }
 
-/// Whether the lock at `address`, of `type`, is one no thread holds, as the C library records it: a mutex
-/// whose lock word and owner are 0. Other kinds are not known to be free.
-static inline int lock_is_free(const void *address, uint32_t type) {
-    if (type > LV_PT_MUTEX_ERRORCHECK) return 0;
-    const pthread_mutex_t *mutex = address;
-    return __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) == 0 &&
-           __atomic_load_n(&mutex->__data.__owner, __ATOMIC_RELAXED) == 0;
+/// An unlock of the mutex at `address`, which the validator never saw: reported (release-not-held) when no
+/// thread holds it (glibc's lock word and owner are 0), for it was initialised statically and never
+/// locked (Helgrind's "unlocked a not-locked lock"); passed through when it is held (it was locked before
+/// interposition began). Out of line, so that the unlock of a known lock keeps its registers.
+__attribute__((noinline, cold)) static uint32_t release_of_unseen_mutex(const pthread_mutex_t *mutex, uintptr_t caller) {
+    if (__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) != 0 ||
+        __atomic_load_n(&mutex->__data.__owner, __ATOMIC_RELAXED) != 0) {
+        return LV_PT_PROCEED;
+    }
+    lv_enter_validator();
+    void *object = lv_object_for(mutex, mutex_type(mutex), caller);
+    uint32_t action = object ? lv_pthread_will_release(object, caller) : LV_PT_PROCEED;
+    lv_leave_validator();
+    return action;
 }
 
-/// Before a release of the lock at `address` (of `type`): whether to call the real unlock. A lock the
-/// validator never saw is passed through, unless no thread holds it: then it was initialised statically and
-/// never locked, and the unlock is reported (Helgrind's "unlocked a not-locked lock").
-static inline uint32_t lv_before_release(const void *address, uint32_t type, uintptr_t caller) {
+/// Before a release of the lock at `address`: whether to call the real unlock. A lock the validator never
+/// saw is passed through, unless it is a mutex (`is_mutex`) no thread holds (`release_of_unseen_mutex`).
+static inline uint32_t lv_before_release(const void *address, int is_mutex, uintptr_t caller) {
     lv_enter_validator();
     void *object = table_lookup((uintptr_t)address);
-    if (__builtin_expect(object == NULL, 0) && lock_is_free(address, type)) object = lv_object_for(address, type, caller);
+    if (__builtin_expect(object == NULL, 0) && is_mutex) {
+        lv_leave_validator();
+        return release_of_unseen_mutex(address, caller);
+    }
     uint32_t action = object && object != UNTRACKED ? lv_pthread_will_release(object, caller) : LV_PT_PROCEED;
     lv_leave_validator();
     return action;
@@ -542,7 +551,7 @@ int pthread_mutex_trylock(pthread_mutex_t *mutex) {
 }
 
 int pthread_mutex_unlock(pthread_mutex_t *mutex) {
-    if (validating() && lv_before_release(mutex, mutex_type(mutex), CALLER) == LV_PT_SKIP) return 0;
+    if (validating() && lv_before_release(mutex, 1, CALLER) == LV_PT_SKIP) return 0;
     return REAL(mutex_unlock)(mutex);
 }
 
@@ -624,7 +633,7 @@ int pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock) {
 }
 
 int pthread_rwlock_unlock(pthread_rwlock_t *rwlock) {
-    if (validating() && lv_before_release(rwlock, rwlock_type(rwlock), CALLER) == LV_PT_SKIP) return 0;
+    if (validating() && lv_before_release(rwlock, 0, CALLER) == LV_PT_SKIP) return 0;
     return REAL(rwlock_unlock)(rwlock);
 }
 
@@ -669,7 +678,7 @@ int pthread_spin_trylock(pthread_spinlock_t *lock) {
 }
 
 int pthread_spin_unlock(pthread_spinlock_t *lock) {
-    if (validating() && lv_before_release((const void *)lock, LV_PT_SPIN, CALLER) == LV_PT_SKIP) return 0;
+    if (validating() && lv_before_release((const void *)lock, 0, CALLER) == LV_PT_SKIP) return 0;
     return REAL(spin_unlock)(lock);
 }
 

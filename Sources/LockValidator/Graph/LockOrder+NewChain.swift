@@ -123,8 +123,7 @@ extension LockOrder {
             if heldShared { state.heldForReading.insert(entry.lock_class) }
             state.noteThread(thread)
             return EdgeRecord(
-                fromSite: state.site(of: entry, along: stack!), toSite: state.site(of: newest, along: stack!),
-                thread: thread.serial,
+                fromSite: state.site(of: entry), toSite: state.site(of: newest), thread: thread.serial,
                 stack: keptStack!,
                 instances: state.keep(instances: entry.instance, newest.instance), irql: thread.irql,
                 heldShared: heldShared)

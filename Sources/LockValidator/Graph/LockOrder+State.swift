@@ -135,26 +135,20 @@ extension LockOrder {
             let line: UInt64
         }
 
-        /// The number of the site where `entry` was acquired, interned. An interposed acquire made in
-        /// lock-wrapper code is the wrapper's caller's, where `stack` (the new edge's) shows it.
-        mutating func site(of entry: lv_held_lock, along stack: UnsafeBufferPointer<UInt>) -> UInt32 {
-            var line = entry.line
-            if _slowPath(entry.file.pointee == 0), let caller = LockWrapperCode.callerOutside(UInt(line), along: stack) {
-                line = UInt64(caller)
-            }
+        mutating func site(of entry: lv_held_lock) -> UInt32 {
             // A direct-mapped cache in front of the dictionary: a program's new edges come from few sites.
-            let mixed = (UInt(bitPattern: entry.file) ^ UInt(truncatingIfNeeded: line)) &* 0x9E37_79B9_7F4A_7C15
+            let mixed = (UInt(bitPattern: entry.file) ^ UInt(truncatingIfNeeded: entry.line)) &* 0x9E37_79B9_7F4A_7C15
             let slot = Int(truncatingIfNeeded: mixed >> 56)
-            if let cached = recentSites[slot], cached.file == entry.file && cached.line == line {
+            if let cached = recentSites[slot], cached.file == entry.file && cached.line == entry.line {
                 return cached.index
             }
-            let key = SiteKey(file: entry.file, line: line)
+            let key = SiteKey(file: entry.file, line: entry.line)
             let index = siteIndex[key] ?? UInt32(sites.count)
             if index == sites.count {
-                sites.append(CallSite(file: entry.file, line: UInt(line)).site)
+                sites.append(entry.acquiredAt)
                 siteIndex[key] = index
             }
-            recentSites[slot] = (entry.file, line, index)
+            recentSites[slot] = (entry.file, entry.line, index)
             return index
         }
 
@@ -192,11 +186,16 @@ extension LockOrder {
                 return LockInfo(of: lockClass, instance: instance)
             }
             let (fromInstance, toInstance) = record.origin == 0 ? instances[Int(record.instances)] : (0, 0)
+            let stack = stacks[Int(record.stack)]
+            // An interposed acquire made in lock-wrapper code is shown at its caller, where the edge's stack
+            // shows it: looked up here, when the edge is shown, not when it is made.
             return DependencyEdge(
                 from: lock(from, fromInstance, holding: true), to: lock(to, toInstance, holding: false),
-                fromAcquiredAt: sites[Int(record.fromSite)], toAcquiredAt: sites[Int(record.toSite)], irql: record.irql,
+                fromAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.fromSite)], along: stack.addresses)!,
+                toAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.toSite)], along: stack.addresses)!,
+                irql: record.irql,
                 thread: threads[record.thread] ?? ThreadInfo(serial: record.thread, osThreadID: 0, name: nil),
-                stack: stacks[Int(record.stack)],
+                stack: stack,
                 process: record.origin == 0 ? nil : origins[Int(record.origin) - 1])
         }
 
