@@ -7,6 +7,7 @@
 #include "LockValidatorShims.h"
 #include "deadlock_watchdog.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
@@ -167,17 +168,23 @@ static void stop_in_forked_child(void) { __atomic_store_n(&interposer_state, OFF
 /// The table's mark for a lock that is left untracked.
 #define UNTRACKED ((void *)1)
 
+/// Whether an on/off setting says `off` (in any case, white space around it ignored, as the validator's
+/// configuration reads it).
+static int setting_is_off(const char *setting) {
+    if (setting == NULL) return 0;
+    while (isspace((unsigned char)*setting)) setting++;
+    if (strncasecmp(setting, "off", 3) != 0) return 0;
+    setting += 3;
+    while (isspace((unsigned char)*setting)) setting++;
+    return *setting == 0;
+}
+
 __attribute__((constructor)) static void start_interposer(void) {
     resolve_real_functions();
     dl_iterate_phdr(note_runtime_library, NULL);
-    const char *setting = getenv("LOCKVALIDATOR_PTHREADS");
-    if (setting && *setting && strcasecmp(setting, "on") != 0) {
-        if (strcasecmp(setting, "off") != 0) {
-            fprintf(stderr,
-                    "LockValidator: LOCKVALIDATOR_PTHREADS=\"%s\" is not valid (expected on or off); pthread locks"
-                    " are not validated\n",
-                    setting);
-        }
+    // Only `off` turns interposition off: a typo must not switch a check off. The validator's configuration
+    // reports a value that is neither on nor off, in one line, when it is read.
+    if (setting_is_off(getenv("LOCKVALIDATOR_PTHREADS"))) {
         __atomic_store_n(&interposer_state, OFF, __ATOMIC_RELAXED);
         return;
     }

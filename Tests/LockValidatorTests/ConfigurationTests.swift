@@ -30,9 +30,15 @@ import Testing
     }
 
     @Test(arguments: [
-        ("LOCKVALIDATOR", "maybe"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "abc"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "-3"),
+        ("LOCKVALIDATOR", "maybe"), ("LOCKVALIDATOR", ""), ("LOCKVALIDATOR", "0"),
+        ("LOCKVALIDATOR_HOLD_BUDGET_US", "abc"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "-3"),
+        ("LOCKVALIDATOR_HOLD_BUDGET_US", "1e99"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "99999999999999999999"),
+        ("LOCKVALIDATOR_HOLD_BUDGET_US", "nan"), ("LOCKVALIDATOR_HOLD_BUDGET_US", "0"),
         ("LOCKVALIDATOR_ON_VIOLATION", "explode"), ("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "1.5"),
-        ("LOCKVALIDATOR_EXIT_CODE", "256"),
+        ("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "10000000000000"), ("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "0"),
+        ("LOCKVALIDATOR_EXIT_CODE", "256"), ("LOCKVALIDATOR_EXIT_CODE", "66x"), ("LOCKVALIDATOR_EXIT_CODE", "-1"),
+        ("LOCKVALIDATOR_EXIT_CODE", ""), ("LOCKVALIDATOR_PTHREADS", "maybe"), ("LOCKVALIDATOR_PTHREADS", "0"),
+        ("LOCKVALIDATOR_PTHREADS", ""), ("LOCKVALIDATOR_GRAPH", ""),
         ("LOCKVALIDATOR_SUPPRESSIONS", "/nonexistent/suppressions.txt"),
     ])
     func aBadValueIsOneLineNamingItsVariable(variable: String, value: String) {
@@ -44,6 +50,50 @@ import Testing
         #expect(!line.contains("\n"))
         // The other variables are still honoured, and the bad one keeps its default.
         #expect(configuration.reportPath == "/tmp/kept.json")
+    }
+
+    /// A bad value never weakens a check: numbers keep their defaults, switches stay on, and a bad exit code
+    /// still fails a process with violations (issue 30).
+    @Test func aBadValueNeverWeakensACheck() {
+        for value in ["66x", "256", "-1", ""] {
+            let (configuration, errors) = Configuration.parse(["LOCKVALIDATOR_EXIT_CODE": value])
+            #expect(configuration.exitCode == Configuration.exitCodeForABadSetting && errors.count == 1, "\(value)")
+            #expect(errors.first?.description.contains("exits with 66") == true)
+        }
+        for value in ["", "0", "maybe", "of"] {
+            #expect(Configuration.parse(["LOCKVALIDATOR": value]).0.isEnabled, "\(value)")
+        }
+        #expect(!Configuration.parse(["LOCKVALIDATOR": " OFF "]).0.isEnabled)
+        let (configuration, errors) = Configuration.parse([
+            "LOCKVALIDATOR_HOLD_BUDGET_US": "1e99", "LOCKVALIDATOR_SPIN_TIMEOUT_MS": "10000000000000",
+        ])
+        #expect(configuration.holdBudgetMicroseconds == 25 && configuration.spinTimeoutMilliseconds == 5_000)
+        #expect(errors.map(\.variable).sorted() == ["LOCKVALIDATOR_HOLD_BUDGET_US", "LOCKVALIDATOR_SPIN_TIMEOUT_MS"])
+        // The ends of each range are valid.
+        let ends = Configuration.parse([
+            "LOCKVALIDATOR_HOLD_BUDGET_US": "60000000", "LOCKVALIDATOR_SPIN_TIMEOUT_MS": "3600000",
+        ])
+        #expect(ends.1.isEmpty && ends.0.holdBudgetMicroseconds == 60_000_000)
+    }
+
+    /// Out-of-range settings once killed the process at its first SpinLock ("Double value cannot be converted
+    /// to UInt64"): now one line each, and the lock works.
+    @Test func outOfRangeSettingsAreOneLineNotACrash() async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            setenv("LOCKVALIDATOR_HOLD_BUDGET_US", "1e99", 1)
+            setenv("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "10000000000000", 1)
+            let thread = ProcessorThread {
+                let lock = LockID("OutOfRange.lock", sleeps: false)  // a spin lock: timed against the budget
+                LockValidator.acquire(lock)
+                LockValidator.acquired(lock)
+                LockValidator.release(lock)
+            }
+            thread.join()
+            precondition(LockValidator.configuration.holdBudgetMicroseconds == 25)
+        }
+        let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(standardError.contains("LOCKVALIDATOR_HOLD_BUDGET_US=\"1e99\" is not valid"))
+        #expect(standardError.contains("LOCKVALIDATOR_SPIN_TIMEOUT_MS=\"10000000000000\" is not valid"))
     }
 
     @Test func theProcessPrintsTheLineWhenItReadsABadEnvironment() async {

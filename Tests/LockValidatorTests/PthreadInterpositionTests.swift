@@ -357,10 +357,20 @@ import Testing
         #expect(run.report?.graph.classes.isEmpty ?? true)
     }
 
-    @Test func aBadSettingNamesTheVariable() throws {
-        let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_PTHREADS": "maybe"])
-        #expect(run.error.contains("LOCKVALIDATOR_PTHREADS=\"maybe\" is not valid"))
-        #expect(run.rules.isEmpty && run.status == 0)
+    /// A typo names the variable and keeps interposition on: it must not switch a check off (issue 30).
+    @Test(arguments: ["maybe", "0", ""])
+    func aBadSettingNamesTheVariableAndKeepsValidating(value: String) throws {
+        let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_PTHREADS": value])
+        #expect(run.error.contains("LOCKVALIDATOR_PTHREADS=\"\(value)\" is not valid: expected on or off (it stays on)"))
+        #expect(run.rules == [.lockOrderInversion] && run.status == 66)
+    }
+
+    /// A bad exit code fails a process with violations all the same (with 66); before, it let it pass.
+    @Test(arguments: ["66x", "256", "-1", ""])
+    func aBadExitCodeStillFailsAViolatingProcess(value: String) throws {
+        let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_EXIT_CODE": value])
+        #expect(run.error.contains("LOCKVALIDATOR_EXIT_CODE=\"\(value)\" is not valid"))
+        #expect(run.rules == [.lockOrderInversion] && run.status == 66)
     }
 
     @Test func theExitStatusCanBeChosen() throws {

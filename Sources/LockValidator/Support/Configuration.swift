@@ -6,12 +6,16 @@
 /// | `LOCKVALIDATOR` | `on`, `off` | `on` |
 /// | `LOCKVALIDATOR_REPORT` | a path (`%p`: the process id; a directory: one file per process) | none |
 /// | `LOCKVALIDATOR_GRAPH` | a learned-order store: a file, or a directory to keep it in | none |
-/// | `LOCKVALIDATOR_HOLD_BUDGET_US` | a positive number of microseconds | 25 |
+/// | `LOCKVALIDATOR_HOLD_BUDGET_US` | a number of microseconds from 0.1 to 60,000,000 | 25 |
 /// | `LOCKVALIDATOR_ON_VIOLATION` | `report`, `trap` (print and abort, like a bug check) | `report` |
 /// | `LOCKVALIDATOR_SUPPRESSIONS` | a path to a suppressions file | none |
-/// | `LOCKVALIDATOR_SPIN_TIMEOUT_MS` | a positive number of milliseconds | 5000 |
+/// | `LOCKVALIDATOR_SPIN_TIMEOUT_MS` | a whole number of milliseconds from 1 to 3,600,000 | 5000 |
 /// | `LOCKVALIDATOR_EXIT_CODE` | 0...255: the exit status of a process that found violations | none |
-/// | `LOCKVALIDATOR_GRAPH` | a learned-order store: a file, or a directory to keep it in | none |
+/// | `LOCKVALIDATOR_PTHREADS` | `on`, `off`: interpose pthread locks (with LockValidatorPthreads) | `on` |
+///
+/// A bad value (empty included) is one line naming the variable, and never weakens a check: the default is
+/// kept, an on/off switch stays on, and a bad `LOCKVALIDATOR_EXIT_CODE` still fails a process with
+/// violations (``Configuration/exitCodeForABadSetting``).
 public struct Configuration: Sendable, Codable, Equatable {
     /// Whether the checks run (`LOCKVALIDATOR=off` leaves plain spin locks that keep IRQL semantics).
     public var isEnabled = true
@@ -69,7 +73,16 @@ public struct Configuration: Sendable, Codable, Equatable {
     public static let environmentVariables = [
         "LOCKVALIDATOR", "LOCKVALIDATOR_REPORT", "LOCKVALIDATOR_HOLD_BUDGET_US", "LOCKVALIDATOR_ON_VIOLATION",
         "LOCKVALIDATOR_SUPPRESSIONS", "LOCKVALIDATOR_SPIN_TIMEOUT_MS", "LOCKVALIDATOR_EXIT_CODE", "LOCKVALIDATOR_GRAPH",
+        "LOCKVALIDATOR_PTHREADS",
     ]
+
+    /// The hold budgets a setting may ask for, in microseconds.
+    public static let holdBudgetRange = 0.1...60_000_000.0
+    /// The spin timeouts a setting may ask for, in milliseconds.
+    public static let spinTimeoutRange = 1...3_600_000
+    /// The exit status of a process with violations when `LOCKVALIDATOR_EXIT_CODE` is set to something that
+    /// is not one: the run still fails (TSan's 66).
+    public static let exitCodeForABadSetting = 66
 
     /// The configuration `environment` asks for.
     ///
@@ -85,22 +98,24 @@ public struct Configuration: Sendable, Codable, Equatable {
     public static func parse(_ environment: [String: String]) -> (Configuration, [ConfigurationError]) {
         var configuration = Configuration()
         var errors: [ConfigurationError] = []
+        /// The value of `variable`, converted; nil (and an error) for one that does not convert, empty included.
         func read<Value>(_ variable: String, expected: String, _ convert: (String) -> Value?) -> Value? {
             guard let text = environment[variable] else { return nil }
             if let value = convert(text.trimmingSpaces) { return value }
             errors.append(ConfigurationError(variable: variable, value: text, expected: expected))
             return nil
         }
-        if let enabled = read("LOCKVALIDATOR", expected: "on or off", { ["on": true, "off": false][$0.lowercased()] }) {
+        func path(_ text: String) -> String? { text.isEmpty ? nil : text }
+        if let enabled = read("LOCKVALIDATOR", expected: switchValues, Self.switchValue) {
             configuration.isEnabled = enabled
         }
-        configuration.reportPath = read("LOCKVALIDATOR_REPORT", expected: "a file path") { $0.isEmpty ? nil : $0 }
-        configuration.learnedOrderStorePath = read("LOCKVALIDATOR_GRAPH", expected: "a file or directory path") {
-            $0.isEmpty ? nil : $0
-        }
+        // Read for its error line; the interposer acts on it (only `off` turns it off).
+        _ = read("LOCKVALIDATOR_PTHREADS", expected: switchValues, Self.switchValue)
+        configuration.reportPath = read("LOCKVALIDATOR_REPORT", expected: "a file or directory path", path)
+        configuration.learnedOrderStorePath = read("LOCKVALIDATOR_GRAPH", expected: "a file or directory path", path)
         if let budget = read(
-            "LOCKVALIDATOR_HOLD_BUDGET_US", expected: "a positive number of microseconds, e.g. 25",
-            { Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } })
+            "LOCKVALIDATOR_HOLD_BUDGET_US", expected: "a number of microseconds from 0.1 to 60,000,000, e.g. 25",
+            { Double($0).flatMap { holdBudgetRange.contains($0) ? $0 : nil } })
         {
             configuration.holdBudgetMicroseconds = budget
         }
@@ -110,15 +125,21 @@ public struct Configuration: Sendable, Codable, Equatable {
             configuration.onViolation = action
         }
         if let timeout = read(
-            "LOCKVALIDATOR_SPIN_TIMEOUT_MS", expected: "a positive whole number of milliseconds, e.g. 5000",
-            { Int($0).flatMap { $0 > 0 ? $0 : nil } })
+            "LOCKVALIDATOR_SPIN_TIMEOUT_MS", expected: "a whole number of milliseconds from 1 to 3,600,000, e.g. 5000",
+            { Int($0).flatMap { spinTimeoutRange.contains($0) ? $0 : nil } })
         {
             configuration.spinTimeoutMilliseconds = timeout
         }
-        configuration.exitCode = read(
-            "LOCKVALIDATOR_EXIT_CODE", expected: "a whole number from 0 to 255",
-            { Int($0).flatMap { (0...255).contains($0) ? $0 : nil } })
-        if let path = read("LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path", { $0.isEmpty ? nil : $0 }) {
+        if environment["LOCKVALIDATOR_EXIT_CODE"] != nil {
+            // A typo must not let a violating run pass: a bad value fails it with 66.
+            configuration.exitCode =
+                read(
+                    "LOCKVALIDATOR_EXIT_CODE",
+                    expected: "a whole number from 0 to 255 (a process with violations exits with"
+                        + " \(exitCodeForABadSetting) meanwhile)",
+                    { Int($0).flatMap { (0...255).contains($0) ? $0 : nil } }) ?? exitCodeForABadSetting
+        }
+        if let path = read("LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path", path) {
             do throws(ConfigurationError) {
                 configuration.suppressions = try Suppression.load(from: path, variable: "LOCKVALIDATOR_SUPPRESSIONS")
                 configuration.suppressionsPath = path
@@ -128,6 +149,12 @@ public struct Configuration: Sendable, Codable, Equatable {
         }
         return (configuration, errors)
     }
+
+    /// What an on/off switch accepts; anything else (a typo, `0`, an empty value) keeps it on.
+    static let switchValues = "on or off (it stays on)"
+
+    /// `on` or `off`, in any case; nil for anything else.
+    static func switchValue(_ text: String) -> Bool? { ["on": true, "off": false][text.lowercased()] }
 
     private enum CodingKeys: String, CodingKey {
         case isEnabled = "enabled", reportPath = "report", holdBudgetMicroseconds = "holdBudgetMicroseconds"

@@ -55,7 +55,12 @@ enum TSCClock {
 
     static func nanoseconds(_ cycles: UInt64) -> Double { Double(cycles) * nanosecondsPerCycle }
 
-    static func cycles(nanoseconds: Double) -> UInt64 { UInt64(max(1, (nanoseconds / nanosecondsPerCycle).rounded())) }
+    static func cycles(nanoseconds: Double) -> UInt64 {
+        // Saturating: a budget set in code past what 64 bits of cycles hold means "never".
+        let cycles = (nanoseconds / nanosecondsPerCycle).rounded()
+        if cycles.isNaN { return 1 }
+        return cycles >= 0x1p64 ? .max : UInt64(max(1, cycles))
+    }
 }
 
 extension Duration {
