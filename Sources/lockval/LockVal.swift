@@ -290,6 +290,9 @@ struct Store: ParsableCommand {
 /// Replaces the store under the lock its writers take.
 func write(_ store: LearnedOrderStore, to path: String) throws(Failure) {
     let failure = DirectoryLock.withLock(containing: path) { () -> String? in
+        guard TextFile.mayReplace(path, holding: LearnedOrderStore.schemaName.prefix { $0 != "/" } + "/") else {
+            return "\(path) is not a learned-order store (no \(LearnedOrderStore.schemaName) line); it is left as it is"
+        }
         do {
             try TextFile.writeAtomically(store.text(), to: path)
             return nil

@@ -142,6 +142,59 @@ import Testing
         #expect(report.violations.map(\.rule) == [.lockOrderInversion])
     }
 
+    /// Two commands one shell runs one after the other are two runs: the second's report replaces the
+    /// first's, and counts its own occurrences (before, they blurred into one report, counts 1, 2, 3).
+    @Test func twoCommandsOfOneShellAreTwoRuns() throws {
+        let directory = try Self.scratchDirectory("shell")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/report.json"
+        let scenarios = PthreadInterpositionTests.buildDirectory.appendingPathComponent("pthread-scenarios").path
+        func shell(_ commands: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            // `; true` last: a shell may run its last command in its own place, leaving no shell as the parent.
+            process.arguments = ["-c", commands + "; true"]
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
+            environment["LOCKVALIDATOR_REPORT"] = path
+            environment["LOCKVALIDATOR_EXIT_CODE"] = "0"
+            process.environment = environment
+            process.standardError = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+        }
+        try shell("'\(scenarios)' nslock-abba; '\(scenarios)' consistent")
+        let second = try ValidationReport.load(from: path)
+        #expect(second.processes.count == 1 && second.processes[0].arguments == ["consistent"])
+        #expect(second.violations.isEmpty, "the first command's violation is not the second's")
+        try shell("'\(scenarios)' nslock-abba; '\(scenarios)' nslock-abba")
+        let third = try ValidationReport.load(from: path)
+        #expect(third.violations.map(\.occurrences) == [1])
+    }
+
+    /// A report or store path never overwrites a file that is not one of ours (issue 30): one line says so.
+    @Test func aFileThatIsNotOursIsNeverOverwritten() throws {
+        let directory = try Self.scratchDirectory("not-ours")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let notes = directory + "/notes.txt"
+        let text = "my notes: not a report\n"
+        try text.write(toFile: notes, atomically: true, encoding: .utf8)
+        let run = try PthreadInterpositionTests.run("nslock-abba", environment: ["LOCKVALIDATOR_REPORT": notes])
+        #expect(try String(contentsOfFile: notes, encoding: .utf8) == text)
+        #expect(run.error.contains("LOCKVALIDATOR_REPORT: \(notes) is not a LockValidator report; it is left as it is"))
+        #expect(run.status == 66, "the violation still fails the process")
+        for command in [["store", "reset", notes], ["store", "prune", "--runs", "1", notes]] {
+            let lockval = try Self.lockval(command)
+            #expect(lockval.status == 2, "\(command): \(lockval.output)")
+            #expect(lockval.error.contains("not a learned-order store"), "\(command): \(lockval.error)")
+            #expect(try String(contentsOfFile: notes, encoding: .utf8) == text)
+        }
+        // An empty file, or none, is ours to write.
+        try "".write(toFile: notes, atomically: true, encoding: .utf8)
+        #expect(try Self.lockval(["store", "reset", notes]).status == 0)
+        #expect(try String(contentsOfFile: notes, encoding: .utf8).hasPrefix(LearnedOrderStore.schemaName))
+    }
+
     // MARK: The learned-order store
 
     @Test func anOrderAnEarlierProcessLearnedIsValidatedAgainst() throws {

@@ -71,7 +71,10 @@ enum ReportWriter {
         let report = currentReport()
         // Names and lines are looked up (child processes) before the lock, never while holding it.
         let text = json(report)
-        let written = DirectoryLock.withLock(containing: path) { () -> Result<Void, FileWriteError> in
+        let written = DirectoryLock.withLock(containing: path) { () -> Result<Void, FileWriteError>? in
+            guard TextFile.mayReplace(path, holding: "\"\(ValidationReport.schemaName.dropLast(1))") else {
+                return nil
+            }
             var merged = text
             if ReportPath.isShared(configured), let earlier = try? ValidationReport.load(from: path),
                 let run = report.process.run, earlier.processes.allSatisfy({ $0.run == run })
@@ -80,7 +83,14 @@ enum ReportWriter {
             }
             return Result { () throws(FileWriteError) in try TextFile.writeAtomically(merged, to: path) }
         }
-        if case .failure(let error) = written { printToStandardError("LockValidator: LOCKVALIDATOR_REPORT: \(error)") }
+        switch written {
+        case nil:
+            printToStandardError(
+                "LockValidator: LOCKVALIDATOR_REPORT: \(path) is not a LockValidator report; it is left as it is and"
+                    + " no report was written (choose another path, or remove the file)")
+        case .failure(let error)?: printToStandardError("LockValidator: LOCKVALIDATOR_REPORT: \(error)")
+        case .success?: break
+        }
     }
 }
 

@@ -104,17 +104,31 @@ public struct ValidationReport: Sendable, Codable {
                 run: currentRun)
         }
 
-        /// "ppid@starttime" (clock ticks since boot, field 22 of `/proc/<ppid>/stat`): a parent's id alone
-        /// could be a reused one.
+        /// The command this process belongs to, as "pid@starttime" (clock ticks since boot, field 22 of
+        /// `/proc/<pid>/stat`; a process id alone could be a reused one): its parent's, when the parent is a
+        /// runner that starts several test processes for one command (`swift test` starts XCTest and Swift
+        /// Testing); its own, when the parent is a shell, so that two commands run one after the other are
+        /// two runs.
         private static let currentRun: String? = {
             let parent = getppid()
-            guard let stat = TextFile.read("/proc/\(parent)/stat"), let end = stat.lastIndex(of: ")") else {
+            let command = Self.isShell(Self.commandName(of: parent)) ? getpid() : parent
+            guard let stat = TextFile.read("/proc/\(command)/stat"), let end = stat.lastIndex(of: ")") else {
                 return nil
             }
             // After the command name (which may hold spaces): state is field 3, start time field 22.
             let fields = stat[stat.index(after: end)...].split(separator: " ")
-            return fields.count > 19 ? "\(parent)@\(fields[19])" : nil
+            return fields.count > 19 ? "\(command)@\(fields[19])" : nil
         }()
+
+        /// The kernel's name of process `pid` (`bash`), without its newline.
+        private static func commandName(of pid: Int32) -> String {
+            (TextFile.read("/proc/\(pid)/comm") ?? "").trimmingSpaces
+        }
+
+        /// Shells: each command they run is a run of its own.
+        static func isShell(_ name: String) -> Bool {
+            ["sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "tcsh", "csh", "ash", "busybox", "login"].contains(name)
+        }
     }
 
     /// Every process the report came from.

@@ -33,6 +33,17 @@ package enum TextFile {
         return bytes
     }
 
+    /// Whether `path` may be written over by a file whose kind `marker` names (`lockvalidator-report/`,
+    /// `lockvalidator-graph/`): nothing is there, it is empty, or it holds the marker. A file that is not
+    /// one of ours is never overwritten.
+    package static func mayReplace(_ path: String, holding marker: String) -> Bool {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return true }
+        guard status.st_mode & S_IFMT == S_IFREG else { return false }
+        guard status.st_size > 0, let text = read(path) else { return status.st_size == 0 }
+        return text.contains(marker)
+    }
+
     /// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed over it,
     /// so a crash mid-write never leaves half a file.
     package static func writeAtomically(_ text: String, to path: String) throws(FileWriteError) {
