@@ -168,7 +168,12 @@ struct Check: ParsableCommand {
             var patterns: [Suppression] = []
             if let suppressions {
                 do {
-                    patterns = try Suppression.load(from: suppressions, variable: "--suppressions")
+                    let (loaded, errors) = try Suppression.load(from: suppressions, variable: "--suppressions")
+                    // Every bad line at once: a CI step is fixed in one go, not one line per run.
+                    guard errors.isEmpty else { throw Failure(errors.map(\.description).joined(separator: "\n")) }
+                    patterns = loaded
+                } catch let failure as Failure {
+                    throw failure
                 } catch {
                     throw Failure("\(error)")
                 }

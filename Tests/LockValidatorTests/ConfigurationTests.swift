@@ -1,3 +1,4 @@
+import Foundation
 import LockValidator
 import TestSupport
 import Testing
@@ -162,6 +163,41 @@ import Testing
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "no-such-rule:x") }
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "missing colon") }
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "recursive-acquire:") }
+        #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "*:[unclosed") }
+        #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "*:fun:a[!b") }
+    }
+
+    @Test func classesMatchOneCharacterOfThem() {
+        let scalars = { (text: String) in Array(text.unicodeScalars) }
+        #expect(Suppression.glob(scalars("Bank.[al]*"), scalars("Bank.accounts")))
+        #expect(Suppression.glob(scalars("Bank.[al]*"), scalars("Bank.ledger")))
+        #expect(!Suppression.glob(scalars("Bank.[al]*"), scalars("Bank.vault")))
+        #expect(Suppression.glob(scalars("Bank.[!al]*"), scalars("Bank.vault")))
+        #expect(Suppression.glob(scalars("lock[0-9]"), scalars("lock7")) && !Suppression.glob(scalars("lock[0-9]"), scalars("lockx")))
+        #expect(Suppression.glob(scalars("[]]x"), scalars("]x")))
+    }
+
+    /// Every bad line is reported with its number and what was wrong, and the valid lines are kept: a typo
+    /// drops only itself (issue 30; before, the first bad line dropped the whole file).
+    @Test func everyBadLineIsReportedAndTheValidOnesKept() throws {
+        let path = NSTemporaryDirectory() + "suppressions-\(getpid()).txt"
+        defer { unlink(path) }
+        try """
+            # third-party code
+            lock-order-inversion:ThirdParty.*
+            no-such-rule:Foo
+            missing colon
+            *:[unclosed
+            recursive-acquire:fun:*Legacy*
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (configuration, errors) = Configuration.parse(["LOCKVALIDATOR_SUPPRESSIONS": path])
+        #expect(configuration.suppressions.map(\.description) == ["lock-order-inversion:ThirdParty.*", "recursive-acquire:fun:*Legacy*"])
+        #expect(errors.count == 3)
+        for (error, line) in zip(errors, [3, 4, 5]) {
+            #expect(error.description.contains("(line \(line): "), "\(error)")
+            #expect(!error.description.contains("\n"))
+        }
+        #expect(errors[2].description.contains("never closed"))
     }
 
     @inline(never)

@@ -61,25 +61,62 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
             pattern = String(pattern.dropFirst(4)).trimmingSpaces
         }
         guard !pattern.isEmpty else { throw SuppressionSyntaxError(message: "empty pattern") }
+        if let problem = Self.patternProblem(pattern) { throw SuppressionSyntaxError(message: problem) }
         return Suppression(rule: rule, pattern: pattern, matchesFunctions: functions)
     }
 
-    /// Reads a suppressions file.
-    package static func load(from path: String, variable: String) throws(ConfigurationError) -> [Suppression] {
+    /// What is wrong with a glob pattern, if anything: a `[` class never closed, or empty.
+    static func patternProblem(_ pattern: String) -> String? {
+        let scalars = Array(pattern.unicodeScalars)
+        var index = 0
+        while index < scalars.count {
+            if scalars[index] == "[" {
+                guard let end = classEnd(scalars, from: index) else {
+                    return "the class \"[\" at character \(index + 1) of \"\(pattern)\" is never closed with \"]\""
+                }
+                index = end
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The index of the `]` that closes the class opening at `start` (a `]` first in the class, or after
+    /// `!`, is a member); nil when none does.
+    private static func classEnd(_ pattern: [Unicode.Scalar], from start: Int) -> Int? {
+        var index = start + 1
+        if index < pattern.count && pattern[index] == "!" { index += 1 }
+        if index < pattern.count && pattern[index] == "]" { index += 1 }
+        while index < pattern.count {
+            if pattern[index] == "]" { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Reads a suppressions file: its valid lines, and one error for each bad one (its line number and what
+    /// was expected). A bad line is dropped and the others kept: a typo never drops a check it does not name.
+    ///
+    /// - Throws: the file cannot be read.
+    package static func load(from path: String, variable: String) throws(ConfigurationError) -> (
+        suppressions: [Suppression], errors: [ConfigurationError]
+    ) {
         guard let text = TextFile.read(path) else {
             throw ConfigurationError(variable: variable, value: path, expected: "a readable suppressions file")
         }
         var suppressions: [Suppression] = []
+        var errors: [ConfigurationError] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             do throws(SuppressionSyntaxError) {
                 if let suppression = try parse(line: String(line)) { suppressions.append(suppression) }
             } catch {
-                throw ConfigurationError(
-                    variable: variable, value: path,
-                    expected: "valid suppressions (line \(index + 1): \(error.message))")
+                errors.append(
+                    ConfigurationError(
+                        variable: variable, value: path,
+                        expected: "valid suppressions (line \(index + 1): \(error.message); the line is ignored)"))
             }
         }
-        return suppressions
+        return (suppressions, errors)
     }
 
     /// Whether `violation` is one this suppression covers.
@@ -96,12 +133,18 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
 
     private func glob(_ text: String) -> Bool { Self.glob(Array(pattern.unicodeScalars), Array(text.unicodeScalars)) }
 
-    /// Iterative glob match with backtracking on the last `*`.
-    static func glob(_ pattern: [Unicode.Scalar], _ text: [Unicode.Scalar]) -> Bool {
+    /// Iterative glob match with backtracking on the last `*`: `*` any run, `?` any one, `[abc]`, `[a-z]` and
+    /// `[!abc]` one of (or none of) a class.
+    package static func glob(_ pattern: [Unicode.Scalar], _ text: [Unicode.Scalar]) -> Bool {
         var (p, t) = (0, 0)
         var star: (p: Int, t: Int)?
         while t < text.count {
-            if p < pattern.count && (pattern[p] == "?" || pattern[p] == text[t]) {
+            if p < pattern.count && pattern[p] == "[", let end = classEnd(pattern, from: p),
+                classContains(pattern[(p + 1)..<end], text[t])
+            {
+                p = end + 1
+                t += 1
+            } else if p < pattern.count && pattern[p] != "[" && (pattern[p] == "?" || pattern[p] == text[t]) {
                 p += 1
                 t += 1
             } else if p < pattern.count && pattern[p] == "*" {
@@ -117,6 +160,28 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
         }
         while p < pattern.count && pattern[p] == "*" { p += 1 }
         return p == pattern.count
+    }
+}
+
+extension Suppression {
+    /// Whether the class body `members` (between `[` and `]`) admits `scalar`.
+    fileprivate static func classContains(_ members: ArraySlice<Unicode.Scalar>, _ scalar: Unicode.Scalar) -> Bool {
+        var members = members
+        let negated = members.first == "!"
+        if negated { members = members.dropFirst() }
+        var found = false
+        var index = members.startIndex
+        while index < members.endIndex {
+            let low = members[index]
+            if index + 2 < members.endIndex, members[index + 1] == "-" {
+                if low.value <= scalar.value && scalar.value <= members[index + 2].value { found = true }
+                index += 3
+            } else {
+                if low == scalar { found = true }
+                index += 1
+            }
+        }
+        return found != negated
     }
 }
 

@@ -141,8 +141,10 @@ public struct Configuration: Sendable, Codable, Equatable {
         }
         if let path = read("LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path", path) {
             do throws(ConfigurationError) {
-                configuration.suppressions = try Suppression.load(from: path, variable: "LOCKVALIDATOR_SUPPRESSIONS")
+                let (suppressions, lineErrors) = try Suppression.load(from: path, variable: "LOCKVALIDATOR_SUPPRESSIONS")
+                configuration.suppressions = suppressions
                 configuration.suppressionsPath = path
+                errors += lineErrors
             } catch {
                 errors.append(error)
             }
