@@ -244,22 +244,51 @@ import Testing
         #expect(better.status == 0 && better.output.contains("0 new, 1 fixed"))
     }
 
-    @Test(arguments: ["missing", "not-json", "wrong-schema", "malformed"])
+    @Test(arguments: [
+        "missing", "not-json", "wrong-schema", "malformed", "truncated", "directory", "missing-field", "negative-count",
+    ])
     func badInputIsOneLineAndExitStatusTwo(kind: String) throws {
         let path: String
+        // What the line must say, beyond the path: where, and what.
+        var says: String?
+        let real = ReportTests.abbaInversion().jsonText()
         switch kind {
         case "missing": path = "/nonexistent/report.json"
-        case "not-json": path = try Self.temporaryFile("text.json", "this is not JSON")
+        case "not-json":
+            path = try Self.temporaryFile("text.json", "this is not JSON")
+            says = "not valid JSON at line 1, column 1 (byte 0): expected a value"
         case "wrong-schema": path = try Self.temporaryFile("schema.json", #"{"schema": "other/2"}"#)
+        case "truncated":
+            path = try Self.temporaryFile("truncated.json", String(real.prefix(real.utf8.count / 2)))
+            says = "cut off at line"
+        case "directory":
+            path = NSTemporaryDirectory() + "lockval-\(getpid())-a-directory"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            says = "is a directory"
+        case "missing-field":
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(real.utf8)) as? [String: Any])
+            var violations = try #require(object["violations"] as? [[String: Any]])
+            violations[0]["rule"] = nil
+            object["violations"] = violations
+            path = try Self.temporaryFile(
+                "field.json", String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self))
+            says = "missing field \"rule\" in violations[0]"
+        case "negative-count":
+            path = try Self.temporaryFile(
+                "negative.json", real.replacingOccurrences(of: "\"occurrences\" : 1", with: "\"occurrences\" : -3"))
+            says = "occurrences must be at least 1, not -3"
         default: path = try Self.temporaryFile("bad.json", #"{"schema": "lockvalidator-report/1", "violations": 3}"#)
         }
+        if let says { #expect(try Self.lockval(["show", path]).error.contains(says), "\(kind)") }
         for command in [["show", path], ["graph", path], ["sarif", path], ["html", path], ["merge", path]] {
             let run = try Self.lockval(command)
             #expect(run.status == 2, "\(command)")
             #expect(run.output.isEmpty)
             let lines = run.error.split(separator: "\n")
             #expect(lines.count == 1, "\(run.error)")
-            #expect(lines.first?.hasPrefix("lockval: \(path): ") == true, "\(run.error)")
+            // merge reads a directory as a learned-order store's (LOCKVALIDATOR_GRAPH's).
+            let named = kind == "directory" && command[0] == "merge" ? path + "/lockvalidator-graph.txt" : path
+            #expect(lines.first?.hasPrefix("lockval: \(named): ") == true, "\(run.error)")
         }
     }
 }

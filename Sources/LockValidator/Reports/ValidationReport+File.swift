@@ -13,13 +13,11 @@ extension ValidationReport {
     /// - Throws: ``ReportFileError`` for a missing or unreadable file, text that is not JSON, or a
     ///   schema other than `lockvalidator-report/1`.
     public static func load(from path: String) throws(ReportFileError) -> ValidationReport {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ReportFileError(description: "\(path): cannot read the file (missing or unreadable)")
+        if let problem = TextFile.whyUnreadable(path) { throw ReportFileError(description: "\(path): \(problem)") }
+        guard let bytes = TextFile.bytes(path) else {
+            throw ReportFileError(description: "\(path): cannot read the file")
         }
-        return try decode(data, from: path)
+        return try decode(Data(bytes), from: path)
     }
 
     /// Decodes a report from JSON text read from `path` (used only in messages).
@@ -30,7 +28,11 @@ extension ValidationReport {
         do {
             schema = try decoder.decode(SchemaOnly.self, from: data).schema
         } catch {
-            throw ReportFileError(description: "\(path): not a JSON object")
+            // The decoder does not say where; the syntax check does.
+            if let problem = JSONSyntax.firstProblem(in: Array(data)) {
+                throw ReportFileError(description: "\(path): \(problem)")
+            }
+            throw ReportFileError(description: "\(path): not a JSON object (a report is one)")
         }
         guard schema == schemaName else {
             let found = schema.map { "\"\($0)\"" } ?? "no \"schema\" field"
@@ -53,7 +55,9 @@ extension DecodingError {
             context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
         }
         switch self {
-        case .keyNotFound(let key, let context): return "missing \(path(context)).\(key.stringValue)"
+        case .keyNotFound(let key, let context):
+            let place = path(context)
+            return "missing field \"\(key.stringValue)\"" + (place.isEmpty ? "" : " in \(place.dropFirst(place.hasPrefix(".") ? 1 : 0))")
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(self)"

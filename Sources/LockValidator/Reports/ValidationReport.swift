@@ -65,6 +65,10 @@ public struct ValidationReport: Sendable, Codable {
         graph = try container.decode(Graph.self, forKey: .graph)
         let statistics = try container.decodeIfPresent(Statistics.self, forKey: .statistics)
         chains = statistics?.chains ?? 0
+        guard chains >= 0 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .statistics, in: container, debugDescription: "statistics.chains must not be negative (\(chains))")
+        }
         lockStatistics = statistics?.locks ?? []
     }
 

@@ -141,6 +141,10 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         summary = try container.decode(String.self, forKey: .summary)
         severity = try container.decode(Severity.self, forKey: .severity)
         occurrences = try container.decode(Int.self, forKey: .occurrences)
+        guard occurrences >= 1 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .occurrences, in: container, debugDescription: "occurrences must be at least 1, not \(occurrences)")
+        }
         thread = try container.decode(ThreadInfo.self, forKey: .thread)
         irql = try container.decode(IRQL.self, forKey: .irql)
         locks = try container.decode([LockInfo].self, forKey: .locks)

@@ -6,6 +6,16 @@
 
 /// Whole text files: read at once, written atomically.
 package enum TextFile {
+    /// Why the file at `path` cannot be read as a file, in a few words (missing, a directory, not allowed);
+    /// nil when it can.
+    package static func whyUnreadable(_ path: String) -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return "cannot read it: \(String(cString: strerror(errno)))" }
+        if status.st_mode & S_IFMT == S_IFDIR { return "is a directory, not a file" }
+        guard access(path, R_OK) == 0 else { return "cannot read it: \(String(cString: strerror(errno)))" }
+        return nil
+    }
+
     /// The contents of the file at `path`, or nil when it cannot be read.
     package static func read(_ path: String) -> String? {
         bytes(path).map { String(decoding: $0, as: UTF8.self) }
