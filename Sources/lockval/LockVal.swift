@@ -221,10 +221,28 @@ struct Diff: ParsableCommand {
 func loadReportOrStore(_ given: String) throws(ReportFileError) -> ValidationReport {
     // A directory is a store's, as LOCKVALIDATOR_GRAPH takes it.
     let path = LearnedOrderStore.file(for: given)
-    guard let text = TextFile.read(path), text.hasPrefix(LearnedOrderStore.schemaName) else {
+    guard let text = TextFile.read(path), text.hasPrefix(LearnedOrderStore.schemaName.prefix { $0 != "/" } + "/")
+    else {
         return try ValidationReport.load(from: path)
     }
-    return try LearnedOrderStore(parsing: text, from: path).asReport(path: path)
+    return try loadStore(parsing: text, from: path).asReport(path: path)
+}
+
+/// A learned-order store, what reading it dropped said on standard error with how to repair it.
+func loadStore(from path: String) throws(ReportFileError) -> LearnedOrderStore {
+    guard let text = TextFile.read(path) else { return try LearnedOrderStore.load(from: path) }
+    return try loadStore(parsing: text, from: path)
+}
+
+private func loadStore(parsing text: String, from path: String) throws(ReportFileError) -> LearnedOrderStore {
+    let store = try LearnedOrderStore(parsing: text, from: path)
+    for line in store.droppedLines { printError("lockval: \(path): dropped \(line)") }
+    if !store.droppedLines.isEmpty {
+        printError(
+            "lockval: \(path): the rest is used; the next process that writes it writes it whole, as does"
+                + " `lockval store prune --runs \(max(store.runs, 1)) \(path)` now (`lockval store reset` empties it)")
+    }
+    return store
 }
 
 struct Store: ParsableCommand {
@@ -245,7 +263,7 @@ struct Store: ParsableCommand {
 
         func run() throws {
             try handlingBadInput {
-                let loaded = try LearnedOrderStore.load(from: store.path)
+                let loaded = try loadStore(from: store.path)
                 var lines = ["\(store.path): \(loaded.orders.count) orders, \(loaded.runs) runs"]
                 for order in loaded.orders {
                     let process = order.edge.process.map { " by pid \($0.pid) (\($0.executable))" } ?? ""
@@ -270,7 +288,7 @@ struct Store: ParsableCommand {
 
         func run() throws {
             try handlingBadInput {
-                var loaded = try LearnedOrderStore.load(from: store.path)
+                var loaded = try loadStore(from: store.path)
                 let dropped = loaded.prune(notSeenFor: runs)
                 try write(loaded, to: store.path)
                 print("\(store.path): dropped \(dropped) orders, kept \(loaded.orders.count)")

@@ -1,3 +1,4 @@
+import Foundation
 import LockValidator
 import Testing
 
@@ -73,17 +74,93 @@ import Testing
         ("E\t0\t1\t0\t0\t2\t5\t-\t1\t1\t-", "line 5: malformed edge"),  // a stack number past the table
         (
             "E\t0\t1\t0\t0\t2\t-\t-\t1\t1\t-\nE\t0\t1\t0\t0\t2\t-\t-\t1\t1\t-",
-            "the order \"A\" -> \"B\" is listed twice"
+            "1 order listed twice"
         ),
         ("E\t0\tone\t0\t0\t2\t-\t-\t1\t1\t-", "line 5: malformed edge"),  // not a number
         ("E\t0\t1\t0\t0\t2\t-\t-\t1\t1", "line 5: malformed edge"),  // nine numbers
         ("X\tsomething", "line 5: unknown or malformed record \"X\""),
     ])
-    func aMalformedLineIsOneErrorNamingItsLine(edgeLines: String, problem: String) {
+    func aMalformedLineIsDroppedAndNamed(edgeLines: String, problem: String) throws {
+        // A good order first: it is kept whatever the bad line after it.
         let text =
-            "lockvalidator-graph/1\truns\t1\nC\tA\tApp/A.swift:1\nC\tB\tApp/A.swift:2\nT\tApp/A.swift:1\n"
-            + edgeLines + "\nend\t\(edgeLines.split(separator: "\n").count)\n"
-        let error = #expect(throws: ReportFileError.self) { try LearnedOrderStore(parsing: text, from: "bad.graph") }
-        #expect(error?.description == "bad.graph: \(problem)")
+            "lockvalidator-graph/1\truns\t1\nC\tA\tApp/A.swift:1\nC\tB\tApp/A.swift:2\nC\tZ\tApp/Z.swift:1\n"
+            + "T\tApp/A.swift:1\nE\t2\t0\t0\t0\t2\t-\t-\t1\t1\t-\n" + edgeLines
+            + "\nend\t\(edgeLines.split(separator: "\n").count + 1)\n"
+        let read = try LearnedOrderStore(parsing: text, from: "bad.graph")
+        #expect(read.droppedLines.contains(problem.replacingOccurrences(of: "line 5", with: "line 7")), "\(read.droppedLines)")
+        #expect(read.orders.first.map { "\($0.edge.from)>\($0.edge.to)" } == "Z>A")
+    }
+}
+
+/// A store a crash cut off or garbled: what is whole is kept, what was dropped is said, and the next write
+/// is whole (issue 30; before, one bad line made the store ignored for good).
+@Suite struct DamagedStoreTests {
+    static func store() -> LearnedOrderStore {
+        var store = LearnedOrderStore()
+        store.addRun(
+            [
+                LearnedOrderStoreTests.edge("A", "B"), LearnedOrderStoreTests.edge("B", "C"),
+                LearnedOrderStoreTests.edge("C", "D"),
+            ],
+            classes: ["A", "B", "C", "D"].map {
+                ValidationReport.ClassDescription(name: $0, site: .source(fileID: "App/\($0).swift", line: 1), irqls: [])
+            }, seen: [])
+        return store
+    }
+
+    @Test func aCutOffStoreKeepsItsWholeLinesAndSaysWhatWasLost() throws {
+        let text = Self.store().text()
+        // Cut in the middle of the last edge line: that order, and the end line, are lost.
+        let lastEdge = try #require(text.range(of: "\nE", options: .backwards))
+        let cut = String(text[..<text.index(lastEdge.lowerBound, offsetBy: 4)])
+        let read = try LearnedOrderStore(parsing: cut, from: "cut.graph")
+        #expect(read.orders.map { "\($0.edge.from)>\($0.edge.to)" } == ["A>B", "B>C"])
+        #expect(read.droppedLines.contains { $0.hasSuffix("malformed edge") })
+        #expect(read.droppedLines.contains { $0.hasPrefix("cut off: no end line") })
+        // Written again, it is whole: read back, nothing is dropped.
+        let healed = try LearnedOrderStore(parsing: read.text(), from: "healed.graph")
+        #expect(healed.droppedLines.isEmpty && healed.orders.count == 2)
+    }
+
+    @Test func aGarbledClassLineDropsOnlyTheOrdersThatNameIt() throws {
+        let text = Self.store().text()
+        // The class line of "C" cut short, as a crash would leave a line: the classes after it keep their numbers.
+        let garbled = text.replacingOccurrences(of: "C\tC\t", with: "C\t")
+        let read = try LearnedOrderStore(parsing: garbled, from: "garbled.graph")
+        #expect(read.orders.map { "\($0.edge.from)>\($0.edge.to)" } == ["A>B"])
+        #expect(read.droppedLines.first?.contains("malformed class") == true, "\(read.droppedLines)")
+        #expect(read.droppedLines.count == 3, "the class line and the two orders that name it: \(read.droppedLines)")
+    }
+
+    @Test func aNewerFormatIsNamedAndRefused() {
+        let text = Self.store().text().replacingOccurrences(of: "lockvalidator-graph/1", with: "lockvalidator-graph/2")
+        #expect {
+            try LearnedOrderStore(parsing: text, from: "new.graph")
+        } throws: { error in
+            "\(error)".contains("a store of another format (lockvalidator-graph/2) than this version reads")
+        }
+    }
+
+    @Test func temporaryFilesOfDeadWritersAreRemovedByTheNextWriter() throws {
+        let directory = NSTemporaryDirectory() + "store-temporaries-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/lockvalidator-graph.txt"
+        // No process has this id (above the kernel's limit); the parent's is alive.
+        let dead = "\(path).tmp-2147483646"
+        let alive = "\(path).tmp-\(getppid())"
+        for file in [dead, alive] { try "partial".write(toFile: file, atomically: false, encoding: .utf8) }
+        try TextFile.writeAtomically(Self.store().text(), to: path)
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: alive), "a writer still running keeps its file")
+    }
+
+    @Test func aStoreDirectoryIsMadeWithTheDirectoriesAboveIt() throws {
+        let directory = NSTemporaryDirectory() + "store-nested-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = LearnedOrderStore.file(for: directory + "/runs/ci/")
+        #expect(file == directory + "/runs/ci/lockvalidator-graph.txt")
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: directory + "/runs/ci", isDirectory: &isDirectory) && isDirectory.boolValue)
     }
 }

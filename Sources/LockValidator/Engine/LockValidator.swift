@@ -180,6 +180,7 @@ public enum LockValidator {
                 "LockValidator: LOCKVALIDATOR_ON_VIOLATION=trap: stopping at this \(violation.rule.rawValue) violation,"
                     + " like a bug check")
             ReportWriter.writeConfiguredReport()
+            LearnedOrders.writeBack()
             abort()
         } else if globalLog.add(violation) {
             // As complete as `lockval show`: the same symbolizer, one long-running process.

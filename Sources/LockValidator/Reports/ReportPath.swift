@@ -9,8 +9,8 @@
 /// (`swift test` runs XCTest and Swift Testing as two processes).
 ///
 /// - `%p` in the path is this process's id: `reports/run-%p.json`.
-/// - A path ending in `/`, or naming a directory, gets `lockvalidator-<pid>.json` inside it (a
-///   missing last directory is created).
+/// - A path ending in `/`, or naming a directory, gets `lockvalidator-<pid>.json` inside it (missing
+///   directories are created).
 /// - Any other path is one file that the processes of one run share: each adds its report to it
 ///   (``ReportWriter/writeConfiguredReport()``).
 enum ReportPath {
@@ -23,7 +23,7 @@ enum ReportPath {
         let path = configured.replacing("%p", with: String(processID))
         guard path.hasSuffix("/") || isDirectory(path) else { return path }
         let directory = path.hasSuffix("/") ? String(path.dropLast()) : path
-        if !directory.isEmpty && !isDirectory(directory) { mkdir(directory, 0o755) }
+        if !directory.isEmpty && !isDirectory(directory) { TextFile.makeDirectories(directory) }
         return "\(directory)/lockvalidator-\(processID).json"
     }
 

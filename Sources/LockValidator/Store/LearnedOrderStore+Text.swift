@@ -89,13 +89,15 @@ extension LearnedOrderStore {
         }
     }
 
-    /// Reads the store file at `path`.
+    /// Reads the store file at `path`. What a crash or a cut-off write left malformed is dropped, and said
+    /// in ``droppedLines``; the rest is kept.
     ///
-    /// - Throws: ``ReportFileError``, one line naming `path`, for a missing or unreadable file, or one
-    ///   that is not a store, is cut off, or has a malformed line.
+    /// - Throws: ``ReportFileError``, one line naming `path`, for a missing or unreadable file, one that is
+    ///   not a store, or a store of a newer format.
     public static func load(from path: String) throws(ReportFileError) -> LearnedOrderStore {
+        if let problem = TextFile.whyUnreadable(path) { throw ReportFileError(description: "\(path): \(problem)") }
         guard let bytes = TextFile.bytes(path) else {
-            throw ReportFileError(description: "\(path): cannot read the file (missing or unreadable)")
+            throw ReportFileError(description: "\(path): cannot read the file")
         }
         let parsed = bytes.withUnsafeBufferPointer { bytes in
             Result { () throws(ReportFileError) in try Self(bytes, from: path) }
@@ -103,10 +105,10 @@ extension LearnedOrderStore {
         return try parsed.get()
     }
 
-    /// Reads a store written by ``text()``.
+    /// Reads a store written by ``text()``, as ``load(from:)`` does.
     ///
-    /// - Throws: ``ReportFileError``, one line naming `path`, for a file that is not a store, is cut off,
-    ///   or has a malformed line.
+    /// - Throws: ``ReportFileError``, one line naming `path`, for text that is not a store, or a store of a
+    ///   newer format.
     public init(parsing text: String, from path: String) throws(ReportFileError) {
         var text = text
         // Bytes, not Characters: a store of 100,000 orders is read in tens of milliseconds this way.
@@ -114,26 +116,40 @@ extension LearnedOrderStore {
         self = try parsed.get()
     }
 
+    /// What a store's first line says about its format.
+    private static func checkHeader(_ header: Lines.Fields?, in path: String) throws(ReportFileError) -> Int {
+        let family = schemaName.prefix { $0 != "/" } + "/"
+        guard let header, header.count >= 1, header.string(0).hasPrefix(family) else {
+            throw ReportFileError(description: "\(path): not a learned-order store (no \"\(Self.schemaName)\" line)")
+        }
+        guard header.string(0) == Self.schemaName else {
+            throw ReportFileError(
+                description: "\(path): a store of another format (\(header.string(0))) than this version reads"
+                    + " (\(Self.schemaName)); it is left as it is")
+        }
+        guard header.count == 3, header.string(1) == "runs", let runs = header.integer(2) else {
+            throw ReportFileError(description: "\(path): line 1: malformed \(Self.schemaName) header")
+        }
+        return runs
+    }
+
     private init(_ bytes: UnsafeBufferPointer<UInt8>, from path: String) throws(ReportFileError) {
         self.init()
         var lines = Lines(bytes: bytes)
-        guard let header = lines.next(), header.count == 3, header.string(0) == Self.schemaName else {
-            throw ReportFileError(description: "\(path): not a learned-order store (no \"\(Self.schemaName)\" line)")
-        }
-        guard header.string(1) == "runs", let runs = header.integer(2) else {
-            throw ReportFileError(description: "\(path): line 1: malformed \(Self.schemaName) header")
-        }
-        self.runs = runs
+        runs = try Self.checkHeader(lines.next(), in: path)
         // Room for every edge line at once (each is at least 22 bytes): no copying as the orders grow,
         // and the estimate's spare room goes with the parse.
         numberedOrders.reserveCapacity(bytes.count / 22)
         var names = InternedStrings()
         var ended = false
-        func fail(_ problem: String) -> ReportFileError {
-            ReportFileError(description: "\(path): line \(lines.number): \(problem)")
-        }
+        // Table rows are numbered by their place: a malformed one keeps its place, as a row no order may
+        // name, so that the rows after it keep their numbers.
+        var lostClasses = Set<Int>()
+        var lostSites = Set<Int>()
+        var dropped: [String] = []
+        func drop(_ problem: String) { dropped.append("line \(lines.number): \(problem)") }
         /// Adds the order of an edge line's ten numbers (`none` for "-"), checked against the tables.
-        func addEdge(_ numbers: [UInt32]) throws(ReportFileError) {
+        func addEdge(_ numbers: [UInt32]) {
             func row(_ at: Int, of count: Int, optional: Bool = false) -> UInt32? {
                 numbers[at] == NumberedOrder.none
                     ? (optional ? numbers[at] : nil) : numbers[at] < count ? numbers[at] : nil
@@ -145,60 +161,100 @@ extension LearnedOrderStore {
                 let process = row(6, of: processes.count, optional: true),
                 let firstRun = row(7, of: Int(NumberedOrder.none)), let lastRun = row(8, of: Int(NumberedOrder.none)),
                 let thread = row(9, of: threads.count, optional: true)
-            else { throw fail("malformed edge") }
+            else { return drop("malformed edge") }
+            guard !lostClasses.contains(Int(from)) && !lostClasses.contains(Int(to)) else {
+                return drop("an order between classes whose lines were dropped")
+            }
             let order = NumberedOrder(
-                from: from, to: to, fromSite: fromSite, toSite: toSite, stack: stack, process: process,
+                from: from, to: to, fromSite: lostSites.contains(Int(fromSite)) ? toSite : fromSite,
+                toSite: lostSites.contains(Int(toSite)) ? fromSite : toSite, stack: stack, process: process,
                 thread: thread, firstRun: firstRun, lastRun: lastRun, irql: irql)
+            guard !lostSites.contains(Int(order.fromSite)) else { return drop("an order whose sites were dropped") }
             numberedOrders.append(order)
         }
+        let placeholderSite = Site.source(SourceSite(literalFileID: "?/?", line: 1))
         var edge = [UInt32](repeating: 0, count: 10)
         while true {
             // Edge lines, nearly all of a store, are read straight from the bytes.
             if !ended && edge.withUnsafeMutableBufferPointer({ lines.edge($0) }) {
-                try addEdge(edge)
+                addEdge(edge)
                 continue
             }
             guard let fields = lines.next() else { break }
-            guard !ended else { throw fail("text after the end line") }
+            if ended {
+                drop("text after the end line")
+                continue
+            }
             switch fields.first {
             case UInt8(ascii: "E"):
-                throw fail("malformed edge")  // not ten numbers, or it would have been read above
-            case UInt8(ascii: "T") where fields.count == 2:
-                guard let site = Self.site(fields.string(1)) else { throw fail("malformed site") }
-                sites.append(site)
-            case UInt8(ascii: "H") where fields.count == 2:
-                guard let thread = Self.thread(fields.string(1)[...]) else { throw fail("malformed thread") }
-                threads.append(thread)
-            case UInt8(ascii: "C") where fields.count == 3:
-                let text = fields.string(2)
+                drop("malformed edge")  // not ten numbers, or it would have been read above
+            case UInt8(ascii: "T"):
+                if fields.count == 2, let site = Self.site(fields.string(1)) {
+                    sites.append(site)
+                } else {
+                    lostSites.insert(sites.count)
+                    sites.append(placeholderSite)
+                    drop("malformed site")
+                }
+            case UInt8(ascii: "H"):
+                if fields.count == 2, let thread = Self.thread(fields.string(1)[...]) {
+                    threads.append(thread)
+                } else {
+                    threads.append(ThreadInfo(serial: 0, osThreadID: 0, name: nil))
+                    drop("malformed thread")
+                }
+            case UInt8(ascii: "C"):
+                let text = fields.count == 3 ? fields.string(2) : ""
                 let site = text == "-" ? nil : Self.site(text)
-                guard text == "-" || site != nil else { throw fail("malformed class site") }
-                classes.append((Self.unescaped(fields.string(1)), site))
+                if fields.count == 3, text == "-" || site != nil {
+                    classes.append((Self.unescaped(fields.string(1)), site))
+                } else {
+                    lostClasses.insert(classes.count)
+                    classes.append(("", nil))
+                    drop("malformed class")
+                }
             case UInt8(ascii: "S"):
-                let frames = (1..<fields.count).map { Self.frame(fields, $0, &names) }
-                guard !frames.contains(where: { $0 == nil }) else { throw fail("malformed stack frame") }
-                stacks.append(StackTrace(frames: frames.map { $0! }))
-            case UInt8(ascii: "P") where fields.count >= 4:
-                guard let pid = fields.integer(1) else { throw fail("malformed process") }
-                let run = fields.string(2)
-                processes.append(
-                    ValidationReport.ProcessDescription(
-                        pid: Int32(truncatingIfNeeded: pid), executable: Self.unescaped(fields.string(3)),
-                        arguments: (4..<fields.count).map { Self.unescaped(fields.string($0)) },
-                        run: run == "-" ? nil : Self.unescaped(run)))
+                let frames = (1..<max(1, fields.count)).map { Self.frame(fields, $0, &names) }
+                if frames.contains(where: { $0 == nil }) {
+                    stacks.append(StackTrace(addresses: []))
+                    drop("malformed stack")
+                } else {
+                    stacks.append(StackTrace(frames: frames.map { $0! }))
+                }
+            case UInt8(ascii: "P"):
+                if fields.count >= 4, let pid = fields.integer(1) {
+                    let run = fields.string(2)
+                    processes.append(
+                        ValidationReport.ProcessDescription(
+                            pid: Int32(truncatingIfNeeded: pid), executable: Self.unescaped(fields.string(3)),
+                            arguments: (4..<fields.count).map { Self.unescaped(fields.string($0)) },
+                            run: run == "-" ? nil : Self.unescaped(run)))
+                } else {
+                    processes.append(ValidationReport.ProcessDescription(pid: 0, executable: "?", arguments: []))
+                    drop("malformed process")
+                }
             case UInt8(ascii: "e") where fields.string(0) == "end" && fields.count == 2:
-                guard fields.integer(1) == numberedOrders.count else {
-                    throw fail("the end line counts \(fields.string(1)) edges, the file has \(numberedOrders.count)")
+                if fields.integer(1) != numberedOrders.count && dropped.isEmpty {
+                    drop("the end line counts \(fields.string(1)) orders, \(numberedOrders.count) were read")
                 }
                 ended = true
             default:
-                throw fail("unknown or malformed record \"\(fields.string(0))\"")
+                drop("unknown or malformed record \"\(fields.string(0).prefix(40))\"")
             }
         }
-        guard ended else { throw ReportFileError(description: "\(path): cut off (no end line): a partial store") }
-        if let (from, to) = repeatedOrder() {
-            throw ReportFileError(description: "\(path): the order \"\(from)\" -> \"\(to)\" is listed twice")
+        if !ended { dropped.append("cut off: no end line (a writer was interrupted)") }
+        if dropped.isEmpty, repeatedOrder() == nil { return }
+        // Rebuilt from what is whole: no row nothing names, no order listed twice, numbered afresh.
+        let whole = self
+        self = LearnedOrderStore()
+        runs = whole.runs
+        index = Index()
+        let classSites = Dictionary(whole.classes.map { ($0.name, $0.site) }) { first, _ in first }
+        for order in whole.orders {
+            add(order.edge, firstRun: order.firstRun, lastRun: order.lastRun, classSites: classSites)
         }
+        let twice = whole.numberedOrders.count - numberedOrders.count
+        droppedLines = dropped + (twice > 0 ? ["\(twice) order\(twice == 1 ? "" : "s") listed twice"] : [])
     }
 
     /// An order listed twice, if any: the orders grouped by their first class (a counting sort), then

@@ -30,7 +30,10 @@ public struct LearnedOrderStore: Sendable {
     var threads: [ThreadInfo] = []
     var numberedOrders: [NumberedOrder] = []
     /// Where each row is in its table; made on the first change (a store only read never needs it).
-    private var index: Index?
+    var index: Index?
+    /// What reading the file dropped (malformed lines, a cut-off end), one line each: kept out of the
+    /// store, which is whole without them; empty for a store read as written.
+    public internal(set) var droppedLines: [String] = []
 
     /// One order, as numbers into the store's tables.
     struct NumberedOrder {
@@ -50,7 +53,7 @@ public struct LearnedOrderStore: Sendable {
         var pair: UInt64 { UInt64(from) << 32 | UInt64(to) }
     }
 
-    private struct Index {
+    struct Index {
         var processes: [ValidationReport.ProcessDescription: UInt32] = [:]
         /// By their frames as written: equal addresses in two processes can be other code.
         var stacks: [String: UInt32] = [:]
@@ -92,7 +95,7 @@ public struct LearnedOrderStore: Sendable {
         let isDirectory = stat(configured, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
         guard configured.hasSuffix("/") || isDirectory else { return configured }
         let directory = configured.hasSuffix("/") ? String(configured.dropLast()) : configured
-        if !directory.isEmpty && !isDirectory { mkdir(directory, 0o755) }
+        if !directory.isEmpty && !isDirectory { TextFile.makeDirectories(directory) }
         return "\(directory)/lockvalidator-graph.txt"
     }
 

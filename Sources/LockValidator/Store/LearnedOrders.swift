@@ -22,6 +22,13 @@ enum LearnedOrders {
         let path = LearnedOrderStore.file(for: configured)
         do {
             let store = try read(path)
+            if !store.droppedLines.isEmpty {
+                printToStandardError(
+                    "LockValidator: LOCKVALIDATOR_GRAPH: \(path): \(store.droppedLines.count) part"
+                        + "\(store.droppedLines.count == 1 ? "" : "s") dropped (\(store.droppedLines.prefix(3).joined(separator: "; "))"
+                        + "\(store.droppedLines.count > 3 ? "; …" : "")); the rest is used, and the store is written whole"
+                        + " at exit")
+            }
             storeAtStart.withLock { $0 = store }
             return (path, true)
         } catch {

@@ -60,8 +60,10 @@ package enum TextFile {
         try writeAtomically(bytes: Array(text.utf8), to: path)
     }
 
-    /// Writes `bytes` to `path` atomically, as ``writeAtomically(_:to:)``.
+    /// Writes `bytes` to `path` atomically, as ``writeAtomically(_:to:)``. Temporary files that writers
+    /// killed mid-write left beside it are removed first.
     package static func writeAtomically(bytes: [UInt8], to path: String) throws(FileWriteError) {
+        removeTemporariesOfDeadWriters(beside: path)
         let temporary = "\(path).tmp-\(getpid())"
         guard let file = fopen(temporary, "wb") else { throw FileWriteError(path: temporary, step: .create) }
         let written = fwrite(bytes, 1, bytes.count, file)
@@ -76,6 +78,32 @@ package enum TextFile {
             let error = FileWriteError(path: temporary, step: .rename(to: path))
             unlink(temporary)
             throw error
+        }
+    }
+}
+
+extension TextFile {
+    /// Removes `<path>.tmp-<pid>` files whose process no longer runs: a writer killed between creating its
+    /// temporary file and renaming it (a store's is megabytes).
+    static func removeTemporariesOfDeadWriters(beside path: String) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let prefix = (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-"
+        guard let stream = opendir(directory.isEmpty ? "/" : directory) else { return }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink("\(directory)/\(name)") }
+        }
+    }
+
+    /// Makes directory `path` and any missing directory above it, as `mkdir -p`.
+    package static func makeDirectories(_ path: String) {
+        var made = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            made += "/" + component
+            mkdir(made, 0o755)
         }
     }
 }
