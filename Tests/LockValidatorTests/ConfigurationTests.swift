@@ -138,10 +138,15 @@ import Testing
     }
 
     @Test func trapPrintsTheReportAndAbortsLikeABugCheck() async {
+        let store = "/tmp/lockvalidator-trap-store-\(getpid())/"
+        defer { try? FileManager.default.removeItem(atPath: store) }
         let result = await #expect(processExitsWith: .signal(SIGABRT), observing: [\.standardErrorContent]) {
             setenv("LOCKVALIDATOR_ON_VIOLATION", "trap", 1)
+            // The learned-order store is written before the abort, as the report is.
+            setenv("LOCKVALIDATOR_GRAPH", "/tmp/lockvalidator-trap-store-\(getppid())/", 1)
             ProcessorThread { IRQL.lower(to: .high) }.join()
         }
+        #expect(TextFile.read(store + "lockvalidator-graph.txt")?.hasPrefix(LearnedOrderStore.schemaName) == true)
         let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
         #expect(standardError.contains("ERROR: irql-lower-invalid"))
         #expect(
