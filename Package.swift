@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "LockValidator", targets: ["LockValidator"]),
         .library(name: "SpinLocks", targets: ["SpinLocks"]),
         .library(name: "LockValidatorTesting", targets: ["LockValidatorTesting"]),
+        // Reading reports: SARIF, DOT, HTML, merging and comparing (what `lockval` is built on).
+        .library(name: "LockValidatorReports", targets: ["LockValidatorReports"]),
         .library(name: "LockValidatorPthreads", targets: ["LockValidatorPthreads"]),
         .library(name: "LockValidatorPreload", type: .dynamic, targets: ["LockValidatorPthreads"]),
         .executable(name: "Demo", targets: ["Demo"]),
@@ -121,7 +123,9 @@ let package = Package(
         ),
         .testTarget(
             name: "LockValidatorReportsTests",
-            dependencies: ["LockValidatorReports", "SpinLocks", "TestSupport", "lockval"]
+            dependencies: ["LockValidatorReports", "SpinLocks", "TestSupport", "lockval"],
+            // Inputs the fuzzers found, read by FuzzFindingsTests from the source tree.
+            exclude: ["FuzzFindings"]
         ),
         // Deadlocks, and long waits that are not, in C without the validator, for
         // LD_PRELOAD=libLockValidatorPreload.so: `deadlock-corpus <scenario>`.

@@ -54,7 +54,8 @@ extension ValidationReport {
         let chosen = candidates.sorted {
             (withCycle($0), degrees[$0, default: 0], $1) > (withCycle($1), degrees[$1, default: 0], $0)
         }.prefix(Self.drawnNeighbourLimit)
-        let row = Dictionary(uniqueKeysWithValues: cycle.enumerated().map { ($1, Double($0)) })
+        // A report read from a file may name a class twice in a cycle: its first place counts.
+        let row = Dictionary(cycle.enumerated().map { ($1, Double($0)) }) { first, _ in first }
         // A neighbour sits level with the cycle classes it touches: shorter edges, fewer crossings.
         var rowSums: [String: (sum: Double, count: Double)] = [:]
         for edge in graph.edges {
@@ -70,8 +71,9 @@ extension ValidationReport {
         let right = (sides[false] ?? []).sorted(by: order)
 
         // Every edge drawn, with the sides of the boxes it leaves and enters.
-        let columnOf = Dictionary(
-            uniqueKeysWithValues: left.map { ($0, 0) } + cycle.map { ($0, 1) } + right.map { ($0, 2) })
+        let columnOf = Dictionary(left.map { ($0, 0) } + cycle.map { ($0, 1) } + right.map { ($0, 2) }) { first, _ in
+            first
+        }
         var edges: [PictureEdge] = []
         let closing = violation.edges.first.map { "\($0.from.name)\u{1}\($0.to.name)" }
         var drawnPairs: Set<String> = []

@@ -131,6 +131,9 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
         return violation.locks.contains { glob($0.name) } || violation.edges.contains { glob($0.from.name) }
     }
 
+    /// Whether the pattern matches `name` (a lock class name, or a function name for a `fun:` suppression).
+    public func matches(name: String) -> Bool { glob(name) }
+
     private func glob(_ text: String) -> Bool { Self.glob(Array(pattern.unicodeScalars), Array(text.unicodeScalars)) }
 
     /// Iterative glob match with backtracking on the last `*`: `*` any run, `?` any one, `[abc]`, `[a-z]` and

@@ -1,0 +1,31 @@
+import Foundation
+import LockValidator
+import LockValidatorReports
+import Testing
+
+/// Every input the fuzzers (Fuzz/fuzz.sh) found to crash a parser or what renders its result: each must now
+/// be read (or refused in one line) and shown every way lockval shows a report, without a crash.
+@Suite struct FuzzFindingsTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "FuzzFindings")
+
+    static var reports: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { $0.hasPrefix("report-") }.sorted()
+    }
+
+    @Test func thereAreFindings() { #expect(!Self.reports.isEmpty) }
+
+    /// report-cycle-names-a-class-twice.json: a report whose inversion's cycle names one class twice (a
+    /// hand-edited or garbled file) crashed `lockval html` (a dictionary built with unique keys).
+    @Test(arguments: reports)
+    func aReportFindingIsReadAndShownEveryWay(file: String) throws {
+        let data = try Data(contentsOf: Self.directory.appendingPathComponent(file))
+        guard let report = try? ValidationReport.decode(data, from: file) else { return }
+        _ = report.renderedText()
+        _ = report.sarif(sourceRoot: "/src/")
+        _ = report.dot(cyclesOnly: false)
+        _ = report.html()
+        _ = ValidationReport.merged([report, report]).html()
+    }
+}
