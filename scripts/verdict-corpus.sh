@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The verdict corpus (issue 33, part 3): builds every program of Tests/VerdictCorpus, runs each under
-# LockValidator (LD_PRELOAD of the debug libLockValidatorPreload.so), ThreadSanitizer's deadlock detector
-# and Helgrind, and prints one table: per program its ground truth and each tool's outcome, then per tool
-# the precision and recall of "this program can deadlock" (any cycle report is a positive) and, for
-# LockValidator, of its verdicts (can-deadlock or confirmed; a report without a verdict counts as
-# can-deadlock, which is what the engine says today).
+# The verdict corpus (issue 33, part 3): builds every program of Tests/VerdictCorpus, runs each alone (it
+# must finish, or deadlock if it is meant to), under LockValidator (LD_PRELOAD of the debug
+# libLockValidatorPreload.so), ThreadSanitizer's deadlock detector and Helgrind, and prints one table: per
+# program its ground truth and each tool's outcome, then per tool the precision and recall of "this
+# program can deadlock" (any cycle report is a positive) and, for LockValidator, of its verdicts
+# (can-deadlock or confirmed; a report without a verdict counts as can-deadlock, what the engine says
+# today). The scoring is scripts/verdict-corpus.py (`--self-test` checks how it reads verdicts).
 #
 #   bash scripts/verdict-corpus.sh [--write FILE] [--only REGEX] [--tools lv,tsan,helgrind] [--skip-hangs]
 #
@@ -27,7 +28,7 @@ while (($#)); do
     --only) only="$2"; shift 2 ;;
     --tools) tools="$2"; shift 2 ;;
     --skip-hangs) skip_hangs=1; shift ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "verdict-corpus.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -105,6 +106,8 @@ while IFS=$'\t' read -r program prone verdict meets reason; do
     else
         plain=("$bin/verdict-corpus-swift" "$name") tsan=("$bin/verdict-corpus-swift-tsan" "$name")
     fi
+    # The program alone: it must finish, unless it is one that deadlocks for real.
+    run plain "$id" "$([[ $meets == yes ]] && echo 5 || echo 60)" "${plain[@]}"
     if has_tool lv; then
         # The deadlock watchdog ends a real deadlock about 1.3 s after it forms.
         run lv "$id" 60 env LOCKVALIDATOR_REPORT="$runs/lv/$id.json" LD_PRELOAD="$preload" "${plain[@]}"
