@@ -22,7 +22,8 @@ func fuzzReport(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = report.renderedText()
     _ = report.sarif(sourceRoot: "/src/")
     _ = report.dot(cyclesOnly: false)
-    _ = report.html()
+    // The page lays out a graph: the costliest step, taken on a share of the inputs.
+    if size % 4 == 0 { _ = report.html() }
     // Merged with itself: every occurrence counted twice (violations with one fingerprint are one entry).
     let merged = ValidationReport.merged([report, report])
     let occurrences = { (violations: [Violation]) in violations.reduce(0) { $0 + $1.occurrences } }

@@ -20,8 +20,11 @@ func fuzzStore(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     precondition(again.droppedLines.isEmpty, "written whole, read with drops: \(again.droppedLines)")
     precondition(again.orders.count == store.orders.count)
     precondition(again.text() == written, "not written the same twice")
-    let report = store.asReport(path: "fuzz.graph")
-    _ = ValidationReport.merged([report]).renderedText()
-    store.prune(notSeenFor: 1)
+    // What lockval does with a store (as a report, checked for cycles; pruned) on a share of the inputs:
+    // the parser is the target, and these cost ten times as much.
+    if size % 8 == 0 {
+        _ = ValidationReport.merged([store.asReport(path: "fuzz.graph")]).renderedText()
+        store.prune(notSeenFor: 1)
+    }
     return 0
 }
