@@ -48,7 +48,7 @@ let package = Package(
         ),
         .target(
             name: "SpinLocks",
-            dependencies: ["LockValidator"]
+            dependencies: ["LockValidator", "_LockValidatorShims"]
         ),
         .target(
             name: "LockValidatorTesting",

@@ -58,9 +58,6 @@ package struct LockTracking: ~Copyable {
     /// The lock as reports name it.
     package var info: LockInfo { LockInfo(of: lockClass, instance: instance, site: initSite) }
 
-    /// Whether some thread holds the lock, as far as the validator knows.
-    package var isHeld: Bool { owner.load(ordering: .relaxed) != 0 }
-
     /// Forgets the owner: the lock is being released for a thread that exited holding it.
     package func forgetOwner() { owner.store(0, ordering: .relaxed) }
 
