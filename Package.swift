@@ -33,9 +33,16 @@ let package = Package(
             name: "_LockValidatorShims",
             linkerSettings: [.linkedLibrary("unwind")]
         ),
+        // The lock-order graph (Pearce–Kelly), standalone, as Abseil keeps graphcycles apart from its Mutex.
+        // Underscored, not API; its declarations are public because Swift 6.3 inlines `@inlinable public`
+        // lookups into LockValidator but not `@inlinable package` ones (a new lock order does a dozen).
+        .target(
+            name: "_LockOrderGraph",
+            dependencies: ["_LockValidatorShims"]
+        ),
         .target(
             name: "LockValidator",
-            dependencies: ["_LockValidatorShims"]
+            dependencies: ["_LockOrderGraph", "_LockValidatorShims"]
         ),
         .target(
             name: "_LockValidatorInterpose",
@@ -103,6 +110,10 @@ let package = Package(
         .target(name: "PthreadScenariosC", path: "Tests/PthreadScenariosC"),
         // A C program without the validator, for LD_PRELOAD=libLockValidatorPreload.so.
         .executableTarget(name: "c-lock-order", path: "Tests/CLockOrder"),
+        .testTarget(
+            name: "LockOrderGraphTests",
+            dependencies: ["_LockOrderGraph", "TestSupport"]
+        ),
         .testTarget(
             name: "LockValidatorTests",
             dependencies: ["LockValidator", "LockValidatorReports", "TestSupport", "PthreadScenariosC"]
