@@ -116,7 +116,13 @@ let package = Package(
         ),
         .testTarget(
             name: "LockValidatorTests",
-            dependencies: ["LockValidator", "LockValidatorReports", "TestSupport", "PthreadScenariosC"]
+            dependencies: ["LockValidator", "TestSupport", "PthreadScenariosC"]
+        ),
+        // Runs pthread-scenarios, c-lock-order, deadlock-corpus and the end-to-end package, which link or
+        // preload LockValidatorPthreads, as child processes: the product is never linked into the test binary.
+        .testTarget(
+            name: "LockValidatorPthreadsTests",
+            dependencies: ["LockValidator", "LockValidatorReports", "TestSupport"]
         ),
         .testTarget(
             name: "SpinLocksTests",
