@@ -19,12 +19,13 @@ func pthreadLockCreated(
     _ address: UnsafeRawPointer, _ type: UInt32, _ atInit: Int32, _ caller: UInt
 ) -> UnsafeMutableRawPointer? {
     let kind = PthreadLock.Kind(type)
-    guard let key = PthreadLockClasses.classKey(of: kind, at: UInt(bitPattern: address), atInit: atInit != 0, caller: caller)
+    guard
+        let key = PthreadLockClasses.classKey(
+            of: kind, at: UInt(bitPattern: address), atInit: atInit != 0, caller: caller)
     else { return nil }
     let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting)
     return Unmanaged.passRetained(lock).toOpaque()
 }
-
 
 @_cdecl("lv_pthread_will_acquire")
 func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UInt) -> UInt32 {
