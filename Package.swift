@@ -35,9 +35,16 @@ let package = Package(
             name: "_LockValidatorShims",
             linkerSettings: [.linkedLibrary("unwind")]
         ),
+        // The lock-order graph (Pearce–Kelly), standalone, as Abseil keeps graphcycles apart from its Mutex.
+        // Underscored, not API; its declarations are public because Swift 6.3 inlines `@inlinable public`
+        // lookups into LockValidator but not `@inlinable package` ones (a new lock order does a dozen).
+        .target(
+            name: "_LockOrderGraph",
+            dependencies: ["_LockValidatorShims"]
+        ),
         .target(
             name: "LockValidator",
-            dependencies: ["_LockValidatorShims"]
+            dependencies: ["_LockOrderGraph", "_LockValidatorShims"]
         ),
         .target(
             name: "_LockValidatorInterpose",
@@ -50,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "SpinLocks",
-            dependencies: ["LockValidator"]
+            dependencies: ["LockValidator", "_LockValidatorShims"]
         ),
         .target(
             name: "LockValidatorTesting",
@@ -106,8 +113,18 @@ let package = Package(
         // A C program without the validator, for LD_PRELOAD=libLockValidatorPreload.so.
         .executableTarget(name: "c-lock-order", path: "Tests/CLockOrder"),
         .testTarget(
+            name: "LockOrderGraphTests",
+            dependencies: ["_LockOrderGraph", "TestSupport"]
+        ),
+        .testTarget(
             name: "LockValidatorTests",
-            dependencies: ["LockValidator", "LockValidatorReports", "TestSupport", "PthreadScenariosC"]
+            dependencies: ["LockValidator", "TestSupport", "PthreadScenariosC"]
+        ),
+        // Runs pthread-scenarios, c-lock-order, deadlock-corpus and the end-to-end package, which link or
+        // preload LockValidatorPthreads, as child processes: the product is never linked into the test binary.
+        .testTarget(
+            name: "LockValidatorPthreadsTests",
+            dependencies: ["LockValidator", "LockValidatorReports", "TestSupport"]
         ),
         .testTarget(
             name: "SpinLocksTests",

@@ -40,8 +40,7 @@ extension LockValidator {
     ///   - mutex: the mutex.
     public static func setClassName(_ name: String, nesting: Int = 0, for mutex: UnsafeMutablePointer<pthread_mutex_t>)
     {
-        let recursive = mutex.pointee.__data.__kind & 3 == Int32(PTHREAD_MUTEX_RECURSIVE)
-        setClassName(name, nesting: nesting, of: UnsafeRawPointer(mutex), kind: recursive ? .recursiveMutex : .mutex)
+        setClassName(name, nesting: nesting, of: UnsafeRawPointer(mutex), kind: .init(lv_pthreads_mutex_type(mutex)))
     }
 
     /// Puts the pthread reader–writer lock at `rwlock` in lock class `name`; call it after
@@ -49,7 +48,7 @@ extension LockValidator {
     public static func setClassName(
         _ name: String, nesting: Int = 0, for rwlock: UnsafeMutablePointer<pthread_rwlock_t>
     ) {
-        setClassName(name, nesting: nesting, of: UnsafeRawPointer(rwlock), kind: .rwlock)
+        setClassName(name, nesting: nesting, of: UnsafeRawPointer(rwlock), kind: .init(lv_pthreads_rwlock_type(rwlock)))
     }
 
     private static func setClassName(_ name: String, nesting: Int, of address: UnsafeRawPointer, kind: PthreadLock.Kind)
@@ -65,12 +64,7 @@ extension LockValidator {
         let lock = PthreadLock(
             kind: existing?.kind ?? kind, of: LockClass.named(name, site: site, isInterposed: true), site: site,
             nesting: nesting)
-        let object = Unmanaged.passRetained(lock).toOpaque()
-        let replaced = lv_pthreads_replace(address, object)
-        if replaced == object {
-            Unmanaged<PthreadLock>.fromOpaque(object).release()  // the table is full
-        } else if let replaced {
-            Unmanaged<PthreadLock>.fromOpaque(replaced).release()
-        }
+        // The interposer's table keeps it, and destroys the one it replaces.
+        lv_pthreads_set_object(address, Unmanaged.passRetained(lock).toOpaque())
     }
 }

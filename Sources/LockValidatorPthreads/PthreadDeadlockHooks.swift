@@ -6,13 +6,13 @@ import _LockValidatorShims
 
 @_cdecl("lv_pthread_lock_instance")
 func pthreadLockInstance(_ object: UnsafeMutableRawPointer) -> UInt64 {
-    withLock(object) { $0.annotated.tracking.instance }
+    PthreadLock.borrowing(object) { $0.annotated.tracking.instance }
 }
 
 @_cdecl("lv_pthread_deadlock")
 func pthreadDeadlock(_ members: UnsafePointer<lv_deadlock_member>, _ count: UInt32) {
     // 66, the status LockValidatorPthreads fails a process with.
     BlockingWatchdog.reportDeadlock(UnsafeBufferPointer(start: members, count: Int(count)), failureStatus: 66) {
-        object in withLock(object) { $0.annotated.tracking.info }
+        object in PthreadLock.borrowing(object) { $0.annotated.tracking.info }
     }
 }

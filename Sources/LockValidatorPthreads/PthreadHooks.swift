@@ -21,21 +21,17 @@ func pthreadLockCreated(
     _ address: UnsafeRawPointer, _ type: UInt32, _ atInit: Int32, _ caller: UInt
 ) -> UnsafeMutableRawPointer? {
     let kind = PthreadLock.Kind(type)
-    guard let key = PthreadLockClasses.classKey(of: kind, at: UInt(bitPattern: address), atInit: atInit != 0, caller: caller)
+    guard
+        let key = PthreadLockClasses.classKey(
+            of: kind, at: UInt(bitPattern: address), atInit: atInit != 0, caller: caller)
     else { return nil }
     let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting)
     return Unmanaged.passRetained(lock).toOpaque()
 }
 
-/// The lock of `object`, without retaining it: the table keeps it alive while the program uses it.
-@inline(__always)
-func withLock<Result>(_ object: UnsafeMutableRawPointer, _ body: (PthreadLock) -> Result) -> Result {
-    Unmanaged<PthreadLock>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
-}
-
 @_cdecl("lv_pthread_will_acquire")
 func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UInt) -> UInt32 {
-    withLock(object) { willAcquire($0, how, caller) }
+    PthreadLock.borrowing(object) { willAcquire($0, how, caller) }
 }
 
 @inline(__always)
@@ -56,22 +52,22 @@ func willAcquire(_ lock: PthreadLock, _ how: UInt32, _ caller: UInt, taken: Bool
 
 @_cdecl("lv_pthread_took")
 func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UInt) -> UInt32 {
-    withLock(object) { willAcquire($0, how, caller, taken: true) }
+    PthreadLock.borrowing(object) { willAcquire($0, how, caller, taken: true) }
 }
 
 @_cdecl("lv_pthread_did_acquire")
 func pthreadDidAcquire(_ object: UnsafeMutableRawPointer, _ caller: UInt) {
-    withLock(object) { $0.annotated.acquired(at: CallSite(returnAddress: caller)) }
+    PthreadLock.borrowing(object) { $0.annotated.acquired(at: CallSite(returnAddress: caller)) }
 }
 
 @_cdecl("lv_pthread_acquire_failed")
 func pthreadAcquireFailed(_ object: UnsafeMutableRawPointer) {
-    withLock(object) { $0.annotated.acquireFailed() }
+    PthreadLock.borrowing(object) { $0.annotated.acquireFailed() }
 }
 
 @_cdecl("lv_pthread_will_release")
 func pthreadWillRelease(_ object: UnsafeMutableRawPointer, _ caller: UInt) -> UInt32 {
-    withLock(object) {
+    PthreadLock.borrowing(object) {
         $0.annotated.release(at: CallSite(returnAddress: caller)) ? UInt32(LV_PT_PROCEED) : UInt32(LV_PT_SKIP)
     }
 }

@@ -42,6 +42,13 @@ final class PthreadLock {
         }
     }
 
+    /// Runs `body` with the lock of `object` (an `Unmanaged<PthreadLock>` the interposer's table holds),
+    /// without retaining it: the table keeps it alive while the program uses the lock.
+    @inline(__always)
+    static func borrowing<Result>(_ object: UnsafeMutableRawPointer, _ body: (PthreadLock) -> Result) -> Result {
+        Unmanaged<PthreadLock>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+    }
+
     init(kind: Kind, of lockClass: LockClass, site: Site?, nesting: Int) {
         self.kind = kind
         annotated = AnnotatedLock(

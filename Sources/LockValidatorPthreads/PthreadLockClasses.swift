@@ -54,7 +54,8 @@ enum PthreadLockClasses {
         if !atInit, let variable = StaticVariable(containing: lockAddress) {
             return Key(lockClass: LockClass.variable(variable, noun: kind.noun), site: nil, nesting: 0)
         }
-        return Key(lockClass: LockClass.created(at: site, noun: creator.wrapper ?? kind.noun), site: .code(site), nesting: 0)
+        return Key(
+            lockClass: LockClass.created(at: site, noun: creator.wrapper ?? kind.noun), site: .code(site), nesting: 0)
     }
 
     // MARK: Finding the init site

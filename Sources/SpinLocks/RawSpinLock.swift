@@ -114,27 +114,22 @@ struct QueueNode: ~Copyable {
 struct SpinBackoff {
     @usableFromInline static let spinsPerYield = 128
     @usableFromInline var spins = 0
-    /// The TSC at the first yield, 0 until then.
+    /// The TSC at the first yield of a watched wait, 0 until then.
     @usableFromInline var start: UInt64 = 0
-    #if Validation
-        @usableFromInline unowned(unsafe) let lock: SpinLock?
-        @usableFromInline let site: CallSite
-    #endif
+    /// The lock waited for, which the watchdog watches; nil for a wait nobody watches.
+    @usableFromInline unowned(unsafe) let lock: SpinLock?
+    @usableFromInline let site: CallSite
 
     /// A wait nobody watches (a release waiting for its successor to link).
     @inlinable init() {
-        #if Validation
-            lock = nil
-            site = CallSite("", 0)
-        #endif
+        lock = nil
+        site = CallSite("", 0)
     }
 
     /// A wait for `lock`, asked for at `site`, that the spin watchdog watches.
     @inlinable init(watching lock: SpinLock, at site: CallSite) {
-        #if Validation
-            self.lock = lock
-            self.site = site
-        #endif
+        self.lock = lock
+        self.site = site
     }
 
     @inlinable
@@ -142,12 +137,7 @@ struct SpinBackoff {
         spins &+= 1
         if spins % Self.spinsPerYield == 0 {
             lv_yield()
-            #if Validation
-                if let lock {
-                    if start == 0 { start = lv_rdtsc() }
-                    lock.validation.watchdogCheck(since: start, at: site)
-                }
-            #endif
+            if let lock { lock.validation.yielded(waitingFor: lock, since: &start, at: site) }
         } else {
             lv_pause()
         }
@@ -156,8 +146,6 @@ struct SpinBackoff {
     /// Ends a watched wait once the lock is taken.
     @inlinable
     func finish(on thread: ThreadState) {
-        #if Validation
-            if _slowPath(start != 0 && lock != nil) { SpinWatchdog.endWait(on: thread) }
-        #endif
+        if _slowPath(start != 0), let lock { lock.validation.waitEnded(on: thread) }
     }
 }

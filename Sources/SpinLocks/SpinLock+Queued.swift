@@ -75,14 +75,10 @@ extension SpinLock {
         handle.returnNode(ifFinished: finished)
     }
 
-    /// Checks the acquire, joins the lock's queue with `node`, and records the hold.
+    /// Joins the lock's queue with `node` and waits for its turn: the queued lock operation, checked
+    /// (`SpinLockValidation`).
     @inlinable
     func lockQueued(_ node: UnsafeMutablePointer<QueueNode>, nesting: Int, on thread: ThreadState, at site: CallSite) {
-        let action = validation.willAcquire(.queued, nesting: nesting, queueNode: node, of: self, on: thread, at: site)
-        guard action != .skip else { return }
-        var backoff = SpinBackoff(watching: self, at: site)
-        let waited = raw.lockQueued(node, &backoff)
-        backoff.finish(on: thread)
-        validation.didAcquire(action, on: thread, waitCycles: waited)
+        SpinLockValidation.lockQueued(node, nesting: nesting, of: self, on: thread, at: site)
     }
 }

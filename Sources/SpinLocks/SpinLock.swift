@@ -70,7 +70,9 @@ public final class SpinLock: @unchecked Sendable {
         let thread = ThreadState.current
         let oldIRQL = raiseIRQL(to: .dispatch, on: thread, for: "withLock()", at: site)
         lock(.ordinary, nesting: nesting, on: thread, at: site)
-        return try runHeld(body, at: site) { unlock(.ordinary, restoring: oldIRQL, on: thread, at: site) }
+        return try runHeld(body, at: site) {
+            unlock(.ordinary, restoring: oldIRQL, on: thread, at: site)
+        }
     }
 
     // MARK: Ordinary
@@ -127,9 +129,7 @@ public final class SpinLock: @unchecked Sendable {
     public func tryAcquireAtDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) -> Bool {
         let site = CallSite(fileID, line)
         let thread = validation.threadAtDpcLevel("tryAcquireAtDpcLevel()", at: site)
-        guard !validation.isOwned(by: thread), raw.tryLock() else { return false }
-        validation.didAcquire(validation.willAcquire(.tryAcquire, of: self, on: thread, at: site), on: thread)
-        return true
+        return SpinLockValidation.tryLock(of: self, on: thread, at: site)
     }
 
     // MARK: Shared by every routine
@@ -147,34 +147,27 @@ public final class SpinLock: @unchecked Sendable {
         return oldIRQL
     }
 
-    /// Checks the acquire, takes the lock word (spinning only when it is taken), and records the hold.
+    /// Takes the lock with a routine of `kind`: the lock operation, checked (`SpinLockValidation`).
     ///
-    /// The common acquire (nothing new to validate, the word free) calls nothing: each way off it is a
-    /// call of its own, made last, so that none keeps registers or a frame on the way.
+    /// The routines call the operations through these two methods, not directly: so laid out, the
+    /// compiler keeps `lock` out of line with the lock as its `self`, and inlines `unlock` into the
+    /// routines and their callers, as the instruction counts of `Benchmarks/instructions.sh` want.
     @inlinable
     func lock(_ kind: AcquireKind, nesting: Int = 0, on thread: ThreadState, at site: CallSite) {
-        guard _fastPath(nesting == 0 && validation.holdIfKnown(kind, of: self, on: thread, at: site)) else {
-            return lockChecked(kind, nesting: nesting, on: thread, at: site)
-        }
-        guard _fastPath(raw.lockIfFree()) else { return lockContended(.lock, on: thread, at: site) }
-        validation.holdTaken(on: thread)
+        SpinLockValidation.lock(kind, nesting: nesting, of: self, on: thread, at: site)
     }
 
-    /// ``lock(_:nesting:on:at:)`` when the acquire may teach the validator something.
-    @usableFromInline
-    @inline(never)
-    func lockChecked(_ kind: AcquireKind, nesting: Int, on thread: ThreadState, at site: CallSite) {
-        let action = validation.willAcquireChecked(kind, nesting: nesting, of: self, on: thread, at: site)
-        guard action != .skip else { return }
-        let waited = _fastPath(raw.lockIfFree()) ? 0 : spin(on: thread, at: site)
-        validation.didAcquire(action, on: thread, waitCycles: waited)
-    }
-
-    /// ``lock(_:nesting:on:at:)`` when the lock word is taken: spins, then records the hold.
-    @usableFromInline
-    @inline(never)
-    func lockContended(_ action: AcquireAction, on thread: ThreadState, at site: CallSite) {
-        validation.didAcquire(action, on: thread, waitCycles: spin(on: thread, at: site))
+    /// Releases the lock, taken with a routine of `kind` (with `queueNode` for a queued one), and lowers the
+    /// IRQL to `oldIRQL` (nil: leaves it): the release operation, checked (`SpinLockValidation`).
+    ///
+    /// - Returns: the queue node the release finished with (the acquisition's own, which a handle may
+    ///   take back), or nil when the release was not made (not held, or held by another thread).
+    @inlinable @discardableResult
+    func unlock(
+        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>? = nil,
+        on thread: ThreadState, at site: CallSite
+    ) -> UnsafeMutableRawPointer? {
+        SpinLockValidation.unlock(kind, restoring: oldIRQL, queueNode: queueNode, of: self, on: thread, at: site)
     }
 
     /// Spins until the lock is free and takes it; returns the TSC cycles spent.
@@ -187,50 +180,14 @@ public final class SpinLock: @unchecked Sendable {
         return waited
     }
 
-    /// Checks the release, unlocks as the lock was acquired, and lowers the IRQL.
-    ///
-    /// - Parameter oldIRQL: the IRQL to restore; nil for the `FromDpcLevel` routines, which keep it.
-    /// - Returns: the queue node the release finished with (the acquisition's own, which a handle may
-    ///   take back), or nil when the release was ignored (not held, or held by another thread).
-    ///
-    /// The common release (of the newest hold, as acquired, within its budget) calls nothing to check
-    /// it; any other takes ``unlockChecked(_:restoring:queueNode:on:at:)``.
+    /// Takes the lock as an in-stack queued lock with `node`, waiting in line; returns the TSC cycles spent
+    /// waiting, 0 when it was free.
     @inlinable
-    @discardableResult
-    func unlock(
-        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>? = nil,
-        on thread: ThreadState, at site: CallSite
-    ) -> UnsafeMutableRawPointer? {
-        guard _fastPath(validation.releaseIfKnown(kind, queueNode: queueNode, on: thread)) else {
-            return unlockChecked(kind, restoring: oldIRQL, queueNode: queueNode, on: thread, at: site)
-        }
-        if kind == .queued { raw.unlockQueued(queueNode!) } else { raw.unlock() }
-        restoreIRQL(oldIRQL, requested: oldIRQL, on: thread, at: site)
-        return queueNode.map { UnsafeMutableRawPointer($0) }
-    }
-
-    /// ``unlock(_:restoring:queueNode:on:at:)`` when the release may be reported, or its hold was long.
-    @usableFromInline
-    @inline(never)
-    func unlockChecked(
-        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>?,
-        on thread: ThreadState, at site: CallSite
-    ) -> UnsafeMutableRawPointer? {
-        switch validation.willRelease(kind, restoring: oldIRQL, queueNode: queueNode, on: thread, at: site) {
-        case .unlock(let heldKind, let heldNode, let lowerTo):
-            if heldKind == .queued {
-                raw.unlockQueued(heldNode?.assumingMemoryBound(to: QueueNode.self) ?? queueNode!)
-            } else {
-                raw.unlock()
-            }
-            restoreIRQL(lowerTo, requested: oldIRQL, on: thread, at: site)
-            return heldNode
-        case .placeholder(let node, let lowerTo):
-            restoreIRQL(lowerTo, requested: oldIRQL, on: thread, at: site)
-            return node
-        case .ignore:
-            return nil
-        }
+    func takeQueued(_ node: UnsafeMutablePointer<QueueNode>, on thread: ThreadState, at site: CallSite) -> UInt64 {
+        var backoff = SpinBackoff(watching: self, at: site)
+        let waited = raw.lockQueued(node, &backoff)
+        backoff.finish(on: thread)
+        return waited
     }
 
     /// Lowers the IRQL to `target` after a release (nil: leaves it); a requested level above the

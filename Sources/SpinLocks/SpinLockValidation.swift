@@ -1,12 +1,17 @@
 import LockValidator
+import _LockValidatorShims
 
-/// The validator's hooks into one spin lock: the only place the `Validation` trait is tested, as
-/// swift-nio keeps its platform `#if`s in `LockOperations` and Abseil's `Mutex` calls its debug hooks.
+/// The spin lock's operations with the validator in them, one function per lock operation (take, try,
+/// take queued, release; the IRQL checks, a spin's yield, an error thrown while held), each with the
+/// `Validation` trait's `#if` inside, as swift-nio's `LockOperations` keeps its platform `#if`s: the only
+/// place in SpinLocks the trait is tested. With the trait, an operation runs lockdep's steps
+/// (``LockTracking``'s `acquire`, `acquired`, `release`, with the spin lock's policy) around the lock word;
+/// without it, only the lock word is taken and freed, and the routines in `SpinLock` keep the IRQL.
 ///
-/// A lock routine raises the IRQL, calls ``willAcquire(_:nesting:queueNode:of:on:at:)`` (every check
-/// that can be made before waiting), takes the lock word unless told to skip it, and calls
-/// ``didAcquire(_:on:waitCycles:)``; a release calls ``willRelease(_:restoring:queueNode:on:at:)`` and
-/// does what it answers. Without the trait every hook is empty or a constant and compiles away.
+/// Each operation reads top to bottom, its common case first: a lock used before with this routine at
+/// this IRQL, in a chain validated before, released as the newest hold within its budget. That case calls
+/// nothing; every other case leaves by a call of its own, made last (`lockChecked`, `lockContended`,
+/// `unlockChecked`), which runs every step, so that none keeps registers or a frame on the way.
 @usableFromInline
 struct SpinLockValidation: ~Copyable {
     #if Validation
@@ -16,7 +21,7 @@ struct SpinLockValidation: ~Copyable {
     @usableFromInline
     init(name: String?, holdBudget: Duration?, site: CallSite) {
         #if Validation
-            tracking = LockTracking(name: name, holdBudget: holdBudget, site: site)
+            tracking = LockTracking(name: name, policy: .spinLock, holdBudget: holdBudget, site: site)
         #endif
     }
 
@@ -56,7 +61,7 @@ struct SpinLockValidation: ~Copyable {
     @inlinable
     func irqlTooHigh(_ routine: StaticString, at irql: IRQL, limit: IRQL, site: CallSite) {
         #if Validation
-            tracking.irqlTooHigh("\(routine)", at: irql, limit: limit, site: site)
+            tracking.printIRQLTooHighBug("\(routine)", at: irql, limit: limit, site: site)
         #endif
     }
 
@@ -64,110 +69,194 @@ struct SpinLockValidation: ~Copyable {
         @usableFromInline
         @inline(never)
         func irqlTooLow(_ routine: StaticString, at irql: IRQL, site: CallSite) {
-            tracking.irqlTooLow("\(routine)", at: irql, site: site)
+            tracking.printIRQLTooLowBug("\(routine)", at: irql, site: site)
         }
     #endif
 
-    // MARK: Acquire and release
+    // MARK: Lock operations
 
-    /// Whether `thread` holds the lock (false without the trait: a try-acquire then simply fails on a
-    /// held lock word).
+    // The out-of-line paths take the lock last: they are tail calls from `SpinLock.lock`, whose own
+    // arguments then stay in the registers they arrived in (the lock, its `self`, moves to the last).
+
+    /// Takes `lock`'s word with an ordinary (or interrupt) routine, spinning while it is taken: checked
+    /// before the wait, the hold recorded once the word is taken.
+    @inlinable @inline(__always)
+    static func lock(
+        _ kind: AcquireKind, nesting: Int = 0, of lock: SpinLock, on thread: ThreadState, at site: CallSite
+    ) {
+        #if Validation
+            guard
+                _fastPath(
+                    nesting == 0
+                        && lock.validation.tracking.holdIfKnown(
+                            kind, on: thread, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
+                )
+            else { return Self.lockChecked(kind, nesting: nesting, on: thread, at: site, of: lock) }
+        #endif
+        guard _fastPath(lock.raw.lockIfFree()) else { return Self.lockContended(on: thread, at: site, of: lock) }
+        #if Validation
+            lock.validation.tracking.holdTaken(on: thread)
+        #endif
+    }
+
+    /// Takes `lock` as an in-stack queued spin lock with `node`, in FIFO order.
     @inlinable
-    func isOwned(by thread: ThreadState) -> Bool {
+    static func lockQueued(
+        _ node: UnsafeMutablePointer<QueueNode>, nesting: Int, of lock: SpinLock, on thread: ThreadState,
+        at site: CallSite
+    ) {
         #if Validation
-            return tracking.isOwned(by: thread)
+            guard
+                _fastPath(
+                    nesting == 0
+                        && lock.validation.tracking.holdIfKnown(
+                            .queued, on: thread, queueNode: UnsafeMutableRawPointer(node),
+                            lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
+                )
+            else { return Self.lockQueuedChecked(node, nesting: nesting, on: thread, at: site, of: lock) }
+            lock.validation.tracking.holdTaken(on: thread, waitCycles: lock.takeQueued(node, on: thread, at: site))
         #else
-            return false
+            _ = lock.takeQueued(node, on: thread, at: site)
         #endif
     }
 
-    /// Checks an acquire before the lock word is taken; see `LockTracking.willAcquire`.
-    @inlinable @inline(__always)
-    func willAcquire(
-        _ kind: AcquireKind, nesting: Int = 0, queueNode: UnsafeMutablePointer<QueueNode>? = nil, of lock: SpinLock,
-        on thread: ThreadState, at site: CallSite
-    ) -> AcquireAction {
-        #if Validation
-            return tracking.willAcquire(
-                kind, on: thread, nesting: nesting, queueNode: queueNode.map { UnsafeMutableRawPointer($0) },
-                lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
-        #else
-            return .lock
-        #endif
-    }
-
-    /// The acquire at nesting level 0 when it teaches the validator nothing: records it and returns true;
-    /// returns false, having done nothing, when the routine must take ``willAcquire(_:nesting:queueNode:of:on:at:)``.
-    /// Without the trait: true.
-    @inlinable @inline(__always)
-    func holdIfKnown(_ kind: AcquireKind, of lock: SpinLock, on thread: ThreadState, at site: CallSite) -> Bool {
-        #if Validation
-            return tracking.holdIfKnown(
-                kind, on: thread, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
-        #else
-            return true
-        #endif
-    }
-
-    /// ``willAcquire(_:nesting:queueNode:of:on:at:)`` for an acquire ``holdIfKnown(_:of:on:at:)`` declined:
-    /// straight to every check.
+    /// Takes `lock`'s word if it is free, without spinning; a thread that holds it already fails.
     @inlinable
-    func willAcquireChecked(
-        _ kind: AcquireKind, nesting: Int, of lock: SpinLock, on thread: ThreadState, at site: CallSite
-    )
-        -> AcquireAction
-    {
+    static func tryLock(of lock: SpinLock, on thread: ThreadState, at site: CallSite) -> Bool {
         #if Validation
-            return tracking.willAcquireChecked(
-                kind, on: thread, nesting: nesting, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
-        #else
-            return .lock
-        #endif
-    }
-
-    /// Records that the thread owns the lock word now, for an acquire ``holdIfKnown(_:of:on:at:)`` took.
-    @inlinable @inline(__always)
-    func holdTaken(on thread: ThreadState) {
-        #if Validation
-            tracking.holdTaken(on: thread)
-        #endif
-    }
-
-    /// Records that the thread owns the lock word now, after `waitCycles` of spinning.
-    @inlinable @inline(__always)
-    func didAcquire(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
-        #if Validation
-            tracking.didAcquire(action, on: thread, waitCycles: waitCycles)
-        #endif
-    }
-
-    /// The release of the newest hold, as it was acquired, within its budget: records it and returns
-    /// true; returns false, having done nothing, when the routine must take
-    /// ``willRelease(_:restoring:queueNode:on:at:)``. Without the trait: true.
-    @inlinable @inline(__always)
-    func releaseIfKnown(_ kind: AcquireKind, queueNode: UnsafeMutablePointer<QueueNode>?, on thread: ThreadState)
-        -> Bool
-    {
-        #if Validation
-            return tracking.releaseIfKnown(kind, queueNode: queueNode.map { UnsafeMutableRawPointer($0) }, on: thread)
-        #else
+            guard !lock.validation.tracking.isOwned(by: thread), lock.raw.tryLock() else { return false }
+            if _fastPath(
+                lock.validation.tracking.holdIfKnown(
+                    .tryAcquire, on: thread, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site))
+            {
+                lock.validation.tracking.holdTaken(on: thread)
+            } else {
+                Self.tryLockChecked(on: thread, at: site, of: lock)
+            }
             return true
+        #else
+            return lock.raw.tryLock()
         #endif
     }
 
-    /// Checks a release before the lock word is freed; without the trait: unlock as asked.
-    @inlinable @inline(__always)
-    func willRelease(
-        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>?,
-        on thread: ThreadState, at site: CallSite
-    ) -> ReleaseAction {
-        let node = queueNode.map { UnsafeMutableRawPointer($0) }
+    /// Releases `lock` as it was acquired and lowers the IRQL to `oldIRQL` (nil: leaves it).
+    ///
+    /// - Returns: the queue node the release finished with (the acquisition's own, which a handle may
+    ///   take back), or nil when the release was not made (not held, or held by another thread).
+    @inlinable @inline(__always) @discardableResult
+    static func unlock(
+        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>? = nil,
+        of lock: SpinLock, on thread: ThreadState, at site: CallSite
+    ) -> UnsafeMutableRawPointer? {
         #if Validation
-            return tracking.willRelease(kind, restoring: oldIRQL, queueNode: node, on: thread, at: site)
+            guard
+                _fastPath(
+                    lock.validation.tracking.releaseIfKnown(
+                        kind, queueNode: queueNode.map { UnsafeMutableRawPointer($0) }, on: thread))
+            else {
+                return Self.unlockChecked(
+                    kind, restoring: oldIRQL, queueNode: queueNode, on: thread, at: site, of: lock)
+            }
+        #endif
+        if kind == .queued { lock.raw.unlockQueued(queueNode!) } else { lock.raw.unlock() }
+        lock.restoreIRQL(oldIRQL, requested: oldIRQL, on: thread, at: site)
+        return queueNode.map { UnsafeMutableRawPointer($0) }
+    }
+
+    /// ``lock(_:nesting:of:on:at:)`` when the word is taken: spins, then records the hold.
+    @usableFromInline
+    @inline(never)
+    static func lockContended(on thread: ThreadState, at site: CallSite, of lock: SpinLock) {
+        let waited = lock.spin(on: thread, at: site)
+        #if Validation
+            lock.validation.tracking.holdTaken(on: thread, waitCycles: waited)
         #else
-            return .unlock(kind, queueNode: node, lowerTo: oldIRQL)
+            _ = waited
         #endif
     }
+
+    #if Validation
+        /// An acquire that may teach the validator something: lockdep's steps, then the word (queued with
+        /// `queueNode`, else ordinary), then the hold.
+        @usableFromInline
+        @inline(never)
+        static func lockChecked(
+            _ kind: AcquireKind, nesting: Int, on thread: ThreadState, at site: CallSite, of lock: SpinLock
+        ) {
+            guard lv_validation_enabled() != 0 else {
+                if !lock.raw.lockIfFree() { _ = lock.spin(on: thread, at: site) }
+                return
+            }
+            let action = lock.validation.tracking.acquire(
+                kind, nesting: nesting, lockObject: Unmanaged.passUnretained(lock).toOpaque(), on: thread, at: site)
+            guard action != .skip else { return }
+            let waited = _fastPath(lock.raw.lockIfFree()) ? 0 : lock.spin(on: thread, at: site)
+            lock.validation.tracking.acquired(action, on: thread, waitCycles: waited)
+        }
+
+        /// ``lockChecked(_:nesting:of:on:at:)`` for an in-stack queued acquire with `node`.
+        @usableFromInline
+        @inline(never)
+        static func lockQueuedChecked(
+            _ node: UnsafeMutablePointer<QueueNode>, nesting: Int, on thread: ThreadState, at site: CallSite,
+            of lock: SpinLock
+        ) {
+            guard lv_validation_enabled() != 0 else {
+                _ = lock.takeQueued(node, on: thread, at: site)
+                return
+            }
+            let action = lock.validation.tracking.acquire(
+                .queued, nesting: nesting, queueNode: UnsafeMutableRawPointer(node),
+                lockObject: Unmanaged.passUnretained(lock).toOpaque(), on: thread, at: site)
+            guard action != .skip else { return }
+            lock.validation.tracking.acquired(
+                action, on: thread, waitCycles: lock.takeQueued(node, on: thread, at: site))
+        }
+
+        /// A try-acquire that took the word and may teach the validator something.
+        @usableFromInline
+        @inline(never)
+        static func tryLockChecked(on thread: ThreadState, at site: CallSite, of lock: SpinLock) {
+            guard lv_validation_enabled() != 0 else { return }
+            let action = lock.validation.tracking.acquire(
+                .tryAcquire, trylock: true, lockObject: Unmanaged.passUnretained(lock).toOpaque(), on: thread, at: site)
+            lock.validation.tracking.acquired(action, on: thread)
+        }
+
+        /// A release that may be reported, or whose hold was long: lockdep's steps, then what they say.
+        @usableFromInline
+        @inline(never)
+        static func unlockChecked(
+            _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>?,
+            on thread: ThreadState, at site: CallSite, of lock: SpinLock
+        ) -> UnsafeMutableRawPointer? {
+            let released = lv_rdtsc()
+            guard lv_validation_enabled() != 0 else {
+                if kind == .queued { lock.raw.unlockQueued(queueNode!) } else { lock.raw.unlock() }
+                lock.restoreIRQL(oldIRQL, requested: oldIRQL, on: thread, at: site)
+                return queueNode.map { UnsafeMutableRawPointer($0) }
+            }
+            let action = lock.validation.tracking.release(
+                kind, restoring: oldIRQL, queueNode: queueNode.map { UnsafeMutableRawPointer($0) },
+                releasedAt: released,
+                on: thread, at: site)
+            switch action {
+            case .unlock(let heldKind, let heldNode, let lowerTo):
+                if heldKind == .queued {
+                    lock.raw.unlockQueued(heldNode?.assumingMemoryBound(to: QueueNode.self) ?? queueNode!)
+                } else {
+                    lock.raw.unlock()
+                }
+                lock.restoreIRQL(lowerTo, requested: oldIRQL, on: thread, at: site)
+                return heldNode
+            case .placeholder(let node, let lowerTo):
+                lock.restoreIRQL(lowerTo, requested: oldIRQL, on: thread, at: site)
+                return node
+            case .ignore:
+                return nil
+            }
+        }
+    #endif
 
     // MARK: Other events
 
@@ -175,16 +264,33 @@ struct SpinLockValidation: ~Copyable {
     @usableFromInline
     func errorThrown(_ error: any Error, at site: CallSite) {
         #if Validation
-            tracking.errorThrown(error, at: site)
+            tracking.printErrorWhileHeldBug(error, at: site)
         #endif
     }
 
-    /// Lets the spin watchdog look at a long wait for this lock.
-    @usableFromInline
-    @inline(never)
-    func watchdogCheck(since start: UInt64, at site: CallSite) {
+    /// A spin wait for `lock` yields: the spin watchdog looks at a wait begun at `start` (set here, at the
+    /// first yield).
+    @inlinable
+    func yielded(waitingFor lock: SpinLock, since start: inout UInt64, at site: CallSite) {
         #if Validation
-            SpinWatchdog.check(waitingFor: tracking, since: start, on: .current, at: site)
+            if start == 0 { start = lv_rdtsc() }
+            Self.watchdogCheck(lock, since: start, at: site)
+        #endif
+    }
+
+    #if Validation
+        @usableFromInline
+        @inline(never)
+        static func watchdogCheck(_ lock: SpinLock, since start: UInt64, at site: CallSite) {
+            SpinWatchdog.check(waitingFor: lock.validation.tracking, since: start, on: .current, at: site)
+        }
+    #endif
+
+    /// A watched spin wait ended: the lock is taken.
+    @inlinable
+    func waitEnded(on thread: ThreadState) {
+        #if Validation
+            SpinWatchdog.endWait(on: thread)
         #endif
     }
 

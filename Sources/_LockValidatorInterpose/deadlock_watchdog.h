@@ -26,12 +26,4 @@ typedef int (*lv_timed_attempt)(const void *lock, clockid_t clock, const struct 
 int lv_wait_blocked(const void *lock, void *object, uint32_t how, clockid_t clock, int timed,
                     const struct timespec *deadline, lv_timed_attempt attempt, uintptr_t caller);
 
-// Implemented by LockValidatorPthreads (Swift); called with the thread marked inside the validator.
-
-/// The instance number of the lock of `object` (its held entries carry it).
-extern uint64_t lv_pthread_lock_instance(void *object);
-/// Reports the deadlock of `members` (the calling thread first, each waiting for a lock the next one
-/// holds), writes the report and ends the process.
-extern void lv_pthread_deadlock(const struct lv_deadlock_member *members, uint32_t count);
-
 #endif

@@ -120,8 +120,6 @@ static inline int validating(void) {
            lv_validation_enabled() && !lv_inside_validator();
 }
 
-// The default priority, so that it runs after the image's Swift metadata is registered (swiftrt's
-// constructor comes first in link order): the validator's side is Swift.
 // MARK: Runtime code, whose locks are passed through
 
 // The Swift runtime takes its own locks while it builds metadata, and the validator (Swift) may need
@@ -179,6 +177,9 @@ static int setting_is_off(const char *setting) {
     return *setting == 0;
 }
 
+// Resolves the C library's functions, notes the runtime's code, reads LOCKVALIDATOR_PTHREADS and installs
+// the validator's side. The default priority, so that it runs after the image's Swift metadata is
+// registered (swiftrt's constructor comes first in link order): the validator's side is Swift.
 __attribute__((constructor)) static void start_interposer(void) {
     resolve_real_functions();
     dl_iterate_phdr(note_runtime_library, NULL);
@@ -274,7 +275,14 @@ static void *table_insert(uintptr_t key, void *object, int replace) {
     return replaced;
 }
 
-void *lv_pthreads_replace(const void *address, void *object) { return table_insert((uintptr_t)address, object, 1); }
+void lv_pthreads_set_object(const void *address, void *object) {
+    void *replaced = table_insert((uintptr_t)address, object, 1);
+    if (replaced == object) {  // the table is full
+        if (object != UNTRACKED) lv_pthread_lock_destroyed(object);
+    } else if (replaced && replaced != UNTRACKED) {
+        lv_pthread_lock_destroyed(replaced);
+    }
+}
 
 /// Removes the entry for `key`; returns its object, or NULL.
 static void *table_remove(uintptr_t key) {
@@ -338,13 +346,7 @@ static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller)
 /// A lock was initialised: a new object, replacing any for memory that held a lock before.
 static void lock_initialised(const void *address, uint32_t type, uintptr_t caller) {
     void *made = called_from_runtime(caller) ? UNTRACKED : lv_pthread_lock_created(address, type, 1, caller);
-    if (!made) made = UNTRACKED;
-    void *replaced = lv_pthreads_replace(address, made);
-    if (replaced == made) {
-        if (made != UNTRACKED) lv_pthread_lock_destroyed(made);
-    } else if (replaced && replaced != UNTRACKED) {
-        lv_pthread_lock_destroyed(replaced);
-    }
+    lv_pthreads_set_object(address, made ? made : UNTRACKED);
 }
 
 static void lock_destroyed(const void *address) {
@@ -365,6 +367,10 @@ static inline uint32_t rwlock_type(const pthread_rwlock_t *rwlock) {
     return rwlock->__data.__flags == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP ? LV_PT_RWLOCK_WRITER_FIRST
                                                                                    : LV_PT_RWLOCK;
 }
+
+uint32_t lv_pthreads_mutex_type(const void *mutex) { return mutex_type(mutex); }
+
+uint32_t lv_pthreads_rwlock_type(const void *rwlock) { return rwlock_type(rwlock); }
 
 // MARK: Acquire and release, shared by every kind of lock
 
@@ -433,30 +439,74 @@ static inline uint32_t lv_before_release(const void *address, int is_mutex, uint
 
 static inline int refused(uint32_t action) { return action == LV_PT_REFUSE ? EDEADLK : 0; }
 
-/// A waiting acquire of a known lock first tries the real lock: taken at once, it cannot have
-/// deadlocked, so the validator checks it afterwards in one call (as a waiting acquire: its lock-order
-/// edges are the same). `taken` is the try's result; LV_PT_PROCEED keeps it, anything else gives it
-/// back (the validator reported a self-deadlock it does not let happen) and returns what the lock would.
-/// A lock left untracked (the runtime's) goes straight to `plain_call`.
-#define TRY_FIRST(address, how, plain_call, try_call, taken, release_call)          \
-    do {                                                                            \
-        void *known = table_lookup((uintptr_t)(address));                           \
-        if (known == UNTRACKED) return plain_call;                                  \
-        if (__builtin_expect(known != NULL, 1)) {                                   \
-            int tried = try_call;                                                   \
-            if (taken) {                                                            \
-                lv_enter_validator();                                               \
-                uint32_t action = lv_pthread_took(known, how, CALLER);              \
-                lv_leave_validator();                                               \
-                if (__builtin_expect(action == LV_PT_PROCEED, 1)) return tried;     \
-                release_call;                                                       \
-                return refused(action);                                             \
-            }                                                                       \
-        }                                                                           \
-    } while (0)
-
 // A mutex that was robust and whose owner died is taken with EOWNERDEAD.
 static inline int mutex_taken(int result) { return result == 0 || result == EOWNERDEAD; }
+
+static inline int rwlock_taken(int result) { return result == 0; }
+
+/// The C library's calls an acquire of one kind of lock makes, and what its result means.
+typedef struct {
+    int (*lock)(void *lock);  ///< the untimed acquire
+    int (*try_lock)(void *lock);
+    int (*unlock)(void *lock);
+    int (*taken)(int result);  ///< whether an acquire's result means the lock is held
+} lock_calls;
+
+static int mutex_lock_call(void *lock) { return real.mutex_lock(lock); }
+static int mutex_trylock_call(void *lock) { return real.mutex_trylock(lock); }
+static int mutex_unlock_call(void *lock) { return real.mutex_unlock(lock); }
+static int read_lock_call(void *lock) { return real.rwlock_rdlock(lock); }
+static int read_trylock_call(void *lock) { return real.rwlock_tryrdlock(lock); }
+static int write_lock_call(void *lock) { return real.rwlock_wrlock(lock); }
+static int write_trylock_call(void *lock) { return real.rwlock_trywrlock(lock); }
+static int rwlock_unlock_call(void *lock) { return real.rwlock_unlock(lock); }
+static int spin_lock_call(void *lock) { return real.spin_lock(lock); }
+static int spin_trylock_call(void *lock) { return real.spin_trylock(lock); }
+static int spin_unlock_call(void *lock) { return real.spin_unlock(lock); }
+
+static const lock_calls mutex_calls = {mutex_lock_call, mutex_trylock_call, mutex_unlock_call, mutex_taken};
+static const lock_calls read_calls = {read_lock_call, read_trylock_call, rwlock_unlock_call, rwlock_taken};
+static const lock_calls write_calls = {write_lock_call, write_trylock_call, rwlock_unlock_call, rwlock_taken};
+static const lock_calls spin_calls = {spin_lock_call, spin_trylock_call, spin_unlock_call, rwlock_taken};
+
+/// try_first's answer when the lock was not taken at once: the caller waits for it (wait_for).
+#define MUST_WAIT (-2)
+
+/// A waiting acquire of a known lock first tries the real lock: taken at once, it cannot have
+/// deadlocked, so the validator checks it afterwards in one call (as a waiting acquire: its lock-order
+/// edges are the same), and the acquire is done: the answer is its result. LV_PT_PROCEED keeps the lock;
+/// anything else gives it back (the validator reported a self-deadlock it does not let happen) and the
+/// answer is what the lock would return. A lock left untracked (the runtime's) is taken with the plain
+/// call. MUST_WAIT: held by another thread, or not known yet. Inlined: the uncontended acquire's path.
+__attribute__((always_inline)) static inline int try_first(void *lock, uint32_t how, const lock_calls *calls,
+                                                          uintptr_t caller) {
+    void *known = table_lookup((uintptr_t)lock);
+    if (known == UNTRACKED) return calls->lock(lock);
+    if (__builtin_expect(known == NULL, 0)) return MUST_WAIT;
+    int tried = calls->try_lock(lock);
+    if (!calls->taken(tried)) return MUST_WAIT;
+    lv_enter_validator();
+    uint32_t action = lv_pthread_took(known, how, caller);
+    lv_leave_validator();
+    if (__builtin_expect(action == LV_PT_PROCEED, 1)) return tried;
+    calls->unlock(lock);
+    return refused(action);
+}
+
+/// A waiting acquire of the lock at `lock` (of `type`): checked before the wait, then waited for in slices
+/// of `slice` on `clock` (lv_wait_blocked: `wait` is its LV_WAIT_* kind, `timed` and `deadline` the
+/// program's own deadline), recorded once it ends. A lock that refuses timed waits is taken with the
+/// plain call; a wait with a deadline of its own never needs one.
+static int wait_for(void *lock, uint32_t type, uint32_t how, const lock_calls *calls, uint32_t wait,
+                    clockid_t clock, int timed, const struct timespec *deadline, lv_timed_attempt slice,
+                    uintptr_t caller) {
+    uint32_t action;
+    void *object = lv_before_wait(lock, type, how, caller, &action);
+    if (action != LV_PT_PROCEED) return refused(action);
+    int result = lv_wait_blocked(lock, object, wait, clock, timed, deadline, slice, caller);
+    if (result == LV_WAIT_UNSUPPORTED) result = timed ? EINVAL : calls->lock(lock);
+    return lv_after_wait(object, result, calls->taken(result), caller);
+}
 
 // MARK: One slice of a contended wait (lv_wait_blocked, the deadlock watchdog)
 
@@ -523,32 +573,22 @@ int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attrib
 
 int pthread_mutex_lock(pthread_mutex_t *mutex) {
     if (!validating()) return REAL(mutex_lock)(mutex);
-    TRY_FIRST(mutex, LV_PT_EXCLUSIVE, real.mutex_lock(mutex), real.mutex_trylock(mutex), mutex_taken(tried),
-              real.mutex_unlock(mutex));
-    uint32_t action;
-    void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
-    if (action != LV_PT_PROCEED) return refused(action);
-    int result = lv_wait_blocked(mutex, object, LV_WAIT_MUTEX, CLOCK_REALTIME, 0, NULL, mutex_slice, CALLER);
-    if (result == LV_WAIT_UNSUPPORTED) result = real.mutex_lock(mutex);
-    return lv_after_wait(object, result, mutex_taken(result), CALLER);
+    int result = try_first(mutex, LV_PT_EXCLUSIVE, &mutex_calls, CALLER);
+    if (result != MUST_WAIT) return result;
+    return wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, CLOCK_REALTIME, 0, NULL,
+                    mutex_slice, CALLER);
 }
 
 int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *deadline) {
     if (!validating()) return REAL(mutex_timedlock)(mutex, deadline);
-    uint32_t action;
-    void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
-    if (action != LV_PT_PROCEED) return refused(action);
-    int result = lv_wait_blocked(mutex, object, LV_WAIT_MUTEX, CLOCK_REALTIME, 1, deadline, mutex_slice, CALLER);
-    return lv_after_wait(object, result, mutex_taken(result), CALLER);
+    return wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, CLOCK_REALTIME, 1,
+                    deadline, mutex_slice, CALLER);
 }
 
 int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, const struct timespec *deadline) {
     if (!validating()) return REAL(mutex_clocklock)(mutex, clock, deadline);
-    uint32_t action;
-    void *object = lv_before_wait(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, CALLER, &action);
-    if (action != LV_PT_PROCEED) return refused(action);
-    int result = lv_wait_blocked(mutex, object, LV_WAIT_MUTEX, clock, 1, deadline, mutex_clock_slice, CALLER);
-    return lv_after_wait(object, result, mutex_taken(result), CALLER);
+    return wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, clock, 1, deadline,
+                    mutex_clock_slice, CALLER);
 }
 
 int pthread_mutex_trylock(pthread_mutex_t *mutex) {
@@ -583,48 +623,44 @@ int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *at
     return result;
 }
 
-// A waiting rwlock acquire: `wait` and `slice` say how (lv_wait_blocked), `plain_call` is the C library's
-// untimed call for a lock that refuses timed waits (a wait with a deadline of its own never needs one).
-#define RWLOCK_WAIT(how, wait, clock, timed, deadline, slice, plain_call)                                      \
-    uint32_t action;                                                                                           \
-    void *object = lv_before_wait(rwlock, rwlock_type(rwlock), how, CALLER, &action);                          \
-    if (action != LV_PT_PROCEED) return refused(action);                                                       \
-    int result = lv_wait_blocked(rwlock, object, wait, clock, timed, deadline, slice, CALLER);                 \
-    if (result == LV_WAIT_UNSUPPORTED) result = plain_call;                                                    \
-    return lv_after_wait(object, result, result == 0, CALLER)
-
 int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock) {
     if (!validating()) return REAL(rwlock_rdlock)(rwlock);
-    TRY_FIRST(rwlock, LV_PT_SHARED, real.rwlock_rdlock(rwlock), real.rwlock_tryrdlock(rwlock), tried == 0,
-              real.rwlock_unlock(rwlock));
-    RWLOCK_WAIT(LV_PT_SHARED, LV_WAIT_READ, CLOCK_REALTIME, 0, NULL, read_slice, real.rwlock_rdlock(rwlock));
+    int result = try_first(rwlock, LV_PT_SHARED, &read_calls, CALLER);
+    if (result != MUST_WAIT) return result;
+    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, CLOCK_REALTIME, 0, NULL,
+                    read_slice, CALLER);
 }
 
 int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock) {
     if (!validating()) return REAL(rwlock_wrlock)(rwlock);
-    TRY_FIRST(rwlock, LV_PT_EXCLUSIVE, real.rwlock_wrlock(rwlock), real.rwlock_trywrlock(rwlock), tried == 0,
-              real.rwlock_unlock(rwlock));
-    RWLOCK_WAIT(LV_PT_EXCLUSIVE, LV_WAIT_WRITE, CLOCK_REALTIME, 0, NULL, write_slice, real.rwlock_wrlock(rwlock));
+    int result = try_first(rwlock, LV_PT_EXCLUSIVE, &write_calls, CALLER);
+    if (result != MUST_WAIT) return result;
+    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, CLOCK_REALTIME, 0,
+                    NULL, write_slice, CALLER);
 }
 
 int pthread_rwlock_timedrdlock(pthread_rwlock_t *rwlock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_timedrdlock)(rwlock, deadline);
-    RWLOCK_WAIT(LV_PT_SHARED, LV_WAIT_READ, CLOCK_REALTIME, 1, deadline, read_slice, EINVAL);
+    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, CLOCK_REALTIME, 1,
+                    deadline, read_slice, CALLER);
 }
 
 int pthread_rwlock_timedwrlock(pthread_rwlock_t *rwlock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_timedwrlock)(rwlock, deadline);
-    RWLOCK_WAIT(LV_PT_EXCLUSIVE, LV_WAIT_WRITE, CLOCK_REALTIME, 1, deadline, write_slice, EINVAL);
+    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, CLOCK_REALTIME, 1,
+                    deadline, write_slice, CALLER);
 }
 
 int pthread_rwlock_clockrdlock(pthread_rwlock_t *rwlock, clockid_t clock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_clockrdlock)(rwlock, clock, deadline);
-    RWLOCK_WAIT(LV_PT_SHARED, LV_WAIT_READ, clock, 1, deadline, read_clock_slice, EINVAL);
+    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, clock, 1, deadline,
+                    read_clock_slice, CALLER);
 }
 
 int pthread_rwlock_clockwrlock(pthread_rwlock_t *rwlock, clockid_t clock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_clockwrlock)(rwlock, clock, deadline);
-    RWLOCK_WAIT(LV_PT_EXCLUSIVE, LV_WAIT_WRITE, clock, 1, deadline, write_clock_slice, EINVAL);
+    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, clock, 1, deadline,
+                    write_clock_slice, CALLER);
 }
 
 int pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock) {
@@ -667,15 +703,10 @@ int pthread_spin_init(pthread_spinlock_t *lock, int shared) {
 
 int pthread_spin_lock(pthread_spinlock_t *lock) {
     if (!validating()) return REAL(spin_lock)(lock);
-    TRY_FIRST((const void *)lock, LV_PT_EXCLUSIVE, real.spin_lock(lock), real.spin_trylock(lock), tried == 0,
-              real.spin_unlock(lock));
-    uint32_t action;
-    void *object = lv_before_wait((const void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, CALLER, &action);
-    if (action != LV_PT_PROCEED) return refused(action);
-    int result =
-        lv_wait_blocked((const void *)lock, object, LV_WAIT_SPIN, CLOCK_MONOTONIC, 0, NULL, spin_slice, CALLER);
-    if (result == LV_WAIT_UNSUPPORTED) result = real.spin_lock(lock);
-    return lv_after_wait(object, result, result == 0, CALLER);
+    int result = try_first((void *)lock, LV_PT_EXCLUSIVE, &spin_calls, CALLER);
+    if (result != MUST_WAIT) return result;
+    return wait_for((void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, &spin_calls, LV_WAIT_SPIN, CLOCK_MONOTONIC, 0, NULL,
+                    spin_slice, CALLER);
 }
 
 int pthread_spin_trylock(pthread_spinlock_t *lock) {

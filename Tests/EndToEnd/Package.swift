@@ -2,7 +2,7 @@
 // The end-to-end package: code nobody here would write twice (a ledger guarded by NSLocks, a C library
 // with its own mutexes and a rwlock), tested as a user tests it, with LockValidatorPthreads and
 // LockValidatorTesting from the repository by path. Its tests are meant to fail and pass in a known way:
-// Tests/LockValidatorTests/EndToEndTests.swift runs them and checks each outcome and message.
+// Tests/LockValidatorPthreadsTests/EndToEndTests.swift runs them and checks each outcome and message.
 import Foundation
 import PackageDescription
 

@@ -220,6 +220,18 @@ let scenarios: [String: () -> Int32] = [
         pthread_mutex_destroy(&mutex)
         return second == EDEADLK ? 0 : 1
     },
+    "relock-named-error-checking-mutex": {
+        // An error-checking mutex never initialised through the interposer (as
+        // PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP makes one), named before its first lock: it keeps its kind.
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        mutex.pointee.__data.__kind = Int32(PTHREAD_MUTEX_ERRORCHECK)
+        LockValidator.setClassName("Named.errorChecking", for: mutex)
+        pthread_mutex_lock(mutex)
+        let second = pthread_mutex_lock(mutex)  // EDEADLK, as without the validator
+        pthread_mutex_unlock(mutex)
+        return second == EDEADLK ? 0 : 1
+    },
     "unlock-not-held": {
         var mutex = pthread_mutex_t()
         pthread_mutex_init(&mutex, nil)

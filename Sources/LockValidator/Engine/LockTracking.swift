@@ -1,15 +1,23 @@
 import Synchronization
 import _LockValidatorShims
 
-/// The validator's state for one lock instance, and the checks every acquire and release go through.
+/// The validator's state for one lock instance, and the steps every acquire and release of every front
+/// end go through: lockdep's `lock_acquire`, `lock_acquired` and `lock_release`, as
+/// ``acquire(_:trylock:read:nesting:queueNode:lockObject:on:at:)``, ``acquired(_:on:waitCycles:waited:)``
+/// and ``release(_:restoring:queueNode:releasedAt:on:at:)``.
 ///
-/// A spin-lock wrapper keeps one of these and calls ``willAcquire(_:on:nesting:queueNode:lockObject:at:)``
-/// before it spins, ``didAcquire(_:on:waitCycles:)`` once it owns the lock, and
-/// ``willRelease(_:restoring:queueNode:on:at:)`` before it unlocks, doing what the returned actions say. As in lockdep's `__lock_acquire`, everything that can be checked is checked
-/// before the wait: a recursive acquire is reported instead of spinning forever, and a lock order
-/// that closes a cycle is reported before the threads that close it can deadlock. The per-thread
-/// held-lock stack lives in C `__thread` storage; the owner is kept here, written only by the thread
-/// that holds the lock, so that a recursive acquire is caught with one load.
+/// A front end is a client with a ``LockPolicy``: `SpinLock` (through `SpinLockValidation`), and
+/// ``AnnotatedLock`` for ``LockID`` annotations, `ValidatedMutex` and LockValidatorPthreads. It calls
+/// `acquire` before it waits for the lock, so that everything that can be checked is checked before the
+/// wait (a recursive acquire is reported instead of waiting forever, a lock order that closes a cycle
+/// before the threads that close it deadlock), `acquired` once it holds the lock, and `release` before it
+/// unlocks, doing what the answers say. The spin lock's common cases, which teach the validator nothing,
+/// take the inlinable fast paths first (``holdIfKnown(_:on:queueNode:lockObject:at:)``,
+/// ``holdTaken(on:waitCycles:)``, ``releaseIfKnown(_:queueNode:on:)``).
+///
+/// Finding and reporting are apart, as in lockdep's `check_*` and `print_*_bug`: the steps here find,
+/// `LockTracking+Reports.swift` words the reports. The per-thread held-lock stack lives in C `__thread`
+/// storage; the owner is kept here, written only by the thread that holds the lock.
 @usableFromInline
 package struct LockTracking: ~Copyable {
     // What an acquire and its release read first, the init site last: fewer cache lines per lock.
@@ -22,6 +30,8 @@ package struct LockTracking: ~Copyable {
     @usableFromInline let owner = Atomic<UInt32>(0)
     /// `KindFamily` bits of every kind of routine used on the lock so far.
     @usableFromInline let kindsUsed = Atomic<UInt8>(0)
+    /// What the front end's locks are.
+    @usableFromInline package let policy: LockPolicy
     /// This instance's lock_stat counters.
     @usableFromInline let statistics: LockStatisticsBlock
     /// This lock's hold budget in TSC cycles; 0 follows the configuration's.
@@ -29,20 +39,23 @@ package struct LockTracking: ~Copyable {
     /// Where the instance was created.
     @usableFromInline package let initSite: Site?
 
-    /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's.
-    package init(name: String?, holdBudget: Duration? = nil, site: CallSite) {
+    package init(name: String?, policy: LockPolicy = .spinLock, holdBudget: Duration? = nil, site: CallSite) {
         let site = site.site
-        self.init(of: LockClass.named(name, site: site), holdBudget: holdBudget, site: site)
+        self.init(of: LockClass.named(name, site: site), policy: policy, holdBudget: holdBudget, site: site)
     }
 
-    /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's.
-    package init(of lockClass: LockClass, holdBudget: Duration? = nil, site: Site?) {
+    /// - Parameter holdBudget: this lock's own hold budget; nil for the configuration's (none for a lock
+    ///   that sleeps).
+    package init(of lockClass: LockClass, policy: LockPolicy = .spinLock, holdBudget: Duration? = nil, site: Site?) {
         self.lockClass = lockClass
         self.instance = LockInstance.next()
+        self.policy = policy
         self.initSite = site
         statistics = .allocate()
         lockClass.register(statistics, of: instance)
-        holdBudgetCycles = holdBudget.map { TSCClock.cycles(nanoseconds: max($0.nanoseconds, 1)) } ?? 0
+        // A sleeping lock has no spin-lock hold budget: a year stands for none.
+        let budget = policy.contains(.sleeps) ? .seconds(365 * 24 * 3600) : holdBudget
+        holdBudgetCycles = budget.map { TSCClock.cycles(nanoseconds: max($0.nanoseconds, 1)) } ?? 0
     }
 
     /// Folds this instance's statistics into its class and forgets what was kept about it; call from
@@ -52,59 +65,35 @@ package struct LockTracking: ~Copyable {
         lockClass.retire(statistics, of: instance)
     }
 
-    /// The serial of the thread holding the lock, 0 when free.
+    /// The serial of the thread holding the lock, 0 when free (or, for an annotated lock, not known).
     package var ownerSerial: UInt32 { owner.load(ordering: .relaxed) }
 
     /// The lock as reports name it.
     package var info: LockInfo { LockInfo(of: lockClass, instance: instance, site: initSite) }
 
-    /// Whether some thread holds the lock, as far as the validator knows.
-    package var isHeld: Bool { owner.load(ordering: .relaxed) != 0 }
-
     /// Forgets the owner: the lock is being released for a thread that exited holding it.
     package func forgetOwner() { owner.store(0, ordering: .relaxed) }
 
-    /// Whether `thread` holds the lock.
+    /// Whether `thread` holds the lock, by its owner word.
     @inlinable
     package func isOwned(by thread: ThreadState) -> Bool { owner.load(ordering: .relaxed) == thread.serial }
 
-    // MARK: Acquire
-
-    /// Checks an acquire before the caller waits for the lock, and records it on the thread's held
-    /// stack; the caller takes the lock word unless the answer is `.skip`.
-    ///
-    /// Most acquires teach the validator nothing: a lock used before with this kind of routine at this
-    /// IRQL, in a chain of held classes validated before. Those only push the held entry and extend the
-    /// chain key, without a call; every other acquire takes ``checkedAcquire(_:on:nesting:queueNode:lockObject:at:)``.
-    @inlinable @inline(__always)
-    package func willAcquire(
-        _ kind: AcquireKind, on thread: ThreadState, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
-        lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
-    ) -> AcquireAction {
-        guard _fastPath(lv_validation_enabled() != 0) else { return .lockUntracked }
-        if _fastPath(
-            nesting == 0 && holdIfKnown(kind, on: thread, queueNode: queueNode, lockObject: lockObject, at: site))
-        {
-            return .lock
-        }
-        return checkedAcquire(
-            kind, on: thread, nesting: nesting, queueNode: queueNode, lockObject: lockObject, at: site)
+    /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.
+    package func freed(whileLocked isLocked: Bool) {
+        let holder = owner.load(ordering: .relaxed)
+        let thread = ThreadState.current
+        let heldHere = thread.indexOfHeld(instance: instance) != nil
+        guard isLocked || holder != 0 || heldHere else { return }
+        printLockFreedWhileHeldBug(holder: holder, heldHere: heldHere, on: thread)
+        while let index = thread.indexOfHeld(instance: instance) { thread.remove(at: index) }
     }
 
-    /// ``willAcquire(_:on:nesting:queueNode:lockObject:at:)`` for an acquire that
-    /// ``holdIfKnown(_:on:queueNode:lockObject:at:)`` declined already: straight to every check.
-    @inlinable
-    package func willAcquireChecked(
-        _ kind: AcquireKind, on thread: ThreadState, nesting: Int, lockObject: UnsafeMutableRawPointer?,
-        at site: CallSite
-    ) -> AcquireAction {
-        guard lv_validation_enabled() != 0 else { return .lockUntracked }
-        return checkedAcquire(kind, on: thread, nesting: nesting, lockObject: lockObject, at: site)
-    }
+    // MARK: lock_acquire: the fast path
 
-    /// An acquire (at nesting level 0) that teaches the validator nothing: pushes the held entry, extends
-    /// the chain key and returns true; returns false, having changed nothing, when any step of
-    /// ``checkedAcquire(_:on:nesting:queueNode:lockObject:at:)`` has work to do, or the checks are off.
+    /// An acquire (at nesting level 0) that teaches the validator nothing: a lock used before with this
+    /// kind of routine at this IRQL, in a chain of held classes validated before. Pushes the held entry,
+    /// extends the chain key and returns true; returns false, having changed nothing, when any step of
+    /// ``acquire(_:trylock:read:nesting:queueNode:lockObject:on:at:)`` has work to do, or the checks are off.
     @inlinable @inline(__always)
     package func holdIfKnown(
         _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
@@ -144,65 +133,122 @@ package struct LockTracking: ~Copyable {
             && (level <= .dispatch || statistics.read(.deviceLevels) &>> UInt64(level16) & 1 != 0)
     }
 
-    /// An acquire that may teach the validator something, in the steps of lockdep's `__lock_acquire`:
+    // MARK: lock_acquire
+
+    /// Checks an acquire before the caller waits for the lock, in the steps of lockdep's `__lock_acquire`,
+    /// and records it on the thread's held stack; the caller takes the lock unless the answer is `.skip`.
     ///
-    /// 1. A thread that already holds the lock would spin forever: `recursive-acquire`, recorded as a
-    ///    placeholder entry that the matching release removes.
-    /// 2. One kind of routine per lock (`mixed-acquire-kinds`).
-    /// 3. Push the held entry and extend the chain key; a chain no thread has validated is validated
+    /// 1. A lock that sleeps, where the thread must not block: `blocking-while-held`.
+    /// 2. A lock the thread holds already: a nested hold where the lock allows it (a try-lock that
+    ///    succeeded, a reentrant lock, a recursive read under a read), else `recursive-acquire`, recorded
+    ///    as a placeholder entry that the matching release removes, instead of waiting forever.
+    /// 3. One kind of routine per spin lock (`mixed-acquire-kinds`).
+    /// 4. Push the held entry and extend the chain key; a chain no thread has validated is validated
     ///    now, before the wait, so that the thread closing a cycle reports it instead of deadlocking.
-    /// 4. Note the IRQL the lock is used at.
+    /// 5. Note the IRQL the lock is used at.
     ///
     /// - Parameters:
+    ///   - kind: the routine, as the held entry records it.
+    ///   - trylock: a try-lock that succeeded: it never waited, so no lock-order edge leads into it.
+    ///   - read: a reader's acquire of a reader–writer lock (lockdep's read rules).
     ///   - nesting: the declared nesting level; level n puts the lock in subclass n.
     ///   - queueNode: the MCS node of a queued acquire, which its release names the acquisition by.
     ///   - lockObject: the lock wrapper, released on the thread's behalf if it exits holding the lock.
-    @usableFromInline
-    @inline(never)
-    package func checkedAcquire(
-        _ kind: AcquireKind, on thread: ThreadState, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
-        lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
+    ///   - taken: the caller took the lock already, without waiting (an interposed lock that was free):
+    ///     this is ``acquired(_:on:waitCycles:waited:)`` as well, in one step.
+    ///
+    /// Inlined into each front end's acquire, so that its common case is one frame; the front end calls
+    /// it only with the checks on (`lv_validation_enabled()`), which it has read already.
+    @inlinable @inline(__always)
+    package func acquire(
+        _ kind: AcquireKind, trylock: Bool = false, read: Bool = false, nesting: Int = 0,
+        queueNode: UnsafeMutableRawPointer? = nil, lockObject: UnsafeMutableRawPointer? = nil, taken: Bool = false,
+        on thread: ThreadState, at site: CallSite
     ) -> AcquireAction {
-        if isOwned(by: thread) {
-            recursiveAcquire(kind, on: thread, queueNode: queueNode, at: site)
-            return .skip
+        if policy.contains(.sleeps) && !trylock
+            && _slowPath(thread.irql >= .dispatch || thread.depth > 0 && thread.holdsSpinLock)
+        {
+            printBlockingWhileHeldBug(on: thread, at: site)
         }
-        checkRoutineKind(kind, at: site)
-        let flags = kind == .tryAcquire ? UInt8(LV_HELD_TRY) : 0
+        if policy.contains(.annotated) {
+            if _slowPath(thread.depth > 0), let index = thread.indexOfHold(instance: instance) {
+                return acquireAgain(kind, trylock: trylock, read: read, heldAt: index, on: thread, at: site)
+            }
+        } else if _slowPath(isOwned(by: thread)) {
+            return acquireAgain(
+                kind, trylock: trylock, read: read, heldAt: nil, queueNode: queueNode, on: thread, at: site)
+        }
+        // An annotated lock's routines are the caller's own: only a spin lock's can clash.
+        if !policy.contains(.annotated) { checkRoutineKind(kind, at: site) }
+        var flags = trylock ? UInt8(LV_HELD_TRY) : 0
+        if read {
+            flags |= UInt8(LV_HELD_SHARED) | (policy.contains(.recursiveReads) ? UInt8(LV_HELD_RECURSIVE_READ) : 0)
+        }
         guard
             _fastPath(
                 hold(
                     kind, flags: flags, nesting: nesting, queueNode: queueNode, lockObject: lockObject, on: thread,
                     at: site))
-        else { return .lockUntracked }
+        else {
+            // Untracked (reported once per thread). An annotated lock's release cannot tell that from a
+            // release of a lock not held by its owner word, so the thread counts them.
+            if policy.contains(.annotated) { thread.pointer.pointee.untracked_annotated &+= 1 }
+            return .lockUntracked
+        }
         noteIRQLUsage(on: thread, at: site)
+        if taken { acquired(thread.held(thread.depth - 1), on: thread, waited: false) }
         return .lock
     }
 
-    /// Records that the calling thread now owns the lock word: its owner, its acquire statistics, and
-    /// the start of the hold's clock.
-    @inlinable @inline(__always)
-    package func didAcquire(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
-        guard _fastPath(lv_validation_enabled() != 0) else { return }
-        guard _fastPath(action == .lock) else {
-            owner.store(thread.serial, ordering: .relaxed)
-            statistics.recordAcquire(waitCycles: waitCycles)
-            return
+    /// Step 2: an acquire of a lock the thread holds (at `heldAt` on its held stack; nil when only the owner
+    /// word says so). A nested hold takes no part in lock order and is released as any hold is.
+    @usableFromInline
+    @inline(never)
+    func acquireAgain(
+        _ kind: AcquireKind, trylock: Bool, read: Bool, heldAt index: Int?, queueNode: UnsafeMutableRawPointer? = nil,
+        on thread: ThreadState, at site: CallSite
+    ) -> AcquireAction {
+        let heldShared = index.map { thread.held($0).pointee.has(LV_HELD_SHARED) } ?? false
+        // A try-lock that succeeded on a lock this thread holds shows the lock allows it.
+        if trylock || policy.contains(.reentrant) || read && heldShared && policy.contains(.recursiveReads) {
+            var flags = UInt8(LV_HELD_NESTED) | (trylock ? UInt8(LV_HELD_TRY) : 0)
+            if read {
+                flags |= UInt8(LV_HELD_SHARED) | (policy.contains(.recursiveReads) ? UInt8(LV_HELD_RECURSIVE_READ) : 0)
+            }
+            _ = pushHeldEntry(
+                kind, classID: lockClass.id, flags: flags, nesting: 0, previousChainKey: thread.chainKey,
+                queueNode: nil, lockObject: nil, on: thread, at: site)
+            return .lock
         }
-        holdTaken(on: thread, waitCycles: waitCycles)
+        printRecursiveAcquireBug(firstAcquiredAt: thread.indexOfHold(instance: instance), on: thread, at: site)
+        // The placeholder leaves the chain key as it is: it is not a second hold. It keeps the queue node
+        // so that the handle that made it releases it, whatever the order.
+        _ = pushHeldEntry(
+            kind, classID: lockClass.id, flags: UInt8(LV_HELD_RECURSIVE), nesting: 0,
+            previousChainKey: thread.chainKey, queueNode: queueNode, lockObject: nil, on: thread, at: site)
+        return .skip
     }
 
-    /// ``didAcquire(_:on:waitCycles:)`` for a hold on the held stack (`.lock`), the checks known to be on.
-    @inlinable @inline(__always)
-    package func holdTaken(on thread: ThreadState, waitCycles: UInt64 = 0) {
-        owner.store(thread.serial, ordering: .relaxed)
-        statistics.recordAcquire(waitCycles: waitCycles)
-        stampHoldStart(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
+    /// Step 3: notes the first use of each kind of routine, and reports one that clashes with the kinds
+    /// used before.
+    @inlinable
+    func checkRoutineKind(_ kind: AcquireKind, at site: CallSite) {
+        if _slowPath(kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) == 0) { firstUse(of: kind, at: site) }
     }
 
-    /// Pushes the held entry and extends the chain key; returns false when the stack is full (reported
-    /// once per thread).
-    package func hold(
+    @usableFromInline
+    @inline(never)
+    func firstUse(of kind: AcquireKind, at site: CallSite) {
+        let family = KindFamily.of(kind)
+        let before = kindsUsed.bitwiseOr(family, ordering: .relaxed).oldValue
+        let clashing = before & KindFamily.spinRoutines & ~family
+        guard family & KindFamily.spinRoutines != 0, clashing != 0 else { return }
+        printMixedAcquireKindsBug(family: family, clashing: clashing, at: site)
+    }
+
+    /// Step 4: pushes the held entry and extends the chain key; returns false when the stack is full.
+    @inlinable
+    func hold(
         _ kind: AcquireKind, flags: UInt8, nesting: Int = 0, queueNode: UnsafeMutableRawPointer? = nil,
         lockObject: UnsafeMutableRawPointer? = nil, on thread: ThreadState, at site: CallSite
     ) -> Bool {
@@ -219,30 +265,28 @@ package struct LockTracking: ~Copyable {
         return true
     }
 
-    /// Step 2: reports the first use of a routine kind that clashes with the kinds used before.
-    func checkRoutineKind(_ kind: AcquireKind, at site: CallSite) {
-        if _slowPath(kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) == 0) { firstUse(of: kind, at: site) }
-    }
-
-    /// Step 3: pushes a held entry; returns false when the stack is full (reported once per thread).
-    package func pushHeldEntry(
+    /// Step 4: pushes a held entry; returns false when the stack is full (reported once per thread).
+    @inlinable
+    func pushHeldEntry(
         _ kind: AcquireKind, classID: UInt32, flags: UInt8, nesting: Int, previousChainKey: UInt64,
         queueNode: UnsafeMutableRawPointer?, lockObject: UnsafeMutableRawPointer?, on thread: ThreadState,
         at site: CallSite
     ) -> Bool {
-        // The hold's clock is stamped once the lock is taken (stampHoldStart).
+        // The hold's clock is stamped once the lock is taken (acquired).
         let entry = thread.pushHeld(
             instance: instance, classID: classID, kind: kind.rawValue, flags: flags,
             nesting: UInt8(truncatingIfNeeded: nesting), queueNode: queueNode, site: site,
             previousChainKey: previousChainKey, lockObject: lockObject)
         if _fastPath(entry != nil) { return true }
-        heldStackFull(on: thread, at: site)
+        // Said once per thread, when it first overflows; later untracked acquires are only counted.
+        if thread.pointer.pointee.overflow == 1 { printHeldStackFullBug(on: thread, at: site) }
         return false
     }
 
-    /// Step 3: extends the thread's chain key by the new entry (lockdep's `iterate_chain_key`) and
+    /// Step 4: extends the thread's chain key by the new entry (lockdep's `iterate_chain_key`) and
     /// validates a chain no thread has validated (`validate_chain`). The first lock of a context has no
     /// order to learn; a try-acquire adds no edge into itself.
+    @inlinable
     func extendChain(from previousChainKey: UInt64, classID: UInt32, flags: UInt8, on thread: ThreadState) {
         guard _fastPath(!lockClass.isOverflow) else { return }
         let key = ChainCache.extend(previousChainKey, with: ChainCache.element(classID: classID, flags: flags))
@@ -252,19 +296,11 @@ package struct LockTracking: ~Copyable {
         }
     }
 
-    /// Step 4: records a class, and for device levels this instance, held at an IRQL not seen for it
+    /// Step 5: records a class, and for device levels this instance, held at an IRQL not seen for it
     /// before (lockdep's `mark_lock`).
     @inlinable @inline(__always)
     package func noteIRQLUsage(on thread: ThreadState, at site: CallSite) {
-        guard _fastPath(!lockClass.isOverflow) else { return }
-        let level = thread.irql
-        let bit = UInt16(1) << UInt16(level.rawValue)
-        if _slowPath(
-            lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0
-                || level > .dispatch && statistics.read(.deviceLevels) & UInt64(bit) == 0)
-        {
-            newIRQLUsage(on: thread, at: site)
-        }
+        if _slowPath(!isKnownUsage(at: thread.irql)) && !lockClass.isOverflow { newIRQLUsage(on: thread, at: site) }
     }
 
     @usableFromInline
@@ -281,406 +317,49 @@ package struct LockTracking: ~Copyable {
         }
     }
 
-    /// Stamps the start of the hold `entry`, after the validator's own bookkeeping. A fresh CPU-time
-    /// snapshot is taken first when the thread `waited` for the lock (so that waiting is never counted
-    /// as preemption inside the hold), when the class has a suspect site, or when the last is stale:
-    /// older than 100 µs, or, for the lock's first hold (the only one reported alone, and only when it
-    /// took no page fault), older than a validator slow path, whose page faults are not the hold's.
-    ///
-    /// The hold begins under the thread's snapshot: nothing is copied here (see `snapshot_own_below`).
+    // MARK: lock_acquired
+
+    /// The spin lock's ``acquired(_:on:waitCycles:waited:)`` for the hold a fast path pushed: the newest,
+    /// an exclusive hold of a lock that spins, the checks known to be on.
     @inlinable @inline(__always)
-    package func stampHoldStart(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
-        let now = lv_rdtsc()
-        let state = thread.pointer
-        if _slowPath(
-            waited || lockClass.isTraced.load(ordering: .relaxed)
-                || now &- state.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()
-                || (state.pointee.validator_cycles != state.pointee.snapshot_validator_cycles
-                    && statistics.read(.holds) == 0)
-        ) {
-            return stampAfterRefresh(of: entry, on: thread)  // last, so that it can be a tail call
+    package func holdTaken(on thread: ThreadState, waitCycles: UInt64 = 0) {
+        owner.store(thread.serial, ordering: .relaxed)
+        statistics.recordAcquire(waitCycles: waitCycles)
+        stampHoldStart(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
+    }
+
+    /// The calling thread holds the lock now, after an acquire answered `action` (not `.skip`) and a wait
+    /// of `waitCycles`: for the newest hold, as ``acquired(_:on:waitCycles:waited:)``; for an untracked
+    /// one, only its owner and lock_stat. With the checks on, as `acquire`.
+    @inlinable
+    package func acquired(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
+        guard _fastPath(action == .lock) else {
+            owner.store(thread.serial, ordering: .relaxed)
+            statistics.recordAcquire(waitCycles: waitCycles)
+            return
         }
-        entry.pointee.acquired_tsc = now
-        entry.pointee.validator_cycles = state.pointee.validator_cycles
+        acquired(thread.held(thread.depth - 1), on: thread, waitCycles: waitCycles, waited: waitCycles != 0)
     }
 
-    @usableFromInline
-    @inline(never)
-    func stampAfterRefresh(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState) {
-        entry.pointee.acquired_tsc = refreshSnapshot(for: entry, on: thread)
-        entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
-    }
-
-    @usableFromInline
-    @inline(never)
-    package func recursiveAcquire(
-        _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer?, at site: CallSite
+    /// lockdep's `lock_acquired`: the hold `entry` has the lock. An exclusive hold records its owner and
+    /// lock_stat and starts its clock; a nested or shared hold leaves that to the exclusive one (readers
+    /// are counted at their release, atomically). A lock that sleeps has no hold budget: its hold is only
+    /// counted, and needs no CPU-time snapshot.
+    ///
+    /// - Parameter waited: whether the thread waited for the lock (assumed when not known): a fresh
+    ///   snapshot keeps the wait out of the hold.
+    @inlinable @inline(__always)
+    package func acquired(
+        _ entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waitCycles: UInt64 = 0, waited: Bool
     ) {
-        let first = thread.indexOfHold(instance: instance).map {
-            " (first acquired at \(thread.held($0).pointee.acquiredAt))"
-        }
-        LockValidator.record(
-            .recursiveAcquire,
-            summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
-                + " reported instead of waiting for itself forever",
-            locks: [info], site: site.site)
-        // The placeholder leaves the chain key as it is: it is not a second hold. It keeps the queue node
-        // so that the handle that made it releases it, whatever the order.
-        _ = pushHeldEntry(
-            kind, classID: lockClass.id, flags: UInt8(LV_HELD_RECURSIVE), nesting: 0,
-            previousChainKey: thread.chainKey, queueNode: queueNode, lockObject: nil, on: thread, at: site)
-    }
-
-    @usableFromInline
-    @inline(never)
-    func firstUse(of kind: AcquireKind, at site: CallSite) {
-        let family = KindFamily.of(kind)
-        let before = kindsUsed.bitwiseOr(family, ordering: .relaxed).oldValue
-        let clashing = before & KindFamily.spinRoutines & ~family
-        guard family & KindFamily.spinRoutines != 0, clashing != 0 else { return }
-        LockValidator.record(
-            .mixedAcquireKinds,
-            summary: "\(info) is acquired with \(KindFamily.name(family)) routines here and with"
-                + " \(KindFamily.name(clashing)) routines elsewhere; one KSPIN_LOCK must use one kind",
-            locks: [info], site: site.site)
-    }
-
-    @usableFromInline
-    @inline(never)
-    func heldStackFull(on thread: ThreadState, at site: CallSite) {
-        // Said once per thread, when it first overflows; later untracked acquires are only counted.
-        guard thread.pointer.pointee.overflow == 1 else { return }
-        LockValidator.record(
-            .capacityExhausted,
-            summary: "the held-lock stack of \(thread.info) is full (\(LV_MAX_HELD) entries): \(info) and any"
-                + " further lock taken while this many are held go untracked; the locks themselves still work",
-            site: site.site)
-    }
-
-    /// Reports a routine called above the IRQL it raises to.
-    @usableFromInline
-    @inline(never)
-    package func irqlTooHigh(_ routine: String, at irql: IRQL, limit: IRQL, site: CallSite) {
-        LockValidator.record(
-            .irqlTooHigh,
-            summary: "\(routine) on \(info) called at \(irql); it must be called at or below \(limit)",
-            locks: [info], site: site.site)
-    }
-
-    /// Reports an `AtDpcLevel` / `FromDpcLevel` routine called below DISPATCH_LEVEL.
-    @usableFromInline
-    @inline(never)
-    package func irqlTooLow(_ routine: String, at irql: IRQL, site: CallSite) {
-        LockValidator.record(
-            .irqlTooLow,
-            summary: "\(routine) on \(info) called at \(irql); it must be called at or above DISPATCH_LEVEL",
-            locks: [info], site: site.site)
-    }
-
-    // MARK: Release
-
-    /// Checks a release and removes the lock from the calling thread's held stack; the caller then does
-    /// what the returned action says.
-    ///
-    /// - Parameters:
-    ///   - oldIRQL: the IRQL the caller restores after the release; nil for a release that keeps it
-    ///     (the `FromDpcLevel` routines).
-    ///   - queueNode: the node of the handle a queued release names its acquisition by.
-    @inlinable @inline(__always)
-    package func willRelease(
-        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutableRawPointer? = nil,
-        on thread: ThreadState, at site: CallSite
-    ) -> ReleaseAction {
-        guard _fastPath(lv_validation_enabled() != 0) else {
-            return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
-        }
-        // The hold ends here, before the validator's release bookkeeping.
-        let released = lv_rdtsc()
-        let depth = thread.depth
-        if _fastPath(owner.load(ordering: .relaxed) == thread.serial && depth > 0) {
-            let top = thread.held(depth - 1)
-            if _fastPath(
-                top.pointee.instance == instance
-                    && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL) == 0
-                    && top.pointee.irql == thread.irql.rawValue
-                    && (top.pointee.kind == kind.rawValue
-                        || KindFamily.of(kind) == KindFamily.of(rawKind: top.pointee.kind))
-            ) {
-                // Read in place: a popped entry stays put until the next push, and nothing here pushes.
-                let queueNode = top.pointee.queue_node
-                thread.pop()
-                owner.store(0, ordering: .relaxed)
-                finishHold(top, snapshotIndex: depth - 1, releasedAt: released, on: thread, at: site)
-                return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
-            }
-        }
-        return checkedRelease(
-            kind, restoring: oldIRQL, queueNode: queueNode, releasedAt: released, on: thread, at: site)
-    }
-
-    /// A release with nothing to check: of the thread's newest hold, made with the routine and queue node
-    /// it was acquired with, at its IRQL, within its budget, of a class not traced. Pops it, counts it
-    /// and returns true; returns false, having changed nothing, for ``willRelease(_:restoring:queueNode:on:at:)``.
-    @inlinable @inline(__always)
-    package func releaseIfKnown(_ kind: AcquireKind, queueNode: UnsafeMutableRawPointer?, on thread: ThreadState)
-        -> Bool
-    {
-        // The hold ends here, before the validator's release bookkeeping.
-        let released = lv_rdtsc()
-        let depth = thread.depth
-        guard _fastPath(lv_validation_enabled() != 0 && owner.load(ordering: .relaxed) == thread.serial && depth > 0)
-        else { return false }
-        let top = thread.held(depth - 1)
-        let held = heldCycles(of: top, releasedAt: released, on: thread)
-        let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
-        guard
-            _fastPath(
-                top.pointee.instance == instance
-                    && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL | LV_HELD_TRACED) == 0
-                    && top.pointee.irql == thread.irql.rawValue && top.pointee.kind == kind.rawValue
-                    && top.pointee.queue_node == queueNode && (budget == 0 || held <= budget))
-        else { return false }
-        thread.pop()
-        owner.store(0, ordering: .relaxed)
-        statistics.recordHold(cycles: held)
-        return true
-    }
-
-    /// The cycles `entry` was held until `released`, less the validator's own slow paths meanwhile.
-    @inlinable @inline(__always)
-    func heldCycles(of entry: UnsafePointer<lv_held_lock>, releasedAt released: UInt64, on thread: ThreadState)
-        -> UInt64
-    {
-        let validatorTime = thread.pointer.pointee.validator_cycles &- entry.pointee.validator_cycles
-        let wall = released &- entry.pointee.acquired_tsc
-        return wall &- min(validatorTime, wall)
-    }
-
-    @usableFromInline
-    @inline(never)
-    func checkedRelease(
-        _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutableRawPointer?, releasedAt released: UInt64,
-        on thread: ThreadState, at callSite: CallSite
-    ) -> ReleaseAction {
-        let site = callSite.site
-        let found = thread.indexOfHeld(instance: instance, queueNode: queueNode)
-        // A reported recursive acquire is this thread's own, whoever holds the lock by now.
-        if let index = found, thread.held(index).pointee.flags & UInt8(LV_HELD_RECURSIVE) != 0 {
-            let entry = thread.held(index).pointee
-            thread.remove(at: index)
-            return .placeholder(
-                queueNode: entry.queue_node,
-                lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
-        }
-        let holder = owner.load(ordering: .relaxed)
-        guard holder == thread.serial else {
-            if holder == 0 {
-                LockValidator.record(
-                    .releaseNotHeld,
-                    summary: "\(thread.info) is trying to release \(info), which no thread holds"
-                        + " (a double release, or one never acquired); the release is ignored",
-                    locks: [info], site: site)
-            } else {
-                LockValidator.record(
-                    .releaseWrongThread,
-                    summary: "\(thread.info) is trying to release \(info), which thread \(holder) holds;"
-                        + " the release is ignored",
-                    locks: [info], site: site)
-            }
-            return .ignore
-        }
-        guard let index = found else {
-            // Owned but untracked: the held stack was full at the acquire.
-            owner.store(0, ordering: .relaxed)
-            return .unlock(kind, queueNode: queueNode, lowerTo: oldIRQL)
-        }
-        let entry = thread.heldWithSnapshot(thread.held(index).pointee, at: index)
-        let isNewest = index == thread.depth - 1
-        let heldKind = AcquireKind(rawValue: entry.kind)!
-        if !isNewest {
-            let newer = thread.held(thread.depth - 1).pointee
-            LockValidator.record(
-                .releaseOutOfOrder,
-                summary: "\(thread.info) releases \(info) while \(newer.lockInfo), acquired later at"
-                    + " \(newer.acquiredAt), is still held",
-                locks: [info], site: site)
-        }
-        if entry.irql != thread.irql.rawValue {
-            LockValidator.record(
-                .releaseWrongIRQL,
-                summary: "\(info) runs at \(IRQL(unchecked: entry.irql)) but is released at \(thread.irql)",
-                locks: [info], site: site)
-        }
-        if KindFamily.of(kind) != KindFamily.of(heldKind) {
-            LockValidator.record(
-                .mixedAcquireKinds,
-                summary: "\(info) was acquired with \(KindFamily.name(KindFamily.of(heldKind))) routines and is"
-                    + " released with \(KindFamily.name(KindFamily.of(kind))) routines; it is released as acquired",
-                locks: [info], site: site)
-        }
-        thread.remove(at: index)
-        owner.store(0, ordering: .relaxed)
-        withUnsafePointer(to: entry) {
-            finishHold($0, snapshotIndex: nil, releasedAt: released, on: thread, at: callSite)
-        }
-        return .unlock(
-            heldKind, queueNode: entry.queue_node,
-            lowerTo: irqlAfterRelease(of: entry, at: index, restoring: oldIRQL, on: thread))
-    }
-
-    /// The IRQL a release may lower to once `entry` (at `index`) is off the held stack: what the caller
-    /// restores, or an earlier out-of-order release owed, but never below what the locks still held
-    /// run at. A lowering that must wait is carried by the next newer lock, whose release makes it, so
-    /// the thread ends where releases in order would have left it.
-    func irqlAfterRelease(of entry: lv_held_lock, at index: Int, restoring oldIRQL: IRQL?, on thread: ThreadState)
-        -> IRQL?
-    {
-        let owed = entry.flags & UInt8(LV_HELD_DEFERRED_IRQL) != 0 ? IRQL(unchecked: entry.deferred_irql) : nil
-        guard let target = [oldIRQL, owed].compactMap({ $0 }).min() else { return nil }
-        let floor = thread.highestHeldIRQL
-        if target < floor && index < thread.depth {
-            let heir = thread.held(index)
-            let carried = heir.pointee.flags & UInt8(LV_HELD_DEFERRED_IRQL) != 0
-            heir.pointee.deferred_irql = carried ? min(heir.pointee.deferred_irql, target.rawValue) : target.rawValue
-            heir.pointee.flags |= UInt8(LV_HELD_DEFERRED_IRQL)
-        }
-        return max(target, floor)
-    }
-
-    // MARK: Hold time
-
-    /// Ends a hold: counts it and, past the budget, checks how much of it was the thread's own time.
-    ///
-    /// Runs before the unlock, while the lock is still held, so the counters have one writer.
-    ///
-    /// - Parameter snapshotIndex: where the entry was on the held stack, for the snapshot its hold began
-    ///   under; nil when `entry` is a copy that carries it already (`ThreadState.heldWithSnapshot(_:)`).
-    @inlinable @inline(__always)
-    func finishHold(
-        _ entry: UnsafePointer<lv_held_lock>, snapshotIndex: Int?, releasedAt released: UInt64, on thread: ThreadState,
-        at site: CallSite
-    ) {
-        // The validator's own slow paths during the hold are not the routine's time.
-        let held = heldCycles(of: entry, releasedAt: released, on: thread)
-        statistics.recordHold(cycles: held)
-        let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
-        if _slowPath(budget != 0 && held > budget || entry.pointee.flags & UInt8(LV_HELD_TRACED) != 0) {
-            holdEnded(
-                entry, snapshotIndex: snapshotIndex, releasedAt: released, heldCycles: held, budgetCycles: budget,
-                on: thread, at: site)
-        }
-    }
-
-    /// A hold that passed its budget, or that began while its class was traced.
-    @usableFromInline
-    @inline(never)
-    func holdEnded(
-        _ entry: UnsafePointer<lv_held_lock>, snapshotIndex: Int?, releasedAt released: UInt64, heldCycles held: UInt64,
-        budgetCycles budget: UInt64, on thread: ThreadState, at site: CallSite
-    ) {
-        let entry = snapshotIndex.map { thread.heldWithSnapshot(entry.pointee, at: $0) } ?? entry.pointee
-        if budget != 0 && held > budget {
-            HoldTiming.passedBudget(
-                entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
-                initSite: initSite, isFirstHold: statistics.read(.holds) == 1, on: thread, releasedAt: site)
+        guard !entry.pointee.has(LV_HELD_NESTED | LV_HELD_SHARED | LV_HELD_RECURSIVE) else { return }
+        owner.store(thread.serial, ordering: .relaxed)
+        statistics.recordAcquire(waitCycles: waitCycles)
+        if policy.contains(.sleeps) {
+            entry.pointee.acquired_tsc = lv_rdtsc()
+            entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
         } else {
-            HoldTiming.tracedHoldEnded(entry, on: thread)
+            stampHoldStart(of: entry, on: thread, waited: waited)
         }
-    }
-
-    /// Takes a fresh (TSC, thread CPU time) snapshot for the hold `entry` begins; returns the TSC at which
-    /// the hold now starts. The holds that began under the old snapshot keep it in their entries.
-    @usableFromInline
-    @inline(never)
-    func refreshSnapshot(for entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState) -> UInt64 {
-        let isTraced = lockClass.isTraced.load(ordering: .relaxed)
-        if isTraced { entry.pointee.flags |= UInt8(LV_HELD_TRACED) }
-        let (cpuNanoseconds, faults) = thread.billingValidator {
-            if isTraced { HoldTiming.keepAcquireStack(of: instance, on: thread) }
-            return (lv_thread_cpu_ns(), lv_thread_page_faults())
-        }
-        thread.replaceSnapshot(tsc: lv_rdtsc(), cpuNanoseconds: cpuNanoseconds, faults: faults, beginning: entry)
-        return lv_rdtsc()
-    }
-
-    // MARK: Other events
-
-    /// Reports an error thrown out of a critical section of this lock.
-    package func errorThrown(_ error: any Error, at site: CallSite) {
-        LockValidator.record(
-            .errorWhileHeld,
-            summary: "an error (\(type(of: error)): \(error)) was thrown out of a critical section of \(info);"
-                + " the lock is released and the error rethrown",
-            locks: [info], site: site.site)
-    }
-
-    /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.
-    package func freed(whileLocked isLocked: Bool) {
-        let holder = owner.load(ordering: .relaxed)
-        let thread = ThreadState.current
-        let heldHere = thread.indexOfHeld(instance: instance) != nil
-        guard isLocked || holder != 0 || heldHere else { return }
-        let by = holder == thread.serial || heldHere ? " by this thread" : holder == 0 ? "" : " by thread \(holder)"
-        LockValidator.record(
-            .lockFreedWhileHeld, summary: "\(info) is being freed while it is held\(by)", locks: [info],
-            site: nil)
-        while let index = thread.indexOfHeld(instance: instance) { thread.remove(at: index) }
-    }
-}
-
-/// What a lock wrapper does after ``LockTracking/willAcquire(_:on:nesting:queueNode:lockObject:at:)``.
-@frozen @usableFromInline
-package enum AcquireAction: Equatable {
-    /// Take the lock word; the acquire is on the held stack.
-    case lock
-    /// Take the lock word; the acquire is not tracked (checks off, or the held stack full).
-    case lockUntracked
-    /// The thread holds the lock already (reported): do not take it, it would spin forever.
-    case skip
-}
-
-/// What a lock wrapper does after ``LockTracking/willRelease(_:restoring:queueNode:on:at:)``.
-@frozen @usableFromInline
-package enum ReleaseAction {
-    /// Unlock as the lock was acquired (`kind`, with `queueNode` for a queued acquire), then lower the
-    /// IRQL to `lowerTo` (nil: leave it).
-    case unlock(AcquireKind, queueNode: UnsafeMutableRawPointer?, lowerTo: IRQL?)
-    /// The release matched a reported recursive acquire (made with `queueNode`): do not unlock; lower
-    /// the IRQL to `lowerTo`.
-    case placeholder(queueNode: UnsafeMutableRawPointer?, lowerTo: IRQL?)
-    /// The release was reported and must not happen: do not unlock, leave the IRQL alone.
-    case ignore
-}
-
-/// Routine families: ordinary and try-acquires are one family, queued another, interrupt a third.
-@usableFromInline
-enum KindFamily {
-    @inlinable static var ordinary: UInt8 { 1 }
-    @inlinable static var queued: UInt8 { 2 }
-    @inlinable static var interrupt: UInt8 { 4 }
-    @inlinable static var annotated: UInt8 { 8 }
-    static var spinRoutines: UInt8 { ordinary | queued }
-
-    @inlinable
-    static func of(_ kind: AcquireKind) -> UInt8 { of(rawKind: kind.rawValue) }
-
-    /// The family of an `AcquireKind` raw value, as a held-lock entry stores it.
-    @inlinable
-    static func of(rawKind: UInt8) -> UInt8 { lv_kind_family(rawKind) }
-
-    static func name(_ family: UInt8) -> String {
-        switch family {
-        case ordinary: return "ordinary (KeAcquireSpinLock)"
-        case queued: return "in-stack queued (KeAcquireInStackQueuedSpinLock)"
-        case interrupt: return "interrupt spin lock"
-        default: return "annotated"
-        }
-    }
-}
-
-extension ThreadState {
-    /// The highest IRQL any held lock runs at, PASSIVE_LEVEL when none is held.
-    package var highestHeldIRQL: IRQL {
-        IRQL(unchecked: (0..<depth).map { held($0).pointee.irql }.max() ?? 0)
     }
 }

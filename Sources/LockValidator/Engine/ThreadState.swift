@@ -61,6 +61,7 @@ package struct ThreadState {
 
     /// The index of the entry for `instance` acquired with the queue node `node`, else of the newest
     /// entry for `instance`: a queued release names its acquisition by the handle's node.
+    @inlinable
     package func indexOfHeld(instance: UInt64, queueNode node: UnsafeMutableRawPointer?) -> Int? {
         if let node {
             var index = depth - 1
@@ -74,6 +75,7 @@ package struct ThreadState {
     }
 
     /// The index of the newest entry that really holds `instance` (not a reported recursive acquire).
+    @inlinable
     package func indexOfHold(instance: UInt64) -> Int? {
         var index = depth - 1
         while index >= 0 {
@@ -238,6 +240,7 @@ package struct ThreadState {
     }
 
     /// Whether the thread holds a spin lock of any kind (not only annotated locks).
+    @inlinable
     package var holdsSpinLock: Bool {
         (0..<depth).contains { held($0).pointee.kind != AcquireKind.annotated.rawValue }
     }

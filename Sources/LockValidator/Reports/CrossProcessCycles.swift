@@ -1,3 +1,5 @@
+import _LockOrderGraph
+
 /// Lock-order inversions that only the union of several processes' graphs shows: one test process took
 /// A then B, another B then A. Neither saw a cycle; the program that does both will deadlock.
 ///
@@ -18,14 +20,20 @@ enum CrossProcessCycles {
             nodes[name] = UInt32(nodes.count + 1)
             return UInt32(nodes.count)
         }
-        var graph = LockOrderGraph<Int>()
+        var graph = LockOrderGraph()
+        /// The index in `edges` of each graph edge, by its number.
+        var edgeIndices: [Int] = []
         var reported = Set(known.filter { $0.rule == .lockOrderInversion }.map { canonical($0.cycle) })
         var found: [Violation] = []
         for (index, edge) in edges.enumerated() {
             let from = node(edge.from)
             let to = node(edge.to)
-            guard case .closesCycle(let path) = graph.insertEdge(from: from, to: to, payload: index) else { continue }
-            let chain = zip(path, path.dropFirst()).compactMap { graph.payload(from: $0, to: $1) }.map { edges[$0] }
+            let insertion = graph.insertEdge(from: from, to: to)
+            if graph.edgeCount > edgeIndices.count { edgeIndices.append(index) }
+            guard case .closesCycle(let path) = insertion else { continue }
+            let chain = zip(path, path.dropFirst()).compactMap { graph.edgeNumber(from: $0, to: $1) }.map {
+                edges[edgeIndices[Int($0)]]
+            }
             let cycle = [edge] + chain
             guard Set(cycle.map(\.process)).count > 1, reported.insert(canonical(cycle.map(\.to))).inserted else {
                 continue

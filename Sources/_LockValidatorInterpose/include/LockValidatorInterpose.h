@@ -39,14 +39,24 @@ enum {
 /// `LOCKVALIDATOR_PTHREADS` is not `off`.
 int lv_pthreads_active(void);
 
+// The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
+// and destroys (lv_pthread_lock_destroyed) each one it drops.
+
 /// The validator object of the lock at `address`, or NULL when it has none (yet).
 void *lv_pthreads_object(const void *address);
 
-/// Makes `object` (a retained validator object) the one of the lock at `address`, returning the one
-/// it replaces (retained: the caller releases it) or NULL. Fails (returns `object`) when the table is full.
-void *lv_pthreads_replace(const void *address, void *object);
+/// Makes `object` (retained, for the table to keep) the validator object of the lock at `address`. The
+/// object it replaces, or `object` itself when the table is full, is destroyed.
+void lv_pthreads_set_object(const void *address, void *object);
 
-// Implemented by LockValidatorPthreads (Swift); called with the thread marked inside the validator.
+/// What the mutex at `mutex` (a `pthread_mutex_t`) is: LV_PT_MUTEX_NORMAL, _RECURSIVE or _ERRORCHECK.
+uint32_t lv_pthreads_mutex_type(const void *mutex);
+
+/// What the reader–writer lock at `rwlock` (a `pthread_rwlock_t`) is: LV_PT_RWLOCK or _WRITER_FIRST.
+uint32_t lv_pthreads_rwlock_type(const void *rwlock);
+
+// Implemented by LockValidatorPthreads (Swift, `@_cdecl`); called with the thread marked inside the
+// validator.
 
 /// A new validator object (retained) for the lock at `address` of type `type`, created by `pthread_*_init`
 /// (`at_init` 1) or first seen locked (0) by a call returning to `caller`; NULL to leave the lock untracked.
@@ -69,13 +79,22 @@ extern void lv_pthread_lock_destroyed(void *object);
 /// Returns 0 to leave interposition off.
 extern int lv_pthread_install(void);
 
+struct lv_deadlock_member;
+
+/// The instance number of the lock of `object` (its held entries carry it), for the deadlock watchdog.
+extern uint64_t lv_pthread_lock_instance(void *object);
+/// Reports the deadlock of `members` (the calling thread first, each waiting for a lock the next one
+/// holds), writes the report and ends the process.
+extern void lv_pthread_deadlock(const struct lv_deadlock_member *members, uint32_t count);
+
 // Scopes carried to new threads, dispatched work and tasks. A token is a retained `ViolationScope`.
 
 /// The scope of the running task, inherited from the code that created it (Task.detached), as a token;
 /// NULL when it has none (or no task runs).
 void *lv_scope_of_current_task(void);
 
-// Implemented by LockValidatorPthreads (Swift); called with the thread marked inside the validator.
+// Implemented by LockValidatorPthreads (Swift, `@_cdecl`); called with the thread marked inside the
+// validator.
 
 /// The calling code's scope (its task-local one, else its task's, else its thread's) as a token, for
 /// work it starts; NULL when it is in none.

@@ -1,3 +1,4 @@
+import _LockOrderGraph
 import _LockValidatorShims
 
 extension LockOrder {
@@ -18,7 +19,9 @@ extension LockOrder {
 
     /// Everything behind the graph lock.
     struct State {
-        var graph = LockOrderGraph<EdgeRecord>()
+        var graph = LockOrderGraph()
+        /// Each edge's record, by the graph's number for the edge.
+        var records: [EdgeRecord] = []
         /// Edges found closing a cycle while the edge table was full (not kept), `from << 32 | to`.
         var reportedInversions: Set<UInt64> = []
         /// Recursive-readers graph nodes by the class they stand for (see `LockClass.recursiveReaders`).
@@ -63,9 +66,9 @@ extension LockOrder {
             guard !origins.isEmpty else { return fresh }
             (fresh.sites, fresh.siteIndex, fresh.recentSites, fresh.threads) = (sites, siteIndex, recentSites, threads)
             (fresh.stacks, fresh.stackNumbers, fresh.origins) = (stacks, stackNumbers, origins)
-            let learned = graph.edges.filter { $0.payload.origin != 0 }
-            fresh.graph.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
-            for edge in learned { _ = fresh.graph.insertEdge(from: edge.from, to: edge.to, payload: edge.payload) }
+            let learned = edges.filter { $0.record.origin != 0 }
+            fresh.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
+            for edge in learned { _ = fresh.insertEdge(from: edge.from, to: edge.to, record: edge.record) }
             return fresh
         }
 
@@ -85,7 +88,7 @@ extension LockOrder {
             let none = LearnedOrderStore.NumberedOrder.none
             threads[thread(UInt32(store.threads.count))] = ThreadInfo(serial: 0, osThreadID: 0, name: nil)
             // Room for this process's own orders too, so that its first new edge copies no table.
-            graph.reserveCapacity(edges: graph.edgeCount + store.numberedOrders.count * 9 / 8 + 1024)
+            reserveCapacity(edges: graph.edgeCount + store.numberedOrders.count * 9 / 8 + 1024)
             for order in store.numberedOrders {
                 let from = classIDs[Int(order.from)]
                 let to = classIDs[Int(order.to)]
@@ -97,8 +100,33 @@ extension LockOrder {
                     stack: order.stack == none ? 0 : stackBase + order.stack,
                     origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process),
                     irql: order.irql, heldShared: false)
-                _ = graph.insertEdge(from: from, to: to, payload: record)
+                _ = insertEdge(from: from, to: to, record: record)
             }
+        }
+
+        /// Inserts `from → to` into the graph unless it is there, keeping `record` (evaluated only then).
+        mutating func insertEdge(
+            from: UInt32, to: UInt32, record: @autoclosure () -> EdgeRecord
+        ) -> LockOrderGraph.Insertion {
+            let insertion = graph.insertEdge(from: from, to: to)
+            if graph.edgeCount > records.count { records.append(record()) }
+            return insertion
+        }
+
+        /// The record of `from → to`, if the graph has the edge.
+        func record(from: UInt32, to: UInt32) -> EdgeRecord? {
+            graph.edgeNumber(from: from, to: to).map { records[Int($0)] }
+        }
+
+        /// Every edge with its record, in no particular order.
+        var edges: [(from: UInt32, to: UInt32, record: EdgeRecord)] {
+            graph.edges.map { ($0.from, $0.to, records[Int($0.number)]) }
+        }
+
+        /// Makes room for `count` edges in all, so that inserting many at once grows no table.
+        mutating func reserveCapacity(edges count: Int) {
+            graph.reserveCapacity(edges: count)
+            records.reserveCapacity(count)
         }
 
         /// Keeps the two lock instances of a new edge; returns where.
@@ -201,8 +229,8 @@ extension LockOrder {
 
         /// The edges a report shows: the orders this process took, but not the copies that leave
         /// recursive-readers nodes.
-        func shownEdges(classes: [UInt32: LockClass]) -> [(from: UInt32, to: UInt32, payload: EdgeRecord)] {
-            graph.edges.filter { classes[$0.from]?.readersOf == nil && $0.payload.origin == 0 }
+        func shownEdges(classes: [UInt32: LockClass]) -> [(from: UInt32, to: UInt32, record: EdgeRecord)] {
+            edges.filter { classes[$0.from]?.readersOf == nil && $0.record.origin == 0 }
         }
     }
 }

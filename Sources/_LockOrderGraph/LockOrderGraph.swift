@@ -16,16 +16,18 @@ import _LockValidatorShims
 /// still lead back to its tail: those at or before its tail's position or some cycle edge's tail's
 /// (an order-respecting path only moves forwards, so it can turn back only through a cycle edge).
 ///
-/// Nodes are dense small integers (lock class ids); `Payload` is what the caller keeps per edge (for
-/// the validator, the first stack and sites that created it). Not thread-safe: the caller serializes.
-package struct LockOrderGraph<Payload> {
-    /// The answer to ``insertEdge(from:to:payload:)``.
-    package enum Insertion: Equatable {
-        /// The edge is new and now in the graph.
+/// Nodes are dense small integers (lock class ids). Edges are numbered in the order they were inserted
+/// (0, 1, 2, …), so that the caller keeps what it knows about an edge (for the validator, the first stack
+/// and sites that created it) in an array at that index, as Abseil's graphcycles leaves its nodes' data to
+/// its caller. Not thread-safe: the caller serializes.
+public struct LockOrderGraph: Sendable {
+    /// The answer to ``insertEdge(from:to:)``.
+    public enum Insertion: Equatable, Sendable {
+        /// The edge is new and now in the graph, numbered `edgeCount - 1`.
         case inserted
         /// The edge was already in the graph.
         case alreadyPresent
-        /// The edge is new, now in the graph, and closes a cycle. `path` runs from the edge's head back
+        /// The edge is new, now in the graph (numbered `edgeCount - 1`), and closes a cycle. `path` runs from the edge's head back
         /// to its tail over other edges (`to → … → from`), so `from → to` plus `path` is the cycle.
         case closesCycle(path: [UInt32])
         /// The edge joins a node to itself; not inserted.
@@ -34,14 +36,15 @@ package struct LockOrderGraph<Payload> {
 
     /// What the graph keeps per node, side by side: a new edge or a search step touches one cache
     /// line of a node, not one in each of five arrays. Index 0 is unused: node ids start at 1.
-    private var nodes: [Node] = [Node(position: 0)]
+    @usableFromInline var nodes: [Node] = [Node(position: 0)]
     private var lists = AdjacencyLists()
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
-    /// Each edge's number in `payloads`, by `from << 32 | to`: 12 bytes a slot, not a slot the size of a
-    /// payload, so that a graph of 100,000 edges (a learned-order store) stays a few megabytes.
-    private var edgeNumbers = NumberTable()
-    private var payloads: [Payload] = []
+    /// Each edge's number, by `from << 32 | to`: 12 bytes a slot, so that a graph of 100,000 edges (a
+    /// learned-order store) stays a few megabytes.
+    @usableFromInline var edgeNumbers = NumberTable()
+    /// The number of edges in the graph, cycle edges included; the next edge's number.
+    public private(set) var edgeCount = 0
     private var nextPosition: Int32 = 0
 
     // Search scratch, reused so that a search allocates only when the graph grew.
@@ -51,23 +54,30 @@ package struct LockOrderGraph<Payload> {
     private var backwardVisited: [UInt32] = []
     private var reorderKeys: [UInt64] = []
 
-    package init() {}
+    public init() {}
 
     /// Where the graph keeps a node's record and an edge's index slot, for prefetching them.
-    package var prefetchLayout: PrefetchLayout {
+    @inlinable
+    public var prefetchLayout: PrefetchLayout {
         PrefetchLayout(
             nodes: nodes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) },
             nodeCount: nodes.count, nodeStride: MemoryLayout<Node>.stride, edges: edgeNumbers.probeLayout)
     }
 
-    package struct PrefetchLayout {
-        var nodes: UInt
-        var nodeCount: Int
-        var nodeStride: Int
-        var edges: (base: UInt, bits: Int)
+    public struct PrefetchLayout: Sendable {
+        public var nodes: UInt
+        public var nodeCount: Int
+        public var nodeStride: Int
+        public var edges: (base: UInt, bits: Int)
+
+        @inlinable
+        public init(nodes: UInt, nodeCount: Int, nodeStride: Int, edges: (base: UInt, bits: Int)) {
+            (self.nodes, self.nodeCount, self.nodeStride, self.edges) = (nodes, nodeCount, nodeStride, edges)
+        }
 
         /// The lines a new edge `from → to` reads first: both nodes' records and the edge's index slot.
-        package func addresses(from: UInt32, to: UInt32) -> (UInt, UInt, UInt)? {
+        @inlinable
+        public func addresses(from: UInt32, to: UInt32) -> (UInt, UInt, UInt)? {
             guard Int(max(from, to)) < nodeCount, nodes != 0 else { return nil }
             return (
                 nodes &+ UInt(from) &* UInt(nodeStride), nodes &+ UInt(to) &* UInt(nodeStride),
@@ -78,49 +88,44 @@ package struct LockOrderGraph<Payload> {
 
     /// Asks for the ends of the two adjacency lists a new edge `from → to` appends to, ahead of the
     /// work before the append (the edge's record).
-    package func prefetchLists(from: UInt32, to: UInt32) {
+    public func prefetchLists(from: UInt32, to: UInt32) {
         guard Int(max(from, to)) < nodes.count else { return }
         lv_prefetch(lists.endAddress(of: nodes[Int(from)].successors))
         lv_prefetch(lists.endAddress(of: nodes[Int(to)].predecessors))
     }
 
     /// The number of nodes seen.
-    package var nodeCount: Int { nodes.count - 1 }
-
-    /// The number of edges in the graph, cycle edges included.
-    package var edgeCount: Int { payloads.count }
+    public var nodeCount: Int { nodes.count - 1 }
 
     /// Makes room for `count` edges in all, so that inserting many at once grows no table.
-    package mutating func reserveCapacity(edges count: Int) {
+    public mutating func reserveCapacity(edges count: Int) {
         edgeNumbers.reserveCapacity(count)
-        payloads.reserveCapacity(count)
     }
 
     /// The number of edges that closed a cycle when inserted.
-    package var cycleEdgeCount: Int { cycleSuccessors.values.reduce(0) { $0 + $1.count } }
+    public var cycleEdgeCount: Int { cycleSuccessors.values.reduce(0) { $0 + $1.count } }
 
     /// Whether `from → to` is in the graph.
-    package func hasEdge(from: UInt32, to: UInt32) -> Bool { edgeNumbers[Self.key(from, to)] != nil }
+    public func hasEdge(from: UInt32, to: UInt32) -> Bool { edgeNumbers[Self.key(from, to)] != nil }
 
-    /// What was kept when `from → to` was inserted.
-    package func payload(from: UInt32, to: UInt32) -> Payload? {
-        edgeNumbers[Self.key(from, to)].map { payloads[Int($0)] }
-    }
+    /// The number of `from → to`, if it is in the graph.
+    @inlinable
+    public func edgeNumber(from: UInt32, to: UInt32) -> UInt32? { edgeNumbers[Self.key(from, to)] }
 
     /// The nodes `node` has edges to.
-    package func successors(of node: UInt32) -> [UInt32] {
+    public func successors(of node: UInt32) -> [UInt32] {
         (Int(node) < nodes.count ? lists.elements(of: nodes[Int(node)].successors) : []) + (cycleSuccessors[node] ?? [])
     }
 
-    /// Every edge with its payload, in no particular order.
-    package var edges: [(from: UInt32, to: UInt32, payload: Payload)] {
+    /// Every edge with its number, in no particular order.
+    public var edges: [(from: UInt32, to: UInt32, number: UInt32)] {
         edgeNumbers.entries.map {
-            (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), payloads[Int($0.number)])
+            (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), $0.number)
         }
     }
 
-    /// Inserts `from → to` unless it is present; `payload` is evaluated only when the edge is inserted.
-    package mutating func insertEdge(from: UInt32, to: UInt32, payload: @autoclosure () -> Payload) -> Insertion {
+    /// Inserts `from → to` unless it is present; a new edge is numbered `edgeCount - 1` after it.
+    public mutating func insertEdge(from: UInt32, to: UInt32) -> Insertion {
         guard from != to else { return .selfLoop }
         let key = Self.key(from, to)
         if edgeNumbers[key] != nil { return .alreadyPresent }
@@ -130,7 +135,7 @@ package struct LockOrderGraph<Payload> {
         if lower < upper {
             // The edge disagrees with the order: search the affected region [lower, upper].
             if let path = forwardPath(from: to, reaching: from, bound: upper, throughCycleEdges: false) {
-                keep(key, payload())
+                number(key)
                 cycleSuccessors[from, default: []].append(to)
                 cyclePredecessors[to, default: []].append(from)
                 return .closesCycle(path: path)
@@ -142,7 +147,7 @@ package struct LockOrderGraph<Payload> {
             reorder(backward: backward, forward: forward)
             backwardVisited = backward
         }
-        keep(key, payload())
+        number(key)
         lists.append(to, to: &nodes[Int(from)].successors)
         lists.append(from, to: &nodes[Int(to)].predecessors)
         if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
@@ -151,25 +156,25 @@ package struct LockOrderGraph<Payload> {
         return .inserted
     }
 
-    private mutating func keep(_ key: UInt64, _ payload: Payload) {
-        edgeNumbers.insert(key, number: UInt32(payloads.count))
-        payloads.append(payload)
+    private mutating func number(_ key: UInt64) {
+        edgeNumbers.insert(key, number: UInt32(edgeCount))
+        edgeCount += 1
     }
 
     /// Whether `target` can be reached from `source` over edges.
-    package mutating func isReachable(_ target: UInt32, from source: UInt32) -> Bool {
+    public mutating func isReachable(_ target: UInt32, from source: UInt32) -> Bool {
         guard source != target else { return true }
         return path(from: source, to: target) != nil
     }
 
     /// A path `source → … → target` over edges, if there is one.
-    package mutating func path(from source: UInt32, to target: UInt32) -> [UInt32]? {
+    public mutating func path(from source: UInt32, to target: UInt32) -> [UInt32]? {
         addNode(max(source, target))
         return forwardPath(from: source, reaching: target, bound: Int32.max, throughCycleEdges: true)
     }
 
     /// The nodes reachable from `start` (itself included), following edges forwards or backwards.
-    package mutating func reachable(from start: UInt32, backwards: Bool = false) -> [UInt32] {
+    public mutating func reachable(from start: UInt32, backwards: Bool = false) -> [UInt32] {
         addNode(start)
         var found: [UInt32] = []
         region(from: start, backwards: backwards, throughCycleEdges: true, into: &found) { _ in true }
@@ -177,12 +182,12 @@ package struct LockOrderGraph<Payload> {
     }
 
     /// Forgets every node and edge.
-    package mutating func removeAll() { self = LockOrderGraph() }
+    public mutating func removeAll() { self = LockOrderGraph() }
 
     /// Violations of the graph's invariants, empty when it is sound: positions are distinct, every
     /// edge of the core runs forward in the order, every cycle edge closes a cycle, and the adjacency
     /// lists match the edge set.
-    package mutating func invariantViolations() -> [String] {
+    public mutating func invariantViolations() -> [String] {
         var problems: [String] = []
         if Set(nodes.dropFirst().map(\.position)).count != nodeCount { problems.append("positions are not distinct") }
         var listed = 0
@@ -194,7 +199,7 @@ package struct LockOrderGraph<Payload> {
                         "edge \(from) → \(to) runs backwards (\(nodes[from].position) ≥ \(nodes[Int(to)].position))")
                 }
                 if edgeNumbers[Self.key(UInt32(from), to)] == nil {
-                    problems.append("edge \(from) → \(to) has no payload")
+                    problems.append("edge \(from) → \(to) has no number")
                 }
                 if !lists.elements(of: nodes[Int(to)].predecessors).contains(UInt32(from)) {
                     problems.append("edge \(from) → \(to) missing from predecessors")
@@ -205,7 +210,7 @@ package struct LockOrderGraph<Payload> {
             for to in heads {
                 listed += 1
                 if edgeNumbers[Self.key(from, to)] == nil {
-                    problems.append("cycle edge \(from) → \(to) has no payload")
+                    problems.append("cycle edge \(from) → \(to) has no number")
                 }
                 if cyclePredecessors[to]?.contains(from) != true {
                     problems.append("cycle edge \(from) → \(to) missing from cycle predecessors")
@@ -218,20 +223,21 @@ package struct LockOrderGraph<Payload> {
                 }
             }
         }
-        if listed != payloads.count { problems.append("\(listed) listed edges but \(payloads.count) payloads") }
-        if edgeNumbers.count != payloads.count || edgeNumbers.entries.contains(where: { $0.number >= payloads.count }) {
-            problems.append("\(edgeNumbers.count) edge numbers for \(payloads.count) payloads")
+        if listed != edgeCount { problems.append("\(listed) listed edges but \(edgeCount) numbered") }
+        if edgeNumbers.count != edgeCount || Set(edgeNumbers.entries.map(\.number)) != Set(0..<UInt32(edgeCount)) {
+            problems.append("\(edgeNumbers.count) edge numbers for \(edgeCount) edges, not 0..<\(edgeCount)")
         }
         let corePredecessors = nodes.reduce(0) { $0 + Int($1.predecessors.count) }
         let predecessorCount = corePredecessors + cyclePredecessors.values.reduce(0) { $0 + $1.count }
-        if predecessorCount != payloads.count { problems.append("\(predecessorCount) predecessor entries") }
+        if predecessorCount != edgeCount { problems.append("\(predecessorCount) predecessor entries") }
         problems += lists.invariantViolations(lists: nodes.flatMap { [$0.successors, $0.predecessors] })
         return problems
     }
 
     // MARK: Pearce–Kelly
 
-    private static func key(_ from: UInt32, _ to: UInt32) -> UInt64 { UInt64(from) << 32 | UInt64(to) }
+    @inlinable
+    static func key(_ from: UInt32, _ to: UInt32) -> UInt64 { UInt64(from) << 32 | UInt64(to) }
 
     private mutating func addNode(_ node: UInt32) {
         while nodes.count <= Int(node) {
@@ -240,7 +246,8 @@ package struct LockOrderGraph<Payload> {
         }
     }
 
-    private struct Node {
+    @usableFromInline
+    struct Node: Sendable {
         /// The node's place in the topological order of the acyclic core.
         var position: Int32
         /// The search that last visited the node (`visitEpoch`), and the node it was reached from.

@@ -1,5 +1,5 @@
 import Foundation
-import SpinLocks
+import LockValidator
 import TestSupport
 import Testing
 
@@ -241,26 +241,6 @@ import Testing
         #expect(found.map(\.rule) == [.releaseWrongThread])
     }
 
-    @Test func anInversionBetweenAValidatedMutexAndASpinLockIsFound() {
-        let mutex = ValidatedMutex(uniqueClassPrefix("Registry.mutex"), 0)
-        let spin = SpinLock(uniqueClassPrefix("Device.spin"))
-        let found = violationsOnFreshProcessor {
-            mutex.withLock { value in spin.withLock { value += 1 } }  // legal: sleep lock, then spin lock
-            spin.withLock { mutex.withLock { value in value += 1 } }  // blocks under a spin lock, and inverts
-        }
-        #expect(found.map(\.rule) == [.blockingWhileHeld, .lockOrderInversion])
-        #expect(found.last?.cycle.contains(mutex.lockID.name) == true)
-    }
-
-    @Test func aMutexOutsideSpinLocksIsSilent() {
-        let mutex = ValidatedMutex(uniqueClassPrefix("Cache.mutex"), [Int]())
-        let spin = SpinLock(uniqueClassPrefix("Cache.spin"))
-        let rules = rulesBroken {
-            for index in 0..<10 { mutex.withLock { values in spin.withLock { values.append(index) } } }
-        }
-        #expect(rules.isEmpty)
-    }
-
     @Test func aSleepingLockTakenAtDispatchLevelIsBlockingWhileHeld() {
         let id = LockID(uniqueClassPrefix("sleeping"))
         let rules = rulesBroken {
@@ -272,86 +252,5 @@ import Testing
             LockValidator.release(id)
         }
         #expect(rules == [.blockingWhileHeld])
-    }
-}
-
-/// lockdep's read rules (its selftests' read-lock cases): readers do not exclude each other, a
-/// recursive reader waits only for a writer, and only a cycle whose every lock can block the next is
-/// reported.
-@Suite struct ReadSideTests {
-    final class Locks: Sendable {
-        let a: LockID
-        let b: LockID
-        init(_ name: String, recursiveReads: Bool = true) {
-            let prefix = uniqueClassPrefix(name)
-            a = LockID("\(prefix).A", recursiveReads: recursiveReads)
-            b = LockID("\(prefix).B")
-        }
-    }
-
-    enum Step: Sendable {
-        case read(LockID), write(LockID), release(LockID)
-    }
-
-    /// Runs each sequence on its own fresh processor, one after another; returns the rules broken.
-    func run(_ sequences: [[Step]]) -> [Rule] {
-        sequences.flatMap { steps in
-            rulesBroken {
-                for step in steps {
-                    switch step {
-                    case .read(let id): LockValidator.acquire(id, kind: .shared)
-                    case .write(let id): LockValidator.acquire(id)
-                    case .release(let id): LockValidator.release(id)
-                    }
-                }
-            }
-        }
-    }
-
-    @Test func aRecursiveReadUnderAReadIsClean() {
-        let locks = Locks("rr")
-        #expect(run([[.read(locks.a), .read(locks.a), .release(locks.a), .release(locks.a)]]) == [])
-    }
-
-    @Test func aSecondReadOfALockThatQueuesReadersIsReported() {
-        let locks = Locks("nr", recursiveReads: false)
-        #expect(run([[.read(locks.a), .read(locks.a), .release(locks.a), .release(locks.a)]]) == [.recursiveAcquire])
-    }
-
-    @Test func writingWhileReadingIsReported() {
-        let locks = Locks("rw")
-        #expect(run([[.read(locks.a), .write(locks.a), .release(locks.a), .release(locks.a)]]) == [.recursiveAcquire])
-    }
-
-    /// read(A) then B, and B then read(A): a recursive reader is not blocked by the other reader, so
-    /// no deadlock — until a writer takes A then B: then the B holder's read waits for that writer.
-    @Test(arguments: [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]])
-    func readersCloseACycleOnlyWithAWriter(order: [Int]) {
-        let locks = Locks("rab-\(order.map(String.init).joined())")
-        let (a, b) = (locks.a, locks.b)
-        let sequences: [[Step]] = [
-            [.read(a), .write(b), .release(b), .release(a)],
-            [.write(b), .read(a), .release(a), .release(b)],
-            [.write(a), .write(b), .release(b), .release(a)],
-        ]
-        let rules = run(order.map { sequences[$0] })
-        #expect(rules == [.lockOrderInversion], "order \(order)")
-        // The two readers alone are clean.
-        let readersOnly = Locks("readers-only")
-        let (c, d) = (readersOnly.a, readersOnly.b)
-        #expect(
-            run([[.read(c), .write(d), .release(d), .release(c)], [.write(d), .read(c), .release(c), .release(d)]])
-                == [])
-    }
-
-    /// With readers queued behind writers, the second reader can wait for a writer that waits for the
-    /// first: read(A) then B, and B then read(A) is a cycle.
-    @Test func readersThatQueueBehindWritersCloseACycle() {
-        let locks = Locks("nr-ab", recursiveReads: false)
-        let (a, b) = (locks.a, locks.b)
-        let rules = run([
-            [.read(a), .write(b), .release(b), .release(a)], [.write(b), .read(a), .release(a), .release(b)],
-        ])
-        #expect(rules == [.lockOrderInversion])
     }
 }

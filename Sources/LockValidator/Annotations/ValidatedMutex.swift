@@ -1,4 +1,3 @@
-import LockValidator
 import _LockValidatorShims
 
 #if canImport(Glibc)

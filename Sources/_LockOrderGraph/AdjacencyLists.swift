@@ -6,9 +6,9 @@
 /// A list's room is a power of two, at least four elements, and grows by doubling. Room comes from
 /// the chunks that lists left behind when they grew, one free list per size, or else from the end
 /// of the array; so the array stays within about twice the elements the lists hold.
-struct AdjacencyLists {
+struct AdjacencyLists: Sendable {
     /// One list: where its elements start in the array and how many there are.
-    struct List {
+    struct List: Sendable {
         fileprivate(set) var offset: UInt32 = 0
         fileprivate(set) var count: UInt32 = 0
     }

@@ -1,4 +1,5 @@
 import Synchronization
+import _LockOrderGraph
 import _LockValidatorShims
 
 extension LockOrder {
@@ -50,7 +51,7 @@ extension LockOrder {
     private static let prefetchEdges = Atomic<UInt>(0)
     private static let prefetchEdgeBits = Atomic<Int>(0)
 
-    private static func publishPrefetchLayout(_ layout: LockOrderGraph<EdgeRecord>.PrefetchLayout) {
+    private static func publishPrefetchLayout(_ layout: LockOrderGraph.PrefetchLayout) {
         prefetchNodes.store(layout.nodes, ordering: .relaxed)
         prefetchNodeCount.store(layout.nodeCount, ordering: .relaxed)
         prefetchNodeStride.store(layout.nodeStride, ordering: .relaxed)
@@ -62,7 +63,7 @@ extension LockOrder {
     /// index slot) before the stack is captured, so that they arrive while the stack is walked rather
     /// than one after another under the graph lock.
     private static func prefetchGraphLines(of chain: NewChain) {
-        let layout = LockOrderGraph<EdgeRecord>.PrefetchLayout(
+        let layout = LockOrderGraph.PrefetchLayout(
             nodes: prefetchNodes.load(ordering: .relaxed), nodeCount: prefetchNodeCount.load(ordering: .relaxed),
             nodeStride: prefetchNodeStride.load(ordering: .relaxed),
             edges: (prefetchEdges.load(ordering: .relaxed), prefetchEdgeBits.load(ordering: .relaxed)))
@@ -160,7 +161,7 @@ extension LockOrder {
             if !state.readersNodes.isEmpty, let node = state.readersNodes[entry.lock_class] {
                 readers = node
             } else if !state.heldForReading.isEmpty, state.heldForReading.contains(entry.lock_class),
-                state.graph.payload(from: entry.lock_class, to: target)?.heldShared == true,
+                state.record(from: entry.lock_class, to: target)?.heldShared == true,
                 state.writeHoldsOfReadEdges[entry.lock_class]?[target] == nil
             {
                 state.writeHoldsOfReadEdges[entry.lock_class, default: [:]][target] = chain.record(
@@ -169,35 +170,38 @@ extension LockOrder {
         }
         state.graph.prefetchLists(from: entry.lock_class, to: target)
         // One report per held lock: the class's own edge first, then its readers node's.
-        if !addEdge(from: entry.lock_class, to: target, entry, &chain, in: &state), let readers {
-            addEdge(from: readers, to: target, entry, &chain, in: &state)
+        if !addEdgeFindingInversion(from: entry.lock_class, to: target, entry, &chain, in: &state), let readers {
+            addEdgeFindingInversion(from: readers, to: target, entry, &chain, in: &state)
         }
     }
 
-    /// Learns `from → target` for `entry`; when it closes a cycle, adds the report and returns true.
+    /// Inserts `from → target` for `entry`; when it closes a cycle, adds the inversion to the chain's bugs
+    /// and returns true.
     @discardableResult
-    private static func addEdge(
+    private static func addEdgeFindingInversion(
         from: UInt32, to target: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
     ) -> Bool {
-        guard let path = checkNoncircular(from, target, entry, &chain, in: &state) else { return false }
+        guard let path = insertEdgeFindingCycle(from, target, entry, &chain, in: &state) else { return false }
         var classes: [UInt32: LockClass] = [:]
         for id in path + [from] where classes[id] == nil { classes[id] = LockClass.withID(id) }
         let existing = zip(path, path.dropFirst()).compactMap { a, b in
-            state.graph.payload(from: a, to: b).map { state.edge(from: a, to: b, $0, classes: classes) }
+            state.record(from: a, to: b).map { state.edge(from: a, to: b, $0, classes: classes) }
         }
         // The record first: `state.edge` would read the state as it was before `record` added to it.
-        let record = state.graph.payload(from: from, to: target) ?? chain.record(from: entry, in: &state)
+        let record = state.record(from: from, to: target) ?? chain.record(from: entry, in: &state)
         let closing = state.edge(from: from, to: target, record, classes: classes)
         chain.bugs.append(.inversion(held: entry, closing: closing, existing: existing))
         return true
     }
 
-    /// Learns `from → to`; returns the path back from `to` to `from` when the edge closes a cycle. A
-    /// closing edge is kept too, so that a later, different cycle through it is found.
-    private static func checkNoncircular(
+    /// Inserts `from → to` (lockdep's `check_noncircular` only searches; this also adds the edge, as
+    /// `add_lock_to_list` does after it); returns the path back from `to` to `from` when the edge closes a
+    /// cycle. A closing edge is kept too, so that a later, different cycle through it is found; with the
+    /// edge table full, the edge is only searched for.
+    private static func insertEdgeFindingCycle(
         _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
     ) -> [UInt32]? {
-        if let known = state.graph.payload(from: from, to: to) {
+        if let known = state.record(from: from, to: to) {
             if known.origin != 0 { state.retaken.insert(UInt64(from) << 32 | UInt64(to)) }
             return nil
         }
@@ -210,7 +214,7 @@ extension LockOrder {
             else { return nil }
             return state.graph.path(from: to, to: from) ?? [to, from]
         }
-        guard case .closesCycle(let path) = state.graph.insertEdge(from: from, to: to, payload: record) else {
+        guard case .closesCycle(let path) = state.insertEdge(from: from, to: to, record: record) else {
             return nil
         }
         return path
@@ -224,11 +228,11 @@ extension LockOrder {
         state.readersNodes[classID] = readers.id
         // The node has no edge into it yet, so none of these closes a cycle.
         for head in state.graph.successors(of: classID) {
-            guard let record = state.graph.payload(from: classID, to: head), !record.heldShared else { continue }
-            _ = state.graph.insertEdge(from: readers.id, to: head, payload: record)
+            guard let record = state.record(from: classID, to: head), !record.heldShared else { continue }
+            _ = state.insertEdge(from: readers.id, to: head, record: record)
         }
         for (head, record) in state.writeHoldsOfReadEdges.removeValue(forKey: classID) ?? [:] {
-            _ = state.graph.insertEdge(from: readers.id, to: head, payload: record)
+            _ = state.insertEdge(from: readers.id, to: head, record: record)
         }
         return readers.id
     }

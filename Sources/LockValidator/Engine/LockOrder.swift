@@ -13,7 +13,7 @@ enum LockOrder {
         let classes = LockClass.byID
         return state.withLock { state in
             state.shownEdges(classes: classes).map {
-                state.edge(from: $0.from, to: $0.to, $0.payload, classes: classes)
+                state.edge(from: $0.from, to: $0.to, $0.record, classes: classes)
             }
         }
     }

@@ -85,9 +85,6 @@ enum ChainCache {
     /// The number of chains validated.
     static var chainCount: Int { count.load(ordering: .relaxed) }
 
-    /// Bytes per chain slot (the table is at most half full).
-    static let bytesPerSlot = MemoryLayout<UInt64>.stride
-
     // MARK: Storage
 
     private static let initialCapacity = 1 << 12

@@ -74,19 +74,23 @@ import Testing
 
     /// The lines and columns (of the text after `= `) of `snippets` in the scenario `name` of
     /// Tests/PthreadScenarios/main.swift, in order.
-    static func lines(containing snippets: String..., inScenarioNamed name: String) throws -> [(line: Int, column: Int)] {
+    static func lines(containing snippets: String..., inScenarioNamed name: String) throws -> [(line: Int, column: Int)]
+    {
         try lines(containing: snippets, after: "\"\(name)\": {")
     }
 
     /// The lines and columns of `snippets` in the function whose declaration starts with `function`.
-    static func lines(containing snippets: String..., inFunction function: String) throws -> [(line: Int, column: Int)] {
+    static func lines(containing snippets: String..., inFunction function: String) throws -> [(line: Int, column: Int)]
+    {
         try lines(containing: snippets, after: function)
     }
 
-    private static func lines(containing snippets: [String], after marker: String) throws -> [(line: Int, column: Int)] {
+    private static func lines(containing snippets: [String], after marker: String) throws -> [(line: Int, column: Int)]
+    {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("PthreadScenarios/main.swift")
-        let lines = try String(contentsOf: source, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try String(contentsOf: source, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
         let start = try #require(lines.firstIndex { $0.contains(marker) })
         return try snippets.map { snippet in
             let index = try #require(lines[start...].firstIndex { $0.contains(snippet) })
@@ -106,11 +110,17 @@ import Testing
         let violation = try #require(run.report?.violations.first)
         // Two classes, keyed by the two NSLock() init sites in the scenario and named by their source lines.
         let names = violation.locks.map(\.name).sorted()
-        let lines = try Self.lines(containing: "let accounts = NSLock()", "let ledger = NSLock()", inScenarioNamed: "nslock-abba")
-        #expect(names == lines.map { "NSLock created at main.swift:\($0.line):\($0.column) in closure #1 in pthread_scenarios" })
+        let lines = try Self.lines(
+            containing: "let accounts = NSLock()", "let ledger = NSLock()", inScenarioNamed: "nslock-abba")
+        #expect(
+            names
+                == lines.map {
+                    "NSLock created at main.swift:\($0.line):\($0.column) in closure #1 in pthread_scenarios"
+                })
         // The sites are code sites that debug information places, never a symbol in a file's place.
         let sites = violation.locks.compactMap(\.site?.code?.location)
-        #expect(sites.count == 2 && sites.allSatisfy { $0.file?.hasSuffix("Tests/PthreadScenarios/main.swift") == true })
+        #expect(
+            sites.count == 2 && sites.allSatisfy { $0.file?.hasSuffix("Tests/PthreadScenarios/main.swift") == true })
         #expect(violation.site?.code?.location.line.map { $0 > lines[1].line } == true)
         // The stack that closes the cycle, and the one that made the edge before.
         let closing = violation.stack.symbolicated(locations: false).compactMap(\.symbol)
@@ -159,7 +169,9 @@ import Testing
         #expect(try ValidationReport.load(from: path).violations.map(\.rule) == [.lockOrderInversion])
         let show = try Self.run("show", [path], executable: "lockval")
         func block(_ text: String) -> String? {
-            guard let start = text.range(of: "=================="), let end = text.range(of: "anchor: ") else { return nil }
+            guard let start = text.range(of: "=================="), let end = text.range(of: "anchor: ") else {
+                return nil
+            }
             return String(text[start.lowerBound..<end.lowerBound])
         }
         let live = try #require(block(run.error))
@@ -175,7 +187,10 @@ import Testing
         #expect(run.rules == [])
         #expect(run.status == 0)
         let classes = Set(try #require(run.report).graph.classes.map(\.name))
-        #expect(classes.isSuperset(of: ["static mutex catalogue in pthread-scenarios", "static mutex inventory in pthread-scenarios"]))
+        #expect(
+            classes.isSuperset(of: [
+                "static mutex catalogue in pthread-scenarios", "static mutex inventory in pthread-scenarios",
+            ]))
     }
 
     /// Code whose name holds the letters "lock" (`clock_reader_create`, `block_cache_create`) is program code,
@@ -186,7 +201,9 @@ import Testing
         let names = Set(try #require(run.report?.violations.first).locks.map(\.name))
         // The cycle closes between the reader's mutex and the wrapped one, whatever other class it passes.
         for function in ["clock_reader_create", "scenario_c_open_reader_and_cache"] {
-            #expect(names.contains { $0.hasPrefix("mutex created at scenarios.c:") && $0.hasSuffix(" in \(function)") }, "\(names)")
+            #expect(
+                names.contains { $0.hasPrefix("mutex created at scenarios.c:") && $0.hasSuffix(" in \(function)") },
+                "\(names)")
         }
         let classes = try #require(run.report).graph.classes.map(\.name)
         #expect(classes.contains { $0.hasSuffix(" in block_cache_create") }, "\(classes)")
@@ -262,6 +279,14 @@ import Testing
 
     @Test func relockingAnErrorCheckingMutexStillFailsWithEDEADLK() throws {
         let run = try Self.run("relock-error-checking-mutex")
+        #expect(run.rules == [.recursiveAcquire])
+        #expect(run.scenarioResult == 0)
+    }
+
+    /// One decoder of mutex kinds (the interposer's): a mutex named before the interposer saw it keeps its
+    /// kind, so an error-checking one still refuses a relock with EDEADLK instead of being skipped.
+    @Test func aNamedErrorCheckingMutexStillFailsARelockWithEDEADLK() throws {
+        let run = try Self.run("relock-named-error-checking-mutex")
         #expect(run.rules == [.recursiveAcquire])
         #expect(run.scenarioResult == 0)
     }

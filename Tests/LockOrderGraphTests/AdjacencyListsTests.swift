@@ -1,6 +1,6 @@
 import Testing
 
-@testable import LockValidator
+@testable import _LockOrderGraph
 
 /// The graph's adjacency lists against arrays: the same elements through growth, interleaved
 /// appends, and the reuse of the chunks that grown lists leave behind.

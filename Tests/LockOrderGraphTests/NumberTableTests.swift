@@ -1,6 +1,6 @@
 import Testing
 
-@testable import LockValidator
+@testable import _LockOrderGraph
 
 /// The number table against a `Dictionary`: the same answers through growth, for keys that
 /// collide in the low and the high bits alike.

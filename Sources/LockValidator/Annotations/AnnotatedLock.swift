@@ -1,0 +1,102 @@
+import _LockValidatorShims
+
+/// The validator's side of a ``LockID``, `ValidatedMutex` or pthread lock: a front end of
+/// ``LockTracking`` for a lock the validator does not take itself, with lockdep's `lock_acquire`,
+/// `lock_acquired` and `lock_release`.
+///
+/// The real lock is taken between ``acquire(_:at:taken:)`` and ``acquired(at:)``, outside the validator:
+/// its policy (``LockPolicy/annotated``) makes the thread's own held stack say whether it holds the lock,
+/// already or again, and the owner word is written only in ``acquired(at:)`` (the lock is held then).
+package final class AnnotatedLock: @unchecked Sendable {
+    package let tracking: LockTracking
+    /// The nesting subclass every acquire of this lock uses (lockdep's `lockdep_set_subclass`).
+    let nesting: Int
+
+    init(name: String?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, nesting: Int, site: CallSite) {
+        let policy = Self.policy(sleeps: sleeps, reentrant: reentrant, recursiveReads: recursiveReads)
+        tracking = LockTracking(name: name, policy: policy, site: site)
+        self.nesting = nesting
+    }
+
+    /// A lock of `lockClass` created at `site` (a class the caller keys itself, as LockValidatorPthreads
+    /// keys pthread locks by their init code).
+    package init(
+        of lockClass: LockClass, site: Site?, sleeps: Bool, reentrant: Bool, recursiveReads: Bool, nesting: Int
+    ) {
+        let policy = Self.policy(sleeps: sleeps, reentrant: reentrant, recursiveReads: recursiveReads)
+        tracking = LockTracking(of: lockClass, policy: policy, site: site)
+        self.nesting = nesting
+    }
+
+    private static func policy(sleeps: Bool, reentrant: Bool, recursiveReads: Bool) -> LockPolicy {
+        var policy = LockPolicy.annotated
+        if sleeps { policy.insert(.sleeps) }
+        if reentrant { policy.insert(.reentrant) }
+        if recursiveReads { policy.insert(.recursiveReads) }
+        return policy
+    }
+
+    deinit {
+        tracking.freed(whileLocked: false)
+        tracking.retire()
+    }
+
+    /// Whether taking it may block.
+    var sleeps: Bool { tracking.policy.contains(.sleeps) }
+
+    /// The kind its held entries carry: a lock that spins counts as a spin lock where that matters
+    /// (`blocking-while-held`).
+    var entryKind: AcquireKind { sleeps ? .annotated : .ordinary }
+
+    /// lockdep's `lock_acquire`, before the caller waits for the lock (for a try-lock, once it succeeded).
+    /// With `taken`, the caller holds the lock already (it took it without waiting): this is
+    /// ``acquired(at:)`` as well, in one call.
+    ///
+    /// - Returns: false for a reported recursive acquire: the real lock must not be taken (it would wait
+    ///   for itself), and its release, still to come, must not release it.
+    package func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite, taken: Bool = false) -> Bool {
+        guard lv_validation_enabled() != 0 else { return true }
+        let thread = ThreadState.current
+        let action = tracking.acquire(
+            entryKind, trylock: kind.isTry, read: kind.isShared, nesting: nesting, taken: taken, on: thread, at: site)
+        return action != .skip
+    }
+
+    /// lockdep's `lock_acquired`: the real lock is held.
+    package func acquired(at site: CallSite) {
+        guard lv_validation_enabled() != 0 else { return }
+        let thread = ThreadState.current
+        let depth = thread.depth
+        // Usually the newest entry: nothing is taken between the acquire and its lock.
+        let newest = depth > 0 && thread.held(depth - 1).pointee.instance == tracking.instance ? depth - 1 : nil
+        guard let index = newest ?? thread.indexOfHold(instance: tracking.instance) else { return }
+        let entry = thread.held(index)
+        guard entry.pointee.acquired_tsc == 0 else { return }
+        // Whether the real lock made the thread wait is unknown here: assume it did.
+        tracking.acquired(entry, on: thread, waited: true)
+    }
+
+    /// lockdep's `lock_release`, before the caller unlocks: removes the thread's newest hold (in any
+    /// order: a sleeping lock may be released out of order, as in hand-over-hand locking), counts it,
+    /// and checks its hold time. A release of a lock the thread does not hold is reported.
+    ///
+    /// - Returns: false when the release matches a reported recursive acquire, which did not take the
+    ///   real lock: the real lock must not be released for it either.
+    @discardableResult
+    package func release(at site: CallSite) -> Bool {
+        guard lv_validation_enabled() != 0 else { return true }
+        let released = lv_rdtsc()
+        if case .placeholder = tracking.release(entryKind, releasedAt: released, on: .current, at: site) {
+            return false
+        }
+        return true
+    }
+
+    /// Forgets the newest hold of this lock on the calling thread: an acquire that
+    /// ``acquire(_:at:taken:)`` recorded did not take the lock after all (a timed wait that timed out, a
+    /// lock that refused a recursive acquire with an error).
+    package func acquireFailed() {
+        guard lv_validation_enabled() != 0 else { return }
+        tracking.acquireFailed(on: .current)
+    }
+}
