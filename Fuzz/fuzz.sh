@@ -19,6 +19,10 @@ harnesses=("$@")
 swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
     -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -use-ld=lld 2>&1 | grep -v "Cannot export local symbol" >&2
 
+# Long enough for every kind of line and nesting the formats have; longer inputs only slow the search down
+# (a report's JSON nests deepest).
+declare -A max_len=([FuzzSettings]=4096 [FuzzSuppressions]=8192 [FuzzStore]=16384 [FuzzReports]=65536)
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p artifacts
@@ -30,7 +34,7 @@ for harness in "${harnesses[@]}"; do
     start=$(date +%s)
     # The Swift runtime's own backtracer would stop a crash report from ending the run.
     if ! SWIFT_BACKTRACE=enable=no ".build/release/$harness" -runs="$runs" -timeout=10 -rss_limit_mb=4096 \
-        -max_len=200000 -artifact_prefix="artifacts/$harness-" -print_final_stats=1 "$work/$harness" \
+        -max_len="${max_len[$harness]}" -artifact_prefix="artifacts/$harness-" -print_final_stats=1 "$work/$harness" \
         >"$work/$harness.log" 2>&1; then
         status=1
         tail -40 "$work/$harness.log" >&2

@@ -38,6 +38,9 @@ done
 echo "== the benchmark package builds (timed runs: bash Benchmarks/compare.sh)"
 swift build --package-path Benchmarks -c release
 
+echo "== the parsers survive a short fuzz run (30,000 inputs each; campaigns: bash Fuzz/fuzz.sh)"
+bash Fuzz/fuzz.sh --smoke
+
 echo "== 3/3 swift build, the demo, swift test"
 swift build
 # The end-to-end package (Tests/EndToEnd), whose test binary EndToEndTests runs: this repository by path,
