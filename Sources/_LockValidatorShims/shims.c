@@ -59,36 +59,6 @@ int lv_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), truncated);
 }
 
-int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offset) {
-    // libunwind 1.6 has no lookup by address: aim a local cursor at it and ask for the name there.
-    unw_context_t context;
-    unw_cursor_t cursor;
-    unw_word_t off = 0;
-    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return -1;
-    if (unw_set_reg(&cursor, UNW_REG_IP, (unw_word_t)address) != 0) return -1;
-    int result = unw_get_proc_name(&cursor, buffer, length, &off);
-    if (offset) *offset = (uintptr_t)off;
-    return result;
-}
-
-int lv_image_of(uintptr_t address, uintptr_t *base, const char **path) {
-    Dl_info info;
-    if (dladdr((void *)address, &info) == 0) return -1;
-    if (base) *base = (uintptr_t)info.dli_fbase;
-    if (path) *path = info.dli_fname;
-    return 0;
-}
-
-int lv_elf_is_position_independent(const char *path) {
-    FILE *file = fopen(path, "rb");
-    if (file == NULL) return -1;
-    Elf64_Ehdr header;
-    size_t got = fread(&header, 1, sizeof header, file);
-    fclose(file);
-    if (got != sizeof header || memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return -1;
-    return header.e_type == ET_DYN ? 1 : 0;
-}
-
 static lv_thread_exit_hook exit_hook;
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;

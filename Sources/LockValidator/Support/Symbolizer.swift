@@ -87,33 +87,12 @@ package enum Symbolizer {
     /// The symbol-table (mangled) name of the function containing the return address `address`, and
     /// the address's offset into it; no cache.
     package static func symbol(at address: UInt) -> (name: String, offset: UInt)? {
-        var buffer = [CChar](repeating: 0, count: 1024)
-        var offset: UInt = 0
+        var name: UnsafePointer<CChar>?
+        var start: UInt = 0
         // A return address points after the call; the call itself is one byte earlier.
-        let found = buffer.withUnsafeMutableBufferPointer {
-            lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset)
-        }
-        guard found == 0 else { return nil }
-        let name = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        guard isCovered(address &- 1, bySymbol: name, at: address &- 1 &- offset) else { return nil }
-        return (name, offset + 1)
+        guard lv_symbol_covering(address &- 1, 1, &name, &start) == 0, let name else { return nil }
+        return (String(cString: name), address &- start)
     }
-
-    /// Whether the symbol `name` starting at `start` covers `address`: libunwind names an address after the
-    /// nearest symbol below it, and in a stripped library that is the export before an internal function.
-    private static func isCovered(_ address: UInt, bySymbol name: String, at start: UInt) -> Bool {
-        lv_export_misnames(address, start, name) == 0
-    }
-
-    /// The module's own address of `address` is `address - base` for a position-independent image.
-    static func isPositionIndependent(_ path: String) -> Bool {
-        if let known = positionIndependence.withLock({ $0[path] }) { return known }
-        let independent = lv_elf_is_position_independent(path) != 0  // unreadable: assume a library
-        positionIndependence.withLock { $0[path] = independent }
-        return independent
-    }
-
-    private static let positionIndependence = InternalLock([String: Bool]())
 
     /// What a code site in this process shows: its function and, when debug information has it, its line.
     static func location(ofReturnAddress address: UInt) -> CodeSite.Location {
@@ -292,13 +271,13 @@ package enum Symbolizer {
         var questions: [(address: UInt, objectAddress: UInt)] = []
         var request = ""
         for address in addresses {
-            var base: UInt = 0
+            var bias: UInt = 0
             var path: UnsafePointer<CChar>?
-            guard lv_image_of(address, &base, &path) == 0, let path else { continue }
+            guard lv_image_of(address, &bias, &path) == 0, let path else { continue }
             let image = String(cString: path)
             guard !image.isEmpty, !image.contains("\""), !image.contains("\n") else { continue }
             // The call is one byte before the return address.
-            let objectAddress = (address &- 1) &- (isPositionIndependent(image) ? base : 0)
+            let objectAddress = (address &- 1) &- bias
             questions.append((address, objectAddress))
             request += "\"\(image)\" 0x\(String(objectAddress, radix: 16))\n"
         }
@@ -328,57 +307,16 @@ package enum Symbolizer {
 }
 
 extension Symbolizer {
-    /// The variable containing data address `address` (a static lock), and the offset into it: from the
-    /// symbol table through `llvm-symbolizer`, or the dynamic symbol table when the variable is exported.
+    /// The variable containing data address `address` (a static lock), and the offset into it, from its
+    /// image's symbol table: `accounts`, `icu_76::gDefaultZoneMutex`, `CFLocaleCreate.__CFLocaleCacheLock`.
     static func variable(at address: UInt) -> (name: String, offset: UInt)? {
-        if let known = variables.withLock({ $0[address] }) { return known }
-        let found = lookUpVariable(address) ?? exportedVariable(address)
-        variables.withLock { $0[address] = .some(found) }
-        return found
-    }
-
-    private static let variables = InternalLock([UInt: (name: String, offset: UInt)?]())
-
-    private static func exportedVariable(_ address: UInt) -> (name: String, offset: UInt)? {
-        var start: UInt = 0
-        var size: UInt = 0
         var name: UnsafePointer<CChar>?
-        guard lv_dynamic_symbol_extent(address, &start, &size) == 0, address < start &+ max(size, 1),
-            lv_dynamic_symbol_name(address, &name) == 0, let name
-        else { return nil }
-        return (demangle(String(cString: name)), address - start)
-    }
-
-    /// llvm-symbolizer's JSON answer for a data address.
-    private struct VariableAnswer: Decodable {
-        let data: Data?
-
-        struct Data: Decodable {
-            let name: String?
-            let start: String?
-            enum CodingKeys: String, CodingKey { case name = "Name", start = "Start" }
-        }
-
-        enum CodingKeys: String, CodingKey { case data = "Data" }
-    }
-
-    private static func lookUpVariable(_ address: UInt) -> (name: String, offset: UInt)? {
-        var base: UInt = 0
-        var path: UnsafePointer<CChar>?
-        guard lv_image_of(address, &base, &path) == 0, let path else { return nil }
-        let image = String(cString: path)
-        guard !image.isEmpty, !image.contains("\""), !image.contains("\n") else { return nil }
-        let objectAddress = address &- (isPositionIndependent(image) ? base : 0)
-        let request = "DATA \"\(image)\" 0x\(String(objectAddress, radix: 16))\n"
-        guard let line = ask(request, lines: 1).first,
-            let answer = try? JSONDecoder().decode(VariableAnswer.self, from: Data(line)),
-            let name = answer.data?.name, !name.isEmpty, let start = answer.data?.start, start.hasPrefix("0x"),
-            let startAddress = UInt(start.dropFirst(2), radix: 16), startAddress <= objectAddress
-        else { return nil }
-        let demangled = demangle(name)
+        var start: UInt = 0
+        guard lv_symbol_covering(address, 0, &name, &start) == 0, let name else { return nil }
+        let demangled = demangle(String(cString: name))
         // A Swift global demangles as "Module.name : Type".
         let shown = demangled.components(separatedBy: " : ").first ?? demangled
-        return (shown, objectAddress - startAddress)
+        return (shown, address &- start)
     }
 }
 

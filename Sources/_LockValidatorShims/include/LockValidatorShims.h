@@ -245,11 +245,19 @@ int lv_unwind_backtrace(void **buffer, int capacity);
 /// unknown, or no room left to keep the answer: libunwind takes over there).
 int lv_keeps_frame_pointer(uintptr_t address);
 
-/// Names the function containing `address` through libunwind (`.symtab` aware); returns 0 on success.
-int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offset);
+/// The image (executable or library) holding `address`: its load bias (`address - bias` is the address in
+/// its file, what `llvm-symbolizer --obj` takes) and absolute path, valid for the life of the process;
+/// returns 0 when found, -1 for an address in no image (the heap, a stack).
+int lv_image_of(uintptr_t address, uintptr_t *bias, const char **path);
 
-/// Base address and path of the object file holding `address` (dladdr); returns 0 when found.
-int lv_image_of(uintptr_t address, uintptr_t *base, const char **path);
+/// The GNU build id of the image holding `address`, in hex ("" when it has none); NULL when in no image.
+const char *lv_image_build_id(uintptr_t address);
+
+/// The symbol covering `address` in its image's symbol table (`.symtab`, else `.dynsym`): a function
+/// when `function` is 1, a variable when 0; its (mangled) name, valid for the life of the process, and
+/// its start address. Returns 0 when found, -1 when no symbol covers it (a stripped library's internal
+/// function past the end of the export before it is covered by none).
+int lv_symbol_covering(uintptr_t address, int function, const char **name, uintptr_t *start);
 
 /// Asks a long-running `llvm-symbolizer` (started on first use, one per process; a forked child
 /// starts its own) about `lines` addresses: `request` is one `"<object file>" 0x<address>` line per
@@ -259,24 +267,9 @@ int lv_image_of(uintptr_t address, uintptr_t *base, const char **path);
 int lv_symbolizer_ask(const char *request, size_t length, int lines, int timeout_ms, char **answer,
                       size_t *answer_length);
 
-/// The start and size of the exported (dynamic) symbol nearest below `address`; returns 0 when found.
-/// A stripped library's internal function lies past the end of the export before it.
-int lv_dynamic_symbol_extent(uintptr_t address, uintptr_t *start, uintptr_t *size);
-
-/// 1 when `name`, found by the symbol table for `address` as the function starting at `start`, is an export
-/// of the address's image that does not cover it: in a stripped library, an internal function past the end
-/// of the export before it (glibc's `start_thread`). 0 otherwise.
-int lv_export_misnames(uintptr_t address, uintptr_t start, const char *name);
-
-/// The name of the exported (dynamic) symbol nearest below `address`; returns 0 when found.
-int lv_dynamic_symbol_name(uintptr_t address, const char **name);
-
 /// The C++ demangling of `mangled` (`_ZN…`), malloc'd (free it), or NULL when it is not one.
 char *lv_cxx_demangle(const char *mangled);
 
-/// 1 when the ELF file at `path` is position independent (addresses are relative to its load base),
-/// 0 when it is a fixed-address executable, -1 when it cannot be read.
-int lv_elf_is_position_independent(const char *path);
 
 /// Called once per thread that registered itself, when it exits, with its state.
 typedef void (*lv_thread_exit_hook)(lv_thread_state *state);
