@@ -68,30 +68,61 @@ static char *executable_path(void) {
     return strdup(buffer);
 }
 
+/// The GNU build id in the notes between `note` and `end`, as lower-case hex; "" when there is none.
+static void build_id_in_notes(const char *note, const char *end, char *hex) {
+    hex[0] = 0;
+    while (note + sizeof(ElfW(Nhdr)) <= end) {
+        const ElfW(Nhdr) *header = (const ElfW(Nhdr) *)note;
+        const char *name = note + sizeof *header;
+        const unsigned char *descriptor = (const unsigned char *)name + ((header->n_namesz + 3) & ~3u);
+        if ((const char *)descriptor + header->n_descsz > end) return;
+        if (header->n_type == NT_GNU_BUILD_ID && header->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+            header->n_descsz <= 64) {
+            for (uint32_t byte = 0; byte < header->n_descsz; byte++) {
+                static const char digits[] = "0123456789abcdef";
+                hex[2 * byte] = digits[descriptor[byte] >> 4];
+                hex[2 * byte + 1] = digits[descriptor[byte] & 15];
+            }
+            hex[2 * header->n_descsz] = 0;
+            return;
+        }
+        note = (const char *)descriptor + ((header->n_descsz + 3) & ~3u);
+    }
+}
+
 static void read_build_id(const struct dl_phdr_info *info, char *hex) {
     hex[0] = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
+    for (int i = 0; i < info->dlpi_phnum && hex[0] == 0; i++) {
         const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
         if (segment->p_type != PT_NOTE) continue;
         const char *note = (const char *)(info->dlpi_addr + segment->p_vaddr);
-        const char *end = note + segment->p_memsz;
-        while (note + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *header = (const ElfW(Nhdr) *)note;
-            const char *name = note + sizeof *header;
-            const unsigned char *descriptor = (const unsigned char *)name + ((header->n_namesz + 3) & ~3u);
-            if (header->n_type == NT_GNU_BUILD_ID && header->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
-                header->n_descsz <= 64) {
-                for (uint32_t byte = 0; byte < header->n_descsz; byte++) {
-                    static const char digits[] = "0123456789abcdef";
-                    hex[2 * byte] = digits[descriptor[byte] >> 4];
-                    hex[2 * byte + 1] = digits[descriptor[byte] & 15];
-                }
-                hex[2 * header->n_descsz] = 0;
-                return;
-            }
-            note = (const char *)descriptor + ((header->n_descsz + 3) & ~3u);
-        }
+        build_id_in_notes(note, note + segment->p_memsz, hex);
     }
+}
+
+int lv_file_build_id(const char *path, char *hex) {
+    hex[0] = 0;
+    int file = open(path, O_RDONLY | O_CLOEXEC);
+    if (file < 0) return -1;
+    struct stat status;
+    if (fstat(file, &status) != 0 || !S_ISREG(status.st_mode) || (size_t)status.st_size < sizeof(ElfW(Ehdr))) {
+        close(file);
+        return -1;
+    }
+    size_t length = (size_t)status.st_size;
+    const char *bytes = mmap(NULL, length, PROT_READ, MAP_PRIVATE, file, 0);
+    close(file);
+    if (bytes == MAP_FAILED) return -1;
+    const ElfW(Ehdr) *header = (const ElfW(Ehdr) *)bytes;
+    int valid = memcmp(header->e_ident, ELFMAG, SELFMAG) == 0 && header->e_phentsize == sizeof(ElfW(Phdr)) &&
+                header->e_phoff + header->e_phnum * sizeof(ElfW(Phdr)) <= length;
+    for (int i = 0; valid && i < header->e_phnum && hex[0] == 0; i++) {
+        const ElfW(Phdr) *segment = (const ElfW(Phdr) *)(bytes + header->e_phoff) + i;
+        if (segment->p_type != PT_NOTE || segment->p_offset + segment->p_filesz > length) continue;
+        build_id_in_notes(bytes + segment->p_offset, bytes + segment->p_offset + segment->p_filesz, hex);
+    }
+    munmap((void *)bytes, length);
+    return valid ? 0 : -1;
 }
 
 typedef struct {

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 import _LockValidatorShims
 
 #if canImport(Glibc)
@@ -47,11 +48,23 @@ package enum Symbolizer {
 
     private static let cache = InternalLock([UInt: Resolved]())
 
+    /// While nonzero, nothing is asked of debug information: names come from symbol tables alone, and
+    /// nothing is cached as looked up (so a later lookup still asks).
+    private static let deferring = Atomic<Int>(0)
+
+    /// Runs `body` naming addresses from symbol tables only: how a process that found nothing writes its
+    /// report, leaving file:line to `lockval` (``ValidationReport/resolvingDeferredLookUps()``).
+    static func deferringDebugInformation<T>(_ body: () -> T) -> T {
+        deferring.add(1, ordering: .relaxed)
+        defer { deferring.subtract(1, ordering: .relaxed) }
+        return body()
+    }
+
     /// Resolves every address of a batch, looking up only what the cache lacks.
     static func resolve(_ addresses: [UInt], locations: Bool) -> [UInt: Resolved] {
         var known = cache.withLock { cache in addresses.reduce(into: [UInt: Resolved]()) { $0[$1] = cache[$1] } }
         for address in addresses where known[address] == nil { known[address] = name(of: address) }
-        if locations {
+        if locations && deferring.load(ordering: .relaxed) == 0 {
             let missing = Array(Set(addresses.filter { known[$0]?.locationLookedUp != true }))
             for (address, found) in lookUpDebugInformation(missing) {
                 known[address]?.file = found.file
@@ -268,25 +281,40 @@ package enum Symbolizer {
 
     /// file:line and the function for each address, asked of the symbolizer process in one request.
     private static func lookUpDebugInformation(_ addresses: [UInt]) -> [UInt: DebugInformation] {
-        var questions: [(address: UInt, objectAddress: UInt)] = []
-        var request = ""
+        var questions: [(address: UInt, image: String, objectAddress: UInt)] = []
         for address in addresses {
             var bias: UInt = 0
             var path: UnsafePointer<CChar>?
             guard lv_image_of(address, &bias, &path) == 0, let path else { continue }
-            let image = String(cString: path)
-            guard !image.isEmpty, !image.contains("\""), !image.contains("\n") else { continue }
             // The call is one byte before the return address.
-            let objectAddress = (address &- 1) &- bias
-            questions.append((address, objectAddress))
-            request += "\"\(image)\" 0x\(String(objectAddress, radix: 16))\n"
+            questions.append((address, String(cString: path), (address &- 1) &- bias))
         }
-        guard !questions.isEmpty else { return [:] }
+        let answers = debugInformation(questions.map { ($0.image, $0.objectAddress) })
         var found: [UInt: DebugInformation] = [:]
-        for (question, line) in zip(questions, ask(request, lines: questions.count)) {
+        for (question, answer) in zip(questions, answers) { found[question.address] = answer }
+        return found
+    }
+
+    /// file:line and the function of each address in an image file (`objectAddress`: an address of the
+    /// file, as `llvm-symbolizer --obj` takes it), asked of the symbolizer process in one request; nil
+    /// where debug information and the symbol table know nothing.
+    static func debugInformation(_ questions: [(image: String, objectAddress: UInt)]) -> [DebugInformation?] {
+        var asked: [Int] = []
+        var request = ""
+        for (index, question) in questions.enumerated() {
+            guard !question.image.isEmpty, !question.image.contains("\""), !question.image.contains("\n") else {
+                continue
+            }
+            asked.append(index)
+            request += "\"\(question.image)\" 0x\(String(question.objectAddress, radix: 16))\n"
+        }
+        var found = [DebugInformation?](repeating: nil, count: questions.count)
+        guard !asked.isEmpty else { return found }
+        for (index, line) in zip(asked, ask(request, lines: asked.count)) {
             guard let answer = try? JSONDecoder().decode(SymbolizerAnswer.self, from: Data(line)),
                 let frame = answer.symbol?.first
             else { continue }
+            let objectAddress = questions[index].objectAddress
             var information = DebugInformation()
             if let file = frame.fileName, !file.isEmpty, let line = frame.line, line > 0 {
                 (information.file, information.line) = (file, line)
@@ -295,12 +323,12 @@ package enum Symbolizer {
             if let function = frame.functionName, !function.isEmpty, function != "??", function != "__ehdr_start" {
                 information.function = function
                 if let text = frame.startAddress, text.hasPrefix("0x"),
-                    let start = UInt(text.dropFirst(2), radix: 16), start <= question.objectAddress
+                    let start = UInt(text.dropFirst(2), radix: 16), start <= objectAddress
                 {
-                    information.offset = question.objectAddress - start + 1
+                    information.offset = objectAddress - start + 1
                 }
             }
-            if information.file != nil || information.function != nil { found[question.address] = information }
+            if information.file != nil || information.function != nil { found[index] = information }
         }
         return found
     }

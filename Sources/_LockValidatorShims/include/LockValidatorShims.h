@@ -253,6 +253,10 @@ int lv_image_of(uintptr_t address, uintptr_t *bias, const char **path);
 /// The GNU build id of the image holding `address`, in hex ("" when it has none); NULL when in no image.
 const char *lv_image_build_id(uintptr_t address);
 
+/// The GNU build id of the ELF file at `path`, in hex into `hex` (129 bytes; "" when it has none): what
+/// tells whether a file is still the one a report's process ran. 0, or -1 when it is no ELF file.
+int lv_file_build_id(const char *path, char *hex);
+
 /// The symbol covering `address` in its image's symbol table (`.symtab`, else `.dynsym`): a function
 /// when `function` is 1, a variable when 0; its (mangled) name, valid for the life of the process, and
 /// its start address. Returns 0 when found, -1 when no symbol covers it (a stripped library's internal
