@@ -164,7 +164,7 @@ static int called_from_runtime(uintptr_t caller) {
 static void stop_in_forked_child(void) { __atomic_store_n(&interposer_state, OFF, __ATOMIC_RELAXED); }
 
 /// The table's mark for a lock that is left untracked.
-#define UNTRACKED ((void *)1)
+#define UNTRACKED LV_PT_UNTRACKED
 
 /// Whether an on/off setting says `off` (in any case, white space around it ignored, as the validator's
 /// configuration reads it).

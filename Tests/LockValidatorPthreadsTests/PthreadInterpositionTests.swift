@@ -157,6 +157,55 @@ import Testing
         }
     }
 
+    /// Serial Dispatch queues are locks to the validator (issue 32, point 2): `a.sync { b.sync {} }` and
+    /// `b.sync { a.sync {} }` are an ABBA, classes named by label, the acquire sites the program's lines.
+    @Test func serialQueuesTakenInBothOrdersAreAnInversion() throws {
+        let run = try Self.run("queue-abba")
+        #expect(run.rules == [.lockOrderInversion], "\(run.error)")
+        let violation = try #require(run.report?.violations.first)
+        #expect(Set(violation.cycle) == ["serial queue bank.accounts", "serial queue bank.ledger"])
+        for edge in violation.edges {
+            #expect(edge.toAcquiredAt.code?.location.fileName == "main.swift", "\(edge.toAcquiredAt)")
+        }
+        #expect(run.status == 66)
+    }
+
+    /// Four threads contending for two queues in one order, with an NSLock inside; a concurrent queue's
+    /// `sync` in both orders with a serial one: no report.
+    @Test func serialQueuesTakenInOneOrderByFourThreadsAreClean() throws {
+        let run = try Self.run("queue-consistent")
+        #expect(run.rules == [], "\(run.error)")
+        #expect(run.status == 0)
+        let classes = Set(try #require(run.report).graph.classes.map(\.name))
+        #expect(classes.isSuperset(of: ["serial queue bank.accounts", "serial queue bank.ledger"]))
+        #expect(!classes.contains("serial queue bank.workers"))
+    }
+
+    /// `q.sync` from a block running on `q` is a recursive acquire: reported before it deadlocks, and the
+    /// program goes on (the inner block runs).
+    @Test func syncOntoTheRunningQueueIsRecursion() throws {
+        let run = try Self.run("queue-recursion")
+        #expect(run.rules == [.recursiveAcquire], "\(run.error)")
+        #expect(run.output.contains("ran 2 blocks"))
+        #expect(run.status == 66)
+    }
+
+    /// `sync` onto a serial queue waits: holding a spin lock it is `blocking-while-held`.
+    @Test func syncUnderASpinLockIsBlockingWhileHeld() throws {
+        let run = try Self.run("queue-under-spin-lock")
+        #expect(run.rules == [.blockingWhileHeld], "\(run.error)")
+        let violation = try #require(run.report?.violations.first)
+        #expect(violation.locks.map(\.name).contains("serial queue device.requests"), "\(violation.locks)")
+    }
+
+    /// A queue and an NSLock in both orders: one graph for both kinds.
+    @Test func aQueueAndALockTakenInBothOrdersAreAnInversion() throws {
+        let run = try Self.run("queue-and-lock")
+        #expect(run.rules == [.lockOrderInversion], "\(run.error)")
+        let cycle = try #require(run.report?.violations.first).cycle
+        #expect(cycle.contains("serial queue bank.journal") && cycle.contains { $0.hasPrefix("NSLock created at") })
+    }
+
     /// The report printed live (standard error) is `lockval show`'s: the same symbolizer, the same frames,
     /// names and lines (issue 28, point 3), and glibc's thread start is `start_thread`, not the export
     /// before it.

@@ -412,6 +412,56 @@ let scenarios: [String: () -> Int32] = [
         stop.value = true
         return statuses.allSatisfy { $0 == 0 } ? 0 : 1
     },
+    "queue-abba": {
+        // Two serial queues taken in both orders by `sync`, one thread after the other: an ABBA.
+        let accounts = DispatchQueue(label: "bank.accounts")
+        let ledger = DispatchQueue(label: "bank.ledger")
+        onThread { accounts.sync { ledger.sync {} } }
+        onThread { ledger.sync { accounts.sync {} } }
+        return 0
+    },
+    "queue-consistent": {
+        // Four threads contend for two serial queues, always in one order, and for an NSLock inside: clean.
+        let accounts = DispatchQueue(label: "bank.accounts")
+        let ledger = DispatchQueue(label: "bank.ledger")
+        let totals = NSLock()
+        let count = Box(0)
+        concurrently(4) { _ in
+            for _ in 0..<200 { accounts.sync { ledger.sync { totals.withLock { count.value += 1 } } } }
+        }
+        // A concurrent queue's sync is no lock, nor is an async block's queue taken by its submitter.
+        let workers = DispatchQueue(label: "bank.workers", attributes: .concurrent)
+        workers.sync { ledger.sync {} }
+        ledger.sync { workers.sync {} }
+        return count.value == 800 ? 0 : 1
+    },
+    "queue-recursion": {
+        // `sync` onto the queue whose block is running: a recursive acquire (Dispatch would crash or hang);
+        // reported, and the inner block runs, so the program goes on.
+        let queue = DispatchQueue(label: "bank.audit")
+        let ran = Box(0)
+        queue.sync {
+            ran.value += 1
+            queue.sync { ran.value += 1 }
+        }
+        print("ran \(ran.value) blocks")
+        return ran.value == 2 ? 0 : 1
+    },
+    "queue-under-spin-lock": {
+        // `sync` waits for the queue: no routine holding a spin lock may wait.
+        let spinLock = SpinLock("DeviceExtension.lock")
+        let queue = DispatchQueue(label: "device.requests")
+        spinLock.withLock { queue.sync {} }
+        return 0
+    },
+    "queue-and-lock": {
+        // A serial queue and an NSLock taken in both orders: an inversion between a queue and a lock.
+        let queue = DispatchQueue(label: "bank.journal")
+        let lock = NSLock()
+        onThread { lock.withLock { queue.sync {} } }
+        onThread { queue.sync { lock.withLock {} } }
+        return 0
+    },
     "bank-order": {
         // One half of an ABBA, for tests that split it across processes: `accounts-ledger` or
         // `ledger-accounts`.

@@ -18,7 +18,11 @@ enum {
     LV_PT_RWLOCK = 3,            ///< a reader–writer lock whose readers go ahead of waiting writers (glibc's default)
     LV_PT_RWLOCK_WRITER_FIRST = 4,  ///< PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP: readers queue behind writers
     LV_PT_SPIN = 5,              ///< pthread_spinlock_t
+    LV_PT_DISPATCH_SERIAL = 6,   ///< a serial Dispatch queue, taken by dispatch_sync (a pseudo-lock)
 };
+
+/// The lock-table object of a lock the validator leaves alone.
+#define LV_PT_UNTRACKED ((void *)1)
 
 /// How a lock is being taken.
 enum {
@@ -61,6 +65,9 @@ uint32_t lv_pthreads_rwlock_type(const void *rwlock);
 /// A new validator object (retained) for the lock at `address` of type `type`, created by `pthread_*_init`
 /// (`at_init` 1) or first seen locked (0) by a call returning to `caller`; NULL to leave the lock untracked.
 extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_init, uintptr_t caller);
+/// A serial Dispatch queue was made with `label` (may be NULL) by the code at `caller`: its validator object
+/// (retained), or NULL to leave it alone.
+extern void *lv_dispatch_queue_created(const void *queue, const char *label, uintptr_t caller);
 /// An acquire of the lock of `object` is about to wait (or, for a try-lock, succeeded); returns LV_PT_*.
 extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t caller);
 /// A waiting acquire of the lock of `object` took it at once (`how` is LV_PT_EXCLUSIVE or LV_PT_SHARED):
