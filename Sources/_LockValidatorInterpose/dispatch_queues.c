@@ -228,3 +228,27 @@ void dispatch_barrier_sync_f(void *queue, void *context, void (*function)(void *
     queue_functions_resolved();
     lv_queue_sync_call(queue, NULL, context, function, dq.barrier_sync_f, CALLER);
 }
+
+// MARK: async: a block holds its serial queue while it runs
+
+void *lv_dispatch_serial_queue_object(const void *queue) {
+    if (queue == NULL || !validating()) return NULL;
+    queue_functions_resolved();
+    return lv_pthreads_object(queue_key(queue));
+}
+
+void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
+    if (object == NULL || !validating()) return NULL;
+    lv_enter_validator();
+    // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
+    (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
+    lv_leave_validator();
+    return object;
+}
+
+void lv_dispatch_queue_block_ends(void *held, uintptr_t caller) {
+    if (held == NULL) return;
+    lv_enter_validator();
+    lv_pthread_will_release(held, caller);
+    lv_leave_validator();
+}

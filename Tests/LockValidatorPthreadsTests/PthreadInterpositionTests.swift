@@ -190,6 +190,26 @@ import Testing
         #expect(run.status == 66)
     }
 
+    /// A block `async` put on a serial queue holds the queue while it runs: `sync` onto it from there is
+    /// recursion, and the program goes on.
+    @Test func syncOntoTheQueueFromItsAsyncBlockIsRecursion() throws {
+        let run = try Self.run("queue-async-recursion")
+        #expect(run.rules == [.recursiveAcquire], "\(run.error)")
+        #expect(run.output.contains("ran 1 blocks"))
+    }
+
+    /// Async blocks take a lock inside their queue; code holding the lock then waiting for the queue is an
+    /// inversion, and code taking the queue first (four threads contending) is not.
+    @Test(arguments: [[], ["consistent"]])
+    func anAsyncBlockOrdersItsQueueBeforeWhatItTakes(arguments: [String]) throws {
+        let run = try Self.run("queue-async-lock", arguments)
+        #expect(run.rules == (arguments.isEmpty ? [.lockOrderInversion] : []), "\(run.error)")
+        if arguments.isEmpty {
+            let cycle = try #require(run.report?.violations.first).cycle
+            #expect(cycle.contains("serial queue bank.settlement"), "\(cycle)")
+        }
+    }
+
     /// `sync` onto a serial queue waits: holding a spin lock it is `blocking-while-held`.
     @Test func syncUnderASpinLockIsBlockingWhileHeld() throws {
         let run = try Self.run("queue-under-spin-lock")

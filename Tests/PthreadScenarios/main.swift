@@ -447,6 +447,35 @@ let scenarios: [String: () -> Int32] = [
         print("ran \(ran.value) blocks")
         return ran.value == 2 ? 0 : 1
     },
+    "queue-async-recursion": {
+        // A block that `async` put on the queue runs holding it: `sync` onto the same queue from there is
+        // recursion (Dispatch would deadlock).
+        let queue = DispatchQueue(label: "bank.audit")
+        let done = DispatchSemaphore(value: 0)
+        let ran = Box(0)
+        queue.async {
+            queue.sync { ran.value += 1 }
+            done.signal()
+        }
+        done.wait()
+        print("ran \(ran.value) blocks")
+        return ran.value == 1 ? 0 : 1
+    },
+    "queue-async-lock": {
+        // Blocks `async` puts on the queue take the lock inside the queue; code holding the lock waits for
+        // the queue with `sync` (the argument "consistent" takes the queue first there too).
+        let queue = DispatchQueue(label: "bank.settlement")
+        let lock = NSLock()
+        let group = DispatchGroup()
+        for _ in 0..<4 { queue.async(group: group) { lock.withLock {} } }
+        group.wait()
+        if scenarioArguments == ["consistent"] {
+            concurrently(4) { _ in for _ in 0..<100 { queue.sync { lock.withLock {} } } }
+        } else {
+            onThread { lock.withLock { queue.sync {} } }
+        }
+        return 0
+    },
     "queue-under-spin-lock": {
         // `sync` waits for the queue: no routine holding a spin lock may wait.
         let spinLock = SpinLock("DeviceExtension.lock")

@@ -46,6 +46,16 @@ int lv_pthreads_active(void);
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
 // and destroys (lv_pthread_lock_destroyed) each one it drops.
 
+// Serial Dispatch queues (dispatch_queues.c): a block submitted to one holds it while it runs.
+
+/// The validator object of serial queue `queue`, when calls are validated and it is one; else NULL.
+void *lv_dispatch_serial_queue_object(const void *queue);
+/// A block submitted at `caller` starts on this thread: it takes its queue's `object` (NULL: none).
+/// Returns what to pass to lv_dispatch_queue_block_ends.
+void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller);
+/// The block has returned: its queue is released.
+void lv_dispatch_queue_block_ends(void *held, uintptr_t caller);
+
 /// The validator object of the lock at `address`, or NULL when it has none (yet).
 void *lv_pthreads_object(const void *address);
 
