@@ -15,6 +15,8 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
+#include <unistd.h>
 
 static struct {
     void *(*queue_create)(const char *, const void *);
@@ -124,6 +126,217 @@ void *dispatch_queue_create_with_target(const char *label, const void *attribute
     return queue_made(dq.queue_create_with_target(label, attribute, target), label, attribute, CALLER);
 }
 
+// MARK: Deadlocks among queues
+
+// A `sync` cannot wait in timed slices as a pthread wait does (deadlock_watchdog.c): Dispatch has no
+// timed or cancellable `sync`. So each thread waiting in a validated `sync` publishes its wait, each
+// queue whose block runs publishes the thread running it, and a monitor thread (started by the first
+// such wait) looks every 200 ms for a wait-for cycle among waits older than a second: thread A waits
+// for queue Q1, whose block runs on thread B, which waits for Q2, whose block runs on A. A cycle counts
+// when a second reading 100 ms later finds every member in the same wait (a wait's id is never reused)
+// and every queue still run by the same thread: blocked in `sync`, none of them can move. Then it is
+// reported (`deadlock`), the report written and the process ended, as for pthread locks.
+
+#define MAX_QUEUE_WAITS 256
+#define MAX_QUEUE_HOLDERS 4096
+#define MAX_QUEUE_CYCLE 32
+#define QUEUE_SEARCH_AFTER_NS 1000000000ull
+
+typedef struct {
+    uint32_t claimed;          // 1 while a thread owns the slot
+    uint64_t wait_id;          // nonzero while published (written last, release)
+    int64_t tid;
+    uint32_t serial;
+    lv_thread_state *state;    // the waiting thread's state: its held locks, read while it is blocked
+    void *object;              // the queue it waits for
+    uintptr_t caller;
+    uint64_t since_ns;
+    int32_t stack_depth;
+    void *stack[LV_MAX_FRAMES];
+} queue_wait;
+
+static queue_wait queue_waits[MAX_QUEUE_WAITS];
+static uint64_t next_wait_id = 1;
+static __thread int queue_wait_slot = -1;
+
+/// The thread running a block of each queue (by its validator object), 0 when none: open addressing,
+/// entries never removed (a queue's object lives as long as the process).
+static struct {
+    void *object;
+    int64_t tid;
+} queue_holders[MAX_QUEUE_HOLDERS];
+
+static int holder_slot(void *object, int insert) {
+    uintptr_t hash = ((uintptr_t)object >> 4) * 0x9E3779B97F4A7C15ull;
+    for (int probe = 0; probe < MAX_QUEUE_HOLDERS; probe++) {
+        int slot = (int)((hash + (uintptr_t)probe) % MAX_QUEUE_HOLDERS);
+        void *known = __atomic_load_n(&queue_holders[slot].object, __ATOMIC_ACQUIRE);
+        if (known == object) return slot;
+        if (known == NULL) {
+            if (!insert) return -1;
+            void *expected = NULL;
+            if (__atomic_compare_exchange_n(&queue_holders[slot].object, &expected, object, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE) ||
+                expected == object) {
+                return slot;
+            }
+        }
+    }
+    return -1;
+}
+
+static void set_queue_holder(void *object, int64_t tid) {
+    int slot = holder_slot(object, 1);
+    if (slot >= 0) __atomic_store_n(&queue_holders[slot].tid, tid, __ATOMIC_RELEASE);
+}
+
+static int64_t queue_holder(void *object) {
+    int slot = holder_slot(object, 0);
+    return slot < 0 ? 0 : __atomic_load_n(&queue_holders[slot].tid, __ATOMIC_ACQUIRE);
+}
+
+static pthread_once_t monitor_once = PTHREAD_ONCE_INIT;
+static void start_queue_monitor(void);
+
+/// Publishes the calling thread's wait for `object` (before the real `sync`).
+static void publish_queue_wait(void *object, uintptr_t caller) {
+    pthread_once(&monitor_once, start_queue_monitor);
+    int64_t tid = lv_os_thread_id();
+    for (int probe = 0; probe < MAX_QUEUE_WAITS; probe++) {
+        int slot = (int)((uint64_t)(tid + probe) % MAX_QUEUE_WAITS);
+        uint32_t free_slot = 0;
+        if (!__atomic_compare_exchange_n(&queue_waits[slot].claimed, &free_slot, 1, 0, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED)) {
+            continue;
+        }
+        queue_wait *wait = &queue_waits[slot];
+        wait->tid = tid;
+        wait->serial = lv_tls_state.serial;
+        wait->state = &lv_tls_state;
+        wait->object = object;
+        wait->caller = caller;
+        wait->since_ns = lv_monotonic_ns();
+        lv_enter_validator();
+        wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
+        lv_leave_validator();
+        __atomic_store_n(&wait->wait_id, __atomic_fetch_add(&next_wait_id, 1, __ATOMIC_RELAXED), __ATOMIC_RELEASE);
+        queue_wait_slot = slot;
+        return;
+    }
+}
+
+/// The calling thread no longer waits (its block runs, or the `sync` returned).
+static void withdraw_queue_wait(void) {
+    int slot = queue_wait_slot;
+    if (slot < 0) return;
+    queue_wait_slot = -1;
+    __atomic_store_n(&queue_waits[slot].wait_id, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&queue_waits[slot].claimed, 0, __ATOMIC_RELEASE);
+}
+
+typedef struct {
+    int slot;
+    uint64_t wait_id;
+    int64_t holder;  // the thread running a block of the queue it waits for
+} queue_wait_view;
+
+/// The published wait of thread `tid`, if any.
+static int wait_of_thread(int64_t tid, queue_wait_view *view) {
+    for (int slot = 0; slot < MAX_QUEUE_WAITS; slot++) {
+        uint64_t id = __atomic_load_n(&queue_waits[slot].wait_id, __ATOMIC_ACQUIRE);
+        if (id == 0 || __atomic_load_n(&queue_waits[slot].tid, __ATOMIC_RELAXED) != tid) continue;
+        view->slot = slot;
+        view->wait_id = id;
+        view->holder = queue_holder(__atomic_load_n(&queue_waits[slot].object, __ATOMIC_RELAXED));
+        return 1;
+    }
+    return 0;
+}
+
+/// A cycle through the wait in `slot`, into `cycle`; its length, or 0.
+static int find_queue_cycle(int slot, queue_wait_view *cycle) {
+    uint64_t id = __atomic_load_n(&queue_waits[slot].wait_id, __ATOMIC_ACQUIRE);
+    if (id == 0 || lv_monotonic_ns() - __atomic_load_n(&queue_waits[slot].since_ns, __ATOMIC_RELAXED) <
+                       QUEUE_SEARCH_AFTER_NS) {
+        return 0;
+    }
+    int64_t first = __atomic_load_n(&queue_waits[slot].tid, __ATOMIC_RELAXED);
+    cycle[0] = (queue_wait_view){slot, id, queue_holder(__atomic_load_n(&queue_waits[slot].object, __ATOMIC_RELAXED))};
+    for (int length = 1; length < MAX_QUEUE_CYCLE; length++) {
+        int64_t holder = cycle[length - 1].holder;
+        if (holder == 0) return 0;
+        if (holder == first) return length;
+        for (int earlier = 1; earlier < length; earlier++) {
+            if (__atomic_load_n(&queue_waits[cycle[earlier].slot].tid, __ATOMIC_RELAXED) == holder) return 0;
+        }
+        if (!wait_of_thread(holder, &cycle[length])) return 0;
+    }
+    return 0;
+}
+
+static int queue_cycle_holds(const queue_wait_view *cycle, int length) {
+    for (int index = 0; index < length; index++) {
+        const queue_wait *wait = &queue_waits[cycle[index].slot];
+        if (__atomic_load_n(&wait->wait_id, __ATOMIC_ACQUIRE) != cycle[index].wait_id ||
+            queue_holder(__atomic_load_n(&wait->object, __ATOMIC_RELAXED)) != cycle[index].holder) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static lv_deadlock_member queue_members[MAX_QUEUE_CYCLE];
+
+static void report_queue_deadlock(const queue_wait_view *cycle, int length) {
+    uint64_t now = lv_monotonic_ns();
+    for (int index = 0; index < length; index++) {
+        const queue_wait *wait = &queue_waits[cycle[index].slot];
+        lv_deadlock_member *member = &queue_members[index];
+        member->state = wait->state;
+        member->serial = wait->serial;
+        member->how = LV_WAIT_QUEUE;
+        member->os_thread_id = wait->tid;
+        member->lock_object = wait->object;
+        member->instance = lv_pthread_lock_instance(wait->object);
+        member->caller = wait->caller;
+        member->blocked_ns = now - wait->since_ns;
+        member->deadline_ns = 0;
+        member->parked = 1;  // blocked in `sync` for good: its held locks and stack stay put
+        member->stack_depth = wait->stack_depth;
+        for (int frame = 0; frame < wait->stack_depth; frame++) member->stack[frame] = wait->stack[frame];
+    }
+    lv_dispatch_deadlock(queue_members, (uint32_t)length);
+}
+
+static void *queue_monitor(void *unused) {
+    (void)unused;
+    lv_enter_validator();  // for good: its own calls are the validator's
+    queue_wait_view cycle[MAX_QUEUE_CYCLE];
+    for (;;) {
+        struct timespec pause = {0, 200 * 1000000};
+        nanosleep(&pause, NULL);
+        for (int slot = 0; slot < MAX_QUEUE_WAITS; slot++) {
+            int length = find_queue_cycle(slot, cycle);
+            if (length == 0) continue;
+            struct timespec settle = {0, 100 * 1000000};
+            nanosleep(&settle, NULL);
+            if (queue_cycle_holds(cycle, length)) report_queue_deadlock(cycle, length);
+        }
+    }
+    return NULL;
+}
+
+static void start_queue_monitor(void) {
+    pthread_t thread;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    lv_enter_validator();
+    pthread_create(&thread, &attributes, queue_monitor, NULL);
+    lv_leave_validator();
+    pthread_attr_destroy(&attributes);
+}
+
 // MARK: sync: the queue taken while its block runs
 
 // The Blocks ABI's header (as interpose.c's): a block is called through its invoke function.
@@ -151,9 +364,11 @@ typedef struct {
 static void lv_run_holding_queue(queue_sync *sync) {
     int here = pthread_equal(pthread_self(), sync->thread);
     if (here) {
+        withdraw_queue_wait();
         lv_enter_validator();
         lv_pthread_did_acquire(sync->object, sync->caller);
         lv_leave_validator();
+        set_queue_holder(sync->object, lv_os_thread_id());
         sync->held = 1;
     }
     if (sync->block) {
@@ -162,6 +377,7 @@ static void lv_run_holding_queue(queue_sync *sync) {
         sync->function(sync->context);
     }
     if (here) {
+        set_queue_holder(sync->object, 0);
         lv_enter_validator();
         lv_pthread_will_release(sync->object, sync->caller);
         lv_leave_validator();
@@ -200,7 +416,9 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
         lv_leave_validator();
         return;
     }
+    publish_queue_wait(object, caller);
     real_f(queue, &sync, lv_run_sync_function);
+    withdraw_queue_wait();
     if (!sync.held) {
         // Another thread ran it (the main queue's): this thread never held the queue.
         lv_enter_validator();
@@ -243,11 +461,13 @@ void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
     // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
     (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
     lv_leave_validator();
+    set_queue_holder(object, lv_os_thread_id());
     return object;
 }
 
 void lv_dispatch_queue_block_ends(void *held, uintptr_t caller) {
     if (held == NULL) return;
+    set_queue_holder(held, 0);
     lv_enter_validator();
     lv_pthread_will_release(held, caller);
     lv_leave_validator();

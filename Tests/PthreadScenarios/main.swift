@@ -476,6 +476,25 @@ let scenarios: [String: () -> Int32] = [
         }
         return 0
     },
+    "queue-deadlock": {
+        // Two threads take two serial queues in opposite orders at once, and meet: a real deadlock, which
+        // the queue monitor ends with a report.
+        let accounts = DispatchQueue(label: "bank.accounts")
+        let ledger = DispatchQueue(label: "bank.ledger")
+        let bothIn = DispatchGroup()
+        bothIn.enter()
+        bothIn.enter()
+        concurrently(2) { index in
+            Thread.current.name = index == 0 ? "teller" : "auditor"
+            let (first, second) = index == 0 ? (accounts, ledger) : (ledger, accounts)
+            first.sync {
+                bothIn.leave()
+                bothIn.wait()
+                second.sync {}
+            }
+        }
+        return 0
+    },
     "queue-under-spin-lock": {
         // `sync` waits for the queue: no routine holding a spin lock may wait.
         let spinLock = SpinLock("DeviceExtension.lock")

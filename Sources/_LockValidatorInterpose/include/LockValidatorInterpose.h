@@ -103,6 +103,9 @@ extern uint64_t lv_pthread_lock_instance(void *object);
 /// Reports the deadlock of `members` (the calling thread first, each waiting for a lock the next one
 /// holds), writes the report and ends the process.
 extern void lv_pthread_deadlock(const struct lv_deadlock_member *members, uint32_t count);
+/// The same for threads blocked in `sync` onto serial queues, found by the queue monitor (no member is
+/// the calling thread).
+extern void lv_dispatch_deadlock(const struct lv_deadlock_member *members, uint32_t count);
 
 // Scopes carried to new threads, dispatched work and tasks. A token is a retained `ViolationScope`.
 
