@@ -150,14 +150,17 @@ typedef struct {
     lv_thread_state *state;    // the waiting thread's state: its held locks, read while it is blocked
     void *object;              // the queue it waits for
     uintptr_t caller;
-    uint64_t since_ns;
     int32_t stack_depth;
     void *stack[LV_MAX_FRAMES];
 } queue_wait;
 
 static queue_wait queue_waits[MAX_QUEUE_WAITS];
-static uint64_t next_wait_id = 1;
+/// The monitor's own record of when it first saw each slot's wait (publishing reads no clock).
+static uint64_t seen_wait_id[MAX_QUEUE_WAITS];
+static uint64_t seen_since_ns[MAX_QUEUE_WAITS];
 static __thread int queue_wait_slot = -1;
+/// Waits of this thread so far: a wait's id is its thread's id and this count, never reused.
+static __thread uint32_t thread_waits;
 
 /// The thread running a block of each queue (by its validator object), 0 when none: open addressing,
 /// entries never removed (a queue's object lives as long as the process).
@@ -195,13 +198,33 @@ static int64_t queue_holder(void *object) {
     return slot < 0 ? 0 : __atomic_load_n(&queue_holders[slot].tid, __ATOMIC_ACQUIRE);
 }
 
+/// The calling thread's kernel id, asked once per thread (a system call each time would double what an
+/// uncontended `sync` costs); a forked child asks again.
+static __thread int64_t cached_tid;
+static void forget_tid_in_child(void) { cached_tid = 0; }
+static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_tid_in_child); }
+
+static inline int64_t current_tid(void) {
+    if (__builtin_expect(cached_tid == 0, 0)) {
+        pthread_once(&tid_once, register_fork_handler);
+        cached_tid = lv_os_thread_id();
+    }
+    return cached_tid;
+}
+
 static pthread_once_t monitor_once = PTHREAD_ONCE_INIT;
 static void start_queue_monitor(void);
 
 /// Publishes the calling thread's wait for `object` (before the real `sync`).
+static int monitor_started;
+
 static void publish_queue_wait(void *object, uintptr_t caller) {
-    pthread_once(&monitor_once, start_queue_monitor);
-    int64_t tid = lv_os_thread_id();
+    if (__builtin_expect(!__atomic_load_n(&monitor_started, __ATOMIC_ACQUIRE), 0)) {
+        pthread_once(&monitor_once, start_queue_monitor);
+        __atomic_store_n(&monitor_started, 1, __ATOMIC_RELEASE);
+    }
+    int64_t tid = current_tid();
     for (int probe = 0; probe < MAX_QUEUE_WAITS; probe++) {
         int slot = (int)((uint64_t)(tid + probe) % MAX_QUEUE_WAITS);
         uint32_t free_slot = 0;
@@ -215,11 +238,15 @@ static void publish_queue_wait(void *object, uintptr_t caller) {
         wait->state = &lv_tls_state;
         wait->object = object;
         wait->caller = caller;
-        wait->since_ns = lv_monotonic_ns();
-        lv_enter_validator();
-        wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
-        lv_leave_validator();
-        __atomic_store_n(&wait->wait_id, __atomic_fetch_add(&next_wait_id, 1, __ATOMIC_RELAXED), __ATOMIC_RELEASE);
+        // The stack only where the queue runs a block now, so that this `sync` is likely to wait: an
+        // uncontended `sync` pays no unwinding (a deadlock's members are all contended).
+        wait->stack_depth = 0;
+        if (queue_holder(object) != 0) {
+            lv_enter_validator();
+            wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
+            lv_leave_validator();
+        }
+        __atomic_store_n(&wait->wait_id, ((uint64_t)tid << 32) | ++thread_waits, __ATOMIC_RELEASE);
         queue_wait_slot = slot;
         return;
     }
@@ -256,8 +283,7 @@ static int wait_of_thread(int64_t tid, queue_wait_view *view) {
 /// A cycle through the wait in `slot`, into `cycle`; its length, or 0.
 static int find_queue_cycle(int slot, queue_wait_view *cycle) {
     uint64_t id = __atomic_load_n(&queue_waits[slot].wait_id, __ATOMIC_ACQUIRE);
-    if (id == 0 || lv_monotonic_ns() - __atomic_load_n(&queue_waits[slot].since_ns, __ATOMIC_RELAXED) <
-                       QUEUE_SEARCH_AFTER_NS) {
+    if (id == 0 || seen_wait_id[slot] != id || lv_monotonic_ns() - seen_since_ns[slot] < QUEUE_SEARCH_AFTER_NS) {
         return 0;
     }
     int64_t first = __atomic_load_n(&queue_waits[slot].tid, __ATOMIC_RELAXED);
@@ -299,7 +325,7 @@ static void report_queue_deadlock(const queue_wait_view *cycle, int length) {
         member->lock_object = wait->object;
         member->instance = lv_pthread_lock_instance(wait->object);
         member->caller = wait->caller;
-        member->blocked_ns = now - wait->since_ns;
+        member->blocked_ns = now - seen_since_ns[cycle[index].slot];
         member->deadline_ns = 0;
         member->parked = 1;  // blocked in `sync` for good: its held locks and stack stay put
         member->stack_depth = wait->stack_depth;
@@ -315,6 +341,14 @@ static void *queue_monitor(void *unused) {
     for (;;) {
         struct timespec pause = {0, 200 * 1000000};
         nanosleep(&pause, NULL);
+        uint64_t now = lv_monotonic_ns();
+        for (int slot = 0; slot < MAX_QUEUE_WAITS; slot++) {
+            uint64_t id = __atomic_load_n(&queue_waits[slot].wait_id, __ATOMIC_ACQUIRE);
+            if (id != seen_wait_id[slot]) {
+                seen_wait_id[slot] = id;
+                seen_since_ns[slot] = now;
+            }
+        }
         for (int slot = 0; slot < MAX_QUEUE_WAITS; slot++) {
             int length = find_queue_cycle(slot, cycle);
             if (length == 0) continue;
@@ -347,13 +381,14 @@ typedef struct {
     void (*invoke)(const void *block);
 } queue_block_header;
 
-/// One `sync`: the queue's object, the caller, the thread it was made on, and whether the block ran there
-/// holding the queue.
+/// One `sync`: the queue's object, the caller, the thread it was made on, and what the validator said when
+/// its block started there.
 typedef struct {
     void *object;
     uintptr_t caller;
     pthread_t thread;
-    int held;
+    int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
+    int ran_here;
     const void *block;
     void *context;
     void (*function)(void *);
@@ -366,10 +401,14 @@ static void lv_run_holding_queue(queue_sync *sync) {
     if (here) {
         withdraw_queue_wait();
         lv_enter_validator();
-        lv_pthread_did_acquire(sync->object, sync->caller);
+        if (sync->pending) {
+            lv_pthread_did_acquire(sync->object, sync->caller);
+        } else {
+            (void)lv_pthread_took(sync->object, LV_PT_EXCLUSIVE, sync->caller);
+        }
         lv_leave_validator();
-        set_queue_holder(sync->object, lv_os_thread_id());
-        sync->held = 1;
+        sync->ran_here = 1;
+        set_queue_holder(sync->object, current_tid());
     }
     if (sync->block) {
         ((const queue_block_header *)sync->block)->invoke(sync->block);
@@ -387,10 +426,10 @@ static void lv_run_holding_queue(queue_sync *sync) {
 static void lv_run_sync_function(void *context) { lv_run_holding_queue(context); }
 
 /// `sync` onto `queue`: passed through for a queue that is not a known serial one; else validated as an
-/// acquire, and, when that acquire was reported as recursive (the calling thread runs a block of this
-/// queue already), run here instead of deadlocking.
+/// acquire when its block starts. A `sync` from a block the queue runs on this thread is a recursive
+/// acquire: reported before Dispatch would deadlock, and the block run here instead.
 static void lv_queue_sync_call(void *queue, const void *block, void *context, void (*function)(void *),
-                            void (*real_f)(void *, void *, void (*)(void *)), uintptr_t caller) {
+                               void (*real_f)(void *, void *, void (*)(void *)), uintptr_t caller) {
     void *object = validating() ? lv_pthreads_object(queue_key(queue)) : NULL;
     if (object == NULL) {
         if (block) {
@@ -400,26 +439,34 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
         }
         return;
     }
-    lv_enter_validator();
-    uint32_t action = lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
-    lv_leave_validator();
-    queue_sync sync = {object, caller, pthread_self(), 0, block, context, function};
-    if (action != LV_PT_PROCEED) {
-        // Reported: the block runs on this thread, which runs one of the queue's already.
+    if (queue_holder(object) == current_tid()) {
+        lv_enter_validator();
+        (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
+        lv_leave_validator();
         if (block) {
             ((const queue_block_header *)block)->invoke(block);
         } else {
             function(context);
         }
         lv_enter_validator();
-        lv_pthread_will_release(object, caller);  // the placeholder's release
+        // The reported acquire's placeholder is released.
+        lv_pthread_will_release(object, caller);
         lv_leave_validator();
         return;
+    }
+    // A free queue is checked and taken in one step when the block starts (as an uncontended mutex is):
+    // reading the clock for a wait would cost more than Dispatch's own `sync`. A busy one is checked before
+    // the wait, so that an inversion is reported before a deadlock can form.
+    queue_sync sync = {object, caller, pthread_self(), queue_holder(object) != 0, 0, block, context, function};
+    if (sync.pending) {
+        lv_enter_validator();
+        (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
+        lv_leave_validator();
     }
     publish_queue_wait(object, caller);
     real_f(queue, &sync, lv_run_sync_function);
     withdraw_queue_wait();
-    if (!sync.held) {
+    if (sync.pending && !sync.ran_here) {
         // Another thread ran it (the main queue's): this thread never held the queue.
         lv_enter_validator();
         lv_pthread_acquire_failed(object);
@@ -461,7 +508,7 @@ void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
     // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
     (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
     lv_leave_validator();
-    set_queue_holder(object, lv_os_thread_id());
+    set_queue_holder(object, current_tid());
     return object;
 }
 
