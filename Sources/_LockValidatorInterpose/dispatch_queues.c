@@ -205,7 +205,7 @@ static void forget_tid_in_child(void) { cached_tid = 0; }
 static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
 static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_tid_in_child); }
 
-static inline int64_t current_tid(void) {
+int64_t lv_interposer_tid(void) {
     if (__builtin_expect(cached_tid == 0, 0)) {
         pthread_once(&tid_once, register_fork_handler);
         cached_tid = lv_os_thread_id();
@@ -224,7 +224,7 @@ static void publish_queue_wait(void *object, uintptr_t caller) {
         pthread_once(&monitor_once, start_queue_monitor);
         __atomic_store_n(&monitor_started, 1, __ATOMIC_RELEASE);
     }
-    int64_t tid = current_tid();
+    int64_t tid = lv_interposer_tid();
     for (int probe = 0; probe < MAX_QUEUE_WAITS; probe++) {
         int slot = (int)((uint64_t)(tid + probe) % MAX_QUEUE_WAITS);
         uint32_t free_slot = 0;
@@ -408,7 +408,7 @@ static void lv_run_holding_queue(queue_sync *sync) {
         }
         lv_leave_validator();
         sync->ran_here = 1;
-        set_queue_holder(sync->object, current_tid());
+        set_queue_holder(sync->object, lv_interposer_tid());
     }
     if (sync->block) {
         ((const queue_block_header *)sync->block)->invoke(sync->block);
@@ -439,7 +439,7 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
         }
         return;
     }
-    if (queue_holder(object) == current_tid()) {
+    if (queue_holder(object) == lv_interposer_tid()) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
         lv_leave_validator();
@@ -508,7 +508,7 @@ void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
     // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
     (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
     lv_leave_validator();
-    set_queue_holder(object, current_tid());
+    set_queue_holder(object, lv_interposer_tid());
     return object;
 }
 

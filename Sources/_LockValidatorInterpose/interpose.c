@@ -349,6 +349,14 @@ static void lock_initialised(const void *address, uint32_t type, uintptr_t calle
     lv_pthreads_set_object(address, made ? made : UNTRACKED);
 }
 
+void *lv_pthreads_object_for(const void *address, uint32_t type, uintptr_t caller) {
+    return lv_object_for(address, type, caller);
+}
+
+void lv_pthreads_lock_initialised(const void *address, uint32_t type, uintptr_t caller) {
+    lock_initialised(address, type, caller);
+}
+
 static void lock_destroyed(const void *address) {
     void *removed = table_remove((uintptr_t)address);
     if (removed && removed != UNTRACKED) lv_pthread_lock_destroyed(removed);

@@ -32,7 +32,8 @@ import Testing
         _ scenario: String, _ arguments: [String] = [], environment: [String: String] = [:],
         executable name: String = "pthread-scenarios"
     ) throws -> Run {
-        let executable = buildDirectory.appendingPathComponent(name)
+        // A name is in the build folder; a path is itself.
+        let executable = name.hasPrefix("/") ? URL(fileURLWithPath: name) : buildDirectory.appendingPathComponent(name)
         try #require(
             FileManager.default.isExecutableFile(atPath: executable.path),
             "\(executable.path) is missing: `swift build --build-tests` builds it")

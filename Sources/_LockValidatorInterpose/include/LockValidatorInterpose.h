@@ -19,6 +19,7 @@ enum {
     LV_PT_RWLOCK_WRITER_FIRST = 4,  ///< PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP: readers queue behind writers
     LV_PT_SPIN = 5,              ///< pthread_spinlock_t
     LV_PT_DISPATCH_SERIAL = 6,   ///< a serial Dispatch queue, taken by dispatch_sync (a pseudo-lock)
+    LV_PT_SWIFT_MUTEX = 7,       ///< a Synchronization.Mutex, seen through the Mutex overlay (swift_mutex.c)
 };
 
 /// The lock-table object of a lock the validator leaves alone.
@@ -46,6 +47,9 @@ int lv_pthreads_active(void);
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
 // and destroys (lv_pthread_lock_destroyed) each one it drops.
 
+/// The calling thread's kernel id, asked of the kernel once per thread (and again in a forked child).
+int64_t lv_interposer_tid(void);
+
 // Serial Dispatch queues (dispatch_queues.c): a block submitted to one holds it while it runs.
 
 /// The validator object of serial queue `queue`, when calls are validated and it is one; else NULL.
@@ -55,6 +59,13 @@ void *lv_dispatch_serial_queue_object(const void *queue);
 void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller);
 /// The block has returned: its queue is released.
 void lv_dispatch_queue_block_ends(void *held, uintptr_t caller);
+
+/// The validator object of the lock at `address`, made now (keyed by the code at `caller`) if the lock was
+/// never seen; NULL when the lock is left untracked. Called inside the validator.
+void *lv_pthreads_object_for(const void *address, uint32_t type, uintptr_t caller);
+/// A lock of `type` was initialised at `address` by the code at `caller`: a new object, replacing any for
+/// memory that held a lock before. Called inside the validator.
+void lv_pthreads_lock_initialised(const void *address, uint32_t type, uintptr_t caller);
 
 /// The validator object of the lock at `address`, or NULL when it has none (yet).
 void *lv_pthreads_object(const void *address);
