@@ -3,14 +3,20 @@
 /// Each change replaces text the interface must hold as it is; a toolchain whose interface differs is an
 /// error that names what was not found, never a half-patched module.
 enum MutexOverlay {
-    static let hooks = """
-        @_extern(c, "lockvalidator_mutex_init") @_weakLinked @usableFromInline internal func _lockValidatorMutexInit(_ word: Swift.UnsafeMutableRawPointer)
-        @_extern(c, "lockvalidator_mutex_took") @_weakLinked @usableFromInline internal func _lockValidatorMutexTook(_ word: Swift.UnsafeMutableRawPointer, _ trylock: Swift.Int32)
-        @_extern(c, "lockvalidator_mutex_will_wait") @_weakLinked @usableFromInline internal func _lockValidatorMutexWillWait(_ word: Swift.UnsafeMutableRawPointer) -> Swift.Int32
-        @_extern(c, "lockvalidator_mutex_waited") @_weakLinked @usableFromInline internal func _lockValidatorMutexWaited(_ word: Swift.UnsafeMutableRawPointer)
-        @_extern(c, "lockvalidator_mutex_will_unlock") @_weakLinked @usableFromInline internal func _lockValidatorMutexWillUnlock(_ word: Swift.UnsafeMutableRawPointer) -> Swift.Int32
+    static let hooks = [
+        hook("init", "(_ word: Swift.UnsafeMutableRawPointer)"),
+        hook("took", "(_ word: Swift.UnsafeMutableRawPointer, _ trylock: Swift.Int32)"),
+        hook("will_wait", "(_ word: Swift.UnsafeMutableRawPointer) -> Swift.Int32"),
+        hook("waited", "(_ word: Swift.UnsafeMutableRawPointer)"),
+        hook("will_unlock", "(_ word: Swift.UnsafeMutableRawPointer) -> Swift.Int32"),
+    ].joined()
 
-        """
+    /// The declaration of hook `lockvalidator_mutex_<name>`, as `_lockValidatorMutex<Name>`.
+    static func hook(_ name: String, _ signature: String) -> String {
+        let swiftName = name.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        return "@_extern(c, \"lockvalidator_mutex_\(name)\") @_weakLinked @usableFromInline"
+            + " internal func _lockValidatorMutex\(swiftName)\(signature)\n"
+    }
 
     /// The word's address, as the hooks take it.
     static let word = "Swift.UnsafeMutableRawPointer(storage._rawAddress)"
@@ -32,7 +38,9 @@ enum MutexOverlay {
             "_MutexHandle.init()"
         ),
         (
-            lines("    if _fastPath(exchanged) {", "       ", "      return", "    }", "", "    _lockSlow(selfId)", "  }"),
+            lines(
+                "    if _fastPath(exchanged) {", "       ", "      return", "    }", "", "    _lockSlow(selfId)",
+                "  }"),
             lines(
                 "    if _fastPath(exchanged) {",
                 "      if #_hasSymbol(_lockValidatorMutexTook) { _lockValidatorMutexTook(\(word), 0) }",
@@ -44,7 +52,9 @@ enum MutexOverlay {
             "_MutexHandle._lock()"
         ),
         (
-            lines("    ).exchanged {", "       ", "      return true", "    }", "", "     ", "     ", "    return _tryLockSlow()"),
+            lines(
+                "    ).exchanged {", "       ", "      return true", "    }", "", "     ", "     ",
+                "    return _tryLockSlow()"),
             lines(
                 "    ).exchanged {",
                 "      if #_hasSymbol(_lockValidatorMutexTook) { _lockValidatorMutexTook(\(word), 1) }",

@@ -168,7 +168,10 @@ import Testing
         #expect(named == lines.map { "NSLock created at main.swift:\($0.line):\($0.column) in bankLocks" }.sorted())
         let edge = try #require(read.graph.edges.first { $0.from.contains("bankLocks") })
         #expect(named.contains(edge.from) && named.contains(edge.to), "the edges are renamed with their classes")
-        #expect(read.graph.classes.filter { $0.name.contains("bankLocks") }.allSatisfy { $0.site?.code?.location.line != nil })
+        #expect(
+            read.graph.classes.filter { $0.name.contains("bankLocks") }.allSatisfy {
+                $0.site?.code?.location.line != nil
+            })
 
         // A rebuilt image (another build id) is not asked: what the report named stays.
         var stale = written
@@ -301,7 +304,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/orders.graph"
         for names in [["Bad.A", "Bad.B"], ["Bad.C", "Bad.D"]] {
-            let good = try PthreadInterpositionTests.run("named-order", names, environment: ["LOCKVALIDATOR_GRAPH": path])
+            let good = try PthreadInterpositionTests.run(
+                "named-order", names, environment: ["LOCKVALIDATOR_GRAPH": path])
             #expect(good.status == 0)
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -327,7 +331,8 @@ import Testing
         #expect(warnings[0].contains("dropped") && warnings[0].contains("the rest is used"), "\(warnings[0])")
         #expect(run.rules == [.lockOrderInversion], "\(run.error)")
         let healed = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(healed.hasSuffix("\n") && healed.split(separator: "\n").last?.hasPrefix("end\t") == true, "written whole")
+        #expect(
+            healed.hasSuffix("\n") && healed.split(separator: "\n").last?.hasPrefix("end\t") == true, "written whole")
         let show = try Self.lockval(["store", "show", path])
         #expect(show.status == 0 && show.error.isEmpty, "\(show.error)")
         // lockval reads a damaged store for what is whole, and says how to repair it.

@@ -44,7 +44,8 @@ import Testing
     static func creationSite(of name: String) throws -> String {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("MutexScenarios/main.swift").path
-        let lines = try String(contentsOfFile: source, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try String(contentsOfFile: source, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
         let index = try #require(lines.firstIndex { $0.contains("let \(name) = Mutex(0)") })
         let column = try #require(lines[index].range(of: "Mutex(0)")).lowerBound.utf16Offset(in: lines[index]) + 1
         return "main.swift:\(index + 1):\(column)"

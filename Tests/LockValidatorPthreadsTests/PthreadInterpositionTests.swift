@@ -146,9 +146,12 @@ import Testing
         let run = try Self.run("wrapper-abba")
         let violation = try #require(run.report?.violations.first)
         #expect(run.rules == [.lockOrderInversion])
-        let lines = try Self.lines(containing: "let books = LedgerLock()", "let vault = LedgerLock()", inScenarioNamed: "wrapper-abba")
+        let lines = try Self.lines(
+            containing: "let books = LedgerLock()", "let vault = LedgerLock()", inScenarioNamed: "wrapper-abba")
         for (lock, line) in zip(violation.locks.sorted { $0.name < $1.name }, lines) {
-            #expect(lock.name.hasPrefix("LedgerLock created at main.swift:\(line.line):\(line.column) in closure #"), "\(lock.name)")
+            #expect(
+                lock.name.hasPrefix("LedgerLock created at main.swift:\(line.line):\(line.column) in closure #"),
+                "\(lock.name)")
         }
         let closingLine = try Self.lines(containing: "books.lock()", inScenarioNamed: "wrapper-abba")[0].line
         #expect(violation.site?.code?.location.line == closingLine, "\(String(describing: violation.site))")
@@ -456,7 +459,8 @@ import Testing
     @Test(arguments: ["maybe", "0", ""])
     func aBadSettingNamesTheVariableAndKeepsValidating(value: String) throws {
         let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_PTHREADS": value])
-        #expect(run.error.contains("LOCKVALIDATOR_PTHREADS=\"\(value)\" is not valid: expected on or off (it stays on)"))
+        #expect(
+            run.error.contains("LOCKVALIDATOR_PTHREADS=\"\(value)\" is not valid: expected on or off (it stays on)"))
         #expect(run.rules == [.lockOrderInversion] && run.status == 66)
     }
 

@@ -21,11 +21,13 @@ func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     for index in 0..<count {
         var thread = pthread_t()
         let work = Unmanaged.passRetained(Work(body, index)).toOpaque()
-        pthread_create(&thread, nil, { argument in
-            let work = Unmanaged<Work>.fromOpaque(argument!).takeRetainedValue()
-            work.body(work.index)
-            return nil
-        }, work)
+        pthread_create(
+            &thread, nil,
+            { argument in
+                let work = Unmanaged<Work>.fromOpaque(argument!).takeRetainedValue()
+                work.body(work.index)
+                return nil
+            }, work)
         threads.append(thread)
     }
     for thread in threads { pthread_join(thread, nil) }

@@ -18,9 +18,10 @@ let libcLock = unsafeBitCast(
 let libcUnlock = unsafeBitCast(
     dlsym(UnsafeMutableRawPointer(bitPattern: -1), "pthread_mutex_unlock"), to: MutexFunction.self)
 
-typealias SyncFunction = @convention(c) (
-    UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, @convention(c) (UnsafeMutableRawPointer?) -> Void
-) -> Void
+typealias SyncFunction =
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, @convention(c) (UnsafeMutableRawPointer?) -> Void
+    ) -> Void
 
 /// Dispatch's own dispatch_sync_f, past the interposer, and the interposed one (this executable's).
 let libdispatchSync = unsafeBitCast(

@@ -27,7 +27,8 @@ extension ValidationReport {
                 guard let address = site.address, lv_image_of(address, &bias, &path) == 0, let path else { continue }
                 let buildID = lv_image_build_id(address).map { String(cString: $0) }
                 seen[site.module] = ImageDescription(
-                    module: site.module, path: String(cString: path), buildID: buildID?.isEmpty == false ? buildID : nil)
+                    module: site.module, path: String(cString: path), buildID: buildID?.isEmpty == false ? buildID : nil
+                )
             }
             return seen.values.sorted { $0.module < $1.module }
         }

@@ -37,7 +37,8 @@ enum ReportWriter {
             return currentReport()
         }
         var report = Symbolizer.deferringDebugInformation { currentReport() }
-        let sites = report.graph.classes.compactMap { $0.site?.code }
+        let sites =
+            report.graph.classes.compactMap { $0.site?.code }
             + report.graph.edges.flatMap { [$0.fromAcquiredAt.code, $0.toAcquiredAt.code].compactMap { $0 } }
         report.process.deferredImages = ValidationReport.ImageDescription.images(holding: sites)
         return report
@@ -88,7 +89,8 @@ enum ReportWriter {
         let path = ReportPath.resolved(configured)
         let report = currentReportDeferringLookUpsWhenClean()
         // Names and lines are looked up (child processes) before the lock, never while holding it.
-        let text = report.process.deferredImages == nil ? json(report) : Symbolizer.deferringDebugInformation { json(report) }
+        let text =
+            report.process.deferredImages == nil ? json(report) : Symbolizer.deferringDebugInformation { json(report) }
         let written = DirectoryLock.withLock(containing: path) { () -> Result<Void, FileWriteError>? in
             guard TextFile.mayReplace(path, holding: "\"\(ValidationReport.schemaName.dropLast(1))") else {
                 return nil

@@ -61,7 +61,8 @@ extension DecodingError {
         switch self {
         case .keyNotFound(let key, let context):
             let place = path(context)
-            return "missing field \"\(key.stringValue)\"" + (place.isEmpty ? "" : " in \(place.dropFirst(place.hasPrefix(".") ? 1 : 0))")
+            return "missing field \"\(key.stringValue)\""
+                + (place.isEmpty ? "" : " in \(place.dropFirst(place.hasPrefix(".") ? 1 : 0))")
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(self)"
