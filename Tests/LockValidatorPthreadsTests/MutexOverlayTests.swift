@@ -86,6 +86,16 @@ import Testing
         #expect(run.rules == [], "\(run.error)")
     }
 
+    /// A Mutex moved after it was made (the init hook saw a temporary) is known from its first lock: one
+    /// class, named for that lock, not for a creation it did not see.
+    @Test func aMovedMutexIsNamedByItsFirstLock() throws {
+        let run = try Self.run("moved")
+        #expect(run.rules == [], "\(run.error)")
+        let names = try #require(run.report).graph.classes.map(\.name).filter { $0.hasPrefix("Mutex ") }
+        let gold = names.filter { $0.contains("first locked at") }
+        #expect(gold.count == 1, "\(names)")
+    }
+
     /// Without LockValidatorPthreads the overlay's hooks are unset: the plain Mutex, no report, status 0.
     @Test func withoutTheLibraryTheOverlaysMutexIsThePlainOne() throws {
         let run = try Self.run("abba", validated: false)

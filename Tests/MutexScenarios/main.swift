@@ -38,7 +38,25 @@ final class Bank: Sendable {
     let ledger = Mutex(0)
 }
 
+/// A Mutex made in a local and then moved into its place: the init hook saw the local's address.
+final class Vault: Sendable {
+    let gold: Mutex<Int>
+    init() {
+        let made = Mutex(0)
+        gold = made
+    }
+}
+
 let scenarios: [String: () -> Int32] = [
+    "moved": {
+        // The moved Mutex is known from its first lock on: one class, named for that lock.
+        let vault = Vault()
+        vault.gold.withLock { $0 += 1 }
+        vault.gold.withLock { $0 += 1 }
+        let bank = Bank()
+        bank.accounts.withLock { _ in vault.gold.withLock { $0 += 1 } }
+        return 0
+    },
     "abba": {
         // Two Mutexes taken in both orders, one thread after the other: an ABBA.
         let bank = Bank()

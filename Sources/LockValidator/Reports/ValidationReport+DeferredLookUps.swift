@@ -44,11 +44,12 @@ extension ValidationReport {
         var renames: [String: String] = [:]
         for description in graph.classes {
             guard case .code(let site)? = description.site, let better = found[site],
-                let marker = description.name.firstRange(of: " created at "),
+                let verb = ["created", "first locked"].first(where: { description.name.contains(" \($0) at ") }),
+                let marker = description.name.firstRange(of: " \(verb) at "),
                 description.name[marker.upperBound...] == site.description
             else { continue }
             renames[description.name] = LockClass.name(
-                noun: String(description.name[..<marker.lowerBound]), createdAt: better)
+                noun: String(description.name[..<marker.lowerBound]), createdAt: better, verb: verb)
         }
         func renamed(_ name: String) -> String {
             if let new = renames[name] { return new }
