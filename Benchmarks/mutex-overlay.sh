@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 swift build -c release --product LockValidatorPreload >&2
-swift run -c release lockval overlay -o "$work/overlay" >&2
+swift run lockval overlay -o "$work/overlay" >&2
 swiftc -O -I "$work/overlay" Benchmarks/Measurements/MutexPairs/main.swift -o "$work/mutex-pairs"
 preload=$(swift build -c release --show-bin-path)/libLockValidatorPreload.so
 plain=() validated=()
