@@ -83,7 +83,12 @@ func blockingCallMade(_ name: UnsafePointer<CChar>, _ caller: UInt) {
     // The interposer read the thread's word once; this checks it on the registered thread's state.
     let thread = ThreadState.current
     guard thread.mustNotBlock else { return }
-    thread.printMightSleepBug(call: String(cString: name), at: CallSite(returnAddress: caller).site)
+    // The stack from the program's call on, without the interposer's frames.
+    let stack = StackTrace.capture()
+    let start = stack.addresses.firstIndex(of: caller) ?? 0
+    thread.printMightSleepBug(
+        call: String(cString: name), at: CallSite(returnAddress: caller).site,
+        stack: StackTrace(addresses: Array(stack.addresses[start...])))
 }
 
 // MARK: Scopes carried to new threads, dispatched work and tasks
