@@ -27,7 +27,7 @@ extension LockTracking {
                     && top.pointee.irql == thread.irql.rawValue && top.pointee.kind == kind.rawValue
                     && top.pointee.queue_node == queueNode && (budget == 0 || held <= budget))
         else { return false }
-        thread.pop()
+        thread.pop(kind: kind.rawValue)
         owner.store(0, ordering: .relaxed)
         statistics.recordHold(cycles: held)
         return true

@@ -191,10 +191,16 @@ package struct ThreadState {
     /// Pops the newest entry, restoring the chain key below it.
     @inlinable
     package func pop() {
+        pop(kind: held(depth - 1).pointee.kind)
+    }
+
+    /// ``pop()`` for a caller that knows the newest entry's kind (it checked it): a spin lock's fast
+    /// release, whose kind is a constant there, counts its spin hold off without reading the entry's.
+    @inlinable @inline(__always)
+    package func pop(kind: UInt8) {
         let depth = self.depth
-        let entry = held(depth - 1)
-        chainKey = entry.pointee.prev_chain_key
-        if entry.pointee.kind != AcquireKind.annotated.rawValue { pointer.pointee.spin_holds &-= 1 }
+        chainKey = held(depth - 1).pointee.prev_chain_key
+        if kind != AcquireKind.annotated.rawValue { pointer.pointee.spin_holds &-= 1 }
         pointer.pointee.depth = UInt16(depth - 1)
     }
 
