@@ -128,7 +128,8 @@ import Testing
         #expect(unlock.contains("ERROR: release-not-held") && unlock.contains("closed_period"), "\(unlock)")
 
         // A C library call that blocks, made at DISPATCH_LEVEL: reported at the call, no mightSleep() needed.
-        let sleepLine = try Self.line(of: "        usleep(1)\n        IRQL.lower", in: "Tests/LedgerTests/LedgerTests.swift")
+        let sleepLine = try Self.line(
+            of: "        usleep(1)\n        IRQL.lower", in: "Tests/LedgerTests/LedgerTests.swift")
         let sleeping = try #require(issues["failsSleepingAtDispatchLevel"])
         #expect(sleeping.contains("ERROR: blocking-while-held"), "\(sleeping)")
         #expect(sleeping.contains("called usleep(), which may block, at DISPATCH_LEVEL"))
@@ -137,7 +138,8 @@ import Testing
         // The report file, and SARIF made from it, valid against the schema.
         let report = try #require(run.report)
         let rules = Set(report.violations.map(\.rule))
-        #expect(rules.isSuperset(of: [.lockOrderInversion, .sameClassNesting, .releaseNotHeld, .blockingWhileHeld]))
+        #expect(
+            rules.isSuperset(of: [.lockOrderInversion, .sameClassNesting, .releaseNotHeld, .blockingWhileHeld]))
         #expect(try SarifSchema.errors(in: report.sarif(sourceRoot: Self.package.path)) == [])
     }
 

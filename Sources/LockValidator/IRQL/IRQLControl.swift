@@ -73,6 +73,8 @@ public func pageableCode(fileID: StaticString = #fileID, line: UInt = #line) {
 public func mightSleep(fileID: StaticString = #fileID, line: UInt = #line) {
     #if Validation
         let thread = ThreadState.current
-        if _slowPath(thread.mustNotBlock) { thread.printMightSleepBug(call: nil, at: .source(SourceSite(fileID, line))) }
+        if _slowPath(thread.mustNotBlock) {
+            thread.printMightSleepBug(call: nil, at: .source(SourceSite(fileID, line)))
+        }
     #endif
 }

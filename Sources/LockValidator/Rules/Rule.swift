@@ -157,7 +157,8 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
             return (
                 "sleeping function called from invalid context", .error,
                 "might_sleep; Driver Verifier 0xC4/0x120-0x122",
-                "`mightSleep()`, a sleeping annotated lock, or (with LockValidatorPthreads) a C library call that blocks, at DISPATCH_LEVEL or with a spin lock held"
+                "`mightSleep()`, a sleeping annotated lock, or (with LockValidatorPthreads) a C library call that"
+                    + " blocks, at DISPATCH_LEVEL or with a spin lock held"
             )
         case .threadExitHoldingLock:
             return (
