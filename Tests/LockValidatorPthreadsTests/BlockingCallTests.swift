@@ -64,6 +64,16 @@ import Testing
                 .count == 2)
     }
 
+    @Test func aSleepUnderAPthreadSpinLockIsBlockingWhileHeld() throws {
+        let run = try Self.run("usleep", "pthread-spin-lock")
+        #expect(run.rules == [.blockingWhileHeld])
+        let violation = try #require(run.report?.violations.first)
+        // A lock that spins is a spin lock, whatever its front end: the pthread spin lock, named by its init.
+        #expect(
+            violation.summary.contains("called usleep(), which may block, with the spin lock \"spin lock created at"))
+        #expect(violation.occurrences == 100)
+    }
+
     @Test func aSleepAtDispatchLevelHoldingNothingIsBlockingWhileHeld() throws {
         let run = try Self.run("nanosleep", "dispatch-level")
         #expect(run.rules == [.blockingWhileHeld])

@@ -96,12 +96,15 @@ enum BlockingCalls {
     }
 
     /// `blocking-call <call> <where>`: `where` is `spin-lock` (inside one SpinLock the threads contend
-    /// for), `dispatch-level` (at DISPATCH_LEVEL, holding nothing) or `nothing-held`. Returns 0 when every
+    /// for), `pthread-spin-lock` (inside one pthread spin lock), `dispatch-level` (at DISPATCH_LEVEL,
+    /// holding nothing) or `nothing-held`. Returns 0 when every
     /// call was made.
     static func blockingCall() -> Int32 {
         guard scenarioArguments.count == 2, let call = calls[scenarioArguments[0]] else { return 2 }
         let context = scenarioArguments[1]
         let lock = SpinLock("BlockingCalls.lock")
+        nonisolated(unsafe) let spin = UnsafeMutablePointer<pthread_spinlock_t>.allocate(capacity: 1)
+        pthread_spin_init(spin, 0)
         let made = Box(0)
         concurrently(threads) { _ in
             let steps = call.prepare()
@@ -113,6 +116,11 @@ enum BlockingCalls {
                         steps.call()
                         made.value += 1
                     }
+                case "pthread-spin-lock":
+                    pthread_spin_lock(spin)
+                    steps.call()
+                    made.value += 1
+                    pthread_spin_unlock(spin)
                 case "dispatch-level":
                     let old = IRQL.raise(to: .dispatch)
                     steps.call()

@@ -189,7 +189,7 @@ package struct ThreadState {
     }
 
     /// Pops the newest entry, restoring the chain key below it.
-    @inlinable
+    @inlinable @inline(__always)
     package func pop() {
         pop(kind: held(depth - 1).pointee.kind)
     }
