@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "LockValidatorInterpose.h"
 #include "LockValidatorShims.h"
+#include "blocking_calls.h"
 #include "deadlock_watchdog.h"
 
 #include <ctype.h>
@@ -158,6 +159,8 @@ static int called_from_runtime(uintptr_t caller) {
     }
     return 0;
 }
+
+int lv_called_from_runtime(uintptr_t caller) { return called_from_runtime(caller); }
 
 // A child forked from a threaded process may find one of the validator's own locks held by a thread
 // that does not exist in it: it locks on, unvalidated (TSan's die_after_fork names the same hazard).
@@ -761,6 +764,7 @@ static inline int reacquired_lv_after_wait(void *object, int result, uintptr_t c
 }
 
 int pthread_cond_wait(pthread_cond_t *condition, pthread_mutex_t *mutex) {
+    if (__builtin_expect(lv_must_not_block(), 0)) lv_blocking_call("pthread_cond_wait", CALLER);
     if (!validating()) return REAL(cond_wait)(condition, mutex);
     void *object = lv_release_for_wait(mutex, CALLER);
     int result = REAL(cond_wait)(condition, mutex);
@@ -768,6 +772,7 @@ int pthread_cond_wait(pthread_cond_t *condition, pthread_mutex_t *mutex) {
 }
 
 int pthread_cond_timedwait(pthread_cond_t *condition, pthread_mutex_t *mutex, const struct timespec *deadline) {
+    if (__builtin_expect(lv_must_not_block(), 0)) lv_blocking_call("pthread_cond_timedwait", CALLER);
     if (!validating()) return REAL(cond_timedwait)(condition, mutex, deadline);
     void *object = lv_release_for_wait(mutex, CALLER);
     int result = REAL(cond_timedwait)(condition, mutex, deadline);
@@ -776,6 +781,7 @@ int pthread_cond_timedwait(pthread_cond_t *condition, pthread_mutex_t *mutex, co
 
 int pthread_cond_clockwait(pthread_cond_t *condition, pthread_mutex_t *mutex, clockid_t clock,
                            const struct timespec *deadline) {
+    if (__builtin_expect(lv_must_not_block(), 0)) lv_blocking_call("pthread_cond_clockwait", CALLER);
     if (!validating()) return REAL(cond_clockwait)(condition, mutex, clock, deadline);
     void *object = lv_release_for_wait(mutex, CALLER);
     int result = REAL(cond_clockwait)(condition, mutex, clock, deadline);

@@ -519,6 +519,8 @@ let scenarios: [String: () -> Int32] = [
         outer.withLock { inner.withLock {} }
         return 0
     },
+    "blocking-call": BlockingCalls.blockingCall,
+    "blocking-call-in-scope": BlockingCalls.blockingCallInScope,
     "scoped-inversion": ScopedWork.inversionInScope,
     "scoped-spin-inversion": ScopedWork.spinInversionInScope,
     "scoped-thread-exit": ScopedWork.threadEndingHoldingALock,

@@ -1,7 +1,10 @@
 #include "PthreadScenariosC.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static pthread_mutex_t first = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t second = PTHREAD_MUTEX_INITIALIZER;
@@ -134,3 +137,7 @@ void scenario_c_open_reader_and_cache(void) {
 static pthread_mutex_t never_locked = PTHREAD_MUTEX_INITIALIZER;
 
 int scenario_c_release_what_nobody_holds(void) { return pthread_mutex_unlock(&never_locked); }
+
+long scenario_c_futex_wait_changed(uint32_t *word) {
+    return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+}

@@ -24,6 +24,7 @@ package enum BlockingWatchdog {
         _ members: UnsafeBufferPointer<lv_deadlock_member>, failureStatus: Int, callerIsMember: Bool = true,
         lockInfo: (UnsafeMutableRawPointer) -> LockInfo
     ) -> Never {
+        lv_enter_validator()  // validator code: its writes are not the program's blocking calls
         let waits = members.indices.map { index in
             threadWait(
                 members[index], holder: members[(index + 1) % members.count].serial,

@@ -1,6 +1,7 @@
 // The pthread interposer of LockValidatorPthreads: definitions of the pthread mutex, reader–writer lock,
-// spin lock and condition-wait functions that tell the validator, then call the C library's own
-// (found with dlsym(RTLD_NEXT, …)). Not API: everything here may change.
+// spin lock and condition-wait functions that tell the validator, and of the C library's calls that
+// block (blocking_calls.c), then call the C library's own (found with dlsym(RTLD_NEXT, …)). Not API:
+// everything here may change.
 #ifndef LOCK_VALIDATOR_INTERPOSE_H
 #define LOCK_VALIDATOR_INTERPOSE_H
 
@@ -103,6 +104,9 @@ extern uint32_t lv_pthread_will_release(void *object, uintptr_t caller);
 /// The lock of `object` is destroyed (or its memory initialised again): reports a held lock, and
 /// releases `object`.
 extern void lv_pthread_lock_destroyed(void *object);
+/// `name` (a C library function that may block) was called from `caller` while the thread holds a spin
+/// lock or runs above APC_LEVEL: reports `blocking-while-held`.
+extern void lv_blocking_call_made(const char *name, uintptr_t caller);
 /// Runs once, the first time an interposed call can be validated: installs the validator's side.
 /// Returns 0 to leave interposition off.
 extern int lv_pthread_install(void);

@@ -71,15 +71,18 @@ typedef struct lv_queue_node {
 /// Everything one thread ("processor") keeps: IRQL, pended interrupts and DPCs, held locks.
 typedef struct lv_thread_state {
     uint32_t serial;              ///< 0 until the thread is first seen, then a process-unique number
+    // `irql`, `delivering` and `spin_holds` make one 32-bit word, which an interposed call that may
+    // block reads in one load (lv_must_not_block).
     uint8_t irql;                 ///< the current IRQL
     uint8_t delivering;           ///< pended work is being delivered (no re-entry)
-    uint16_t depth;               ///< entries used in `held`
+    uint16_t spin_holds;          ///< entries in `held` of a spin lock (any kind but annotated)
     uint32_t pending;             ///< bit n: work pended at IRQL n (interrupts at DIRQL, DPCs at 2)
     uint32_t overflow;            ///< acquires not tracked because `held` was full
     /// Entries below this index carry the snapshot their hold began under; the rest began under the
     /// thread's current one. A refresh copies the old snapshot into the entries that need it, so an
     /// acquire copies none.
     uint16_t snapshot_own_below;
+    uint16_t depth;               ///< entries used in `held`
     uint64_t chain_key;           ///< hash of the held classes in order (lockdep's chain key); 0 when none
     void *processor;              ///< retained Swift object holding pended work, or NULL
     uint64_t queue_nodes_in_use;  ///< bit i: queue_nodes[i] is lent to a LockQueueHandle
@@ -126,6 +129,19 @@ static inline void lv_prefetch(uintptr_t address) { __builtin_prefetch((const vo
 
 /// This thread's state; about a nanosecond.
 static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
+
+_Static_assert(offsetof(lv_thread_state, irql) % 4 == 0 &&
+                   offsetof(lv_thread_state, spin_holds) == offsetof(lv_thread_state, irql) + 2,
+               "irql, delivering and spin_holds make one aligned word");
+
+/// Whether the calling thread must not block (Linux's might_sleep context): it holds a spin lock, or
+/// runs above APC_LEVEL. One load of the word `irql` starts: the IRQL in its low byte, `spin_holds` in
+/// its high half, `delivering` masked out. Registered or not, a thread reads zeros until it holds one.
+static inline int lv_must_not_block(void) {
+    uint32_t word;
+    __builtin_memcpy(&word, &lv_tls_state.irql, sizeof word);
+    return (word & 0xFFFF00FFu) > 1;  // 1: APC_LEVEL
+}
 
 #include "LockValidatorHeldEntry.h"
 #include "LockValidatorDeadlockMember.h"
