@@ -426,12 +426,12 @@ __attribute__((noinline, cold)) static uint32_t release_of_unseen_mutex(const pt
 /// Before a release of the lock at `address`: whether to call the real unlock. A lock the validator never
 /// saw is passed through, unless it is a mutex (`is_mutex`) no thread holds (`release_of_unseen_mutex`).
 static inline uint32_t lv_before_release(const void *address, int is_mutex, uintptr_t caller) {
-    lv_enter_validator();
     void *object = table_lookup((uintptr_t)address);
-    if (__builtin_expect(object == NULL, 0) && is_mutex) {
-        lv_leave_validator();
-        return release_of_unseen_mutex(address, caller);
+    if (__builtin_expect(object == NULL, 0) && is_mutex) return release_of_unseen_mutex(address, caller);
+    if (object && object != UNTRACKED && lv_annotated_release_fast(&((lv_pthread_object *)object)->fast)) {
+        return LV_PT_PROCEED;
     }
+    lv_enter_validator();
     uint32_t action = object && object != UNTRACKED ? lv_pthread_will_release(object, caller) : LV_PT_PROCEED;
     lv_leave_validator();
     return action;
@@ -485,6 +485,8 @@ __attribute__((always_inline)) static inline int try_first(void *lock, uint32_t 
     if (__builtin_expect(known == NULL, 0)) return MUST_WAIT;
     int tried = calls->try_lock(lock);
     if (!calls->taken(tried)) return MUST_WAIT;
+    // The common case, in C: a build without the optimiser (a user's `swift test`) costs what an optimised one does.
+    if (how == LV_PT_EXCLUSIVE && lv_annotated_took_fast(&((lv_pthread_object *)known)->fast, caller)) return tried;
     lv_enter_validator();
     uint32_t action = lv_pthread_took(known, how, caller);
     lv_leave_validator();

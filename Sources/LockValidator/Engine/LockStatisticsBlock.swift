@@ -106,37 +106,13 @@ struct LockStatisticsBlock {
         }
     }
 
-    /// Counts one completed hold.
+    /// Counts one completed hold (C's, which the interposer's fast path shares).
     @inlinable @inline(__always)
-    func recordHold(cycles: UInt64) {
-        let holds = slots + Slot.holds.rawValue
-        let count = holds.pointee.load(ordering: .relaxed) &+ 1
-        holds.pointee.store(count, ordering: .relaxed)
-        add(cycles, to: .holdTotal)
-        raise(.holdMax, to: cycles)
-        // Every 2^31 holds the short buckets move to the full ones, so that none can wrap.
-        if _slowPath(count & (1 << 31 - 1) == 0) { moveShortBuckets() }
-        let short = (64 - Self.firstShortBucket) &- cycles.leadingZeroBitCount  // the bucket's index - 5
-        if _fastPath(UInt(bitPattern: short) < UInt(Self.shortBucketCount)) {
-            let field = shortBuckets + short
-            field.pointee.store(field.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-            return
-        }
-        let bucket = min(64 - cycles.leadingZeroBitCount, Self.bucketCount - 1)
-        let field = slots + Self.firstBucket + bucket
-        field.pointee.store(field.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-    }
+    func recordHold(cycles: UInt64) { lv_stat_record_hold(words, cycles) }
 
-    @usableFromInline
-    @inline(never)
-    func moveShortBuckets() {
-        for short in 0..<Self.shortBucketCount {
-            let count = (shortBuckets + short).pointee.load(ordering: .relaxed)
-            (shortBuckets + short).pointee.store(0, ordering: .relaxed)
-            let full = slots + Self.firstBucket + Self.firstShortBucket + short
-            full.pointee.store(full.pointee.load(ordering: .relaxed) &+ UInt64(count), ordering: .relaxed)
-        }
-    }
+    /// The block as C's `lv_stat_*` functions take it.
+    @inlinable
+    var words: UnsafeMutablePointer<UInt64> { UnsafeMutableRawPointer(slots).assumingMemoryBound(to: UInt64.self) }
 
     /// A bucket's count: its full count, plus its short count for buckets 5 to 12.
     func bucket(_ index: Int) -> UInt64 {

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "LockValidatorShims.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,6 +40,13 @@ enum {
 /// Whether interposed calls are validated: 1 once LockValidatorPthreads is installed and
 /// `LOCKVALIDATOR_PTHREADS` is not `off`.
 int lv_pthreads_active(void);
+
+/// The validator object of a tracked lock, as the lock table holds it: what the C fast path of its
+/// uncontended pair reads, then the Swift side (a retained `PthreadLock`, which owns this memory).
+typedef struct lv_pthread_object {
+    lv_annotated_fast fast;
+    void *lock;
+} lv_pthread_object;
 
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
 // and destroys (lv_pthread_lock_destroyed) each one it drops.

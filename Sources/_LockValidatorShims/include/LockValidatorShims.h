@@ -297,6 +297,8 @@ void lv_set_process_exit_hook(lv_process_exit_hook hook);
 /// handler that must change the exit status without losing buffered output.
 void lv_flush_and_exit(int status) __attribute__((noreturn));
 
+#include "LockValidatorAnnotatedFastPath.h"
+
 #ifdef __cplusplus
 }
 #endif
