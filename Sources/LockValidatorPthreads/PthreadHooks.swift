@@ -56,8 +56,8 @@ func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UIn
 }
 
 @_cdecl("lv_pthread_did_acquire")
-func pthreadDidAcquire(_ object: UnsafeMutableRawPointer, _ caller: UInt) {
-    PthreadLock.borrowing(object) { $0.annotated.acquired(at: CallSite(returnAddress: caller)) }
+func pthreadDidAcquire(_ object: UnsafeMutableRawPointer, _ caller: UInt, _ waitCycles: UInt64) {
+    PthreadLock.borrowing(object) { $0.annotated.acquired(at: CallSite(returnAddress: caller), waitCycles: waitCycles) }
 }
 
 @_cdecl("lv_pthread_acquire_failed")

@@ -362,6 +362,39 @@ let scenarios: [String: () -> Int32] = [
         }
         return 0
     },
+    "mutex-contended": {
+        // lock_stat: 4 threads take one mutex, the first of them certainly while the main thread holds it
+        // (it lets go only once a waiter sleeps on it); another mutex is only ever taken by one thread.
+        let contended = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        let alone = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(contended, nil)
+        pthread_mutex_init(alone, nil)
+        LockValidator.setClassName("Scenario.contended", for: contended)
+        LockValidator.setClassName("Scenario.alone", for: alone)
+        nonisolated(unsafe) let shared = contended
+        let counter = Box(0)
+        let group = DispatchGroup()
+        pthread_mutex_lock(contended)
+        for _ in 0..<4 {
+            group.enter()
+            Thread {
+                for _ in 0..<2_000 {
+                    pthread_mutex_lock(shared)
+                    counter.value += 1
+                    pthread_mutex_unlock(shared)
+                }
+                group.leave()
+            }.start()
+        }
+        while scenario_c_mutex_has_waiters(contended) == 0 { sched_yield() }
+        pthread_mutex_unlock(contended)
+        for _ in 0..<1_000 {
+            pthread_mutex_lock(alone)
+            pthread_mutex_unlock(alone)
+        }
+        group.wait()
+        return counter.value == 8_000 ? 0 : 1
+    },
     "mutex-pairs": {
         // For instruction counts (callgrind): PAIRS uncontended lock+unlock pairs of one mutex.
         let pairs = ProcessInfo.processInfo.environment["PAIRS"].flatMap { Int($0) } ?? 100_000

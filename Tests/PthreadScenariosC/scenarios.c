@@ -134,3 +134,7 @@ void scenario_c_open_reader_and_cache(void) {
 static pthread_mutex_t never_locked = PTHREAD_MUTEX_INITIALIZER;
 
 int scenario_c_release_what_nobody_holds(void) { return pthread_mutex_unlock(&never_locked); }
+
+int scenario_c_mutex_has_waiters(pthread_mutex_t *mutex) {
+    return __atomic_load_n(&mutex->__data.__lock, __ATOMIC_ACQUIRE) == 2;
+}

@@ -17,7 +17,9 @@
 extern uint64_t *lv_chain_table;
 
 static inline uint64_t *lv_chain_table_current(void) { return __atomic_load_n(&lv_chain_table, __ATOMIC_RELAXED); }
-static inline void lv_chain_table_publish(uint64_t *table) { __atomic_store_n(&lv_chain_table, table, __ATOMIC_RELEASE); }
+static inline void lv_chain_table_publish(uint64_t *table) {
+    __atomic_store_n(&lv_chain_table, table, __ATOMIC_RELEASE);
+}
 
 /// `key` (a chain) extended by `element` (a class id and how it is held): splitmix64's finalizer of the
 /// two, never 0 (an empty slot). The only definition: `ChainCache.extend` calls it.
@@ -63,7 +65,9 @@ static inline __attribute__((always_inline)) void lv_stat_add(uint64_t *slots, i
 }
 
 static inline __attribute__((always_inline)) void lv_stat_raise(uint64_t *slots, int slot, uint64_t value) {
-    if (value > __atomic_load_n(&slots[slot], __ATOMIC_RELAXED)) __atomic_store_n(&slots[slot], value, __ATOMIC_RELAXED);
+    if (value > __atomic_load_n(&slots[slot], __ATOMIC_RELAXED)) {
+        __atomic_store_n(&slots[slot], value, __ATOMIC_RELAXED);
+    }
 }
 
 /// Moves the short buckets' counts to their full buckets (every 2^31 holds, so that none wraps).
@@ -99,20 +103,22 @@ typedef struct lv_annotated_fast {
     const uint16_t *levels_used;  ///< the class's IRQLs used (bit n: held at IRQL n)
 } lv_annotated_fast;
 
-/// An exclusive acquire of `lock` that took the lock without waiting, at PASSIVE_LEVEL, holding only
-/// sleeping locks (none of them this one), with room on the held stack, in a chain validated before, of a
-/// class used at PASSIVE_LEVEL before: pushes the held entry, extends the chain key, and counts and stamps
-/// the hold (LockTracking's acquire steps 4 and 5, and acquired, which find nothing then). Returns 0, having
-/// changed nothing, otherwise: the caller takes the Swift steps.
+/// An exclusive acquire of `lock` by `thread` (the calling thread's state) that took the lock without
+/// waiting, at PASSIVE_LEVEL, holding only sleeping locks (none of them this one), with room on the held
+/// stack, in a chain validated before, of a class used at PASSIVE_LEVEL before: pushes the held entry,
+/// extends the chain key, and counts and stamps the hold (LockTracking's acquire steps 4 and 5, and
+/// acquired, which find nothing then). Returns 0, having changed nothing, otherwise: the caller takes the
+/// Swift steps.
 static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv_annotated_fast *lock,
+                                                                       lv_thread_state *thread,
                                                                        uintptr_t return_address) {
-    lv_thread_state *thread = &lv_tls_state;
     uint32_t depth = thread->depth;
     if (!lock->eligible || thread->serial == 0 || thread->irql != 0 || depth >= LV_MAX_HELD) return 0;
     if ((__atomic_load_n(lock->levels_used, __ATOMIC_RELAXED) & 1) == 0) return 0;
     // blocking-while-held (a spin lock held) and an acquire of a lock held already are the Swift steps'.
     for (uint32_t index = 0; index < depth; index++) {
-        if (thread->held[index].instance == lock->instance || thread->held[index].kind != LV_KIND_ANNOTATED) return 0;
+        const lv_held_lock *held = &thread->held[index];
+        if (held->instance == lock->instance || held->kind != LV_KIND_ANNOTATED) return 0;
     }
     uint64_t previous = thread->chain_key;
     uint64_t key = lv_chain_extend(previous, lock->class_id);
@@ -141,12 +147,13 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
     return 1;
 }
 
-/// A release of `lock` whose exclusive, timed hold is the thread's newest: pops it, frees the owner word
-/// and counts the hold (LockTracking's release, which finds nothing then: a sleeping lock has no hold
-/// budget). Returns 0, having changed nothing, otherwise: the caller takes the Swift steps.
-static inline __attribute__((always_inline)) int lv_annotated_release_fast(const lv_annotated_fast *lock) {
+/// A release of `lock` by `thread` (the calling thread's state), whose exclusive, timed hold is the
+/// thread's newest: pops it, frees the owner word and counts the hold (LockTracking's release, which finds
+/// nothing then: a sleeping lock has no hold budget). Returns 0, having changed nothing, otherwise: the
+/// caller takes the Swift steps.
+static inline __attribute__((always_inline)) int lv_annotated_release_fast(const lv_annotated_fast *lock,
+                                                                          lv_thread_state *thread) {
     uint64_t released = lv_rdtsc();  // the hold ends here, before the bookkeeping
-    lv_thread_state *thread = &lv_tls_state;
     uint32_t depth = thread->depth;
     if (!lock->eligible || thread->serial == 0 || depth == 0) return 0;
     lv_held_lock *entry = &thread->held[depth - 1];

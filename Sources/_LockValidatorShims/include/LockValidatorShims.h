@@ -113,7 +113,9 @@ extern __thread lv_thread_state lv_tls_state;
 extern int lv_validation_enabled_flag;
 
 /// Whether the checks run; one relaxed load.
-static inline int lv_validation_enabled(void) { return __atomic_load_n(&lv_validation_enabled_flag, __ATOMIC_RELAXED); }
+static inline __attribute__((always_inline)) int lv_validation_enabled(void) {
+    return __atomic_load_n(&lv_validation_enabled_flag, __ATOMIC_RELAXED);
+}
 
 /// Turns the checks on or off.
 static inline void lv_set_validation_enabled(int enabled) {
@@ -134,9 +136,11 @@ static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
 /// Marks the calling thread as running validator code (nested calls count): pthread locks it takes
 /// meanwhile — the validator's own, the Swift runtime's, libunwind's — are passed straight through by
 /// LockValidatorPthreads instead of being validated, which would re-enter the validator.
-static inline void lv_enter_validator(void) { lv_tls_state.inside_validator++; }
-static inline void lv_leave_validator(void) { lv_tls_state.inside_validator--; }
-static inline int lv_inside_validator(void) { return lv_tls_state.inside_validator != 0; }
+static inline __attribute__((always_inline)) void lv_enter_validator(void) { lv_tls_state.inside_validator++; }
+static inline __attribute__((always_inline)) void lv_leave_validator(void) { lv_tls_state.inside_validator--; }
+static inline __attribute__((always_inline)) int lv_inside_validator(void) {
+    return lv_tls_state.inside_validator != 0;
+}
 
 /// The TSC cycles a hold may last before the release checks it (0 until calibrated).
 extern uint64_t lv_hold_budget_cycles_value;
@@ -192,7 +196,7 @@ static inline uint32_t lv_load_acquire_u32(const uint32_t *field) { return __ato
 static inline void **lv_stack_scratch(void) { return lv_tls_state.stack_scratch; }
 
 /// The time-stamp counter.
-static inline uint64_t lv_rdtsc(void) {
+static inline __attribute__((always_inline)) uint64_t lv_rdtsc(void) {
 #if defined(__x86_64__) || defined(__i386__)
     uint32_t lo, hi;
     __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));

@@ -2,6 +2,8 @@
 #ifndef PTHREAD_SCENARIOS_C_H
 #define PTHREAD_SCENARIOS_C_H
 
+#include <pthread.h>
+
 /// Takes the first static mutex, then the second.
 void scenario_c_first_then_second(void);
 /// Takes the second static mutex, then the first: the reverse order.
@@ -20,5 +22,9 @@ int scenario_c_release_what_nobody_holds(void);
 /// Calls `function(context)` from a frame that keeps no frame pointer and leaves rbp as its caller
 /// had it, as -O2 C code often does: a walk by frame pointers alone would skip this frame's caller.
 void scenario_c_call_without_frame_pointer(void (*function)(void *), void *context);
+
+/// Whether a thread waits for `mutex` in the kernel (glibc's lock word is 2 once a waiter sleeps on it): the
+/// waiter found it held, so its acquire is a contention however the holder and waiter are scheduled.
+int scenario_c_mutex_has_waiters(pthread_mutex_t *mutex);
 
 #endif
