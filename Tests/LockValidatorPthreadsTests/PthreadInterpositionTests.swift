@@ -320,6 +320,13 @@ import Testing
         #expect(run.rules == [.lockFreedWhileHeld])
     }
 
+    @Test func destroyingAMutexAnotherThreadHoldsNamesTheHolder() throws {
+        let run = try Self.run("destroy-held-elsewhere")
+        #expect(run.rules == [.lockFreedWhileHeld])
+        let summary = try #require(run.report?.violations.first?.summary)
+        #expect(summary.contains("held by thread"), "\(summary)")
+    }
+
     @Test func aCProgramIsValidatedThroughLDPRELOAD() throws {
         let library = Self.buildDirectory.appendingPathComponent("libLockValidatorPreload.so")
         try #require(FileManager.default.fileExists(atPath: library.path), "swift build --build-tests builds it")

@@ -252,6 +252,29 @@ let scenarios: [String: () -> Int32] = [
         mutex.deallocate()
         return 0
     },
+    "destroy-held-elsewhere": {
+        // A mutex another thread holds (taken on the interposer's fast path, which writes its owner word) is
+        // destroyed: reported with its holder.
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        nonisolated(unsafe) let shared = mutex
+        let held = DispatchSemaphore(value: 0)
+        let destroyed = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            pthread_mutex_lock(shared)
+            held.signal()
+            destroyed.wait()
+            pthread_mutex_unlock(shared)
+            done.signal()
+        }.start()
+        held.wait()
+        pthread_mutex_destroy(mutex)  // held by the other thread: reported
+        destroyed.signal()
+        done.wait()
+        mutex.deallocate()
+        return 0
+    },
     "timed-out": {
         var mutex = pthread_mutex_t()
         pthread_mutex_init(&mutex, nil)

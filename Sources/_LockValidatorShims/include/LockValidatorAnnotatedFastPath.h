@@ -98,6 +98,7 @@ typedef struct lv_annotated_fast {
     uint64_t instance;            ///< the lock instance's serial
     uint32_t class_id;            ///< its class, the chain element of an exclusive hold
     uint32_t eligible;            ///< 0: every acquire and release takes the Swift steps
+    uint64_t chain_key_alone;     ///< the chain of this class alone: an outermost hold's chain key
     uint32_t *owner;              ///< the instance's owner word (serial of the holding thread, 0 when free)
     uint64_t *statistics;         ///< the instance's lock_stat slots
     const uint16_t *levels_used;  ///< the class's IRQLs used (bit n: held at IRQL n)
@@ -121,8 +122,11 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
         if (held->instance == lock->instance || held->kind != LV_KIND_ANNOTATED) return 0;
     }
     uint64_t previous = thread->chain_key;
-    uint64_t key = lv_chain_extend(previous, lock->class_id);
-    if (previous != 0 && !lv_chain_contains(key)) return 0;  // a chain to validate
+    uint64_t key = lock->chain_key_alone;  // lv_chain_extend(0, class_id): the first lock has no order to learn
+    if (previous != 0) {
+        key = lv_chain_extend(previous, lock->class_id);
+        if (!lv_chain_contains(key)) return 0;  // a chain to validate
+    }
     lv_held_lock *entry = &thread->held[depth];
     entry->instance = lock->instance;
     entry->lock_class = lock->class_id;

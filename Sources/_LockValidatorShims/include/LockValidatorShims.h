@@ -127,7 +127,7 @@ static inline void lv_set_validation_enabled(int enabled) {
 static inline void lv_prefetch(uintptr_t address) { __builtin_prefetch((const void *)address, 1, 3); }
 
 /// This thread's state; about a nanosecond.
-static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
+static inline __attribute__((always_inline)) lv_thread_state *lv_thread(void) { return &lv_tls_state; }
 
 #include "LockValidatorHeldEntry.h"
 #include "LockValidatorDeadlockMember.h"
