@@ -74,8 +74,8 @@ static inline __attribute__((always_inline)) void lv_stat_raise(uint64_t *slots,
 void lv_stat_move_short_buckets(uint64_t *slots);
 
 /// Counts one completed hold of `cycles` in its log2 bucket (bucket i holds [2^(i-1), 2^i)); the holds
-/// most locks have (16 to 4,095 cycles) in the first cache line's short buckets. The only definition:
-/// `LockStatisticsBlock.recordHold` calls it.
+/// most locks have (16 to 4,095 cycles) in the first cache line's short buckets. The same as Swift's
+/// `LockStatisticsBlock.recordHold` (which does not call it: see there).
 static inline __attribute__((always_inline)) void lv_stat_record_hold(uint64_t *slots, uint64_t cycles) {
     uint64_t count = __atomic_load_n(&slots[LV_STAT_HOLDS], __ATOMIC_RELAXED) + 1;
     __atomic_store_n(&slots[LV_STAT_HOLDS], count, __ATOMIC_RELAXED);
