@@ -57,7 +57,7 @@ extension LockValidator {
         guard lv_pthreads_active() != 0 else { return }
         lv_enter_validator()
         defer { lv_leave_validator() }
-        let existing = lv_pthreads_object(address).map { Unmanaged<PthreadLock>.fromOpaque($0).takeUnretainedValue() }
+        let existing = lv_pthreads_object(address).map { PthreadLock.borrowing($0) { $0 } }
         let site =
             existing?.annotated.tracking.initSite
             ?? .code(CodeSite(returnAddress: PthreadLockClasses.creatingCode().frame))
@@ -65,6 +65,6 @@ extension LockValidator {
             kind: existing?.kind ?? kind, of: LockClass.named(name, site: site, isInterposed: true), site: site,
             nesting: nesting)
         // The interposer's table keeps it, and destroys the one it replaces.
-        lv_pthreads_set_object(address, Unmanaged.passRetained(lock).toOpaque())
+        lv_pthreads_set_object(address, lock.retainedObject())
     }
 }

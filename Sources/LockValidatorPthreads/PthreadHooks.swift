@@ -3,7 +3,7 @@ import _LockValidatorInterpose
 import _LockValidatorShims
 
 // The entry points the interposer (`_LockValidatorInterpose`) calls, with the thread marked inside
-// the validator. `object` is an `Unmanaged<PthreadLock>` the lock table keeps retained.
+// the validator. `object` is a `PthreadLock.retainedObject()` the lock table keeps.
 
 @_cdecl("lv_pthread_install")
 func installPthreadValidation() -> Int32 {
@@ -26,7 +26,7 @@ func pthreadLockCreated(
             of: kind, at: UInt(bitPattern: address), atInit: atInit != 0, caller: caller)
     else { return nil }
     let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting)
-    return Unmanaged.passRetained(lock).toOpaque()
+    return lock.retainedObject()
 }
 
 @_cdecl("lv_pthread_will_acquire")
@@ -56,8 +56,8 @@ func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UIn
 }
 
 @_cdecl("lv_pthread_did_acquire")
-func pthreadDidAcquire(_ object: UnsafeMutableRawPointer, _ caller: UInt) {
-    PthreadLock.borrowing(object) { $0.annotated.acquired(at: CallSite(returnAddress: caller)) }
+func pthreadDidAcquire(_ object: UnsafeMutableRawPointer, _ caller: UInt, _ waitCycles: UInt64) {
+    PthreadLock.borrowing(object) { $0.annotated.acquired(at: CallSite(returnAddress: caller), waitCycles: waitCycles) }
 }
 
 @_cdecl("lv_pthread_acquire_failed")
@@ -75,7 +75,7 @@ func pthreadWillRelease(_ object: UnsafeMutableRawPointer, _ caller: UInt) -> UI
 @_cdecl("lv_pthread_lock_destroyed")
 func pthreadLockDestroyed(_ object: UnsafeMutableRawPointer) {
     // The annotated lock's deinit reports a lock destroyed while held, and retires its statistics.
-    Unmanaged<PthreadLock>.fromOpaque(object).release()
+    PthreadLock.release(object)
 }
 
 @_cdecl("lv_blocking_call_made")

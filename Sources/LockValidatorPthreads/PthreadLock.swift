@@ -1,11 +1,14 @@
 import LockValidator
 import _LockValidatorInterpose
+import _LockValidatorShims
 
 /// The validator's side of one pthread lock (a mutex, reader–writer lock or spin lock at one address):
 /// what kind of lock it is, and the annotated lock that records its acquires and releases.
 final class PthreadLock {
     let kind: Kind
     let annotated: AnnotatedLock
+    /// What the interposer holds for the lock (``object``): the C fast path's state, and this object.
+    private let cObject: UnsafeMutablePointer<lv_pthread_object>
 
     enum Kind: UInt32 {
         case mutex, recursiveMutex, errorCheckingMutex, rwlock, writerFirstRWLock, spinLock
@@ -50,11 +53,12 @@ final class PthreadLock {
         }
     }
 
-    /// Runs `body` with the lock of `object` (an `Unmanaged<PthreadLock>` the interposer's table holds),
-    /// without retaining it: the table keeps it alive while the program uses the lock.
+    /// Runs `body` with the lock of `object` (an ``object`` the interposer's table holds), without retaining
+    /// it: the table keeps it alive while the program uses the lock.
     @inline(__always)
     static func borrowing<Result>(_ object: UnsafeMutableRawPointer, _ body: (PthreadLock) -> Result) -> Result {
-        Unmanaged<PthreadLock>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+        Unmanaged<PthreadLock>.fromOpaque(object.assumingMemoryBound(to: lv_pthread_object.self).pointee.lock!)
+            ._withUnsafeGuaranteedRef(body)
     }
 
     init(kind: Kind, of lockClass: LockClass, site: Site?, nesting: Int) {
@@ -62,5 +66,22 @@ final class PthreadLock {
         annotated = AnnotatedLock(
             of: lockClass, site: site, sleeps: kind != .spinLock, reentrant: kind == .recursiveMutex,
             recursiveReads: kind != .writerFirstRWLock, nesting: nesting)
+        cObject = .allocate(capacity: 1)
+        cObject.initialize(to: lv_pthread_object(fast: annotated.tracking.fastPathState(nesting: nesting), lock: nil))
+    }
+
+    deinit { cObject.deallocate() }
+
+    /// The object for the interposer's table (`lv_pthread_object`), which holds this lock retained: the
+    /// table gives it back to `lv_pthread_lock_destroyed`.
+    func retainedObject() -> UnsafeMutableRawPointer {
+        cObject.pointee.lock = Unmanaged.passRetained(self).toOpaque()
+        return UnsafeMutableRawPointer(cObject)
+    }
+
+    /// Releases the lock of `object`, which ``retainedObject()`` made.
+    static func release(_ object: UnsafeMutableRawPointer) {
+        Unmanaged<PthreadLock>.fromOpaque(object.assumingMemoryBound(to: lv_pthread_object.self).pointee.lock!)
+            .release()
     }
 }

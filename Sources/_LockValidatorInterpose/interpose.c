@@ -115,11 +115,20 @@ static int interposer_state = NOT_STARTED;
 
 int lv_pthreads_active(void) { return __atomic_load_n(&interposer_state, __ATOMIC_RELAXED) == ACTIVE; }
 
-/// Whether this call is validated.
-static inline int validating(void) {
-    return __builtin_expect(__atomic_load_n(&interposer_state, __ATOMIC_RELAXED) == ACTIVE, 1) &&
-           lv_validation_enabled() && !lv_inside_validator();
+/// The calling thread's state when this call is validated, else NULL: the lock and unlock paths reach the
+/// thread-local state once (a call to __tls_get_addr in a shared library). The hot helpers here are always
+/// inlined, even in an unoptimised build.
+__attribute__((always_inline)) static inline lv_thread_state *validating_thread(void) {
+    if (!(__builtin_expect(__atomic_load_n(&interposer_state, __ATOMIC_RELAXED) == ACTIVE, 1) &&
+          lv_validation_enabled())) {
+        return NULL;
+    }
+    lv_thread_state *thread = lv_thread();
+    return thread->inside_validator == 0 ? thread : NULL;
 }
+
+/// Whether this call is validated.
+__attribute__((always_inline)) static inline int validating(void) { return validating_thread() != NULL; }
 
 // MARK: Runtime code, whose locks are passed through
 
@@ -224,11 +233,11 @@ static void make_table(void) {
     __atomic_store_n(&table, memory == MAP_FAILED ? NULL : (table_slot *)memory, __ATOMIC_RELEASE);
 }
 
-static inline uint32_t slot_of(uintptr_t key) {
+__attribute__((always_inline)) static inline uint32_t slot_of(uintptr_t key) {
     return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - TABLE_BITS));
 }
 
-static inline void *table_lookup(uintptr_t key) {
+__attribute__((always_inline)) static inline void *table_lookup(uintptr_t key) {
     table_slot *slots = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
     if (__builtin_expect(slots == NULL, 0)) return NULL;
     for (uint32_t i = slot_of(key);; i = (i + 1) & (TABLE_SIZE - 1)) {
@@ -397,12 +406,13 @@ static inline void *lv_before_wait(const void *address, uint32_t type, uint32_t 
     return object;
 }
 
-/// After the real acquire returned `result`; `taken` says whether that means the lock is held.
-static inline int lv_after_wait(void *object, int result, int taken, uintptr_t caller) {
+/// After the real acquire returned `result`; `taken` says whether that means the lock is held, after a wait
+/// of `wait_cycles` (0: the lock was free).
+static inline int lv_after_wait(void *object, int result, int taken, uint64_t wait_cycles, uintptr_t caller) {
     if (!object) return result;
     lv_enter_validator();
     if (taken) {
-        lv_pthread_did_acquire(object, caller);
+        lv_pthread_did_acquire(object, caller, wait_cycles);
     } else {
         lv_pthread_acquire_failed(object);
     }
@@ -414,7 +424,9 @@ static inline int lv_after_wait(void *object, int result, int taken, uintptr_t c
 static inline void lv_after_try(const void *address, uint32_t type, uint32_t how, uintptr_t caller) {
     lv_enter_validator();
     void *object = lv_object_for(address, type, caller);
-    if (object && lv_pthread_will_acquire(object, how, caller) == LV_PT_PROCEED) lv_pthread_did_acquire(object, caller);
+    if (object && lv_pthread_will_acquire(object, how, caller) == LV_PT_PROCEED) {
+        lv_pthread_did_acquire(object, caller, 0);
+    }
     lv_leave_validator();
 }
 
@@ -436,13 +448,15 @@ __attribute__((noinline, cold)) static uint32_t release_of_unseen_mutex(const pt
 
 /// Before a release of the lock at `address`: whether to call the real unlock. A lock the validator never
 /// saw is passed through, unless it is a mutex (`is_mutex`) no thread holds (`release_of_unseen_mutex`).
-static inline uint32_t lv_before_release(const void *address, int is_mutex, uintptr_t caller) {
-    lv_enter_validator();
+__attribute__((always_inline)) static inline uint32_t lv_before_release(lv_thread_state *thread,
+                                                                      const void *address, int is_mutex,
+                                                                      uintptr_t caller) {
     void *object = table_lookup((uintptr_t)address);
-    if (__builtin_expect(object == NULL, 0) && is_mutex) {
-        lv_leave_validator();
-        return release_of_unseen_mutex(address, caller);
+    if (__builtin_expect(object == NULL, 0) && is_mutex) return release_of_unseen_mutex(address, caller);
+    if (object && object != UNTRACKED && lv_annotated_release_fast(&((lv_pthread_object *)object)->fast, thread)) {
+        return LV_PT_PROCEED;
     }
+    lv_enter_validator();
     uint32_t action = object && object != UNTRACKED ? lv_pthread_will_release(object, caller) : LV_PT_PROCEED;
     lv_leave_validator();
     return action;
@@ -489,13 +503,18 @@ static const lock_calls spin_calls = {spin_lock_call, spin_trylock_call, spin_un
 /// anything else gives it back (the validator reported a self-deadlock it does not let happen) and the
 /// answer is what the lock would return. A lock left untracked (the runtime's) is taken with the plain
 /// call. MUST_WAIT: held by another thread, or not known yet. Inlined: the uncontended acquire's path.
-__attribute__((always_inline)) static inline int try_first(void *lock, uint32_t how, const lock_calls *calls,
-                                                          uintptr_t caller) {
+__attribute__((always_inline)) static inline int try_first(lv_thread_state *thread, void *lock, uint32_t how,
+                                                          const lock_calls *calls, uintptr_t caller) {
     void *known = table_lookup((uintptr_t)lock);
     if (known == UNTRACKED) return calls->lock(lock);
     if (__builtin_expect(known == NULL, 0)) return MUST_WAIT;
     int tried = calls->try_lock(lock);
     if (!calls->taken(tried)) return MUST_WAIT;
+    // The common case, in C: a build without the optimiser (a user's `swift test`) costs about what an
+    // optimised one does.
+    if (how == LV_PT_EXCLUSIVE && lv_annotated_took_fast(&((lv_pthread_object *)known)->fast, thread, caller)) {
+        return tried;
+    }
     lv_enter_validator();
     uint32_t action = lv_pthread_took(known, how, caller);
     lv_leave_validator();
@@ -508,15 +527,26 @@ __attribute__((always_inline)) static inline int try_first(void *lock, uint32_t 
 /// of `slice` on `clock` (lv_wait_blocked: `wait` is its LV_WAIT_* kind, `timed` and `deadline` the
 /// program's own deadline), recorded once it ends. A lock that refuses timed waits is taken with the
 /// plain call; a wait with a deadline of its own never needs one.
+///
+/// lock_stat: a tracked lock is tried first (as lockdep's lock_contended follows a failed fast path), and
+/// only an acquire that finds it held is a contention, whose wait is timed: the clock is read on the
+/// contended path alone.
 static int wait_for(void *lock, uint32_t type, uint32_t how, const lock_calls *calls, uint32_t wait,
                     clockid_t clock, int timed, const struct timespec *deadline, lv_timed_attempt slice,
                     uintptr_t caller) {
     uint32_t action;
     void *object = lv_before_wait(lock, type, how, caller, &action);
     if (action != LV_PT_PROCEED) return refused(action);
-    int result = lv_wait_blocked(lock, object, wait, clock, timed, deadline, slice, caller);
-    if (result == LV_WAIT_UNSUPPORTED) result = timed ? EINVAL : calls->lock(lock);
-    return lv_after_wait(object, result, calls->taken(result), caller);
+    int result = object ? calls->try_lock(lock) : EBUSY;
+    uint64_t wait_cycles = 0;
+    if (!calls->taken(result)) {
+        uint64_t started = lv_rdtsc();
+        result = lv_wait_blocked(lock, object, wait, clock, timed, deadline, slice, caller);
+        if (result == LV_WAIT_UNSUPPORTED) result = timed ? EINVAL : calls->lock(lock);
+        uint64_t waited = lv_rdtsc() - started;
+        wait_cycles = waited != 0 ? waited : 1;  // a contention, however short
+    }
+    return lv_after_wait(object, result, calls->taken(result), wait_cycles, caller);
 }
 
 // MARK: One slice of a contended wait (lv_wait_blocked, the deadlock watchdog)
@@ -583,8 +613,9 @@ int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attrib
 }
 
 int pthread_mutex_lock(pthread_mutex_t *mutex) {
-    if (!validating()) return REAL(mutex_lock)(mutex);
-    int result = try_first(mutex, LV_PT_EXCLUSIVE, &mutex_calls, CALLER);
+    lv_thread_state *thread = validating_thread();
+    if (!thread) return REAL(mutex_lock)(mutex);
+    int result = try_first(thread, mutex, LV_PT_EXCLUSIVE, &mutex_calls, CALLER);
     if (result != MUST_WAIT) return result;
     return wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, CLOCK_REALTIME, 0, NULL,
                     mutex_slice, CALLER);
@@ -609,7 +640,8 @@ int pthread_mutex_trylock(pthread_mutex_t *mutex) {
 }
 
 int pthread_mutex_unlock(pthread_mutex_t *mutex) {
-    if (validating() && lv_before_release(mutex, 1, CALLER) == LV_PT_SKIP) return 0;
+    lv_thread_state *thread = validating_thread();
+    if (thread && lv_before_release(thread, mutex, 1, CALLER) == LV_PT_SKIP) return 0;
     return REAL(mutex_unlock)(mutex);
 }
 
@@ -635,16 +667,18 @@ int pthread_rwlock_init(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *at
 }
 
 int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock) {
-    if (!validating()) return REAL(rwlock_rdlock)(rwlock);
-    int result = try_first(rwlock, LV_PT_SHARED, &read_calls, CALLER);
+    lv_thread_state *thread = validating_thread();
+    if (!thread) return REAL(rwlock_rdlock)(rwlock);
+    int result = try_first(thread, rwlock, LV_PT_SHARED, &read_calls, CALLER);
     if (result != MUST_WAIT) return result;
     return wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, CLOCK_REALTIME, 0, NULL,
                     read_slice, CALLER);
 }
 
 int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock) {
-    if (!validating()) return REAL(rwlock_wrlock)(rwlock);
-    int result = try_first(rwlock, LV_PT_EXCLUSIVE, &write_calls, CALLER);
+    lv_thread_state *thread = validating_thread();
+    if (!thread) return REAL(rwlock_wrlock)(rwlock);
+    int result = try_first(thread, rwlock, LV_PT_EXCLUSIVE, &write_calls, CALLER);
     if (result != MUST_WAIT) return result;
     return wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, CLOCK_REALTIME, 0,
                     NULL, write_slice, CALLER);
@@ -687,7 +721,8 @@ int pthread_rwlock_trywrlock(pthread_rwlock_t *rwlock) {
 }
 
 int pthread_rwlock_unlock(pthread_rwlock_t *rwlock) {
-    if (validating() && lv_before_release(rwlock, 0, CALLER) == LV_PT_SKIP) return 0;
+    lv_thread_state *thread = validating_thread();
+    if (thread && lv_before_release(thread, rwlock, 0, CALLER) == LV_PT_SKIP) return 0;
     return REAL(rwlock_unlock)(rwlock);
 }
 
@@ -713,8 +748,9 @@ int pthread_spin_init(pthread_spinlock_t *lock, int shared) {
 }
 
 int pthread_spin_lock(pthread_spinlock_t *lock) {
-    if (!validating()) return REAL(spin_lock)(lock);
-    int result = try_first((void *)lock, LV_PT_EXCLUSIVE, &spin_calls, CALLER);
+    lv_thread_state *thread = validating_thread();
+    if (!thread) return REAL(spin_lock)(lock);
+    int result = try_first(thread, (void *)lock, LV_PT_EXCLUSIVE, &spin_calls, CALLER);
     if (result != MUST_WAIT) return result;
     return wait_for((void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, &spin_calls, LV_WAIT_SPIN, CLOCK_MONOTONIC, 0, NULL,
                     spin_slice, CALLER);
@@ -727,7 +763,8 @@ int pthread_spin_trylock(pthread_spinlock_t *lock) {
 }
 
 int pthread_spin_unlock(pthread_spinlock_t *lock) {
-    if (validating() && lv_before_release((const void *)lock, 0, CALLER) == LV_PT_SKIP) return 0;
+    lv_thread_state *thread = validating_thread();
+    if (thread && lv_before_release(thread, (const void *)lock, 0, CALLER) == LV_PT_SKIP) return 0;
     return REAL(spin_unlock)(lock);
 }
 
@@ -756,8 +793,9 @@ static inline void *lv_release_for_wait(pthread_mutex_t *mutex, uintptr_t caller
 static inline int reacquired_lv_after_wait(void *object, int result, uintptr_t caller) {
     if (!object) return result;
     lv_enter_validator();
+    // Woken by the condition, not made to wait by another holder: not a contention.
     if (lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller) == LV_PT_PROCEED) {
-        lv_pthread_did_acquire(object, caller);
+        lv_pthread_did_acquire(object, caller, 0);
     }
     lv_leave_validator();
     return result;

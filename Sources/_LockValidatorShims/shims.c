@@ -18,6 +18,16 @@
 
 __thread lv_thread_state lv_tls_state;
 int lv_validation_enabled_flag = 1;
+uint64_t *lv_chain_table;
+
+void lv_stat_move_short_buckets(uint64_t *slots) {
+    uint32_t *short_buckets = (uint32_t *)&slots[LV_STAT_SHORT_BUCKETS];
+    for (int index = 0; index < LV_STAT_SHORT_BUCKET_COUNT; index++) {
+        uint32_t count = __atomic_load_n(&short_buckets[index], __ATOMIC_RELAXED);
+        __atomic_store_n(&short_buckets[index], 0, __ATOMIC_RELAXED);
+        lv_stat_add(slots, LV_STAT_FIRST_BUCKET + LV_STAT_FIRST_SHORT_BUCKET + index, count);
+    }
+}
 uint64_t lv_hold_budget_cycles_value = 0;
 uint64_t lv_snapshot_refresh_cycles_value = UINT64_MAX;
 uint64_t lv_spin_timeout_cycles_value = UINT64_MAX;

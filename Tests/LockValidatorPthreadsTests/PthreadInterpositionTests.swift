@@ -336,6 +336,24 @@ import Testing
         #expect(run.report?.graph.classes.isEmpty == false)
     }
 
+    @Test func contendedMutexesShowContentionsAndWaitTime() throws {
+        let run = try Self.run("mutex-contended")
+        #expect(run.rules.isEmpty, "\(run.report?.violations.map(\.summary) ?? [])")
+        #expect(run.scenarioResult == 0)
+        let statistics = try #require(run.report?.lockStatistics)
+        let contended = try #require(statistics.first { $0.name == "Scenario.contended" }, "\(statistics)")
+        #expect(contended.acquisitions == 8_001)
+        #expect(contended.contentions >= 1)
+        #expect(contended.contentions <= contended.acquisitions)
+        #expect(contended.waitTotalNanoseconds > 0)
+        #expect(contended.waitMaxNanoseconds > 0)
+        // The true negative: a mutex only one thread takes never waits.
+        let alone = try #require(statistics.first { $0.name == "Scenario.alone" }, "\(statistics)")
+        #expect(alone.acquisitions == 1_000)
+        #expect(alone.contentions == 0)
+        #expect(alone.waitTotalNanoseconds == 0)
+    }
+
     // MARK: Misuse: reported, and the program goes on as without the validator
 
     @Test func aMutexTakenUnderASpinLockIsBlockingWhileHeld() throws {
@@ -373,6 +391,13 @@ import Testing
     @Test func destroyingAHeldMutexIsReported() throws {
         let run = try Self.run("destroy-held")
         #expect(run.rules == [.lockFreedWhileHeld])
+    }
+
+    @Test func destroyingAMutexAnotherThreadHoldsNamesTheHolder() throws {
+        let run = try Self.run("destroy-held-elsewhere")
+        #expect(run.rules == [.lockFreedWhileHeld])
+        let summary = try #require(run.report?.violations.first?.summary)
+        #expect(summary.contains("held by thread"), "\(summary)")
     }
 
     @Test func aCProgramIsValidatedThroughLDPRELOAD() throws {

@@ -1,4 +1,5 @@
 import Testing
+import _LockValidatorShims
 
 @testable import LockValidator
 
@@ -36,6 +37,30 @@ import Testing
         #expect(block.snapshot.buckets[bucket] == UInt64(UInt32.max) + 1)
         block.reset()
         #expect(block.snapshot.buckets.allSatisfy { $0 == 0 })
+    }
+
+    /// The interposer's fast path counts a hold in C (`lv_stat_record_hold`): every slot as Swift's would,
+    /// the 2^31st hold's move of the short buckets included.
+    @Test func cCountsAHoldAsSwiftDoes() {
+        let swift = LockStatisticsBlock.allocate()
+        let c = LockStatisticsBlock.allocate()
+        defer {
+            swift.deallocate()
+            c.deallocate()
+        }
+        for block in [swift, c] {
+            (block.shortBuckets + 2).pointee.store(UInt32.max - 7, ordering: .relaxed)
+            (block.slots + LockStatisticsBlock.Slot.holds.rawValue).pointee.store(1 << 31 - 40, ordering: .relaxed)
+        }
+        for shift in 0..<64 {
+            for cycles in [(UInt64(1) << UInt64(shift)) &- 1, UInt64(1) << UInt64(shift), UInt64(3) << UInt64(shift)] {
+                swift.recordHold(cycles: cycles)
+                lv_stat_record_hold(c.words, cycles)
+            }
+        }
+        #expect(swift.read(.holds) > 1 << 31, "the run passes a move of the short buckets")
+        let slots = 0..<(LockStatisticsBlock.firstBucket + LockStatisticsBlock.bucketCount)
+        #expect(slots.map { c.words[$0] } == slots.map { swift.words[$0] })
     }
 
     @Test func anAcquireAndItsReleaseWriteOneCacheLine() {

@@ -252,6 +252,29 @@ let scenarios: [String: () -> Int32] = [
         mutex.deallocate()
         return 0
     },
+    "destroy-held-elsewhere": {
+        // A mutex another thread holds (taken on the interposer's fast path, which writes its owner word) is
+        // destroyed: reported with its holder.
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        nonisolated(unsafe) let shared = mutex
+        let held = DispatchSemaphore(value: 0)
+        let destroyed = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            pthread_mutex_lock(shared)
+            held.signal()
+            destroyed.wait()
+            pthread_mutex_unlock(shared)
+            done.signal()
+        }.start()
+        held.wait()
+        pthread_mutex_destroy(mutex)  // held by the other thread: reported
+        destroyed.signal()
+        done.wait()
+        mutex.deallocate()
+        return 0
+    },
     "timed-out": {
         var mutex = pthread_mutex_t()
         pthread_mutex_init(&mutex, nil)
@@ -361,6 +384,39 @@ let scenarios: [String: () -> Int32] = [
             pthread_mutex_unlock(b)
         }
         return 0
+    },
+    "mutex-contended": {
+        // lock_stat: 4 threads take one mutex, the first of them certainly while the main thread holds it
+        // (it lets go only once a waiter sleeps on it); another mutex is only ever taken by one thread.
+        let contended = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        let alone = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(contended, nil)
+        pthread_mutex_init(alone, nil)
+        LockValidator.setClassName("Scenario.contended", for: contended)
+        LockValidator.setClassName("Scenario.alone", for: alone)
+        nonisolated(unsafe) let shared = contended
+        let counter = Box(0)
+        let group = DispatchGroup()
+        pthread_mutex_lock(contended)
+        for _ in 0..<4 {
+            group.enter()
+            Thread {
+                for _ in 0..<2_000 {
+                    pthread_mutex_lock(shared)
+                    counter.value += 1
+                    pthread_mutex_unlock(shared)
+                }
+                group.leave()
+            }.start()
+        }
+        while scenario_c_mutex_has_waiters(contended) == 0 { sched_yield() }
+        pthread_mutex_unlock(contended)
+        for _ in 0..<1_000 {
+            pthread_mutex_lock(alone)
+            pthread_mutex_unlock(alone)
+        }
+        group.wait()
+        return counter.value == 8_000 ? 0 : 1
     },
     "mutex-pairs": {
         // For instruction counts (callgrind): PAIRS uncontended lock+unlock pairs of one mutex.

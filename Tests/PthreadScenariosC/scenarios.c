@@ -141,3 +141,7 @@ int scenario_c_release_what_nobody_holds(void) { return pthread_mutex_unlock(&ne
 long scenario_c_futex_wait_changed(uint32_t *word) {
     return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
 }
+
+int scenario_c_mutex_has_waiters(pthread_mutex_t *mutex) {
+    return __atomic_load_n(&mutex->__data.__lock, __ATOMIC_ACQUIRE) == 2;
+}

@@ -4,9 +4,9 @@ import _LockValidatorShims
 /// ``LockTracking`` for a lock the validator does not take itself, with lockdep's `lock_acquire`,
 /// `lock_acquired` and `lock_release`.
 ///
-/// The real lock is taken between ``acquire(_:at:taken:)`` and ``acquired(at:)``, outside the validator:
+/// The real lock is taken between ``acquire(_:at:taken:)`` and ``acquired(at:waitCycles:)``, outside the validator:
 /// its policy (``LockPolicy/annotated``) makes the thread's own held stack say whether it holds the lock,
-/// already or again, and the owner word is written only in ``acquired(at:)`` (the lock is held then).
+/// already or again, and the owner word is written only in ``acquired(at:waitCycles:)`` (the lock is held then).
 package final class AnnotatedLock: @unchecked Sendable {
     package let tracking: LockTracking
     /// The nesting subclass every acquire of this lock uses (lockdep's `lockdep_set_subclass`).
@@ -50,7 +50,7 @@ package final class AnnotatedLock: @unchecked Sendable {
 
     /// lockdep's `lock_acquire`, before the caller waits for the lock (for a try-lock, once it succeeded).
     /// With `taken`, the caller holds the lock already (it took it without waiting): this is
-    /// ``acquired(at:)`` as well, in one call.
+    /// ``acquired(at:waitCycles:)`` as well, in one call.
     ///
     /// - Returns: false for a reported recursive acquire: the real lock must not be taken (it would wait
     ///   for itself), and its release, still to come, must not release it.
@@ -63,7 +63,10 @@ package final class AnnotatedLock: @unchecked Sendable {
     }
 
     /// lockdep's `lock_acquired`: the real lock is held.
-    package func acquired(at site: CallSite) {
+    ///
+    /// - Parameter waitCycles: how long the caller waited for another holder, in TSC cycles, when it knows
+    ///   (lockdep's `lock_contended`): not 0 counts a contention and its wait in lock_stat.
+    package func acquired(at site: CallSite, waitCycles: UInt64 = 0) {
         guard lv_validation_enabled() != 0 else { return }
         let thread = ThreadState.current
         let depth = thread.depth
@@ -72,8 +75,8 @@ package final class AnnotatedLock: @unchecked Sendable {
         guard let index = newest ?? thread.indexOfHold(instance: tracking.instance) else { return }
         let entry = thread.held(index)
         guard entry.pointee.acquired_tsc == 0 else { return }
-        // Whether the real lock made the thread wait is unknown here: assume it did.
-        tracking.acquired(entry, on: thread, waited: true)
+        // Whether the real lock made the thread wait is not always known here: assume it did.
+        tracking.acquired(entry, on: thread, waitCycles: waitCycles, waited: true)
     }
 
     /// lockdep's `lock_release`, before the caller unlocks: removes the thread's newest hold (in any

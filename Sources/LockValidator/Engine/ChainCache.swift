@@ -12,16 +12,10 @@ import _LockValidatorShims
 /// current table.
 @usableFromInline
 enum ChainCache {
-    /// Extends `key` (the chain below) by `classID`; never 0, which marks an empty slot.
+    /// Extends `key` (the chain below) by `classID`; never 0, which marks an empty slot. C's, which the
+    /// interposer's fast path shares.
     @inlinable
-    static func extend(_ key: UInt64, with classID: UInt32) -> UInt64 {
-        // A multiply-xorshift mix of the previous key and the class id (splitmix64's finalizer).
-        var mixed = (key ^ (UInt64(classID) &* 0x9E37_79B9_7F4A_7C15)) &+ 0x632B_E59B_D9B4_E019
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        mixed ^= mixed >> 31
-        return mixed == 0 ? 1 : mixed
-    }
+    static func extend(_ key: UInt64, with classID: UInt32) -> UInt64 { lv_chain_extend(key, classID) }
 
     /// A held lock as a link of a chain: its class and how it is held (exclusively, shared, as a
     /// recursive reader), since each makes different lock-order edges.
@@ -40,21 +34,11 @@ enum ChainCache {
 
     /// Whether the chain `key` was validated.
     @inlinable @inline(__always)
-    static func contains(_ key: UInt64) -> Bool {
-        let table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .acquiring))!
-        let mask = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed))
-        var index = Int(truncatingIfNeeded: key) & mask
-        while true {
-            let slot = (table + 1 + index).pointee.load(ordering: .relaxed)
-            if slot == key { return true }
-            if slot == 0 { return false }
-            index = (index &+ 1) & mask
-        }
-    }
+    static func contains(_ key: UInt64) -> Bool { lv_chain_contains(key) != 0 }
 
     /// Adds a validated chain. The caller holds the graph lock.
     static func insert(_ key: UInt64) {
-        var table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .relaxed))!
+        var table = currentTable ?? publish(makeTable(capacity: initialCapacity))
         var capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
         let count = count.load(ordering: .relaxed)
         if (count + 1) * 2 > capacity {
@@ -63,8 +47,7 @@ enum ChainCache {
                 let slot = (table + 1 + index).pointee.load(ordering: .relaxed)
                 if slot != 0 { place(slot, in: larger) }
             }
-            currentTable.store(UInt(bitPattern: larger), ordering: .releasing)
-            table = larger
+            table = publish(larger)
             capacity *= 2
         }
         if place(key, in: table) { Self.count.store(count + 1, ordering: .relaxed) }
@@ -73,14 +56,14 @@ enum ChainCache {
     /// Forgets every chain, emptying the current table in place (a reader may be probing it, so it is
     /// never freed). The caller holds the graph lock.
     static func removeAll() {
-        let table = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: currentTable.load(ordering: .relaxed))!
+        guard let table = currentTable else { return }
         let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
         for index in 1...capacity { (table + index).pointee.store(0, ordering: .relaxed) }
         count.store(0, ordering: .relaxed)
     }
 
     /// The current table's address, for tests: a reset keeps it.
-    static var tableAddress: UInt { currentTable.load(ordering: .relaxed) }
+    static var tableAddress: UInt { UInt(bitPattern: currentTable) }
 
     /// The number of chains validated.
     static var chainCount: Int { count.load(ordering: .relaxed) }
@@ -116,6 +99,15 @@ enum ChainCache {
         }
     }
 
-    @usableFromInline
-    static let currentTable = Atomic<UInt>(UInt(bitPattern: makeTable(capacity: initialCapacity)))
+    /// The current table (C's `lv_chain_table`, which the interposer's fast path probes too); nil until the
+    /// first chain is validated. Written under the graph lock.
+    private static var currentTable: UnsafeMutablePointer<Atomic<UInt64>>? {
+        UnsafeMutableRawPointer(lv_chain_table_current()).map { $0.assumingMemoryBound(to: Atomic<UInt64>.self) }
+    }
+
+    /// Makes `table` the current table, with a release store: a reader sees it filled.
+    private static func publish(_ table: UnsafeMutablePointer<Atomic<UInt64>>) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        lv_chain_table_publish(UnsafeMutableRawPointer(table).assumingMemoryBound(to: UInt64.self))
+        return table
+    }
 }

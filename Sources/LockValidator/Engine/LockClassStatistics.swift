@@ -2,7 +2,7 @@
 public struct LockClassStatistics: Sendable, Codable, Hashable {
     public var name: String
     public var acquisitions: UInt64
-    /// Acquires that had to spin.
+    /// Acquires that had to wait: a spin lock's that spun, a pthread lock's that found it held.
     public var contentions: UInt64
     public var waitTotalNanoseconds: Double
     public var waitMaxNanoseconds: Double

@@ -78,6 +78,22 @@ package struct LockTracking: ~Copyable {
     @inlinable
     package func isOwned(by thread: ThreadState) -> Bool { owner.load(ordering: .relaxed) == thread.serial }
 
+    /// What C's fast path of an interposed sleeping lock reads (`lv_annotated_took_fast`,
+    /// `lv_annotated_release_fast`): eligible for a sleeping annotated lock of a class below the cap, taken
+    /// at nesting level 0; `nesting` is the level its acquires use. The pointers stay valid while the lock
+    /// lives: the owner word is this value's, which lives inline in its lock's class instance (a
+    /// noncopyable atomic is borrowed in place), the class's word in the class this value holds.
+    package func fastPathState(nesting: Int) -> lv_annotated_fast {
+        let owner = withUnsafePointer(to: owner) { UnsafeMutableRawPointer(mutating: $0) }
+        let levels = withUnsafePointer(to: lockClass.levelsUsed) { UnsafeRawPointer($0) }
+        let eligible =
+            policy.contains(.annotated) && policy.contains(.sleeps) && nesting == 0 && !lockClass.isOverflow
+        return lv_annotated_fast(
+            instance: instance, class_id: lockClass.id, eligible: eligible ? 1 : 0,
+            chain_key_alone: lockClass.chainKeyAlone, owner: owner.assumingMemoryBound(to: UInt32.self),
+            statistics: statistics.words, levels_used: levels.assumingMemoryBound(to: UInt16.self))
+    }
+
     /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.
     package func freed(whileLocked isLocked: Bool) {
         let holder = owner.load(ordering: .relaxed)

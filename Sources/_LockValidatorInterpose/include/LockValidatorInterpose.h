@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "LockValidatorShims.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -44,6 +46,13 @@ enum {
 /// Whether interposed calls are validated: 1 once LockValidatorPthreads is installed and
 /// `LOCKVALIDATOR_PTHREADS` is not `off`.
 int lv_pthreads_active(void);
+
+/// The validator object of a tracked lock, as the lock table holds it: what the C fast path of its
+/// uncontended pair reads, then the Swift side (a retained `PthreadLock`, which owns this memory).
+typedef struct lv_pthread_object {
+    lv_annotated_fast fast;
+    void *lock;
+} lv_pthread_object;
 
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
 // and destroys (lv_pthread_lock_destroyed) each one it drops.
@@ -95,8 +104,9 @@ extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t ca
 /// A waiting acquire of the lock of `object` took it at once (`how` is LV_PT_EXCLUSIVE or LV_PT_SHARED):
 /// lv_pthread_will_acquire and lv_pthread_did_acquire in one; returns LV_PT_*.
 extern uint32_t lv_pthread_took(void *object, uint32_t how, uintptr_t caller);
-/// The acquire of `object` took the lock.
-extern void lv_pthread_did_acquire(void *object, uintptr_t caller);
+/// The acquire of `object` took the lock, after waiting `wait_cycles` TSC cycles for another holder (0: it
+/// did not find the lock held), which lock_stat counts as a contention.
+extern void lv_pthread_did_acquire(void *object, uintptr_t caller, uint64_t wait_cycles);
 /// The acquire of `object` recorded by lv_pthread_will_acquire did not take the lock (a timeout, an error).
 extern void lv_pthread_acquire_failed(void *object);
 /// The lock of `object` is about to be released; returns LV_PT_PROCEED or LV_PT_SKIP.

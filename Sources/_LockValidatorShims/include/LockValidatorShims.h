@@ -116,7 +116,9 @@ extern __thread lv_thread_state lv_tls_state;
 extern int lv_validation_enabled_flag;
 
 /// Whether the checks run; one relaxed load.
-static inline int lv_validation_enabled(void) { return __atomic_load_n(&lv_validation_enabled_flag, __ATOMIC_RELAXED); }
+static inline __attribute__((always_inline)) int lv_validation_enabled(void) {
+    return __atomic_load_n(&lv_validation_enabled_flag, __ATOMIC_RELAXED);
+}
 
 /// Turns the checks on or off.
 static inline void lv_set_validation_enabled(int enabled) {
@@ -128,7 +130,7 @@ static inline void lv_set_validation_enabled(int enabled) {
 static inline void lv_prefetch(uintptr_t address) { __builtin_prefetch((const void *)address, 1, 3); }
 
 /// This thread's state; about a nanosecond.
-static inline lv_thread_state *lv_thread(void) { return &lv_tls_state; }
+static inline __attribute__((always_inline)) lv_thread_state *lv_thread(void) { return &lv_tls_state; }
 
 _Static_assert(offsetof(lv_thread_state, irql) % 4 == 0 &&
                    offsetof(lv_thread_state, spin_holds) == offsetof(lv_thread_state, irql) + 2,
@@ -150,9 +152,11 @@ static inline int lv_must_not_block(void) {
 /// Marks the calling thread as running validator code (nested calls count): pthread locks it takes
 /// meanwhile — the validator's own, the Swift runtime's, libunwind's — are passed straight through by
 /// LockValidatorPthreads instead of being validated, which would re-enter the validator.
-static inline void lv_enter_validator(void) { lv_tls_state.inside_validator++; }
-static inline void lv_leave_validator(void) { lv_tls_state.inside_validator--; }
-static inline int lv_inside_validator(void) { return lv_tls_state.inside_validator != 0; }
+static inline __attribute__((always_inline)) void lv_enter_validator(void) { lv_tls_state.inside_validator++; }
+static inline __attribute__((always_inline)) void lv_leave_validator(void) { lv_tls_state.inside_validator--; }
+static inline __attribute__((always_inline)) int lv_inside_validator(void) {
+    return lv_tls_state.inside_validator != 0;
+}
 
 /// The TSC cycles a hold may last before the release checks it (0 until calibrated).
 extern uint64_t lv_hold_budget_cycles_value;
@@ -208,7 +212,7 @@ static inline uint32_t lv_load_acquire_u32(const uint32_t *field) { return __ato
 static inline void **lv_stack_scratch(void) { return lv_tls_state.stack_scratch; }
 
 /// The time-stamp counter.
-static inline uint64_t lv_rdtsc(void) {
+static inline __attribute__((always_inline)) uint64_t lv_rdtsc(void) {
 #if defined(__x86_64__) || defined(__i386__)
     uint32_t lo, hi;
     __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
@@ -309,6 +313,8 @@ void lv_set_process_exit_hook(lv_process_exit_hook hook);
 /// Flushes every stdio stream, then ends the process with `status` at once (`_exit`): for an exit
 /// handler that must change the exit status without losing buffered output.
 void lv_flush_and_exit(int status) __attribute__((noreturn));
+
+#include "LockValidatorAnnotatedFastPath.h"
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,181 @@
+// The uncontended pair of an interposed sleeping lock (a pthread mutex, a writer's rwlock), in C: lockdep's
+// lock_acquire + lock_acquired and lock_release when they teach the validator nothing. A user's plain
+// `swift test` builds the validator unoptimised, where the Swift steps cost ten times what they cost
+// optimised (every call zeroes its frame; generic and reference-counted code is not specialised); C costs
+// about the same either way. Anything the fast path does not know to be routine goes to the Swift steps
+// (LockTracking), which stay the definition of every check: the fast path only skips steps that would find
+// nothing. Included by LockValidatorShims.h.
+#ifndef LOCK_VALIDATOR_ANNOTATED_FAST_PATH_H
+#define LOCK_VALIDATOR_ANNOTATED_FAST_PATH_H
+
+/// AcquireKind.annotated: the kind of a sleeping annotated lock's held entries.
+#define LV_KIND_ANNOTATED 5
+
+/// The chain cache's current table (Swift's `ChainCache`): slot 0 holds the mask (capacity - 1), the
+/// others the keys of validated chains, 0 for an empty slot. NULL until the first chain is validated;
+/// published with a release store, never freed.
+extern uint64_t *lv_chain_table;
+
+static inline uint64_t *lv_chain_table_current(void) { return __atomic_load_n(&lv_chain_table, __ATOMIC_RELAXED); }
+static inline void lv_chain_table_publish(uint64_t *table) {
+    __atomic_store_n(&lv_chain_table, table, __ATOMIC_RELEASE);
+}
+
+/// `key` (a chain) extended by `element` (a class id and how it is held): splitmix64's finalizer of the
+/// two, never 0 (an empty slot). The only definition: `ChainCache.extend` calls it.
+static inline __attribute__((always_inline)) uint64_t lv_chain_extend(uint64_t key, uint32_t element) {
+    uint64_t mixed = (key ^ ((uint64_t)element * 0x9E3779B97F4A7C15ull)) + 0x632BE59BD9B4E019ull;
+    mixed = (mixed ^ (mixed >> 30)) * 0xBF58476D1CE4E5B9ull;
+    mixed = (mixed ^ (mixed >> 27)) * 0x94D049BB133111EBull;
+    mixed ^= mixed >> 31;
+    return mixed == 0 ? 1 : mixed;
+}
+
+/// Whether the chain `key` was validated: one probe of the chain cache, lock-free.
+static inline __attribute__((always_inline)) int lv_chain_contains(uint64_t key) {
+    const uint64_t *table = __atomic_load_n(&lv_chain_table, __ATOMIC_ACQUIRE);
+    if (table == NULL) return 0;
+    uint64_t mask = __atomic_load_n(&table[0], __ATOMIC_RELAXED);
+    for (uint64_t index = key & mask;; index = (index + 1) & mask) {
+        uint64_t slot = __atomic_load_n(&table[1 + index], __ATOMIC_RELAXED);
+        if (slot == key) return 1;
+        if (slot == 0) return 0;
+    }
+}
+
+// lock_stat (Swift's `LockStatisticsBlock`): 64-bit slots, written only by the lock's holder (relaxed
+// loads and stores); slots 4 to 7 hold eight 32-bit short buckets.
+enum {
+    LV_STAT_ACQUISITIONS = 0,
+    LV_STAT_HOLDS = 1,
+    LV_STAT_HOLD_TOTAL = 2,
+    LV_STAT_HOLD_MAX = 3,
+    LV_STAT_SHORT_BUCKETS = 4,
+    LV_STAT_CONTENTIONS = 8,
+    LV_STAT_WAIT_TOTAL = 9,
+    LV_STAT_WAIT_MAX = 10,
+    LV_STAT_FIRST_BUCKET = 16,
+    LV_STAT_BUCKETS = 48,
+    LV_STAT_FIRST_SHORT_BUCKET = 5,
+    LV_STAT_SHORT_BUCKET_COUNT = 8,
+};
+
+static inline __attribute__((always_inline)) void lv_stat_add(uint64_t *slots, int slot, uint64_t amount) {
+    __atomic_store_n(&slots[slot], __atomic_load_n(&slots[slot], __ATOMIC_RELAXED) + amount, __ATOMIC_RELAXED);
+}
+
+static inline __attribute__((always_inline)) void lv_stat_raise(uint64_t *slots, int slot, uint64_t value) {
+    if (value > __atomic_load_n(&slots[slot], __ATOMIC_RELAXED)) {
+        __atomic_store_n(&slots[slot], value, __ATOMIC_RELAXED);
+    }
+}
+
+/// Moves the short buckets' counts to their full buckets (every 2^31 holds, so that none wraps).
+void lv_stat_move_short_buckets(uint64_t *slots);
+
+/// Counts one completed hold of `cycles` in its log2 bucket (bucket i holds [2^(i-1), 2^i)); the holds
+/// most locks have (16 to 4,095 cycles) in the first cache line's short buckets. The same as Swift's
+/// `LockStatisticsBlock.recordHold` (which does not call it: see there).
+static inline __attribute__((always_inline)) void lv_stat_record_hold(uint64_t *slots, uint64_t cycles) {
+    uint64_t count = __atomic_load_n(&slots[LV_STAT_HOLDS], __ATOMIC_RELAXED) + 1;
+    __atomic_store_n(&slots[LV_STAT_HOLDS], count, __ATOMIC_RELAXED);
+    lv_stat_add(slots, LV_STAT_HOLD_TOTAL, cycles);
+    lv_stat_raise(slots, LV_STAT_HOLD_MAX, cycles);
+    if (__builtin_expect((count & ((1ull << 31) - 1)) == 0, 0)) lv_stat_move_short_buckets(slots);
+    int width = cycles == 0 ? 0 : 64 - __builtin_clzll(cycles);  // the bucket's index
+    uint64_t short_index = (uint64_t)(width - LV_STAT_FIRST_SHORT_BUCKET);
+    if (__builtin_expect(short_index < LV_STAT_SHORT_BUCKET_COUNT, 1)) {
+        uint32_t *bucket = (uint32_t *)&slots[LV_STAT_SHORT_BUCKETS] + short_index;
+        __atomic_store_n(bucket, __atomic_load_n(bucket, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+        return;
+    }
+    lv_stat_add(slots, LV_STAT_FIRST_BUCKET + (width < LV_STAT_BUCKETS - 1 ? width : LV_STAT_BUCKETS - 1), 1);
+}
+
+/// What the fast path reads of one interposed sleeping lock, filled by the engine
+/// (`LockTracking.fastPathState`) when the lock can take it: at nesting level 0, of a class below the cap.
+typedef struct lv_annotated_fast {
+    uint64_t instance;            ///< the lock instance's serial
+    uint32_t class_id;            ///< its class, the chain element of an exclusive hold
+    uint32_t eligible;            ///< 0: every acquire and release takes the Swift steps
+    uint64_t chain_key_alone;     ///< the chain of this class alone: an outermost hold's chain key
+    uint32_t *owner;              ///< the instance's owner word (serial of the holding thread, 0 when free)
+    uint64_t *statistics;         ///< the instance's lock_stat slots
+    const uint16_t *levels_used;  ///< the class's IRQLs used (bit n: held at IRQL n)
+} lv_annotated_fast;
+
+/// An exclusive acquire of `lock` by `thread` (the calling thread's state) that took the lock without
+/// waiting, at PASSIVE_LEVEL, holding only sleeping locks (none of them this one), with room on the held
+/// stack, in a chain validated before, of a class used at PASSIVE_LEVEL before: pushes the held entry,
+/// extends the chain key, and counts and stamps the hold (LockTracking's acquire steps 4 and 5, and
+/// acquired, which find nothing then). Returns 0, having changed nothing, otherwise: the caller takes the
+/// Swift steps.
+static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv_annotated_fast *lock,
+                                                                       lv_thread_state *thread,
+                                                                       uintptr_t return_address) {
+    uint32_t depth = thread->depth;
+    if (!lock->eligible || thread->serial == 0 || thread->irql != 0 || depth >= LV_MAX_HELD) return 0;
+    if ((__atomic_load_n(lock->levels_used, __ATOMIC_RELAXED) & 1) == 0) return 0;
+    // blocking-while-held (a spin lock held) and an acquire of a lock held already are the Swift steps'.
+    for (uint32_t index = 0; index < depth; index++) {
+        const lv_held_lock *held = &thread->held[index];
+        if (held->instance == lock->instance || held->kind != LV_KIND_ANNOTATED) return 0;
+    }
+    uint64_t previous = thread->chain_key;
+    uint64_t key = lock->chain_key_alone;  // lv_chain_extend(0, class_id): the first lock has no order to learn
+    if (previous != 0) {
+        key = lv_chain_extend(previous, lock->class_id);
+        if (!lv_chain_contains(key)) return 0;  // a chain to validate
+    }
+    lv_held_lock *entry = &thread->held[depth];
+    entry->instance = lock->instance;
+    entry->lock_class = lock->class_id;
+    entry->kind = LV_KIND_ANNOTATED;
+    entry->irql = 0;
+    entry->flags = 0;
+    entry->nesting = 0;
+    entry->queue_node = NULL;
+    entry->file = "";  // `line` is a code address
+    entry->line = return_address;
+    entry->prev_chain_key = previous;
+    entry->lock_object = NULL;
+    // A slot above the stack may still count as carrying its own snapshot: this hold begins under the thread's.
+    if (thread->snapshot_own_below > depth) thread->snapshot_own_below = (uint16_t)depth;
+    thread->depth = (uint16_t)(depth + 1);
+    thread->chain_key = key;
+    __atomic_store_n(lock->owner, thread->serial, __ATOMIC_RELAXED);
+    lv_stat_add(lock->statistics, LV_STAT_ACQUISITIONS, 1);
+    // A sleeping lock has no hold budget: its hold is only timed, with no CPU-time snapshot.
+    entry->acquired_tsc = lv_rdtsc();
+    entry->validator_cycles = thread->validator_cycles;
+    return 1;
+}
+
+/// A release of `lock` by `thread` (the calling thread's state), whose exclusive, timed hold is the
+/// thread's newest: pops it, frees the owner word and counts the hold (LockTracking's release, which finds
+/// nothing then: a sleeping lock has no hold budget). Returns 0, having changed nothing, otherwise: the
+/// caller takes the Swift steps.
+static inline __attribute__((always_inline)) int lv_annotated_release_fast(const lv_annotated_fast *lock,
+                                                                          lv_thread_state *thread) {
+    uint64_t released = lv_rdtsc();  // the hold ends here, before the bookkeeping
+    uint32_t depth = thread->depth;
+    if (!lock->eligible || thread->serial == 0 || depth == 0) return 0;
+    lv_held_lock *entry = &thread->held[depth - 1];
+    if (entry->instance != lock->instance || entry->acquired_tsc == 0 ||
+        (entry->flags & (LV_HELD_RECURSIVE | LV_HELD_NESTED | LV_HELD_SHARED)) != 0) {
+        return 0;
+    }
+    // The hold less the validator's own slow paths meanwhile.
+    uint64_t validator = thread->validator_cycles - entry->validator_cycles;
+    uint64_t wall = released - entry->acquired_tsc;
+    uint64_t held = wall - (validator < wall ? validator : wall);
+    thread->chain_key = entry->prev_chain_key;
+    thread->depth = (uint16_t)(depth - 1);
+    if (__atomic_load_n(lock->owner, __ATOMIC_RELAXED) == thread->serial) {
+        __atomic_store_n(lock->owner, 0, __ATOMIC_RELAXED);
+    }
+    lv_stat_record_hold(lock->statistics, held);
+    return 1;
+}
+
+#endif
