@@ -34,6 +34,17 @@ uint32_t lv_thread_page_faults(void) {
     return (uint32_t)(usage.ru_minflt + usage.ru_majflt);
 }
 
+lv_thread_usage lv_thread_usage_now(void) {
+    lv_thread_usage result = {0, 0, 0, 0, 0};
+    struct rusage usage;
+    if (getrusage(RUSAGE_THREAD, &usage) != 0) return result;
+    result.faults = (uint32_t)(usage.ru_minflt + usage.ru_majflt);
+    result.major_faults = (uint32_t)usage.ru_majflt;
+    result.involuntary_switches = (uint32_t)usage.ru_nivcsw;
+    result.system_ns = (uint64_t)usage.ru_stime.tv_sec * 1000000000u + (uint64_t)usage.ru_stime.tv_usec * 1000u;
+    return result;
+}
+
 uint64_t lv_monotonic_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC_RAW, &now);
