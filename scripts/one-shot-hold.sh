@@ -3,7 +3,8 @@
 # long hold (a spin lock taken once and held 200 µs, 8x the 25 µs budget) in a fresh process, cold, warm
 # and touching fresh pages, each RUNS times idle and RUNS times with three CPU hogs (`yes > /dev/null`);
 # and RUNS processes of 2 µs holds that touch fresh pages (1,000 first holds, 100,000 holds on one lock)
-# with three hogs, idle too, where every hold-time report is a false one. A measurement, not a test.
+# with three hogs, idle too, where every hold-time report is a false one, and the same holds without the
+# touches for comparison. A measurement, not a test.
 #   scripts/one-shot-hold.sh [RUNS, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,7 +68,9 @@ echo "| --- | --- | ---: | ---: | ---: |"
 for scenario in one-shot-hold-cold one-shot-hold-warm one-shot-hold-fresh-pages; do
     for load in idle "3 CPU hogs"; do row "$scenario" "$load"; done
 done
-for load in "3 CPU hogs" idle; do row short-holds-faulting "$load"; done
+for scenario in short-holds-faulting short-holds; do
+    for load in "3 CPU hogs" idle; do row "$scenario" "$load"; done
+done
 echo
 echo "Each report's evidence:"
 sed 's/^/- /' "$details"

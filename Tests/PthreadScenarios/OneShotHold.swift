@@ -60,6 +60,13 @@ enum OneShotHold {
             hold(SpinLock("OneShotHold.lock"), touching: 4, of: FreshPages(4), microseconds: 200)
             return 0
         },
+        // The control for the next: the same holds without touching a page.
+        "short-holds": {
+            for index in 0..<1_000 { hold(SpinLock("OneShotHold.short-\(index)"), microseconds: 2) }
+            let lock = SpinLock("OneShotHold.short")
+            for _ in 0..<100_000 { hold(lock, microseconds: 2) }
+            return 0
+        },
         // 1,000 locks of their own classes, each held once for 2 µs touching a fresh page (first holds: the
         // only ones reported alone), then 100,000 holds of 2 µs on one lock, every tenth touching one.
         "short-holds-faulting": {

@@ -4,8 +4,8 @@ import TestSupport
 import Testing
 
 /// `hold-time-exceeded` for holds that take page faults: a lock's first long hold usually runs cold code,
-/// so its faults are credited with a bounded share of the hold (5 µs each, minor) instead of dropping
-/// the hold. Each hold here touches pages of a fresh mapping (one fault per page, certain) and burns a
+/// so its faults are credited with a bounded share of the hold (45 µs for the rare costly fault and 5 µs
+/// a minor fault) instead of dropping the hold. Each hold here touches pages of a fresh mapping (one fault per page, certain) and burns a
 /// known amount of its own CPU time, so the test controls what it holds; the margins are wide (200 µs
 /// against a bar of 100 µs; a deduction over twice what a fault costs here, about 2 µs).
 @Suite struct HoldTimePageFaultTests {
@@ -56,8 +56,9 @@ import Testing
         let hold = try #require(violation.hold)
         #expect(hold.evidence == .once, "\(hold)")
         #expect(hold.pageFaults >= 4, "\(hold)")
-        // 5 µs a minor fault, 50 a major: at least the 4 touches' 20 µs, never more than the own time.
-        #expect(hold.faultShareNanoseconds >= 20_000 && hold.faultShareNanoseconds <= hold.ownNanoseconds, "\(hold)")
+        // 45 µs, and 5 µs a minor fault, 50 a major: at least 65 µs for the 4 touches, never more than the
+        // own time.
+        #expect(hold.faultShareNanoseconds >= 65_000 && hold.faultShareNanoseconds <= hold.ownNanoseconds, "\(hold)")
         #expect(hold.netOfFaultsNanoseconds >= 100_000 && hold.ownNanoseconds >= 199_000, "\(hold)")
         let summary = violation.summary
         #expect(summary.contains("net of the most its \(hold.pageFaults) page faults"), "\(summary)")
@@ -73,8 +74,8 @@ import Testing
     }
 
     /// 2,000 holds of 2 µs on one lock, each touching a fresh page, the first included: never reported,
-    /// idle or with three hogs. (Only the first could be reported alone, and only if its one fault took
-    /// over 100 µs of the thread's CPU time: some 3 in 100,000 faults on this VM.)
+    /// idle or with three hogs. (Only the first could be reported alone, and only if it took over 150 µs
+    /// of the thread's CPU time: 20–70 per million such holds on this VM under load.)
     @Test(arguments: [false, true])
     func shortHoldsThatFaultAreNotReported(underLoad: Bool) {
         let lock = SpinLock(uniqueClassPrefix("short-faulting-\(underLoad)"))
@@ -89,8 +90,8 @@ import Testing
 
     /// A first hold of 2 µs that touches 150 fresh pages takes some 300 µs of own time (2 µs a fault here)
     /// and would be reported alone on it (the bar is 100 µs), but its faults are credited with up to
-    /// 750 µs: they explain its excess, so it is not reported. (A report would need its faults to cost
-    /// over 5.6 µs each on average; without the credit, over 0.7 µs.)
+    /// 795 µs: they explain its excess, so it is not reported. (A report would need its faults to cost
+    /// over 5.9 µs each on average; without the credit, over 0.7 µs.)
     @Test func aFirstHoldTheFaultsCanExplainIsNotReported() throws {
         let name = uniqueClassPrefix("explained")
         let lock = SpinLock(name)
