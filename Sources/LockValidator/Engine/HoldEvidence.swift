@@ -52,8 +52,8 @@ enum HoldEvidence {
     /// The most of `ownNanoseconds` that `faults` page faults, `majorFaults` of them major (nil: not known,
     /// counted as minor), can have taken.
     static func faultShare(faults: Int, majorFaults: Int?, ownNanoseconds: Double) -> Double {
-        let major = min(max(majorFaults ?? 0, 0), faults)
         guard faults > 0 else { return 0 }
+        let major = min(max(majorFaults ?? 0, 0), faults)
         let bound =
             faultTailAllowanceNanoseconds + Double(faults - major) * minorFaultShareNanoseconds + Double(major)
             * majorFaultShareNanoseconds

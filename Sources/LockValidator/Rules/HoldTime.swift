@@ -35,17 +35,18 @@ public struct HoldTime: Hashable, Sendable, Codable {
     /// Of ``pageFaults``, the major ones (the page was read from storage; the wait for it is off the CPU,
     /// so in ``preemptedNanoseconds``); nil when not known (the hold began under an older snapshot).
     public let majorPageFaults: Int?
-    /// Involuntary context switches during the hold (counted from shortly before it); the time they took
-    /// is in ``preemptedNanoseconds``. Nil when not known.
+    /// Involuntary context switches during the hold (counted from shortly before it); nil when not known.
+    /// The time off the CPU is in ``preemptedNanoseconds`` as far as the thread's CPU time tells: on the CI's
+    /// VM a switch away for whole scheduler ticks left about 100 µs in the own time (see BENCHMARKS.md).
     public let involuntarySwitches: Int?
     /// The thread's system time across the hold (from shortly before it) as the kernel accounts it; nil
     /// when not known. Exact only where the kernel accounts CPU time at each kernel entry
     /// (`CONFIG_VIRT_CPU_ACCOUNTING_GEN`); with tick accounting it is the hold's CPU time scaled by the
     /// thread's past share of system time, so the rule does not rely on it.
     public let systemNanoseconds: Double?
-    /// The most of ``ownNanoseconds`` credited to the page faults (a bound per fault, see the README's
-    /// "Hold times"), never more than the own time; 0 without faults. A hold reported alone must pass its
-    /// bar net of it.
+    /// The most of ``ownNanoseconds`` credited to the page faults (45 µs for any, plus 5 µs a minor fault
+    /// and 50 µs a major; see the README's "Hold times"), never more than the own time; 0 without faults.
+    /// A lock's first hold, reported alone, must pass its bar net of it.
     public let faultShareNanoseconds: Double
     /// What made the report (nil in reports written before it was recorded).
     public let evidence: Evidence?
