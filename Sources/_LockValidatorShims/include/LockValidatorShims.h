@@ -170,9 +170,6 @@ static inline void lv_set_snapshot_refresh_cycles(uint64_t cycles) {
 
 /// The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID; a system call).
 uint64_t lv_thread_cpu_ns(void);
-/// The calling thread's page faults so far, minor and major (`getrusage(RUSAGE_THREAD)`).
-uint32_t lv_thread_page_faults(void);
-
 /// What `getrusage(RUSAGE_THREAD)` says of the calling thread: the evidence of a long hold's page faults.
 typedef struct lv_thread_usage {
     uint32_t faults;                ///< page faults, minor and major
