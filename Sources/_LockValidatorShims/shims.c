@@ -38,10 +38,15 @@ uint64_t lv_thread_cpu_ns(void) {
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-uint32_t lv_thread_page_faults(void) {
+lv_thread_usage lv_thread_usage_now(void) {
+    lv_thread_usage result = {0, 0, 0, 0, 0};
     struct rusage usage;
-    if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
-    return (uint32_t)(usage.ru_minflt + usage.ru_majflt);
+    if (getrusage(RUSAGE_THREAD, &usage) != 0) return result;
+    result.faults = (uint32_t)(usage.ru_minflt + usage.ru_majflt);
+    result.major_faults = (uint32_t)usage.ru_majflt;
+    result.involuntary_switches = (uint32_t)usage.ru_nivcsw;
+    result.system_ns = (uint64_t)usage.ru_stime.tv_sec * 1000000000u + (uint64_t)usage.ru_stime.tv_usec * 1000u;
+    return result;
 }
 
 uint64_t lv_monotonic_ns(void) {

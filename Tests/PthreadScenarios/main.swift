@@ -627,9 +627,10 @@ final class RWLock: @unchecked Sendable {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2, let scenario = scenarios[arguments[1]] else {
+let allScenarios = scenarios.merging(OneShotHold.scenarios.mapValues { run in { run() } }) { first, _ in first }
+guard arguments.count >= 2, let scenario = allScenarios[arguments[1]] else {
     FileHandle.standardError.write(
-        "usage: pthread-scenarios <scenario> [argument...]\nscenarios: \(scenarios.keys.sorted().joined(separator: ", "))\n"
+        "usage: pthread-scenarios <scenario> [argument...]\nscenarios: \(allScenarios.keys.sorted().joined(separator: ", "))\n"
             .data(using: .utf8)!)
     exit(2)
 }

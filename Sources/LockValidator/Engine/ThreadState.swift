@@ -158,7 +158,7 @@ package struct ThreadState {
     /// in their entries, and the hold `entry` begins (held already, not always the newest: an annotated
     /// lock stamps its hold once the real lock is taken) carries the new one.
     func replaceSnapshot(
-        tsc: UInt64, cpuNanoseconds: UInt64, faults: UInt32, beginning entry: UnsafeMutablePointer<lv_held_lock>
+        tsc: UInt64, cpuNanoseconds: UInt64, usage: lv_thread_usage, beginning entry: UnsafeMutablePointer<lv_held_lock>
     ) {
         let state = pointer
         var index = Int(state.pointee.snapshot_own_below)
@@ -169,7 +169,10 @@ package struct ThreadState {
         state.pointee.snapshot_own_below = UInt16(depth)
         state.pointee.snapshot_tsc = tsc
         state.pointee.snapshot_cpu_ns = cpuNanoseconds
-        state.pointee.snapshot_faults = faults
+        state.pointee.snapshot_faults = usage.faults
+        state.pointee.snapshot_major_faults = usage.major_faults
+        state.pointee.snapshot_involuntary_switches = usage.involuntary_switches
+        state.pointee.snapshot_system_ns = usage.system_ns
         state.pointee.snapshot_validator_cycles = state.pointee.validator_cycles
         copySnapshot(into: entry)
     }

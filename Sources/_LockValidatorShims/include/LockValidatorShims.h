@@ -108,6 +108,9 @@ typedef struct lv_thread_state {
     int32_t waiting_stack_depth;  ///< frames in waiting_stack, captured once the wait is long
     void *waiting_stack[LV_MAX_FRAMES];
     uint32_t inside_validator;    ///< > 0 while the validator runs on this thread: pthread calls are not tracked
+    uint32_t snapshot_major_faults;          ///< the thread's major page faults at the snapshot
+    uint32_t snapshot_involuntary_switches;  ///< the thread's involuntary context switches at the snapshot
+    uint64_t snapshot_system_ns;  ///< the thread's system time at the snapshot, as the kernel accounts it
 } lv_thread_state;
 
 extern __thread lv_thread_state lv_tls_state;
@@ -187,8 +190,17 @@ static inline void lv_set_snapshot_refresh_cycles(uint64_t cycles) {
 
 /// The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID; a system call).
 uint64_t lv_thread_cpu_ns(void);
-/// The calling thread's page faults so far, minor and major (`getrusage(RUSAGE_THREAD)`).
-uint32_t lv_thread_page_faults(void);
+/// What `getrusage(RUSAGE_THREAD)` says of the calling thread: the evidence of a long hold's page faults.
+typedef struct lv_thread_usage {
+    uint32_t faults;                ///< page faults, minor and major
+    uint32_t major_faults;          ///< of which major (the page was read from storage)
+    uint32_t involuntary_switches;  ///< times the scheduler took the CPU away
+    uint32_t reserved;
+    uint64_t system_ns;  ///< system time; exact only on kernels that account CPU time at each kernel entry
+} lv_thread_usage;
+
+/// The calling thread's usage so far (all zero if `getrusage` fails).
+lv_thread_usage lv_thread_usage_now(void);
 
 /// CLOCK_MONOTONIC_RAW in nanoseconds.
 uint64_t lv_monotonic_ns(void);
