@@ -19,5 +19,5 @@ func dispatchQueueCreated(
         ? LockClass.created(at: site, noun: PthreadLock.Kind.serialQueue.noun)
         : LockClass.named("\(PthreadLock.Kind.serialQueue.noun) \(name)", site: .code(site), isInterposed: true)
     let lock = PthreadLock(kind: .serialQueue, of: lockClass, site: .code(site), nesting: 0)
-    return Unmanaged.passRetained(lock).toOpaque()
+    return lock.retainedObject()
 }

@@ -402,7 +402,7 @@ static void lv_run_holding_queue(queue_sync *sync) {
         withdraw_queue_wait();
         lv_enter_validator();
         if (sync->pending) {
-            lv_pthread_did_acquire(sync->object, sync->caller);
+            lv_pthread_did_acquire(sync->object, sync->caller, 0);
         } else {
             (void)lv_pthread_took(sync->object, LV_PT_EXCLUSIVE, sync->caller);
         }

@@ -21,6 +21,13 @@
 
 static inline int validating(void) { return lv_pthreads_active() && lv_validation_enabled() && !lv_inside_validator(); }
 
+/// The calling thread's state when this call is validated, else NULL (as interpose.c's).
+__attribute__((always_inline)) static inline lv_thread_state *validating_thread(void) {
+    if (!(lv_pthreads_active() && lv_validation_enabled())) return NULL;
+    lv_thread_state *thread = lv_thread();
+    return thread->inside_validator == 0 ? thread : NULL;
+}
+
 void lockvalidator_mutex_init(void *word) {
     if (!validating()) return;
     lv_enter_validator();
@@ -30,13 +37,17 @@ void lockvalidator_mutex_init(void *word) {
 
 /// The Mutex was free and is now held (its compare-and-swap succeeded, or a try-lock did).
 void lockvalidator_mutex_took(void *word, int32_t trylock) {
-    if (!validating()) return;
+    lv_thread_state *thread = validating_thread();
+    if (!thread) return;
     uintptr_t caller = CALLER;
+    // The common case, in C, as an uncontended pthread mutex's (LockValidatorAnnotatedFastPath.h).
+    lv_pthread_object *known = lv_pthreads_object(word);
+    if (known && !trylock && lv_annotated_took_fast(&known->fast, thread, caller)) return;
     lv_enter_validator();
     void *object = lv_pthreads_object_for(word, LV_PT_SWIFT_MUTEX, caller);
     if (object && trylock) {
         if (lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE_TRY, caller) == LV_PT_PROCEED) {
-            lv_pthread_did_acquire(object, caller);
+            lv_pthread_did_acquire(object, caller, 0);
         }
     } else if (object) {
         (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
@@ -61,19 +72,23 @@ void lockvalidator_mutex_waited(void *word) {
     uintptr_t caller = CALLER;
     lv_enter_validator();
     void *object = lv_pthreads_object(word);
-    if (object) lv_pthread_did_acquire(object, caller);
+    if (object) lv_pthread_did_acquire(object, caller, 0);
     lv_leave_validator();
 }
 
 /// About to unlock. Nonzero: do not (the release of a reported self-deadlock, or an unlock by a thread
 /// that does not hold the Mutex, which the standard library would trap on).
 int32_t lockvalidator_mutex_will_unlock(void *word) {
-    if (!validating()) return 0;
+    lv_thread_state *thread = validating_thread();
+    if (!thread) return 0;
     uintptr_t caller = CALLER;
+    uint32_t owner = __atomic_load_n((uint32_t *)word, __ATOMIC_RELAXED) & OWNER_MASK;
+    int held_here = owner == (uint32_t)lv_interposer_tid();
+    lv_pthread_object *known = lv_pthreads_object(word);
+    if (known && held_here && lv_annotated_release_fast(&known->fast, thread)) return 0;
     lv_enter_validator();
     void *object = lv_pthreads_object(word);
     uint32_t action = object ? lv_pthread_will_release(object, caller) : LV_PT_PROCEED;
     lv_leave_validator();
-    uint32_t owner = __atomic_load_n((uint32_t *)word, __ATOMIC_RELAXED) & OWNER_MASK;
-    return action != LV_PT_PROCEED || owner != (uint32_t)lv_interposer_tid();
+    return action != LV_PT_PROCEED || !held_here;
 }
