@@ -171,18 +171,24 @@ int pthread_join(pthread_t thread, void **result) {
     return next_pthread_join()(thread, result);
 }
 
+/// A semaphore wait (`name`): the program's, not Dispatch's own (a DispatchSemaphore's wait is checked
+/// where the program calls it, with its timeout: dispatch_queues.c).
+__attribute__((noinline, cold)) static void semaphore_call(const char *name, uintptr_t caller) {
+    if (!lv_called_from_runtime(caller)) lv_blocking_call(name, caller);
+}
+
 int sem_wait(sem_t *semaphore) {
-    if (MUST_NOT_BLOCK()) waiting_call("sem_wait", CALLER);
+    if (MUST_NOT_BLOCK()) semaphore_call("sem_wait", CALLER);
     return next_sem_wait()(semaphore);
 }
 
 int sem_timedwait(sem_t *semaphore, const struct timespec *deadline) {
-    if (MUST_NOT_BLOCK()) waiting_call("sem_timedwait", CALLER);
+    if (MUST_NOT_BLOCK()) semaphore_call("sem_timedwait", CALLER);
     return next_sem_timedwait()(semaphore, deadline);
 }
 
 int sem_clockwait(sem_t *semaphore, clockid_t clock, const struct timespec *deadline) {
-    if (MUST_NOT_BLOCK()) waiting_call("sem_clockwait", CALLER);
+    if (MUST_NOT_BLOCK()) semaphore_call("sem_clockwait", CALLER);
     return next_sem_clockwait()(semaphore, clock, deadline);
 }
 

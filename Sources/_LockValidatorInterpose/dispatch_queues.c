@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "LockValidatorInterpose.h"
 #include "LockValidatorShims.h"
+#include "blocking_calls.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -28,6 +29,9 @@ static struct {
     void (*sync_f)(void *, void *, void (*)(void *));
     void (*barrier_sync)(void *, const void *);
     void (*barrier_sync_f)(void *, void *, void (*)(void *));
+    long (*semaphore_wait)(void *, uint64_t);
+    long (*group_wait)(void *, uint64_t);
+    uint64_t (*time)(uint64_t, int64_t);
     const void *concurrent;  // DISPATCH_QUEUE_CONCURRENT
 } dq;
 
@@ -47,6 +51,9 @@ static void resolve_queue_functions(void) {
     dq.sync_f = (__typeof__(dq.sync_f))dlsym(RTLD_NEXT, "dispatch_sync_f");
     dq.barrier_sync = (__typeof__(dq.barrier_sync))dlsym(RTLD_NEXT, "dispatch_barrier_sync");
     dq.barrier_sync_f = (__typeof__(dq.barrier_sync_f))dlsym(RTLD_NEXT, "dispatch_barrier_sync_f");
+    dq.semaphore_wait = (__typeof__(dq.semaphore_wait))dlsym(RTLD_NEXT, "dispatch_semaphore_wait");
+    dq.group_wait = (__typeof__(dq.group_wait))dlsym(RTLD_NEXT, "dispatch_group_wait");
+    dq.time = (__typeof__(dq.time))dlsym(RTLD_NEXT, "dispatch_time");
     dq.concurrent = dlsym(RTLD_DEFAULT, "_dispatch_queue_attr_concurrent");
 }
 
@@ -518,4 +525,27 @@ void lv_dispatch_queue_block_ends(void *held, uintptr_t caller) {
     lv_enter_validator();
     lv_pthread_will_release(held, caller);
     lv_leave_validator();
+}
+
+// MARK: Waits that block (blocking_calls.c's rule): a semaphore's or a group's
+
+/// Whether a wait until `timeout` only looks: DISPATCH_TIME_NOW, or a deadline already past (`.now()`).
+__attribute__((noinline, cold)) static int only_looks(uint64_t timeout) {
+    return timeout == 0 || (dq.time && timeout <= dq.time(0, 0));
+}
+
+long dispatch_semaphore_wait(void *semaphore, uint64_t timeout) {
+    queue_functions_resolved();
+    if (__builtin_expect(lv_must_not_block(), 0) && !only_looks(timeout)) {
+        lv_blocking_call("dispatch_semaphore_wait", CALLER);
+    }
+    return dq.semaphore_wait(semaphore, timeout);
+}
+
+long dispatch_group_wait(void *group, uint64_t timeout) {
+    queue_functions_resolved();
+    if (__builtin_expect(lv_must_not_block(), 0) && !only_looks(timeout)) {
+        lv_blocking_call("dispatch_group_wait", CALLER);
+    }
+    return dq.group_wait(group, timeout);
 }

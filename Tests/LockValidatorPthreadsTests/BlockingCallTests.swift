@@ -83,9 +83,19 @@ import Testing
         #expect(violation.occurrences == 100)
     }
 
+    /// `DispatchSemaphore.wait` and `DispatchGroup.wait` under a spin lock (issue 32, point 2).
+    @Test(arguments: [("semaphore-wait", "dispatch_semaphore_wait"), ("group-wait", "dispatch_group_wait")])
+    func aDispatchWaitUnderASpinLockIsBlockingWhileHeld(call: String, function: String) throws {
+        let run = try Self.run(call, "spin-lock")
+        #expect(run.rules == [.blockingWhileHeld], "\(run.error)")
+        try Self.expectReported(function, in: run)
+    }
+
     // MARK: True negatives
 
-    @Test(arguments: ["usleep", "nanosleep", "cond-timedwait", "poll", "pipe-read", "futex-wait"])
+    @Test(arguments: [
+        "usleep", "nanosleep", "cond-timedwait", "poll", "pipe-read", "futex-wait", "semaphore-wait", "group-wait",
+    ])
     func theSameCallHoldingNoSpinLockIsSilent(call: String) throws {
         let run = try Self.run(call, "nothing-held")
         #expect(run.rules == [], "\(run.error)")
@@ -94,7 +104,7 @@ import Testing
 
     /// Calls that cannot wait for another party: a read of an O_NONBLOCK pipe, a write to a regular file,
     /// a poll with a zero timeout.
-    @Test(arguments: ["nonblocking-pipe-read", "file-write", "poll-zero-timeout"])
+    @Test(arguments: ["nonblocking-pipe-read", "file-write", "poll-zero-timeout", "semaphore-wait-now"])
     func aCallThatCannotBlockUnderASpinLockIsSilent(call: String) throws {
         let run = try Self.run(call, "spin-lock")
         #expect(run.rules == [], "\(run.error)")

@@ -71,6 +71,22 @@ enum BlockingCalls {
                 _ = write(descriptor, &byte, 1)
             })
         },
+        // Dispatch's waits (a semaphore with a count to take, a group with nothing in it) return at once.
+        "semaphore-wait": Call {
+            let semaphore = DispatchSemaphore(value: 0)
+            return Steps(call: {
+                semaphore.signal()
+                semaphore.wait()
+            })
+        },
+        "semaphore-wait-now": Call {
+            let semaphore = DispatchSemaphore(value: 0)
+            return Steps(call: { _ = semaphore.wait(timeout: .now()) })  // only looks
+        },
+        "group-wait": Call {
+            let group = DispatchGroup()
+            return Steps(call: { group.wait() })
+        },
         "futex-wait": Call {
             let word = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
             word.pointee = 0
