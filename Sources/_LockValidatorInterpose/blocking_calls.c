@@ -98,6 +98,41 @@ NEXT_FUNCTION(sendto)
 NEXT_FUNCTION(sendmsg)
 NEXT_FUNCTION(syscall)
 
+/// Finds `name` now if the C library has it (one it lacks aborts only when called).
+#define RESOLVE_NOW(name)                                                                              \
+    do {                                                                                               \
+        void *found = dlsym(RTLD_NEXT, #name);                                                         \
+        if (found) __atomic_store_n(&next_##name##_pointer, (__typeof__(&name))found, __ATOMIC_RELAXED); \
+    } while (0)
+
+void lv_blocking_calls_resolve(void) {
+    RESOLVE_NOW(nanosleep);
+    RESOLVE_NOW(clock_nanosleep);
+    RESOLVE_NOW(usleep);
+    RESOLVE_NOW(sleep);
+    RESOLVE_NOW(pthread_join);
+    RESOLVE_NOW(sem_wait);
+    RESOLVE_NOW(sem_timedwait);
+    RESOLVE_NOW(sem_clockwait);
+    RESOLVE_NOW(poll);
+    RESOLVE_NOW(ppoll);
+    RESOLVE_NOW(select);
+    RESOLVE_NOW(pselect);
+    RESOLVE_NOW(epoll_wait);
+    RESOLVE_NOW(epoll_pwait);
+    RESOLVE_NOW(read);
+    RESOLVE_NOW(readv);
+    RESOLVE_NOW(write);
+    RESOLVE_NOW(writev);
+    RESOLVE_NOW(recv);
+    RESOLVE_NOW(recvfrom);
+    RESOLVE_NOW(recvmsg);
+    RESOLVE_NOW(send);
+    RESOLVE_NOW(sendto);
+    RESOLVE_NOW(sendmsg);
+    RESOLVE_NOW(syscall);
+}
+
 // MARK: The report
 
 void lv_blocking_call(const char *name, uintptr_t caller) {

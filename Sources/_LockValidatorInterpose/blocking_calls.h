@@ -10,6 +10,10 @@
 /// lv_must_not_block().
 void lv_blocking_call(const char *name, uintptr_t caller);
 
+/// Finds the C library's blocking calls now (the interposer's constructor), so that none is looked up
+/// later, in the middle of a report or a parked thread's sleep; calls made before it find theirs then.
+void lv_blocking_calls_resolve(void);
+
 /// Whether `caller` is in the Swift runtime's or Dispatch's code (interpose.c), whose own lock waits are
 /// not the program's.
 int lv_called_from_runtime(uintptr_t caller);

@@ -194,6 +194,7 @@ static int setting_is_off(const char *setting) {
 // registered (swiftrt's constructor comes first in link order): the validator's side is Swift.
 __attribute__((constructor)) static void start_interposer(void) {
     resolve_real_functions();
+    lv_blocking_calls_resolve();
     dl_iterate_phdr(note_runtime_library, NULL);
     // Only `off` turns interposition off: a typo must not switch a check off. The validator's configuration
     // reports a value that is neither on nor off, in one line, when it is read.
