@@ -12,12 +12,19 @@ func dispatchQueueCreated(
     let creator = PthreadLockClasses.creatingCode(from: caller)
     if PthreadLockClasses.frameKind(of: creator.frame) == .testFramework { return nil }
     let site = CodeSite(returnAddress: creator.frame)
-    let name = label.map { String(cString: $0) } ?? ""
-    // One class per label, as lockdep keys a lock by its name: the queues of one purpose share a label.
-    let lockClass =
-        name.isEmpty
-        ? LockClass.created(at: site, noun: PthreadLock.Kind.serialQueue.noun)
-        : LockClass.named("\(PthreadLock.Kind.serialQueue.noun) \(name)", site: .code(site), isInterposed: true)
-    let lock = PthreadLock(kind: .serialQueue, of: lockClass, site: .code(site), nesting: 0)
+    let lockClass: LockClass
+    var nesting = 0
+    if let naming = PthreadLockClasses.naming {
+        // LockValidator.withLockClass around the queue's creation.
+        lockClass = LockClass.named(naming.name, site: .code(site), isInterposed: true)
+        nesting = naming.nesting
+    } else {
+        // Keyed where it is made, as every lock is, and named by its label too: one label often serves
+        // every queue of a type (GRDB's "GRDB.DatabaseQueue"), and queues made in two places are two classes.
+        let name = label.map { String(cString: $0) } ?? ""
+        let noun = PthreadLock.Kind.serialQueue.noun + (name.isEmpty ? "" : " \(name)")
+        lockClass = LockClass.created(at: site, noun: noun)
+    }
+    let lock = PthreadLock(kind: .serialQueue, of: lockClass, site: .code(site), nesting: nesting)
     return lock.retainedObject()
 }

@@ -113,9 +113,14 @@ const void *dispatch_queue_attr_make_with_autorelease_frequency(const void *attr
 
 static inline const void *queue_key(const void *queue) { return (const char *)queue + 1; }
 
-/// A queue made: a serial one gets a validator object, replacing any of a queue that had its address.
+/// A queue made: a serial one gets a validator object, and any other is marked untracked, replacing what
+/// a freed queue at its address had (a concurrent queue made where a serial one was is no lock).
 static void *queue_made(void *queue, const char *label, const void *attribute, uintptr_t caller) {
-    if (queue == NULL || is_concurrent(attribute) || !validating()) return queue;
+    if (queue == NULL || !lv_pthreads_active()) return queue;
+    if (is_concurrent(attribute) || !validating()) {
+        if (lv_pthreads_object(queue_key(queue)) != NULL) lv_pthreads_set_object(queue_key(queue), LV_PT_UNTRACKED);
+        return queue;
+    }
     lv_enter_validator();
     void *object = lv_dispatch_queue_created(queue, label, caller);
     lv_pthreads_set_object(queue_key(queue), object ? object : LV_PT_UNTRACKED);

@@ -155,6 +155,26 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: alive), "a writer still running keeps its file")
     }
 
+    /// Among thousands of other files (a busy /tmp: more directory records than glibc reads at once), the
+    /// dead writer's file is found and nothing else is touched. Reading each record's name up to its NUL
+    /// matters here: copying d_name's 256 bytes read past the last record of readdir's buffer, which crashed
+    /// the deadlock reporter on loaded machines (AddressSanitizer: heap-buffer-overflow with 2,500 files).
+    @Test func aDeadWritersFileIsFoundAmongThousandsOfOthers() throws {
+        let directory = NSTemporaryDirectory() + "store-busy-directory-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for index in 0..<2_500 {
+            let name = "TemporaryDirectory." + String(repeating: "x", count: index % 37 + 1) + "\(index)"
+            _ = FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: nil)
+        }
+        let path = directory + "/lockvalidator-graph.txt"
+        let dead = "\(path).tmp-2147483646"
+        try "partial".write(toFile: dead, atomically: false, encoding: .utf8)
+        try TextFile.writeAtomically(Self.store().text(), to: path)
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == 2_501)
+    }
+
     @Test func aStoreDirectoryIsMadeWithTheDirectoriesAboveIt() throws {
         let directory = NSTemporaryDirectory() + "store-nested-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }

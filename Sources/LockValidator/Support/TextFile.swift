@@ -91,8 +91,12 @@ extension TextFile {
         let prefix = (slash.map { String(path[path.index(after: $0)...]) } ?? path) + ".tmp-"
         guard let stream = opendir(directory.isEmpty ? "/" : directory) else { return }
         defer { closedir(stream) }
+        // A name is read where the record holds it, up to its NUL: a record is only as long as its name, and
+        // copying the struct's 256-byte d_name reads past the last record of glibc's buffer (a crash at a
+        // page's end, with enough files in the directory).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { unlink("\(directory)/\(name)") }
         }
