@@ -224,6 +224,14 @@ import Testing
         }
     }
 
+    /// A concurrent queue made where a freed serial queue was is no lock (seen in GRDB's suite: its Pool's
+    /// barrier queue was taken for a DatabaseQueue).
+    @Test func aConcurrentQueueInAFreedSerialQueuesMemoryIsNoLock() throws {
+        let run = try Self.run("queue-address-reused")
+        #expect(run.rules == [], "\(run.error)")
+        #expect(run.status == 0)
+    }
+
     /// `sync` onto a serial queue waits: holding a spin lock it is `blocking-while-held`.
     @Test func syncUnderASpinLockIsBlockingWhileHeld() throws {
         let run = try Self.run("queue-under-spin-lock")

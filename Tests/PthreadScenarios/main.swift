@@ -552,6 +552,19 @@ let scenarios: [String: () -> Int32] = [
         }
         return 1  // not reached
     },
+    "queue-address-reused": {
+        // Serial queues freed, concurrent ones made in their memory: a concurrent queue's nested `sync` is
+        // fine, and must not be taken for the serial queue that had its address.
+        for _ in 0..<200 {
+            do {
+                let serial = DispatchQueue(label: "reuse.serial")
+                serial.sync {}
+            }
+            let concurrent = DispatchQueue(label: "reuse.concurrent", attributes: .concurrent)
+            concurrent.sync { concurrent.sync {} }
+        }
+        return 0
+    },
     "queue-under-spin-lock": {
         // `sync` waits for the queue: no routine holding a spin lock may wait.
         let spinLock = SpinLock("DeviceExtension.lock")
