@@ -400,6 +400,7 @@ typedef struct {
     uintptr_t caller;
     pthread_t thread;
     int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
+    uint64_t wait_started;  // for a pending one: when its wait began (lock_stat's contention and wait time)
     int ran_here;
     const void *block;
     void *context;
@@ -414,7 +415,8 @@ static void lv_run_holding_queue(queue_sync *sync) {
         withdraw_queue_wait();
         lv_enter_validator();
         if (sync->pending) {
-            lv_pthread_did_acquire(sync->object, sync->caller, 0);
+            uint64_t waited = lv_rdtsc() - sync->wait_started;
+            lv_pthread_did_acquire(sync->object, sync->caller, waited != 0 ? waited : 1);
         } else {
             (void)lv_pthread_took(sync->object, LV_PT_EXCLUSIVE, sync->caller);
         }
@@ -469,11 +471,12 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
     // A free queue is checked and taken in one step when the block starts (as an uncontended mutex is):
     // reading the clock for a wait would cost more than Dispatch's own `sync`. A busy one is checked before
     // the wait, so that an inversion is reported before a deadlock can form.
-    queue_sync sync = {object, caller, pthread_self(), queue_holder(object) != 0, 0, block, context, function};
+    queue_sync sync = {object, caller, pthread_self(), queue_holder(object) != 0, 0, 0, block, context, function};
     if (sync.pending) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
         lv_leave_validator();
+        sync.wait_started = lv_rdtsc();
     }
     publish_queue_wait(object, caller);
     real_f(queue, &sync, lv_run_sync_function);

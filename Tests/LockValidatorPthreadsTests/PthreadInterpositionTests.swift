@@ -232,6 +232,18 @@ import Testing
         #expect(run.status == 0)
     }
 
+    /// lock_stat for queues: a `sync` that waits for another thread's block is a contention, with its wait.
+    @Test func aSyncThatWaitsForTheQueueIsAContention() throws {
+        let run = try Self.run("queue-contended")
+        #expect(run.rules == [], "\(run.error)")
+        let rows = try #require(run.report).lockStatistics
+        let audit = try #require(rows.first { $0.name.hasPrefix("serial queue bank.audit") }, "\(rows.map(\.name))")
+        #expect(audit.acquisitions == 2 && audit.contentions == 1, "\(audit)")
+        #expect(audit.waitTotalNanoseconds > 1_000_000, "the waiter waited for a 50 ms block: \(audit)")
+        let idle = try #require(rows.first { $0.name.hasPrefix("serial queue bank.idle") })
+        #expect(idle.acquisitions == 1 && idle.contentions == 0)
+    }
+
     /// `sync` onto a serial queue waits: holding a spin lock it is `blocking-while-held`.
     @Test func syncUnderASpinLockIsBlockingWhileHeld() throws {
         let run = try Self.run("queue-under-spin-lock")

@@ -565,6 +565,26 @@ let scenarios: [String: () -> Int32] = [
         }
         return 0
     },
+    "queue-contended": {
+        // One thread holds the queue (its block sleeps 50 ms) while another waits in `sync`: a contention,
+        // with its wait, in the queue's lock_stat row; an uncontended `sync` counts none.
+        let queue = DispatchQueue(label: "bank.audit")
+        let idle = DispatchQueue(label: "bank.idle")
+        idle.sync {}
+        let holding = DispatchSemaphore(value: 0)
+        concurrently(2) { index in
+            if index == 0 {
+                queue.sync {
+                    holding.signal()
+                    usleep(50_000)
+                }
+            } else {
+                holding.wait()
+                queue.sync {}
+            }
+        }
+        return 0
+    },
     "queue-under-spin-lock": {
         // `sync` waits for the queue: no routine holding a spin lock may wait.
         let spinLock = SpinLock("DeviceExtension.lock")
