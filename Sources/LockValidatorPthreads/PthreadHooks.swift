@@ -72,6 +72,16 @@ func pthreadWillRelease(_ object: UnsafeMutableRawPointer, _ caller: UInt) -> UI
     }
 }
 
+@_cdecl("lv_pthread_lock_destroyed_while_held_elsewhere")
+func pthreadLockDestroyedWhileHeldElsewhere(_ object: UnsafeMutableRawPointer) -> Int32 {
+    PthreadLock.borrowing(object) { lock in
+        let holder = lock.annotated.tracking.ownerSerial
+        guard holder != 0 && holder != ThreadState.current.serial else { return 0 }
+        lock.annotated.tracking.freed(whileLocked: false)
+        return 1
+    }
+}
+
 @_cdecl("lv_pthread_lock_destroyed")
 func pthreadLockDestroyed(_ object: UnsafeMutableRawPointer) {
     // The annotated lock's deinit reports a lock destroyed while held, and retires its statistics.

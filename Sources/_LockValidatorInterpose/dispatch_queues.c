@@ -413,14 +413,18 @@ static void lv_run_holding_queue(queue_sync *sync) {
     int here = pthread_equal(pthread_self(), sync->thread);
     if (here) {
         withdraw_queue_wait();
-        lv_enter_validator();
+        lv_pthread_object *object = sync->object;
         if (sync->pending) {
             uint64_t waited = lv_rdtsc() - sync->wait_started;
-            lv_pthread_did_acquire(sync->object, sync->caller, waited != 0 ? waited : 1);
-        } else {
-            (void)lv_pthread_took(sync->object, LV_PT_EXCLUSIVE, sync->caller);
+            lv_enter_validator();
+            lv_pthread_did_acquire(object, sync->caller, waited != 0 ? waited : 1);
+            lv_leave_validator();
+        } else if (!lv_annotated_took_fast(&object->fast, lv_thread(), sync->caller)) {
+            // Not the common case (the C fast path's): the Swift steps.
+            lv_enter_validator();
+            (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, sync->caller);
+            lv_leave_validator();
         }
-        lv_leave_validator();
         sync->ran_here = 1;
         set_queue_holder(sync->object, lv_interposer_tid());
     }
@@ -431,9 +435,12 @@ static void lv_run_holding_queue(queue_sync *sync) {
     }
     if (here) {
         set_queue_holder(sync->object, 0);
-        lv_enter_validator();
-        lv_pthread_will_release(sync->object, sync->caller);
-        lv_leave_validator();
+        lv_pthread_object *object = sync->object;
+        if (!lv_annotated_release_fast(&object->fast, lv_thread())) {
+            lv_enter_validator();
+            lv_pthread_will_release(object, sync->caller);
+            lv_leave_validator();
+        }
     }
 }
 

@@ -371,6 +371,10 @@ void lv_pthreads_lock_initialised(const void *address, uint32_t type, uintptr_t 
 }
 
 static void lock_destroyed(const void *address) {
+    // Destroyed while another thread holds it: reported now, and kept, so that the holder's unlock still
+    // finds it and its held entry goes (else that thread would exit "holding" a lock it released).
+    void *known = table_lookup((uintptr_t)address);
+    if (known && known != UNTRACKED && lv_pthread_lock_destroyed_while_held_elsewhere(known)) return;
     void *removed = table_remove((uintptr_t)address);
     if (removed && removed != UNTRACKED) lv_pthread_lock_destroyed(removed);
 }

@@ -114,6 +114,9 @@ extern uint32_t lv_pthread_will_release(void *object, uintptr_t caller);
 /// The lock of `object` is destroyed (or its memory initialised again): reports a held lock, and
 /// releases `object`.
 extern void lv_pthread_lock_destroyed(void *object);
+/// The lock of `object` is being destroyed: when another thread holds it, reports that and returns 1 (the
+/// table keeps the object for the holder's unlock); else 0.
+extern int lv_pthread_lock_destroyed_while_held_elsewhere(void *object);
 /// `name` (a C library function that may block) was called from `caller` while the thread holds a spin
 /// lock or runs above APC_LEVEL: reports `blocking-while-held`.
 extern void lv_blocking_call_made(const char *name, uintptr_t caller);
