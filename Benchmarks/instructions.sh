@@ -5,8 +5,11 @@
 # spends a cycle on each, and a locked compare-and-swap waits until every earlier one is committed.
 # Each scenario of Measurements/InstructionCounts runs under callgrind, counting only inside its
 # `measured…` function; `pthread-pair` is Peers/pthread_pairs.c under the release LockValidatorPreload (the
-# interposed uncontended mutex pair). Each scenario runs again built with `-c debug` (the `-debug` rows):
-# what a user's plain `swift test` builds, for SwiftPM compiles a dependency unoptimised in a debug build. Left out: the thread CPU-time snapshot, which depends on time (natively it runs
+# interposed uncontended mutex pair); `write` and `usleep` are Peers/blocking_calls.c's 1-byte write to
+# /dev/null and usleep(0) under it with nothing held (what the interposer adds to a call that may block),
+# `raw-write` and `raw-usleep` the same without it. Each scenario of the first kinds runs again built with
+# `-c debug` (the `-debug` rows): what a user's plain `swift test` builds, for SwiftPM compiles a dependency
+# unoptimised in a debug build. Left out: the thread CPU-time snapshot, which depends on time (natively it runs
 # once per 100 µs of a thread's lock activity, under callgrind far more often); and the hold budget is
 # raised to 1 s so that no class is traced as a suspect of a long hold.
 # Usage: bash Benchmarks/instructions.sh [--update]   (--update rewrites instructions-baseline.txt)
@@ -22,6 +25,7 @@ strip --strip-debug -o "$work/InstructionCounts" .build/release/InstructionCount
 swift build -c release --package-path .. --product LockValidatorPreload >&2
 strip --strip-debug -o "$work/libLockValidatorPreload.so" ../.build/release/libLockValidatorPreload.so
 cc -O2 Peers/pthread_pairs.c -o "$work/pthread_pairs" -lpthread
+cc -O2 Peers/blocking_calls.c -o "$work/blocking_calls"
 swift build -c debug --product InstructionCounts >&2
 strip --strip-debug -o "$work/InstructionCounts-debug" .build/debug/InstructionCounts
 swift build -c debug --package-path .. --product LockValidatorPreload >&2
@@ -34,6 +38,14 @@ count() {  # row (scenario, with -debug for the debug build), operations: prints
         LD_PRELOAD="$work/libLockValidatorPreload$suffix.so" LOCKVALIDATOR_HOLD_BUDGET_US=1000000 valgrind \
             --tool=callgrind --cache-sim=yes --callgrind-out-file="$work/$row.out" --collect-atstart=no \
             --toggle-collect='measured_pthread_pairs' "$work/pthread_pairs" "$operations" 2>/dev/null
+    elif [ "$scenario" = write ] || [ "$scenario" = usleep ]; then
+        LD_PRELOAD="$work/libLockValidatorPreload.so" valgrind --tool=callgrind --cache-sim=yes \
+            --callgrind-out-file="$work/$scenario.out" --collect-atstart=no \
+            --toggle-collect='measured_blocking_calls' "$work/blocking_calls" "$scenario" "$operations" 2>/dev/null
+    elif [ "$scenario" = raw-write ] || [ "$scenario" = raw-usleep ]; then
+        valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$work/$scenario.out" --collect-atstart=no \
+            --toggle-collect='measured_blocking_calls' "$work/blocking_calls" "${scenario#raw-}" "$operations" \
+            2>/dev/null
     else
         LOCKVALIDATOR_HOLD_BUDGET_US=1000000 valgrind --tool=callgrind --cache-sim=yes \
             --callgrind-out-file="$work/$row.out" --collect-atstart=no --toggle-collect='*measured*' \
@@ -61,8 +73,8 @@ results="$work/results.txt"
 # callgrind takes over 15 minutes on a loaded 2-core VM (measured once: sparse 54,852 instructions, 13,163
 # stores per new edge).
 for scenario in raw-pair:20000 pair:20000 chain-2:10000 chain-3:10000 new-edge-sparse:300 new-edge-dense:300 \
-    pthread-pair:20000 raw-pair-debug:5000 pair-debug:5000 chain-2-debug:2000 chain-3-debug:2000 \
-    pthread-pair-debug:5000; do
+    pthread-pair:20000 raw-write:20000 write:20000 raw-usleep:2000 usleep:2000 raw-pair-debug:5000 \
+    pair-debug:5000 chain-2-debug:2000 chain-3-debug:2000 pthread-pair-debug:5000; do
     echo "$scenario" | { IFS=: read -r name operations; echo "$name $(count "$name" "$operations")"; } >>"$results"
 done
 

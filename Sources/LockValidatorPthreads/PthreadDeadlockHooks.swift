@@ -16,3 +16,10 @@ func pthreadDeadlock(_ members: UnsafePointer<lv_deadlock_member>, _ count: UInt
         object in PthreadLock.borrowing(object) { $0.annotated.tracking.info }
     }
 }
+
+@_cdecl("lv_dispatch_deadlock")
+func dispatchDeadlock(_ members: UnsafePointer<lv_deadlock_member>, _ count: UInt32) {
+    BlockingWatchdog.reportDeadlock(
+        UnsafeBufferPointer(start: members, count: Int(count)), failureStatus: 66, callerIsMember: false
+    ) { object in PthreadLock.borrowing(object) { $0.annotated.tracking.info } }
+}

@@ -78,6 +78,19 @@ func pthreadLockDestroyed(_ object: UnsafeMutableRawPointer) {
     PthreadLock.release(object)
 }
 
+@_cdecl("lv_blocking_call_made")
+func blockingCallMade(_ name: UnsafePointer<CChar>, _ caller: UInt) {
+    // The interposer read the thread's word once; this checks it on the registered thread's state.
+    let thread = ThreadState.current
+    guard thread.mustNotBlock else { return }
+    // The stack from the program's call on, without the interposer's frames.
+    let stack = StackTrace.capture()
+    let start = stack.addresses.firstIndex(of: caller) ?? 0
+    thread.printMightSleepBug(
+        call: String(cString: name), at: CallSite(returnAddress: caller).site,
+        stack: StackTrace(addresses: Array(stack.addresses[start...])))
+}
+
 // MARK: Scopes carried to new threads, dispatched work and tasks
 
 /// Takes over a token (a retained `ViolationScope`) the interposer held.

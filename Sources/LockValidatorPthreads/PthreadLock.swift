@@ -12,6 +12,10 @@ final class PthreadLock {
 
     enum Kind: UInt32 {
         case mutex, recursiveMutex, errorCheckingMutex, rwlock, writerFirstRWLock, spinLock
+        /// A serial Dispatch queue, which `sync` takes (a pseudo-lock).
+        case serialQueue
+        /// A `Synchronization.Mutex`, seen through the Mutex overlay.
+        case swiftMutex
 
         init(_ type: UInt32) {
             switch Int(type) {
@@ -20,6 +24,8 @@ final class PthreadLock {
             case LV_PT_RWLOCK: self = .rwlock
             case LV_PT_RWLOCK_WRITER_FIRST: self = .writerFirstRWLock
             case LV_PT_SPIN: self = .spinLock
+            case LV_PT_DISPATCH_SERIAL: self = .serialQueue
+            case LV_PT_SWIFT_MUTEX: self = .swiftMutex
             default: self = .mutex
             }
         }
@@ -31,6 +37,8 @@ final class PthreadLock {
             case .recursiveMutex: return "recursive mutex"
             case .rwlock, .writerFirstRWLock: return "rwlock"
             case .spinLock: return "spin lock"
+            case .serialQueue: return "serial queue"
+            case .swiftMutex: return "Mutex"
             }
         }
 
@@ -39,7 +47,7 @@ final class PthreadLock {
         /// release not made, so the program goes on; a lock that fails such a call itself fails it with EDEADLK.
         var actionOnSelfDeadlock: UInt32 {
             switch self {
-            case .mutex, .spinLock: return UInt32(LV_PT_SKIP)
+            case .mutex, .spinLock, .serialQueue, .swiftMutex: return UInt32(LV_PT_SKIP)
             default: return UInt32(LV_PT_REFUSE)
             }
         }

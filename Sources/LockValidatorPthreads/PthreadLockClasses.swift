@@ -54,8 +54,12 @@ enum PthreadLockClasses {
         if !atInit, let variable = StaticVariable(containing: lockAddress) {
             return Key(lockClass: LockClass.variable(variable, noun: kind.noun), site: nil, nesting: 0)
         }
+        // A Mutex first seen at a lock was moved after it was made (its init hook saw a temporary): its
+        // class is keyed, and named, by that first lock.
+        let verb = kind == .swiftMutex && !atInit ? "first locked" : "created"
         return Key(
-            lockClass: LockClass.created(at: site, noun: creator.wrapper ?? kind.noun), site: .code(site), nesting: 0)
+            lockClass: LockClass.created(at: site, noun: creator.wrapper ?? kind.noun, verb: verb),
+            site: .code(site), nesting: 0)
     }
 
     // MARK: Finding the init site

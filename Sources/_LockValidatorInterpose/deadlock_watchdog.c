@@ -246,6 +246,7 @@ static void lv_keep_wait_stack(int slot) {
 /// thread to read.
 static void lv_park_blocked(int slot) __attribute__((noreturn, noinline));
 static void lv_park_blocked(int slot) {
+    lv_enter_validator();  // its sleep is the validator's, not a blocking call of the program's
     lv_keep_wait_stack(slot);
     if (slot >= 0) __atomic_store_n(&waits[slot].parked, 1, __ATOMIC_RELEASE);
     for (;;) sleep(1000);
@@ -257,6 +258,7 @@ static lv_deadlock_member members[MAX_CYCLE];  // static: too large for a small 
 /// first parks this one instead.
 static void lv_report_deadlock(const wait_view *cycle, int length) __attribute__((noreturn, noinline));
 static void lv_report_deadlock(const wait_view *cycle, int length) {
+    lv_enter_validator();  // from here on validator code: its waits and writes are not the program's
     uint32_t idle = 0;
     if (!__atomic_compare_exchange_n(&firing, &idle, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
         lv_park_blocked(cycle[0].slot);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "LockValidatorInterpose.h"
 #include "LockValidatorShims.h"
+#include "blocking_calls.h"
 #include "deadlock_watchdog.h"
 
 #include <ctype.h>
@@ -168,12 +169,14 @@ static int called_from_runtime(uintptr_t caller) {
     return 0;
 }
 
+int lv_called_from_runtime(uintptr_t caller) { return called_from_runtime(caller); }
+
 // A child forked from a threaded process may find one of the validator's own locks held by a thread
 // that does not exist in it: it locks on, unvalidated (TSan's die_after_fork names the same hazard).
 static void stop_in_forked_child(void) { __atomic_store_n(&interposer_state, OFF, __ATOMIC_RELAXED); }
 
 /// The table's mark for a lock that is left untracked.
-#define UNTRACKED ((void *)1)
+#define UNTRACKED LV_PT_UNTRACKED
 
 /// Whether an on/off setting says `off` (in any case, white space around it ignored, as the validator's
 /// configuration reads it).
@@ -356,6 +359,14 @@ static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller)
 static void lock_initialised(const void *address, uint32_t type, uintptr_t caller) {
     void *made = called_from_runtime(caller) ? UNTRACKED : lv_pthread_lock_created(address, type, 1, caller);
     lv_pthreads_set_object(address, made ? made : UNTRACKED);
+}
+
+void *lv_pthreads_object_for(const void *address, uint32_t type, uintptr_t caller) {
+    return lv_object_for(address, type, caller);
+}
+
+void lv_pthreads_lock_initialised(const void *address, uint32_t type, uintptr_t caller) {
+    lock_initialised(address, type, caller);
 }
 
 static void lock_destroyed(const void *address) {
@@ -791,6 +802,7 @@ static inline int reacquired_lv_after_wait(void *object, int result, uintptr_t c
 }
 
 int pthread_cond_wait(pthread_cond_t *condition, pthread_mutex_t *mutex) {
+    if (__builtin_expect(lv_must_not_block(), 0)) lv_blocking_call("pthread_cond_wait", CALLER);
     if (!validating()) return REAL(cond_wait)(condition, mutex);
     void *object = lv_release_for_wait(mutex, CALLER);
     int result = REAL(cond_wait)(condition, mutex);
@@ -798,6 +810,7 @@ int pthread_cond_wait(pthread_cond_t *condition, pthread_mutex_t *mutex) {
 }
 
 int pthread_cond_timedwait(pthread_cond_t *condition, pthread_mutex_t *mutex, const struct timespec *deadline) {
+    if (__builtin_expect(lv_must_not_block(), 0)) lv_blocking_call("pthread_cond_timedwait", CALLER);
     if (!validating()) return REAL(cond_timedwait)(condition, mutex, deadline);
     void *object = lv_release_for_wait(mutex, CALLER);
     int result = REAL(cond_timedwait)(condition, mutex, deadline);
@@ -806,6 +819,7 @@ int pthread_cond_timedwait(pthread_cond_t *condition, pthread_mutex_t *mutex, co
 
 int pthread_cond_clockwait(pthread_cond_t *condition, pthread_mutex_t *mutex, clockid_t clock,
                            const struct timespec *deadline) {
+    if (__builtin_expect(lv_must_not_block(), 0)) lv_blocking_call("pthread_cond_clockwait", CALLER);
     if (!validating()) return REAL(cond_clockwait)(condition, mutex, clock, deadline);
     void *object = lv_release_for_wait(mutex, CALLER);
     int result = REAL(cond_clockwait)(condition, mutex, clock, deadline);
@@ -1018,11 +1032,23 @@ typedef struct {
 typedef struct {
     block_header header;
     const block_header *inner;
-    void *scope;
+    void *scope;         // NULL: the submitter is in no scope
+    void *queue_object;  // the serial queue it runs on (dispatch_queues.c), held while it runs; or NULL
+    uintptr_t caller;    // where it was submitted
 } scoped_block;
 
+static void run_inner_block(const scoped_block *block) {
+    void *held = lv_dispatch_queue_block_begins(block->queue_object, block->caller);
+    ((void (*)(const block_header *))block->inner->invoke)(block->inner);
+    lv_dispatch_queue_block_ends(held, block->caller);
+}
+
 static void scoped_block_invoke(const scoped_block *block) {
-    IN_SCOPE(block->scope, ((void (*)(const block_header *))block->inner->invoke)(block->inner));
+    if (block->scope) {
+        IN_SCOPE(block->scope, run_inner_block(block));
+    } else {
+        run_inner_block(block);
+    }
 }
 
 static void scoped_apply_invoke(const scoped_block *block, size_t index) {
@@ -1033,6 +1059,7 @@ static void scoped_block_copy(void *destination, const void *source) {
     scoped_block *copy = destination;
     const scoped_block *original = source;
     copy->inner = scoped_real.block_copy(original->inner);
+    if (!original->scope) return;
     lv_enter_validator();
     lv_scope_retain(original->scope);
     lv_leave_validator();
@@ -1047,16 +1074,19 @@ static void scoped_block_dispose(const void *block) {
 static const block_descriptor scoped_block_descriptor = {
     0, sizeof(scoped_block), scoped_block_copy, scoped_block_dispose};
 
-/// What to pass for `block`: `wrapper`, made to run it in the caller's scope, or `block` itself (the
-/// caller is in no scope, is passed through, or `block` came from dispatch_block_create, whose flags
-/// Dispatch reads from the block itself: its inner block was wrapped when it was made).
-static const void *scoped(scoped_block *wrapper, const void *block, uintptr_t caller, int apply) {
+/// What to pass for `block`: `wrapper`, made to run it in the caller's scope and holding `queue` when that
+/// is a serial queue, or `block` itself (the caller is in no scope and the queue is no lock, the call is
+/// passed through, or `block` came from dispatch_block_create, whose flags Dispatch reads from the block
+/// itself: its inner block was wrapped when it was made).
+static const void *scoped(scoped_block *wrapper, const void *block, void *queue, uintptr_t caller, int apply) {
     dispatch_resolved();
     if (!block || !scoped_real.block_copy || !scoped_real.stack_block_isa) return block;
     uintptr_t invoke = (uintptr_t)((const block_header *)block)->invoke;
     if (invoke >= dispatch_text_start && invoke < dispatch_text_end) return block;
-    void *scope = scope_for_work(from_scheduler(caller));
-    if (!scope) return block;
+    int passed_through = from_scheduler(caller);
+    void *scope = scope_for_work(passed_through);
+    void *queue_object = passed_through || apply ? NULL : lv_dispatch_serial_queue_object(queue);
+    if (!scope && !queue_object) return block;
     wrapper->header.isa = scoped_real.stack_block_isa;
     wrapper->header.flags = BLOCK_HAS_COPY_DISPOSE;
     wrapper->header.reserved = 0;
@@ -1064,6 +1094,8 @@ static const void *scoped(scoped_block *wrapper, const void *block, uintptr_t ca
     wrapper->header.descriptor = &scoped_block_descriptor;
     wrapper->inner = block;
     wrapper->scope = scope;
+    wrapper->queue_object = queue_object;
+    wrapper->caller = caller;
     return wrapper;
 }
 
@@ -1072,53 +1104,53 @@ static void scoped_done(const scoped_block *wrapper, const void *passed) {
     if (passed == wrapper) release_scope(wrapper->scope);
 }
 
-#define SCOPED_BLOCK_CALL(block, apply, call) \
-    scoped_block wrapper;                     \
-    const void *passed = scoped(&wrapper, block, CALLER, apply); \
+#define SCOPED_BLOCK_CALL(block, queue, apply, call)                   \
+    scoped_block wrapper;                                              \
+    const void *passed = scoped(&wrapper, block, queue, CALLER, apply); \
     call;                                     \
     scoped_done(&wrapper, passed)
 
 void dispatch_async(void *queue, const void *block) {
-    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_async(queue, passed));
+    SCOPED_BLOCK_CALL(block, queue, 0, scoped_real.dispatch_async(queue, passed));
 }
 
 void dispatch_barrier_async(void *queue, const void *block) {
-    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_barrier_async(queue, passed));
+    SCOPED_BLOCK_CALL(block, queue, 0, scoped_real.dispatch_barrier_async(queue, passed));
 }
 
 void dispatch_group_async(void *group, void *queue, const void *block) {
-    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_group_async(group, queue, passed));
+    SCOPED_BLOCK_CALL(block, queue, 0, scoped_real.dispatch_group_async(group, queue, passed));
 }
 
 void dispatch_group_notify(void *group, void *queue, const void *block) {
-    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_group_notify(group, queue, passed));
+    SCOPED_BLOCK_CALL(block, queue, 0, scoped_real.dispatch_group_notify(group, queue, passed));
 }
 
 void dispatch_after(uint64_t when, void *queue, const void *block) {
-    SCOPED_BLOCK_CALL(block, 0, scoped_real.dispatch_after(when, queue, passed));
+    SCOPED_BLOCK_CALL(block, queue, 0, scoped_real.dispatch_after(when, queue, passed));
 }
 
 void dispatch_apply(size_t iterations, void *queue, const void *block) {
-    SCOPED_BLOCK_CALL(block, 1, scoped_real.dispatch_apply(iterations, queue, passed));
+    SCOPED_BLOCK_CALL(block, NULL, 1, scoped_real.dispatch_apply(iterations, queue, passed));
 }
 
 void dispatch_source_set_event_handler(void *source, const void *handler) {
-    SCOPED_BLOCK_CALL(handler, 0, scoped_real.dispatch_source_set_event_handler(source, passed));
+    SCOPED_BLOCK_CALL(handler, NULL, 0, scoped_real.dispatch_source_set_event_handler(source, passed));
 }
 
 void dispatch_source_set_cancel_handler(void *source, const void *handler) {
-    SCOPED_BLOCK_CALL(handler, 0, scoped_real.dispatch_source_set_cancel_handler(source, passed));
+    SCOPED_BLOCK_CALL(handler, NULL, 0, scoped_real.dispatch_source_set_cancel_handler(source, passed));
 }
 
 void dispatch_source_set_registration_handler(void *source, const void *handler) {
-    SCOPED_BLOCK_CALL(handler, 0, scoped_real.dispatch_source_set_registration_handler(source, passed));
+    SCOPED_BLOCK_CALL(handler, NULL, 0, scoped_real.dispatch_source_set_registration_handler(source, passed));
 }
 
 // A DispatchWorkItem, and `async` with a QoS or flags, make their block here: its inner block runs in
 // the scope of the code that made it.
 void *dispatch_block_create(unsigned long flags, const void *block) {
     scoped_block wrapper;
-    const void *passed = scoped(&wrapper, block, CALLER, 0);
+    const void *passed = scoped(&wrapper, block, NULL, CALLER, 0);
     void *made = scoped_real.dispatch_block_create(flags, passed);
     scoped_done(&wrapper, passed);
     return made;
@@ -1127,7 +1159,7 @@ void *dispatch_block_create(unsigned long flags, const void *block) {
 void *dispatch_block_create_with_qos_class(unsigned long flags, unsigned int qos, int relative_priority,
                                            const void *block) {
     scoped_block wrapper;
-    const void *passed = scoped(&wrapper, block, CALLER, 0);
+    const void *passed = scoped(&wrapper, block, NULL, CALLER, 0);
     void *made = scoped_real.dispatch_block_create_with_qos_class(flags, qos, relative_priority, passed);
     scoped_done(&wrapper, passed);
     return made;
@@ -1138,13 +1170,25 @@ typedef struct {
     void *context;
     void (*work)(void *);
     void (*apply_work)(void *, size_t);
-    void *scope;
+    void *scope;         // NULL: the submitter is in no scope
+    void *queue_object;  // the serial queue it runs on, held while it runs; or NULL
+    uintptr_t caller;
 } scoped_call;
+
+static void run_call_holding_queue(const scoped_call *call) {
+    void *held = lv_dispatch_queue_block_begins(call->queue_object, call->caller);
+    call->work(call->context);
+    lv_dispatch_queue_block_ends(held, call->caller);
+}
 
 static void run_scoped_call(void *argument) {
     scoped_call call = *(scoped_call *)argument;
     free(argument);
-    IN_SCOPE(call.scope, call.work(call.context));
+    if (call.scope) {
+        IN_SCOPE(call.scope, run_call_holding_queue(&call));
+    } else {
+        run_call_holding_queue(&call);
+    }
     release_scope(call.scope);
 }
 
@@ -1153,22 +1197,25 @@ static void run_scoped_apply(void *argument, size_t index) {
     IN_SCOPE(call->scope, call->apply_work(call->context, index));
 }
 
-/// A heap copy of `work(context)` to run in the caller's scope, or NULL to pass the call through.
-static scoped_call *scoped_function(void *context, void (*work)(void *), uintptr_t caller) {
+/// A heap copy of `work(context)` to run in the caller's scope and holding `queue` when that is a serial
+/// queue, or NULL to pass the call through.
+static scoped_call *scoped_function(void *context, void (*work)(void *), void *queue, uintptr_t caller) {
     dispatch_resolved();
-    void *scope = scope_for_work(from_scheduler(caller));
-    if (!scope) return NULL;
+    int passed_through = from_scheduler(caller);
+    void *scope = scope_for_work(passed_through);
+    void *queue_object = passed_through ? NULL : lv_dispatch_serial_queue_object(queue);
+    if (!scope && !queue_object) return NULL;
     scoped_call *call = malloc(sizeof *call);
     if (!call) {
         release_scope(scope);
         return NULL;
     }
-    *call = (scoped_call){context, work, NULL, scope};
+    *call = (scoped_call){context, work, NULL, scope, queue_object, caller};
     return call;
 }
 
-#define SCOPED_FUNCTION_CALL(real_call, ...)                                  \
-    scoped_call *call = scoped_function(context, work, CALLER);               \
+#define SCOPED_FUNCTION_CALL(real_call, queue, ...)                           \
+    scoped_call *call = scoped_function(context, work, queue, CALLER);        \
     if (call) {                                                               \
         real_call(__VA_ARGS__, call, run_scoped_call);                        \
     } else {                                                                  \
@@ -1176,23 +1223,23 @@ static scoped_call *scoped_function(void *context, void (*work)(void *), uintptr
     }
 
 void dispatch_async_f(void *queue, void *context, void (*work)(void *)) {
-    SCOPED_FUNCTION_CALL(scoped_real.dispatch_async_f, queue);
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_async_f, queue, queue);
 }
 
 void dispatch_barrier_async_f(void *queue, void *context, void (*work)(void *)) {
-    SCOPED_FUNCTION_CALL(scoped_real.dispatch_barrier_async_f, queue);
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_barrier_async_f, queue, queue);
 }
 
 void dispatch_group_async_f(void *group, void *queue, void *context, void (*work)(void *)) {
-    SCOPED_FUNCTION_CALL(scoped_real.dispatch_group_async_f, group, queue);
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_group_async_f, queue, group, queue);
 }
 
 void dispatch_group_notify_f(void *group, void *queue, void *context, void (*work)(void *)) {
-    SCOPED_FUNCTION_CALL(scoped_real.dispatch_group_notify_f, group, queue);
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_group_notify_f, queue, group, queue);
 }
 
 void dispatch_after_f(uint64_t when, void *queue, void *context, void (*work)(void *)) {
-    SCOPED_FUNCTION_CALL(scoped_real.dispatch_after_f, when, queue);
+    SCOPED_FUNCTION_CALL(scoped_real.dispatch_after_f, queue, when, queue);
 }
 
 void dispatch_apply_f(size_t iterations, void *queue, void *context, void (*work)(void *, size_t)) {
@@ -1204,7 +1251,7 @@ void dispatch_apply_f(size_t iterations, void *queue, void *context, void (*work
         return;
     }
     // Synchronous: the iterations are done when it returns, so the wrapper can live on the stack.
-    scoped_call call = {context, NULL, work, scope};
+    scoped_call call = {context, NULL, work, scope, NULL, caller};
     scoped_real.dispatch_apply_f(iterations, queue, &call, run_scoped_apply);
     release_scope(scope);
 }

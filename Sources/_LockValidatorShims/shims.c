@@ -38,10 +38,15 @@ uint64_t lv_thread_cpu_ns(void) {
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-uint32_t lv_thread_page_faults(void) {
+lv_thread_usage lv_thread_usage_now(void) {
+    lv_thread_usage result = {0, 0, 0, 0, 0};
     struct rusage usage;
-    if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
-    return (uint32_t)(usage.ru_minflt + usage.ru_majflt);
+    if (getrusage(RUSAGE_THREAD, &usage) != 0) return result;
+    result.faults = (uint32_t)(usage.ru_minflt + usage.ru_majflt);
+    result.major_faults = (uint32_t)usage.ru_majflt;
+    result.involuntary_switches = (uint32_t)usage.ru_nivcsw;
+    result.system_ns = (uint64_t)usage.ru_stime.tv_sec * 1000000000u + (uint64_t)usage.ru_stime.tv_usec * 1000u;
+    return result;
 }
 
 uint64_t lv_monotonic_ns(void) {
@@ -67,36 +72,6 @@ int lv_set_thread_name(const char *name) {
     strncpy(truncated, name, sizeof truncated - 1);
     truncated[sizeof truncated - 1] = 0;
     return pthread_setname_np(pthread_self(), truncated);
-}
-
-int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offset) {
-    // libunwind 1.6 has no lookup by address: aim a local cursor at it and ask for the name there.
-    unw_context_t context;
-    unw_cursor_t cursor;
-    unw_word_t off = 0;
-    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return -1;
-    if (unw_set_reg(&cursor, UNW_REG_IP, (unw_word_t)address) != 0) return -1;
-    int result = unw_get_proc_name(&cursor, buffer, length, &off);
-    if (offset) *offset = (uintptr_t)off;
-    return result;
-}
-
-int lv_image_of(uintptr_t address, uintptr_t *base, const char **path) {
-    Dl_info info;
-    if (dladdr((void *)address, &info) == 0) return -1;
-    if (base) *base = (uintptr_t)info.dli_fbase;
-    if (path) *path = info.dli_fname;
-    return 0;
-}
-
-int lv_elf_is_position_independent(const char *path) {
-    FILE *file = fopen(path, "rb");
-    if (file == NULL) return -1;
-    Elf64_Ehdr header;
-    size_t got = fread(&header, 1, sizeof header, file);
-    fclose(file);
-    if (got != sizeof header || memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return -1;
-    return header.e_type == ET_DYN ? 1 : 0;
 }
 
 static lv_thread_exit_hook exit_hook;

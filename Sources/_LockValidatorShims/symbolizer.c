@@ -1,5 +1,4 @@
-// Naming code: a long-running llvm-symbolizer (as the sanitizers keep one), the extent of the dynamic
-// symbol that covers an address, and the C++ demangler.
+// Naming code: a long-running llvm-symbolizer (as the sanitizers keep one) and the C++ demangler.
 #define _GNU_SOURCE
 #include "LockValidatorShims.h"
 
@@ -159,20 +158,6 @@ int lv_symbolizer_ask(const char *request, size_t length, int lines, int timeout
     return 0;
 }
 
-// MARK: Dynamic symbols
-
-int lv_dynamic_symbol_extent(uintptr_t address, uintptr_t *start, uintptr_t *size) {
-    Dl_info info;
-    const ElfW(Sym) *symbol = NULL;
-    if (dladdr1((void *)address, &info, (void **)&symbol, RTLD_DL_SYMENT) == 0 || symbol == NULL ||
-        info.dli_saddr == NULL) {
-        return -1;
-    }
-    *start = (uintptr_t)info.dli_saddr;
-    *size = (uintptr_t)symbol->st_size;
-    return 0;
-}
-
 // MARK: C++ names
 
 typedef char *(*cxa_demangle_function)(const char *, char *, size_t *, int *);
@@ -195,25 +180,4 @@ char *lv_cxx_demangle(const char *mangled) {
         return NULL;
     }
     return demangled;
-}
-
-int lv_dynamic_symbol_name(uintptr_t address, const char **name) {
-    Dl_info info;
-    if (dladdr((void *)address, &info) == 0 || info.dli_sname == NULL) return -1;
-    *name = info.dli_sname;
-    return 0;
-}
-
-int lv_export_misnames(uintptr_t address, uintptr_t start, const char *name) {
-    Dl_info info;
-    const ElfW(Sym) *symbol = NULL;
-    if (dladdr1((void *)address, &info, (void **)&symbol, RTLD_DL_SYMENT) == 0 || info.dli_fname == NULL) return 0;
-    // glibc's dladdr names only a dynamic symbol that covers the address: one does, so `name` is either it
-    // or a closer one from the full symbol table.
-    if (info.dli_saddr != NULL) return 0;
-    void *image = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
-    if (image == NULL) return 0;
-    void *exported = dlsym(image, name);
-    dlclose(image);
-    return exported != NULL && (uintptr_t)exported == start;
 }

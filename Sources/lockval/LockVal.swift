@@ -15,7 +15,7 @@ struct LockVal: ParsableCommand {
         abstract: "Render, merge and compare LockValidator reports (schema lockvalidator-report/1).",
         subcommands: [
             Show.self, Graph.self, SarifCommand.self, HTML.self, Merge.self, Check.self, Diff.self, Store.self,
-            Rules.self,
+            Rules.self, Overlay.self,
         ])
 }
 

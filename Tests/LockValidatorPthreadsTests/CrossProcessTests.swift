@@ -142,6 +142,54 @@ import Testing
         #expect(report.violations.map(\.rule) == [.lockOrderInversion])
     }
 
+    /// A process that found nothing looks nothing up in debug information (a large test binary made that
+    /// a second or more per process): its report names sites from symbol tables and records the images;
+    /// reading it (`lockval`, ``ValidationReport/load(from:resolvingDeferredLookUps:)``) looks the lines up.
+    /// A process with a violation looks up its own (issue 31, point 2).
+    @Test func aCleanProcessLeavesItsLinesToBeLookedUpWhenTheReportIsRead() throws {
+        let directory = try Self.scratchDirectory("deferred")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try Self.reports(of: [["bank-order", "accounts-ledger"]], in: directory)[0]
+        let lines = try PthreadInterpositionTests.lines(
+            containing: "let accounts = NSLock()", "let ledger = NSLock()", inFunction: "func bankLocks()")
+
+        let written = try ValidationReport.load(from: path, resolvingDeferredLookUps: false)
+        let images = try #require(written.process.deferredImages)
+        let scenarios = try #require(images.first { $0.module == "pthread-scenarios" }, "\(images)")
+        #expect(scenarios.path.hasSuffix("/pthread-scenarios") && scenarios.buildID?.isEmpty == false)
+        let bank = written.graph.classes.filter { $0.name.contains("bankLocks") }
+        #expect(bank.count == 2, "\(written.graph.classes.map(\.name))")
+        #expect(bank.allSatisfy { $0.name.hasPrefix("NSLock created at bankLocks+0x") }, "\(bank.map(\.name))")
+        #expect(bank.allSatisfy { $0.site?.code?.location.line == nil })
+
+        let read = try ValidationReport.load(from: path)
+        #expect(read.process.deferredImages == nil)
+        let named = read.graph.classes.filter { $0.name.contains("bankLocks") }.map(\.name).sorted()
+        #expect(named == lines.map { "NSLock created at main.swift:\($0.line):\($0.column) in bankLocks" }.sorted())
+        let edge = try #require(read.graph.edges.first { $0.from.contains("bankLocks") })
+        #expect(named.contains(edge.from) && named.contains(edge.to), "the edges are renamed with their classes")
+        #expect(
+            read.graph.classes.filter { $0.name.contains("bankLocks") }.allSatisfy {
+                $0.site?.code?.location.line != nil
+            })
+
+        // A rebuilt image (another build id) is not asked: what the report named stays.
+        var stale = written
+        stale.process.deferredImages = images.map { image in
+            var image = image
+            image.buildID = String(repeating: "0", count: 40)
+            return image
+        }
+        #expect(stale.resolvingDeferredLookUps().graph.classes.map(\.name) == written.graph.classes.map(\.name))
+
+        // A process with a violation names its own sites from debug information.
+        let abba = directory + "/abba.json"
+        _ = try PthreadInterpositionTests.run("nslock-abba", environment: ["LOCKVALIDATOR_REPORT": abba])
+        let found = try ValidationReport.load(from: abba, resolvingDeferredLookUps: false)
+        #expect(found.process.deferredImages == nil && !found.violations.isEmpty)
+        #expect(found.violations[0].cycle.allSatisfy { $0.contains(".swift:") }, "\(found.violations[0].cycle)")
+    }
+
     /// Two commands one shell runs one after the other are two runs: the second's report replaces the
     /// first's, and counts its own occurrences (before, they blurred into one report, counts 1, 2, 3).
     @Test func twoCommandsOfOneShellAreTwoRuns() throws {
@@ -256,7 +304,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/orders.graph"
         for names in [["Bad.A", "Bad.B"], ["Bad.C", "Bad.D"]] {
-            let good = try PthreadInterpositionTests.run("named-order", names, environment: ["LOCKVALIDATOR_GRAPH": path])
+            let good = try PthreadInterpositionTests.run(
+                "named-order", names, environment: ["LOCKVALIDATOR_GRAPH": path])
             #expect(good.status == 0)
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -282,7 +331,8 @@ import Testing
         #expect(warnings[0].contains("dropped") && warnings[0].contains("the rest is used"), "\(warnings[0])")
         #expect(run.rules == [.lockOrderInversion], "\(run.error)")
         let healed = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(healed.hasSuffix("\n") && healed.split(separator: "\n").last?.hasPrefix("end\t") == true, "written whole")
+        #expect(
+            healed.hasSuffix("\n") && healed.split(separator: "\n").last?.hasPrefix("end\t") == true, "written whole")
         let show = try Self.lockval(["store", "show", path])
         #expect(show.status == 0 && show.error.isEmpty, "\(show.error)")
         // lockval reads a damaged store for what is whole, and says how to repair it.

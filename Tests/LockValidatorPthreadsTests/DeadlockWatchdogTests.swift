@@ -144,6 +144,17 @@ import Testing
         #expect(inversion.lowerBound < deadlock.lowerBound)
     }
 
+    /// Two threads blocked in `sync` onto each other's serial queues (issue 32, point 2): Dispatch has no
+    /// timed `sync`, so the queue monitor finds the cycle; the run ends with the inversion, then the deadlock.
+    @Test func aDeadlockOfTwoSerialQueuesEndsTheRun() throws {
+        let run = try Self.run("queue-deadlock", executable: "pthread-scenarios")
+        try Self.expectDeadlock(run, among: ["teller", "auditor"])
+        #expect(run.rules == [.lockOrderInversion, .deadlock])
+        let violation = try #require(run.deadlock)
+        #expect(Set(violation.locks.map(\.name)) == ["serial queue bank.accounts", "serial queue bank.ledger"])
+        for wait in violation.waits { #expect(wait.waitingAt?.fileNameAndLine?.fileName == "main.swift") }
+    }
+
     @Test func theExitStatusIsTheConfiguredOneButNeverZero() throws {
         let chosen = try Self.run("abba", environment: ["LOCKVALIDATOR_EXIT_CODE": "3"])
         #expect(chosen.status == 3 && chosen.deadlock != nil)

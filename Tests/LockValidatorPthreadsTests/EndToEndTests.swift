@@ -87,7 +87,7 @@ import Testing
         #expect(run.status != 0)
         let names = try Self.testNames(in: "Tests/LedgerTests/LedgerTests.swift", prefix: "fails")
             + Self.testNames(in: "Tests/LedgerTests/LedgerTests.swift", prefix: "passes")
-        #expect(names.count == 12)
+        #expect(names.count == 14)
         for name in names {
             let failed = run.output.contains("✘ Test \(name)() failed")
             let passed = run.output.contains("✔ Test \(name)() passed")
@@ -127,10 +127,19 @@ import Testing
         let unlock = try #require(issues["failsUnlockOfAMutexNeverLocked"])
         #expect(unlock.contains("ERROR: release-not-held") && unlock.contains("closed_period"), "\(unlock)")
 
+        // A C library call that blocks, made at DISPATCH_LEVEL: reported at the call, no mightSleep() needed.
+        let sleepLine = try Self.line(
+            of: "        usleep(1)\n        IRQL.lower", in: "Tests/LedgerTests/LedgerTests.swift")
+        let sleeping = try #require(issues["failsSleepingAtDispatchLevel"])
+        #expect(sleeping.contains("ERROR: blocking-while-held"), "\(sleeping)")
+        #expect(sleeping.contains("called usleep(), which may block, at DISPATCH_LEVEL"))
+        #expect(sleeping.contains("recorded an issue at LedgerTests.swift:\(sleepLine):"))
+
         // The report file, and SARIF made from it, valid against the schema.
         let report = try #require(run.report)
         let rules = Set(report.violations.map(\.rule))
-        #expect(rules.isSuperset(of: [.lockOrderInversion, .sameClassNesting, .releaseNotHeld]))
+        #expect(
+            rules.isSuperset(of: [.lockOrderInversion, .sameClassNesting, .releaseNotHeld, .blockingWhileHeld]))
         #expect(try SarifSchema.errors(in: report.sarif(sourceRoot: Self.package.path)) == [])
     }
 

@@ -32,7 +32,8 @@ import Testing
         _ scenario: String, _ arguments: [String] = [], environment: [String: String] = [:],
         executable name: String = "pthread-scenarios"
     ) throws -> Run {
-        let executable = buildDirectory.appendingPathComponent(name)
+        // A name is in the build folder; a path is itself.
+        let executable = name.hasPrefix("/") ? URL(fileURLWithPath: name) : buildDirectory.appendingPathComponent(name)
         try #require(
             FileManager.default.isExecutableFile(atPath: executable.path),
             "\(executable.path) is missing: `swift build --build-tests` builds it")
@@ -145,9 +146,12 @@ import Testing
         let run = try Self.run("wrapper-abba")
         let violation = try #require(run.report?.violations.first)
         #expect(run.rules == [.lockOrderInversion])
-        let lines = try Self.lines(containing: "let books = LedgerLock()", "let vault = LedgerLock()", inScenarioNamed: "wrapper-abba")
+        let lines = try Self.lines(
+            containing: "let books = LedgerLock()", "let vault = LedgerLock()", inScenarioNamed: "wrapper-abba")
         for (lock, line) in zip(violation.locks.sorted { $0.name < $1.name }, lines) {
-            #expect(lock.name.hasPrefix("LedgerLock created at main.swift:\(line.line):\(line.column) in closure #"), "\(lock.name)")
+            #expect(
+                lock.name.hasPrefix("LedgerLock created at main.swift:\(line.line):\(line.column) in closure #"),
+                "\(lock.name)")
         }
         let closingLine = try Self.lines(containing: "books.lock()", inScenarioNamed: "wrapper-abba")[0].line
         #expect(violation.site?.code?.location.line == closingLine, "\(String(describing: violation.site))")
@@ -155,6 +159,75 @@ import Testing
         for edge in violation.edges {
             #expect(edge.toAcquiredAt.code?.location.fileName == "main.swift", "\(edge.toAcquiredAt)")
         }
+    }
+
+    /// Serial Dispatch queues are locks to the validator (issue 32, point 2): `a.sync { b.sync {} }` and
+    /// `b.sync { a.sync {} }` are an ABBA, classes named by label, the acquire sites the program's lines.
+    @Test func serialQueuesTakenInBothOrdersAreAnInversion() throws {
+        let run = try Self.run("queue-abba")
+        #expect(run.rules == [.lockOrderInversion], "\(run.error)")
+        let violation = try #require(run.report?.violations.first)
+        #expect(Set(violation.cycle) == ["serial queue bank.accounts", "serial queue bank.ledger"])
+        for edge in violation.edges {
+            #expect(edge.toAcquiredAt.code?.location.fileName == "main.swift", "\(edge.toAcquiredAt)")
+        }
+        #expect(run.status == 66)
+    }
+
+    /// Four threads contending for two queues in one order, with an NSLock inside; a concurrent queue's
+    /// `sync` in both orders with a serial one: no report.
+    @Test func serialQueuesTakenInOneOrderByFourThreadsAreClean() throws {
+        let run = try Self.run("queue-consistent")
+        #expect(run.rules == [], "\(run.error)")
+        #expect(run.status == 0)
+        let classes = Set(try #require(run.report).graph.classes.map(\.name))
+        #expect(classes.isSuperset(of: ["serial queue bank.accounts", "serial queue bank.ledger"]))
+        #expect(!classes.contains("serial queue bank.workers"))
+    }
+
+    /// `q.sync` from a block running on `q` is a recursive acquire: reported before it deadlocks, and the
+    /// program goes on (the inner block runs).
+    @Test func syncOntoTheRunningQueueIsRecursion() throws {
+        let run = try Self.run("queue-recursion")
+        #expect(run.rules == [.recursiveAcquire], "\(run.error)")
+        #expect(run.output.contains("ran 2 blocks"))
+        #expect(run.status == 66)
+    }
+
+    /// A block `async` put on a serial queue holds the queue while it runs: `sync` onto it from there is
+    /// recursion, and the program goes on.
+    @Test func syncOntoTheQueueFromItsAsyncBlockIsRecursion() throws {
+        let run = try Self.run("queue-async-recursion")
+        #expect(run.rules == [.recursiveAcquire], "\(run.error)")
+        #expect(run.output.contains("ran 1 blocks"))
+    }
+
+    /// Async blocks take a lock inside their queue; code holding the lock then waiting for the queue is an
+    /// inversion, and code taking the queue first (four threads contending) is not.
+    @Test(arguments: [[], ["consistent"]])
+    func anAsyncBlockOrdersItsQueueBeforeWhatItTakes(arguments: [String]) throws {
+        let run = try Self.run("queue-async-lock", arguments)
+        #expect(run.rules == (arguments.isEmpty ? [.lockOrderInversion] : []), "\(run.error)")
+        if arguments.isEmpty {
+            let cycle = try #require(run.report?.violations.first).cycle
+            #expect(cycle.contains("serial queue bank.settlement"), "\(cycle)")
+        }
+    }
+
+    /// `sync` onto a serial queue waits: holding a spin lock it is `blocking-while-held`.
+    @Test func syncUnderASpinLockIsBlockingWhileHeld() throws {
+        let run = try Self.run("queue-under-spin-lock")
+        #expect(run.rules == [.blockingWhileHeld], "\(run.error)")
+        let violation = try #require(run.report?.violations.first)
+        #expect(violation.locks.map(\.name).contains("serial queue device.requests"), "\(violation.locks)")
+    }
+
+    /// A queue and an NSLock in both orders: one graph for both kinds.
+    @Test func aQueueAndALockTakenInBothOrdersAreAnInversion() throws {
+        let run = try Self.run("queue-and-lock")
+        #expect(run.rules == [.lockOrderInversion], "\(run.error)")
+        let cycle = try #require(run.report?.violations.first).cycle
+        #expect(cycle.contains("serial queue bank.journal") && cycle.contains { $0.hasPrefix("NSLock created at") })
     }
 
     /// The report printed live (standard error) is `lockval show`'s: the same symbolizer, the same frames,
@@ -411,7 +484,8 @@ import Testing
     @Test(arguments: ["maybe", "0", ""])
     func aBadSettingNamesTheVariableAndKeepsValidating(value: String) throws {
         let run = try Self.run("nslock-abba", environment: ["LOCKVALIDATOR_PTHREADS": value])
-        #expect(run.error.contains("LOCKVALIDATOR_PTHREADS=\"\(value)\" is not valid: expected on or off (it stays on)"))
+        #expect(
+            run.error.contains("LOCKVALIDATOR_PTHREADS=\"\(value)\" is not valid: expected on or off (it stays on)"))
         #expect(run.rules == [.lockOrderInversion] && run.status == 66)
     }
 

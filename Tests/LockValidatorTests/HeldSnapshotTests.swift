@@ -30,7 +30,10 @@ import _LockValidatorShims
         /// hold at `index` begins.
         func snapshot(_ number: UInt64, beginningHoldAt index: Int) {
             thread.replaceSnapshot(
-                tsc: number, cpuNanoseconds: number, faults: UInt32(number), beginning: thread.held(index))
+                tsc: number, cpuNanoseconds: number,
+                usage: lv_thread_usage(
+                    faults: UInt32(number), major_faults: 0, involuntary_switches: 0, reserved: 0, system_ns: 0),
+                beginning: thread.held(index))
         }
 
         /// The snapshot (TSC) the hold at `index` began under.

@@ -468,6 +468,105 @@ let scenarios: [String: () -> Int32] = [
         stop.value = true
         return statuses.allSatisfy { $0 == 0 } ? 0 : 1
     },
+    "queue-abba": {
+        // Two serial queues taken in both orders by `sync`, one thread after the other: an ABBA.
+        let accounts = DispatchQueue(label: "bank.accounts")
+        let ledger = DispatchQueue(label: "bank.ledger")
+        onThread { accounts.sync { ledger.sync {} } }
+        onThread { ledger.sync { accounts.sync {} } }
+        return 0
+    },
+    "queue-consistent": {
+        // Four threads contend for two serial queues, always in one order, and for an NSLock inside: clean.
+        let accounts = DispatchQueue(label: "bank.accounts")
+        let ledger = DispatchQueue(label: "bank.ledger")
+        let totals = NSLock()
+        let count = Box(0)
+        concurrently(4) { _ in
+            for _ in 0..<200 { accounts.sync { ledger.sync { totals.withLock { count.value += 1 } } } }
+        }
+        // A concurrent queue's sync is no lock, nor is an async block's queue taken by its submitter.
+        let workers = DispatchQueue(label: "bank.workers", attributes: .concurrent)
+        workers.sync { ledger.sync {} }
+        ledger.sync { workers.sync {} }
+        return count.value == 800 ? 0 : 1
+    },
+    "queue-recursion": {
+        // `sync` onto the queue whose block is running: a recursive acquire (Dispatch would crash or hang);
+        // reported, and the inner block runs, so the program goes on.
+        let queue = DispatchQueue(label: "bank.audit")
+        let ran = Box(0)
+        queue.sync {
+            ran.value += 1
+            queue.sync { ran.value += 1 }
+        }
+        print("ran \(ran.value) blocks")
+        return ran.value == 2 ? 0 : 1
+    },
+    "queue-async-recursion": {
+        // A block that `async` put on the queue runs holding it: `sync` onto the same queue from there is
+        // recursion (Dispatch would deadlock).
+        let queue = DispatchQueue(label: "bank.audit")
+        let done = DispatchSemaphore(value: 0)
+        let ran = Box(0)
+        queue.async {
+            queue.sync { ran.value += 1 }
+            done.signal()
+        }
+        done.wait()
+        print("ran \(ran.value) blocks")
+        return ran.value == 1 ? 0 : 1
+    },
+    "queue-async-lock": {
+        // Blocks `async` puts on the queue take the lock inside the queue; code holding the lock waits for
+        // the queue with `sync` (the argument "consistent" takes the queue first there too).
+        let queue = DispatchQueue(label: "bank.settlement")
+        let lock = NSLock()
+        let group = DispatchGroup()
+        for _ in 0..<4 { queue.async(group: group) { lock.withLock {} } }
+        group.wait()
+        if scenarioArguments == ["consistent"] {
+            concurrently(4) { _ in for _ in 0..<100 { queue.sync { lock.withLock {} } } }
+        } else {
+            onThread { lock.withLock { queue.sync {} } }
+        }
+        return 0
+    },
+    "queue-deadlock": {
+        // Two threads take two serial queues in opposite orders at once, and meet: a real deadlock, which
+        // the queue monitor ends with a report.
+        let accounts = DispatchQueue(label: "bank.accounts")
+        let ledger = DispatchQueue(label: "bank.ledger")
+        let bothIn = DispatchGroup()
+        bothIn.enter()
+        bothIn.enter()
+        concurrently(2) { index in
+            // The OS name, set here (see nslock-deadlock).
+            _ = lv_set_thread_name(index == 0 ? "teller" : "auditor")
+            let (first, second) = index == 0 ? (accounts, ledger) : (ledger, accounts)
+            first.sync {
+                bothIn.leave()
+                bothIn.wait()
+                second.sync {}
+            }
+        }
+        return 1  // not reached
+    },
+    "queue-under-spin-lock": {
+        // `sync` waits for the queue: no routine holding a spin lock may wait.
+        let spinLock = SpinLock("DeviceExtension.lock")
+        let queue = DispatchQueue(label: "device.requests")
+        spinLock.withLock { queue.sync {} }
+        return 0
+    },
+    "queue-and-lock": {
+        // A serial queue and an NSLock taken in both orders: an inversion between a queue and a lock.
+        let queue = DispatchQueue(label: "bank.journal")
+        let lock = NSLock()
+        onThread { lock.withLock { queue.sync {} } }
+        onThread { queue.sync { lock.withLock {} } }
+        return 0
+    },
     "bank-order": {
         // One half of an ABBA, for tests that split it across processes: `accounts-ledger` or
         // `ledger-accounts`.
@@ -476,6 +575,8 @@ let scenarios: [String: () -> Int32] = [
         outer.withLock { inner.withLock {} }
         return 0
     },
+    "blocking-call": BlockingCalls.blockingCall,
+    "blocking-call-in-scope": BlockingCalls.blockingCallInScope,
     "scoped-inversion": ScopedWork.inversionInScope,
     "scoped-spin-inversion": ScopedWork.spinInversionInScope,
     "scoped-thread-exit": ScopedWork.threadEndingHoldingALock,
@@ -526,9 +627,10 @@ final class RWLock: @unchecked Sendable {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2, let scenario = scenarios[arguments[1]] else {
+let allScenarios = scenarios.merging(OneShotHold.scenarios.mapValues { run in { run() } }) { first, _ in first }
+guard arguments.count >= 2, let scenario = allScenarios[arguments[1]] else {
     FileHandle.standardError.write(
-        "usage: pthread-scenarios <scenario> [argument...]\nscenarios: \(scenarios.keys.sorted().joined(separator: ", "))\n"
+        "usage: pthread-scenarios <scenario> [argument...]\nscenarios: \(allScenarios.keys.sorted().joined(separator: ", "))\n"
             .data(using: .utf8)!)
     exit(2)
 }

@@ -1,7 +1,10 @@
 #include "PthreadScenariosC.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static pthread_mutex_t first = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t second = PTHREAD_MUTEX_INITIALIZER;
@@ -134,6 +137,10 @@ void scenario_c_open_reader_and_cache(void) {
 static pthread_mutex_t never_locked = PTHREAD_MUTEX_INITIALIZER;
 
 int scenario_c_release_what_nobody_holds(void) { return pthread_mutex_unlock(&never_locked); }
+
+long scenario_c_futex_wait_changed(uint32_t *word) {
+    return syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+}
 
 int scenario_c_mutex_has_waiters(pthread_mutex_t *mutex) {
     return __atomic_load_n(&mutex->__data.__lock, __ATOMIC_ACQUIRE) == 2;

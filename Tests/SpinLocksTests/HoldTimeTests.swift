@@ -15,21 +15,12 @@ import Testing
     }
     static let holdForAcquireLine: UInt = #line - 4
 
-    /// Runs the hold path once on a lock of its own class, so that a hold under test that must be
-    /// reported alone takes no page fault paging in code or stack on its first run: a hold that took
-    /// one is only reported when confirmed (one fault on this VM takes over 100 µs about 500 times in a
-    /// million; see the README's "Hold times").
-    static func rehearse() {
-        holdFor(SpinLock(uniqueClassPrefix("rehearsal")), microseconds: 1)
-    }
-
     /// `holds` holds of `microseconds` each on one lock, optionally with every core loaded by hogs.
     static func hold(microseconds: Double, holds: Int, underLoad: Bool, budget: Duration? = nil) -> [Violation] {
         let lock = SpinLock(uniqueClassPrefix("hold-\(microseconds)"), holdBudget: budget)
         let hogs = underLoad ? CPUHogs() : nil
         defer { hogs?.stop() }
         return violationsOnFreshProcessor {
-            rehearse()
             for _ in 0..<holds { holdFor(lock, microseconds: microseconds) }
         }
     }
@@ -65,13 +56,14 @@ import Testing
 
     /// A routine that holds its spin lock for 200 µs once, outside any test scope, is in the process's
     /// exit report: no second hold can confirm it, so the end of the process reports it as held once.
+    /// The seed's scenario: in a fresh process the hold runs its code for the first time, cold, and its
+    /// page faults are credited with a bounded share of it, not a reason to drop it.
     @Test func oneLongHoldIsInTheExitReport() async throws {
         let path = "/tmp/lockvalidator-one-long-hold-\(getpid()).json"
         defer { unlink(path) }
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             setenv("LOCKVALIDATOR_REPORT", "/tmp/lockvalidator-one-long-hold-\(getppid()).json", 1)
             setenv("LOCKVALIDATOR_HOLD_BUDGET_US", "25", 1)  // whatever the run's budget
-            SpinLock("ExitReport.rehearsal").withLock { burnOwnTime(microseconds: 1) }  // see rehearse()
             SpinLock("ExitReport.lock").withLock { burnOwnTime(microseconds: 200) }
             exit(0)
         }
@@ -79,7 +71,7 @@ import Testing
         #expect(output.contains("hold-time-exceeded") && output.contains("once"), "\(output)")
         let report = try JSONDecoder().decode(ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         let hold = try #require(report.violations.first { $0.rule == .holdTimeExceeded }?.hold)
-        #expect(hold.evidence == .once && hold.ownNanoseconds > 100_000, "\(hold)")
+        #expect(hold.evidence == .once && hold.netOfFaultsNanoseconds > 100_000, "\(hold)")
     }
 
     /// A C spin lock annotated as one (`sleeps: false`) gets the hold budget: two threads contending
@@ -162,9 +154,8 @@ import Testing
     }
 
     /// Waiting for a lock is not holding it: 500 µs of spinning, then a 5 µs hold. (The holder's 500 µs,
-    /// at another site, is reported once, as it should be — unless its first run of the signals took a
-    /// page fault in the hold, see rehearse().) A loaded machine may deschedule the waiter just before it
-    /// spins, so the test tries until it has waited and the holder has been reported.
+    /// at another site, is reported once, as it should be.) A loaded machine may deschedule the waiter
+    /// just before it spins, so the test tries until it has waited and the holder has been reported.
     @Test func aLongWaitThenAShortHoldIsNotReported() throws {
         var waitedLongest = 0.0
         var holderReported = false

@@ -387,6 +387,46 @@ import Testing
         #expect(found.first?.heldLocks.map(\.lock.name) == ["HeldWhileSleeping"])
     }
 
+    // The thread's count of held spin locks (what the interposer's blocking calls read) follows every way a
+    // hold ends: a release out of order, a queued release, a try-acquire's.
+
+    @Test func mightSleepAfterAnOutOfOrderReleaseNamesTheSpinLockStillHeld() {
+        let a = SpinLock("SleepAfterOutOfOrder.a")
+        let b = SpinLock("SleepAfterOutOfOrder.b")
+        let found = violationsOnFreshProcessor {
+            let oldA = a.acquire()
+            b.acquireAtDpcLevel()
+            a.release(oldA)
+            mightSleep()  // B is still held
+            b.releaseFromDpcLevel()
+            IRQL.lower(to: oldA)
+            mightSleep()  // nothing is
+        }
+        #expect(found.map(\.rule) == [.releaseOutOfOrder, .blockingWhileHeld])
+        #expect(found.last?.locks.map(\.name) == ["SleepAfterOutOfOrder.b"])
+    }
+
+    @Test func mightSleepAfterQueuedAndTryHoldsEndIsSilent() {
+        let queued = SpinLock("SleepAfterQueued")
+        let tried = SpinLock("SleepAfterTry")
+        let rules = rulesBroken {
+            queued.withQueuedLock {
+                if tried.tryAcquireAtDpcLevel() {
+                    mightSleep()
+                    tried.releaseFromDpcLevel()
+                }
+            }
+            mightSleep()
+        }
+        #expect(rules == [.blockingWhileHeld])
+    }
+
+    @Test func aSleepingLockHeldAloneLetsTheThreadBlock() {
+        let mutex = ValidatedMutex(uniqueClassPrefix("SleepUnderMutex"), 0)
+        let rules = rulesBroken { mutex.withLock { _ in mightSleep() } }
+        #expect(rules.isEmpty)
+    }
+
     @Test func mightSleepAfterTheLockIsReleasedIsSilent() {
         let lock = SpinLock("ReleasedBeforeSleeping")
         let rules = rulesBroken {

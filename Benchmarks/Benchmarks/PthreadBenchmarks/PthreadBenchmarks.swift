@@ -18,6 +18,24 @@ let libcLock = unsafeBitCast(
 let libcUnlock = unsafeBitCast(
     dlsym(UnsafeMutableRawPointer(bitPattern: -1), "pthread_mutex_unlock"), to: MutexFunction.self)
 
+typealias SyncFunction =
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, @convention(c) (UnsafeMutableRawPointer?) -> Void
+    ) -> Void
+
+/// Dispatch's own dispatch_sync_f, past the interposer, and the interposed one (this executable's).
+let libdispatchSync = unsafeBitCast(
+    dlsym(UnsafeMutableRawPointer(bitPattern: -1), "dispatch_sync_f"), to: SyncFunction.self)
+let validatedSync = unsafeBitCast(dlsym(nil, "dispatch_sync_f"), to: SyncFunction.self)
+
+typealias QueueCreateFunction = @convention(c) (UnsafePointer<CChar>?, UnsafeRawPointer?) -> UnsafeMutableRawPointer?
+
+/// Two serial queues made through the interposer (so validated ones), and a nested `sync` of the second
+/// inside the first: an order taken before, as a program takes its orders again and again.
+let makeQueue = unsafeBitCast(dlsym(nil, "dispatch_queue_create"), to: QueueCreateFunction.self)
+nonisolated(unsafe) let outerQueue = makeQueue("bench.outer", nil)!
+nonisolated(unsafe) let innerQueue = makeQueue("bench.inner", nil)!
+
 func makeMutex() -> UnsafeMutablePointer<pthread_mutex_t> {
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     pthread_mutex_init(mutex, nil)
@@ -69,6 +87,21 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(inner)
             pthread_mutex_unlock(inner)
             pthread_mutex_unlock(outer)
+        }
+    }
+    // `inner.sync` inside `outer.sync`, by dispatch_sync_f: libdispatch's own against the validated one.
+    Benchmark("dispatch: libdispatch nested sync") { benchmark in
+        let (outer, inner) = (outerQueue, innerQueue)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            libdispatchSync(outer, inner) { inner in libdispatchSync(inner, nil) { _ in } }
+        }
+    }
+    Benchmark("dispatch: validated nested sync") { benchmark in
+        let (outer, inner) = (outerQueue, innerQueue)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            validatedSync(outer, inner) { inner in validatedSync(inner, nil) { _ in } }
         }
     }
     Benchmark("pthread: interposed NSLock pair") { benchmark in

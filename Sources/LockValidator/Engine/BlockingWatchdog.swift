@@ -17,14 +17,18 @@ package enum BlockingWatchdog {
     ///
     /// Every member but the caller has parked (stopped for good) by now, unless `parked` says otherwise:
     /// its held stack and stack are read only then.
+    ///
+    /// With `callerIsMember` false (the Dispatch queue monitor reports threads blocked in `sync`), no member
+    /// is the calling thread.
     package static func reportDeadlock(
-        _ members: UnsafeBufferPointer<lv_deadlock_member>, failureStatus: Int,
+        _ members: UnsafeBufferPointer<lv_deadlock_member>, failureStatus: Int, callerIsMember: Bool = true,
         lockInfo: (UnsafeMutableRawPointer) -> LockInfo
     ) -> Never {
+        lv_enter_validator()  // validator code: its writes are not the program's blocking calls
         let waits = members.indices.map { index in
             threadWait(
-                members[index], holder: members[(index + 1) % members.count].serial, isCaller: index == 0,
-                lockInfo: lockInfo)
+                members[index], holder: members[(index + 1) % members.count].serial,
+                isCaller: callerIsMember && index == 0, lockInfo: lockInfo)
         }
         let story = waits.map { wait in
             "\(wait.thread) waits for \(wait.waitingFor.map { "\($0)" } ?? "?") held by thread \(wait.holder)"
@@ -64,9 +68,12 @@ package enum BlockingWatchdog {
             (0..<depth).map { frames.load(fromByteOffset: $0 * MemoryLayout<UInt>.stride, as: UInt.self) }
         }
         let how = Int(member.how)
+        // In wrapper code (`DispatchQueue.sync`, `NSLock.lock`), the site is its caller on the stack.
+        let asked = Site.code(CodeSite(returnAddress: UInt(member.caller)))
+        let waitingAt = LockWrapperCode.siteOutside(asked, along: stack) ?? asked
         return ThreadWait(
             thread: thread, waitingFor: member.lock_object.map(lockInfo),
-            waitingAt: .code(CodeSite(returnAddress: UInt(member.caller))), holder: holder,
+            waitingAt: waitingAt, holder: holder,
             waitedNanoseconds: Double(member.blocked_ns), heldLocks: held, stack: StackTrace(addresses: stack),
             isBlocking: how != LV_WAIT_SPIN,
             forReading: how == LV_WAIT_READ ? true : how == LV_WAIT_WRITE ? false : nil)

@@ -38,11 +38,33 @@ enum HoldTiming {
     ) {
         // Read first, so that the faults of the validator's own slow path (its first run touches new code
         // and stack) are not counted as the hold's.
-        let faults = UInt16(truncatingIfNeeded: lv_thread_page_faults()) &- entry.snapshot_faults
+        let usage = UsageInHold(lv_thread_usage_now(), since: entry, on: thread)
         thread.billingValidator {
             check(
-                entry, releasedTSC: releasedTSC, heldCycles: heldCycles, budgetCycles: budgetCycles, faults: faults,
+                entry, releasedTSC: releasedTSC, heldCycles: heldCycles, budgetCycles: budgetCycles, usage: usage,
                 lockClass: lockClass, initSite: initSite, isFirstHold: isFirstHold, on: thread, releasedAt: site)
+        }
+    }
+
+    /// What `getrusage` says happened in a hold, from its snapshot: the page faults always (the entry
+    /// keeps their count's low bits), the rest only when the hold began under the thread's current
+    /// snapshot (the thread keeps those counts, the entries do not).
+    struct UsageInHold {
+        let faults: Int
+        let majorFaults: Int?
+        let involuntarySwitches: Int?
+        let systemNanoseconds: Double?
+
+        init(_ now: lv_thread_usage, since entry: lv_held_lock, on thread: ThreadState) {
+            faults = Int(UInt16(truncatingIfNeeded: now.faults) &- entry.snapshot_faults)
+            let state = thread.pointer  // fields only: the state is kilobytes
+            guard entry.snapshot_tsc != 0 && entry.snapshot_tsc == state.pointee.snapshot_tsc else {
+                (majorFaults, involuntarySwitches, systemNanoseconds) = (nil, nil, nil)
+                return
+            }
+            majorFaults = Int(now.major_faults &- state.pointee.snapshot_major_faults)
+            involuntarySwitches = Int(now.involuntary_switches &- state.pointee.snapshot_involuntary_switches)
+            systemNanoseconds = Double(now.system_ns &- min(state.pointee.snapshot_system_ns, now.system_ns))
         }
     }
 
@@ -57,7 +79,7 @@ enum HoldTiming {
     }
 
     private static func check(
-        _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, faults: UInt16,
+        _ entry: lv_held_lock, releasedTSC: UInt64, heldCycles: UInt64, budgetCycles: UInt64, usage: UsageInHold,
         lockClass: LockClass, initSite: Site?, isFirstHold: Bool, on thread: ThreadState, releasedAt site: CallSite
     ) {
         let cpuNow = lv_thread_cpu_ns()
@@ -87,7 +109,10 @@ enum HoldTiming {
             budgetNanoseconds: budget,
             acquiredAt: entry.acquiredAt, acquireStack: acquireStack, releasedAt: site.site,
             releaseStack: .capture(),
-            thread: thread.serial, pageFaults: Int(faults))
+            thread: thread.serial, pageFaults: usage.faults, majorPageFaults: usage.majorFaults,
+            involuntarySwitches: usage.involuntarySwitches, systemNanoseconds: usage.systemNanoseconds,
+            faultShareNanoseconds: HoldEvidence.faultShare(
+                faults: usage.faults, majorFaults: usage.majorFaults, ownNanoseconds: ownAtLeast))
         let observation = HoldEvidence.Observation(
             hold: hold, lock: LockInfo(of: lockClass, instance: entry.instance, site: initSite),
             acquiredTSC: entry.acquired_tsc, releasedTSC: releasedTSC, isFirstHold: isFirstHold)

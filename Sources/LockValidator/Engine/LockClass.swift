@@ -36,7 +36,7 @@ import Synchronization
     private static func name(of naming: Naming) -> String {
         switch naming {
         case .given(let name): return name
-        case .createdAt(let site, let noun): return name(noun: noun, createdAt: site)
+        case .createdAt(let site, let noun, let verb): return name(noun: noun, createdAt: site, verb: verb)
         case .variable(let variable, let noun): return "static \(noun) \(variable.name) in \(variable.module)"
         }
     }
@@ -46,7 +46,9 @@ import Synchronization
         /// A name the program gave, or a source site's `Module/File.swift:line`.
         case given(String)
         /// The code that creates its locks, named lazily: naming it needs debug information.
-        case createdAt(CodeSite, noun: String)
+        /// `verb` says what the code did: created the lock, or first locked it (a lock whose creation was
+        /// not seen, such as a `Mutex` moved after it was made).
+        case createdAt(CodeSite, noun: String, verb: String)
         /// The static variable that is its one lock, named lazily by its symbol.
         case variable(StaticVariable, noun: String)
     }
@@ -62,10 +64,10 @@ import Synchronization
 
     /// `NSLock created at Cache.swift:37:21 in Cache.init`: the column too, so that two locks created on
     /// one line are two names, in every process.
-    static func name(noun: String, createdAt site: CodeSite) -> String {
+    static func name(noun: String, createdAt site: CodeSite, verb: String = "created") -> String {
         let location = site.location
-        guard let fileName = location.fileName, let line = location.line else { return "\(noun) created at \(site)" }
-        return "\(noun) created at \(fileName):\(line)" + (location.column.map { ":\($0)" } ?? "")
+        guard let fileName = location.fileName, let line = location.line else { return "\(noun) \(verb) at \(site)" }
+        return "\(noun) \(verb) at \(fileName):\(line)" + (location.column.map { ":\($0)" } ?? "")
             + (location.function.map { " in \($0)" } ?? "")
     }
 
@@ -187,8 +189,8 @@ import Synchronization
     /// The class of the locks that the code at `site` creates, a `noun` (`NSLock`, `mutex`) each; created
     /// on first use, and named when first shown (``name``). Once a learned-order store is in use, it is
     /// named now, so that it is the store's class of that name.
-    package static func created(at site: CodeSite, noun: String) -> LockClass {
-        keyedByCode(.createdAt(site, noun: noun), site: .code(site))
+    package static func created(at site: CodeSite, noun: String, verb: String = "created") -> LockClass {
+        keyedByCode(.createdAt(site, noun: noun, verb: verb), site: .code(site))
     }
 
     /// The class of the static lock `variable`, a `noun` (`mutex`); created on first use and named when
@@ -250,7 +252,7 @@ import Synchronization
 
         init(_ naming: Naming) {
             switch naming {
-            case .createdAt(let site, let noun): self = .site(site, noun: noun)
+            case .createdAt(let site, let noun, _): self = .site(site, noun: noun)
             case .variable(let variable, let noun): self = .variable(variable, noun: noun)
             case .given(let name): preconditionFailure("\(name) is keyed by its name")
             }
@@ -284,9 +286,11 @@ import Synchronization
                 return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
             }
             // Found by name once its name needs no lookup (which must not happen under the registry's lock).
-            let name = hasNameWithoutLookUp || LockClass.namesEagerly.load(ordering: .acquiring) ? "\(name)/\(level)" : nil
+            let name =
+                hasNameWithoutLookUp || LockClass.namesEagerly.load(ordering: .acquiring) ? "\(name)/\(level)" : nil
             let subclass = registry.add(name: name) {
-                LockClass(id: $0, naming: .given(""), site: site, isInterposed: isInterposed, nesting: level, base: self)
+                LockClass(
+                    id: $0, naming: .given(""), site: site, isInterposed: isInterposed, nesting: level, base: self)
             }
             // Classes live as long as the process; the registry keeps the reference.
             let opaque = Unmanaged.passUnretained(subclass).toOpaque()
@@ -315,7 +319,8 @@ import Synchronization
             // Not found by name: a lock named like it is another class.
             let readers = registry.add(name: nil) {
                 LockClass(
-                    id: $0, naming: .given(""), site: site, isInterposed: isInterposed, nesting: nesting, readersOf: self)
+                    id: $0, naming: .given(""), site: site, isInterposed: isInterposed, nesting: nesting,
+                    readersOf: self)
             }
             subclasses.pointee.store(
                 UInt(bitPattern: Unmanaged.passUnretained(readers).toOpaque()), ordering: .releasing)

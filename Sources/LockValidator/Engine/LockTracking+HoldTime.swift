@@ -5,8 +5,8 @@ extension LockTracking {
     /// Stamps the start of the hold `entry`, after the validator's own bookkeeping. A fresh CPU-time
     /// snapshot is taken first when the thread `waited` for the lock (so that waiting is never counted
     /// as preemption inside the hold), when the class has a suspect site, or when the last is stale:
-    /// older than 100 µs, or, for the lock's first hold (the only one reported alone, and only when it
-    /// took no page fault), older than a validator slow path, whose page faults are not the hold's.
+    /// older than 100 µs, or, for the lock's first hold (the only one reported alone), older than a
+    /// validator slow path, whose page faults are not the hold's.
     ///
     /// The hold begins under the thread's snapshot: nothing is copied here (see `snapshot_own_below`).
     @inlinable @inline(__always)
@@ -40,11 +40,11 @@ extension LockTracking {
     func refreshSnapshot(for entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState) -> UInt64 {
         let isTraced = lockClass.isTraced.load(ordering: .relaxed)
         if isTraced { entry.pointee.flags |= UInt8(LV_HELD_TRACED) }
-        let (cpuNanoseconds, faults) = thread.billingValidator {
+        let (cpuNanoseconds, usage) = thread.billingValidator {
             if isTraced { HoldTiming.keepAcquireStack(of: instance, on: thread) }
-            return (lv_thread_cpu_ns(), lv_thread_page_faults())
+            return (lv_thread_cpu_ns(), lv_thread_usage_now())
         }
-        thread.replaceSnapshot(tsc: lv_rdtsc(), cpuNanoseconds: cpuNanoseconds, faults: faults, beginning: entry)
+        thread.replaceSnapshot(tsc: lv_rdtsc(), cpuNanoseconds: cpuNanoseconds, usage: usage, beginning: entry)
         return lv_rdtsc()
     }
 

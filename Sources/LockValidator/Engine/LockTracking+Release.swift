@@ -27,7 +27,7 @@ extension LockTracking {
                     && top.pointee.irql == thread.irql.rawValue && top.pointee.kind == kind.rawValue
                     && top.pointee.queue_node == queueNode && (budget == 0 || held <= budget))
         else { return false }
-        thread.pop()
+        thread.pop(kind: kind.rawValue)
         owner.store(0, ordering: .relaxed)
         statistics.recordHold(cycles: held)
         return true
@@ -120,7 +120,9 @@ extension LockTracking {
         let heldNode = entry.pointee.queue_node
         let owed = entry.pointee.has(LV_HELD_DEFERRED_IRQL) ? IRQL(unchecked: entry.pointee.deferred_irql) : nil
         if index == thread.depth - 1 {
-            thread.pop()
+            // Acquired with the front end's own kind, a constant there: a sleeping lock's pop leaves the
+            // spin-hold count alone at compile time, a spin lock's counts one off.
+            if _fastPath(heldKind == kind) { thread.pop(kind: kind.rawValue) } else { thread.pop() }
         } else {
             thread.remove(at: index)  // a spin lock's reported; a sleeping lock's in any order
         }

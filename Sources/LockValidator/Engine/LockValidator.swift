@@ -230,6 +230,9 @@ package func printToStandardError(_ text: String) {
     var text = text
     if !text.hasSuffix("\n") { text += "\n" }
     var bytes = Array(text.utf8)[...]
+    // The validator's write, not the program's: not a blocking call under the program's spin locks.
+    lv_enter_validator()
+    defer { lv_leave_validator() }
     while !bytes.isEmpty {
         let written = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         guard written > 0 else { return }

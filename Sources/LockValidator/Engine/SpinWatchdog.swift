@@ -60,6 +60,10 @@ package enum SpinWatchdog {
     /// against any spin wait, on any thread, as a lock held meanwhile is held by the validator, not the
     /// program.
     package static func reporting<Result>(_ body: () throws -> Result) rethrows -> Result {
+        // Validator code: the calls that may block it makes (writing the report, symbolizing) are its own,
+        // not the program's, whatever spin locks the program holds.
+        lv_enter_validator()
+        defer { lv_leave_validator() }
         reporters.withLock { reporters in
             if reporters.inProgress == 0 { reporters.since = lv_rdtsc() }
             reporters.inProgress += 1
@@ -105,6 +109,7 @@ package enum SpinWatchdog {
     /// state is stable for that thread to read.
     private static func park(_ thread: ThreadState) -> Never {
         lv_store_release_u32(&thread.pointer.pointee.parked, 1)
+        lv_enter_validator()  // its sleep is the validator's, under the spin locks it holds
         while true { sleep(1) }
     }
 
@@ -170,6 +175,7 @@ package enum SpinWatchdog {
 
     /// Reports the wait-for chain, writes the report file and aborts the process.
     static func expired(on thread: ThreadState, waitedCycles: UInt64) -> Never {
+        lv_enter_validator()  // from here on validator code: its waits and writes are not the program's
         guard !firing.exchange(true, ordering: .acquiringAndReleasing) else {
             // Another thread is already reporting, and will end the process: stop where it can read us.
             park(thread)

@@ -13,12 +13,12 @@ package struct StaticVariable: Hashable, Sendable {
 
     /// The variable at `address`; nil when `address` is in no image (the heap, a stack).
     package init?(containing address: UInt) {
-        var base: UInt = 0
+        var bias: UInt = 0
         var path: UnsafePointer<CChar>?
-        guard lv_image_of(address, &base, &path) == 0, let path else { return nil }
+        guard lv_image_of(address, &bias, &path) == 0, let path else { return nil }
         let file = String(cString: path)
         module = file.split(separator: "/").last.map(String.init) ?? file
-        moduleAddress = Symbolizer.isPositionIndependent(file) ? address &- base : address
+        moduleAddress = address &- bias
         self.address = address
     }
 

@@ -130,6 +130,7 @@ package struct ThreadState {
         // A slot above the stack may still count as carrying its own snapshot: this hold begins under
         // the thread's.
         if state.pointee.snapshot_own_below > UInt16(depth) { state.pointee.snapshot_own_below = UInt16(depth) }
+        if kind != AcquireKind.annotated.rawValue { state.pointee.spin_holds &+= 1 }
         state.pointee.depth = UInt16(truncatingIfNeeded: depth &+ 1)
         return entry
     }
@@ -157,7 +158,7 @@ package struct ThreadState {
     /// in their entries, and the hold `entry` begins (held already, not always the newest: an annotated
     /// lock stamps its hold once the real lock is taken) carries the new one.
     func replaceSnapshot(
-        tsc: UInt64, cpuNanoseconds: UInt64, faults: UInt32, beginning entry: UnsafeMutablePointer<lv_held_lock>
+        tsc: UInt64, cpuNanoseconds: UInt64, usage: lv_thread_usage, beginning entry: UnsafeMutablePointer<lv_held_lock>
     ) {
         let state = pointer
         var index = Int(state.pointee.snapshot_own_below)
@@ -168,7 +169,10 @@ package struct ThreadState {
         state.pointee.snapshot_own_below = UInt16(depth)
         state.pointee.snapshot_tsc = tsc
         state.pointee.snapshot_cpu_ns = cpuNanoseconds
-        state.pointee.snapshot_faults = faults
+        state.pointee.snapshot_faults = usage.faults
+        state.pointee.snapshot_major_faults = usage.major_faults
+        state.pointee.snapshot_involuntary_switches = usage.involuntary_switches
+        state.pointee.snapshot_system_ns = usage.system_ns
         state.pointee.snapshot_validator_cycles = state.pointee.validator_cycles
         copySnapshot(into: entry)
     }
@@ -188,10 +192,18 @@ package struct ThreadState {
     }
 
     /// Pops the newest entry, restoring the chain key below it.
-    @inlinable
+    @inlinable @inline(__always)
     package func pop() {
+        pop(kind: held(depth - 1).pointee.kind)
+    }
+
+    /// ``pop()`` for a caller that knows the newest entry's kind (it checked it): a spin lock's fast
+    /// release, whose kind is a constant there, counts its spin hold off without reading the entry's.
+    @inlinable @inline(__always)
+    package func pop(kind: UInt8) {
         let depth = self.depth
         chainKey = held(depth - 1).pointee.prev_chain_key
+        if kind != AcquireKind.annotated.rawValue { pointer.pointee.spin_holds &-= 1 }
         pointer.pointee.depth = UInt16(depth - 1)
     }
 
@@ -200,6 +212,7 @@ package struct ThreadState {
         let depth = self.depth
         // The entries that carry their own snapshot move down with the rest.
         if index < Int(pointer.pointee.snapshot_own_below) { pointer.pointee.snapshot_own_below -= 1 }
+        if held(index).pointee.kind != AcquireKind.annotated.rawValue { pointer.pointee.spin_holds &-= 1 }
         var key = held(index).pointee.prev_chain_key
         var i = index
         while i + 1 < depth {
@@ -239,11 +252,14 @@ package struct ThreadState {
         return ChainCache.extend(newest.prev_chain_key, by: newest)
     }
 
-    /// Whether the thread holds a spin lock of any kind (not only annotated locks).
+    /// Whether the thread holds a spin lock of any kind (not only annotated locks): a count the held
+    /// stack's push and pops keep, which the interposer's blocking calls read too (`lv_must_not_block`).
     @inlinable
-    package var holdsSpinLock: Bool {
-        (0..<depth).contains { held($0).pointee.kind != AcquireKind.annotated.rawValue }
-    }
+    package var holdsSpinLock: Bool { pointer.pointee.spin_holds != 0 }
+
+    /// Whether the thread must not block: it holds a spin lock or runs above APC_LEVEL.
+    @inlinable
+    package var mustNotBlock: Bool { lv_must_not_block() != 0 }
 
     /// A description of the thread for reports.
     package var info: ThreadInfo {
@@ -317,6 +333,7 @@ extension ThreadState {
         while depth > 0 {
             let entry = held(depth - 1).pointee
             pointer.pointee.depth -= 1
+            if entry.kind != AcquireKind.annotated.rawValue { pointer.pointee.spin_holds &-= 1 }
             guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_NESTED) == 0, entry.acquired_tsc != 0,
                 let object = entry.lock_object, let lockClass = LockClass.withID(entry.lock_class)
             else { continue }

@@ -68,14 +68,13 @@ public func pageableCode(fileID: StaticString = #fileID, line: UInt = #line) {
 /// `might_sleep()`.
 ///
 /// At DISPATCH_LEVEL or above, or with a spin lock held, this is a `blocking-while-held` violation.
+/// With LockValidatorPthreads linked, the C library's calls that block (`usleep`, `poll`, a blocking
+/// `read`, …) are checked the same way without this call.
 public func mightSleep(fileID: StaticString = #fileID, line: UInt = #line) {
     #if Validation
         let thread = ThreadState.current
-        let irql = thread.irql
-        if irql >= .dispatch || thread.holdsSpinLock {
-            let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(irql)"
-            LockValidator.record(
-                .blockingWhileHeld, summary: "a call that may block was made \(reason)", site: .source(SourceSite(fileID, line)))
+        if _slowPath(thread.mustNotBlock) {
+            thread.printMightSleepBug(call: nil, at: .source(SourceSite(fileID, line)))
         }
     #endif
 }

@@ -47,12 +47,12 @@ public struct CodeSite: Hashable, Sendable, CustomStringConvertible {
 
     /// The site of the return address `address` in this process.
     package init(returnAddress address: UInt) {
-        var base: UInt = 0
+        var bias: UInt = 0
         var path: UnsafePointer<CChar>?
-        if lv_image_of(address, &base, &path) == 0, let path {
+        if lv_image_of(address, &bias, &path) == 0, let path {
             let file = String(cString: path)
             module = file.split(separator: "/").last.map(String.init) ?? file
-            moduleAddress = Symbolizer.isPositionIndependent(file) ? address &- base : address
+            moduleAddress = address &- bias
         } else {
             module = "?"
             moduleAddress = address

@@ -30,6 +30,20 @@ enum ReportWriter {
             lockStatistics: LockClass.all.compactMap(\.statisticsReport))
     }
 
+    /// ``currentReport()``; when nothing was found, with names from symbol tables alone and the images
+    /// of its code sites recorded for a later lookup (``ValidationReport/ProcessDescription/deferredImages``).
+    static func currentReportDeferringLookUpsWhenClean() -> ValidationReport {
+        guard LockValidator.globalLog.snapshot.isEmpty && LockValidator.suppressedLog.snapshot.isEmpty else {
+            return currentReport()
+        }
+        var report = Symbolizer.deferringDebugInformation { currentReport() }
+        let sites =
+            report.graph.classes.compactMap { $0.site?.code }
+            + report.graph.edges.flatMap { [$0.fromAcquiredAt.code, $0.toAcquiredAt.code].compactMap { $0 } }
+        report.process.deferredImages = ValidationReport.ImageDescription.images(holding: sites)
+        return report
+    }
+
     /// `report` as pretty-printed JSON, every stack's names and lines looked up in one batch.
     static func json(_ report: ValidationReport) -> String {
         TextReport.prefetch(
@@ -65,21 +79,35 @@ enum ReportWriter {
     /// One file shared by a run's processes gets all of them: under a lock on its directory, a report
     /// there from the same run (``ValidationReport/ProcessDescription/run``) is merged with this one,
     /// and one from an earlier run is replaced.
+    ///
+    /// A process that found nothing (most test processes) names nothing from debug information: its
+    /// report's code sites and classes are named from symbol tables, and the images they are in recorded,
+    /// for `lockval` to look their lines up when it reads the report (a large debug test binary makes
+    /// `llvm-symbolizer` take a second or more). A shared file that gains a violation is looked up whole.
     static func writeConfiguredReport() {
         guard let configured = ConfigurationStore.loaded.configuration.reportPath else { return }
         let path = ReportPath.resolved(configured)
-        let report = currentReport()
+        let report = currentReportDeferringLookUpsWhenClean()
         // Names and lines are looked up (child processes) before the lock, never while holding it.
-        let text = json(report)
+        let text =
+            report.process.deferredImages == nil ? json(report) : Symbolizer.deferringDebugInformation { json(report) }
         let written = DirectoryLock.withLock(containing: path) { () -> Result<Void, FileWriteError>? in
             guard TextFile.mayReplace(path, holding: "\"\(ValidationReport.schemaName.dropLast(1))") else {
                 return nil
             }
             var merged = text
-            if ReportPath.isShared(configured), let earlier = try? ValidationReport.load(from: path),
+            if ReportPath.isShared(configured),
+                let earlier = try? ValidationReport.load(from: path, resolvingDeferredLookUps: false),
                 let run = report.process.run, earlier.processes.allSatisfy({ $0.run == run })
             {
-                merged = json(.merged([earlier, report]))
+                let union = ValidationReport.merged([earlier, report])
+                if union.violations.isEmpty {
+                    merged = Symbolizer.deferringDebugInformation { json(union) }
+                } else if union.processes.contains(where: { $0.deferredImages != nil }) {
+                    merged = json(.merged([earlier.resolvingDeferredLookUps(), currentReport()]))
+                } else {
+                    merged = json(union)
+                }
             }
             return Result { () throws(FileWriteError) in try TextFile.writeAtomically(merged, to: path) }
         }

@@ -177,14 +177,27 @@ enum TextReport {
         return lines + ["", number] + holdLines(hold, releaseStack: nil, frames)
     }
 
+    /// A hold's page faults and the share of its own time credited to them, with what else `getrusage`
+    /// saw in it; empty for a hold without faults.
+    private static func faultLine(_ hold: HoldTime) -> String {
+        guard hold.pageFaults > 0 else { return "" }
+        let us = HoldTiming.microseconds
+        var parts = [
+            "\(hold.pageFaults) page faults" + (hold.majorPageFaults.map { " (\($0) major)" } ?? "")
+                + ", credited with at most \(us(hold.faultShareNanoseconds)): \(us(hold.netOfFaultsNanoseconds)) net"
+        ]
+        if let switches = hold.involuntarySwitches { parts.append("\(switches) involuntary context switches") }
+        if let system = hold.systemNanoseconds { parts.append("\(us(system)) system time as the kernel accounts it") }
+        return "; " + parts.joined(separator: "; ")
+    }
+
     /// One hold's times, sites and stacks; the release stack of the report's own hold is the violation's.
     private static func holdLines(_ hold: HoldTime, releaseStack: StackTrace?, _ frames: FrameLines) -> [String] {
         let us = HoldTiming.microseconds
         var lines = [
             "  held for at least \(us(hold.ownNanoseconds)) of the thread's own time (thread \(hold.thread)); budget"
                 + " \(us(hold.budgetNanoseconds)); \(us(hold.wallNanoseconds)) wall clock, at most"
-                + " \(us(hold.preemptedNanoseconds)) of it preempted"
-                + (hold.pageFaults > 0 ? "; \(hold.pageFaults) page faults" : ""),
+                + " \(us(hold.preemptedNanoseconds)) of it preempted" + faultLine(hold),
             "  acquired at \(hold.acquiredAt); released at \(hold.releasedAt?.description ?? "?")", "  acquire stack:",
         ]
         if let stack = hold.acquireStack {

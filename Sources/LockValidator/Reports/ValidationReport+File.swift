@@ -8,16 +8,20 @@ public struct ReportFileError: Error, CustomStringConvertible, Equatable {
 }
 
 extension ValidationReport {
-    /// Reads a report, checking that it is one.
+    /// Reads a report, checking that it is one, and looks up what its processes left to be looked up
+    /// (``resolvingDeferredLookUps()``) unless told not to.
     ///
     /// - Throws: ``ReportFileError`` for a missing or unreadable file, text that is not JSON, or a
     ///   schema other than `lockvalidator-report/1`.
-    public static func load(from path: String) throws(ReportFileError) -> ValidationReport {
+    public static func load(
+        from path: String, resolvingDeferredLookUps: Bool = true
+    ) throws(ReportFileError) -> ValidationReport {
         if let problem = TextFile.whyUnreadable(path) { throw ReportFileError(description: "\(path): \(problem)") }
         guard let bytes = TextFile.bytes(path) else {
             throw ReportFileError(description: "\(path): cannot read the file")
         }
-        return try decode(Data(bytes), from: path)
+        let report = try decode(Data(bytes), from: path)
+        return resolvingDeferredLookUps ? report.resolvingDeferredLookUps() : report
     }
 
     /// Decodes a report from JSON text read from `path` (used only in messages).
@@ -57,7 +61,8 @@ extension DecodingError {
         switch self {
         case .keyNotFound(let key, let context):
             let place = path(context)
-            return "missing field \"\(key.stringValue)\"" + (place.isEmpty ? "" : " in \(place.dropFirst(place.hasPrefix(".") ? 1 : 0))")
+            return "missing field \"\(key.stringValue)\""
+                + (place.isEmpty ? "" : " in \(place.dropFirst(place.hasPrefix(".") ? 1 : 0))")
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             return "\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(self)"

@@ -92,12 +92,20 @@ public struct ValidationReport: Sendable, Codable {
         /// The run the process belongs to: its parent's process id and start time. The processes one
         /// `swift test` starts (XCTest, Swift Testing, `--parallel` workers) share it.
         public var run: String?
+        /// Set when the process found nothing and so left the source lines of its code sites to be looked
+        /// up by `lockval` (its report names them from symbol tables alone, which costs nothing): the image
+        /// files those sites are in. ``ValidationReport/resolvingDeferredLookUps()`` looks them up.
+        public var deferredImages: [ImageDescription]?
 
-        public init(pid: Int32, executable: String, arguments: [String], run: String? = nil) {
+        public init(
+            pid: Int32, executable: String, arguments: [String], run: String? = nil,
+            deferredImages: [ImageDescription]? = nil
+        ) {
             self.pid = pid
             self.executable = executable
             self.arguments = arguments
             self.run = run
+            self.deferredImages = deferredImages
         }
 
         /// The calling process.

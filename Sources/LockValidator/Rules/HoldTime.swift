@@ -32,6 +32,22 @@ public struct HoldTime: Hashable, Sendable, Codable {
     /// Page faults the thread took during the hold (counted from shortly before it): first-touch costs,
     /// which make a hold long once and never again.
     public let pageFaults: Int
+    /// Of ``pageFaults``, the major ones (the page was read from storage; the wait for it is off the CPU,
+    /// so in ``preemptedNanoseconds``); nil when not known (the hold began under an older snapshot).
+    public let majorPageFaults: Int?
+    /// Involuntary context switches during the hold (counted from shortly before it); nil when not known.
+    /// The time off the CPU is in ``preemptedNanoseconds`` as far as the thread's CPU time tells: on the CI's
+    /// VM a switch away for whole scheduler ticks left about 100 µs in the own time (see BENCHMARKS.md).
+    public let involuntarySwitches: Int?
+    /// The thread's system time across the hold (from shortly before it) as the kernel accounts it; nil
+    /// when not known. Exact only where the kernel accounts CPU time at each kernel entry
+    /// (`CONFIG_VIRT_CPU_ACCOUNTING_GEN`); with tick accounting it is the hold's CPU time scaled by the
+    /// thread's past share of system time, so the rule does not rely on it.
+    public let systemNanoseconds: Double?
+    /// The most of ``ownNanoseconds`` credited to the page faults (45 µs for any, plus 5 µs a minor fault
+    /// and 50 µs a major; see the README's "Hold times"), never more than the own time; 0 without faults.
+    /// A lock's first hold, reported alone, must pass its bar net of it.
+    public let faultShareNanoseconds: Double
     /// What made the report (nil in reports written before it was recorded).
     public let evidence: Evidence?
     /// The earlier over-budget holds at the same class and acquire site that the report rests on,
@@ -41,7 +57,9 @@ public struct HoldTime: Hashable, Sendable, Codable {
     init(
         ownNanoseconds: Double, wallNanoseconds: Double, preemptedNanoseconds: Double, budgetNanoseconds: Double,
         acquiredAt: Site, acquireStack: StackTrace?, releasedAt: Site?, releaseStack: StackTrace?,
-        thread: UInt32, pageFaults: Int, evidence: Evidence? = nil, earlierHolds: [HoldTime] = []
+        thread: UInt32, pageFaults: Int, majorPageFaults: Int? = nil, involuntarySwitches: Int? = nil,
+        systemNanoseconds: Double? = nil, faultShareNanoseconds: Double = 0, evidence: Evidence? = nil,
+        earlierHolds: [HoldTime] = []
     ) {
         self.ownNanoseconds = ownNanoseconds
         self.wallNanoseconds = wallNanoseconds
@@ -53,6 +71,10 @@ public struct HoldTime: Hashable, Sendable, Codable {
         self.releaseStack = releaseStack
         self.thread = thread
         self.pageFaults = pageFaults
+        self.majorPageFaults = majorPageFaults
+        self.involuntarySwitches = involuntarySwitches
+        self.systemNanoseconds = systemNanoseconds
+        self.faultShareNanoseconds = faultShareNanoseconds
         self.evidence = evidence
         self.earlierHolds = earlierHolds
     }
@@ -63,15 +85,24 @@ public struct HoldTime: Hashable, Sendable, Codable {
             ownNanoseconds: ownNanoseconds, wallNanoseconds: wallNanoseconds,
             preemptedNanoseconds: preemptedNanoseconds, budgetNanoseconds: budgetNanoseconds, acquiredAt: acquiredAt,
             acquireStack: acquireStack, releasedAt: releasedAt, releaseStack: releaseStack, thread: thread,
-            pageFaults: pageFaults, evidence: evidence, earlierHolds: earlier)
+            pageFaults: pageFaults, majorPageFaults: majorPageFaults, involuntarySwitches: involuntarySwitches,
+            systemNanoseconds: systemNanoseconds, faultShareNanoseconds: faultShareNanoseconds, evidence: evidence,
+            earlierHolds: earlier)
     }
+
+    /// The own time less the most the page faults in the hold can have taken of it.
+    public var netOfFaultsNanoseconds: Double { max(0, ownNanoseconds - faultShareNanoseconds) }
 
     /// The own time as a multiple of the budget.
     var overBudgetRatio: Double { ownNanoseconds / max(budgetNanoseconds, 1) }
 
+    /// The own time net of the page faults' share, as a multiple of the budget.
+    var netOfFaultsOverBudgetRatio: Double { netOfFaultsNanoseconds / max(budgetNanoseconds, 1) }
+
     private enum CodingKeys: String, CodingKey {
         case ownNanoseconds, wallNanoseconds, preemptedNanoseconds, budgetNanoseconds, acquiredAt, acquireStack
-        case releasedAt, releaseStack, thread, pageFaults, evidence, earlierHolds
+        case releasedAt, releaseStack, thread, pageFaults, majorPageFaults, involuntarySwitches, systemNanoseconds
+        case faultShareNanoseconds, evidence, earlierHolds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -87,6 +118,10 @@ public struct HoldTime: Hashable, Sendable, Codable {
         releaseStack = try container.decodeIfPresent(StackTrace.self, forKey: .releaseStack)
         thread = try container.decodeIfPresent(UInt32.self, forKey: .thread) ?? 0
         pageFaults = try container.decodeIfPresent(Int.self, forKey: .pageFaults) ?? 0
+        majorPageFaults = try container.decodeIfPresent(Int.self, forKey: .majorPageFaults)
+        involuntarySwitches = try container.decodeIfPresent(Int.self, forKey: .involuntarySwitches)
+        systemNanoseconds = try container.decodeIfPresent(Double.self, forKey: .systemNanoseconds)
+        faultShareNanoseconds = try container.decodeIfPresent(Double.self, forKey: .faultShareNanoseconds) ?? 0
         evidence = try container.decodeIfPresent(Evidence.self, forKey: .evidence)
         earlierHolds = try container.decodeIfPresent([HoldTime].self, forKey: .earlierHolds) ?? []
     }

@@ -32,7 +32,8 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
     case irqlInconsistentUsage = "irql-inconsistent-usage"
     /// An error thrown out of a critical section.
     case errorWhileHeld = "error-while-held"
-    /// `mightSleep()` with a spin lock held or at DISPATCH_LEVEL or above.
+    /// `mightSleep()`, a sleeping lock, or an interposed C library call that blocks (`usleep`, `poll`, a
+    /// blocking `read`, …), with a spin lock held or at DISPATCH_LEVEL or above.
     case blockingWhileHeld = "blocking-while-held"
     /// A thread ended holding a spin lock or at raised IRQL.
     case threadExitHoldingLock = "thread-exit-holding-lock"
@@ -156,7 +157,8 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
             return (
                 "sleeping function called from invalid context", .error,
                 "might_sleep; Driver Verifier 0xC4/0x120-0x122",
-                "`mightSleep()` or a sleeping annotated lock at DISPATCH_LEVEL or with a spin lock held"
+                "`mightSleep()`, a sleeping annotated lock, or (with LockValidatorPthreads) a C library call that"
+                    + " blocks, at DISPATCH_LEVEL or with a spin lock held"
             )
         case .threadExitHoldingLock:
             return (

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 import _LockValidatorShims
 
 #if canImport(Glibc)
@@ -21,6 +22,8 @@ package enum Symbolizer {
         "$s13LockValidator", "$s9SpinLocks", "$s20LockValidatorTesting", "$s21LockValidatorPthreads", "lv_",
         // The pthread interposer's own functions, above the caller's frame.
         "pthread_mutex_", "pthread_rwlock_", "pthread_spin_", "pthread_cond_",
+        // Its serial-queue `sync` (dispatch_queues.c).
+        "dispatch_sync", "dispatch_barrier_sync",
     ]
 
     struct Resolved {
@@ -47,11 +50,23 @@ package enum Symbolizer {
 
     private static let cache = InternalLock([UInt: Resolved]())
 
+    /// While nonzero, nothing is asked of debug information: names come from symbol tables alone, and
+    /// nothing is cached as looked up (so a later lookup still asks).
+    private static let deferring = Atomic<Int>(0)
+
+    /// Runs `body` naming addresses from symbol tables only: how a process that found nothing writes its
+    /// report, leaving file:line to `lockval` (``ValidationReport/resolvingDeferredLookUps()``).
+    static func deferringDebugInformation<T>(_ body: () -> T) -> T {
+        deferring.add(1, ordering: .relaxed)
+        defer { deferring.subtract(1, ordering: .relaxed) }
+        return body()
+    }
+
     /// Resolves every address of a batch, looking up only what the cache lacks.
     static func resolve(_ addresses: [UInt], locations: Bool) -> [UInt: Resolved] {
         var known = cache.withLock { cache in addresses.reduce(into: [UInt: Resolved]()) { $0[$1] = cache[$1] } }
         for address in addresses where known[address] == nil { known[address] = name(of: address) }
-        if locations {
+        if locations && deferring.load(ordering: .relaxed) == 0 {
             let missing = Array(Set(addresses.filter { known[$0]?.locationLookedUp != true }))
             for (address, found) in lookUpDebugInformation(missing) {
                 known[address]?.file = found.file
@@ -87,33 +102,12 @@ package enum Symbolizer {
     /// The symbol-table (mangled) name of the function containing the return address `address`, and
     /// the address's offset into it; no cache.
     package static func symbol(at address: UInt) -> (name: String, offset: UInt)? {
-        var buffer = [CChar](repeating: 0, count: 1024)
-        var offset: UInt = 0
+        var name: UnsafePointer<CChar>?
+        var start: UInt = 0
         // A return address points after the call; the call itself is one byte earlier.
-        let found = buffer.withUnsafeMutableBufferPointer {
-            lv_proc_name(address &- 1, $0.baseAddress, $0.count, &offset)
-        }
-        guard found == 0 else { return nil }
-        let name = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        guard isCovered(address &- 1, bySymbol: name, at: address &- 1 &- offset) else { return nil }
-        return (name, offset + 1)
+        guard lv_symbol_covering(address &- 1, 1, &name, &start) == 0, let name else { return nil }
+        return (String(cString: name), address &- start)
     }
-
-    /// Whether the symbol `name` starting at `start` covers `address`: libunwind names an address after the
-    /// nearest symbol below it, and in a stripped library that is the export before an internal function.
-    private static func isCovered(_ address: UInt, bySymbol name: String, at start: UInt) -> Bool {
-        lv_export_misnames(address, start, name) == 0
-    }
-
-    /// The module's own address of `address` is `address - base` for a position-independent image.
-    static func isPositionIndependent(_ path: String) -> Bool {
-        if let known = positionIndependence.withLock({ $0[path] }) { return known }
-        let independent = lv_elf_is_position_independent(path) != 0  // unreadable: assume a library
-        positionIndependence.withLock { $0[path] = independent }
-        return independent
-    }
-
-    private static let positionIndependence = InternalLock([String: Bool]())
 
     /// What a code site in this process shows: its function and, when debug information has it, its line.
     static func location(ofReturnAddress address: UInt) -> CodeSite.Location {
@@ -289,25 +283,40 @@ package enum Symbolizer {
 
     /// file:line and the function for each address, asked of the symbolizer process in one request.
     private static func lookUpDebugInformation(_ addresses: [UInt]) -> [UInt: DebugInformation] {
-        var questions: [(address: UInt, objectAddress: UInt)] = []
-        var request = ""
+        var questions: [(address: UInt, image: String, objectAddress: UInt)] = []
         for address in addresses {
-            var base: UInt = 0
+            var bias: UInt = 0
             var path: UnsafePointer<CChar>?
-            guard lv_image_of(address, &base, &path) == 0, let path else { continue }
-            let image = String(cString: path)
-            guard !image.isEmpty, !image.contains("\""), !image.contains("\n") else { continue }
+            guard lv_image_of(address, &bias, &path) == 0, let path else { continue }
             // The call is one byte before the return address.
-            let objectAddress = (address &- 1) &- (isPositionIndependent(image) ? base : 0)
-            questions.append((address, objectAddress))
-            request += "\"\(image)\" 0x\(String(objectAddress, radix: 16))\n"
+            questions.append((address, String(cString: path), (address &- 1) &- bias))
         }
-        guard !questions.isEmpty else { return [:] }
+        let answers = debugInformation(questions.map { ($0.image, $0.objectAddress) })
         var found: [UInt: DebugInformation] = [:]
-        for (question, line) in zip(questions, ask(request, lines: questions.count)) {
+        for (question, answer) in zip(questions, answers) { found[question.address] = answer }
+        return found
+    }
+
+    /// file:line and the function of each address in an image file (`objectAddress`: an address of the
+    /// file, as `llvm-symbolizer --obj` takes it), asked of the symbolizer process in one request; nil
+    /// where debug information and the symbol table know nothing.
+    static func debugInformation(_ questions: [(image: String, objectAddress: UInt)]) -> [DebugInformation?] {
+        var asked: [Int] = []
+        var request = ""
+        for (index, question) in questions.enumerated() {
+            guard !question.image.isEmpty, !question.image.contains("\""), !question.image.contains("\n") else {
+                continue
+            }
+            asked.append(index)
+            request += "\"\(question.image)\" 0x\(String(question.objectAddress, radix: 16))\n"
+        }
+        var found = [DebugInformation?](repeating: nil, count: questions.count)
+        guard !asked.isEmpty else { return found }
+        for (index, line) in zip(asked, ask(request, lines: asked.count)) {
             guard let answer = try? JSONDecoder().decode(SymbolizerAnswer.self, from: Data(line)),
                 let frame = answer.symbol?.first
             else { continue }
+            let objectAddress = questions[index].objectAddress
             var information = DebugInformation()
             if let file = frame.fileName, !file.isEmpty, let line = frame.line, line > 0 {
                 (information.file, information.line) = (file, line)
@@ -316,69 +325,28 @@ package enum Symbolizer {
             if let function = frame.functionName, !function.isEmpty, function != "??", function != "__ehdr_start" {
                 information.function = function
                 if let text = frame.startAddress, text.hasPrefix("0x"),
-                    let start = UInt(text.dropFirst(2), radix: 16), start <= question.objectAddress
+                    let start = UInt(text.dropFirst(2), radix: 16), start <= objectAddress
                 {
-                    information.offset = question.objectAddress - start + 1
+                    information.offset = objectAddress - start + 1
                 }
             }
-            if information.file != nil || information.function != nil { found[question.address] = information }
+            if information.file != nil || information.function != nil { found[index] = information }
         }
         return found
     }
 }
 
 extension Symbolizer {
-    /// The variable containing data address `address` (a static lock), and the offset into it: from the
-    /// symbol table through `llvm-symbolizer`, or the dynamic symbol table when the variable is exported.
+    /// The variable containing data address `address` (a static lock), and the offset into it, from its
+    /// image's symbol table: `accounts`, `icu_76::gDefaultZoneMutex`, `CFLocaleCreate.__CFLocaleCacheLock`.
     static func variable(at address: UInt) -> (name: String, offset: UInt)? {
-        if let known = variables.withLock({ $0[address] }) { return known }
-        let found = lookUpVariable(address) ?? exportedVariable(address)
-        variables.withLock { $0[address] = .some(found) }
-        return found
-    }
-
-    private static let variables = InternalLock([UInt: (name: String, offset: UInt)?]())
-
-    private static func exportedVariable(_ address: UInt) -> (name: String, offset: UInt)? {
-        var start: UInt = 0
-        var size: UInt = 0
         var name: UnsafePointer<CChar>?
-        guard lv_dynamic_symbol_extent(address, &start, &size) == 0, address < start &+ max(size, 1),
-            lv_dynamic_symbol_name(address, &name) == 0, let name
-        else { return nil }
-        return (demangle(String(cString: name)), address - start)
-    }
-
-    /// llvm-symbolizer's JSON answer for a data address.
-    private struct VariableAnswer: Decodable {
-        let data: Data?
-
-        struct Data: Decodable {
-            let name: String?
-            let start: String?
-            enum CodingKeys: String, CodingKey { case name = "Name", start = "Start" }
-        }
-
-        enum CodingKeys: String, CodingKey { case data = "Data" }
-    }
-
-    private static func lookUpVariable(_ address: UInt) -> (name: String, offset: UInt)? {
-        var base: UInt = 0
-        var path: UnsafePointer<CChar>?
-        guard lv_image_of(address, &base, &path) == 0, let path else { return nil }
-        let image = String(cString: path)
-        guard !image.isEmpty, !image.contains("\""), !image.contains("\n") else { return nil }
-        let objectAddress = address &- (isPositionIndependent(image) ? base : 0)
-        let request = "DATA \"\(image)\" 0x\(String(objectAddress, radix: 16))\n"
-        guard let line = ask(request, lines: 1).first,
-            let answer = try? JSONDecoder().decode(VariableAnswer.self, from: Data(line)),
-            let name = answer.data?.name, !name.isEmpty, let start = answer.data?.start, start.hasPrefix("0x"),
-            let startAddress = UInt(start.dropFirst(2), radix: 16), startAddress <= objectAddress
-        else { return nil }
-        let demangled = demangle(name)
+        var start: UInt = 0
+        guard lv_symbol_covering(address, 0, &name, &start) == 0, let name else { return nil }
+        let demangled = demangle(String(cString: name))
         // A Swift global demangles as "Module.name : Type".
         let shown = demangled.components(separatedBy: " : ").first ?? demangled
-        return (shown, objectAddress - startAddress)
+        return (shown, address &- start)
     }
 }
 

@@ -1,6 +1,7 @@
 // The pthread interposer of LockValidatorPthreads: definitions of the pthread mutex, reader–writer lock,
-// spin lock and condition-wait functions that tell the validator, then call the C library's own
-// (found with dlsym(RTLD_NEXT, …)). Not API: everything here may change.
+// spin lock and condition-wait functions that tell the validator, and of the C library's calls that
+// block (blocking_calls.c), then call the C library's own (found with dlsym(RTLD_NEXT, …)). Not API:
+// everything here may change.
 #ifndef LOCK_VALIDATOR_INTERPOSE_H
 #define LOCK_VALIDATOR_INTERPOSE_H
 
@@ -20,7 +21,12 @@ enum {
     LV_PT_RWLOCK = 3,            ///< a reader–writer lock whose readers go ahead of waiting writers (glibc's default)
     LV_PT_RWLOCK_WRITER_FIRST = 4,  ///< PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP: readers queue behind writers
     LV_PT_SPIN = 5,              ///< pthread_spinlock_t
+    LV_PT_DISPATCH_SERIAL = 6,   ///< a serial Dispatch queue, taken by dispatch_sync (a pseudo-lock)
+    LV_PT_SWIFT_MUTEX = 7,       ///< a Synchronization.Mutex, seen through the Mutex overlay (swift_mutex.c)
 };
+
+/// The lock-table object of a lock the validator leaves alone.
+#define LV_PT_UNTRACKED ((void *)1)
 
 /// How a lock is being taken.
 enum {
@@ -51,6 +57,26 @@ typedef struct lv_pthread_object {
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
 // and destroys (lv_pthread_lock_destroyed) each one it drops.
 
+/// The calling thread's kernel id, asked of the kernel once per thread (and again in a forked child).
+int64_t lv_interposer_tid(void);
+
+// Serial Dispatch queues (dispatch_queues.c): a block submitted to one holds it while it runs.
+
+/// The validator object of serial queue `queue`, when calls are validated and it is one; else NULL.
+void *lv_dispatch_serial_queue_object(const void *queue);
+/// A block submitted at `caller` starts on this thread: it takes its queue's `object` (NULL: none).
+/// Returns what to pass to lv_dispatch_queue_block_ends.
+void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller);
+/// The block has returned: its queue is released.
+void lv_dispatch_queue_block_ends(void *held, uintptr_t caller);
+
+/// The validator object of the lock at `address`, made now (keyed by the code at `caller`) if the lock was
+/// never seen; NULL when the lock is left untracked. Called inside the validator.
+void *lv_pthreads_object_for(const void *address, uint32_t type, uintptr_t caller);
+/// A lock of `type` was initialised at `address` by the code at `caller`: a new object, replacing any for
+/// memory that held a lock before. Called inside the validator.
+void lv_pthreads_lock_initialised(const void *address, uint32_t type, uintptr_t caller);
+
 /// The validator object of the lock at `address`, or NULL when it has none (yet).
 void *lv_pthreads_object(const void *address);
 
@@ -70,6 +96,9 @@ uint32_t lv_pthreads_rwlock_type(const void *rwlock);
 /// A new validator object (retained) for the lock at `address` of type `type`, created by `pthread_*_init`
 /// (`at_init` 1) or first seen locked (0) by a call returning to `caller`; NULL to leave the lock untracked.
 extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_init, uintptr_t caller);
+/// A serial Dispatch queue was made with `label` (may be NULL) by the code at `caller`: its validator object
+/// (retained), or NULL to leave it alone.
+extern void *lv_dispatch_queue_created(const void *queue, const char *label, uintptr_t caller);
 /// An acquire of the lock of `object` is about to wait (or, for a try-lock, succeeded); returns LV_PT_*.
 extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t caller);
 /// A waiting acquire of the lock of `object` took it at once (`how` is LV_PT_EXCLUSIVE or LV_PT_SHARED):
@@ -85,6 +114,9 @@ extern uint32_t lv_pthread_will_release(void *object, uintptr_t caller);
 /// The lock of `object` is destroyed (or its memory initialised again): reports a held lock, and
 /// releases `object`.
 extern void lv_pthread_lock_destroyed(void *object);
+/// `name` (a C library function that may block) was called from `caller` while the thread holds a spin
+/// lock or runs above APC_LEVEL: reports `blocking-while-held`.
+extern void lv_blocking_call_made(const char *name, uintptr_t caller);
 /// Runs once, the first time an interposed call can be validated: installs the validator's side.
 /// Returns 0 to leave interposition off.
 extern int lv_pthread_install(void);
@@ -96,6 +128,9 @@ extern uint64_t lv_pthread_lock_instance(void *object);
 /// Reports the deadlock of `members` (the calling thread first, each waiting for a lock the next one
 /// holds), writes the report and ends the process.
 extern void lv_pthread_deadlock(const struct lv_deadlock_member *members, uint32_t count);
+/// The same for threads blocked in `sync` onto serial queues, found by the queue monitor (no member is
+/// the calling thread).
+extern void lv_dispatch_deadlock(const struct lv_deadlock_member *members, uint32_t count);
 
 // Scopes carried to new threads, dispatched work and tasks. A token is a retained `ViolationScope`.
 

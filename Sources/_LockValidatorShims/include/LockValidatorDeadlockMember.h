@@ -9,6 +9,7 @@ enum {
     LV_WAIT_READ = 1,   ///< pthread_rwlock_rdlock and its timed variants
     LV_WAIT_WRITE = 2,  ///< pthread_rwlock_wrlock and its timed variants
     LV_WAIT_SPIN = 3,   ///< pthread_spin_lock: it spins rather than sleeps
+    LV_WAIT_QUEUE = 4,  ///< dispatch_sync onto a serial queue: waits for the thread running its block
 };
 
 /// One thread of a deadlock: blocked in an interposed wait, and stopped for good (parked) by the time

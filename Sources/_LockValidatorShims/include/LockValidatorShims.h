@@ -71,15 +71,18 @@ typedef struct lv_queue_node {
 /// Everything one thread ("processor") keeps: IRQL, pended interrupts and DPCs, held locks.
 typedef struct lv_thread_state {
     uint32_t serial;              ///< 0 until the thread is first seen, then a process-unique number
+    // `irql`, `delivering` and `spin_holds` make one 32-bit word, which an interposed call that may
+    // block reads in one load (lv_must_not_block).
     uint8_t irql;                 ///< the current IRQL
     uint8_t delivering;           ///< pended work is being delivered (no re-entry)
-    uint16_t depth;               ///< entries used in `held`
+    uint16_t spin_holds;          ///< entries in `held` of a spin lock (any kind but annotated)
     uint32_t pending;             ///< bit n: work pended at IRQL n (interrupts at DIRQL, DPCs at 2)
     uint32_t overflow;            ///< acquires not tracked because `held` was full
     /// Entries below this index carry the snapshot their hold began under; the rest began under the
     /// thread's current one. A refresh copies the old snapshot into the entries that need it, so an
     /// acquire copies none.
     uint16_t snapshot_own_below;
+    uint16_t depth;               ///< entries used in `held`
     uint64_t chain_key;           ///< hash of the held classes in order (lockdep's chain key); 0 when none
     void *processor;              ///< retained Swift object holding pended work, or NULL
     uint64_t queue_nodes_in_use;  ///< bit i: queue_nodes[i] is lent to a LockQueueHandle
@@ -105,6 +108,9 @@ typedef struct lv_thread_state {
     int32_t waiting_stack_depth;  ///< frames in waiting_stack, captured once the wait is long
     void *waiting_stack[LV_MAX_FRAMES];
     uint32_t inside_validator;    ///< > 0 while the validator runs on this thread: pthread calls are not tracked
+    uint32_t snapshot_major_faults;          ///< the thread's major page faults at the snapshot
+    uint32_t snapshot_involuntary_switches;  ///< the thread's involuntary context switches at the snapshot
+    uint64_t snapshot_system_ns;  ///< the thread's system time at the snapshot, as the kernel accounts it
 } lv_thread_state;
 
 extern __thread lv_thread_state lv_tls_state;
@@ -128,6 +134,19 @@ static inline void lv_prefetch(uintptr_t address) { __builtin_prefetch((const vo
 
 /// This thread's state; about a nanosecond.
 static inline __attribute__((always_inline)) lv_thread_state *lv_thread(void) { return &lv_tls_state; }
+
+_Static_assert(offsetof(lv_thread_state, irql) % 4 == 0 &&
+                   offsetof(lv_thread_state, spin_holds) == offsetof(lv_thread_state, irql) + 2,
+               "irql, delivering and spin_holds make one aligned word");
+
+/// Whether the calling thread must not block (Linux's might_sleep context): it holds a spin lock, or
+/// runs above APC_LEVEL. One load of the word `irql` starts: the IRQL in its low byte, `spin_holds` in
+/// its high half, `delivering` masked out. Registered or not, a thread reads zeros until it holds one.
+static inline int lv_must_not_block(void) {
+    uint32_t word;
+    __builtin_memcpy(&word, &lv_tls_state.irql, sizeof word);
+    return (word & 0xFFFF00FFu) > 1;  // 1: APC_LEVEL
+}
 
 #include "LockValidatorHeldEntry.h"
 #include "LockValidatorDeadlockMember.h"
@@ -171,8 +190,17 @@ static inline void lv_set_snapshot_refresh_cycles(uint64_t cycles) {
 
 /// The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID; a system call).
 uint64_t lv_thread_cpu_ns(void);
-/// The calling thread's page faults so far, minor and major (`getrusage(RUSAGE_THREAD)`).
-uint32_t lv_thread_page_faults(void);
+/// What `getrusage(RUSAGE_THREAD)` says of the calling thread: the evidence of a long hold's page faults.
+typedef struct lv_thread_usage {
+    uint32_t faults;                ///< page faults, minor and major
+    uint32_t major_faults;          ///< of which major (the page was read from storage)
+    uint32_t involuntary_switches;  ///< times the scheduler took the CPU away
+    uint32_t reserved;
+    uint64_t system_ns;  ///< system time; exact only on kernels that account CPU time at each kernel entry
+} lv_thread_usage;
+
+/// The calling thread's usage so far (all zero if `getrusage` fails).
+lv_thread_usage lv_thread_usage_now(void);
 
 /// CLOCK_MONOTONIC_RAW in nanoseconds.
 uint64_t lv_monotonic_ns(void);
@@ -249,11 +277,23 @@ int lv_unwind_backtrace(void **buffer, int capacity);
 /// unknown, or no room left to keep the answer: libunwind takes over there).
 int lv_keeps_frame_pointer(uintptr_t address);
 
-/// Names the function containing `address` through libunwind (`.symtab` aware); returns 0 on success.
-int lv_proc_name(uintptr_t address, char *buffer, size_t length, uintptr_t *offset);
+/// The image (executable or library) holding `address`: its load bias (`address - bias` is the address in
+/// its file, what `llvm-symbolizer --obj` takes) and absolute path, valid for the life of the process;
+/// returns 0 when found, -1 for an address in no image (the heap, a stack).
+int lv_image_of(uintptr_t address, uintptr_t *bias, const char **path);
 
-/// Base address and path of the object file holding `address` (dladdr); returns 0 when found.
-int lv_image_of(uintptr_t address, uintptr_t *base, const char **path);
+/// The GNU build id of the image holding `address`, in hex ("" when it has none); NULL when in no image.
+const char *lv_image_build_id(uintptr_t address);
+
+/// The GNU build id of the ELF file at `path`, in hex into `hex` (129 bytes; "" when it has none): what
+/// tells whether a file is still the one a report's process ran. 0, or -1 when it is no ELF file.
+int lv_file_build_id(const char *path, char *hex);
+
+/// The symbol covering `address` in its image's symbol table (`.symtab`, else `.dynsym`): a function
+/// when `function` is 1, a variable when 0; its (mangled) name, valid for the life of the process, and
+/// its start address. Returns 0 when found, -1 when no symbol covers it (a stripped library's internal
+/// function past the end of the export before it is covered by none).
+int lv_symbol_covering(uintptr_t address, int function, const char **name, uintptr_t *start);
 
 /// Asks a long-running `llvm-symbolizer` (started on first use, one per process; a forked child
 /// starts its own) about `lines` addresses: `request` is one `"<object file>" 0x<address>` line per
@@ -263,24 +303,9 @@ int lv_image_of(uintptr_t address, uintptr_t *base, const char **path);
 int lv_symbolizer_ask(const char *request, size_t length, int lines, int timeout_ms, char **answer,
                       size_t *answer_length);
 
-/// The start and size of the exported (dynamic) symbol nearest below `address`; returns 0 when found.
-/// A stripped library's internal function lies past the end of the export before it.
-int lv_dynamic_symbol_extent(uintptr_t address, uintptr_t *start, uintptr_t *size);
-
-/// 1 when `name`, found by the symbol table for `address` as the function starting at `start`, is an export
-/// of the address's image that does not cover it: in a stripped library, an internal function past the end
-/// of the export before it (glibc's `start_thread`). 0 otherwise.
-int lv_export_misnames(uintptr_t address, uintptr_t start, const char *name);
-
-/// The name of the exported (dynamic) symbol nearest below `address`; returns 0 when found.
-int lv_dynamic_symbol_name(uintptr_t address, const char **name);
-
 /// The C++ demangling of `mangled` (`_ZN…`), malloc'd (free it), or NULL when it is not one.
 char *lv_cxx_demangle(const char *mangled);
 
-/// 1 when the ELF file at `path` is position independent (addresses are relative to its load base),
-/// 0 when it is a fixed-address executable, -1 when it cannot be read.
-int lv_elf_is_position_independent(const char *path);
 
 /// Called once per thread that registered itself, when it exits, with its state.
 typedef void (*lv_thread_exit_hook)(lv_thread_state *state);

@@ -2,6 +2,7 @@
 #ifndef PTHREAD_SCENARIOS_C_H
 #define PTHREAD_SCENARIOS_C_H
 
+#include <stdint.h>
 #include <pthread.h>
 
 /// Takes the first static mutex, then the second.
@@ -23,6 +24,9 @@ int scenario_c_release_what_nobody_holds(void);
 /// had it, as -O2 C code often does: a walk by frame pointers alone would skip this frame's caller.
 void scenario_c_call_without_frame_pointer(void (*function)(void *), void *context);
 
+/// A futex wait on `word` expecting 1 (through the C library's syscall()): `word` holds something else,
+/// so it returns EAGAIN at once, as a wait whose word changed does. Returns syscall's answer.
+long scenario_c_futex_wait_changed(uint32_t *word);
 /// Whether a thread waits for `mutex` in the kernel (glibc's lock word is 2 once a waiter sleeps on it): the
 /// waiter found it held, so its acquire is a contention however the holder and waiter are scheduled.
 int scenario_c_mutex_has_waiters(pthread_mutex_t *mutex);

@@ -72,6 +72,22 @@ import Testing
         }
     }
 
+    // MARK: Calls that block, where a thread must not
+
+    @Test func failsSleepingAtDispatchLevel() {
+        let old = IRQL.raise(to: .dispatch)
+        usleep(1)
+        IRQL.lower(to: old)
+    }
+
+    @Test func passesASleepItExpects() {
+        expectLockViolation(.blockingWhileHeld) {
+            let old = IRQL.raise(to: .dispatch)
+            usleep(1)
+            IRQL.lower(to: old)
+        }
+    }
+
     // MARK: A C library's locks
 
     @Test func passesStaticMutexesThroughOneHelper() {

@@ -1,0 +1,551 @@
+// Serial Dispatch queues as locks, lockdep's pseudo-locks (its `flush_work` lock maps): `dispatch_sync`
+// onto a serial queue waits for the queue as a lock waits for its holder, and runs its block holding it.
+// So `a.sync { b.sync {} }` on one path and `b.sync { a.sync {} }` on another are an ABBA in the lock-order
+// graph, beside the program's other locks, and `q.sync` from a block running on `q` (through `sync`) is a
+// recursive acquire: reported before it deadlocks, and the block run on the spot, so the program goes on.
+//
+// A queue is a serial one when it is made with no attribute or a serial one; the concurrent attributes
+// are DISPATCH_QUEUE_CONCURRENT and those libdispatch derives from it (with a QoS, inactive, an
+// autorelease frequency), followed here as they are made. Each serial queue's validator object is kept in
+// the interposer's lock table at the queue's address + 1, which no pthread lock can have.
+#define _GNU_SOURCE
+#include "LockValidatorInterpose.h"
+#include "LockValidatorShims.h"
+#include "blocking_calls.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+    void *(*queue_create)(const char *, const void *);
+    void *(*queue_create_with_target)(const char *, const void *, void *);
+    const void *(*attr_with_qos_class)(const void *, unsigned int, int);
+    const void *(*attr_initially_inactive)(const void *);
+    const void *(*attr_with_autorelease_frequency)(const void *, unsigned long);
+    void (*sync)(void *, const void *);
+    void (*sync_f)(void *, void *, void (*)(void *));
+    void (*barrier_sync)(void *, const void *);
+    void (*barrier_sync_f)(void *, void *, void (*)(void *));
+    long (*semaphore_wait)(void *, uint64_t);
+    long (*group_wait)(void *, uint64_t);
+    uint64_t (*time)(uint64_t, int64_t);
+    const void *concurrent;  // DISPATCH_QUEUE_CONCURRENT
+} dq;
+
+static pthread_once_t dq_once = PTHREAD_ONCE_INIT;
+
+static void resolve_queue_functions(void) {
+    dq.queue_create = (__typeof__(dq.queue_create))dlsym(RTLD_NEXT, "dispatch_queue_create");
+    dq.queue_create_with_target =
+        (__typeof__(dq.queue_create_with_target))dlsym(RTLD_NEXT, "dispatch_queue_create_with_target");
+    dq.attr_with_qos_class =
+        (__typeof__(dq.attr_with_qos_class))dlsym(RTLD_NEXT, "dispatch_queue_attr_make_with_qos_class");
+    dq.attr_initially_inactive =
+        (__typeof__(dq.attr_initially_inactive))dlsym(RTLD_NEXT, "dispatch_queue_attr_make_initially_inactive");
+    dq.attr_with_autorelease_frequency = (__typeof__(dq.attr_with_autorelease_frequency))dlsym(
+        RTLD_NEXT, "dispatch_queue_attr_make_with_autorelease_frequency");
+    dq.sync = (__typeof__(dq.sync))dlsym(RTLD_NEXT, "dispatch_sync");
+    dq.sync_f = (__typeof__(dq.sync_f))dlsym(RTLD_NEXT, "dispatch_sync_f");
+    dq.barrier_sync = (__typeof__(dq.barrier_sync))dlsym(RTLD_NEXT, "dispatch_barrier_sync");
+    dq.barrier_sync_f = (__typeof__(dq.barrier_sync_f))dlsym(RTLD_NEXT, "dispatch_barrier_sync_f");
+    dq.semaphore_wait = (__typeof__(dq.semaphore_wait))dlsym(RTLD_NEXT, "dispatch_semaphore_wait");
+    dq.group_wait = (__typeof__(dq.group_wait))dlsym(RTLD_NEXT, "dispatch_group_wait");
+    dq.time = (__typeof__(dq.time))dlsym(RTLD_NEXT, "dispatch_time");
+    dq.concurrent = dlsym(RTLD_DEFAULT, "_dispatch_queue_attr_concurrent");
+}
+
+static inline void queue_functions_resolved(void) { pthread_once(&dq_once, resolve_queue_functions); }
+
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+
+/// Whether this call is validated (as the pthread functions decide).
+static inline int validating(void) { return lv_pthreads_active() && lv_validation_enabled() && !lv_inside_validator(); }
+
+// MARK: Which attributes make concurrent queues
+
+#define MAX_CONCURRENT_ATTRIBUTES 64
+static const void *concurrent_attributes[MAX_CONCURRENT_ATTRIBUTES];
+
+static int is_concurrent(const void *attribute) {
+    if (attribute == NULL) return 0;
+    if (attribute == dq.concurrent) return 1;
+    for (int i = 0; i < MAX_CONCURRENT_ATTRIBUTES; i++) {
+        const void *known = __atomic_load_n(&concurrent_attributes[i], __ATOMIC_ACQUIRE);
+        if (known == NULL) return 0;
+        if (known == attribute) return 1;
+    }
+    return 0;
+}
+
+/// `made`, derived from `from`: concurrent when `from` is (libdispatch interns attributes: a few at most).
+static const void *derived(const void *from, const void *made) {
+    if (made == NULL || !is_concurrent(from) || is_concurrent(made)) return made;
+    for (int i = 0; i < MAX_CONCURRENT_ATTRIBUTES; i++) {
+        const void *expected = NULL;
+        if (__atomic_compare_exchange_n(&concurrent_attributes[i], &expected, made, 0, __ATOMIC_RELEASE,
+                                        __ATOMIC_ACQUIRE) ||
+            expected == made) {
+            break;
+        }
+    }
+    return made;
+}
+
+const void *dispatch_queue_attr_make_with_qos_class(const void *attribute, unsigned int qos, int priority) {
+    queue_functions_resolved();
+    return derived(attribute, dq.attr_with_qos_class(attribute, qos, priority));
+}
+
+const void *dispatch_queue_attr_make_initially_inactive(const void *attribute) {
+    queue_functions_resolved();
+    return derived(attribute, dq.attr_initially_inactive(attribute));
+}
+
+const void *dispatch_queue_attr_make_with_autorelease_frequency(const void *attribute, unsigned long frequency) {
+    queue_functions_resolved();
+    return derived(attribute, dq.attr_with_autorelease_frequency(attribute, frequency));
+}
+
+// MARK: Queues made
+
+static inline const void *queue_key(const void *queue) { return (const char *)queue + 1; }
+
+/// A queue made: a serial one gets a validator object, replacing any of a queue that had its address.
+static void *queue_made(void *queue, const char *label, const void *attribute, uintptr_t caller) {
+    if (queue == NULL || is_concurrent(attribute) || !validating()) return queue;
+    lv_enter_validator();
+    void *object = lv_dispatch_queue_created(queue, label, caller);
+    lv_pthreads_set_object(queue_key(queue), object ? object : LV_PT_UNTRACKED);
+    lv_leave_validator();
+    return queue;
+}
+
+void *dispatch_queue_create(const char *label, const void *attribute) {
+    queue_functions_resolved();
+    return queue_made(dq.queue_create(label, attribute), label, attribute, CALLER);
+}
+
+void *dispatch_queue_create_with_target(const char *label, const void *attribute, void *target) {
+    queue_functions_resolved();
+    return queue_made(dq.queue_create_with_target(label, attribute, target), label, attribute, CALLER);
+}
+
+// MARK: Deadlocks among queues
+
+// A `sync` cannot wait in timed slices as a pthread wait does (deadlock_watchdog.c): Dispatch has no
+// timed or cancellable `sync`. So each thread waiting in a validated `sync` publishes its wait, each
+// queue whose block runs publishes the thread running it, and a monitor thread (started by the first
+// such wait) looks every 200 ms for a wait-for cycle among waits older than a second: thread A waits
+// for queue Q1, whose block runs on thread B, which waits for Q2, whose block runs on A. A cycle counts
+// when a second reading 100 ms later finds every member in the same wait (a wait's id is never reused)
+// and every queue still run by the same thread: blocked in `sync`, none of them can move. Then it is
+// reported (`deadlock`), the report written and the process ended, as for pthread locks.
+
+#define MAX_QUEUE_WAITS 256
+#define MAX_QUEUE_HOLDERS 4096
+#define MAX_QUEUE_CYCLE 32
+#define QUEUE_SEARCH_AFTER_NS 1000000000ull
+
+typedef struct {
+    uint32_t claimed;          // 1 while a thread owns the slot
+    uint64_t wait_id;          // nonzero while published (written last, release)
+    int64_t tid;
+    uint32_t serial;
+    lv_thread_state *state;    // the waiting thread's state: its held locks, read while it is blocked
+    void *object;              // the queue it waits for
+    uintptr_t caller;
+    int32_t stack_depth;
+    void *stack[LV_MAX_FRAMES];
+} queue_wait;
+
+static queue_wait queue_waits[MAX_QUEUE_WAITS];
+/// The monitor's own record of when it first saw each slot's wait (publishing reads no clock).
+static uint64_t seen_wait_id[MAX_QUEUE_WAITS];
+static uint64_t seen_since_ns[MAX_QUEUE_WAITS];
+static __thread int queue_wait_slot = -1;
+/// Waits of this thread so far: a wait's id is its thread's id and this count, never reused.
+static __thread uint32_t thread_waits;
+
+/// The thread running a block of each queue (by its validator object), 0 when none: open addressing,
+/// entries never removed (a queue's object lives as long as the process).
+static struct {
+    void *object;
+    int64_t tid;
+} queue_holders[MAX_QUEUE_HOLDERS];
+
+static int holder_slot(void *object, int insert) {
+    uintptr_t hash = ((uintptr_t)object >> 4) * 0x9E3779B97F4A7C15ull;
+    for (int probe = 0; probe < MAX_QUEUE_HOLDERS; probe++) {
+        int slot = (int)((hash + (uintptr_t)probe) % MAX_QUEUE_HOLDERS);
+        void *known = __atomic_load_n(&queue_holders[slot].object, __ATOMIC_ACQUIRE);
+        if (known == object) return slot;
+        if (known == NULL) {
+            if (!insert) return -1;
+            void *expected = NULL;
+            if (__atomic_compare_exchange_n(&queue_holders[slot].object, &expected, object, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE) ||
+                expected == object) {
+                return slot;
+            }
+        }
+    }
+    return -1;
+}
+
+static void set_queue_holder(void *object, int64_t tid) {
+    int slot = holder_slot(object, 1);
+    if (slot >= 0) __atomic_store_n(&queue_holders[slot].tid, tid, __ATOMIC_RELEASE);
+}
+
+static int64_t queue_holder(void *object) {
+    int slot = holder_slot(object, 0);
+    return slot < 0 ? 0 : __atomic_load_n(&queue_holders[slot].tid, __ATOMIC_ACQUIRE);
+}
+
+/// The calling thread's kernel id, asked once per thread (a system call each time would double what an
+/// uncontended `sync` costs); a forked child asks again.
+static __thread int64_t cached_tid;
+static void forget_tid_in_child(void) { cached_tid = 0; }
+static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_tid_in_child); }
+
+int64_t lv_interposer_tid(void) {
+    if (__builtin_expect(cached_tid == 0, 0)) {
+        pthread_once(&tid_once, register_fork_handler);
+        cached_tid = lv_os_thread_id();
+    }
+    return cached_tid;
+}
+
+static pthread_once_t monitor_once = PTHREAD_ONCE_INIT;
+static void start_queue_monitor(void);
+
+/// Publishes the calling thread's wait for `object` (before the real `sync`).
+static int monitor_started;
+
+static void publish_queue_wait(void *object, uintptr_t caller) {
+    if (__builtin_expect(!__atomic_load_n(&monitor_started, __ATOMIC_ACQUIRE), 0)) {
+        pthread_once(&monitor_once, start_queue_monitor);
+        __atomic_store_n(&monitor_started, 1, __ATOMIC_RELEASE);
+    }
+    int64_t tid = lv_interposer_tid();
+    for (int probe = 0; probe < MAX_QUEUE_WAITS; probe++) {
+        int slot = (int)((uint64_t)(tid + probe) % MAX_QUEUE_WAITS);
+        uint32_t free_slot = 0;
+        if (!__atomic_compare_exchange_n(&queue_waits[slot].claimed, &free_slot, 1, 0, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED)) {
+            continue;
+        }
+        queue_wait *wait = &queue_waits[slot];
+        wait->tid = tid;
+        wait->serial = lv_tls_state.serial;
+        wait->state = &lv_tls_state;
+        wait->object = object;
+        wait->caller = caller;
+        // The stack only where the queue runs a block now, so that this `sync` is likely to wait: an
+        // uncontended `sync` pays no unwinding (a deadlock's members are all contended).
+        wait->stack_depth = 0;
+        if (queue_holder(object) != 0) {
+            lv_enter_validator();
+            wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
+            lv_leave_validator();
+        }
+        __atomic_store_n(&wait->wait_id, ((uint64_t)tid << 32) | ++thread_waits, __ATOMIC_RELEASE);
+        queue_wait_slot = slot;
+        return;
+    }
+}
+
+/// The calling thread no longer waits (its block runs, or the `sync` returned).
+static void withdraw_queue_wait(void) {
+    int slot = queue_wait_slot;
+    if (slot < 0) return;
+    queue_wait_slot = -1;
+    __atomic_store_n(&queue_waits[slot].wait_id, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&queue_waits[slot].claimed, 0, __ATOMIC_RELEASE);
+}
+
+typedef struct {
+    int slot;
+    uint64_t wait_id;
+    int64_t holder;  // the thread running a block of the queue it waits for
+} queue_wait_view;
+
+/// The published wait of thread `tid`, if any.
+static int wait_of_thread(int64_t tid, queue_wait_view *view) {
+    for (int slot = 0; slot < MAX_QUEUE_WAITS; slot++) {
+        uint64_t id = __atomic_load_n(&queue_waits[slot].wait_id, __ATOMIC_ACQUIRE);
+        if (id == 0 || __atomic_load_n(&queue_waits[slot].tid, __ATOMIC_RELAXED) != tid) continue;
+        view->slot = slot;
+        view->wait_id = id;
+        view->holder = queue_holder(__atomic_load_n(&queue_waits[slot].object, __ATOMIC_RELAXED));
+        return 1;
+    }
+    return 0;
+}
+
+/// A cycle through the wait in `slot`, into `cycle`; its length, or 0.
+static int find_queue_cycle(int slot, queue_wait_view *cycle) {
+    uint64_t id = __atomic_load_n(&queue_waits[slot].wait_id, __ATOMIC_ACQUIRE);
+    if (id == 0 || seen_wait_id[slot] != id || lv_monotonic_ns() - seen_since_ns[slot] < QUEUE_SEARCH_AFTER_NS) {
+        return 0;
+    }
+    int64_t first = __atomic_load_n(&queue_waits[slot].tid, __ATOMIC_RELAXED);
+    cycle[0] = (queue_wait_view){slot, id, queue_holder(__atomic_load_n(&queue_waits[slot].object, __ATOMIC_RELAXED))};
+    for (int length = 1; length < MAX_QUEUE_CYCLE; length++) {
+        int64_t holder = cycle[length - 1].holder;
+        if (holder == 0) return 0;
+        if (holder == first) return length;
+        for (int earlier = 1; earlier < length; earlier++) {
+            if (__atomic_load_n(&queue_waits[cycle[earlier].slot].tid, __ATOMIC_RELAXED) == holder) return 0;
+        }
+        if (!wait_of_thread(holder, &cycle[length])) return 0;
+    }
+    return 0;
+}
+
+static int queue_cycle_holds(const queue_wait_view *cycle, int length) {
+    for (int index = 0; index < length; index++) {
+        const queue_wait *wait = &queue_waits[cycle[index].slot];
+        if (__atomic_load_n(&wait->wait_id, __ATOMIC_ACQUIRE) != cycle[index].wait_id ||
+            queue_holder(__atomic_load_n(&wait->object, __ATOMIC_RELAXED)) != cycle[index].holder) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static lv_deadlock_member queue_members[MAX_QUEUE_CYCLE];
+
+static void report_queue_deadlock(const queue_wait_view *cycle, int length) {
+    uint64_t now = lv_monotonic_ns();
+    for (int index = 0; index < length; index++) {
+        const queue_wait *wait = &queue_waits[cycle[index].slot];
+        lv_deadlock_member *member = &queue_members[index];
+        member->state = wait->state;
+        member->serial = wait->serial;
+        member->how = LV_WAIT_QUEUE;
+        member->os_thread_id = wait->tid;
+        member->lock_object = wait->object;
+        member->instance = lv_pthread_lock_instance(wait->object);
+        member->caller = wait->caller;
+        member->blocked_ns = now - seen_since_ns[cycle[index].slot];
+        member->deadline_ns = 0;
+        member->parked = 1;  // blocked in `sync` for good: its held locks and stack stay put
+        member->stack_depth = wait->stack_depth;
+        for (int frame = 0; frame < wait->stack_depth; frame++) member->stack[frame] = wait->stack[frame];
+    }
+    lv_dispatch_deadlock(queue_members, (uint32_t)length);
+}
+
+static void *queue_monitor(void *unused) {
+    (void)unused;
+    lv_enter_validator();  // for good: its own calls are the validator's
+    queue_wait_view cycle[MAX_QUEUE_CYCLE];
+    for (;;) {
+        struct timespec pause = {0, 200 * 1000000};
+        nanosleep(&pause, NULL);
+        uint64_t now = lv_monotonic_ns();
+        for (int slot = 0; slot < MAX_QUEUE_WAITS; slot++) {
+            uint64_t id = __atomic_load_n(&queue_waits[slot].wait_id, __ATOMIC_ACQUIRE);
+            if (id != seen_wait_id[slot]) {
+                seen_wait_id[slot] = id;
+                seen_since_ns[slot] = now;
+            }
+        }
+        for (int slot = 0; slot < MAX_QUEUE_WAITS; slot++) {
+            int length = find_queue_cycle(slot, cycle);
+            if (length == 0) continue;
+            struct timespec settle = {0, 100 * 1000000};
+            nanosleep(&settle, NULL);
+            if (queue_cycle_holds(cycle, length)) report_queue_deadlock(cycle, length);
+        }
+    }
+    return NULL;
+}
+
+static void start_queue_monitor(void) {
+    pthread_t thread;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    lv_enter_validator();
+    pthread_create(&thread, &attributes, queue_monitor, NULL);
+    lv_leave_validator();
+    pthread_attr_destroy(&attributes);
+}
+
+// MARK: sync: the queue taken while its block runs
+
+// The Blocks ABI's header (as interpose.c's): a block is called through its invoke function.
+typedef struct {
+    void *isa;
+    int flags;
+    int reserved;
+    void (*invoke)(const void *block);
+} queue_block_header;
+
+/// One `sync`: the queue's object, the caller, the thread it was made on, and what the validator said when
+/// its block started there.
+typedef struct {
+    void *object;
+    uintptr_t caller;
+    pthread_t thread;
+    int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
+    int ran_here;
+    const void *block;
+    void *context;
+    void (*function)(void *);
+} queue_sync;
+
+/// Runs the work of `sync`: on the calling thread (where Dispatch runs a `sync` but for the main queue and
+/// queues bound to a thread), holding the queue for its duration.
+static void lv_run_holding_queue(queue_sync *sync) {
+    int here = pthread_equal(pthread_self(), sync->thread);
+    if (here) {
+        withdraw_queue_wait();
+        lv_enter_validator();
+        if (sync->pending) {
+            lv_pthread_did_acquire(sync->object, sync->caller, 0);
+        } else {
+            (void)lv_pthread_took(sync->object, LV_PT_EXCLUSIVE, sync->caller);
+        }
+        lv_leave_validator();
+        sync->ran_here = 1;
+        set_queue_holder(sync->object, lv_interposer_tid());
+    }
+    if (sync->block) {
+        ((const queue_block_header *)sync->block)->invoke(sync->block);
+    } else {
+        sync->function(sync->context);
+    }
+    if (here) {
+        set_queue_holder(sync->object, 0);
+        lv_enter_validator();
+        lv_pthread_will_release(sync->object, sync->caller);
+        lv_leave_validator();
+    }
+}
+
+static void lv_run_sync_function(void *context) { lv_run_holding_queue(context); }
+
+/// `sync` onto `queue`: passed through for a queue that is not a known serial one; else validated as an
+/// acquire when its block starts. A `sync` from a block the queue runs on this thread is a recursive
+/// acquire: reported before Dispatch would deadlock, and the block run here instead.
+static void lv_queue_sync_call(void *queue, const void *block, void *context, void (*function)(void *),
+                               void (*real_f)(void *, void *, void (*)(void *)), uintptr_t caller) {
+    void *object = validating() ? lv_pthreads_object(queue_key(queue)) : NULL;
+    if (object == NULL) {
+        if (block) {
+            (real_f == dq.sync_f ? dq.sync : dq.barrier_sync)(queue, block);
+        } else {
+            real_f(queue, context, function);
+        }
+        return;
+    }
+    if (queue_holder(object) == lv_interposer_tid()) {
+        lv_enter_validator();
+        (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
+        lv_leave_validator();
+        if (block) {
+            ((const queue_block_header *)block)->invoke(block);
+        } else {
+            function(context);
+        }
+        lv_enter_validator();
+        // The reported acquire's placeholder is released.
+        lv_pthread_will_release(object, caller);
+        lv_leave_validator();
+        return;
+    }
+    // A free queue is checked and taken in one step when the block starts (as an uncontended mutex is):
+    // reading the clock for a wait would cost more than Dispatch's own `sync`. A busy one is checked before
+    // the wait, so that an inversion is reported before a deadlock can form.
+    queue_sync sync = {object, caller, pthread_self(), queue_holder(object) != 0, 0, block, context, function};
+    if (sync.pending) {
+        lv_enter_validator();
+        (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
+        lv_leave_validator();
+    }
+    publish_queue_wait(object, caller);
+    real_f(queue, &sync, lv_run_sync_function);
+    withdraw_queue_wait();
+    if (sync.pending && !sync.ran_here) {
+        // Another thread ran it (the main queue's): this thread never held the queue.
+        lv_enter_validator();
+        lv_pthread_acquire_failed(object);
+        lv_leave_validator();
+    }
+}
+
+void dispatch_sync(void *queue, const void *block) {
+    queue_functions_resolved();
+    lv_queue_sync_call(queue, block, NULL, NULL, dq.sync_f, CALLER);
+}
+
+void dispatch_sync_f(void *queue, void *context, void (*function)(void *)) {
+    queue_functions_resolved();
+    lv_queue_sync_call(queue, NULL, context, function, dq.sync_f, CALLER);
+}
+
+void dispatch_barrier_sync(void *queue, const void *block) {
+    queue_functions_resolved();
+    lv_queue_sync_call(queue, block, NULL, NULL, dq.barrier_sync_f, CALLER);
+}
+
+void dispatch_barrier_sync_f(void *queue, void *context, void (*function)(void *)) {
+    queue_functions_resolved();
+    lv_queue_sync_call(queue, NULL, context, function, dq.barrier_sync_f, CALLER);
+}
+
+// MARK: async: a block holds its serial queue while it runs
+
+void *lv_dispatch_serial_queue_object(const void *queue) {
+    if (queue == NULL || !validating()) return NULL;
+    queue_functions_resolved();
+    return lv_pthreads_object(queue_key(queue));
+}
+
+void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
+    if (object == NULL || !validating()) return NULL;
+    lv_enter_validator();
+    // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
+    (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
+    lv_leave_validator();
+    set_queue_holder(object, lv_interposer_tid());
+    return object;
+}
+
+void lv_dispatch_queue_block_ends(void *held, uintptr_t caller) {
+    if (held == NULL) return;
+    set_queue_holder(held, 0);
+    lv_enter_validator();
+    lv_pthread_will_release(held, caller);
+    lv_leave_validator();
+}
+
+// MARK: Waits that block (blocking_calls.c's rule): a semaphore's or a group's
+
+/// Whether a wait until `timeout` only looks: DISPATCH_TIME_NOW, or a deadline already past (`.now()`).
+__attribute__((noinline, cold)) static int only_looks(uint64_t timeout) {
+    return timeout == 0 || (dq.time && timeout <= dq.time(0, 0));
+}
+
+long dispatch_semaphore_wait(void *semaphore, uint64_t timeout) {
+    queue_functions_resolved();
+    if (__builtin_expect(lv_must_not_block(), 0) && !only_looks(timeout)) {
+        lv_blocking_call("dispatch_semaphore_wait", CALLER);
+    }
+    return dq.semaphore_wait(semaphore, timeout);
+}
+
+long dispatch_group_wait(void *group, uint64_t timeout) {
+    queue_functions_resolved();
+    if (__builtin_expect(lv_must_not_block(), 0) && !only_looks(timeout)) {
+        lv_blocking_call("dispatch_group_wait", CALLER);
+    }
+    return dq.group_wait(group, timeout);
+}
