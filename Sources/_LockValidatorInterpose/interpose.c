@@ -514,7 +514,7 @@ __attribute__((always_inline)) static inline int try_first(lv_thread_state *thre
     if (known == UNTRACKED) return calls->lock(lock);
     if (__builtin_expect(known == NULL, 0)) return MUST_WAIT;
     int tried = calls->try_lock(lock);
-    if (!calls->taken(tried)) return MUST_WAIT;
+    if (tried != 0 && !calls->taken(tried)) return MUST_WAIT;  // 0 is taken for every kind: no call for it
     // The common case, in C: a build without the optimiser (a user's `swift test`) costs about what an
     // optimised one does.
     if (how == LV_PT_EXCLUSIVE && lv_annotated_took_fast(&((lv_pthread_object *)known)->fast, thread, caller)) {
