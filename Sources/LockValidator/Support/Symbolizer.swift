@@ -22,8 +22,8 @@ package enum Symbolizer {
         "$s13LockValidator", "$s9SpinLocks", "$s20LockValidatorTesting", "$s21LockValidatorPthreads", "lv_",
         // The pthread interposer's own functions, above the caller's frame.
         "pthread_mutex_", "pthread_rwlock_", "pthread_spin_", "pthread_cond_",
-        // Its serial-queue `sync` (dispatch_queues.c).
-        "dispatch_sync", "dispatch_barrier_sync",
+        // Its serial-queue `sync` (dispatch_queues.c) and the Mutex overlay's hooks (swift_mutex.c).
+        "dispatch_sync", "dispatch_barrier_sync", "lockvalidator_mutex_",
     ]
 
     struct Resolved {
