@@ -12,10 +12,10 @@ echo "== 1/3 swift test --sanitize=thread"
 # Under ThreadSanitizer everything runs 5-15x slower, so hold times mean nothing: the hold-time suites are
 # skipped, as are the examples (one of them is a long hold), and the budget raised (the timing code still
 # runs, for its thread-safety). The pthread interposer defines the functions TSan intercepts, so its
-# end-to-end suites (PthreadInterpositionTests, DeadlockWatchdogTests, CrossProcessTests, EndToEndTests), whose
-# children link it, run only in stage 3.
+# end-to-end suites (PthreadInterpositionTests, DeadlockWatchdogTests, CrossProcessTests, EndToEndTests,
+# BlockingCallTests, MutexOverlayTests), whose children link it, run only in stage 3.
 LOCKVALIDATOR_HOLD_BUDGET_US=1000000 swift test --sanitize=thread --scratch-path .build-tsan \
-    --skip "HoldTimeTests|HoldTimePageFaultTests|ExamplesTests|PthreadInterpositionTests|DeadlockWatchdogTests|CrossProcessTests|EndToEndTests" \
+    --skip "HoldTimeTests|HoldTimePageFaultTests|ExamplesTests|PthreadInterpositionTests|DeadlockWatchdogTests|CrossProcessTests|EndToEndTests|BlockingCallTests|MutexOverlayTests" \
     2>&1 | tee .build-tsan.log
 if grep -q "WARNING: ThreadSanitizer" .build-tsan.log; then
     echo "ThreadSanitizer reported a race (see above)" >&2
