@@ -14,7 +14,27 @@ import Testing
             .filter { $0.hasPrefix("report-") }.sorted()
     }
 
-    @Test func thereAreFindings() { #expect(!Self.reports.isEmpty) }
+    static var stores: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { $0.hasPrefix("store-") }.sorted()
+    }
+
+    @Test func thereAreFindings() { #expect(!Self.reports.isEmpty && !Self.stores.isEmpty) }
+
+    /// A store is kept as read, and what is kept writes out whole: read back, nothing is dropped and it
+    /// writes the same text again (FuzzStore's checks, on what it found).
+    @Test(arguments: stores)
+    func aStoreFindingRoundTrips(file: String) throws {
+        let text = String(decoding: try Data(contentsOf: Self.directory.appendingPathComponent(file)), as: UTF8.self)
+        guard let store = try? LearnedOrderStore(parsing: text, from: file) else { return }
+        let written = store.text()
+        let again = try LearnedOrderStore(parsing: written, from: "again")
+        #expect(again.droppedLines.isEmpty, "\(again.droppedLines)")
+        #expect(again.orders.count == store.orders.count)
+        let twice = again.text()
+        let difference = zip(written.split(separator: "\n"), twice.split(separator: "\n")).first { $0 != $1 }
+        #expect(twice == written, "first difference: \(String(describing: difference))")
+    }
 
     /// report-cycle-names-a-class-twice.json: a report whose inversion's cycle names one class twice (a
     /// hand-edited or garbled file) crashed `lockval html` (a dictionary built with unique keys).

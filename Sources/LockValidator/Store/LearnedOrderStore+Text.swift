@@ -474,40 +474,43 @@ extension LearnedOrderStore {
         }
     }
 
+    // Escaping works on Unicode scalars, not Characters: a combining mark after an escape's letter (`\u`
+    // then U+061A) makes one Character of the two, which then matched no escape and lost its backslash (a
+    // store read back differed from the one written; found by FuzzStore).
     static func escaped(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x1F }) else { return text }
-        var result = ""
-        for character in text {
-            switch character {
-            case "\\": result += "\\\\"
-            case "\t": result += "\\t"
-            case "\n": result += "\\n"
-            case frameSeparator: result += "\\u"
-            default: result.append(character)
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": result.append(contentsOf: "\\\\".unicodeScalars)
+            case "\t": result.append(contentsOf: "\\t".unicodeScalars)
+            case "\n": result.append(contentsOf: "\\n".unicodeScalars)
+            case frameSeparator.unicodeScalars.first!: result.append(contentsOf: "\\u".unicodeScalars)
+            default: result.append(scalar)
             }
         }
-        return result
+        return String(result)
     }
 
     static func unescaped<Text: StringProtocol>(_ text: Text) -> String {
         guard text.utf8.contains(0x5C) else { return String(text) }
-        var result = ""
+        var result = String.UnicodeScalarView()
         var escaping = false
-        for character in text {
+        for scalar in text.unicodeScalars {
             if escaping {
-                switch character {
+                switch scalar {
                 case "t": result.append("\t")
                 case "n": result.append("\n")
-                case "u": result.append(frameSeparator)
-                default: result.append(character)
+                case "u": result.append(contentsOf: frameSeparator.unicodeScalars)
+                default: result.append(scalar)
                 }
                 escaping = false
-            } else if character == "\\" {
+            } else if scalar == "\\" {
                 escaping = true
             } else {
-                result.append(character)
+                result.append(scalar)
             }
         }
-        return result
+        return String(result)
     }
 }
