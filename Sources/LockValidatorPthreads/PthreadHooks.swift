@@ -31,7 +31,15 @@ func pthreadLockCreated(
 
 @_cdecl("lv_pthread_will_acquire")
 func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UInt) -> UInt32 {
-    PthreadLock.borrowing(object) { willAcquire($0, how, caller) }
+    PthreadLock.borrowing(object) { lock in
+        let steerable = how & LV_PT_STEERABLE != 0
+        let how = how & ~LV_PT_STEERABLE
+        // Confirmation mode: held back before the wait, still holding the edge's first lock.
+        if steerable && (how == UInt32(LV_PT_EXCLUSIVE) || how == UInt32(LV_PT_SHARED)) && DeadlockConfirmation.isOn {
+            DeadlockConfirmation.pauseIfPredicted(before: lock.annotated.tracking)
+        }
+        return willAcquire(lock, how, caller)
+    }
 }
 
 @inline(__always)
@@ -52,7 +60,15 @@ func willAcquire(_ lock: PthreadLock, _ how: UInt32, _ caller: UInt, taken: Bool
 
 @_cdecl("lv_pthread_took")
 func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UInt) -> UInt32 {
-    PthreadLock.borrowing(object) { willAcquire($0, how, caller, taken: true) }
+    PthreadLock.borrowing(object) { lock in
+        // Confirmation mode: an acquire it would hold back gives the lock back, to be paused before it.
+        if how & LV_PT_STEERABLE != 0 && DeadlockConfirmation.isOn
+            && DeadlockConfirmation.heldLockToPauseFor(before: lock.annotated.tracking) != nil
+        {
+            return UInt32(LV_PT_RETRY)
+        }
+        return willAcquire(lock, how & ~LV_PT_STEERABLE, caller, taken: true)
+    }
 }
 
 @_cdecl("lv_pthread_did_acquire")

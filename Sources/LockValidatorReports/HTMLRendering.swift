@@ -84,6 +84,16 @@ extension ValidationReport {
             let chain = (violation.cycle + [violation.cycle[0]]).map(Self.escape).joined(separator: " → ")
             html += "<p class=\"cycle\">cycle: \(chain)</p>\n"
         }
+        if let confirmation = violation.confirmation {
+            html += "<p class=\"confirmation\"><b>\(confirmation.status.rawValue)</b>"
+            html +=
+                confirmation.status == .confirmed
+                ? " (LOCKVALIDATOR_CONFIRM): the cycle formed for real</p>\n"
+                : " (LOCKVALIDATOR_CONFIRM): steered for, it did not form in this run</p>\n"
+            if !confirmation.interleaving.isEmpty {
+                html += "<ol>" + confirmation.interleaving.map { "<li>\(Self.escape($0))</li>" }.joined() + "</ol>\n"
+            }
+        }
         html += picture
         html +=
             "<details><summary>report and stacks</summary><pre>\(Self.escape(violation.rendered(.text)))</pre></details>"

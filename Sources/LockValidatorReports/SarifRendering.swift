@@ -47,6 +47,14 @@ public enum Sarif {
         let relatedLocations: [Location]?
         let occurrenceCount: Int
         let partialFingerprints: [String: String]
+        /// What is not SARIF's own: confirmation mode's finding on a cycle.
+        let properties: Properties?
+    }
+
+    struct Properties: Encodable {
+        /// `confirmed` or `predicted`.
+        let confirmation: String?
+        let interleaving: [String]?
     }
 
     struct Location: Encodable {
@@ -152,7 +160,11 @@ extension ValidationReport {
                 level: violation.severity == .error ? "error" : "warning", message: .init(text: violation.summary),
                 locations: location(violation.site, stack: violation.stack).map { [$0] } ?? [],
                 relatedLocations: related.isEmpty ? nil : related, occurrenceCount: violation.occurrences,
-                partialFingerprints: ["lockValidatorIdentity/v2": violation.identity])
+                partialFingerprints: ["lockValidatorIdentity/v2": violation.identity],
+                properties: violation.confirmation.map {
+                    Sarif.Properties(
+                        confirmation: $0.status.rawValue, interleaving: $0.interleaving.isEmpty ? nil : $0.interleaving)
+                })
         }
         let descriptors = rules.map {
             Sarif.ReportingDescriptor(

@@ -521,10 +521,12 @@ __attribute__((always_inline)) static inline int try_first(lv_thread_state *thre
         return tried;
     }
     lv_enter_validator();
-    uint32_t action = lv_pthread_took(known, how, caller);
+    uint32_t action = lv_pthread_took(known, how | LV_PT_STEERABLE, caller);
     lv_leave_validator();
     if (__builtin_expect(action == LV_PT_PROCEED, 1)) return tried;
     calls->unlock(lock);
+    // Confirmation mode holds this acquire back before it takes the lock: it waits for it (wait_for).
+    if (action == LV_PT_RETRY) return MUST_WAIT;
     return refused(action);
 }
 
@@ -540,7 +542,7 @@ static int wait_for(void *lock, uint32_t type, uint32_t how, const lock_calls *c
                     clockid_t clock, int timed, const struct timespec *deadline, lv_timed_attempt slice,
                     uintptr_t caller) {
     uint32_t action;
-    void *object = lv_before_wait(lock, type, how, caller, &action);
+    void *object = lv_before_wait(lock, type, how | LV_PT_STEERABLE, caller, &action);
     if (action != LV_PT_PROCEED) return refused(action);
     int result = object ? calls->try_lock(lock) : EBUSY;
     uint64_t wait_cycles = 0;

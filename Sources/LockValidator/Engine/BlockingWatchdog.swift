@@ -33,11 +33,12 @@ package enum BlockingWatchdog {
         let story = waits.map { wait in
             "\(wait.thread) waits for \(wait.waitingFor.map { "\($0)" } ?? "?") held by thread \(wait.holder)"
         }.joined(separator: ", ")
-        LockValidator.deliverFatal(
-            LockValidator.makeViolation(
-                .deadlock,
-                summary: "\(waits.count) threads blocked on each other's locks: \(story): a deadlock",
-                locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits))
+        var violation = LockValidator.makeViolation(
+            .deadlock,
+            summary: "\(waits.count) threads blocked on each other's locks: \(story): a deadlock",
+            locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits)
+        violation.confirmation = DeadlockConfirmation.confirmation(ofDeadlock: waits)
+        LockValidator.deliverFatal(violation)
         ReportWriter.writeConfiguredReport()
         LearnedOrders.writeBack()
         let configured = ConfigurationStore.loaded.configuration.exitCode

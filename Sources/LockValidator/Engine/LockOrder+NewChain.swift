@@ -29,6 +29,17 @@ extension LockOrder {
                 guard !ChainCache.contains(key) else { return }  // validated by another thread meanwhile
                 checkPrevsAdd(&chain, in: &state)
                 publishPrefetchLayout(state.graph.prefetchLayout)
+                if DeadlockConfirmation.isOn {
+                    // A new cycle is predicted at once, and the chains cached before that may hold its
+                    // edges: they are validated again, and one with a predicted edge is never cached, so
+                    // that its acquires reach the Swift steps that may pause them.
+                    if chain.bugs.contains(where: { if case .inversion = $0 { true } else { false } }),
+                        DeadlockConfirmation.predict(fromGraphEdges: state.edges.map { ($0.from, $0.to) })
+                    {
+                        ChainCache.removeAll()
+                    }
+                    if DeadlockConfirmation.chainHasPredictedEdge(chain) { return }
+                }
                 if ChainCache.chainCount < chainCap {
                     ChainCache.insert(key)
                 } else {

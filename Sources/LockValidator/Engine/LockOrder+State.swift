@@ -55,6 +55,8 @@ extension LockOrder {
         static func seeded() -> State {
             var state = State()
             LearnedOrders.seed(&state)
+            // The store's cycles are DeadlockFuzzer's first phase: this run steers for them.
+            if DeadlockConfirmation.isOn { DeadlockConfirmation.predict(fromGraphEdges: state.edges.map { ($0.from, $0.to) }) }
             return state
         }
 

@@ -13,7 +13,7 @@ enum ReportWriter {
     /// The report of everything found so far in this process.
     static func currentReport() -> ValidationReport {
         let (settings, errors) = ConfigurationStore.loaded
-        let violations = LockValidator.globalLog.snapshot
+        let violations = DeadlockConfirmation.annotated(LockValidator.globalLog.snapshot)
         let suppressed = LockValidator.suppressedLog.snapshot
         let edges = LockOrder.graphEdges
         let classes = LockClass.all.compactMap { lockClass -> ValidationReport.ClassDescription? in

@@ -40,6 +40,7 @@ enum TextReport {
         case .spinTimeout, .deadlock: lines += waitForChain(violation, frames)
         default: break
         }
+        lines += confirmation(violation)
         lines += heldLocks(violation)
         lines.append("")
         lines.append(violation.rule == .holdTimeExceeded ? "release stack:" : "stack:")
@@ -49,6 +50,18 @@ enum TextReport {
     }
 
     // MARK: Sections
+
+    /// Confirmation mode's finding on a cycle: confirmed (with how it formed) or still predicted.
+    private static func confirmation(_ violation: Violation) -> [String] {
+        guard let confirmation = violation.confirmation else { return [] }
+        switch confirmation.status {
+        case .confirmed:
+            return ["", "confirmed: the cycle formed for real (LOCKVALIDATOR_CONFIRM); how:"]
+                + confirmation.interleaving.enumerated().map { "  \($0.offset + 1). \($0.element)" }
+        case .predicted:
+            return ["", "predicted: steered for (LOCKVALIDATOR_CONFIRM), it did not form in this run"]
+        }
+    }
 
     private static func headline(_ violation: Violation) -> [String] {
         let ruler = 66

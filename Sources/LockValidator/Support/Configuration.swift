@@ -12,6 +12,8 @@
 /// | `LOCKVALIDATOR_SPIN_TIMEOUT_MS` | a whole number of milliseconds from 1 to 3,600,000 | 5000 |
 /// | `LOCKVALIDATOR_EXIT_CODE` | 0...255: the exit status of a process that found violations | none |
 /// | `LOCKVALIDATOR_PTHREADS` | `on`, `off`: interpose pthread locks (with LockValidatorPthreads) | `on` |
+/// | `LOCKVALIDATOR_CONFIRM` | `on`, `off`: steer the schedule so that predicted cycles deadlock for real | `off` |
+/// | `LOCKVALIDATOR_CONFIRM_MS` | the longest one confirmation pause lasts: 1 to 60,000 ms (20 of them in all) | 500 |
 ///
 /// A bad value (empty included) is one line naming the variable, and never weakens a check: the default is
 /// kept, an on/off switch stays on, and a bad `LOCKVALIDATOR_EXIT_CODE` still fails a process with
@@ -41,6 +43,13 @@ public struct Configuration: Sendable, Codable, Equatable {
     /// The exit status a process that found unsuppressed violations ends with (as TSan's exitcode);
     /// nil leaves the status alone.
     public var exitCode: Int?
+    /// Confirmation mode (``DeadlockConfirmation``): a thread about to take a lock along an edge of a
+    /// predicted lock-order cycle is held back, so that the deadlock forms for real and the watchdog
+    /// reports it as *confirmed*. Off by default: it slows the program down where it pauses.
+    public var confirmDeadlocks = false
+    /// The longest one confirmation pause lasts, in milliseconds; all of a process's pauses together last
+    /// at most ``confirmBudgetPauses`` times this.
+    public var confirmPauseMilliseconds = 500
 
     /// Caps on the validator's tables. They grow on the heap as needed up to these; reaching one is a
     /// `capacity-exhausted` violation, said once, and checks that need no new entry keep working.
@@ -73,13 +82,17 @@ public struct Configuration: Sendable, Codable, Equatable {
     public static let environmentVariables = [
         "LOCKVALIDATOR", "LOCKVALIDATOR_REPORT", "LOCKVALIDATOR_HOLD_BUDGET_US", "LOCKVALIDATOR_ON_VIOLATION",
         "LOCKVALIDATOR_SUPPRESSIONS", "LOCKVALIDATOR_SPIN_TIMEOUT_MS", "LOCKVALIDATOR_EXIT_CODE", "LOCKVALIDATOR_GRAPH",
-        "LOCKVALIDATOR_PTHREADS",
+        "LOCKVALIDATOR_PTHREADS", "LOCKVALIDATOR_CONFIRM", "LOCKVALIDATOR_CONFIRM_MS",
     ]
 
     /// The hold budgets a setting may ask for, in microseconds.
     public static let holdBudgetRange = 0.1...60_000_000.0
     /// The spin timeouts a setting may ask for, in milliseconds.
     public static let spinTimeoutRange = 1...3_600_000
+    /// The confirmation pauses a setting may ask for, in milliseconds.
+    public static let confirmPauseRange = 1...60_000
+    /// A process's confirmation pauses last at most this many times the longest pause, in all.
+    public static let confirmBudgetPauses = 20
     /// The exit status of a process with violations when `LOCKVALIDATOR_EXIT_CODE` is set to something that
     /// is not one: the run still fails (TSan's 66).
     public static let exitCodeForABadSetting = 66
@@ -130,6 +143,16 @@ public struct Configuration: Sendable, Codable, Equatable {
         {
             configuration.spinTimeoutMilliseconds = timeout
         }
+        // A bad value keeps it off: confirmation changes the schedule, which no typo should turn on.
+        if let confirm = read("LOCKVALIDATOR_CONFIRM", expected: "on or off (it stays off)", Self.switchValue) {
+            configuration.confirmDeadlocks = confirm
+        }
+        if let pause = read(
+            "LOCKVALIDATOR_CONFIRM_MS", expected: "a whole number of milliseconds from 1 to 60,000, e.g. 500",
+            { Int($0).flatMap { confirmPauseRange.contains($0) ? $0 : nil } })
+        {
+            configuration.confirmPauseMilliseconds = pause
+        }
         if environment["LOCKVALIDATOR_EXIT_CODE"] != nil {
             // A typo must not let a violating run pass: a bad value fails it with 66.
             configuration.exitCode =
@@ -161,7 +184,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case isEnabled = "enabled", reportPath = "report", holdBudgetMicroseconds = "holdBudgetMicroseconds"
         case onViolation, suppressionsPath = "suppressionsFile", suppressions, spinTimeoutMilliseconds, capacity
-        case exitCode, learnedOrderStorePath = "graph"
+        case exitCode, learnedOrderStorePath = "graph", confirmDeadlocks = "confirm", confirmPauseMilliseconds
     }
 
     /// Settings a report does not carry keep their defaults.
@@ -182,6 +205,10 @@ public struct Configuration: Sendable, Codable, Equatable {
         capacity = try container.decodeIfPresent(Capacity.self, forKey: .capacity) ?? defaults.capacity
         exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
         learnedOrderStorePath = try container.decodeIfPresent(String.self, forKey: .learnedOrderStorePath)
+        confirmDeadlocks = try container.decodeIfPresent(Bool.self, forKey: .confirmDeadlocks) ?? defaults.confirmDeadlocks
+        confirmPauseMilliseconds =
+            try container.decodeIfPresent(Int.self, forKey: .confirmPauseMilliseconds)
+            ?? defaults.confirmPauseMilliseconds
     }
 }
 

@@ -36,11 +36,17 @@ enum {
     LV_PT_SHARED_TRY = 3,      ///< a tryrdlock that succeeded
 };
 
+/// Added to `how` by a caller that can be steered (DeadlockConfirmation, LOCKVALIDATOR_CONFIRM): the
+/// interposer's own waiting acquires. lv_pthread_will_acquire may then hold the thread back before its
+/// wait, and lv_pthread_took answer LV_PT_RETRY.
+#define LV_PT_STEERABLE 0x100u
+
 /// What the interposer does after the validator saw an acquire or release.
 enum {
     LV_PT_PROCEED = 0,  ///< call the real function
     LV_PT_SKIP = 1,     ///< do not: return 0 (a reported self-deadlock on a lock that would hang, and its release)
     LV_PT_REFUSE = 2,   ///< do not: return EDEADLK (a reported self-deadlock the lock itself refuses with it)
+    LV_PT_RETRY = 3,    ///< lv_pthread_took only: give the lock back and wait for it (to be held back first)
 };
 
 /// Whether interposed calls are validated: 1 once LockValidatorPthreads is installed and

@@ -1,0 +1,267 @@
+import Synchronization
+import _LockValidatorShims
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Confirmation mode (`LOCKVALIDATOR_CONFIRM=on`, SPEC §8f): DeadlockFuzzer's second phase. A lock-order
+/// cycle is *predicted* from this process's graph (a cycle reported) or from the learned-order store (the
+/// orders an earlier run learned, `LOCKVALIDATOR_GRAPH`); the schedule is then steered so that it forms.
+///
+/// Where the pause goes: a thread that holds A and is about to wait for B, where A → B is an edge of a
+/// predicted cycle (both in one strongly connected component of the graph), is held back before it
+/// takes B, still holding A, for at most `LOCKVALIDATOR_CONFIRM_MS`. That is the moment a deadlock needs:
+/// another thread taking the opposite order now takes B, then waits for A, which this thread holds. The
+/// pause ends as soon as another thread holds B (then this thread's wait for B closes the cycle), or at
+/// its bound; a thread that would wait for a B another thread holds already is not paused at all. Pausing
+/// before the first lock of the edge instead would hold nothing, and pausing after taking B would leave
+/// no lock for the other thread to take. The wait-for watchdog then sees the real deadlock and ends the
+/// process with a report that says *confirmed*, with the pauses that led to it.
+///
+/// Only the lock that is about to be taken is paused for, so every schedule this makes is one the
+/// program could run (a thread the scheduler did not run for a while): a program that cannot deadlock is
+/// never confirmed. The pauses of a process last at most ``Configuration/confirmBudgetPauses`` times the
+/// longest one in all, so a cycle that cannot form (a gate lock) costs a bounded delay and stays predicted.
+///
+/// The hot paths pay nothing: a chain with a predicted edge is never put in the chain cache in this mode
+/// (``chainHasPredictedEdge(_:)``), so the acquire that could pause always reaches the Swift steps, where
+/// the interposer asks ``pauseIfPredicted(before:)``.
+package enum DeadlockConfirmation {
+    /// Whether the mode is on (read once, at first use).
+    package static let isOn: Bool = {
+        let configuration = ConfigurationStore.loaded.configuration
+        return configuration.isEnabled && configuration.confirmDeadlocks
+    }()
+
+    /// The longest one pause lasts.
+    static let pauseNanoseconds = UInt64(ConfigurationStore.loaded.configuration.confirmPauseMilliseconds) * 1_000_000
+
+    /// One pause, for the report's interleaving.
+    struct Pause {
+        let thread: ThreadInfo
+        let held: String
+        let wanted: String
+        let milliseconds: Double
+        /// The thread that took `wanted` meanwhile (its serial), 0 when none did before the bound.
+        let takenBy: UInt32
+    }
+
+    private struct State {
+        /// Predicted edges, `from << 32 | to`, between base classes (a readers node counts as its class).
+        var predicted: Set<UInt64> = []
+        /// Pause time granted so far, in nanoseconds.
+        var spent: UInt64 = 0
+        var pauses: [Pause] = []
+        /// The lock classes of each deadlock reported in this mode.
+        var deadlocks: [Set<String>] = []
+    }
+
+    private static let state = InternalLock(State())
+    /// Whether any edge is predicted: read without the lock on every acquire that asks.
+    private static let hasPredictions = Atomic<Bool>(false)
+
+    // MARK: Predicting (under the graph lock)
+
+    /// Makes the predicted edges those of `edges` (the whole lock-order graph) that lie on a cycle: both
+    /// ends in one strongly connected component. Called with the graph lock held, when the store's orders
+    /// are seeded and whenever a new cycle is found; returns whether the prediction grew.
+    @discardableResult
+    static func predict(fromGraphEdges edges: [(from: UInt32, to: UInt32)]) -> Bool {
+        let components = stronglyConnectedComponents(edges)
+        var predicted: Set<UInt64> = []
+        for (from, to) in edges where components[from] != nil && components[from] == components[to] {
+            let tail = baseClass(from)
+            let head = baseClass(to)
+            if tail != head { predicted.insert(UInt64(tail) << 32 | UInt64(head)) }
+        }
+        let grew = state.withLock { state in
+            let before = state.predicted.count
+            state.predicted.formUnion(predicted)
+            return state.predicted.count > before
+        }
+        if grew { hasPredictions.store(true, ordering: .releasing) }
+        return grew
+    }
+
+    /// The class a readers node stands for, or the class itself.
+    private static func baseClass(_ id: UInt32) -> UInt32 { LockClass.withID(id)?.readersOf?.id ?? id }
+
+    /// The component number of every node on some edge (Tarjan's algorithm, without recursion).
+    static func stronglyConnectedComponents(_ edges: [(from: UInt32, to: UInt32)]) -> [UInt32: Int] {
+        var successors: [UInt32: [UInt32]] = [:]
+        for (from, to) in edges {
+            successors[from, default: []].append(to)
+            if successors[to] == nil { successors[to] = [] }
+        }
+        var index: [UInt32: Int] = [:]
+        var lowLink: [UInt32: Int] = [:]
+        var onStack: Set<UInt32> = []
+        var stack: [UInt32] = []
+        var component: [UInt32: Int] = [:]
+        var nextIndex = 0
+        var componentCount = 0
+        for root in successors.keys where index[root] == nil {
+            // Each frame: a node and how many of its successors were visited.
+            var frames: [(node: UInt32, next: Int)] = [(root, 0)]
+            index[root] = nextIndex
+            lowLink[root] = nextIndex
+            nextIndex += 1
+            stack.append(root)
+            onStack.insert(root)
+            while let (node, next) = frames.last {
+                let list = successors[node] ?? []
+                if next < list.count {
+                    frames[frames.count - 1].next += 1
+                    let successor = list[next]
+                    if index[successor] == nil {
+                        index[successor] = nextIndex
+                        lowLink[successor] = nextIndex
+                        nextIndex += 1
+                        stack.append(successor)
+                        onStack.insert(successor)
+                        frames.append((successor, 0))
+                    } else if onStack.contains(successor) {
+                        lowLink[node] = min(lowLink[node]!, index[successor]!)
+                    }
+                    continue
+                }
+                frames.removeLast()
+                if let parent = frames.last?.node { lowLink[parent] = min(lowLink[parent]!, lowLink[node]!) }
+                guard lowLink[node] == index[node] else { continue }
+                while let member = stack.popLast() {
+                    onStack.remove(member)
+                    component[member] = componentCount
+                    if member == node { break }
+                }
+                componentCount += 1
+            }
+        }
+        return component
+    }
+
+    /// Whether a new chain ends in a predicted edge (a held class → the newest class), so that it must
+    /// stay out of the chain cache: its acquires keep reaching the Swift steps. Under the graph lock.
+    static func chainHasPredictedEdge(_ chain: LockOrder.NewChain) -> Bool {
+        guard hasPredictions.load(ordering: .acquiring) else { return false }
+        let newest = chain.newest.lock_class
+        return state.withLock { state in
+            chain.heldIndices.contains { index in
+                let held = chain.thread.held(index).pointee.lock_class
+                return state.predicted.contains(UInt64(held) << 32 | UInt64(newest))
+            }
+        }
+    }
+
+    // MARK: Pausing (the acquiring thread, no validator lock held)
+
+    /// The held lock that makes an acquire of `lock` an edge of a predicted cycle, when the thread would
+    /// be paused before it: a lock no other thread holds, with pause time left.
+    package static func heldLockToPauseFor(before lock: borrowing LockTracking) -> lv_held_lock? {
+        guard isOn, hasPredictions.load(ordering: .acquiring), lock.ownerSerial == 0 else { return nil }
+        let thread = ThreadState.current
+        let depth = thread.depth
+        guard depth > 0 else { return nil }
+        let target = lock.lockClass.id
+        let notHolds = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED
+        return state.withLock { state -> lv_held_lock? in
+            guard state.spent < pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses) else { return nil }
+            for index in thread.contextStart..<depth {
+                let entry = thread.held(index).pointee
+                if entry.has(notHolds) || entry.lock_class == target { continue }
+                if state.predicted.contains(UInt64(entry.lock_class) << 32 | UInt64(target)) { return entry }
+            }
+            return nil
+        }
+    }
+
+    /// Holds the calling thread back before it waits for `lock`, when that closes an edge of a predicted
+    /// cycle: until another thread holds `lock`, or the pause's bound. Returns whether it paused.
+    @discardableResult
+    package static func pauseIfPredicted(before lock: borrowing LockTracking) -> Bool {
+        guard let held = heldLockToPauseFor(before: lock) else { return false }
+        let granted = state.withLock { state -> UInt64 in
+            let left = pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses) - min(
+                state.spent, pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses))
+            let granted = min(pauseNanoseconds, left)
+            state.spent += granted
+            return granted
+        }
+        guard granted > 0 else { return false }
+        let thread = ThreadState.current
+        let started = lv_monotonic_ns()
+        var takenBy: UInt32 = 0
+        while lv_monotonic_ns() - started < granted {
+            let owner = lock.ownerSerial
+            if owner != 0 && owner != thread.serial {
+                takenBy = owner
+                break
+            }
+            usleep(1_000)
+        }
+        let elapsed = lv_monotonic_ns() - started
+        let heldName = LockClass.withID(held.lock_class)?.name ?? "class \(held.lock_class)"
+        let pause = Pause(
+            thread: thread.info, held: heldName, wanted: lock.lockClass.name,
+            milliseconds: Double(elapsed) / 1e6, takenBy: takenBy)
+        state.withLock { state in
+            // Time not used goes back to the budget.
+            state.spent -= granted - min(granted, elapsed)
+            state.pauses.append(pause)
+        }
+        return true
+    }
+
+    // MARK: Reporting
+
+    /// The confirmation of a deadlock the watchdog found among `waits`: confirmed, with the pauses of
+    /// its threads (in time order) and then its waits. Nil outside the mode.
+    static func confirmation(ofDeadlock waits: [ThreadWait]) -> CycleConfirmation? {
+        guard isOn else { return nil }
+        let names = Set(waits.compactMap { $0.waitingFor?.name })
+        let serials = Set(waits.map(\.thread.serial))
+        let pauses = state.withLock { state -> [Pause] in
+            state.deadlocks.append(names)
+            return state.pauses.filter { serials.contains($0.thread.serial) && names.contains($0.wanted) }
+        }
+        var steps = pauses.map { pause in
+            let taken =
+                pause.takenBy != 0
+                ? "meanwhile thread \(pause.takenBy) took \"\(pause.wanted)\""
+                : "no thread took \"\(pause.wanted)\" meanwhile"
+            return "\(pause.thread) held back \(Int(pause.milliseconds.rounded())) ms holding \"\(pause.held)\""
+                + " before taking \"\(pause.wanted)\"; \(taken)"
+        }
+        if steps.isEmpty { steps.append("no thread was held back: the cycle formed in the program's own schedule") }
+        for wait in waits {
+            let holding = wait.heldLocks.map { "\"\($0.lock.name)\"" }.joined(separator: ", ")
+            steps.append(
+                "\(wait.thread) holding \(holding.isEmpty ? "nothing" : holding) waits for"
+                    + " \"\(wait.waitingFor?.name ?? "?")\" held by thread \(wait.holder)")
+        }
+        return CycleConfirmation(status: .confirmed, interleaving: steps)
+    }
+
+    /// `violations` with each `lock-order-inversion` marked, in the mode: confirmed when a deadlock among
+    /// its classes was reported, with that deadlock's interleaving; predicted otherwise.
+    static func annotated(_ violations: [Violation]) -> [Violation] {
+        guard isOn else { return violations }
+        let deadlocks = violations.filter { $0.rule == .deadlock && $0.confirmation?.status == .confirmed }
+        let formed = state.withLock { $0.deadlocks }
+        return violations.map { violation in
+            guard violation.rule == .lockOrderInversion, violation.confirmation == nil else { return violation }
+            var marked = violation
+            let classes = Set(violation.cycle)
+            if formed.contains(classes) {
+                let deadlock = deadlocks.first { Set($0.waits.compactMap { $0.waitingFor?.name }) == classes }
+                marked.confirmation = CycleConfirmation(
+                    status: .confirmed, interleaving: deadlock?.confirmation?.interleaving ?? [])
+            } else {
+                marked.confirmation = CycleConfirmation(status: .predicted)
+            }
+            return marked
+        }
+    }
+}
