@@ -33,7 +33,10 @@ package enum DeadlockConfirmation {
     /// Whether the mode is on (read once, at first use).
     package static let isOn: Bool = {
         let configuration = ConfigurationStore.loaded.configuration
-        return configuration.isEnabled && configuration.confirmDeadlocks
+        let on = configuration.isEnabled && configuration.confirmDeadlocks
+        // The graph is seeded from the store on first use: before the first acquire that may pause.
+        if on { LockOrder.state.withLock { _ in } }
+        return on
     }()
 
     /// The longest one pause lasts.

@@ -56,7 +56,10 @@ extension LockOrder {
             var state = State()
             LearnedOrders.seed(&state)
             // The store's cycles are DeadlockFuzzer's first phase: this run steers for them.
-            if DeadlockConfirmation.isOn { DeadlockConfirmation.predict(fromGraphEdges: state.edges.map { ($0.from, $0.to) }) }
+            // (Not `DeadlockConfirmation.isOn`, whose first read seeds this state.)
+            if ConfigurationStore.loaded.configuration.confirmDeadlocks {
+                DeadlockConfirmation.predict(fromGraphEdges: state.edges.map { ($0.from, $0.to) })
+            }
             return state
         }
 
