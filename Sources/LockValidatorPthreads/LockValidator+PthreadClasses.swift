@@ -63,7 +63,7 @@ extension LockValidator {
             ?? .code(CodeSite(returnAddress: PthreadLockClasses.creatingCode().frame))
         let lock = PthreadLock(
             kind: existing?.kind ?? kind, of: LockClass.named(name, site: site, isInterposed: true), site: site,
-            nesting: nesting)
+            nesting: nesting, address: address)
         // The interposer's table keeps it, and destroys the one it replaces.
         lv_pthreads_set_object(address, lock.retainedObject())
     }

@@ -25,7 +25,7 @@ func pthreadLockCreated(
         let key = PthreadLockClasses.classKey(
             of: kind, at: UInt(bitPattern: address), atInit: atInit != 0, caller: caller)
     else { return nil }
-    let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting)
+    let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting, address: address)
     return lock.retainedObject()
 }
 
@@ -36,7 +36,7 @@ func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ call
         let how = how & ~LV_PT_STEERABLE
         // Confirmation mode: held back before the wait, still holding the edge's first lock.
         if steerable && (how == UInt32(LV_PT_EXCLUSIVE) || how == UInt32(LV_PT_SHARED)) && DeadlockConfirmation.isOn {
-            DeadlockConfirmation.pauseIfPredicted(before: lock.annotated.tracking)
+            DeadlockConfirmation.pauseIfPredicted(before: lock.annotated.tracking) { lock.isHeldElsewhere }
         }
         return willAcquire(lock, how, caller)
     }
@@ -63,7 +63,8 @@ func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UIn
     PthreadLock.borrowing(object) { lock in
         // Confirmation mode: an acquire it would hold back gives the lock back, to be paused before it.
         if how & LV_PT_STEERABLE != 0 && DeadlockConfirmation.isOn
-            && DeadlockConfirmation.heldLockToPauseFor(before: lock.annotated.tracking) != nil
+            && DeadlockConfirmation.heldLockToPauseFor(before: lock.annotated.tracking, heldElsewhere: lock.isHeldElsewhere)
+                != nil
         {
             return UInt32(LV_PT_RETRY)
         }

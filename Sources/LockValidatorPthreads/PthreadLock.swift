@@ -7,6 +7,8 @@ import _LockValidatorShims
 final class PthreadLock {
     let kind: Kind
     let annotated: AnnotatedLock
+    /// The pthread lock itself, when the interposer made this object for one (not a queue, not a Mutex).
+    let address: UnsafeRawPointer?
     /// What the interposer holds for the lock (``object``): the C fast path's state, and this object.
     private let cObject: UnsafeMutablePointer<lv_pthread_object>
 
@@ -61,8 +63,9 @@ final class PthreadLock {
             ._withUnsafeGuaranteedRef(body)
     }
 
-    init(kind: Kind, of lockClass: LockClass, site: Site?, nesting: Int) {
+    init(kind: Kind, of lockClass: LockClass, site: Site?, nesting: Int, address: UnsafeRawPointer? = nil) {
         self.kind = kind
+        self.address = address
         annotated = AnnotatedLock(
             of: lockClass, site: site, sleeps: kind != .spinLock, reentrant: kind == .recursiveMutex,
             recursiveReads: kind != .writerFirstRWLock, nesting: nesting)
@@ -71,6 +74,24 @@ final class PthreadLock {
     }
 
     deinit { cObject.deallocate() }
+
+    /// Whether another thread holds the lock now, read from the lock itself where glibc records its
+    /// holders (a mutex's owner, a rwlock's writer or readers): the validator's owner word is written only
+    /// once the holder's acquire is recorded, which may be long after it took the lock. Confirmation mode
+    /// asks, to end a pause.
+    var isHeldElsewhere: Bool {
+        let type: Int32
+        switch kind {
+        case .mutex, .recursiveMutex, .errorCheckingMutex: type = Int32(LV_PT_MUTEX_NORMAL)
+        case .rwlock, .writerFirstRWLock: type = Int32(LV_PT_RWLOCK)
+        default: type = -1
+        }
+        if let address, type >= 0 {
+            return lv_pthreads_lock_held_elsewhere(address, UInt32(type)) != 0
+        }
+        let owner = annotated.tracking.ownerSerial
+        return owner != 0 && owner != ThreadState.current.serial
+    }
 
     /// The object for the interposer's table (`lv_pthread_object`), which holds this lock retained: the
     /// table gives it back to `lv_pthread_lock_destroyed`.

@@ -397,6 +397,20 @@ uint32_t lv_pthreads_mutex_type(const void *mutex) { return mutex_type(mutex); }
 
 uint32_t lv_pthreads_rwlock_type(const void *rwlock) { return rwlock_type(rwlock); }
 
+int lv_pthreads_lock_held_elsewhere(const void *address, uint32_t type) {
+    int64_t self = lv_interposer_tid();
+    if (type == LV_PT_RWLOCK) {
+        const pthread_rwlock_t *rwlock = address;
+        int64_t writer = __atomic_load_n(&rwlock->__data.__cur_writer, __ATOMIC_RELAXED);
+        if (writer != 0) return writer != self;
+        unsigned readers = __atomic_load_n(&rwlock->__data.__readers, __ATOMIC_RELAXED);
+        return !(readers & 1u) && (readers >> 3) > 0;  // glibc 2.25+: bit 0 the write phase, readers from bit 3
+    }
+    const pthread_mutex_t *mutex = address;
+    int64_t owner = __atomic_load_n(&mutex->__data.__owner, __ATOMIC_RELAXED) & 0x3fffffff;  // without the robust/PI flags
+    return owner != 0 && owner != self;
+}
+
 // MARK: Acquire and release, shared by every kind of lock
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))

@@ -661,6 +661,7 @@ final class RWLock: @unchecked Sendable {
 
 let arguments = CommandLine.arguments
 let allScenarios = scenarios.merging(OneShotHold.scenarios.mapValues { run in { run() } }) { first, _ in first }
+    .merging(ConfirmationScenarios.scenarios.mapValues { run in { run() } }) { first, _ in first }
 guard arguments.count >= 2, let scenario = allScenarios[arguments[1]] else {
     FileHandle.standardError.write(
         "usage: pthread-scenarios <scenario> [argument...]\nscenarios: \(allScenarios.keys.sorted().joined(separator: ", "))\n"

@@ -48,7 +48,8 @@ package enum DeadlockConfirmation {
         let held: String
         let wanted: String
         let milliseconds: Double
-        /// The thread that took `wanted` meanwhile (its serial), 0 when none did before the bound.
+        /// Whether another thread took `wanted` meanwhile, and which (its serial, 0 when not known yet).
+        let taken: Bool
         let takenBy: UInt32
     }
 
@@ -161,9 +162,11 @@ package enum DeadlockConfirmation {
     // MARK: Pausing (the acquiring thread, no validator lock held)
 
     /// The held lock that makes an acquire of `lock` an edge of a predicted cycle, when the thread would
-    /// be paused before it: a lock no other thread holds, with pause time left.
-    package static func heldLockToPauseFor(before lock: borrowing LockTracking) -> lv_held_lock? {
-        guard isOn, hasPredictions.load(ordering: .acquiring), lock.ownerSerial == 0 else { return nil }
+    /// be paused before it: a lock no other thread holds (`heldElsewhere`), with pause time left.
+    package static func heldLockToPauseFor(
+        before lock: borrowing LockTracking, heldElsewhere: @autoclosure () -> Bool
+    ) -> lv_held_lock? {
+        guard isOn, hasPredictions.load(ordering: .acquiring), !heldElsewhere() else { return nil }
         let thread = ThreadState.current
         let depth = thread.depth
         guard depth > 0 else { return nil }
@@ -181,10 +184,11 @@ package enum DeadlockConfirmation {
     }
 
     /// Holds the calling thread back before it waits for `lock`, when that closes an edge of a predicted
-    /// cycle: until another thread holds `lock`, or the pause's bound. Returns whether it paused.
+    /// cycle: until another thread holds `lock` (`heldElsewhere`), or the pause's bound. Returns whether it
+    /// paused.
     @discardableResult
-    package static func pauseIfPredicted(before lock: borrowing LockTracking) -> Bool {
-        guard let held = heldLockToPauseFor(before: lock) else { return false }
+    package static func pauseIfPredicted(before lock: borrowing LockTracking, heldElsewhere: () -> Bool) -> Bool {
+        guard let held = heldLockToPauseFor(before: lock, heldElsewhere: heldElsewhere()) else { return false }
         let granted = state.withLock { state -> UInt64 in
             let left = pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses) - min(
                 state.spent, pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses))
@@ -195,20 +199,21 @@ package enum DeadlockConfirmation {
         guard granted > 0 else { return false }
         let thread = ThreadState.current
         let started = lv_monotonic_ns()
-        var takenBy: UInt32 = 0
+        var taken = false
         while lv_monotonic_ns() - started < granted {
-            let owner = lock.ownerSerial
-            if owner != 0 && owner != thread.serial {
-                takenBy = owner
+            if heldElsewhere() {
+                taken = true
                 break
             }
             usleep(1_000)
         }
+        // Who took it, by the validator's owner word (0 while the holder's acquire is not recorded yet).
+        let takenBy = taken ? lock.ownerSerial : 0
         let elapsed = lv_monotonic_ns() - started
         let heldName = LockClass.withID(held.lock_class)?.name ?? "class \(held.lock_class)"
         let pause = Pause(
             thread: thread.info, held: heldName, wanted: lock.lockClass.name,
-            milliseconds: Double(elapsed) / 1e6, takenBy: takenBy)
+            milliseconds: Double(elapsed) / 1e6, taken: taken, takenBy: takenBy)
         state.withLock { state in
             // Time not used goes back to the budget.
             state.spent -= granted - min(granted, elapsed)
@@ -218,6 +223,18 @@ package enum DeadlockConfirmation {
     }
 
     // MARK: Reporting
+
+    /// At the end of a process in the mode that no deadlock ended: what was steered for, one line.
+    static func printSummary() {
+        guard isOn else { return }
+        let (pauses, edges) = state.withLock { ($0.pauses, $0.predicted.count) }
+        let total = pauses.reduce(0) { $0 + $1.milliseconds }
+        let budget = Int(pauseNanoseconds / 1_000_000) * Configuration.confirmBudgetPauses
+        printToStandardError(
+            "LockValidator: LOCKVALIDATOR_CONFIRM: \(edges) lock order\(edges == 1 ? "" : "s") on predicted cycles;"
+                + " threads held back \(pauses.count) time\(pauses.count == 1 ? "" : "s"), \(Int(total.rounded())) ms"
+                + " in all (at most \(budget) ms); no cycle formed: the cycles stay predicted")
+    }
 
     /// The confirmation of a deadlock the watchdog found among `waits`: confirmed, with the pauses of
     /// its threads (in time order) and then its waits. Nil outside the mode.
@@ -231,9 +248,9 @@ package enum DeadlockConfirmation {
         }
         var steps = pauses.map { pause in
             let taken =
-                pause.takenBy != 0
-                ? "meanwhile thread \(pause.takenBy) took \"\(pause.wanted)\""
-                : "no thread took \"\(pause.wanted)\" meanwhile"
+                !pause.taken
+                ? "no thread took \"\(pause.wanted)\" meanwhile"
+                : "meanwhile \(pause.takenBy != 0 ? "thread \(pause.takenBy)" : "another thread") took \"\(pause.wanted)\""
             return "\(pause.thread) held back \(Int(pause.milliseconds.rounded())) ms holding \"\(pause.held)\""
                 + " before taking \"\(pause.wanted)\"; \(taken)"
         }

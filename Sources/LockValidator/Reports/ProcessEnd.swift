@@ -26,6 +26,7 @@ package enum ProcessEnd {
         HoldEvidence.processEnded()
         ReportWriter.writeConfiguredReport()
         LearnedOrders.writeBack()
+        DeadlockConfirmation.printSummary()
         let violations = LockValidator.globalLog.snapshot
         let configured = ConfigurationStore.loaded.configuration.exitCode
         let explicit = configured ?? defaultExitCode.withLock { $0 }

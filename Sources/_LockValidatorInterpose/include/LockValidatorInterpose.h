@@ -90,6 +90,11 @@ void *lv_pthreads_object(const void *address);
 /// object it replaces, or `object` itself when the table is full, is destroyed.
 void lv_pthreads_set_object(const void *address, void *object);
 
+/// Whether a thread other than the caller holds the lock at `address` now, by what glibc keeps in it: a
+/// mutex's owner (`type` LV_PT_MUTEX_NORMAL, for every mutex kind), a rwlock's writer or readers
+/// (LV_PT_RWLOCK, for both kinds).
+int lv_pthreads_lock_held_elsewhere(const void *address, uint32_t type);
+
 /// What the mutex at `mutex` (a `pthread_mutex_t`) is: LV_PT_MUTEX_NORMAL, _RECURSIVE or _ERRORCHECK.
 uint32_t lv_pthreads_mutex_type(const void *mutex);
 

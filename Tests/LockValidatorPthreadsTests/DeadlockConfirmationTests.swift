@@ -1,0 +1,83 @@
+import Foundation
+import LockValidator
+import Testing
+
+/// Confirmation mode (`LOCKVALIDATOR_CONFIRM`), end to end: `pthread-scenarios` runs as a child process
+/// whose two threads take two NSLocks in opposite orders hundreds of milliseconds apart (a plain run never
+/// has them meet). With the mode on, the thread that holds the first lock of a predicted order is held back
+/// until the other takes the second, and the watchdog reports the deadlock as confirmed. Each pause ends
+/// when the other thread takes the lock, so the tests give it a long bound: the machine's load cannot make
+/// a pause end before the other thread arrives.
+@Suite(.serialized) struct DeadlockConfirmationTests {
+    typealias Run = PthreadInterpositionTests.Run
+
+    static func deadlock(_ run: Run) -> Violation? { run.report?.violations.first { $0.rule == .deadlock } }
+    static func inversion(_ run: Run) -> Violation? {
+        run.report?.violations.first { $0.rule == .lockOrderInversion }
+    }
+
+    @Test func aCycleThisRunPredictedIsConfirmedWithTheInterleaving() throws {
+        let run = try PthreadInterpositionTests.run(
+            "confirm-abba-twice", environment: ["LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "20000"])
+        #expect(run.status == 66)
+        let deadlock = try #require(Self.deadlock(run), "no deadlock: \(run.error)")
+        let confirmation = try #require(deadlock.confirmation)
+        #expect(confirmation.status == .confirmed)
+        // The pause first (thread 0 held back holding the first lock until thread 1 took the second), then
+        // the two waits of the deadlock.
+        #expect(confirmation.interleaving.count == 3)
+        let pause = try #require(confirmation.interleaving.first)
+        #expect(pause.contains("held back") && pause.contains("meanwhile thread"))
+        #expect(confirmation.interleaving.dropFirst().allSatisfy { $0.contains(" waits for ") })
+        // The inversion round 0 found is the same cycle: confirmed too.
+        #expect(Self.inversion(run)?.confirmation?.status == .confirmed)
+        #expect(run.error.contains("confirmed: the cycle formed for real"))
+    }
+
+    @Test func withConfirmationOffTheSameProgramFinishesWithoutPauses() throws {
+        let run = try PthreadInterpositionTests.run("confirm-abba-twice")
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(run.scenarioResult == 0)
+        #expect(Self.inversion(run)?.confirmation == nil)
+        #expect(!run.error.contains("LOCKVALIDATOR_CONFIRM"))
+    }
+
+    @Test func aGateLockedCycleStaysPredictedAndTheRunEndsAfterItsPauses() throws {
+        let run = try PthreadInterpositionTests.run(
+            "confirm-abba-gated", environment: ["LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "200"])
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(run.scenarioResult == 0)
+        #expect(Self.inversion(run)?.confirmation?.status == .predicted)
+        // Round 1 holds each thread back once (the gate keeps the other out), each pause its full bound.
+        #expect(run.error.contains("threads held back 2 times"))
+        #expect(run.error.contains("(at most 4000 ms); no cycle formed: the cycles stay predicted"))
+    }
+
+    @Test func aCycleTheStoreLearnedIsConfirmedInTheNextRun() throws {
+        let directory = NSTemporaryDirectory() + "confirm-store-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Run 1 predicts: it reports the inversion and keeps both orders in the store.
+        let learning = try PthreadInterpositionTests.run(
+            "confirm-abba-once", environment: ["LOCKVALIDATOR_GRAPH": directory])
+        #expect(learning.rules == [.lockOrderInversion])
+        // Run 2 confirms: thread 0's first order is already on a predicted cycle.
+        let confirming = try PthreadInterpositionTests.run(
+            "confirm-abba-once",
+            environment: [
+                "LOCKVALIDATOR_GRAPH": directory, "LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "20000",
+            ])
+        let deadlock = try #require(Self.deadlock(confirming), "no deadlock: \(confirming.error)")
+        #expect(deadlock.confirmation?.status == .confirmed)
+        #expect(deadlock.confirmation?.interleaving.first?.contains("held back") == true)
+    }
+
+    @Test func aBadSettingIsOneLineAndLeavesTheModeOff() throws {
+        let run = try PthreadInterpositionTests.run(
+            "confirm-abba-twice", environment: ["LOCKVALIDATOR_CONFIRM": "yes", "LOCKVALIDATOR_CONFIRM_MS": "0"])
+        #expect(run.error.contains("LOCKVALIDATOR_CONFIRM=\"yes\" is not valid: expected on or off (it stays off)"))
+        #expect(run.error.contains("LOCKVALIDATOR_CONFIRM_MS=\"0\" is not valid"))
+        #expect(run.rules == [.lockOrderInversion])
+        #expect(Self.inversion(run)?.confirmation == nil)
+    }
+}
