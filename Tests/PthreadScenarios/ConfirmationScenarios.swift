@@ -1,12 +1,14 @@
 import Foundation
+import Synchronization
 
 /// Scenarios for confirmation mode (`LOCKVALIDATOR_CONFIRM`): two threads take two NSLocks in opposite
-/// orders, each order at a fixed time after a common start, far enough apart that a plain run never has
-/// them meet; only a schedule that holds a thread back with its first lock held deadlocks.
+/// orders, in each round thread 1 200 ms after thread 0, so that a plain run never has them meet; only a
+/// schedule that holds thread 0 back with its first lock held deadlocks. Both threads finish a round
+/// before either starts the next (a barrier of their own, no lock): the report of round 0's cycle, printed
+/// while its thread holds both locks, may take seconds on a loaded machine.
 enum ConfirmationScenarios {
     static let scenarios: [String: @Sendable () -> Int32] = [
-        // Round 0 teaches the cycle (thread 0 at 0 ms, thread 1 at 200 ms); round 1 (400 and 600 ms) is
-        // where confirmation mode holds thread 0 back holding `first`.
+        // Round 0 teaches the cycle; round 1 is where confirmation mode holds thread 0 back holding `first`.
         "confirm-abba-twice": { abba(rounds: 2, gated: false) },
         // The same under one gate lock around both orders: the cycle can never form.
         "confirm-abba-gated": { abba(rounds: 2, gated: true) },
@@ -25,10 +27,12 @@ enum ConfirmationScenarios {
 
     static func abba(rounds: Int, gated: Bool) -> Int32 {
         let (first, second, gate) = locks()
-        let start = monotonicMilliseconds()
+        let finished = Atomic<Int>(0)
         concurrently(2) { index in
             for round in 0..<rounds {
-                sleep(until: start + round * 400 + index * 200)
+                // Both threads finished the rounds before this one (a spin on a counter: no lock order).
+                while finished.load(ordering: .acquiring) < 2 * round { usleep(1_000) }
+                if index == 1 { usleep(200_000) }
                 if gated { gate.lock() }
                 let (outer, inner) = index == 0 ? (first, second) : (second, first)
                 outer.lock()
@@ -36,19 +40,9 @@ enum ConfirmationScenarios {
                 inner.unlock()
                 outer.unlock()
                 if gated { gate.unlock() }
+                finished.add(1, ordering: .releasing)
             }
         }
         return 0
-    }
-
-    static func monotonicMilliseconds() -> Int {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
-    }
-
-    static func sleep(until milliseconds: Int) {
-        let left = milliseconds - monotonicMilliseconds()
-        if left > 0 { usleep(UInt32(left * 1000)) }
     }
 }
