@@ -26,7 +26,7 @@ ALIASES = {
     "thread-start": "ordered-by-create", "create": "ordered-by-create", "join": "ordered-by-join",
     "thread-join": "ordered-by-join", "can-deadlock-predicted": "predicted", "potential": "can-deadlock",
 }
-TOOL_NAMES = {"lv": "LockValidator", "tsan": "TSan", "helgrind": "Helgrind"}
+TOOL_NAMES = {"lv": "LockValidator", "confirm": "LockValidator confirmation", "tsan": "TSan", "helgrind": "Helgrind"}
 HUNG = {124, 137}   # timeout(1): the limit was reached (SIGTERM), or it had to kill
 
 
@@ -75,13 +75,14 @@ def verdict_of(violation):
 class Outcome:
     """What one tool did on one program."""
 
-    def __init__(self, status, cycles=0, notes=(), verdicts=(), deadlock=False, seconds=None):
+    def __init__(self, status, cycles=0, notes=(), verdicts=(), deadlock=False, seconds=None, confirmation=None):
         self.status = status          # ran, hung, failed, skipped: why, missing
         self.cycles = cycles          # cycle reports
         self.notes = list(notes)      # other reports, briefly
         self.verdicts = list(verdicts)  # LockValidator: (class, given) per cycle report
         self.deadlock = deadlock      # LockValidator: a `deadlock` report (the watchdog saw it form)
         self.seconds = seconds
+        self.confirmation = confirmation  # confirm: "confirmed", "predicted" (steered for, not formed), None
 
     @property
     def ran(self):
@@ -97,7 +98,7 @@ class Outcome:
 
     @property
     def confirmed(self):
-        return any(name == "confirmed" for name, _ in self.verdicts)
+        return any(name == "confirmed" for name, _ in self.verdicts) or self.confirmation == "confirmed"
 
 
 def read_outcome(runs, tool, id):
@@ -123,6 +124,23 @@ def read_outcome(runs, tool, id):
             others.append(f"exit {status}")
         return Outcome(state, len(cycles), others, [verdict_of(v) for v in cycles],
                        any(v["rule"] == "deadlock" for v in violations), seconds)
+    if tool == "confirm":
+        # The second run of two: a `deadlock` or cycle report marked confirmed, or cycles still predicted.
+        report = base.parent / (id + ".json")
+        if not report.exists():
+            return Outcome("hung" if state == "hung" else f"failed (exit {status}, no report)", seconds=seconds)
+        violations = json.loads(report.read_text())["violations"]
+        marks = [(v.get("confirmation") or {}).get("status") for v in violations
+                 if v["rule"] in ("deadlock", "lock-order-inversion")]
+        steered = re.search(r"LOCKVALIDATOR_CONFIRM: (\d+) lock order", err)
+        confirmation = "confirmed" if "confirmed" in marks else "predicted" if "predicted" in marks or \
+            (steered and int(steered.group(1)) > 0) else None
+        others = sorted({v["rule"] for v in violations} - {"lock-order-inversion", "deadlock"})
+        if state == "ran" and status not in (0, 66):
+            others.append(f"exit {status}")
+        return Outcome(state, sum(v["rule"] == "lock-order-inversion" for v in violations), others,
+                       deadlock=any(v["rule"] == "deadlock" for v in violations), seconds=seconds,
+                       confirmation=confirmation)
     if tool == "tsan":
         kinds = re.findall(r"WARNING: ThreadSanitizer: ([^(\n]+?)\s*(?:\(|\n)", err)
         cycles = sum(kind == "lock-order-inversion" for kind in kinds)
@@ -175,6 +193,19 @@ def cell(outcome, prone):
     if outcome.status == "hung":
         parts.insert(0, "hung")
     return ", ".join(parts) + mark(outcome.cycle, prone)
+
+
+def confirmation_cell(outcome, row):
+    """Confirmed (and how long the confirming run took), or predicted; ✗ when that is wrong: a program that
+    cannot deadlock confirmed, or a prone one not confirmed."""
+    if not outcome.ran:
+        return outcome.status
+    text = {"confirmed": "confirmed", "predicted": "predicted"}.get(outcome.confirmation, "—")
+    if outcome.seconds is not None:
+        text += f" ({outcome.seconds:.1f} s)"
+    if outcome.status == "hung":
+        text = "hung, " + text
+    return text + mark(outcome.confirmation == "confirmed", row["prone"])
 
 
 def verdict_cell(outcome, row):
@@ -248,14 +279,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--truth", required=True)
     parser.add_argument("--runs", required=True)
-    parser.add_argument("--tools", default="lv,tsan,helgrind")
+    parser.add_argument("--tools", default="lv,confirm,tsan,helgrind")
     parser.add_argument("--write")
     parser.add_argument("--seconds", type=int)
     parser.add_argument("--version", action="append", default=[])
     arguments = parser.parse_args()
 
     runs = Path(arguments.runs)
-    tools = [tool for tool in ("lv", "tsan", "helgrind") if tool in arguments.tools.split(",")]
+    tools = [tool for tool in ("lv", "confirm", "tsan", "helgrind") if tool in arguments.tools.split(",")]
     truth = [row for row in read_truth(arguments.truth)
              if any((runs / tool / (row["program"].replace("/", "__") + suffix)).exists()
                     for tool in tools for suffix in (".rc", ".skipped"))]
@@ -275,7 +306,10 @@ def main():
         "watchdog saw a real deadlock (and ended the run); `hung` = still running at the timeout; other reports",
         "follow. ✗ = a wrong answer to \"can this program deadlock?\" (a report on a program that cannot, or none",
         "on one that can). *verdict*: LockValidator's verdict per cycle report; \"(none given)\" = the report",
-        "carried no verdict, counted as can-deadlock.",
+        "carried no verdict, counted as can-deadlock. *LockValidator confirmation*: the second of two runs (the",
+        "first learns a store, the second runs with LOCKVALIDATOR_CONFIRM=on against it): `confirmed` = the",
+        "predicted cycle formed and the watchdog reported it, `predicted` = steered for, did not form, `—` = no",
+        "cycle to steer for; the time is the whole second run's.",
         "",
     ]
     header = ["program", "prone", "expected verdict"] + (["plain run"] if plain else [])
@@ -293,7 +327,7 @@ def main():
             cells.append(text + ("" if (run.status == "hung") == row["meets"] and not run.notes else " ✗"))
         for tool in tools:
             outcome = outcomes[tool][row["program"]]
-            cells.append(cell(outcome, row["prone"]))
+            cells.append(confirmation_cell(outcome, row) if tool == "confirm" else cell(outcome, row["prone"]))
             if tool == "lv":
                 cells.append(verdict_cell(outcome, row))
         lines.append("| " + " | ".join(cells) + " |")
@@ -311,6 +345,9 @@ def main():
     measures = []
     for tool in tools:
         name = TOOL_NAMES[tool]
+        if tool == "confirm":
+            measures.append((f"{name}: confirmed (two runs)", tool, lambda o: o.confirmation == "confirmed"))
+            continue
         measures.append((f"{name}: cycle report", tool, lambda o: o.cycle))
         if tool == "lv":
             measures.append((f"{name}: can-deadlock verdict", tool, lambda o: o.can_deadlock))
@@ -345,6 +382,18 @@ def main():
         right = sum(all(name == row["verdict"] for name, _ in o.verdicts) for row, o in judged)
         lines += [f"Verdict reasons: {right} of {len(judged)} cycle reports on programs that cannot deadlock name the "
                   "expected reason."]
+
+    if "confirm" in tools:
+        confirm = outcomes["confirm"]
+        prone = [row for row in truth if row["prone"] and confirm[row["program"]].ran]
+        confirmed = [row for row in prone if confirm[row["program"]].confirmation == "confirmed"]
+        wrong = [row["program"] for row in truth if not row["prone"] and confirm[row["program"]].confirmed]
+        slowest = max((confirm[row["program"]].seconds or 0 for row in confirmed), default=0)
+        lines += ["", f"Confirmation (issue 33: every prone program whose threads can meet confirmed within 10 s): "
+                  f"{len(confirmed)} of {len(prone)} prone programs confirmed, the slowest confirming run "
+                  f"{slowest:.1f} s ({'met' if len(confirmed) == len(prone) and slowest <= 10 else 'not met'}); "
+                  f"programs that cannot deadlock confirmed: {len(wrong)}" + (f" ({', '.join(wrong)})" if wrong else "")
+                  + "."]
 
     timing = []
     for tool in tools:

@@ -6,8 +6,12 @@
 # program can deadlock" (any cycle report is a positive) and, for LockValidator, of its verdicts
 # (can-deadlock or confirmed; a report without a verdict counts as can-deadlock, what the engine says
 # today). The scoring is scripts/verdict-corpus.py (`--self-test` checks how it reads verdicts).
+# The `confirm` tool is LockValidator's confirmation mode in DeadlockFuzzer's two phases: a run with a fresh
+# learned-order store (LOCKVALIDATOR_GRAPH) predicts, a second run with LOCKVALIDATOR_CONFIRM=on steers the
+# schedule so that a predicted cycle forms; its column says confirmed (with the time of the second run) or
+# predicted, and a program that cannot deadlock must never be confirmed.
 #
-#   bash scripts/verdict-corpus.sh [--write FILE] [--only REGEX] [--tools lv,tsan,helgrind] [--skip-hangs]
+#   bash scripts/verdict-corpus.sh [--write FILE] [--only REGEX] [--tools lv,confirm,tsan,helgrind] [--skip-hangs]
 #
 #   --write FILE   also write the table, as Markdown, to FILE (e.g. Tests/VerdictCorpus/results.md)
 #   --only REGEX   only the programs whose name (c/abba-2t, swift/cycle-3t) matches
@@ -21,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-write="" only="." tools="lv,tsan,helgrind" skip_hangs=0
+write="" only="." tools="lv,confirm,tsan,helgrind" skip_hangs=0
 while (($#)); do
     case "$1" in
     --write) write="$2"; shift 2 ;;
@@ -49,7 +53,7 @@ has_tool() { [[ ",$tools," == *",$1,"* ]]; }
 # MARK: Build
 
 toolchain_lib=$(dirname "$(command -v swift)")/../lib/swift/linux
-if has_tool lv; then
+if has_tool lv || has_tool confirm; then
     echo "== swift build --product LockValidatorPreload" >&2
     swift build --product LockValidatorPreload >&2
 fi
@@ -111,6 +115,15 @@ while IFS=$'\t' read -r program prone verdict meets reason; do
     if has_tool lv; then
         # The deadlock watchdog ends a real deadlock about 1.3 s after it forms.
         run lv "$id" 60 env LOCKVALIDATOR_REPORT="$runs/lv/$id.json" LD_PRELOAD="$preload" "${plain[@]}"
+    fi
+    if has_tool confirm; then
+        # Phase 1 predicts (its cycles go to a store of its own), phase 2 confirms against that store.
+        store=$runs/store/$id
+        mkdir -p "$store"
+        run learn "$id" 60 env LOCKVALIDATOR_GRAPH="$store" LOCKVALIDATOR_REPORT="$runs/learn/$id.json" \
+            LD_PRELOAD="$preload" "${plain[@]}"
+        run confirm "$id" 60 env LOCKVALIDATOR_GRAPH="$store" LOCKVALIDATOR_CONFIRM=on \
+            LOCKVALIDATOR_REPORT="$runs/confirm/$id.json" LD_PRELOAD="$preload" "${plain[@]}"
     fi
     if has_tool tsan; then
         if [[ $meets == yes && $skip_hangs == 1 ]]; then

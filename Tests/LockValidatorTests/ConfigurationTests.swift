@@ -39,7 +39,9 @@ import Testing
         ("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "10000000000000"), ("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "0"),
         ("LOCKVALIDATOR_EXIT_CODE", "256"), ("LOCKVALIDATOR_EXIT_CODE", "66x"), ("LOCKVALIDATOR_EXIT_CODE", "-1"),
         ("LOCKVALIDATOR_EXIT_CODE", ""), ("LOCKVALIDATOR_PTHREADS", "maybe"), ("LOCKVALIDATOR_PTHREADS", "0"),
-        ("LOCKVALIDATOR_PTHREADS", ""), ("LOCKVALIDATOR_GRAPH", ""),
+        ("LOCKVALIDATOR_PTHREADS", ""), ("LOCKVALIDATOR_GRAPH", ""), ("LOCKVALIDATOR_CONFIRM", "1"),
+        ("LOCKVALIDATOR_CONFIRM", ""), ("LOCKVALIDATOR_CONFIRM_MS", "0"), ("LOCKVALIDATOR_CONFIRM_MS", "60001"),
+        ("LOCKVALIDATOR_CONFIRM_MS", "2.5"),
         ("LOCKVALIDATOR_SUPPRESSIONS", "/nonexistent/suppressions.txt"),
     ])
     func aBadValueIsOneLineNamingItsVariable(variable: String, value: String) {
@@ -51,6 +53,17 @@ import Testing
         #expect(!line.contains("\n"))
         // The other variables are still honoured, and the bad one keeps its default.
         #expect(configuration.reportPath == "/tmp/kept.json")
+    }
+
+    /// Confirmation mode is off unless asked for, and a typo keeps it off: it changes the schedule.
+    @Test func confirmationIsOffByDefaultAndOnOnlyWhenAskedFor() {
+        let defaults = Configuration.parse([:]).0
+        #expect(!defaults.confirmDeadlocks && defaults.confirmPauseMilliseconds == 500)
+        let on = Configuration.parse(["LOCKVALIDATOR_CONFIRM": " On ", "LOCKVALIDATOR_CONFIRM_MS": "60000"])
+        #expect(on.1.isEmpty && on.0.confirmDeadlocks && on.0.confirmPauseMilliseconds == 60_000)
+        let bad = Configuration.parse(["LOCKVALIDATOR_CONFIRM": "yes", "LOCKVALIDATOR_CONFIRM_MS": "0"])
+        #expect(!bad.0.confirmDeadlocks && bad.0.confirmPauseMilliseconds == 500 && bad.1.count == 2)
+        #expect(bad.1.first { $0.variable == "LOCKVALIDATOR_CONFIRM" }?.expected == "on or off (it stays off)")
     }
 
     /// A bad value never weakens a check: numbers keep their defaults, switches stay on, and a bad exit code
