@@ -24,7 +24,9 @@ import _LockValidatorShims
 /// Only the lock that is about to be taken is paused for, so every schedule this makes is one the
 /// program could run (a thread the scheduler did not run for a while): a program that cannot deadlock is
 /// never confirmed. The pauses of a process last at most ``Configuration/confirmBudgetPauses`` times the
-/// longest one in all, so a cycle that cannot form (a gate lock) costs a bounded delay and stays predicted.
+/// longest one in all, and an order is not paused at again after ``fruitlessPausesPerOrder`` pauses in
+/// which no other thread took its lock, so a cycle that cannot form (a gate lock) costs a bounded delay and
+/// stays predicted.
 ///
 /// The hot paths pay nothing: a chain with a predicted edge is never put in the chain cache in this mode
 /// (``chainHasPredictedEdge(_:)``), so the acquire that could pause always reaches the Swift steps, where
@@ -58,12 +60,18 @@ package enum DeadlockConfirmation {
         var predicted: Set<UInt64> = []
         /// Pause time granted so far, in nanoseconds.
         var spent: UInt64 = 0
+        /// Per predicted edge, its pauses in which no other thread took the lock: past
+        /// ``fruitlessPausesPerOrder`` the edge is not paused at again (a gate, one thread, a join keeps
+        /// the other order away), so that the budget is left to the others.
+        var fruitless: [UInt64: Int] = [:]
         var pauses: [Pause] = []
         /// The lock classes of each deadlock reported in this mode.
         var deadlocks: [Set<String>] = []
     }
 
     private static let state = InternalLock(State())
+    /// Pauses of one predicted edge that saw nothing, after which it is no longer paused at.
+    static let fruitlessPausesPerOrder = 3
     /// Whether any edge is predicted: read without the lock on every acquire that asks.
     private static let hasPredictions = Atomic<Bool>(false)
 
@@ -177,7 +185,10 @@ package enum DeadlockConfirmation {
             for index in thread.contextStart..<depth {
                 let entry = thread.held(index).pointee
                 if entry.has(notHolds) || entry.lock_class == target { continue }
-                if state.predicted.contains(UInt64(entry.lock_class) << 32 | UInt64(target)) { return entry }
+                let edge = UInt64(entry.lock_class) << 32 | UInt64(target)
+                if state.predicted.contains(edge) && state.fruitless[edge, default: 0] < fruitlessPausesPerOrder {
+                    return entry
+                }
             }
             return nil
         }
@@ -210,6 +221,7 @@ package enum DeadlockConfirmation {
         // Who took it, by the validator's owner word (0 while the holder's acquire is not recorded yet).
         let takenBy = taken ? lock.ownerSerial : 0
         let elapsed = lv_monotonic_ns() - started
+        let edge = UInt64(held.lock_class) << 32 | UInt64(lock.lockClass.id)
         let heldName = LockClass.withID(held.lock_class)?.name ?? "class \(held.lock_class)"
         let pause = Pause(
             thread: thread.info, held: heldName, wanted: lock.lockClass.name,
@@ -218,6 +230,7 @@ package enum DeadlockConfirmation {
             // Time not used goes back to the budget.
             state.spent -= granted - min(granted, elapsed)
             state.pauses.append(pause)
+            if !taken { state.fruitless[edge, default: 0] += 1 }
         }
         return true
     }
