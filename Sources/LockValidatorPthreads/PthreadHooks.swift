@@ -63,7 +63,8 @@ func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UIn
     PthreadLock.borrowing(object) { lock in
         // Confirmation mode: an acquire it would hold back gives the lock back, to be paused before it.
         if how & LV_PT_STEERABLE != 0 && DeadlockConfirmation.isOn
-            && DeadlockConfirmation.heldLockToPauseFor(before: lock.annotated.tracking, heldElsewhere: lock.isHeldElsewhere)
+            && DeadlockConfirmation.heldLockToPauseFor(
+                before: lock.annotated.tracking, heldElsewhere: lock.isHeldElsewhere)
                 != nil
         {
             return UInt32(LV_PT_RETRY)

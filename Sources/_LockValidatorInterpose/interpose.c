@@ -407,7 +407,8 @@ int lv_pthreads_lock_held_elsewhere(const void *address, uint32_t type) {
         return !(readers & 1u) && (readers >> 3) > 0;  // glibc 2.25+: bit 0 the write phase, readers from bit 3
     }
     const pthread_mutex_t *mutex = address;
-    int64_t owner = __atomic_load_n(&mutex->__data.__owner, __ATOMIC_RELAXED) & 0x3fffffff;  // without the robust/PI flags
+    // The owner's thread id, without the robust and PI flags.
+    int64_t owner = __atomic_load_n(&mutex->__data.__owner, __ATOMIC_RELAXED) & 0x3fffffff;
     return owner != 0 && owner != self;
 }
 

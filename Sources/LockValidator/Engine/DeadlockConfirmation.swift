@@ -201,9 +201,8 @@ package enum DeadlockConfirmation {
     package static func pauseIfPredicted(before lock: borrowing LockTracking, heldElsewhere: () -> Bool) -> Bool {
         guard let held = heldLockToPauseFor(before: lock, heldElsewhere: heldElsewhere()) else { return false }
         let granted = state.withLock { state -> UInt64 in
-            let left = pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses) - min(
-                state.spent, pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses))
-            let granted = min(pauseNanoseconds, left)
+            let budget = pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses)
+            let granted = min(pauseNanoseconds, budget - min(state.spent, budget))
             state.spent += granted
             return granted
         }

@@ -2,9 +2,8 @@
 /// `lock-order-inversion`, whether the cycle formed for real in this process (*confirmed*) or not
 /// (*predicted*: it did not form while the schedule was steered, which does not make it impossible); on
 /// a `deadlock` found in that mode, *confirmed*. Apart from the verdict (can or cannot deadlock): this says
-/// what the steered run saw, not what the orders allow. A class, so that a violation holds one reference
-/// for it (a second optional struct in `Violation` corrupted copies in a debug build's exit tests).
-public final class CycleConfirmation: Sendable, Codable, Equatable {
+/// what the steered run saw, not what the orders allow.
+public struct CycleConfirmation: Sendable, Codable, Equatable {
     public enum Status: String, Sendable, Codable {
         /// The threads blocked on each other's locks: the watchdog saw the deadlock.
         case confirmed
@@ -21,9 +20,5 @@ public final class CycleConfirmation: Sendable, Codable, Equatable {
     public init(status: Status, interleaving: [String] = []) {
         self.status = status
         self.interleaving = interleaving
-    }
-
-    public static func == (left: CycleConfirmation, right: CycleConfirmation) -> Bool {
-        left.status == right.status && left.interleaving == right.interleaving
     }
 }

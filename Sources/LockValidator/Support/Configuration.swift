@@ -205,7 +205,8 @@ public struct Configuration: Sendable, Codable, Equatable {
         capacity = try container.decodeIfPresent(Capacity.self, forKey: .capacity) ?? defaults.capacity
         exitCode = try container.decodeIfPresent(Int.self, forKey: .exitCode)
         learnedOrderStorePath = try container.decodeIfPresent(String.self, forKey: .learnedOrderStorePath)
-        confirmDeadlocks = try container.decodeIfPresent(Bool.self, forKey: .confirmDeadlocks) ?? defaults.confirmDeadlocks
+        confirmDeadlocks =
+            try container.decodeIfPresent(Bool.self, forKey: .confirmDeadlocks) ?? defaults.confirmDeadlocks
         confirmPauseMilliseconds =
             try container.decodeIfPresent(Int.self, forKey: .confirmPauseMilliseconds)
             ?? defaults.confirmPauseMilliseconds
