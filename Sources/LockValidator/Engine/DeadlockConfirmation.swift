@@ -21,16 +21,17 @@ import _LockValidatorShims
 /// no lock for the other thread to take. The wait-for watchdog then sees the real deadlock and ends the
 /// process with a report that says *confirmed*, with the pauses that led to it.
 ///
-/// Only the lock that is about to be taken is paused for, so every schedule this makes is one the
-/// program could run (a thread the scheduler did not run for a while): a program that cannot deadlock is
-/// never confirmed. The pauses of a process last at most ``Configuration/confirmBudgetPauses`` times the
+/// A pause only delays a thread, so every schedule this makes is one the program could run (a thread the
+/// scheduler did not run for a while), and the watchdog reports only a real wait-for cycle: a program that
+/// cannot deadlock is never confirmed. (One trace is left: an acquire that the interposer's try-first path
+/// took is given back before its pause, so another thread's trylock at that instant may fail.) The pauses of a process last at most ``Configuration/confirmBudgetPauses`` times the
 /// longest one in all, and an order is not paused at again after ``fruitlessPausesPerOrder`` pauses in
 /// which no other thread took its lock, so a cycle that cannot form (a gate lock) costs a bounded delay and
 /// stays predicted.
 ///
 /// The hot paths pay nothing: a chain with a predicted edge is never put in the chain cache in this mode
 /// (``chainHasPredictedEdge(_:)``), so the acquire that could pause always reaches the Swift steps, where
-/// the interposer asks ``pauseIfPredicted(before:)``.
+/// the interposer asks `pauseIfPredicted(before:heldElsewhere:)`.
 package enum DeadlockConfirmation {
     /// Whether the mode is on (read once, at first use).
     package static let isOn: Bool = {
