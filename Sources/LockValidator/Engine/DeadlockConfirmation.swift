@@ -260,10 +260,15 @@ package enum DeadlockConfirmation {
             return state.pauses.filter { serials.contains($0.thread.serial) && names.contains($0.wanted) }
         }
         var steps = pauses.map { pause in
+            // A pause ends when the lock itself says it is held, often before the taker's acquire is
+            // recorded: the deadlock's wait for that lock names its holder.
+            let takenBy =
+                pause.takenBy != 0
+                ? pause.takenBy : waits.first { $0.waitingFor?.name == pause.wanted }?.holder ?? 0
             let taken =
                 !pause.taken
                 ? "no thread took \"\(pause.wanted)\" meanwhile"
-                : "meanwhile \(pause.takenBy != 0 ? "thread \(pause.takenBy)" : "another thread") took \"\(pause.wanted)\""
+                : "meanwhile \(takenBy != 0 ? "thread \(takenBy)" : "another thread") took \"\(pause.wanted)\""
             return "\(pause.thread) held back \(Int(pause.milliseconds.rounded())) ms holding \"\(pause.held)\""
                 + " before taking \"\(pause.wanted)\"; \(taken)"
         }
