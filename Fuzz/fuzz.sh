@@ -20,10 +20,14 @@ swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-libr
     -Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -use-ld=lld 2>&1 | grep -v "Cannot export local symbol" >&2
 
 # Long enough for every kind of line and nesting the formats have; longer inputs only slow the search down
-# (a report's JSON nests deepest).
-declare -A max_len=([FuzzSettings]=4096 [FuzzSuppressions]=8192 [FuzzStore]=16384 [FuzzReports]=65536)
+# (a report's JSON nests deepest). A store's records are lines of ~100–300 bytes: 4 KB holds every kind many
+# times over, and keeps the search fast enough for 10 M inputs.
+declare -A max_len=([FuzzSettings]=4096 [FuzzSuppressions]=8192 [FuzzStore]=4096 [FuzzReports]=65536)
 
 work=$(mktemp -d)
+# FUZZ_LOG_DIR keeps each harness's libFuzzer log (a long campaign's figures); otherwise they go with the run.
+logs=${FUZZ_LOG_DIR:-$work}
+mkdir -p "$logs"
 trap 'rm -rf "$work"' EXIT
 mkdir -p artifacts
 status=0
@@ -35,13 +39,13 @@ for harness in "${harnesses[@]}"; do
     # The Swift runtime's own backtracer would stop a crash report from ending the run.
     if ! SWIFT_BACKTRACE=enable=no ".build/release/$harness" -runs="$runs" -timeout=10 -rss_limit_mb=4096 \
         -max_len="${max_len[$harness]}" -artifact_prefix="artifacts/$harness-" -print_final_stats=1 "$work/$harness" \
-        >"$work/$harness.log" 2>&1; then
+        >"$logs/$harness.log" 2>&1; then
         status=1
-        tail -40 "$work/$harness.log" >&2
+        tail -40 "$logs/$harness.log" >&2
         echo "== $harness: FAILED (the input is in Fuzz/artifacts/)" >&2
         continue
     fi
-    grep -E "^stat::(number_of_executed_units|peak_rss_mb|new_units_added)|cov: " "$work/$harness.log" | tail -4 >&2
+    grep -E "^stat::(number_of_executed_units|peak_rss_mb|new_units_added)|cov: " "$logs/$harness.log" | tail -4 >&2
     echo "== $harness: $runs runs, no crash, hang or leak, in $(( $(date +%s) - start )) s" >&2
 done
 exit $status
