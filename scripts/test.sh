@@ -13,9 +13,9 @@ echo "== 1/3 swift test --sanitize=thread"
 # skipped, as are the examples (one of them is a long hold), and the budget raised (the timing code still
 # runs, for its thread-safety). The pthread interposer defines the functions TSan intercepts, so its
 # end-to-end suites (PthreadInterpositionTests, DeadlockWatchdogTests, CrossProcessTests, EndToEndTests,
-# BlockingCallTests, MutexOverlayTests), whose children link it, run only in stage 3.
+# BlockingCallTests, MutexOverlayTests, DispatchQueueShapeTests), whose children link it, run only in stage 3.
 LOCKVALIDATOR_HOLD_BUDGET_US=1000000 swift test --sanitize=thread --scratch-path .build-tsan \
-    --skip "HoldTimeTests|HoldTimePageFaultTests|ExamplesTests|PthreadInterpositionTests|DeadlockWatchdogTests|CrossProcessTests|EndToEndTests|BlockingCallTests|MutexOverlayTests" \
+    --skip "HoldTimeTests|HoldTimePageFaultTests|ExamplesTests|PthreadInterpositionTests|DeadlockWatchdogTests|CrossProcessTests|EndToEndTests|BlockingCallTests|MutexOverlayTests|DispatchQueueShapeTests" \
     2>&1 | tee .build-tsan.log
 if grep -q "WARNING: ThreadSanitizer" .build-tsan.log; then
     echo "ThreadSanitizer reported a race (see above)" >&2

@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +33,9 @@ static struct {
     long (*semaphore_wait)(void *, uint64_t);
     long (*group_wait)(void *, uint64_t);
     uint64_t (*time)(uint64_t, int64_t);
+    void *(*current_queue)(void);
     const void *concurrent;  // DISPATCH_QUEUE_CONCURRENT
+    void *main;              // the main queue (_dispatch_main_q): a serial queue made by no call
 } dq;
 
 static pthread_once_t dq_once = PTHREAD_ONCE_INIT;
@@ -54,7 +57,9 @@ static void resolve_queue_functions(void) {
     dq.semaphore_wait = (__typeof__(dq.semaphore_wait))dlsym(RTLD_NEXT, "dispatch_semaphore_wait");
     dq.group_wait = (__typeof__(dq.group_wait))dlsym(RTLD_NEXT, "dispatch_group_wait");
     dq.time = (__typeof__(dq.time))dlsym(RTLD_NEXT, "dispatch_time");
+    dq.current_queue = (__typeof__(dq.current_queue))dlsym(RTLD_NEXT, "dispatch_get_current_queue");
     dq.concurrent = dlsym(RTLD_DEFAULT, "_dispatch_queue_attr_concurrent");
+    dq.main = dlsym(RTLD_DEFAULT, "_dispatch_main_q");
 }
 
 static inline void queue_functions_resolved(void) { pthread_once(&dq_once, resolve_queue_functions); }
@@ -128,6 +133,33 @@ static void *queue_made(void *queue, const char *label, const void *attribute, u
     return queue;
 }
 
+/// The main queue's validator object, made when it is first used (no call makes the main queue).
+__attribute__((noinline, cold)) static void *main_queue_object(uintptr_t caller) {
+    void *object = lv_pthreads_object(queue_key(dq.main));
+    if (object != NULL || !validating()) return object;
+    static pthread_mutex_t making = PTHREAD_MUTEX_INITIALIZER;
+    lv_enter_validator();
+    pthread_mutex_lock(&making);  // inside the validator: not validated
+    object = lv_pthreads_object(queue_key(dq.main));
+    if (object == NULL) {
+        object = lv_dispatch_main_queue_used(dq.main, caller);
+        lv_pthreads_set_object(queue_key(dq.main), object ? object : LV_PT_UNTRACKED);
+    }
+    pthread_mutex_unlock(&making);
+    lv_leave_validator();
+    return object;
+}
+
+/// The validator object of `queue` when it is a known serial queue (the main queue's made on first use).
+static inline void *serial_queue_object(const void *queue, uintptr_t caller) {
+    void *object = lv_pthreads_object(queue_key(queue));
+    if (__builtin_expect(object == NULL && queue == dq.main && queue != NULL, 0)) object = main_queue_object(caller);
+    return object;
+}
+
+/// Whether this thread is the main thread, on which the main queue's blocks run.
+static inline int on_main_thread(void) { return lv_interposer_tid() == (int64_t)getpid(); }
+
 void *dispatch_queue_create(const char *label, const void *attribute) {
     queue_functions_resolved();
     return queue_made(dq.queue_create(label, attribute), label, attribute, CALLER);
@@ -179,6 +211,7 @@ static __thread uint32_t thread_waits;
 static struct {
     void *object;
     int64_t tid;
+    uint32_t queued;  // blocks `async` put on the queue that have not started yet
 } queue_holders[MAX_QUEUE_HOLDERS];
 
 static int holder_slot(void *object, int insert) {
@@ -208,6 +241,52 @@ static void set_queue_holder(void *object, int64_t tid) {
 static int64_t queue_holder(void *object) {
     int slot = holder_slot(object, 0);
     return slot < 0 ? 0 : __atomic_load_n(&queue_holders[slot].tid, __ATOMIC_ACQUIRE);
+}
+
+/// The thread running a block of the queue (0: none), and whether a block `async` put there waits to start.
+static inline int64_t queue_state(void *object, int *queued) {
+    int slot = holder_slot(object, 0);
+    if (slot < 0) {
+        *queued = 0;
+        return 0;
+    }
+    *queued = __atomic_load_n(&queue_holders[slot].queued, __ATOMIC_ACQUIRE) != 0;
+    return __atomic_load_n(&queue_holders[slot].tid, __ATOMIC_ACQUIRE);
+}
+
+void lv_dispatch_queue_block_submitted(void *object) {
+    int slot = holder_slot(object, 1);
+    if (slot >= 0) __atomic_add_fetch(&queue_holders[slot].queued, 1, __ATOMIC_RELEASE);
+}
+
+static void queued_block_starts(void *object) {
+    int slot = holder_slot(object, 0);
+    if (slot >= 0 && __atomic_load_n(&queue_holders[slot].queued, __ATOMIC_RELAXED) != 0) {
+        __atomic_sub_fetch(&queue_holders[slot].queued, 1, __ATOMIC_RELEASE);
+    }
+}
+
+// MARK: A queue's owner flushing it from its deinit
+
+// GRDB's SerializedDatabase syncs onto its private queue in its deinit, sometimes with a lock held (the
+// last reference dropped under it), while blocks `async` put on that queue take the lock: lock -> queue
+// against queue -> lock. Yet no block can be queued or running then: each block the owner submits holds
+// the owner, which is being deinitialised. So a `sync` made in a deinit, onto a queue with no block running
+// or queued, waits for nothing, and is taken as a try-lock is: it orders nothing into the queue (what its
+// block takes is still ordered after the queue). A busy queue's is an acquire as any other.
+
+/// Whether the calling code runs in a Swift class's deinit: a frame of a deallocating deinit (`…CfD`).
+__attribute__((noinline, cold)) static int in_deinit(void) {
+    void *frames[LV_MAX_FRAMES];
+    int depth = lv_backtrace(frames, LV_MAX_FRAMES);
+    for (int index = 0; index < depth; index++) {
+        const char *name = NULL;
+        uintptr_t start = 0;
+        if (lv_symbol_covering((uintptr_t)frames[index] - 1, 1, &name, &start) != 0 || name == NULL) continue;
+        size_t length = strlen(name);
+        if (length > 4 && name[0] == '$' && name[1] == 's' && strcmp(name + length - 3, "CfD") == 0) return 1;
+    }
+    return 0;
 }
 
 /// The calling thread's kernel id, asked once per thread (a system call each time would double what an
@@ -400,6 +479,7 @@ typedef struct {
     uintptr_t caller;
     pthread_t thread;
     int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
+    int idle;     // no block of the queue ran or waited to start when it was called
     uint64_t wait_started;  // for a pending one: when its wait began (lock_stat's contention and wait time)
     int ran_here;
     const void *block;
@@ -407,40 +487,50 @@ typedef struct {
     void (*function)(void *);
 } queue_sync;
 
+static void *queue_block_begins(void *object, uintptr_t caller);
+
 /// Runs the work of `sync`: on the calling thread (where Dispatch runs a `sync` but for the main queue and
 /// queues bound to a thread), holding the queue for its duration.
 static void lv_run_holding_queue(queue_sync *sync) {
     int here = pthread_equal(pthread_self(), sync->thread);
-    if (here) {
-        withdraw_queue_wait();
-        lv_pthread_object *object = sync->object;
-        if (sync->pending) {
-            uint64_t waited = lv_rdtsc() - sync->wait_started;
-            lv_enter_validator();
-            lv_pthread_did_acquire(object, sync->caller, waited != 0 ? waited : 1);
-            lv_leave_validator();
-        } else if (!lv_annotated_took_fast(&object->fast, lv_thread(), sync->caller)) {
-            // Not the common case (the C fast path's): the Swift steps.
-            lv_enter_validator();
-            (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, sync->caller);
-            lv_leave_validator();
+    if (!here) {
+        // The main queue's: the main thread runs the block, holding the queue as for a block `async` put there.
+        void *held = queue_block_begins(sync->object, sync->caller);
+        if (sync->block) {
+            ((const queue_block_header *)sync->block)->invoke(sync->block);
+        } else {
+            sync->function(sync->context);
         }
-        sync->ran_here = 1;
-        set_queue_holder(sync->object, lv_interposer_tid());
+        lv_dispatch_queue_block_ends(held, sync->caller);
+        return;
     }
+    withdraw_queue_wait();
+    lv_pthread_object *object = sync->object;
+    if (sync->pending) {
+        uint64_t waited = lv_rdtsc() - sync->wait_started;
+        lv_enter_validator();
+        lv_pthread_did_acquire(object, sync->caller, waited != 0 ? waited : 1);
+        lv_leave_validator();
+    } else if (!lv_annotated_took_fast(&object->fast, lv_thread(), sync->caller)) {
+        // Not the common case (the C fast path's): the Swift steps. An owner's deinit flushing its idle
+        // queue with a lock held waits for nothing: a try-lock.
+        lv_enter_validator();
+        uint32_t how = sync->idle && lv_thread()->depth > 0 && in_deinit() ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
+        (void)lv_pthread_took(object, how, sync->caller);
+        lv_leave_validator();
+    }
+    sync->ran_here = 1;
+    set_queue_holder(object, lv_interposer_tid());
     if (sync->block) {
         ((const queue_block_header *)sync->block)->invoke(sync->block);
     } else {
         sync->function(sync->context);
     }
-    if (here) {
-        set_queue_holder(sync->object, 0);
-        lv_pthread_object *object = sync->object;
-        if (!lv_annotated_release_fast(&object->fast, lv_thread())) {
-            lv_enter_validator();
-            lv_pthread_will_release(object, sync->caller);
-            lv_leave_validator();
-        }
+    set_queue_holder(object, 0);
+    if (!lv_annotated_release_fast(&object->fast, lv_thread())) {
+        lv_enter_validator();
+        lv_pthread_will_release(object, sync->caller);
+        lv_leave_validator();
     }
 }
 
@@ -451,7 +541,7 @@ static void lv_run_sync_function(void *context) { lv_run_holding_queue(context);
 /// acquire: reported before Dispatch would deadlock, and the block run here instead.
 static void lv_queue_sync_call(void *queue, const void *block, void *context, void (*function)(void *),
                                void (*real_f)(void *, void *, void (*)(void *)), uintptr_t caller) {
-    void *object = validating() ? lv_pthreads_object(queue_key(queue)) : NULL;
+    void *object = validating() ? serial_queue_object(queue, caller) : NULL;
     if (object == NULL) {
         if (block) {
             (real_f == dq.sync_f ? dq.sync : dq.barrier_sync)(queue, block);
@@ -460,8 +550,15 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
         }
         return;
     }
-    if (queue_holder(object) == lv_interposer_tid()) {
+    int queued = 0;
+    int64_t holder = queue_state(object, &queued);
+    int64_t tid = lv_interposer_tid();
+    // The main queue's blocks run on the main thread: a `sync` onto it from there never starts. Outside a
+    // block of the main queue, the main thread is taken to hold it for the call, so that it is recursion too.
+    int main_here = queue == dq.main && on_main_thread() && holder != tid;
+    if (holder == tid || main_here) {
         lv_enter_validator();
+        if (main_here) (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
         lv_leave_validator();
         if (block) {
@@ -470,15 +567,18 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
             function(context);
         }
         lv_enter_validator();
-        // The reported acquire's placeholder is released.
+        // The reported acquire's placeholder is released (and the main thread's hold).
         lv_pthread_will_release(object, caller);
+        if (main_here) lv_pthread_will_release(object, caller);
         lv_leave_validator();
         return;
     }
     // A free queue is checked and taken in one step when the block starts (as an uncontended mutex is):
     // reading the clock for a wait would cost more than Dispatch's own `sync`. A busy one is checked before
     // the wait, so that an inversion is reported before a deadlock can form.
-    queue_sync sync = {object, caller, pthread_self(), queue_holder(object) != 0, 0, 0, block, context, function};
+    // The main queue's `sync` always waits for the main thread.
+    int pending = holder != 0 || queue == dq.main;
+    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, 0, 0, block, context, function};
     if (sync.pending) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
@@ -518,13 +618,14 @@ void dispatch_barrier_sync_f(void *queue, void *context, void (*function)(void *
 
 // MARK: async: a block holds its serial queue while it runs
 
-void *lv_dispatch_serial_queue_object(const void *queue) {
+void *lv_dispatch_serial_queue_object(const void *queue, uintptr_t caller) {
     if (queue == NULL || !validating()) return NULL;
     queue_functions_resolved();
-    return lv_pthreads_object(queue_key(queue));
+    return serial_queue_object(queue, caller);
 }
 
-void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
+/// A block starts on this thread holding its queue's `object`.
+static void *queue_block_begins(void *object, uintptr_t caller) {
     if (object == NULL || !validating()) return NULL;
     lv_enter_validator();
     // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
@@ -532,6 +633,20 @@ void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
     lv_leave_validator();
     set_queue_holder(object, lv_interposer_tid());
     return object;
+}
+
+void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
+    if (object != NULL) queued_block_starts(object);
+    return queue_block_begins(object, caller);
+}
+
+void *lv_dispatch_current_queue_block_begins(uintptr_t caller) {
+    if (!validating()) return NULL;
+    queue_functions_resolved();
+    void *queue = dq.current_queue ? dq.current_queue() : NULL;
+    void *object = queue ? serial_queue_object(queue, caller) : NULL;
+    if (object == NULL || queue_holder(object) == lv_interposer_tid()) return NULL;
+    return queue_block_begins(object, caller);
 }
 
 void lv_dispatch_queue_block_ends(void *held, uintptr_t caller) {

@@ -62,13 +62,23 @@ int64_t lv_interposer_tid(void);
 
 // Serial Dispatch queues (dispatch_queues.c): a block submitted to one holds it while it runs.
 
-/// The validator object of serial queue `queue`, when calls are validated and it is one; else NULL.
-void *lv_dispatch_serial_queue_object(const void *queue);
+/// The validator object of serial queue `queue`, when calls are validated and it is one; else NULL. The
+/// main queue is one, made when first used (by the code at `caller`).
+void *lv_dispatch_serial_queue_object(const void *queue, uintptr_t caller);
+/// A block that will hold the queue of `object` was submitted (lv_dispatch_queue_block_begins starts it).
+void lv_dispatch_queue_block_submitted(void *object);
 /// A block submitted at `caller` starts on this thread: it takes its queue's `object` (NULL: none).
 /// Returns what to pass to lv_dispatch_queue_block_ends.
 void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller);
 /// The block has returned: its queue is released.
 void lv_dispatch_queue_block_ends(void *held, uintptr_t caller);
+/// A block made by dispatch_block_create (a DispatchWorkItem, an `async` with a QoS or flags) starts on
+/// this thread: it takes the serial queue it runs on, found now (Dispatch submits the made block itself),
+/// unless this thread holds that queue already (a `sync` runs it). Returns what to pass to
+/// lv_dispatch_queue_block_ends.
+void *lv_dispatch_current_queue_block_begins(uintptr_t caller);
+/// What a block wrapper keeps for a queue found when the block runs (lv_dispatch_current_queue_block_begins).
+#define LV_DISPATCH_QUEUE_AT_RUN_TIME ((void *)2)
 
 /// The validator object of the lock at `address`, made now (keyed by the code at `caller`) if the lock was
 /// never seen; NULL when the lock is left untracked. Called inside the validator.
@@ -99,6 +109,8 @@ extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_
 /// A serial Dispatch queue was made with `label` (may be NULL) by the code at `caller`: its validator object
 /// (retained), or NULL to leave it alone.
 extern void *lv_dispatch_queue_created(const void *queue, const char *label, uintptr_t caller);
+/// The main queue, first used by the code at `caller`: its validator object (retained), or NULL.
+extern void *lv_dispatch_main_queue_used(const void *queue, uintptr_t caller);
 /// An acquire of the lock of `object` is about to wait (or, for a try-lock, succeeded); returns LV_PT_*.
 extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t caller);
 /// A waiting acquire of the lock of `object` took it at once (`how` is LV_PT_EXCLUSIVE or LV_PT_SHARED):
