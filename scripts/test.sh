@@ -45,6 +45,8 @@ echo "== 3/3 swift build, the demo, swift test"
 swift build
 # The end-to-end package (Tests/EndToEnd), whose test binary EndToEndTests runs: this repository by path,
 # as a user's package depends on it.
+# Its tests' Mutexes go through the Mutex overlay.
+swift run lockval overlay -o Tests/EndToEnd/.build/lockvalidator-overlay
 swift build --build-tests --package-path Tests/EndToEnd
 swift run Demo > /dev/null  # exits non-zero when a seed scenario does not report exactly its rules
 swift test
