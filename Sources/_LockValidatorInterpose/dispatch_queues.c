@@ -158,7 +158,7 @@ static inline void *serial_queue_object(const void *queue, uintptr_t caller) {
 }
 
 /// Whether this thread is the main thread, on which the main queue's blocks run.
-static inline int on_main_thread(void) { return lv_interposer_tid() == (int64_t)getpid(); }
+static inline int on_main_thread(int64_t tid) { return tid == (int64_t)getpid(); }
 
 void *dispatch_queue_create(const char *label, const void *attribute) {
     queue_functions_resolved();
@@ -182,7 +182,6 @@ void *dispatch_queue_create_with_target(const char *label, const void *attribute
 // reported (`deadlock`), the report written and the process ended, as for pthread locks.
 
 #define MAX_QUEUE_WAITS 256
-#define MAX_QUEUE_HOLDERS 4096
 #define MAX_QUEUE_CYCLE 32
 #define QUEUE_SEARCH_AFTER_NS 1000000000ull
 
@@ -202,68 +201,39 @@ static queue_wait queue_waits[MAX_QUEUE_WAITS];
 /// The monitor's own record of when it first saw each slot's wait (publishing reads no clock).
 static uint64_t seen_wait_id[MAX_QUEUE_WAITS];
 static uint64_t seen_since_ns[MAX_QUEUE_WAITS];
-static __thread int queue_wait_slot = -1;
-/// Waits of this thread so far: a wait's id is its thread's id and this count, never reused.
-static __thread uint32_t thread_waits;
+/// A thread's own: in one thread-local variable, reached once a call (a shared library reaches each
+/// thread-local variable through __tls_get_addr).
+static __thread struct {
+    int64_t tid;         // the kernel's id for it, asked once (lv_interposer_tid)
+    int wait_slot;       // its slot in queue_waits + 1, kept until it exits; 0 before its first wait
+    int wait_published;  // whether its wait is published now
+    uint32_t waits;      // waits so far: a wait's id is its thread's id and this count, never reused
+} queue_thread;
 
-/// The thread running a block of each queue (by its validator object), 0 when none: open addressing,
-/// entries never removed (a queue's object lives as long as the process).
-static struct {
-    void *object;
-    int64_t tid;
-    uint32_t queued;  // blocks `async` put on the queue that have not started yet
-} queue_holders[MAX_QUEUE_HOLDERS];
+// Each queue's validator object (lv_pthread_object) keeps the thread running its block and the count of
+// blocks `async` put there that have not started: one load away from the object the lock table gives.
 
-static int holder_slot(void *object, int insert) {
-    uintptr_t hash = ((uintptr_t)object >> 4) * 0x9E3779B97F4A7C15ull;
-    for (int probe = 0; probe < MAX_QUEUE_HOLDERS; probe++) {
-        int slot = (int)((hash + (uintptr_t)probe) % MAX_QUEUE_HOLDERS);
-        void *known = __atomic_load_n(&queue_holders[slot].object, __ATOMIC_ACQUIRE);
-        if (known == object) return slot;
-        if (known == NULL) {
-            if (!insert) return -1;
-            void *expected = NULL;
-            if (__atomic_compare_exchange_n(&queue_holders[slot].object, &expected, object, 0, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE) ||
-                expected == object) {
-                return slot;
-            }
-        }
-    }
-    return -1;
+static inline void set_queue_holder(void *object, int64_t tid) {
+    __atomic_store_n(&((lv_pthread_object *)object)->queue_holder, tid, __ATOMIC_RELEASE);
 }
 
-static void set_queue_holder(void *object, int64_t tid) {
-    int slot = holder_slot(object, 1);
-    if (slot >= 0) __atomic_store_n(&queue_holders[slot].tid, tid, __ATOMIC_RELEASE);
-}
-
-static int64_t queue_holder(void *object) {
-    int slot = holder_slot(object, 0);
-    return slot < 0 ? 0 : __atomic_load_n(&queue_holders[slot].tid, __ATOMIC_ACQUIRE);
+static inline int64_t queue_holder(void *object) {
+    return __atomic_load_n(&((lv_pthread_object *)object)->queue_holder, __ATOMIC_ACQUIRE);
 }
 
 /// The thread running a block of the queue (0: none), and whether a block `async` put there waits to start.
 static inline int64_t queue_state(void *object, int *queued) {
-    int slot = holder_slot(object, 0);
-    if (slot < 0) {
-        *queued = 0;
-        return 0;
-    }
-    *queued = __atomic_load_n(&queue_holders[slot].queued, __ATOMIC_ACQUIRE) != 0;
-    return __atomic_load_n(&queue_holders[slot].tid, __ATOMIC_ACQUIRE);
+    *queued = __atomic_load_n(&((lv_pthread_object *)object)->queue_queued, __ATOMIC_ACQUIRE) != 0;
+    return queue_holder(object);
 }
 
 void lv_dispatch_queue_block_submitted(void *object) {
-    int slot = holder_slot(object, 1);
-    if (slot >= 0) __atomic_add_fetch(&queue_holders[slot].queued, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&((lv_pthread_object *)object)->queue_queued, 1, __ATOMIC_RELEASE);
 }
 
 static void queued_block_starts(void *object) {
-    int slot = holder_slot(object, 0);
-    if (slot >= 0 && __atomic_load_n(&queue_holders[slot].queued, __ATOMIC_RELAXED) != 0) {
-        __atomic_sub_fetch(&queue_holders[slot].queued, 1, __ATOMIC_RELEASE);
-    }
+    uint32_t *queued = &((lv_pthread_object *)object)->queue_queued;
+    if (__atomic_load_n(queued, __ATOMIC_RELAXED) != 0) __atomic_sub_fetch(queued, 1, __ATOMIC_RELEASE);
 }
 
 // MARK: A queue's owner flushing it from its deinit
@@ -291,65 +261,81 @@ __attribute__((noinline, cold)) static int in_deinit(void) {
 
 /// The calling thread's kernel id, asked once per thread (a system call each time would double what an
 /// uncontended `sync` costs); a forked child asks again.
-static __thread int64_t cached_tid;
-static void forget_tid_in_child(void) { cached_tid = 0; }
+static void forget_tid_in_child(void) { queue_thread.tid = 0; }
 static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
 static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_tid_in_child); }
 
 int64_t lv_interposer_tid(void) {
-    if (__builtin_expect(cached_tid == 0, 0)) {
+    if (__builtin_expect(queue_thread.tid == 0, 0)) {
         pthread_once(&tid_once, register_fork_handler);
-        cached_tid = lv_os_thread_id();
+        queue_thread.tid = lv_os_thread_id();
     }
-    return cached_tid;
+    return queue_thread.tid;
 }
 
 static pthread_once_t monitor_once = PTHREAD_ONCE_INIT;
 static void start_queue_monitor(void);
-
-/// Publishes the calling thread's wait for `object` (before the real `sync`).
 static int monitor_started;
 
-static void publish_queue_wait(void *object, uintptr_t caller) {
+/// Frees a thread's wait slot when it exits (its value is the slot + 1).
+static pthread_key_t wait_slot_key;
+static pthread_once_t wait_slot_key_once = PTHREAD_ONCE_INIT;
+
+static void free_wait_slot(void *value) {
+    int slot = (int)(intptr_t)value - 1;
+    __atomic_store_n(&queue_waits[slot].wait_id, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&queue_waits[slot].claimed, 0, __ATOMIC_RELEASE);
+}
+
+static void make_wait_slot_key(void) { pthread_key_create(&wait_slot_key, free_wait_slot); }
+
+/// Claims a slot for the calling thread, kept until it exits (none left: -1, its waits go unpublished).
+__attribute__((noinline, cold)) static int claim_wait_slot(int64_t tid) {
+    pthread_once(&wait_slot_key_once, make_wait_slot_key);
+    for (int probe = 0; probe < MAX_QUEUE_WAITS; probe++) {
+        int slot = (int)((uint64_t)(tid + probe) % MAX_QUEUE_WAITS);
+        uint32_t free_slot = 0;
+        if (__atomic_compare_exchange_n(&queue_waits[slot].claimed, &free_slot, 1, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+            pthread_setspecific(wait_slot_key, (void *)(intptr_t)(slot + 1));
+            queue_thread.wait_slot = slot + 1;
+            return slot;
+        }
+    }
+    return -1;
+}
+
+/// Publishes the calling thread's wait for `object` (before the real `sync`); `busy`: a block of the queue
+/// runs now, so this `sync` is likely to wait, and its stack is kept (an uncontended `sync` pays no
+/// unwinding: a deadlock's members are all contended).
+static void publish_queue_wait(void *object, uintptr_t caller, int busy, int64_t tid) {
     if (__builtin_expect(!__atomic_load_n(&monitor_started, __ATOMIC_ACQUIRE), 0)) {
         pthread_once(&monitor_once, start_queue_monitor);
         __atomic_store_n(&monitor_started, 1, __ATOMIC_RELEASE);
     }
-    int64_t tid = lv_interposer_tid();
-    for (int probe = 0; probe < MAX_QUEUE_WAITS; probe++) {
-        int slot = (int)((uint64_t)(tid + probe) % MAX_QUEUE_WAITS);
-        uint32_t free_slot = 0;
-        if (!__atomic_compare_exchange_n(&queue_waits[slot].claimed, &free_slot, 1, 0, __ATOMIC_ACQUIRE,
-                                         __ATOMIC_RELAXED)) {
-            continue;
-        }
-        queue_wait *wait = &queue_waits[slot];
-        wait->tid = tid;
-        wait->serial = lv_tls_state.serial;
-        wait->state = &lv_tls_state;
-        wait->object = object;
-        wait->caller = caller;
-        // The stack only where the queue runs a block now, so that this `sync` is likely to wait: an
-        // uncontended `sync` pays no unwinding (a deadlock's members are all contended).
-        wait->stack_depth = 0;
-        if (queue_holder(object) != 0) {
-            lv_enter_validator();
-            wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
-            lv_leave_validator();
-        }
-        __atomic_store_n(&wait->wait_id, ((uint64_t)tid << 32) | ++thread_waits, __ATOMIC_RELEASE);
-        queue_wait_slot = slot;
-        return;
+    int slot = queue_thread.wait_slot - 1;
+    if (__builtin_expect(slot < 0, 0) && (slot = claim_wait_slot(tid)) < 0) return;
+    queue_wait *wait = &queue_waits[slot];
+    wait->tid = tid;
+    wait->serial = lv_tls_state.serial;
+    wait->state = &lv_tls_state;
+    wait->object = object;
+    wait->caller = caller;
+    wait->stack_depth = 0;
+    if (busy) {
+        lv_enter_validator();
+        wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
+        lv_leave_validator();
     }
+    __atomic_store_n(&wait->wait_id, ((uint64_t)tid << 32) | ++queue_thread.waits, __ATOMIC_RELEASE);
+    queue_thread.wait_published = 1;
 }
 
 /// The calling thread no longer waits (its block runs, or the `sync` returned).
-static void withdraw_queue_wait(void) {
-    int slot = queue_wait_slot;
-    if (slot < 0) return;
-    queue_wait_slot = -1;
-    __atomic_store_n(&queue_waits[slot].wait_id, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&queue_waits[slot].claimed, 0, __ATOMIC_RELEASE);
+static inline void withdraw_queue_wait(void) {
+    if (!queue_thread.wait_published) return;
+    queue_thread.wait_published = 0;
+    __atomic_store_n(&queue_waits[queue_thread.wait_slot - 1].wait_id, 0, __ATOMIC_RELEASE);
 }
 
 typedef struct {
@@ -480,6 +466,7 @@ typedef struct {
     pthread_t thread;
     int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
     int idle;     // no block of the queue ran or waited to start when it was called
+    int64_t tid;  // the calling thread's kernel id
     uint64_t wait_started;  // for a pending one: when its wait began (lock_stat's contention and wait time)
     int ran_here;
     const void *block;
@@ -520,7 +507,7 @@ static void lv_run_holding_queue(queue_sync *sync) {
         lv_leave_validator();
     }
     sync->ran_here = 1;
-    set_queue_holder(object, lv_interposer_tid());
+    set_queue_holder(object, sync->tid);
     if (sync->block) {
         ((const queue_block_header *)sync->block)->invoke(sync->block);
     } else {
@@ -555,7 +542,7 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
     int64_t tid = lv_interposer_tid();
     // The main queue's blocks run on the main thread: a `sync` onto it from there never starts. Outside a
     // block of the main queue, the main thread is taken to hold it for the call, so that it is recursion too.
-    int main_here = queue == dq.main && on_main_thread() && holder != tid;
+    int main_here = queue == dq.main && on_main_thread(tid) && holder != tid;
     if (holder == tid || main_here) {
         lv_enter_validator();
         if (main_here) (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
@@ -578,14 +565,15 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
     // the wait, so that an inversion is reported before a deadlock can form.
     // The main queue's `sync` always waits for the main thread.
     int pending = holder != 0 || queue == dq.main;
-    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, 0, 0, block, context, function};
+    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, tid, 0, 0, block, context,
+                       function};
     if (sync.pending) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
         lv_leave_validator();
         sync.wait_started = lv_rdtsc();
     }
-    publish_queue_wait(object, caller);
+    publish_queue_wait(object, caller, holder != 0, tid);
     real_f(queue, &sync, lv_run_sync_function);
     withdraw_queue_wait();
     if (sync.pending && !sync.ran_here) {

@@ -52,6 +52,8 @@ int lv_pthreads_active(void);
 typedef struct lv_pthread_object {
     lv_annotated_fast fast;
     void *lock;
+    int64_t queue_holder;   ///< a serial queue's: the thread running one of its blocks, 0 when none
+    uint32_t queue_queued;  ///< a serial queue's: blocks `async` put there that have not started yet
 } lv_pthread_object;
 
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
