@@ -37,45 +37,13 @@ import Testing
             FileManager.default.isExecutableFile(atPath: executable.path)
                 && FileManager.default.fileExists(atPath: library.path),
             "\(executable.path) or \(library.path) is missing: `swift build --build-tests` builds them")
-        let reportPath = NSTemporaryDirectory() + "deadlock-\(getpid())-\(scenario)-\(UUID().uuidString).json"
-        defer { try? FileManager.default.removeItem(atPath: reportPath) }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = [scenario]
-        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
-        variables["LOCKVALIDATOR_REPORT"] = reportPath
-        if name == "deadlock-corpus" { variables["LD_PRELOAD"] = library.path }
-        variables.merge(environment) { _, new in new }
-        process.environment = variables
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        let start = ContinuousClock.now
-        try process.run()
-        // Read while it runs: a full pipe would stop the child.
-        nonisolated(unsafe) var outputData = Data()
-        nonisolated(unsafe) var errorData = Data()
-        let reading = DispatchGroup()
-        DispatchQueue.global().async(group: reading) { outputData = output.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: reading) { errorData = error.fileHandleForReading.readDataToEndOfFile() }
-        var killed = false
-        if finished.wait(timeout: .now() + 60) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            killed = true
-            finished.wait()
-        }
-        let elapsed = ContinuousClock.now - start
-        reading.wait()
-        let report = try? JSONDecoder().decode(
-            ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
+        let child = try ChildProcess.run(
+            executable, [scenario],
+            environment: (name == "deadlock-corpus" ? ["LD_PRELOAD": library.path] : [:]).merging(environment) { _, new in new },
+            reportName: "deadlock-\(scenario)", limit: .seconds(60))
         return Run(
-            status: process.terminationStatus, killed: killed,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-            output: String(decoding: outputData, as: UTF8.self), error: String(decoding: errorData, as: UTF8.self),
-            report: report)
+            status: child.status, killed: child.killed, seconds: child.seconds, output: child.output,
+            error: child.error, report: child.report)
     }
 
     // MARK: Deadlocks end the run, with the cycle
