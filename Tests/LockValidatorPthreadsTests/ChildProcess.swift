@@ -12,6 +12,15 @@ struct ChildProcess {
     let error: String
     let report: ValidationReport?
 
+    var rules: [Rule] { report?.violations.map(\.rule) ?? [] }
+    /// The report's `deadlock` violation, if any.
+    var deadlock: Violation? { report?.violations.first { $0.rule == .deadlock } }
+    /// What the scenario itself returned, when it finished (its last line `…: <name> returned <n>`).
+    var scenarioResult: Int32? {
+        output.split(separator: "\n").last { $0.contains(": ") && $0.contains(" returned ") }
+            .flatMap { $0.split(separator: " ").last }.flatMap { Int32($0) }
+    }
+
     /// Runs `executable` with `arguments` and `environment` added; kills it (SIGKILL) after `limit`.
     static func run(
         _ executable: URL, _ arguments: [String], environment: [String: String], reportName: String,

@@ -7,22 +7,7 @@ import Testing
 /// after 60 s; the test reads its exit status, standard error and report. A deadlock must end the run
 /// with the `deadlock` report naming every thread of the cycle; a long wait that is not one must not.
 @Suite(.serialized) struct DeadlockWatchdogTests {
-    struct Run {
-        let status: Int32
-        let killed: Bool
-        let seconds: Double
-        let output: String
-        let error: String
-        let report: ValidationReport?
-
-        var rules: [Rule] { report?.violations.map(\.rule) ?? [] }
-        var deadlock: Violation? { report?.violations.first { $0.rule == .deadlock } }
-        /// What the scenario itself returned, when it finished.
-        var scenarioResult: Int32? {
-            output.split(separator: "\n").last { $0.contains(": ") && $0.contains(" returned ") }
-                .flatMap { $0.split(separator: " ").last }.flatMap { Int32($0) }
-        }
-    }
+    typealias Run = ChildProcess
 
     static let buildDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         .deletingLastPathComponent()
@@ -37,13 +22,10 @@ import Testing
             FileManager.default.isExecutableFile(atPath: executable.path)
                 && FileManager.default.fileExists(atPath: library.path),
             "\(executable.path) or \(library.path) is missing: `swift build --build-tests` builds them")
-        let child = try ChildProcess.run(
-            executable, [scenario],
-            environment: (name == "deadlock-corpus" ? ["LD_PRELOAD": library.path] : [:]).merging(environment) { _, new in new },
+        let preload = name == "deadlock-corpus" ? ["LD_PRELOAD": library.path] : [:]
+        return try ChildProcess.run(
+            executable, [scenario], environment: preload.merging(environment) { _, new in new },
             reportName: "deadlock-\(scenario)", limit: .seconds(60))
-        return Run(
-            status: child.status, killed: child.killed, seconds: child.seconds, output: child.output,
-            error: child.error, report: child.report)
     }
 
     // MARK: Deadlocks end the run, with the cycle
