@@ -44,6 +44,16 @@ final class ExpectingVault: Sendable {
     let silver = Mutex(0)
 }
 
+extension DispatchSemaphore {
+    /// A semaphore whose first `count` waits do not wait. Made at 0 and signalled: Dispatch traps when a
+    /// semaphore is freed below the value it was made with.
+    static func tickets(_ count: Int) -> DispatchSemaphore {
+        let semaphore = DispatchSemaphore(value: 0)
+        for _ in 0..<count { semaphore.signal() }
+        return semaphore
+    }
+}
+
 /// Counted under a spin lock, which orders its accesses.
 final class Counter: @unchecked Sendable {
     var value = 0

@@ -54,7 +54,9 @@ import Testing
     // MARK: A call that blocks, under a spin lock
 
     @Test func failsSleepingUnderASpinLock() {
-        contend(SpinLock("Vault.failing"), inside: { usleep(1) })
+        // A wait that does not wait (the semaphore has a ticket for each call): the spin lock's hold stays short.
+        let tickets = DispatchSemaphore.tickets(100)
+        contend(SpinLock("Vault.failing"), inside: { tickets.wait() })
     }
 
     @Test func passesASpinLockContendedWithoutBlocking() {
@@ -65,6 +67,7 @@ import Testing
 
     @Test func passesASleepUnderASpinLockItExpects() {
         let lock = SpinLock("Vault.expecting")
-        expectLockViolation(.blockingWhileHeld) { contend(lock, inside: { usleep(1) }) }
+        let tickets = DispatchSemaphore.tickets(100)
+        expectLockViolation(.blockingWhileHeld) { contend(lock, inside: { tickets.wait() }) }
     }
 }
