@@ -69,6 +69,13 @@ static inline void queue_functions_resolved(void) { pthread_once(&dq_once, resol
 /// Whether this call is validated (as the pthread functions decide).
 static inline int validating(void) { return lv_pthreads_active() && lv_validation_enabled() && !lv_inside_validator(); }
 
+/// The calling thread's state when this call is validated, else NULL: the thread-local reached once.
+__attribute__((always_inline)) static inline lv_thread_state *validating_thread(void) {
+    if (!(lv_pthreads_active() && lv_validation_enabled())) return NULL;
+    lv_thread_state *thread = lv_thread();
+    return thread->inside_validator == 0 ? thread : NULL;
+}
+
 // MARK: Which attributes make concurrent queues
 
 #define MAX_CONCURRENT_ATTRIBUTES 64
@@ -308,7 +315,7 @@ __attribute__((noinline, cold)) static int claim_wait_slot(int64_t tid) {
 /// Publishes the calling thread's wait for `object` (before the real `sync`); `busy`: a block of the queue
 /// runs now, so this `sync` is likely to wait, and its stack is kept (an uncontended `sync` pays no
 /// unwinding: a deadlock's members are all contended).
-static void publish_queue_wait(void *object, uintptr_t caller, int busy, int64_t tid) {
+static void publish_queue_wait(void *object, uintptr_t caller, int busy, int64_t tid, lv_thread_state *thread) {
     if (__builtin_expect(!__atomic_load_n(&monitor_started, __ATOMIC_ACQUIRE), 0)) {
         pthread_once(&monitor_once, start_queue_monitor);
         __atomic_store_n(&monitor_started, 1, __ATOMIC_RELEASE);
@@ -317,8 +324,8 @@ static void publish_queue_wait(void *object, uintptr_t caller, int busy, int64_t
     if (__builtin_expect(slot < 0, 0) && (slot = claim_wait_slot(tid)) < 0) return;
     queue_wait *wait = &queue_waits[slot];
     wait->tid = tid;
-    wait->serial = lv_tls_state.serial;
-    wait->state = &lv_tls_state;
+    wait->serial = thread->serial;
+    wait->state = thread;
     wait->object = object;
     wait->caller = caller;
     wait->stack_depth = 0;
@@ -467,6 +474,7 @@ typedef struct {
     int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
     int idle;     // no block of the queue ran or waited to start when it was called
     int64_t tid;  // the calling thread's kernel id
+    lv_thread_state *state;  // and its validator state
     uint64_t wait_started;  // for a pending one: when its wait began (lock_stat's contention and wait time)
     int ran_here;
     const void *block;
@@ -498,11 +506,11 @@ static void lv_run_holding_queue(queue_sync *sync) {
         lv_enter_validator();
         lv_pthread_did_acquire(object, sync->caller, waited != 0 ? waited : 1);
         lv_leave_validator();
-    } else if (!lv_annotated_took_fast(&object->fast, lv_thread(), sync->caller)) {
+    } else if (!lv_annotated_took_fast(&object->fast, sync->state, sync->caller)) {
         // Not the common case (the C fast path's): the Swift steps. An owner's deinit flushing its idle
         // queue with a lock held waits for nothing: a try-lock.
         lv_enter_validator();
-        uint32_t how = sync->idle && lv_thread()->depth > 0 && in_deinit() ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
+        uint32_t how = sync->idle && sync->state->depth > 0 && in_deinit() ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
         (void)lv_pthread_took(object, how, sync->caller);
         lv_leave_validator();
     }
@@ -514,7 +522,7 @@ static void lv_run_holding_queue(queue_sync *sync) {
         sync->function(sync->context);
     }
     set_queue_holder(object, 0);
-    if (!lv_annotated_release_fast(&object->fast, lv_thread())) {
+    if (!lv_annotated_release_fast(&object->fast, sync->state)) {
         lv_enter_validator();
         lv_pthread_will_release(object, sync->caller);
         lv_leave_validator();
@@ -528,7 +536,8 @@ static void lv_run_sync_function(void *context) { lv_run_holding_queue(context);
 /// acquire: reported before Dispatch would deadlock, and the block run here instead.
 static void lv_queue_sync_call(void *queue, const void *block, void *context, void (*function)(void *),
                                void (*real_f)(void *, void *, void (*)(void *)), uintptr_t caller) {
-    void *object = validating() ? serial_queue_object(queue, caller) : NULL;
+    lv_thread_state *thread = validating_thread();
+    void *object = thread ? serial_queue_object(queue, caller) : NULL;
     if (object == NULL) {
         if (block) {
             (real_f == dq.sync_f ? dq.sync : dq.barrier_sync)(queue, block);
@@ -565,17 +574,17 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
     // the wait, so that an inversion is reported before a deadlock can form.
     // The main queue's `sync` always waits for the main thread.
     int pending = holder != 0 || queue == dq.main;
-    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, tid, 0, 0, block, context,
-                       function};
+    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, tid, thread, 0, 0, block,
+                       context, function};
     if (sync.pending) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
         lv_leave_validator();
         sync.wait_started = lv_rdtsc();
     }
-    publish_queue_wait(object, caller, holder != 0, tid);
+    publish_queue_wait(object, caller, holder != 0, tid, thread);
     real_f(queue, &sync, lv_run_sync_function);
-    withdraw_queue_wait();
+    if (!sync.ran_here) withdraw_queue_wait();  // else its block did
     if (sync.pending && !sync.ran_here) {
         // Another thread ran it (the main queue's): this thread never held the queue.
         lv_enter_validator();
