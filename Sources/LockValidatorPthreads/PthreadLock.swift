@@ -69,7 +69,8 @@ final class PthreadLock {
         cObject = .allocate(capacity: 1)
         cObject.initialize(
             to: lv_pthread_object(
-                fast: annotated.tracking.fastPathState(nesting: nesting), lock: nil, queue_holder: 0, queue_queued: 0))
+                fast: annotated.tracking.fastPathState(nesting: nesting), lock: nil, queue_holder: 0, queue_queued: 0,
+                queue_creator: 0))
     }
 
     deinit { cObject.deallocate() }

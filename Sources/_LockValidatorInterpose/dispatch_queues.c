@@ -135,6 +135,7 @@ static void *queue_made(void *queue, const char *label, const void *attribute, u
     }
     lv_enter_validator();
     void *object = lv_dispatch_queue_created(queue, label, caller);
+    if (object) ((lv_pthread_object *)object)->queue_creator = lv_interposer_tid();  // published by the table
     lv_pthreads_set_object(queue_key(queue), object ? object : LV_PT_UNTRACKED);
     lv_leave_validator();
     return queue;
@@ -234,7 +235,17 @@ static inline int64_t queue_state(void *object, int *queued) {
     return queue_holder(object);
 }
 
+/// Whether this is the first use of the queue, by the thread that made it (`tid`); the queue is used after.
+static inline int first_use_by_creator(void *object, int64_t tid) {
+    int64_t *creator = &((lv_pthread_object *)object)->queue_creator;
+    int64_t made_by = __atomic_load_n(creator, __ATOMIC_RELAXED);
+    if (__builtin_expect(made_by == 0, 1)) return 0;
+    __atomic_store_n(creator, 0, __ATOMIC_RELAXED);
+    return made_by == tid;
+}
+
 void lv_dispatch_queue_block_submitted(void *object) {
+    (void)first_use_by_creator(object, 0);
     __atomic_add_fetch(&((lv_pthread_object *)object)->queue_queued, 1, __ATOMIC_RELEASE);
 }
 
@@ -243,17 +254,21 @@ static void queued_block_starts(void *object) {
     if (__atomic_load_n(queued, __ATOMIC_RELAXED) != 0) __atomic_sub_fetch(queued, 1, __ATOMIC_RELEASE);
 }
 
-// MARK: A queue's owner flushing it from its deinit
+// MARK: A queue's owner setting it up in its init, and flushing it in its deinit
 
 // GRDB's SerializedDatabase syncs onto its private queue in its deinit, sometimes with a lock held (the
 // last reference dropped under it), while blocks `async` put on that queue take the lock: lock -> queue
 // against queue -> lock. Yet no block can be queued or running then: each block the owner submits holds
-// the owner, which is being deinitialised. So a `sync` made in a deinit, onto a queue with no block running
-// or queued, waits for nothing, and is taken as a try-lock is: it orders nothing into the queue (what its
-// block takes is still ordered after the queue). A busy queue's is an acquire as any other.
+// the owner, which is being deinitialised. Its init syncs onto the queue it has just made, sometimes inside
+// another queue's block (a database made while another is written): no other thread knows that queue yet.
+// Neither `sync` can wait. So a `sync` made in a Swift class's deinit onto a queue with no block running or
+// queued, or in a class's init onto a queue this thread made and nothing used yet, is taken as a try-lock
+// is: it orders nothing into the queue (what its block takes is still ordered after the queue). A busy
+// queue's, or a queue used before, is an acquire as any other.
 
-/// Whether the calling code runs in a Swift class's deinit: a frame of a deallocating deinit (`…CfD`).
-__attribute__((noinline, cold)) static int in_deinit(void) {
+/// Whether the calling code runs in a Swift class's deinit (a frame of a deallocating deinit, `…CfD`),
+/// when `deinit` is set, or in a class's init (`…fc`), when `init` is.
+__attribute__((noinline, cold)) static int in_owner_lifecycle(int init, int deinit) {
     void *frames[LV_MAX_FRAMES];
     int depth = lv_backtrace(frames, LV_MAX_FRAMES);
     for (int index = 0; index < depth; index++) {
@@ -261,7 +276,9 @@ __attribute__((noinline, cold)) static int in_deinit(void) {
         uintptr_t start = 0;
         if (lv_symbol_covering((uintptr_t)frames[index] - 1, 1, &name, &start) != 0 || name == NULL) continue;
         size_t length = strlen(name);
-        if (length > 4 && name[0] == '$' && name[1] == 's' && strcmp(name + length - 3, "CfD") == 0) return 1;
+        if (length < 5 || name[0] != '$' || name[1] != 's') continue;
+        if (deinit && strcmp(name + length - 3, "CfD") == 0) return 1;
+        if (init && strcmp(name + length - 2, "fc") == 0) return 1;
     }
     return 0;
 }
@@ -473,6 +490,7 @@ typedef struct {
     pthread_t thread;
     int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
     int idle;     // no block of the queue ran or waited to start when it was called
+    int fresh;    // the queue's first use, by the thread that made it
     int64_t tid;  // the calling thread's kernel id
     lv_thread_state *state;  // and its validator state
     uint64_t wait_started;  // for a pending one: when its wait began (lock_stat's contention and wait time)
@@ -510,7 +528,9 @@ static void lv_run_holding_queue(queue_sync *sync) {
         // Not the common case (the C fast path's): the Swift steps. An owner's deinit flushing its idle
         // queue with a lock held waits for nothing: a try-lock.
         lv_enter_validator();
-        uint32_t how = sync->idle && sync->state->depth > 0 && in_deinit() ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
+        int waits_for_nothing = sync->state->depth > 0 && (sync->idle || sync->fresh) &&
+                                in_owner_lifecycle(sync->fresh, sync->idle);
+        uint32_t how = waits_for_nothing ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
         (void)lv_pthread_took(object, how, sync->caller);
         lv_leave_validator();
     }
@@ -574,8 +594,9 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
     // the wait, so that an inversion is reported before a deadlock can form.
     // The main queue's `sync` always waits for the main thread.
     int pending = holder != 0 || queue == dq.main;
-    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, tid, thread, 0, 0, block,
-                       context, function};
+    int fresh = first_use_by_creator(object, tid);
+    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, fresh, tid, thread, 0, 0,
+                       block, context, function};
     if (sync.pending) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
@@ -624,6 +645,7 @@ void *lv_dispatch_serial_queue_object(const void *queue, uintptr_t caller) {
 /// A block starts on this thread holding its queue's `object`.
 static void *queue_block_begins(void *object, uintptr_t caller) {
     if (object == NULL || !validating()) return NULL;
+    (void)first_use_by_creator(object, 0);
     lv_enter_validator();
     // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
     (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);

@@ -75,6 +75,46 @@ enum QueueOwners {
         return dropped.value == 100 ? 0 : 1
     }
 
+    /// GRDB's SerializedDatabase again: its init makes its queue and syncs onto it at once.
+    final class Store: @unchecked Sendable {
+        let queue: DispatchQueue
+
+        init() {
+            queue = DispatchQueue(label: "db.store")
+            queue.sync {}
+        }
+
+        init(sharing queue: DispatchQueue) {
+            self.queue = queue
+            queue.sync {}
+        }
+    }
+
+    /// `queue-owner-init`: four threads each make stores inside a registry queue's block (registry -> the
+    /// store's new queue, in the store's init), then sync onto the store's queue and the registry inside it
+    /// (store -> registry). The store's queue was new, known to no other thread: its first `sync` could not
+    /// wait, and orders nothing. `queue-owner-init shared`: the init syncs onto a queue used before, which
+    /// any thread may hold: an inversion.
+    static func ownerInit() -> Int32 {
+        let registry = DispatchQueue(label: "db.registry")
+        let shared = DispatchQueue(label: "db.shared")
+        shared.sync {}
+        if scenarioArguments == ["shared"] {
+            // One thread after the other: four at once deadlock for real (the queue monitor ends the run).
+            let store = Box<Store?>(nil)
+            onThread { store.value = registry.sync { Store(sharing: shared) } }
+            onThread { store.value!.queue.sync { registry.sync {} } }
+            return 0
+        }
+        concurrently(4) { _ in
+            for _ in 0..<25 {
+                let store = registry.sync { Store() }
+                store.queue.sync { registry.sync {} }
+            }
+        }
+        return 0
+    }
+
     /// `queue-work-item <how>`: blocks Dispatch makes itself (dispatch_block_create) hold their serial queue
     /// as plain `async` blocks do: a DispatchWorkItem (`item`) or an `async` with a QoS (`qos`) or flags
     /// (`flags`) takes a lock inside the queue, and code holding the lock then syncs onto the queue: an

@@ -54,6 +54,7 @@ typedef struct lv_pthread_object {
     void *lock;
     int64_t queue_holder;   ///< a serial queue's: the thread running one of its blocks, 0 when none
     uint32_t queue_queued;  ///< a serial queue's: blocks `async` put there that have not started yet
+    int64_t queue_creator;  ///< a serial queue's: the thread that made it, until it is first used (then 0)
 } lv_pthread_object;
 
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
