@@ -70,7 +70,7 @@ final class PthreadLock {
         cObject.initialize(
             to: lv_pthread_object(
                 fast: annotated.tracking.fastPathState(nesting: nesting), lock: nil, queue_holder: 0, queue_queued: 0,
-                queue_creator: 0))
+                queue_creator: 0, queue_made_in: 0, queue_made_depth: 0, queue_used: 0))
     }
 
     deinit { cObject.deallocate() }

@@ -135,7 +135,14 @@ static void *queue_made(void *queue, const char *label, const void *attribute, u
     }
     lv_enter_validator();
     void *object = lv_dispatch_queue_created(queue, label, caller);
-    if (object) ((lv_pthread_object *)object)->queue_creator = lv_interposer_tid();  // published by the table
+    if (object) {
+        // Published by the table's store. The lock held last now tells a temporary queue (see below).
+        lv_pthread_object *made = object;
+        lv_thread_state *thread = lv_thread();
+        made->queue_creator = lv_interposer_tid();
+        made->queue_made_depth = thread->depth;
+        made->queue_made_in = thread->depth > 0 ? thread->held[thread->depth - 1].instance : 0;
+    }
     lv_pthreads_set_object(queue_key(queue), object ? object : LV_PT_UNTRACKED);
     lv_leave_validator();
     return queue;
@@ -235,17 +242,31 @@ static inline int64_t queue_state(void *object, int *queued) {
     return queue_holder(object);
 }
 
-/// Whether this is the first use of the queue, by the thread that made it (`tid`); the queue is used after.
-static inline int first_use_by_creator(void *object, int64_t tid) {
-    int64_t *creator = &((lv_pthread_object *)object)->queue_creator;
-    int64_t made_by = __atomic_load_n(creator, __ATOMIC_RELAXED);
-    if (__builtin_expect(made_by == 0, 1)) return 0;
-    __atomic_store_n(creator, 0, __ATOMIC_RELAXED);
-    return made_by == tid;
+/// The queue is used by thread `tid` (0: by an `async`, for any thread): it is no longer its creator's
+/// alone when `tid` is another. Returns whether this was its first use, by its creator.
+static inline int queue_used_by(void *object, int64_t tid) {
+    lv_pthread_object *queue = object;
+    int64_t creator = __atomic_load_n(&queue->queue_creator, __ATOMIC_RELAXED);
+    if (__builtin_expect(creator == 0, 1)) return 0;
+    if (creator != tid) __atomic_store_n(&queue->queue_creator, 0, __ATOMIC_RELAXED);
+    int first = !__atomic_load_n(&queue->queue_used, __ATOMIC_RELAXED);
+    if (first) __atomic_store_n(&queue->queue_used, 1, __ATOMIC_RELAXED);
+    return first && creator == tid;
+}
+
+/// Whether the queue is a temporary of `thread` (`tid`): made while it held a lock it still holds, and
+/// used by no other thread since (GRDB's Database.erase() makes an in-memory database, whose queue it
+/// reads inside the erased one's block). No other thread has the queue, so this thread's `sync` onto it
+/// cannot wait.
+static inline int temporary_of(void *object, int64_t tid, const lv_thread_state *thread) {
+    const lv_pthread_object *queue = object;
+    uint32_t depth = queue->queue_made_depth;
+    return __atomic_load_n(&queue->queue_creator, __ATOMIC_RELAXED) == tid && depth > 0 && thread->depth >= depth &&
+           thread->held[depth - 1].instance == queue->queue_made_in;
 }
 
 void lv_dispatch_queue_block_submitted(void *object) {
-    (void)first_use_by_creator(object, 0);
+    (void)queue_used_by(object, 0);
     __atomic_add_fetch(&((lv_pthread_object *)object)->queue_queued, 1, __ATOMIC_RELEASE);
 }
 
@@ -491,6 +512,7 @@ typedef struct {
     int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
     int idle;     // no block of the queue ran or waited to start when it was called
     int fresh;    // the queue's first use, by the thread that made it
+    int temporary;  // the queue is the calling thread's temporary (temporary_of)
     int64_t tid;  // the calling thread's kernel id
     lv_thread_state *state;  // and its validator state
     uint64_t wait_started;  // for a pending one: when its wait began (lock_stat's contention and wait time)
@@ -528,8 +550,9 @@ static void lv_run_holding_queue(queue_sync *sync) {
         // Not the common case (the C fast path's): the Swift steps. An owner's deinit flushing its idle
         // queue with a lock held waits for nothing: a try-lock.
         lv_enter_validator();
-        int waits_for_nothing = sync->state->depth > 0 && (sync->idle || sync->fresh) &&
-                                in_owner_lifecycle(sync->fresh, sync->idle);
+        int waits_for_nothing =
+            sync->state->depth > 0 &&
+            (sync->temporary || ((sync->idle || sync->fresh) && in_owner_lifecycle(sync->fresh, sync->idle)));
         uint32_t how = waits_for_nothing ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
         (void)lv_pthread_took(object, how, sync->caller);
         lv_leave_validator();
@@ -594,9 +617,10 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
     // the wait, so that an inversion is reported before a deadlock can form.
     // The main queue's `sync` always waits for the main thread.
     int pending = holder != 0 || queue == dq.main;
-    int fresh = first_use_by_creator(object, tid);
-    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, fresh, tid, thread, 0, 0,
-                       block, context, function};
+    int fresh = queue_used_by(object, tid);
+    int temporary = temporary_of(object, tid, thread);
+    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, fresh, temporary, tid, thread,
+                       0, 0, block, context, function};
     if (sync.pending) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
@@ -645,7 +669,7 @@ void *lv_dispatch_serial_queue_object(const void *queue, uintptr_t caller) {
 /// A block starts on this thread holding its queue's `object`.
 static void *queue_block_begins(void *object, uintptr_t caller) {
     if (object == NULL || !validating()) return NULL;
-    (void)first_use_by_creator(object, 0);
+    (void)queue_used_by(object, lv_interposer_tid());
     lv_enter_validator();
     // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
     (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);

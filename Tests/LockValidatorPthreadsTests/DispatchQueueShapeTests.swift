@@ -35,6 +35,14 @@ import Testing
         #expect(run.status == (arguments.isEmpty ? 0 : 66))
     }
 
+    /// GRDB's Database.erase(): a queue made inside another queue's block and synced onto there by its
+    /// maker alone (four threads) orders nothing into it; once another thread has used it, it does.
+    @Test(arguments: [[], ["shared"]])
+    func aTemporaryQueueOnlyItsMakerUsesOrdersNothingIntoIt(arguments: [String]) throws {
+        let run = try PthreadInterpositionTests.run("queue-temporary", arguments)
+        #expect(run.rules == (arguments.isEmpty ? [] : [.lockOrderInversion]), "\(run.error)")
+    }
+
     /// Blocks made by dispatch_block_create hold their queue as plain `async` blocks do.
     @Test(arguments: ["item", "qos", "flags"])
     func aBlockDispatchMakesHoldsItsQueue(how: String) throws {

@@ -115,6 +115,43 @@ enum QueueOwners {
         return 0
     }
 
+    /// A queue of one class, made wherever it is needed.
+    static func temporaryQueue() -> DispatchQueue { DispatchQueue(label: "db.temporary") }
+
+    /// `queue-temporary`: GRDB's Database.erase(): four threads each make a queue inside an outer queue's
+    /// block and sync onto it there, twice (outer -> temporary); elsewhere a temporary's block syncs onto
+    /// the outer queue (temporary -> outer). No other thread has the temporaries: clean.
+    /// `queue-temporary shared`: another thread syncs onto the temporary while its maker still holds the
+    /// outer queue; the maker's `sync` onto it then orders outer -> temporary, and the other order is an
+    /// inversion.
+    static func temporary() -> Int32 {
+        let outer = DispatchQueue(label: "db.outer")
+        if scenarioArguments == ["shared"] {
+            let made = Box<DispatchQueue?>(nil)
+            onThread {
+                outer.sync {
+                    let temporary = temporaryQueue()
+                    made.value = temporary
+                    onThread { temporary.sync {} }
+                    temporary.sync {}
+                }
+            }
+            onThread { made.value!.sync { outer.sync {} } }
+            return 0
+        }
+        concurrently(4) { _ in
+            for _ in 0..<25 {
+                outer.sync {
+                    let temporary = temporaryQueue()
+                    temporary.sync {}
+                    temporary.sync {}
+                }
+            }
+        }
+        onThread { temporaryQueue().sync { outer.sync {} } }
+        return 0
+    }
+
     /// `queue-work-item <how>`: blocks Dispatch makes itself (dispatch_block_create) hold their serial queue
     /// as plain `async` blocks do: a DispatchWorkItem (`item`) or an `async` with a QoS (`qos`) or flags
     /// (`flags`) takes a lock inside the queue, and code holding the lock then syncs onto the queue: an

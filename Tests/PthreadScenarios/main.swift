@@ -611,6 +611,7 @@ let scenarios: [String: () -> Int32] = [
     "blocking-call": BlockingCalls.blockingCall,
     "queue-owner-deinit": QueueOwners.ownerDeinit,
     "queue-owner-init": QueueOwners.ownerInit,
+    "queue-temporary": QueueOwners.temporary,
     "queue-work-item": QueueOwners.workItem,
     "main-queue": QueueOwners.mainQueue,
     "blocking-call-in-scope": BlockingCalls.blockingCallInScope,

@@ -54,7 +54,10 @@ typedef struct lv_pthread_object {
     void *lock;
     int64_t queue_holder;   ///< a serial queue's: the thread running one of its blocks, 0 when none
     uint32_t queue_queued;  ///< a serial queue's: blocks `async` put there that have not started yet
-    int64_t queue_creator;  ///< a serial queue's: the thread that made it, until it is first used (then 0)
+    int64_t queue_creator;     ///< a serial queue's: the thread that made it, while no other used it (then 0)
+    uint64_t queue_made_in;    ///< the lock its creator held last when it made the queue (an instance; 0: none)
+    uint32_t queue_made_depth; ///< how many locks its creator held then
+    uint32_t queue_used;       ///< whether a `sync`, an `async` or a block used the queue yet
 } lv_pthread_object;
 
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
