@@ -512,7 +512,6 @@ typedef struct {
     int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
     int idle;     // no block of the queue ran or waited to start when it was called
     int fresh;    // the queue's first use, by the thread that made it
-    int temporary;  // the queue is the calling thread's temporary (temporary_of)
     int64_t tid;  // the calling thread's kernel id
     lv_thread_state *state;  // and its validator state
     uint64_t wait_started;  // for a pending one: when its wait began (lock_stat's contention and wait time)
@@ -552,7 +551,7 @@ static void lv_run_holding_queue(queue_sync *sync) {
         lv_enter_validator();
         int waits_for_nothing =
             sync->state->depth > 0 &&
-            (sync->temporary || ((sync->idle || sync->fresh) && in_owner_lifecycle(sync->fresh, sync->idle)));
+            (temporary_of(object, sync->tid, sync->state) || ((sync->idle || sync->fresh) && in_owner_lifecycle(sync->fresh, sync->idle)));
         uint32_t how = waits_for_nothing ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
         (void)lv_pthread_took(object, how, sync->caller);
         lv_leave_validator();
@@ -618,9 +617,8 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
     // The main queue's `sync` always waits for the main thread.
     int pending = holder != 0 || queue == dq.main;
     int fresh = queue_used_by(object, tid);
-    int temporary = temporary_of(object, tid, thread);
-    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, fresh, temporary, tid, thread,
-                       0, 0, block, context, function};
+    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, fresh, tid, thread, 0, 0,
+                       block, context, function};
     if (sync.pending) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
