@@ -551,7 +551,8 @@ static void lv_run_holding_queue(queue_sync *sync) {
         lv_enter_validator();
         int waits_for_nothing =
             sync->state->depth > 0 &&
-            (temporary_of(object, sync->tid, sync->state) || ((sync->idle || sync->fresh) && in_owner_lifecycle(sync->fresh, sync->idle)));
+            (temporary_of(object, sync->tid, sync->state) ||
+             ((sync->idle || sync->fresh) && in_owner_lifecycle(sync->fresh, sync->idle)));
         uint32_t how = waits_for_nothing ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
         (void)lv_pthread_took(object, how, sync->caller);
         lv_leave_validator();

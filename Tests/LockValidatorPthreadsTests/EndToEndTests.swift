@@ -150,7 +150,9 @@ import Testing
         #expect(queues.contains("\"serial queue vault.gold created at FrontEndTests.swift:"), "\(queues)")
         let underSpinLock = try #require(issues["failsSleepingUnderASpinLock"])
         #expect(underSpinLock.contains("ERROR: blocking-while-held"), "\(underSpinLock)")
-        #expect(underSpinLock.contains("called dispatch_semaphore_wait(), which may block, with the spin lock"), "\(underSpinLock)")
+        #expect(
+            underSpinLock.contains("called dispatch_semaphore_wait(), which may block, with the spin lock"),
+            "\(underSpinLock)")
 
         // The report file, and SARIF made from it, valid against the schema.
         let report = try #require(run.report)

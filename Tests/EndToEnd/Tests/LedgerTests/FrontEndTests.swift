@@ -15,7 +15,9 @@ import Testing
 
     @Test func failsMutexesInBothOrders() {
         let vault = FailingVault()
-        contend({ body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } }, invert: true)
+        contend(
+            { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
+            invert: true)
     }
 
     @Test func passesMutexesInOneOrder() {

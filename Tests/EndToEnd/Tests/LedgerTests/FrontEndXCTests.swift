@@ -8,7 +8,9 @@ import XCTest
 final class FrontEndXCTests: LockValidatedTestCase {
     func testFailsMutexesInBothOrders() {
         let vault = XCTestVault()
-        contend({ body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } }, invert: true)
+        contend(
+            { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
+            invert: true)
     }
 
     func testFailsQueuesSyncedInBothOrders() {
@@ -22,7 +24,9 @@ final class FrontEndXCTests: LockValidatedTestCase {
 
     func testPassesAllThreeInOneOrder() {
         let vault = XCTestOrderedVault()
-        contend({ body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } }, invert: false)
+        contend(
+            { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
+            invert: false)
         contend(DispatchQueue(label: "xctest.first"), DispatchQueue(label: "xctest.second"), invert: false)
         let counter = Counter()
         contend(SpinLock("XCTestVault.ordered"), inside: { counter.value += 1 })
