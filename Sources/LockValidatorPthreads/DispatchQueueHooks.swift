@@ -28,3 +28,12 @@ func dispatchQueueCreated(
     let lock = PthreadLock(kind: .serialQueue, of: lockClass, site: .code(site), nesting: nesting)
     return lock.retainedObject()
 }
+
+/// The main queue: no call makes it, so its one class is named for it, with the site of its first use.
+@_cdecl("lv_dispatch_main_queue_used")
+func dispatchMainQueueUsed(_ queue: UnsafeRawPointer, _ caller: UInt) -> UnsafeMutableRawPointer? {
+    let site = CodeSite(returnAddress: caller)
+    let lockClass = LockClass.named("serial queue main", site: .code(site), isInterposed: true)
+    let lock = PthreadLock(kind: .serialQueue, of: lockClass, site: .code(site), nesting: 0)
+    return lock.retainedObject()
+}

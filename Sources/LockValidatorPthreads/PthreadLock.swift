@@ -70,7 +70,10 @@ final class PthreadLock {
             of: lockClass, site: site, sleeps: kind != .spinLock, reentrant: kind == .recursiveMutex,
             recursiveReads: kind != .writerFirstRWLock, nesting: nesting)
         cObject = .allocate(capacity: 1)
-        cObject.initialize(to: lv_pthread_object(fast: annotated.tracking.fastPathState(nesting: nesting), lock: nil))
+        cObject.initialize(
+            to: lv_pthread_object(
+                fast: annotated.tracking.fastPathState(nesting: nesting), lock: nil, queue_holder: 0, queue_queued: 0,
+                queue_creator: 0, queue_made_in: 0, queue_made_depth: 0, queue_used: 0))
     }
 
     deinit { cObject.deallocate() }

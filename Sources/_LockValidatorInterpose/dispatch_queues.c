@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +33,9 @@ static struct {
     long (*semaphore_wait)(void *, uint64_t);
     long (*group_wait)(void *, uint64_t);
     uint64_t (*time)(uint64_t, int64_t);
+    void *(*current_queue)(void);
     const void *concurrent;  // DISPATCH_QUEUE_CONCURRENT
+    void *main;              // the main queue (_dispatch_main_q): a serial queue made by no call
 } dq;
 
 static pthread_once_t dq_once = PTHREAD_ONCE_INIT;
@@ -54,7 +57,9 @@ static void resolve_queue_functions(void) {
     dq.semaphore_wait = (__typeof__(dq.semaphore_wait))dlsym(RTLD_NEXT, "dispatch_semaphore_wait");
     dq.group_wait = (__typeof__(dq.group_wait))dlsym(RTLD_NEXT, "dispatch_group_wait");
     dq.time = (__typeof__(dq.time))dlsym(RTLD_NEXT, "dispatch_time");
+    dq.current_queue = (__typeof__(dq.current_queue))dlsym(RTLD_NEXT, "dispatch_get_current_queue");
     dq.concurrent = dlsym(RTLD_DEFAULT, "_dispatch_queue_attr_concurrent");
+    dq.main = dlsym(RTLD_DEFAULT, "_dispatch_main_q");
 }
 
 static inline void queue_functions_resolved(void) { pthread_once(&dq_once, resolve_queue_functions); }
@@ -63,6 +68,13 @@ static inline void queue_functions_resolved(void) { pthread_once(&dq_once, resol
 
 /// Whether this call is validated (as the pthread functions decide).
 static inline int validating(void) { return lv_pthreads_active() && lv_validation_enabled() && !lv_inside_validator(); }
+
+/// The calling thread's state when this call is validated, else NULL: the thread-local reached once.
+__attribute__((always_inline)) static inline lv_thread_state *validating_thread(void) {
+    if (!(lv_pthreads_active() && lv_validation_enabled())) return NULL;
+    lv_thread_state *thread = lv_thread();
+    return thread->inside_validator == 0 ? thread : NULL;
+}
 
 // MARK: Which attributes make concurrent queues
 
@@ -123,10 +135,45 @@ static void *queue_made(void *queue, const char *label, const void *attribute, u
     }
     lv_enter_validator();
     void *object = lv_dispatch_queue_created(queue, label, caller);
+    if (object) {
+        // Published by the table's store. The lock held last now tells a temporary queue (see below).
+        lv_pthread_object *made = object;
+        lv_thread_state *thread = lv_thread();
+        made->queue_creator = lv_interposer_tid();
+        made->queue_made_depth = thread->depth;
+        made->queue_made_in = thread->depth > 0 ? thread->held[thread->depth - 1].instance : 0;
+    }
     lv_pthreads_set_object(queue_key(queue), object ? object : LV_PT_UNTRACKED);
     lv_leave_validator();
     return queue;
 }
+
+/// The main queue's validator object, made when it is first used (no call makes the main queue).
+__attribute__((noinline, cold)) static void *main_queue_object(uintptr_t caller) {
+    void *object = lv_pthreads_object(queue_key(dq.main));
+    if (object != NULL || !validating()) return object;
+    static pthread_mutex_t making = PTHREAD_MUTEX_INITIALIZER;
+    lv_enter_validator();
+    pthread_mutex_lock(&making);  // inside the validator: not validated
+    object = lv_pthreads_object(queue_key(dq.main));
+    if (object == NULL) {
+        object = lv_dispatch_main_queue_used(dq.main, caller);
+        lv_pthreads_set_object(queue_key(dq.main), object ? object : LV_PT_UNTRACKED);
+    }
+    pthread_mutex_unlock(&making);
+    lv_leave_validator();
+    return object;
+}
+
+/// The validator object of `queue` when it is a known serial queue (the main queue's made on first use).
+static inline void *serial_queue_object(const void *queue, uintptr_t caller) {
+    void *object = lv_pthreads_object(queue_key(queue));
+    if (__builtin_expect(object == NULL && queue == dq.main && queue != NULL, 0)) object = main_queue_object(caller);
+    return object;
+}
+
+/// Whether this thread is the main thread, on which the main queue's blocks run.
+static inline int on_main_thread(int64_t tid) { return tid == (int64_t)getpid(); }
 
 void *dispatch_queue_create(const char *label, const void *attribute) {
     queue_functions_resolved();
@@ -150,7 +197,6 @@ void *dispatch_queue_create_with_target(const char *label, const void *attribute
 // reported (`deadlock`), the report written and the process ended, as for pthread locks.
 
 #define MAX_QUEUE_WAITS 256
-#define MAX_QUEUE_HOLDERS 4096
 #define MAX_QUEUE_CYCLE 32
 #define QUEUE_SEARCH_AFTER_NS 1000000000ull
 
@@ -170,107 +216,171 @@ static queue_wait queue_waits[MAX_QUEUE_WAITS];
 /// The monitor's own record of when it first saw each slot's wait (publishing reads no clock).
 static uint64_t seen_wait_id[MAX_QUEUE_WAITS];
 static uint64_t seen_since_ns[MAX_QUEUE_WAITS];
-static __thread int queue_wait_slot = -1;
-/// Waits of this thread so far: a wait's id is its thread's id and this count, never reused.
-static __thread uint32_t thread_waits;
+/// A thread's own: in one thread-local variable, reached once a call (a shared library reaches each
+/// thread-local variable through __tls_get_addr).
+static __thread struct {
+    int64_t tid;         // the kernel's id for it, asked once (lv_interposer_tid)
+    int wait_slot;       // its slot in queue_waits + 1, kept until it exits; 0 before its first wait
+    int wait_published;  // whether its wait is published now
+    uint32_t waits;      // waits so far: a wait's id is its thread's id and this count, never reused
+} queue_thread;
 
-/// The thread running a block of each queue (by its validator object), 0 when none: open addressing,
-/// entries never removed (a queue's object lives as long as the process).
-static struct {
-    void *object;
-    int64_t tid;
-} queue_holders[MAX_QUEUE_HOLDERS];
+// Each queue's validator object (lv_pthread_object) keeps the thread running its block and the count of
+// blocks `async` put there that have not started: one load away from the object the lock table gives.
 
-static int holder_slot(void *object, int insert) {
-    uintptr_t hash = ((uintptr_t)object >> 4) * 0x9E3779B97F4A7C15ull;
-    for (int probe = 0; probe < MAX_QUEUE_HOLDERS; probe++) {
-        int slot = (int)((hash + (uintptr_t)probe) % MAX_QUEUE_HOLDERS);
-        void *known = __atomic_load_n(&queue_holders[slot].object, __ATOMIC_ACQUIRE);
-        if (known == object) return slot;
-        if (known == NULL) {
-            if (!insert) return -1;
-            void *expected = NULL;
-            if (__atomic_compare_exchange_n(&queue_holders[slot].object, &expected, object, 0, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE) ||
-                expected == object) {
-                return slot;
-            }
+static inline void set_queue_holder(void *object, int64_t tid) {
+    __atomic_store_n(&((lv_pthread_object *)object)->queue_holder, tid, __ATOMIC_RELEASE);
+}
+
+static inline int64_t queue_holder(void *object) {
+    return __atomic_load_n(&((lv_pthread_object *)object)->queue_holder, __ATOMIC_ACQUIRE);
+}
+
+/// The thread running a block of the queue (0: none), and whether a block `async` put there waits to start.
+static inline int64_t queue_state(void *object, int *queued) {
+    *queued = __atomic_load_n(&((lv_pthread_object *)object)->queue_queued, __ATOMIC_ACQUIRE) != 0;
+    return queue_holder(object);
+}
+
+/// The queue is used by thread `tid` (0: by an `async`, for any thread): it is no longer its creator's
+/// alone when `tid` is another. Returns whether this was its first use, by its creator.
+static inline int queue_used_by(void *object, int64_t tid) {
+    lv_pthread_object *queue = object;
+    int64_t creator = __atomic_load_n(&queue->queue_creator, __ATOMIC_RELAXED);
+    if (__builtin_expect(creator == 0, 1)) return 0;
+    if (creator != tid) __atomic_store_n(&queue->queue_creator, 0, __ATOMIC_RELAXED);
+    int first = !__atomic_load_n(&queue->queue_used, __ATOMIC_RELAXED);
+    if (first) __atomic_store_n(&queue->queue_used, 1, __ATOMIC_RELAXED);
+    return first && creator == tid;
+}
+
+/// Whether the queue is a temporary of `thread` (`tid`): made while it held a lock it still holds, and
+/// used by no other thread since (GRDB's Database.erase() makes an in-memory database, whose queue it
+/// reads inside the erased one's block). No other thread has the queue, so this thread's `sync` onto it
+/// cannot wait.
+static inline int temporary_of(void *object, int64_t tid, const lv_thread_state *thread) {
+    const lv_pthread_object *queue = object;
+    uint32_t depth = queue->queue_made_depth;
+    return __atomic_load_n(&queue->queue_creator, __ATOMIC_RELAXED) == tid && depth > 0 && thread->depth >= depth &&
+           thread->held[depth - 1].instance == queue->queue_made_in;
+}
+
+void lv_dispatch_queue_block_submitted(void *object) {
+    (void)queue_used_by(object, 0);
+    __atomic_add_fetch(&((lv_pthread_object *)object)->queue_queued, 1, __ATOMIC_RELEASE);
+}
+
+static void queued_block_starts(void *object) {
+    uint32_t *queued = &((lv_pthread_object *)object)->queue_queued;
+    if (__atomic_load_n(queued, __ATOMIC_RELAXED) != 0) __atomic_sub_fetch(queued, 1, __ATOMIC_RELEASE);
+}
+
+// MARK: A queue's owner setting it up in its init, and flushing it in its deinit
+
+// GRDB's SerializedDatabase syncs onto its private queue in its deinit, sometimes with a lock held (the
+// last reference dropped under it), while blocks `async` put on that queue take the lock: lock -> queue
+// against queue -> lock. Yet no block can be queued or running then: each block the owner submits holds
+// the owner, which is being deinitialised. Its init syncs onto the queue it has just made, sometimes inside
+// another queue's block (a database made while another is written): no other thread knows that queue yet.
+// Neither `sync` can wait. So a `sync` made in a Swift class's deinit onto a queue with no block running or
+// queued, or in a class's init onto a queue this thread made and nothing used yet, is taken as a try-lock
+// is: it orders nothing into the queue (what its block takes is still ordered after the queue). A busy
+// queue's, or a queue used before, is an acquire as any other.
+
+/// Whether the calling code runs in a Swift class's deinit (a frame of a deallocating deinit, `…CfD`),
+/// when `deinit` is set, or in a class's init (`…fc`), when `init` is.
+__attribute__((noinline, cold)) static int in_owner_lifecycle(int init, int deinit) {
+    void *frames[LV_MAX_FRAMES];
+    int depth = lv_backtrace(frames, LV_MAX_FRAMES);
+    for (int index = 0; index < depth; index++) {
+        const char *name = NULL;
+        uintptr_t start = 0;
+        if (lv_symbol_covering((uintptr_t)frames[index] - 1, 1, &name, &start) != 0 || name == NULL) continue;
+        size_t length = strlen(name);
+        if (length < 5 || name[0] != '$' || name[1] != 's') continue;
+        if (deinit && strcmp(name + length - 3, "CfD") == 0) return 1;
+        if (init && strcmp(name + length - 2, "fc") == 0) return 1;
+    }
+    return 0;
+}
+
+/// The calling thread's kernel id, asked once per thread (a system call each time would double what an
+/// uncontended `sync` costs); a forked child asks again.
+static void forget_tid_in_child(void) { queue_thread.tid = 0; }
+static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_tid_in_child); }
+
+int64_t lv_interposer_tid(void) {
+    if (__builtin_expect(queue_thread.tid == 0, 0)) {
+        pthread_once(&tid_once, register_fork_handler);
+        queue_thread.tid = lv_os_thread_id();
+    }
+    return queue_thread.tid;
+}
+
+static pthread_once_t monitor_once = PTHREAD_ONCE_INIT;
+static void start_queue_monitor(void);
+static int monitor_started;
+
+/// Frees a thread's wait slot when it exits (its value is the slot + 1).
+static pthread_key_t wait_slot_key;
+static pthread_once_t wait_slot_key_once = PTHREAD_ONCE_INIT;
+
+static void free_wait_slot(void *value) {
+    int slot = (int)(intptr_t)value - 1;
+    __atomic_store_n(&queue_waits[slot].wait_id, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&queue_waits[slot].claimed, 0, __ATOMIC_RELEASE);
+}
+
+static void make_wait_slot_key(void) { pthread_key_create(&wait_slot_key, free_wait_slot); }
+
+/// Claims a slot for the calling thread, kept until it exits (none left: -1, its waits go unpublished).
+__attribute__((noinline, cold)) static int claim_wait_slot(int64_t tid) {
+    pthread_once(&wait_slot_key_once, make_wait_slot_key);
+    for (int probe = 0; probe < MAX_QUEUE_WAITS; probe++) {
+        int slot = (int)((uint64_t)(tid + probe) % MAX_QUEUE_WAITS);
+        uint32_t free_slot = 0;
+        if (__atomic_compare_exchange_n(&queue_waits[slot].claimed, &free_slot, 1, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+            pthread_setspecific(wait_slot_key, (void *)(intptr_t)(slot + 1));
+            queue_thread.wait_slot = slot + 1;
+            return slot;
         }
     }
     return -1;
 }
 
-static void set_queue_holder(void *object, int64_t tid) {
-    int slot = holder_slot(object, 1);
-    if (slot >= 0) __atomic_store_n(&queue_holders[slot].tid, tid, __ATOMIC_RELEASE);
-}
-
-static int64_t queue_holder(void *object) {
-    int slot = holder_slot(object, 0);
-    return slot < 0 ? 0 : __atomic_load_n(&queue_holders[slot].tid, __ATOMIC_ACQUIRE);
-}
-
-/// The calling thread's kernel id, asked once per thread (a system call each time would double what an
-/// uncontended `sync` costs); a forked child asks again.
-static __thread int64_t cached_tid;
-static void forget_tid_in_child(void) { cached_tid = 0; }
-static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
-static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_tid_in_child); }
-
-int64_t lv_interposer_tid(void) {
-    if (__builtin_expect(cached_tid == 0, 0)) {
-        pthread_once(&tid_once, register_fork_handler);
-        cached_tid = lv_os_thread_id();
-    }
-    return cached_tid;
-}
-
-static pthread_once_t monitor_once = PTHREAD_ONCE_INIT;
-static void start_queue_monitor(void);
-
-/// Publishes the calling thread's wait for `object` (before the real `sync`).
-static int monitor_started;
-
-static void publish_queue_wait(void *object, uintptr_t caller) {
+/// Publishes the calling thread's wait for `object` (before the real `sync`); `busy`: a block of the queue
+/// runs now, so this `sync` is likely to wait, and its stack is kept (an uncontended `sync` pays no
+/// unwinding: a deadlock's members are all contended).
+static void publish_queue_wait(void *object, uintptr_t caller, int busy, int64_t tid, lv_thread_state *thread) {
     if (__builtin_expect(!__atomic_load_n(&monitor_started, __ATOMIC_ACQUIRE), 0)) {
         pthread_once(&monitor_once, start_queue_monitor);
         __atomic_store_n(&monitor_started, 1, __ATOMIC_RELEASE);
     }
-    int64_t tid = lv_interposer_tid();
-    for (int probe = 0; probe < MAX_QUEUE_WAITS; probe++) {
-        int slot = (int)((uint64_t)(tid + probe) % MAX_QUEUE_WAITS);
-        uint32_t free_slot = 0;
-        if (!__atomic_compare_exchange_n(&queue_waits[slot].claimed, &free_slot, 1, 0, __ATOMIC_ACQUIRE,
-                                         __ATOMIC_RELAXED)) {
-            continue;
-        }
-        queue_wait *wait = &queue_waits[slot];
-        wait->tid = tid;
-        wait->serial = lv_tls_state.serial;
-        wait->state = &lv_tls_state;
-        wait->object = object;
-        wait->caller = caller;
-        // The stack only where the queue runs a block now, so that this `sync` is likely to wait: an
-        // uncontended `sync` pays no unwinding (a deadlock's members are all contended).
-        wait->stack_depth = 0;
-        if (queue_holder(object) != 0) {
-            lv_enter_validator();
-            wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
-            lv_leave_validator();
-        }
-        __atomic_store_n(&wait->wait_id, ((uint64_t)tid << 32) | ++thread_waits, __ATOMIC_RELEASE);
-        queue_wait_slot = slot;
-        return;
+    int slot = queue_thread.wait_slot - 1;
+    if (__builtin_expect(slot < 0, 0) && (slot = claim_wait_slot(tid)) < 0) return;
+    queue_wait *wait = &queue_waits[slot];
+    wait->tid = tid;
+    wait->serial = thread->serial;
+    wait->state = thread;
+    wait->object = object;
+    wait->caller = caller;
+    wait->stack_depth = 0;
+    if (busy) {
+        lv_enter_validator();
+        wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
+        lv_leave_validator();
     }
+    __atomic_store_n(&wait->wait_id, ((uint64_t)tid << 32) | ++queue_thread.waits, __ATOMIC_RELEASE);
+    queue_thread.wait_published = 1;
 }
 
 /// The calling thread no longer waits (its block runs, or the `sync` returned).
-static void withdraw_queue_wait(void) {
-    int slot = queue_wait_slot;
-    if (slot < 0) return;
-    queue_wait_slot = -1;
-    __atomic_store_n(&queue_waits[slot].wait_id, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&queue_waits[slot].claimed, 0, __ATOMIC_RELEASE);
+static inline void withdraw_queue_wait(void) {
+    if (!queue_thread.wait_published) return;
+    queue_thread.wait_published = 0;
+    __atomic_store_n(&queue_waits[queue_thread.wait_slot - 1].wait_id, 0, __ATOMIC_RELEASE);
 }
 
 typedef struct {
@@ -400,6 +510,10 @@ typedef struct {
     uintptr_t caller;
     pthread_t thread;
     int pending;  // its acquire was checked before it waited (the queue was busy): taken when the block starts
+    int idle;     // no block of the queue ran or waited to start when it was called
+    int fresh;    // the queue's first use, by the thread that made it
+    int64_t tid;  // the calling thread's kernel id
+    lv_thread_state *state;  // and its validator state
     uint64_t wait_started;  // for a pending one: when its wait began (lock_stat's contention and wait time)
     int ran_here;
     const void *block;
@@ -407,40 +521,54 @@ typedef struct {
     void (*function)(void *);
 } queue_sync;
 
+static void *queue_block_begins(void *object, uintptr_t caller);
+
 /// Runs the work of `sync`: on the calling thread (where Dispatch runs a `sync` but for the main queue and
 /// queues bound to a thread), holding the queue for its duration.
 static void lv_run_holding_queue(queue_sync *sync) {
     int here = pthread_equal(pthread_self(), sync->thread);
-    if (here) {
-        withdraw_queue_wait();
-        lv_pthread_object *object = sync->object;
-        if (sync->pending) {
-            uint64_t waited = lv_rdtsc() - sync->wait_started;
-            lv_enter_validator();
-            lv_pthread_did_acquire(object, sync->caller, waited != 0 ? waited : 1);
-            lv_leave_validator();
-        } else if (!lv_annotated_took_fast(&object->fast, lv_thread(), sync->caller)) {
-            // Not the common case (the C fast path's): the Swift steps.
-            lv_enter_validator();
-            (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, sync->caller);
-            lv_leave_validator();
+    if (!here) {
+        // The main queue's: the main thread runs the block, holding the queue as for a block `async` put there.
+        void *held = queue_block_begins(sync->object, sync->caller);
+        if (sync->block) {
+            ((const queue_block_header *)sync->block)->invoke(sync->block);
+        } else {
+            sync->function(sync->context);
         }
-        sync->ran_here = 1;
-        set_queue_holder(sync->object, lv_interposer_tid());
+        lv_dispatch_queue_block_ends(held, sync->caller);
+        return;
     }
+    withdraw_queue_wait();
+    lv_pthread_object *object = sync->object;
+    if (sync->pending) {
+        uint64_t waited = lv_rdtsc() - sync->wait_started;
+        lv_enter_validator();
+        lv_pthread_did_acquire(object, sync->caller, waited != 0 ? waited : 1);
+        lv_leave_validator();
+    } else if (!lv_annotated_took_fast(&object->fast, sync->state, sync->caller)) {
+        // Not the common case (the C fast path's): the Swift steps. An owner's deinit flushing its idle
+        // queue with a lock held waits for nothing: a try-lock.
+        lv_enter_validator();
+        int waits_for_nothing =
+            sync->state->depth > 0 &&
+            (temporary_of(object, sync->tid, sync->state) ||
+             ((sync->idle || sync->fresh) && in_owner_lifecycle(sync->fresh, sync->idle)));
+        uint32_t how = waits_for_nothing ? LV_PT_EXCLUSIVE_TRY : LV_PT_EXCLUSIVE;
+        (void)lv_pthread_took(object, how, sync->caller);
+        lv_leave_validator();
+    }
+    sync->ran_here = 1;
+    set_queue_holder(object, sync->tid);
     if (sync->block) {
         ((const queue_block_header *)sync->block)->invoke(sync->block);
     } else {
         sync->function(sync->context);
     }
-    if (here) {
-        set_queue_holder(sync->object, 0);
-        lv_pthread_object *object = sync->object;
-        if (!lv_annotated_release_fast(&object->fast, lv_thread())) {
-            lv_enter_validator();
-            lv_pthread_will_release(object, sync->caller);
-            lv_leave_validator();
-        }
+    set_queue_holder(object, 0);
+    if (!lv_annotated_release_fast(&object->fast, sync->state)) {
+        lv_enter_validator();
+        lv_pthread_will_release(object, sync->caller);
+        lv_leave_validator();
     }
 }
 
@@ -451,7 +579,8 @@ static void lv_run_sync_function(void *context) { lv_run_holding_queue(context);
 /// acquire: reported before Dispatch would deadlock, and the block run here instead.
 static void lv_queue_sync_call(void *queue, const void *block, void *context, void (*function)(void *),
                                void (*real_f)(void *, void *, void (*)(void *)), uintptr_t caller) {
-    void *object = validating() ? lv_pthreads_object(queue_key(queue)) : NULL;
+    lv_thread_state *thread = validating_thread();
+    void *object = thread ? serial_queue_object(queue, caller) : NULL;
     if (object == NULL) {
         if (block) {
             (real_f == dq.sync_f ? dq.sync : dq.barrier_sync)(queue, block);
@@ -460,8 +589,15 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
         }
         return;
     }
-    if (queue_holder(object) == lv_interposer_tid()) {
+    int queued = 0;
+    int64_t holder = queue_state(object, &queued);
+    int64_t tid = lv_interposer_tid();
+    // The main queue's blocks run on the main thread: a `sync` onto it from there never starts. Outside a
+    // block of the main queue, the main thread is taken to hold it for the call, so that it is recursion too.
+    int main_here = queue == dq.main && on_main_thread(tid) && holder != tid;
+    if (holder == tid || main_here) {
         lv_enter_validator();
+        if (main_here) (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
         lv_leave_validator();
         if (block) {
@@ -470,24 +606,29 @@ static void lv_queue_sync_call(void *queue, const void *block, void *context, vo
             function(context);
         }
         lv_enter_validator();
-        // The reported acquire's placeholder is released.
+        // The reported acquire's placeholder is released (and the main thread's hold).
         lv_pthread_will_release(object, caller);
+        if (main_here) lv_pthread_will_release(object, caller);
         lv_leave_validator();
         return;
     }
     // A free queue is checked and taken in one step when the block starts (as an uncontended mutex is):
     // reading the clock for a wait would cost more than Dispatch's own `sync`. A busy one is checked before
     // the wait, so that an inversion is reported before a deadlock can form.
-    queue_sync sync = {object, caller, pthread_self(), queue_holder(object) != 0, 0, 0, block, context, function};
+    // The main queue's `sync` always waits for the main thread.
+    int pending = holder != 0 || queue == dq.main;
+    int fresh = queue_used_by(object, tid);
+    queue_sync sync = {object, caller, pthread_self(), pending, holder == 0 && !queued, fresh, tid, thread, 0, 0,
+                       block, context, function};
     if (sync.pending) {
         lv_enter_validator();
         (void)lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller);
         lv_leave_validator();
         sync.wait_started = lv_rdtsc();
     }
-    publish_queue_wait(object, caller);
+    publish_queue_wait(object, caller, holder != 0, tid, thread);
     real_f(queue, &sync, lv_run_sync_function);
-    withdraw_queue_wait();
+    if (!sync.ran_here) withdraw_queue_wait();  // else its block did
     if (sync.pending && !sync.ran_here) {
         // Another thread ran it (the main queue's): this thread never held the queue.
         lv_enter_validator();
@@ -518,20 +659,36 @@ void dispatch_barrier_sync_f(void *queue, void *context, void (*function)(void *
 
 // MARK: async: a block holds its serial queue while it runs
 
-void *lv_dispatch_serial_queue_object(const void *queue) {
+void *lv_dispatch_serial_queue_object(const void *queue, uintptr_t caller) {
     if (queue == NULL || !validating()) return NULL;
     queue_functions_resolved();
-    return lv_pthreads_object(queue_key(queue));
+    return serial_queue_object(queue, caller);
 }
 
-void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
+/// A block starts on this thread holding its queue's `object`.
+static void *queue_block_begins(void *object, uintptr_t caller) {
     if (object == NULL || !validating()) return NULL;
+    (void)queue_used_by(object, lv_interposer_tid());
     lv_enter_validator();
     // Recorded even when reported (a block of the queue already runs on this thread): its release follows.
     (void)lv_pthread_took(object, LV_PT_EXCLUSIVE, caller);
     lv_leave_validator();
     set_queue_holder(object, lv_interposer_tid());
     return object;
+}
+
+void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller) {
+    if (object != NULL) queued_block_starts(object);
+    return queue_block_begins(object, caller);
+}
+
+void *lv_dispatch_current_queue_block_begins(uintptr_t caller) {
+    if (!validating()) return NULL;
+    queue_functions_resolved();
+    void *queue = dq.current_queue ? dq.current_queue() : NULL;
+    void *object = queue ? serial_queue_object(queue, caller) : NULL;
+    if (object == NULL || queue_holder(object) == lv_interposer_tid()) return NULL;
+    return queue_block_begins(object, caller);
 }
 
 void lv_dispatch_queue_block_ends(void *held, uintptr_t caller) {

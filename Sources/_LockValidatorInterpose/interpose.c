@@ -1055,12 +1055,15 @@ typedef struct {
     block_header header;
     const block_header *inner;
     void *scope;         // NULL: the submitter is in no scope
-    void *queue_object;  // the serial queue it runs on (dispatch_queues.c), held while it runs; or NULL
+    void *queue_object;  // the serial queue it runs on (dispatch_queues.c), held while it runs; NULL, or
+                         // LV_DISPATCH_QUEUE_AT_RUN_TIME (dispatch_block_create's: found when it runs)
     uintptr_t caller;    // where it was submitted
 } scoped_block;
 
 static void run_inner_block(const scoped_block *block) {
-    void *held = lv_dispatch_queue_block_begins(block->queue_object, block->caller);
+    void *held = block->queue_object == LV_DISPATCH_QUEUE_AT_RUN_TIME
+                     ? lv_dispatch_current_queue_block_begins(block->caller)
+                     : lv_dispatch_queue_block_begins(block->queue_object, block->caller);
     ((void (*)(const block_header *))block->inner->invoke)(block->inner);
     lv_dispatch_queue_block_ends(held, block->caller);
 }
@@ -1100,15 +1103,19 @@ static const block_descriptor scoped_block_descriptor = {
 /// is a serial queue, or `block` itself (the caller is in no scope and the queue is no lock, the call is
 /// passed through, or `block` came from dispatch_block_create, whose flags Dispatch reads from the block
 /// itself: its inner block was wrapped when it was made).
-static const void *scoped(scoped_block *wrapper, const void *block, void *queue, uintptr_t caller, int apply) {
+static const void *scoped(scoped_block *wrapper, const void *block, void *queue, uintptr_t caller, int apply,
+                          int at_run_time) {
     dispatch_resolved();
     if (!block || !scoped_real.block_copy || !scoped_real.stack_block_isa) return block;
     uintptr_t invoke = (uintptr_t)((const block_header *)block)->invoke;
     if (invoke >= dispatch_text_start && invoke < dispatch_text_end) return block;
     int passed_through = from_scheduler(caller);
     void *scope = scope_for_work(passed_through);
-    void *queue_object = passed_through || apply ? NULL : lv_dispatch_serial_queue_object(queue);
+    void *queue_object = passed_through || apply ? NULL : lv_dispatch_serial_queue_object(queue, caller);
+    // A block dispatch_block_create makes is submitted later, as itself: its queue is found when it runs.
+    if (at_run_time && !passed_through && validating()) queue_object = LV_DISPATCH_QUEUE_AT_RUN_TIME;
     if (!scope && !queue_object) return block;
+    if (queue_object && queue_object != LV_DISPATCH_QUEUE_AT_RUN_TIME) lv_dispatch_queue_block_submitted(queue_object);
     wrapper->header.isa = scoped_real.stack_block_isa;
     wrapper->header.flags = BLOCK_HAS_COPY_DISPOSE;
     wrapper->header.reserved = 0;
@@ -1128,7 +1135,7 @@ static void scoped_done(const scoped_block *wrapper, const void *passed) {
 
 #define SCOPED_BLOCK_CALL(block, queue, apply, call)                   \
     scoped_block wrapper;                                              \
-    const void *passed = scoped(&wrapper, block, queue, CALLER, apply); \
+    const void *passed = scoped(&wrapper, block, queue, CALLER, apply, 0); \
     call;                                     \
     scoped_done(&wrapper, passed)
 
@@ -1169,10 +1176,10 @@ void dispatch_source_set_registration_handler(void *source, const void *handler)
 }
 
 // A DispatchWorkItem, and `async` with a QoS or flags, make their block here: its inner block runs in
-// the scope of the code that made it.
+// the scope of the code that made it, holding the serial queue it runs on.
 void *dispatch_block_create(unsigned long flags, const void *block) {
     scoped_block wrapper;
-    const void *passed = scoped(&wrapper, block, NULL, CALLER, 0);
+    const void *passed = scoped(&wrapper, block, NULL, CALLER, 0, 1);
     void *made = scoped_real.dispatch_block_create(flags, passed);
     scoped_done(&wrapper, passed);
     return made;
@@ -1181,7 +1188,7 @@ void *dispatch_block_create(unsigned long flags, const void *block) {
 void *dispatch_block_create_with_qos_class(unsigned long flags, unsigned int qos, int relative_priority,
                                            const void *block) {
     scoped_block wrapper;
-    const void *passed = scoped(&wrapper, block, NULL, CALLER, 0);
+    const void *passed = scoped(&wrapper, block, NULL, CALLER, 0, 1);
     void *made = scoped_real.dispatch_block_create_with_qos_class(flags, qos, relative_priority, passed);
     scoped_done(&wrapper, passed);
     return made;
@@ -1225,7 +1232,7 @@ static scoped_call *scoped_function(void *context, void (*work)(void *), void *q
     dispatch_resolved();
     int passed_through = from_scheduler(caller);
     void *scope = scope_for_work(passed_through);
-    void *queue_object = passed_through ? NULL : lv_dispatch_serial_queue_object(queue);
+    void *queue_object = passed_through ? NULL : lv_dispatch_serial_queue_object(queue, caller);
     if (!scope && !queue_object) return NULL;
     scoped_call *call = malloc(sizeof *call);
     if (!call) {
@@ -1233,6 +1240,7 @@ static scoped_call *scoped_function(void *context, void (*work)(void *), void *q
         return NULL;
     }
     *call = (scoped_call){context, work, NULL, scope, queue_object, caller};
+    if (queue_object) lv_dispatch_queue_block_submitted(queue_object);
     return call;
 }
 

@@ -29,6 +29,10 @@ struct Overlay: ParsableCommand {
                 throw Failure("\(interfacePath): cannot read the toolchain's Synchronization interface")
             }
             let patched = try MutexOverlay.patched(interface)
+            // Absolute: the compiled module names its interface by this path, and a build that rebuilds a
+            // module importing Synchronization (Testing's cross-import overlays) reads it from another
+            // directory than this one.
+            let output = URL(fileURLWithPath: output).standardizedFileURL.path
             let directory = "\(output)/Synchronization.swiftmodule"
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let source = "\(output)/Synchronization.swiftinterface"

@@ -9,6 +9,10 @@ import PackageDescription
 // A path dependency's package name is its directory's name, whatever the clone is called.
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
+// The tests' Synchronization.Mutexes are validated through the Mutex overlay, which `lockval overlay -o
+// Tests/EndToEnd/.build/lockvalidator-overlay` writes (scripts/test.sh does, before building this package).
+let overlay = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent(".build/lockvalidator-overlay").path
 
 let package = Package(
     name: "EndToEnd",
@@ -22,7 +26,9 @@ let package = Package(
                 "Ledger", "CLedger",
                 .product(name: "LockValidatorTesting", package: repository.lastPathComponent),
                 .product(name: "LockValidatorPthreads", package: repository.lastPathComponent),
-            ]
+                .product(name: "SpinLocks", package: repository.lastPathComponent),
+            ],
+            swiftSettings: [.unsafeFlags(["-I", overlay])]
         ),
     ]
 )

@@ -7,22 +7,7 @@ import Testing
 /// after 60 s; the test reads its exit status, standard error and report. A deadlock must end the run
 /// with the `deadlock` report naming every thread of the cycle; a long wait that is not one must not.
 @Suite(.serialized) struct DeadlockWatchdogTests {
-    struct Run {
-        let status: Int32
-        let killed: Bool
-        let seconds: Double
-        let output: String
-        let error: String
-        let report: ValidationReport?
-
-        var rules: [Rule] { report?.violations.map(\.rule) ?? [] }
-        var deadlock: Violation? { report?.violations.first { $0.rule == .deadlock } }
-        /// What the scenario itself returned, when it finished.
-        var scenarioResult: Int32? {
-            output.split(separator: "\n").last { $0.contains(": ") && $0.contains(" returned ") }
-                .flatMap { $0.split(separator: " ").last }.flatMap { Int32($0) }
-        }
-    }
+    typealias Run = ChildProcess
 
     static let buildDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         .deletingLastPathComponent()
@@ -37,45 +22,10 @@ import Testing
             FileManager.default.isExecutableFile(atPath: executable.path)
                 && FileManager.default.fileExists(atPath: library.path),
             "\(executable.path) or \(library.path) is missing: `swift build --build-tests` builds them")
-        let reportPath = NSTemporaryDirectory() + "deadlock-\(getpid())-\(scenario)-\(UUID().uuidString).json"
-        defer { try? FileManager.default.removeItem(atPath: reportPath) }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = [scenario]
-        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
-        variables["LOCKVALIDATOR_REPORT"] = reportPath
-        if name == "deadlock-corpus" { variables["LD_PRELOAD"] = library.path }
-        variables.merge(environment) { _, new in new }
-        process.environment = variables
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        let start = ContinuousClock.now
-        try process.run()
-        // Read while it runs: a full pipe would stop the child.
-        nonisolated(unsafe) var outputData = Data()
-        nonisolated(unsafe) var errorData = Data()
-        let reading = DispatchGroup()
-        DispatchQueue.global().async(group: reading) { outputData = output.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: reading) { errorData = error.fileHandleForReading.readDataToEndOfFile() }
-        var killed = false
-        if finished.wait(timeout: .now() + 60) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            killed = true
-            finished.wait()
-        }
-        let elapsed = ContinuousClock.now - start
-        reading.wait()
-        let report = try? JSONDecoder().decode(
-            ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
-        return Run(
-            status: process.terminationStatus, killed: killed,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-            output: String(decoding: outputData, as: UTF8.self), error: String(decoding: errorData, as: UTF8.self),
-            report: report)
+        let preload = name == "deadlock-corpus" ? ["LD_PRELOAD": library.path] : [:]
+        return try ChildProcess.run(
+            executable, [scenario], environment: preload.merging(environment) { _, new in new },
+            reportName: "deadlock-\(scenario)", limit: .seconds(60))
     }
 
     // MARK: Deadlocks end the run, with the cycle

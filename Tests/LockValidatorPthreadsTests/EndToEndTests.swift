@@ -88,7 +88,11 @@ import Testing
         let names = try Self.testNames(in: "Tests/LedgerTests/LedgerTests.swift", prefix: "fails")
             + Self.testNames(in: "Tests/LedgerTests/LedgerTests.swift", prefix: "passes")
         #expect(names.count == 14)
-        for name in names {
+        // The front ends beyond pthread locks (Mutex through the overlay, Dispatch, a call under a spin lock).
+        let frontEnds = try Self.testNames(in: "Tests/LedgerTests/FrontEndTests.swift", prefix: "fails")
+            + Self.testNames(in: "Tests/LedgerTests/FrontEndTests.swift", prefix: "passes")
+        #expect(frontEnds.count == 9)
+        for name in names + frontEnds {
             let failed = run.output.contains("✘ Test \(name)() failed")
             let passed = run.output.contains("✔ Test \(name)() passed")
             #expect(failed == name.hasPrefix("fails") && passed == name.hasPrefix("passes"), "\(name)")
@@ -135,6 +139,21 @@ import Testing
         #expect(sleeping.contains("called usleep(), which may block, at DISPATCH_LEVEL"))
         #expect(sleeping.contains("recorded an issue at LedgerTests.swift:\(sleepLine):"))
 
+        // Several threads contending, in each front end: the test that caused the violation fails with it.
+        let mutexes = try #require(issues["failsMutexesInBothOrders"])
+        #expect(mutexes.contains("ERROR: lock-order-inversion"), "\(mutexes)")
+        #expect(
+            mutexes.contains("\"Mutex created at Contention.swift:") && mutexes.contains(" in FailingVault.init\""),
+            "built without the Mutex overlay? scripts/test.sh writes it: \(mutexes)")
+        let queues = try #require(issues["failsQueuesSyncedInBothOrders"])
+        #expect(queues.contains("ERROR: lock-order-inversion"), "\(queues)")
+        #expect(queues.contains("\"serial queue vault.gold created at FrontEndTests.swift:"), "\(queues)")
+        let underSpinLock = try #require(issues["failsSleepingUnderASpinLock"])
+        #expect(underSpinLock.contains("ERROR: blocking-while-held"), "\(underSpinLock)")
+        #expect(
+            underSpinLock.contains("called dispatch_semaphore_wait(), which may block, with the spin lock"),
+            "\(underSpinLock)")
+
         // The report file, and SARIF made from it, valid against the schema.
         let report = try #require(run.report)
         let rules = Set(report.violations.map(\.rule))
@@ -149,6 +168,10 @@ import Testing
         for (name, fails) in [
             ("LedgerXCTests.testFailsTransferThenAudit", true), ("LedgerXCTests.testPassesTransfersAndBalances", false),
             ("LedgerXCTests.testFailsAuditOnAThread", true), ("AssertionXCTests.testFailsInsideTheAssertion", true),
+            ("FrontEndXCTests.testFailsMutexesInBothOrders", true),
+            ("FrontEndXCTests.testFailsQueuesSyncedInBothOrders", true),
+            ("FrontEndXCTests.testFailsSleepingUnderASpinLock", true),
+            ("FrontEndXCTests.testPassesAllThreeInOneOrder", false),
         ] {
             #expect(run.output.contains("Test Case '\(name)' \(fails ? "failed" : "passed")"), "\(name)")
         }

@@ -81,6 +81,16 @@ import Testing
         #expect(run.status == 66)
     }
 
+    /// A thread unlocking a Mutex another thread holds (Mutex<Void>'s `_unsafeUnlock`): the overlay's unlock
+    /// hook reads the owner from the futex word; reported, and the unlock not made (the standard library
+    /// would trap), so the holder keeps it.
+    @Test func anUnlockByAThreadThatDoesNotHoldTheMutexIsReportedAndNotMade() throws {
+        let run = try Self.run("wrong-thread-unlock")
+        #expect(run.rules == [.releaseWrongThread], "\(run.error)")
+        #expect(run.output.contains("still held by its owner"), "\(run.output)")
+        #expect(run.status == 66)
+    }
+
     @Test func aSuccessfulTryLockOrdersNothingIntoItsMutex() throws {
         let run = try Self.run("try-lock")
         #expect(run.rules == [], "\(run.error)")

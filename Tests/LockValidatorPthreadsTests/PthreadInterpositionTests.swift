@@ -37,40 +37,11 @@ import Testing
         try #require(
             FileManager.default.isExecutableFile(atPath: executable.path),
             "\(executable.path) is missing: `swift build --build-tests` builds it")
-        let reportPath = NSTemporaryDirectory() + "pthread-scenario-\(getpid())-\(scenario)-\(UUID().uuidString).json"
-        try? FileManager.default.removeItem(atPath: reportPath)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = (scenario.isEmpty ? [] : [scenario]) + arguments
-        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
-        variables["LOCKVALIDATOR_REPORT"] = reportPath
-        variables.merge(environment) { _, new in new }
-        process.environment = variables
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        try process.run()
-        // Read while it runs: a full pipe would stop the child.
-        nonisolated(unsafe) var outputData = Data()
-        nonisolated(unsafe) var errorData = Data()
-        let reading = DispatchGroup()
-        DispatchQueue.global().async(group: reading) { outputData = output.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: reading) { errorData = error.fileHandleForReading.readDataToEndOfFile() }
-        if finished.wait(timeout: .now() + 300) == .timedOut {
-            process.terminate()
-            Issue.record("pthread-scenarios \(scenario) did not finish in 300 s: a hang")
-            finished.wait()
-        }
-        reading.wait()
-        let report = try? JSONDecoder().decode(
-            ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
-        try? FileManager.default.removeItem(atPath: reportPath)
-        return Run(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self), report: report)
+        let child = try ChildProcess.run(
+            executable, (scenario.isEmpty ? [] : [scenario]) + arguments, environment: environment,
+            reportName: "pthread-scenario-\(scenario)", limit: .seconds(300))
+        if child.killed { Issue.record("\(name) \(scenario) did not finish in 300 s: a hang") }
+        return Run(status: child.status, output: child.output, error: child.error, report: child.report)
     }
 
     /// The lines and columns (of the text after `= `) of `snippets` in the scenario `name` of

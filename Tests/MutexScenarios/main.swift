@@ -38,6 +38,11 @@ final class Bank: Sendable {
     let ledger = Mutex(0)
 }
 
+/// A Mutex guarding nothing, locked and unlocked apart (Mutex<Void>'s `_unsafeLock`, `_unsafeUnlock`).
+final class Gate: Sendable {
+    let mutex = Mutex(())
+}
+
 /// A Mutex made in a local and then moved into its place: the init hook saw the local's address.
 final class Vault: Sendable {
     let gold: Mutex<Int>
@@ -83,6 +88,18 @@ let scenarios: [String: () -> Int32] = [
             return bank.accounts.withLock { $0 + 1 }
         }
         print("went on: \(value)")
+        return 0
+    },
+    "wrong-thread-unlock": {
+        // One thread unlocks a Mutex another holds: the standard library would trap (the futex word names
+        // its owner); reported, the unlock not made, so the Mutex stays its holder's, who unlocks it.
+        let gate = Gate()
+        gate.mutex._unsafeLock()
+        concurrently(1) { _ in gate.mutex._unsafeUnlock() }
+        concurrently(1) { _ in
+            print(gate.mutex._unsafeTryLock() ? "taken by another thread" : "still held by its owner")
+        }
+        gate.mutex._unsafeUnlock()
         return 0
     },
     "try-lock": {

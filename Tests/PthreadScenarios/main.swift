@@ -609,6 +609,11 @@ let scenarios: [String: () -> Int32] = [
         return 0
     },
     "blocking-call": BlockingCalls.blockingCall,
+    "queue-owner-deinit": QueueOwners.ownerDeinit,
+    "queue-owner-init": QueueOwners.ownerInit,
+    "queue-temporary": QueueOwners.temporary,
+    "queue-work-item": QueueOwners.workItem,
+    "main-queue": QueueOwners.mainQueue,
     "blocking-call-in-scope": BlockingCalls.blockingCallInScope,
     "scoped-inversion": ScopedWork.inversionInScope,
     "scoped-spin-inversion": ScopedWork.spinInversionInScope,

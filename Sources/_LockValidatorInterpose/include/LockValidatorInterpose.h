@@ -58,6 +58,12 @@ int lv_pthreads_active(void);
 typedef struct lv_pthread_object {
     lv_annotated_fast fast;
     void *lock;
+    int64_t queue_holder;   ///< a serial queue's: the thread running one of its blocks, 0 when none
+    uint32_t queue_queued;  ///< a serial queue's: blocks `async` put there that have not started yet
+    int64_t queue_creator;     ///< a serial queue's: the thread that made it, while no other used it (then 0)
+    uint64_t queue_made_in;    ///< the lock its creator held last when it made the queue (an instance; 0: none)
+    uint32_t queue_made_depth; ///< how many locks its creator held then
+    uint32_t queue_used;       ///< whether a `sync`, an `async` or a block used the queue yet
 } lv_pthread_object;
 
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
@@ -68,13 +74,23 @@ int64_t lv_interposer_tid(void);
 
 // Serial Dispatch queues (dispatch_queues.c): a block submitted to one holds it while it runs.
 
-/// The validator object of serial queue `queue`, when calls are validated and it is one; else NULL.
-void *lv_dispatch_serial_queue_object(const void *queue);
+/// The validator object of serial queue `queue`, when calls are validated and it is one; else NULL. The
+/// main queue is one, made when first used (by the code at `caller`).
+void *lv_dispatch_serial_queue_object(const void *queue, uintptr_t caller);
+/// A block that will hold the queue of `object` was submitted (lv_dispatch_queue_block_begins starts it).
+void lv_dispatch_queue_block_submitted(void *object);
 /// A block submitted at `caller` starts on this thread: it takes its queue's `object` (NULL: none).
 /// Returns what to pass to lv_dispatch_queue_block_ends.
 void *lv_dispatch_queue_block_begins(void *object, uintptr_t caller);
 /// The block has returned: its queue is released.
 void lv_dispatch_queue_block_ends(void *held, uintptr_t caller);
+/// A block made by dispatch_block_create (a DispatchWorkItem, an `async` with a QoS or flags) starts on
+/// this thread: it takes the serial queue it runs on, found now (Dispatch submits the made block itself),
+/// unless this thread holds that queue already (a `sync` runs it). Returns what to pass to
+/// lv_dispatch_queue_block_ends.
+void *lv_dispatch_current_queue_block_begins(uintptr_t caller);
+/// What a block wrapper keeps for a queue found when the block runs (lv_dispatch_current_queue_block_begins).
+#define LV_DISPATCH_QUEUE_AT_RUN_TIME ((void *)2)
 
 /// The validator object of the lock at `address`, made now (keyed by the code at `caller`) if the lock was
 /// never seen; NULL when the lock is left untracked. Called inside the validator.
@@ -110,6 +126,8 @@ extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_
 /// A serial Dispatch queue was made with `label` (may be NULL) by the code at `caller`: its validator object
 /// (retained), or NULL to leave it alone.
 extern void *lv_dispatch_queue_created(const void *queue, const char *label, uintptr_t caller);
+/// The main queue, first used by the code at `caller`: its validator object (retained), or NULL.
+extern void *lv_dispatch_main_queue_used(const void *queue, uintptr_t caller);
 /// An acquire of the lock of `object` is about to wait (or, for a try-lock, succeeded); returns LV_PT_*.
 extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t caller);
 /// A waiting acquire of the lock of `object` took it at once (`how` is LV_PT_EXCLUSIVE or LV_PT_SHARED):

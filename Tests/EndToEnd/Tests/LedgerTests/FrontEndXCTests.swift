@@ -1,0 +1,35 @@
+// The front ends beyond pthread locks under XCTest's base class: several threads contending, a violation
+// fails the test that caused it.
+import Foundation
+import LockValidatorTesting
+import SpinLocks
+import XCTest
+
+final class FrontEndXCTests: LockValidatedTestCase {
+    func testFailsMutexesInBothOrders() {
+        let vault = XCTestVault()
+        contend(
+            { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
+            invert: true)
+    }
+
+    func testFailsQueuesSyncedInBothOrders() {
+        contend(DispatchQueue(label: "xctest.gold"), DispatchQueue(label: "xctest.silver"), invert: true)
+    }
+
+    func testFailsSleepingUnderASpinLock() {
+        let tickets = DispatchSemaphore.tickets(100)
+        contend(SpinLock("XCTestVault.spin"), inside: { tickets.wait() })
+    }
+
+    func testPassesAllThreeInOneOrder() {
+        let vault = XCTestOrderedVault()
+        contend(
+            { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
+            invert: false)
+        contend(DispatchQueue(label: "xctest.first"), DispatchQueue(label: "xctest.second"), invert: false)
+        let counter = Counter()
+        contend(SpinLock("XCTestVault.ordered"), inside: { counter.value += 1 })
+        XCTAssertEqual(counter.value, 100)
+    }
+}
