@@ -17,7 +17,7 @@ extension LockTracking {
             waited || lockClass.isTraced.load(ordering: .relaxed)
                 || now &- state.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()
                 || (state.pointee.validator_cycles != state.pointee.snapshot_validator_cycles
-                    && statistics.read(.holds) == 0)
+                    && statistics.hasNoHolds)
         ) {
             return stampAfterRefresh(of: entry, on: thread)  // last, so that it can be a tail call
         }
@@ -70,7 +70,7 @@ extension LockTracking {
         if budget != 0 && held > budget {
             HoldTiming.passedBudget(
                 entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
-                initSite: initSite, isFirstHold: statistics.read(.holds) == 1, on: thread, releasedAt: site)
+                initSite: initSite, isFirstHold: statistics.holdCount == 1, on: thread, releasedAt: site)
         } else {
             HoldTiming.tracedHoldEnded(entry, on: thread)
         }
