@@ -56,6 +56,13 @@ void lv_stat_move_short_buckets(uint64_t *slots) {
 }
 
 void lv_stat_record_long_hold(uint64_t *slots, int width) {
+    if (width < LV_STAT_FIRST_SHORT_BUCKET) {
+        uint32_t *first = (uint32_t *)&slots[LV_STAT_SHORT_BUCKETS];
+        uint32_t count = __atomic_load_n(first, __ATOMIC_RELAXED) + 1;
+        __atomic_store_n(first, count, __ATOMIC_RELAXED);
+        if (count >> 31) lv_stat_move_short_buckets(slots);
+        return;
+    }
     lv_stat_add(lv_stat_cold(slots), LV_STAT_FIRST_BUCKET + (width < LV_STAT_BUCKETS - 1 ? width : LV_STAT_BUCKETS - 1),
                 1);
 }

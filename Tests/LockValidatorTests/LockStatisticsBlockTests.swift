@@ -16,7 +16,9 @@ import _LockValidatorShims
             for extra in [UInt64(0), 1] {
                 let cycles = (UInt64(1) << UInt64(shift)) &+ extra &- 1  // 2^k - 1 and 2^k
                 block.recordHold(cycles: cycles)
-                expected[min(64 - cycles.leadingZeroBitCount, LockStatisticsBlock.bucketCount - 1)] += 1
+                // Under 16 cycles: counted as 16, in the first short bucket.
+                let bucket = max(64 - cycles.leadingZeroBitCount, LockStatisticsBlock.firstShortBucket)
+                expected[min(bucket, LockStatisticsBlock.bucketCount - 1)] += 1
             }
         }
         let counts = block.snapshot
@@ -93,8 +95,9 @@ import _LockValidatorShims
         }
         contended.recordAcquire(waitCycles: 500)
         heldLong.recordHold(cycles: 1 << 20)
+        quiet.recordHold(cycles: 3)  // an empty critical section: not a long hold
         #expect(quiet.coldIfAny == nil)
-        #expect(quiet.snapshot.holds == 1_000 && quiet.snapshot.contentions == 0)
+        #expect(quiet.snapshot.holds == 1_001 && quiet.snapshot.contentions == 0)
         #expect(contended.coldIfAny != nil)
         #expect(contended.snapshot.contentions == 1 && contended.snapshot.waitMax == 500)
         #expect(heldLong.coldIfAny != nil)

@@ -10,7 +10,8 @@ import _LockValidatorShims
 ///
 /// A block is one cache line (``LockStatisticsArena`` keeps them), which an uncontended acquire and its
 /// release write, and no more: the acquisitions, the hold total and longest hold, and eight 32-bit
-/// histogram buckets for the holds most locks have (16 to 4,095 cycles). Contentions, wait times and
+/// histogram buckets for the holds most locks have (16 to 4,095 cycles; a shorter hold, an empty critical
+/// section less the validator's time, counts as 16). Contentions, wait times and
 /// the full histogram are cold slots, allocated on an instance's first contention or first hold outside
 /// the short buckets (C's `lv_stat_cold`): a server's lock per connection, never contended nor held
 /// long, costs its line and its arena record, 80 bytes, where a whole block was 512. The number of holds

@@ -85,11 +85,13 @@ void lv_stat_cold_free(uint64_t *slots);
 /// Moves the short buckets' counts to their full buckets (once one reaches 2^31, so that none wraps).
 void lv_stat_move_short_buckets(uint64_t *slots);
 
-/// Counts one hold outside the short buckets (bucket `width`) in the cold slots.
+/// Counts one hold outside the short buckets (bucket `width`): a hold under 16 cycles (an empty critical
+/// section, less the validator's own time) in the first short bucket, as if 16, so that a lock held for
+/// nothing needs no cold slots; a longer one in the cold slots.
 void lv_stat_record_long_hold(uint64_t *slots, int width);
 
 /// Counts one completed hold of `cycles` in its log2 bucket (bucket i holds [2^(i-1), 2^i)); the holds
-/// most locks have (16 to 4,095 cycles) in the line's short buckets. The same as Swift's
+/// most locks have (16 to 4,095 cycles, and shorter ones as 16) in the line's short buckets. The same as Swift's
 /// `LockStatisticsBlock.recordHold` (which does not call it: see there). The number of holds is the
 /// buckets' sum: not counted apart.
 static inline __attribute__((always_inline)) void lv_stat_record_hold(uint64_t *slots, uint64_t cycles) {
