@@ -5,12 +5,13 @@
 //                                                             resident MB after 100,000, 500,000 and 1,000,000
 //     ShortLivedLocks live <spinlock|annotated|pthread>       100,000 locks alive at once, each locked and
 //                                                             unlocked once (never contended, never held
-//                                                             long): prints the heap bytes per instance
+//                                                             long): prints the resident bytes per
+//                                                             instance (the validator's arena of
+//                                                             statistics is mapped, not malloc's)
 //
 // `pthread` mutexes are validated by LockValidatorPthreads' interposer, which this executable links;
 // `annotated` is a `LockID` beside a pthread mutex (whose own validation is the interposer's too, so it
 // is left out: a `LockID` alone); `spinlock` is a `SpinLock`. Each lock is of one class.
-import BenchmarkShims
 import LockValidator
 import LockValidatorPthreads
 import SpinLocks
@@ -93,9 +94,9 @@ case "live":
     let count = 100_000
     var kept: [AnyObject] = []
     kept.reserveCapacity(count)
-    let heapBefore = Int(bench_heap_in_use())
+    let before = residentMB()
     for _ in 0..<count { kept.append(make(kind)) }
-    print(tenths(Double(Int(bench_heap_in_use()) - heapBefore) / Double(count)))
+    print(tenths((residentMB() - before) * 1_048_576 / Double(count)))
     withExtendedLifetime(kept) {}
 default:
     print("usage: ShortLivedLocks churn|live spinlock|annotated|pthread")

@@ -87,13 +87,9 @@ enum LockStatisticsArena {
     }
 
     private static func addChunk(_ state: inout State) {
-        var memory: UnsafeMutableRawPointer?
-        lv_enter_validator()
-        let result = posix_memalign(&memory, chunkBytes, chunkBytes)
-        lv_leave_validator()
-        guard result == 0, let chunk = memory else { fatalError("LockValidator: no memory for lock statistics") }
-        // Zeros are every record's and block's atomics at rest.
-        chunk.initializeMemory(as: UInt64.self, repeating: 0, count: chunkBytes / 8)
+        state.chunks.append(mapChunk())
+        let chunk = state.chunks.last!
+        // Zeros (the kernel's) are every record's and block's atomics at rest.
         chunk.bindMemory(to: Atomic<UInt64>.self, capacity: chunkBytes / 8)
         // Pushed last first, so that blocks are handed out in address order.
         for index in (0..<blocksPerChunk).reversed() {
@@ -101,7 +97,21 @@ enum LockStatisticsArena {
             slots.pointee.store(UInt64(UInt(bitPattern: state.free)), ordering: .relaxed)
             state.free = slots
         }
-        state.chunks.append(chunk)
+    }
+
+    /// A chunk aligned to its size: a mapping of twice the size, trimmed. Not `posix_memalign`, whose
+    /// 128 KB request glibc maps whole, so that each chunk kept 64 KB more address space and a page or two
+    /// more memory than it uses.
+    private static func mapChunk() -> UnsafeMutableRawPointer {
+        let mapped = mmap(nil, 2 * chunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else { fatalError("LockValidator: no memory for lock statistics") }
+        let start = UInt(bitPattern: mapped)
+        let aligned = (start + UInt(chunkBytes) - 1) & ~UInt(chunkBytes - 1)
+        if aligned > start { munmap(mapped, Int(aligned - start)) }
+        let end = aligned + UInt(chunkBytes)
+        let mappedEnd = start + UInt(2 * chunkBytes)
+        if mappedEnd > end { munmap(UnsafeMutableRawPointer(bitPattern: end), Int(mappedEnd - end)) }
+        return UnsafeMutableRawPointer(bitPattern: aligned)!
     }
 
     /// Frees `block`; with `retiring`, its counters are first added to its class's totals.
