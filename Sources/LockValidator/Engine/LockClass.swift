@@ -41,16 +41,17 @@ import Synchronization
         }
     }
 
-    /// What a class is named by.
+    /// What a class is named by. The cases that carry a code site are boxed (`indirect`): a `CodeSite`
+    /// inline made every class object 248 bytes, the given names' as well.
     enum Naming {
         /// A name the program gave, or a source site's `Module/File.swift:line`.
         case given(String)
         /// The code that creates its locks, named lazily: naming it needs debug information.
         /// `verb` says what the code did: created the lock, or first locked it (a lock whose creation was
         /// not seen, such as a `Mutex` moved after it was made).
-        case createdAt(CodeSite, noun: String, verb: String)
+        indirect case createdAt(CodeSite, noun: String, verb: String)
         /// The static variable that is its one lock, named lazily by its symbol.
-        case variable(StaticVariable, noun: String)
+        indirect case variable(StaticVariable, noun: String)
     }
 
     private let naming: Naming
@@ -238,7 +239,7 @@ import Synchronization
     /// make an `NSLock` and, through a helper, a mutex).
     private enum CodeKey: Hashable {
         case site(CodeSite, noun: String)
-        case variable(StaticVariable, noun: String)
+        indirect case variable(StaticVariable, noun: String)
 
         init(_ naming: Naming) {
             switch naming {
