@@ -67,6 +67,16 @@ let package = Package(
             ],
             path: "Measurements/Scaling"
         ),
+        // Memory per lock instance and under a million short-lived locks (BENCHMARKS.md, "Memory"). Links
+        // LockValidatorPthreads: every pthread mutex in it is validated.
+        .executableTarget(
+            name: "ShortLivedLocks",
+            dependencies: [
+                .product(name: "SpinLocks", package: "LockValidator"),
+                .product(name: "LockValidatorPthreads", package: "LockValidator"),
+            ],
+            path: "Measurements/ShortLivedLocks"
+        ),
         // Instructions per operation on the hot paths, under callgrind (Benchmarks/instructions.sh).
         .executableTarget(
             name: "InstructionCounts",

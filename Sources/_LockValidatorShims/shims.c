@@ -20,14 +20,53 @@ __thread lv_thread_state lv_tls_state;
 int lv_validation_enabled_flag = 1;
 uint64_t *lv_chain_table;
 
+uint64_t *lv_stat_cold(uint64_t *slots) {
+    uint64_t *cold = (uint64_t *)__atomic_load_n(&slots[LV_STAT_COLD], __ATOMIC_ACQUIRE);
+    if (cold != NULL) return cold;
+    // Inside the validator: an allocator that takes pthread locks is passed straight through.
+    lv_enter_validator();
+    uint64_t *made = calloc(LV_STAT_COLD_SLOTS, sizeof(uint64_t));
+    lv_leave_validator();
+    if (made == NULL) abort();
+    uint64_t expected = 0;
+    if (__atomic_compare_exchange_n(&slots[LV_STAT_COLD], &expected, (uint64_t)(uintptr_t)made, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        return made;
+    }
+    free(made);
+    return (uint64_t *)(uintptr_t)expected;
+}
+
+void lv_stat_cold_free(uint64_t *slots) {
+    uint64_t *cold = (uint64_t *)__atomic_exchange_n(&slots[LV_STAT_COLD], 0, __ATOMIC_ACQ_REL);
+    if (cold == NULL) return;
+    lv_enter_validator();
+    free(cold);
+    lv_leave_validator();
+}
+
 void lv_stat_move_short_buckets(uint64_t *slots) {
+    uint64_t *cold = lv_stat_cold(slots);
     uint32_t *short_buckets = (uint32_t *)&slots[LV_STAT_SHORT_BUCKETS];
     for (int index = 0; index < LV_STAT_SHORT_BUCKET_COUNT; index++) {
         uint32_t count = __atomic_load_n(&short_buckets[index], __ATOMIC_RELAXED);
         __atomic_store_n(&short_buckets[index], 0, __ATOMIC_RELAXED);
-        lv_stat_add(slots, LV_STAT_FIRST_BUCKET + LV_STAT_FIRST_SHORT_BUCKET + index, count);
+        lv_stat_add(cold, LV_STAT_FIRST_BUCKET + LV_STAT_FIRST_SHORT_BUCKET + index, count);
     }
 }
+
+void lv_stat_record_long_hold(uint64_t *slots, int width) {
+    if (width < LV_STAT_FIRST_SHORT_BUCKET) {
+        uint32_t *first = (uint32_t *)&slots[LV_STAT_SHORT_BUCKETS];
+        uint32_t count = __atomic_load_n(first, __ATOMIC_RELAXED) + 1;
+        __atomic_store_n(first, count, __ATOMIC_RELAXED);
+        if (count >> 31) lv_stat_move_short_buckets(slots);
+        return;
+    }
+    lv_stat_add(lv_stat_cold(slots), LV_STAT_FIRST_BUCKET + (width < LV_STAT_BUCKETS - 1 ? width : LV_STAT_BUCKETS - 1),
+                1);
+}
+
 uint64_t lv_hold_budget_cycles_value = 0;
 uint64_t lv_snapshot_refresh_cycles_value = UINT64_MAX;
 uint64_t lv_spin_timeout_cycles_value = UINT64_MAX;

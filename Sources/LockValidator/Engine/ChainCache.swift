@@ -1,15 +1,30 @@
 import Synchronization
 import _LockValidatorShims
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The set of lock chains already validated, lockdep's chain hash: a chain is the ordered list of
 /// lock classes a thread holds, summarized by a 64-bit key. A thread that acquires a lock and finds
 /// the resulting chain here has nothing new to teach the graph, so the hot path does one hash probe:
 /// no graph walk, no global lock, no allocation.
 ///
 /// Lookups are lock-free. Inserts happen only on the slow path, serialized by the graph lock; a table
-/// that fills past half is replaced by one twice the size, published with a release store. Replaced
-/// tables are never freed, since a reader may still be probing one; they add up to less than the
-/// current table.
+/// that fills past half is replaced by one twice the size, published with a release store.
+///
+/// A replaced table's memory is given back at once, with no grace period, and no reader can be hurt:
+/// tables are mappings of their own, and a replaced one is emptied with `madvise(MADV_DONTNEED)`, which
+/// frees its pages but keeps the addresses mapped, reading as zeros from then on. A reader that loaded
+/// the old pointer before the swap and probes it late reads either keys it held (validated chains, still
+/// true) or zeros: an empty slot, a miss, so the acquire takes the slow path, which validates under the
+/// graph lock against the current table and finds the chain there. Neither an epoch nor hazard pointers
+/// would do that without a store on every lookup of the hot path; waiting for readers to drain ("free on
+/// a later resize") cannot know that a reader preempted in the middle of a probe has left. The cost is
+/// address space only: the replaced tables' ranges stay reserved (less than the current table's, as the
+/// sizes double), not their memory.
 @usableFromInline
 enum ChainCache {
     /// Extends `key` (the chain below) by `classID`; never 0, which marks an empty slot. C's, which the
@@ -47,18 +62,21 @@ enum ChainCache {
                 let slot = (table + 1 + index).pointee.load(ordering: .relaxed)
                 if slot != 0 { place(slot, in: larger) }
             }
+            let replaced = table
             table = publish(larger)
+            release(replaced, capacity: capacity)
             capacity *= 2
         }
         if place(key, in: table) { Self.count.store(count + 1, ordering: .relaxed) }
     }
 
-    /// Forgets every chain, emptying the current table in place (a reader may be probing it, so it is
-    /// never freed). The caller holds the graph lock.
+    /// Forgets every chain, emptying the current table in place (a reader may be probing it, so it stays
+    /// mapped): its pages are given back, and the mask written again. The caller holds the graph lock.
     static func removeAll() {
         guard let table = currentTable else { return }
         let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
-        for index in 1...capacity { (table + index).pointee.store(0, ordering: .relaxed) }
+        release(table, capacity: capacity)
+        table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
         count.store(0, ordering: .relaxed)
     }
 
@@ -76,12 +94,26 @@ enum ChainCache {
     /// needs no exclusivity check).
     private static let count = Atomic<Int>(0)
 
-    /// Slot 0 holds the mask (capacity - 1); slots 1... hold keys.
+    /// Slot 0 holds the mask (capacity - 1); slots 1... hold keys. A mapping of its own (see the type's
+    /// comment), zeros as the kernel gives it: only the pages keys land in become resident.
     private static func makeTable(capacity: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        let table = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: capacity + 1)
-        table.initialize(to: Atomic(UInt64(capacity - 1)))
-        for index in 1...capacity { (table + index).initialize(to: Atomic(0)) }
+        let mapped = mmap(
+            nil, byteCount(capacity: capacity), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else { fatalError("LockValidator: no memory for the chain cache") }
+        let table = mapped.bindMemory(to: Atomic<UInt64>.self, capacity: capacity + 1)
+        table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
         return table
+    }
+
+    /// A table's mapping, in whole pages.
+    private static func byteCount(capacity: Int) -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        return ((capacity + 1) * MemoryLayout<UInt64>.stride + page - 1) / page * page
+    }
+
+    /// Gives `table`'s pages back, keeping its addresses: a late reader reads zeros, a miss.
+    private static func release(_ table: UnsafeMutablePointer<Atomic<UInt64>>, capacity: Int) {
+        _ = madvise(UnsafeMutableRawPointer(table), byteCount(capacity: capacity), Int32(MADV_DONTNEED))
     }
 
     @discardableResult

@@ -41,16 +41,17 @@ import Synchronization
         }
     }
 
-    /// What a class is named by.
+    /// What a class is named by. The cases that carry a code site are boxed (`indirect`): a `CodeSite`
+    /// inline made every class object 248 bytes, the given names' as well.
     enum Naming {
         /// A name the program gave, or a source site's `Module/File.swift:line`.
         case given(String)
         /// The code that creates its locks, named lazily: naming it needs debug information.
         /// `verb` says what the code did: created the lock, or first locked it (a lock whose creation was
         /// not seen, such as a `Mutex` moved after it was made).
-        case createdAt(CodeSite, noun: String, verb: String)
+        indirect case createdAt(CodeSite, noun: String, verb: String)
         /// The static variable that is its one lock, named lazily by its symbol.
-        case variable(StaticVariable, noun: String)
+        indirect case variable(StaticVariable, noun: String)
     }
 
     private let naming: Naming
@@ -83,58 +84,50 @@ import Synchronization
     /// For the node that stands for this class's recursive readers (``recursiveReaders``): the class
     /// whose readers it stands for; nil for every other class.
     package let readersOf: LockClass?
-    /// The statistics blocks of live instances, and the totals of freed ones.
-    let statistics = InternalLock(ClassStatistics())
-
-    struct ClassStatistics {
-        /// The live instances' blocks, by instance serial.
-        var live: [UInt64: LockStatisticsBlock] = [:]
-        /// Nil until an instance is freed: a store's 10,000 learned classes, mostly never locked here,
-        /// keep no histogram.
-        var retired: LockStatisticsBlock.Counts?
-    }
-
-    func register(_ block: LockStatisticsBlock, of instance: UInt64) {
-        statistics.withLock { $0.live[instance] = block }
+    /// Takes a statistics block for `instance` of this class (``LockStatisticsArena`` keeps it).
+    func allocateStatistics(of instance: UInt64) -> LockStatisticsBlock {
+        LockStatisticsArena.allocate(classID: id, instance: instance)
     }
 
     /// Folds a freed instance's counters into the class totals and frees its block.
-    func retire(_ block: LockStatisticsBlock, of instance: UInt64) {
-        statistics.withLock { statistics in
-            statistics.retired = statistics.retired ?? LockStatisticsBlock.Counts()
-            statistics.retired!.add(block.snapshot)
-            statistics.live[instance] = nil
-        }
-        block.deallocate()
-    }
+    func retire(_ block: LockStatisticsBlock) { LockStatisticsArena.free(block, retiring: true) }
 
-    /// Runs `body` if `instance` of this class is alive, keeping it alive meanwhile: a lock's deinit
-    /// retires it under the same lock, so it cannot finish while `body` runs.
-    func ifAlive(_ instance: UInt64, _ body: () -> Void) {
-        statistics.withLock { statistics in
-            if statistics.live[instance] != nil { body() }
+    /// Runs `body` if `instance` is alive, keeping it alive meanwhile: a lock's deinit retires it under
+    /// the same lock, so it cannot finish while `body` runs.
+    static func ifAlive(_ instance: UInt64, _ body: () -> Void) { LockStatisticsArena.ifAlive(instance, body) }
+
+    /// Every class's counters over all its instances, for the classes ever acquired.
+    static var statisticsReports: [LockClassStatistics] {
+        let counts = LockStatisticsArena.countsByClass
+        return all.compactMap { lockClass in
+            counts[lockClass.id].map { LockClassStatistics(name: lockClass.name, counts: $0) }
         }
     }
 
-    /// Zeroes the counters of every instance, live or freed.
-    func resetStatistics() {
-        statistics.withLock { statistics in
-            for block in statistics.live.values { block.reset() }
-            statistics.retired = nil
-        }
+    /// The address of a table of subclass 1...7 as `Unmanaged` bits, 0 until created, slot 0 holding the
+    /// recursive-readers node; 0 until the first of them is made (most classes never nest nor are read
+    /// recursively, and 100,000 of them would carry 6 MB of empty tables).
+    private let subclassTable = Atomic<UInt>(0)
+
+    /// The bits of subclass slot `slot`, 0 when not made.
+    private func subclassBits(_ slot: Int) -> UInt {
+        let table = subclassTable.load(ordering: .acquiring)
+        guard let slots = UnsafeMutablePointer<Atomic<UInt>>(bitPattern: table) else { return 0 }
+        return (slots + slot).pointee.load(ordering: .acquiring)
     }
 
-    /// The class's counters over all its instances, or nil when it was never acquired.
-    var statisticsReport: LockClassStatistics? {
-        let counts = statistics.withLock { statistics in
-            statistics.live.values.reduce(into: statistics.retired ?? LockStatisticsBlock.Counts()) {
-                $0.add($1.snapshot)
-            }
+    /// Publishes `made` in subclass slot `slot`; under the registry's lock.
+    private func setSubclass(_ slot: Int, _ made: LockClass) {
+        var table = UnsafeMutablePointer<Atomic<UInt>>(bitPattern: subclassTable.load(ordering: .acquiring))
+        if table == nil {
+            let slots = UnsafeMutablePointer<Atomic<UInt>>.allocate(capacity: Self.maximumNesting + 1)
+            for index in 0...Self.maximumNesting { (slots + index).initialize(to: Atomic(0)) }
+            subclassTable.store(UInt(bitPattern: slots), ordering: .releasing)
+            table = slots
         }
-        return counts.acquisitions == 0 ? nil : LockClassStatistics(name: name, counts: counts)
+        // Classes live as long as the process; the registry keeps the reference.
+        (table! + slot).pointee.store(UInt(bitPattern: Unmanaged.passUnretained(made).toOpaque()), ordering: .releasing)
     }
-    /// Subclass 1...7 as `Unmanaged` bits, 0 until created; slot 0 holds the recursive-readers node.
-    @usableFromInline let subclasses: UnsafeMutablePointer<Atomic<UInt>>
 
     /// The deepest nesting level.
     package static let maximumNesting = 7
@@ -152,8 +145,6 @@ import Synchronization
         self.site = site
         self.nesting = nesting
         self.base = base
-        subclasses = .allocate(capacity: Self.maximumNesting + 1)
-        for slot in 0...Self.maximumNesting { (subclasses + slot).initialize(to: Atomic(0)) }
     }
 
     @usableFromInline package var description: String { name }
@@ -248,7 +239,7 @@ import Synchronization
     /// make an `NSLock` and, through a helper, a mutex).
     private enum CodeKey: Hashable {
         case site(CodeSite, noun: String)
-        case variable(StaticVariable, noun: String)
+        indirect case variable(StaticVariable, noun: String)
 
         init(_ naming: Naming) {
             switch naming {
@@ -271,7 +262,7 @@ import Synchronization
     @usableFromInline
     func subclass(_ level: Int) -> LockClass {
         precondition((1...Self.maximumNesting).contains(level), "nesting level \(level) is outside 0...7")
-        let bits = (subclasses + level).pointee.load(ordering: .acquiring)
+        let bits = subclassBits(level)
         if _fastPath(bits != 0) {
             return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
         }
@@ -281,7 +272,7 @@ import Synchronization
     @usableFromInline
     func makeSubclass(_ level: Int) -> LockClass {
         LockClass.registry.withLock { registry in
-            let bits = (subclasses + level).pointee.load(ordering: .acquiring)
+            let bits = subclassBits(level)
             if bits != 0 {
                 return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
             }
@@ -292,9 +283,7 @@ import Synchronization
                 LockClass(
                     id: $0, naming: .given(""), site: site, isInterposed: isInterposed, nesting: level, base: self)
             }
-            // Classes live as long as the process; the registry keeps the reference.
-            let opaque = Unmanaged.passUnretained(subclass).toOpaque()
-            (subclasses + level).pointee.store(UInt(bitPattern: opaque), ordering: .releasing)
+            setSubclass(level, subclass)
             return subclass
         }
     }
@@ -307,12 +296,12 @@ import Synchronization
     /// leaves the class's own node only, and a path through a recursive read continues only from a
     /// write hold: a cycle in the graph is exactly lockdep's strong (deadlocking) cycle.
     var recursiveReaders: LockClass {
-        let bits = subclasses.pointee.load(ordering: .acquiring)
+        let bits = subclassBits(0)
         if bits != 0 {
             return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
         }
         return LockClass.registry.withLock { registry in
-            let bits = subclasses.pointee.load(ordering: .acquiring)
+            let bits = subclassBits(0)
             if bits != 0 {
                 return Unmanaged<LockClass>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
             }
@@ -322,8 +311,7 @@ import Synchronization
                     id: $0, naming: .given(""), site: site, isInterposed: isInterposed, nesting: nesting,
                     readersOf: self)
             }
-            subclasses.pointee.store(
-                UInt(bitPattern: Unmanaged.passUnretained(readers).toOpaque()), ordering: .releasing)
+            setSubclass(0, readers)
             return readers
         }
     }

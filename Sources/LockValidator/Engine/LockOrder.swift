@@ -45,7 +45,7 @@ enum LockOrder {
         state.withLock { state in
             state = state.keepingLearnedOrders()
             ChainCache.removeAll()
-            for lockClass in classes { lockClass.resetStatistics() }
+            LockStatisticsArena.resetAll()
         }
         IRQLUsage.reset(classes)
         Capacity.reset()

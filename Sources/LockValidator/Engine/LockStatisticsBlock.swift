@@ -8,69 +8,89 @@ import _LockValidatorShims
 /// is a relaxed load and store (no read-modify-write, no shared cache line between instances); a
 /// report reads them with relaxed loads and adds up the instances of each class.
 ///
-/// An uncontended acquire and its release write one cache line: the block starts on a line boundary,
-/// and its first line holds the four counters they write and eight 32-bit histogram buckets for the
-/// holds most locks have (16 to 4,095 cycles). A program with thousands of locks finds most blocks
-/// out of cache, and a second line per hold would double what its statistics cost.
+/// A block is one cache line (``LockStatisticsArena`` keeps them), which an uncontended acquire and its
+/// release write, and no more: the acquisitions, the hold total and longest hold, and eight 32-bit
+/// histogram buckets for the holds most locks have (16 to 4,095 cycles; a shorter hold, an empty critical
+/// section less the validator's time, counts as 16). Contentions, wait times and
+/// the full histogram are cold slots, allocated on an instance's first contention or first hold outside
+/// the short buckets (C's `lv_stat_cold`): a server's lock per connection, never contended nor held
+/// long, costs its line and its arena record, 80 bytes, where a whole block was 512. The number of holds
+/// is the buckets' sum, not a counter: one store less per release, and the slot holds the cold pointer.
 @usableFromInline
 struct LockStatisticsBlock {
-    /// The block as 64-bit slots (`Slot`, and the full buckets from `firstBucket`); `shortBucketSlots`
-    /// hold the short buckets.
+    /// The line as 64-bit slots (`Slot`); `shortBucketSlots` hold the short buckets.
     @usableFromInline let slots: UnsafeMutablePointer<Atomic<UInt64>>
 
     @usableFromInline enum Slot: Int {
-        case acquisitions = 0, holds, holdTotal, holdMax
-        case contentions = 8, waitTotal, waitMax
-        /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs
-        /// the instance, not only its class).
-        case deviceLevels
+        case acquisitions = 0, holdTotal = 2, holdMax
+    }
+
+    /// The cold slots, and the full buckets from `LV_STAT_FIRST_BUCKET`.
+    @usableFromInline enum ColdSlot: Int {
+        case contentions = 0, waitTotal, waitMax
     }
 
     /// Log2 buckets of hold time in cycles: bucket i holds [2^(i-1), 2^i).
-    @usableFromInline static let bucketCount = 48
-    @usableFromInline static let firstBucket = 16
-    static let slotCount = firstBucket + bucketCount
-    /// Buckets 5 to 12 are counted in the first line, in 32 bits, and added to their full buckets
-    /// every 2^31 holds: no short count can wrap.
+    @usableFromInline static let bucketCount = Int(LV_STAT_BUCKETS)
+    static let firstColdBucket = Int(LV_STAT_FIRST_BUCKET)
+    /// Buckets 5 to 12 are counted in the line, in 32 bits, and added to their full buckets once one
+    /// reaches 2^31: none can wrap.
     @usableFromInline static let firstShortBucket = 5
     @usableFromInline static let shortBucketCount = 8
 
-    /// The 64-bit slots the short buckets take, after the four counters of the first line.
+    /// The 64-bit slots the short buckets take, after the first four.
     @usableFromInline static let shortBucketSlots = 4..<8
 
-    /// The eight short buckets, in the first line after the four counters.
+    /// The eight short buckets, in the line after the first four slots.
     @usableFromInline var shortBuckets: UnsafeMutablePointer<Atomic<UInt32>> {
-        UnsafeMutableRawPointer(slots + Self.shortBucketSlots.lowerBound).assumingMemoryBound(to: Atomic<UInt32>.self)
+        UnsafeMutableRawPointer(slots + Self.shortBucketSlots.lowerBound)
+            .assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 
+    /// A block of no class, for tests: ``LockTracking`` takes its blocks from the arena with its class.
     static func allocate() -> LockStatisticsBlock {
-        let base = UnsafeMutableRawPointer.allocate(byteCount: slotCount * 8, alignment: 64)
-        let slots = base.bindMemory(to: Atomic<UInt64>.self, capacity: slotCount)
-        for index in 0..<slotCount where !shortBucketSlots.contains(index) { (slots + index).initialize(to: Atomic(0)) }
-        let short = (base + shortBucketSlots.lowerBound * 8).bindMemory(
-            to: Atomic<UInt32>.self, capacity: shortBucketCount)
-        for index in 0..<shortBucketCount { (short + index).initialize(to: Atomic(0)) }
-        return LockStatisticsBlock(slots: slots)
+        LockStatisticsArena.allocate(classID: 0, instance: LockInstance.next())
     }
 
     @usableFromInline init(slots: UnsafeMutablePointer<Atomic<UInt64>>) { self.slots = slots }
 
-    func deallocate() { UnsafeMutableRawPointer(slots).deallocate() }
+    /// Frees a block from ``allocate()``, counting it nowhere.
+    func deallocate() { LockStatisticsArena.free(self, retiring: false) }
 
-    /// Zeroes every counter (``LockValidator/reset()``).
+    /// Zeroes every counter (``LockValidator/reset()``); the cold slots stay, zeroed.
     func reset() {
-        for index in 0..<Self.slotCount where !Self.shortBucketSlots.contains(index) {
-            (slots + index).pointee.store(0, ordering: .relaxed)
+        for slot in [Slot.acquisitions, .holdTotal, .holdMax] {
+            (slots + slot.rawValue).pointee.store(0, ordering: .relaxed)
         }
         for index in 0..<Self.shortBucketCount { (shortBuckets + index).pointee.store(0, ordering: .relaxed) }
+        if let cold = coldIfAny {
+            for index in 0..<Int(LV_STAT_COLD_SLOTS) { (cold + index).pointee.store(0, ordering: .relaxed) }
+        }
+        LockStatisticsArena.record(of: self).deviceLevels.pointee.store(0, ordering: .relaxed)
     }
 
-    /// Asks for the first line, which an acquire and its release write, ahead of its use.
+    /// Asks for the line, which an acquire and its release write, ahead of its use.
     @inlinable @inline(__always)
     func prefetch() { lv_prefetch(UInt(bitPattern: slots)) }
 
     @inlinable
     func read(_ slot: Slot) -> UInt64 { (slots + slot.rawValue).pointee.load(ordering: .relaxed) }
+
+    /// The cold slots, allocated on first use.
+    var cold: UnsafeMutablePointer<Atomic<UInt64>> {
+        UnsafeMutableRawPointer(lv_stat_cold(words)).assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
+    /// The cold slots, if the instance has any.
+    var coldIfAny: UnsafeMutablePointer<Atomic<UInt64>>? {
+        let bits = (slots + Int(LV_STAT_COLD)).pointee.load(ordering: .acquiring)
+        return UnsafeMutablePointer(bitPattern: UInt(truncatingIfNeeded: bits))
+    }
+
+    /// A cold counter; 0 without cold slots.
+    func read(_ slot: ColdSlot) -> UInt64 {
+        coldIfAny.map { ($0 + slot.rawValue).pointee.load(ordering: .relaxed) } ?? 0
+    }
 
     /// Adds `amount`; only the lock holder calls this.
     @inlinable
@@ -79,9 +99,15 @@ struct LockStatisticsBlock {
         field.pointee.store(field.pointee.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
     }
 
-    /// Sets `bits` in `slot` atomically (any thread); returns the slot's value before.
-    func setBits(_ bits: UInt64, in slot: Slot) -> UInt64 {
-        (slots + slot.rawValue).pointee.bitwiseOr(bits, ordering: .relaxed).oldValue
+    /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs the
+    /// instance, not only its class). In the arena's record: read on a device-level acquire only.
+    @usableFromInline var deviceLevels: UInt32 {
+        LockStatisticsArena.record(of: self).deviceLevels.pointee.load(ordering: .relaxed)
+    }
+
+    /// Sets `bits` in ``deviceLevels`` atomically (any thread); returns them before.
+    func setDeviceLevels(_ bits: UInt32) -> UInt32 {
+        LockStatisticsArena.record(of: self).deviceLevels.pointee.bitwiseOr(bits, ordering: .relaxed).oldValue
     }
 
     /// Adds `amount` atomically, for counters several threads may write at once (shared holds).
@@ -99,10 +125,21 @@ struct LockStatisticsBlock {
     @inlinable @inline(__always)
     func recordAcquire(waitCycles: UInt64) {
         add(1, to: .acquisitions)
-        if _slowPath(waitCycles != 0) {
-            add(1, to: .contentions)
-            add(waitCycles, to: .waitTotal)
-            raise(.waitMax, to: waitCycles)
+        if _slowPath(waitCycles != 0) { recordContention(waitCycles: waitCycles) }
+    }
+
+    /// Counts a contention in the cold slots (allocating them on the first).
+    @usableFromInline
+    @inline(never)
+    func recordContention(waitCycles: UInt64) {
+        let cold = self.cold
+        for (slot, amount) in [(ColdSlot.contentions, UInt64(1)), (.waitTotal, waitCycles)] {
+            let field = cold + slot.rawValue
+            field.pointee.store(field.pointee.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+        }
+        let waitMax = cold + ColdSlot.waitMax.rawValue
+        if waitCycles > waitMax.pointee.load(ordering: .relaxed) {
+            waitMax.pointee.store(waitCycles, ordering: .relaxed)
         }
     }
 
@@ -111,22 +148,18 @@ struct LockStatisticsBlock {
     /// instructions rose from 213 to 244).
     @inlinable @inline(__always)
     func recordHold(cycles: UInt64) {
-        let holds = slots + Slot.holds.rawValue
-        let count = holds.pointee.load(ordering: .relaxed) &+ 1
-        holds.pointee.store(count, ordering: .relaxed)
         add(cycles, to: .holdTotal)
         raise(.holdMax, to: cycles)
-        // Every 2^31 holds the short buckets move to the full ones, so that none can wrap.
-        if _slowPath(count & (1 << 31 - 1) == 0) { moveShortBuckets() }
         let short = (64 - Self.firstShortBucket) &- cycles.leadingZeroBitCount  // the bucket's index - 5
         if _fastPath(UInt(bitPattern: short) < UInt(Self.shortBucketCount)) {
             let field = shortBuckets + short
-            field.pointee.store(field.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+            let count = field.pointee.load(ordering: .relaxed) &+ 1
+            field.pointee.store(count, ordering: .relaxed)
+            // Once a short bucket reaches 2^31 they all move to the full ones, so that none can wrap.
+            if _slowPath(count >> 31 != 0) { moveShortBuckets() }
             return
         }
-        let bucket = min(64 - cycles.leadingZeroBitCount, Self.bucketCount - 1)
-        let field = slots + Self.firstBucket + bucket
-        field.pointee.store(field.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        lv_stat_record_long_hold(words, Int32(64 - cycles.leadingZeroBitCount))
     }
 
     @usableFromInline
@@ -139,23 +172,28 @@ struct LockStatisticsBlock {
 
     /// A bucket's count: its full count, plus its short count for buckets 5 to 12.
     func bucket(_ index: Int) -> UInt64 {
-        let full = (slots + Self.firstBucket + index).pointee.load(ordering: .relaxed)
+        let full = coldIfAny.map { ($0 + Self.firstColdBucket + index).pointee.load(ordering: .relaxed) } ?? 0
         let short = index - Self.firstShortBucket
         guard (0..<Self.shortBucketCount).contains(short) else { return full }
         return full &+ UInt64((shortBuckets + short).pointee.load(ordering: .relaxed))
     }
 
+    /// Whether no hold was counted: every short bucket empty, and no full bucket (or none at all).
+    @usableFromInline var hasNoHolds: Bool {
+        for slot in Self.shortBucketSlots where (slots + slot).pointee.load(ordering: .relaxed) != 0 { return false }
+        guard let cold = coldIfAny else { return true }
+        return (0..<Self.bucketCount).allSatisfy {
+            (cold + Self.firstColdBucket + $0).pointee.load(ordering: .relaxed) == 0
+        }
+    }
+
+    /// The number of holds counted: the buckets' sum.
+    var holdCount: UInt64 { (0..<Self.bucketCount).reduce(0) { $0 &+ bucket($1) } }
+
     /// The counters as plain numbers.
     var snapshot: Counts {
         var counts = Counts()
-        counts.acquisitions = read(.acquisitions)
-        counts.contentions = read(.contentions)
-        counts.waitTotal = read(.waitTotal)
-        counts.waitMax = read(.waitMax)
-        counts.holds = read(.holds)
-        counts.holdTotal = read(.holdTotal)
-        counts.holdMax = read(.holdMax)
-        counts.buckets = (0..<Self.bucketCount).map(bucket)
+        counts.add(self)
         return counts
     }
 
@@ -179,6 +217,22 @@ struct LockStatisticsBlock {
             holdTotal += other.holdTotal
             holdMax = max(holdMax, other.holdMax)
             for index in buckets.indices { buckets[index] += other.buckets[index] }
+        }
+
+        /// Adds `block`'s counters in place: a freed lock's are folded into its class's with no copy.
+        mutating func add(_ block: LockStatisticsBlock) {
+            acquisitions &+= block.read(.acquisitions)
+            holdTotal &+= block.read(.holdTotal)
+            holdMax = max(holdMax, block.read(.holdMax))
+            for index in buckets.indices {
+                let count = block.bucket(index)
+                buckets[index] &+= count
+                holds &+= count
+            }
+            guard let cold = block.coldIfAny else { return }
+            contentions &+= (cold + ColdSlot.contentions.rawValue).pointee.load(ordering: .relaxed)
+            waitTotal &+= (cold + ColdSlot.waitTotal.rawValue).pointee.load(ordering: .relaxed)
+            waitMax = max(waitMax, (cold + ColdSlot.waitMax.rawValue).pointee.load(ordering: .relaxed))
         }
     }
 }

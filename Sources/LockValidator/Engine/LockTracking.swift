@@ -36,11 +36,11 @@ package struct LockTracking: ~Copyable {
     @usableFromInline let statistics: LockStatisticsBlock
     /// This lock's hold budget in TSC cycles; 0 follows the configuration's.
     @usableFromInline let holdBudgetCycles: UInt64
-    /// Where the instance was created.
-    @usableFromInline package let initSite: Site?
+    /// Where the instance was created, by its number in ``InternedSites``: 4 bytes a lock, not 25.
+    let initSiteNumber: UInt32
 
     package init(name: String?, policy: LockPolicy = .spinLock, holdBudget: Duration? = nil, site: CallSite) {
-        let site = site.site
+        let site = site.keptSite
         self.init(of: LockClass.named(name, site: site), policy: policy, holdBudget: holdBudget, site: site)
     }
 
@@ -50,9 +50,8 @@ package struct LockTracking: ~Copyable {
         self.lockClass = lockClass
         self.instance = LockInstance.next()
         self.policy = policy
-        self.initSite = site
-        statistics = .allocate()
-        lockClass.register(statistics, of: instance)
+        self.initSiteNumber = InternedSites.number(of: site)
+        statistics = lockClass.allocateStatistics(of: instance)
         // A sleeping lock has no spin-lock hold budget: a year stands for none.
         let budget = policy.contains(.sleeps) ? .seconds(365 * 24 * 3600) : holdBudget
         holdBudgetCycles = budget.map { TSCClock.cycles(nanoseconds: max($0.nanoseconds, 1)) } ?? 0
@@ -61,12 +60,15 @@ package struct LockTracking: ~Copyable {
     /// Folds this instance's statistics into its class and forgets what was kept about it; call from
     /// the lock's deinit.
     package func retire() {
-        if statistics.read(.deviceLevels) != 0 { IRQLUsage.forgetInstance(instance) }
-        lockClass.retire(statistics, of: instance)
+        if statistics.deviceLevels != 0 { IRQLUsage.forgetInstance(instance) }
+        lockClass.retire(statistics)
     }
 
     /// The serial of the thread holding the lock, 0 when free (or, for an annotated lock, not known).
     package var ownerSerial: UInt32 { owner.load(ordering: .relaxed) }
+
+    /// Where the instance was created.
+    package var initSite: Site? { InternedSites.site(initSiteNumber) }
 
     /// The lock as reports name it.
     package var info: LockInfo { LockInfo(of: lockClass, instance: instance, site: initSite) }
@@ -146,7 +148,7 @@ package struct LockTracking: ~Copyable {
         // Bit tests (x86 `bt`), not a mask made by a shift.
         let level16 = UInt16(level.rawValue & 15)
         return lockClass.levelsUsed.load(ordering: .relaxed) &>> level16 & 1 != 0 && !lockClass.isOverflow
-            && (level <= .dispatch || statistics.read(.deviceLevels) &>> UInt64(level16) & 1 != 0)
+            && (level <= .dispatch || statistics.deviceLevels &>> UInt32(level16) & 1 != 0)
     }
 
     // MARK: lock_acquire
@@ -327,7 +329,7 @@ package struct LockTracking: ~Copyable {
         if lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0 {
             IRQLUsage.recordClassUsage(of: lockClass, instance: instance, at: level, site: site, on: thread)
         }
-        if level > .dispatch && statistics.read(.deviceLevels) & UInt64(bit) == 0 {
+        if level > .dispatch && statistics.deviceLevels & UInt32(bit) == 0 {
             IRQLUsage.recordInstanceUsage(
                 of: lockClass, instance: instance, statistics: statistics, at: level, site: site, on: thread)
         }

@@ -335,10 +335,10 @@ extension ThreadState {
             pointer.pointee.depth -= 1
             if entry.kind != AcquireKind.annotated.rawValue { pointer.pointee.spin_holds &-= 1 }
             guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_NESTED) == 0, entry.acquired_tsc != 0,
-                let object = entry.lock_object, let lockClass = LockClass.withID(entry.lock_class)
+                let object = entry.lock_object
             else { continue }
             // Released only while the lock is alive: its deinit waits for this.
-            (lockClass.base ?? lockClass).ifAlive(entry.instance) {
+            LockClass.ifAlive(entry.instance) {
                 let lock = Unmanaged<AnyObject>.fromOpaque(object).takeUnretainedValue() as? AbandonableLock
                 lock?.releaseAbandoned(AcquireKind(rawValue: entry.kind) ?? .ordinary, queueNode: entry.queue_node)
             }

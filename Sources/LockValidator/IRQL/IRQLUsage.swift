@@ -12,10 +12,49 @@ enum IRQLUsage {
     private static let deviceLevels: UInt16 = ~interruptibleLevels
 
     private struct State {
-        /// The first usage of each class at each IRQL: class id → IRQL → usage.
-        var classUsages: [UInt32: [UInt8: LockUsage]] = [:]
+        /// The first usage of each class at each IRQL, by `class id << 8 | IRQL`, as numbers into the
+        /// tables below: one small record in one table, where a program of 100,000 classes kept 100,000
+        /// dictionaries of whole usages (600 bytes a class); a report rebuilds the few it shows.
+        var classUsages: [UInt64: KeptUsage] = [:]
+        /// What kept usages point to, each distinct value once: most classes are first held from a few
+        /// places, by a few threads.
+        var sites: [Site] = []
+        var siteNumbers: [Site: UInt32] = [:]
+        var threads: [ThreadInfo] = []
+        var threadNumbers: [ThreadInfo: UInt32] = [:]
+        var stacks: [StackTrace] = []
+        var stackNumbers: [StackTrace: UInt32] = [:]
         /// The first usage of each instance at each device IRQL: instance → IRQL → usage.
         var instanceUsages: [UInt64: [UInt8: LockUsage]] = [:]
+
+        mutating func keep(_ usage: LockUsage) -> KeptUsage {
+            func number<Value: Hashable>(_ value: Value, _ values: inout [Value], _ numbers: inout [Value: UInt32])
+                -> UInt32
+            {
+                if let known = numbers[value] { return known }
+                values.append(value)
+                numbers[value] = UInt32(values.count - 1)
+                return UInt32(values.count - 1)
+            }
+            return KeptUsage(
+                instance: usage.lock.instance, site: number(usage.site, &sites, &siteNumbers),
+                thread: number(usage.thread, &threads, &threadNumbers),
+                stack: number(usage.stack, &stacks, &stackNumbers))
+        }
+
+        func usage(_ kept: KeptUsage, of lockClass: LockClass, at level: UInt8) -> LockUsage {
+            LockUsage(
+                lock: LockInfo(of: lockClass, instance: kept.instance), irql: IRQL(unchecked: level),
+                site: sites[Int(kept.site)], thread: threads[Int(kept.thread)], stack: stacks[Int(kept.stack)])
+        }
+    }
+
+    /// A class's first usage at an IRQL: its instance, and its site, thread and stack by number.
+    private struct KeptUsage {
+        let instance: UInt64
+        let site: UInt32
+        let thread: UInt32
+        let stack: UInt32
     }
 
     private static let state = InternalLock(State())
@@ -78,7 +117,8 @@ enum IRQLUsage {
         let bit = UInt16(1) << UInt16(level.rawValue)
         let before = lockClass.levelsUsed.bitwiseOr(bit, ordering: .relaxed).oldValue
         guard before & bit == 0 else { return nil }
-        state.classUsages[lockClass.id, default: [:]][level.rawValue] = usage(of: lock, at: level, site, thread)
+        let usage = usage(of: lock, at: level, site, thread)
+        state.classUsages[classKey(lockClass.id, level.rawValue)] = state.keep(usage)
         let pair: (higher: UInt8, lower: UInt8)
         if bit & deviceLevels != 0, before & interruptibleLevels != 0 {
             pair = (level.rawValue, UInt8(15 - (before & interruptibleLevels).leadingZeroBitCount))
@@ -87,18 +127,18 @@ enum IRQLUsage {
         } else {
             return nil
         }
-        guard let usages = state.classUsages[lockClass.id], let higher = usages[pair.higher],
-            let lower = usages[pair.lower]
+        guard let higher = state.classUsages[classKey(lockClass.id, pair.higher)],
+            let lower = state.classUsages[classKey(lockClass.id, pair.lower)]
         else { return nil }
-        return (higher, lower)
+        return (state.usage(higher, of: lockClass, at: pair.higher), state.usage(lower, of: lockClass, at: pair.lower))
     }
 
     private static func checkInstanceUsage(
         of lock: LockInfo, statistics: LockStatisticsBlock, at level: IRQL, site: CallSite, on thread: ThreadState,
         in state: inout State
     ) -> (higher: LockUsage, lower: LockUsage)? {
-        let bit = UInt64(1) << UInt64(level.rawValue)
-        let before = statistics.setBits(bit, in: .deviceLevels)
+        let bit = UInt32(1) << UInt32(level.rawValue)
+        let before = statistics.setDeviceLevels(bit)
         guard before & bit == 0 else { return nil }
         let usage = usage(of: lock, at: level, site, thread)
         state.instanceUsages[lock.instance, default: [:]][level.rawValue] = usage
@@ -106,6 +146,8 @@ enum IRQLUsage {
         else { return nil }
         return other.key > level.rawValue ? (other.value, usage) : (usage, other.value)
     }
+
+    private static func classKey(_ classID: UInt32, _ level: UInt8) -> UInt64 { UInt64(classID) << 8 | UInt64(level) }
 
     private static func usage(of lock: LockInfo, at level: IRQL, _ site: CallSite, _ thread: ThreadState) -> LockUsage {
         LockUsage(lock: lock, irql: level, site: site.site, thread: thread.info, stack: .capture())

@@ -27,7 +27,7 @@ enum ReportWriter {
             process: .current, config: .init(settings: settings, errors: errors.map(\.description)),
             violations: violations, suppressed: suppressed, graph: .init(classes: classes, edges: edges),
             chains: LockOrder.chainCount,
-            lockStatistics: LockClass.all.compactMap(\.statisticsReport))
+            lockStatistics: LockClass.statisticsReports)
     }
 
     /// ``currentReport()``; when nothing was found, with names from symbol tables alone and the images

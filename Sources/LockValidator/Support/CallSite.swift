@@ -40,6 +40,14 @@ package struct CallSite: @unchecked Sendable {
     /// The caller's `#fileID`.
     package var fileID: String { String(cString: file) }
 
+    /// ``site``, its file name shared with every other site of its file (``InternedFileIDs``): what a lock
+    /// keeps for its whole life.
+    package var keptSite: Site {
+        isCodeAddress
+            ? .code(CodeSite(returnAddress: line))
+            : .source(SourceSite(literalFileID: InternedFileIDs.string(at: file), line: line))
+    }
+
     /// The site as reports show it.
     package var site: Site {
         isCodeAddress ? .code(CodeSite(returnAddress: line)) : .source(SourceSite(literalFileID: fileID, line: line))

@@ -13,7 +13,8 @@
 
 /// The chain cache's current table (Swift's `ChainCache`): slot 0 holds the mask (capacity - 1), the
 /// others the keys of validated chains, 0 for an empty slot. NULL until the first chain is validated;
-/// published with a release store, never freed.
+/// published with a release store. A replaced table stays mapped but reads as zeros (a miss): see
+/// ChainCache.
 extern uint64_t *lv_chain_table;
 
 static inline uint64_t *lv_chain_table_current(void) { return __atomic_load_n(&lv_chain_table, __ATOMIC_RELAXED); }
@@ -43,21 +44,25 @@ static inline __attribute__((always_inline)) int lv_chain_contains(uint64_t key)
     }
 }
 
-// lock_stat (Swift's `LockStatisticsBlock`): 64-bit slots, written only by the lock's holder (relaxed
-// loads and stores); slots 4 to 7 hold eight 32-bit short buckets.
+// lock_stat (Swift's `LockStatisticsBlock`): one cache line of 64-bit slots per lock instance, written only by
+// the lock's holder (relaxed loads and stores); slots 4 to 7 hold eight 32-bit short buckets. Slot 1 points to
+// the instance's cold slots (contentions, wait times, the full histogram), NULL until its first contention or
+// hold outside the short buckets: an instance that never has either costs its line alone.
 enum {
     LV_STAT_ACQUISITIONS = 0,
-    LV_STAT_HOLDS = 1,
+    LV_STAT_COLD = 1,
     LV_STAT_HOLD_TOTAL = 2,
     LV_STAT_HOLD_MAX = 3,
     LV_STAT_SHORT_BUCKETS = 4,
-    LV_STAT_CONTENTIONS = 8,
-    LV_STAT_WAIT_TOTAL = 9,
-    LV_STAT_WAIT_MAX = 10,
-    LV_STAT_FIRST_BUCKET = 16,
-    LV_STAT_BUCKETS = 48,
     LV_STAT_FIRST_SHORT_BUCKET = 5,
     LV_STAT_SHORT_BUCKET_COUNT = 8,
+    // The cold slots.
+    LV_STAT_CONTENTIONS = 0,
+    LV_STAT_WAIT_TOTAL = 1,
+    LV_STAT_WAIT_MAX = 2,
+    LV_STAT_FIRST_BUCKET = 4,
+    LV_STAT_BUCKETS = 48,
+    LV_STAT_COLD_SLOTS = LV_STAT_FIRST_BUCKET + LV_STAT_BUCKETS,
 };
 
 static inline __attribute__((always_inline)) void lv_stat_add(uint64_t *slots, int slot, uint64_t amount) {
@@ -70,26 +75,38 @@ static inline __attribute__((always_inline)) void lv_stat_raise(uint64_t *slots,
     }
 }
 
-/// Moves the short buckets' counts to their full buckets (every 2^31 holds, so that none wraps).
+/// The cold slots of the line `slots`, allocated zeroed on first use (any thread may ask: the first
+/// pointer published wins).
+uint64_t *lv_stat_cold(uint64_t *slots);
+
+/// Frees the cold slots of `slots`, if any (the instance is gone).
+void lv_stat_cold_free(uint64_t *slots);
+
+/// Moves the short buckets' counts to their full buckets (once one reaches 2^31, so that none wraps).
 void lv_stat_move_short_buckets(uint64_t *slots);
 
+/// Counts one hold outside the short buckets (bucket `width`): a hold under 16 cycles (an empty critical
+/// section, less the validator's own time) in the first short bucket, as if 16, so that a lock held for
+/// nothing needs no cold slots; a longer one in the cold slots.
+void lv_stat_record_long_hold(uint64_t *slots, int width);
+
 /// Counts one completed hold of `cycles` in its log2 bucket (bucket i holds [2^(i-1), 2^i)); the holds
-/// most locks have (16 to 4,095 cycles) in the first cache line's short buckets. The same as Swift's
-/// `LockStatisticsBlock.recordHold` (which does not call it: see there).
+/// most locks have (16 to 4,095 cycles, and shorter ones as 16) in the line's short buckets. The same as Swift's
+/// `LockStatisticsBlock.recordHold` (which does not call it: see there). The number of holds is the
+/// buckets' sum: not counted apart.
 static inline __attribute__((always_inline)) void lv_stat_record_hold(uint64_t *slots, uint64_t cycles) {
-    uint64_t count = __atomic_load_n(&slots[LV_STAT_HOLDS], __ATOMIC_RELAXED) + 1;
-    __atomic_store_n(&slots[LV_STAT_HOLDS], count, __ATOMIC_RELAXED);
     lv_stat_add(slots, LV_STAT_HOLD_TOTAL, cycles);
     lv_stat_raise(slots, LV_STAT_HOLD_MAX, cycles);
-    if (__builtin_expect((count & ((1ull << 31) - 1)) == 0, 0)) lv_stat_move_short_buckets(slots);
     int width = cycles == 0 ? 0 : 64 - __builtin_clzll(cycles);  // the bucket's index
     uint64_t short_index = (uint64_t)(width - LV_STAT_FIRST_SHORT_BUCKET);
     if (__builtin_expect(short_index < LV_STAT_SHORT_BUCKET_COUNT, 1)) {
         uint32_t *bucket = (uint32_t *)&slots[LV_STAT_SHORT_BUCKETS] + short_index;
-        __atomic_store_n(bucket, __atomic_load_n(bucket, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+        uint32_t count = __atomic_load_n(bucket, __ATOMIC_RELAXED) + 1;
+        __atomic_store_n(bucket, count, __ATOMIC_RELAXED);
+        if (__builtin_expect(count >> 31, 0)) lv_stat_move_short_buckets(slots);
         return;
     }
-    lv_stat_add(slots, LV_STAT_FIRST_BUCKET + (width < LV_STAT_BUCKETS - 1 ? width : LV_STAT_BUCKETS - 1), 1);
+    lv_stat_record_long_hold(slots, width);
 }
 
 /// What the fast path reads of one interposed sleeping lock, filled by the engine
