@@ -151,3 +151,32 @@ func scopeThreadReturning() {
     // held fails the code that started it, as a ProcessorThread does.
     ThreadState.current.checkExit()
 }
+
+// MARK: Happens-before through thread start and join (the verdicts on cycles)
+
+/// The clock a new thread begins with, boxed for the interposer to hand over.
+private final class StartClock {
+    let clock: [UInt32: UInt32]
+    init(_ clock: [UInt32: UInt32]) { self.clock = clock }
+}
+
+@_cdecl("lv_hb_fork")
+func happensBeforeFork() -> UnsafeMutableRawPointer? {
+    HappensBefore.forking().map { Unmanaged.passRetained(StartClock($0)).toOpaque() }
+}
+
+@_cdecl("lv_hb_start")
+func happensBeforeStart(_ token: UnsafeMutableRawPointer) {
+    HappensBefore.started(inheriting: Unmanaged<StartClock>.fromOpaque(token).takeRetainedValue().clock)
+}
+
+@_cdecl("lv_hb_discard")
+func happensBeforeDiscard(_ token: UnsafeMutableRawPointer) {
+    Unmanaged<StartClock>.fromOpaque(token).release()
+}
+
+@_cdecl("lv_hb_exit")
+func happensBeforeExit() { HappensBefore.exiting() }
+
+@_cdecl("lv_hb_joined")
+func happensBeforeJoined(_ handle: UInt) { HappensBefore.joined(handle: handle) }

@@ -84,6 +84,9 @@ extension ValidationReport {
             let chain = (violation.cycle + [violation.cycle[0]]).map(Self.escape).joined(separator: " → ")
             html += "<p class=\"cycle\">cycle: \(chain)</p>\n"
         }
+        if let verdict = violation.verdict {
+            html += "<p class=\"\(verdict.canDeadlock ? "cycle" : "muted")\">verdict: \(Self.escape(verdict.description))</p>\n"
+        }
         html += picture
         html +=
             "<details><summary>report and stacks</summary><pre>\(Self.escape(violation.rendered(.text)))</pre></details>"

@@ -47,6 +47,12 @@ public enum Sarif {
         let relatedLocations: [Location]?
         let occurrenceCount: Int
         let partialFingerprints: [String: String]
+        /// For a `lock-order-inversion`: its verdict (`properties.verdict`).
+        let properties: Properties?
+    }
+
+    struct Properties: Encodable {
+        let verdict: CycleVerdict
     }
 
     struct Location: Encodable {
@@ -149,10 +155,12 @@ extension ValidationReport {
             }
             return Sarif.Result(
                 ruleId: violation.rule.rawValue, ruleIndex: rules.firstIndex(of: violation.rule)!,
-                level: violation.severity == .error ? "error" : "warning", message: .init(text: violation.summary),
+                level: violation.severity == .error ? "error" : "warning",
+                message: .init(text: violation.summary + (violation.verdict.map { " (verdict: \($0))" } ?? "")),
                 locations: location(violation.site, stack: violation.stack).map { [$0] } ?? [],
                 relatedLocations: related.isEmpty ? nil : related, occurrenceCount: violation.occurrences,
-                partialFingerprints: ["lockValidatorIdentity/v2": violation.identity])
+                partialFingerprints: ["lockValidatorIdentity/v2": violation.identity],
+                properties: violation.verdict.map(Sarif.Properties.init))
         }
         let descriptors = rules.map {
             Sarif.ReportingDescriptor(

@@ -147,6 +147,29 @@ extension LockOrder {
                 continue
             }
             checkPrevAdd(entry, to: target, &chain, in: &state)
+            noteEvidence(from: index, to: target, chain, in: &state)
+        }
+    }
+
+    /// Adds this sighting of the edges from the hold at `index` to `target` to their evidence: the
+    /// thread and its happens-before epoch, and the other locks of the context held exclusively across
+    /// it (a read hold excludes no other reader, so it is no gate).
+    private static func noteEvidence(from index: Int, to target: UInt32, _ chain: NewChain, in state: inout State) {
+        let thread = chain.thread
+        let entry = thread.held(index).pointee
+        let epoch = thread.pointer.pointee.hb_epoch
+        let occurrence = epoch == 0 ? nil : EdgeEvidence.Occurrence(serial: thread.serial, epoch: epoch)
+        let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
+        let held = chain.heldIndices.compactMap { other -> (classID: UInt32, instance: UInt64)? in
+            let hold = thread.held(other).pointee
+            guard other != index, !hold.has(notGates) else { return nil }
+            return (hold.lock_class, hold.instance)
+        }
+        state.evidence[UInt64(entry.lock_class) << 32 | UInt64(target), default: EdgeEvidence()].note(
+            occurrence, held: held)
+        if !entry.has(LV_HELD_SHARED), let readers = state.readersNodes[entry.lock_class] {
+            state.evidence[UInt64(readers) << 32 | UInt64(target), default: EdgeEvidence()].note(
+                occurrence, held: held)
         }
     }
 
@@ -250,12 +273,14 @@ extension LockOrder {
                 locks: [newest.lockInfo, entry.lockInfo], site: newest.acquiredAt)
         case .inversion(let entry, let closing, let existing):
             let chain = ([closing.to] + existing.map(\.to)).map { "\"\($0.name)\"" }.joined(separator: " -> ")
+            let edges = [closing] + existing
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
                     + " but the order \(chain) was taken before: \(existing.count + 1) locks in a cycle"
                     + " that deadlocks when its threads meet",
-                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: [closing] + existing)
+                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges,
+                verdict: orders(of: edges).map(verdict(ofCycle:)) ?? .canDeadlock)
         }
     }
 

@@ -50,6 +50,8 @@ extension LockOrder {
         var origins: [ValidationReport.ProcessDescription?] = []
         /// Learned orders this process took again, `from << 32 | to`.
         var retaken: Set<UInt64> = []
+        /// What the verdicts on cycles know of each edge this process took, `from << 32 | to`.
+        var evidence: [UInt64: EdgeEvidence] = [:]
 
         /// A fresh state holding the orders earlier processes learned (none without a store).
         static func seeded() -> State {
