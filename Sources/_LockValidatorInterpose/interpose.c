@@ -1000,10 +1000,12 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attributes, void *(*
         __atomic_store_n(&scoped_real.pthread_create,
                          (__typeof__(scoped_real.pthread_create))next_symbol("pthread_create"), __ATOMIC_RELAXED);
     }
-    void *scope = scope_for_work(called_from_runtime(CALLER));
-    // Every start is a happens-before edge, whoever makes it (the verdicts on cycles).
+    int passed_through = called_from_runtime(CALLER);
+    void *scope = scope_for_work(passed_through);
+    // A start is a happens-before edge (the verdicts on cycles); the runtime's own threads, started with
+    // its locks held, are left alone: a thread with no start clock is only ordered less.
     void *clock = NULL;
-    if (validating()) {
+    if (!passed_through && validating()) {
         lv_enter_validator();
         clock = lv_hb_fork();
         lv_leave_validator();
