@@ -154,10 +154,10 @@ func scopeThreadReturning() {
 
 // MARK: Happens-before through thread start and join (the verdicts on cycles)
 
-/// The clock a new thread begins with, boxed for the interposer to hand over.
+/// Where a new thread's clock begins (its creator and the creator's epoch), boxed for the interposer.
 private final class StartClock {
-    let clock: [UInt32: UInt32]
-    init(_ clock: [UInt32: UInt32]) { self.clock = clock }
+    let parent: HappensBefore.Occurrence
+    init(_ parent: HappensBefore.Occurrence) { self.parent = parent }
 }
 
 @_cdecl("lv_hb_fork")
@@ -167,7 +167,7 @@ func happensBeforeFork() -> UnsafeMutableRawPointer? {
 
 @_cdecl("lv_hb_start")
 func happensBeforeStart(_ token: UnsafeMutableRawPointer) {
-    HappensBefore.started(inheriting: Unmanaged<StartClock>.fromOpaque(token).takeRetainedValue().clock)
+    HappensBefore.started(after: Unmanaged<StartClock>.fromOpaque(token).takeRetainedValue().parent)
 }
 
 @_cdecl("lv_hb_discard")

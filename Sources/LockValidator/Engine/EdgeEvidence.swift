@@ -2,11 +2,7 @@
 /// that takes it (each thread and happens-before epoch validates a chain once: `HappensBefore`): who
 /// took it, when, and which locks were held across it every time. Each new sighting can only weaken it.
 struct EdgeEvidence {
-    /// A thread and its happens-before epoch when it took the edge.
-    struct Occurrence: Hashable {
-        let serial: UInt32
-        let epoch: UInt32
-    }
+    typealias Occurrence = HappensBefore.Occurrence
 
     /// The distinct threads and epochs that took the edge (at most `maxOccurrences`).
     private(set) var occurrences: [Occurrence] = []

@@ -15,16 +15,56 @@ package enum HappensBefore {
     /// from growing with each thread of a program that makes thousands.
     static let trackedThreads: UInt32 = 1024
 
-    /// One thread's clocks, the one of each of its epochs (index epoch - 1), and its last at exit.
-    struct History {
-        var clocks: [[UInt32: UInt32]]
-        var ended: [UInt32: UInt32]?
+    /// What one thread knows of the others, kept compact: a thread started by another begins with what
+    /// its creator knew then (a reference, not a copy), and a join adds only what the joined thread knew
+    /// beyond it. So a program that starts and joins thousands of threads keeps a few entries per thread.
+    struct Knowledge {
+        /// The creator and its epoch when it started this thread.
+        var parent: Occurrence?
+        /// Per other thread, the steps of what this one knows of it: from its own epoch `from`, `value`.
+        var steps: [UInt32: [(from: UInt32, value: UInt32)]] = [:]
+        /// The epoch it ended in, once it returned from its start routine.
+        var ended: UInt32?
+    }
+
+    /// A thread in one of its epochs: where an edge was taken, or where a thread was started from.
+    package struct Occurrence: Hashable, Sendable {
+        package let serial: UInt32
+        package let epoch: UInt32
     }
 
     struct State {
-        var threads: [UInt32: History] = [:]
-        /// The clock of each exited thread by its pthread handle, until a join takes it.
-        var exited: [UInt: (serial: UInt32, clock: [UInt32: UInt32])] = [:]
+        var threads: [UInt32: Knowledge] = [:]
+        /// Each exited thread and its last epoch by its pthread handle, until a join takes it.
+        var exited: [UInt: Occurrence] = [:]
+
+        /// What thread `serial` knew of thread `other` in `epoch`: the latest of `other`'s epochs that
+        /// happened before (0: none).
+        func known(by serial: UInt32, in epoch: UInt32, of other: UInt32) -> UInt32 {
+            if serial == other { return epoch }
+            guard let knowledge = threads[serial] else { return 0 }
+            var best: UInt32 = 0
+            for step in knowledge.steps[other] ?? [] where step.from <= epoch { best = max(best, step.value) }
+            if let parent = knowledge.parent {
+                best = max(best, known(by: parent.serial, in: parent.epoch, of: other))
+            }
+            return best
+        }
+
+        /// Everything thread `serial` knew in `epoch`.
+        func clock(of serial: UInt32, in epoch: UInt32) -> [UInt32: UInt32] {
+            var clock: [UInt32: UInt32] = [:]
+            if let knowledge = threads[serial] {
+                if let parent = knowledge.parent { clock = self.clock(of: parent.serial, in: parent.epoch) }
+                for (other, steps) in knowledge.steps {
+                    for step in steps where step.from <= epoch && step.value > clock[other, default: 0] {
+                        clock[other] = step.value
+                    }
+                }
+            }
+            clock[serial] = epoch
+            return clock
+        }
     }
 
     static let state = InternalLock(State())
@@ -43,71 +83,51 @@ package enum HappensBefore {
         pointer.pointee.chain_seed = seed(serial: serial, epoch: 1)
     }
 
-    /// The clock of `thread` now (its own history, or itself alone).
-    private static func clock(of serial: UInt32, epoch: UInt32, in state: State) -> [UInt32: UInt32] {
-        guard let history = state.threads[serial], epoch >= 1, Int(epoch) <= history.clocks.count else {
-            return [serial: epoch]
-        }
-        return history.clocks[Int(epoch) - 1]
+    /// Starts the calling thread's next epoch, after a start or a join; the chains it takes from now on
+    /// are validated again, once, so that the edges learn the new epoch.
+    private static func advance(_ thread: ThreadState) -> UInt32 {
+        let epoch = thread.pointer.pointee.hb_epoch + 1
+        thread.pointer.pointee.hb_epoch = epoch
+        thread.reseed(seed(serial: thread.serial, epoch: epoch))
+        return epoch
     }
 
-    /// Starts the calling thread's next epoch with `clock` (its entry for itself set to the new epoch).
-    private static func advance(_ thread: ThreadState, merging other: [UInt32: UInt32]?, in state: inout State) {
-        let serial = thread.serial
-        let epoch = thread.pointer.pointee.hb_epoch
-        var next = clock(of: serial, epoch: epoch, in: state)
-        for (key, value) in other ?? [:] where value > next[key, default: 0] { next[key] = value }
-        next[serial] = epoch + 1
-        var history = state.threads[serial] ?? History(clocks: [], ended: nil)
-        while history.clocks.count < Int(epoch) { history.clocks.append([serial: UInt32(history.clocks.count + 1)]) }
-        history.clocks.append(next)
-        state.threads[serial] = history
-        thread.pointer.pointee.hb_epoch = epoch + 1
-        thread.reseed(seed(serial: serial, epoch: epoch + 1))
-    }
-
-    /// Before the calling thread starts another: the clock the new thread begins with (nil when the
-    /// calling thread is not tracked); the caller's own epoch ends here.
-    package static func forking() -> [UInt32: UInt32]? {
+    /// Before the calling thread starts another: where the new thread's clock begins (nil when the
+    /// calling thread is not tracked); the caller's epoch ends here.
+    package static func forking() -> Occurrence? {
         let thread = ThreadState.current
-        guard thread.pointer.pointee.hb_epoch != 0 else { return nil }
-        return state.withLock { state in
-            let before = clock(of: thread.serial, epoch: thread.pointer.pointee.hb_epoch, in: state)
-            advance(thread, merging: nil, in: &state)
-            return before
-        }
+        let epoch = thread.pointer.pointee.hb_epoch
+        guard epoch != 0 else { return nil }
+        _ = advance(thread)
+        return Occurrence(serial: thread.serial, epoch: epoch)
     }
 
-    /// In a thread just started: it begins with the clock its creator had (`forking`), and its own epoch 1.
-    package static func started(inheriting parent: [UInt32: UInt32]) {
+    /// In a thread just started: it knows what its creator knew at `parent` (`forking`).
+    package static func started(after parent: Occurrence) {
         let thread = ThreadState.current
         let serial = thread.serial
         guard thread.pointer.pointee.hb_epoch == 1 else { return }  // untracked, or started before
-        var clock = parent
-        clock[serial] = 1
         state.withLock { state in
-            var history = state.threads[serial] ?? History(clocks: [], ended: nil)
-            if history.clocks.isEmpty {
-                history.clocks = [clock]
+            var knowledge = state.threads[serial] ?? Knowledge()
+            if let known = knowledge.parent, known != parent {
+                // Started twice (a ProcessorThread through the interposer): the later creator's epoch.
+                knowledge.steps[parent.serial, default: []].append((1, parent.epoch))
             } else {
-                for (key, value) in parent where value > history.clocks[0][key, default: 0] {
-                    history.clocks[0][key] = value
-                }
+                knowledge.parent = parent
             }
-            state.threads[serial] = history
+            state.threads[serial] = knowledge
         }
     }
 
-    /// The calling thread is ending: its last clock, kept for the thread that joins it.
+    /// The calling thread is ending: its last epoch, kept for the thread that joins it.
     package static func exiting() {
         let thread = ThreadState.current
         let epoch = thread.pointer.pointee.hb_epoch
         guard epoch != 0 else { return }
         let serial = thread.serial
         state.withLock { state in
-            let last = clock(of: serial, epoch: epoch, in: state)
-            state.threads[serial, default: History(clocks: [], ended: nil)].ended = last
-            state.exited[lv_thread_handle()] = (serial, last)
+            state.threads[serial, default: Knowledge()].ended = epoch
+            state.exited[lv_thread_handle()] = Occurrence(serial: serial, epoch: epoch)
         }
     }
 
@@ -115,24 +135,33 @@ package enum HappensBefore {
     /// did happened before what the caller does next.
     package static func joined(handle: UInt) {
         let thread = ThreadState.current
-        guard thread.pointer.pointee.hb_epoch != 0 else { return }
+        let epoch = thread.pointer.pointee.hb_epoch
+        guard epoch != 0 else { return }
+        let serial = thread.serial
         state.withLock { state in
-            guard let exited = state.exited.removeValue(forKey: handle) else { return }
-            advance(thread, merging: exited.clock, in: &state)
+            guard let ended = state.exited.removeValue(forKey: handle) else { return }
+            let next = advance(thread)
+            // Only what the joined thread knew beyond what this one knows.
+            let learned = state.clock(of: ended.serial, in: ended.epoch).filter {
+                $0.key != serial && $0.value > state.known(by: serial, in: epoch, of: $0.key)
+            }
+            var knowledge = state.threads[serial] ?? Knowledge()
+            for (other, value) in learned { knowledge.steps[other, default: []].append((next, value)) }
+            state.threads[serial] = knowledge
         }
     }
 
-    /// What the verdicts read: each thread's clock per epoch, and the epoch it ended in.
+    /// What the verdicts read.
     struct Snapshot {
         let state: State
 
         /// Whether the edge taken by `first` (thread and epoch) happened before the one taken by
         /// `second`; and if so, whether through the first thread's join (it had ended by then).
-        func ordered(_ first: EdgeEvidence.Occurrence, before second: EdgeEvidence.Occurrence) -> Order? {
+        func ordered(_ first: Occurrence, before second: Occurrence) -> Order? {
             guard first.serial != second.serial else { return nil }
-            let known = HappensBefore.clock(of: second.serial, epoch: second.epoch, in: state)[first.serial] ?? 0
+            let known = state.known(by: second.serial, in: second.epoch, of: first.serial)
             guard known >= first.epoch else { return nil }
-            if let ended = state.threads[first.serial]?.ended?[first.serial], known >= ended { return .byJoin }
+            if let ended = state.threads[first.serial]?.ended, known >= ended { return .byJoin }
             return .byCreate
         }
     }

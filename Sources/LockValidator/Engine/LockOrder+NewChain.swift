@@ -280,7 +280,8 @@ extension LockOrder {
                     + " but the order \(chain) was taken before: \(existing.count + 1) locks in a cycle"
                     + " that deadlocks when its threads meet",
                 locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges,
-                verdict: orders(of: edges).map(verdict(ofCycle:)) ?? .canDeadlock)
+                verdict: orders(of: edges).map(verdict(ofCycle:))
+                    ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock))
         }
     }
 

@@ -21,7 +21,7 @@ public final class ProcessorThread: @unchecked Sendable {
         // Thread start orders what this thread did before it against the new thread (the verdicts on cycles).
         let clock = HappensBefore.forking()
         let start = Start(name: name) {
-            if let clock { HappensBefore.started(inheriting: clock) }
+            if let clock { HappensBefore.started(after: clock) }
             defer { HappensBefore.exiting() }
             ViolationScope.$current.withValue(scope) {
                 body()

@@ -8,6 +8,9 @@ public struct CycleVerdict: Sendable, Codable, Hashable, CustomStringConvertible
     public enum Kind: String, Sendable, Codable {
         case canDeadlock = "can-deadlock"
         case cannotDeadlock = "cannot-deadlock"
+        /// Some of its orders were taken by another process (a learned-order store, merged reports): no
+        /// one process's evidence decides it, and a program that takes them all can deadlock.
+        case acrossProcesses = "across-processes"
     }
 
     /// Why a cycle cannot deadlock in this run.
@@ -38,13 +41,21 @@ public struct CycleVerdict: Sendable, Codable, Hashable, CustomStringConvertible
     }
 
     public static let canDeadlock = CycleVerdict(kind: .canDeadlock)
+    public static let acrossProcesses = CycleVerdict(kind: .acrossProcesses)
 
-    public var canDeadlock: Bool { kind == .canDeadlock }
+    /// Whether the cycle may deadlock: all but a cannot-deadlock verdict.
+    public var canDeadlock: Bool { kind != .cannotDeadlock }
 
     /// `can deadlock`, or `cannot deadlock in this run: a gate lock "G" was held across "A" -> "B" and "B" -> "A"`.
     public var description: String {
-        guard let reason, kind == .cannotDeadlock else { return "can deadlock: its orders were taken by threads"
-            + " that could run at once, with no lock held across them" }
+        if kind == .acrossProcesses {
+            return "can deadlock across processes: some of its orders were taken in other processes, and a"
+                + " program that takes them all can deadlock"
+        }
+        guard let reason, kind == .cannotDeadlock else {
+            return "can deadlock: its orders were taken by threads that could run at once, with no lock held"
+                + " across them"
+        }
         let pair = orders.joined(separator: " and ")
         let why: String
         switch reason {
