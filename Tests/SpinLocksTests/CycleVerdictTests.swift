@@ -160,6 +160,24 @@ import Testing
         #expect(found == [.canDeadlock])
     }
 
+    /// One thread takes A→B under each of two gates of one class, in one epoch (the second time, a chain
+    /// it validated): the other thread's gate excludes only one of them.
+    @Test func aGateClassOfTwoLocksIsNoGateEvenWhenOneIsSeen() {
+        let locks = Locks("AB", test: "verdict-gate-two-locks")
+        let gateClass = uniqueClassPrefix("verdict-gate-pair")
+        let gates = [SpinLock(gateClass), SpinLock(gateClass)]
+        let found = Self.verdicts {
+            Self.inTurn([
+                {
+                    Self.take(locks["A"], locks["B"], under: gates[0])
+                    Self.take(locks["A"], locks["B"], under: gates[1])
+                },
+                { Self.take(locks["B"], locks["A"], under: gates[0]) },
+            ])
+        }
+        #expect(found == [.canDeadlock])
+    }
+
     // MARK: Ordered by join
 
     @Test func anOrderTakenAfterJoiningTheOtherThreadCannotDeadlock() {

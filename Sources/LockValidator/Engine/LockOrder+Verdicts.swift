@@ -18,7 +18,7 @@ extension LockOrder {
         var ordered: CycleVerdict?
         for i in edges.indices {
             for j in edges.indices where j > i {
-                if let gate = edges[i].gates.first(where: { edges[j].gates[$0.key] == $0.value }) {
+                if let gate = edges[i].gates.first(where: { edges[j].gates[$0.key] == $0.value && isOneLock($0.key) }) {
                     return CycleVerdict(
                         kind: .cannotDeadlock, reason: .gateLock, gate: LockClass.withID(gate.key)?.name,
                         orders: [names[i], names[j]])
@@ -29,6 +29,14 @@ extension LockOrder {
             }
         }
         return ordered ?? .canDeadlock
+    }
+
+    /// Whether class `classID` has had one lock only (alive, none freed): a gate must be one lock, and a
+    /// chain taken again under another lock of the gate's class is not validated again (the chain cache
+    /// keys classes, not locks), so a class of many locks is never a gate.
+    private static func isOneLock(_ classID: UInt32) -> Bool {
+        guard let lockClass = LockClass.withID(classID) else { return false }
+        return lockClass.statistics.withLock { $0.live.count == 1 && $0.retired == nil }
     }
 
     /// Why two edges are never in progress at once by their threads, if they are not: every pair of
