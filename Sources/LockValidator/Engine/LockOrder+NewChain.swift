@@ -160,16 +160,16 @@ extension LockOrder {
         let epoch = thread.pointer.pointee.hb_epoch
         let occurrence = epoch == 0 ? nil : EdgeEvidence.Occurrence(serial: thread.serial, epoch: epoch)
         let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
-        let held = chain.heldIndices.compactMap { other -> (classID: UInt32, instance: UInt64)? in
-            let hold = thread.held(other).pointee
-            guard other != index, !hold.has(notGates) else { return nil }
-            return (hold.lock_class, hold.instance)
+        let held = { () -> [(classID: UInt32, instance: UInt64)] in
+            chain.heldIndices.compactMap { other in
+                let hold = thread.held(other).pointee
+                guard other != index, !hold.has(notGates) else { return nil }
+                return (hold.lock_class, hold.instance)
+            }
         }
-        state.evidence[UInt64(entry.lock_class) << 32 | UInt64(target), default: EdgeEvidence()].note(
-            occurrence, held: held)
-        if !entry.has(LV_HELD_SHARED), let readers = state.readersNodes[entry.lock_class] {
-            state.evidence[UInt64(readers) << 32 | UInt64(target), default: EdgeEvidence()].note(
-                occurrence, held: held)
+        state.noteSighting(from: entry.lock_class, to: target, occurrence, held: held)
+        if !entry.has(LV_HELD_SHARED), !state.readersNodes.isEmpty, let readers = state.readersNodes[entry.lock_class] {
+            state.noteSighting(from: readers, to: target, occurrence, held: held)
         }
     }
 

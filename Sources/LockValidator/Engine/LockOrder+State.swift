@@ -50,8 +50,53 @@ extension LockOrder {
         var origins: [ValidationReport.ProcessDescription?] = []
         /// Learned orders this process took again, `from << 32 | to`.
         var retaken: Set<UInt64> = []
-        /// What the verdicts on cycles know of each edge this process took, `from << 32 | to`.
-        var evidence: [UInt64: EdgeEvidence] = [:]
+        /// What the verdicts on cycles know of each edge, by the graph's number for the edge (grown on
+        /// first sighting; learned orders have none).
+        var evidence: [EdgeEvidence] = []
+        /// The evidence of the edges seen more than once, or with locks held across them.
+        var evidenceExtras: [EdgeEvidence.Extra] = []
+
+        /// The sightings of `from → to` (threads and epochs, whether any was unordered) and the locks
+        /// held across all of them; nil when the graph has no such edge or it was not sighted here.
+        func evidence(from: UInt32, to: UInt32) -> EdgeEvidence.Summary? {
+            guard let number = graph.edgeNumber(from: from, to: to), Int(number) < evidence.count,
+                evidence[Int(number)].sighted
+            else { return nil }
+            let edge = evidence[Int(number)]
+            let extra = edge.extra == 0 ? EdgeEvidence.Extra() : evidenceExtras[Int(edge.extra) - 1]
+            return ((edge.first.map { [$0] } ?? []) + extra.more, edge.unordered, extra.gates)
+        }
+
+        /// Adds a sighting of `from → to` (an edge of the graph) by `occurrence` (nil: an untracked
+        /// thread) to its evidence; `held` lists the other locks held then, read only when needed.
+        mutating func noteSighting(
+            from: UInt32, to: UInt32, _ occurrence: EdgeEvidence.Occurrence?,
+            held: () -> [(classID: UInt32, instance: UInt64)]
+        ) {
+            guard let number = graph.edgeNumber(from: from, to: to).map(Int.init) else { return }
+            if number >= evidence.count {
+                evidence.append(contentsOf: repeatElement(EdgeEvidence(), count: number + 1 - evidence.count))
+            }
+            if evidence[number].noteFirst(occurrence) {
+                let gates = held()
+                guard !gates.isEmpty else { return }
+                evidenceExtras.append(EdgeEvidence.Extra(gates: gates))
+                evidence[number].extra = UInt32(evidenceExtras.count)
+                return
+            }
+            if evidence[number].extra == 0 {
+                evidenceExtras.append(EdgeEvidence.Extra())
+                evidence[number].extra = UInt32(evidenceExtras.count)
+            }
+            let index = Int(evidence[number].extra) - 1
+            evidence[number].noteAgain(occurrence, in: &evidenceExtras[index])
+            if !evidenceExtras[index].gates.isEmpty {
+                let now = held()
+                evidenceExtras[index].gates.removeAll { gate in
+                    !now.contains { $0.classID == gate.classID && $0.instance == gate.instance }
+                }
+            }
+        }
 
         /// A fresh state holding the orders earlier processes learned (none without a store).
         static func seeded() -> State {

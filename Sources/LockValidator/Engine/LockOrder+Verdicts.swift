@@ -4,7 +4,7 @@ extension LockOrder {
     /// later sighting (without the gate, by another thread) can only make it can-deadlock.
     static func verdict(ofCycle orders: [(from: UInt32, to: UInt32)]) -> CycleVerdict {
         let happensBefore = HappensBefore.snapshot
-        let evidence = state.withLock { state in orders.map { state.evidence[UInt64($0.from) << 32 | UInt64($0.to)] } }
+        let evidence = state.withLock { state in orders.map { state.evidence(from: $0.from, to: $0.to) } }
         // An order of the cycle this process never took (learned from another process): no evidence.
         guard orders.count >= 2, evidence.allSatisfy({ $0 != nil }) else { return .canDeadlock }
         let edges = evidence.map { $0! }
@@ -18,9 +18,11 @@ extension LockOrder {
         var ordered: CycleVerdict?
         for i in edges.indices {
             for j in edges.indices where j > i {
-                if let gate = edges[i].gates.first(where: { edges[j].gates[$0.key] == $0.value && isOneLock($0.key) }) {
+                if let gate = edges[i].gates.first(where: { gate in
+                    edges[j].gates.contains { $0 == gate } && isOneLock(gate.classID)
+                }) {
                     return CycleVerdict(
-                        kind: .cannotDeadlock, reason: .gateLock, gate: LockClass.withID(gate.key)?.name,
+                        kind: .cannotDeadlock, reason: .gateLock, gate: LockClass.withID(gate.classID)?.name,
                         orders: [names[i], names[j]])
                 }
                 if ordered == nil, let reason = orderReason(edges[i], edges[j], happensBefore) {
@@ -42,7 +44,7 @@ extension LockOrder {
     /// Why two edges are never in progress at once by their threads, if they are not: every pair of
     /// sightings is one thread, or ordered by start and join (either way round).
     private static func orderReason(
-        _ first: EdgeEvidence, _ second: EdgeEvidence, _ happensBefore: HappensBefore.Snapshot
+        _ first: EdgeEvidence.Summary, _ second: EdgeEvidence.Summary, _ happensBefore: HappensBefore.Snapshot
     ) -> CycleVerdict.Reason? {
         guard !first.unordered, !second.unordered else { return nil }
         var byJoin = false
