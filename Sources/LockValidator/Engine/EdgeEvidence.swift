@@ -29,6 +29,13 @@ struct EdgeEvidence {
     /// All an edge's evidence, as the verdicts read it.
     typealias Summary = (occurrences: [Occurrence], unordered: Bool, gates: [(classID: UInt32, instance: UInt64)])
 
+    init() {}
+
+    /// An edge's evidence after its first sighting, by `occurrence` (nil: an untracked thread).
+    init(firstSighting occurrence: Occurrence?) {
+        _ = noteFirst(occurrence)
+    }
+
     var first: Occurrence? { firstSerial == 0 ? nil : Occurrence(serial: firstSerial, epoch: firstEpoch) }
 
     /// Notes the first sighting; returns false when it was not the first.

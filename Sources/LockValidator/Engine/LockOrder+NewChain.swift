@@ -147,29 +147,6 @@ extension LockOrder {
                 continue
             }
             checkPrevAdd(entry, to: target, &chain, in: &state)
-            noteEvidence(from: index, to: target, chain, in: &state)
-        }
-    }
-
-    /// Adds this sighting of the edges from the hold at `index` to `target` to their evidence: the
-    /// thread and its happens-before epoch, and the other locks of the context held exclusively across
-    /// it (a read hold excludes no other reader, so it is no gate).
-    private static func noteEvidence(from index: Int, to target: UInt32, _ chain: NewChain, in state: inout State) {
-        let thread = chain.thread
-        let entry = thread.held(index).pointee
-        let epoch = thread.pointer.pointee.hb_epoch
-        let occurrence = epoch == 0 ? nil : EdgeEvidence.Occurrence(serial: thread.serial, epoch: epoch)
-        let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
-        let held = { () -> [(classID: UInt32, instance: UInt64)] in
-            chain.heldIndices.compactMap { other in
-                let hold = thread.held(other).pointee
-                guard other != index, !hold.has(notGates) else { return nil }
-                return (hold.lock_class, hold.instance)
-            }
-        }
-        state.noteSighting(from: entry.lock_class, to: target, occurrence, held: held)
-        if !entry.has(LV_HELD_SHARED), !state.readersNodes.isEmpty, let readers = state.readersNodes[entry.lock_class] {
-            state.noteSighting(from: readers, to: target, occurrence, held: held)
         }
     }
 
@@ -224,8 +201,9 @@ extension LockOrder {
     private static func insertEdgeFindingCycle(
         _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
     ) -> [UInt32]? {
-        if let known = state.record(from: from, to: to) {
-            if known.origin != 0 { state.retaken.insert(UInt64(from) << 32 | UInt64(to)) }
+        if let number = state.graph.edgeNumber(from: from, to: to) {
+            if state.records[Int(number)].origin != 0 { state.retaken.insert(UInt64(from) << 32 | UInt64(to)) }
+            noteSighting(of: Int(number), from: entry, chain, in: &state)
             return nil
         }
         let record = chain.record(from: entry, in: &state)
@@ -237,10 +215,34 @@ extension LockOrder {
             else { return nil }
             return state.graph.path(from: to, to: from) ?? [to, from]
         }
-        guard case .closesCycle(let path) = state.insertEdge(from: from, to: to, record: record) else {
-            return nil
-        }
+        let number = state.graph.edgeCount  // the new edge's, as edges are numbered in order
+        let insertion = state.insertEdge(from: from, to: to, record: record)
+        if state.graph.edgeCount > number { noteSighting(of: number, from: entry, chain, in: &state) }
+        guard case .closesCycle(let path) = insertion else { return nil }
         return path
+    }
+
+    /// Adds this sighting of edge `number` (from `entry` to the newest hold) to its evidence: the thread
+    /// and its happens-before epoch, and the other locks of the context held exclusively across it (a
+    /// read hold excludes no other reader, so it is no gate), read only when there may be one.
+    private static func noteSighting(of number: Int, from entry: lv_held_lock, _ chain: borrowing NewChain, in state: inout State) {
+        let thread = chain.thread
+        let epoch = thread.pointer.pointee.hb_epoch
+        let occurrence = epoch == 0 ? nil : EdgeEvidence.Occurrence(serial: thread.serial, epoch: epoch)
+        let context = chain.heldIndices
+        let instance = entry.instance
+        guard context.count > 1 else {
+            state.noteSighting(of: number, occurrence, held: nil)
+            return
+        }
+        state.noteSighting(of: number, occurrence) {
+            let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
+            return context.compactMap { index in
+                let hold = thread.held(index)
+                guard hold.pointee.instance != instance, !hold.pointee.has(notGates) else { return nil }
+                return (hold.pointee.lock_class, hold.pointee.instance)
+            }
+        }
     }
 
     /// The recursive-readers node of class `classID`, made on first use: it starts with a copy of every

@@ -67,18 +67,20 @@ extension LockOrder {
             return ((edge.first.map { [$0] } ?? []) + extra.more, edge.unordered, extra.gates)
         }
 
-        /// Adds a sighting of `from → to` (an edge of the graph) by `occurrence` (nil: an untracked
+        /// Adds a sighting of edge `number` by `occurrence` (nil: an untracked
         /// thread) to its evidence; `held` lists the other locks held then, read only when needed.
         mutating func noteSighting(
-            from: UInt32, to: UInt32, _ occurrence: EdgeEvidence.Occurrence?,
-            held: () -> [(classID: UInt32, instance: UInt64)]
+            of number: Int, _ occurrence: EdgeEvidence.Occurrence?,
+            held: (() -> [(classID: UInt32, instance: UInt64)])?
         ) {
-            guard let number = graph.edgeNumber(from: from, to: to).map(Int.init) else { return }
-            if number >= evidence.count {
-                evidence.append(contentsOf: repeatElement(EdgeEvidence(), count: number + 1 - evidence.count))
+            // The common case, a new edge with nothing else held: one append.
+            if number == evidence.count, held == nil {
+                evidence.append(EdgeEvidence(firstSighting: occurrence))
+                return
             }
+            while evidence.count <= number { evidence.append(EdgeEvidence()) }
             if evidence[number].noteFirst(occurrence) {
-                let gates = held()
+                let gates = held?() ?? []
                 guard !gates.isEmpty else { return }
                 evidenceExtras.append(EdgeEvidence.Extra(gates: gates))
                 evidence[number].extra = UInt32(evidenceExtras.count)
@@ -91,7 +93,7 @@ extension LockOrder {
             let index = Int(evidence[number].extra) - 1
             evidence[number].noteAgain(occurrence, in: &evidenceExtras[index])
             if !evidenceExtras[index].gates.isEmpty {
-                let now = held()
+                let now = held?() ?? []
                 evidenceExtras[index].gates.removeAll { gate in
                     !now.contains { $0.classID == gate.classID && $0.instance == gate.instance }
                 }
