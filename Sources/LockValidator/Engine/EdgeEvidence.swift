@@ -2,19 +2,18 @@
 /// that takes it (each thread and happens-before epoch validates a chain once: `HappensBefore`): who
 /// took it, when, and which locks were held across it every time. Each new sighting can only weaken it.
 ///
-/// Kept beside the edge records, by edge number, in 16 bytes: the first sighting inline, and the rare
-/// rest (more threads or epochs, locks held across it) in `Extra`, so that a new edge allocates nothing.
+/// Kept beside the edge records, by edge number, in 8 bytes: the first sighting; the rare rest (more
+/// threads or epochs, locks held across it) is an `Extra` in `State.evidenceExtras`, so that a new edge
+/// costs one store.
 struct EdgeEvidence {
     typealias Occurrence = HappensBefore.Occurrence
 
-    /// The first thread and epoch that took the edge (serial 0: none, or an untracked thread).
+    /// The first thread and epoch that took the edge: serial 0 before any sighting, `untracked` for a
+    /// thread with no clock.
     private(set) var firstSerial: UInt32 = 0
     private(set) var firstEpoch: UInt32 = 0
-    /// 1 + the index of this edge's `Extra` in `State.evidenceExtras`; 0 for none.
-    var extra: UInt32 = 0
-    private(set) var sighted = false
-    /// Taken by a thread with no clock, or more often than kept: no pair with this edge is ordered.
-    var unordered = false
+
+    static let untracked = UInt32.max
 
     /// The other sightings, and the locks held across every one.
     struct Extra {
@@ -22,6 +21,8 @@ struct EdgeEvidence {
         /// Lock classes held across every sighting (other than the edge's own tail), each with the one
         /// lock held: a class seen with two locks is no gate, as two threads could each hold one.
         var gates: [(classID: UInt32, instance: UInt64)] = []
+        /// Taken by a thread with no clock, or more often than kept: no pair with this edge is ordered.
+        var unordered = false
     }
 
     static let maxOccurrences = 64
@@ -32,31 +33,24 @@ struct EdgeEvidence {
     init() {}
 
     /// An edge's evidence after its first sighting, by `occurrence` (nil: an untracked thread).
+    @inline(__always)
     init(firstSighting occurrence: Occurrence?) {
-        _ = noteFirst(occurrence)
+        (firstSerial, firstEpoch) = occurrence.map { ($0.serial, $0.epoch) } ?? (Self.untracked, 0)
     }
 
-    var first: Occurrence? { firstSerial == 0 ? nil : Occurrence(serial: firstSerial, epoch: firstEpoch) }
+    var sighted: Bool { firstSerial != 0 }
 
-    /// Notes the first sighting; returns false when it was not the first.
-    mutating func noteFirst(_ occurrence: Occurrence?) -> Bool {
-        guard !sighted else { return false }
-        sighted = true
-        if let occurrence {
-            (firstSerial, firstEpoch) = (occurrence.serial, occurrence.epoch)
-        } else {
-            unordered = true
-        }
-        return true
+    var first: Occurrence? {
+        sighted && firstSerial != Self.untracked ? Occurrence(serial: firstSerial, epoch: firstEpoch) : nil
     }
 
-    /// A later sighting by `occurrence` (nil: an untracked thread) into `extra`: whether it is new.
-    mutating func noteAgain(_ occurrence: Occurrence?, in extra: inout Extra) {
+    /// A later sighting by `occurrence` (nil: an untracked thread), into `extra`.
+    func noteAgain(_ occurrence: Occurrence?, in extra: inout Extra) {
         guard let occurrence else {
-            unordered = true
+            extra.unordered = true
             return
         }
         guard occurrence != first, !extra.more.contains(occurrence) else { return }
-        if extra.more.count + 1 < Self.maxOccurrences { extra.more.append(occurrence) } else { unordered = true }
+        if extra.more.count + 1 < Self.maxOccurrences { extra.more.append(occurrence) } else { extra.unordered = true }
     }
 }

@@ -217,7 +217,18 @@ extension LockOrder {
         }
         let number = state.graph.edgeCount  // the new edge's, as edges are numbered in order
         let insertion = state.insertEdge(from: from, to: to, record: record)
-        if state.graph.edgeCount > number { noteSighting(of: number, from: entry, chain, in: &state) }
+        if state.graph.edgeCount > number {
+            // The common case inline (no call, no register spills): a new edge with nothing else held.
+            if number == state.evidence.count && chain.heldIndices.count <= 1 {
+                let epoch = chain.thread.pointer.pointee.hb_epoch
+                state.evidence.append(
+                    EdgeEvidence(
+                        firstSighting: epoch == 0
+                            ? nil : EdgeEvidence.Occurrence(serial: chain.thread.serial, epoch: epoch)))
+            } else {
+                noteSighting(of: number, from: entry, chain, in: &state)
+            }
+        }
         guard case .closesCycle(let path) = insertion else { return nil }
         return path
     }
