@@ -33,12 +33,13 @@ extension LockOrder {
         return ordered ?? .canDeadlock
     }
 
-    /// Whether class `classID` has had one lock only (alive, none freed): a gate must be one lock, and a
-    /// chain taken again under another lock of the gate's class is not validated again (the chain cache
-    /// keys classes, not locks), so a class of many locks is never a gate.
+    /// Whether class `classID` has one lock alive: a gate must be one lock, and a chain taken again under
+    /// another lock of the gate's class is not validated again (the chain cache keys classes, not locks),
+    /// so a class of many locks is never a gate. (Freed locks are not counted: two threads' first locks of
+    /// one static mutex make an object each, and the loser's is freed at once, never held.)
     private static func isOneLock(_ classID: UInt32) -> Bool {
         guard let lockClass = LockClass.withID(classID) else { return false }
-        return lockClass.statistics.withLock { $0.live.count == 1 && $0.retired == nil }
+        return lockClass.statistics.withLock { $0.live.count == 1 }
     }
 
     /// Why two edges are never in progress at once by their threads, if they are not: every pair of
