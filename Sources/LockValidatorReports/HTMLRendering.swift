@@ -85,7 +85,8 @@ extension ValidationReport {
             html += "<p class=\"cycle\">cycle: \(chain)</p>\n"
         }
         if let verdict = violation.verdict {
-            html += "<p class=\"\(verdict.canDeadlock ? "cycle" : "muted")\">verdict: \(Self.escape(verdict.description))</p>\n"
+            let style = verdict.canDeadlock ? "cycle" : "muted"
+            html += "<p class=\"\(style)\">verdict: \(Self.escape(verdict.description))</p>\n"
         }
         html += picture
         html +=

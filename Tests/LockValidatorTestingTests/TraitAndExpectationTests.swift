@@ -121,7 +121,9 @@ import Testing
             }
         } matching: { issue in
             issue.severity == .error
-                && issue.comments.contains { $0.rawValue.contains("lock-order-inversion") && $0.rawValue.contains("verdict: can deadlock") }
+                && issue.comments.contains {
+                    $0.rawValue.contains("lock-order-inversion") && $0.rawValue.contains("verdict: can deadlock")
+                }
         }
     }
 

@@ -236,7 +236,9 @@ extension LockOrder {
     /// Adds this sighting of edge `number` (from `entry` to the newest hold) to its evidence: the thread
     /// and its happens-before epoch, and the other locks of the context held exclusively across it (a
     /// read hold excludes no other reader, so it is no gate), read only when there may be one.
-    private static func noteSighting(of number: Int, from entry: lv_held_lock, _ chain: borrowing NewChain, in state: inout State) {
+    private static func noteSighting(
+        of number: Int, from entry: lv_held_lock, _ chain: borrowing NewChain, in state: inout State
+    ) {
         let thread = chain.thread
         let epoch = thread.pointer.pointee.hb_epoch
         let occurrence = epoch == 0 ? nil : EdgeEvidence.Occurrence(serial: thread.serial, epoch: epoch)

@@ -61,7 +61,9 @@ enum TextReport {
         ]
         if let site = violation.site { lines.append("  at \(site)") }
         if let verdict = violation.verdict {
-            lines.append("verdict: \(verdict)" + (violation.severity == .warning ? " (a warning: only cycles that can deadlock fail)" : ""))
+            lines.append(
+                "verdict: \(verdict)"
+                    + (violation.severity == .warning ? " (a warning: only cycles that can deadlock fail)" : ""))
         }
         if !violation.locks.isEmpty {
             lines.append("")

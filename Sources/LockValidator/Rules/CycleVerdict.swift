@@ -62,7 +62,8 @@ public struct CycleVerdict: Sendable, Codable, Hashable, CustomStringConvertible
         case .oneThread: why = "one thread took every order of the cycle"
         case .gateLock: why = "the gate lock \"\(gate ?? "?")\" was held across \(pair) every time"
         case .orderedByJoin: why = "the threads of \(pair) never ran at once: one was joined before the other"
-        case .orderedByCreate: why = "the threads of \(pair) never ran at once: one took its order before the other started"
+        case .orderedByCreate:
+            why = "the threads of \(pair) never ran at once: one took its order before the other started"
         }
         return "cannot deadlock in this run: " + why
     }

@@ -12,7 +12,7 @@
 /// | `LOCKVALIDATOR_SPIN_TIMEOUT_MS` | a whole number of milliseconds from 1 to 3,600,000 | 5000 |
 /// | `LOCKVALIDATOR_EXIT_CODE` | 0...255: the exit status of a process that found violations | none |
 /// | `LOCKVALIDATOR_PTHREADS` | `on`, `off`: interpose pthread locks (with LockValidatorPthreads) | `on` |
-/// | `LOCKVALIDATOR_FAIL_ON` | `every-cycle`, `can-deadlock` (a cycle that cannot deadlock is a warning) | `every-cycle` |
+/// | `LOCKVALIDATOR_FAIL_ON` | `every-cycle`, `can-deadlock` (a cycle that cannot deadlock warns) | `every-cycle` |
 ///
 /// A bad value (empty included) is one line naming the variable, and never weakens a check: the default is
 /// kept, an on/off switch stays on, and a bad `LOCKVALIDATOR_EXIT_CODE` still fails a process with
