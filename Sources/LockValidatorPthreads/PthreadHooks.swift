@@ -169,3 +169,32 @@ func scopeThreadReturning() {
     // held fails the code that started it, as a ProcessorThread does.
     ThreadState.current.checkExit()
 }
+
+// MARK: Happens-before through thread start and join (the verdicts on cycles)
+
+/// Where a new thread's clock begins (its creator and the creator's epoch), boxed for the interposer.
+private final class StartClock {
+    let parent: HappensBefore.Occurrence
+    init(_ parent: HappensBefore.Occurrence) { self.parent = parent }
+}
+
+@_cdecl("lv_hb_fork")
+func happensBeforeFork() -> UnsafeMutableRawPointer? {
+    HappensBefore.forking().map { Unmanaged.passRetained(StartClock($0)).toOpaque() }
+}
+
+@_cdecl("lv_hb_start")
+func happensBeforeStart(_ token: UnsafeMutableRawPointer) {
+    HappensBefore.started(after: Unmanaged<StartClock>.fromOpaque(token).takeRetainedValue().parent)
+}
+
+@_cdecl("lv_hb_discard")
+func happensBeforeDiscard(_ token: UnsafeMutableRawPointer) {
+    Unmanaged<StartClock>.fromOpaque(token).release()
+}
+
+@_cdecl("lv_hb_exit")
+func happensBeforeExit() { HappensBefore.exiting() }
+
+@_cdecl("lv_hb_joined")
+func happensBeforeJoined(_ handle: UInt) { HappensBefore.joined(handle: handle) }

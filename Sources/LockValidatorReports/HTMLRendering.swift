@@ -84,6 +84,10 @@ extension ValidationReport {
             let chain = (violation.cycle + [violation.cycle[0]]).map(Self.escape).joined(separator: " → ")
             html += "<p class=\"cycle\">cycle: \(chain)</p>\n"
         }
+        if let verdict = violation.verdict {
+            let style = verdict.canDeadlock ? "cycle" : "muted"
+            html += "<p class=\"\(style)\">verdict: \(Self.escape(verdict.description))</p>\n"
+        }
         if let confirmation = violation.confirmation {
             html += "<p class=\"confirmation\"><b>\(confirmation.status.rawValue)</b>"
             html +=

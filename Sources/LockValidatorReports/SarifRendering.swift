@@ -47,11 +47,21 @@ public enum Sarif {
         let relatedLocations: [Location]?
         let occurrenceCount: Int
         let partialFingerprints: [String: String]
-        /// What is not SARIF's own: confirmation mode's finding on a cycle.
+        /// What is not SARIF's own: a `lock-order-inversion`'s verdict, and confirmation mode's finding on a cycle.
         let properties: Properties?
     }
 
     struct Properties: Encodable {
+        /// Nil when the violation has neither.
+        init?(_ violation: Violation) {
+            guard violation.verdict != nil || violation.confirmation != nil else { return nil }
+            verdict = violation.verdict
+            confirmation = violation.confirmation?.status.rawValue
+            interleaving = violation.confirmation.flatMap { $0.interleaving.isEmpty ? nil : $0.interleaving }
+        }
+
+        /// For a `lock-order-inversion`: its verdict.
+        let verdict: CycleVerdict?
         /// `confirmed` or `predicted`.
         let confirmation: String?
         let interleaving: [String]?
@@ -157,14 +167,12 @@ extension ValidationReport {
             }
             return Sarif.Result(
                 ruleId: violation.rule.rawValue, ruleIndex: rules.firstIndex(of: violation.rule)!,
-                level: violation.severity == .error ? "error" : "warning", message: .init(text: violation.summary),
+                level: violation.severity == .error ? "error" : "warning",
+                message: .init(text: violation.summary + (violation.verdict.map { " (verdict: \($0))" } ?? "")),
                 locations: location(violation.site, stack: violation.stack).map { [$0] } ?? [],
                 relatedLocations: related.isEmpty ? nil : related, occurrenceCount: violation.occurrences,
                 partialFingerprints: ["lockValidatorIdentity/v2": violation.identity],
-                properties: violation.confirmation.map {
-                    Sarif.Properties(
-                        confirmation: $0.status.rawValue, interleaving: $0.interleaving.isEmpty ? nil : $0.interleaving)
-                })
+                properties: Sarif.Properties(violation))
         }
         let descriptors = rules.map {
             Sarif.ReportingDescriptor(

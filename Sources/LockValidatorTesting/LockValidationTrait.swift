@@ -18,6 +18,9 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
     public var holdBudget: Duration?
     /// Rules whose violations do not fail these tests.
     public var allowedRules: Set<Rule>
+    /// Which `lock-order-inversion`s fail these tests; nil: `LOCKVALIDATOR_FAIL_ON` (every cycle by
+    /// default). Under `.canDeadlock` a cycle that cannot deadlock is a warning issue with its reason.
+    public var failOn: Configuration.FailOn? = nil
 
     public var isRecursive: Bool { true }
 
@@ -42,9 +45,11 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
 
     /// Records an issue per violation not allowed, and passes those on to the process report.
     private func settle(_ scope: ViolationScope, test: Test) {
+        let failOn = failOn ?? LockValidator.configuration.failOn
         for violation in scope.end() where !allowedRules.contains(violation.rule) {
             Issue.record(
                 Comment(rawValue: violation.rendered(.text)),
+                severity: violation.fails(under: failOn) ? .error : .warning,
                 sourceLocation: violation.sourceLocation(fallback: test.sourceLocation))
             ViolationScope.logHandled(violation)
         }
@@ -61,6 +66,14 @@ extension Trait where Self == LockValidationTrait {
     /// - Parameter rules: the rules whose violations do not fail these tests.
     public static func lockValidation(holdBudget: Duration? = nil, allowing rules: Set<Rule> = []) -> Self {
         LockValidationTrait(holdBudget: holdBudget, allowedRules: rules)
+    }
+
+    /// Fails the test on any lock violation it caused, a `lock-order-inversion` only as `failOn` says:
+    /// `.canDeadlock` makes a cycle that cannot deadlock in this run a warning, with its reason.
+    public static func lockValidation(
+        holdBudget: Duration? = nil, allowing rules: Set<Rule> = [], failOn: Configuration.FailOn
+    ) -> Self {
+        LockValidationTrait(holdBudget: holdBudget, allowedRules: rules, failOn: failOn)
     }
 }
 

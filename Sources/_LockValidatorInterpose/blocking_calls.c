@@ -203,7 +203,15 @@ unsigned int sleep(unsigned int seconds) {
 
 int pthread_join(pthread_t thread, void **result) {
     if (MUST_NOT_BLOCK()) waiting_call("pthread_join", CALLER);
-    return next_pthread_join()(thread, result);
+    int status = next_pthread_join()(thread, result);
+    // What the joined thread did happened before what this one does next (the verdicts on cycles).
+    lv_thread_state *state = lv_thread();
+    if (status == 0 && lv_pthreads_active() && lv_validation_enabled() && state->inside_validator == 0) {
+        lv_enter_validator();
+        lv_hb_joined((uintptr_t)thread);
+        lv_leave_validator();
+    }
+    return status;
 }
 
 /// A semaphore wait (`name`): the program's, not Dispatch's own (a DispatchSemaphore's wait is checked

@@ -987,21 +987,26 @@ typedef struct {
     void *(*routine)(void *);
     void *argument;
     void *scope;
+    void *clock;  ///< the creator's happens-before clock (lv_hb_fork), or NULL
 } scoped_start;
 
 static void *start_in_scope(void *argument) {
     scoped_start start = *(scoped_start *)argument;
     free(argument);
     lv_enter_validator();
-    void *previous = lv_scope_enter(start.scope);  // the thread keeps its own reference until it exits
-    lv_scope_release(start.scope);
-    if (previous) lv_scope_release(previous);
+    if (start.clock) lv_hb_start(start.clock);
+    if (start.scope) {
+        void *previous = lv_scope_enter(start.scope);  // the thread keeps its own reference until it exits
+        lv_scope_release(start.scope);
+        if (previous) lv_scope_release(previous);
+    }
     lv_leave_validator();
     void *result = start.routine(start.argument);
     // A thread that took no lock was never registered, and can hold none.
     if (lv_tls_state.serial != 0) {
         lv_enter_validator();
-        lv_scope_thread_returning();
+        if (start.scope) lv_scope_thread_returning();
+        if (start.clock) lv_hb_exit();
         lv_leave_validator();
     }
     return result;
@@ -1012,17 +1017,36 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *attributes, void *(*
         __atomic_store_n(&scoped_real.pthread_create,
                          (__typeof__(scoped_real.pthread_create))next_symbol("pthread_create"), __ATOMIC_RELAXED);
     }
-    void *scope = scope_for_work(called_from_runtime(CALLER));
-    scoped_start *start = scope ? malloc(sizeof *start) : NULL;
+    int passed_through = called_from_runtime(CALLER);
+    void *scope = scope_for_work(passed_through);
+    // A start is a happens-before edge (the verdicts on cycles); the runtime's own threads, started with
+    // its locks held, are left alone: a thread with no start clock is only ordered less.
+    void *clock = NULL;
+    if (!passed_through && validating()) {
+        lv_enter_validator();
+        clock = lv_hb_fork();
+        lv_leave_validator();
+    }
+    scoped_start *start = scope || clock ? malloc(sizeof *start) : NULL;
     if (!start) {
         release_scope(scope);
+        if (clock) {
+            lv_enter_validator();
+            lv_hb_discard(clock);
+            lv_leave_validator();
+        }
         return scoped_real.pthread_create(thread, attributes, routine, argument);
     }
-    *start = (scoped_start){routine, argument, scope};
+    *start = (scoped_start){routine, argument, scope, clock};
     int result = scoped_real.pthread_create(thread, attributes, start_in_scope, start);
     if (result != 0) {
         free(start);
         release_scope(scope);
+        if (clock) {
+            lv_enter_validator();
+            lv_hb_discard(clock);
+            lv_leave_validator();
+        }
     }
     return result;
 }

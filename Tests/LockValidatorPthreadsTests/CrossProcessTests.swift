@@ -44,6 +44,9 @@ import Testing
         let merged = ValidationReport.merged(try paths.map { try ValidationReport.load(from: $0) })
         let inversion = try #require(merged.violations.first { $0.rule == .lockOrderInversion })
         #expect(inversion.cycle.count == 2)
+        // No one process took the whole cycle: its own verdict, which fails as can-deadlock does.
+        #expect(inversion.verdict == .acrossProcesses)
+        #expect(inversion.fails(under: .canDeadlock))
         #expect(inversion.cycle.allSatisfy { $0.contains("bankLocks") }, "classes by init site: \(inversion.cycle)")
         // Each lock names where its class's locks are created (the two lines of bankLocks()), not where an
         // edge acquired it (issue 28, point 9).

@@ -110,6 +110,25 @@ import Testing
         #expect(Set(names) == ["static mutex first in pthread-scenarios", "static mutex second in pthread-scenarios"])
     }
 
+    /// The verdict through the interposer's happens-before: two threads a semaphore orders (outside the
+    /// model) can deadlock; a thread joined before the other is created, or an order taken before the
+    /// other's `Thread` starts, cannot; and LOCKVALIDATOR_FAIL_ON=can-deadlock lets the process pass then.
+    @Test func theVerdictFollowsPthreadCreateAndJoin() throws {
+        let meeting = try Self.run("c-abba")
+        #expect(meeting.report?.violations.first?.verdict == .canDeadlock)
+        let joined = try Self.run("c-abba-joined")
+        #expect(joined.rules == [.lockOrderInversion])
+        #expect(joined.report?.violations.first?.verdict?.reason == .orderedByJoin)
+        #expect(joined.status == 66)
+        let started = try Self.run("c-abba-thread-start")
+        #expect(started.report?.violations.first?.verdict?.reason == .orderedByCreate)
+        let lenient = try Self.run("c-abba-joined", environment: ["LOCKVALIDATOR_FAIL_ON": "can-deadlock"])
+        #expect(lenient.status == 0 && lenient.rules == [.lockOrderInversion])
+        #expect(lenient.report?.violations.first?.severity == .warning)
+        let strict = try Self.run("c-abba", environment: ["LOCKVALIDATOR_FAIL_ON": "can-deadlock"])
+        #expect(strict.status == 66)
+    }
+
     /// An acquire made inside a lock wrapper (a type named `…Lock` whose methods call pthreads, as
     /// `NIOLock`) is shown at the wrapper's caller, where the stack shows it: the violation's site (and so a
     /// test failure) and each edge's acquire site; the class is named by the wrapper, created at its caller.

@@ -144,6 +144,26 @@ import Testing
         #expect((result["relatedLocations"] as? [Any])?.count == 2)
     }
 
+    /// The verdict (SPEC §8f) in every output: the second thread of `abbaInversion` starts after the first
+    /// was joined, so its cycle cannot deadlock in this run, ordered by join.
+    @Test func everyOutputCarriesTheCyclesVerdict() throws {
+        let report = Self.abbaInversion()
+        let verdict = try #require(report.violations.first?.verdict)
+        #expect(verdict.kind == .cannotDeadlock && verdict.reason == .orderedByJoin)
+        #expect(report.violations[0].rendered(.text).contains("verdict: cannot deadlock in this run: the threads of"))
+        let decoded = try ValidationReport.decode(Data(report.jsonText().utf8), from: "report.json")
+        #expect(decoded.violations.first?.verdict == verdict)
+        #expect(decoded.renderedText().contains("verdict: cannot deadlock in this run"))
+        let sarif = report.sarif(sourceRoot: nil)
+        #expect(try SarifSchema.errors(in: sarif) == [])
+        let log = try #require(try JSONSerialization.jsonObject(with: Data(sarif.utf8)) as? [String: Any])
+        let result = try #require(((log["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]])?.first)
+        let properties = try #require((result["properties"] as? [String: Any])?["verdict"] as? [String: Any])
+        #expect(properties["kind"] as? String == "cannot-deadlock")
+        #expect(properties["reason"] as? String == "ordered-by-join")
+        #expect(report.html().contains("verdict: cannot deadlock in this run"))
+    }
+
     @Test func htmlIsOneSelfContainedPageWithTheViolationsAndTheGraph() {
         let report = Self.threeLockInversion()
         let html = report.html()

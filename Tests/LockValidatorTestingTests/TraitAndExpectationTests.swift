@@ -63,6 +63,70 @@ import Testing
         }
     }
 
+    // MARK: Which cycles fail
+
+    /// One thread takes A→B then B→A: a cycle that cannot deadlock in this run.
+    static func oneThreadCycle(_ name: String) {
+        let first = SpinLock(uniqueClassPrefix("\(name).A"))
+        let second = SpinLock(uniqueClassPrefix("\(name).B"))
+        ProcessorThread {
+            first.withLock { second.withLock {} }
+            second.withLock { first.withLock {} }
+        }.join()
+    }
+
+    /// Two threads that could run at once take A→B and B→A (one after the other, so that they never do).
+    static func twoThreadCycle(_ name: String) {
+        let first = SpinLock(uniqueClassPrefix("\(name).A"))
+        let second = SpinLock(uniqueClassPrefix("\(name).B"))
+        let taken = Signal()
+        let threads = [
+            ProcessorThread {
+                first.withLock { second.withLock {} }
+                taken.raise()
+            },
+            ProcessorThread {
+                taken.wait()
+                second.withLock { first.withLock {} }
+            },
+        ]
+        threads.forEach { $0.join() }
+    }
+
+    @Test func byDefaultACycleThatCannotDeadlockFailsTheTestWithItsVerdict() async throws {
+        let test = try #require(Test.current)
+        await withKnownIssue {
+            try? await Self.trait.provideScope(for: test, testCase: nil) { Self.oneThreadCycle("verdict-default") }
+        } matching: { issue in
+            issue.severity == .error
+                && issue.comments.contains {
+                    $0.rawValue.contains("verdict: cannot deadlock in this run: one thread took every order")
+                }
+        }
+    }
+
+    @Test func failOnCanDeadlockLetsACycleThatCannotDeadlockPass() async throws {
+        let test = try #require(Test.current)
+        // Any error issue recorded here fails this suite; the cycle is a warning.
+        try await LockValidationTrait.lockValidation(failOn: .canDeadlock).provideScope(for: test, testCase: nil) {
+            Self.oneThreadCycle("verdict-warning")
+        }
+    }
+
+    @Test func failOnCanDeadlockStillFailsACycleThatCanDeadlock() async throws {
+        let test = try #require(Test.current)
+        await withKnownIssue {
+            try? await LockValidationTrait.lockValidation(failOn: .canDeadlock).provideScope(for: test, testCase: nil) {
+                Self.twoThreadCycle("verdict-fails")
+            }
+        } matching: { issue in
+            issue.severity == .error
+                && issue.comments.contains {
+                    $0.rawValue.contains("lock-order-inversion") && $0.rawValue.contains("verdict: can deadlock")
+                }
+        }
+    }
+
     // MARK: expectLockViolation
 
     @Test func expectLockViolationPassesWhenTheBodyBreaksTheRule() async throws {

@@ -20,9 +20,10 @@ import Testing
         let configuration = try Configuration(environment: [
             "LOCKVALIDATOR": "off", "LOCKVALIDATOR_REPORT": "/tmp/r.json", "LOCKVALIDATOR_HOLD_BUDGET_US": "12.5",
             "LOCKVALIDATOR_ON_VIOLATION": "trap", "LOCKVALIDATOR_SPIN_TIMEOUT_MS": "900",
-            "LOCKVALIDATOR_EXIT_CODE": "3",
+            "LOCKVALIDATOR_EXIT_CODE": "3", "LOCKVALIDATOR_FAIL_ON": "Can-Deadlock",
         ])
         #expect(configuration.exitCode == 3)
+        #expect(configuration.failOn == .canDeadlock)
         #expect(!configuration.isEnabled)
         #expect(configuration.reportPath == "/tmp/r.json")
         #expect(configuration.holdBudgetMicroseconds == 12.5)
@@ -42,7 +43,8 @@ import Testing
         ("LOCKVALIDATOR_PTHREADS", ""), ("LOCKVALIDATOR_GRAPH", ""), ("LOCKVALIDATOR_CONFIRM", "1"),
         ("LOCKVALIDATOR_CONFIRM", ""), ("LOCKVALIDATOR_CONFIRM_MS", "0"), ("LOCKVALIDATOR_CONFIRM_MS", "60001"),
         ("LOCKVALIDATOR_CONFIRM_MS", "2.5"),
-        ("LOCKVALIDATOR_SUPPRESSIONS", "/nonexistent/suppressions.txt"),
+        ("LOCKVALIDATOR_SUPPRESSIONS", "/nonexistent/suppressions.txt"), ("LOCKVALIDATOR_FAIL_ON", "deadlocks"),
+        ("LOCKVALIDATOR_FAIL_ON", ""),
     ])
     func aBadValueIsOneLineNamingItsVariable(variable: String, value: String) {
         #expect(throws: ConfigurationError.self) { try Configuration(environment: [variable: value]) }
@@ -64,6 +66,17 @@ import Testing
         let bad = Configuration.parse(["LOCKVALIDATOR_CONFIRM": "yes", "LOCKVALIDATOR_CONFIRM_MS": "0"])
         #expect(!bad.0.confirmDeadlocks && bad.0.confirmPauseMilliseconds == 500 && bad.1.count == 2)
         #expect(bad.1.first { $0.variable == "LOCKVALIDATOR_CONFIRM" }?.expected == "on or off (it stays off)")
+    }
+
+    /// Every cycle fails unless the setting says only those that can deadlock; a typo keeps every one failing.
+    @Test func failOnKeepsEveryCycleFailingUnlessItIsCanDeadlock() {
+        #expect(Configuration().failOn == .everyCycle)
+        #expect(Configuration.parse(["LOCKVALIDATOR_FAIL_ON": "every-cycle"]).0.failOn == .everyCycle)
+        #expect(Configuration.parse(["LOCKVALIDATOR_FAIL_ON": " can-deadlock "]).0.failOn == .canDeadlock)
+        for value in ["can_deadlock", "cannot-deadlock", "none", "0"] {
+            let (configuration, errors) = Configuration.parse(["LOCKVALIDATOR_FAIL_ON": value])
+            #expect(configuration.failOn == .everyCycle && errors.count == 1)
+        }
     }
 
     /// A bad value never weakens a check: numbers keep their defaults, switches stay on, and a bad exit code

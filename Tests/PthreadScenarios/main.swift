@@ -105,6 +105,16 @@ let scenarios: [String: () -> Int32] = [
         }
         return 0
     },
+    "c-abba-joined": {
+        scenario_c_abba_joined()
+        return 0
+    },
+    "c-abba-thread-start": {
+        // Taken before the Thread that takes the other order starts (Foundation's pthread_create).
+        scenario_c_first_then_second()
+        onThread { scenario_c_second_then_first() }
+        return 0
+    },
     "c-abba": {
         onThread { scenario_c_first_then_second() }
         onThread { scenario_c_second_then_first() }

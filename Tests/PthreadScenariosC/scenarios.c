@@ -23,6 +23,26 @@ void scenario_c_second_then_first(void) {
     pthread_mutex_unlock(&second);
 }
 
+static void *first_then_second_routine(void *unused) {
+    (void)unused;
+    scenario_c_first_then_second();
+    return NULL;
+}
+
+static void *second_then_first_routine(void *unused) {
+    (void)unused;
+    scenario_c_second_then_first();
+    return NULL;
+}
+
+void scenario_c_abba_joined(void) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, first_then_second_routine, NULL) != 0) abort();
+    pthread_join(thread, NULL);
+    if (pthread_create(&thread, NULL, second_then_first_routine, NULL) != 0) abort();
+    pthread_join(thread, NULL);
+}
+
 static pthread_mutex_t outer;
 static pthread_mutex_t inner;
 static long shared_counter;

@@ -32,6 +32,14 @@ enum ChainCache {
     @inlinable
     static func extend(_ key: UInt64, with classID: UInt32) -> UInt64 { lv_chain_extend(key, classID) }
 
+    /// `key` extended by `element`, with the thread's `seed` mixed into an outermost hold's key (one whose
+    /// chain below is empty), as the C fast path does: each thread and happens-before epoch validates a
+    /// chain once (`HappensBefore`).
+    @inlinable
+    static func extend(_ key: UInt64, with element: UInt32, seed: UInt64) -> UInt64 {
+        lv_chain_extend(key, element) ^ (key == 0 ? seed : 0)
+    }
+
     /// A held lock as a link of a chain: its class and how it is held (exclusively, shared, as a
     /// recursive reader), since each makes different lock-order edges.
     @inlinable
@@ -42,9 +50,9 @@ enum ChainCache {
     /// `key` extended by `entry`, if the entry takes part in lock order (not a reported recursive
     /// acquire, a nested hold, or a lock past the class cap).
     @inlinable
-    static func extend(_ key: UInt64, by entry: lv_held_lock) -> UInt64 {
+    static func extend(_ key: UInt64, by entry: lv_held_lock, seed: UInt64) -> UInt64 {
         guard entry.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED) == 0 else { return key }
-        return extend(key, with: element(classID: entry.lock_class, flags: entry.flags))
+        return extend(key, with: element(classID: entry.lock_class, flags: entry.flags), seed: seed)
     }
 
     /// Whether the chain `key` was validated.

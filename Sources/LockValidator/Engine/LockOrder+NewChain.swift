@@ -212,8 +212,9 @@ extension LockOrder {
     private static func insertEdgeFindingCycle(
         _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
     ) -> [UInt32]? {
-        if let known = state.record(from: from, to: to) {
-            if known.origin != 0 { state.retaken.insert(UInt64(from) << 32 | UInt64(to)) }
+        if let number = state.graph.edgeNumber(from: from, to: to) {
+            if state.records[Int(number)].origin != 0 { state.retaken.insert(UInt64(from) << 32 | UInt64(to)) }
+            noteSighting(of: Int(number), from: entry, chain, in: &state)
             return nil
         }
         let record = chain.record(from: entry, in: &state)
@@ -225,10 +226,47 @@ extension LockOrder {
             else { return nil }
             return state.graph.path(from: to, to: from) ?? [to, from]
         }
-        guard case .closesCycle(let path) = state.insertEdge(from: from, to: to, record: record) else {
-            return nil
+        let number = state.graph.edgeCount  // the new edge's, as edges are numbered in order
+        let insertion = state.insertEdge(from: from, to: to, record: record)
+        if state.graph.edgeCount > number {
+            // The common case inline (no call, no register spills): a new edge with nothing else held.
+            if number == state.evidence.count && chain.heldIndices.count <= 1 {
+                let epoch = chain.thread.pointer.pointee.hb_epoch
+                state.evidence.append(
+                    EdgeEvidence(
+                        firstSighting: epoch == 0
+                            ? nil : EdgeEvidence.Occurrence(serial: chain.thread.serial, epoch: epoch)))
+            } else {
+                noteSighting(of: number, from: entry, chain, in: &state)
+            }
         }
+        guard case .closesCycle(let path) = insertion else { return nil }
         return path
+    }
+
+    /// Adds this sighting of edge `number` (from `entry` to the newest hold) to its evidence: the thread
+    /// and its happens-before epoch, and the other locks of the context held exclusively across it (a
+    /// read hold excludes no other reader, so it is no gate), read only when there may be one.
+    private static func noteSighting(
+        of number: Int, from entry: lv_held_lock, _ chain: borrowing NewChain, in state: inout State
+    ) {
+        let thread = chain.thread
+        let epoch = thread.pointer.pointee.hb_epoch
+        let occurrence = epoch == 0 ? nil : EdgeEvidence.Occurrence(serial: thread.serial, epoch: epoch)
+        let context = chain.heldIndices
+        let instance = entry.instance
+        guard context.count > 1 else {
+            state.noteSighting(of: number, occurrence, held: nil)
+            return
+        }
+        state.noteSighting(of: number, occurrence) {
+            let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
+            return context.compactMap { index in
+                let hold = thread.held(index)
+                guard hold.pointee.instance != instance, !hold.pointee.has(notGates) else { return nil }
+                return (hold.pointee.lock_class, hold.pointee.instance)
+            }
+        }
     }
 
     /// The recursive-readers node of class `classID`, made on first use: it starts with a copy of every
@@ -261,12 +299,15 @@ extension LockOrder {
                 locks: [newest.lockInfo, entry.lockInfo], site: newest.acquiredAt)
         case .inversion(let entry, let closing, let existing):
             let chain = ([closing.to] + existing.map(\.to)).map { "\"\($0.name)\"" }.joined(separator: " -> ")
+            let edges = [closing] + existing
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
                     + " but the order \(chain) was taken before: \(existing.count + 1) locks in a cycle"
                     + " that deadlocks when its threads meet",
-                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: [closing] + existing)
+                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges,
+                verdict: orders(of: edges).map(verdict(ofCycle:))
+                    ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock))
         }
     }
 

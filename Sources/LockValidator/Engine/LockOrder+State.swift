@@ -50,6 +50,47 @@ extension LockOrder {
         var origins: [ValidationReport.ProcessDescription?] = []
         /// Learned orders this process took again, `from << 32 | to`.
         var retaken: Set<UInt64> = []
+        /// What the verdicts on cycles know of each edge, by the graph's number for the edge (grown on
+        /// first sighting; learned orders have none).
+        var evidence: [EdgeEvidence] = []
+        /// The evidence of the edges seen more than once, or with locks held across them, by edge number.
+        var evidenceExtras: [Int: EdgeEvidence.Extra] = [:]
+
+        /// The sightings of `from → to` (threads and epochs, whether any was unordered) and the locks
+        /// held across all of them; nil when the graph has no such edge or it was not sighted here.
+        func evidence(from: UInt32, to: UInt32) -> EdgeEvidence.Summary? {
+            guard let number = graph.edgeNumber(from: from, to: to).map(Int.init), number < evidence.count,
+                evidence[number].sighted
+            else { return nil }
+            let edge = evidence[number]
+            let extra = evidenceExtras[number] ?? EdgeEvidence.Extra()
+            let unordered = extra.unordered || edge.firstSerial == EdgeEvidence.untracked
+            return ((edge.first.map { [$0] } ?? []) + extra.more, unordered, extra.gates)
+        }
+
+        /// Adds a sighting of edge `number` by `occurrence` (nil: an untracked thread) to its evidence;
+        /// `held` lists the other locks held then (nil: none), read only when needed.
+        mutating func noteSighting(
+            of number: Int, _ occurrence: EdgeEvidence.Occurrence?,
+            held: (() -> [(classID: UInt32, instance: UInt64)])?
+        ) {
+            while evidence.count <= number { evidence.append(EdgeEvidence()) }
+            guard evidence[number].sighted else {
+                evidence[number] = EdgeEvidence(firstSighting: occurrence)
+                let gates = held?() ?? []
+                if !gates.isEmpty { evidenceExtras[number] = EdgeEvidence.Extra(gates: gates) }
+                return
+            }
+            var extra = evidenceExtras.removeValue(forKey: number) ?? EdgeEvidence.Extra()
+            evidence[number].noteAgain(occurrence, in: &extra)
+            if !extra.gates.isEmpty {
+                let now = held?() ?? []
+                extra.gates.removeAll { gate in
+                    !now.contains { $0.classID == gate.classID && $0.instance == gate.instance }
+                }
+            }
+            evidenceExtras[number] = extra
+        }
 
         /// A fresh state holding the orders earlier processes learned (none without a store).
         static func seeded() -> State {

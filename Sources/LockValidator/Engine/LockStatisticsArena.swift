@@ -67,6 +67,8 @@ enum LockStatisticsArena {
         var retired: [UInt32: LockStatisticsBlock.Counts] = [:]
         /// Blocks in use, for tests.
         var live = 0
+        /// Blocks in use by class id (a cycle's gate must be its class's one lock alive).
+        var liveByClass: [UInt32: Int] = [:]
     }
 
     private static let state = InternalLock(State())
@@ -82,6 +84,7 @@ enum LockStatisticsArena {
             let block = LockStatisticsBlock(slots: slots)
             record(of: block).set(instance: instance, classID: classID)
             state.live += 1
+            state.liveByClass[classID, default: 0] += 1
             return block
         }
     }
@@ -119,6 +122,8 @@ enum LockStatisticsArena {
         state.withLock { state in
             let record = record(of: block)
             if retiring { state.retired[record.classID, default: LockStatisticsBlock.Counts()].add(block) }
+            let classID = record.classID
+            if let count = state.liveByClass[classID] { state.liveByClass[classID] = count > 1 ? count - 1 : nil }
             lv_stat_cold_free(block.words)
             record.set(instance: 0, classID: 0)
             record.deviceLevels.pointee.store(0, ordering: .relaxed)
@@ -142,6 +147,9 @@ enum LockStatisticsArena {
             }
         }
     }
+
+    /// How many locks of class `classID` are alive.
+    static func liveCount(ofClass classID: UInt32) -> Int { state.withLock { $0.liveByClass[classID] ?? 0 } }
 
     /// Every class's counters, live and freed instances', for the classes ever acquired, by class id.
     static var countsByClass: [UInt32: LockStatisticsBlock.Counts] {

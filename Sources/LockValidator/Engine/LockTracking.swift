@@ -127,7 +127,7 @@ package struct LockTracking: ~Copyable {
         // A try-acquire is held exclusively: its chain element is its class, as the others'.
         let key =
             previousChainKey == 0
-            ? lockClass.chainKeyAlone : ChainCache.extend(previousChainKey, with: lockClass.id)
+            ? lockClass.chainKeyAlone ^ thread.chainSeed : ChainCache.extend(previousChainKey, with: lockClass.id)
         guard
             _fastPath(
                 lv_validation_enabled() != 0 && !isOwned(by: thread) && thread.depth < Int(LV_MAX_HELD)
@@ -307,7 +307,8 @@ package struct LockTracking: ~Copyable {
     @inlinable
     func extendChain(from previousChainKey: UInt64, classID: UInt32, flags: UInt8, on thread: ThreadState) {
         guard _fastPath(!lockClass.isOverflow) else { return }
-        let key = ChainCache.extend(previousChainKey, with: ChainCache.element(classID: classID, flags: flags))
+        let key = ChainCache.extend(
+            previousChainKey, with: ChainCache.element(classID: classID, flags: flags), seed: thread.chainSeed)
         thread.chainKey = key
         if previousChainKey != 0 && flags & UInt8(LV_HELD_TRY) == 0 && !ChainCache.contains(key) {
             LockOrder.validateNewChain(key, on: thread)

@@ -133,7 +133,7 @@ public enum LockValidator {
     package static func record(
         _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
         site: Site?, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
-        hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil
+        hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil, verdict: CycleVerdict? = nil
     ) {
         guard lv_validation_enabled() != 0 else { return }
         ThreadState.current.billingValidator {
@@ -141,7 +141,7 @@ public enum LockValidator {
                 deliver(
                     makeViolation(
                         rule, summary: summary(), locks: locks(), site: site, edges: edges,
-                        usages: usages, hold: hold, waits: waits, stack: stack))
+                        usages: usages, hold: hold, waits: waits, stack: stack, verdict: verdict))
             }
         }
     }
@@ -149,16 +149,18 @@ public enum LockValidator {
     static func makeViolation(
         _ rule: Rule, summary: String, locks: [LockInfo] = [], site: Site?,
         edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil, waits: [ThreadWait] = [],
-        stack: StackTrace? = nil
+        stack: StackTrace? = nil, verdict: CycleVerdict? = nil
     ) -> Violation {
         let thread = ThreadState.current
         let stack = stack ?? .capture()
-        return Violation(
+        var violation = Violation(
             rule: rule, summary: summary, severity: rule.severity, locks: locks,
             site: LockWrapperCode.siteOutside(site, along: stack.addresses), thread: thread.info,
             irql: thread.irql, heldLocks: thread.heldLockInfos, stack: stack,
             occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.effective?.name, hold: hold,
-            waits: waits)
+            waits: waits, verdict: verdict)
+        if !violation.fails(under: ConfigurationStore.loaded.configuration.failOn) { violation.severity = .warning }
+        return violation
     }
 
     /// Routes a violation: suppressed, to the innermost scope, or to the process log (printed the first

@@ -18,7 +18,11 @@ public final class ProcessorThread: @unchecked Sendable {
     /// - Parameter body: the thread's work.
     public init(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
         let scope = ViolationScope.effective
+        // Thread start orders what this thread did before it against the new thread (the verdicts on cycles).
+        let clock = HappensBefore.forking()
         let start = Start(name: name) {
+            if let clock { HappensBefore.started(after: clock) }
+            defer { HappensBefore.exiting() }
             ViolationScope.$current.withValue(scope) {
                 body()
                 // Inside the scope, so that a thread ending with a lock held fails the code that started it.
@@ -43,6 +47,7 @@ public final class ProcessorThread: @unchecked Sendable {
         guard !joined else { return }
         let result = pthread_join(thread, nil)
         precondition(result == 0, "pthread_join failed with error \(result)")
+        HappensBefore.joined(handle: UInt(bitPattern: Int(bitPattern: thread)))
         joined = true
     }
 

@@ -191,6 +191,24 @@ package struct ThreadState {
         nonmutating set { pointer.pointee.chain_key = newValue }
     }
 
+    /// Mixed into an outermost hold's chain key (`HappensBefore`).
+    @inlinable
+    package var chainSeed: UInt64 { pointer.pointee.chain_seed }
+
+    /// Changes the chain seed (a new happens-before epoch) and the chain keys of the holds already on the
+    /// stack with it, so that the chains taken from now on are validated again in the new epoch.
+    func reseed(_ seed: UInt64) {
+        pointer.pointee.chain_seed = seed
+        var key: UInt64 = 0
+        for index in 0..<depth {
+            // An entry whose chain began empty starts a context (an ISR's, a DPC's): it stays one.
+            if held(index).pointee.prev_chain_key == 0 { key = 0 }
+            held(index).pointee.prev_chain_key = key
+            key = ChainCache.extend(key, by: held(index).pointee, seed: seed)
+        }
+        if chainKey != 0 { chainKey = key }
+    }
+
     /// Pops the newest entry, restoring the chain key below it.
     @inlinable @inline(__always)
     package func pop() {
@@ -220,7 +238,7 @@ package struct ThreadState {
             if held(i + 1).pointee.prev_chain_key == 0 { key = 0 }
             held(i).pointee = held(i + 1).pointee
             held(i).pointee.prev_chain_key = key
-            key = ChainCache.extend(key, by: held(i).pointee)
+            key = ChainCache.extend(key, by: held(i).pointee, seed: chainSeed)
             i += 1
         }
         pointer.pointee.depth = UInt16(depth - 1)
@@ -249,7 +267,7 @@ package struct ThreadState {
     var keyAfterNewest: UInt64 {
         guard depth > 0 else { return 0 }
         let newest = held(depth - 1).pointee
-        return ChainCache.extend(newest.prev_chain_key, by: newest)
+        return ChainCache.extend(newest.prev_chain_key, by: newest, seed: chainSeed)
     }
 
     /// Whether the thread holds a spin lock of any kind (not only annotated locks): a count the held
@@ -275,6 +293,7 @@ package struct ThreadState {
     static func register(_ pointer: UnsafeMutablePointer<lv_thread_state>) {
         _ = configurationRead
         pointer.pointee.serial = nextThreadSerial.wrappingAdd(1, ordering: .relaxed).oldValue
+        HappensBefore.registered(pointer)
         let result = lv_register_thread { state in
             guard let state else { return }
             ThreadState(pointer: state).threadDidExit()

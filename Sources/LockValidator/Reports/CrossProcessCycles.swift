@@ -71,7 +71,8 @@ enum CrossProcessCycles {
                 + " \(cycle.count) locks in a cycle that deadlocks when one program takes them all",
             severity: Rule.lockOrderInversion.severity, locks: locks, site: closing.toAcquiredAt,
             thread: closing.thread ?? unknownThread, irql: closing.irql, heldLocks: [],
-            stack: closing.stack ?? StackTrace(addresses: []), occurrences: 1, edges: dependencies)
+            stack: closing.stack ?? StackTrace(addresses: []), occurrences: 1, edges: dependencies,
+            verdict: .acrossProcesses)
     }
 
     private static let unknownThread = ThreadInfo(serial: 0, osThreadID: 0, name: nil)

@@ -26,6 +26,9 @@ public struct LockInfo: Hashable, Sendable, Codable, CustomStringConvertible {
         self.instance = instance
     }
 
+    /// The class's graph node in the process that made it; nil in a report read back.
+    package var classID: UInt32? { lockClass?.id }
+
     /// `"DeviceLock" #3`.
     public var description: String { "\"\(name)\" #\(instance)" }
 

@@ -27,7 +27,9 @@ package enum ProcessEnd {
         ReportWriter.writeConfiguredReport()
         LearnedOrders.writeBack()
         DeadlockConfirmation.printSummary()
-        let violations = LockValidator.globalLog.snapshot
+        // A cycle that cannot deadlock is a warning under LOCKVALIDATOR_FAIL_ON=can-deadlock.
+        let failOn = ConfigurationStore.loaded.configuration.failOn
+        let violations = LockValidator.globalLog.snapshot.filter { $0.fails(under: failOn) }
         let configured = ConfigurationStore.loaded.configuration.exitCode
         let explicit = configured ?? defaultExitCode.withLock { $0 }
         let counted: [Violation]

@@ -73,6 +73,11 @@ enum TextReport {
             String(repeating: "-", count: ruler), context, violation.summary,
         ]
         if let site = violation.site { lines.append("  at \(site)") }
+        if let verdict = violation.verdict {
+            lines.append(
+                "verdict: \(verdict)"
+                    + (violation.severity == .warning ? " (a warning: only cycles that can deadlock fail)" : ""))
+        }
         if !violation.locks.isEmpty {
             lines.append("")
             lines.append("locks involved:")

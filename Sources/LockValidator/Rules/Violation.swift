@@ -4,7 +4,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     public let rule: Rule
     /// One line a person can read.
     public let summary: String
-    public let severity: Severity
+    public internal(set) var severity: Severity
     /// The locks involved; the first is the one being acquired or released.
     public let locks: [LockInfo]
     /// The call that broke the rule.
@@ -31,6 +31,9 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     public internal(set) var hold: HoldTime?
     /// For `spin-timeout`: every thread of the wait-for chain.
     public let waits: [ThreadWait]
+    /// For `lock-order-inversion`: whether the cycle can deadlock in this run, and why not (reports
+    /// re-decide it from the evidence gathered until then).
+    public internal(set) var verdict: CycleVerdict?
     /// For `lock-order-inversion` and `deadlock` in confirmation mode (`LOCKVALIDATOR_CONFIRM`): whether
     /// the cycle formed for real, and how.
     public internal(set) var confirmation: CycleConfirmation?
@@ -115,8 +118,9 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         rule: Rule, summary: String, severity: Severity, locks: [LockInfo], site: Site?, thread: ThreadInfo,
         irql: IRQL, heldLocks: [HeldLockInfo], stack: StackTrace, occurrences: Int, edges: [DependencyEdge] = [],
         usages: [LockUsage] = [], scope: String? = nil, hold: HoldTime? = nil, waits: [ThreadWait] = [],
-        confirmation: CycleConfirmation? = nil
+        verdict: CycleVerdict? = nil, confirmation: CycleConfirmation? = nil
     ) {
+        self.verdict = verdict
         self.confirmation = confirmation
         self.hold = hold
         self.waits = waits
@@ -137,7 +141,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
 
     private enum CodingKeys: String, CodingKey {
         case rule, summary, severity, occurrences, thread, irql, locks, site, cycle, edges, usages, heldLocks, stack
-        case scope, hold, waits, confirmation
+        case scope, hold, waits, verdict, confirmation
     }
 
     public init(from decoder: any Decoder) throws {
@@ -161,6 +165,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         scope = try container.decodeIfPresent(String.self, forKey: .scope)
         hold = try container.decodeIfPresent(HoldTime.self, forKey: .hold)
         waits = try container.decodeIfPresent([ThreadWait].self, forKey: .waits) ?? []
+        verdict = try container.decodeIfPresent(CycleVerdict.self, forKey: .verdict)
         confirmation = try container.decodeIfPresent(CycleConfirmation.self, forKey: .confirmation)
     }
 
@@ -184,6 +189,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         try container.encodeIfPresent(scope, forKey: .scope)
         try container.encodeIfPresent(hold, forKey: .hold)
         if !waits.isEmpty { try container.encode(waits, forKey: .waits) }
+        try container.encodeIfPresent(verdict, forKey: .verdict)
         try container.encodeIfPresent(confirmation, forKey: .confirmation)
     }
 

@@ -27,7 +27,8 @@ final class ViolationLog: Sendable {
         }
     }
 
-    var snapshot: [Violation] { entries.withLock { $0.list } }
+    /// The violations, each cycle's verdict decided again from the evidence gathered until now.
+    var snapshot: [Violation] { entries.withLock { $0.list }.map(LockOrder.reVerdicted) }
 
     func removeAll() { entries.withLock { $0 = Entries() } }
 }

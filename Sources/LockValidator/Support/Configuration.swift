@@ -14,6 +14,7 @@
 /// | `LOCKVALIDATOR_PTHREADS` | `on`, `off`: interpose pthread locks (with LockValidatorPthreads) | `on` |
 /// | `LOCKVALIDATOR_CONFIRM` | `on`, `off`: steer the schedule so that predicted cycles deadlock for real | `off` |
 /// | `LOCKVALIDATOR_CONFIRM_MS` | the longest one confirmation pause lasts: 1 to 60,000 ms (20 of them in all) | 500 |
+/// | `LOCKVALIDATOR_FAIL_ON` | `every-cycle`, `can-deadlock` (a cycle that cannot deadlock warns) | `every-cycle` |
 ///
 /// A bad value (empty included) is one line naming the variable, and never weakens a check: the default is
 /// kept, an on/off switch stays on, and a bad `LOCKVALIDATOR_EXIT_CODE` still fails a process with
@@ -51,6 +52,18 @@ public struct Configuration: Sendable, Codable, Equatable {
     /// at most ``confirmBudgetPauses`` times this.
     public var confirmPauseMilliseconds = 500
 
+    /// Which `lock-order-inversion`s fail a test or process: every one (lockdep's rule), or only those
+    /// whose verdict is can-deadlock, the others being warnings that say why they cannot.
+    public var failOn: FailOn = .everyCycle
+
+    /// Which `lock-order-inversion`s fail.
+    public enum FailOn: String, Sendable, Codable, CaseIterable {
+        /// Every cycle, whatever its verdict: another caller or schedule can close it (lockdep).
+        case everyCycle = "every-cycle"
+        /// Only cycles that can deadlock in this run; the others are warnings with their reason.
+        case canDeadlock = "can-deadlock"
+    }
+
     /// Caps on the validator's tables. They grow on the heap as needed up to these; reaching one is a
     /// `capacity-exhausted` violation, said once, and checks that need no new entry keep working.
     public struct Capacity: Sendable, Codable, Equatable {
@@ -82,7 +95,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     public static let environmentVariables = [
         "LOCKVALIDATOR", "LOCKVALIDATOR_REPORT", "LOCKVALIDATOR_HOLD_BUDGET_US", "LOCKVALIDATOR_ON_VIOLATION",
         "LOCKVALIDATOR_SUPPRESSIONS", "LOCKVALIDATOR_SPIN_TIMEOUT_MS", "LOCKVALIDATOR_EXIT_CODE", "LOCKVALIDATOR_GRAPH",
-        "LOCKVALIDATOR_PTHREADS", "LOCKVALIDATOR_CONFIRM", "LOCKVALIDATOR_CONFIRM_MS",
+        "LOCKVALIDATOR_PTHREADS", "LOCKVALIDATOR_FAIL_ON", "LOCKVALIDATOR_CONFIRM", "LOCKVALIDATOR_CONFIRM_MS",
     ]
 
     /// The hold budgets a setting may ask for, in microseconds.
@@ -137,6 +150,13 @@ public struct Configuration: Sendable, Codable, Equatable {
         {
             configuration.onViolation = action
         }
+        // A bad value keeps every cycle failing: a typo never lets one pass.
+        if let failOn = read(
+            "LOCKVALIDATOR_FAIL_ON", expected: "every-cycle or can-deadlock (every cycle fails meanwhile)",
+            { FailOn(rawValue: $0.lowercased()) })
+        {
+            configuration.failOn = failOn
+        }
         if let timeout = read(
             "LOCKVALIDATOR_SPIN_TIMEOUT_MS", expected: "a whole number of milliseconds from 1 to 3,600,000, e.g. 5000",
             { Int($0).flatMap { spinTimeoutRange.contains($0) ? $0 : nil } })
@@ -184,7 +204,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case isEnabled = "enabled", reportPath = "report", holdBudgetMicroseconds = "holdBudgetMicroseconds"
         case onViolation, suppressionsPath = "suppressionsFile", suppressions, spinTimeoutMilliseconds, capacity
-        case exitCode, learnedOrderStorePath = "graph", confirmDeadlocks = "confirm", confirmPauseMilliseconds
+        case exitCode, learnedOrderStorePath = "graph", failOn, confirmDeadlocks = "confirm", confirmPauseMilliseconds
     }
 
     /// Settings a report does not carry keep their defaults.
@@ -210,6 +230,7 @@ public struct Configuration: Sendable, Codable, Equatable {
         confirmPauseMilliseconds =
             try container.decodeIfPresent(Int.self, forKey: .confirmPauseMilliseconds)
             ?? defaults.confirmPauseMilliseconds
+        failOn = try container.decodeIfPresent(FailOn.self, forKey: .failOn) ?? defaults.failOn
     }
 }
 

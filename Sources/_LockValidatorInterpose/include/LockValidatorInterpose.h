@@ -189,6 +189,20 @@ extern void lv_scope_release(void *token);
 /// A thread started in a scope returns from its start routine: its exit is checked in that scope.
 extern void lv_scope_thread_returning(void);
 
+// Happens-before through thread start and join (the verdicts on cycles: HappensBefore).
+
+/// Before the calling thread starts another: a token holding the clock the new thread begins with
+/// (NULL when the calling thread is not tracked); the caller's epoch ends here.
+extern void *lv_hb_fork(void);
+/// In the new thread, first: it begins with the clock of `token`, which it takes over.
+extern void lv_hb_start(void *token);
+/// A token lv_hb_start will not take (the thread was not created).
+extern void lv_hb_discard(void *token);
+/// The calling thread returns from its start routine: its clock is kept for the thread that joins it.
+extern void lv_hb_exit(void);
+/// The calling thread joined the thread `handle`.
+extern void lv_hb_joined(uintptr_t handle);
+
 #ifdef __cplusplus
 }
 #endif

@@ -139,7 +139,8 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
         if (held->instance == lock->instance || held->kind != LV_KIND_ANNOTATED) return 0;
     }
     uint64_t previous = thread->chain_key;
-    uint64_t key = lock->chain_key_alone;  // lv_chain_extend(0, class_id): the first lock has no order to learn
+    // lv_chain_extend(0, class_id) and the thread's seed: the first lock has no order to learn.
+    uint64_t key = lock->chain_key_alone ^ thread->chain_seed;
     if (previous != 0) {
         key = lv_chain_extend(previous, lock->class_id);
         if (!lv_chain_contains(key)) return 0;  // a chain to validate

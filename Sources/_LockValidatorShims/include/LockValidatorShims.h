@@ -111,6 +111,11 @@ typedef struct lv_thread_state {
     uint32_t snapshot_major_faults;          ///< the thread's major page faults at the snapshot
     uint32_t snapshot_involuntary_switches;  ///< the thread's involuntary context switches at the snapshot
     uint64_t snapshot_system_ns;  ///< the thread's system time at the snapshot, as the kernel accounts it
+    /// Mixed into an outermost hold's chain key (0 for none): each thread, and each of its happens-before
+    /// epochs (a thread start or join since), validates a chain once, so that the verdicts on cycles
+    /// learn every thread and epoch that takes an edge. Changed only by HappensBefore.
+    uint64_t chain_seed;
+    uint32_t hb_epoch;            ///< the thread's own entry of its vector clock (HappensBefore), 0 if none
 } lv_thread_state;
 
 extern __thread lv_thread_state lv_tls_state;

@@ -9,6 +9,9 @@
 void scenario_c_first_then_second(void);
 /// Takes the second static mutex, then the first: the reverse order.
 void scenario_c_second_then_first(void);
+/// The two orders on two pthreads, the second created after the first was joined: a cycle that cannot
+/// deadlock in this run (ordered by join).
+void scenario_c_abba_joined(void);
 /// Initialises two mutexes at two sites and takes them, in order, `rounds` times from `threads` threads.
 int scenario_c_consistent(int threads, int rounds);
 

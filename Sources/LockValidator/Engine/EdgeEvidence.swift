@@ -1,0 +1,56 @@
+/// What the verdicts on cycles know of one lock-order edge, from every time a thread validated a chain
+/// that takes it (each thread and happens-before epoch validates a chain once: `HappensBefore`): who
+/// took it, when, and which locks were held across it every time. Each new sighting can only weaken it.
+///
+/// Kept beside the edge records, by edge number, in 8 bytes: the first sighting; the rare rest (more
+/// threads or epochs, locks held across it) is an `Extra` in `State.evidenceExtras`, so that a new edge
+/// costs one store.
+struct EdgeEvidence {
+    typealias Occurrence = HappensBefore.Occurrence
+
+    /// The first thread and epoch that took the edge: serial 0 before any sighting, `untracked` for a
+    /// thread with no clock.
+    private(set) var firstSerial: UInt32 = 0
+    private(set) var firstEpoch: UInt32 = 0
+
+    static let untracked = UInt32.max
+
+    /// The other sightings, and the locks held across every one.
+    struct Extra {
+        var more: [Occurrence] = []
+        /// Lock classes held across every sighting (other than the edge's own tail), each with the one
+        /// lock held: a class seen with two locks is no gate, as two threads could each hold one.
+        var gates: [(classID: UInt32, instance: UInt64)] = []
+        /// Taken by a thread with no clock, or more often than kept: no pair with this edge is ordered.
+        var unordered = false
+    }
+
+    static let maxOccurrences = 64
+
+    /// All an edge's evidence, as the verdicts read it.
+    typealias Summary = (occurrences: [Occurrence], unordered: Bool, gates: [(classID: UInt32, instance: UInt64)])
+
+    init() {}
+
+    /// An edge's evidence after its first sighting, by `occurrence` (nil: an untracked thread).
+    @inline(__always)
+    init(firstSighting occurrence: Occurrence?) {
+        (firstSerial, firstEpoch) = occurrence.map { ($0.serial, $0.epoch) } ?? (Self.untracked, 0)
+    }
+
+    var sighted: Bool { firstSerial != 0 }
+
+    var first: Occurrence? {
+        sighted && firstSerial != Self.untracked ? Occurrence(serial: firstSerial, epoch: firstEpoch) : nil
+    }
+
+    /// A later sighting by `occurrence` (nil: an untracked thread), into `extra`.
+    func noteAgain(_ occurrence: Occurrence?, in extra: inout Extra) {
+        guard let occurrence else {
+            extra.unordered = true
+            return
+        }
+        guard occurrence != first, !extra.more.contains(occurrence) else { return }
+        if extra.more.count + 1 < Self.maxOccurrences { extra.more.append(occurrence) } else { extra.unordered = true }
+    }
+}

@@ -1,0 +1,282 @@
+import SpinLocks
+import TestSupport
+import Testing
+
+/// The verdict on each `lock-order-inversion` (SPEC §8f): for each reason a cycle cannot deadlock, a
+/// program that has it and the same program with the one difference that lets it deadlock. Threads are
+/// `ProcessorThread`s the test starts and joins; whether they ran at once is decided by start and join
+/// alone, never by timing.
+@Suite struct CycleVerdictTests {
+    typealias Locks = LockOrderTests.Locks
+
+    /// Takes `first` then `second` (both spin locks), with `gate` held around them when given.
+    static func take(_ first: SpinLock, _ second: SpinLock, under gate: SpinLock? = nil) {
+        let old = gate?.acquire()
+        let inner = gate == nil ? first.acquire() : nil
+        if gate != nil { first.acquireAtDpcLevel() }
+        second.acquireAtDpcLevel()
+        second.releaseFromDpcLevel()
+        if let inner { first.release(inner) } else { first.releaseFromDpcLevel() }
+        if let gate, let old { gate.release(old) }
+    }
+
+    /// Starts one thread per body, all before any runs (so that no start orders them), lets each run
+    /// only once the one before it has finished (a wait the verdicts do not see: the threads could have
+    /// met), then joins them all. Run one after the other, they never deadlock for real.
+    static func inTurn(_ bodies: [@Sendable () -> Void]) {
+        let turns = bodies.map { _ in Signal() }
+        let threads = bodies.indices.map { index in
+            ProcessorThread {
+                if index > 0 { turns[index - 1].wait() }
+                bodies[index]()
+                turns[index].raise()
+            }
+        }
+        threads.forEach { $0.join() }
+    }
+
+    /// Runs `body` on a parent thread of its own (so that the test's own thread and its history take no
+    /// part), and returns the verdicts of the cycles it caused, as a report reads them at its end.
+    static func verdicts(_ body: @escaping @Sendable () -> Void) -> [CycleVerdict?] {
+        violationsOnFreshProcessor(body).filter { $0.rule == .lockOrderInversion }.map(\.verdict)
+    }
+
+    // MARK: One thread
+
+    @Test func oneThreadTakingBothOrdersCannotDeadlock() {
+        let locks = Locks("AB", test: "verdict-one")
+        let found = Self.verdicts {
+            Self.take(locks["A"], locks["B"])
+            Self.take(locks["B"], locks["A"])
+        }
+        #expect(found.map { $0?.reason } == [.oneThread])
+        #expect(found.first??.kind == .cannotDeadlock)
+    }
+
+    @Test func twoThreadsThatCanMeetCanDeadlock() {
+        let locks = Locks("AB", test: "verdict-two")
+        let found = Self.verdicts {
+            Self.inTurn([{ Self.take(locks["A"], locks["B"]) }, { Self.take(locks["B"], locks["A"]) }])
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    /// The weakest evidence: the cycle is reported while one thread took both orders, then another
+    /// thread that could run at the same time takes one of them, a chain the first one validated (and
+    /// the C and Swift fast paths would find): the report says can-deadlock.
+    @Test func aSecondThreadTakingAnOrderAfterTheReportMakesItCanDeadlock() {
+        let locks = Locks("AB", test: "verdict-later")
+        let reported = Signal()
+        let found = Self.verdicts {
+            let first = ProcessorThread {
+                Self.take(locks["A"], locks["B"])
+                Self.take(locks["B"], locks["A"])
+                reported.raise()
+            }
+            let second = ProcessorThread {
+                reported.wait()
+                Self.take(locks["A"], locks["B"])
+            }
+            first.join()
+            second.join()
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    /// The same, with the second thread taking both locks but never nested: the cycle stays one thread's.
+    @Test func aSecondThreadTakingNoOrderLeavesItOneThreads() {
+        let locks = Locks("AB", test: "verdict-later-none")
+        let reported = Signal()
+        let found = Self.verdicts {
+            let first = ProcessorThread {
+                Self.take(locks["A"], locks["B"])
+                Self.take(locks["B"], locks["A"])
+                reported.raise()
+            }
+            let second = ProcessorThread {
+                reported.wait()
+                // A and B, never one inside the other.
+                for name: Character in ["A", "B"] {
+                    let old = locks[name].acquire()
+                    locks[name].release(old)
+                }
+            }
+            first.join()
+            second.join()
+        }
+        #expect(found.map { $0?.reason } == [.oneThread])
+    }
+
+    // MARK: A gate lock
+
+    @Test func aGateHeldAcrossBothOrdersCannotDeadlock() {
+        let locks = Locks("ABG", test: "verdict-gate")
+        let found = Self.verdicts {
+            let first = ProcessorThread { Self.take(locks["A"], locks["B"], under: locks["G"]) }
+            let second = ProcessorThread { Self.take(locks["B"], locks["A"], under: locks["G"]) }
+            first.join()
+            second.join()
+        }
+        #expect(found.map { $0?.reason } == [.gateLock])
+        #expect(found.first??.gate == locks.name("G"))
+    }
+
+    @Test func aGateOnOneOrderOnlyCanDeadlock() {
+        let locks = Locks("ABG", test: "verdict-gate-one")
+        let found = Self.verdicts {
+            Self.inTurn([
+                { Self.take(locks["A"], locks["B"], under: locks["G"]) }, { Self.take(locks["B"], locks["A"]) },
+            ])
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    /// An order seen once under the gate and once without it is no longer gated.
+    @Test func anOrderTakenOnceWithoutTheGateIsNoLongerGated() {
+        let locks = Locks("ABG", test: "verdict-gate-sometimes")
+        let found = Self.verdicts {
+            Self.inTurn([
+                { Self.take(locks["A"], locks["B"], under: locks["G"]) },
+                {
+                    Self.take(locks["B"], locks["A"], under: locks["G"])
+                    Self.take(locks["B"], locks["A"])
+                },
+            ])
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    /// Two locks of one class are two gates, not one: each thread could hold its own.
+    @Test func twoInstancesOfTheGatesClassAreNoGate() {
+        let locks = Locks("AB", test: "verdict-gate-instances")
+        let gateClass = uniqueClassPrefix("verdict-gate-class")
+        let gates = [SpinLock(gateClass), SpinLock(gateClass)]
+        let found = Self.verdicts {
+            Self.inTurn([
+                { Self.take(locks["A"], locks["B"], under: gates[0]) },
+                { Self.take(locks["B"], locks["A"], under: gates[1]) },
+            ])
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    /// One thread takes A→B under each of two gates of one class, in one epoch (the second time, a chain
+    /// it validated): the other thread's gate excludes only one of them.
+    @Test func aGateClassOfTwoLocksIsNoGateEvenWhenOneIsSeen() {
+        let locks = Locks("AB", test: "verdict-gate-two-locks")
+        let gateClass = uniqueClassPrefix("verdict-gate-pair")
+        let gates = [SpinLock(gateClass), SpinLock(gateClass)]
+        let found = Self.verdicts {
+            Self.inTurn([
+                {
+                    Self.take(locks["A"], locks["B"], under: gates[0])
+                    Self.take(locks["A"], locks["B"], under: gates[1])
+                },
+                { Self.take(locks["B"], locks["A"], under: gates[0]) },
+            ])
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    // MARK: Ordered by join
+
+    @Test func anOrderTakenAfterJoiningTheOtherThreadCannotDeadlock() {
+        let locks = Locks("AB", test: "verdict-join")
+        let found = Self.verdicts {
+            let first = ProcessorThread { Self.take(locks["A"], locks["B"]) }
+            first.join()
+            let second = ProcessorThread { Self.take(locks["B"], locks["A"]) }
+            second.join()
+        }
+        #expect(found.map { $0?.reason } == [.orderedByJoin])
+    }
+
+    @Test func anOrderTakenBeforeJoiningTheOtherThreadCanDeadlock() {
+        let locks = Locks("AB", test: "verdict-join-late")
+        let found = Self.verdicts {
+            let taken = Signal()
+            let first = ProcessorThread {
+                Self.take(locks["A"], locks["B"])
+                taken.raise()
+            }
+            let second = ProcessorThread {
+                taken.wait()
+                Self.take(locks["B"], locks["A"])
+            }
+            // The second is joined first: when it took its order, the first was not joined yet.
+            second.join()
+            first.join()
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    // MARK: Ordered by create
+
+    @Test func anOrderTakenBeforeStartingTheOtherThreadCannotDeadlock() {
+        let locks = Locks("AB", test: "verdict-create")
+        let found = Self.verdicts {
+            Self.take(locks["A"], locks["B"])
+            let second = ProcessorThread { Self.take(locks["B"], locks["A"]) }
+            second.join()
+        }
+        #expect(found.map { $0?.reason } == [.orderedByCreate])
+    }
+
+    /// The creator takes its order again after the start, while the new thread may run: a chain it had
+    /// validated before, taken in its new epoch.
+    @Test func theSameOrderTakenAgainAfterTheStartCanDeadlock() {
+        let locks = Locks("AB", test: "verdict-create-again")
+        let found = Self.verdicts {
+            Self.take(locks["A"], locks["B"])
+            let taken = Signal()
+            let second = ProcessorThread {
+                taken.wait()
+                Self.take(locks["B"], locks["A"])
+            }
+            Self.take(locks["A"], locks["B"])
+            taken.raise()
+            second.join()
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    /// A lock held across the start: the order it makes afterwards is in the creator's new epoch.
+    @Test func anOrderCompletedAfterTheStartUnderALockHeldAcrossItCanDeadlock() {
+        let locks = Locks("AB", test: "verdict-create-held")
+        let found = Self.verdicts {
+            Self.take(locks["A"], locks["B"])
+            let old = locks["A"].acquire()
+            let released = Signal()
+            let second = ProcessorThread {
+                released.wait()
+                Self.take(locks["B"], locks["A"])
+            }
+            locks["B"].acquireAtDpcLevel()
+            locks["B"].releaseFromDpcLevel()
+            locks["A"].release(old)
+            released.raise()
+            second.join()
+        }
+        #expect(found == [.canDeadlock])
+    }
+
+    // MARK: Pairs of a longer cycle
+
+    /// Three threads, A→B, B→C, C→A: the gate on two of the three orders keeps those two apart, which is
+    /// enough (Goodlock's pairwise condition); on one order only, it excludes nothing.
+    @Test(arguments: [2, 1]) func aGateOnSomeOrdersOfAThreeLockCycle(gated: Int) {
+        let locks = Locks("ABCG", test: "verdict-3-gate-\(gated)")
+        let orders: [(Character, Character)] = [("A", "B"), ("B", "C"), ("C", "A")]
+        let found = Self.verdicts {
+            Self.inTurn(
+                orders.enumerated().map { index, order in
+                    { Self.take(locks[order.0], locks[order.1], under: index < gated ? locks["G"] : nil) }
+                })
+        }
+        if gated == 2 {
+            #expect(found.map { $0?.reason } == [.gateLock])
+        } else {
+            #expect(found == [.canDeadlock])
+        }
+    }
+}
