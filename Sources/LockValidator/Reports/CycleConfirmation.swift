@@ -1,4 +1,4 @@
-/// What confirmation mode (`LOCKVALIDATOR_CONFIRM`, ``DeadlockConfirmation``) found of one cycle: on a
+/// What confirmation mode (`LOCKVALIDATOR_CONFIRM`, <doc:ConfirmingDeadlocks>) found of one cycle: on a
 /// `lock-order-inversion`, whether the cycle formed for real in this process (*confirmed*) or not
 /// (*predicted*: it did not form while the schedule was steered, which does not make it impossible); on
 /// a `deadlock` found in that mode, *confirmed*. Apart from the verdict (can or cannot deadlock): this says

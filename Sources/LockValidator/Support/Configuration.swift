@@ -44,7 +44,7 @@ public struct Configuration: Sendable, Codable, Equatable {
     /// The exit status a process that found unsuppressed violations ends with (as TSan's exitcode);
     /// nil leaves the status alone.
     public var exitCode: Int?
-    /// Confirmation mode (``DeadlockConfirmation``): a thread about to take a lock along an edge of a
+    /// Confirmation mode (<doc:ConfirmingDeadlocks>): a thread about to take a lock along an edge of a
     /// predicted lock-order cycle is held back, so that the deadlock forms for real and the watchdog
     /// reports it as *confirmed*. Off by default: it slows the program down where it pauses.
     public var confirmDeadlocks = false
