@@ -483,7 +483,11 @@ let scenarios: [String: () -> Int32] = [
         let accounts = DispatchQueue(label: "bank.accounts")
         let ledger = DispatchQueue(label: "bank.ledger")
         onThread { accounts.sync { ledger.sync {} } }
-        onThread { ledger.sync { accounts.sync {} } }
+        onThread {
+            ledger.sync {  // the held queue
+                accounts.sync {}  // the one it waits for
+            }
+        }
         return 0
     },
     "queue-consistent": {

@@ -68,6 +68,7 @@ package enum BlockingWatchdog {
         let stack = withUnsafeBytes(of: &member.stack) { frames in
             (0..<depth).map { frames.load(fromByteOffset: $0 * MemoryLayout<UInt>.stride, as: UInt.self) }
         }
+        held = LockWrapperCode.sitesOutside(held, along: stack)
         let how = Int(member.how)
         // In wrapper code (`DispatchQueue.sync`, `NSLock.lock`), the site is its caller on the stack.
         let asked = Site.code(CodeSite(returnAddress: UInt(member.caller)))

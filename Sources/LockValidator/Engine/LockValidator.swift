@@ -156,7 +156,8 @@ public enum LockValidator {
         var violation = Violation(
             rule: rule, summary: summary, severity: rule.severity, locks: locks,
             site: LockWrapperCode.siteOutside(site, along: stack.addresses), thread: thread.info,
-            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: stack,
+            irql: thread.irql, heldLocks: LockWrapperCode.sitesOutside(thread.heldLockInfos, along: stack.addresses),
+            stack: stack,
             occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.effective?.name, hold: hold,
             waits: waits, verdict: verdict)
         if !violation.fails(under: ConfigurationStore.loaded.configuration.failOn) { violation.severity = .warning }
