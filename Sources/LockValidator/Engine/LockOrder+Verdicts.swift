@@ -78,7 +78,7 @@ extension LockOrder {
         var copy = violation
         copy.verdict = verdict(ofCycle: orders)
         copy.severity =
-            copy.fails(under: ConfigurationStore.loaded.configuration.failOn) ? copy.rule.severity : .warning
+            copy.fails(underItsSettingOr: ConfigurationStore.loaded.configuration.failOn) ? copy.rule.severity : .warning
         return copy
     }
 }
