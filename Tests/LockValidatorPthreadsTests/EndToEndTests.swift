@@ -193,6 +193,15 @@ import Testing
         #expect(!run.output.contains(" : \n"), "an empty failure line")
     }
 
+    /// SwiftPM's listing of the tests, which it runs before a filtered `swift test`, tests nothing: it
+    /// leaves no report, so the run's shared report lists the processes that tested.
+    @Test func theTestListingLeavesNoReport() throws {
+        let run = try Self.run(["--dump-tests-json"])
+        #expect(run.reason == .exit && run.status == 0, "\(run.output.suffix(3000))")
+        #expect(run.output.contains("WarningXCTests"), "it listed the tests: \(run.output.prefix(3000))")
+        #expect(run.report == nil)
+    }
+
     /// A test's own failOn (`.lockValidation(failOn:)`, `lockFailOn`) makes a cycle that cannot deadlock a
     /// warning in every output: the issue, the report file, SARIF; and it does not fail the process, whose
     /// LockValidatorPthreads exits with 66 only on violations that fail.

@@ -54,7 +54,9 @@ final class CanDeadlockXCTestCase: LockValidatedTestCase {
             exit(0)
         }
         let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        #expect(standardError.contains("warning: takesACycleOnOneThread : lock-order-inversion: "), "\(standardError)")
+        #expect(
+            standardError.contains(": warning: CanDeadlockXCTestCase.takesACycleOnOneThread : lock-order-inversion: "),
+            "\(standardError)")
         #expect(standardError.contains("\nWARNING: lock-order-inversion: ") && !standardError.contains("ERROR:"))
         await #expect(processExitsWith: .exitCode(66)) {
             setenv("LOCKVALIDATOR_EXIT_CODE", "66", 1)
