@@ -206,7 +206,8 @@ import Testing
     /// warning in every output: the issue, the report file, SARIF; and it does not fail the process, whose
     /// LockValidatorPthreads exits with 66 only on violations that fail.
     @Test func aTestsOwnFailOnMakesAWarningEverywhereAndPassesTheProcess() throws {
-        let auditLine = try Self.line(of: "        accounts.lock()\n        let total", in: "Sources/Ledger/Ledger.swift")
+        let auditLine = try Self.line(
+            of: "        accounts.lock()\n        let total", in: "Sources/Ledger/Ledger.swift")
         for (arguments, warning) in [
             (
                 ["--testing-library", "swift-testing", "--filter", "WarningTests"],
@@ -229,7 +230,8 @@ import Testing
             #expect(inversions.count == 1, "\(arguments)")
             #expect(inversions.allSatisfy { $0.severity == .warning && $0.failOn == .canDeadlock }, "\(arguments)")
             let sarif = try JSONSerialization.jsonObject(with: Data(report.sarif(sourceRoot: Self.package.path).utf8))
-            let results = ((sarif as? [String: Any])?["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]
+            let runs = (sarif as? [String: Any])?["runs"] as? [[String: Any]]
+            let results = runs?.first?["results"] as? [[String: Any]]
             #expect(results?.compactMap { $0["level"] as? String } == ["warning"], "\(arguments)")
             #expect(report.html().contains("<span class=\"rule warning\">lock-order-inversion"), "\(arguments)")
         }

@@ -99,7 +99,8 @@ import Testing
         #expect(frames.first?.symbol?.contains("takeInOrder") == true)
         #expect(decoded.renderedText().contains("possible circular locking dependency detected"))
         // Counts of one in the singular.
-        #expect(decoded.renderedText().contains("\n1 violation (1 occurrence), 0 suppressed; "), "\(decoded.renderedText())")
+        let text = decoded.renderedText()
+        #expect(text.contains("\n1 violation (1 occurrence), 0 suppressed; "), "\(text)")
     }
 
     @Test func dotDrawsTheCycleInRedAndTheClosingEdgeDashed() {

@@ -3,8 +3,9 @@
 /// `DispatchQueue.global()` work item runs on `"oot.default-qos"`: such a name gets its whole label back.
 package enum ThreadName {
     /// libdispatch's root queues, whose labels name its worker threads.
-    static let rootQueueLabels: [String] = ["maintenance", "background", "utility", "default", "user-initiated",
-        "user-interactive"].flatMap { ["com.apple.root.\($0)-qos", "com.apple.root.\($0)-qos.overcommit"] }
+    static let rootQueueLabels: [String] = [
+        "maintenance", "background", "utility", "default", "user-initiated", "user-interactive",
+    ].flatMap { ["com.apple.root.\($0)-qos", "com.apple.root.\($0)-qos.overcommit"] }
 
     /// The longest name the kernel keeps, in bytes.
     static let kernelLimit = 15
