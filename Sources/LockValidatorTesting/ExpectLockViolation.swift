@@ -46,7 +46,7 @@ private func settle(_ scope: ViolationScope, expecting rule: Rule, _ comment: Co
             scope.forward(other)
         } else {
             Issue.record(
-                Comment(rawValue: other.rendered(.text)), sourceLocation: other.sourceLocation(fallback: location))
+                Comment(rawValue: other.issueText), sourceLocation: other.sourceLocation(fallback: location))
             ViolationScope.logHandled(other)
         }
     }

@@ -43,13 +43,16 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
         }
     }
 
-    /// Records an issue per violation not allowed, and passes those on to the process report.
+    /// Records an issue per violation not allowed, and passes those on to the process report: decided
+    /// under this trait's `failOn`, so that one it makes a warning is a warning there too and does not
+    /// fail the process.
     private func settle(_ scope: ViolationScope, test: Test) {
-        let failOn = failOn ?? LockValidator.configuration.failOn
-        for violation in scope.end() where !allowedRules.contains(violation.rule) {
+        let configured = LockValidator.configuration.failOn
+        for found in scope.end() where !allowedRules.contains(found.rule) {
+            let violation = failOn.map { found.decided(underTestSetting: $0) } ?? found
             Issue.record(
-                Comment(rawValue: violation.rendered(.text)),
-                severity: violation.fails(under: failOn) ? .error : .warning,
+                Comment(rawValue: violation.issueText),
+                severity: violation.fails(underItsSettingOr: configured) ? .error : .warning,
                 sourceLocation: violation.sourceLocation(fallback: test.sourceLocation))
             ViolationScope.logHandled(violation)
         }

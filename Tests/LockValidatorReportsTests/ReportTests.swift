@@ -98,6 +98,9 @@ import Testing
         let frames = decoded.violations.first?.stack.symbolicated() ?? []
         #expect(frames.first?.symbol?.contains("takeInOrder") == true)
         #expect(decoded.renderedText().contains("possible circular locking dependency detected"))
+        // Counts of one in the singular.
+        let text = decoded.renderedText()
+        #expect(text.contains("\n1 violation (1 occurrence), 0 suppressed; "), "\(text)")
     }
 
     @Test func dotDrawsTheCycleInRedAndTheClosingEdgeDashed() {

@@ -77,8 +77,8 @@ extension LockOrder {
         guard let orders = orders(of: violation.edges) else { return violation }
         var copy = violation
         copy.verdict = verdict(ofCycle: orders)
-        copy.severity =
-            copy.fails(under: ConfigurationStore.loaded.configuration.failOn) ? copy.rule.severity : .warning
+        let configured = ConfigurationStore.loaded.configuration.failOn
+        copy.severity = copy.fails(underItsSettingOr: configured) ? copy.rule.severity : .warning
         return copy
     }
 }

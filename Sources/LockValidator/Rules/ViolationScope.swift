@@ -118,6 +118,6 @@ extension Violation {
         Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread, irql: irql,
             heldLocks: heldLocks, stack: stack, occurrences: occurrences, edges: edges, usages: usages, scope: scope,
-            hold: hold, waits: waits)
+            hold: hold, waits: waits, verdict: verdict, confirmation: confirmation, failOn: failOn)
     }
 }
