@@ -44,14 +44,15 @@ package final class ViolationScope: Sendable {
         self.holdBudget = holdBudget
         self.runEndLines = runEndLines
         parent = ViolationScope.effective
-        Self.open.withLock { $0.append(self) }
+        // A forwarding scope (a routine's, entered often) passes its violations on at once: not kept.
+        if disposition == .collect { Self.open.withLock { $0.append(self) } }
     }
 
-    /// Scopes not ended yet, oldest first: what they collected is still unreported, and a deadlock that
-    /// ends the process reports it (``LockValidator`` `reportCollected(before:in:)`).
+    /// Collecting scopes not ended yet, oldest first: what they collected is still unreported, and a
+    /// deadlock that ends the process reports it (`LockValidator.reportCollectedBeforeRunEnds`).
     private static let open = InternalLock<[ViolationScope]>([])
 
-    /// The scopes not ended yet, oldest first.
+    /// The collecting scopes not ended yet, oldest first.
     static var openScopes: [ViolationScope] { open.withLock { $0 } }
 
     /// The violations received so far, in the order found.
@@ -62,7 +63,7 @@ package final class ViolationScope: Sendable {
     @discardableResult
     package func end() -> [Violation] {
         ended.withLock { $0 = true }
-        Self.open.withLock { $0.removeAll { $0 === self } }
+        if disposition == .collect { Self.open.withLock { $0.removeAll { $0 === self } } }
         return log.snapshot
     }
 
