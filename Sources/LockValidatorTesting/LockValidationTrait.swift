@@ -63,14 +63,18 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
         let issues = violations + (ending.map { [$0] } ?? [])
         var lines = issues.map { violation in
             let place = violation.sourceLocation(fallback: location)
-            let kind = violation.fails(under: failOn) ? "✘ Test \(test) recorded an issue" : "⚠ Test \(test) recorded a warning"
+            let fails = violation.fails(under: failOn)
+            let kind = fails ? "✘ Test \(test) recorded an issue" : "⚠ Test \(test) recorded a warning"
             return "\(kind) at \(place.fileName):\(place.line):\(place.column): \(violation.rule.rawValue):"
                 + " \(violation.summary)"
         }
         let count = "\(issues.count) issue\(issues.count == 1 ? "" : "s")"
-        lines.append(
-            ending.map { "✘ Test \(test) failed with \(count): LockValidator ended the run on this \($0.rule.rawValue)" }
-                ?? "✘ Test \(test) did not finish, with \(count): LockValidator ended the run in another test")
+        if let ending {
+            let rule = ending.rule.rawValue
+            lines.append("✘ Test \(test) failed with \(count): LockValidator ended the run on this \(rule)")
+        } else {
+            lines.append("✘ Test \(test) did not finish, with \(count): LockValidator ended the run in another test")
+        }
         return lines
     }
 

@@ -100,7 +100,8 @@ import Testing
     /// framework's lines name the test.
     @Test func aDeadlockInsideATestReportsTheInversionTheTestCollected() throws {
         let run = try Self.run(
-            "nslock-deadlock", executable: "pthread-scenarios", environment: ["PTHREAD_SCENARIO_TEST": "realDeadlock()"])
+            "nslock-deadlock", executable: "pthread-scenarios",
+            environment: ["PTHREAD_SCENARIO_TEST": "realDeadlock()"])
         try Self.expectDeadlock(run, among: ["transfer", "audit"])
         #expect(run.rules == [.lockOrderInversion, .deadlock])
         let inversion = try #require(run.error.range(of: "ERROR: lock-order-inversion"))

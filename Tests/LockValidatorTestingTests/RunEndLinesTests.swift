@@ -22,11 +22,14 @@ import Testing
         #expect(lines.count == 3)
         #expect(lines[0].hasPrefix("✘ Test realDeadlock() recorded an issue at RunEndLinesTests.swift:"))
         #expect(lines[0].contains(": recursive-acquire: "))
-        #expect(lines[2] == "✘ Test realDeadlock() failed with 2 issues: LockValidator ended the run on this recursive-acquire")
+        #expect(
+            lines[2]
+                == "✘ Test realDeadlock() failed with 2 issues: LockValidator ended the run on this recursive-acquire")
         // Another test running when the run ended: its own issues, and that it did not finish.
         let other = LockValidationTrait.runEndLines(test: "other()", at: here, [collected], ending: nil, failOn: nil)
         #expect(other.count == 2)
-        #expect(other.last == "✘ Test other() did not finish, with 1 issue: LockValidator ended the run in another test")
+        #expect(
+            other.last == "✘ Test other() did not finish, with 1 issue: LockValidator ended the run in another test")
     }
 
     @Test func xctestLinesAreItsFailureFormat() throws {
@@ -35,6 +38,9 @@ import Testing
         #expect(lines.count == 2)
         #expect(lines[0].contains("RunEndLinesTests.swift:"))
         #expect(lines[0].contains(": error: XCDanger.testRealDeadlock : recursive-acquire - "))
-        #expect(lines[1] == "Test Case 'XCDanger.testRealDeadlock' failed (LockValidator ended the run on this recursive-acquire)")
+        #expect(
+            lines[1]
+                == "Test Case 'XCDanger.testRealDeadlock' failed"
+                + " (LockValidator ended the run on this recursive-acquire)")
     }
 }
