@@ -25,12 +25,9 @@ open class LockValidatedTestCase: XCTestCase {
     open override func invokeTest() {
         ProcessEnd.failRunOnUnscopedViolations()
         let testName = name
-        let allowed = allowedLockRules
         let scope = ViolationScope(
-            name: name, disposition: .collect, holdBudget: lockHoldBudget,
-            runEndLines: { violations, ending in
-                Self.runEndLines(test: testName, violations.filter { !allowed.contains($0.rule) }, ending: ending)
-            })
+            name: name, disposition: .collect, holdBudget: lockHoldBudget, allowedRules: allowedLockRules,
+            runEndLines: { violations, ending in Self.runEndLines(test: testName, violations, ending: ending) })
         self.scope = scope
         scope.run {
             entry = ScopeEntry()

@@ -35,13 +35,10 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
         ProcessEnd.failRunOnUnscopedViolations()
         let name = test.displayName ?? test.name
         let failOn = failOn
-        let allowedRules = allowedRules
         let scope = ViolationScope(
-            name: name, disposition: .collect, holdBudget: holdBudget,
+            name: name, disposition: .collect, holdBudget: holdBudget, allowedRules: allowedRules,
             runEndLines: { violations, ending in
-                Self.runEndLines(
-                    test: name, at: test.sourceLocation, violations.filter { !allowedRules.contains($0.rule) },
-                    ending: ending, failOn: failOn)
+                Self.runEndLines(test: name, at: test.sourceLocation, violations, ending: ending, failOn: failOn)
             })
         let testSite = Site.source(fileID: test.sourceLocation.fileID, line: UInt(test.sourceLocation.line))
         defer { settle(scope, test: test) }

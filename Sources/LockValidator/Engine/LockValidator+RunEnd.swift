@@ -8,7 +8,9 @@ extension LockValidator {
         var collected: [(scope: ViolationScope, violations: [Violation])] = []
         // An expectation's or a test's scope (`.collect`): a forwarding scope passed its own on already.
         for scope in ViolationScope.openScopes where scope.disposition == .collect {
-            let violations = DeadlockConfirmation.annotated(scope.violations)
+            let violations = DeadlockConfirmation.annotated(scope.violations).filter {
+                !scope.allowedRules.contains($0.rule)
+            }
             if !violations.isEmpty { collected.append((scope, violations)) }
         }
         let all = collected.flatMap(\.violations)

@@ -27,6 +27,9 @@ package final class ViolationScope: Sendable {
     /// A test framework's words for a run that ends inside this scope (a deadlock): lines in its own
     /// failure format, for a CI log reader, since the test itself never gets to report.
     package let runEndLines: RunEndLines?
+    /// Rules whose violations the scope's owner lets pass (a test's allowed rules, an expectation's rule):
+    /// not reported for it when the run ends inside it.
+    package let allowedRules: Set<Rule>
     let log = ViolationLog()
     /// Set by ``end()``; taken with each violation received, so that none is added after the last read.
     private let ended = InternalLock(false)
@@ -37,9 +40,11 @@ package final class ViolationScope: Sendable {
 
     /// A scope inside the current one (if any).
     package init(
-        name: String, disposition: Disposition, holdBudget: Duration? = nil, runEndLines: RunEndLines? = nil
+        name: String, disposition: Disposition, holdBudget: Duration? = nil, allowedRules: Set<Rule> = [],
+        runEndLines: RunEndLines? = nil
     ) {
         self.name = name
+        self.allowedRules = allowedRules
         self.disposition = disposition
         self.holdBudget = holdBudget
         self.runEndLines = runEndLines
