@@ -16,7 +16,7 @@ public func expectLockViolation<Result>(
     _ rule: Rule, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () throws -> Result
 ) rethrows -> Result {
-    let scope = ViolationScope(name: "expectLockViolation(.\(rule))", disposition: .collect)
+    let scope = ViolationScope(name: "expectLockViolation(.\(rule))", disposition: .collect, allowedRules: [rule])
     defer { settle(scope, expecting: rule, comment, sourceLocation) }
     return try scope.run(body)
 }
@@ -27,7 +27,7 @@ public func expectLockViolation<Result>(
     _ rule: Rule, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () async throws -> Result
 ) async rethrows -> Result {
-    let scope = ViolationScope(name: "expectLockViolation(.\(rule))", disposition: .collect)
+    let scope = ViolationScope(name: "expectLockViolation(.\(rule))", disposition: .collect, allowedRules: [rule])
     defer { settle(scope, expecting: rule, comment, sourceLocation) }
     return try await scope.run(body)
 }

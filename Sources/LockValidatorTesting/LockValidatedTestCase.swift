@@ -24,12 +24,30 @@ open class LockValidatedTestCase: XCTestCase {
 
     open override func invokeTest() {
         ProcessEnd.failRunOnUnscopedViolations()
-        let scope = ViolationScope(name: name, disposition: .collect, holdBudget: lockHoldBudget)
+        let testName = name
+        let scope = ViolationScope(
+            name: name, disposition: .collect, holdBudget: lockHoldBudget, allowedRules: allowedLockRules,
+            runEndLines: { violations, ending in Self.runEndLines(test: testName, violations, ending: ending) })
         self.scope = scope
         scope.run {
             entry = ScopeEntry()
             super.invokeTest()
         }
+    }
+
+    /// When a deadlock ends the run inside the test, which never reaches `tearDown`: lines in XCTest's own
+    /// failure format (`File.swift:12: error: Case.testName : …`, then `Test Case '…' failed`), so that a
+    /// CI log names the test that failed.
+    package static func runEndLines(test: String, _ violations: [Violation], ending: Violation?) -> [String] {
+        let issues = violations + (ending.map { [$0] } ?? [])
+        var lines = issues.map { violation in
+            let place = violation.sourceLocation(fallback: nil)
+            return "\(place.path):\(place.line): error: \(test) : \(violation.rule.rawValue) - \(violation.summary)"
+        }
+        lines.append(
+            "Test Case '\(test)' failed (LockValidator ended the run"
+                + (ending.map { " on this \($0.rule.rawValue))" } ?? " in another test)"))
+        return lines
     }
 
     open override func tearDown() {
