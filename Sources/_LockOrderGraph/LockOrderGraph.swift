@@ -97,6 +97,9 @@ public struct LockOrderGraph: Sendable {
     /// The number of nodes seen.
     public var nodeCount: Int { nodes.count - 1 }
 
+    /// The adjacency lists' array and the room its free chunks hold, in elements (for tests).
+    var adjacencyRoom: (storage: Int, free: Int) { (lists.storageCount, lists.freeRoom) }
+
     /// Makes room for `count` edges in all, so that inserting many at once grows no table.
     public mutating func reserveCapacity(edges count: Int) {
         edgeNumbers.reserveCapacity(count)
@@ -150,10 +153,24 @@ public struct LockOrderGraph: Sendable {
         number(key)
         lists.append(to, to: &nodes[Int(from)].successors)
         lists.append(from, to: &nodes[Int(to)].predecessors)
+        if lists.wantsCompaction { compactLists() }
         if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
             return .closesCycle(path: path)
         }
         return .inserted
+    }
+
+    /// Packs the adjacency lists, which their chunks left behind had spread over twice their room.
+    private mutating func compactLists() {
+        var nodes = self.nodes
+        self.nodes = []  // one reference, so that the lists are updated in place
+        lists.compact { update in
+            for index in nodes.indices {
+                update(&nodes[index].successors)
+                update(&nodes[index].predecessors)
+            }
+        }
+        self.nodes = nodes
     }
 
     private mutating func number(_ key: UInt64) {

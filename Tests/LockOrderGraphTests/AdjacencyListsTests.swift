@@ -57,3 +57,49 @@ import Testing
         #expect(lists.invariantViolations(lists: [AdjacencyLists.List()]).isEmpty)
     }
 }
+
+/// Lists that grow together leave chunks no list takes again; packing them gives that room back and
+/// keeps every element.
+@Suite struct AdjacencyListsCompactionTests {
+    @Test func listsGrownTogetherAskToBePackedAndKeepTheirElementsWhenPacked() {
+        var lists = AdjacencyLists()
+        var handles = [AdjacencyLists.List](repeating: AdjacencyLists.List(), count: 2_000)
+        var oracle = [[UInt32]](repeating: [], count: 2_000)
+        var asked = false
+        for round in 0..<20 {  // each list in turn, as a graph's random edges grow them
+            for list in handles.indices {
+                lists.append(UInt32(round * 2_000 + list), to: &handles[list])
+                oracle[list].append(UInt32(round * 2_000 + list))
+                asked = asked || lists.wantsCompaction
+            }
+        }
+        // Each list of 20 has room 32 and left chunks of 4, 8 and 16 that no list took.
+        #expect(asked && lists.wantsCompaction)
+        #expect(lists.freeRoom == 2_000 * 28 && lists.storageCount == 2_000 * 60)
+        lists.compact { update in
+            for list in handles.indices { update(&handles[list]) }
+        }
+        #expect(lists.freeRoom == 0 && lists.storageCount == 2_000 * 32 && !lists.wantsCompaction)
+        #expect(lists.invariantViolations(lists: handles).isEmpty)
+        for list in handles.indices { #expect(lists.elements(of: handles[list]) == oracle[list]) }
+        // Packed lists grow on as before.
+        for list in handles.indices.prefix(100) {
+            for element in 0..<20 {
+                lists.append(UInt32(100_000 + element), to: &handles[list])
+                oracle[list].append(UInt32(100_000 + element))
+            }
+        }
+        #expect(lists.invariantViolations(lists: handles).isEmpty)
+        for list in handles.indices { #expect(lists.elements(of: handles[list]) == oracle[list]) }
+    }
+
+    @Test func fewFreeChunksAskForNothing() {
+        var lists = AdjacencyLists()
+        var handles = [AdjacencyLists.List](repeating: AdjacencyLists.List(), count: 100)
+        for round in 0..<20 {
+            for list in handles.indices { lists.append(UInt32(round), to: &handles[list]) }
+        }
+        // Over half the lists' room is free, but less than the floor: a small graph is never packed.
+        #expect(lists.freeRoom * 3 > lists.storageCount && !lists.wantsCompaction)
+    }
+}
