@@ -5,10 +5,7 @@
 ///
 /// A list's room is a power of two, at least four elements, and grows by doubling. Room comes from
 /// the chunks that lists left behind when they grew, one free list per size, or else from the end
-/// of the array. Lists that grow together leave chunks that no list takes again (every list has its
-/// chunk of four when they pass eight): a list of room 32 left 4 + 8 + 16 behind, near half the array.
-/// So when the free chunks hold more than half the lists' room, the graph packs the lists into a new
-/// array (``compact(_:)``).
+/// of the array; so the array stays within about twice the elements the lists hold.
 struct AdjacencyLists: Sendable {
     /// One list: where its elements start in the array and how many there are.
     struct List: Sendable {
@@ -21,8 +18,6 @@ struct AdjacencyLists: Sendable {
     /// is the next free chunk of its size.
     private var freeChunks = [UInt32](repeating: Self.noChunk, count: 32)
     private static let noChunk = UInt32.max
-    /// The elements the free chunks hold.
-    private(set) var freeRoom = 0
 
     /// The room a list of `count` elements has: the power of two at or above it, at least four.
     private static func room(for count: UInt32) -> UInt32 {
@@ -61,7 +56,6 @@ struct AdjacencyLists: Sendable {
         let free = freeChunks[size]
         if free != Self.noChunk {
             freeChunks[size] = storage[Int(free)]
-            freeRoom -= Int(room)
             return free
         }
         let offset = UInt32(storage.count)
@@ -73,32 +67,6 @@ struct AdjacencyLists: Sendable {
         let size = room.trailingZeroBitCount
         storage[Int(offset)] = freeChunks[size]
         freeChunks[size] = offset
-        freeRoom += Int(room)
-    }
-
-    /// Whether the free chunks hold more than half the lists' room (and enough to be worth a pass). The
-    /// lists' room at least doubles between two passes (the free room grows only as fast as theirs).
-    var wantsCompaction: Bool { freeRoom >= Self.compactionFloor && freeRoom * 3 > storage.count }
-
-    /// The free room below which the lists are never packed: small graphs never pay for a pass.
-    static let compactionFloor = 1 << 14
-
-    /// Packs every list into a new array, each in a chunk of its room, with no free chunks. `lists` calls
-    /// its argument on each list in use, which it updates: the caller owns the lists. O(elements), once
-    /// the free room has grown past half the lists', so an append pays O(1) for it amortized.
-    mutating func compact(_ lists: ((inout List) -> Void) -> Void) {
-        var packed: [UInt32] = []
-        packed.reserveCapacity(storage.count - freeRoom)
-        lists { list in
-            guard list.count > 0 else { return }
-            let offset = UInt32(packed.count)
-            packed.append(contentsOf: storage[Int(list.offset)..<Int(list.offset + list.count)])
-            packed.append(contentsOf: repeatElement(0, count: Int(Self.room(for: list.count) - list.count)))
-            list.offset = offset
-        }
-        storage = packed
-        for size in freeChunks.indices { freeChunks[size] = Self.noChunk }
-        freeRoom = 0
     }
 
     /// The number of elements the array has room for, in lists and free chunks.
