@@ -57,9 +57,10 @@ struct EdgeIndex: Sendable {
     /// Adds `key` as the next edge, numbered `count` before the call. The caller has checked that `key`
     /// is not in the index.
     mutating func append(_ key: UInt64) {
+        let number = UInt32(truncatingIfNeeded: keys.count)
         if (keys.count + 1) * 2 > slots.count { grow(to: slots.count * 2) }
         keys.append(key)
-        place(UInt32(keys.count - 1))
+        place(key, number)
     }
 
     /// Makes room for `capacity` edges in all.
@@ -70,8 +71,8 @@ struct EdgeIndex: Sendable {
         if wanted > slots.count { grow(to: wanted) }
     }
 
-    private mutating func place(_ number: UInt32) {
-        var at = Self.slot(of: keys[Int(number)], bits: bits)
+    private mutating func place(_ key: UInt64, _ number: UInt32) {
+        var at = Self.slot(of: key, bits: bits)
         let mask = slots.count - 1
         while slots[at] != 0 { at = (at &+ 1) & mask }
         slots[at] = number &+ 1
@@ -80,6 +81,6 @@ struct EdgeIndex: Sendable {
     private mutating func grow(to count: Int) {
         bits = count.trailingZeroBitCount
         slots = [UInt32](repeating: 0, count: count)
-        for number in keys.indices { place(UInt32(number)) }
+        for (number, key) in keys.enumerated() { place(key, UInt32(number)) }
     }
 }

@@ -21,8 +21,9 @@ extension LockOrder {
             fromSite: UInt32, toSite: UInt32, thread: UInt32, stack: UInt32, instances: UInt32 = 0,
             origin: UInt32 = 0, irql: IRQL, heldShared: Bool
         ) {
-            // 67 million interned source sites and 2 billion edges are past any cap.
-            precondition(toSite < 1 << Self.siteBits && instances < Self.learned && origin < Self.learned)
+            // 67 million interned source sites are past any program (instances and origins are numbered
+            // by edges and processes, in 31 bits).
+            precondition(toSite < 1 << Self.siteBits)
             self.fromSite = fromSite
             self.toSiteAndFlags =
                 toSite | UInt32(irql.rawValue & 15) << Self.siteBits | (heldShared ? 1 << (Self.siteBits + 4) : 0)
