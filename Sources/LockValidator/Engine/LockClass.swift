@@ -228,7 +228,9 @@ import Synchronization
         let named = registry.withLock { $0.all }.filter { $0.readersOf == nil && !$0.hasNameWithoutLookUp }
             .map { ($0.name, $0) }
         registry.withLock { registry in
-            for (name, lockClass) in named where registry.byName[name] == nil { registry.byName[name] = lockClass }
+            for (name, lockClass) in named where registry.byName[name] == nil {
+                registry.byName.set(lockClass, for: name)
+            }
         }
     }
 
@@ -346,7 +348,7 @@ import Synchronization
 
     private struct Registry {
         var all: [LockClass] = []
-        var byName: [String: LockClass] = [:]
+        var byName = ClassNameIndex()
         var byCode: [CodeKey: LockClass] = [:]
         var overflowClass: LockClass?
 
@@ -363,7 +365,7 @@ import Synchronization
         mutating func add(name: String?, _ make: (UInt32) -> LockClass) -> LockClass {
             let lockClass = make(UInt32(all.count + 1))
             all.append(lockClass)
-            if let name { byName[name] = lockClass }
+            if let name { byName.set(lockClass, for: name) }
             return lockClass
         }
     }
