@@ -56,6 +56,12 @@ import Synchronization
 
     private let naming: Naming
 
+    /// The name the program gave the class, which it is found by (not a subclass's or readers node's).
+    var givenName: String? {
+        guard base == nil, readersOf == nil, case .given(let name) = naming else { return nil }
+        return name
+    }
+
     /// Whether ``name`` is known without looking anything up.
     private var hasNameWithoutLookUp: Bool {
         if let base { return base.hasNameWithoutLookUp }
