@@ -69,14 +69,22 @@ final class PthreadLock {
         annotated = AnnotatedLock(
             of: lockClass, site: site, sleeps: kind != .spinLock, reentrant: kind == .recursiveMutex,
             recursiveReads: kind != .writerFirstRWLock, nesting: nesting)
-        cObject = .allocate(capacity: 1)
-        cObject.initialize(
-            to: lv_pthread_object(
-                fast: annotated.tracking.fastPathState(nesting: nesting), lock: nil, queue_holder: 0, queue_queued: 0,
-                queue_creator: 0, queue_made_in: 0, queue_made_depth: 0, queue_used: 0))
+        let object = lv_pthread_object(fast: annotated.tracking.fastPathState(nesting: nesting), lock: nil)
+        if kind == .serialQueue {
+            // A queue's object carries the queue's fields after the lock's; a mutex's does not (40 bytes a lock).
+            let queue = UnsafeMutablePointer<lv_queue_object>.allocate(capacity: 1)
+            queue.initialize(
+                to: lv_queue_object(
+                    object: object, queue_holder: 0, queue_queued: 0, queue_used: 0, queue_creator: 0, queue_made_in: 0,
+                    queue_made_depth: 0))
+            cObject = UnsafeMutableRawPointer(queue).assumingMemoryBound(to: lv_pthread_object.self)
+        } else {
+            cObject = .allocate(capacity: 1)
+            cObject.initialize(to: object)
+        }
     }
 
-    deinit { cObject.deallocate() }
+    deinit { UnsafeMutableRawPointer(cObject).deallocate() }
 
     /// Whether another thread holds the lock now, read from the lock itself where glibc records its
     /// holders (a mutex's owner, a rwlock's writer or readers): the validator's owner word is written only

@@ -40,9 +40,8 @@ public struct LockOrderGraph: Sendable {
     private var lists = AdjacencyLists()
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
-    /// Each edge's number, by `from << 32 | to`: 12 bytes a slot, so that a graph of 100,000 edges (a
-    /// learned-order store) stays a few megabytes.
-    @usableFromInline var edgeNumbers = NumberTable()
+    /// Each edge's number by `from << 32 | to`, and its key by number: 4 bytes a slot and 8 an edge.
+    @usableFromInline var edgeNumbers = EdgeIndex()
     /// The number of edges in the graph, cycle edges included; the next edge's number.
     public private(set) var edgeCount = 0
     private var nextPosition: Int32 = 0
@@ -81,7 +80,7 @@ public struct LockOrderGraph: Sendable {
             guard Int(max(from, to)) < nodeCount, nodes != 0 else { return nil }
             return (
                 nodes &+ UInt(from) &* UInt(nodeStride), nodes &+ UInt(to) &* UInt(nodeStride),
-                NumberTable.firstProbe(of: UInt64(from) << 32 | UInt64(to), in: edges)
+                EdgeIndex.firstProbe(of: UInt64(from) << 32 | UInt64(to), in: edges)
             )
         }
     }
@@ -117,10 +116,10 @@ public struct LockOrderGraph: Sendable {
         (Int(node) < nodes.count ? lists.elements(of: nodes[Int(node)].successors) : []) + (cycleSuccessors[node] ?? [])
     }
 
-    /// Every edge with its number, in no particular order.
+    /// Every edge with its number, by number (the order of insertion).
     public var edges: [(from: UInt32, to: UInt32, number: UInt32)] {
-        edgeNumbers.entries.map {
-            (UInt32(truncatingIfNeeded: $0.key >> 32), UInt32(truncatingIfNeeded: $0.key), $0.number)
+        edgeNumbers.keys.enumerated().map {
+            (UInt32(truncatingIfNeeded: $0.element >> 32), UInt32(truncatingIfNeeded: $0.element), UInt32($0.offset))
         }
     }
 
@@ -157,7 +156,7 @@ public struct LockOrderGraph: Sendable {
     }
 
     private mutating func number(_ key: UInt64) {
-        edgeNumbers.insert(key, number: UInt32(edgeCount))
+        edgeNumbers.append(key)
         edgeCount += 1
     }
 
@@ -224,7 +223,8 @@ public struct LockOrderGraph: Sendable {
             }
         }
         if listed != edgeCount { problems.append("\(listed) listed edges but \(edgeCount) numbered") }
-        if edgeNumbers.count != edgeCount || Set(edgeNumbers.entries.map(\.number)) != Set(0..<UInt32(edgeCount)) {
+        let indexed = edgeNumbers.keys.indices.filter { edgeNumbers[edgeNumbers.keys[$0]] == UInt32($0) }.count
+        if edgeNumbers.count != edgeCount || indexed != edgeCount {
             problems.append("\(edgeNumbers.count) edge numbers for \(edgeCount) edges, not 0..<\(edgeCount)")
         }
         let corePredecessors = nodes.reduce(0) { $0 + Int($1.predecessors.count) }

@@ -137,7 +137,7 @@ static void *queue_made(void *queue, const char *label, const void *attribute, u
     void *object = lv_dispatch_queue_created(queue, label, caller);
     if (object) {
         // Published by the table's store. The lock held last now tells a temporary queue (see below).
-        lv_pthread_object *made = object;
+        lv_queue_object *made = object;
         lv_thread_state *thread = lv_thread();
         made->queue_creator = lv_interposer_tid();
         made->queue_made_depth = thread->depth;
@@ -229,27 +229,27 @@ static __thread struct {
     uint32_t waits;      // waits so far: a wait's id is its thread's id and this count, never reused
 } queue_thread;
 
-// Each queue's validator object (lv_pthread_object) keeps the thread running its block and the count of
+// Each queue's validator object (lv_queue_object) keeps the thread running its block and the count of
 // blocks `async` put there that have not started: one load away from the object the lock table gives.
 
 static inline void set_queue_holder(void *object, int64_t tid) {
-    __atomic_store_n(&((lv_pthread_object *)object)->queue_holder, tid, __ATOMIC_RELEASE);
+    __atomic_store_n(&((lv_queue_object *)object)->queue_holder, tid, __ATOMIC_RELEASE);
 }
 
 static inline int64_t queue_holder(void *object) {
-    return __atomic_load_n(&((lv_pthread_object *)object)->queue_holder, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&((lv_queue_object *)object)->queue_holder, __ATOMIC_ACQUIRE);
 }
 
 /// The thread running a block of the queue (0: none), and whether a block `async` put there waits to start.
 static inline int64_t queue_state(void *object, int *queued) {
-    *queued = __atomic_load_n(&((lv_pthread_object *)object)->queue_queued, __ATOMIC_ACQUIRE) != 0;
+    *queued = __atomic_load_n(&((lv_queue_object *)object)->queue_queued, __ATOMIC_ACQUIRE) != 0;
     return queue_holder(object);
 }
 
 /// The queue is used by thread `tid` (0: by an `async`, for any thread): it is no longer its creator's
 /// alone when `tid` is another. Returns whether this was its first use, by its creator.
 static inline int queue_used_by(void *object, int64_t tid) {
-    lv_pthread_object *queue = object;
+    lv_queue_object *queue = object;
     int64_t creator = __atomic_load_n(&queue->queue_creator, __ATOMIC_RELAXED);
     if (__builtin_expect(creator == 0, 1)) return 0;
     if (creator != tid) __atomic_store_n(&queue->queue_creator, 0, __ATOMIC_RELAXED);
@@ -263,7 +263,7 @@ static inline int queue_used_by(void *object, int64_t tid) {
 /// reads inside the erased one's block). No other thread has the queue, so this thread's `sync` onto it
 /// cannot wait.
 static inline int temporary_of(void *object, int64_t tid, const lv_thread_state *thread) {
-    const lv_pthread_object *queue = object;
+    const lv_queue_object *queue = object;
     uint32_t depth = queue->queue_made_depth;
     return __atomic_load_n(&queue->queue_creator, __ATOMIC_RELAXED) == tid && depth > 0 && thread->depth >= depth &&
            thread->held[depth - 1].instance == queue->queue_made_in;
@@ -271,11 +271,11 @@ static inline int temporary_of(void *object, int64_t tid, const lv_thread_state 
 
 void lv_dispatch_queue_block_submitted(void *object) {
     (void)queue_used_by(object, 0);
-    __atomic_add_fetch(&((lv_pthread_object *)object)->queue_queued, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&((lv_queue_object *)object)->queue_queued, 1, __ATOMIC_RELEASE);
 }
 
 static void queued_block_starts(void *object) {
-    uint32_t *queued = &((lv_pthread_object *)object)->queue_queued;
+    uint32_t *queued = &((lv_queue_object *)object)->queue_queued;
     if (__atomic_load_n(queued, __ATOMIC_RELAXED) != 0) __atomic_sub_fetch(queued, 1, __ATOMIC_RELEASE);
 }
 

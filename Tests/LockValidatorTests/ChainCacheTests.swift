@@ -20,8 +20,16 @@ import Testing
             let capacity = Int(slots[0]) + 1
             let heldBefore = (1...capacity).filter { slots[$0] != 0 }.count
             #expect(heldBefore >= 1, "the table holds its chains until it is replaced")
-            while ChainCache.tableAddress == old { insertOne() }
+            var heldWhenReplaced = 0
+            while ChainCache.tableAddress == old {
+                heldWhenReplaced = ChainCache.chainCount
+                insertOne()
+            }
             #expect((0...capacity).allSatisfy { slots[$0] == 0 }, "the replaced table reads as zeros")
+            // Replaced when a chain would fill it past half, or three quarters from a million slots (memory:
+            // issue 31).
+            let limit = capacity < ChainCache.largeTable ? capacity / 2 : capacity / 4 * 3
+            #expect(heldWhenReplaced + 1 > limit && heldWhenReplaced <= limit)
         }
         #expect(keys.allSatisfy(ChainCache.contains))
     }

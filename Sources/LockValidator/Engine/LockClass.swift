@@ -56,6 +56,12 @@ import Synchronization
 
     private let naming: Naming
 
+    /// The name the program gave the class, which it is found by (not a subclass's or readers node's).
+    var givenName: String? {
+        guard base == nil, readersOf == nil, case .given(let name) = naming else { return nil }
+        return name
+    }
+
     /// Whether ``name`` is known without looking anything up.
     private var hasNameWithoutLookUp: Bool {
         if let base { return base.hasNameWithoutLookUp }
@@ -73,12 +79,16 @@ import Synchronization
     }
 
     /// The first init site seen for the class; nil for the class of locks past the class cap.
-    package let site: Site?
+    package var site: Site? { InternedSites.site(siteNumber) }
+    /// ``site`` by its number in ``InternedSites``: 4 bytes, not an inline `Site?` of 26, which with the
+    /// nesting level's `Int` made a class object 120 bytes (128 in malloc's chunks; now 88, 96).
+    private let siteNumber: UInt32
     /// Whether its locks are pthread locks the interposer sees: a nesting level is then given where they
     /// are created (`LockValidator.withLockClass`), not where they are taken.
     package let isInterposed: Bool
     /// The nesting level: 0 for a class, 1...7 for its subclasses.
-    package let nesting: Int
+    package var nesting: Int { Int(nestingLevel) }
+    private let nestingLevel: UInt8
     /// The class a subclass nests under; nil for a class itself.
     package let base: LockClass?
     /// For the node that stands for this class's recursive readers (``recursiveReaders``): the class
@@ -142,8 +152,8 @@ import Synchronization
         self.id = id
         chainKeyAlone = ChainCache.extend(0, with: ChainCache.element(classID: id, flags: 0))
         self.naming = naming
-        self.site = site
-        self.nesting = nesting
+        siteNumber = InternedSites.number(of: site)  // a leaf lock: taken under the registry's, never around it
+        nestingLevel = UInt8(nesting)
         self.base = base
     }
 
@@ -225,7 +235,9 @@ import Synchronization
         let named = registry.withLock { $0.all }.filter { $0.readersOf == nil && !$0.hasNameWithoutLookUp }
             .map { ($0.name, $0) }
         registry.withLock { registry in
-            for (name, lockClass) in named where registry.byName[name] == nil { registry.byName[name] = lockClass }
+            for (name, lockClass) in named where registry.byName[name] == nil {
+                registry.byName.set(lockClass, for: name)
+            }
         }
     }
 
@@ -343,7 +355,7 @@ import Synchronization
 
     private struct Registry {
         var all: [LockClass] = []
-        var byName: [String: LockClass] = [:]
+        var byName = ClassNameIndex()
         var byCode: [CodeKey: LockClass] = [:]
         var overflowClass: LockClass?
 
@@ -360,7 +372,7 @@ import Synchronization
         mutating func add(name: String?, _ make: (UInt32) -> LockClass) -> LockClass {
             let lockClass = make(UInt32(all.count + 1))
             all.append(lockClass)
-            if let name { byName[name] = lockClass }
+            if let name { byName.set(lockClass, for: name) }
             return lockClass
         }
     }

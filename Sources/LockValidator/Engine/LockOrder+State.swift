@@ -2,19 +2,43 @@ import _LockOrderGraph
 import _LockValidatorShims
 
 extension LockOrder {
-    /// What the graph keeps per edge: 28 bytes, the rest interned (sites, threads, stacks, instances).
+    /// What the graph keeps per edge: 20 bytes, the rest interned (sites, threads, stacks, instances). Five
+    /// 32-bit words, not seven fields: at 2 million orders each 4 bytes is 8 MB.
     struct EdgeRecord {
         let fromSite: UInt32
-        let toSite: UInt32
+        /// The head's site (the low 26 bits), the IRQL (4 bits) and whether the tail was held for reading.
+        private let toSiteAndFlags: UInt32
         let thread: UInt32
         let stack: UInt32
-        /// This process's edges: where their two lock instances are in `State.instances`.
-        var instances: UInt32 = 0
-        /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
-        var origin: UInt32 = 0
-        let irql: IRQL
+        /// This process's edges: where their two lock instances are in `State.instances`; a learned order's
+        /// origin with the top bit set.
+        private let source: UInt32
+
+        private static let siteBits: UInt32 = 26
+        private static let learned: UInt32 = 1 << 31
+
+        init(
+            fromSite: UInt32, toSite: UInt32, thread: UInt32, stack: UInt32, instances: UInt32 = 0,
+            origin: UInt32 = 0, irql: IRQL, heldShared: Bool
+        ) {
+            // 67 million interned source sites are past any program (instances and origins are numbered
+            // by edges and processes, in 31 bits).
+            precondition(toSite < 1 << Self.siteBits)
+            self.fromSite = fromSite
+            self.toSiteAndFlags =
+                toSite | UInt32(irql.rawValue & 15) << Self.siteBits | (heldShared ? 1 << (Self.siteBits + 4) : 0)
+            (self.thread, self.stack) = (thread, stack)
+            source = origin != 0 ? origin | Self.learned : instances
+        }
+
+        var toSite: UInt32 { toSiteAndFlags & (1 << Self.siteBits - 1) }
+        var irql: IRQL { IRQL(unchecked: UInt8(toSiteAndFlags >> Self.siteBits & 15)) }
         /// The edge's tail was held for reading.
-        let heldShared: Bool
+        var heldShared: Bool { toSiteAndFlags & 1 << (Self.siteBits + 4) != 0 }
+        /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
+        var origin: UInt32 { source & Self.learned != 0 ? source & ~Self.learned : 0 }
+        /// This process's edges: where their two lock instances are in `State.instances`.
+        var instances: UInt32 { source & Self.learned != 0 ? 0 : source }
     }
 
     /// Everything behind the graph lock.

@@ -58,13 +58,20 @@ int lv_pthreads_active(void);
 typedef struct lv_pthread_object {
     lv_annotated_fast fast;
     void *lock;
-    int64_t queue_holder;   ///< a serial queue's: the thread running one of its blocks, 0 when none
-    uint32_t queue_queued;  ///< a serial queue's: blocks `async` put there that have not started yet
-    int64_t queue_creator;     ///< a serial queue's: the thread that made it, while no other used it (then 0)
-    uint64_t queue_made_in;    ///< the lock its creator held last when it made the queue (an instance; 0: none)
-    uint32_t queue_made_depth; ///< how many locks its creator held then
-    uint32_t queue_used;       ///< whether a `sync`, an `async` or a block used the queue yet
 } lv_pthread_object;
+
+/// A serial Dispatch queue's validator object: a lock's, then what only queues need (a mutex's object
+/// does not carry these 40 bytes; queues are keyed apart from locks, at odd addresses, so an object found
+/// for a queue is always one of these).
+typedef struct lv_queue_object {
+    lv_pthread_object object;
+    int64_t queue_holder;   ///< the thread running one of its blocks, 0 when none
+    uint32_t queue_queued;  ///< blocks `async` put there that have not started yet
+    uint32_t queue_used;    ///< whether a `sync`, an `async` or a block used the queue yet
+    int64_t queue_creator;  ///< the thread that made it, while no other used it (then 0)
+    uint64_t queue_made_in; ///< the lock its creator held last when it made the queue (an instance; 0: none)
+    uint32_t queue_made_depth; ///< how many locks its creator held then
+} lv_queue_object;
 
 // The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
 // and destroys (lv_pthread_lock_destroyed) each one it drops.
