@@ -88,8 +88,10 @@ package struct LockTracking: ~Copyable {
     package func fastPathState(nesting: Int) -> lv_annotated_fast {
         let owner = withUnsafePointer(to: owner) { UnsafeMutableRawPointer(mutating: $0) }
         let levels = withUnsafePointer(to: lockClass.levelsUsed) { UnsafeRawPointer($0) }
+        // Confirmation mode steers acquires in the Swift steps: its locks take none of C's fast path.
         let eligible =
             policy.contains(.annotated) && policy.contains(.sleeps) && nesting == 0 && !lockClass.isOverflow
+            && !DeadlockConfirmation.steersEveryAcquire
         return lv_annotated_fast(
             instance: instance, class_id: lockClass.id, eligible: eligible ? 1 : 0,
             chain_key_alone: lockClass.chainKeyAlone, owner: owner.assumingMemoryBound(to: UInt32.self),
