@@ -16,7 +16,8 @@ public func expectLockViolation<Result>(
     _ rule: Rule, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () throws -> Result
 ) rethrows -> Result {
-    let scope = ViolationScope(name: "expectLockViolation(.\(rule))", disposition: .collect)
+    let scope = ViolationScope(
+        name: "expectLockViolation(.\(rule))", disposition: .collect, onFatal: fatalIssue(sourceLocation))
     defer { settle(scope, expecting: rule, comment, sourceLocation) }
     return try scope.run(body)
 }
@@ -27,9 +28,20 @@ public func expectLockViolation<Result>(
     _ rule: Rule, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () async throws -> Result
 ) async rethrows -> Result {
-    let scope = ViolationScope(name: "expectLockViolation(.\(rule))", disposition: .collect)
+    let scope = ViolationScope(
+        name: "expectLockViolation(.\(rule))", disposition: .collect, onFatal: fatalIssue(sourceLocation))
     defer { settle(scope, expecting: rule, comment, sourceLocation) }
     return try await scope.run(body)
+}
+
+/// What a violation that ends the process inside `expectLockViolation` becomes: an issue now, at the
+/// expectation, for nothing after it runs (a deadlock, which confirmation mode may have made form).
+private func fatalIssue(_ location: SourceLocation) -> @Sendable (Violation) -> Void {
+    { violation in
+        Issue.record(
+            Comment(rawValue: "the process ends inside expectLockViolation: " + violation.rendered(.text)),
+            sourceLocation: location)
+    }
 }
 
 private func settle(_ scope: ViolationScope, expecting rule: Rule, _ comment: Comment?, _ location: SourceLocation) {

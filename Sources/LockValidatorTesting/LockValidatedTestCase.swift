@@ -24,7 +24,16 @@ open class LockValidatedTestCase: XCTestCase {
 
     open override func invokeTest() {
         ProcessEnd.failRunOnUnscopedViolations()
-        let scope = ViolationScope(name: name, disposition: .collect, holdBudget: lockHoldBudget)
+        // A violation that ends the process fails the test at once: no tearDown will come.
+        nonisolated(unsafe) let testCase = self
+        let scope = ViolationScope(
+            name: name, disposition: .collect, holdBudget: lockHoldBudget,
+            onFatal: { violation in
+                let location = violation.sourceLocation(fallback: nil)
+                testCase.recordFailure(
+                    withDescription: violation.rendered(.text), inFile: location.path, atLine: location.line,
+                    expected: true)
+            })
         self.scope = scope
         scope.run {
             entry = ScopeEntry()

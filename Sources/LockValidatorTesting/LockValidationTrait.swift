@@ -33,7 +33,15 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
             return
         }
         ProcessEnd.failRunOnUnscopedViolations()
-        let scope = ViolationScope(name: test.displayName ?? test.name, disposition: .collect, holdBudget: holdBudget)
+        let location = test.sourceLocation
+        let scope = ViolationScope(
+            name: test.displayName ?? test.name, disposition: .collect, holdBudget: holdBudget,
+            onFatal: { violation in
+                // From the thread that found it, outside the test's task: Swift Testing posts it to the run.
+                Issue.record(
+                    Comment(rawValue: violation.rendered(.text)),
+                    sourceLocation: violation.sourceLocation(fallback: location))
+            })
         let testSite = Site.source(fileID: test.sourceLocation.fileID, line: UInt(test.sourceLocation.line))
         defer { settle(scope, test: test) }
         try await scope.run {

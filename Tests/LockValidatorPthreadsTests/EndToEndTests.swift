@@ -22,7 +22,7 @@ import Testing
     }
 
     /// Runs the package's test binary (`arguments` select Swift Testing), with a report file.
-    static func run(_ arguments: [String]) throws -> Run {
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Run {
         let binary = package.appendingPathComponent(".build/debug/EndToEndPackageTests.xctest")
         try #require(
             FileManager.default.isExecutableFile(atPath: binary.path),
@@ -34,6 +34,7 @@ import Testing
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
         environment["LOCKVALIDATOR_REPORT"] = reportPath
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
@@ -182,5 +183,32 @@ import Testing
                 "Sources/Ledger/Ledger.swift:\(auditLine): error: LedgerXCTests.testFailsTransferThenAudit :"),
             "\(run.output.prefix(3000))")
         #expect(run.output.contains("error: LedgerXCTests.testFailsAuditOnAThread : "))
+    }
+
+    /// Confirmation mode in each test integration (ConfirmationTests.swift there): the deadlock it makes
+    /// form ends the test process, and the test's issue, recorded before the end, says it was confirmed.
+    /// The issue comes from the thread that found the deadlock, outside the test's task: Swift Testing
+    /// posts it to the run (as "«unknown»"), XCTest to the test case.
+    @Test(arguments: [
+        (["--testing-library", "swift-testing", "--filter", "confirmsADeadlockUnderTheTrait"], "recorded an issue at"),
+        (
+            ["--testing-library", "swift-testing", "--filter", "confirmsADeadlockItExpectsAsAnInversion"],
+            "the process ends inside expectLockViolation: "
+        ),
+        (["LedgerTests.ConfirmationXCTests/testConfirmsADeadlock"], "error: ConfirmationXCTests.testConfirmsADeadlock"),
+    ])
+    func confirmationInsideEachIntegrationIsTheTestsIssue(arguments: [String], issue: String) throws {
+        // Each pause ends when the other thread arrives, 200 ms later: a long bound.
+        let run = try Self.run(
+            arguments, environment: ["LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "20000"])
+        #expect(run.reason == .exit && run.status == 66, "\(run.output.suffix(3000))")
+        // The issue's marker, after the validator's own report on standard error, then the deadlock and its
+        // confirmation in the issue's text.
+        let issueStart = try #require(run.output.range(of: issue), "\(run.output.suffix(4000))")
+        let text = run.output[issueStart.lowerBound...]
+        #expect(text.contains("ERROR: deadlock"), "\(text.prefix(3000))")
+        #expect(text.contains("confirmed: the cycle formed for real (LOCKVALIDATOR_CONFIRM)"), "\(text.prefix(3000))")
+        let deadlock = run.report?.violations.first { $0.rule == .deadlock }
+        #expect(deadlock?.confirmation?.status == .confirmed)
     }
 }

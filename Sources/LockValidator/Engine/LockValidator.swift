@@ -198,9 +198,12 @@ public enum LockValidator {
     /// For a violation that ends the process: logged (in the process log too, so the report file has
     /// it) and printed in full, whatever the scope.
     static func deliverFatal(_ violation: Violation) {
-        ViolationScope.effective?.log.add(violation)
+        let scope = ViolationScope.effective
+        scope?.log.add(violation)
         globalLog.add(violation)
         printToStandardError(TextReport.render(violation))
+        // A test's own issue, before the process ends under it.
+        scope?.fatalHandler?(violation)
     }
 
     static let globalLog = ViolationLog()

@@ -24,17 +24,27 @@ package final class ViolationScope: Sendable {
     package let parent: ViolationScope?
     /// A budget that holds released in this scope may use instead, when larger than the lock's.
     package let holdBudget: Duration?
+    /// What a test integration does with a violation that ends the process (a deadlock, confirmed or
+    /// not) before it ends: record it as the test's issue now, as no `tearDown` or scope end will come.
+    package let onFatal: (@Sendable (Violation) -> Void)?
     let log = ViolationLog()
     /// Set by ``end()``; taken with each violation received, so that none is added after the last read.
     private let ended = InternalLock(false)
 
     /// A scope inside the current one (if any).
-    package init(name: String, disposition: Disposition, holdBudget: Duration? = nil) {
+    package init(
+        name: String, disposition: Disposition, holdBudget: Duration? = nil,
+        onFatal: (@Sendable (Violation) -> Void)? = nil
+    ) {
         self.name = name
         self.disposition = disposition
         self.holdBudget = holdBudget
+        self.onFatal = onFatal
         parent = ViolationScope.effective
     }
+
+    /// The innermost handler of a violation that ends the process, from this scope out.
+    var fatalHandler: (@Sendable (Violation) -> Void)? { onFatal ?? parent?.fatalHandler }
 
     /// The violations received so far, in the order found.
     package var violations: [Violation] { log.snapshot }
