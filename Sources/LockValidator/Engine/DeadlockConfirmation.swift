@@ -37,6 +37,11 @@ import _LockValidatorShims
 /// other side of the cycle has arrived, holding its first lock), or the bound. As DeadlockFuzzer keeps
 /// one thread running, a thread is not held back at a gate while another is.
 ///
+/// Pthread locks are held back by the interposer's hooks (`pthreadWillAcquire`, which also gives back an
+/// acquire its try-first path took); the validator's own spin locks by their waiting acquire's Swift
+/// steps (``LockTracking/pauseBeforeWaitIfPredicted(heldElsewhere:)``), and a spin deadlock the spin
+/// watchdog then reports says *confirmed* too. Neither holds back an outermost acquire (a gate).
+///
 /// The hot paths pay nothing: a chain with a predicted edge is never put in the chain cache in this mode
 /// (``chainHasPredictedEdge(_:)``), so the acquire that could pause always reaches the Swift steps, where
 /// the interposer asks `pauseIfPredicted(before:heldElsewhere:)`; in this mode an interposed lock takes
@@ -271,6 +276,9 @@ package enum DeadlockConfirmation {
         let started = lv_monotonic_ns()
         let pausesBefore = orderPausesBegun.wrappingAdd(isGate ? 0 : 1, ordering: .acquiringAndReleasing).newValue
         var taken = false
+        // Validator code: the pause's sleeps are not the program's blocking calls (under a spin lock).
+        lv_enter_validator()
+        defer { lv_leave_validator() }
         while lv_monotonic_ns() - started < granted {
             if isGate ? orderPausesBegun.load(ordering: .acquiring) != pausesBefore : heldElsewhere() {
                 taken = true
@@ -302,7 +310,7 @@ package enum DeadlockConfirmation {
     // MARK: Reporting
 
     /// At the end of a process in the mode that no deadlock ended: what was steered for, one line.
-    static func printSummary() {
+    package static func printSummary() {
         guard isOn else { return }
         let (pauses, edges) = state.withLock { ($0.pauses, $0.predicted.count) }
         let total = pauses.reduce(0) { $0 + $1.milliseconds }

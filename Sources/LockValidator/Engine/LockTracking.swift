@@ -220,6 +220,15 @@ package struct LockTracking: ~Copyable {
         return .lock
     }
 
+    /// Confirmation mode, in a front end's waiting acquire before its `acquire` step and its wait: holds
+    /// the thread back when this closes an order of a predicted cycle, until `heldElsewhere` (another
+    /// thread holds the lock) or the pause's bound. Only on the Swift steps, which an acquire with a
+    /// predicted order always takes in the mode (its chain is never cached).
+    package func pauseBeforeWaitIfPredicted(heldElsewhere: () -> Bool) {
+        guard _slowPath(DeadlockConfirmation.steersEveryAcquire) else { return }
+        DeadlockConfirmation.pauseIfPredicted(before: self, heldElsewhere: heldElsewhere)
+    }
+
     /// Step 2: an acquire of a lock the thread holds (at `heldAt` on its held stack; nil when only the owner
     /// word says so). A nested hold takes no part in lock order and is released as any hold is.
     @usableFromInline

@@ -209,10 +209,12 @@ package enum SpinWatchdog {
         }.joined(separator: ", ")
         let milliseconds = (TSCClock.nanoseconds(waitedCycles) / 1e6).rounded()
         let verdict = closesCycle ? "a deadlock" : "starvation (the holder is not waiting on this chain)"
-        LockValidator.deliverFatal(
-            LockValidator.makeViolation(
-                .spinTimeout, summary: "spin wait of \(Int(milliseconds)) ms passed the watchdog: \(story): \(verdict)",
-                locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits))
+        var violation = LockValidator.makeViolation(
+            .spinTimeout, summary: "spin wait of \(Int(milliseconds)) ms passed the watchdog: \(story): \(verdict)",
+            locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits)
+        // A wait-for cycle is a deadlock: in confirmation mode, confirmed with the pauses that led to it.
+        if closesCycle { violation.confirmation = DeadlockConfirmation.confirmation(ofDeadlock: waits) }
+        LockValidator.deliverFatal(violation)
         ReportWriter.writeConfiguredReport()
         printToStandardError(
             "LockValidator: spin-timeout after \(Int(milliseconds)) ms (LOCKVALIDATOR_SPIN_TIMEOUT_MS="
