@@ -19,7 +19,12 @@ func pthreadDeadlock(_ members: UnsafePointer<lv_deadlock_member>, _ count: UInt
 
 @_cdecl("lv_dispatch_deadlock")
 func dispatchDeadlock(_ members: UnsafePointer<lv_deadlock_member>, _ count: UInt32) {
-    BlockingWatchdog.reportDeadlock(
-        UnsafeBufferPointer(start: members, count: Int(count)), failureStatus: 66, callerIsMember: false
-    ) { object in PthreadLock.borrowing(object) { $0.annotated.tracking.info } }
+    let members = UnsafeBufferPointer(start: members, count: Int(count))
+    // The scope of the first member whose wait kept one (borrowed: the interposer keeps its token).
+    let scope = members.lazy.compactMap(\.scope).first.map {
+        Unmanaged<ViolationScope>.fromOpaque($0).takeUnretainedValue()
+    }
+    BlockingWatchdog.reportDeadlock(members, failureStatus: 66, callerIsMember: false, memberScope: scope) { object in
+        PthreadLock.borrowing(object) { $0.annotated.tracking.info }
+    }
 }

@@ -16,8 +16,7 @@ public func expectLockViolation<Result>(
     _ rule: Rule, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () throws -> Result
 ) rethrows -> Result {
-    let scope = ViolationScope(
-        name: "expectLockViolation(.\(rule))", disposition: .collect, onFatal: fatalIssue(sourceLocation))
+    let scope = ViolationScope(name: "expectLockViolation(.\(rule))", disposition: .collect, allowedRules: [rule])
     defer { settle(scope, expecting: rule, comment, sourceLocation) }
     return try scope.run(body)
 }
@@ -28,20 +27,9 @@ public func expectLockViolation<Result>(
     _ rule: Rule, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () async throws -> Result
 ) async rethrows -> Result {
-    let scope = ViolationScope(
-        name: "expectLockViolation(.\(rule))", disposition: .collect, onFatal: fatalIssue(sourceLocation))
+    let scope = ViolationScope(name: "expectLockViolation(.\(rule))", disposition: .collect, allowedRules: [rule])
     defer { settle(scope, expecting: rule, comment, sourceLocation) }
     return try await scope.run(body)
-}
-
-/// What a violation that ends the process inside `expectLockViolation` becomes: an issue now, at the
-/// expectation, for nothing after it runs (a deadlock, which confirmation mode may have made form).
-private func fatalIssue(_ location: SourceLocation) -> @Sendable (Violation) -> Void {
-    { violation in
-        Issue.record(
-            Comment(rawValue: "the process ends inside expectLockViolation: " + violation.rendered(.text)),
-            sourceLocation: location)
-    }
 }
 
 private func settle(_ scope: ViolationScope, expecting rule: Rule, _ comment: Comment?, _ location: SourceLocation) {
@@ -58,7 +46,7 @@ private func settle(_ scope: ViolationScope, expecting rule: Rule, _ comment: Co
             scope.forward(other)
         } else {
             Issue.record(
-                Comment(rawValue: other.rendered(.text)), sourceLocation: other.sourceLocation(fallback: location))
+                Comment(rawValue: other.issueText), sourceLocation: other.sourceLocation(fallback: location))
             ViolationScope.logHandled(other)
         }
     }

@@ -24,16 +24,10 @@ open class LockValidatedTestCase: XCTestCase {
 
     open override func invokeTest() {
         ProcessEnd.failRunOnUnscopedViolations()
-        // A violation that ends the process fails the test at once: no tearDown will come.
-        nonisolated(unsafe) let testCase = self
+        let testName = name
         let scope = ViolationScope(
-            name: name, disposition: .collect, holdBudget: lockHoldBudget,
-            onFatal: { violation in
-                let location = violation.sourceLocation(fallback: nil)
-                testCase.recordFailure(
-                    withDescription: violation.rendered(.text), inFile: location.path, atLine: location.line,
-                    expected: true)
-            })
+            name: name, disposition: .collect, holdBudget: lockHoldBudget, allowedRules: allowedLockRules,
+            runEndLines: { violations, ending in Self.runEndLines(test: testName, violations, ending: ending) })
         self.scope = scope
         scope.run {
             entry = ScopeEntry()
@@ -41,23 +35,41 @@ open class LockValidatedTestCase: XCTestCase {
         }
     }
 
+    /// When a deadlock ends the run inside the test, which never reaches `tearDown`: lines in XCTest's own
+    /// failure format (`File.swift:12: error: Case.testName : …`, then `Test Case '…' failed`), so that a
+    /// CI log names the test that failed.
+    package static func runEndLines(test: String, _ violations: [Violation], ending: Violation?) -> [String] {
+        let issues = violations + (ending.map { [$0] } ?? [])
+        var lines = issues.map { violation in
+            let place = violation.sourceLocation(fallback: nil)
+            return "\(place.path):\(place.line): error: \(test) : \(violation.rule.rawValue) -"
+                + " \(violation.summaryWithConfirmation)"
+        }
+        lines.append(
+            "Test Case '\(test)' failed (LockValidator ended the run"
+                + (ending.map { " on this \($0.rule.rawValue))" } ?? " in another test)"))
+        return lines
+    }
+
     open override func tearDown() {
         if let scope, let entry {
             // XCTest on Linux does not know where a test method is: the leak is placed by its own stack.
             scope.run { entry.checkEnd(scope: name, site: nil) }
-            let failOn = lockFailOn ?? LockValidator.configuration.failOn
-            for violation in scope.end() where !allowedLockRules.contains(violation.rule) {
-                guard violation.fails(under: failOn) else {
-                    // XCTest has no warnings: said on standard error, as the validator says the rest.
-                    FileHandle.standardError.write(Data(("warning: " + violation.rendered(.text)).utf8))
-                    ViolationScope.logHandled(violation)
+            let configured = LockValidator.configuration.failOn
+            for found in scope.end() where !allowedLockRules.contains(found.rule) {
+                // Decided under this class's lockFailOn: the report files and the exit status agree.
+                let violation = lockFailOn.map { found.decided(underTestSetting: $0) } ?? found
+                let location = violation.sourceLocation(fallback: nil)
+                ViolationScope.logHandled(violation)
+                guard violation.fails(underItsSettingOr: configured) else {
+                    // XCTest has no warnings: one on standard error, in the shape of its failure lines.
+                    let place = location.line > 0 ? "\(location.path):\(location.line): " : ""
+                    let line = "\(place)warning: \(name) : \(violation.issueText)"
+                    FileHandle.standardError.write(Data(line.utf8))
                     continue
                 }
-                let location = violation.sourceLocation(fallback: nil)
                 recordFailure(
-                    withDescription: violation.rendered(.text), inFile: location.path, atLine: location.line,
-                    expected: true)
-                ViolationScope.logHandled(violation)
+                    withDescription: violation.issueText, inFile: location.path, atLine: location.line, expected: true)
             }
         }
         super.tearDown()
@@ -74,8 +86,11 @@ public func XCTAssertNoLockViolations<Result>(
     defer {
         scope.reportUnconfirmedHolds()
         for violation in scope.end() {
-            let prefix = message().isEmpty ? "" : message() + "\n"
-            XCTFail(prefix + violation.rendered(.text), file: file, line: line)
+            // The violation's one line first (XCTest's failure line shows it), the message after it.
+            let text = violation.issueText
+            let headline = text.prefix { $0 != "\n" }
+            let message = message().isEmpty ? "" : "\n" + message()
+            XCTFail(headline + message + text.dropFirst(headline.count), file: file, line: line)
             ViolationScope.logHandled(violation)
         }
     }

@@ -33,14 +33,12 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
             return
         }
         ProcessEnd.failRunOnUnscopedViolations()
-        let location = test.sourceLocation
+        let name = test.displayName ?? test.name
+        let failOn = failOn
         let scope = ViolationScope(
-            name: test.displayName ?? test.name, disposition: .collect, holdBudget: holdBudget,
-            onFatal: { violation in
-                // From the thread that found it, outside the test's task: Swift Testing posts it to the run.
-                Issue.record(
-                    Comment(rawValue: violation.rendered(.text)),
-                    sourceLocation: violation.sourceLocation(fallback: location))
+            name: name, disposition: .collect, holdBudget: holdBudget, allowedRules: allowedRules,
+            runEndLines: { violations, ending in
+                Self.runEndLines(test: name, at: test.sourceLocation, violations, ending: ending, failOn: failOn)
             })
         let testSite = Site.source(fileID: test.sourceLocation.fileID, line: UInt(test.sourceLocation.line))
         defer { settle(scope, test: test) }
@@ -51,13 +49,42 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
         }
     }
 
-    /// Records an issue per violation not allowed, and passes those on to the process report.
-    private func settle(_ scope: ViolationScope, test: Test) {
+    /// When a deadlock ends the run inside the test, which never records its issues: lines in Swift
+    /// Testing's own format (`✘ Test name() recorded an issue at File.swift:12:5: …`), one per issue and
+    /// one for the test, so that a CI log names the test that failed.
+    package static func runEndLines(
+        test: String, at location: SourceLocation, _ violations: [Violation], ending: Violation?,
+        failOn: Configuration.FailOn?
+    ) -> [String] {
         let failOn = failOn ?? LockValidator.configuration.failOn
-        for violation in scope.end() where !allowedRules.contains(violation.rule) {
+        let issues = violations + (ending.map { [$0] } ?? [])
+        var lines = issues.map { violation in
+            let place = violation.sourceLocation(fallback: location)
+            let fails = violation.fails(under: failOn)
+            let kind = fails ? "✘ Test \(test) recorded an issue" : "⚠ Test \(test) recorded a warning"
+            return "\(kind) at \(place.fileName):\(place.line):\(place.column): \(violation.rule.rawValue):"
+                + " \(violation.summaryWithConfirmation)"
+        }
+        let count = "\(issues.count) issue\(issues.count == 1 ? "" : "s")"
+        if let ending {
+            let rule = ending.rule.rawValue
+            lines.append("✘ Test \(test) failed with \(count): LockValidator ended the run on this \(rule)")
+        } else {
+            lines.append("✘ Test \(test) did not finish, with \(count): LockValidator ended the run in another test")
+        }
+        return lines
+    }
+
+    /// Records an issue per violation not allowed, and passes those on to the process report: decided
+    /// under this trait's `failOn`, so that one it makes a warning is a warning there too and does not
+    /// fail the process.
+    private func settle(_ scope: ViolationScope, test: Test) {
+        let configured = LockValidator.configuration.failOn
+        for found in scope.end() where !allowedRules.contains(found.rule) {
+            let violation = failOn.map { found.decided(underTestSetting: $0) } ?? found
             Issue.record(
-                Comment(rawValue: violation.rendered(.text)),
-                severity: violation.fails(under: failOn) ? .error : .warning,
+                Comment(rawValue: violation.issueText),
+                severity: violation.fails(underItsSettingOr: configured) ? .error : .warning,
                 sourceLocation: violation.sourceLocation(fallback: test.sourceLocation))
             ViolationScope.logHandled(violation)
         }

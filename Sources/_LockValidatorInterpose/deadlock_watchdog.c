@@ -288,6 +288,7 @@ static void lv_report_deadlock(const wait_view *cycle, int length) {
         member->deadline_ns = cycle[index].deadline_ns ? cycle[index].deadline_ns - now : 0;
         member->stack_depth = member->parked ? wait->stack_depth : 0;
         for (int frame = 0; frame < member->stack_depth; frame++) member->stack[frame] = wait->stack[frame];
+        member->scope = NULL;  // the reporting thread is the first member: its own scope is the deadlock's
     }
     lv_enter_validator();
     lv_pthread_deadlock(members, (uint32_t)length);

@@ -210,6 +210,10 @@ typedef struct {
     uintptr_t caller;
     int32_t stack_depth;
     void *stack[LV_MAX_FRAMES];
+    // The scope of the code that waits, captured with its stack (a contended `sync`), so that a deadlock
+    // the monitor finds is the waiting test's. Kept until the slot's thread captures another or exits:
+    // the monitor reads it from a wait that stayed put, without taking a reference of its own.
+    void *scope;
 } queue_wait;
 
 static queue_wait queue_waits[MAX_QUEUE_WAITS];
@@ -329,6 +333,13 @@ static pthread_once_t wait_slot_key_once = PTHREAD_ONCE_INIT;
 static void free_wait_slot(void *value) {
     int slot = (int)(intptr_t)value - 1;
     __atomic_store_n(&queue_waits[slot].wait_id, 0, __ATOMIC_RELEASE);
+    void *scope = queue_waits[slot].scope;
+    queue_waits[slot].scope = NULL;
+    if (scope) {
+        lv_enter_validator();
+        lv_scope_release(scope);
+        lv_leave_validator();
+    }
     __atomic_store_n(&queue_waits[slot].claimed, 0, __ATOMIC_RELEASE);
 }
 
@@ -370,6 +381,9 @@ static void publish_queue_wait(void *object, uintptr_t caller, int busy, int64_t
     if (busy) {
         lv_enter_validator();
         wait->stack_depth = lv_backtrace(wait->stack, LV_MAX_FRAMES);
+        void *previous = wait->scope;
+        wait->scope = lv_scope_capture();
+        if (previous) lv_scope_release(previous);
         lv_leave_validator();
     }
     __atomic_store_n(&wait->wait_id, ((uint64_t)tid << 32) | ++queue_thread.waits, __ATOMIC_RELEASE);
@@ -452,6 +466,7 @@ static void report_queue_deadlock(const queue_wait_view *cycle, int length) {
         member->parked = 1;  // blocked in `sync` for good: its held locks and stack stay put
         member->stack_depth = wait->stack_depth;
         for (int frame = 0; frame < wait->stack_depth; frame++) member->stack[frame] = wait->stack[frame];
+        member->scope = wait->stack_depth > 0 ? wait->scope : NULL;  // captured with this wait's stack
     }
     lv_dispatch_deadlock(queue_members, (uint32_t)length);
 }

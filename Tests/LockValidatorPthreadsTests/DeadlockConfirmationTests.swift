@@ -34,6 +34,24 @@ import Testing
         #expect(run.error.contains("confirmed: the cycle formed for real"))
     }
 
+    /// The same inside a test: the inversion its scope collected is reported before the deadlock ends the
+    /// run, and says confirmed.
+    @Test func insideATestTheInversionIsReportedAndConfirmed() throws {
+        let run = try PthreadInterpositionTests.run(
+            "confirm-abba-twice",
+            environment: [
+                "LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "20000", "PTHREAD_SCENARIO_TEST": "abba()",
+            ])
+        #expect(run.rules == [.lockOrderInversion, .deadlock])
+        #expect(Self.deadlock(run)?.confirmation?.status == .confirmed)
+        #expect(Self.inversion(run)?.confirmation?.status == .confirmed)
+        let inversion = try #require(run.error.range(of: "ERROR: lock-order-inversion"))
+        let deadlock = try #require(run.error.range(of: "ERROR: deadlock"))
+        #expect(inversion.lowerBound < deadlock.lowerBound)
+        let said = run.error[inversion.lowerBound..<deadlock.lowerBound]
+        #expect(said.contains("confirmed: the cycle formed for real"))
+    }
+
     @Test func withConfirmationOffTheSameProgramFinishesWithoutPauses() throws {
         let run = try PthreadInterpositionTests.run("confirm-abba-twice")
         #expect(run.rules == [.lockOrderInversion])

@@ -94,6 +94,54 @@ import Testing
         #expect(inversion.lowerBound < deadlock.lowerBound)
     }
 
+    /// The same deadlock inside a test (a collecting scope, as the trait and `LockValidatedTestCase` make):
+    /// the inversion the scope collected before the closing thread waited would be reported when the test
+    /// ends, which never comes. It is reported before the deadlock, in the report file too, and the
+    /// framework's lines name the test.
+    @Test func aDeadlockInsideATestReportsTheInversionTheTestCollected() throws {
+        let run = try Self.run(
+            "nslock-deadlock", executable: "pthread-scenarios",
+            environment: ["PTHREAD_SCENARIO_TEST": "realDeadlock()"])
+        try Self.expectDeadlock(run, among: ["transfer", "audit"])
+        #expect(run.rules == [.lockOrderInversion, .deadlock])
+        let inversion = try #require(run.error.range(of: "ERROR: lock-order-inversion"))
+        let deadlock = try #require(run.error.range(of: "ERROR: deadlock"))
+        #expect(inversion.lowerBound < deadlock.lowerBound)
+        #expect(run.error.contains("LockValidator: 1 violation found in \"realDeadlock()\", which the run's end keeps"))
+        #expect(run.deadlock?.scope == "realDeadlock()")
+        #expect(run.report?.violations.first?.scope == "realDeadlock()")
+        // The test's own lines, after the deadlock's report: its issue, then the deadlock that ended it.
+        let lines = try #require(run.error.range(of: "TEST realDeadlock() issue: lock-order-inversion\n"))
+        #expect(run.error[lines.upperBound...].hasPrefix("TEST realDeadlock() ended by deadlock\n"))
+        #expect(deadlock.lowerBound < lines.lowerBound)
+    }
+
+    /// A rule the test allows is not reported for it when the run ends inside it either.
+    @Test func aDeadlockInsideATestLeavesOutWhatTheTestAllows() throws {
+        let run = try Self.run(
+            "nslock-deadlock", executable: "pthread-scenarios",
+            environment: ["PTHREAD_SCENARIO_TEST": "allows()", "PTHREAD_SCENARIO_ALLOW": "lock-order-inversion"])
+        try Self.expectDeadlock(run, among: ["transfer", "audit"])
+        #expect(run.rules == [.deadlock])
+        #expect(!run.error.contains("ERROR: lock-order-inversion") && !run.error.contains("which the run's end keeps"))
+        #expect(run.error.contains("TEST allows() ended by deadlock"))
+    }
+
+    /// A held list shows what is held: the lock a thread waits for (its entry pushed before the wait) is
+    /// not among the held locks of the deadlock's reporting thread, nor of the inversion's.
+    @Test func theLockAThreadWaitsForIsNotListedAsHeld() throws {
+        let run = try Self.run("nslock-deadlock", executable: "pthread-scenarios")
+        let deadlock = try #require(run.deadlock)
+        let awaited = try #require(deadlock.waits.first?.waitingFor)
+        #expect(deadlock.heldLocks.count == 1)
+        #expect(!deadlock.heldLocks.contains { $0.lock.instance == awaited.instance })
+        let inversion = try #require(run.report?.violations.first { $0.rule == .lockOrderInversion })
+        let acquired = try #require(inversion.locks.first)
+        #expect(inversion.heldLocks.count == 1)
+        #expect(!inversion.heldLocks.contains { $0.lock.instance == acquired.instance })
+        #expect(run.error.contains("1 lock held by"))
+    }
+
     /// Two threads blocked in `sync` onto each other's serial queues (issue 32, point 2): Dispatch has no
     /// timed `sync`, so the queue monitor finds the cycle; the run ends with the inversion, then the deadlock.
     @Test func aDeadlockOfTwoSerialQueuesEndsTheRun() throws {
@@ -105,6 +153,19 @@ import Testing
         #expect(names.count == 2 && names[0].hasPrefix("serial queue bank.accounts created at main.swift:"), "\(names)")
         #expect(names.count == 2 && names[1].hasPrefix("serial queue bank.ledger created at main.swift:"), "\(names)")
         for wait in violation.waits { #expect(wait.waitingAt?.fileNameAndLine?.fileName == "main.swift") }
+        // Found by the queue monitor, reported as the first member's: its thread, not the monitor's.
+        #expect(violation.waits.contains { $0.thread.serial == violation.thread.serial })
+    }
+
+    /// Inside a test, the queues' deadlock belongs to the test whose code waits (the monitor that finds it
+    /// runs in no scope), and the inversion the test collected is reported before it.
+    @Test func aQueueDeadlockInsideATestIsTheTests() throws {
+        let run = try Self.run(
+            "queue-deadlock", executable: "pthread-scenarios", environment: ["PTHREAD_SCENARIO_TEST": "queues()"])
+        try Self.expectDeadlock(run, among: ["teller", "auditor"])
+        #expect(run.rules == [.lockOrderInversion, .deadlock])
+        #expect(run.deadlock?.scope == "queues()")
+        #expect(run.error.contains("TEST queues() ended by deadlock"))
     }
 
     @Test func theExitStatusIsTheConfiguredOneButNeverZero() throws {

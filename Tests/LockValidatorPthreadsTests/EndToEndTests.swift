@@ -110,6 +110,10 @@ import Testing
         #expect(transferThenAudit.contains("\"NSLock created at Ledger.swift:\(accountsLine + 1):"))
         #expect(transferThenAudit.contains(" in Ledger.init\""))
         #expect(!transferThenAudit.contains("+0x"), "no symbol+offset where a line is known")
+        // The issue's first line (what summaries and JUnit show) is the rule, its summary and the verdict.
+        let detail = try #require(transferThenAudit.split(separator: "\n").dropFirst().first)
+        #expect(detail.hasPrefix("↳ lock-order-inversion: thread "), "\(transferThenAudit)")
+        #expect(detail.contains("; verdict: cannot deadlock in this run: one thread took every order"))
 
         // Work the test started fails that test.
         for name in ["failsAuditOnAThread", "failsAuditOnDispatch", "failsAuditOnADetachedTask"] {
@@ -182,32 +186,85 @@ import Testing
             run.output.contains(
                 "Sources/Ledger/Ledger.swift:\(auditLine): error: LedgerXCTests.testFailsTransferThenAudit :"),
             "\(run.output.prefix(3000))")
-        #expect(run.output.contains("error: LedgerXCTests.testFailsAuditOnAThread : "))
+        #expect(run.output.contains("error: LedgerXCTests.testFailsAuditOnAThread : lock-order-inversion: thread "))
+        // The failure line says what broke, not only where: the report follows it.
+        #expect(
+            run.output.contains("error: LedgerXCTests.testFailsTransferThenAudit : lock-order-inversion: thread "),
+            "\(run.output.prefix(3000))")
+        #expect(!run.output.contains(" : \n"), "an empty failure line")
+    }
+
+    /// SwiftPM's listing of the tests, which it runs before a filtered `swift test`, tests nothing: it
+    /// leaves no report, so the run's shared report lists the processes that tested.
+    @Test func theTestListingLeavesNoReport() throws {
+        let run = try Self.run(["--dump-tests-json"])
+        #expect(run.reason == .exit && run.status == 0, "\(run.output.suffix(3000))")
+        #expect(run.output.contains("WarningXCTests"), "it listed the tests: \(run.output.prefix(3000))")
+        #expect(run.report == nil)
+    }
+
+    /// A test's own failOn (`.lockValidation(failOn:)`, `lockFailOn`) makes a cycle that cannot deadlock a
+    /// warning in every output: the issue, the report file, SARIF; and it does not fail the process, whose
+    /// LockValidatorPthreads exits with 66 only on violations that fail.
+    @Test func aTestsOwnFailOnMakesAWarningEverywhereAndPassesTheProcess() throws {
+        let auditLine = try Self.line(
+            of: "        accounts.lock()\n        let total", in: "Sources/Ledger/Ledger.swift")
+        for (arguments, warning) in [
+            (
+                ["--testing-library", "swift-testing", "--filter", "WarningTests"],
+                "⚠︎ Test passesWithAWarningOnACycleOfOneThread() recorded a warning at Ledger.swift:\(auditLine):"
+            ),
+            (
+                ["LedgerTests.WarningXCTests"],
+                "Ledger.swift:\(auditLine): warning: WarningXCTests.testPassesWithAWarningOnACycleOfOneThread :"
+                    + " lock-order-inversion: thread "
+            ),
+        ] {
+            let run = try Self.run(arguments)
+            #expect(run.reason == .exit && run.status == 0, "\(arguments): \(run.output.suffix(3000))")
+            #expect(run.output.contains(warning), "\(arguments): \(run.output.prefix(3000))")
+            #expect(run.output.contains("WARNING: lock-order-inversion") && !run.output.contains("ERROR: "))
+            #expect(run.output.contains("(a warning: only cycles that can deadlock fail)"))
+            #expect(!run.output.contains("LockValidator: exiting with status"))
+            let report = try #require(run.report, "\(arguments)")
+            let inversions = report.violations.filter { $0.rule == .lockOrderInversion }
+            #expect(inversions.count == 1, "\(arguments)")
+            #expect(inversions.allSatisfy { $0.severity == .warning && $0.failOn == .canDeadlock }, "\(arguments)")
+            let sarif = try JSONSerialization.jsonObject(with: Data(report.sarif(sourceRoot: Self.package.path).utf8))
+            let runs = (sarif as? [String: Any])?["runs"] as? [[String: Any]]
+            let results = runs?.first?["results"] as? [[String: Any]]
+            #expect(results?.compactMap { $0["level"] as? String } == ["warning"], "\(arguments)")
+            #expect(report.html().contains("<span class=\"rule warning\">lock-order-inversion"), "\(arguments)")
+        }
     }
 
     /// Confirmation mode in each test integration (ConfirmationTests.swift there): the deadlock it makes
     /// form ends the test process, and the test's issue, recorded before the end, says it was confirmed.
-    /// The issue comes from the thread that found the deadlock, outside the test's task: Swift Testing
-    /// posts it to the run (as "«unknown»"), XCTest to the test case.
+    /// The run ends inside the test, which never records its issues: the test's run-end line, in its
+    /// framework's format, names the deadlock and says it was confirmed.
     @Test(arguments: [
-        (["--testing-library", "swift-testing", "--filter", "confirmsADeadlockUnderTheTrait"], "recorded an issue at"),
+        (
+            ["--testing-library", "swift-testing", "--filter", "confirmsADeadlockUnderTheTrait"],
+            "✘ Test confirmsADeadlockUnderTheTrait() recorded an issue at ConfirmationTests.swift:"
+        ),
         (
             ["--testing-library", "swift-testing", "--filter", "confirmsADeadlockItExpectsAsAnInversion"],
-            "the process ends inside expectLockViolation: "
+            "✘ Test confirmsADeadlockItExpectsAsAnInversion() recorded an issue at ConfirmationTests.swift:"
         ),
-        (["LedgerTests.ConfirmationXCTests/testConfirmsADeadlock"], "error: ConfirmationXCTests.testConfirmsADeadlock"),
+        (
+            ["LedgerTests.ConfirmationXCTests/testConfirmsADeadlock"],
+            "error: ConfirmationXCTests.testConfirmsADeadlock : deadlock - "
+        ),
     ])
     func confirmationInsideEachIntegrationIsTheTestsIssue(arguments: [String], issue: String) throws {
         // Each pause ends when the other thread arrives, 200 ms later: a long bound.
         let run = try Self.run(
             arguments, environment: ["LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "20000"])
         #expect(run.reason == .exit && run.status == 66, "\(run.output.suffix(3000))")
-        // The issue's marker, after the validator's own report on standard error, then the deadlock and its
-        // confirmation in the issue's text.
-        let issueStart = try #require(run.output.range(of: issue), "\(run.output.suffix(4000))")
-        let text = run.output[issueStart.lowerBound...]
-        #expect(text.contains("ERROR: deadlock"), "\(text.prefix(3000))")
-        #expect(text.contains("confirmed: the cycle formed for real (LOCKVALIDATOR_CONFIRM)"), "\(text.prefix(3000))")
+        let lines = run.output.split(separator: "\n").filter { $0.contains(issue) }
+        #expect(
+            lines.contains { $0.contains("(confirmed: the cycle formed for real, LOCKVALIDATOR_CONFIRM)") },
+            "\(lines) in \(run.output.suffix(3000))")
         let deadlock = run.report?.violations.first { $0.rule == .deadlock }
         #expect(deadlock?.confirmation?.status == .confirmed)
     }

@@ -11,7 +11,9 @@ import Testing
 
     /// The overlay and the scenarios, built once for the suite.
     static let built: Result<(overlay: String, program: String), Error> = Result {
-        let directory = NSTemporaryDirectory() + "mutex-overlay-\(getpid())-\(UUID().uuidString)"
+        // Beside the build's products, replaced by each run: a temporary directory per run would be left behind.
+        let directory = PthreadInterpositionTests.buildDirectory.appendingPathComponent("mutex-overlay-tests").path
+        try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let overlay = directory + "/overlay"
         let made = try PthreadInterpositionTests.run("overlay", ["-o", overlay], executable: "lockval")

@@ -169,6 +169,17 @@ import Testing
         for edge in violation.edges {
             #expect(edge.toAcquiredAt.code?.location.fileName == "main.swift", "\(edge.toAcquiredAt)")
         }
+        // Each held queue at its own `sync` in the program, not inside DispatchQueue.sync (one return address
+        // for both, and a frame each on the stack).
+        let syncs = try Self.lines(
+            containing: "// the held queue", "// the one it waits for", inScenarioNamed: "queue-abba")
+        let (held, waited) = (syncs[0].line, syncs[1].line)
+        let heldQueue = try #require(violation.heldLocks.first { $0.lock.name.hasPrefix("serial queue bank.ledger") })
+        #expect(heldQueue.acquiredAt.code?.location.fileName == "main.swift", "\(heldQueue.acquiredAt)")
+        #expect(heldQueue.acquiredAt.code?.location.line == held, "\(heldQueue.acquiredAt)")
+        if let acquiring = violation.heldLocks.first(where: { $0.lock.name.hasPrefix("serial queue bank.accounts") }) {
+            #expect(acquiring.acquiredAt.code?.location.line == waited, "\(acquiring.acquiredAt)")
+        }
         #expect(run.status == 66)
     }
 

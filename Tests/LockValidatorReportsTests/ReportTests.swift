@@ -98,6 +98,9 @@ import Testing
         let frames = decoded.violations.first?.stack.symbolicated() ?? []
         #expect(frames.first?.symbol?.contains("takeInOrder") == true)
         #expect(decoded.renderedText().contains("possible circular locking dependency detected"))
+        // Counts of one in the singular.
+        let text = decoded.renderedText()
+        #expect(text.contains("\n1 violation (1 occurrence), 0 suppressed; "), "\(text)")
     }
 
     @Test func dotDrawsTheCycleInRedAndTheClosingEdgeDashed() {
@@ -223,8 +226,20 @@ import Testing
             error: String(decoding: errorData, as: UTF8.self))
     }
 
+    /// A directory for the files these tests write, removed when the test process exits: Swift Testing has
+    /// no suite teardown, and a file per test per run piled up in /tmp.
+    static let scratchDirectory: String = {
+        let directory = NSTemporaryDirectory() + "lockval-tests-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: LockValCommandTests.scratchDirectory) }
+        return directory
+    }()
+
+    /// The path of `name` in ``scratchDirectory``.
+    static func scratchPath(_ name: String) -> String { scratchDirectory + "/" + name }
+
     static func temporaryFile(_ name: String, _ contents: String) throws -> String {
-        let path = NSTemporaryDirectory() + "lockval-\(getpid())-\(name)"
+        let path = scratchPath(name)
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -242,7 +257,7 @@ import Testing
         #expect(graph.status == 0 && graph.output.hasPrefix("digraph LockOrder {"))
         let sarif = try Self.lockval(["sarif", report])
         #expect(sarif.status == 0 && sarif.output.contains("\"version\" : \"2.1.0\""))
-        let htmlPath = NSTemporaryDirectory() + "lockval-\(getpid())-page.html"
+        let htmlPath = Self.scratchPath("page.html")
         let html = try Self.lockval(["html", report, "-o", htmlPath])
         #expect(html.status == 0)
         #expect(try String(contentsOfFile: htmlPath, encoding: .utf8).contains("<svg"))
@@ -282,7 +297,7 @@ import Testing
             path = try Self.temporaryFile("truncated.json", String(real.prefix(real.utf8.count / 2)))
             says = "cut off at line"
         case "directory":
-            path = NSTemporaryDirectory() + "lockval-\(getpid())-a-directory"
+            path = Self.scratchPath("a-directory")
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             says = "is a directory"
         case "missing-field":

@@ -114,7 +114,7 @@ import Testing
         second.process.pid += 1
         let firstPath = try LockValCommandTests.temporaryFile("sarif-first.json", first.jsonText())
         let secondPath = try LockValCommandTests.temporaryFile("sarif-second.json", second.jsonText())
-        let output = NSTemporaryDirectory() + "lockval-\(getpid())-check.sarif"
+        let output = LockValCommandTests.scratchPath("check.sarif")
         let check = try LockValCommandTests.lockval(["check", firstPath, secondPath, "--sarif", output])
         #expect(check.status == 1, "\(check.error)")
         let sarif = try String(contentsOfFile: output, encoding: .utf8)

@@ -17,6 +17,13 @@ struct DeviceQueueTests {
     func drainsTheQueue() {
         queueLock.withLock { /* a longer, but bounded, critical section */  }
     }
+
+    // Only lock-order cycles that can deadlock fail; one that cannot (one thread took every order, a
+    // gate lock, threads ordered by start or join) is a warning, for the whole run's exit status too.
+    @Test(.lockValidation(failOn: .canDeadlock))
+    func retriesARequest() {
+        queueLock.withLock {}
+    }
 }
 
 // 2. Swift Testing: a test that provokes a violation on purpose.
@@ -29,6 +36,9 @@ struct DeviceQueueTests {
 
 // 3. XCTest: a base class, and an assertion for any block.
 final class DeviceQueueXCTests: LockValidatedTestCase {
+    // As `failOn:` above (nil: LOCKVALIDATOR_FAIL_ON's); `import LockValidatorTesting` brings the type.
+    override var lockFailOn: Configuration.FailOn? { .canDeadlock }
+
     func testStartsARequest() {
         let lock = SpinLock("DeviceQueueXC.lock")
         lock.withLock {}

@@ -98,19 +98,28 @@ import Testing
         await withKnownIssue {
             try? await Self.trait.provideScope(for: test, testCase: nil) { Self.oneThreadCycle("verdict-default") }
         } matching: { issue in
-            issue.severity == .error
-                && issue.comments.contains {
-                    $0.rawValue.contains("verdict: cannot deadlock in this run: one thread took every order")
-                }
+            // The first line (what summaries show) says the rule, what happened and the verdict.
+            let headline = issue.comments.first?.rawValue.prefix { $0 != "\n" } ?? ""
+            return issue.severity == .error && headline.hasPrefix("lock-order-inversion: ")
+                && headline.contains("; verdict: cannot deadlock in this run: one thread took every order")
+                && issue.comments.contains { $0.rawValue.contains("\nERROR: lock-order-inversion: ") }
         }
     }
 
     @Test func failOnCanDeadlockLetsACycleThatCannotDeadlockPass() async throws {
         let test = try #require(Test.current)
+        let name = uniqueClassPrefix("verdict-warning")
         // Any error issue recorded here fails this suite; the cycle is a warning.
         try await LockValidationTrait.lockValidation(failOn: .canDeadlock).provideScope(for: test, testCase: nil) {
-            Self.oneThreadCycle("verdict-warning")
+            Self.oneThreadCycle(name)
         }
+        // A warning for the process too: its report and exit status (which read the process log) agree.
+        let logged = LockValidator.violations.filter {
+            $0.rule == .lockOrderInversion && $0.locks.contains { $0.name.hasPrefix(name) }
+        }
+        #expect(logged.count == 1)
+        #expect(logged.allSatisfy { $0.severity == .warning && $0.failOn == .canDeadlock })
+        #expect(logged.allSatisfy { !$0.fails(underItsSettingOr: .everyCycle) })
     }
 
     @Test func failOnCanDeadlockStillFailsACycleThatCanDeadlock() async throws {

@@ -31,7 +31,44 @@ final class FaultyXCTestCase: LockValidatedTestCase {
     }
 }
 
+/// A test class whose own setting fails only cycles that can deadlock.
+final class CanDeadlockXCTestCase: LockValidatedTestCase {
+    override var lockFailOn: Configuration.FailOn? { .canDeadlock }
+
+    func takesACycleOnOneThread() { TraitAndExpectationTests.oneThreadCycle("CanDeadlockXCTestCase.one") }
+
+    func takesACycleOnTwoThreads() { TraitAndExpectationTests.twoThreadCycle("CanDeadlockXCTestCase.two") }
+}
+
 @Suite struct XCTestAndProcessTests {
+    /// `lockFailOn` decides for the process too: a cycle it makes a warning is one on standard error and
+    /// does not set the exit status (66 here, as LockValidatorPthreads sets it); one it fails on does.
+    @Test func aTestClassesFailOnMakesAWarningThatDoesNotFailTheProcess() async {
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            setenv("LOCKVALIDATOR_EXIT_CODE", "66", 1)
+            let warned = CanDeadlockXCTestCase(name: "takesACycleOnOneThread") {
+                ($0 as! CanDeadlockXCTestCase).takesACycleOnOneThread()
+            }
+            warned.run()
+            precondition(warned.testRun?.failureCount == 0, "warned: \(warned.testRun?.failureCount ?? -1)")
+            exit(0)
+        }
+        let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(
+            standardError.contains(": warning: CanDeadlockXCTestCase.takesACycleOnOneThread : lock-order-inversion: "),
+            "\(standardError)")
+        #expect(standardError.contains("\nWARNING: lock-order-inversion: ") && !standardError.contains("ERROR:"))
+        await #expect(processExitsWith: .exitCode(66)) {
+            setenv("LOCKVALIDATOR_EXIT_CODE", "66", 1)
+            let failed = CanDeadlockXCTestCase(name: "takesACycleOnTwoThreads") {
+                ($0 as! CanDeadlockXCTestCase).takesACycleOnTwoThreads()
+            }
+            failed.run()
+            precondition(failed.testRun?.failureCount == 1, "failed: \(failed.testRun?.failureCount ?? -1)")
+            exit(0)
+        }
+    }
+
     @Test func theXCTestBaseClassFailsAFaultyCaseAndPassesACleanOne() async {
         await #expect(processExitsWith: .success) {
             let faulty = FaultyXCTestCase(name: "takesItsLockTwice") { ($0 as! FaultyXCTestCase).takesItsLockTwice() }

@@ -483,7 +483,11 @@ let scenarios: [String: () -> Int32] = [
         let accounts = DispatchQueue(label: "bank.accounts")
         let ledger = DispatchQueue(label: "bank.ledger")
         onThread { accounts.sync { ledger.sync {} } }
-        onThread { ledger.sync { accounts.sync {} } }
+        onThread {
+            ledger.sync {  // the held queue
+                accounts.sync {}  // the one it waits for
+            }
+        }
         return 0
     },
     "queue-consistent": {
@@ -704,6 +708,22 @@ guard arguments.count >= 2, let scenario = allScenarios[arguments[1]] else {
     exit(2)
 }
 // The exit status is the validator's (66 on violations); what the scenario itself found goes to stdout.
-let result = scenario()
+// PTHREAD_SCENARIO_TEST=<name> runs it as a test framework's test would run: in a collecting scope of that
+// name, whose violations are reported only when it ends, with lines of its own for a run that ends inside it;
+// PTHREAD_SCENARIO_ALLOW=<rule> is a rule the test allows.
+let result: Int32
+if let test = ProcessInfo.processInfo.environment["PTHREAD_SCENARIO_TEST"] {
+    let allowed = ProcessInfo.processInfo.environment["PTHREAD_SCENARIO_ALLOW"].flatMap(Rule.init(rawValue:))
+    let scope = ViolationScope(
+        name: test, disposition: .collect, allowedRules: Set(allowed.map { [$0] } ?? []),
+        runEndLines: { violations, ending in
+            violations.map { "TEST \(test) issue: \($0.rule.rawValue)" }
+                + [ending.map { "TEST \(test) ended by \($0.rule.rawValue)" } ?? "TEST \(test) did not finish"]
+        })
+    result = scope.run(scenario)
+    for violation in scope.end() { print("collected: \(violation.rule.rawValue) in \(test)") }
+} else {
+    result = scenario()
+}
 print("pthread-scenarios: \(arguments[1]) returned \(result)")
 exit(result)

@@ -146,6 +146,39 @@ import Testing
         #expect(found == [.canDeadlock])
     }
 
+    /// A gate freed before the report is read (a test's local lock, gone when the test ends and its
+    /// report is read) is still the one lock it was.
+    @Test func aGateFreedBeforeTheReportIsReadIsStillAGate() {
+        let locks = Locks("AB", test: "verdict-gate-freed")
+        let gateClass = uniqueClassPrefix("verdict-gate-freed-class")
+        let found = Self.verdicts {
+            let gate = SpinLock(gateClass)
+            let first = ProcessorThread { Self.take(locks["A"], locks["B"], under: gate) }
+            let second = ProcessorThread { Self.take(locks["B"], locks["A"], under: gate) }
+            first.join()
+            second.join()
+        }
+        #expect(found.map { $0?.reason } == [.gateLock])
+        #expect(found.first??.gate == gateClass)
+    }
+
+    /// A gate class that had two locks alive at once is no gate, after both are freed too.
+    @Test func aGateClassOfTwoLocksIsNoGateAfterBothAreFreed() {
+        let locks = Locks("AB", test: "verdict-gate-two-freed")
+        let gateClass = uniqueClassPrefix("verdict-gate-two-freed-class")
+        let found = Self.verdicts {
+            let gates = [SpinLock(gateClass), SpinLock(gateClass)]
+            Self.inTurn([
+                {
+                    Self.take(locks["A"], locks["B"], under: gates[0])
+                    Self.take(locks["A"], locks["B"], under: gates[1])
+                },
+                { Self.take(locks["B"], locks["A"], under: gates[0]) },
+            ])
+        }
+        #expect(found == [.canDeadlock])
+    }
+
     /// Two locks of one class are two gates, not one: each thread could hold its own.
     @Test func twoInstancesOfTheGatesClassAreNoGate() {
         let locks = Locks("AB", test: "verdict-gate-instances")

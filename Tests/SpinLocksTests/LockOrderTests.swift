@@ -46,6 +46,22 @@ import Testing
         #expect(LockValidator.graphInvariantViolations().isEmpty)
     }
 
+    /// An inversion's held list is what the thread holds: the lock it is trying to acquire (its entry
+    /// pushed before the wait, as lockdep checks before it takes the lock) is named apart, not as held; and
+    /// the headline names the cycle without saying whether it deadlocks (the verdict says).
+    @Test func anInversionListsOnlyTheLocksHeldAndLeavesDeadlockToTheVerdict() throws {
+        let locks = Locks("AB", test: "held-list")
+        #expect(Self.lockUnlock2(locks["A"], locks["B"]).isEmpty)
+        let inversion = try #require(Self.lockUnlock2(locks["B"], locks["A"]).first)
+        #expect(inversion.heldLocks.map(\.lock.name) == [locks.name("B")])
+        #expect(inversion.locks.first?.name == locks.name("A"))
+        #expect(inversion.summary.hasSuffix("was taken before: a cycle of 2 locks"))
+        // One processor took both orders: the verdict says it cannot deadlock, and nothing contradicts it.
+        #expect(inversion.verdict?.canDeadlock == false)
+        let text = inversion.rendered(.text)
+        #expect(text.contains("1 lock held by") && !text.contains("deadlocks when its threads meet"))
+    }
+
     /// The deadlock patterns of lockdep's selftest, written as the pairs they lock in order: "ABBA" is
     /// A then B, then B then A. Each must fail exactly at its last, closing pair.
     @Test(arguments: ["ABBA", "ABBCCA", "ABCABC", "ABBCCDDA", "ABCDBDDA", "ABCDBCDA"])

@@ -49,6 +49,45 @@ import Testing
         }
     }
 
+    /// The same deadlock inside a collecting scope (a test's): the scope would report the inversion when it
+    /// ends, which the watchdog never lets come; it is printed before the spin-timeout instead. Each thread
+    /// of the wait-for chain holds one lock: the one it spins on is not listed as held.
+    @Test func aDeadlockInsideAScopeReportsTheInversionTheScopeCollected() async throws {
+        let result = await #expect(processExitsWith: .signal(SIGABRT), observing: [\.standardErrorContent]) {
+            setenv("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "400", 1)
+            let a = SpinLock("ScopedDeadlock.A")
+            let b = SpinLock("ScopedDeadlock.B")
+            let aHeld = Signal()
+            let bHeld = Signal()
+            _ = LockValidator.violations(
+                during: {
+                    let first = ProcessorThread(name: "scoped-one") {
+                        let old = a.acquire()
+                        aHeld.raise()
+                        bHeld.wait()
+                        b.acquireAtDpcLevel()
+                        a.release(old)
+                    }
+                    let second = ProcessorThread(name: "scoped-two") {
+                        let old = b.acquire()
+                        bHeld.raise()
+                        aHeld.wait()
+                        a.acquireAtDpcLevel()
+                        b.release(old)
+                    }
+                    first.join()
+                    second.join()
+                }, scopeName: "scopedDeadlock()")
+        }
+        let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        let collected = try #require(standardError.range(of: "found in \"scopedDeadlock()\", which the run's end"))
+        let inversion = try #require(standardError.range(of: "ERROR: lock-order-inversion"))
+        let timeout = try #require(standardError.range(of: "ERROR: spin-timeout"))
+        #expect(collected.lowerBound < inversion.lowerBound && inversion.lowerBound < timeout.lowerBound)
+        let chain = standardError[timeout.lowerBound...]
+        #expect(!chain.contains("2 locks held by") && chain.contains("1 lock held by"))
+    }
+
     /// A real ABBA deadlock between two threads that meet for the first time: the thread that closes
     /// the cycle reports the inversion before it spins (with the stack of each order), and the watchdog
     /// then ends the process with a spin-timeout report naming both threads and both locks, and the

@@ -20,9 +20,12 @@ package enum BlockingWatchdog {
     ///
     /// With `callerIsMember` false (the Dispatch queue monitor reports threads blocked in `sync`), no member
     /// is the calling thread.
+    ///
+    /// - Parameter memberScope: with `callerIsMember` false, the scope of the first member that has one
+    ///   (the code that waits, not the monitor that found it): the deadlock belongs to that test.
     package static func reportDeadlock(
         _ members: UnsafeBufferPointer<lv_deadlock_member>, failureStatus: Int, callerIsMember: Bool = true,
-        lockInfo: (UnsafeMutableRawPointer) -> LockInfo
+        memberScope: ViolationScope? = nil, lockInfo: (UnsafeMutableRawPointer) -> LockInfo
     ) -> Never {
         lv_enter_validator()  // validator code: its writes are not the program's blocking calls
         let waits = members.indices.map { index in
@@ -33,12 +36,26 @@ package enum BlockingWatchdog {
         let story = waits.map { wait in
             "\(wait.thread) waits for \(wait.waitingFor.map { "\($0)" } ?? "?") held by thread \(wait.holder)"
         }.joined(separator: ", ")
+        let scope = callerIsMember ? ViolationScope.effective : memberScope
         var violation = LockValidator.makeViolation(
             .deadlock,
             summary: "\(waits.count) threads blocked on each other's locks: \(story): a deadlock",
-            locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits)
+            locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits,
+            // The caller's own held list, without the lock it waits for (its entry pushed before the wait).
+            awaited: callerIsMember ? members.first?.instance : nil, scope: scope)
+        if !callerIsMember, let first = waits.first {
+            // The monitor found it: the report is the first member's (its thread, held locks and stack).
+            violation = Violation(
+                rule: violation.rule, summary: violation.summary, severity: violation.severity,
+                locks: violation.locks, site: violation.site, thread: first.thread, irql: violation.irql,
+                heldLocks: first.heldLocks, stack: first.stack, occurrences: 1, scope: violation.scope,
+                waits: waits)
+        }
         violation.confirmation = DeadlockConfirmation.confirmation(ofDeadlock: waits)
+        // The inversion its closing thread found before it waited, and whatever else running tests collected.
+        let collected = LockValidator.reportCollectedBeforeRunEnds()
         LockValidator.deliverFatal(violation)
+        LockValidator.printRunEndLines(ending: violation, in: scope, collected: collected)
         ReportWriter.writeConfiguredReport()
         LearnedOrders.writeBack()
         let configured = ConfigurationStore.loaded.configuration.exitCode
@@ -68,6 +85,7 @@ package enum BlockingWatchdog {
         let stack = withUnsafeBytes(of: &member.stack) { frames in
             (0..<depth).map { frames.load(fromByteOffset: $0 * MemoryLayout<UInt>.stride, as: UInt.self) }
         }
+        held = LockWrapperCode.sitesOutside(held, along: stack)
         let how = Int(member.how)
         // In wrapper code (`DispatchQueue.sync`, `NSLock.lock`), the site is its caller on the stack.
         let asked = Site.code(CodeSite(returnAddress: UInt(member.caller)))

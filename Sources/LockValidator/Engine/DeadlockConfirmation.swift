@@ -309,10 +309,12 @@ package enum DeadlockConfirmation {
 
     // MARK: Reporting
 
-    /// At the end of a process in the mode that no deadlock ended: what was steered for, one line.
+    /// At the end of a process in the mode that no deadlock ended: what was steered for, one line; nothing
+    /// when no thread was held back (a process that ran no test, or never came near a predicted order).
     package static func printSummary() {
         guard isOn else { return }
         let (pauses, edges) = state.withLock { ($0.pauses, $0.predicted.count) }
+        guard !pauses.isEmpty else { return }
         let total = pauses.reduce(0) { $0 + $1.milliseconds }
         let budget = Int(pauseNanoseconds / 1_000_000) * Configuration.confirmBudgetPauses
         printToStandardError(
@@ -351,7 +353,10 @@ package enum DeadlockConfirmation {
             return "\(pause.thread) held back \(Int(pause.milliseconds.rounded())) ms holding \"\(held)\""
                 + " before taking \"\(pause.wanted)\"; \(taken)"
         }
-        if steps.isEmpty { steps.append("no thread was held back: the cycle formed in the program's own schedule") }
+        if steps.isEmpty {
+            // Each asked for its second lock after the other had taken it: there was no moment to hold one back.
+            steps.append("no thread was held back: each found the lock it waits for taken already when it asked")
+        }
         for wait in waits {
             let holding = wait.heldLocks.map { "\"\($0.lock.name)\"" }.joined(separator: ", ")
             steps.append(

@@ -153,7 +153,8 @@ import Synchronization
     ///
     /// - Parameter isInterposed: the class is of pthread locks the interposer sees.
     package static func named(_ name: String?, site: Site, isInterposed: Bool = false) -> LockClass {
-        named([(name ?? site.description, site)], isInterposed: isInterposed)[0]
+        // A class's name is its identity (stores, suppressions): an init site names it module-qualified.
+        named([(name ?? site.source?.text ?? site.description, site)], isInterposed: isInterposed)[0]
     }
 
     /// The classes named `names` (made if new), under one hold of the registry: how a store of

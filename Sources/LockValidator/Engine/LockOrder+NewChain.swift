@@ -298,18 +298,18 @@ extension LockOrder {
                 summary: "\(thread.info) is trying to acquire \(newest.lockInfo) while holding \(entry.lockInfo),"
                     + " another lock of the same class, with no nesting level declared; if the order is"
                     + " intended, \(nestingAdvice(for: newest))",
-                locks: [newest.lockInfo, entry.lockInfo], site: newest.acquiredAt)
+                locks: [newest.lockInfo, entry.lockInfo], site: newest.acquiredAt, awaited: newest.instance)
         case .inversion(let entry, let closing, let existing):
             let chain = ([closing.to] + existing.map(\.to)).map { "\"\($0.name)\"" }.joined(separator: " -> ")
             let edges = [closing] + existing
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
-                    + " but the order \(chain) was taken before: \(existing.count + 1) locks in a cycle"
-                    + " that deadlocks when its threads meet",
+                    + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks",
                 locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges,
                 verdict: orders(of: edges).map(verdict(ofCycle:))
-                    ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock))
+                    ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock),
+                awaited: newest.instance)
         }
     }
 

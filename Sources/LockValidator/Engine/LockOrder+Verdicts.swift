@@ -33,12 +33,12 @@ extension LockOrder {
         return ordered ?? .canDeadlock
     }
 
-    /// Whether class `classID` has one lock alive: a gate must be one lock, and a chain taken again under
+    /// Whether class `classID` is one lock: a gate must be one lock, and a chain taken again under
     /// another lock of the gate's class is not validated again (the chain cache keys classes, not locks),
-    /// so a class of many locks is never a gate. (Freed locks are not counted: two threads' first locks of
-    /// one static mutex make an object each, and the loser's is freed at once, never held.)
+    /// so a class that ever had two locks alive at once is never a gate. A gate freed since (the test that
+    /// made it has ended, as every report is read again then) is still one.
     private static func isOneLock(_ classID: UInt32) -> Bool {
-        LockStatisticsArena.liveCount(ofClass: classID) == 1
+        LockStatisticsArena.neverHadTwoAlive(ofClass: classID)
     }
 
     /// Why two edges are never in progress at once by their threads, if they are not: every pair of
@@ -77,8 +77,8 @@ extension LockOrder {
         guard let orders = orders(of: violation.edges) else { return violation }
         var copy = violation
         copy.verdict = verdict(ofCycle: orders)
-        copy.severity =
-            copy.fails(under: ConfigurationStore.loaded.configuration.failOn) ? copy.rule.severity : .warning
+        let configured = ConfigurationStore.loaded.configuration.failOn
+        copy.severity = copy.fails(underItsSettingOr: configured) ? copy.rule.severity : .warning
         return copy
     }
 }

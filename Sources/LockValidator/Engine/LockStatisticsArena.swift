@@ -67,8 +67,9 @@ enum LockStatisticsArena {
         var retired: [UInt32: LockStatisticsBlock.Counts] = [:]
         /// Blocks in use, for tests.
         var live = 0
-        /// Blocks in use by class id (a cycle's gate must be its class's one lock alive).
-        var liveByClass: [UInt32: Int] = [:]
+        /// By class id, its blocks in use and the most ever in use at once (a cycle's gate must be a class
+        /// that never had two locks alive): kept while either is over 1, so a class not here never had two.
+        var aliveByClass: [UInt32: Alive] = [:]
     }
 
     private static let state = InternalLock(State())
@@ -84,7 +85,10 @@ enum LockStatisticsArena {
             let block = LockStatisticsBlock(slots: slots)
             record(of: block).set(instance: instance, classID: classID)
             state.live += 1
-            state.liveByClass[classID, default: 0] += 1
+            var alive = state.aliveByClass[classID] ?? Alive(now: 0, peak: 0)
+            alive.now += 1
+            alive.peak = max(alive.peak, alive.now)
+            state.aliveByClass[classID] = alive
             return block
         }
     }
@@ -123,7 +127,10 @@ enum LockStatisticsArena {
             let record = record(of: block)
             if retiring { state.retired[record.classID, default: LockStatisticsBlock.Counts()].add(block) }
             let classID = record.classID
-            if let count = state.liveByClass[classID] { state.liveByClass[classID] = count > 1 ? count - 1 : nil }
+            if var alive = state.aliveByClass[classID] {
+                alive.now -= 1
+                state.aliveByClass[classID] = alive.peak > 1 ? alive : nil
+            }
             lv_stat_cold_free(block.words)
             record.set(instance: 0, classID: 0)
             record.deviceLevels.pointee.store(0, ordering: .relaxed)
@@ -148,8 +155,19 @@ enum LockStatisticsArena {
         }
     }
 
-    /// How many locks of class `classID` are alive.
-    static func liveCount(ofClass classID: UInt32) -> Int { state.withLock { $0.liveByClass[classID] ?? 0 } }
+    /// A class's locks alive now, and the most alive at once since the first.
+    struct Alive {
+        var now: UInt32
+        var peak: UInt32
+    }
+
+    /// Whether class `classID` never had two locks alive at once. Freed locks count as they were: a gate
+    /// whose test has ended is still the one lock it was. (Two threads' first locks of one static mutex
+    /// make an object each, and the loser's is freed at once: its class counts as two, which only loses
+    /// a gate verdict.)
+    static func neverHadTwoAlive(ofClass classID: UInt32) -> Bool {
+        state.withLock { ($0.aliveByClass[classID]?.peak ?? 0) <= 1 }
+    }
 
     /// Every class's counters, live and freed instances', for the classes ever acquired, by class id.
     static var countsByClass: [UInt32: LockStatisticsBlock.Counts] {

@@ -133,7 +133,8 @@ public enum LockValidator {
     package static func record(
         _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
         site: Site?, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
-        hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil, verdict: CycleVerdict? = nil
+        hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil, verdict: CycleVerdict? = nil,
+        awaited: UInt64? = nil
     ) {
         guard lv_validation_enabled() != 0 else { return }
         ThreadState.current.billingValidator {
@@ -141,23 +142,29 @@ public enum LockValidator {
                 deliver(
                     makeViolation(
                         rule, summary: summary(), locks: locks(), site: site, edges: edges,
-                        usages: usages, hold: hold, waits: waits, stack: stack, verdict: verdict))
+                        usages: usages, hold: hold, waits: waits, stack: stack, verdict: verdict, awaited: awaited))
             }
         }
     }
 
+    /// - Parameters:
+    ///   - awaited: the instance of the lock the thread is acquiring (its entry is pushed before the wait):
+    ///     not shown as held.
+    ///   - scope: the scope it belongs to; the calling code's by default.
     static func makeViolation(
         _ rule: Rule, summary: String, locks: [LockInfo] = [], site: Site?,
         edges: [DependencyEdge] = [], usages: [LockUsage] = [], hold: HoldTime? = nil, waits: [ThreadWait] = [],
-        stack: StackTrace? = nil, verdict: CycleVerdict? = nil
+        stack: StackTrace? = nil, verdict: CycleVerdict? = nil, awaited: UInt64? = nil,
+        scope: ViolationScope? = ViolationScope.effective
     ) -> Violation {
         let thread = ThreadState.current
         let stack = stack ?? .capture()
         var violation = Violation(
             rule: rule, summary: summary, severity: rule.severity, locks: locks,
             site: LockWrapperCode.siteOutside(site, along: stack.addresses), thread: thread.info,
-            irql: thread.irql, heldLocks: thread.heldLockInfos, stack: stack,
-            occurrences: 1, edges: edges, usages: usages, scope: ViolationScope.effective?.name, hold: hold,
+            irql: thread.irql,
+            heldLocks: LockWrapperCode.sitesOutside(thread.heldLockInfos(awaiting: awaited), along: stack.addresses),
+            stack: stack, occurrences: 1, edges: edges, usages: usages, scope: scope?.name, hold: hold,
             waits: waits, verdict: verdict)
         if !violation.fails(under: ConfigurationStore.loaded.configuration.failOn) { violation.severity = .warning }
         return violation
@@ -198,12 +205,9 @@ public enum LockValidator {
     /// For a violation that ends the process: logged (in the process log too, so the report file has
     /// it) and printed in full, whatever the scope.
     static func deliverFatal(_ violation: Violation) {
-        let scope = ViolationScope.effective
-        scope?.log.add(violation)
+        ViolationScope.effective?.log.add(violation)
         globalLog.add(violation)
         printToStandardError(TextReport.render(violation))
-        // A test's own issue, before the process ends under it.
-        scope?.fatalHandler?(violation)
     }
 
     static let globalLog = ViolationLog()
@@ -220,8 +224,14 @@ public enum ReportFormat: Sendable {
 
 extension ThreadState {
     /// The held-lock stack as reports show it, oldest first.
-    package var heldLockInfos: [HeldLockInfo] {
-        (0..<depth).map { index in
+    package var heldLockInfos: [HeldLockInfo] { heldLockInfos(awaiting: nil) }
+
+    /// The held-lock stack as reports show it, oldest first, without the newest entry when it is the
+    /// acquire of `awaited` (an instance) in progress: pushed before the wait, it is not held yet.
+    package func heldLockInfos(awaiting awaited: UInt64?) -> [HeldLockInfo] {
+        var depth = depth
+        if let awaited, depth > 0, held(depth - 1).pointee.instance == awaited { depth -= 1 }
+        return (0..<depth).map { index in
             let entry = held(index).pointee
             return HeldLockInfo(
                 lock: entry.lockInfo, acquiredAt: entry.acquiredAt, irql: IRQL(unchecked: entry.irql),

@@ -19,6 +19,23 @@ package enum LockWrapperCode {
         return stack[(start + 1)...].first { !isWrapper($0) }
     }
 
+    /// Held locks as reports show them: each acquired in wrapper code at its first caller outside it on
+    /// `stack`, the thread's (innermost first). The oldest hold is matched to the outermost frame: two
+    /// nested `DispatchQueue.sync`s acquire at one return address, and each has its own frame.
+    static func sitesOutside(_ held: [HeldLockInfo], along stack: [UInt]) -> [HeldLockInfo] {
+        guard let isWrapper = test.withLock({ $0 }) else { return held }
+        var end = stack.endIndex  // holds newer than the last one matched are inside its frame
+        return held.map { hold in
+            guard case .code(let code) = hold.acquiredAt, let address = code.address, isWrapper(address),
+                let frame = stack[..<end].lastIndex(of: address),
+                let caller = stack[(frame + 1)...].first(where: { !isWrapper($0) })
+            else { return hold }
+            end = frame
+            return HeldLockInfo(
+                lock: hold.lock, acquiredAt: .code(CodeSite(returnAddress: caller)), irql: hold.irql, kind: hold.kind)
+        }
+    }
+
     /// `site` as reports show it: for a code site in wrapper code on `stack`, its first caller outside it.
     static func siteOutside(_ site: Site?, along stack: [UInt]) -> Site? {
         guard case .code(let code)? = site, let address = code.address else { return site }

@@ -145,7 +145,7 @@ package enum SpinWatchdog {
             instance: state.pointee.waiting_instance, holder: state.pointee.waiting_owner,
             lockClass: state.pointee.waiting_class, since: state.pointee.waiting_since_tsc,
             file: state.pointee.waiting_file, line: state.pointee.waiting_line, info: thread.info,
-            heldLocks: thread.heldLockInfos, stack: StackTrace.capture())
+            heldLocks: thread.heldLockInfos(awaiting: state.pointee.waiting_instance), stack: StackTrace.capture())
     }
 
     /// Another thread's wait; its held locks and stack only once it has parked.
@@ -162,7 +162,8 @@ package enum SpinWatchdog {
             guard parked else { return snapshot }
             snapshot.file = state.pointee.waiting_file
             snapshot.line = state.pointee.waiting_line
-            snapshot.heldLocks = ThreadState(pointer: state).heldLockInfos
+            // Not the entry its acquire pushed before it began to spin.
+            snapshot.heldLocks = ThreadState(pointer: state).heldLockInfos(awaiting: snapshot.instance)
             snapshot.stack = StackTrace(
                 addresses: withUnsafeMutablePointer(to: &state.pointee.waiting_stack) { frames in
                     frames.withMemoryRebound(to: UInt.self, capacity: Int(LV_MAX_FRAMES)) { frames in
@@ -211,10 +212,15 @@ package enum SpinWatchdog {
         let verdict = closesCycle ? "a deadlock" : "starvation (the holder is not waiting on this chain)"
         var violation = LockValidator.makeViolation(
             .spinTimeout, summary: "spin wait of \(Int(milliseconds)) ms passed the watchdog: \(story): \(verdict)",
-            locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits)
+            locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits,
+            awaited: waits.first?.waitingFor?.instance)
         // A wait-for cycle is a deadlock: in confirmation mode, confirmed with the pauses that led to it.
         if closesCycle { violation.confirmation = DeadlockConfirmation.confirmation(ofDeadlock: waits) }
+        // The inversion the thread closing the cycle found before it spun, and whatever else running tests
+        // collected: their scopes never end now.
+        let collected = LockValidator.reportCollectedBeforeRunEnds()
         LockValidator.deliverFatal(violation)
+        LockValidator.printRunEndLines(ending: violation, in: ViolationScope.effective, collected: collected)
         ReportWriter.writeConfiguredReport()
         printToStandardError(
             "LockValidator: spin-timeout after \(Int(milliseconds)) ms (LOCKVALIDATOR_SPIN_TIMEOUT_MS="

@@ -38,7 +38,8 @@ enum ThreadRegistry {
             var buffer = [CChar](repeating: 0, count: 32)
             let name =
                 lv_thread_name_of(entry.handle, &buffer, buffer.count) == 0
-                ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+                ? ThreadName.readable(
+                    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) : nil
             return ThreadInfo(serial: serial, osThreadID: entry.osThreadID, name: name)
         } ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil)
     }

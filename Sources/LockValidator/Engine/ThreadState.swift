@@ -283,7 +283,8 @@ package struct ThreadState {
     package var info: ThreadInfo {
         var buffer = [CChar](repeating: 0, count: 32)
         let name: String? = buffer.withUnsafeMutableBufferPointer { buffer in
-            lv_thread_name(buffer.baseAddress, buffer.count) == 0 ? String(cString: buffer.baseAddress!) : nil
+            lv_thread_name(buffer.baseAddress, buffer.count) == 0
+                ? ThreadName.readable(String(cString: buffer.baseAddress!)) : nil
         }
         return ThreadInfo(serial: serial, osThreadID: lv_os_thread_id(), name: name)
     }

@@ -27,9 +27,10 @@ package enum ProcessEnd {
         ReportWriter.writeConfiguredReport()
         LearnedOrders.writeBack()
         DeadlockConfirmation.printSummary()
-        // A cycle that cannot deadlock is a warning under LOCKVALIDATOR_FAIL_ON=can-deadlock.
+        // A cycle that cannot deadlock is a warning under LOCKVALIDATOR_FAIL_ON=can-deadlock, or its
+        // test's own failOn.
         let failOn = ConfigurationStore.loaded.configuration.failOn
-        let violations = LockValidator.globalLog.snapshot.filter { $0.fails(under: failOn) }
+        let violations = LockValidator.globalLog.snapshot.filter { $0.fails(underItsSettingOr: failOn) }
         let configured = ConfigurationStore.loaded.configuration.exitCode
         let explicit = configured ?? defaultExitCode.withLock { $0 }
         let counted: [Violation]

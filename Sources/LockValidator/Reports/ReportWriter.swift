@@ -86,6 +86,11 @@ enum ReportWriter {
     /// `llvm-symbolizer` take a second or more). A shared file that gains a violation is looked up whole.
     static func writeConfiguredReport() {
         guard let configured = ConfigurationStore.loaded.configuration.reportPath else { return }
+        // SwiftPM's listing of the tests (before a filtered `swift test`) runs none: when it found nothing
+        // either, the run's report lists only the processes that tested.
+        if isTestListing && LockValidator.globalLog.snapshot.isEmpty && LockValidator.suppressedLog.snapshot.isEmpty {
+            return
+        }
         let path = ReportPath.resolved(configured)
         let report = currentReportDeferringLookUpsWhenClean()
         // Names and lines are looked up (child processes) before the lock, never while holding it.
@@ -119,6 +124,13 @@ enum ReportWriter {
         case .failure(let error)?: printToStandardError("LockValidator: LOCKVALIDATOR_REPORT: \(error)")
         case .success?: break
         }
+    }
+}
+
+extension ReportWriter {
+    /// Whether this process lists tests rather than running them (`--dump-tests-json`, `--list-tests`).
+    static var isTestListing: Bool {
+        CommandLine.arguments.dropFirst().contains { $0 == "--dump-tests-json" || $0 == "--list-tests" }
     }
 }
 

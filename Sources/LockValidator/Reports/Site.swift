@@ -25,7 +25,7 @@ public enum Site: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// "Module/File.swift:42", or a code site as ``CodeSite/description`` shows it.
+    /// "File.swift:42", or a code site as ``CodeSite/description`` shows it (its file and line, when known).
     public var description: String {
         switch self {
         case .source(let site): return site.description
@@ -94,7 +94,7 @@ extension Site: Codable {
         switch self {
         case .source(let site):
             var container = encoder.singleValueContainer()
-            try container.encode(site.description)
+            try container.encode(site.text)
         case .code(let site):
             var container = encoder.container(keyedBy: CodeSiteKeys.self)
             let location = site.location

@@ -46,6 +46,9 @@ public struct SourceSite: Hashable, Sendable, CustomStringConvertible {
     /// The module, `Module`.
     public var moduleName: String { fileID.split(separator: "/").first.map(String.init) ?? fileID }
 
-    /// "Module/File.swift:42".
-    public var description: String { "\(fileID):\(line)" }
+    /// "File.swift:42", as code sites and Swift Testing show a line: one way in a report.
+    public var description: String { "\(fileName):\(line)" }
+
+    /// "Module/File.swift:42": how report files and stores write it, which ``init(_:)`` reads.
+    public var text: String { "\(fileID):\(line)" }
 }

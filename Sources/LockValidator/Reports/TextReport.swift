@@ -315,9 +315,12 @@ extension ValidationReport {
             text += suppressed.map { "  \($0)\n" }.joined()
         }
         let counts = statistics
-        text +=
-            "\n\(counts.violations) violations (\(counts.occurrences) occurrences), \(counts.suppressed) suppressed;"
-        text += " \(counts.classes) lock classes, \(counts.edges) lock-order edges, \(counts.chains) chains.\n"
+        func counting(_ count: Int, _ noun: String, _ plural: String? = nil) -> String {
+            "\(count) " + (count == 1 ? noun : plural ?? noun + "s")
+        }
+        text += "\n\(counting(counts.violations, "violation")) (\(counting(counts.occurrences, "occurrence"))),"
+        text += " \(counts.suppressed) suppressed; \(counting(counts.classes, "lock class", "lock classes")),"
+        text += " \(counting(counts.edges, "lock-order edge")), \(counting(counts.chains, "chain")).\n"
         for error in config.errors { text += "configuration error: \(error)\n" }
         return text
     }

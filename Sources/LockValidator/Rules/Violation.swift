@@ -38,6 +38,17 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     /// the cycle formed for real, and how.
     public internal(set) var confirmation: CycleConfirmation?
 
+    /// The summary, and that confirmation mode made the cycle form when it did: a test's one line for a
+    /// violation that ended the run.
+    package var summaryWithConfirmation: String {
+        confirmation?.status == .confirmed
+            ? summary + " (confirmed: the cycle formed for real, LOCKVALIDATOR_CONFIRM)" : summary
+    }
+    /// For `lock-order-inversion`: the test's own setting its severity was decided under
+    /// (`.lockValidation(failOn:)`, `LockValidatedTestCase.lockFailOn`), which the exit status and the
+    /// report files keep; nil: `LOCKVALIDATOR_FAIL_ON`'s.
+    public internal(set) var failOn: Configuration.FailOn?
+
     /// For `lock-order-inversion`: the class names around the cycle, starting with the lock being
     /// acquired.
     public var cycle: [String] { edges.isEmpty ? [] : [edges[0].to.name] + edges.dropFirst().map(\.to.name) }
@@ -118,8 +129,9 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         rule: Rule, summary: String, severity: Severity, locks: [LockInfo], site: Site?, thread: ThreadInfo,
         irql: IRQL, heldLocks: [HeldLockInfo], stack: StackTrace, occurrences: Int, edges: [DependencyEdge] = [],
         usages: [LockUsage] = [], scope: String? = nil, hold: HoldTime? = nil, waits: [ThreadWait] = [],
-        verdict: CycleVerdict? = nil, confirmation: CycleConfirmation? = nil
+        verdict: CycleVerdict? = nil, confirmation: CycleConfirmation? = nil, failOn: Configuration.FailOn? = nil
     ) {
+        self.failOn = failOn
         self.verdict = verdict
         self.confirmation = confirmation
         self.hold = hold
@@ -141,7 +153,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
 
     private enum CodingKeys: String, CodingKey {
         case rule, summary, severity, occurrences, thread, irql, locks, site, cycle, edges, usages, heldLocks, stack
-        case scope, hold, waits, verdict, confirmation
+        case scope, hold, waits, verdict, confirmation, failOn
     }
 
     public init(from decoder: any Decoder) throws {
@@ -167,6 +179,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         waits = try container.decodeIfPresent([ThreadWait].self, forKey: .waits) ?? []
         verdict = try container.decodeIfPresent(CycleVerdict.self, forKey: .verdict)
         confirmation = try container.decodeIfPresent(CycleConfirmation.self, forKey: .confirmation)
+        failOn = try container.decodeIfPresent(Configuration.FailOn.self, forKey: .failOn)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -191,6 +204,7 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         if !waits.isEmpty { try container.encode(waits, forKey: .waits) }
         try container.encodeIfPresent(verdict, forKey: .verdict)
         try container.encodeIfPresent(confirmation, forKey: .confirmation)
+        try container.encodeIfPresent(failOn, forKey: .failOn)
     }
 
     /// `recursive-acquire: ...summary... at File.swift:12`.

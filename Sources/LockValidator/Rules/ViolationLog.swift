@@ -19,6 +19,11 @@ final class ViolationLog: Sendable {
                 if entries.list[existing].hold?.acquireStack == nil, violation.hold?.acquireStack != nil {
                     entries.list[existing].hold = violation.hold
                 }
+                // Seen again by a test that fails on it (its own failOn, or none): the entry fails too.
+                if entries.list[existing].failOn != violation.failOn, violation.severity == .error {
+                    entries.list[existing].failOn = violation.failOn
+                    entries.list[existing].severity = violation.severity
+                }
                 return false
             }
             entries.index[violation.key] = entries.list.count

@@ -24,27 +24,41 @@ package final class ViolationScope: Sendable {
     package let parent: ViolationScope?
     /// A budget that holds released in this scope may use instead, when larger than the lock's.
     package let holdBudget: Duration?
-    /// What a test integration does with a violation that ends the process (a deadlock, confirmed or
-    /// not) before it ends: record it as the test's issue now, as no `tearDown` or scope end will come.
-    package let onFatal: (@Sendable (Violation) -> Void)?
+    /// A test framework's words for a run that ends inside this scope (a deadlock): lines in its own
+    /// failure format, for a CI log reader, since the test itself never gets to report.
+    package let runEndLines: RunEndLines?
+    /// Rules whose violations the scope's owner lets pass (a test's allowed rules, an expectation's rule):
+    /// not reported for it when the run ends inside it.
+    package let allowedRules: Set<Rule>
     let log = ViolationLog()
     /// Set by ``end()``; taken with each violation received, so that none is added after the last read.
     private let ended = InternalLock(false)
 
+    /// The lines a test framework prints for `violations` (each an issue of its test) when a violation
+    /// ends the run: `ending` (a `deadlock`, a `spin-timeout`) when it was found in this scope, else nil.
+    package typealias RunEndLines = @Sendable (_ violations: [Violation], _ ending: Violation?) -> [String]
+
     /// A scope inside the current one (if any).
     package init(
-        name: String, disposition: Disposition, holdBudget: Duration? = nil,
-        onFatal: (@Sendable (Violation) -> Void)? = nil
+        name: String, disposition: Disposition, holdBudget: Duration? = nil, allowedRules: Set<Rule> = [],
+        runEndLines: RunEndLines? = nil
     ) {
         self.name = name
+        self.allowedRules = allowedRules
         self.disposition = disposition
         self.holdBudget = holdBudget
-        self.onFatal = onFatal
+        self.runEndLines = runEndLines
         parent = ViolationScope.effective
+        // A forwarding scope (a routine's, entered often) passes its violations on at once: not kept.
+        if disposition == .collect { Self.open.withLock { $0.append(self) } }
     }
 
-    /// The innermost handler of a violation that ends the process, from this scope out.
-    var fatalHandler: (@Sendable (Violation) -> Void)? { onFatal ?? parent?.fatalHandler }
+    /// Collecting scopes not ended yet, oldest first: what they collected is still unreported, and a
+    /// deadlock that ends the process reports it (`LockValidator.reportCollectedBeforeRunEnds`).
+    private static let open = InternalLock<[ViolationScope]>([])
+
+    /// The collecting scopes not ended yet, oldest first.
+    static var openScopes: [ViolationScope] { open.withLock { $0 } }
 
     /// The violations received so far, in the order found.
     package var violations: [Violation] { log.snapshot }
@@ -54,6 +68,7 @@ package final class ViolationScope: Sendable {
     @discardableResult
     package func end() -> [Violation] {
         ended.withLock { $0 = true }
+        if disposition == .collect { Self.open.withLock { $0.removeAll { $0 === self } } }
         return log.snapshot
     }
 
@@ -128,6 +143,6 @@ extension Violation {
         Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread, irql: irql,
             heldLocks: heldLocks, stack: stack, occurrences: occurrences, edges: edges, usages: usages, scope: scope,
-            hold: hold, waits: waits)
+            hold: hold, waits: waits, verdict: verdict, confirmation: confirmation, failOn: failOn)
     }
 }

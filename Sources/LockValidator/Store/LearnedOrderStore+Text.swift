@@ -407,7 +407,7 @@ extension LearnedOrderStore {
     /// A site's field: a source site as written, a code site's parts separated by U+001F, each escaped.
     private static func text(_ site: Site) -> String {
         switch site {
-        case .source(let source): return escaped(source.description)
+        case .source(let source): return escaped(source.text)
         case .code(let code):
             let location = code.location
             let parts = [

@@ -27,6 +27,9 @@ typedef struct lv_deadlock_member {
     uint32_t parked;          ///< 1 once it stopped for good (its held stack and `stack` can be read)
     int32_t stack_depth;      ///< frames in `stack`
     void *stack[LV_MAX_FRAMES];  ///< its stack while it waits
+    /// For a wait the validator did not find on the waiting thread (a Dispatch `sync`): the scope the
+    /// waiting code ran in (a token of lv_scope_capture, kept by the interposer), or NULL.
+    void *scope;
 } lv_deadlock_member;
 
 #endif

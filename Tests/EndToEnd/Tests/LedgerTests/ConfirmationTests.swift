@@ -1,5 +1,5 @@
 // Confirmation mode (LOCKVALIDATOR_CONFIRM=on) inside each test integration: an inversion whose second
-// round the mode steers into a real deadlock, which ends the test process; the test's issue says the
+// round the mode steers into a real deadlock, which ends the test process; the test's run-end line says the
 // cycle was confirmed. Run only with the mode on (EndToEndTests runs each alone); without it they pass.
 import Foundation
 import LockValidator
