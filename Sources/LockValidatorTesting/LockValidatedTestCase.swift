@@ -42,7 +42,8 @@ open class LockValidatedTestCase: XCTestCase {
         let issues = violations + (ending.map { [$0] } ?? [])
         var lines = issues.map { violation in
             let place = violation.sourceLocation(fallback: nil)
-            return "\(place.path):\(place.line): error: \(test) : \(violation.rule.rawValue) - \(violation.summary)"
+            return "\(place.path):\(place.line): error: \(test) : \(violation.rule.rawValue) -"
+                + " \(violation.summaryWithConfirmation)"
         }
         lines.append(
             "Test Case '\(test)' failed (LockValidator ended the run"

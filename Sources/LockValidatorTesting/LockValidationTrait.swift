@@ -63,7 +63,7 @@ public struct LockValidationTrait: TestTrait, SuiteTrait, TestScoping {
             let fails = violation.fails(under: failOn)
             let kind = fails ? "✘ Test \(test) recorded an issue" : "⚠ Test \(test) recorded a warning"
             return "\(kind) at \(place.fileName):\(place.line):\(place.column): \(violation.rule.rawValue):"
-                + " \(violation.summary)"
+                + " \(violation.summaryWithConfirmation)"
         }
         let count = "\(issues.count) issue\(issues.count == 1 ? "" : "s")"
         if let ending {

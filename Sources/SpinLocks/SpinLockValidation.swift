@@ -187,6 +187,8 @@ struct SpinLockValidation: ~Copyable {
                 if !lock.raw.lockIfFree() { _ = lock.spin(on: thread, at: site) }
                 return
             }
+            // Confirmation mode: held back before the order is taken, as a pthread lock is.
+            lock.validation.tracking.pauseBeforeWaitIfPredicted { lock.raw.isLocked }
             let action = lock.validation.tracking.acquire(
                 kind, nesting: nesting, lockObject: Unmanaged.passUnretained(lock).toOpaque(), on: thread, at: site)
             guard action != .skip else { return }
@@ -205,6 +207,7 @@ struct SpinLockValidation: ~Copyable {
                 _ = lock.takeQueued(node, on: thread, at: site)
                 return
             }
+            lock.validation.tracking.pauseBeforeWaitIfPredicted { lock.raw.isLocked }
             let action = lock.validation.tracking.acquire(
                 .queued, nesting: nesting, queueNode: UnsafeMutableRawPointer(node),
                 lockObject: Unmanaged.passUnretained(lock).toOpaque(), on: thread, at: site)

@@ -268,6 +268,45 @@ import Testing
         #expect(check.status == 1, "\(check.output)")
     }
 
+    /// A read hold waits for no other reader: an order learned from one stays one when loaded (issue 33).
+    /// Before the store kept the flag, the second run below made a readers node that copied the learned
+    /// RW.A -> RW.B as if from a write hold, and reported a cycle the first run rightly did not.
+    @Test func readHoldsOfLearnedOrdersStayReadHolds() throws {
+        let directory = try Self.scratchDirectory("store-rw")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = ["LOCKVALIDATOR_GRAPH": directory + "/"]
+        func run(_ arguments: [String]) throws -> PthreadInterpositionTests.Run {
+            try PthreadInterpositionTests.run("named-rw-order", arguments, environment: store)
+        }
+        // rwlock-write-then-read across processes: RW.A is only ever read-locked, so nothing deadlocks.
+        for arguments in [["r:RW.A", "w:RW.B"], ["w:RW.B", "r:RW.A"], ["r:RW.A", "w:RW.B"], ["w:RW.B", "r:RW.A"]] {
+            let clean = try run(arguments)
+            #expect(clean.status == 0 && clean.rules.isEmpty, "\(arguments): \(clean.error)")
+        }
+        let path = LearnedOrderStore.file(for: directory + "/")
+        let kept = try LearnedOrderStore.load(from: path).orders.filter { $0.edge.from == "RW.A" }
+        #expect(kept.map { "\($0.edge.to) \($0.edge.heldShared == true)" } == ["RW.B true"], "\(kept)")
+        // Read–read both ways: no writer, no cycle, in any run.
+        for arguments in [["r:RR.A", "r:RR.B"], ["r:RR.B", "r:RR.A"], ["r:RR.A", "r:RR.B"]] {
+            let clean = try run(arguments)
+            #expect(clean.status == 0 && clean.rules.isEmpty, "\(arguments): \(clean.error)")
+        }
+        // Once a run takes RW.A -> RW.B from a write hold, the order is a write hold's: a recursive read of
+        // RW.A under RW.B then waits for that writer, a true positive.
+        let writer = try run(["w:RW.A", "w:RW.B"])
+        #expect(writer.status == 0 && writer.rules.isEmpty, "\(writer.error)")
+        let afterWriter = try run(["w:RW.B", "r:RW.A"])
+        #expect(afterWriter.status == 66, "\(afterWriter.error)")
+        #expect(afterWriter.rules.contains(.lockOrderInversion))
+        // The true positive: a writer of RW.A meets the learned read hold of RW.A around RW.B.
+        let inversion = try run(["w:RW.B", "w:RW.A"])
+        #expect(inversion.status == 66, "\(inversion.error)")
+        let cycle = try #require(inversion.report?.violations.first { $0.rule == .lockOrderInversion })
+        #expect(Set(cycle.cycle) == ["RW.A", "RW.B"])
+        let learned = try #require(cycle.edges.first { $0.process != nil })
+        #expect(learned.from.name == "RW.A" && learned.heldShared == nil, "taken from a write hold since")
+    }
+
     @Test func aResetKeepsTheLearnedOrders() throws {
         let directory = try Self.scratchDirectory("reset")
         defer { try? FileManager.default.removeItem(atPath: directory) }

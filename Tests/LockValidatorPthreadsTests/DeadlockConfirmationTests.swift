@@ -62,13 +62,40 @@ import Testing
 
     @Test func aGateLockedCycleStaysPredictedAndTheRunEndsAfterItsPauses() throws {
         let run = try PthreadInterpositionTests.run(
-            "confirm-abba-gated", environment: ["LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "200"])
+            "confirm-abba-gated", environment: ["LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "1000"])
         #expect(run.rules == [.lockOrderInversion])
         #expect(run.scenarioResult == 0)
         #expect(Self.inversion(run)?.confirmation?.status == .predicted)
-        // Round 1 holds each thread back once (the gate keeps the other out), each pause its full bound.
-        #expect(run.error.contains("threads held back 2 times"))
-        #expect(run.error.contains("(at most 4000 ms); no cycle formed: the cycles stay predicted"))
+        // Round 1: thread 0 held back before the gate until thread 1 (200 ms later) is held back holding
+        // the gate and its first lock; then each thread once at its order, the gate keeping the other
+        // out, each pause its full bound.
+        #expect(run.error.contains("threads held back 3 times"), "\(run.error)")
+        #expect(run.error.contains("(at most 20000 ms); no cycle formed: the cycles stay predicted"))
+    }
+
+    /// Thread 1 takes its order under the gate, then again without it: holding thread 0 back at its
+    /// order would keep the gate from thread 1; it is held back before the gate instead (issue 33).
+    @Test func aCycleClosedOnlyOutsideTheGateIsConfirmedByAPauseBeforeTheGate() throws {
+        let directory = NSTemporaryDirectory() + "confirm-gate-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let learning = try PthreadInterpositionTests.run(
+            "confirm-abba-gate-sometimes", environment: ["LOCKVALIDATOR_GRAPH": directory])
+        #expect(learning.rules == [.lockOrderInversion], "\(learning.error)")
+        // Each pause that matters ends when the other thread arrives, 200 ms later: a long bound.
+        let run = try PthreadInterpositionTests.run(
+            "confirm-abba-gate-sometimes",
+            environment: [
+                "LOCKVALIDATOR_GRAPH": directory, "LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "3000",
+            ])
+        #expect(run.status == 66)
+        let deadlock = try #require(Self.deadlock(run), "no deadlock: \(run.error)")
+        let confirmation = try #require(deadlock.confirmation)
+        #expect(confirmation.status == .confirmed)
+        let steps = confirmation.interleaving
+        #expect(steps.first?.contains("a lock that leads into the cycle") == true, "\(steps)")
+        #expect(steps.contains { $0.contains("held back") && $0.contains("meanwhile thread") }, "\(steps)")
+        #expect(steps.suffix(2).allSatisfy { $0.contains(" waits for ") }, "\(steps)")
     }
 
     @Test func aCycleTheStoreLearnedIsConfirmedInTheNextRun() throws {

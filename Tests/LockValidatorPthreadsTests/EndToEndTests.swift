@@ -22,7 +22,7 @@ import Testing
     }
 
     /// Runs the package's test binary (`arguments` select Swift Testing), with a report file.
-    static func run(_ arguments: [String]) throws -> Run {
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Run {
         let binary = package.appendingPathComponent(".build/debug/EndToEndPackageTests.xctest")
         try #require(
             FileManager.default.isExecutableFile(atPath: binary.path),
@@ -34,6 +34,7 @@ import Testing
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
         environment["LOCKVALIDATOR_REPORT"] = reportPath
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
@@ -235,5 +236,36 @@ import Testing
             #expect(results?.compactMap { $0["level"] as? String } == ["warning"], "\(arguments)")
             #expect(report.html().contains("<span class=\"rule warning\">lock-order-inversion"), "\(arguments)")
         }
+    }
+
+    /// Confirmation mode in each test integration (ConfirmationTests.swift there): the deadlock it makes
+    /// form ends the test process, and the test's issue, recorded before the end, says it was confirmed.
+    /// The run ends inside the test, which never records its issues: the test's run-end line, in its
+    /// framework's format, names the deadlock and says it was confirmed.
+    @Test(arguments: [
+        (
+            ["--testing-library", "swift-testing", "--filter", "confirmsADeadlockUnderTheTrait"],
+            "✘ Test confirmsADeadlockUnderTheTrait() recorded an issue at ConfirmationTests.swift:"
+        ),
+        (
+            ["--testing-library", "swift-testing", "--filter", "confirmsADeadlockItExpectsAsAnInversion"],
+            "✘ Test confirmsADeadlockItExpectsAsAnInversion() recorded an issue at ConfirmationTests.swift:"
+        ),
+        (
+            ["LedgerTests.ConfirmationXCTests/testConfirmsADeadlock"],
+            "error: ConfirmationXCTests.testConfirmsADeadlock : deadlock - "
+        ),
+    ])
+    func confirmationInsideEachIntegrationIsTheTestsIssue(arguments: [String], issue: String) throws {
+        // Each pause ends when the other thread arrives, 200 ms later: a long bound.
+        let run = try Self.run(
+            arguments, environment: ["LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "20000"])
+        #expect(run.reason == .exit && run.status == 66, "\(run.output.suffix(3000))")
+        let lines = run.output.split(separator: "\n").filter { $0.contains(issue) }
+        #expect(
+            lines.contains { $0.contains("(confirmed: the cycle formed for real, LOCKVALIDATOR_CONFIRM)") },
+            "\(lines) in \(run.output.suffix(3000))")
+        let deadlock = run.report?.violations.first { $0.rule == .deadlock }
+        #expect(deadlock?.confirmation?.status == .confirmed)
     }
 }

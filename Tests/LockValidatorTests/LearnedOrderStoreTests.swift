@@ -56,6 +56,38 @@ import Testing
         #expect(orders[0].edge.toAcquiredAt.source?.line == 3 && orders[0].edge.stack != nil)
     }
 
+    @Test func anOrderFromReadHoldsKeepsItsFlagUntilARunTakesItFromAWriteHold() throws {
+        var read = Self.edge("RW.A", "B")
+        read.heldShared = true
+        var store = LearnedOrderStore()
+        store.addRun([read, Self.edge("B", "C")], seen: [])
+        let text = store.text()
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("E\t") }
+        // The flag is an eleventh field on the read hold's line only: other lines are as before it.
+        #expect(lines.map { $0.split(separator: "\t").count } == [12, 11], "\(lines)")
+        var loaded = try LearnedOrderStore(parsing: text, from: "test.graph")
+        #expect(loaded.orders.map { $0.edge.heldShared } == [true, nil])
+        #expect(loaded.text() == text, "written again, byte for byte")
+        // Taken again from read holds: still a read hold's order; from a write hold once: no longer.
+        loaded.addRun([read], seen: [])
+        #expect(loaded.orders.map { $0.edge.heldShared } == [true, nil])
+        loaded.addRun([Self.edge("RW.A", "B")], seen: [])
+        #expect(
+            try LearnedOrderStore(parsing: loaded.text(), from: "t").orders.map { $0.edge.heldShared } == [nil, nil])
+    }
+
+    @Test func anEdgeLineWithoutFlagsOrWithBadFlags() throws {
+        let header = "\(LearnedOrderStore.schemaName)\truns\t1\nC\tA\t-\nC\tB\t-\nT\tApp/A.swift:1\n"
+        // As a store written before the flags: ten numbers, read as an order of write holds.
+        let old = try LearnedOrderStore(parsing: header + "E\t0\t1\t0\t0\t0\t-\t-\t1\t1\t-\nend\t1\n", from: "t")
+        #expect(old.droppedLines.isEmpty && old.orders.map { $0.edge.heldShared } == [nil])
+        let flagged = try LearnedOrderStore(parsing: header + "E\t0\t1\t0\t0\t0\t-\t-\t1\t1\t-\t1\nend\t1\n", from: "t")
+        #expect(flagged.droppedLines.isEmpty && flagged.orders.map { $0.edge.heldShared } == [true])
+        let bad = try LearnedOrderStore(parsing: header + "E\t0\t1\t0\t0\t0\t-\t-\t1\t1\t-\tx\nend\t1\n", from: "t")
+        #expect(
+            bad.orders.isEmpty && bad.droppedLines.contains { $0.contains("malformed edge") }, "\(bad.droppedLines)")
+    }
+
     @Test func pruningDropsOldOrdersAndWhatOnlyTheyNamed() throws {
         var store = LearnedOrderStore()
         store.addRun([Self.edge("Old.A", "Old.B", line: 77, stack: StackTrace(frames: Self.frames))], seen: [])
@@ -87,7 +119,9 @@ import Testing
             + "T\tApp/A.swift:1\nE\t2\t0\t0\t0\t2\t-\t-\t1\t1\t-\n" + edgeLines
             + "\nend\t\(edgeLines.split(separator: "\n").count + 1)\n"
         let read = try LearnedOrderStore(parsing: text, from: "bad.graph")
-        #expect(read.droppedLines.contains(problem.replacingOccurrences(of: "line 5", with: "line 7")), "\(read.droppedLines)")
+        #expect(
+            read.droppedLines.contains(problem.replacingOccurrences(of: "line 5", with: "line 7")),
+            "\(read.droppedLines)")
         #expect(read.orders.first.map { "\($0.edge.from)>\($0.edge.to)" } == "Z>A")
     }
 }
@@ -103,7 +137,8 @@ import Testing
                 LearnedOrderStoreTests.edge("C", "D"),
             ],
             classes: ["A", "B", "C", "D"].map {
-                ValidationReport.ClassDescription(name: $0, site: .source(fileID: "App/\($0).swift", line: 1), irqls: [])
+                ValidationReport.ClassDescription(
+                    name: $0, site: .source(fileID: "App/\($0).swift", line: 1), irqls: [])
             }, seen: [])
         return store
     }
@@ -181,6 +216,8 @@ import Testing
         let file = LearnedOrderStore.file(for: directory + "/runs/ci/")
         #expect(file == directory + "/runs/ci/lockvalidator-graph.txt")
         var isDirectory: ObjCBool = false
-        #expect(FileManager.default.fileExists(atPath: directory + "/runs/ci", isDirectory: &isDirectory) && isDirectory.boolValue)
+        #expect(
+            FileManager.default.fileExists(atPath: directory + "/runs/ci", isDirectory: &isDirectory)
+                && isDirectory.boolValue)
     }
 }

@@ -14,6 +14,10 @@ enum ConfirmationScenarios {
         "confirm-abba-gated": { abba(rounds: 2, gated: true) },
         // One round: the first run of two learns the cycle into a store, the second confirms it.
         "confirm-abba-once": { abba(rounds: 1, gated: false) },
+        // The corpus's abba-gate-sometimes: both orders under the gate, then thread 1's once more without
+        // it, 200 ms later. Prone: thread 0's gated order meets thread 1's ungated one. Learned into a
+        // store by a first run, confirmed by a second.
+        "confirm-abba-gate-sometimes": { abba(rounds: 1, gated: true, ungatedAgain: true) },
     ]
 
     /// Three NSLocks made at fixed init sites: every run of this binary puts them in the same classes,
@@ -25,7 +29,7 @@ enum ConfirmationScenarios {
         return (first, second, gate)
     }
 
-    static func abba(rounds: Int, gated: Bool) -> Int32 {
+    static func abba(rounds: Int, gated: Bool, ungatedAgain: Bool = false) -> Int32 {
         let (first, second, gate) = locks()
         let finished = Atomic<Int>(0)
         concurrently(2) { index in
@@ -40,6 +44,13 @@ enum ConfirmationScenarios {
                 inner.unlock()
                 outer.unlock()
                 if gated { gate.unlock() }
+                if ungatedAgain && index == 1 {
+                    usleep(200_000)
+                    second.lock()
+                    first.lock()
+                    first.unlock()
+                    second.unlock()
+                }
                 finished.add(1, ordering: .releasing)
             }
         }

@@ -650,6 +650,26 @@ let scenarios: [String: () -> Int32] = [
         take(locks[...])
         return 0
     },
+    "named-rw-order": {
+        // `named-rw-order r:A w:B`: pthread reader–writer locks of the classes named A and B, A read-locked
+        // and B write-locked inside it; each argument `r:` (read) or `w:` (write) and a class name.
+        let locks = scenarioArguments.map { argument in
+            (
+                read: argument.hasPrefix("r:"),
+                lock: LockValidator.withLockClass(String(argument.dropFirst(2))) { RWLock() }
+            )
+        }
+        func take(_ rest: ArraySlice<(read: Bool, lock: RWLock)>) {
+            guard let first = rest.first else { return }
+            if first.read {
+                first.lock.read { take(rest.dropFirst()) }
+            } else {
+                first.lock.write { take(rest.dropFirst()) }
+            }
+        }
+        take(locks[...])
+        return 0
+    },
 ]
 
 func makeNodeLock() -> NSLock { NSLock() }

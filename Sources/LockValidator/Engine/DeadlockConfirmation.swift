@@ -29,9 +29,24 @@ import _LockValidatorShims
 /// which no other thread took its lock, so a cycle that cannot form (a gate lock) costs a bounded delay and
 /// stays predicted.
 ///
+/// A gate in front of the cycle: when one thread takes a cycle's order under a lock G (G → A, then
+/// A → B) and the other takes the opposite order without G, holding the first thread back at A → B keeps
+/// G held, and the other thread, which needs G before its own ungated order, cannot come (the corpus's
+/// `abba-gate-sometimes`). So a thread is also held back *before* a lock that leads into a predicted cycle
+/// without being on it (a *gate pause*): until another thread begins a pause on a predicted order (the
+/// other side of the cycle has arrived, holding its first lock), or the bound. As DeadlockFuzzer keeps
+/// one thread running, a thread is not held back at a gate while another is.
+///
+/// Pthread locks are held back by the interposer's hooks (`pthreadWillAcquire`, which also gives back an
+/// acquire its try-first path took); the validator's own spin locks by their waiting acquire's Swift
+/// steps (``LockTracking/pauseBeforeWaitIfPredicted(heldElsewhere:)``), and a spin deadlock the spin
+/// watchdog then reports says *confirmed* too. Neither holds back an outermost acquire (a gate).
+///
 /// The hot paths pay nothing: a chain with a predicted edge is never put in the chain cache in this mode
 /// (``chainHasPredictedEdge(_:)``), so the acquire that could pause always reaches the Swift steps, where
-/// the interposer asks `pauseIfPredicted(before:heldElsewhere:)`.
+/// the interposer asks `pauseIfPredicted(before:heldElsewhere:)`; in this mode an interposed lock takes
+/// no C fast path (``steersEveryAcquire``), so that an outermost acquire, which no chain validates,
+/// reaches them too.
 package enum DeadlockConfirmation {
     /// Whether the mode is on (read once, at first use).
     package static let isOn: Bool = {
@@ -42,13 +57,21 @@ package enum DeadlockConfirmation {
         return on
     }()
 
+    /// Whether the mode is configured: read where locks are made (their C fast path is off in the mode),
+    /// without ``isOn``'s seeding of the graph, which takes the class registry's lock.
+    package static let steersEveryAcquire: Bool = {
+        let configuration = ConfigurationStore.loaded.configuration
+        return configuration.isEnabled && configuration.confirmDeadlocks
+    }()
+
     /// The longest one pause lasts.
     static let pauseNanoseconds = UInt64(ConfigurationStore.loaded.configuration.confirmPauseMilliseconds) * 1_000_000
 
     /// One pause, for the report's interleaving.
     struct Pause {
         let thread: ThreadInfo
-        let held: String
+        /// The first lock of the predicted order; nil for a gate pause (before a lock leading into a cycle).
+        let held: String?
         let wanted: String
         let milliseconds: Double
         /// Whether another thread took `wanted` meanwhile, and which (its serial, 0 when not known yet).
@@ -59,6 +82,9 @@ package enum DeadlockConfirmation {
     private struct State {
         /// Predicted edges, `from << 32 | to`, between base classes (a readers node counts as its class).
         var predicted: Set<UInt64> = []
+        /// The base classes on predicted cycles, and those with an edge into one without being on one.
+        var onCycles: Set<UInt32> = []
+        var gates: Set<UInt32> = []
         /// Pause time granted so far, in nanoseconds.
         var spent: UInt64 = 0
         /// Per predicted edge, its pauses in which no other thread took the lock: past
@@ -75,6 +101,11 @@ package enum DeadlockConfirmation {
     static let fruitlessPausesPerOrder = 3
     /// Whether any edge is predicted: read without the lock on every acquire that asks.
     private static let hasPredictions = Atomic<Bool>(false)
+    /// Threads in a gate pause now, and how many pauses on a predicted order have begun (what ends one).
+    private static let gatePausing = Atomic<Int>(0)
+    private static let orderPausesBegun = Atomic<Int>(0)
+    /// The key of a gate pause's entry in `State.fruitless`: no order has `UInt32.max` as its head.
+    private static func gateKey(_ gate: UInt32) -> UInt64 { UInt64(gate) << 32 | UInt64(UInt32.max) }
 
     // MARK: Predicting (under the graph lock)
 
@@ -85,14 +116,26 @@ package enum DeadlockConfirmation {
     static func predict(fromGraphEdges edges: [(from: UInt32, to: UInt32)]) -> Bool {
         let components = stronglyConnectedComponents(edges)
         var predicted: Set<UInt64> = []
+        var cyclic: Set<Int> = []
+        var onCycles: Set<UInt32> = []
         for (from, to) in edges where components[from] != nil && components[from] == components[to] {
             let tail = baseClass(from)
             let head = baseClass(to)
-            if tail != head { predicted.insert(UInt64(tail) << 32 | UInt64(head)) }
+            guard tail != head else { continue }
+            predicted.insert(UInt64(tail) << 32 | UInt64(head))
+            cyclic.insert(components[from]!)
+            onCycles.formUnion([tail, head])
+        }
+        var gates: Set<UInt32> = []
+        for (from, to) in edges where components[from] != components[to] && cyclic.contains(components[to] ?? -1) {
+            gates.insert(baseClass(from))
         }
         let grew = state.withLock { state in
             let before = state.predicted.count
             state.predicted.formUnion(predicted)
+            state.onCycles.formUnion(onCycles)
+            state.gates.formUnion(gates)
+            state.gates.subtract(state.onCycles)
             return state.predicted.count > before
         }
         if grew { hasPredictions.store(true, ordering: .releasing) }
@@ -170,37 +213,58 @@ package enum DeadlockConfirmation {
 
     // MARK: Pausing (the acquiring thread, no validator lock held)
 
-    /// The held lock that makes an acquire of `lock` an edge of a predicted cycle, when the thread would
-    /// be paused before it: a lock no other thread holds (`heldElsewhere`), with pause time left.
+    /// Where an acquire would be held back.
+    package enum PausePoint {
+        /// Before the second lock of a predicted order, holding its first (`held`).
+        case order(held: lv_held_lock)
+        /// Before a lock that leads into a predicted cycle without being on one.
+        case gate
+    }
+
+    /// Why an acquire of `lock` would be held back, if it would: holding the first lock of a predicted
+    /// order whose second is `lock`, or before a gate of a predicted cycle while no other thread is held
+    /// back at one; a lock no other thread holds (`heldElsewhere`), with pause time left.
     package static func heldLockToPauseFor(
         before lock: borrowing LockTracking, heldElsewhere: @autoclosure () -> Bool
-    ) -> lv_held_lock? {
+    ) -> PausePoint? {
         guard isOn, hasPredictions.load(ordering: .acquiring), !heldElsewhere() else { return nil }
         let thread = ThreadState.current
         let depth = thread.depth
-        guard depth > 0 else { return nil }
         let target = lock.lockClass.id
         let notHolds = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED
-        return state.withLock { state -> lv_held_lock? in
+        return state.withLock { state -> PausePoint? in
             guard state.spent < pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses) else { return nil }
             for index in thread.contextStart..<depth {
                 let entry = thread.held(index).pointee
                 if entry.has(notHolds) || entry.lock_class == target { continue }
                 let edge = UInt64(entry.lock_class) << 32 | UInt64(target)
                 if state.predicted.contains(edge) && state.fruitless[edge, default: 0] < fruitlessPausesPerOrder {
-                    return entry
+                    return .order(held: entry)
                 }
+            }
+            if state.gates.contains(target), state.fruitless[gateKey(target), default: 0] < fruitlessPausesPerOrder,
+                gatePausing.load(ordering: .relaxed) == 0
+            {
+                return .gate
             }
             return nil
         }
     }
 
-    /// Holds the calling thread back before it waits for `lock`, when that closes an edge of a predicted
-    /// cycle: until another thread holds `lock` (`heldElsewhere`), or the pause's bound. Returns whether it
-    /// paused.
+    /// Holds the calling thread back before it waits for `lock`: holding the first lock of a predicted
+    /// order, until another thread holds `lock` (`heldElsewhere`); before a gate, until another thread
+    /// begins such a pause; or the pause's bound. Returns whether it paused.
     @discardableResult
     package static func pauseIfPredicted(before lock: borrowing LockTracking, heldElsewhere: () -> Bool) -> Bool {
-        guard let held = heldLockToPauseFor(before: lock, heldElsewhere: heldElsewhere()) else { return false }
+        guard let point = heldLockToPauseFor(before: lock, heldElsewhere: heldElsewhere()) else { return false }
+        var isGate = false
+        if case .gate = point {
+            // One thread at a time at a gate: the others run, so that the other side of a cycle can come.
+            guard gatePausing.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
+            else { return false }
+            isGate = true
+        }
+        defer { if isGate { gatePausing.store(0, ordering: .releasing) } }
         let granted = state.withLock { state -> UInt64 in
             let budget = pauseNanoseconds * UInt64(Configuration.confirmBudgetPauses)
             let granted = min(pauseNanoseconds, budget - min(state.spent, budget))
@@ -210,19 +274,27 @@ package enum DeadlockConfirmation {
         guard granted > 0 else { return false }
         let thread = ThreadState.current
         let started = lv_monotonic_ns()
+        let pausesBefore = orderPausesBegun.wrappingAdd(isGate ? 0 : 1, ordering: .acquiringAndReleasing).newValue
         var taken = false
+        // Validator code: the pause's sleeps are not the program's blocking calls (under a spin lock).
+        lv_enter_validator()
+        defer { lv_leave_validator() }
         while lv_monotonic_ns() - started < granted {
-            if heldElsewhere() {
+            if isGate ? orderPausesBegun.load(ordering: .acquiring) != pausesBefore : heldElsewhere() {
                 taken = true
                 break
             }
             usleep(1_000)
         }
         // Who took it, by the validator's owner word (0 while the holder's acquire is not recorded yet).
-        let takenBy = taken ? lock.ownerSerial : 0
+        let takenBy = taken && !isGate ? lock.ownerSerial : 0
         let elapsed = lv_monotonic_ns() - started
-        let edge = UInt64(held.lock_class) << 32 | UInt64(lock.lockClass.id)
-        let heldName = LockClass.withID(held.lock_class)?.name ?? "class \(held.lock_class)"
+        var key = gateKey(lock.lockClass.id)
+        var heldName: String?
+        if case .order(let held) = point {
+            key = UInt64(held.lock_class) << 32 | UInt64(lock.lockClass.id)
+            heldName = LockClass.withID(held.lock_class)?.name ?? "class \(held.lock_class)"
+        }
         let pause = Pause(
             thread: thread.info, held: heldName, wanted: lock.lockClass.name,
             milliseconds: Double(elapsed) / 1e6, taken: taken, takenBy: takenBy)
@@ -230,7 +302,7 @@ package enum DeadlockConfirmation {
             // Time not used goes back to the budget.
             state.spent -= granted - min(granted, elapsed)
             state.pauses.append(pause)
-            if !taken { state.fruitless[edge, default: 0] += 1 }
+            if !taken { state.fruitless[key, default: 0] += 1 }
         }
         return true
     }
@@ -239,7 +311,7 @@ package enum DeadlockConfirmation {
 
     /// At the end of a process in the mode that no deadlock ended: what was steered for, one line; nothing
     /// when no thread was held back (a process that ran no test, or never came near a predicted order).
-    static func printSummary() {
+    package static func printSummary() {
         guard isOn else { return }
         let (pauses, edges) = state.withLock { ($0.pauses, $0.predicted.count) }
         guard !pauses.isEmpty else { return }
@@ -259,9 +331,16 @@ package enum DeadlockConfirmation {
         let serials = Set(waits.map(\.thread.serial))
         let pauses = state.withLock { state -> [Pause] in
             state.deadlocks.append(names)
-            return state.pauses.filter { serials.contains($0.thread.serial) && names.contains($0.wanted) }
+            return state.pauses.filter {
+                serials.contains($0.thread.serial) && (names.contains($0.wanted) || $0.held == nil)
+            }
         }
         var steps = pauses.map { pause in
+            guard let held = pause.held else {
+                let woken = pause.taken ? "until another thread was held back on the cycle" : "for its whole bound"
+                return "\(pause.thread) held back \(Int(pause.milliseconds.rounded())) ms before taking"
+                    + " \"\(pause.wanted)\", a lock that leads into the cycle, \(woken)"
+            }
             // A pause ends when the lock itself says it is held, often before the taker's acquire is
             // recorded: the deadlock's wait for that lock names its holder.
             let takenBy =
@@ -271,7 +350,7 @@ package enum DeadlockConfirmation {
                 !pause.taken
                 ? "no thread took \"\(pause.wanted)\" meanwhile"
                 : "meanwhile \(takenBy != 0 ? "thread \(takenBy)" : "another thread") took \"\(pause.wanted)\""
-            return "\(pause.thread) held back \(Int(pause.milliseconds.rounded())) ms holding \"\(pause.held)\""
+            return "\(pause.thread) held back \(Int(pause.milliseconds.rounded())) ms holding \"\(held)\""
                 + " before taking \"\(pause.wanted)\"; \(taken)"
         }
         if steps.isEmpty {

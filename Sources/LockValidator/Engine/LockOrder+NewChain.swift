@@ -29,7 +29,9 @@ extension LockOrder {
                 guard !ChainCache.contains(key) else { return }  // validated by another thread meanwhile
                 checkPrevsAdd(&chain, in: &state)
                 publishPrefetchLayout(state.graph.prefetchLayout)
-                if DeadlockConfirmation.isOn {
+                // Not `isOn`, whose first read takes this lock to seed the graph: a front end that never
+                // asked it before (a spin lock's, an annotated lock's) would wait for itself here.
+                if DeadlockConfirmation.steersEveryAcquire {
                     // A new cycle is predicted at once, and the chains cached before that may hold its
                     // edges: they are validated again, and one with a predicted edge is never cached, so
                     // that its acquires reach the Swift steps that may pause them.

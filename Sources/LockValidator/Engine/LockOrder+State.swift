@@ -169,7 +169,9 @@ extension LockOrder {
                     thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
                     stack: order.stack == none ? 0 : stackBase + order.stack,
                     origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process),
-                    irql: order.irql, heldShared: false)
+                    irql: order.irql, heldShared: order.heldShared)
+                // A read hold's order stays one: a recursive-readers node made later copies no such edge.
+                if order.heldShared { heldForReading.insert(from) }
                 _ = insertEdge(from: from, to: to, record: record)
             }
         }
@@ -294,7 +296,18 @@ extension LockOrder {
                 irql: record.irql,
                 thread: threads[record.thread] ?? ThreadInfo(serial: record.thread, osThreadID: 0, name: nil),
                 stack: stack,
-                process: record.origin == 0 ? nil : origins[Int(record.origin) - 1])
+                process: record.origin == 0 ? nil : origins[Int(record.origin) - 1],
+                heldShared: takenOnlyFromReadHolds(from: from, to: to, record))
+        }
+
+        /// Whether every sighting of `from → to` held `from` for reading. The record keeps the first
+        /// sighting; a write hold of the same order since is kept for the class's recursive-readers node
+        /// (`writeHoldsOfReadEdges` until the node exists, then the node's own edge).
+        func takenOnlyFromReadHolds(from: UInt32, to: UInt32, _ record: EdgeRecord) -> Bool {
+            guard record.heldShared else { return false }
+            if writeHoldsOfReadEdges[from]?[to] != nil { return false }
+            if let readers = readersNodes[from], graph.edgeNumber(from: readers, to: to) != nil { return false }
+            return true
         }
 
         /// The edges a report shows: the orders this process took, but not the copies that leave

@@ -88,8 +88,10 @@ package struct LockTracking: ~Copyable {
     package func fastPathState(nesting: Int) -> lv_annotated_fast {
         let owner = withUnsafePointer(to: owner) { UnsafeMutableRawPointer(mutating: $0) }
         let levels = withUnsafePointer(to: lockClass.levelsUsed) { UnsafeRawPointer($0) }
+        // Confirmation mode steers acquires in the Swift steps: its locks take none of C's fast path.
         let eligible =
             policy.contains(.annotated) && policy.contains(.sleeps) && nesting == 0 && !lockClass.isOverflow
+            && !DeadlockConfirmation.steersEveryAcquire
         return lv_annotated_fast(
             instance: instance, class_id: lockClass.id, eligible: eligible ? 1 : 0,
             chain_key_alone: lockClass.chainKeyAlone, owner: owner.assumingMemoryBound(to: UInt32.self),
@@ -216,6 +218,15 @@ package struct LockTracking: ~Copyable {
         noteIRQLUsage(on: thread, at: site)
         if taken { acquired(thread.held(thread.depth - 1), on: thread, waited: false) }
         return .lock
+    }
+
+    /// Confirmation mode, in a front end's waiting acquire before its `acquire` step and its wait: holds
+    /// the thread back when this closes an order of a predicted cycle, until `heldElsewhere` (another
+    /// thread holds the lock) or the pause's bound. Only on the Swift steps, which an acquire with a
+    /// predicted order always takes in the mode (its chain is never cached).
+    package func pauseBeforeWaitIfPredicted(heldElsewhere: () -> Bool) {
+        guard _slowPath(DeadlockConfirmation.steersEveryAcquire) else { return }
+        DeadlockConfirmation.pauseIfPredicted(before: self, heldElsewhere: heldElsewhere)
     }
 
     /// Step 2: an acquire of a lock the thread holds (at `heldAt` on its held stack; nil when only the owner

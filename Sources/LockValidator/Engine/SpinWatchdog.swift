@@ -210,10 +210,12 @@ package enum SpinWatchdog {
         }.joined(separator: ", ")
         let milliseconds = (TSCClock.nanoseconds(waitedCycles) / 1e6).rounded()
         let verdict = closesCycle ? "a deadlock" : "starvation (the holder is not waiting on this chain)"
-        let violation = LockValidator.makeViolation(
+        var violation = LockValidator.makeViolation(
             .spinTimeout, summary: "spin wait of \(Int(milliseconds)) ms passed the watchdog: \(story): \(verdict)",
             locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits,
             awaited: waits.first?.waitingFor?.instance)
+        // A wait-for cycle is a deadlock: in confirmation mode, confirmed with the pauses that led to it.
+        if closesCycle { violation.confirmation = DeadlockConfirmation.confirmation(ofDeadlock: waits) }
         // The inversion the thread closing the cycle found before it spun, and whatever else running tests
         // collected: their scopes never end now.
         let collected = LockValidator.reportCollectedBeforeRunEnds()

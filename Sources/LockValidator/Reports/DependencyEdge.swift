@@ -16,10 +16,14 @@ public struct DependencyEdge: Hashable, Sendable, Codable, CustomStringConvertib
     public let stack: StackTrace
     /// For an edge another process learned (a learned-order store, a merged report): that process.
     public let process: ValidationReport.ProcessDescription?
+    /// True when `from` was held for reading every time this order was taken (nil: held for writing, or
+    /// not known): a read hold waits for no other reader, which the read rules need across processes too.
+    public let heldShared: Bool?
 
     package init(
         from: LockInfo, to: LockInfo, fromAcquiredAt: Site, toAcquiredAt: Site, irql: IRQL,
-        thread: ThreadInfo, stack: StackTrace, process: ValidationReport.ProcessDescription? = nil
+        thread: ThreadInfo, stack: StackTrace, process: ValidationReport.ProcessDescription? = nil,
+        heldShared: Bool = false
     ) {
         self.from = from
         self.to = to
@@ -29,6 +33,7 @@ public struct DependencyEdge: Hashable, Sendable, Codable, CustomStringConvertib
         self.thread = thread
         self.stack = stack
         self.process = process
+        self.heldShared = heldShared ? true : nil
     }
 
     /// `"A" -> "B"`.

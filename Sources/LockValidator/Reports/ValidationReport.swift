@@ -245,10 +245,14 @@ public struct ValidationReport: Sendable, Codable {
         /// The process that learned the edge, in a merged report or a learned-order store; nil in a single
         /// process's report (its ``ValidationReport/process``).
         public var process: ProcessDescription?
+        /// True when `from` was held for reading every time this order was taken; nil otherwise (and in
+        /// reports written before it was kept), so that the read rules hold across processes.
+        public var heldShared: Bool?
 
         public init(
             from: String, to: String, fromAcquiredAt: Site, toAcquiredAt: Site, irql: IRQL,
-            thread: ThreadInfo? = nil, stack: StackTrace? = nil, process: ProcessDescription? = nil
+            thread: ThreadInfo? = nil, stack: StackTrace? = nil, process: ProcessDescription? = nil,
+            heldShared: Bool = false
         ) {
             self.from = from
             self.to = to
@@ -258,13 +262,14 @@ public struct ValidationReport: Sendable, Codable {
             self.thread = thread
             self.stack = stack
             self.process = process
+            self.heldShared = heldShared ? true : nil
         }
 
         public init(_ edge: DependencyEdge) {
             self.init(
                 from: edge.from.name, to: edge.to.name, fromAcquiredAt: edge.fromAcquiredAt,
                 toAcquiredAt: edge.toAcquiredAt, irql: edge.irql, thread: edge.thread, stack: edge.stack,
-                process: edge.process)
+                process: edge.process, heldShared: edge.heldShared == true)
         }
     }
 

@@ -37,6 +37,13 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     /// For `lock-order-inversion` and `deadlock` in confirmation mode (`LOCKVALIDATOR_CONFIRM`): whether
     /// the cycle formed for real, and how.
     public internal(set) var confirmation: CycleConfirmation?
+
+    /// The summary, and that confirmation mode made the cycle form when it did: a test's one line for a
+    /// violation that ended the run.
+    package var summaryWithConfirmation: String {
+        confirmation?.status == .confirmed
+            ? summary + " (confirmed: the cycle formed for real, LOCKVALIDATOR_CONFIRM)" : summary
+    }
     /// For `lock-order-inversion`: the test's own setting its severity was decided under
     /// (`.lockValidation(failOn:)`, `LockValidatedTestCase.lockFailOn`), which the exit status and the
     /// report files keep; nil: `LOCKVALIDATOR_FAIL_ON`'s.

@@ -9,12 +9,14 @@ extension LearnedOrderStore {
     ///
     /// A site is `Module/File.swift:42`, or a code site `@<module>␟0x<address>␟<function>␟<offset>␟<file>␟<line>␟<column>`.
     ///     H	<serial>,<thread id>,<name>
-    ///     E	<from>	<to>	<held since>	<acquired at>	<IRQL>	<stack>	<process>	<first run>	<last run>	<thread>
+    ///     E	<from>	<to>	<held since>	<acquired at>	<IRQL>	<stack>	<process>	<first run>	<last run>	<thread>	[<flags>]
     ///     end	<edge count>
     ///
     /// Processes (P), stacks (S), classes (C), sites (T) and threads (H) are numbered in the order listed,
     /// and an edge names them by number, so that an edge line is numbers only; `-` is "none". Tabs,
-    /// newlines and backslashes inside a field are escaped.
+    /// newlines and backslashes inside a field are escaped. An edge's flags are written only when not 0
+    /// (1: its first class was held for reading every time), so that a line without them, as every store
+    /// written before them has, reads as it did.
     public func text() -> String { String(decoding: encoded(), as: UTF8.self) }
 
     /// ``text()`` as UTF-8 bytes.
@@ -45,8 +47,8 @@ extension LearnedOrderStore {
     /// The E lines: numbers only, written digit by digit into one buffer, so that 100,000 of them take
     /// milliseconds.
     private static func edgeLines(_ orders: [NumberedOrder]) -> [UInt8] {
-        // At most "E", ten fields of a tab and ten digits, and a newline.
-        [UInt8](unsafeUninitializedCapacity: orders.count * 112) { buffer, count in
+        // At most "E", eleven fields of a tab and ten digits, and a newline.
+        [UInt8](unsafeUninitializedCapacity: orders.count * 123) { buffer, count in
             var at = 0
             func number(_ value: UInt32) {
                 buffer[at] = 9
@@ -82,12 +84,16 @@ extension LearnedOrderStore {
                 number(order.firstRun)
                 number(order.lastRun)
                 number(order.thread)
+                if order.heldShared { number(flagHeldShared) }
                 buffer[at] = 10
                 at += 1
             }
             count = at
         }
     }
+
+    /// The flag of an E line's order whose first class was held for reading every time.
+    static let flagHeldShared: UInt32 = 1
 
     /// Reads the store file at `path`. What a crash or a cut-off write left malformed is dropped, and said
     /// in ``droppedLines``; the rest is kept.
@@ -148,7 +154,8 @@ extension LearnedOrderStore {
         var lostSites = Set<Int>()
         var dropped: [String] = []
         func drop(_ problem: String) { dropped.append("line \(lines.number): \(problem)") }
-        /// Adds the order of an edge line's ten numbers (`none` for "-"), checked against the tables.
+        /// Adds the order of an edge line's ten numbers (`none` for "-") and its flags, checked against the
+        /// tables.
         func addEdge(_ numbers: [UInt32]) {
             func row(_ at: Int, of count: Int, optional: Bool = false) -> UInt32? {
                 numbers[at] == NumberedOrder.none
@@ -160,7 +167,7 @@ extension LearnedOrderStore {
                 let stack = row(5, of: stacks.count, optional: true),
                 let process = row(6, of: processes.count, optional: true),
                 let firstRun = row(7, of: Int(NumberedOrder.none)), let lastRun = row(8, of: Int(NumberedOrder.none)),
-                let thread = row(9, of: threads.count, optional: true)
+                let thread = row(9, of: threads.count, optional: true), numbers[10] != NumberedOrder.none
             else { return drop("malformed edge") }
             guard !lostClasses.contains(Int(from)) && !lostClasses.contains(Int(to)) else {
                 return drop("an order between classes whose lines were dropped")
@@ -168,12 +175,13 @@ extension LearnedOrderStore {
             let order = NumberedOrder(
                 from: from, to: to, fromSite: lostSites.contains(Int(fromSite)) ? toSite : fromSite,
                 toSite: lostSites.contains(Int(toSite)) ? fromSite : toSite, stack: stack, process: process,
-                thread: thread, firstRun: firstRun, lastRun: lastRun, irql: irql)
+                thread: thread, firstRun: firstRun, lastRun: lastRun, irql: irql,
+                heldShared: numbers[10] & Self.flagHeldShared != 0)
             guard !lostSites.contains(Int(order.fromSite)) else { return drop("an order whose sites were dropped") }
             numberedOrders.append(order)
         }
         let placeholderSite = Site.source(SourceSite(literalFileID: "?/?", line: 1))
-        var edge = [UInt32](repeating: 0, count: 10)
+        var edge = [UInt32](repeating: 0, count: 11)
         while true {
             // Edge lines, nearly all of a store, are read straight from the bytes.
             if !ended && edge.withUnsafeMutableBufferPointer({ lines.edge($0) }) {
@@ -187,7 +195,7 @@ extension LearnedOrderStore {
             }
             switch fields.first {
             case UInt8(ascii: "E"):
-                drop("malformed edge")  // not ten numbers, or it would have been read above
+                drop("malformed edge")  // not ten or eleven numbers, or it would have been read above
             case UInt8(ascii: "T"):
                 if fields.count == 2, let site = Self.site(fields.string(1)) {
                     sites.append(site)
@@ -345,13 +353,16 @@ extension LearnedOrderStore {
             }
         }
 
-        /// Reads an edge line, `E` and ten tab-separated numbers (`none` for "-"), into `numbers`; false,
-        /// reading nothing, for any other line.
+        /// Reads an edge line, `E` and ten tab-separated numbers (`none` for "-") and optional flags (0 when
+        /// missing), into `numbers`; false, reading nothing, for any other line.
         mutating func edge(_ numbers: UnsafeMutableBufferPointer<UInt32>) -> Bool {
             var at = position
             guard at < bytes.count, bytes[at] == UInt8(ascii: "E") else { return false }
             at += 1
+            numbers[numbers.count - 1] = 0
             for field in numbers.indices {
+                // The last field, the flags, may be missing.
+                if field == numbers.count - 1 && (at == bytes.count || bytes[at] == 10) { break }
                 guard at + 1 < bytes.count, bytes[at] == 9 else { return false }
                 at += 1
                 if bytes[at] == UInt8(ascii: "-") {

@@ -49,6 +49,8 @@ public struct LearnedOrderStore: Sendable {
         var firstRun: UInt32
         var lastRun: UInt32
         var irql: IRQL
+        /// Its first class was held for reading every time a run took it (the E line's optional flags).
+        var heldShared = false
 
         var pair: UInt64 { UInt64(from) << 32 | UInt64(to) }
     }
@@ -84,7 +86,7 @@ public struct LearnedOrderStore: Sendable {
                 from: classes[Int(order.from)].name, to: classes[Int(order.to)].name,
                 fromAcquiredAt: sites[Int(order.fromSite)], toAcquiredAt: sites[Int(order.toSite)], irql: order.irql,
                 thread: row(threads, order.thread), stack: row(stacks, order.stack),
-                process: row(processes, order.process))
+                process: row(processes, order.process), heldShared: order.heldShared)
             return Order(edge: edge, firstRun: Int(order.firstRun), lastRun: Int(order.lastRun))
         }
     }
@@ -126,6 +128,8 @@ public struct LearnedOrderStore: Sendable {
         let to = number(edge.to, site: classSites[edge.to] ?? nil)
         if let at = index!.orders[UInt64(from) << 32 | UInt64(to)] {
             numberedOrders[at].lastRun = max(numberedOrders[at].lastRun, UInt32(lastRun))
+            // The weaker evidence: one run that took it from a write hold makes it a write hold's order.
+            if edge.heldShared != true { numberedOrders[at].heldShared = false }
             return
         }
         let order = NumberedOrder(
@@ -133,7 +137,7 @@ public struct LearnedOrderStore: Sendable {
             toSite: number(edge.toAcquiredAt, in: \.sites, \.sites), stack: number(edge.stack),
             process: number(edge.process, in: \.processes, \.processes),
             thread: number(edge.thread, in: \.threads, \.threads), firstRun: UInt32(firstRun),
-            lastRun: UInt32(lastRun), irql: edge.irql)
+            lastRun: UInt32(lastRun), irql: edge.irql, heldShared: edge.heldShared == true)
         index!.orders[order.pair] = numberedOrders.count
         numberedOrders.append(order)
     }

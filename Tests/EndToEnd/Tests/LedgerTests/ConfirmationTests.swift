@@ -1,0 +1,83 @@
+// Confirmation mode (LOCKVALIDATOR_CONFIRM=on) inside each test integration: an inversion whose second
+// round the mode steers into a real deadlock, which ends the test process; the test's run-end line says the
+// cycle was confirmed. Run only with the mode on (EndToEndTests runs each alone); without it they pass.
+import Foundation
+import LockValidator
+import LockValidatorTesting
+import Synchronization
+import Testing
+import XCTest
+
+let confirming = ProcessInfo.processInfo.environment["LOCKVALIDATOR_CONFIRM"] == "on"
+
+/// Two NSLocks per test, made at their own lines in an init (a property's initial value is placed at the
+/// caller; a type named for locks would be taken for lock-wrapper code): one class each.
+final class TraitConfirmPair: Sendable {
+    let first: NSLock
+    let second: NSLock
+
+    init() {
+        first = NSLock()
+        second = NSLock()
+    }
+}
+
+final class ExpectingConfirmPair: Sendable {
+    let first: NSLock
+    let second: NSLock
+
+    init() {
+        first = NSLock()
+        second = NSLock()
+    }
+}
+
+final class XCTestConfirmPair: Sendable {
+    let first: NSLock
+    let second: NSLock
+
+    init() {
+        first = NSLock()
+        second = NSLock()
+    }
+}
+
+/// Two threads take `first` then `second` and `second` then `first`, thread 1 200 ms after thread 0, in
+/// two rounds, both threads finishing a round before either starts the next: a plain run never has them
+/// meet. Round 0 predicts the cycle; in round 1 the mode holds thread 0 back holding `first` until
+/// thread 1 takes `second`, and the cycle forms.
+func abbaTwice(_ first: NSLock, _ second: NSLock) {
+    let finished = Atomic<Int>(0)
+    concurrently(2) { index in
+        for round in 0..<2 {
+            while finished.load(ordering: .acquiring) < 2 * round { usleep(1_000) }
+            if index == 1 { usleep(200_000) }
+            let (outer, inner) = index == 0 ? (first, second) : (second, first)
+            outer.lock()
+            inner.lock()
+            inner.unlock()
+            outer.unlock()
+            finished.add(1, ordering: .releasing)
+        }
+    }
+}
+
+@Suite(.lockValidation) struct ConfirmationTests {
+    @Test(.enabled(if: confirming)) func confirmsADeadlockUnderTheTrait() {
+        let locks = TraitConfirmPair()
+        abbaTwice(locks.first, locks.second)
+    }
+
+    @Test(.enabled(if: confirming)) func confirmsADeadlockItExpectsAsAnInversion() {
+        let locks = ExpectingConfirmPair()
+        expectLockViolation(.lockOrderInversion) { abbaTwice(locks.first, locks.second) }
+    }
+}
+
+final class ConfirmationXCTests: LockValidatedTestCase {
+    func testConfirmsADeadlock() {
+        guard confirming else { return }
+        let locks = XCTestConfirmPair()
+        abbaTwice(locks.first, locks.second)
+    }
+}
