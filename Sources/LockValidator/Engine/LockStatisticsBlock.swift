@@ -100,9 +100,10 @@ struct LockStatisticsBlock {
     }
 
     /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs the
-    /// instance, not only its class). In the arena's record: read on a device-level acquire only.
-    @usableFromInline var deviceLevels: UInt32 {
-        LockStatisticsArena.record(of: self).deviceLevels.pointee.load(ordering: .relaxed)
+    /// instance, not only its class). In the arena's record: read on a device-level acquire only, found
+    /// inline (no call, which made the acquire's fast path spill registers around it at every IRQL).
+    @inlinable var deviceLevels: UInt32 {
+        LockStatisticsArena.deviceLevelsWord(of: slots).pointee.load(ordering: .relaxed)
     }
 
     /// Sets `bits` in ``deviceLevels`` atomically (any thread); returns them before.
