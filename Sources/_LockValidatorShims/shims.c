@@ -55,13 +55,18 @@ void lv_stat_move_short_buckets(uint64_t *slots) {
     }
 }
 
+/// A long hold's first count, which makes the cold slots: apart, so that the common case needs no frame.
+__attribute__((noinline)) static void record_first_long_hold(uint64_t *slots, int bucket) {
+    lv_stat_add(lv_stat_cold(slots), bucket, 1);
+}
+
 void lv_stat_record_long_hold(uint64_t *slots, int width) {
     if (width >= LV_STAT_FIRST_SHORT_BUCKET) {
-        // Cold slots made already (every long hold after the first): no call. A debug build compiles
-        // this without optimisation, where each call is a frame.
-        uint64_t *cold = (uint64_t *)__atomic_load_n(&slots[LV_STAT_COLD], __ATOMIC_ACQUIRE);
-        if (__builtin_expect(cold == NULL, 0)) cold = lv_stat_cold(slots);
+        // Cold slots made already (every long hold after the first): no call, no frame. A debug build
+        // compiles this without optimisation, where each call is a frame.
         int bucket = LV_STAT_FIRST_BUCKET + (width < LV_STAT_BUCKETS - 1 ? width : LV_STAT_BUCKETS - 1);
+        uint64_t *cold = (uint64_t *)__atomic_load_n(&slots[LV_STAT_COLD], __ATOMIC_ACQUIRE);
+        if (__builtin_expect(cold == NULL, 0)) return record_first_long_hold(slots, bucket);
         __atomic_store_n(&cold[bucket], __atomic_load_n(&cold[bucket], __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
         return;
     }
