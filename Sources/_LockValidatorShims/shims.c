@@ -76,7 +76,7 @@ void lv_stat_record_long_hold(uint64_t *slots, int width) {
     if (count >> 31) lv_stat_move_short_buckets(slots);
 }
 
-uint64_t lv_hold_budget_cycles_value = 0;
+uint64_t lv_hold_budget_cycles_value = UINT64_MAX;
 uint64_t lv_snapshot_refresh_cycles_value = UINT64_MAX;
 uint64_t lv_spin_timeout_cycles_value = UINT64_MAX;
 
