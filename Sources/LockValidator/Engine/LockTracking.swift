@@ -132,7 +132,8 @@ package struct LockTracking: ~Copyable {
             _fastPath(
                 lv_validation_enabled() != 0 && !isOwned(by: thread) && thread.depth < Int(LV_MAX_HELD)
                     && kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) != 0 && isKnownUsage(at: thread.irql)
-                    && (previousChainKey == 0 || isTry || ChainCache.contains(key)))
+                    // A try (rare) tested last: the common cases branch once, with no flag kept.
+                    && (previousChainKey == 0 || ChainCache.contains(key) || isTry))
         else { return false }
         thread.pushHeldUnchecked(
             instance: instance, classID: lockClass.id, kind: kind.rawValue, flags: flags, nesting: 0,
