@@ -131,7 +131,9 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
                                                                        lv_thread_state *thread,
                                                                        uintptr_t return_address) {
     uint32_t depth = thread->depth;
-    if (!lock->eligible || thread->serial == 0 || thread->irql != 0 || depth >= LV_MAX_HELD) return 0;
+    // Each its own expected-false branch: as one condition, the compiler computed the last two as flags.
+    if (!lock->eligible || thread->serial == 0) return 0;
+    if (__builtin_expect(thread->irql != 0, 0) || __builtin_expect(depth >= LV_MAX_HELD, 0)) return 0;
     if ((__atomic_load_n(lock->levels_used, __ATOMIC_RELAXED) & 1) == 0) return 0;
     // blocking-while-held (a spin lock held) and an acquire of a lock held already are the Swift steps'.
     for (uint32_t index = 0; index < depth; index++) {
