@@ -154,21 +154,28 @@ struct LockStatisticsBlock {
             // their frames, C's one call.
             lv_stat_record_hold(UnsafeMutableRawPointer(slots).assumingMemoryBound(to: UInt64.self), cycles)
         #else
-            add(cycles, to: .holdTotal)
-            raise(.holdMax, to: cycles)
-            let short = (64 - Self.firstShortBucket) &- cycles.leadingZeroBitCount  // the bucket's index - 5
-            if _fastPath(UInt(bitPattern: short) < UInt(Self.shortBucketCount)) {
-                let field = shortBuckets + short
-                let count = field.pointee.load(ordering: .relaxed) &+ 1
-                field.pointee.store(count, ordering: .relaxed)
-                // Once a short bucket reaches 2^31 they all move to the full ones, so that none can wrap.
-                if _slowPath(count >> 31 != 0) { moveShortBuckets() }
-                return
-            }
-            // A call, not the cold slots' few lines inline: with them, SpinLock's release was no longer
-            // inlined (the pair rose from 215 to 256 instructions).
-            lv_stat_record_long_hold(words, Int32(truncatingIfNeeded: 64 &- cycles.leadingZeroBitCount))
+            recordHoldInSwift(cycles: cycles)
         #endif
+    }
+
+    /// ``recordHold(cycles:)`` as an optimised build runs it; apart, so that the tests (a debug build) check
+    /// it against C's.
+    @inlinable @inline(__always)
+    func recordHoldInSwift(cycles: UInt64) {
+        add(cycles, to: .holdTotal)
+        raise(.holdMax, to: cycles)
+        let short = (64 - Self.firstShortBucket) &- cycles.leadingZeroBitCount  // the bucket's index - 5
+        if _fastPath(UInt(bitPattern: short) < UInt(Self.shortBucketCount)) {
+            let field = shortBuckets + short
+            let count = field.pointee.load(ordering: .relaxed) &+ 1
+            field.pointee.store(count, ordering: .relaxed)
+            // Once a short bucket reaches 2^31 they all move to the full ones, so that none can wrap.
+            if _slowPath(count >> 31 != 0) { moveShortBuckets() }
+            return
+        }
+        // A call, not the cold slots' few lines inline: with them, SpinLock's release was no longer
+        // inlined (the pair rose from 215 to 256 instructions).
+        lv_stat_record_long_hold(words, Int32(truncatingIfNeeded: 64 &- cycles.leadingZeroBitCount))
     }
 
     @usableFromInline
