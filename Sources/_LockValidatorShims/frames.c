@@ -57,7 +57,8 @@ static int prologue_keeps_frame_pointer(const unsigned char *code) {
     return code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5;
 }
 
-static int decide_verdict(uintptr_t address) {
+// Out of line: its libunwind context is a 2 KB frame, which a walk's every cached frame paid for.
+__attribute__((noinline)) static int decide_verdict(uintptr_t address) {
     unw_context_t context;
     unw_cursor_t cursor;
     unw_proc_info_t info;
@@ -165,7 +166,10 @@ __attribute__((noinline)) int lv_backtrace(void **buffer, int capacity) {
         const uintptr_t *next = (const uintptr_t *)frame[0];
         int sane = next > frame && (uintptr_t)next - (uintptr_t)frame < LV_MAX_FRAME_BYTES
             && ((uintptr_t)next & 7) == 0;
-        if (!sane || lv_keeps_frame_pointer(return_address) != 1) {
+        // The cache probed inline, a call only for an address not decided yet.
+        int keeps = sane ? cached_verdict(return_address) : 0;
+        if (keeps < 0) keeps = lv_keeps_frame_pointer(return_address);
+        if (keeps != 1) {
             if (count < capacity) count += unwind_on(return_address, frame, buffer + count, capacity - count);
             break;
         }

@@ -55,19 +55,28 @@ void lv_stat_move_short_buckets(uint64_t *slots) {
     }
 }
 
-void lv_stat_record_long_hold(uint64_t *slots, int width) {
-    if (width < LV_STAT_FIRST_SHORT_BUCKET) {
-        uint32_t *first = (uint32_t *)&slots[LV_STAT_SHORT_BUCKETS];
-        uint32_t count = __atomic_load_n(first, __ATOMIC_RELAXED) + 1;
-        __atomic_store_n(first, count, __ATOMIC_RELAXED);
-        if (count >> 31) lv_stat_move_short_buckets(slots);
-        return;
-    }
-    lv_stat_add(lv_stat_cold(slots), LV_STAT_FIRST_BUCKET + (width < LV_STAT_BUCKETS - 1 ? width : LV_STAT_BUCKETS - 1),
-                1);
+/// A long hold's first count, which makes the cold slots: apart, so that the common case needs no frame.
+__attribute__((noinline)) static void record_first_long_hold(uint64_t *slots, int bucket) {
+    lv_stat_add(lv_stat_cold(slots), bucket, 1);
 }
 
-uint64_t lv_hold_budget_cycles_value = 0;
+void lv_stat_record_long_hold(uint64_t *slots, int width) {
+    if (width >= LV_STAT_FIRST_SHORT_BUCKET) {
+        // Cold slots made already (every long hold after the first): no call, no frame. A debug build
+        // compiles this without optimisation, where each call is a frame.
+        int bucket = LV_STAT_FIRST_BUCKET + (width < LV_STAT_BUCKETS - 1 ? width : LV_STAT_BUCKETS - 1);
+        uint64_t *cold = (uint64_t *)__atomic_load_n(&slots[LV_STAT_COLD], __ATOMIC_ACQUIRE);
+        if (__builtin_expect(cold == NULL, 0)) return record_first_long_hold(slots, bucket);
+        __atomic_store_n(&cold[bucket], __atomic_load_n(&cold[bucket], __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+        return;
+    }
+    uint32_t *first = (uint32_t *)&slots[LV_STAT_SHORT_BUCKETS];
+    uint32_t count = __atomic_load_n(first, __ATOMIC_RELAXED) + 1;
+    __atomic_store_n(first, count, __ATOMIC_RELAXED);
+    if (count >> 31) lv_stat_move_short_buckets(slots);
+}
+
+uint64_t lv_hold_budget_cycles_value = UINT64_MAX;
 uint64_t lv_snapshot_refresh_cycles_value = UINT64_MAX;
 uint64_t lv_spin_timeout_cycles_value = UINT64_MAX;
 

@@ -8,14 +8,15 @@ import _LockValidatorShims
 /// ones once one reaches 2^31, before any can wrap; what an uncontended acquire and release write is one
 /// line, and an instance never contended nor held long has no cold slots.
 @Suite struct LockStatisticsBlockTests {
-    @Test func holdsLandInTheirLog2Bucket() {
+    /// `recordHold` as this build runs it, and the Swift an optimised build runs.
+    @Test(arguments: [false, true]) func holdsLandInTheirLog2Bucket(inSwift: Bool) {
         let block = LockStatisticsBlock.allocate()
         defer { block.deallocate() }
         var expected = [UInt64](repeating: 0, count: LockStatisticsBlock.bucketCount)
         for shift in 0..<50 {
             for extra in [UInt64(0), 1] {
                 let cycles = (UInt64(1) << UInt64(shift)) &+ extra &- 1  // 2^k - 1 and 2^k
-                block.recordHold(cycles: cycles)
+                if inSwift { block.recordHoldInSwift(cycles: cycles) } else { block.recordHold(cycles: cycles) }
                 // Under 16 cycles: counted as 16, in the first short bucket.
                 let bucket = max(64 - cycles.leadingZeroBitCount, LockStatisticsBlock.firstShortBucket)
                 expected[min(bucket, LockStatisticsBlock.bucketCount - 1)] += 1
@@ -45,8 +46,9 @@ import _LockValidatorShims
         #expect(block.hasNoHolds)
     }
 
-    /// The interposer's fast path counts a hold in C (`lv_stat_record_hold`): every slot as Swift's would,
-    /// a move of the short buckets and holds outside them included.
+    /// The interposer's fast path, and `recordHold` in a debug build, count a hold in C
+    /// (`lv_stat_record_hold`): every slot as Swift's (an optimised build's `recordHold`) would, a move of the
+    /// short buckets and holds outside them included.
     @Test func cCountsAHoldAsSwiftDoes() {
         let swift = LockStatisticsBlock.allocate()
         let c = LockStatisticsBlock.allocate()
@@ -58,7 +60,7 @@ import _LockValidatorShims
         for block in [swift, c] { (block.shortBuckets + 2).pointee.store(1 << 31 - 2, ordering: .relaxed) }
         for shift in 0..<64 {
             for cycles in [(UInt64(1) << UInt64(shift)) &- 1, UInt64(1) << UInt64(shift), UInt64(3) << UInt64(shift)] {
-                swift.recordHold(cycles: cycles)
+                swift.recordHoldInSwift(cycles: cycles)
                 lv_stat_record_hold(c.words, cycles)
             }
         }

@@ -16,13 +16,15 @@ import _LockValidatorShims
 /// The arena, not each class, knows the live instances: a report adds them up by class in one pass, and
 /// a freed instance's counters are folded into its class's totals here. Allocation and freeing take the
 /// arena's lock (a lock's creation and destruction, not its use).
+@usableFromInline
 enum LockStatisticsArena {
-    static let chunkBytes = 1 << 16
+    // Computed, not stored: the acquire's fast path, inlined into other modules, reads them.
+    @inlinable static var chunkBytes: Int { 1 << 16 }
     /// Records start after a line of nothing (the chunk's start is the base of the address arithmetic),
     /// 16 bytes each; blocks start on the line after the last record.
-    static let recordsOffset = 64
+    @inlinable static var recordsOffset: Int { 64 }
     static let blocksPerChunk = 818
-    static let blocksOffset = 13_184
+    @inlinable static var blocksOffset: Int { 13_184 }
 
     /// A block's record: two words, the instance serial (0 while the block is free) and the class id in
     /// the low half of the second, the device levels in its high half.
@@ -44,11 +46,23 @@ enum LockStatisticsArena {
     }
 
     /// The record of `block`.
-    static func record(of block: LockStatisticsBlock) -> Record {
-        let address = UInt(bitPattern: block.slots)
+    static func record(of block: LockStatisticsBlock) -> Record { Record(words: recordWords(of: block.slots)) }
+
+    /// The words of the record of the block at `slots`.
+    @inlinable @inline(__always)
+    static func recordWords(of slots: UnsafeMutablePointer<Atomic<UInt64>>) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        let address = UInt(bitPattern: slots)
         let chunk = address & ~UInt(chunkBytes - 1)
-        let index = (address - chunk - UInt(blocksOffset)) / 64
-        return Record(words: UnsafeMutablePointer(bitPattern: chunk + UInt(recordsOffset) + index * 16)!)
+        let index = (address &- chunk &- UInt(blocksOffset)) / 64
+        return UnsafeMutablePointer(bitPattern: chunk &+ UInt(recordsOffset) &+ index &* 16)!
+    }
+
+    /// The device levels of the block at `slots`: the high half of its record's second word.
+    @inlinable @inline(__always)
+    static func deviceLevelsWord(of slots: UnsafeMutablePointer<Atomic<UInt64>>)
+        -> UnsafeMutablePointer<Atomic<UInt32>>
+    {
+        UnsafeMutableRawPointer(recordWords(of: slots) + 1).advanced(by: 4).assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 
     private static func block(_ index: Int, in chunk: UnsafeMutableRawPointer) -> LockStatisticsBlock {

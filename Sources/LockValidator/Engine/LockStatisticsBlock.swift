@@ -100,9 +100,10 @@ struct LockStatisticsBlock {
     }
 
     /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs the
-    /// instance, not only its class). In the arena's record: read on a device-level acquire only.
-    @usableFromInline var deviceLevels: UInt32 {
-        LockStatisticsArena.record(of: self).deviceLevels.pointee.load(ordering: .relaxed)
+    /// instance, not only its class). In the arena's record: read on a device-level acquire only, found
+    /// inline (no call, which made the acquire's fast path spill registers around it at every IRQL).
+    @inlinable var deviceLevels: UInt32 {
+        LockStatisticsArena.deviceLevelsWord(of: slots).pointee.load(ordering: .relaxed)
     }
 
     /// Sets `bits` in ``deviceLevels`` atomically (any thread); returns them before.
@@ -144,10 +145,23 @@ struct LockStatisticsBlock {
     }
 
     /// Counts one completed hold; C's `lv_stat_record_hold` (the interposer's fast path) is the same. Not a
-    /// call of C's: with it inlined here, the optimiser stopped inlining SpinLock's release (the pair's
-    /// instructions rose from 213 to 244).
+    /// call of C's in an optimised build: with it inlined here, the optimiser stopped inlining SpinLock's
+    /// release (the pair's instructions rose from 213 to 244).
     @inlinable @inline(__always)
     func recordHold(cycles: UInt64) {
+        #if DEBUG
+            // Unoptimised (what `swift test` builds for a dependency), the Swift below is a dozen calls and
+            // their frames, C's one call.
+            lv_stat_record_hold(UnsafeMutableRawPointer(slots).assumingMemoryBound(to: UInt64.self), cycles)
+        #else
+            recordHoldInSwift(cycles: cycles)
+        #endif
+    }
+
+    /// ``recordHold(cycles:)`` as an optimised build runs it; apart, so that the tests (a debug build) check
+    /// it against C's.
+    @inlinable @inline(__always)
+    func recordHoldInSwift(cycles: UInt64) {
         add(cycles, to: .holdTotal)
         raise(.holdMax, to: cycles)
         let short = (64 - Self.firstShortBucket) &- cycles.leadingZeroBitCount  // the bucket's index - 5
@@ -159,7 +173,9 @@ struct LockStatisticsBlock {
             if _slowPath(count >> 31 != 0) { moveShortBuckets() }
             return
         }
-        lv_stat_record_long_hold(words, Int32(64 - cycles.leadingZeroBitCount))
+        // A call, not the cold slots' few lines inline: with them, SpinLock's release was no longer
+        // inlined (the pair rose from 215 to 256 instructions).
+        lv_stat_record_long_hold(words, Int32(truncatingIfNeeded: 64 &- cycles.leadingZeroBitCount))
     }
 
     @usableFromInline

@@ -19,13 +19,14 @@ extension LockTracking {
         else { return false }
         let top = thread.held(depth - 1)
         let held = heldCycles(of: top, releasedAt: released, on: thread)
+        // Never 0: no budget is UInt64.max.
         let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
         guard
             _fastPath(
                 top.pointee.instance == instance
                     && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL | LV_HELD_TRACED) == 0
                     && top.pointee.irql == thread.irql.rawValue && top.pointee.kind == kind.rawValue
-                    && top.pointee.queue_node == queueNode && (budget == 0 || held <= budget))
+                    && top.pointee.queue_node == queueNode && held <= budget)
         else { return false }
         thread.pop(kind: kind.rawValue)
         owner.store(0, ordering: .relaxed)

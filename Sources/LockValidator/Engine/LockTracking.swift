@@ -110,7 +110,7 @@ package struct LockTracking: ~Copyable {
 
     // MARK: lock_acquire: the fast path
 
-    /// An acquire (at nesting level 0) that teaches the validator nothing: a lock used before with this
+    /// A spin lock's acquire (at nesting level 0) that teaches the validator nothing: a lock used before with this
     /// kind of routine at this IRQL, in a chain of held classes validated before. Pushes the held entry,
     /// extends the chain key and returns true; returns false, having changed nothing, when any step of
     /// ``acquire(_:trylock:read:nesting:queueNode:lockObject:on:at:)`` has work to do, or the checks are off.
@@ -134,11 +134,14 @@ package struct LockTracking: ~Copyable {
             _fastPath(
                 lv_validation_enabled() != 0 && !isOwned(by: thread) && thread.depth < Int(LV_MAX_HELD)
                     && kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) != 0 && isKnownUsage(at: thread.irql)
-                    && (previousChainKey == 0 || isTry || ChainCache.contains(key)))
+                    // A try (rare) tested last: the common cases branch once, with no flag kept.
+                    && (previousChainKey == 0 || ChainCache.contains(key) || isTry))
         else { return false }
+        // A spin lock's hold (the only front end that calls this): no second look at the kind.
         thread.pushHeldUnchecked(
             instance: instance, classID: lockClass.id, kind: kind.rawValue, flags: flags, nesting: 0,
-            queueNode: queueNode, site: site, previousChainKey: previousChainKey, lockObject: lockObject)
+            queueNode: queueNode, site: site, previousChainKey: previousChainKey, lockObject: lockObject,
+            spinHold: true)
         thread.chainKey = key
         return true
     }

@@ -101,16 +101,18 @@ package struct ThreadState {
         }
         return pushHeldUnchecked(
             instance: instance, classID: classID, kind: kind, flags: flags, nesting: nesting, queueNode: queueNode,
-            site: site, previousChainKey: previousChainKey, lockObject: lockObject)
+            site: site, previousChainKey: previousChainKey, lockObject: lockObject,
+            spinHold: kind != AcquireKind.annotated.rawValue)
     }
 
     /// ``pushHeld(instance:classID:kind:flags:nesting:queueNode:site:previousChainKey:lockObject:)`` when the
-    /// caller has checked that the stack has room.
+    /// caller has checked that the stack has room; `spinHold` says whether the kind is a spin lock's (not
+    /// `.annotated`), which a spin lock's caller knows without reading the kind again.
     @inlinable @inline(__always) @discardableResult
     package func pushHeldUnchecked(
         instance: UInt64, classID: UInt32, kind: UInt8, flags: UInt8, nesting: UInt8,
         queueNode: UnsafeMutableRawPointer?, site: CallSite, previousChainKey: UInt64,
-        lockObject: UnsafeMutableRawPointer?
+        lockObject: UnsafeMutableRawPointer?, spinHold: Bool
     ) -> UnsafeMutablePointer<lv_held_lock> {
         let state = pointer
         let depth = Int(state.pointee.depth)
@@ -130,7 +132,7 @@ package struct ThreadState {
         // A slot above the stack may still count as carrying its own snapshot: this hold begins under
         // the thread's.
         if state.pointee.snapshot_own_below > UInt16(depth) { state.pointee.snapshot_own_below = UInt16(depth) }
-        if kind != AcquireKind.annotated.rawValue { state.pointee.spin_holds &+= 1 }
+        if spinHold { state.pointee.spin_holds &+= 1 }
         state.pointee.depth = UInt16(truncatingIfNeeded: depth &+ 1)
         return entry
     }

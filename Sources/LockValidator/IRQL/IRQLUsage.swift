@@ -31,6 +31,9 @@ enum IRQLUsage {
             func number<Value: Hashable>(_ value: Value, _ values: inout [Value], _ numbers: inout [Value: UInt32])
                 -> UInt32
             {
+                // The newest few first, by comparison: a program's first holds at an IRQL come from a few
+                // sites, threads and stacks, and comparing them is cheaper than hashing a stack or a name.
+                for index in values.indices.suffix(4).reversed() where values[index] == value { return UInt32(index) }
                 if let known = numbers[value] { return known }
                 values.append(value)
                 numbers[value] = UInt32(values.count - 1)

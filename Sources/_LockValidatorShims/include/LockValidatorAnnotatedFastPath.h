@@ -106,6 +106,13 @@ static inline __attribute__((always_inline)) void lv_stat_record_hold(uint64_t *
         if (__builtin_expect(count >> 31, 0)) lv_stat_move_short_buckets(slots);
         return;
     }
+    // A long hold once the cold slots exist, without a call (whether a hold is long depends on the machine's
+    // load: a call here made the interposed pair's cost move with it in a debug build).
+    uint64_t *cold = (uint64_t *)__atomic_load_n(&slots[LV_STAT_COLD], __ATOMIC_ACQUIRE);
+    if (cold != NULL && width >= LV_STAT_FIRST_SHORT_BUCKET) {
+        lv_stat_add(cold, LV_STAT_FIRST_BUCKET + (width < LV_STAT_BUCKETS - 1 ? width : LV_STAT_BUCKETS - 1), 1);
+        return;
+    }
     lv_stat_record_long_hold(slots, width);
 }
 
@@ -131,7 +138,14 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
                                                                        lv_thread_state *thread,
                                                                        uintptr_t return_address) {
     uint32_t depth = thread->depth;
+#if defined(__OPTIMIZE__)
+    // Each its own expected-false branch: as one condition, the optimiser computed the last two as flags.
+    if (!lock->eligible || thread->serial == 0) return 0;
+    if (__builtin_expect(thread->irql != 0, 0) || __builtin_expect(depth >= LV_MAX_HELD, 0)) return 0;
+#else
+    // Unoptimised (a debug build), the plain condition is the fewer instructions.
     if (!lock->eligible || thread->serial == 0 || thread->irql != 0 || depth >= LV_MAX_HELD) return 0;
+#endif
     if ((__atomic_load_n(lock->levels_used, __ATOMIC_RELAXED) & 1) == 0) return 0;
     // blocking-while-held (a spin lock held) and an acquire of a lock held already are the Swift steps'.
     for (uint32_t index = 0; index < depth; index++) {

@@ -166,13 +166,14 @@ static inline __attribute__((always_inline)) int lv_inside_validator(void) {
     return lv_tls_state.inside_validator != 0;
 }
 
-/// The TSC cycles a hold may last before the release checks it (0 until calibrated).
+/// The TSC cycles a hold may last before the release checks it: UINT64_MAX for none (until calibrated), never
+/// 0, so that the release's check is one comparison.
 extern uint64_t lv_hold_budget_cycles_value;
 static inline uint64_t lv_hold_budget_cycles(void) {
     return __atomic_load_n(&lv_hold_budget_cycles_value, __ATOMIC_RELAXED);
 }
 static inline void lv_set_hold_budget_cycles(uint64_t cycles) {
-    __atomic_store_n(&lv_hold_budget_cycles_value, cycles, __ATOMIC_RELAXED);
+    __atomic_store_n(&lv_hold_budget_cycles_value, cycles != 0 ? cycles : UINT64_MAX, __ATOMIC_RELAXED);
 }
 
 /// TSC cycles a spin wait may last before it is a spin-timeout (UINT64_MAX until configured).
