@@ -62,6 +62,13 @@ import Synchronization
         return name
     }
 
+    /// Whether the class is a static lock's own (``variable(_:noun:)``): one lock, whatever objects stood
+    /// for it (two threads' first locks of it make one each, and the loser's is freed at once).
+    var isStaticVariable: Bool {
+        if case .variable = naming { return true }
+        return false
+    }
+
     /// Whether ``name`` is known without looking anything up.
     private var hasNameWithoutLookUp: Bool {
         if let base { return base.hasNameWithoutLookUp }

@@ -36,9 +36,10 @@ extension LockOrder {
     /// Whether class `classID` is one lock: a gate must be one lock, and a chain taken again under
     /// another lock of the gate's class is not validated again (the chain cache keys classes, not locks),
     /// so a class that ever had two locks alive at once is never a gate. A gate freed since (the test that
-    /// made it has ended, as every report is read again then) is still one.
+    /// made it has ended, as every report is read again then) is still one; a static lock's class is one
+    /// lock, though racing first locks made it two objects for a moment.
     private static func isOneLock(_ classID: UInt32) -> Bool {
-        LockStatisticsArena.neverHadTwoAlive(ofClass: classID)
+        LockClass.withID(classID)?.isStaticVariable == true || LockStatisticsArena.neverHadTwoAlive(ofClass: classID)
     }
 
     /// Why two edges are never in progress at once by their threads, if they are not: every pair of

@@ -177,8 +177,7 @@ enum LockStatisticsArena {
 
     /// Whether class `classID` never had two locks alive at once. Freed locks count as they were: a gate
     /// whose test has ended is still the one lock it was. (Two threads' first locks of one static mutex
-    /// make an object each, and the loser's is freed at once: its class counts as two, which only loses
-    /// a gate verdict.)
+    /// make an object each, and the loser's is freed at once: the verdicts know a static lock's class.)
     static func neverHadTwoAlive(ofClass classID: UInt32) -> Bool {
         state.withLock { ($0.aliveByClass[classID]?.peak ?? 0) <= 1 }
     }
