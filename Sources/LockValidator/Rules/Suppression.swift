@@ -104,16 +104,33 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
         guard let text = TextFile.read(path) else {
             throw ConfigurationError(variable: variable, value: path, expected: "a readable suppressions file")
         }
+        let (suppressions, errors) = parse(text: text)
+        return (
+            suppressions,
+            errors.map { line, message in
+                ConfigurationError(
+                    variable: variable, value: path,
+                    expected: "valid suppressions (line \(line): \(message); the line is ignored)")
+            }
+        )
+    }
+
+    /// Reads the text of a suppressions file: its valid lines, and for each bad one its number (from 1)
+    /// and what is wrong with it. Lines end at each newline; a carriage return before one is white space,
+    /// so a file saved with Windows line ends reads the same.
+    public static func parse(text: String) -> (suppressions: [Suppression], errors: [(line: Int, message: String)]) {
         var suppressions: [Suppression] = []
-        var errors: [ConfigurationError] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var errors: [(line: Int, message: String)] = []
+        // Split on the byte, not the Character: "\r\n" is one Character, which a "\n" never equals, so a
+        // file with Windows line ends was one line (its suppressions lost without an error).
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() {
             do throws(SuppressionSyntaxError) {
-                if let suppression = try parse(line: String(line)) { suppressions.append(suppression) }
+                if let suppression = try parse(line: String(decoding: line, as: UTF8.self)) {
+                    suppressions.append(suppression)
+                }
             } catch {
-                errors.append(
-                    ConfigurationError(
-                        variable: variable, value: path,
-                        expected: "valid suppressions (line \(index + 1): \(error.message); the line is ignored)"))
+                errors.append((index + 1, error.message))
             }
         }
         return (suppressions, errors)
