@@ -196,6 +196,9 @@ import Testing
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "recursive-acquire:") }
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "*:[unclosed") }
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "*:fun:a[!b") }
+        // A pattern may start with a combining mark: the colon before it is still the separator.
+        #expect(try Suppression.parse(line: "*:\u{301}x") == Suppression(rule: nil, pattern: "\u{301}x"))
+        #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "*\u{301}x") }
     }
 
     @Test func classesMatchOneCharacterOfThem() {

@@ -42,11 +42,15 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
     public static func parse(line: String) throws(SuppressionSyntaxError) -> Suppression? {
         let text = line.trimmingSpaces
         if text.isEmpty || text.hasPrefix("#") { return nil }
-        guard let colon = text.firstIndex(of: ":") else {
+        // The colon as a Unicode scalar, not a Character: a combining mark after it (`*:\u{301}x`) makes one
+        // Character of the two, and the line read as having no colon; the pattern a valid line wrote
+        // (`description`) then did not read back (found by FuzzSuppressions).
+        let scalars = text.unicodeScalars
+        guard let colon = scalars.firstIndex(of: ":") else {
             throw SuppressionSyntaxError(message: "expected rule:pattern, got \"\(text)\"")
         }
-        let ruleText = String(text[..<colon]).trimmingSpaces
-        var pattern = String(text[text.index(after: colon)...]).trimmingSpaces
+        let ruleText = String(scalars[..<colon]).trimmingSpaces
+        var pattern = String(scalars[scalars.index(after: colon)...]).trimmingSpaces
         let rule: Rule?
         if ruleText == "*" {
             rule = nil
