@@ -72,6 +72,7 @@ let package = Package(
         .executableTarget(
             name: "ShortLivedLocks",
             dependencies: [
+                "BenchmarkShims",
                 .product(name: "SpinLocks", package: "LockValidator"),
                 .product(name: "LockValidatorPthreads", package: "LockValidator"),
             ],

@@ -7,6 +7,10 @@
 #
 # Usage: bash Fuzz/fuzz.sh [runs-per-harness] [harness...]   (default: 10,000,000 runs, every harness)
 #        bash Fuzz/fuzz.sh --smoke                           (CI: 30,000 runs each, about a minute in all)
+# A long campaign in several runs: FUZZ_CORPUS_DIR=dir keeps each harness's corpus in dir/<harness> (seeded
+# from Corpus/ the first time), so that a run goes on from what the last one found; FUZZ_LOG_DIR keeps the
+# logs. FUZZ_TIMEOUT (seconds, default 10) is wall time: under `nice -n 19` beside builds, raise it, or
+# an input that waited for the CPU is reported as a hang.
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=10000000
@@ -25,6 +29,7 @@ swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-libr
 declare -A max_len=([FuzzSettings]=4096 [FuzzSuppressions]=8192 [FuzzStore]=4096 [FuzzReports]=65536)
 
 work=$(mktemp -d)
+corpora=${FUZZ_CORPUS_DIR:-$work}
 # FUZZ_LOG_DIR keeps each harness's libFuzzer log (a long campaign's figures); otherwise they go with the run.
 logs=${FUZZ_LOG_DIR:-$work}
 mkdir -p "$logs"
@@ -32,13 +37,13 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p artifacts
 status=0
 for harness in "${harnesses[@]}"; do
-    mkdir -p "$work/$harness"
-    cp Corpus/"$harness"/* "$work/$harness/"
+    mkdir -p "$corpora/$harness"
+    cp -n Corpus/"$harness"/* "$corpora/$harness/"
     echo "== $harness: $runs runs" >&2
     start=$(date +%s)
     # The Swift runtime's own backtracer would stop a crash report from ending the run.
-    if ! SWIFT_BACKTRACE=enable=no ".build/release/$harness" -runs="$runs" -timeout=10 -rss_limit_mb=4096 \
-        -max_len="${max_len[$harness]}" -artifact_prefix="artifacts/$harness-" -print_final_stats=1 "$work/$harness" \
+    if ! SWIFT_BACKTRACE=enable=no ".build/release/$harness" -runs="$runs" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=4096 \
+        -max_len="${max_len[$harness]}" -artifact_prefix="artifacts/$harness-" -print_final_stats=1 "$corpora/$harness" \
         >"$logs/$harness.log" 2>&1; then
         status=1
         tail -40 "$logs/$harness.log" >&2

@@ -19,7 +19,28 @@ import Testing
             .filter { $0.hasPrefix("store-") }.sorted()
     }
 
-    @Test func thereAreFindings() { #expect(!Self.reports.isEmpty && !Self.stores.isEmpty) }
+    static var suppressions: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .filter { $0.hasPrefix("suppressions-") }.sorted()
+    }
+
+    @Test func thereAreFindings() {
+        #expect(!Self.reports.isEmpty && !Self.stores.isEmpty && !Self.suppressions.isEmpty)
+    }
+
+    /// Each valid line of a suppressions file writes out (`description`) as a line that reads back the same
+    /// (FuzzSuppressions' check). suppressions-combining-mark-after-the-colon.txt: `*:` then a pattern
+    /// starting with a combining mark, which joined the colon into one Character, so that the written line
+    /// read as having no colon.
+    @Test(arguments: suppressions)
+    func aSuppressionsFindingRoundTrips(file: String) throws {
+        let text = String(decoding: try Data(contentsOf: Self.directory.appendingPathComponent(file)), as: UTF8.self)
+        let (suppressions, _) = Suppression.parse(text: text)
+        #expect(!suppressions.isEmpty)
+        for suppression in suppressions {
+            #expect(try Suppression.parse(line: suppression.description) == suppression, "\(suppression)")
+        }
+    }
 
     /// A store is kept as read, and what is kept writes out whole: read back, nothing is dropped and it
     /// writes the same text again (FuzzStore's checks, on what it found).

@@ -196,6 +196,9 @@ import Testing
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "recursive-acquire:") }
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "*:[unclosed") }
         #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "*:fun:a[!b") }
+        // A pattern may start with a combining mark: the colon before it is still the separator.
+        #expect(try Suppression.parse(line: "*:\u{301}x") == Suppression(rule: nil, pattern: "\u{301}x"))
+        #expect(throws: SuppressionSyntaxError.self) { try Suppression.parse(line: "*\u{301}x") }
     }
 
     @Test func classesMatchOneCharacterOfThem() {
@@ -229,6 +232,18 @@ import Testing
             #expect(!error.description.contains("\n"))
         }
         #expect(errors[2].description.contains("never closed"))
+    }
+
+    /// A file saved with Windows line ends reads as the same file with Unix ones: before, "\r\n" (one
+    /// Character) never split, and the whole file was one line, its suppressions lost without an error.
+    @Test func windowsLineEndsReadAsUnixOnes() {
+        let lines = ["# third-party code", "lock-order-inversion:ThirdParty.*", "missing colon", "*:fun:*Legacy*"]
+        let unix = Suppression.parse(text: lines.joined(separator: "\n") + "\n")
+        let windows = Suppression.parse(text: lines.joined(separator: "\r\n") + "\r\n")
+        #expect(windows.suppressions.map(\.description) == ["lock-order-inversion:ThirdParty.*", "*:fun:*Legacy*"])
+        #expect(windows.suppressions == unix.suppressions)
+        #expect(windows.errors.map(\.line) == [3] && unix.errors.map(\.line) == [3])
+        #expect(windows.errors.first?.message == "expected rule:pattern, got \"missing colon\"")
     }
 
     @inline(never)

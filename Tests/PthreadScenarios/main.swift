@@ -22,19 +22,6 @@ func onThread(_ body: @escaping @Sendable () -> Void) {
     done.wait()
 }
 
-/// Runs `body` on `count` threads at once and waits for all.
-func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let group = DispatchGroup()
-    for index in 0..<count {
-        group.enter()
-        Thread {
-            body(index)
-            group.leave()
-        }.start()
-    }
-    group.wait()
-}
-
 final class Box<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }

@@ -21,18 +21,6 @@ func nanoseconds() -> Double {
     return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
 }
 
-/// The resident set, from `/proc/self/statm`'s second number (pages).
-func residentMB() -> Double {
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var line = [CChar](repeating: 0, count: 128)
-    guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
-    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
-    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
-}
-
 func tenths(_ value: Double) -> String { String((value * 10).rounded() / 10) }
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -40,7 +28,7 @@ guard arguments.count == 2, let classes = Int(arguments.first!), let edgesPerCla
     print("usage: Scaling <classes> <edges per class>")
     exit(2)
 }
-let residentBefore = residentMB()
+let residentBefore = bench_resident_mb()
 let heapBefore = Int(bench_heap_in_use())
 let graph = NewEdgeGraph(classes: classes, edgesPerClass: edgesPerClass)
 let pairs = (0..<1_000).map { _ in graph.nextNewPair() }
@@ -58,4 +46,4 @@ for (first, second) in pairs {
 IRQL.lower(to: old)
 samples.sort()
 let heapMB = Double(Int(bench_heap_in_use()) - heapBefore) / 1_048_576
-print(tenths(samples[samples.count / 2]), tenths(residentMB() - residentBefore), tenths(heapMB))
+print(tenths(samples[samples.count / 2]), tenths(bench_resident_mb() - residentBefore), tenths(heapMB))

@@ -12,6 +12,7 @@
 // `pthread` mutexes are validated by LockValidatorPthreads' interposer, which this executable links;
 // `annotated` is a `LockID` beside a pthread mutex (whose own validation is the interposer's too, so it
 // is left out: a `LockID` alone); `spinlock` is a `SpinLock`. Each lock is of one class.
+import BenchmarkShims
 import LockValidator
 import LockValidatorPthreads
 import SpinLocks
@@ -19,18 +20,6 @@ import SpinLocks
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// The resident set, from `/proc/self/statm`'s second number (pages).
-func residentMB() -> Double {
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var line = [CChar](repeating: 0, count: 128)
-    guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
-    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
-    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
-}
 
 func tenths(_ value: Double) -> String { String((value * 10).rounded() / 10) }
 
@@ -83,20 +72,22 @@ let kind = arguments[1]
 _ = make(kind)  // the class, the thread's state, the interposer's tables: made before measuring
 switch arguments[0] {
 case "churn":
-    let before = residentMB()
+    let before = bench_resident_mb()
     var line: [String] = []
     for made in 1...1_000_000 {
         _ = make(kind)
-        if made == 100_000 || made == 500_000 || made == 1_000_000 { line.append(tenths(residentMB() - before)) }
+        if made == 100_000 || made == 500_000 || made == 1_000_000 {
+            line.append(tenths(bench_resident_mb() - before))
+        }
     }
     print(line.joined(separator: " "))
 case "live":
     let count = 100_000
     var kept: [AnyObject] = []
     kept.reserveCapacity(count)
-    let before = residentMB()
+    let before = bench_resident_mb()
     for _ in 0..<count { kept.append(make(kind)) }
-    print(tenths((residentMB() - before) * 1_048_576 / Double(count)))
+    print(tenths((bench_resident_mb() - before) * 1_048_576 / Double(count)))
     withExtendedLifetime(kept) {}
 default:
     print("usage: ShortLivedLocks churn|live spinlock|annotated|pthread")

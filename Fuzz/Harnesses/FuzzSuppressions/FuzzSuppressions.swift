@@ -11,19 +11,24 @@ let names = [
     "", "[", "*", "Driver/Queue.swift:42",
 ]
 
-/// A suppressions file: each line parsed (a valid one, or one error that says what was wrong), and each
-/// valid pattern matched against names, and against the input's own lines.
+/// A suppressions file as LOCKVALIDATOR_SUPPRESSIONS and `lockval --suppressions` read it (the same
+/// function): each line a valid suppression, which writes out as a line that reads back the same, or one
+/// error that says what was wrong; each valid pattern matched against names, and against the input's own
+/// first lines.
 func fuzzSuppressions(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    for line in lines {
-        do throws(SuppressionSyntaxError) {
-            guard let suppression = try Suppression.parse(line: line) else { continue }
-            precondition(!suppression.pattern.isEmpty)
-            for name in names + lines.prefix(8) { _ = suppression.matches(name: name) }
-        } catch {
-            precondition(!error.message.isEmpty && !error.message.contains("\n"))
-        }
+    let (suppressions, errors) = Suppression.parse(text: text)
+    var lastLine = 0
+    for (line, message) in errors {
+        precondition(line > lastLine && !message.isEmpty && !message.contains("\n"), "error: \(line) \(message)")
+        lastLine = line
+    }
+    let lines = text.split(separator: "\n", maxSplits: 8, omittingEmptySubsequences: false).prefix(8).map(String.init)
+    for suppression in suppressions {
+        precondition(!suppression.pattern.isEmpty)
+        let again = try? Suppression.parse(line: suppression.description)
+        precondition(again == suppression, "\(suppression) reads back as \(String(describing: again))")
+        for name in names + lines { _ = suppression.matches(name: name) }
     }
     return 0
 }

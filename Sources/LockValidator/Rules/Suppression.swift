@@ -42,11 +42,15 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
     public static func parse(line: String) throws(SuppressionSyntaxError) -> Suppression? {
         let text = line.trimmingSpaces
         if text.isEmpty || text.hasPrefix("#") { return nil }
-        guard let colon = text.firstIndex(of: ":") else {
+        // The colon as a Unicode scalar, not a Character: a combining mark after it (`*:\u{301}x`) makes one
+        // Character of the two, and the line read as having no colon; the pattern a valid line wrote
+        // (`description`) then did not read back (found by FuzzSuppressions).
+        let scalars = text.unicodeScalars
+        guard let colon = scalars.firstIndex(of: ":") else {
             throw SuppressionSyntaxError(message: "expected rule:pattern, got \"\(text)\"")
         }
-        let ruleText = String(text[..<colon]).trimmingSpaces
-        var pattern = String(text[text.index(after: colon)...]).trimmingSpaces
+        let ruleText = String(scalars[..<colon]).trimmingSpaces
+        var pattern = String(scalars[scalars.index(after: colon)...]).trimmingSpaces
         let rule: Rule?
         if ruleText == "*" {
             rule = nil
@@ -104,16 +108,33 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
         guard let text = TextFile.read(path) else {
             throw ConfigurationError(variable: variable, value: path, expected: "a readable suppressions file")
         }
+        let (suppressions, errors) = parse(text: text)
+        return (
+            suppressions,
+            errors.map { line, message in
+                ConfigurationError(
+                    variable: variable, value: path,
+                    expected: "valid suppressions (line \(line): \(message); the line is ignored)")
+            }
+        )
+    }
+
+    /// Reads the text of a suppressions file: its valid lines, and for each bad one its number (from 1)
+    /// and what is wrong with it. Lines end at each newline; a carriage return before one is white space,
+    /// so a file saved with Windows line ends reads the same.
+    public static func parse(text: String) -> (suppressions: [Suppression], errors: [(line: Int, message: String)]) {
         var suppressions: [Suppression] = []
-        var errors: [ConfigurationError] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var errors: [(line: Int, message: String)] = []
+        // Split on the byte, not the Character: "\r\n" is one Character, which a "\n" never equals, so a
+        // file with Windows line ends was one line (its suppressions lost without an error).
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() {
             do throws(SuppressionSyntaxError) {
-                if let suppression = try parse(line: String(line)) { suppressions.append(suppression) }
+                if let suppression = try parse(line: String(decoding: line, as: UTF8.self)) {
+                    suppressions.append(suppression)
+                }
             } catch {
-                errors.append(
-                    ConfigurationError(
-                        variable: variable, value: path,
-                        expected: "valid suppressions (line \(index + 1): \(error.message); the line is ignored)"))
+                errors.append((index + 1, error.message))
             }
         }
         return (suppressions, errors)

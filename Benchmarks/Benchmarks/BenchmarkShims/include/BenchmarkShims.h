@@ -13,4 +13,8 @@ static inline uint64_t bench_rdtsc(void) {
 /// Bytes malloc has handed out and not taken back: what a program keeps, unlike the resident set,
 /// which also holds memory freed to malloc and not returned to the system.
 size_t bench_heap_in_use(void);
+
+/// The resident set in MB, from /proc/self/statm (0 when it cannot be read): what the measurements that
+/// report memory (Scaling, ShortLivedLocks) read before and after.
+double bench_resident_mb(void);
 #endif

@@ -1,47 +1,45 @@
 // Threads contending for locks, for FrontEndTests and FrontEndXCTests: each test makes its own locks (one
-// class per test: a class's inversion is reported once per process).
+// class per test, named where the test makes it: a class's inversion is reported once per process).
+// `concurrently` is in Concurrently.swift.
 import Foundation
 import SpinLocks
-import Synchronization
-
-/// Runs `body` on `count` threads at once and waits for all.
-func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let group = DispatchGroup()
-    for index in 0..<count {
-        group.enter()
-        Thread {
-            body(index)
-            group.leave()
-        }.start()
-    }
-    group.wait()
-}
 
 /// Takes a lock and runs `body` holding it.
 typealias Locking = @Sendable (_ body: () -> Void) -> Void
 
 /// Four threads take `first` then `second`, 100 times each; then one thread the other way, when `invert`.
-func contend(_ first: @escaping Locking, _ second: @escaping Locking, invert: Bool) {
-    concurrently(4) { _ in
-        for _ in 0..<100 { first { second {} } }
+/// The lockings do not escape, so that a test may lock Mutexes it made in place (one class per test, named
+/// there): a closure that escapes cannot capture a Mutex.
+func contend(_ first: Locking, _ second: Locking, invert: Bool) {
+    withoutActuallyEscaping(first) { first in
+        withoutActuallyEscaping(second) { second in
+            let lent = Lent(first, second)
+            defer { lent.takeBack() }
+            concurrently(4) { _ in
+                for _ in 0..<100 { lent.first! { lent.second! {} } }
+            }
+            if invert { concurrently(1) { _ in lent.second! { lent.first! {} } } }
+        }
     }
-    if invert { concurrently(1) { _ in second { first {} } } }
 }
 
-/// Two Mutexes per test, made in place: one class each, named where its vault is made.
-final class FailingVault: Sendable {
-    let gold = Mutex(0)
-    let silver = Mutex(0)
-}
+/// The lockings `contend` lends its threads, taken back before it returns: a thread lets go of what its
+/// block captured only as it exits, a moment after `concurrently` saw its work end, and a closure that
+/// must not escape still held then traps.
+private final class Lent: @unchecked Sendable {
+    // Written before the threads start and after they are done (`concurrently` waits): no race.
+    private(set) var first: Locking?
+    private(set) var second: Locking?
 
-final class PassingVault: Sendable {
-    let gold = Mutex(0)
-    let silver = Mutex(0)
-}
+    init(_ first: @escaping Locking, _ second: @escaping Locking) {
+        self.first = first
+        self.second = second
+    }
 
-final class ExpectingVault: Sendable {
-    let gold = Mutex(0)
-    let silver = Mutex(0)
+    func takeBack() {
+        first = nil
+        second = nil
+    }
 }
 
 extension DispatchSemaphore {
@@ -69,14 +67,4 @@ func contend(_ lock: SpinLock, inside: @escaping @Sendable () -> Void) {
     concurrently(4) { _ in
         for _ in 0..<25 { lock.withLock { inside() } }
     }
-}
-
-final class XCTestVault: Sendable {
-    let gold = Mutex(0)
-    let silver = Mutex(0)
-}
-
-final class XCTestOrderedVault: Sendable {
-    let gold = Mutex(0)
-    let silver = Mutex(0)
 }

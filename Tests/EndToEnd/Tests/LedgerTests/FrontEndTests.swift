@@ -14,26 +14,26 @@ import Testing
     // MARK: Synchronization.Mutex, through the overlay
 
     @Test func failsMutexesInBothOrders() {
-        let vault = FailingVault()
-        contend(
-            { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
-            invert: true)
+        let gold = Mutex(0)
+        let silver = Mutex(0)
+        contend({ body in gold.withLock { _ in body() } }, { body in silver.withLock { _ in body() } }, invert: true)
     }
 
     @Test func passesMutexesInOneOrder() {
-        let vault = PassingVault()
+        let gold = Mutex(0)
+        let silver = Mutex(0)
         contend(
-            { body in vault.gold.withLock { _ in body() } },
-            { body in vault.silver.withLock { $0 += 1; body() } }, invert: false)
-        #expect(vault.silver.withLock { $0 } == 400)
+            { body in gold.withLock { _ in body() } },
+            { body in silver.withLock { $0 += 1; body() } }, invert: false)
+        #expect(silver.withLock { $0 } == 400)
     }
 
     @Test func passesAMutexInversionItExpects() {
-        let vault = ExpectingVault()
+        let gold = Mutex(0)
+        let silver = Mutex(0)
         expectLockViolation(.lockOrderInversion) {
             contend(
-                { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
-                invert: true)
+                { body in gold.withLock { _ in body() } }, { body in silver.withLock { _ in body() } }, invert: true)
         }
     }
 

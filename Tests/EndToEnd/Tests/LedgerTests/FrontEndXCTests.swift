@@ -3,14 +3,14 @@
 import Foundation
 import LockValidatorTesting
 import SpinLocks
+import Synchronization
 import XCTest
 
 final class FrontEndXCTests: LockValidatedTestCase {
     func testFailsMutexesInBothOrders() {
-        let vault = XCTestVault()
-        contend(
-            { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
-            invert: true)
+        let gold = Mutex(0)
+        let silver = Mutex(0)
+        contend({ body in gold.withLock { _ in body() } }, { body in silver.withLock { _ in body() } }, invert: true)
     }
 
     func testFailsQueuesSyncedInBothOrders() {
@@ -23,10 +23,9 @@ final class FrontEndXCTests: LockValidatedTestCase {
     }
 
     func testPassesAllThreeInOneOrder() {
-        let vault = XCTestOrderedVault()
-        contend(
-            { body in vault.gold.withLock { _ in body() } }, { body in vault.silver.withLock { _ in body() } },
-            invert: false)
+        let gold = Mutex(0)
+        let silver = Mutex(0)
+        contend({ body in gold.withLock { _ in body() } }, { body in silver.withLock { _ in body() } }, invert: false)
         contend(DispatchQueue(label: "xctest.first"), DispatchQueue(label: "xctest.second"), invert: false)
         let counter = Counter()
         contend(SpinLock("XCTestVault.ordered"), inside: { counter.value += 1 })

@@ -1,0 +1,1 @@
+../../../PthreadScenarios/Concurrently.swift
