@@ -188,7 +188,9 @@ struct SpinLockValidation: ~Copyable {
                 return
             }
             // Confirmation mode: held back before the order is taken, as a pthread lock is.
-            lock.validation.tracking.pauseBeforeWaitIfPredicted { lock.raw.isLocked }
+            if _slowPath(DeadlockConfirmation.steersEveryAcquire) {
+                lock.validation.tracking.pauseBeforeWaitIfPredicted { lock.raw.isLocked }
+            }
             let action = lock.validation.tracking.acquire(
                 kind, nesting: nesting, lockObject: Unmanaged.passUnretained(lock).toOpaque(), on: thread, at: site)
             guard action != .skip else { return }
@@ -207,7 +209,9 @@ struct SpinLockValidation: ~Copyable {
                 _ = lock.takeQueued(node, on: thread, at: site)
                 return
             }
-            lock.validation.tracking.pauseBeforeWaitIfPredicted { lock.raw.isLocked }
+            if _slowPath(DeadlockConfirmation.steersEveryAcquire) {
+                lock.validation.tracking.pauseBeforeWaitIfPredicted { lock.raw.isLocked }
+            }
             let action = lock.validation.tracking.acquire(
                 .queued, nesting: nesting, queueNode: UnsafeMutableRawPointer(node),
                 lockObject: Unmanaged.passUnretained(lock).toOpaque(), on: thread, at: site)

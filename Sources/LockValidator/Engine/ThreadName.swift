@@ -13,7 +13,9 @@ package enum ThreadName {
     /// `name`, or the root queue label it is the truncated end of (when only one label ends so: the
     /// overcommit queues' names, `-qos.overcommit`, are left as they are).
     package static func readable(_ name: String) -> String {
-        guard name.utf8.count == kernelLimit else { return name }
+        // Only a name ending in "-qos" can get a label back (the overcommit labels share their end): looked
+        // at first, since a thread's description is made on the validator's new-edge path.
+        guard name.utf8.count == kernelLimit, name.utf8.last == UInt8(ascii: "s") else { return name }
         let labels = rootQueueLabels.filter { $0.hasSuffix(name) && $0 != name }
         return labels.count == 1 ? labels[0] : name
     }
