@@ -8,16 +8,10 @@ import Testing
     @Test func itAnswersAsADictionaryDoes() {
         var index = EdgeIndex()
         var oracle: [UInt64: UInt32] = [:]
-        var random = SystemRandomNumberGenerator()
-        // Nodes from a small range, so that keys share many bits; plus keys that differ only in `from`.
-        for number in 0..<5_000 {
-            let key = UInt64.random(in: 1...300, using: &random) << 32 | UInt64.random(in: 1...300, using: &random)
-            let sameTail = UInt64(number + 1) << 32 | 7
-            for key in [key, sameTail] where oracle[key] == nil {
-                #expect(index[key] == nil)
-                index.append(key)
-                oracle[key] = UInt32(oracle.count)
-            }
+        for key in collidingKeys() {
+            #expect(index[key] == nil)
+            index.append(key)
+            oracle[key] = UInt32(oracle.count)
         }
         #expect(index.count == oracle.count)
         for (key, number) in oracle {

@@ -5,6 +5,7 @@ import LockValidator
 /// LOCKVALIDATOR_ settings left out): what the suites that run programs under the interposer share.
 struct ChildProcess {
     let status: Int32
+    let reason: Process.TerminationReason
     /// Killed at its time limit.
     let killed: Bool
     let seconds: Double
@@ -12,6 +13,8 @@ struct ChildProcess {
     let error: String
     let report: ValidationReport?
 
+    /// Standard output, then standard error.
+    var transcript: String { output + error }
     var rules: [Rule] { report?.violations.map(\.rule) ?? [] }
     /// The report's `deadlock` violation, if any.
     var deadlock: Violation? { report?.violations.first { $0.rule == .deadlock } }
@@ -60,7 +63,7 @@ struct ChildProcess {
         let report = try? JSONDecoder().decode(
             ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: reportPath)))
         return ChildProcess(
-            status: process.terminationStatus, killed: killed,
+            status: process.terminationStatus, reason: process.terminationReason, killed: killed,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
             output: String(decoding: outputData, as: UTF8.self), error: String(decoding: errorData, as: UTF8.self),
             report: report)

@@ -14,37 +14,14 @@ import Testing
     static let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("EndToEnd")
 
-    struct Run {
-        let status: Int32
-        let reason: Process.TerminationReason
-        let output: String
-        let report: ValidationReport?
-    }
-
     /// Runs the package's test binary (`arguments` select Swift Testing), with a report file.
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Run {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
         let binary = package.appendingPathComponent(".build/debug/EndToEndPackageTests.xctest")
         try #require(
             FileManager.default.isExecutableFile(atPath: binary.path),
             "\(binary.path) is missing: `swift build --build-tests --package-path Tests/EndToEnd` builds it")
-        let reportPath = NSTemporaryDirectory() + "end-to-end-\(getpid())-\(UUID().uuidString).json"
-        defer { try? FileManager.default.removeItem(atPath: reportPath) }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LOCKVALIDATOR") }
-        environment["LOCKVALIDATOR_REPORT"] = reportPath
-        environment.merge(extra) { _, new in new }
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, reason: process.terminationReason,
-            output: String(decoding: data, as: UTF8.self), report: try? ValidationReport.load(from: reportPath))
+        return try ChildProcess.run(
+            binary, arguments, environment: environment, reportName: "end-to-end", limit: .seconds(900))
     }
 
     /// The line where `text` (which may span lines) starts in `file` of the package.
@@ -84,7 +61,7 @@ import Testing
     @Test func swiftTestingTestsFailAndPassAsNamed() throws {
         let run = try Self.run(["--testing-library", "swift-testing"])
         // No crash (the trait once turned a code site into an invalid SourceLocation: signal 4).
-        #expect(run.reason == .exit, "the test process died: \(run.output.suffix(3000))")
+        #expect(run.reason == .exit, "the test process died: \(run.transcript.suffix(3000))")
         #expect(run.status != 0)
         let names = try Self.testNames(in: "Tests/LedgerTests/LedgerTests.swift", prefix: "fails")
             + Self.testNames(in: "Tests/LedgerTests/LedgerTests.swift", prefix: "passes")
@@ -94,11 +71,11 @@ import Testing
             + Self.testNames(in: "Tests/LedgerTests/FrontEndTests.swift", prefix: "passes")
         #expect(frontEnds.count == 9)
         for name in names + frontEnds {
-            let failed = run.output.contains("✘ Test \(name)() failed")
-            let passed = run.output.contains("✔ Test \(name)() passed")
+            let failed = run.transcript.contains("✘ Test \(name)() failed")
+            let passed = run.transcript.contains("✔ Test \(name)() passed")
             #expect(failed == name.hasPrefix("fails") && passed == name.hasPrefix("passes"), "\(name)")
         }
-        let issues = Self.swiftTestingIssues(run.output)
+        let issues = Self.swiftTestingIssues(run.transcript)
 
         // The issue points at the acquire that closes the cycle, placed by debug information.
         let auditLine = try Self.line(of: "        accounts.lock()\n        let total", in: "Sources/Ledger/Ledger.swift")
@@ -174,7 +151,7 @@ import Testing
 
     @Test func xctestTestsFailAndPassAsNamed() throws {
         let run = try Self.run([])
-        #expect(run.reason == .exit, "the test process died: \(run.output.suffix(3000))")
+        #expect(run.reason == .exit, "the test process died: \(run.transcript.suffix(3000))")
         for (name, fails) in [
             ("LedgerXCTests.testFailsTransferThenAudit", true), ("LedgerXCTests.testPassesTransfersAndBalances", false),
             ("LedgerXCTests.testFailsAuditOnAThread", true), ("AssertionXCTests.testFailsInsideTheAssertion", true),
@@ -183,28 +160,28 @@ import Testing
             ("FrontEndXCTests.testFailsSleepingUnderASpinLock", true),
             ("FrontEndXCTests.testPassesAllThreeInOneOrder", false),
         ] {
-            #expect(run.output.contains("Test Case '\(name)' \(fails ? "failed" : "passed")"), "\(name)")
+            #expect(run.transcript.contains("Test Case '\(name)' \(fails ? "failed" : "passed")"), "\(name)")
         }
         // XCTest's failure line: the file and line of the acquire, from debug information.
         let auditLine = try Self.line(of: "        accounts.lock()\n        let total", in: "Sources/Ledger/Ledger.swift")
         #expect(
-            run.output.contains(
+            run.transcript.contains(
                 "Sources/Ledger/Ledger.swift:\(auditLine): error: LedgerXCTests.testFailsTransferThenAudit :"),
-            "\(run.output.prefix(3000))")
-        #expect(run.output.contains("error: LedgerXCTests.testFailsAuditOnAThread : lock-order-inversion: thread "))
+            "\(run.transcript.prefix(3000))")
+        #expect(run.transcript.contains("error: LedgerXCTests.testFailsAuditOnAThread : lock-order-inversion: thread "))
         // The failure line says what broke, not only where: the report follows it.
         #expect(
-            run.output.contains("error: LedgerXCTests.testFailsTransferThenAudit : lock-order-inversion: thread "),
-            "\(run.output.prefix(3000))")
-        #expect(!run.output.contains(" : \n"), "an empty failure line")
+            run.transcript.contains("error: LedgerXCTests.testFailsTransferThenAudit : lock-order-inversion: thread "),
+            "\(run.transcript.prefix(3000))")
+        #expect(!run.transcript.contains(" : \n"), "an empty failure line")
     }
 
     /// SwiftPM's listing of the tests, which it runs before a filtered `swift test`, tests nothing: it
     /// leaves no report, so the run's shared report lists the processes that tested.
     @Test func theTestListingLeavesNoReport() throws {
         let run = try Self.run(["--dump-tests-json"])
-        #expect(run.reason == .exit && run.status == 0, "\(run.output.suffix(3000))")
-        #expect(run.output.contains("WarningXCTests"), "it listed the tests: \(run.output.prefix(3000))")
+        #expect(run.reason == .exit && run.status == 0, "\(run.transcript.suffix(3000))")
+        #expect(run.transcript.contains("WarningXCTests"), "it listed the tests: \(run.transcript.prefix(3000))")
         #expect(run.report == nil)
     }
 
@@ -226,11 +203,11 @@ import Testing
             ),
         ] {
             let run = try Self.run(arguments)
-            #expect(run.reason == .exit && run.status == 0, "\(arguments): \(run.output.suffix(3000))")
-            #expect(run.output.contains(warning), "\(arguments): \(run.output.prefix(3000))")
-            #expect(run.output.contains("WARNING: lock-order-inversion") && !run.output.contains("ERROR: "))
-            #expect(run.output.contains("(a warning: only cycles that can deadlock fail)"))
-            #expect(!run.output.contains("LockValidator: exiting with status"))
+            #expect(run.reason == .exit && run.status == 0, "\(arguments): \(run.transcript.suffix(3000))")
+            #expect(run.transcript.contains(warning), "\(arguments): \(run.transcript.prefix(3000))")
+            #expect(run.transcript.contains("WARNING: lock-order-inversion") && !run.transcript.contains("ERROR: "))
+            #expect(run.transcript.contains("(a warning: only cycles that can deadlock fail)"))
+            #expect(!run.transcript.contains("LockValidator: exiting with status"))
             let report = try #require(run.report, "\(arguments)")
             let inversions = report.violations.filter { $0.rule == .lockOrderInversion }
             #expect(inversions.count == 1, "\(arguments)")
@@ -265,11 +242,11 @@ import Testing
         // Each pause ends when the other thread arrives, 200 ms later: a long bound.
         let run = try Self.run(
             arguments, environment: ["LOCKVALIDATOR_CONFIRM": "on", "LOCKVALIDATOR_CONFIRM_MS": "20000"])
-        #expect(run.reason == .exit && run.status == 66, "\(run.output.suffix(3000))")
-        let lines = run.output.split(separator: "\n").filter { $0.contains(issue) }
+        #expect(run.reason == .exit && run.status == 66, "\(run.transcript.suffix(3000))")
+        let lines = run.transcript.split(separator: "\n").filter { $0.contains(issue) }
         #expect(
             lines.contains { $0.contains("(confirmed: the cycle formed for real, LOCKVALIDATOR_CONFIRM)") },
-            "\(lines) in \(run.output.suffix(3000))")
+            "\(lines) in \(run.transcript.suffix(3000))")
         let deadlock = run.report?.violations.first { $0.rule == .deadlock }
         #expect(deadlock?.confirmation?.status == .confirmed)
     }

@@ -55,29 +55,9 @@ import Testing
     @Test func aDeadlockInsideAScopeReportsTheInversionTheScopeCollected() async throws {
         let result = await #expect(processExitsWith: .signal(SIGABRT), observing: [\.standardErrorContent]) {
             setenv("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "400", 1)
-            let a = SpinLock("ScopedDeadlock.A")
-            let b = SpinLock("ScopedDeadlock.B")
-            let aHeld = Signal()
-            let bHeld = Signal()
             _ = LockValidator.violations(
-                during: {
-                    let first = ProcessorThread(name: "scoped-one") {
-                        let old = a.acquire()
-                        aHeld.raise()
-                        bHeld.wait()
-                        b.acquireAtDpcLevel()
-                        a.release(old)
-                    }
-                    let second = ProcessorThread(name: "scoped-two") {
-                        let old = b.acquire()
-                        bHeld.raise()
-                        aHeld.wait()
-                        a.acquireAtDpcLevel()
-                        b.release(old)
-                    }
-                    first.join()
-                    second.join()
-                }, scopeName: "scopedDeadlock()")
+                during: { deadlock(SpinLock("ScopedDeadlock.A"), SpinLock("ScopedDeadlock.B"), threadNames: "scoped") },
+                scopeName: "scopedDeadlock()")
         }
         let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
         let collected = try #require(standardError.range(of: "found in \"scopedDeadlock()\", which the run's end"))
@@ -98,26 +78,7 @@ import Testing
         let result = await #expect(processExitsWith: .signal(SIGABRT), observing: [\.standardErrorContent]) {
             setenv("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "400", 1)
             setenv("LOCKVALIDATOR_REPORT", "/tmp/lockvalidator-deadlock-\(getppid()).json", 1)
-            let a = SpinLock("Deadlock.A")
-            let b = SpinLock("Deadlock.B")
-            let aHeld = Signal()
-            let bHeld = Signal()
-            let first = ProcessorThread(name: "deadlock-one") {
-                let old = a.acquire()
-                aHeld.raise()
-                bHeld.wait()
-                b.acquireAtDpcLevel()
-                a.release(old)
-            }
-            let second = ProcessorThread(name: "deadlock-two") {
-                let old = b.acquire()
-                bHeld.raise()
-                aHeld.wait()
-                a.acquireAtDpcLevel()
-                b.release(old)
-            }
-            first.join()
-            second.join()
+            deadlock(SpinLock("Deadlock.A"), SpinLock("Deadlock.B"), threadNames: "deadlock")
         }
         let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
         let inversion = try #require(standardError.range(of: "ERROR: lock-order-inversion"))
@@ -143,4 +104,27 @@ import Testing
         #expect(threads == ["deadlock-one", "deadlock-two"])
         unlink(reportPath)
     }
+}
+
+/// Two threads, `<threadNames>-one` and `<threadNames>-two`, each take one lock and, once the other holds its
+/// own, the other's: a real ABBA deadlock that only the watchdog ends.
+private func deadlock(_ a: SpinLock, _ b: SpinLock, threadNames: String) {
+    let aHeld = Signal()
+    let bHeld = Signal()
+    let first = ProcessorThread(name: "\(threadNames)-one") {
+        let old = a.acquire()
+        aHeld.raise()
+        bHeld.wait()
+        b.acquireAtDpcLevel()
+        a.release(old)
+    }
+    let second = ProcessorThread(name: "\(threadNames)-two") {
+        let old = b.acquire()
+        bHeld.raise()
+        aHeld.wait()
+        a.acquireAtDpcLevel()
+        b.release(old)
+    }
+    first.join()
+    second.join()
 }
