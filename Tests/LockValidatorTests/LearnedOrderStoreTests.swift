@@ -157,6 +157,14 @@ import Testing
         #expect(healed.droppedLines.isEmpty && healed.orders.count == 2)
     }
 
+    /// A store that passed through an editor or a checkout that writes CRLF reads as it was written.
+    @Test func aStoreWithCRLFLineEndsReadsAsWritten() throws {
+        let text = Self.store().text()
+        let read = try LearnedOrderStore(parsing: text.replacingOccurrences(of: "\n", with: "\r\n"), from: "crlf.graph")
+        #expect(read.droppedLines.isEmpty, "\(read.droppedLines)")
+        #expect(read.orders.count == 3 && read.text() == text)
+    }
+
     @Test func aGarbledClassLineDropsOnlyTheOrdersThatNameIt() throws {
         let text = Self.store().text()
         // The class line of "C" cut short, as a crash would leave a line: the classes after it keep their numbers.

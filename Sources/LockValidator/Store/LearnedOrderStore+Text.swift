@@ -362,7 +362,7 @@ extension LearnedOrderStore {
             numbers[numbers.count - 1] = 0
             for field in numbers.indices {
                 // The last field, the flags, may be missing.
-                if field == numbers.count - 1 && (at == bytes.count || bytes[at] == 10) { break }
+                if field == numbers.count - 1 && endsLine(at) { break }
                 guard at + 1 < bytes.count, bytes[at] == 9 else { return false }
                 at += 1
                 if bytes[at] == UInt8(ascii: "-") {
@@ -379,10 +379,16 @@ extension LearnedOrderStore {
                 guard at > start, value < UInt64(NumberedOrder.none) else { return false }
                 numbers[field] = UInt32(value)
             }
-            guard at == bytes.count || bytes[at] == 10 else { return false }
-            position = at + 1
+            guard endsLine(at) else { return false }
+            position = at + (at < bytes.count && bytes[at] == 13 ? 2 : 1)
             number += 1
             return true
+        }
+
+        /// The end of the file, a newline, or a carriage return before one (a store that passed through an
+        /// editor or a checkout that writes CRLF).
+        private func endsLine(_ at: Int) -> Bool {
+            at == bytes.count || bytes[at] == 10 || (bytes[at] == 13 && (at + 1 == bytes.count || bytes[at + 1] == 10))
         }
 
         mutating func next() -> Fields? {
@@ -398,7 +404,7 @@ extension LearnedOrderStore {
                 }
                 position += 1
             }
-            fields.bounds.append(start..<position)
+            fields.bounds.append(start..<(position > start && bytes[position - 1] == 13 ? position - 1 : position))
             position += 1
             return fields
         }

@@ -49,7 +49,9 @@ package enum JSONSyntax {
         }
 
         mutating func skipSpace() {
-            while at < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[at]) { at += 1 }
+            while at < bytes.count, bytes[at] == 0x20 || bytes[at] == 0x09 || bytes[at] == 0x0A || bytes[at] == 0x0D {
+                at += 1
+            }
         }
 
         mutating func check() -> Problem? {
