@@ -268,6 +268,34 @@ import Testing
         #expect(check.status == 1, "\(check.output)")
     }
 
+    /// A cycle an earlier run left whole in the store is reported by each run that takes it again, once,
+    /// and `lockval check` finds it in the store alone. Before, a run that took only orders the store knew
+    /// added no edge and reported nothing, and `check` passed over a cycle one process had taken: a CI job
+    /// that keeps its store went green after one red run with nothing fixed.
+    @Test func aCycleTheStoreHoldsIsReportedByEachRunThatTakesItAgain() throws {
+        let directory = try Self.scratchDirectory("store-cycle")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = ["LOCKVALIDATOR_GRAPH": directory + "/"]
+        for run in 1...3 {
+            let abba = try PthreadInterpositionTests.run("nslock-abba", environment: store)
+            #expect(abba.status == 66, "run \(run): \(abba.error)")
+            let inversions = abba.report?.violations.filter { $0.rule == .lockOrderInversion } ?? []
+            #expect(inversions.count == 1, "run \(run), one report for the one cycle: \(abba.error)")
+            #expect(abba.report?.graph.edges.count == 2, "run \(run) shows the orders it took again as its own")
+        }
+        let check = try Self.lockval(["check", directory])
+        #expect(check.status == 1, "\(check.output)")
+        #expect(check.output.contains("was taken by one process, as the learned-order store keeps it"))
+        // Consistent orders in the store stay clean.
+        let clean = try Self.scratchDirectory("store-clean")
+        defer { try? FileManager.default.removeItem(atPath: clean) }
+        for _ in 1...2 {
+            let consistent = try PthreadInterpositionTests.run("consistent", environment: ["LOCKVALIDATOR_GRAPH": clean + "/"])
+            #expect(consistent.status == 0 && consistent.rules.isEmpty, "\(consistent.error)")
+        }
+        #expect(try Self.lockval(["check", clean]).status == 0)
+    }
+
     /// A read hold waits for no other reader: an order learned from one stays one when loaded (issue 33).
     /// Before the store kept the flag, the second run below made a readers node that copied the learned
     /// RW.A -> RW.B as if from a write hold, and reported a cycle the first run rightly did not.

@@ -214,10 +214,10 @@ extension LockOrder {
     private static func insertEdgeFindingCycle(
         _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
     ) -> [UInt32]? {
-        if let number = state.graph.edgeNumber(from: from, to: to) {
-            if state.records[Int(number)].origin != 0 { state.retaken.insert(UInt64(from) << 32 | UInt64(to)) }
-            noteSighting(of: Int(number), from: entry, chain, in: &state)
-            return nil
+        if let number = state.graph.edgeNumber(from: from, to: to).map(Int.init) {
+            noteSighting(of: number, from: entry, chain, in: &state)
+            guard state.records[number].origin != 0, state.retakenRecords[number] == nil else { return nil }
+            return retakeLearnedOrder(number, from, to, entry, &chain, in: &state)
         }
         let record = chain.record(from: entry, in: &state)
         guard state.graph.edgeCount < chain.capacity.edges else {
@@ -243,6 +243,21 @@ extension LockOrder {
             }
         }
         guard case .closesCycle(let path) = insertion else { return nil }
+        return path
+    }
+
+    /// A learned order this process takes for the first time becomes its own (its record, shown in its
+    /// report), and a cycle through it is found as a new edge's would be: else a cycle that an earlier run
+    /// left whole in the store would never be reported again. Returns the path back from `to` to `from`
+    /// the first time one of a cycle's orders is taken again.
+    private static func retakeLearnedOrder(
+        _ number: Int, _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain,
+        in state: inout State
+    ) -> [UInt32]? {
+        state.retaken.insert(UInt64(from) << 32 | UInt64(to))
+        state.retakenRecords[number] = chain.record(from: entry, in: &state)
+        guard let path = state.graph.path(from: to, to: from), state.retakenCycles.insert(path.sorted()).inserted
+        else { return nil }
         return path
     }
 

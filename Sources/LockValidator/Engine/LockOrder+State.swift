@@ -74,6 +74,12 @@ extension LockOrder {
         var origins: [ValidationReport.ProcessDescription?] = []
         /// Learned orders this process took again, `from << 32 | to`.
         var retaken: Set<UInt64> = []
+        /// This process's record of each learned order it took again, by edge number: from then on the
+        /// order is shown as this run's (its site, thread and stack), and is among the edges it reports.
+        var retakenRecords: [Int: EdgeRecord] = [:]
+        /// The cycles a retaken order closed, each as its sorted classes: reported once, from whichever
+        /// of its orders this process took again first.
+        var retakenCycles: Set<[UInt32]> = []
         /// What the verdicts on cycles know of each edge, by the graph's number for the edge (grown on
         /// first sighting; learned orders have none).
         var evidence: [EdgeEvidence] = []
@@ -185,9 +191,9 @@ extension LockOrder {
             return insertion
         }
 
-        /// The record of `from → to`, if the graph has the edge.
+        /// The record of `from → to`, if the graph has the edge: this process's, for a learned order it took.
         func record(from: UInt32, to: UInt32) -> EdgeRecord? {
-            graph.edgeNumber(from: from, to: to).map { records[Int($0)] }
+            graph.edgeNumber(from: from, to: to).map { retakenRecords[Int($0)] ?? records[Int($0)] }
         }
 
         /// Every edge with its record, in no particular order.
@@ -313,7 +319,11 @@ extension LockOrder {
         /// The edges a report shows: the orders this process took, but not the copies that leave
         /// recursive-readers nodes.
         func shownEdges(classes: [UInt32: LockClass]) -> [(from: UInt32, to: UInt32, record: EdgeRecord)] {
-            edges.filter { classes[$0.from]?.readersOf == nil && $0.record.origin == 0 }
+            graph.edges.compactMap { edge in
+                let record = retakenRecords[Int(edge.number)] ?? records[Int(edge.number)]
+                guard classes[edge.from]?.readersOf == nil && record.origin == 0 else { return nil }
+                return (edge.from, edge.to, record)
+            }
         }
     }
 }

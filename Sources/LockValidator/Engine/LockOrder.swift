@@ -23,25 +23,16 @@ enum LockOrder {
         edges.map(ValidationReport.Edge.init).sorted { ($0.from, $0.to) < ($1.from, $1.to) }
     }
 
-    /// What this process adds to a learned-order store: the orders it took (not those it loaded), and
-    /// the loaded ones it took again. A loaded order learned from read holds that this process took from
-    /// a write hold is among the edges too, not held for reading: the store keeps the weaker of the two.
+    /// What this process adds to a learned-order store: the orders it took (those it loaded and took
+    /// again with this run's record, which says whether a read hold took them: the store keeps the
+    /// weaker), and the names of the loaded ones it took again.
     static var learnedThisRun: (edges: [ValidationReport.Edge], retaken: [(from: String, to: String)]) {
         let classes = LockClass.byID
-        let (retaken, nowExclusive) = state.withLock { state in
-            let exclusive = state.retaken.compactMap { key -> DependencyEdge? in
-                let (from, to) = (UInt32(key >> 32), UInt32(truncatingIfNeeded: key))
-                guard let record = state.record(from: from, to: to), record.heldShared,
-                    !state.takenOnlyFromReadHolds(from: from, to: to, record)
-                else { return nil }
-                return state.edge(from: from, to: to, record, classes: classes)
-            }
-            return (state.retaken, exclusive)
-        }
+        let retaken = state.withLock { $0.retaken }
         let names = retaken.map { key in
             (classes[UInt32(key >> 32)]?.name ?? "", classes[UInt32(truncatingIfNeeded: key)]?.name ?? "")
         }
-        return (graphEdges + nowExclusive.map(ValidationReport.Edge.init), names)
+        return (graphEdges, names)
     }
 
     /// The number of validated chains, read under the graph lock that inserts them.

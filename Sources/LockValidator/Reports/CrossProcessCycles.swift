@@ -6,12 +6,16 @@ import _LockOrderGraph
 /// The edges are replayed, in order, into a fresh lock-order graph with the classes matched by name (a
 /// class name is its given name or its init site, never an instance number), and every edge that closes
 /// a cycle is a violation, as lockdep reports the edge that closes one. A cycle whose edges one process
-/// all took was checked, and reported or suppressed, by that process, and is not reported again.
+/// all took was checked, and reported or suppressed, by that process, and is not reported again when that
+/// process's report is among the inputs; a learned-order store keeps orders, not what was reported, so a
+/// cycle that only a store shows is reported, whichever processes took it.
 enum CrossProcessCycles {
     /// The inversions in `edges` (each naming the process that learned it) that `known` does not already
-    /// report; `classes` say where each class's locks were created.
+    /// report; `classes` say where each class's locks were created; `checked`, the processes whose own
+    /// reports (and so their own cycles) are among the inputs.
     static func find(
-        in edges: [ValidationReport.Edge], classes: [ValidationReport.ClassDescription], known: [Violation]
+        in edges: [ValidationReport.Edge], classes: [ValidationReport.ClassDescription], known: [Violation],
+        checked: Set<ValidationReport.ProcessDescription>
     ) -> [Violation] {
         let sites = Dictionary(classes.map { ($0.name, $0.site) }) { first, _ in first }
         var nodes: [String: UInt32] = [:]
@@ -35,9 +39,10 @@ enum CrossProcessCycles {
                 edges[edgeIndices[Int($0)]]
             }
             let cycle = [edge] + chain
-            guard Set(cycle.map(\.process)).count > 1, reported.insert(canonical(cycle.map(\.to))).inserted else {
-                continue
-            }
+            let processes = Set(cycle.map(\.process))
+            guard processes.count > 1 || !processes.allSatisfy({ $0.map(checked.contains) ?? false }),
+                reported.insert(canonical(cycle.map(\.to))).inserted
+            else { continue }
             found.append(violation(closedBy: cycle, classSites: sites))
         }
         return found
@@ -65,10 +70,14 @@ enum CrossProcessCycles {
         }
         let chain = (cycle.map(\.to) + [closing.to]).map { "\"\($0)\"" }.joined(separator: " -> ")
         let processes = Set(cycle.compactMap(\.process?.pid)).count
+        let summary =
+            processes > 1
+            ? "the order \(chain) was taken across \(processes) processes, each taking part of it: \(cycle.count)"
+                + " locks in a cycle that deadlocks when one program takes them all"
+            : "the order \(chain) was taken by one process, as the learned-order store keeps it: a cycle of"
+                + " \(cycle.count) locks"
         return Violation(
-            rule: .lockOrderInversion,
-            summary: "the order \(chain) was taken across \(processes) processes, each taking part of it:"
-                + " \(cycle.count) locks in a cycle that deadlocks when one program takes them all",
+            rule: .lockOrderInversion, summary: summary,
             severity: Rule.lockOrderInversion.severity, locks: locks, site: closing.toAcquiredAt,
             thread: closing.thread ?? unknownThread, irql: closing.irql, heldLocks: [],
             stack: closing.stack ?? StackTrace(addresses: []), occurrences: 1, edges: dependencies,

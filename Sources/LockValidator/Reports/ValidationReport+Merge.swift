@@ -44,7 +44,11 @@ extension ValidationReport {
         let suppressed = unite(reports.map(\.suppressed))
         let united = edgeOrder.map { edges[$0]! }
         let unitedClasses = classOrder.map { classes[$0]! }
-        violations += CrossProcessCycles.find(in: united, classes: unitedClasses, known: violations + suppressed)
+        // A learned-order store read as a report (`LearnedOrderStore.asReport`) has process id 0: its
+        // processes' reports are not among these.
+        let checked = Set(reports.filter { $0.process.pid != 0 }.flatMap { $0.mergedFrom ?? [$0.process] })
+        violations += CrossProcessCycles.find(
+            in: united, classes: unitedClasses, known: violations + suppressed, checked: checked)
         violations += CrossProcessIRQLConflicts.find(in: reports, known: violations + suppressed)
         let processes = reports.flatMap { $0.mergedFrom ?? [$0.process] }
         return ValidationReport(
