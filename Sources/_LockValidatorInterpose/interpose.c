@@ -514,7 +514,7 @@ static const lock_calls read_calls = {read_lock_call, read_trylock_call, rwlock_
 static const lock_calls write_calls = {write_lock_call, write_trylock_call, rwlock_unlock_call, rwlock_taken};
 static const lock_calls spin_calls = {spin_lock_call, spin_trylock_call, spin_unlock_call, rwlock_taken};
 
-/// try_first's answer when the lock was not taken at once: the caller waits for it (wait_for).
+/// try_first's answer when the lock was not taken at once: the caller waits for it (lv_wait_for).
 #define MUST_WAIT (-2)
 
 /// A waiting acquire of a known lock first tries the real lock: taken at once, it cannot have
@@ -540,7 +540,7 @@ __attribute__((always_inline)) static inline int try_first(lv_thread_state *thre
     lv_leave_validator();
     if (__builtin_expect(action == LV_PT_PROCEED, 1)) return tried;
     calls->unlock(lock);
-    // Confirmation mode holds this acquire back before it takes the lock: it waits for it (wait_for).
+    // Confirmation mode holds this acquire back before it takes the lock: it waits for it (lv_wait_for).
     if (action == LV_PT_RETRY) return MUST_WAIT;
     return refused(action);
 }
@@ -553,9 +553,9 @@ __attribute__((always_inline)) static inline int try_first(lv_thread_state *thre
 /// lock_stat: a tracked lock is tried first (as lockdep's lock_contended follows a failed fast path), and
 /// only an acquire that finds it held is a contention, whose wait is timed: the clock is read on the
 /// contended path alone.
-static int wait_for(void *lock, uint32_t type, uint32_t how, const lock_calls *calls, uint32_t wait,
-                    clockid_t clock, int timed, const struct timespec *deadline, lv_timed_attempt slice,
-                    uintptr_t caller) {
+static int lv_wait_for(void *lock, uint32_t type, uint32_t how, const lock_calls *calls, uint32_t wait,
+                       clockid_t clock, int timed, const struct timespec *deadline, lv_timed_attempt slice,
+                       uintptr_t caller) {
     uint32_t action;
     void *object = lv_before_wait(lock, type, how | LV_PT_STEERABLE, caller, &action);
     if (action != LV_PT_PROCEED) return refused(action);
@@ -639,20 +639,20 @@ int pthread_mutex_lock(pthread_mutex_t *mutex) {
     if (!thread) return REAL(mutex_lock)(mutex);
     int result = try_first(thread, mutex, LV_PT_EXCLUSIVE, &mutex_calls, CALLER);
     if (result != MUST_WAIT) return result;
-    return wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, CLOCK_REALTIME, 0, NULL,
-                    mutex_slice, CALLER);
+    return lv_wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, CLOCK_REALTIME, 0, NULL,
+                       mutex_slice, CALLER);
 }
 
 int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *deadline) {
     if (!validating()) return REAL(mutex_timedlock)(mutex, deadline);
-    return wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, CLOCK_REALTIME, 1,
-                    deadline, mutex_slice, CALLER);
+    return lv_wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, CLOCK_REALTIME, 1,
+                       deadline, mutex_slice, CALLER);
 }
 
 int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, const struct timespec *deadline) {
     if (!validating()) return REAL(mutex_clocklock)(mutex, clock, deadline);
-    return wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, clock, 1, deadline,
-                    mutex_clock_slice, CALLER);
+    return lv_wait_for(mutex, mutex_type(mutex), LV_PT_EXCLUSIVE, &mutex_calls, LV_WAIT_MUTEX, clock, 1, deadline,
+                       mutex_clock_slice, CALLER);
 }
 
 int pthread_mutex_trylock(pthread_mutex_t *mutex) {
@@ -693,8 +693,8 @@ int pthread_rwlock_rdlock(pthread_rwlock_t *rwlock) {
     if (!thread) return REAL(rwlock_rdlock)(rwlock);
     int result = try_first(thread, rwlock, LV_PT_SHARED, &read_calls, CALLER);
     if (result != MUST_WAIT) return result;
-    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, CLOCK_REALTIME, 0, NULL,
-                    read_slice, CALLER);
+    return lv_wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, CLOCK_REALTIME, 0, NULL,
+                       read_slice, CALLER);
 }
 
 int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock) {
@@ -702,32 +702,32 @@ int pthread_rwlock_wrlock(pthread_rwlock_t *rwlock) {
     if (!thread) return REAL(rwlock_wrlock)(rwlock);
     int result = try_first(thread, rwlock, LV_PT_EXCLUSIVE, &write_calls, CALLER);
     if (result != MUST_WAIT) return result;
-    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, CLOCK_REALTIME, 0,
-                    NULL, write_slice, CALLER);
+    return lv_wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, CLOCK_REALTIME, 0,
+                       NULL, write_slice, CALLER);
 }
 
 int pthread_rwlock_timedrdlock(pthread_rwlock_t *rwlock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_timedrdlock)(rwlock, deadline);
-    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, CLOCK_REALTIME, 1,
-                    deadline, read_slice, CALLER);
+    return lv_wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, CLOCK_REALTIME, 1,
+                       deadline, read_slice, CALLER);
 }
 
 int pthread_rwlock_timedwrlock(pthread_rwlock_t *rwlock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_timedwrlock)(rwlock, deadline);
-    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, CLOCK_REALTIME, 1,
-                    deadline, write_slice, CALLER);
+    return lv_wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, CLOCK_REALTIME, 1,
+                       deadline, write_slice, CALLER);
 }
 
 int pthread_rwlock_clockrdlock(pthread_rwlock_t *rwlock, clockid_t clock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_clockrdlock)(rwlock, clock, deadline);
-    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, clock, 1, deadline,
-                    read_clock_slice, CALLER);
+    return lv_wait_for(rwlock, rwlock_type(rwlock), LV_PT_SHARED, &read_calls, LV_WAIT_READ, clock, 1, deadline,
+                       read_clock_slice, CALLER);
 }
 
 int pthread_rwlock_clockwrlock(pthread_rwlock_t *rwlock, clockid_t clock, const struct timespec *deadline) {
     if (!validating()) return REAL(rwlock_clockwrlock)(rwlock, clock, deadline);
-    return wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, clock, 1, deadline,
-                    write_clock_slice, CALLER);
+    return lv_wait_for(rwlock, rwlock_type(rwlock), LV_PT_EXCLUSIVE, &write_calls, LV_WAIT_WRITE, clock, 1, deadline,
+                       write_clock_slice, CALLER);
 }
 
 int pthread_rwlock_tryrdlock(pthread_rwlock_t *rwlock) {
@@ -774,8 +774,8 @@ int pthread_spin_lock(pthread_spinlock_t *lock) {
     if (!thread) return REAL(spin_lock)(lock);
     int result = try_first(thread, (void *)lock, LV_PT_EXCLUSIVE, &spin_calls, CALLER);
     if (result != MUST_WAIT) return result;
-    return wait_for((void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, &spin_calls, LV_WAIT_SPIN, CLOCK_MONOTONIC, 0, NULL,
-                    spin_slice, CALLER);
+    return lv_wait_for((void *)lock, LV_PT_SPIN, LV_PT_EXCLUSIVE, &spin_calls, LV_WAIT_SPIN, CLOCK_MONOTONIC, 0, NULL,
+                       spin_slice, CALLER);
 }
 
 int pthread_spin_trylock(pthread_spinlock_t *lock) {

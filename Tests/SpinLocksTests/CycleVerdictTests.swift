@@ -61,6 +61,32 @@ import Testing
         #expect(found == [.canDeadlock])
     }
 
+    /// Two tests of one process share its graph: one closes a cycle on one thread; the other then takes
+    /// the same orders on threads that can meet. Each is told of the cycle in its own scope, once, with
+    /// the stack of its own order; a third that takes only orders of no cycle is told nothing. Before,
+    /// the second added no edge and passed, and the first alone wore its can-deadlock verdict.
+    @Test func aScopeThatTakesTheOrdersOfACycleAnotherScopeFoundIsToldOfIt() {
+        let locks = Locks("ABCD", test: "verdict-two-scopes")
+        let first = Self.verdicts {
+            Self.take(locks["A"], locks["B"])
+            Self.take(locks["B"], locks["A"])
+        }
+        #expect(first.map { $0?.reason } == [.oneThread])
+        let second = violationsOnFreshProcessor {
+            Self.inTurn([
+                { Self.take(locks["A"], locks["B"]) }, { Self.take(locks["B"], locks["A"]) },
+                { Self.take(locks["A"], locks["B"]) },
+            ])
+        }
+        #expect(second.map(\.rule) == [.lockOrderInversion])
+        #expect(second.first?.verdict == .canDeadlock)
+        #expect(Set(second.first?.locks.map(\.name) ?? []) == [locks["A"].name, locks["B"].name])
+        let third = violationsOnFreshProcessor {
+            Self.inTurn([{ Self.take(locks["C"], locks["D"]) }, { Self.take(locks["C"], locks["D"]) }])
+        }
+        #expect(third.isEmpty)
+    }
+
     /// After the cycle is reported (one thread took both orders), another thread that could run at the same
     /// time takes A and B. Nested, it takes an order the first validated (a chain the C and Swift fast paths
     /// would find), the weakest evidence: the report says can-deadlock. Never nested, the cycle stays one

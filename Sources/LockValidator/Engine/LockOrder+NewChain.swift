@@ -35,7 +35,7 @@ extension LockOrder {
                     // A new cycle is predicted at once, and the chains cached before that may hold its
                     // edges: they are validated again, and one with a predicted edge is never cached, so
                     // that its acquires reach the Swift steps that may pause them.
-                    if chain.bugs.contains(where: { if case .inversion = $0 { true } else { false } }),
+                    if chain.bugs.contains(where: { if case .inversion(_, _, _, false) = $0 { true } else { false } }),
                         DeadlockConfirmation.predict(fromGraphEdges: state.edges.map { ($0.from, $0.to) })
                     {
                         ChainCache.removeAll()
@@ -95,8 +95,9 @@ extension LockOrder {
     enum Bug {
         /// The newest lock is of the class of `held`, with no nesting level.
         case sameClass(held: lv_held_lock)
-        /// The edge `held → newest` closes the cycle `closing` + `existing`.
-        case inversion(held: lv_held_lock, closing: DependencyEdge, existing: [DependencyEdge])
+        /// The edge `held → newest` closes the cycle `closing` + `existing`; or, `takenAgain`, is an order of
+        /// a cycle reported before, taken by a thread that validates it for the first time.
+        case inversion(held: lv_held_lock, closing: DependencyEdge, existing: [DependencyEdge], takenAgain: Bool)
     }
 
     /// One new chain being validated: the newest hold, the holds of its context it orders after, what
@@ -194,30 +195,47 @@ extension LockOrder {
     private static func addEdgeFindingInversion(
         from: UInt32, to target: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
     ) -> Bool {
-        guard let path = insertEdgeFindingCycle(from, target, entry, &chain, in: &state) else { return false }
+        guard let (path, takenAgain) = insertEdgeFindingCycle(from, target, entry, &chain, in: &state) else {
+            return false
+        }
         var classes: [UInt32: LockClass] = [:]
         for id in path + [from] where classes[id] == nil { classes[id] = LockClass.withID(id) }
         let existing = zip(path, path.dropFirst()).compactMap { a, b in
             state.record(from: a, to: b).map { state.edge(from: a, to: b, $0, classes: classes) }
         }
-        // The record first: `state.edge` would read the state as it was before `record` added to it.
-        let record = state.record(from: from, to: target) ?? chain.record(from: entry, in: &state)
+        // The record first: `state.edge` would read the state as it was before `record` added to it. An
+        // order taken again is shown as this thread took it.
+        let record =
+            takenAgain ? chain.record(from: entry, in: &state)
+            : state.record(from: from, to: target) ?? chain.record(from: entry, in: &state)
         let closing = state.edge(from: from, to: target, record, classes: classes)
-        chain.bugs.append(.inversion(held: entry, closing: closing, existing: existing))
+        let cycle = [from] + path.dropLast()
+        for (a, b) in zip(cycle, path) {
+            guard let number = state.graph.edgeNumber(from: a, to: b).map(Int.init) else { continue }
+            if state.cycleOfReportedEdge[number] == nil { state.cycleOfReportedEdge[number] = cycle }
+        }
+        chain.bugs.append(.inversion(held: entry, closing: closing, existing: existing, takenAgain: takenAgain))
         return true
     }
 
     /// Inserts `from → to` (lockdep's `check_noncircular` only searches; this also adds the edge, as
     /// `add_lock_to_list` does after it); returns the path back from `to` to `from` when the edge closes a
     /// cycle. A closing edge is kept too, so that a later, different cycle through it is found; with the
-    /// edge table full, the edge is only searched for.
+    /// edge table full, the edge is only searched for. A known edge returns the path too when it is an
+    /// order of a cycle reported before (`takenAgain`): the code that took it is told, if not yet.
     private static func insertEdgeFindingCycle(
         _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
-    ) -> [UInt32]? {
+    ) -> (path: [UInt32], takenAgain: Bool)? {
         if let number = state.graph.edgeNumber(from: from, to: to).map(Int.init) {
             noteSighting(of: number, from: entry, chain, in: &state)
-            guard state.records[number].origin != 0, state.retakenRecords[number] == nil else { return nil }
-            return retakeLearnedOrder(number, from, to, entry, &chain, in: &state)
+            if state.records[number].origin != 0, state.retakenRecords[number] == nil {
+                return retakeLearnedOrder(number, from, to, entry, &chain, in: &state).map { ($0, false) }
+            }
+            guard !state.cycleOfReportedEdge.isEmpty, let cycle = state.cycleOfReportedEdge[number],
+                let start = cycle.firstIndex(of: to)
+            else { return nil }
+            // The reported cycle, from this edge's head round to its tail.
+            return (Array(cycle[start...] + cycle[..<start]), true)
         }
         let record = chain.record(from: entry, in: &state)
         guard state.graph.edgeCount < chain.capacity.edges else {
@@ -226,7 +244,7 @@ extension LockOrder {
             guard state.graph.isReachable(from, from: to),
                 state.reportedInversions.insert(UInt64(from) << 32 | UInt64(to)).inserted
             else { return nil }
-            return state.graph.path(from: to, to: from) ?? [to, from]
+            return (state.graph.path(from: to, to: from) ?? [to, from], false)
         }
         let number = state.graph.edgeCount  // the new edge's, as edges are numbered in order
         let insertion = state.insertEdge(from: from, to: to, record: record)
@@ -243,7 +261,7 @@ extension LockOrder {
             }
         }
         guard case .closesCycle(let path) = insertion else { return nil }
-        return path
+        return (path, false)
     }
 
     /// A learned order this process takes for the first time becomes its own (its record, shown in its
@@ -314,16 +332,30 @@ extension LockOrder {
                     + " another lock of the same class, with no nesting level declared; if the order is"
                     + " intended, \(nestingAdvice(for: newest))",
                 locks: [newest.lockInfo, entry.lockInfo], site: newest.acquiredAt, awaited: newest.instance)
-        case .inversion(let entry, let closing, let existing):
+        case .inversion(let entry, let closing, let existing, let takenAgain):
             let chain = ([closing.to] + existing.map(\.to)).map { "\"\($0.name)\"" }.joined(separator: " -> ")
             let edges = [closing] + existing
+            let verdict =
+                orders(of: edges).map(verdict(ofCycle:))
+                ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock)
+            let firstToDeadlock =
+                verdict.canDeadlock
+                && state.withLock { $0.cyclesThatCanDeadlock.insert(edges.compactMap(\.to.classID).sorted()).inserted }
+            // Taken again: told only when this sighting is the one that lets the cycle deadlock (a thread that
+            // could meet the others), to a scope (a test) with no report of it yet; so that a test whose
+            // threads can close a cycle that another test's one thread closed is told, once.
+            if takenAgain {
+                let classes = Set(edges.map(\.to.name))
+                let log = ViolationScope.effective?.log ?? LockValidator.globalLog
+                guard firstToDeadlock,
+                    !log.contains(where: { $0.rule == .lockOrderInversion && Set($0.locks.map(\.name)) == classes })
+                else { return }
+            }
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
                     + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks",
-                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges,
-                verdict: orders(of: edges).map(verdict(ofCycle:))
-                    ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock),
+                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges, verdict: verdict,
                 awaited: newest.instance)
         }
     }

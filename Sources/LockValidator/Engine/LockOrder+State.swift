@@ -77,6 +77,13 @@ extension LockOrder {
         /// This process's record of each learned order it took again, by edge number: from then on the
         /// order is shown as this run's (its site, thread and stack), and is among the edges it reports.
         var retakenRecords: [Int: EdgeRecord] = [:]
+        /// The first reported cycle each edge is on (its nodes in order, each edge from one to the next), by
+        /// edge number: a thread that validates the edge for the first time tells its own scope (a test)
+        /// of that cycle, if another scope found it.
+        var cycleOfReportedEdge: [Int: [UInt32]] = [:]
+        /// The reported cycles, each as its sorted classes, that some sighting let deadlock (their verdict
+        /// was, or became, can-deadlock).
+        var cyclesThatCanDeadlock: Set<[UInt32]> = []
         /// The cycles a retaken order closed, each as its sorted classes: reported once, from whichever
         /// of its orders this process took again first.
         var retakenCycles: Set<[UInt32]> = []

@@ -32,6 +32,11 @@ final class ViolationLog: Sendable {
         }
     }
 
+    /// Whether some violation logged so far (as found) satisfies `predicate`.
+    func contains(where predicate: (Violation) -> Bool) -> Bool {
+        entries.withLock { $0.list.contains(where: predicate) }
+    }
+
     /// The violations, each cycle's verdict decided again from the evidence gathered until now.
     var snapshot: [Violation] { entries.withLock { $0.list }.map(LockOrder.reVerdicted) }
 
