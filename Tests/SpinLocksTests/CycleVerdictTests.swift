@@ -61,10 +61,11 @@ import Testing
         #expect(found == [.canDeadlock])
     }
 
-    /// Two tests of one process share its graph: one closes a cycle on one thread; the other then takes
-    /// the same orders on threads that can meet. Each is told of the cycle in its own scope, once, with
-    /// the stack of its own order; a third that takes only orders of no cycle is told nothing. Before,
-    /// the second added no edge and passed, and the first alone wore its can-deadlock verdict.
+    /// Tests of one process share its graph: one closes a cycle on one thread; another then takes the
+    /// same orders on threads that can meet. Each is told of the cycle in its own scope, once, with the
+    /// stack of its own order and the verdict of what its own threads did. A test that takes only one
+    /// order of the cycle, or only orders of no cycle, is told nothing. Before, the second added no edge
+    /// and passed, and the first alone wore its can-deadlock verdict.
     @Test func aScopeThatTakesTheOrdersOfACycleAnotherScopeFoundIsToldOfIt() {
         let locks = Locks("ABCD", test: "verdict-two-scopes")
         let first = Self.verdicts {
@@ -81,10 +82,19 @@ import Testing
         #expect(second.map(\.rule) == [.lockOrderInversion])
         #expect(second.first?.verdict == .canDeadlock)
         #expect(Set(second.first?.locks.map(\.name) ?? []) == [locks["A"].name, locks["B"].name])
-        let third = violationsOnFreshProcessor {
+        let oneOrder = violationsOnFreshProcessor {
+            Self.inTurn([{ Self.take(locks["A"], locks["B"]) }, { Self.take(locks["A"], locks["B"]) }])
+        }
+        #expect(oneOrder.isEmpty)
+        let noCycle = violationsOnFreshProcessor {
             Self.inTurn([{ Self.take(locks["C"], locks["D"]) }, { Self.take(locks["C"], locks["D"]) }])
         }
-        #expect(third.isEmpty)
+        #expect(noCycle.isEmpty)
+        let oneThread = violationsOnFreshProcessor {
+            Self.take(locks["B"], locks["A"])
+            Self.take(locks["A"], locks["B"])
+        }
+        #expect(oneThread.map { $0.verdict?.reason } == [.oneThread])
     }
 
     /// After the cycle is reported (one thread took both orders), another thread that could run at the same

@@ -335,29 +335,47 @@ extension LockOrder {
         case .inversion(let entry, let closing, let existing, let takenAgain):
             let chain = ([closing.to] + existing.map(\.to)).map { "\"\($0.name)\"" }.joined(separator: " -> ")
             let edges = [closing] + existing
-            let verdict =
+            var verdict =
                 orders(of: edges).map(verdict(ofCycle:))
                 ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock)
-            let firstToDeadlock =
-                verdict.canDeadlock
-                && state.withLock { $0.cyclesThatCanDeadlock.insert(edges.compactMap(\.to.classID).sorted()).inserted }
-            // Taken again: told only when this sighting is the one that lets the cycle deadlock (a thread that
-            // could meet the others), to a scope (a test) with no report of it yet; so that a test whose
-            // threads can close a cycle that another test's one thread closed is told, once.
+            var verdictIsTheScopes = false
             if takenAgain {
-                let classes = Set(edges.map(\.to.name))
-                let log = ViolationScope.effective?.log ?? LockValidator.globalLog
-                guard firstToDeadlock,
-                    !log.contains(where: { $0.rule == .lockOrderInversion && Set($0.locks.map(\.name)) == classes })
-                else { return }
+                guard let told = verdictForScope(takingAgain: closing, of: edges, on: thread) else { return }
+                verdictIsTheScopes = told != nil
+                verdict = told ?? verdict
             }
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
                     + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks",
                 locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges, verdict: verdict,
+                verdictIsTheScopes: verdictIsTheScopes,
                 awaited: newest.instance)
         }
+    }
+
+    /// For an order of a cycle reported before, taken again by a thread that validates it for the first
+    /// time: whether its scope (a test) is told of the cycle, and with what verdict. Told once, when the
+    /// scope's own threads have now taken every order of the cycle and it has no report of it: a test
+    /// that can close a cycle another test closed first fails too. Nil: not told; `.some(nil)`: the
+    /// cycle's verdict; else the scope's own (one thread took all its orders there).
+    private static func verdictForScope(
+        takingAgain closing: DependencyEdge, of edges: [DependencyEdge], on thread: ThreadState
+    ) -> CycleVerdict?? {
+        // Outside any scope the process log has the cycle already.
+        guard let scope = ViolationScope.effective else { return nil }
+        func key(_ edge: DependencyEdge) -> UInt64 {
+            UInt64(edge.from.classID ?? 0) << 32 | UInt64(edge.to.classID ?? 0)
+        }
+        let sightings = scope.noteSighting(ofCycleOrder: key(closing), by: thread.serial)
+        let threads = edges.map { sightings[key($0)] }
+        guard threads.allSatisfy({ $0 != nil }) else { return nil }
+        let classes = Set(edges.map(\.to.name))
+        guard !scope.log.contains(where: { $0.rule == .lockOrderInversion && Set($0.locks.map(\.name)) == classes })
+        else { return nil }
+        guard Set(threads.flatMap { $0! }).count == 1 else { return .some(nil) }
+        return CycleVerdict(
+            kind: .cannotDeadlock, reason: .oneThread, orders: edges.map { "\"\($0.from.name)\" -> \"\($0.to.name)\"" })
     }
 
     /// How to declare the nesting, in the words of the lock's own front end.

@@ -81,9 +81,6 @@ extension LockOrder {
         /// edge number: a thread that validates the edge for the first time tells its own scope (a test)
         /// of that cycle, if another scope found it.
         var cycleOfReportedEdge: [Int: [UInt32]] = [:]
-        /// The reported cycles, each as its sorted classes, that some sighting let deadlock (their verdict
-        /// was, or became, can-deadlock).
-        var cyclesThatCanDeadlock: Set<[UInt32]> = []
         /// The cycles a retaken order closed, each as its sorted classes: reported once, from whichever
         /// of its orders this process took again first.
         var retakenCycles: Set<[UInt32]> = []

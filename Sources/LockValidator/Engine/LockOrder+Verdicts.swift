@@ -74,7 +74,9 @@ extension LockOrder {
     /// `violation` with its verdict decided again from the evidence now (a cycle report of this process;
     /// others are returned as they are).
     static func reVerdicted(_ violation: Violation) -> Violation {
-        guard violation.rule == .lockOrderInversion, violation.verdict != nil else { return violation }
+        guard violation.rule == .lockOrderInversion, violation.verdict != nil, !violation.verdictIsTheScopes else {
+            return violation
+        }
         guard let orders = orders(of: violation.edges) else { return violation }
         var copy = violation
         copy.verdict = verdict(ofCycle: orders)

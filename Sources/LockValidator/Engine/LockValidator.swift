@@ -134,15 +134,16 @@ public enum LockValidator {
         _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
         site: Site?, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
         hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil, verdict: CycleVerdict? = nil,
-        awaited: UInt64? = nil
+        verdictIsTheScopes: Bool = false, awaited: UInt64? = nil
     ) {
         guard lv_validation_enabled() != 0 else { return }
         ThreadState.current.billingValidator {
             SpinWatchdog.reporting {
-                deliver(
-                    makeViolation(
-                        rule, summary: summary(), locks: locks(), site: site, edges: edges,
-                        usages: usages, hold: hold, waits: waits, stack: stack, verdict: verdict, awaited: awaited))
+                var violation = makeViolation(
+                    rule, summary: summary(), locks: locks(), site: site, edges: edges,
+                    usages: usages, hold: hold, waits: waits, stack: stack, verdict: verdict, awaited: awaited)
+                violation.verdictIsTheScopes = verdictIsTheScopes
+                deliver(violation)
             }
         }
     }

@@ -37,6 +37,9 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     /// For `lock-order-inversion` and `deadlock` in confirmation mode (`LOCKVALIDATOR_CONFIRM`): whether
     /// the cycle formed for real, and how.
     public internal(set) var confirmation: CycleConfirmation?
+    /// For a cycle a scope was told of when its own threads took every order again: the verdict is
+    /// that scope's (one thread of its own took them all), not re-decided from the whole process's.
+    package var verdictIsTheScopes = false
 
     /// The summary, and that confirmation mode made the cycle form when it did: a test's one line for a
     /// violation that ended the run.

@@ -31,6 +31,9 @@ package final class ViolationScope: Sendable {
     /// not reported for it when the run ends inside it.
     package let allowedRules: Set<Rule>
     let log = ViolationLog()
+    /// The orders of cycles reported before (`from << 32 | to` of their classes) that this scope's threads
+    /// took again, each with the threads that did.
+    private let cycleOrders = InternalLock<[UInt64: Set<UInt32>]>([:])
     /// Set by ``end()``; taken with each violation received, so that none is added after the last read.
     private let ended = InternalLock(false)
 
@@ -111,6 +114,15 @@ package final class ViolationScope: Sendable {
         }
         if disposition == .collectAndForward { forward(violation) }
         return nil
+    }
+
+    /// Notes that thread `serial` took `order` (of a cycle reported before) in this scope; returns every
+    /// such order taken here, with the threads that took it.
+    func noteSighting(ofCycleOrder order: UInt64, by serial: UInt32) -> [UInt64: Set<UInt32>] {
+        cycleOrders.withLock { orders in
+            orders[order, default: []].insert(serial)
+            return orders
+        }
     }
 
     /// What ends the scope name of a violation that arrived after its scope ended.
