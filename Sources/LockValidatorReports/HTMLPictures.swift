@@ -256,7 +256,9 @@ extension ValidationReport {
     /// `serial queue app.queue.a`), how (`created`, `first locked`), where, and in what function.
     static func siteParts(_ name: String) -> (kind: String, verb: String, site: String, function: String?)? {
         for verb in ["created", "first locked"] {
-            guard let marker = name.firstRange(of: " \(verb) at "), marker.lowerBound > name.startIndex else { continue }
+            guard let marker = name.firstRange(of: " \(verb) at "), marker.lowerBound > name.startIndex else {
+                continue
+            }
             let rest = name[marker.upperBound...]
             let function = rest.firstRange(of: " in ")
             return (

@@ -220,7 +220,8 @@ import Testing
         #expect(picture.contains("<title>\(a)</title>"))
         // A long function goes on a third line, the site kept whole; a kind still too long is cut in its
         // middle, its start and its end kept.
-        let long = "serial queue com.example.storage.block-device.requests created at Queues.swift:5:13 in "
+        let long =
+            "serial queue com.example.storage.block-device.requests created at Queues.swift:5:13 in "
             + "Queues.init(configuration:)"
         let cut = try Self.svg("lv-cycle0", in: try Self.cycleOnly([long, b]).html())
         #expect(cut.contains(">serial queue com.exampl…ge.block-device.requests</tspan>"), "\(cut)")

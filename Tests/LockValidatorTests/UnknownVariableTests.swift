@@ -22,7 +22,9 @@ import Testing
         #expect(configuration.failOn == .everyCycle)
         let far = "LOCKVALIDATOR_" + "SOMETHING_ELSE_ENTIRELY"
         #expect(
-            Configuration.parse([far: "1"]).1.map(\.description) == ["\(far) is not a LockValidator setting and is ignored"])
+            Configuration.parse([far: "1"]).1.map(\.description) == [
+                "\(far) is not a LockValidator setting and is ignored"
+            ])
     }
 
     @Test func knownVariablesAndOtherFamiliesDrawNoLine() {

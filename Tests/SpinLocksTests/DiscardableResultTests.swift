@@ -10,23 +10,24 @@ import Testing
             .appendingPathComponent("Modules")
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        try #require(FileManager.default.fileExists(atPath: modules.appendingPathComponent("SpinLocks.swiftmodule").path))
+        try #require(
+            FileManager.default.fileExists(atPath: modules.appendingPathComponent("SpinLocks.swiftmodule").path))
         let source = FileManager.default.temporaryDirectory.appendingPathComponent("discardable-\(getpid()).swift")
         defer { try? FileManager.default.removeItem(at: source) }
         try """
-            import Glibc
-            import SpinLocks
-            let lock = SpinLock("Discardable.lock")
-            lock.withLock { usleep(1) }
-            lock.withQueuedLock { usleep(1) }
-            let interrupt = InterruptObject("Discardable.interrupt", irql: .device(5)) { _ in true }
-            interrupt.synchronizeExecution { usleep(1) }
-            let mutex = ValidatedMutex("Discardable.mutex", 0)
-            mutex.withLock { value in
-                value += 1
-                return value
-            }
-            """.write(to: source, atomically: true, encoding: .utf8)
+        import Glibc
+        import SpinLocks
+        let lock = SpinLock("Discardable.lock")
+        lock.withLock { usleep(1) }
+        lock.withQueuedLock { usleep(1) }
+        let interrupt = InterruptObject("Discardable.interrupt", irql: .device(5)) { _ in true }
+        interrupt.synchronizeExecution { usleep(1) }
+        let mutex = ValidatedMutex("Discardable.mutex", 0)
+        mutex.withLock { value in
+            value += 1
+            return value
+        }
+        """.write(to: source, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
