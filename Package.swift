@@ -136,7 +136,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ExamplesTests",
-            dependencies: ["ExampleScenarios"]
+            // Demo: DemoOutputTests runs the built tour and reads what it prints.
+            dependencies: ["ExampleScenarios", "Demo"]
         ),
         .testTarget(
             name: "LockValidatorReportsTests",

@@ -38,14 +38,26 @@ func main() -> Int32 {
     for row in rows { print("\(pad(row.0, nameWidth))  \(pad(row.1, rulesWidth))  \(row.2)") }
 
     if let inversion = everything.first(where: { $0.rule == .lockOrderInversion }) {
-        print("\nThe floppy controller never deadlocked on this run; this is why it can:\n")
+        // What the run showed, then what it means: the verdict speaks for this run only, the lockdep-style
+        // scenario for any run whose threads take the two orders at once.
+        let couldHere = inversion.verdict?.canDeadlock ?? true
+        print(
+            couldHere
+                ? "\nThe floppy controller did not deadlock on this run, but it can: its routines take the two timer"
+                    + "\nlocks in opposite orders, on threads that could run at once. The report:\n"
+                : "\nThe floppy controller did not deadlock on this run, and the verdict says why it could not. Its"
+                    + "\nroutines still take the two timer locks in opposite orders, which the validator reports: run at"
+                    + "\nonce (a DPC and a thread on two CPUs), they can deadlock. The report:\n")
         let text = inversion.rendered(.text)
-        // The story up to the chain's stacks, then the CPU0/CPU1 table.
-        let story = text.firstRange(of: "\nthe existing dependency chain").map { text[..<$0.lowerBound] } ?? text[...]
-        print(story.split(separator: "\n", omittingEmptySubsequences: false).prefix(16).joined(separator: "\n"))
+        // The story up to the chain's stacks, whole sections only, then the CPU0/CPU1 table.
+        var story = text.firstRange(of: "\nthe existing dependency chain").map { text[..<$0.lowerBound] } ?? text[...]
+        while story.first == "\n" { story.removeFirst() }
+        while story.last == "\n" { story.removeLast() }
+        print(story)
         if let start = text.firstRange(of: " Possible unsafe locking scenario:"),
             let end = text.firstRange(of: "*** DEADLOCK ***")
         {
+            if !couldHere { print("\nHow the two routines can deadlock when they run at once:") }
             print("\n" + text[start.lowerBound..<end.upperBound])
         }
     }

@@ -28,8 +28,7 @@ extension ValidationReport {
         for lockClass in graph.classes where !cyclesOnly || inCycle.contains(lockClass.name) {
             let levels = lockClass.irqls.map(\.description).joined(separator: ", ")
             // A class named by its init site shows it once.
-            let namedBySite = lockClass.name.contains(" created at ") || lockClass.name.contains(" first locked at ")
-            let site = namedBySite ? nil : lockClass.site?.description
+            let site = LockInfo.nameSaysWhereCreated(lockClass.name) ? nil : lockClass.site?.description
             let label = [lockClass.name, site, levels].compactMap { $0 }.joined(separator: "\n")
             var attributes = "label=\(Self.dotString(label))"
             if inCycle.contains(lockClass.name) { attributes += ", color=red, fontcolor=red" }

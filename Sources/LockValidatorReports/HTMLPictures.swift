@@ -16,6 +16,9 @@ extension ValidationReport {
     static let drawnCycleLimit = 50
     /// The longest label drawn; a longer name is shortened to its end, its tooltip is whole.
     static let drawnLabelLimit = 40
+    /// The longest line of a class named by where its locks were created: its kind on one line, the site
+    /// on the next (`serial queue app.queue.a` / `created at Queues.swift:5:13 in Queues.init`).
+    static let drawnLineLimit = 48
 
     /// Labels are monospace, so that their widths are known without measuring a font: 0.6 em per
     /// character for common monospace fonts, and a little more to be safe.
@@ -100,6 +103,7 @@ extension ValidationReport {
                 PictureEdge(from: edge.from, to: edge.to, fromSide: fromSide, toSide: toSide, red: false, dashed: false)
             )
         }
+        let labelLines = Self.labelLines(left + cycle + right)
         // A box is as tall as the edges along its busiest side need, so that arrowheads do not pile up.
         var ports: [String: [Side: Int]] = [:]
         for edge in edges {
@@ -108,7 +112,8 @@ extension ValidationReport {
         }
         func boxHeight(_ name: String) -> Double {
             let busiest = max(ports[name]?[.left] ?? 0, ports[name]?[.right] ?? 0)
-            return max(Self.boxHeight, Double(busiest - 1) * Self.portStep + 10)
+            let text = Double((labelLines[name]?.count ?? 1) - 1) * Self.lineHeight
+            return max(Self.boxHeight + text, Double(busiest - 1) * Self.portStep + 10)
         }
 
         let margin = 8.0
@@ -119,7 +124,7 @@ extension ValidationReport {
         let contentHeight = max(
             columnHeight(left, gap: sideGap), columnHeight(cycle, gap: cycleGap), columnHeight(right, gap: sideGap))
         let height = contentHeight + 2 * margin
-        let labels = Self.labels(left + cycle + right)
+        let labels = labelLines
         func boxWidth(_ name: String) -> Double { Self.boxWidth(labels[name]!) }
         let leftWidth = left.map(boxWidth).max() ?? 0
         let cycleWidth = cycle.map(boxWidth).max() ?? 0
@@ -225,7 +230,7 @@ extension ValidationReport {
         var y: Double
         var width: Double
         var height: Double
-        var label: String
+        var label: [String]
         var centre: Double { x + width / 2 }
     }
 
@@ -241,15 +246,70 @@ extension ValidationReport {
     /// Said only where the page's script runs, which shows it.
     private static let clickHint = "<span class=\"needs-script\" hidden> Click a class to filter the edge table.</span>"
 
-    private static func boxWidth(_ label: String) -> Double { max(Double(label.count) * characterWidth + 12, 32) }
+    private static let lineHeight = 13.0
 
-    /// The names as drawn: whole up to the limit, else their (more telling) ends; whole again where
-    /// two ends would read the same.
+    private static func boxWidth(_ label: [String]) -> Double {
+        max(Double(label.map(\.count).max() ?? 0) * characterWidth + 12, 32)
+    }
+
+    /// A class name that says where its locks were created, in its parts: what they are (`NSLock`,
+    /// `serial queue app.queue.a`), how (`created`, `first locked`), where, and in what function.
+    static func siteParts(_ name: String) -> (kind: String, verb: String, site: String, function: String?)? {
+        for verb in ["created", "first locked"] {
+            guard let marker = name.firstRange(of: " \(verb) at "), marker.lowerBound > name.startIndex else {
+                continue
+            }
+            let rest = name[marker.upperBound...]
+            let function = rest.firstRange(of: " in ")
+            return (
+                String(name[..<marker.lowerBound]), verb, String(rest[..<(function?.lowerBound ?? rest.endIndex)]),
+                function.map { String(rest[$0.upperBound...]) }
+            )
+        }
+        return nil
+    }
+
+    /// `text` cut in its middle to `limit` characters, keeping its start and its end.
+    static func middleCut(_ text: String, _ limit: Int) -> String {
+        guard text.count > limit else { return text }
+        let head = (limit - 1) / 2
+        return text.prefix(head) + "…" + text.suffix(limit - 1 - head)
+    }
+
+    /// The names as drawn on one line (the circle of the most connected classes): whole up to the limit;
+    /// a name that says where its locks were created keeps what they are and where, the function dropped
+    /// first; any other its (more telling) end. Whole again where two would read the same.
     static func labels(_ names: [String]) -> [String: String] {
-        let ends = names.map { $0.count > drawnLabelLimit ? "…" + $0.suffix(drawnLabelLimit - 1) : $0 }
-        let counts = Dictionary(ends.map { ($0, 1) }, uniquingKeysWith: +)
+        let shortened = names.map { name -> String in
+            guard name.count > drawnLabelLimit else { return name }
+            guard let parts = siteParts(name) else { return "…" + name.suffix(drawnLabelLimit - 1) }
+            let withVerb = "\(parts.kind) \(parts.verb) at \(parts.site)"
+            if withVerb.count <= drawnLineLimit { return withVerb }
+            let room = max(drawnLineLimit - parts.site.count - 4, 8)
+            return middleCut(parts.kind, room) + " at " + parts.site
+        }
+        let counts = Dictionary(shortened.map { ($0, 1) }, uniquingKeysWith: +)
         return Dictionary(
-            zip(names, zip(names, ends).map { counts[$1]! > 1 ? $0 : $1 }), uniquingKeysWith: { a, _ in a })
+            zip(names, zip(names, shortened).map { counts[$1]! > 1 ? $0 : $1 }), uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The names as drawn in a box, in lines: whole up to the limit; a name that says where its locks were
+    /// created on two lines, what they are then where (the function on a third when the line is too long),
+    /// each cut in its middle past ``drawnLineLimit``; any other name its (more telling) end. Whole again
+    /// where two would read the same.
+    static func labelLines(_ names: [String]) -> [String: [String]] {
+        let drawn = names.map { name -> [String] in
+            guard name.count > drawnLabelLimit else { return [name] }
+            guard let parts = siteParts(name) else { return ["…" + name.suffix(drawnLabelLimit - 1)] }
+            let site = "\(parts.verb) at \(parts.site)"
+            let whole = site + (parts.function.map { " in \($0)" } ?? "")
+            // The function on a third line rather than the site cut.
+            let lines = whole.count <= drawnLineLimit ? [whole] : [site] + (parts.function.map { ["in \($0)"] } ?? [])
+            return ([parts.kind] + lines).map { middleCut($0, drawnLineLimit) }
+        }
+        let counts = Dictionary(drawn.map { ($0, 1) }, uniquingKeysWith: +)
+        return Dictionary(
+            zip(names, zip(names, drawn).map { counts[$1]! > 1 ? [$0] : $1 }), uniquingKeysWith: { a, _ in a })
     }
 
     private static func svgStart(id: String, width: Double, height: Double, label: String) -> String {
@@ -279,8 +339,19 @@ extension ValidationReport {
         svg += "<rect x=\"\(number(box.x))\" y=\"\(number(box.y - box.height / 2))\" width=\"\(number(box.width))\""
         svg += " height=\"\(number(box.height))\" rx=\"4\" fill=\"\(red ? "#ffebee" : "#eceff1")\""
         svg += " stroke=\"\(red ? Self.red : "#90a4ae")\"\(red ? " stroke-width=\"1.5\"" : "")/>"
-        svg += "<text x=\"\(number(box.x + 6))\" y=\"\(number(box.y))\" dy=\"0.35em\""
-        svg += "\(red ? " fill=\"#b71c1c\"" : " fill=\"#263238\"")>\(escape(box.label))</text></g>\n"
+        // Lines centred on the box's middle, each its own tspan.
+        let top = box.y - Double(box.label.count - 1) * lineHeight / 2
+        svg += "<text x=\"\(number(box.x + 6))\" y=\"\(number(top))\"\(box.label.count == 1 ? " dy=\"0.35em\"" : "")"
+        svg += "\(red ? " fill=\"#b71c1c\"" : " fill=\"#263238\"")>"
+        if box.label.count == 1 {
+            svg += escape(box.label[0])
+        } else {
+            for (index, line) in box.label.enumerated() {
+                svg += "<tspan x=\"\(number(box.x + 6))\" dy=\"\(index == 0 ? "0.35em" : "\(Int(lineHeight))")\">"
+                svg += "\(escape(line))</tspan>"
+            }
+        }
+        svg += "</text></g>\n"
         return svg
     }
 

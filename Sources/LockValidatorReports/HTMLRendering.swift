@@ -24,7 +24,9 @@ extension ValidationReport {
             table { border-collapse: collapse; font-size: 12px; } td, th { border: 1px solid #ddd; padding: 2px 6px; }
             .cycle { color: #c62828; font-weight: 600; } .muted { color: #666; }
             .node { cursor: pointer; } svg { display: block; margin: 0.5em 0; }
-            .edges { max-height: 70vh; overflow: auto; border: 1px solid #ddd; display: inline-block; max-width: 100%; }
+            .edges { max-height: 70vh; overflow: auto; border: 1px solid #ddd; }
+            .edges table { width: 100%; table-layout: fixed; }
+            .edges td { overflow-wrap: anywhere; vertical-align: top; }
             .edges th { position: sticky; top: 0; background: #f6f8fa; }
             .filter { margin: 0.6em 0; } .filter input { font: inherit; padding: 2px 6px; width: 22em; }
             </style></head><body>
@@ -80,6 +82,7 @@ extension ValidationReport {
         if violation.occurrences > 1 { html += " <span class=\"muted\">× \(violation.occurrences)</span>" }
         html += "</p>\n<p>\(Self.escape(violation.summary))</p>\n"
         if let site = violation.site { html += "<p class=\"muted\">at \(Self.escape(site.description))</p>\n" }
+        if let scope = violation.scope { html += "<p class=\"muted\">in \(Self.escape(scope))</p>\n" }
         if !violation.cycle.isEmpty {
             let chain = (violation.cycle + [violation.cycle[0]]).map(Self.escape).joined(separator: " → ")
             html += "<p class=\"cycle\">cycle: \(chain)</p>\n"
@@ -118,7 +121,10 @@ extension ValidationReport {
         html += ".</p>\n<div class=\"filter\" id=\"edge-filter-box\" hidden><label>Filter by class name: "
         html += "<input id=\"edge-filter\" type=\"search\" placeholder=\"part of a class name\" autocomplete=\"off\">"
         html += "</label> <span id=\"edge-count\" class=\"muted\" aria-live=\"polite\"></span></div>\n"
-        html += "<div class=\"edges\"><table id=\"edges\"><thead><tr><th>held</th><th>acquired</th>"
+        // Fixed columns whose cells wrap: long class names and sites fit the page instead of widening it.
+        html += "<div class=\"edges\"><table id=\"edges\"><colgroup><col style=\"width:24%\"><col style=\"width:24%\">"
+        html += "<col style=\"width:21%\"><col style=\"width:21%\"><col style=\"width:10%\"></colgroup>"
+        html += "<thead><tr><th>held</th><th>acquired</th>"
         html += "<th>held since</th><th>acquired at</th><th>IRQL</th></tr></thead><tbody>\n"
         for edge in listed {
             html += "<tr\(isCycle(edge) ? " class=\"cycle\"" : "")><td>\(Self.escape(edge.from))</td>"

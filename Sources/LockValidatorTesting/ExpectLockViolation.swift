@@ -6,7 +6,7 @@ import Testing
 /// rules still count.
 ///
 /// ```swift
-/// try expectLockViolation(.lockOrderInversion) {
+/// expectLockViolation(.lockOrderInversion) {
 ///     a.withLock { b.withLock {} }
 ///     b.withLock { a.withLock {} }
 /// }

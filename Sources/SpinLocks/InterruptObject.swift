@@ -66,6 +66,7 @@ public final class InterruptObject: @unchecked Sendable {
     /// An error thrown by `body` is an `error-while-held` violation; the lock is released and the
     /// error rethrown.
     @inlinable
+    @discardableResult  // the result is the closure's: `lock.withLock { usleep(10) }` is no warning
     public func synchronizeExecution<Result: ~Copyable, Failure: Error>(
         fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {

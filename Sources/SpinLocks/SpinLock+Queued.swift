@@ -7,6 +7,7 @@ extension SpinLock {
     /// An error thrown by `body` is an `error-while-held` violation; the lock is released and the
     /// error rethrown.
     @inlinable
+    @discardableResult  // the result is the closure's: `lock.withLock { usleep(10) }` is no warning
     public func withQueuedLock<Result: ~Copyable, Failure: Error>(
         nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {

@@ -63,6 +63,7 @@ public final class SpinLock: @unchecked Sendable {
     /// - Parameter line: the caller's line, for reports; leave the default.
     /// - Parameter body: the critical section.
     @inlinable
+    @discardableResult  // the result is the closure's: `lock.withLock { usleep(10) }` is no warning
     public func withLock<Result: ~Copyable, Failure: Error>(
         nesting: Int = 0, fileID: StaticString = #fileID, line: UInt = #line, _ body: () throws(Failure) -> Result
     ) throws(Failure) -> Result {

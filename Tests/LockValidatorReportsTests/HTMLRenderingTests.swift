@@ -200,4 +200,82 @@ import Testing
         #expect(html.contains("<td>\(escaped)</td>"))
         #expect(html.contains("<title>\(escaped)</title>"))
     }
+
+    /// A class named by where its locks were created is drawn on two lines, what then where, rather
+    /// than cut from the left (`…ted at Queues.swift:5:13 in Queues.init` lost the queue's label).
+    @Test func siteNamedClassesKeepWhatTheyAreAndWhere() throws {
+        let (a, b) = (
+            "serial queue app.queue.a created at Queues.swift:5:13 in Queues.init",
+            "NSLock created at Cache.swift:5:21 in Cache.init"
+        )
+        let picture = try Self.svg("lv-cycle0", in: try Self.cycleOnly([a, b]).html())
+        #expect(!picture.contains("…"), "\(picture)")
+        for (kind, site) in [
+            ("serial queue app.queue.a", "created at Queues.swift:5:13 in Queues.init"),
+            ("NSLock", "created at Cache.swift:5:21 in Cache.init"),
+        ] {
+            #expect(picture.contains(">\(kind)</tspan><tspan x=\""), "\(picture)")
+            #expect(picture.contains(">\(site)</tspan></text>"), "\(picture)")
+        }
+        #expect(picture.contains("<title>\(a)</title>"))
+        // A long function goes on a third line, the site kept whole; a kind still too long is cut in its
+        // middle, its start and its end kept.
+        let long =
+            "serial queue com.example.storage.block-device.requests created at Queues.swift:5:13 in "
+            + "Queues.init(configuration:)"
+        let cut = try Self.svg("lv-cycle0", in: try Self.cycleOnly([long, b]).html())
+        #expect(cut.contains(">serial queue com.exampl…ge.block-device.requests</tspan>"), "\(cut)")
+        #expect(cut.contains(">created at Queues.swift:5:13</tspan>"), "\(cut)")
+        #expect(cut.contains(">in Queues.init(configuration:)</tspan></text>"), "\(cut)")
+    }
+
+    /// Without a cycle, names are drawn on one line around a circle: the kind and the site stay.
+    @Test func siteNamedClassesAroundTheCircleKeepTheKindAndTheSite() throws {
+        let (a, b) = (
+            "serial queue app.queue.a created at Queues.swift:5:13 in Queues.init",
+            "NSLock created at Cache.swift:5:21 in Cache.init"
+        )
+        let classes = [a, b].map { ValidationReport.ClassDescription(name: $0, site: nil, irqls: [.passive]) }
+        let html = Self.report(Graph(classes: classes, edges: [Self.edge(a, b)])).html()
+        let picture = try Self.svg("lv-graph", in: html)
+        #expect(picture.contains(">serial queue app.queue.a at Queues.swift:5:13</text>"), "\(picture)")
+        #expect(picture.contains(">NSLock created at Cache.swift:5:21</text>"), "\(picture)")
+    }
+
+    /// The edge table fits its box: fixed columns whose cells wrap, rather than a table wider than the page.
+    @Test func theEdgeTableWrapsItsCellsToFitThePage() throws {
+        let html = try Self.cycleOnly(["A", "B"]).html()
+        #expect(html.contains(".edges table { width: 100%; table-layout: fixed; }"))
+        #expect(html.contains(".edges td { overflow-wrap: anywhere;"))
+        #expect(html.contains("<table id=\"edges\"><colgroup>"))
+        #expect(!html.contains("display: inline-block"))
+    }
+
+    /// A violation found in two test processes credits both tests in the merged report and its page.
+    @Test func aMergedViolationNamesEveryScopeItCameFrom() throws {
+        func report(scope: String, pid: Int32) throws -> ValidationReport {
+            let thread: [String: Any] = ["serial": 1, "osThreadID": Int(pid)]
+            let lock: [String: Any] = ["name": "NSLock created at Cache.swift:5:21 in Cache.init", "instance": 3]
+            let object: [String: Any] = [
+                "rule": "recursive-acquire", "summary": "is trying to acquire a lock it holds", "severity": "error",
+                "occurrences": 1, "thread": thread, "irql": "PASSIVE_LEVEL", "locks": [lock],
+                "site": "AppCore/Cache.swift:41", "heldLocks": [], "stack": [], "scope": scope,
+            ]
+            let violation = try JSONDecoder().decode(
+                Violation.self, from: JSONSerialization.data(withJSONObject: object))
+            var report = Self.report(Graph(classes: [], edges: []), violations: [violation])
+            report.process = .init(pid: pid, executable: "AppPackageTests.xctest", arguments: [])
+            return report
+        }
+        let xctest = try report(scope: "AppXCTests.testRecursiveNSLock", pid: 10)
+        let testing = try report(scope: "AppTests/recursiveNSLock()", pid: 11)
+        let merged = ValidationReport.merged([xctest, testing, xctest])
+        #expect(merged.violations.count == 1)
+        #expect(merged.violations.first?.occurrences == 3)
+        #expect(merged.violations.first?.scope == "AppXCTests.testRecursiveNSLock, AppTests/recursiveNSLock()")
+        let both = "<p class=\"muted\">in AppXCTests.testRecursiveNSLock, AppTests/recursiveNSLock()</p>"
+        #expect(merged.html().contains(both))
+        // One scope stays one.
+        #expect(ValidationReport.merged([xctest, xctest]).violations.first?.scope == "AppXCTests.testRecursiveNSLock")
+    }
 }

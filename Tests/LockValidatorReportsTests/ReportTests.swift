@@ -280,7 +280,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "missing", "not-json", "wrong-schema", "malformed", "truncated", "directory", "missing-field", "negative-count",
+        "missing", "not-json", "wrong-schema", "no-schema", "malformed", "truncated", "directory", "missing-field",
+        "negative-count",
     ])
     func badInputIsOneLineAndExitStatusTwo(kind: String) throws {
         let path: String
@@ -292,7 +293,12 @@ import Testing
         case "not-json":
             path = try Self.temporaryFile("text.json", "this is not JSON")
             says = "not valid JSON at line 1, column 1 (byte 0): expected a value"
-        case "wrong-schema": path = try Self.temporaryFile("schema.json", #"{"schema": "other/2"}"#)
+        case "wrong-schema":
+            path = try Self.temporaryFile("schema.json", #"{"schema": "other/2"}"#)
+            says = #"not a LockValidator report: its schema is "other/2" (expected "lockvalidator-report/1")"#
+        case "no-schema":
+            path = try Self.temporaryFile("empty.json", "{}")
+            says = #"not a LockValidator report: no "schema" field (expected "lockvalidator-report/1")"#
         case "truncated":
             path = try Self.temporaryFile("truncated.json", String(real.prefix(real.utf8.count / 2)))
             says = "cut off at line"

@@ -53,6 +53,7 @@ public final class ValidatedMutex<Value: ~Copyable>: @unchecked Sendable {
     ///
     /// The order is checked before waiting for the mutex (a cycle is reported, not deadlocked on), the
     /// hold recorded once the mutex is held, and the release recorded while it still is.
+    @discardableResult  // the result is the closure's: `lock.withLock { usleep(10) }` is no warning
     public func withLock<Result: ~Copyable, Failure: Error>(
         fileID: StaticString = #fileID, line: UInt = #line,
         _ body: (inout sending Value) throws(Failure) -> sending Result

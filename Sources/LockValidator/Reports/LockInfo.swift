@@ -26,6 +26,12 @@ public struct LockInfo: Hashable, Sendable, Codable, CustomStringConvertible {
         self.instance = instance
     }
 
+    /// Whether a class name already says where its locks were created (`NSLock created at Cache.swift:5:21
+    /// in Cache.init`, `pthread_mutex_t first locked at …`): reports then do not say it again.
+    public static func nameSaysWhereCreated(_ name: String) -> Bool {
+        name.contains(" created at ") || name.contains(" first locked at ")
+    }
+
     /// The class's graph node in the process that made it; nil in a report read back.
     package var classID: UInt32? { lockClass?.id }
 

@@ -81,7 +81,10 @@ enum TextReport {
         if !violation.locks.isEmpty {
             lines.append("")
             lines.append("locks involved:")
-            lines += violation.locks.map { lock in "  \(lock)" + (lock.site.map { ", created at \($0)" } ?? "") }
+            lines += violation.locks.map { lock in
+                let site = LockInfo.nameSaysWhereCreated(lock.name) ? nil : lock.site
+                return "  \(lock)" + (site.map { ", created at \($0)" } ?? "")
+            }
         }
         return lines
     }

@@ -39,8 +39,9 @@ extension ValidationReport {
             throw ReportFileError(description: "\(path): not a JSON object (a report is one)")
         }
         guard schema == schemaName else {
-            let found = schema.map { "\"\($0)\"" } ?? "no \"schema\" field"
-            throw ReportFileError(description: "\(path): schema \(found) is not \"\(schemaName)\"")
+            let found = schema.map { "its schema is \"\($0)\"" } ?? "no \"schema\" field"
+            throw ReportFileError(
+                description: "\(path): not a LockValidator report: \(found) (expected \"\(schemaName)\")")
         }
         do {
             return try decoder.decode(ValidationReport.self, from: data)

@@ -12,7 +12,13 @@ extension ValidationReport {
             var byIdentity: [String: Violation] = [:]
             for violation in lists.joined() {
                 if let existing = byIdentity[violation.identity] {
-                    byIdentity[violation.identity] = existing.counted(existing.occurrences + violation.occurrences)
+                    var united = existing.counted(existing.occurrences + violation.occurrences)
+                    // Each test it happened in is credited, not only the first process's.
+                    if let scope = violation.scope {
+                        let scopes = existing.scope.map { $0.components(separatedBy: ", ") } ?? []
+                        if !scopes.contains(scope) { united.scope = (scopes + [scope]).joined(separator: ", ") }
+                    }
+                    byIdentity[violation.identity] = united
                 } else {
                     order.append(violation.identity)
                     byIdentity[violation.identity] = violation

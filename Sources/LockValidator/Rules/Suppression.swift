@@ -57,7 +57,9 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
         } else if let known = Rule(rawValue: ruleText) {
             rule = known
         } else {
-            throw SuppressionSyntaxError(message: "unknown rule \"\(ruleText)\"")
+            let hint = NearestName.nearest(to: ruleText, in: Rule.allCases.map(\.rawValue))
+            throw SuppressionSyntaxError(
+                message: "unknown rule \"\(ruleText)\"" + (hint.map { " (did you mean \"\($0)\"?)" } ?? ""))
         }
         var functions = false
         if pattern.hasPrefix("fun:") {
@@ -112,9 +114,10 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
         return (
             suppressions,
             errors.map { line, message in
+                // As compilers say it (`supp.txt:3: …`), which editors and terminals open at the line.
                 ConfigurationError(
-                    variable: variable, value: path,
-                    expected: "valid suppressions (line \(line): \(message); the line is ignored)")
+                    variable: variable, value: path, expected: message,
+                    description: "\(path):\(line): \(message); the line is ignored")
             }
         )
     }

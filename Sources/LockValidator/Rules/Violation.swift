@@ -24,8 +24,9 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     public let edges: [DependencyEdge]
     /// For `irql-inconsistent-usage`: the two usages that conflict, the higher IRQL first.
     public let usages: [LockUsage]
-    /// The `ViolationScope` (a test, a routine) it happened in, if any.
-    public let scope: String?
+    /// The `ViolationScope` (a test, a routine) it happened in, if any; in a merged report, each scope
+    /// its occurrences came from, in the order met, separated by ", ".
+    public internal(set) var scope: String?
     /// For `hold-time-exceeded`: how long, against what budget, and the acquire; the release is
     /// ``site`` and ``stack``.
     public internal(set) var hold: HoldTime?

@@ -98,6 +98,24 @@ public struct Configuration: Sendable, Codable, Equatable {
         "LOCKVALIDATOR_PTHREADS", "LOCKVALIDATOR_FAIL_ON", "LOCKVALIDATOR_CONFIRM", "LOCKVALIDATOR_CONFIRM_MS",
     ]
 
+    /// Variables of the `LOCKVALIDATOR_` family that are not settings of a process but are known, so that
+    /// they draw no "not a setting" line: the benchmark package's manifest reads this one.
+    static let otherKnownVariables = ["LOCKVALIDATOR_BENCH_VALIDATION"]
+
+    /// One line for each `LOCKVALIDATOR_…` variable of `environment` that no setting reads (a typo such as
+    /// `FAILON` for `FAIL_ON` would otherwise change nothing, silently), with the setting it most likely
+    /// meant; in name order.
+    static func unknownVariables(in environment: [String: String]) -> [ConfigurationError] {
+        let known = Set(environmentVariables + otherKnownVariables)
+        return environment.keys.filter { $0.hasPrefix("LOCKVALIDATOR_") && !known.contains($0) }.sorted().map {
+            name in
+            let hint = NearestName.nearest(to: name, in: environmentVariables).map { " (did you mean \($0)?)" } ?? ""
+            return ConfigurationError(
+                variable: name, value: environment[name] ?? "",
+                description: "\(name) is not a LockValidator setting and is ignored\(hint)")
+        }
+    }
+
     /// The hold budgets a setting may ask for, in microseconds.
     public static let holdBudgetRange = 0.1...60_000_000.0
     /// The spin timeouts a setting may ask for, in milliseconds.
@@ -192,6 +210,7 @@ public struct Configuration: Sendable, Codable, Equatable {
                 errors.append(error)
             }
         }
+        errors += unknownVariables(in: environment)
         return (configuration, errors)
     }
 
@@ -243,14 +262,29 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     /// What it should have been.
     public let expected: String
 
+    /// The line when it is not of the `VARIABLE="value" is not valid` form: a suppressions file's bad line
+    /// (`supp.txt:3: unknown rule …`), a variable that is no setting.
+    private let otherDescription: String?
+
     public init(variable: String, value: String, expected: String) {
         self.variable = variable
         self.value = value
         self.expected = expected
+        otherDescription = nil
+    }
+
+    /// An error that reads as `description`, whole.
+    package init(variable: String, value: String, expected: String = "", description: String) {
+        self.variable = variable
+        self.value = value
+        self.expected = expected
+        otherDescription = description
     }
 
     /// `LOCKVALIDATOR_HOLD_BUDGET_US="abc" is not valid: expected a positive number of microseconds, e.g. 25`.
-    public var description: String { "\(variable)=\"\(value)\" is not valid: expected \(expected)" }
+    public var description: String {
+        otherDescription ?? "\(variable)=\"\(value)\" is not valid: expected \(expected)"
+    }
 }
 
 extension String {

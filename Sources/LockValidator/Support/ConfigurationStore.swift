@@ -22,8 +22,18 @@ enum ConfigurationStore {
     static var loaded: (configuration: Configuration, errors: [ConfigurationError]) {
         state.withLock { state in
             if let state { return state }
-            let environment = Configuration.environmentVariables.reduce(into: [String: String]()) { environment, name in
+            var environment = Configuration.environmentVariables.reduce(into: [String: String]()) { environment, name in
                 if let value = getenv(name) { environment[name] = String(cString: value) }
+            }
+            // The family's other variables too, for the line that says a misspelled one is no setting.
+            var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ  // NULL after clearenv
+            while let pointer = entry?.pointee {
+                let text = String(cString: pointer)
+                if text.hasPrefix("LOCKVALIDATOR_"), let equals = text.firstIndex(of: "=") {
+                    let name = String(text[..<equals])
+                    if environment[name] == nil { environment[name] = String(text[text.index(after: equals)...]) }
+                }
+                entry = entry?.advanced(by: 1)
             }
             let (configuration, errors) = Configuration.parse(environment)
             for error in errors { printToStandardError("LockValidator: \(error)") }
