@@ -331,18 +331,16 @@ static int locked_make_room(void) {
 static void *table_insert(uintptr_t key, void *object, int replace) {
     table_lock_acquire();
     void *replaced = object;
-    if (table) {
-        uintptr_t i = locked_find(key);
-        if (table[i].key == key) {
-            replaced = table[i].object;
-            if (replace) __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
-        } else if (locked_make_room()) {
-            i = locked_find(key);  // the table may have grown
-            table_count++;
-            __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
-            __atomic_store_n(&table[i].key, key, __ATOMIC_RELEASE);
-            replaced = NULL;
-        }
+    uintptr_t i = locked_find(key);
+    if (table[i].key == key) {
+        replaced = table[i].object;
+        if (replace) __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
+    } else if (locked_make_room()) {
+        i = locked_find(key);  // the table may have grown
+        table_count++;
+        __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
+        __atomic_store_n(&table[i].key, key, __ATOMIC_RELEASE);
+        replaced = NULL;
     }
     table_lock_release();
     return replaced;
@@ -361,23 +359,21 @@ void lv_pthreads_set_object(const void *address, void *object) {
 static void *table_remove(uintptr_t key) {
     table_lock_acquire();
     void *removed = NULL;
-    if (table) {
-        uintptr_t mask = table[-1].key;
-        uintptr_t hole = locked_find(key);
-        if (table[hole].key == key) {
-            removed = table[hole].object;
-            table_count--;
-            __atomic_store_n(&table[hole].key, 0, __ATOMIC_RELEASE);
-            // Shift back the entries of the same probe run that the hole would hide (Knuth's Algorithm R).
-            for (uintptr_t j = (hole + 1) & mask; table[j].key != 0; j = (j + 1) & mask) {
-                uintptr_t home = slot_of(table[j].key, mask);
-                int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-                if (between) continue;
-                __atomic_store_n(&table[hole].object, table[j].object, __ATOMIC_RELEASE);
-                __atomic_store_n(&table[hole].key, table[j].key, __ATOMIC_RELEASE);
-                __atomic_store_n(&table[j].key, 0, __ATOMIC_RELEASE);
-                hole = j;
-            }
+    uintptr_t mask = table[-1].key;
+    uintptr_t hole = locked_find(key);
+    if (table[hole].key == key) {
+        removed = table[hole].object;
+        table_count--;
+        __atomic_store_n(&table[hole].key, 0, __ATOMIC_RELEASE);
+        // Shift back the entries of the same probe run that the hole would hide (Knuth's Algorithm R).
+        for (uintptr_t j = (hole + 1) & mask; table[j].key != 0; j = (j + 1) & mask) {
+            uintptr_t home = slot_of(table[j].key, mask);
+            int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+            if (between) continue;
+            __atomic_store_n(&table[hole].object, table[j].object, __ATOMIC_RELEASE);
+            __atomic_store_n(&table[hole].key, table[j].key, __ATOMIC_RELEASE);
+            __atomic_store_n(&table[j].key, 0, __ATOMIC_RELEASE);
+            hole = j;
         }
     }
     table_lock_release();
@@ -395,10 +391,8 @@ static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller)
     void *object = table_lookup((uintptr_t)address);
     if (__builtin_expect(object != NULL, 1)) return object == UNTRACKED ? NULL : object;
     table_lock_acquire();
-    if (table) {
-        uintptr_t i = locked_find((uintptr_t)address);
-        object = table[i].key == (uintptr_t)address ? table[i].object : NULL;
-    }
+    uintptr_t i = locked_find((uintptr_t)address);
+    object = table[i].key == (uintptr_t)address ? table[i].object : NULL;
     table_lock_release();
     if (object) return object == UNTRACKED ? NULL : object;
     if (called_from_runtime(caller)) {
