@@ -25,8 +25,7 @@ func dispatchQueueCreated(
         let noun = PthreadLock.Kind.serialQueue.noun + (name.isEmpty ? "" : " \(name)")
         lockClass = LockClass.created(at: site, noun: noun)
     }
-    let lock = PthreadLock(kind: .serialQueue, of: lockClass, site: .code(site), nesting: nesting)
-    return lock.retainedObject()
+    return PthreadLock.make(kind: .serialQueue, of: lockClass, site: .code(site), nesting: nesting)
 }
 
 /// The main queue: no call makes it, so its one class is named for it, with the site of its first use.
@@ -34,6 +33,5 @@ func dispatchQueueCreated(
 func dispatchMainQueueUsed(_ queue: UnsafeRawPointer, _ caller: UInt) -> UnsafeMutableRawPointer? {
     let site = CodeSite(returnAddress: caller)
     let lockClass = LockClass.named("serial queue main", site: .code(site), isInterposed: true)
-    let lock = PthreadLock(kind: .serialQueue, of: lockClass, site: .code(site), nesting: 0)
-    return lock.retainedObject()
+    return PthreadLock.make(kind: .serialQueue, of: lockClass, site: .code(site), nesting: 0)
 }

@@ -57,14 +57,14 @@ extension LockValidator {
         guard lv_pthreads_active() != 0 else { return }
         lv_enter_validator()
         defer { lv_leave_validator() }
-        let existing = lv_pthreads_object(address).map { PthreadLock.borrowing($0) { $0 } }
+        let existing = lv_pthreads_object(address)
         let site =
-            existing?.annotated.tracking.initSite
+            existing.flatMap { PthreadLock.borrowing($0) { $0.tracking.initSite } }
             ?? .code(CodeSite(returnAddress: PthreadLockClasses.creatingCode().frame))
-        let lock = PthreadLock(
-            kind: existing?.kind ?? kind, of: LockClass.named(name, site: site, isInterposed: true), site: site,
-            nesting: nesting, address: address)
+        let object = PthreadLock.make(
+            kind: existing.map { PthreadLock.borrowing($0) { $0.kind } } ?? kind,
+            of: LockClass.named(name, site: site, isInterposed: true), site: site, nesting: nesting, address: address)
         // The interposer's table keeps it, and destroys the one it replaces.
-        lv_pthreads_set_object(address, lock.retainedObject())
+        lv_pthreads_set_object(address, object)
     }
 }

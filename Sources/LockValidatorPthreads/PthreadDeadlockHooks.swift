@@ -6,14 +6,14 @@ import _LockValidatorShims
 
 @_cdecl("lv_pthread_lock_instance")
 func pthreadLockInstance(_ object: UnsafeMutableRawPointer) -> UInt64 {
-    PthreadLock.borrowing(object) { $0.annotated.tracking.instance }
+    PthreadLock.borrowing(object) { $0.tracking.instance }
 }
 
 @_cdecl("lv_pthread_deadlock")
 func pthreadDeadlock(_ members: UnsafePointer<lv_deadlock_member>, _ count: UInt32) {
     // 66, the status LockValidatorPthreads fails a process with.
     BlockingWatchdog.reportDeadlock(UnsafeBufferPointer(start: members, count: Int(count)), failureStatus: 66) {
-        object in PthreadLock.borrowing(object) { $0.annotated.tracking.info }
+        object in PthreadLock.borrowing(object) { $0.tracking.info }
     }
 }
 
@@ -25,6 +25,6 @@ func dispatchDeadlock(_ members: UnsafePointer<lv_deadlock_member>, _ count: UIn
         Unmanaged<ViolationScope>.fromOpaque($0).takeUnretainedValue()
     }
     BlockingWatchdog.reportDeadlock(members, failureStatus: 66, callerIsMember: false, memberScope: scope) { object in
-        PthreadLock.borrowing(object) { $0.annotated.tracking.info }
+        PthreadLock.borrowing(object) { $0.tracking.info }
     }
 }

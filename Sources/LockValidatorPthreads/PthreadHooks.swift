@@ -3,7 +3,7 @@ import _LockValidatorInterpose
 import _LockValidatorShims
 
 // The entry points the interposer (`_LockValidatorInterpose`) calls, with the thread marked inside
-// the validator. `object` is a `PthreadLock.retainedObject()` the lock table keeps.
+// the validator. `object` is a `PthreadLock.make(…)` the lock table keeps.
 
 @_cdecl("lv_pthread_install")
 func installPthreadValidation() -> Int32 {
@@ -25,8 +25,7 @@ func pthreadLockCreated(
         let key = PthreadLockClasses.classKey(
             of: kind, at: UInt(bitPattern: address), atInit: atInit != 0, caller: caller)
     else { return nil }
-    let lock = PthreadLock(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting, address: address)
-    return lock.retainedObject()
+    return PthreadLock.make(kind: kind, of: key.lockClass, site: key.site, nesting: key.nesting, address: address)
 }
 
 @_cdecl("lv_pthread_will_acquire")
@@ -36,14 +35,14 @@ func pthreadWillAcquire(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ call
         let how = how & ~LV_PT_STEERABLE
         // Confirmation mode: held back before the wait, still holding the edge's first lock.
         if steerable && (how == UInt32(LV_PT_EXCLUSIVE) || how == UInt32(LV_PT_SHARED)) && DeadlockConfirmation.isOn {
-            DeadlockConfirmation.pauseIfPredicted(before: lock.annotated.tracking) { lock.isHeldElsewhere }
+            DeadlockConfirmation.pauseIfPredicted(before: lock.tracking) { lock.isHeldElsewhere }
         }
         return willAcquire(lock, how, caller)
     }
 }
 
 @inline(__always)
-func willAcquire(_ lock: PthreadLock, _ how: UInt32, _ caller: UInt, taken: Bool = false) -> UInt32 {
+func willAcquire(_ lock: borrowing PthreadLock, _ how: UInt32, _ caller: UInt, taken: Bool = false) -> UInt32 {
     let kind: AnnotatedAcquireKind
     switch Int(how) {
     case LV_PT_EXCLUSIVE_TRY: kind = .trylock
@@ -51,10 +50,10 @@ func willAcquire(_ lock: PthreadLock, _ how: UInt32, _ caller: UInt, taken: Bool
     case LV_PT_SHARED_TRY: kind = .sharedTrylock
     default: kind = .blocking
     }
-    if lock.annotated.acquire(kind, at: CallSite(returnAddress: caller), taken: taken) { return UInt32(LV_PT_PROCEED) }
+    if lock.acquire(kind, at: CallSite(returnAddress: caller), taken: taken) { return UInt32(LV_PT_PROCEED) }
     // A reported recursive acquire, recorded as a placeholder for its release.
     let action = lock.kind.actionOnSelfDeadlock
-    if action == UInt32(LV_PT_REFUSE) { lock.annotated.acquireFailed() }
+    if action == UInt32(LV_PT_REFUSE) { lock.tracking.annotatedAcquireFailed() }
     return action
 }
 
@@ -64,7 +63,7 @@ func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UIn
         // Confirmation mode: an acquire it would hold back gives the lock back, to be paused before it.
         if how & LV_PT_STEERABLE != 0 && DeadlockConfirmation.isOn
             && DeadlockConfirmation.heldLockToPauseFor(
-                before: lock.annotated.tracking, heldElsewhere: lock.isHeldElsewhere)
+                before: lock.tracking, heldElsewhere: lock.isHeldElsewhere)
                 != nil
         {
             return UInt32(LV_PT_RETRY)
@@ -75,35 +74,36 @@ func pthreadTook(_ object: UnsafeMutableRawPointer, _ how: UInt32, _ caller: UIn
 
 @_cdecl("lv_pthread_did_acquire")
 func pthreadDidAcquire(_ object: UnsafeMutableRawPointer, _ caller: UInt, _ waitCycles: UInt64) {
-    PthreadLock.borrowing(object) { $0.annotated.acquired(at: CallSite(returnAddress: caller), waitCycles: waitCycles) }
+    PthreadLock.borrowing(object) {
+        $0.tracking.annotatedAcquired(at: CallSite(returnAddress: caller), waitCycles: waitCycles)
+    }
 }
 
 @_cdecl("lv_pthread_acquire_failed")
 func pthreadAcquireFailed(_ object: UnsafeMutableRawPointer) {
-    PthreadLock.borrowing(object) { $0.annotated.acquireFailed() }
+    PthreadLock.borrowing(object) { $0.tracking.annotatedAcquireFailed() }
 }
 
 @_cdecl("lv_pthread_will_release")
 func pthreadWillRelease(_ object: UnsafeMutableRawPointer, _ caller: UInt) -> UInt32 {
     PthreadLock.borrowing(object) {
-        $0.annotated.release(at: CallSite(returnAddress: caller)) ? UInt32(LV_PT_PROCEED) : UInt32(LV_PT_SKIP)
+        $0.tracking.annotatedRelease(at: CallSite(returnAddress: caller)) ? UInt32(LV_PT_PROCEED) : UInt32(LV_PT_SKIP)
     }
 }
 
 @_cdecl("lv_pthread_lock_destroyed_while_held_elsewhere")
 func pthreadLockDestroyedWhileHeldElsewhere(_ object: UnsafeMutableRawPointer) -> Int32 {
     PthreadLock.borrowing(object) { lock in
-        let holder = lock.annotated.tracking.ownerSerial
+        let holder = lock.tracking.ownerSerial
         guard holder != 0 && holder != ThreadState.current.serial else { return 0 }
-        lock.annotated.tracking.freed(whileLocked: false)
+        lock.tracking.freed(whileLocked: false)
         return 1
     }
 }
 
 @_cdecl("lv_pthread_lock_destroyed")
 func pthreadLockDestroyed(_ object: UnsafeMutableRawPointer) {
-    // The annotated lock's deinit reports a lock destroyed while held, and retires its statistics.
-    PthreadLock.release(object)
+    PthreadLock.destroy(object)
 }
 
 @_cdecl("lv_blocking_call_made")

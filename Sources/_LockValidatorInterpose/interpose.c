@@ -211,45 +211,82 @@ __attribute__((constructor)) static void start_interposer(void) {
 
 // MARK: The lock table: lock address -> validator object
 
-// Open addressing with linear probing, 2^20 slots (16 MB of address space, touched as used). Lookups
-// take no lock; inserts and removals take `table_lock` and remove by shifting entries back, so a lookup
-// racing with one may miss, and a miss looks again under the lock before creating anything.
-#define TABLE_BITS 20
-#define TABLE_SIZE (1u << TABLE_BITS)
-#define TABLE_MAX_LOAD (TABLE_SIZE / 4 * 3)
+// Open addressing with linear probing. Lookups take no lock; inserts and removals take `table_lock` and
+// remove by shifting entries back, so a lookup racing with one may miss, and a miss looks again under the
+// lock before creating anything.
+//
+// The table grows: it starts at 2^12 slots (64 KB) and doubles at three quarters load, up to 2^20 (16 MB,
+// 786,432 locks), so that a program's few locks do not cost it the whole table's pages (a fixed 16 MB,
+// touched by hashed slots: 167 bytes a lock at 100,000 locks). A table is a mapping of its own whose
+// first slot holds its mask (so that a lookup reads the table and its size from one pointer, never a
+// mismatched pair); a replaced one is emptied with madvise(MADV_DONTNEED) and stays mapped, reading as
+// zeros, as the chain cache's do: a lookup still probing it misses, sees that the table changed, and
+// looks again in the current one. The cost of the old tables is address space only (less than the
+// current one's).
+#define TABLE_FIRST_BITS 12
+#define TABLE_MAX_BITS 20
 
 typedef struct {
     uintptr_t key;
     void *object;
 } table_slot;
 
-static table_slot *table;
+/// The table before the first insert (or when no table could be mapped): one empty slot, mask 0, so that
+/// a lookup needs no test for a missing table.
+static table_slot empty_table[2];
+static table_slot *table = &empty_table[1];  // the current table's slots; its mask is in table[-1].key
 static uint32_t table_count;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;  // locked through `real`, never validated
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
-static void make_table(void) {
+/// A new, empty table of 2^bits slots, or NULL.
+static table_slot *map_table(uint32_t bits) {
+    size_t slots = (size_t)1 << bits;
     void *memory =
-        mmap(NULL, sizeof(table_slot) * TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    __atomic_store_n(&table, memory == MAP_FAILED ? NULL : (table_slot *)memory, __ATOMIC_RELEASE);
+        mmap(NULL, sizeof(table_slot) * (slots + 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) return NULL;
+    table_slot *table = (table_slot *)memory + 1;
+    table[-1].key = slots - 1;
+    return table;
 }
 
-__attribute__((always_inline)) static inline uint32_t slot_of(uintptr_t key) {
-    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - TABLE_BITS));
+static void make_table(void) {
+    table_slot *made = map_table(TABLE_FIRST_BITS);
+    if (made) __atomic_store_n(&table, made, __ATOMIC_RELEASE);
 }
 
+/// The home slot of `key` in a table of mask `mask`: the multiplicative hash's bits from 32 on, which an
+/// immediate shift reaches (a table's size is at most 2^32).
+__attribute__((always_inline)) static inline uintptr_t slot_of(uintptr_t key, uintptr_t mask) {
+    return (uintptr_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+/// The object of `key`, or NULL. The common case (a hit) costs what a table of one fixed size did: the
+/// mask's load and `and` replace the test for a missing table. No call on the way (a miss looks again in
+/// a loop): a call would keep more registers, which the interposed function saves on its every call.
 __attribute__((always_inline)) static inline void *table_lookup(uintptr_t key) {
     table_slot *slots = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(slots == NULL, 0)) return NULL;
-    for (uint32_t i = slot_of(key);; i = (i + 1) & (TABLE_SIZE - 1)) {
-        uintptr_t found = __atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE);
-        if (found == key) {
-            void *object = __atomic_load_n(&slots[i].object, __ATOMIC_ACQUIRE);
-            // A removal may have moved another entry here meanwhile.
-            if (__atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE) == key) return object;
-            return NULL;
+    uintptr_t hash = (uintptr_t)((key * 0x9E3779B97F4A7C15ull) >> 32);
+    for (;;) {
+        // Written before the table was published; 0 in a replaced table (emptied): one probe, then a look
+        // again.
+        uintptr_t mask = slots[-1].key;
+        uintptr_t i = hash & mask;
+        for (;;) {
+            uintptr_t found = __atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE);
+            if (__builtin_expect(found == key, 1)) {
+                void *object = __atomic_load_n(&slots[i].object, __ATOMIC_ACQUIRE);
+                // A removal may have moved another entry here meanwhile.
+                if (__atomic_load_n(&slots[i].key, __ATOMIC_ACQUIRE) == key) return object;
+                break;
+            }
+            if (found == 0) break;
+            i = (i + 1) & mask;
         }
-        if (found == 0) return NULL;
+        // A miss: in the current table, the answer; in a replaced one (grown meanwhile), none yet.
+        table_slot *current = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+        if (__builtin_expect(current == slots, 1)) return NULL;
+        slots = current;
     }
 }
 
@@ -260,11 +297,33 @@ static void table_lock_acquire(void) {
 
 static void table_lock_release(void) { REAL(mutex_unlock)(&table_lock); }
 
-/// With table_lock held: the slot holding `key`, or the empty slot ending its probe.
-static uint32_t locked_find(uintptr_t key) {
-    uint32_t i = slot_of(key);
-    while (table[i].key != 0 && table[i].key != key) i = (i + 1) & (TABLE_SIZE - 1);
+/// With table_lock held: the slot holding `key` in `slots`, or the empty slot ending its probe.
+static uintptr_t locked_find_in(table_slot *slots, uintptr_t key) {
+    uintptr_t mask = slots[-1].key;
+    uintptr_t i = slot_of(key, mask);
+    while (slots[i].key != 0 && slots[i].key != key) i = (i + 1) & mask;
     return i;
+}
+
+static uintptr_t locked_find(uintptr_t key) { return locked_find_in(table, key); }
+
+/// With table_lock held: doubles the table when one more entry would pass three quarters of it; false
+/// when it cannot (at 2^TABLE_MAX_BITS slots, or out of memory) and it is that full.
+static int locked_make_room(void) {
+    uintptr_t size = table[-1].key + 1;
+    if (table_count < size / 4 * 3) return 1;
+    if (size >= ((uintptr_t)1 << TABLE_MAX_BITS)) return 0;
+    uint32_t bits = (uint32_t)__builtin_ctzll(size) + 1;
+    table_slot *grown = map_table(bits);
+    if (!grown) return 0;
+    for (uintptr_t i = 0; i < size; i++) {
+        if (table[i].key == 0) continue;
+        grown[locked_find_in(grown, table[i].key)] = table[i];
+    }
+    table_slot *old = table;
+    __atomic_store_n(&table, grown, __ATOMIC_RELEASE);
+    if (old != &empty_table[1]) madvise(old - 1, sizeof(table_slot) * (size + 1), MADV_DONTNEED);
+    return 1;
 }
 
 /// Enters `object` for `key`. An entry for `key` already there is replaced (and returned) when `replace`
@@ -272,17 +331,16 @@ static uint32_t locked_find(uintptr_t key) {
 static void *table_insert(uintptr_t key, void *object, int replace) {
     table_lock_acquire();
     void *replaced = object;
-    if (table) {
-        uint32_t i = locked_find(key);
-        if (table[i].key == key) {
-            replaced = table[i].object;
-            if (replace) __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
-        } else if (table_count < TABLE_MAX_LOAD) {
-            table_count++;
-            __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
-            __atomic_store_n(&table[i].key, key, __ATOMIC_RELEASE);
-            replaced = NULL;
-        }
+    uintptr_t i = locked_find(key);
+    if (table[i].key == key) {
+        replaced = table[i].object;
+        if (replace) __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
+    } else if (locked_make_room()) {
+        i = locked_find(key);  // the table may have grown
+        table_count++;
+        __atomic_store_n(&table[i].object, object, __ATOMIC_RELEASE);
+        __atomic_store_n(&table[i].key, key, __ATOMIC_RELEASE);
+        replaced = NULL;
     }
     table_lock_release();
     return replaced;
@@ -301,22 +359,21 @@ void lv_pthreads_set_object(const void *address, void *object) {
 static void *table_remove(uintptr_t key) {
     table_lock_acquire();
     void *removed = NULL;
-    if (table) {
-        uint32_t hole = locked_find(key);
-        if (table[hole].key == key) {
-            removed = table[hole].object;
-            table_count--;
-            __atomic_store_n(&table[hole].key, 0, __ATOMIC_RELEASE);
-            // Shift back the entries of the same probe run that the hole would hide (Knuth's Algorithm R).
-            for (uint32_t j = (hole + 1) & (TABLE_SIZE - 1); table[j].key != 0; j = (j + 1) & (TABLE_SIZE - 1)) {
-                uint32_t home = slot_of(table[j].key);
-                int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-                if (between) continue;
-                __atomic_store_n(&table[hole].object, table[j].object, __ATOMIC_RELEASE);
-                __atomic_store_n(&table[hole].key, table[j].key, __ATOMIC_RELEASE);
-                __atomic_store_n(&table[j].key, 0, __ATOMIC_RELEASE);
-                hole = j;
-            }
+    uintptr_t mask = table[-1].key;
+    uintptr_t hole = locked_find(key);
+    if (table[hole].key == key) {
+        removed = table[hole].object;
+        table_count--;
+        __atomic_store_n(&table[hole].key, 0, __ATOMIC_RELEASE);
+        // Shift back the entries of the same probe run that the hole would hide (Knuth's Algorithm R).
+        for (uintptr_t j = (hole + 1) & mask; table[j].key != 0; j = (j + 1) & mask) {
+            uintptr_t home = slot_of(table[j].key, mask);
+            int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+            if (between) continue;
+            __atomic_store_n(&table[hole].object, table[j].object, __ATOMIC_RELEASE);
+            __atomic_store_n(&table[hole].key, table[j].key, __ATOMIC_RELEASE);
+            __atomic_store_n(&table[j].key, 0, __ATOMIC_RELEASE);
+            hole = j;
         }
     }
     table_lock_release();
@@ -334,10 +391,8 @@ static void *lv_object_for(const void *address, uint32_t type, uintptr_t caller)
     void *object = table_lookup((uintptr_t)address);
     if (__builtin_expect(object != NULL, 1)) return object == UNTRACKED ? NULL : object;
     table_lock_acquire();
-    if (table) {
-        uint32_t i = locked_find((uintptr_t)address);
-        object = table[i].key == (uintptr_t)address ? table[i].object : NULL;
-    }
+    uintptr_t i = locked_find((uintptr_t)address);
+    object = table[i].key == (uintptr_t)address ? table[i].object : NULL;
     table_lock_release();
     if (object) return object == UNTRACKED ? NULL : object;
     if (called_from_runtime(caller)) {

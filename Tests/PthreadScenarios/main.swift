@@ -107,6 +107,9 @@ let scenarios: [String: () -> Int32] = [
         onThread { scenario_c_second_then_first() }
         return 0
     },
+    "table-growth": {
+        TableGrowth.run(consistent: scenarioArguments.contains("consistent"))
+    },
     "c-consistent": {
         scenario_c_consistent(4, 20_000)
     },

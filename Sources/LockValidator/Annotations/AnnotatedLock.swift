@@ -28,7 +28,8 @@ package final class AnnotatedLock: @unchecked Sendable {
         self.nesting = nesting
     }
 
-    private static func policy(sleeps: Bool, reentrant: Bool, recursiveReads: Bool) -> LockPolicy {
+    /// An annotated lock's policy (LockValidatorPthreads keeps its tracking state without an `AnnotatedLock`).
+    package static func policy(sleeps: Bool, reentrant: Bool, recursiveReads: Bool) -> LockPolicy {
         var policy = LockPolicy.annotated
         if sleeps { policy.insert(.sleeps) }
         if reentrant { policy.insert(.reentrant) }
@@ -42,11 +43,7 @@ package final class AnnotatedLock: @unchecked Sendable {
     }
 
     /// Whether taking it may block.
-    var sleeps: Bool { tracking.policy.contains(.sleeps) }
-
-    /// The kind its held entries carry: a lock that spins counts as a spin lock where that matters
-    /// (`blocking-while-held`).
-    var entryKind: AcquireKind { sleeps ? .annotated : .ordinary }
+    var sleeps: Bool { tracking.sleeps }
 
     /// lockdep's `lock_acquire`, before the caller waits for the lock (for a try-lock, once it succeeded).
     /// With `taken`, the caller holds the lock already (it took it without waiting): this is
@@ -55,11 +52,7 @@ package final class AnnotatedLock: @unchecked Sendable {
     /// - Returns: false for a reported recursive acquire: the real lock must not be taken (it would wait
     ///   for itself), and its release, still to come, must not release it.
     package func acquire(_ kind: AnnotatedAcquireKind, at site: CallSite, taken: Bool = false) -> Bool {
-        guard lv_validation_enabled() != 0 else { return true }
-        let thread = ThreadState.current
-        let action = tracking.acquire(
-            entryKind, trylock: kind.isTry, read: kind.isShared, nesting: nesting, taken: taken, on: thread, at: site)
-        return action != .skip
+        tracking.annotatedAcquire(kind, nesting: nesting, at: site, taken: taken)
     }
 
     /// lockdep's `lock_acquired`: the real lock is held.
@@ -67,16 +60,7 @@ package final class AnnotatedLock: @unchecked Sendable {
     /// - Parameter waitCycles: how long the caller waited for another holder, in TSC cycles, when it knows
     ///   (lockdep's `lock_contended`): not 0 counts a contention and its wait in lock_stat.
     package func acquired(at site: CallSite, waitCycles: UInt64 = 0) {
-        guard lv_validation_enabled() != 0 else { return }
-        let thread = ThreadState.current
-        let depth = thread.depth
-        // Usually the newest entry: nothing is taken between the acquire and its lock.
-        let newest = depth > 0 && thread.held(depth - 1).pointee.instance == tracking.instance ? depth - 1 : nil
-        guard let index = newest ?? thread.indexOfHold(instance: tracking.instance) else { return }
-        let entry = thread.held(index)
-        guard entry.pointee.acquired_tsc == 0 else { return }
-        // Whether the real lock made the thread wait is not always known here: assume it did.
-        tracking.acquired(entry, on: thread, waitCycles: waitCycles, waited: true)
+        tracking.annotatedAcquired(at: site, waitCycles: waitCycles)
     }
 
     /// lockdep's `lock_release`, before the caller unlocks: removes the thread's newest hold (in any
@@ -86,20 +70,10 @@ package final class AnnotatedLock: @unchecked Sendable {
     /// - Returns: false when the release matches a reported recursive acquire, which did not take the
     ///   real lock: the real lock must not be released for it either.
     @discardableResult
-    package func release(at site: CallSite) -> Bool {
-        guard lv_validation_enabled() != 0 else { return true }
-        let released = lv_rdtsc()
-        if case .placeholder = tracking.release(entryKind, releasedAt: released, on: .current, at: site) {
-            return false
-        }
-        return true
-    }
+    package func release(at site: CallSite) -> Bool { tracking.annotatedRelease(at: site) }
 
     /// Forgets the newest hold of this lock on the calling thread: an acquire that
     /// ``acquire(_:at:taken:)`` recorded did not take the lock after all (a timed wait that timed out, a
     /// lock that refused a recursive acquire with an error).
-    package func acquireFailed() {
-        guard lv_validation_enabled() != 0 else { return }
-        tracking.acquireFailed(on: .current)
-    }
+    package func acquireFailed() { tracking.annotatedAcquireFailed() }
 }

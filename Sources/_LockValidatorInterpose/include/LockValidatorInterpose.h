@@ -54,10 +54,9 @@ enum {
 int lv_pthreads_active(void);
 
 /// The validator object of a tracked lock, as the lock table holds it: what the C fast path of its
-/// uncontended pair reads, then the Swift side (a retained `PthreadLock`, which owns this memory).
+/// uncontended pair reads. The Swift side (`PthreadLock`) is in the same allocation, just before it.
 typedef struct lv_pthread_object {
     lv_annotated_fast fast;
-    void *lock;
 } lv_pthread_object;
 
 /// A serial Dispatch queue's validator object: a lock's, then what only queues need (a mutex's object
@@ -73,7 +72,7 @@ typedef struct lv_queue_object {
     uint32_t queue_made_depth; ///< how many locks its creator held then
 } lv_queue_object;
 
-// The lock table (lock address -> validator object) is the interposer's: it retains each object it keeps
+// The lock table (lock address -> validator object) is the interposer's: it owns each object it keeps
 // and destroys (lv_pthread_lock_destroyed) each one it drops.
 
 /// The calling thread's kernel id, asked of the kernel once per thread (and again in a forked child).
@@ -109,7 +108,7 @@ void lv_pthreads_lock_initialised(const void *address, uint32_t type, uintptr_t 
 /// The validator object of the lock at `address`, or NULL when it has none (yet).
 void *lv_pthreads_object(const void *address);
 
-/// Makes `object` (retained, for the table to keep) the validator object of the lock at `address`. The
+/// Makes `object` (for the table to keep) the validator object of the lock at `address`. The
 /// object it replaces, or `object` itself when the table is full, is destroyed.
 void lv_pthreads_set_object(const void *address, void *object);
 
@@ -127,13 +126,13 @@ uint32_t lv_pthreads_rwlock_type(const void *rwlock);
 // Implemented by LockValidatorPthreads (Swift, `@_cdecl`); called with the thread marked inside the
 // validator.
 
-/// A new validator object (retained) for the lock at `address` of type `type`, created by `pthread_*_init`
+/// A new validator object (the table's to keep) for the lock at `address` of type `type`, created by `pthread_*_init`
 /// (`at_init` 1) or first seen locked (0) by a call returning to `caller`; NULL to leave the lock untracked.
 extern void *lv_pthread_lock_created(const void *address, uint32_t type, int at_init, uintptr_t caller);
 /// A serial Dispatch queue was made with `label` (may be NULL) by the code at `caller`: its validator object
-/// (retained), or NULL to leave it alone.
+/// (the table's to keep), or NULL to leave it alone.
 extern void *lv_dispatch_queue_created(const void *queue, const char *label, uintptr_t caller);
-/// The main queue, first used by the code at `caller`: its validator object (retained), or NULL.
+/// The main queue, first used by the code at `caller`: its validator object (the table's), or NULL.
 extern void *lv_dispatch_main_queue_used(const void *queue, uintptr_t caller);
 /// An acquire of the lock of `object` is about to wait (or, for a try-lock, succeeded); returns LV_PT_*.
 extern uint32_t lv_pthread_will_acquire(void *object, uint32_t how, uintptr_t caller);
