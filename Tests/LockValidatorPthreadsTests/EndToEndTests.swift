@@ -253,6 +253,10 @@ import Testing
             "✘ Test confirmsADeadlockUnderTheTrait() recorded an issue at ConfirmationTests.swift:"
         ),
         (
+            ["--testing-library", "swift-testing", "--filter", "confirmsAMutexDeadlockUnderTheTrait"],
+            "✘ Test confirmsAMutexDeadlockUnderTheTrait() recorded an issue at ConfirmationTests.swift:"
+        ),
+        (
             ["--testing-library", "swift-testing", "--filter", "confirmsADeadlockItExpectsAsAnInversion"],
             "✘ Test confirmsADeadlockItExpectsAsAnInversion() recorded an issue at ConfirmationTests.swift:"
         ),
