@@ -307,6 +307,26 @@ import Testing
         #expect(learned.from.name == "RW.A" && learned.heldShared == nil, "taken from a write hold since")
     }
 
+    /// A cycle through a recursive read, split across two runs (issue 33): the first run's order into the
+    /// recursive read of RX.A is stored under RX.A's own name with a flag, and the second run puts it into
+    /// its own readers node of RX.A, from which its write hold's order RX.A -> RX.B closes the cycle (a
+    /// writer of RX.A blocks that reader: a true positive). Stored as a class "RX.A (read)", it was a
+    /// class of its own in the second run, and the cycle was missed.
+    @Test func aCycleThroughALearnedRecursiveReadIsFound() throws {
+        let directory = try Self.scratchDirectory("store-recursive-read")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = ["LOCKVALIDATOR_GRAPH": directory + "/"]
+        let first = try PthreadInterpositionTests.run("named-rw-order", ["w:RX.B", "r:RX.A"], environment: store)
+        #expect(first.status == 0 && first.rules.isEmpty, "\(first.error)")
+        let kept = try LearnedOrderStore.load(from: LearnedOrderStore.file(for: directory + "/")).orders
+        #expect(kept.map { "\($0.edge.from)>\($0.edge.to) \($0.edge.toRecursiveRead == true)" } == ["RX.B>RX.A true"])
+        let second = try PthreadInterpositionTests.run("named-rw-order", ["w:RX.A", "w:RX.B"], environment: store)
+        #expect(second.status == 66, "\(second.error)")
+        let cycle = try #require(second.report?.violations.first { $0.rule == .lockOrderInversion })
+        #expect(cycle.cycle.contains("RX.B") && cycle.cycle.contains { $0.hasPrefix("RX.A") }, "\(cycle.cycle)")
+        #expect(cycle.edges.contains { $0.process?.arguments == ["named-rw-order", "w:RX.B", "r:RX.A"] })
+    }
+
     @Test func aResetKeepsTheLearnedOrders() throws {
         let directory = try Self.scratchDirectory("reset")
         defer { try? FileManager.default.removeItem(atPath: directory) }
