@@ -92,7 +92,38 @@ func abbaTwice(_ takeBoth: @escaping @Sendable (_ index: Int) -> Void) {
     }
 }
 
+/// Two threads that each hold one Mutex of the pair, then take the other: a real deadlock, every run. The
+/// kernel's priority-inheritance lock refuses the second wait (EDEADLK), on which the standard library
+/// traps with "Recursive call to lock Mutex"; the validator's wait goes on, and its watchdog reports it.
+/// Run only when asked (EndToEndTests does): it ends the test process.
+func mutexesDeadlock(_ locks: MutexConfirmPair) {
+    let holding = Atomic<Int>(0)
+    // Each lock taken at lines of its own: a Mutex's class is named where it is first locked.
+    let bothHeld: @Sendable () -> Void = {
+        holding.add(1, ordering: .releasing)
+        while holding.load(ordering: .acquiring) < 2 { usleep(1_000) }
+    }
+    concurrently(2) { index in
+        if index == 0 {
+            locks.first.withLock { _ in
+                bothHeld()
+                locks.second.withLock { $0 += 1 }
+            }
+        } else {
+            locks.second.withLock { _ in
+                bothHeld()
+                locks.first.withLock { $0 += 1 }
+            }
+        }
+    }
+}
+
 @Suite(.lockValidation) struct ConfirmationTests {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["LEDGER_REAL_DEADLOCK"] == "on"))
+    func reportsARealMutexDeadlock() {
+        mutexesDeadlock(MutexConfirmPair())
+    }
+
     @Test(.enabled(if: confirming)) func confirmsADeadlockUnderTheTrait() {
         let locks = TraitConfirmPair()
         abbaTwice(locks.first, locks.second)
