@@ -31,8 +31,11 @@ enum LockOrder {
         let (retaken, nowExclusive) = state.withLock { state in
             let exclusive = state.retaken.compactMap { key -> DependencyEdge? in
                 let (from, to) = (UInt32(key >> 32), UInt32(truncatingIfNeeded: key))
-                guard let record = state.record(from: from, to: to), record.heldShared,
-                    !state.takenOnlyFromReadHolds(from: from, to: to, record)
+                guard let record = state.record(from: from, to: to) else { return nil }
+                // An order into a recursive read taken again goes as an edge, which gets this run in the
+                // store: `retaken` names classes, and a readers node's name is none of the store's.
+                let intoRead = classes[to]?.readersOf != nil
+                guard intoRead || record.heldShared && !state.takenOnlyFromReadHolds(from: from, to: to, record)
                 else { return nil }
                 return state.edge(from: from, to: to, record, classes: classes)
             }
@@ -41,7 +44,7 @@ enum LockOrder {
         let names = retaken.map { key in
             (classes[UInt32(key >> 32)]?.name ?? "", classes[UInt32(truncatingIfNeeded: key)]?.name ?? "")
         }
-        return (storable(graphEdges, classes) + nowExclusive.map(ValidationReport.Edge.init), names)
+        return (storable(graphEdges + nowExclusive.map(ValidationReport.Edge.init), classes), names)
     }
 
     /// `edges` as a store keeps them: an order into a class's recursive-readers node (reports name it
