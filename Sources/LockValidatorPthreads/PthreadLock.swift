@@ -142,6 +142,7 @@ struct PthreadLock: ~Copyable {
         switch kind {
         case .mutex, .recursiveMutex, .errorCheckingMutex: type = Int32(LV_PT_MUTEX_NORMAL)
         case .rwlock, .writerFirstRWLock: type = Int32(LV_PT_RWLOCK)
+        case .swiftMutex: type = Int32(LV_PT_SWIFT_MUTEX)
         default: type = -1
         }
         if let address, type >= 0 {

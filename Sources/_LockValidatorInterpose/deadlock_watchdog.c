@@ -141,6 +141,9 @@ static lock_state read_lock_state(const wait_view *waiter) {
         state.owner = LOAD(mutex->__data.__owner) & OWNER_TID_MASK;
         break;
     }
+    case LV_WAIT_SWIFT_MUTEX:  // the futex word: the owner's thread id, the kernel's waiter bits above
+        state.owner = LOAD(*(const uint32_t *)waiter->lock) & OWNER_TID_MASK;
+        break;
     case LV_WAIT_READ:
     case LV_WAIT_WRITE: {
         const pthread_rwlock_t *rwlock = waiter->lock;
@@ -158,7 +161,8 @@ static lock_state read_lock_state(const wait_view *waiter) {
 static int keeps_waiting(const wait_view *waiter, lock_state state, const wait_view *holder) {
     if (holder->slot == waiter->slot && holder->wait_id == waiter->wait_id) return 0;
     switch (waiter->how) {
-    case LV_WAIT_MUTEX: return state.owner == holder->tid && wait_holds(holder, waiter->instance, 0);
+    case LV_WAIT_MUTEX:
+    case LV_WAIT_SWIFT_MUTEX: return state.owner == holder->tid && wait_holds(holder, waiter->instance, 0);
     case LV_WAIT_READ:  // a reader waits only for a writer
         return state.owner != 0 && state.owner == holder->tid && wait_holds(holder, waiter->instance, 0);
     case LV_WAIT_WRITE:

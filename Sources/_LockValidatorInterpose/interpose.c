@@ -461,6 +461,10 @@ int lv_pthreads_lock_held_elsewhere(const void *address, uint32_t type) {
         unsigned readers = __atomic_load_n(&rwlock->__data.__readers, __ATOMIC_RELAXED);
         return !(readers & 1u) && (readers >> 3) > 0;  // glibc 2.25+: bit 0 the write phase, readers from bit 3
     }
+    if (type == LV_PT_SWIFT_MUTEX) {  // its futex word: the owner's thread id, the kernel's waiter bits above
+        int64_t owner = __atomic_load_n((const uint32_t *)address, __ATOMIC_RELAXED) & 0x3fffffff;
+        return owner != 0 && owner != self;
+    }
     const pthread_mutex_t *mutex = address;
     // The owner's thread id, without the robust and PI flags.
     int64_t owner = __atomic_load_n(&mutex->__data.__owner, __ATOMIC_RELAXED) & 0x3fffffff;

@@ -11,8 +11,14 @@
 #define _GNU_SOURCE
 #include "LockValidatorInterpose.h"
 #include "LockValidatorShims.h"
+#include "deadlock_watchdog.h"
 
+#include <errno.h>
+#include <linux/futex.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 
@@ -55,15 +61,88 @@ void lockvalidator_mutex_took(void *word, int32_t trylock) {
     lv_leave_validator();
 }
 
-/// The Mutex is held: the thread is about to wait for it. Nonzero: do not (a reported self-deadlock).
+/// Gives back a Mutex this thread took a moment ago, as the standard library's unlock does (a thread that
+/// began to wait meanwhile set the kernel's waiter bit: the kernel hands the Mutex on).
+static void give_back(uint32_t *word) {
+    uint32_t self = (uint32_t)lv_interposer_tid();
+    if (__atomic_compare_exchange_n(word, &self, 0, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) return;
+    syscall(SYS_futex, word, FUTEX_UNLOCK_PI_PRIVATE);
+}
+
+/// `_lock()`'s compare-and-swap took the Mutex. Nonzero (confirmation mode only): the Mutex was given back
+/// because this acquire is to be held back before it (DeadlockConfirmation): the caller waits for it
+/// (lockvalidator_mutex_will_wait, which pauses first). `took` with trylock 0 is what overlays written
+/// before this hook call, and is never steered.
+int32_t lockvalidator_mutex_locked(void *word) {
+    lv_thread_state *thread = validating_thread();
+    if (!thread) return 0;
+    uintptr_t caller = CALLER;
+    // Not in confirmation mode: its locks are never eligible for the C fast path (LockTracking).
+    lv_pthread_object *known = lv_pthreads_object(word);
+    if (known && lv_annotated_took_fast(&known->fast, thread, caller)) return 0;
+    lv_enter_validator();
+    void *object = lv_pthreads_object_for(word, LV_PT_SWIFT_MUTEX, caller);
+    uint32_t action = object ? lv_pthread_took(object, LV_PT_EXCLUSIVE | LV_PT_STEERABLE, caller) : LV_PT_PROCEED;
+    lv_leave_validator();
+    if (action != LV_PT_RETRY) return 0;
+    give_back(word);
+    return 1;
+}
+
+/// One slice of a wait for a Mutex (lv_wait_blocked): its compare-and-swap, then the kernel's
+/// priority-inheritance lock the standard library's `_lockSlow` uses, until `deadline` (CLOCK_REALTIME,
+/// the clock FUTEX_LOCK_PI measures). 0 once held; ETIMEDOUT to go on waiting.
+static int mutex_slice(const void *lock, clockid_t clock, const struct timespec *deadline) {
+    (void)clock;
+    uint32_t *word = (uint32_t *)lock;
+    uint32_t free_word = 0;
+    if (__atomic_compare_exchange_n(word, &free_word, (uint32_t)lv_interposer_tid(), 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+        return 0;
+    }
+    if (syscall(SYS_futex, word, FUTEX_LOCK_PI_PRIVATE, 0, deadline) == 0) return 0;
+    int error = errno;
+    if (error == EDEADLK && deadline) {
+        // The kernel's priority-inheritance chain closes on this thread: a deadlock (the validator has
+        // reported an acquire of a Mutex this thread holds already, and not made it). The standard
+        // library would trap with "Recursive call to lock Mutex"; the slice is slept instead, so that
+        // the deadlock watchdog reports the cycle, its threads and their stacks.
+        while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, deadline, NULL) == EINTR) {}
+        return ETIMEDOUT;
+    }
+    // EINTR, EAGAIN (the owner is exiting): another slice. Anything else the standard library would trap on.
+    return error == EINTR || error == EAGAIN ? ETIMEDOUT : error;
+}
+
+/// The Mutex is held: the thread is about to wait for it. Nonzero: the wait is done here, return (the
+/// Mutex is held, or the acquire is a reported self-deadlock, not taken); 0: the standard library's
+/// `_lockSlow` waits (a Mutex the validator does not track). Confirmation mode may hold the thread back
+/// first. The wait is the deadlock watchdog's (lv_wait_blocked): a real deadlock through Mutexes is
+/// reported and ends the run, as one through pthread mutexes does.
 int32_t lockvalidator_mutex_will_wait(void *word) {
     if (!validating()) return 0;
     uintptr_t caller = CALLER;
     lv_enter_validator();
     void *object = lv_pthreads_object_for(word, LV_PT_SWIFT_MUTEX, caller);
-    uint32_t action = object ? lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE, caller) : LV_PT_PROCEED;
+    uint32_t action =
+        object ? lv_pthread_will_acquire(object, LV_PT_EXCLUSIVE | LV_PT_STEERABLE, caller) : LV_PT_PROCEED;
     lv_leave_validator();
-    return action != LV_PT_PROCEED;
+    if (action != LV_PT_PROCEED) return 1;
+    if (!object) return 0;
+    uint64_t started = lv_rdtsc();
+    int result = lv_wait_blocked(word, object, LV_WAIT_SWIFT_MUTEX, CLOCK_REALTIME, 0, NULL, mutex_slice, caller);
+    if (result != 0) {
+        // A clock that failed (LV_WAIT_UNSUPPORTED), or an error the standard library traps on: its own wait.
+        lv_enter_validator();
+        lv_pthread_acquire_failed(object);
+        lv_leave_validator();
+        return 0;
+    }
+    uint64_t waited = lv_rdtsc() - started;
+    lv_enter_validator();
+    lv_pthread_did_acquire(object, caller, waited != 0 ? waited : 1);
+    lv_leave_validator();
+    return 1;
 }
 
 /// The wait is over: the Mutex is held.

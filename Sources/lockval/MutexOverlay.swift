@@ -6,6 +6,7 @@ enum MutexOverlay {
     static let hooks = [
         hook("init", "(_ word: Swift.UnsafeMutableRawPointer)"),
         hook("took", "(_ word: Swift.UnsafeMutableRawPointer, _ trylock: Swift.Int32)"),
+        hook("locked", "(_ word: Swift.UnsafeMutableRawPointer) -> Swift.Int32"),
         hook("will_wait", "(_ word: Swift.UnsafeMutableRawPointer) -> Swift.Int32"),
         hook("waited", "(_ word: Swift.UnsafeMutableRawPointer)"),
         hook("will_unlock", "(_ word: Swift.UnsafeMutableRawPointer) -> Swift.Int32"),
@@ -43,8 +44,10 @@ enum MutexOverlay {
                 "  }"),
             lines(
                 "    if _fastPath(exchanged) {",
-                "      if #_hasSymbol(_lockValidatorMutexTook) { _lockValidatorMutexTook(\(word), 0) }",
-                "      return", "    }",
+                // Nonzero only in confirmation mode: given back, to be held back before it (swift_mutex.c).
+                "      if #_hasSymbol(_lockValidatorMutexLocked) {",
+                "        if _lockValidatorMutexLocked(\(word)) == 0 { return }",
+                "      } else {", "        return", "      }", "    }",
                 "    if #_hasSymbol(_lockValidatorMutexWillWait) {",
                 "      if _lockValidatorMutexWillWait(\(word)) != 0 { return }", "    }",
                 "    _lockSlow(selfId)",

@@ -115,6 +115,16 @@ import Testing
         let deadlock = try #require(Self.deadlock(confirming), "no deadlock: \(confirming.error)")
         #expect(deadlock.confirmation?.status == .confirmed)
         #expect(deadlock.confirmation?.interleaving.first?.contains("held back") == true)
+        // Outside a test, as inside one: the inversion, then the deadlock that confirmed it (issue 33). Run 2
+        // takes no order the store lacks: the first it takes again reports the cycle, before it waits.
+        #expect(confirming.rules == [.lockOrderInversion, .deadlock], "\(confirming.error)")
+        let inversion = try #require(Self.inversion(confirming))
+        #expect(inversion.confirmation?.status == .confirmed)
+        #expect(inversion.verdict == .acrossProcesses)
+        let said = try #require(confirming.error.range(of: "ERROR: lock-order-inversion"), "\(confirming.error)")
+        let ended = try #require(confirming.error.range(of: "ERROR: deadlock"))
+        #expect(said.lowerBound < ended.lowerBound)
+        #expect(confirming.error[ended.lowerBound...].contains("confirmed: the cycle formed for real"))
     }
 
     @Test func aBadSettingIsOneLineAndLeavesTheModeOff() throws {

@@ -230,6 +230,10 @@ import Testing
             "✘ Test confirmsADeadlockUnderTheTrait() recorded an issue at ConfirmationTests.swift:"
         ),
         (
+            ["--testing-library", "swift-testing", "--filter", "confirmsAMutexDeadlockUnderTheTrait"],
+            "✘ Test confirmsAMutexDeadlockUnderTheTrait() recorded an issue at ConfirmationTests.swift:"
+        ),
+        (
             ["--testing-library", "swift-testing", "--filter", "confirmsADeadlockItExpectsAsAnInversion"],
             "✘ Test confirmsADeadlockItExpectsAsAnInversion() recorded an issue at ConfirmationTests.swift:"
         ),
@@ -249,5 +253,20 @@ import Testing
             "\(lines) in \(run.transcript.suffix(3000))")
         let deadlock = run.report?.violations.first { $0.rule == .deadlock }
         #expect(deadlock?.confirmation?.status == .confirmed)
+    }
+
+    /// A real deadlock through two `Synchronization.Mutex`es (issue 33): the standard library would trap on
+    /// the kernel's EDEADLK ("Recursive call to lock Mutex"); the validator waits in slices, and its
+    /// watchdog reports the two threads and ends the run.
+    @Test func aRealMutexDeadlockIsReported() throws {
+        let run = try Self.run(
+            ["--testing-library", "swift-testing", "--filter", "reportsARealMutexDeadlock"],
+            environment: ["LEDGER_REAL_DEADLOCK": "on"])
+        #expect(run.reason == .exit && run.status == 66, "\(run.output.suffix(3000))")
+        #expect(!run.output.contains("Recursive call to lock Mutex"))
+        let deadlock = try #require(run.report?.violations.first { $0.rule == .deadlock }, "\(run.output.suffix(3000))")
+        #expect(deadlock.waits.count == 2)
+        #expect(deadlock.locks.allSatisfy { $0.name.hasPrefix("Mutex ") }, "\(deadlock.locks.map(\.name))")
+        #expect(deadlock.confirmation == nil, "not confirmation mode")
     }
 }

@@ -129,6 +129,26 @@ import Testing
         #expect(strict.status == 66)
     }
 
+    /// The gate verdict with threads racing for the gate (issue 33): eight threads start at once, take a
+    /// static mutex as gate, then two mutexes in both orders. The static gate's racing first locks may
+    /// make two objects of its class for a moment; it is still one lock, and the cycle cannot deadlock. The
+    /// true negative: a heap gate whose class has a second lock alive is no gate (each thread could hold
+    /// one), and the same cycle can deadlock.
+    @Test func aStaticGateRacedForIsAGateAndAClassOfTwoLiveLocksIsNot() throws {
+        let gated = try Self.run("c-gate-race", ["static"])
+        #expect(gated.rules == [.lockOrderInversion], "\(gated.error)")
+        let verdict = try #require(gated.report?.violations.first?.verdict)
+        #expect(verdict.reason == .gateLock, "\(verdict.description)")
+        #expect(verdict.gate == "static mutex static_gate in pthread-scenarios")
+        #expect(gated.status == 66, "lockdep's default: every inversion fails")
+        let lenient = try Self.run("c-gate-race", ["static"], environment: ["LOCKVALIDATOR_FAIL_ON": "can-deadlock"])
+        #expect(lenient.status == 0 && lenient.report?.violations.first?.severity == .warning, "\(lenient.error)")
+
+        let ungated = try Self.run("c-gate-race", ["heap"])
+        #expect(ungated.rules == [.lockOrderInversion], "\(ungated.error)")
+        #expect(ungated.report?.violations.first?.verdict == .canDeadlock)
+    }
+
     /// An acquire made inside a lock wrapper (a type named `…Lock` whose methods call pthreads, as
     /// `NIOLock`) is shown at the wrapper's caller, where the stack shows it: the violation's site (and so a
     /// test failure) and each edge's acquire site; the class is named by the wrapper, created at its caller.

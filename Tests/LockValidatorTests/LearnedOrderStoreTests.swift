@@ -76,6 +76,23 @@ import Testing
             try LearnedOrderStore(parsing: loaded.text(), from: "t").orders.map { $0.edge.heldShared } == [nil, nil])
     }
 
+    /// An order into a recursive read is kept under its class's own name with flag 2 (issue 33): apart
+    /// from the order into the class itself, and read back as it was written.
+    @Test func anOrderIntoARecursiveReadKeepsItsClassNameAndFlag() throws {
+        var intoRead = Self.edge("B", "RW.A")
+        intoRead.toRecursiveRead = true
+        var store = LearnedOrderStore()
+        store.addRun([intoRead, Self.edge("B", "RW.A"), Self.edge("RW.A", "B")], seen: [])
+        let text = store.text()
+        #expect(!text.contains("(read)"), "\(text)")
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("C\t") }.count == 2, "one class line each")
+        let loaded = try LearnedOrderStore(parsing: text, from: "test.graph")
+        #expect(loaded.droppedLines.isEmpty, "the two orders into RW.A are not one listed twice")
+        #expect(loaded.orders.map { "\($0.edge.from)>\($0.edge.to) \($0.edge.toRecursiveRead == true)" }
+            == ["B>RW.A true", "B>RW.A false", "RW.A>B false"])
+        #expect(loaded.text() == text, "written again, byte for byte")
+    }
+
     @Test func anEdgeLineWithoutFlagsOrWithBadFlags() throws {
         let header = "\(LearnedOrderStore.schemaName)\truns\t1\nC\tA\t-\nC\tB\t-\nT\tApp/A.swift:1\n"
         // As a store written before the flags: ten numbers, read as an order of write holds.

@@ -102,6 +102,11 @@ let scenarios: [String: () -> Int32] = [
         onThread { scenario_c_second_then_first() }
         return 0
     },
+    "c-gate-race": {
+        // `c-gate-race static` or `c-gate-race heap`: a gate raced for by 8 threads (scenario_c_gate_race).
+        scenario_c_gate_race(8, scenarioArguments.first == "heap" ? 1 : 0)
+        return 0
+    },
     "c-abba": {
         onThread { scenario_c_first_then_second() }
         onThread { scenario_c_second_then_first() }

@@ -165,3 +165,67 @@ long scenario_c_futex_wait_changed(uint32_t *word) {
 int scenario_c_mutex_has_waiters(pthread_mutex_t *mutex) {
     return __atomic_load_n(&mutex->__data.__lock, __ATOMIC_ACQUIRE) == 2;
 }
+
+// MARK: A gate lock raced for (issue 33)
+
+// Two statically initialised mutexes taken in both orders under a gate, by threads that all start at
+// once: a static gate's first locks race (each makes an object; the loser's is freed), a heap gate may
+// have another lock of its class alive.
+static pthread_mutex_t static_gate = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t gated_first = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t gated_second = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t gate_start;
+
+struct gate_work {
+    pthread_mutex_t *gate;
+    int reversed;
+};
+
+static void *take_under_gate(void *argument) {
+    struct gate_work *work = argument;
+    pthread_barrier_wait(&gate_start);
+    pthread_mutex_lock(work->gate);
+    pthread_mutex_t *outer = work->reversed ? &gated_second : &gated_first;
+    pthread_mutex_t *inner = work->reversed ? &gated_first : &gated_second;
+    pthread_mutex_lock(outer);
+    pthread_mutex_lock(inner);
+    pthread_mutex_unlock(inner);
+    pthread_mutex_unlock(outer);
+    pthread_mutex_unlock(work->gate);
+    return NULL;
+}
+
+/// A heap gate, initialised here: every one is of one class (this site's).
+static pthread_mutex_t *make_heap_gate(void) {
+    pthread_mutex_t *gate = malloc(sizeof *gate);
+    if (!gate || pthread_mutex_init(gate, NULL) != 0) abort();
+    return gate;
+}
+
+void scenario_c_gate_race(int threads, int heap_gates) {
+    pthread_mutex_t *gate = &static_gate;
+    pthread_mutex_t *other = NULL;
+    if (heap_gates) {
+        gate = make_heap_gate();
+        // A second lock of the gate's class, alive (and taken) while the orders are: the class is no gate.
+        other = make_heap_gate();
+        pthread_mutex_lock(other);
+        pthread_mutex_unlock(other);
+    }
+    pthread_t ids[16];
+    struct gate_work work[16];
+    if (threads > 16) threads = 16;
+    if (pthread_barrier_init(&gate_start, NULL, (unsigned)threads) != 0) abort();
+    for (int index = 0; index < threads; index++) {
+        work[index] = (struct gate_work){gate, index % 2};
+        if (pthread_create(&ids[index], NULL, take_under_gate, &work[index]) != 0) abort();
+    }
+    for (int index = 0; index < threads; index++) pthread_join(ids[index], NULL);
+    pthread_barrier_destroy(&gate_start);
+    if (heap_gates) {
+        pthread_mutex_destroy(other);
+        pthread_mutex_destroy(gate);
+        free(other);
+        free(gate);
+    }
+}

@@ -52,6 +52,10 @@ package enum BlockingWatchdog {
                 waits: waits)
         }
         violation.confirmation = DeadlockConfirmation.confirmation(ofDeadlock: waits)
+        // A cycle the learned-order store predicted whole: its inversion first, as this run took no new order.
+        DeadlockConfirmation.reportInversionBeforeDeadlock(
+            waits, confirmation: violation.confirmation, scope: scope,
+            awaited: callerIsMember ? members.first?.instance : nil)
         // The inversion its closing thread found before it waited, and whatever else running tests collected.
         let collected = LockValidator.reportCollectedBeforeRunEnds()
         LockValidator.deliverFatal(violation)

@@ -366,6 +366,39 @@ package enum DeadlockConfirmation {
         return CycleConfirmation(status: .confirmed, interleaving: steps)
     }
 
+    /// Before the report of a deadlock the mode confirmed: the inversion of its cycle, confirmed with the
+    /// deadlock's interleaving, when this process reported none over its classes. A cycle the learned-order
+    /// store predicted whole has no order that is new to this run, so nothing else reports it; the output
+    /// then reads as a test's does: the inversion, then the deadlock that confirmed it. `awaited` is the
+    /// caller's pending entry for the lock it waits for (not a held lock).
+    static func reportInversionBeforeDeadlock(
+        _ waits: [ThreadWait], confirmation: CycleConfirmation?, scope: ViolationScope?, awaited: UInt64?
+    ) {
+        guard isOn, let confirmation, confirmation.status == .confirmed, waits.count >= 2 else { return }
+        let locks = waits.compactMap(\.waitingFor)
+        let classes = locks.compactMap(\.classID)
+        guard classes.count == waits.count else { return }
+        let names = Set(locks.map(\.name))
+        let reported = LockValidator.globalLog.snapshot + (scope?.violations ?? [])
+        guard !reported.contains(where: { $0.rule == .lockOrderInversion && Set($0.cycle) == names }) else { return }
+        // Each member holds the lock the one before it waits for, and waits for its own: that order.
+        let orders = classes.indices.map { (from: classes[($0 + classes.count - 1) % classes.count], to: classes[$0]) }
+        guard let edges = LockOrder.dependencyEdges(along: orders) else { return }
+        let chain = (locks + [locks[0]]).map { "\"\($0.name)\"" }.joined(separator: " -> ")
+        let learned = edges.contains { $0.process != nil }
+        var inversion = LockValidator.makeViolation(
+            .lockOrderInversion,
+            summary: "the orders \(chain) form a cycle of \(locks.count) locks"
+                + (learned ? ", learned by earlier runs (LOCKVALIDATOR_GRAPH)" : "")
+                + "; the deadlock below formed on it",
+            locks: locks, site: waits.first?.waitingAt, edges: edges,
+            verdict: LockOrder.orders(of: edges).map(LockOrder.verdict(ofCycle:))
+                ?? (learned ? .acrossProcesses : .canDeadlock),
+            awaited: awaited, scope: scope)
+        inversion.confirmation = confirmation
+        LockValidator.deliver(inversion)
+    }
+
     /// `violations` with each `lock-order-inversion` marked, in the mode: confirmed when a deadlock among
     /// its classes was reported, with that deadlock's interleaving; predicted otherwise.
     static func annotated(_ violations: [Violation]) -> [Violation] {

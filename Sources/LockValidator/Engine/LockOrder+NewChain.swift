@@ -306,7 +306,7 @@ extension LockOrder {
 
     /// The recursive-readers node of class `classID`, made on first use: it starts with a copy of every
     /// edge the class makes from a write hold, since a recursive reader waits only for a writer.
-    private static func readersNode(of classID: UInt32, in state: inout State) -> UInt32 {
+    static func readersNode(of classID: UInt32, in state: inout State) -> UInt32 {
         if let known = state.readersNodes[classID] { return known }
         guard let readers = LockClass.withID(classID)?.recursiveReaders else { return classID }
         state.readersNodes[classID] = readers.id

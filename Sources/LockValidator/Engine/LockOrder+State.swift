@@ -169,10 +169,15 @@ extension LockOrder {
             threads[thread(UInt32(store.threads.count))] = ThreadInfo(serial: 0, osThreadID: 0, name: nil)
             // Room for this process's own orders too, so that its first new edge copies no table.
             reserveCapacity(edges: graph.edgeCount + store.numberedOrders.count * 9 / 8 + 1024)
-            for order in store.numberedOrders {
+            // Orders into recursive reads last: a readers node, made for the first, copies the write holds'
+            // orders of its class, which must all be in the graph by then.
+            let intoReads = store.numberedOrders.lazy.filter(\.toRecursiveRead)
+            for order in store.numberedOrders.lazy.filter({ !$0.toRecursiveRead }) + intoReads {
                 let from = classIDs[Int(order.from)]
-                let to = classIDs[Int(order.to)]
+                var to = classIDs[Int(order.to)]
                 guard from != 0 && to != 0 else { continue }
+                // An order into a recursive read: into this process's readers node of the class.
+                if order.toRecursiveRead { to = LockOrder.readersNode(of: to, in: &self) }
                 let record = EdgeRecord(
                     fromSite: siteBase + order.fromSite,
                     toSite: siteBase + order.toSite,

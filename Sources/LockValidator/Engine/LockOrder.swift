@@ -32,7 +32,39 @@ enum LockOrder {
         let names = retaken.map { key in
             (classes[UInt32(key >> 32)]?.name ?? "", classes[UInt32(truncatingIfNeeded: key)]?.name ?? "")
         }
-        return (graphEdges, names)
+        return (storable(graphEdges, classes), names)
+    }
+
+    /// `edges` as a store keeps them: an order into a class's recursive-readers node (reports name it
+    /// `"<class> (read)"`) under the class's own name and flagged, so that a later process puts it into its
+    /// own readers node of that class, where a cycle through the recursive read closes.
+    private static func storable(_ edges: [ValidationReport.Edge], _ classes: [UInt32: LockClass])
+        -> [ValidationReport.Edge]
+    {
+        let readersNames = Dictionary(
+            classes.values.compactMap { lockClass in lockClass.readersOf.map { (lockClass.name, $0.name) } }
+        ) { first, _ in first }
+        guard !readersNames.isEmpty else { return edges }
+        return edges.map { edge in
+            guard let base = readersNames[edge.to] else { return edge }
+            var stored = edge
+            stored.to = base
+            stored.toRecursiveRead = true
+            return stored
+        }
+    }
+
+    /// The graph's edges along `orders` (learned ones too), as reports show them; nil when one is missing.
+    static func dependencyEdges(along orders: [(from: UInt32, to: UInt32)]) -> [DependencyEdge]? {
+        let classes = LockClass.byID
+        return state.withLock { state in
+            var edges: [DependencyEdge] = []
+            for order in orders {
+                guard let record = state.record(from: order.from, to: order.to) else { return nil }
+                edges.append(state.edge(from: order.from, to: order.to, record, classes: classes))
+            }
+            return edges
+        }
     }
 
     /// The number of validated chains, read under the graph lock that inserts them.

@@ -248,11 +248,15 @@ public struct ValidationReport: Sendable, Codable {
         /// True when `from` was held for reading every time this order was taken; nil otherwise (and in
         /// reports written before it was kept), so that the read rules hold across processes.
         public var heldShared: Bool?
+        /// True in a learned-order store's order into `to`'s recursive-readers node (`to` taken as a
+        /// recursive read, which waits only for a writer), named by the class's own name; nil otherwise. A
+        /// report names that node `"<class> (read)"` instead.
+        public var toRecursiveRead: Bool?
 
         public init(
             from: String, to: String, fromAcquiredAt: Site, toAcquiredAt: Site, irql: IRQL,
             thread: ThreadInfo? = nil, stack: StackTrace? = nil, process: ProcessDescription? = nil,
-            heldShared: Bool = false
+            heldShared: Bool = false, toRecursiveRead: Bool = false
         ) {
             self.from = from
             self.to = to
@@ -263,6 +267,7 @@ public struct ValidationReport: Sendable, Codable {
             self.stack = stack
             self.process = process
             self.heldShared = heldShared ? true : nil
+            self.toRecursiveRead = toRecursiveRead ? true : nil
         }
 
         public init(_ edge: DependencyEdge) {

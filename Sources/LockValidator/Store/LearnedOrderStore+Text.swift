@@ -15,7 +15,8 @@ extension LearnedOrderStore {
     /// Processes (P), stacks (S), classes (C), sites (T) and threads (H) are numbered in the order listed,
     /// and an edge names them by number, so that an edge line is numbers only; `-` is "none". Tabs,
     /// newlines and backslashes inside a field are escaped. An edge's flags are written only when not 0
-    /// (1: its first class was held for reading every time), so that a line without them, as every store
+    /// (1: its first class was held for reading every time; 2: its second class was taken as a recursive
+    /// read, the order is into that class's readers node), so that a line without them, as every store
     /// written before them has, reads as it did.
     public func text() -> String { String(decoding: encoded(), as: UTF8.self) }
 
@@ -84,7 +85,8 @@ extension LearnedOrderStore {
                 number(order.firstRun)
                 number(order.lastRun)
                 number(order.thread)
-                if order.heldShared { number(flagHeldShared) }
+                let flags = (order.heldShared ? flagHeldShared : 0) | (order.toRecursiveRead ? flagToRecursiveRead : 0)
+                if flags != 0 { number(flags) }
                 buffer[at] = 10
                 at += 1
             }
@@ -94,6 +96,8 @@ extension LearnedOrderStore {
 
     /// The flag of an E line's order whose first class was held for reading every time.
     static let flagHeldShared: UInt32 = 1
+    /// The flag of an E line's order into its second class's recursive-readers node (a recursive read).
+    static let flagToRecursiveRead: UInt32 = 2
 
     /// Reads the store file at `path`. What a crash or a cut-off write left malformed is dropped, and said
     /// in ``droppedLines``; the rest is kept.
@@ -176,7 +180,8 @@ extension LearnedOrderStore {
                 from: from, to: to, fromSite: lostSites.contains(Int(fromSite)) ? toSite : fromSite,
                 toSite: lostSites.contains(Int(toSite)) ? fromSite : toSite, stack: stack, process: process,
                 thread: thread, firstRun: firstRun, lastRun: lastRun, irql: irql,
-                heldShared: numbers[10] & Self.flagHeldShared != 0)
+                heldShared: numbers[10] & Self.flagHeldShared != 0,
+                toRecursiveRead: numbers[10] & Self.flagToRecursiveRead != 0)
             guard !lostSites.contains(Int(order.fromSite)) else { return drop("an order whose sites were dropped") }
             numberedOrders.append(order)
         }
@@ -274,13 +279,14 @@ extension LearnedOrderStore {
         var next = groupStart
         var heads = [UInt32](repeating: 0, count: numberedOrders.count)
         for order in numberedOrders {
-            heads[next[Int(order.from)]] = order.to
+            // An order into a class's readers node is marked apart from one into the class.
+            heads[next[Int(order.from)]] = order.to * 2 + (order.toRecursiveRead ? 1 : 0)
             next[Int(order.from)] += 1
         }
-        var markedBy = [Int](repeating: -1, count: classes.count)
+        var markedBy = [Int](repeating: -1, count: classes.count * 2)
         for from in classes.indices {
             for head in heads[groupStart[from]..<groupStart[from + 1]] {
-                if markedBy[Int(head)] == from { return (classes[from].name, classes[Int(head)].name) }
+                if markedBy[Int(head)] == from { return (classes[from].name, classes[Int(head / 2)].name) }
                 markedBy[Int(head)] = from
             }
         }

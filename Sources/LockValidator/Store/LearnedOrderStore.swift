@@ -51,8 +51,16 @@ public struct LearnedOrderStore: Sendable {
         var irql: IRQL
         /// Its first class was held for reading every time a run took it (the E line's optional flags).
         var heldShared = false
+        /// Its second class was taken as a recursive read: the order is into that class's recursive-readers
+        /// node (the E line's flag 2), stored under the class's own name.
+        var toRecursiveRead = false
 
-        var pair: UInt64 { UInt64(from) << 32 | UInt64(to) }
+        /// The order's key: an order into a class's readers node is another order than into the class.
+        var pair: UInt64 { Self.pair(from, to, toRecursiveRead: toRecursiveRead) }
+
+        static func pair(_ from: UInt32, _ to: UInt32, toRecursiveRead: Bool) -> UInt64 {
+            UInt64(from) << 32 | UInt64(to) | (toRecursiveRead ? 1 << 31 : 0)
+        }
     }
 
     struct Index {
@@ -86,7 +94,8 @@ public struct LearnedOrderStore: Sendable {
                 from: classes[Int(order.from)].name, to: classes[Int(order.to)].name,
                 fromAcquiredAt: sites[Int(order.fromSite)], toAcquiredAt: sites[Int(order.toSite)], irql: order.irql,
                 thread: row(threads, order.thread), stack: row(stacks, order.stack),
-                process: row(processes, order.process), heldShared: order.heldShared)
+                process: row(processes, order.process), heldShared: order.heldShared,
+                toRecursiveRead: order.toRecursiveRead)
             return Order(edge: edge, firstRun: Int(order.firstRun), lastRun: Int(order.lastRun))
         }
     }
@@ -113,7 +122,7 @@ public struct LearnedOrderStore: Sendable {
         for edge in edges { add(edge, firstRun: runs, lastRun: runs, classSites: sites) }
         for (from, to) in seen {
             guard let from = indexed.classes[from], let to = indexed.classes[to],
-                let at = index!.orders[UInt64(from) << 32 | UInt64(to)]
+                let at = index!.orders[NumberedOrder.pair(from, to, toRecursiveRead: false)]
             else { continue }
             numberedOrders[at].lastRun = UInt32(runs)
         }
@@ -126,7 +135,8 @@ public struct LearnedOrderStore: Sendable {
     ) {
         let from = number(edge.from, site: classSites[edge.from] ?? nil)
         let to = number(edge.to, site: classSites[edge.to] ?? nil)
-        if let at = index!.orders[UInt64(from) << 32 | UInt64(to)] {
+        let toRecursiveRead = edge.toRecursiveRead == true
+        if let at = index!.orders[NumberedOrder.pair(from, to, toRecursiveRead: toRecursiveRead)] {
             numberedOrders[at].lastRun = max(numberedOrders[at].lastRun, UInt32(lastRun))
             // The weaker evidence: one run that took it from a write hold makes it a write hold's order.
             if edge.heldShared != true { numberedOrders[at].heldShared = false }
@@ -137,7 +147,8 @@ public struct LearnedOrderStore: Sendable {
             toSite: number(edge.toAcquiredAt, in: \.sites, \.sites), stack: number(edge.stack),
             process: number(edge.process, in: \.processes, \.processes),
             thread: number(edge.thread, in: \.threads, \.threads), firstRun: UInt32(firstRun),
-            lastRun: UInt32(lastRun), irql: edge.irql, heldShared: edge.heldShared == true)
+            lastRun: UInt32(lastRun), irql: edge.irql, heldShared: edge.heldShared == true,
+            toRecursiveRead: toRecursiveRead)
         index!.orders[order.pair] = numberedOrders.count
         numberedOrders.append(order)
     }

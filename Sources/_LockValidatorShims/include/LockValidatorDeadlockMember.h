@@ -10,6 +10,7 @@ enum {
     LV_WAIT_WRITE = 2,  ///< pthread_rwlock_wrlock and its timed variants
     LV_WAIT_SPIN = 3,   ///< pthread_spin_lock: it spins rather than sleeps
     LV_WAIT_QUEUE = 4,  ///< dispatch_sync onto a serial queue: waits for the thread running its block
+    LV_WAIT_SWIFT_MUTEX = 5,  ///< a Synchronization.Mutex's `_lock` (the Mutex overlay): its word holds the owner
 };
 
 /// One thread of a deadlock: blocked in an interposed wait, and stopped for good (parked) by the time

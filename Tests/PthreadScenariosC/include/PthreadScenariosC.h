@@ -12,6 +12,10 @@ void scenario_c_second_then_first(void);
 /// The two orders on two pthreads, the second created after the first was joined: a cycle that cannot
 /// deadlock in this run (ordered by join).
 void scenario_c_abba_joined(void);
+/// `threads` threads (at most 16) start at once, take a gate, then two static mutexes, in one order on
+/// even threads and the other on odd ones. The gate is a static mutex, whose first locks the threads race
+/// for; with `heap_gates`, a mutex initialised at one site, of which a second is alive and taken.
+void scenario_c_gate_race(int threads, int heap_gates);
 /// Initialises two mutexes at two sites and takes them, in order, `rounds` times from `threads` threads.
 int scenario_c_consistent(int threads, int rounds);
 
