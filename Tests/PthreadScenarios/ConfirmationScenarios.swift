@@ -32,11 +32,18 @@ enum ConfirmationScenarios {
     static func abba(rounds: Int, gated: Bool, ungatedAgain: Bool = false) -> Int32 {
         let (first, second, gate) = locks()
         let finished = Atomic<Int>(0)
+        let arrived = Atomic<Int>(0)
         concurrently(2) { index in
             for round in 0..<rounds {
                 // Both threads finished the rounds before this one (a spin on a counter: no lock order).
                 while finished.load(ordering: .acquiring) < 2 * round { usleep(1_000) }
-                if index == 1 { usleep(200_000) }
+                // Thread 1 comes 200 ms after thread 0 has arrived, not after it was started: on a loaded
+                // host a thread's start can take longer than that.
+                if index == 0 { arrived.add(1, ordering: .releasing) }
+                if index == 1 {
+                    while arrived.load(ordering: .acquiring) <= round { usleep(1_000) }
+                    usleep(200_000)
+                }
                 if gated { gate.lock() }
                 let (outer, inner) = index == 0 ? (first, second) : (second, first)
                 outer.lock()
