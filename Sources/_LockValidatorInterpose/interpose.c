@@ -434,6 +434,8 @@ static void lock_destroyed(const void *address) {
     if (removed && removed != UNTRACKED) lv_pthread_lock_destroyed(removed);
 }
 
+void lv_pthreads_lock_freed(const void *address) { lock_destroyed(address); }
+
 static inline uint32_t mutex_type(const pthread_mutex_t *mutex) {
     // glibc: the low two bits of __kind are the type (PTHREAD_MUTEX_KIND_MASK_NP).
     switch (mutex->__data.__kind & 3) {

@@ -108,6 +108,23 @@ import Testing
         #expect(gold.count == 1, "\(names)")
     }
 
+    /// A Mutex moved into memory where a freed object's Mutex was is another Mutex: the freed one was
+    /// forgotten with its object (else the new one took its class and orders: a false inversion).
+    @Test func aMutexMovedIntoAFreedMutexsMemoryIsANewMutex() throws {
+        let run = try Self.run("moved-into-freed-memory")
+        // The allocator gave the freed memory back (else this test would not test the reuse).
+        #expect(run.output.contains("same memory"), "\(run.output)")
+        #expect(run.rules == [], "\(run.error)")
+        #expect(run.status == 0)
+    }
+
+    /// The moved Mutex of a live object keeps its class: taken in both orders with another, an inversion.
+    @Test func aMovedMutexTakenInBothOrdersIsAnInversion() throws {
+        let run = try Self.run("moved-abba")
+        #expect(run.rules == [.lockOrderInversion], "\(run.error)")
+        #expect(run.status == 66)
+    }
+
     /// Without LockValidatorPthreads the overlay's hooks are unset: the plain Mutex, no report, status 0.
     @Test func withoutTheLibraryTheOverlaysMutexIsThePlainOne() throws {
         let run = try Self.run("abba", validated: false)

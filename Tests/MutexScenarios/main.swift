@@ -52,7 +52,41 @@ final class Vault: Sendable {
     }
 }
 
+/// Vault's size: made where a freed Vault was, its Mutex (moved in, as Vault's) lands where Vault's was.
+final class Safe: Sendable {
+    let silver: Mutex<Int>
+    init() {
+        let made = Mutex(0)
+        silver = made
+    }
+}
+
+/// A Vault whose Mutex was taken before the bank's; the Vault is freed on return. Its address, as a number.
+@inline(never) func goldBeforeAccounts(_ bank: Bank) -> UInt {
+    let vault = Vault()
+    vault.gold.withLock { _ in bank.accounts.withLock { $0 += 1 } }
+    return UInt(bitPattern: ObjectIdentifier(vault))
+}
+
 let scenarios: [String: () -> Int32] = [
+    "moved-into-freed-memory": {
+        // Safe's Mutex, moved into memory where Vault's was, is another Mutex: taken after the bank's it
+        // is an order of its own, no inversion with the dead Vault's.
+        let bank = Bank()
+        let vault = goldBeforeAccounts(bank)
+        let safe = Safe()
+        print(UInt(bitPattern: ObjectIdentifier(safe)) == vault ? "same memory" : "other memory")
+        bank.accounts.withLock { _ in safe.silver.withLock { $0 += 1 } }
+        return 0
+    },
+    "moved-abba": {
+        // A moved Mutex, alive, taken in both orders with the bank's: an ABBA.
+        let bank = Bank()
+        let vault = Vault()
+        vault.gold.withLock { _ in bank.accounts.withLock { $0 += 1 } }
+        bank.accounts.withLock { _ in vault.gold.withLock { $0 += 1 } }
+        return 0
+    },
     "moved": {
         // The moved Mutex is known from its first lock on: one class, named for that lock.
         let vault = Vault()

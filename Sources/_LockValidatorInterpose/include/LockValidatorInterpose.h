@@ -108,6 +108,11 @@ void lv_pthreads_lock_initialised(const void *address, uint32_t type, uintptr_t 
 /// The validator object of the lock at `address`, or NULL when it has none (yet).
 void *lv_pthreads_object(const void *address);
 
+/// The memory of the lock at `address` was freed without the lock being destroyed (a Synchronization.Mutex
+/// in a deallocated object): its object goes, as `pthread_mutex_destroy` would make it go. Called inside
+/// the validator.
+void lv_pthreads_lock_freed(const void *address);
+
 /// Makes `object` (for the table to keep) the validator object of the lock at `address`. The
 /// object it replaces, or `object` itself when the table is full, is destroyed.
 void lv_pthreads_set_object(const void *address, void *object);
