@@ -249,6 +249,7 @@ extension LockOrder {
         /// Whether `instance` is the first of graph node `node` to make an edge (it becomes it when none has).
         private mutating func isFirstInstance(_ instance: UInt64, of node: UInt32) -> Bool {
             let index = Int(node)
+            guard index < LockStatisticsArena.denseClassIDs else { return false }
             if index >= firstInstances.count {
                 firstInstances.append(contentsOf: repeatElement(0, count: index + 1 - firstInstances.count))
             }
