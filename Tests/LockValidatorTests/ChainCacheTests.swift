@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import LockValidator
@@ -26,11 +27,39 @@ import Testing
                 insertOne()
             }
             #expect((0...capacity).allSatisfy { slots[$0] == 0 }, "the replaced table reads as zeros")
-            // Replaced when a chain would fill it past half, or three quarters from a million slots (memory:
-            // issue 31).
-            let limit = capacity < ChainCache.largeTable ? capacity / 2 : capacity / 4 * 3
-            #expect(heldWhenReplaced + 1 > limit && heldWhenReplaced <= limit)
+            // Replaced when a chain would fill it past half (smaller than the bound, as in any test).
+            #expect(capacity < ChainCache.capacityBound.load(ordering: .relaxed))
+            #expect(heldWhenReplaced + 1 > capacity / 2 && heldWhenReplaced <= capacity / 2)
         }
         #expect(keys.allSatisfy(ChainCache.contains))
+    }
+
+    /// The largest table is a bounded cache: it fills to three quarters and is then emptied in place (not
+    /// replaced), its chains read as misses, which the slow path validates again. The bound is lowered
+    /// to the current table's size for the test, under the graph lock that every insert takes.
+    @Test func theLargestTableFillsToThreeQuartersAndIsThenEmptiedInPlace() {
+        var random = SystemRandomNumberGenerator()
+        LockOrder.state.withLock { _ in
+            ChainCache.insert(UInt64.random(in: 1...UInt64.max, using: &random))
+            let table = ChainCache.tableAddress
+            let capacity = Int(UnsafePointer<UInt64>(bitPattern: table)![0]) + 1
+            let bound = ChainCache.capacityBound.exchange(capacity, ordering: .relaxed)
+            defer { ChainCache.capacityBound.store(bound, ordering: .relaxed) }
+            let (emptiedBefore, validatedBefore) = (ChainCache.timesEmptied, ChainCache.validatedCount)
+            var keys: [UInt64] = []
+            while ChainCache.timesEmptied == emptiedBefore {
+                #expect(ChainCache.chainCount <= capacity / 4 * 3, "filled past three quarters, not emptied")
+                let key = UInt64.random(in: 1...UInt64.max, using: &random)
+                ChainCache.insert(key)
+                keys.append(key)
+            }
+            #expect(ChainCache.tableAddress == table, "emptied in place, not replaced")
+            #expect(ChainCache.chainCount == 1 && ChainCache.contains(keys.last!))
+            #expect(!keys.dropLast().contains(where: ChainCache.contains), "the chains before read as misses")
+            #expect(ChainCache.validatedCount == validatedBefore + keys.count)
+            // Below the limit again: filled, not emptied.
+            ChainCache.insert(UInt64.random(in: 1...UInt64.max, using: &random))
+            #expect(ChainCache.timesEmptied == emptiedBefore + 1 && ChainCache.chainCount == 2)
+        }
     }
 }

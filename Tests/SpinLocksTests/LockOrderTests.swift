@@ -139,6 +139,24 @@ import Testing
         #expect(found.isEmpty)
     }
 
+    /// An edge's record keeps no instances when both are their classes' first to make an edge, and its
+    /// own when not: each edge of a cycle names the instances that first took it.
+    @Test func eachEdgeNamesTheInstancesThatFirstTookIt() throws {
+        let prefix = uniqueClassPrefix("instances")
+        let (a1, a2) = (SpinLock("\(prefix).A"), SpinLock("\(prefix).A"))
+        let (b, c) = (SpinLock("\(prefix).B"), SpinLock("\(prefix).C"))
+        #expect(Self.lockUnlock2(a1, b).isEmpty)  // A's and B's first instances
+        #expect(Self.lockUnlock2(a2, c).isEmpty)  // A's second instance
+        func instances(_ violation: Violation) -> [[UInt64]] {
+            violation.edges.map { [$0.from.instance, $0.to.instance] }
+        }
+        let throughC = try #require(Self.lockUnlock2(c, a1).first)
+        #expect(instances(throughC) == [[c.instance, a1.instance], [a2.instance, c.instance]])
+        let throughB = try #require(Self.lockUnlock2(b, a2).first)
+        #expect(instances(throughB) == [[b.instance, a2.instance], [a1.instance, b.instance]])
+        #expect(LockValidator.graphInvariantViolations().isEmpty)
+    }
+
     // MARK: AA
 
     @Test func aaOnOneInstanceIsRecursion() {

@@ -13,8 +13,13 @@ import _LockValidatorShims
 /// no graph walk, no global lock, no allocation.
 ///
 /// Lookups are lock-free. Inserts happen only on the slow path, serialized by the graph lock; a table
-/// that fills past half (three quarters from a million slots) is replaced by one twice the size,
-/// published with a release store.
+/// that fills past half is replaced by one twice the size, published with a release store.
+///
+/// It is a cache, bounded: the largest table (`capacityBound` slots, 4 MB) fills to three quarters,
+/// 393,216 chains, and is then emptied in place, as a reset empties it. A chain no longer in it is a
+/// miss, and the slow path validates it again under the graph lock, finds its edges known and caches it
+/// again: past that many chains a program pays the slow path once per chain per emptying, and its
+/// graph's memory stays the graph's (at 2.1 million chains the table had been 32 MB).
 ///
 /// A replaced table's memory is given back at once, with no grace period, and no reader can be hurt:
 /// tables are mappings of their own, and a replaced one is emptied with `madvise(MADV_DONTNEED)`, which
@@ -65,11 +70,22 @@ enum ChainCache {
         var table = currentTable ?? publish(makeTable(capacity: initialCapacity))
         var capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
         let count = count.load(ordering: .relaxed)
-        // A table of a million slots (8 MB) or more fills to three quarters, a smaller one to half: at 2.1
-        // million chains (100,000 classes × 20 orders) the half limit made the table 8 million slots, 64 MB.
-        // A fuller table costs a miss (a new chain, the slow path) more probes, and the small tables of most
-        // programs keep their short probes.
-        let limit = capacity < Self.largeTable ? capacity / 2 : capacity / 4 * 3
+        // The largest table fills to three quarters, smaller ones to half: a fuller table costs a miss (a
+        // new chain, the slow path) more probes, and the small tables of most programs keep their short
+        // probes.
+        let bound = capacityBound.load(ordering: .relaxed)
+        let limit = capacity < bound ? capacity / 2 : capacity / 4 * 3
+        if count + 1 > limit && capacity >= bound {
+            // The largest table, full: emptied in place (a reader may be probing it), its pages given back.
+            release(table, capacity: capacity)
+            table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
+            Self.count.store(0, ordering: .relaxed)
+            emptied.add(1, ordering: .relaxed)
+            place(key, in: table)
+            Self.count.store(1, ordering: .relaxed)
+            validated.add(1, ordering: .relaxed)
+            return
+        }
         if count + 1 > limit {
             let larger = makeTable(capacity: capacity * 2)
             for index in 0..<capacity {
@@ -81,7 +97,10 @@ enum ChainCache {
             release(replaced, capacity: capacity)
             capacity *= 2
         }
-        if place(key, in: table) { Self.count.store(count + 1, ordering: .relaxed) }
+        if place(key, in: table) {
+            Self.count.store(count + 1, ordering: .relaxed)
+            validated.add(1, ordering: .relaxed)
+        }
     }
 
     /// Forgets every chain, emptying the current table in place (a reader may be probing it, so it stays
@@ -92,19 +111,30 @@ enum ChainCache {
         release(table, capacity: capacity)
         table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
         count.store(0, ordering: .relaxed)
+        emptied.store(0, ordering: .relaxed)
+        validated.store(0, ordering: .relaxed)
     }
 
     /// The current table's address, for tests: a reset keeps it.
     static var tableAddress: UInt { UInt(bitPattern: currentTable) }
 
-    /// The number of chains validated.
+    /// The number of chains in the cache: those validated since it was last emptied.
     static var chainCount: Int { count.load(ordering: .relaxed) }
+
+    /// The number of chains validated since the last reset: a chain validated again after the largest
+    /// table was emptied counts again.
+    static var validatedCount: Int { validated.load(ordering: .relaxed) }
+
+    /// How many times the full largest table was emptied since the last reset.
+    static var timesEmptied: Int { emptied.load(ordering: .relaxed) }
 
     // MARK: Storage
 
     private static let initialCapacity = 1 << 12
-    /// The capacity from which a table fills to three quarters before it is replaced, not half.
-    static let largeTable = 1 << 20
+    /// The largest table's slots: it fills to three quarters, then is emptied. Tests lower it.
+    static let capacityBound = Atomic<Int>(1 << 19)
+    private static let emptied = Atomic<Int>(0)
+    private static let validated = Atomic<Int>(0)
 
     /// Chains in the current table; written under the graph lock (an atomic only so that reading it
     /// needs no exclusivity check).

@@ -2,7 +2,8 @@
 /// that takes it (each thread and happens-before epoch validates a chain once: `HappensBefore`): who
 /// took it, when, and which locks were held across it every time. Each new sighting can only weaken it.
 ///
-/// Kept beside the edge records, by edge number, in 8 bytes: the first sighting; the rare rest (more
+/// Kept beside the edge records, by edge number, in 4 bytes: the first sighting's epoch (its thread is
+/// the edge record's, the thread that made the edge, but for a few kept apart); the rare rest (more
 /// threads or epochs, locks held across it) is an `Extra` in `State.evidenceExtras`, so that a new edge
 /// costs one store.
 struct EdgeEvidence {
@@ -37,6 +38,9 @@ struct EdgeEvidence {
     init(firstSighting occurrence: Occurrence?) {
         (firstSerial, firstEpoch) = occurrence.map { ($0.serial, $0.epoch) } ?? (Self.untracked, 0)
     }
+
+    /// A first sighting as `LockOrder.State` keeps it apart.
+    init(firstSerial: UInt32, firstEpoch: UInt32) { (self.firstSerial, self.firstEpoch) = (firstSerial, firstEpoch) }
 
     var sighted: Bool { firstSerial != 0 }
 

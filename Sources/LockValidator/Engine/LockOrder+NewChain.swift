@@ -130,8 +130,10 @@ extension LockOrder {
             return heldIndices.contains { !thread.held($0).pointee.has(notHolds) }
         }
 
-        /// The record of the new edge from `entry` to the newest hold.
-        mutating func record(from entry: lv_held_lock, in state: inout State) -> EdgeRecord {
+        /// The record of the new edge from `entry` to the newest hold, graph nodes `from` → `to`.
+        mutating func record(from entry: lv_held_lock, _ from: UInt32, _ to: UInt32, in state: inout State)
+            -> EdgeRecord
+        {
             if stack == nil { stack = StackTrace.captureTransient() }
             if keptStack == nil { keptStack = state.keep(stack!, cap: capacity.stacks, full: &stacksFull) }
             let heldShared = entry.has(LV_HELD_SHARED)
@@ -140,7 +142,7 @@ extension LockOrder {
             return EdgeRecord(
                 fromSite: state.site(of: entry), toSite: state.site(of: newest), thread: thread.serial,
                 stack: keptStack!,
-                instances: state.keep(instances: entry.instance, newest.instance), irql: thread.irql,
+                instances: state.keep(instances: entry.instance, newest.instance, nodes: from, to), irql: thread.irql,
                 heldShared: heldShared)
         }
     }
@@ -179,7 +181,7 @@ extension LockOrder {
                 state.writeHoldsOfReadEdges[entry.lock_class]?[target] == nil
             {
                 state.writeHoldsOfReadEdges[entry.lock_class, default: [:]][target] = chain.record(
-                    from: entry, in: &state)
+                    from: entry, entry.lock_class, target, in: &state)
             }
         }
         state.graph.prefetchLists(from: entry.lock_class, to: target)
@@ -206,8 +208,8 @@ extension LockOrder {
         // The record first: `state.edge` would read the state as it was before `record` added to it. An
         // order taken again is shown as this thread took it.
         let record =
-            takenAgain ? chain.record(from: entry, in: &state)
-            : state.record(from: from, to: target) ?? chain.record(from: entry, in: &state)
+            takenAgain ? chain.record(from: entry, from, target, in: &state)
+            : state.record(from: from, to: target) ?? chain.record(from: entry, from, target, in: &state)
         let closing = state.edge(from: from, to: target, record, classes: classes)
         let cycle = [from] + path.dropLast()
         for (a, b) in zip(cycle, path) {
@@ -237,7 +239,7 @@ extension LockOrder {
             // The reported cycle, from this edge's head round to its tail.
             return (Array(cycle[start...] + cycle[..<start]), true)
         }
-        let record = chain.record(from: entry, in: &state)
+        let record = chain.record(from: entry, from, to, in: &state)
         guard state.graph.edgeCount < chain.capacity.edges else {
             // Full: the order is not kept, but a cycle it would close is still found, once.
             chain.edgesFull = true
@@ -250,12 +252,10 @@ extension LockOrder {
         let insertion = state.insertEdge(from: from, to: to, record: record)
         if state.graph.edgeCount > number {
             // The common case inline (no call, no register spills): a new edge with nothing else held.
-            if number == state.evidence.count && chain.heldIndices.count <= 1 {
-                let epoch = chain.thread.pointer.pointee.hb_epoch
-                state.evidence.append(
-                    EdgeEvidence(
-                        firstSighting: epoch == 0
-                            ? nil : EdgeEvidence.Occurrence(serial: chain.thread.serial, epoch: epoch)))
+            // The record's thread is this one, so the epoch is all its first sighting keeps.
+            let epoch = chain.thread.pointer.pointee.hb_epoch
+            if number == state.firstEpochs.count && chain.heldIndices.count <= 1 && epoch != State.untrackedEpoch {
+                state.firstEpochs.append(epoch == 0 ? State.untrackedEpoch : epoch)
             } else {
                 noteSighting(of: number, from: entry, chain, in: &state)
             }
@@ -273,7 +273,7 @@ extension LockOrder {
         in state: inout State
     ) -> [UInt32]? {
         state.retaken.insert(UInt64(from) << 32 | UInt64(to))
-        state.retakenRecords[number] = chain.record(from: entry, in: &state)
+        state.retakenRecords[number] = chain.record(from: entry, from, to, in: &state)
         guard let path = state.graph.path(from: to, to: from), state.retakenCycles.insert(path.sorted()).inserted
         else { return nil }
         return path
@@ -310,6 +310,7 @@ extension LockOrder {
         if let known = state.readersNodes[classID] { return known }
         guard let readers = LockClass.withID(classID)?.recursiveReaders else { return classID }
         state.readersNodes[classID] = readers.id
+        state.inheritFirstInstance(readers.id, from: classID)
         // The node has no edge into it yet, so none of these closes a cycle.
         for head in state.graph.successors(of: classID) {
             guard let record = state.record(from: classID, to: head), !record.heldShared else { continue }

@@ -55,9 +55,14 @@ extension LockOrder {
         var writeHoldsOfReadEdges: [UInt32: [UInt32: EdgeRecord]] = [:]
         /// Classes some edge was made from while held for reading (most programs: none).
         var heldForReading: Set<UInt32> = []
-        /// The lock instances of this process's edges (learned orders have none): kept apart, so that
-        /// the 100,000 records of a learned-order store do not carry them.
+        /// The lock instances of this process's edges whose two locks are not each their class's first
+        /// (learned orders have none): kept apart, so that the 100,000 records of a learned-order store do
+        /// not carry them. Most orders are between the classes' first instances (a class has one lock, or
+        /// its first made the order): their records say so with 0 and keep nothing here.
         var instances: [(from: UInt64, to: UInt64)] = []
+        /// The first lock instance of each graph node (class) to make an edge, by node (0: none yet); a
+        /// recursive-readers node starts with its class's, as it starts with copies of its class's edges.
+        var firstInstances: [UInt64] = []
         /// Interned acquire sites, by the `#fileID` pointer and line.
         var sites: [Site] = []
         var siteIndex: [SiteKey: UInt32] = [:]
@@ -84,19 +89,47 @@ extension LockOrder {
         /// The cycles a retaken order closed, each as its sorted classes: reported once, from whichever
         /// of its orders this process took again first.
         var retakenCycles: Set<[UInt32]> = []
-        /// What the verdicts on cycles know of each edge, by the graph's number for the edge (grown on
-        /// first sighting; learned orders have none).
-        var evidence: [EdgeEvidence] = []
+        /// The first sighting of each edge that the verdicts on cycles read, by the graph's number for the
+        /// edge (grown on first sighting; learned orders have none), in 4 bytes: its happens-before epoch
+        /// (0: not sighted; `untrackedEpoch`: a thread with no clock). Its thread is the one that made the
+        /// edge, in the edge's record, but for the few in `firstSightingThreads`.
+        var firstEpochs: [UInt32] = []
+        /// The first sighting's thread of the edges first sighted by another thread than the record's (a
+        /// learned order, a recursive-readers node's copy) or at the epoch that marks untracked threads.
+        var firstSightingThreads: [Int: UInt32] = [:]
         /// The evidence of the edges seen more than once, or with locks held across them, by edge number.
         var evidenceExtras: [Int: EdgeEvidence.Extra] = [:]
+
+        static let untrackedEpoch = UInt32.max
+
+        /// Edge `number`'s first sighting, as `EdgeEvidence` keeps it (unsighted past `firstEpochs`).
+        func firstSighting(of number: Int) -> EdgeEvidence {
+            guard number < firstEpochs.count, firstEpochs[number] != 0 else { return EdgeEvidence() }
+            let epoch = firstEpochs[number]
+            if let serial = firstSightingThreads[number] { return EdgeEvidence(firstSerial: serial, firstEpoch: epoch) }
+            guard epoch != Self.untrackedEpoch else { return EdgeEvidence(firstSighting: nil) }
+            return EdgeEvidence(firstSerial: records[number].thread, firstEpoch: epoch)
+        }
+
+        /// Keeps `occurrence` (nil: an untracked thread) as edge `number`'s first sighting.
+        mutating func noteFirstSighting(of number: Int, _ occurrence: EdgeEvidence.Occurrence?) {
+            while firstEpochs.count <= number { firstEpochs.append(0) }
+            guard let occurrence else {
+                firstEpochs[number] = Self.untrackedEpoch
+                return
+            }
+            firstEpochs[number] = occurrence.epoch
+            if occurrence.serial != records[number].thread || occurrence.epoch == Self.untrackedEpoch {
+                firstSightingThreads[number] = occurrence.serial
+            }
+        }
 
         /// The sightings of `from → to` (threads and epochs, whether any was unordered) and the locks
         /// held across all of them; nil when the graph has no such edge or it was not sighted here.
         func evidence(from: UInt32, to: UInt32) -> EdgeEvidence.Summary? {
-            guard let number = graph.edgeNumber(from: from, to: to).map(Int.init), number < evidence.count,
-                evidence[number].sighted
-            else { return nil }
-            let edge = evidence[number]
+            guard let number = graph.edgeNumber(from: from, to: to).map(Int.init) else { return nil }
+            let edge = firstSighting(of: number)
+            guard edge.sighted else { return nil }
             let extra = evidenceExtras[number] ?? EdgeEvidence.Extra()
             let unordered = extra.unordered || edge.firstSerial == EdgeEvidence.untracked
             return ((edge.first.map { [$0] } ?? []) + extra.more, unordered, extra.gates)
@@ -108,22 +141,23 @@ extension LockOrder {
             of number: Int, _ occurrence: EdgeEvidence.Occurrence?,
             held: (() -> [(classID: UInt32, instance: UInt64)])?
         ) {
-            while evidence.count <= number { evidence.append(EdgeEvidence()) }
-            guard evidence[number].sighted else {
-                evidence[number] = EdgeEvidence(firstSighting: occurrence)
+            let first = firstSighting(of: number)
+            guard first.sighted else {
+                noteFirstSighting(of: number, occurrence)
                 let gates = held?() ?? []
                 if !gates.isEmpty { evidenceExtras[number] = EdgeEvidence.Extra(gates: gates) }
                 return
             }
             var extra = evidenceExtras.removeValue(forKey: number) ?? EdgeEvidence.Extra()
-            evidence[number].noteAgain(occurrence, in: &extra)
+            first.noteAgain(occurrence, in: &extra)
             if !extra.gates.isEmpty {
                 let now = held?() ?? []
                 extra.gates.removeAll { gate in
                     !now.contains { $0.classID == gate.classID && $0.instance == gate.instance }
                 }
             }
-            evidenceExtras[number] = extra
+            // An edge seen again by its first thread and epoch, with nothing held across it, keeps nothing.
+            if !extra.more.isEmpty || !extra.gates.isEmpty || extra.unordered { evidenceExtras[number] = extra }
         }
 
         /// A fresh state holding the orders earlier processes learned (none without a store).
@@ -216,10 +250,33 @@ extension LockOrder {
             records.reserveCapacity(count)
         }
 
-        /// Keeps the two lock instances of a new edge; returns where.
-        mutating func keep(instances from: UInt64, _ to: UInt64) -> UInt32 {
+        /// Keeps the two lock instances of a new edge between graph nodes `fromNode` and `toNode`; returns
+        /// where: 0 when each is its node's first instance to make an edge, which costs nothing more.
+        mutating func keep(instances from: UInt64, _ to: UInt64, nodes fromNode: UInt32, _ toNode: UInt32) -> UInt32 {
+            // 0 is no instance (never first: a later lock of its class would read as the first).
+            if from != 0 && to != 0 && isFirstInstance(from, of: fromNode) && isFirstInstance(to, of: toNode) {
+                return 0
+            }
             instances.append((from, to))
-            return UInt32(instances.count - 1)
+            return UInt32(instances.count)
+        }
+
+        /// Whether `instance` is the first of graph node `node` to make an edge (it becomes it when none has).
+        private mutating func isFirstInstance(_ instance: UInt64, of node: UInt32) -> Bool {
+            let index = Int(node)
+            guard index < LockStatisticsArena.denseClassIDs else { return false }
+            if index >= firstInstances.count {
+                firstInstances.append(contentsOf: repeatElement(0, count: index + 1 - firstInstances.count))
+            }
+            if firstInstances[index] == 0 { firstInstances[index] = instance }
+            return firstInstances[index] == instance
+        }
+
+        /// Gives a new recursive-readers node its class's first instance, before its copies of the class's
+        /// edges (whose records may say "the first instances") are inserted.
+        mutating func inheritFirstInstance(_ readers: UInt32, from classID: UInt32) {
+            guard Int(classID) < firstInstances.count, firstInstances[Int(classID)] != 0 else { return }
+            _ = isFirstInstance(firstInstances[Int(classID)], of: readers)
         }
 
         /// The key of a stack in `stackNumbers`: a multiply-xor mix of its return addresses, never 0.
@@ -300,7 +357,12 @@ extension LockOrder {
                 guard let lockClass else { return LockInfo(name: "class \(id)", site: nil, instance: instance) }
                 return LockInfo(of: lockClass, instance: instance)
             }
-            let (fromInstance, toInstance) = record.origin == 0 ? instances[Int(record.instances)] : (0, 0)
+            let (fromInstance, toInstance) =
+                record.origin != 0
+                ? (0, 0)
+                : record.instances == 0
+                    ? (firstInstances[Int(from)], firstInstances[Int(to)])
+                    : instances[Int(record.instances) - 1]
             let stack = stacks[Int(record.stack)]
             // An interposed acquire made in lock-wrapper code is shown at its caller, where the edge's stack
             // shows it: looked up here, when the edge is shown, not when it is made.

@@ -67,8 +67,9 @@ enum LockOrder {
         }
     }
 
-    /// The number of validated chains, read under the graph lock that inserts them.
-    static var chainCount: Int { state.withLock { _ in ChainCache.chainCount } }
+    /// The number of validated chains (validations, once the bounded cache was emptied), read under the
+    /// graph lock that inserts them.
+    static var chainCount: Int { state.withLock { _ in ChainCache.validatedCount } }
 
     /// The graph's invariant violations (for tests): empty when sound.
     static func invariantViolations() -> [String] { state.withLock { $0.graph.invariantViolations() } }

@@ -82,11 +82,30 @@ enum LockStatisticsArena {
         /// Blocks in use, for tests.
         var live = 0
         /// By class id, its blocks in use and the most ever in use at once (a cycle's gate must be a class
-        /// that never had two locks alive): kept while either is over 1, so a class not here never had two.
-        var aliveByClass: [UInt32: Alive] = [:]
+        /// that never had two locks alive): an array, 8 bytes a class (a dictionary took 32 at 100,000).
+        var aliveByClass: [Alive] = []
+        /// The same for class ids past `denseClassIDs` (none a registry gives out; tests make some).
+        var aliveBySparseClass: [UInt32: Alive] = [:]
+
+        mutating func updateAlive(ofClass classID: UInt32, _ update: (inout Alive) -> Void) {
+            let index = Int(classID)
+            let none = Alive(now: 0, peak: 0)
+            guard index < denseClassIDs else { return update(&aliveBySparseClass[classID, default: none]) }
+            if index >= aliveByClass.count {
+                aliveByClass.append(contentsOf: repeatElement(none, count: index + 1 - aliveByClass.count))
+            }
+            update(&aliveByClass[index])
+        }
+
+        func alive(ofClass classID: UInt32) -> Alive {
+            Int(classID) < aliveByClass.count
+                ? aliveByClass[Int(classID)] : aliveBySparseClass[classID] ?? Alive(now: 0, peak: 0)
+        }
     }
 
     private static let state = InternalLock(State())
+    /// Class ids below this are kept in arrays by id: a registry numbers its classes from 1.
+    static let denseClassIDs = 1 << 24
 
     /// A zeroed block for `instance` of class `classID` (0 for none).
     static func allocate(classID: UInt32, instance: UInt64) -> LockStatisticsBlock {
@@ -99,10 +118,10 @@ enum LockStatisticsArena {
             let block = LockStatisticsBlock(slots: slots)
             record(of: block).set(instance: instance, classID: classID)
             state.live += 1
-            var alive = state.aliveByClass[classID] ?? Alive(now: 0, peak: 0)
-            alive.now += 1
-            alive.peak = max(alive.peak, alive.now)
-            state.aliveByClass[classID] = alive
+            state.updateAlive(ofClass: classID) { alive in
+                alive.now += 1
+                alive.peak = max(alive.peak, alive.now)
+            }
             return block
         }
     }
@@ -141,10 +160,7 @@ enum LockStatisticsArena {
             let record = record(of: block)
             if retiring { state.retired[record.classID, default: LockStatisticsBlock.Counts()].add(block) }
             let classID = record.classID
-            if var alive = state.aliveByClass[classID] {
-                alive.now -= 1
-                state.aliveByClass[classID] = alive.peak > 1 ? alive : nil
-            }
+            state.updateAlive(ofClass: classID) { $0.now -= 1 }
             lv_stat_cold_free(block.words)
             record.set(instance: 0, classID: 0)
             record.deviceLevels.pointee.store(0, ordering: .relaxed)
@@ -179,7 +195,7 @@ enum LockStatisticsArena {
     /// whose test has ended is still the one lock it was. (Two threads' first locks of one static mutex
     /// make an object each, and the loser's is freed at once: the verdicts know a static lock's class.)
     static func neverHadTwoAlive(ofClass classID: UInt32) -> Bool {
-        state.withLock { ($0.aliveByClass[classID]?.peak ?? 0) <= 1 }
+        state.withLock { $0.alive(ofClass: classID).peak <= 1 }
     }
 
     /// Every class's counters, live and freed instances', for the classes ever acquired, by class id.

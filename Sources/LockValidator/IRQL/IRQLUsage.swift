@@ -12,10 +12,39 @@ enum IRQLUsage {
     private static let deviceLevels: UInt16 = ~interruptibleLevels
 
     private struct State {
-        /// The first usage of each class at each IRQL, by `class id << 8 | IRQL`, as numbers into the
-        /// tables below: one small record in one table, where a program of 100,000 classes kept 100,000
-        /// dictionaries of whole usages (600 bytes a class); a report rebuilds the few it shows.
-        var classUsages: [UInt64: KeptUsage] = [:]
+        /// The first usage of each class at each IRQL, as numbers into the tables below: one small record,
+        /// where a program of 100,000 classes kept 100,000 dictionaries of whole usages (600 bytes a class);
+        /// a report rebuilds the few it shows. A class's first IRQL is in an array by class id (24 bytes a
+        /// class, where a dictionary's bucket took 42 at 100,000 classes); its other IRQLs, which few classes
+        /// have, by `class id << 8 | IRQL`.
+        var firstClassUsages: [KeptUsage] = []
+        var otherClassUsages: [UInt64: KeptUsage] = [:]
+
+        func classUsage(_ classID: UInt32, at level: UInt8) -> KeptUsage? {
+            if Int(classID) < firstClassUsages.count, firstClassUsages[Int(classID)].level == level + 1 {
+                return firstClassUsages[Int(classID)]
+            }
+            return otherClassUsages[IRQLUsage.classKey(classID, level)]
+        }
+
+        mutating func setClassUsage(_ classID: UInt32, at level: UInt8, _ kept: KeptUsage) {
+            let index = Int(classID)
+            guard index < LockStatisticsArena.denseClassIDs else {
+                otherClassUsages[IRQLUsage.classKey(classID, level)] = kept
+                return
+            }
+            if index >= firstClassUsages.count {
+                let missing = index + 1 - firstClassUsages.count
+                firstClassUsages.append(contentsOf: repeatElement(KeptUsage(), count: missing))
+            }
+            if firstClassUsages[index].level == 0 || firstClassUsages[index].level == level + 1 {
+                var kept = kept
+                kept.level = level + 1
+                firstClassUsages[index] = kept
+            } else {
+                otherClassUsages[IRQLUsage.classKey(classID, level)] = kept
+            }
+        }
         /// What kept usages point to, each distinct value once: most classes are first held from a few
         /// places, by a few threads.
         var sites: [Site] = []
@@ -54,10 +83,12 @@ enum IRQLUsage {
 
     /// A class's first usage at an IRQL: its instance, and its site, thread and stack by number.
     private struct KeptUsage {
-        let instance: UInt64
-        let site: UInt32
-        let thread: UInt32
-        let stack: UInt32
+        var instance: UInt64 = 0
+        var site: UInt32 = 0
+        var thread: UInt32 = 0
+        var stack: UInt32 = 0
+        /// In `firstClassUsages`: the IRQL plus one (0: none yet), in the record's padding.
+        var level: UInt8 = 0
     }
 
     private static let state = InternalLock(State())
@@ -121,7 +152,7 @@ enum IRQLUsage {
         let before = lockClass.levelsUsed.bitwiseOr(bit, ordering: .relaxed).oldValue
         guard before & bit == 0 else { return nil }
         let usage = usage(of: lock, at: level, site, thread)
-        state.classUsages[classKey(lockClass.id, level.rawValue)] = state.keep(usage)
+        state.setClassUsage(lockClass.id, at: level.rawValue, state.keep(usage))
         let pair: (higher: UInt8, lower: UInt8)
         if bit & deviceLevels != 0, before & interruptibleLevels != 0 {
             pair = (level.rawValue, UInt8(15 - (before & interruptibleLevels).leadingZeroBitCount))
@@ -130,8 +161,8 @@ enum IRQLUsage {
         } else {
             return nil
         }
-        guard let higher = state.classUsages[classKey(lockClass.id, pair.higher)],
-            let lower = state.classUsages[classKey(lockClass.id, pair.lower)]
+        guard let higher = state.classUsage(lockClass.id, at: pair.higher),
+            let lower = state.classUsage(lockClass.id, at: pair.lower)
         else { return nil }
         return (state.usage(higher, of: lockClass, at: pair.higher), state.usage(lower, of: lockClass, at: pair.lower))
     }
