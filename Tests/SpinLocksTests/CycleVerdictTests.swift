@@ -53,12 +53,19 @@ import Testing
         #expect(found.first??.kind == .cannotDeadlock)
     }
 
-    @Test func twoThreadsThatCanMeetCanDeadlock() {
+    @Test func twoThreadsThatCanMeetCanDeadlock() throws {
         let locks = Locks("AB", test: "verdict-two")
         let found = Self.verdicts {
             Self.inTurn([{ Self.take(locks["A"], locks["B"]) }, { Self.take(locks["B"], locks["A"]) }])
         }
         #expect(found == [.canDeadlock])
+        // It names the two threads that could meet, each with its order: what a report's edges may not show.
+        let threads = try #require(found.first??.threads)
+        #expect(threads.count == 2 && Set(threads.map { $0.prefix { $0 != " " } }) == ["thread"])
+        #expect(threads.contains { $0.hasSuffix("took \"\(locks.name("A"))\" -> \"\(locks.name("B"))\"") })
+        #expect(threads.contains { $0.hasSuffix("took \"\(locks.name("B"))\" -> \"\(locks.name("A"))\"") })
+        #expect(Set(threads.map { $0.split(separator: " ")[1] }).count == 2, "two threads")
+        #expect(found.first??.description.contains(threads[0]) == true)
     }
 
     /// Tests of one process share its graph: one closes a cycle on one thread; another then takes the

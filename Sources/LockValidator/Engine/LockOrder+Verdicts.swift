@@ -30,7 +30,31 @@ extension LockOrder {
                 }
             }
         }
-        return ordered ?? .canDeadlock
+        return ordered ?? canDeadlock(witnessedBy: edges, names, happensBefore)
+    }
+
+    /// Can-deadlock, naming two threads that took two of the cycle's orders and could run at once (the
+    /// pair that decided it, which a report's edges, each its first sighting, may not show).
+    private static func canDeadlock(
+        witnessedBy edges: [EdgeEvidence.Summary], _ names: [String], _ happensBefore: HappensBefore.Snapshot
+    ) -> CycleVerdict {
+        for a in edges[0].occurrences {
+            for b in edges[1].occurrences where a.serial != b.serial {
+                guard happensBefore.ordered(a, before: b) == nil, happensBefore.ordered(b, before: a) == nil else {
+                    continue
+                }
+                let known = state.withLock { state in (state.threads[a.serial], state.threads[b.serial]) }
+                func thread(_ serial: UInt32, _ known: ThreadInfo?) -> ThreadInfo {
+                    let live = ThreadRegistry.info(serial)
+                    return live.osThreadID != 0 ? live : known ?? live
+                }
+                let witnesses = [
+                    "\(thread(a.serial, known.0)) took \(names[0])", "\(thread(b.serial, known.1)) took \(names[1])",
+                ]
+                return CycleVerdict(kind: .canDeadlock, threads: witnesses)
+            }
+        }
+        return .canDeadlock
     }
 
     /// Whether class `classID` is one lock: a gate must be one lock, and a chain taken again under

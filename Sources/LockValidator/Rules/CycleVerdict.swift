@@ -32,12 +32,30 @@ public struct CycleVerdict: Sendable, Codable, Hashable, CustomStringConvertible
     public let gate: String?
     /// For a cannot-deadlock verdict: the two orders that cannot be in progress at once (`"A" -> "B"`).
     public let orders: [String]
+    /// For a can-deadlock verdict: two threads that took two of its orders and could run at once, each
+    /// with its order (`thread 3 "worker" (tid 41) took "A" -> "B"`), when known.
+    public let threads: [String]?
 
-    public init(kind: Kind, reason: Reason? = nil, gate: String? = nil, orders: [String] = []) {
+    public init(
+        kind: Kind, reason: Reason? = nil, gate: String? = nil, orders: [String] = [], threads: [String]? = nil
+    ) {
         self.kind = kind
         self.reason = reason
         self.gate = gate
         self.orders = orders
+        self.threads = threads
+    }
+
+    /// Verdicts are equal by what they decide and why; which threads witnessed a can-deadlock is not part of it.
+    public static func == (lhs: CycleVerdict, rhs: CycleVerdict) -> Bool {
+        lhs.kind == rhs.kind && lhs.reason == rhs.reason && lhs.gate == rhs.gate && lhs.orders == rhs.orders
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(reason)
+        hasher.combine(gate)
+        hasher.combine(orders)
     }
 
     public static let canDeadlock = CycleVerdict(kind: .canDeadlock)
@@ -53,8 +71,9 @@ public struct CycleVerdict: Sendable, Codable, Hashable, CustomStringConvertible
                 + " program that takes them all can deadlock"
         }
         guard let reason, kind == .cannotDeadlock else {
-            return "can deadlock: its orders were taken by threads that could run at once, with no lock held"
-                + " across them"
+            let witnesses = threads.map { " (\($0.joined(separator: ", ")))" } ?? ""
+            return "can deadlock: its orders were taken by threads that could run at once\(witnesses), with no lock"
+                + " held across them"
         }
         let pair = orders.joined(separator: " and ")
         let why: String
