@@ -89,7 +89,7 @@ extension LockOrder {
             let edge = evidence[number]
             let extra = evidenceExtras[number] ?? EdgeEvidence.Extra()
             let unordered = extra.unordered || edge.firstSerial == EdgeEvidence.untracked
-            return ((edge.first.map { [$0] } ?? []) + extra.more, unordered, extra.gates)
+            return ((edge.first.map { [$0] } ?? []) + extra.more, extra.laterThreads, unordered, extra.gates)
         }
 
         /// Adds a sighting of edge `number` by `occurrence` (nil: an untracked thread) to its evidence;
