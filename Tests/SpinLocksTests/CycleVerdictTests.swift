@@ -135,6 +135,44 @@ import Testing
         }
     }
 
+    /// One thread takes an order in more epochs than an edge keeps sightings of (each start and join of
+    /// another thread begins a new epoch; an XCTest process's main thread runs every test and starts
+    /// threads in many): GRDB's suite had a cycle its main thread alone took reported can-deadlock.
+    @Test func oneThreadTakingAnOrderInManyEpochsCannotDeadlock() {
+        let locks = Locks("AB", test: "verdict-one-many-epochs")
+        let found = Self.verdicts {
+            Self.take(locks["A"], locks["B"])
+            Self.take(locks["B"], locks["A"])
+            for _ in 0..<130 {  // twice the sightings an edge keeps one by one (EdgeEvidence.maxOccurrences)
+                ProcessorThread {}.join()
+                Self.take(locks["A"], locks["B"])
+            }
+        }
+        #expect(found.map { $0?.reason } == [.oneThread])
+    }
+
+    /// The same, with another thread, started before and able to run alongside, taking the order after
+    /// its sightings stopped being kept one by one: no longer one thread's.
+    @Test func anotherThreadTakingAnOrderPastItsKeptSightingsCanDeadlock() {
+        let locks = Locks("AB", test: "verdict-many-epochs-two")
+        let found = Self.verdicts {
+            let go = Signal()
+            let other = ProcessorThread {
+                go.wait()
+                Self.take(locks["A"], locks["B"])
+            }
+            Self.take(locks["A"], locks["B"])
+            Self.take(locks["B"], locks["A"])
+            for _ in 0..<130 {  // twice the sightings an edge keeps one by one (EdgeEvidence.maxOccurrences)
+                ProcessorThread {}.join()
+                Self.take(locks["A"], locks["B"])
+            }
+            go.raise()
+            other.join()
+        }
+        #expect(found == [.canDeadlock])
+    }
+
     // MARK: A gate lock
 
     @Test func aGateHeldAcrossBothOrdersCannotDeadlock() {

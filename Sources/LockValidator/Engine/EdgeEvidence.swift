@@ -22,14 +22,22 @@ struct EdgeEvidence {
         /// Lock classes held across every sighting (other than the edge's own tail), each with the one
         /// lock held: a class seen with two locks is no gate, as two threads could each hold one.
         var gates: [(classID: UInt32, instance: UInt64)] = []
-        /// Taken by a thread with no clock, or more often than kept: no pair with this edge is ordered.
+        /// Taken by a thread with no clock, or by more threads than kept: no pair with this edge is ordered,
+        /// and its threads are not all known.
         var unordered = false
+        /// The threads of sightings past the kept ones, whose epochs are dropped: enough to tell that one
+        /// thread alone took the edge (an XCTest process's main thread, in a new epoch for each test that
+        /// starts a thread), not to order them against another thread's.
+        var laterThreads: [UInt32] = []
     }
 
     static let maxOccurrences = 64
 
     /// All an edge's evidence, as the verdicts read it.
-    typealias Summary = (occurrences: [Occurrence], unordered: Bool, gates: [(classID: UInt32, instance: UInt64)])
+    typealias Summary = (
+        occurrences: [Occurrence], laterThreads: [UInt32], unordered: Bool,
+        gates: [(classID: UInt32, instance: UInt64)]
+    )
 
     init() {}
 
@@ -55,6 +63,14 @@ struct EdgeEvidence {
             return
         }
         guard occurrence != first, !extra.more.contains(occurrence) else { return }
-        if extra.more.count + 1 < Self.maxOccurrences { extra.more.append(occurrence) } else { extra.unordered = true }
+        if extra.more.count + 1 < Self.maxOccurrences {
+            extra.more.append(occurrence)
+        } else if !extra.laterThreads.contains(occurrence.serial) {
+            if extra.laterThreads.count < Self.maxOccurrences {
+                extra.laterThreads.append(occurrence.serial)
+            } else {
+                extra.unordered = true
+            }
+        }
     }
 }

@@ -132,7 +132,7 @@ extension LockOrder {
             guard edge.sighted else { return nil }
             let extra = evidenceExtras[number] ?? EdgeEvidence.Extra()
             let unordered = extra.unordered || edge.firstSerial == EdgeEvidence.untracked
-            return ((edge.first.map { [$0] } ?? []) + extra.more, unordered, extra.gates)
+            return ((edge.first.map { [$0] } ?? []) + extra.more, extra.laterThreads, unordered, extra.gates)
         }
 
         /// Adds a sighting of edge `number` by `occurrence` (nil: an untracked thread) to its evidence;

@@ -11,7 +11,7 @@ extension LockOrder {
         let names = orders.map { order in
             "\"\(LockClass.withID(order.from)?.name ?? "?")\" -> \"\(LockClass.withID(order.to)?.name ?? "?")\""
         }
-        let threads = Set(edges.flatMap { $0.occurrences.map(\.serial) })
+        let threads = Set(edges.flatMap { $0.occurrences.map(\.serial) + $0.laterThreads })
         if threads.count == 1, !edges.contains(where: \.unordered) {
             return CycleVerdict(kind: .cannotDeadlock, reason: .oneThread, orders: names)
         }
@@ -71,7 +71,9 @@ extension LockOrder {
     private static func orderReason(
         _ first: EdgeEvidence.Summary, _ second: EdgeEvidence.Summary, _ happensBefore: HappensBefore.Snapshot
     ) -> CycleVerdict.Reason? {
-        guard !first.unordered, !second.unordered else { return nil }
+        // Sightings whose epochs were dropped cannot be ordered.
+        guard !first.unordered, !second.unordered, first.laterThreads.isEmpty, second.laterThreads.isEmpty
+        else { return nil }
         var byJoin = false
         var byCreate = false
         for a in first.occurrences {
