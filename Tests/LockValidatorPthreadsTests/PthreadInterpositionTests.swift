@@ -188,6 +188,10 @@ import Testing
         }
         for edge in violation.edges {
             #expect(edge.toAcquiredAt.code?.location.fileName == "main.swift", "\(edge.toAcquiredAt)")
+            // Its stack as reports show it starts at the program's `sync`, not in libdispatch or the
+            // interposer (their six frames were all a dependency chain showed).
+            let first = edge.stack.symbolicated().first
+            #expect(first?.file?.hasSuffix("PthreadScenarios/main.swift") == true, "\(edge.stack.symbolicated())")
         }
         // Each held queue at its own `sync` in the program, not inside DispatchQueue.sync (one return address
         // for both, and a frame each on the stack).

@@ -24,6 +24,9 @@ package enum Symbolizer {
         "pthread_mutex_", "pthread_rwlock_", "pthread_spin_", "pthread_cond_",
         // Its serial-queue `sync` (dispatch_queues.c) and the Mutex overlay's hooks (swift_mutex.c).
         "dispatch_sync", "dispatch_barrier_sync", "lockvalidator_mutex_",
+        // Lock-wrapper code above them when a queue's `sync` is the acquire: libdispatch's own frames and
+        // `DispatchQueue.sync`, so that a stack starts at the program's `sync`.
+        "_dispatch_", "$s8Dispatch0A5QueueC4sync", "$s8Dispatch0A5QueueC11_syncHelper",
     ]
 
     struct Resolved {
