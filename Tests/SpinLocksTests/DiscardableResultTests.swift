@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The critical-section runners return their closure's result, which a caller taking a lock for its side
@@ -28,18 +29,10 @@ import Testing
             return value
         }
         """.write(to: source, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
+        let typecheck = try ToolRun([
             "swiftc", "-typecheck", "-warnings-as-errors", "-I", modules.path,
             "-I", root.appendingPathComponent("Sources/_LockValidatorShims/include").path, source.path,
-        ]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        ])
+        #expect(typecheck.status == 0, "\(typecheck.standardError)")
     }
 }

@@ -19,17 +19,10 @@ public enum SarifSchema {
         try Data(sarif.utf8).write(to: file)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/validate-sarif.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, file.path]
-        let error = Pipe()
-        process.standardError = error
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let validation = try ToolRun(["python3", script.path, file.path])
+        let text = validation.standardError
         let lines = text.split(separator: "\n").map { $0.replacingOccurrences(of: file.path, with: "sarif") }
-        switch process.terminationStatus {
+        switch validation.status {
         case 0: return []
         case 1 where !lines.isEmpty: return lines
         default: throw Unavailable(description: "the SARIF validator did not run: \(text)")
