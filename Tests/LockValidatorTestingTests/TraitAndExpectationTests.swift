@@ -141,7 +141,7 @@ import Testing
 
     @Test func expectLockViolationPassesWhenTheBodyBreaksTheRule() async throws {
         let test = try #require(Test.current)
-        let lock = SpinLock(uniqueClassPrefix("expected"))
+        let lock = SpinLock(uniqueClassPrefix("expected"), holdBudget: testHoldBudget)
         // Inside a validated test: the expected violation is consumed, so the test stays green.
         try await Self.trait.provideScope(for: test, testCase: nil) {
             expectLockViolation(.recursiveAcquire) { lock.withLock { lock.withLock {} } }
@@ -155,7 +155,7 @@ import Testing
     }
 
     @Test func expectLockViolationFailsWhenTheBodyIsClean() {
-        let lock = SpinLock(uniqueClassPrefix("clean-expectation"))
+        let lock = SpinLock(uniqueClassPrefix("clean-expectation"), holdBudget: testHoldBudget)
         withKnownIssue {
             expectLockViolation(.lockOrderInversion) { lock.withLock {} }
         } matching: { issue in
@@ -164,7 +164,7 @@ import Testing
     }
 
     @Test func expectLockViolationFailsWithTheRulesItSaw() {
-        let lock = SpinLock(uniqueClassPrefix("other-rule"))
+        let lock = SpinLock(uniqueClassPrefix("other-rule"), holdBudget: testHoldBudget)
         withKnownIssue {
             expectLockViolation(.lockOrderInversion) { lock.withLock { lock.withLock {} } }
         } matching: { issue in
