@@ -68,6 +68,8 @@ import Testing
         for line in lines { #expect(check.output.contains("\"NSLock created at main.swift:\(line.line):")) }
         #expect(!check.output.contains("in bankLocks\" #0, created at"), "\(check.output)")
         for pid in pids { #expect(check.output.contains("in process \(pid) ("), "\(check.output)") }
+        #expect(check.output.contains("and other processes took the orders that lead back:"), "\(check.output)")
+        #expect(check.output.contains("\nverdict: can deadlock across processes: "), "\(check.output)")
         let sarif = try String(contentsOfFile: sarifPath, encoding: .utf8)
         #expect(sarif.contains("\"ruleId\" : \"lock-order-inversion\""))
 
@@ -289,6 +291,10 @@ import Testing
         let check = try Self.lockval(["check", directory])
         #expect(check.status == 1, "\(check.output)")
         #expect(check.output.contains("was taken by one process, as the learned-order store keeps it"))
+        // One process took it all: neither its verdict nor its chain may say other processes did (issue 33).
+        #expect(!check.output.contains("other processes"), "\(check.output)")
+        #expect(check.output.contains("\nverdict: can deadlock across processes: "), "\(check.output)")
+        #expect(check.output.contains("and the same process took the orders that lead back:"), "\(check.output)")
         // Consistent orders in the store stay clean.
         let clean = try Self.scratchDirectory("store-clean")
         defer { try? FileManager.default.removeItem(atPath: clean) }

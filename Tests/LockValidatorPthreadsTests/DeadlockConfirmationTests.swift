@@ -45,11 +45,15 @@ import Testing
         #expect(run.rules == [.lockOrderInversion, .deadlock])
         #expect(Self.deadlock(run)?.confirmation?.status == .confirmed)
         #expect(Self.inversion(run)?.confirmation?.status == .confirmed)
+        // With how it formed: the scope's inversion is printed before the deadlock's report exists, and
+        // once said "how:" over no steps (issue 33's newcomer run).
+        let interleaving = Self.deadlock(run)?.confirmation?.interleaving ?? []
+        #expect(!interleaving.isEmpty && Self.inversion(run)?.confirmation?.interleaving == interleaving)
         let inversion = try #require(run.error.range(of: "ERROR: lock-order-inversion"))
         let deadlock = try #require(run.error.range(of: "ERROR: deadlock"))
         #expect(inversion.lowerBound < deadlock.lowerBound)
         let said = run.error[inversion.lowerBound..<deadlock.lowerBound]
-        #expect(said.contains("confirmed: the cycle formed for real"))
+        #expect(said.contains("confirmed: the cycle formed for real (LOCKVALIDATOR_CONFIRM); how:\n  1. "), "\(said)")
     }
 
     @Test func withConfirmationOffTheSameProgramFinishesWithoutPauses() throws {

@@ -92,8 +92,9 @@ package enum DeadlockConfirmation {
         /// the other order away), so that the budget is left to the others.
         var fruitless: [UInt64: Int] = [:]
         var pauses: [Pause] = []
-        /// The lock classes of each deadlock reported in this mode.
-        var deadlocks: [Set<String>] = []
+        /// The lock classes of each deadlock reported in this mode, with how it formed: a test's inversion
+        /// of the same cycle is reported before the deadlock's report exists, and takes its steps from here.
+        var deadlocks: [(classes: Set<String>, interleaving: [String])] = []
     }
 
     private static let state = InternalLock(State())
@@ -330,8 +331,7 @@ package enum DeadlockConfirmation {
         let names = Set(waits.compactMap { $0.waitingFor?.name })
         let serials = Set(waits.map(\.thread.serial))
         let pauses = state.withLock { state -> [Pause] in
-            state.deadlocks.append(names)
-            return state.pauses.filter {
+            state.pauses.filter {
                 serials.contains($0.thread.serial) && (names.contains($0.wanted) || $0.held == nil)
             }
         }
@@ -363,6 +363,7 @@ package enum DeadlockConfirmation {
                 "\(wait.thread) holding \(holding.isEmpty ? "nothing" : holding) waits for"
                     + " \"\(wait.waitingFor?.name ?? "?")\" held by thread \(wait.holder)")
         }
+        state.withLock { $0.deadlocks.append((names, steps)) }
         return CycleConfirmation(status: .confirmed, interleaving: steps)
     }
 
@@ -403,16 +404,13 @@ package enum DeadlockConfirmation {
     /// its classes was reported, with that deadlock's interleaving; predicted otherwise.
     static func annotated(_ violations: [Violation]) -> [Violation] {
         guard isOn else { return violations }
-        let deadlocks = violations.filter { $0.rule == .deadlock && $0.confirmation?.status == .confirmed }
         let formed = state.withLock { $0.deadlocks }
         return violations.map { violation in
             guard violation.rule == .lockOrderInversion, violation.confirmation == nil else { return violation }
             var marked = violation
             let classes = Set(violation.cycle)
-            if formed.contains(classes) {
-                let deadlock = deadlocks.first { Set($0.waits.compactMap { $0.waitingFor?.name }) == classes }
-                marked.confirmation = CycleConfirmation(
-                    status: .confirmed, interleaving: deadlock?.confirmation?.interleaving ?? [])
+            if let deadlock = formed.first(where: { $0.classes == classes }) {
+                marked.confirmation = CycleConfirmation(status: .confirmed, interleaving: deadlock.interleaving)
             } else {
                 marked.confirmation = CycleConfirmation(status: .predicted)
             }

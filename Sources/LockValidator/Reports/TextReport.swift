@@ -96,12 +96,14 @@ enum TextReport {
         let existing = violation.edges.dropFirst()
         var lines: [String]
         if let process = closing.process {
-            // Learned by other processes (a merged report, a learned-order store): no thread is trying.
+            // Learned by other processes (a merged report, a learned-order store): no thread is trying. A
+            // store's cycle may be one process's alone.
+            let others = existing.contains { $0.process?.pid != process.pid } ? "other processes" : "the same process"
             lines = [
                 "", "\(origin(process)), \(closing.thread) acquired:",
                 "  \"\(closing.to.name)\" at \(closing.toAcquiredAt)",
                 "while holding:", "  \"\(closing.from.name)\", acquired at \(closing.fromAcquiredAt)",
-                "and other processes took the orders that lead back:", "",
+                "and \(others) took the orders that lead back:", "",
             ]
         } else {
             lines = [

@@ -8,8 +8,9 @@ public struct CycleVerdict: Sendable, Codable, Hashable, CustomStringConvertible
     public enum Kind: String, Sendable, Codable {
         case canDeadlock = "can-deadlock"
         case cannotDeadlock = "cannot-deadlock"
-        /// Some of its orders were taken by another process (a learned-order store, merged reports): no
-        /// one process's evidence decides it, and a program that takes them all can deadlock.
+        /// Some of its orders come from a learned-order store or another process's report (merged reports),
+        /// which keep only each order's first sighting: no evidence decides it, and a program that takes them
+        /// all can deadlock. A store's cycle that one process took whole gets it too.
         case acrossProcesses = "across-processes"
     }
 
@@ -67,8 +68,10 @@ public struct CycleVerdict: Sendable, Codable, Hashable, CustomStringConvertible
     /// `can deadlock`, or `cannot deadlock in this run: a gate lock "G" was held across "A" -> "B" and "B" -> "A"`.
     public var description: String {
         if kind == .acrossProcesses {
-            return "can deadlock across processes: some of its orders were taken in other processes, and a"
-                + " program that takes them all can deadlock"
+            // True of a store's cycle that one process took whole, too: the store keeps no evidence.
+            return "can deadlock across processes: some of its orders come from a learned-order store or another"
+                + " process's report, which keep only the first thread to take each order, not whether the"
+                + " threads could meet; a program that takes them all can deadlock"
         }
         guard let reason, kind == .cannotDeadlock else {
             let witnesses = threads.map { " (\($0.joined(separator: ", ")))" } ?? ""
