@@ -16,7 +16,7 @@ echo "== 1/3 swift test --sanitize=thread"
 # BlockingCallTests, MutexOverlayTests, DeadlockConfirmationTests,
 # DispatchQueueShapeTests), whose children link it, run only in stage 3.
 LOCKVALIDATOR_HOLD_BUDGET_US=1000000 swift test --sanitize=thread --scratch-path .build-tsan \
-    --skip "HoldTimeTests|HoldTimePageFaultTests|ExamplesTests|PthreadInterpositionTests|DeadlockWatchdogTests|CrossProcessTests|EndToEndTests|BlockingCallTests|MutexOverlayTests|DeadlockConfirmationTests|DispatchQueueShapeTests" \
+    --skip "HoldTimeTests|HoldTimePageFaultTests|AnnotatedHoldTimeTests|ExamplesTests|PthreadInterpositionTests|DeadlockWatchdogTests|CrossProcessTests|EndToEndTests|BlockingCallTests|MutexOverlayTests|DeadlockConfirmationTests|DispatchQueueShapeTests" \
     2>&1 | tee .build-tsan.log
 if grep -q "WARNING: ThreadSanitizer" .build-tsan.log; then
     echo "ThreadSanitizer reported a race (see above)" >&2

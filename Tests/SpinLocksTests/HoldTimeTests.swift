@@ -74,32 +74,6 @@ import Testing
         #expect(hold.evidence == .once && hold.netOfFaultsNanoseconds > 100_000, "\(hold)")
     }
 
-    /// A C spin lock annotated as one (`sleeps: false`) gets the hold budget: two threads contending
-    /// with short holds are clean (their waits are not holds), and a site that holds it for 300 µs
-    /// twice is reported at its second hold.
-    @Test func anAnnotatedSpinLockHasTheHoldBudget() {
-        final class CSpinLock: @unchecked Sendable {
-            var lock = pthread_spinlock_t()
-            let id = LockID(uniqueClassPrefix("pthread_spin"), sleeps: false)
-            init() { pthread_spin_init(&lock, 0) }
-            @inline(never)
-            func hold(microseconds: Double) {
-                LockValidator.acquire(id)
-                pthread_spin_lock(&lock)
-                LockValidator.acquired(id)
-                burnOwnTime(microseconds: microseconds)
-                LockValidator.release(id)
-                pthread_spin_unlock(&lock)
-            }
-        }
-        let spin = CSpinLock()
-        let contended = violationsOnProcessors(2, holdBudget: nil) { _ in for _ in 0..<2_000 { spin.hold(microseconds: 1) } }
-        #expect(contended.isEmpty, "\(contended)")
-        let slow = violationsOnFreshProcessor(holdBudget: nil) { for _ in 0..<2 { spin.hold(microseconds: 300) } }
-        #expect(slow.map(\.rule) == [.holdTimeExceeded])
-        #expect(slow.first?.hold?.evidence == .repeated)
-    }
-
     /// A lock held before had its second chance: its last hold, long once, is not reported alone (it is
     /// as likely to be a VM's gap as any hold), while a fresh lock's only hold is.
     @Test func onlyALocksFirstHoldIsReportedOnce() {

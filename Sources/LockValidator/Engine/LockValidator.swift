@@ -224,14 +224,6 @@ public enum LockValidator {
     static let suppressedLog = ViolationLog()
 }
 
-/// A report format.
-public enum ReportFormat: Sendable {
-    /// Plain text modelled on lockdep's reports.
-    case text
-    /// JSON, schema `lockvalidator-report/1`.
-    case json
-}
-
 extension ThreadState {
     /// The held-lock stack as reports show it, oldest first.
     package var heldLockInfos: [HeldLockInfo] { heldLockInfos(awaiting: nil) }

@@ -369,12 +369,6 @@ extension ThreadState {
     }
 }
 
-/// A lock the validator can release for a thread that exited holding it.
-package protocol AbandonableLock: AnyObject {
-    /// Unlocks as acquired (`kind`, with `queueNode` for a queued acquire), on the exiting thread.
-    func releaseAbandoned(_ kind: AcquireKind, queueNode: UnsafeMutableRawPointer?)
-}
-
 private let nextThreadSerial = Atomic<UInt32>(1)
 
 /// The configuration is read from the environment when the first thread is first seen.
