@@ -236,7 +236,7 @@ func loadStore(from path: String) throws(ReportFileError) -> LearnedOrderStore {
 
 private func loadStore(parsing text: String, from path: String) throws(ReportFileError) -> LearnedOrderStore {
     let store = try LearnedOrderStore(parsing: text, from: path)
-    for line in store.droppedLines { printError("lockval: \(path): dropped \(line)") }
+    for line in store.droppedLines { printError("lockval: \(path): \(line); dropped") }
     if !store.droppedLines.isEmpty {
         printError(
             "lockval: \(path): the rest is used; the next process that writes it writes it whole, as does"
