@@ -22,7 +22,11 @@ public struct ReportDiff {
         var newIndices: [Int] = []
         for index in pending {
             let identity = current.violations[index].identity
-            if unmatched[identity]?.isEmpty == false { unmatched[identity]!.removeFirst() } else { newIndices.append(index) }
+            if unmatched[identity]?.isEmpty == false {
+                unmatched[identity]!.removeFirst()
+            } else {
+                newIndices.append(index)
+            }
         }
         let gone = Set(unmatched.values.joined())
         new = newIndices.map { current.violations[$0] }

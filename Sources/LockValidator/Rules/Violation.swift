@@ -103,7 +103,9 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         var fingerprints = violations.map(\.identity)
         let groups = Dictionary(grouping: violations.indices, by: { violations[$0].identity })
         for (identity, members) in groups where members.count > 1 {
-            let ordered = members.sorted { violations[$0].lineOrder.lexicographicallyPrecedes(violations[$1].lineOrder) }
+            let ordered = members.sorted {
+                violations[$0].lineOrder.lexicographicallyPrecedes(violations[$1].lineOrder)
+            }
             for (rank, index) in ordered.enumerated() where rank > 0 { fingerprints[index] = "\(identity)|\(rank + 1)" }
         }
         return fingerprints

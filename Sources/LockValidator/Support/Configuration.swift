@@ -160,13 +160,15 @@ public struct Configuration: Sendable, Codable, Equatable {
         configuration.learnedOrderStorePath = read(
             "LOCKVALIDATOR_GRAPH", expected: "a file or directory path (no store is used meanwhile)", path)
         if let budget = read(
-            "LOCKVALIDATOR_HOLD_BUDGET_US", expected: "a number of microseconds from 0.1 to 60,000,000 (the default, 25, meanwhile)",
+            "LOCKVALIDATOR_HOLD_BUDGET_US",
+            expected: "a number of microseconds from 0.1 to 60,000,000 (the default, 25, meanwhile)",
             { Double($0).flatMap { holdBudgetRange.contains($0) ? $0 : nil } })
         {
             configuration.holdBudgetMicroseconds = budget
         }
         if let action = read(
-            "LOCKVALIDATOR_ON_VIOLATION", expected: "report or trap (report meanwhile)", { ViolationAction(rawValue: $0.lowercased()) })
+            "LOCKVALIDATOR_ON_VIOLATION", expected: "report or trap (report meanwhile)",
+            { ViolationAction(rawValue: $0.lowercased()) })
         {
             configuration.onViolation = action
         }
@@ -178,7 +180,8 @@ public struct Configuration: Sendable, Codable, Equatable {
             configuration.failOn = failOn
         }
         if let timeout = read(
-            "LOCKVALIDATOR_SPIN_TIMEOUT_MS", expected: "a whole number of milliseconds from 1 to 3,600,000 (the default, 5000, meanwhile)",
+            "LOCKVALIDATOR_SPIN_TIMEOUT_MS",
+            expected: "a whole number of milliseconds from 1 to 3,600,000 (the default, 5000, meanwhile)",
             { Int($0).flatMap { spinTimeoutRange.contains($0) ? $0 : nil } })
         {
             configuration.spinTimeoutMilliseconds = timeout
@@ -188,7 +191,8 @@ public struct Configuration: Sendable, Codable, Equatable {
             configuration.confirmDeadlocks = confirm
         }
         if let pause = read(
-            "LOCKVALIDATOR_CONFIRM_MS", expected: "a whole number of milliseconds from 1 to 60,000 (the default, 500, meanwhile)",
+            "LOCKVALIDATOR_CONFIRM_MS",
+            expected: "a whole number of milliseconds from 1 to 60,000 (the default, 500, meanwhile)",
             { Int($0).flatMap { confirmPauseRange.contains($0) ? $0 : nil } })
         {
             configuration.confirmPauseMilliseconds = pause
@@ -202,7 +206,9 @@ public struct Configuration: Sendable, Codable, Equatable {
                         + " \(exitCodeForABadSetting) meanwhile)",
                     { Int($0).flatMap { (0...255).contains($0) ? $0 : nil } }) ?? exitCodeForABadSetting
         }
-        if let path = read("LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path (nothing is suppressed meanwhile)", path) {
+        if let path = read(
+            "LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path (nothing is suppressed meanwhile)", path)
+        {
             do throws(ConfigurationError) {
                 let (suppressions, lineErrors) = try Suppression.load(from: path, variable: "LOCKVALIDATOR_SUPPRESSIONS")
                 configuration.suppressions = suppressions
