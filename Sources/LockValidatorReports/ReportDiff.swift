@@ -7,11 +7,30 @@ public struct ReportDiff {
     /// Violations in the baseline that the report no longer has.
     public let fixed: [Violation]
 
+    /// Violations are compared by ``Violation/identity`` (no line numbers, so an edit above the code
+    /// changes nothing). Several of one identity (classes made in one function) are matched first by their
+    /// lines, then in order, so that a new one among them is still new.
     public init(baseline: ValidationReport, current: ValidationReport) {
-        let before = Set(baseline.violations.map(\.identity))
-        let after = Set(current.violations.map(\.identity))
-        new = current.violations.filter { !before.contains($0.identity) }
-        fixed = baseline.violations.filter { !after.contains($0.identity) }
+        var unmatched = Dictionary(grouping: baseline.violations.indices, by: { baseline.violations[$0].identity })
+        var pending: [Int] = []
+        for (index, violation) in current.violations.enumerated() {
+            let exact = unmatched[violation.identity]?.firstIndex {
+                baseline.violations[$0].identityWithLines == violation.identityWithLines
+            }
+            if let exact { unmatched[violation.identity]!.remove(at: exact) } else { pending.append(index) }
+        }
+        var newIndices: [Int] = []
+        for index in pending {
+            let identity = current.violations[index].identity
+            if unmatched[identity]?.isEmpty == false {
+                unmatched[identity]!.removeFirst()
+            } else {
+                newIndices.append(index)
+            }
+        }
+        let gone = Set(unmatched.values.joined())
+        new = newIndices.map { current.violations[$0] }
+        fixed = baseline.violations.indices.filter(gone.contains).map { baseline.violations[$0] }
     }
 
     /// One line per change, then a summary line.

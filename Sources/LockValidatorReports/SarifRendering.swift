@@ -159,7 +159,8 @@ extension ValidationReport {
                 return nil
             }
         }
-        let results = violations.map { violation -> Sarif.Result in
+        let fingerprints = Violation.fingerprints(violations)
+        let results = zip(violations, fingerprints).map { violation, fingerprint -> Sarif.Result in
             let related = violation.edges.compactMap { edge in
                 location(
                     edge.toAcquiredAt, stack: edge.stack,
@@ -171,7 +172,7 @@ extension ValidationReport {
                 message: .init(text: violation.summary + (violation.verdict.map { " (verdict: \($0))" } ?? "")),
                 locations: location(violation.site, stack: violation.stack).map { [$0] } ?? [],
                 relatedLocations: related.isEmpty ? nil : related, occurrenceCount: violation.occurrences,
-                partialFingerprints: ["lockValidatorIdentity/v2": violation.identity],
+                partialFingerprints: ["lockValidatorIdentity/v2": fingerprint],
                 properties: Sarif.Properties(violation))
         }
         let descriptors = rules.map {

@@ -168,9 +168,15 @@ struct Check: ParsableCommand {
             var patterns: [Suppression] = []
             if let suppressions {
                 do {
-                    let (loaded, errors) = try Suppression.load(from: suppressions, variable: "--suppressions")
+                    let (loaded, errors) = try Suppression.load(
+                        from: suppressions, variable: "--suppressions", ignoring: nil)
                     // Every bad line at once: a CI step is fixed in one go, not one line per run.
-                    guard errors.isEmpty else { throw Failure(errors.map(\.description).joined(separator: "\n")) }
+                    guard errors.isEmpty else {
+                        let count = "\(errors.count) bad line\(errors.count == 1 ? "" : "s")"
+                        throw Failure(
+                            (errors.map(\.description) + ["\(suppressions): \(count); nothing was checked"])
+                                .joined(separator: "\nlockval: "))
+                    }
                     patterns = loaded
                 } catch let failure as Failure {
                     throw failure
@@ -236,7 +242,7 @@ func loadStore(from path: String) throws(ReportFileError) -> LearnedOrderStore {
 
 private func loadStore(parsing text: String, from path: String) throws(ReportFileError) -> LearnedOrderStore {
     let store = try LearnedOrderStore(parsing: text, from: path)
-    for line in store.droppedLines { printError("lockval: \(path): dropped \(line)") }
+    for line in store.droppedLines { printError("lockval: \(path): \(line); dropped") }
     if !store.droppedLines.isEmpty {
         printError(
             "lockval: \(path): the rest is used; the next process that writes it writes it whole, as does"

@@ -9,7 +9,11 @@ import Testing
 /// (issue 28, point 5).
 @Suite struct FingerprintTests {
     /// The pthread inversion of a `Cache` whose file starts `shift` lines lower.
-    static func cacheInversion(shiftedBy shift: Int, reportFunction: String = "Cache.report") -> Violation {
+    /// `inner` is the second class, made on `innerLine` of `Cache.init` (5: `stats`; 6: `extra`, at the same
+    /// column).
+    static func cacheInversion(
+        shiftedBy shift: Int, reportFunction: String = "Cache.report", innerLine: Int = 5
+    ) -> Violation {
         func site(_ line: Int, _ column: Int, in function: String) -> Site {
             .code(
                 CodeSite(
@@ -19,7 +23,9 @@ import Testing
                         column: column)))
         }
         let entries = LockInfo(name: "NSLock created at Cache.swift:\(4 + shift):19 in Cache.init", site: site(4, 19, in: "Cache.init"), instance: 4)
-        let stats = LockInfo(name: "NSLock created at Cache.swift:\(5 + shift):17 in Cache.init", site: site(5, 17, in: "Cache.init"), instance: 5)
+        let stats = LockInfo(
+            name: "NSLock created at Cache.swift:\(innerLine + shift):17 in Cache.init",
+            site: site(innerLine, 17, in: "Cache.init"), instance: UInt64(innerLine))
         let thread = ThreadInfo(serial: 1, osThreadID: 10, name: nil)
         let edge = DependencyEdge(
             from: entries, to: stats, fromAcquiredAt: site(12, 9, in: "Cache.get"), toAcquiredAt: site(14, 9, in: "Cache.get"),
@@ -76,5 +82,44 @@ import Testing
         }
         #expect(try fingerprints(before) == fingerprints(after))
         #expect(try fingerprints(before).count == 2)
+    }
+
+    /// Two inversions in one function between classes made in one `init` differ only in lines: they stay two
+    /// findings (a diff names the new one, a merge keeps both, SARIF gives each its own fingerprint), and an
+    /// edit above them still changes nothing.
+    @Test func twoInversionsThatDifferOnlyInLinesStayTwoFindings() throws {
+        let stats = Self.cacheInversion(shiftedBy: 0)
+        let extra = Self.cacheInversion(shiftedBy: 0, innerLine: 6)
+        #expect(stats.identity == extra.identity, "the classes differ only in their lines")
+        var before = LockValidator.currentReport
+        before.violations = [stats]
+        var after = before
+        after.violations = [stats, extra]
+        let diff = ReportDiff(baseline: before, current: after)
+        #expect(diff.new.map(\.locks.last?.name) == ["NSLock created at Cache.swift:6:17 in Cache.init"], "\(diff.text)")
+        #expect(diff.fixed.isEmpty)
+        // The same after a line added above: still one new, the same one.
+        var shifted = before
+        shifted.violations = [Self.cacheInversion(shiftedBy: 1), Self.cacheInversion(shiftedBy: 1, innerLine: 6)]
+        let shiftedDiff = ReportDiff(baseline: before, current: shifted)
+        #expect(shiftedDiff.new.map(\.locks.last?.name) == ["NSLock created at Cache.swift:7:17 in Cache.init"], "\(shiftedDiff.text)")
+        #expect(shiftedDiff.fixed.isEmpty)
+        // Found in either order, against the other alone: the other is new.
+        var reversed = before
+        reversed.violations = [extra, stats]
+        var extraAlone = before
+        extraAlone.violations = [extra]
+        #expect(ReportDiff(baseline: extraAlone, current: reversed).new.map(\.locks.last?.name) == [stats.locks.last?.name])
+        // A merge of two processes that each found both keeps both.
+        #expect(ValidationReport.merged([after, after]).violations.map(\.occurrences) == [2, 2])
+        // SARIF: a fingerprint each, the same after the edit.
+        func fingerprints(_ report: ValidationReport) throws -> [String] {
+            let log = try #require(try JSONSerialization.jsonObject(with: Data(report.sarif(sourceRoot: nil).utf8)) as? [String: Any])
+            let results = try #require((log["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]])
+            return results.compactMap { ($0["partialFingerprints"] as? [String: String])?["lockValidatorIdentity/v2"] }
+        }
+        #expect(Set(try fingerprints(after)).count == 2)
+        #expect(try fingerprints(after) == fingerprints(shifted))
+        #expect(try fingerprints(after).first == stats.identity, "a lone finding's fingerprint is its identity")
     }
 }

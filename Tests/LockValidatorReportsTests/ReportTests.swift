@@ -265,6 +265,23 @@ import Testing
         #expect(merged.status == 0 && merged.output.contains("\"occurrences\" : 2"))
     }
 
+    /// `lockval check` refuses a suppressions file with bad lines, naming each: its lines must not say the
+    /// line "is ignored" (the runtime's words, where the others are kept), and every line is lockval's.
+    @Test func checkRefusesBadSuppressionsNamingEachLine() throws {
+        let report = try Self.temporaryFile("supp-report.json", ReportTests.abbaInversion().jsonText())
+        let suppressions = try Self.temporaryFile(
+            "bad.supp", "lock-order-inversion:*A*\nthis line is wrong\n*:[unclosed\n")
+        let check = try Self.lockval(["check", "--suppressions", suppressions, report])
+        #expect(check.status == 2)
+        let lines = check.error.split(separator: "\n")
+        #expect(lines.count == 3, "\(check.error)")
+        #expect(lines.allSatisfy { $0.hasPrefix("lockval: ") }, "\(check.error)")
+        #expect(lines[0].contains("\(suppressions):2: expected rule:pattern"))
+        #expect(lines[1].contains("\(suppressions):3: the class \"[\""))
+        #expect(lines[2] == "lockval: \(suppressions): 2 bad lines; nothing was checked", "\(check.error)")
+        #expect(!check.error.contains("ignored"), "\(check.error)")
+    }
+
     @Test func diffExitsOneOnlyWhenAViolationIsNew() throws {
         let baseline = try Self.temporaryFile("base.json", ReportTests.abbaInversion().jsonText())
         let merged = ValidationReport.merged([

@@ -53,6 +53,9 @@ import Testing
         let line = errors.first?.description ?? ""
         #expect(line.hasPrefix("\(variable)=\"\(value)\" is not valid: expected "))
         #expect(!line.contains("\n"))
+        // It says what is used instead (a bad value keeps the default, or the stricter choice).
+        #expect(
+            line.contains("meanwhile)") || line.contains("(it stays on)") || line.contains("(it stays off)"), "\(line)")
         // The other variables are still honoured, and the bad one keeps its default.
         #expect(configuration.reportPath == "/tmp/kept.json")
     }

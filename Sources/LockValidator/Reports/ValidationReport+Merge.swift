@@ -11,17 +11,20 @@ extension ValidationReport {
             var order: [String] = []
             var byIdentity: [String: Violation] = [:]
             for violation in lists.joined() {
-                if let existing = byIdentity[violation.identity] {
+                // Lines tell apart findings of one identity (classes made in one function): the processes
+                // merged ran one build.
+                let identity = violation.identityWithLines
+                if let existing = byIdentity[identity] {
                     var united = existing.counted(existing.occurrences + violation.occurrences)
                     // Each test it happened in is credited, not only the first process's.
                     if let scope = violation.scope {
                         let scopes = existing.scope.map { $0.components(separatedBy: ", ") } ?? []
                         if !scopes.contains(scope) { united.scope = (scopes + [scope]).joined(separator: ", ") }
                     }
-                    byIdentity[violation.identity] = united
+                    byIdentity[identity] = united
                 } else {
-                    order.append(violation.identity)
-                    byIdentity[violation.identity] = violation
+                    order.append(identity)
+                    byIdentity[identity] = violation
                 }
             }
             return order.map { byIdentity[$0]! }

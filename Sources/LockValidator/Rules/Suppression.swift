@@ -104,7 +104,10 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
     /// was expected). A bad line is dropped and the others kept: a typo never drops a check it does not name.
     ///
     /// - Throws: the file cannot be read.
-    package static func load(from path: String, variable: String) throws(ConfigurationError) -> (
+    /// `ignoring` ends each error's line with what becomes of the line (nil: the reader refuses the file).
+    package static func load(
+        from path: String, variable: String, ignoring: String? = "the line is ignored"
+    ) throws(ConfigurationError) -> (
         suppressions: [Suppression], errors: [ConfigurationError]
     ) {
         guard let text = TextFile.read(path) else {
@@ -117,7 +120,7 @@ public struct Suppression: Sendable, Codable, Hashable, CustomStringConvertible 
                 // As compilers say it (`supp.txt:3: …`), which editors and terminals open at the line.
                 ConfigurationError(
                     variable: variable, value: path, expected: message,
-                    description: "\(path):\(line): \(message); the line is ignored")
+                    description: "\(path):\(line): \(message)" + (ignoring.map { "; \($0)" } ?? ""))
             }
         )
     }

@@ -78,6 +78,39 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
         return "\(rule.rawValue)|\(classes)|\(siteKey)"
     }
 
+    /// The identity with its lines: what tells apart two findings of one identity (an inversion with
+    /// `stats` and one with `extra`, both made in `Cache.init`, closed in one function) within one build.
+    package var identityWithLines: String {
+        "\(rule.rawValue)|\(key.lockClasses.joined(separator: ","))|\(site.map { "\($0)" } ?? "-")"
+    }
+
+    /// The numbers in the lock classes' names, then the site's line: the order of findings that share an
+    /// identity, which a line added above them keeps.
+    private var lineOrder: [Int] {
+        var numbers = key.lockClasses.joined(separator: " ").split { !$0.isNumber }.compactMap { Int($0) }
+        switch site {
+        case .source(let source)?: numbers.append(Int(source.line))
+        case .code(let code)?: numbers.append(code.location.line ?? 0)
+        case nil: break
+        }
+        return numbers
+    }
+
+    /// Each violation's fingerprint, for SARIF: its ``identity``, and for the second and later of those
+    /// that share one, `|2`, `|3`… in the order of their lines, so that each finding keeps its own across
+    /// edits above it (a lone finding's fingerprint is its identity).
+    public static func fingerprints(_ violations: [Violation]) -> [String] {
+        var fingerprints = violations.map(\.identity)
+        let groups = Dictionary(grouping: violations.indices, by: { violations[$0].identity })
+        for (identity, members) in groups where members.count > 1 {
+            let ordered = members.sorted {
+                violations[$0].lineOrder.lexicographicallyPrecedes(violations[$1].lineOrder)
+            }
+            for (rank, index) in ordered.enumerated() where rank > 0 { fingerprints[index] = "\(identity)|\(rank + 1)" }
+        }
+        return fingerprints
+    }
+
     /// The site without its line: the file and the function that made the call.
     private var siteKey: String {
         switch site {

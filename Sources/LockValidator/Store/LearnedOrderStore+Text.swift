@@ -133,9 +133,12 @@ extension LearnedOrderStore {
             throw ReportFileError(description: "\(path): not a learned-order store (no \"\(Self.schemaName)\" line)")
         }
         guard header.string(0) == Self.schemaName else {
+            // Whoever reads it says what becomes of the file (the runtime ignores it, lockval refuses it).
+            let version = Int(header.string(0).dropFirst(family.count)) ?? 0
+            let current = Int(Self.schemaName.dropFirst(family.count)) ?? 0
             throw ReportFileError(
-                description: "\(path): a store of another format (\(header.string(0))) than this version reads"
-                    + " (\(Self.schemaName)); it is left as it is")
+                description: "\(path): a store of \(version > current ? "a newer" : "another") format"
+                    + " (\(header.string(0))) than this version reads (\(Self.schemaName))")
         }
         guard header.count == 3, header.string(1) == "runs", let runs = header.integer(2) else {
             throw ReportFileError(description: "\(path): line 1: malformed \(Self.schemaName) header")

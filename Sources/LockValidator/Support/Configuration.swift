@@ -155,16 +155,20 @@ public struct Configuration: Sendable, Codable, Equatable {
         }
         // Read for its error line; the interposer acts on it (only `off` turns it off).
         _ = read("LOCKVALIDATOR_PTHREADS", expected: switchValues, Self.switchValue)
-        configuration.reportPath = read("LOCKVALIDATOR_REPORT", expected: "a file or directory path", path)
-        configuration.learnedOrderStorePath = read("LOCKVALIDATOR_GRAPH", expected: "a file or directory path", path)
+        configuration.reportPath = read(
+            "LOCKVALIDATOR_REPORT", expected: "a file or directory path (no report is written meanwhile)", path)
+        configuration.learnedOrderStorePath = read(
+            "LOCKVALIDATOR_GRAPH", expected: "a file or directory path (no store is used meanwhile)", path)
         if let budget = read(
-            "LOCKVALIDATOR_HOLD_BUDGET_US", expected: "a number of microseconds from 0.1 to 60,000,000, e.g. 25",
+            "LOCKVALIDATOR_HOLD_BUDGET_US",
+            expected: "a number of microseconds from 0.1 to 60,000,000 (the default, 25, meanwhile)",
             { Double($0).flatMap { holdBudgetRange.contains($0) ? $0 : nil } })
         {
             configuration.holdBudgetMicroseconds = budget
         }
         if let action = read(
-            "LOCKVALIDATOR_ON_VIOLATION", expected: "report or trap", { ViolationAction(rawValue: $0.lowercased()) })
+            "LOCKVALIDATOR_ON_VIOLATION", expected: "report or trap (report meanwhile)",
+            { ViolationAction(rawValue: $0.lowercased()) })
         {
             configuration.onViolation = action
         }
@@ -176,7 +180,8 @@ public struct Configuration: Sendable, Codable, Equatable {
             configuration.failOn = failOn
         }
         if let timeout = read(
-            "LOCKVALIDATOR_SPIN_TIMEOUT_MS", expected: "a whole number of milliseconds from 1 to 3,600,000, e.g. 5000",
+            "LOCKVALIDATOR_SPIN_TIMEOUT_MS",
+            expected: "a whole number of milliseconds from 1 to 3,600,000 (the default, 5000, meanwhile)",
             { Int($0).flatMap { spinTimeoutRange.contains($0) ? $0 : nil } })
         {
             configuration.spinTimeoutMilliseconds = timeout
@@ -186,7 +191,8 @@ public struct Configuration: Sendable, Codable, Equatable {
             configuration.confirmDeadlocks = confirm
         }
         if let pause = read(
-            "LOCKVALIDATOR_CONFIRM_MS", expected: "a whole number of milliseconds from 1 to 60,000, e.g. 500",
+            "LOCKVALIDATOR_CONFIRM_MS",
+            expected: "a whole number of milliseconds from 1 to 60,000 (the default, 500, meanwhile)",
             { Int($0).flatMap { confirmPauseRange.contains($0) ? $0 : nil } })
         {
             configuration.confirmPauseMilliseconds = pause
@@ -200,14 +206,19 @@ public struct Configuration: Sendable, Codable, Equatable {
                         + " \(exitCodeForABadSetting) meanwhile)",
                     { Int($0).flatMap { (0...255).contains($0) ? $0 : nil } }) ?? exitCodeForABadSetting
         }
-        if let path = read("LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path", path) {
+        if let path = read(
+            "LOCKVALIDATOR_SUPPRESSIONS", expected: "a file path (nothing is suppressed meanwhile)", path)
+        {
             do throws(ConfigurationError) {
                 let (suppressions, lineErrors) = try Suppression.load(from: path, variable: "LOCKVALIDATOR_SUPPRESSIONS")
                 configuration.suppressions = suppressions
                 configuration.suppressionsPath = path
                 errors += lineErrors
             } catch {
-                errors.append(error)
+                errors.append(
+                    ConfigurationError(
+                        variable: error.variable, value: error.value,
+                        expected: error.expected + " (nothing is suppressed meanwhile)"))
             }
         }
         errors += unknownVariables(in: environment)
@@ -281,7 +292,8 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
         otherDescription = description
     }
 
-    /// `LOCKVALIDATOR_HOLD_BUDGET_US="abc" is not valid: expected a positive number of microseconds, e.g. 25`.
+    /// `LOCKVALIDATOR_HOLD_BUDGET_US="abc" is not valid: expected a number of microseconds from 0.1 to 60,000,000
+    /// (the default, 25, meanwhile)`: what is expected, and what is used instead.
     public var description: String {
         otherDescription ?? "\(variable)=\"\(value)\" is not valid: expected \(expected)"
     }
