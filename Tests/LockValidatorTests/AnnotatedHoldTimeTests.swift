@@ -30,7 +30,9 @@ import Testing
             }
         }
         let spin = CSpinLock()
-        let contended = violationsOnProcessors(2, holdBudget: nil) { _ in for _ in 0..<2_000 { spin.hold(microseconds: 1) } }
+        let contended = violationsOnProcessors(2, holdBudget: nil) { _ in
+            for _ in 0..<2_000 { spin.hold(microseconds: 1) }
+        }
         #expect(contended.isEmpty, "\(contended)")
         let slow = violationsOnFreshProcessor(holdBudget: nil) { for _ in 0..<2 { spin.hold(microseconds: 300) } }
         #expect(slow.map(\.rule) == [.holdTimeExceeded])
