@@ -145,6 +145,10 @@ typedef struct lv_annotated_fast {
 } lv_annotated_fast;
 _Static_assert(sizeof(lv_annotated_fast) == 56, "PthreadLock's size");
 
+/// A field of the class of `lock` (an `lv_annotated_fast *`): read where used, with no local to keep (in a
+/// debug build each local is a store; optimised, one kept across the chain probe cost a saved register).
+#define LV_CLASS_FIELD(lock, type, offset) (*(const type *)((lock)->lock_class + (offset)))
+
 /// An exclusive acquire of `lock` by `thread` (the calling thread's state) that took the lock without
 /// waiting, at PASSIVE_LEVEL, holding only sleeping locks (none of them this one), with room on the held
 /// stack, in a chain validated before, of a class used at PASSIVE_LEVEL before: pushes the held entry,
@@ -163,8 +167,7 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
     // Unoptimised (a debug build), the plain condition is the fewer instructions.
     if (!lock->eligible || thread->serial == 0 || thread->irql != 0 || depth >= LV_MAX_HELD) return 0;
 #endif
-    const uint8_t *lock_class = lock->lock_class;
-    if ((__atomic_load_n((const uint16_t *)(lock_class + LV_CLASS_LEVELS_USED_OFFSET), __ATOMIC_RELAXED) & 1) == 0) {
+    if ((__atomic_load_n(&LV_CLASS_FIELD(lock, uint16_t, LV_CLASS_LEVELS_USED_OFFSET), __ATOMIC_RELAXED) & 1) == 0) {
         return 0;
     }
     // blocking-while-held (a spin lock held) and an acquire of a lock held already are the Swift steps'.
@@ -174,15 +177,14 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
     }
     uint64_t previous = thread->chain_key;
     // lv_chain_extend(0, class_id) and the thread's seed: the first lock has no order to learn.
-    uint64_t key = *(const uint64_t *)(lock_class + LV_CLASS_CHAIN_KEY_ALONE_OFFSET) ^ thread->chain_seed;
-    uint32_t class_id = *(const uint32_t *)(lock_class + LV_CLASS_ID_OFFSET);
+    uint64_t key = LV_CLASS_FIELD(lock, uint64_t, LV_CLASS_CHAIN_KEY_ALONE_OFFSET) ^ thread->chain_seed;
     if (previous != 0) {
-        key = lv_chain_extend(previous, class_id);
+        key = lv_chain_extend(previous, LV_CLASS_FIELD(lock, uint32_t, LV_CLASS_ID_OFFSET));
         if (!lv_chain_contains(key)) return 0;  // a chain to validate
     }
     lv_held_lock *entry = &thread->held[depth];
     entry->instance = lock->instance;
-    entry->lock_class = class_id;
+    entry->lock_class = LV_CLASS_FIELD(lock, uint32_t, LV_CLASS_ID_OFFSET);
     entry->kind = LV_KIND_ANNOTATED;
     entry->irql = 0;
     entry->flags = 0;
