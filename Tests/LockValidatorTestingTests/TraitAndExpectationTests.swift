@@ -6,7 +6,8 @@ import Testing
 /// The `.lockValidation` trait and `expectLockViolation`, driven directly so that a faulty "test"
 /// can be shown to fail (inside `withKnownIssue`) without failing this suite.
 @Suite struct TraitAndExpectationTests {
-    static let trait = LockValidationTrait.lockValidation
+    // Its tests are about the trait, not hold times (TestSupport.testHoldBudget says why).
+    static let trait = LockValidationTrait.lockValidation(holdBudget: testHoldBudget)
 
     @Test func aFaultyTestFailsWithItsReportWhileACleanOneBesideItPasses() async throws {
         let test = try #require(Test.current)
@@ -110,7 +111,7 @@ import Testing
         let test = try #require(Test.current)
         let name = uniqueClassPrefix("verdict-warning")
         // Any error issue recorded here fails this suite; the cycle is a warning.
-        try await LockValidationTrait.lockValidation(failOn: .canDeadlock).provideScope(for: test, testCase: nil) {
+        try await LockValidationTrait.lockValidation(holdBudget: testHoldBudget, failOn: .canDeadlock).provideScope(for: test, testCase: nil) {
             Self.oneThreadCycle(name)
         }
         // A warning for the process too: its report and exit status (which read the process log) agree.
@@ -125,7 +126,7 @@ import Testing
     @Test func failOnCanDeadlockStillFailsACycleThatCanDeadlock() async throws {
         let test = try #require(Test.current)
         await withKnownIssue {
-            try? await LockValidationTrait.lockValidation(failOn: .canDeadlock).provideScope(for: test, testCase: nil) {
+            try? await LockValidationTrait.lockValidation(holdBudget: testHoldBudget, failOn: .canDeadlock).provideScope(for: test, testCase: nil) {
                 Self.twoThreadCycle("verdict-fails")
             }
         } matching: { issue in

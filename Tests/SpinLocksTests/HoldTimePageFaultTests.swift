@@ -49,7 +49,7 @@ import Testing
         let lock = SpinLock(uniqueClassPrefix("cold-\(underLoad)"))
         let fresh = FreshPages(4)
         let hogs = underLoad ? CPUHogs(count: 3) : nil
-        let found = violationsOnFreshProcessor { Self.coldHold(lock, touching: 4, of: fresh, microseconds: 200) }
+        let found = violationsOnFreshProcessor(holdBudget: nil) { Self.coldHold(lock, touching: 4, of: fresh, microseconds: 200) }
         hogs?.stop()
         #expect(found.map(\.rule) == [.holdTimeExceeded], "\(found)")
         let violation = try #require(found.first)
@@ -81,7 +81,7 @@ import Testing
         let lock = SpinLock(uniqueClassPrefix("short-faulting-\(underLoad)"))
         let fresh = FreshPages(2_000)
         let hogs = underLoad ? CPUHogs(count: 3) : nil
-        let found = violationsOnFreshProcessor {
+        let found = violationsOnFreshProcessor(holdBudget: nil) {
             for _ in 0..<2_000 { Self.coldHold(lock, touching: 1, of: fresh, microseconds: 2) }
         }
         hogs?.stop()
@@ -96,7 +96,7 @@ import Testing
         let name = uniqueClassPrefix("explained")
         let lock = SpinLock(name)
         let fresh = FreshPages(150)
-        let found = violationsOnFreshProcessor { Self.coldHold(lock, touching: 150, of: fresh, microseconds: 2) }
+        let found = violationsOnFreshProcessor(holdBudget: nil) { Self.coldHold(lock, touching: 150, of: fresh, microseconds: 2) }
         #expect(found.isEmpty, "\(found)")
         // The test proves something only if the hold lasted past the bar.
         let statistics = try #require(LockValidator.currentReport.lockStatistics.first { $0.name == name })
@@ -108,7 +108,7 @@ import Testing
     @Test func aSlowSiteThatFaultsIsStillConfirmed() throws {
         let lock = SpinLock(uniqueClassPrefix("slow-faulting"))
         let fresh = FreshPages(2)
-        let found = violationsOnFreshProcessor {
+        let found = violationsOnFreshProcessor(holdBudget: nil) {
             for _ in 0..<2 { Self.coldHold(lock, touching: 1, of: fresh, microseconds: 300) }
         }
         #expect(found.map(\.rule) == [.holdTimeExceeded], "\(found)")

@@ -20,7 +20,7 @@ import Testing
         let lock = SpinLock(uniqueClassPrefix("hold-\(microseconds)"), holdBudget: budget)
         let hogs = underLoad ? CPUHogs() : nil
         defer { hogs?.stop() }
-        return violationsOnFreshProcessor {
+        return violationsOnFreshProcessor(holdBudget: nil) {
             for _ in 0..<holds { holdFor(lock, microseconds: microseconds) }
         }
     }
@@ -37,7 +37,7 @@ import Testing
         defer { hogs.stop() }
         for round in 0..<10 {
             let lock = SpinLock(uniqueClassPrefix("short-\(round)"))
-            let found = violationsOnFreshProcessor { for _ in 0..<200 { Self.holdFor(lock, microseconds: 2) } }
+            let found = violationsOnFreshProcessor(holdBudget: nil) { for _ in 0..<200 { Self.holdFor(lock, microseconds: 2) } }
             #expect(found.isEmpty, "round \(round): \(found)")
         }
     }
@@ -93,9 +93,9 @@ import Testing
             }
         }
         let spin = CSpinLock()
-        let contended = violationsOnProcessors(2) { _ in for _ in 0..<2_000 { spin.hold(microseconds: 1) } }
+        let contended = violationsOnProcessors(2, holdBudget: nil) { _ in for _ in 0..<2_000 { spin.hold(microseconds: 1) } }
         #expect(contended.isEmpty, "\(contended)")
-        let slow = violationsOnFreshProcessor { for _ in 0..<2 { spin.hold(microseconds: 300) } }
+        let slow = violationsOnFreshProcessor(holdBudget: nil) { for _ in 0..<2 { spin.hold(microseconds: 300) } }
         #expect(slow.map(\.rule) == [.holdTimeExceeded])
         #expect(slow.first?.hold?.evidence == .repeated)
     }
@@ -104,7 +104,7 @@ import Testing
     /// as likely to be a VM's gap as any hold), while a fresh lock's only hold is.
     @Test func onlyALocksFirstHoldIsReportedOnce() {
         let lock = SpinLock(uniqueClassPrefix("held-before"))
-        let found = violationsOnFreshProcessor {
+        let found = violationsOnFreshProcessor(holdBudget: nil) {
             for _ in 0..<5 { lock.withLock { burnOwnTime(microseconds: 1) } }
             Self.holdFor(lock, microseconds: 200)
         }
@@ -115,7 +115,7 @@ import Testing
     /// An over-budget hold that a clean hold at its site follows is noise as far as anyone can tell.
     @Test func aCleanHoldClearsTheSuspect() {
         let lock = SpinLock(uniqueClassPrefix("cleared"))
-        let found = violationsOnFreshProcessor {
+        let found = violationsOnFreshProcessor(holdBudget: nil) {
             Self.holdFor(lock, microseconds: 200)
             Self.holdFor(lock, microseconds: 1)
         }
@@ -125,7 +125,7 @@ import Testing
     /// A routine slow every time is reported at its second hold, with both holds' times and stacks.
     @Test func aSiteSlowEveryTimeIsReportedAtItsSecondHold() throws {
         let lock = SpinLock(uniqueClassPrefix("slow-site"))
-        let found = violationsOnFreshProcessor { for _ in 0..<2 { Self.holdFor(lock, microseconds: 300) } }
+        let found = violationsOnFreshProcessor(holdBudget: nil) { for _ in 0..<2 { Self.holdFor(lock, microseconds: 300) } }
         #expect(found.map(\.rule) == [.holdTimeExceeded])
         let violation = try #require(found.first)
         let hold = try #require(violation.hold)
@@ -144,7 +144,7 @@ import Testing
     /// A lock made per request at one site, each held once for 150 µs: the evidence is the class's and
     /// the acquire site's, so requests confirm each other.
     @Test func perRequestLocksOfOneSiteAreReported() throws {
-        let found = violationsOnFreshProcessor {
+        let found = violationsOnFreshProcessor(holdBudget: nil) {
             for _ in 0..<6 { Self.holdFor(SpinLock(), microseconds: 150) }
         }
         #expect(found.map(\.rule) == [.holdTimeExceeded])
@@ -164,7 +164,7 @@ import Testing
             let lock = SpinLock(name)
             let holding = Signal()
             let arriving = Signal()
-            let found = violationsOnProcessors(2) { index in
+            let found = violationsOnProcessors(2, holdBudget: nil) { index in
                 if index == 0 {
                     lock.withLock {
                         holding.raise()
@@ -195,7 +195,7 @@ import Testing
         let hogs = CPUHogs(count: 3)
         defer { hogs.stop() }
         let holding = Signal()
-        let found = violationsOnProcessors(2) { index in
+        let found = violationsOnProcessors(2, holdBudget: nil) { index in
             if index == 0 {
                 // 60 µs: over the budget, under the bar for one hold, so not reported itself.
                 lock.withLock {
@@ -246,7 +246,7 @@ import Testing
             burnOwnTime(microseconds: 60)
             return true
         }
-        let found = violationsOnFreshProcessor { for _ in 0..<6 { interrupt.trigger() } }
+        let found = violationsOnFreshProcessor(holdBudget: nil) { for _ in 0..<6 { interrupt.trigger() } }
         #expect(found.map(\.rule) == [.holdTimeExceeded])
         #expect(found.first?.locks.first?.name.hasSuffix("interrupt spin lock") == true)
     }
@@ -257,7 +257,7 @@ import Testing
         let name = uniqueClassPrefix("preempted")
         let lock = SpinLock(name)
         let hogs = CPUHogs()
-        let found = violationsOnFreshProcessor {
+        let found = violationsOnFreshProcessor(holdBudget: nil) {
             for _ in 0..<400 { lock.withLock { burnOwnTime(microseconds: 10) } }
         }
         hogs.stop()
@@ -270,7 +270,7 @@ import Testing
     @Test func statisticsCountAcquisitionsContentionsAndHolds() throws {
         let name = uniqueClassPrefix("stats")
         let lock = SpinLock(name)
-        _ = violationsOnFreshProcessor {
+        _ = violationsOnFreshProcessor(holdBudget: nil) {
             for _ in 0..<100 { lock.withLock { burnOwnTime(microseconds: 1) } }
         }
         let statistics = try #require(LockValidator.currentReport.lockStatistics.first { $0.name == name })
