@@ -5,19 +5,22 @@ import _LockValidatorShims
 /// The validator's side of one pthread lock (a mutex, reader–writer lock or spin lock at one address):
 /// what kind of lock it is, and the tracking state of its acquires and releases (an annotated lock's).
 ///
-/// It lives in one allocation with the interposer's object for the lock, just before it:
-/// `[PthreadLock][lv_pthread_object]` (a queue's `lv_queue_object`). The lock table holds the C object's
-/// address, which the C fast path reads; this state is a fixed distance before it (``borrowing(_:_:)``).
-/// No class object, no reference count, one malloc chunk: 104 bytes a mutex (112 in malloc's chunks)
-/// where a `PthreadLock` class, its `AnnotatedLock` and a C object apart took 176 (208); a server makes
-/// a lock per connection. The table owns it: ``make(kind:of:site:nesting:address:)`` gives it the object,
-/// and ``destroy(_:)`` is called when the table drops it.
+/// It is the interposer's object for the lock: the lock table holds its address, and the C fast path reads
+/// it in place as an `lv_pthread_object` (C's `lv_annotated_fast` mirrors this layout, checked for each
+/// lock by ``make(kind:of:site:nesting:address:)``). A queue's object carries the queue's fields after it
+/// (`lv_queue_object`). No class object, no reference count, no C copy of its fields: 56 bytes a mutex
+/// (64 in malloc's chunks) where a `PthreadLock` class, its `AnnotatedLock` and a C object apart took 176
+/// (208), and this state with a C copy after it 104 (112); a server makes a lock per connection. The table
+/// owns it: ``make(kind:of:site:nesting:address:)`` gives it the object, and ``destroy(_:)`` is called
+/// when the table drops it.
 struct PthreadLock: ~Copyable {
-    // The tracking state first: its owner word's address is in the C object (`lv_annotated_fast.owner`).
+    // In C's order (`lv_annotated_fast`): the tracking state first, whose fields C reads in place.
     let tracking: LockTracking
     let kind: Kind
     /// The nesting subclass every acquire of this lock uses (lockdep's `lockdep_set_subclass`), 0...7.
     let nesting: UInt8
+    /// 1 when C's fast path may take this lock's acquires and releases (`lv_annotated_fast.eligible`).
+    let eligible: UInt8
     /// The pthread lock itself, when the interposer made this object for one (not a queue, not a Mutex).
     let address: UnsafeRawPointer?
 
@@ -70,14 +73,14 @@ struct PthreadLock: ~Copyable {
         tracking = LockTracking(of: lockClass, policy: policy, site: site)
         self.kind = kind
         self.nesting = UInt8(nesting)
+        eligible = tracking.isFastPathEligible(nesting: nesting) ? 1 : 0
         self.address = address
     }
 
-    /// The state of `object` (a C object ``make(kind:of:site:nesting:address:)`` returned): the same distance
-    /// before every kind's C object, so that a queue's longer one changes nothing here.
+    /// The state of `object` (an object ``make(kind:of:site:nesting:address:)`` returned): the object itself.
     @inline(__always)
     private static func state(of object: UnsafeMutableRawPointer) -> UnsafeMutablePointer<PthreadLock> {
-        (object - MemoryLayout<PthreadLock>.stride).assumingMemoryBound(to: PthreadLock.self)
+        object.assumingMemoryBound(to: PthreadLock.self)
     }
 
     /// Runs `body` with the lock of `object` (an object the interposer's table holds), in place: the
@@ -89,31 +92,30 @@ struct PthreadLock: ~Copyable {
         body(state(of: object).pointee)
     }
 
-    /// A new lock's state and C object, in one allocation; returns the C object, for the interposer's
-    /// table to keep (it gives it back to `lv_pthread_lock_destroyed`).
+    /// A new lock's state, which is its C object too (a queue's with the queue's fields after it); returns
+    /// it, for the interposer's table to keep (it gives it back to `lv_pthread_lock_destroyed`).
     static func make(
         kind: Kind, of lockClass: LockClass, site: Site?, nesting: Int, address: UnsafeRawPointer? = nil
     ) -> UnsafeMutableRawPointer {
+        precondition(
+            MemoryLayout<PthreadLock>.stride == MemoryLayout<lv_pthread_object>.size
+                && MemoryLayout<lv_queue_object>.offset(of: \.object) == 0)
         // A queue's object carries the queue's fields after the lock's; a mutex's does not (40 bytes a lock).
-        let objectSize =
-            kind == .serialQueue ? MemoryLayout<lv_queue_object>.stride : MemoryLayout<lv_pthread_object>.stride
-        let stateSize = MemoryLayout<PthreadLock>.stride
-        precondition(stateSize % MemoryLayout<lv_queue_object>.alignment == 0)
-        let base = UnsafeMutableRawPointer.allocate(
-            byteCount: stateSize + objectSize,
-            alignment: max(MemoryLayout<PthreadLock>.alignment, MemoryLayout<lv_queue_object>.alignment))
-        let state = base.bindMemory(to: PthreadLock.self, capacity: 1)
+        let size = kind == .serialQueue ? MemoryLayout<lv_queue_object>.stride : MemoryLayout<PthreadLock>.stride
+        let alignment = max(MemoryLayout<PthreadLock>.alignment, MemoryLayout<lv_queue_object>.alignment)
+        let object = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: alignment)
+        let state = object.bindMemory(to: PthreadLock.self, capacity: 1)
         state.initialize(to: PthreadLock(kind: kind, of: lockClass, site: site, nesting: nesting, address: address))
-        // Made in place: the fast path's owner pointer is the address of the owner word here.
-        let fast = lv_pthread_object(fast: state.pointee.tracking.fastPathState(nesting: nesting))
-        let object = base + stateSize
+        state.pointee.tracking.checkFastPathLayout(at: object)
+        precondition(
+            object.load(fromByteOffset: MemoryLayout<lv_annotated_fast>.offset(of: \.eligible)!, as: UInt8.self)
+                == state.pointee.eligible,
+            "LockValidator: a lock's layout is not the one C's fast path reads (lv_annotated_fast)")
         if kind == .serialQueue {
-            object.bindMemory(to: lv_queue_object.self, capacity: 1).initialize(
-                to: lv_queue_object(
-                    object: fast, queue_holder: 0, queue_queued: 0, queue_used: 0, queue_creator: 0, queue_made_in: 0,
-                    queue_made_depth: 0))
-        } else {
-            object.bindMemory(to: lv_pthread_object.self, capacity: 1).initialize(to: fast)
+            // The queue's fields, zero at first, after the lock's.
+            let queueFields = MemoryLayout<lv_pthread_object>.size
+            (object + queueFields).initializeMemory(
+                as: UInt8.self, repeating: 0, count: MemoryLayout<lv_queue_object>.stride - queueFields)
         }
         return object
     }
@@ -125,7 +127,7 @@ struct PthreadLock: ~Copyable {
         state.pointee.tracking.freed(whileLocked: false)
         state.pointee.tracking.retire()
         state.deinitialize(count: 1)
-        UnsafeMutableRawPointer(state).deallocate()
+        object.deallocate()
     }
 
     /// lockdep's `lock_acquire` (``AnnotatedLock/acquire(_:at:taken:)``).

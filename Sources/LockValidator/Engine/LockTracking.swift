@@ -20,7 +20,8 @@ import _LockValidatorShims
 /// storage; the owner is kept here, written only by the thread that holds the lock.
 @usableFromInline
 package struct LockTracking: ~Copyable {
-    // What an acquire and its release read first, the init site last: fewer cache lines per lock.
+    // What an acquire and its release read first, the init site last: fewer cache lines per lock. In C's
+    // order too (`lv_annotated_fast`, which reads an interposed lock in place): checkFastPathLayout(at:).
 
     /// The lock's class.
     @usableFromInline package let lockClass: LockClass
@@ -80,22 +81,37 @@ package struct LockTracking: ~Copyable {
     @inlinable
     package func isOwned(by thread: ThreadState) -> Bool { owner.load(ordering: .relaxed) == thread.serial }
 
-    /// What C's fast path of an interposed sleeping lock reads (`lv_annotated_took_fast`,
-    /// `lv_annotated_release_fast`): eligible for a sleeping annotated lock of a class below the cap, taken
-    /// at nesting level 0; `nesting` is the level its acquires use. The pointers stay valid while the lock
-    /// lives: the owner word is this value's, which lives inline in its lock's class instance (a
-    /// noncopyable atomic is borrowed in place), the class's word in the class this value holds.
-    package func fastPathState(nesting: Int) -> lv_annotated_fast {
-        let owner = withUnsafePointer(to: owner) { UnsafeMutableRawPointer(mutating: $0) }
-        let levels = withUnsafePointer(to: lockClass.levelsUsed) { UnsafeRawPointer($0) }
+    /// Whether C's fast path of an interposed sleeping lock (`lv_annotated_took_fast`,
+    /// `lv_annotated_release_fast`) may take this lock's acquires at nesting level `nesting`: a sleeping
+    /// annotated lock of a class below the cap, taken at level 0.
+    package func isFastPathEligible(nesting: Int) -> Bool {
         // Confirmation mode steers acquires in the Swift steps: its locks take none of C's fast path.
-        let eligible =
-            policy.contains(.annotated) && policy.contains(.sleeps) && nesting == 0 && !lockClass.isOverflow
+        policy.contains(.annotated) && policy.contains(.sleeps) && nesting == 0 && !lockClass.isOverflow
             && !DeadlockConfirmation.steersEveryAcquire
-        return lv_annotated_fast(
-            instance: instance, class_id: lockClass.id, eligible: eligible ? 1 : 0,
-            chain_key_alone: lockClass.chainKeyAlone, owner: owner.assumingMemoryBound(to: UInt32.self),
-            statistics: statistics.words, levels_used: levels.assumingMemoryBound(to: UInt16.self))
+    }
+
+    /// Checks that this value, at `address`, is laid out as C's fast path reads it in place
+    /// (`lv_annotated_fast`, and its class at the `LV_CLASS_*` offsets): Swift lays stored properties out
+    /// in order, which no rule promises, so a lock whose layout differs stops the program here rather than
+    /// have C read the wrong words.
+    package func checkFastPathLayout(at address: UnsafeRawPointer) {
+        func offset(_ field: PartialKeyPath<lv_annotated_fast>) -> Int {
+            MemoryLayout<lv_annotated_fast>.offset(of: field)!
+        }
+        let classObject = UnsafeRawPointer(Unmanaged.passUnretained(lockClass).toOpaque())
+        let ownerAddress = withUnsafePointer(to: owner) { UnsafeRawPointer($0) }
+        let levelsAddress = withUnsafePointer(to: lockClass.levelsUsed) { UnsafeRawPointer($0) }
+        precondition(
+            address.load(fromByteOffset: offset(\.lock_class), as: UnsafeRawPointer.self) == classObject
+                && address.load(fromByteOffset: offset(\.instance), as: UInt64.self) == instance
+                && ownerAddress == address + offset(\.owner)
+                && address.load(fromByteOffset: offset(\.statistics), as: UnsafeMutablePointer<UInt64>.self)
+                    == statistics.words
+                && classObject.load(fromByteOffset: Int(LV_CLASS_ID_OFFSET), as: UInt32.self) == lockClass.id
+                && levelsAddress == classObject + Int(LV_CLASS_LEVELS_USED_OFFSET)
+                && classObject.load(fromByteOffset: Int(LV_CLASS_CHAIN_KEY_ALONE_OFFSET), as: UInt64.self)
+                    == lockClass.chainKeyAlone,
+            "LockValidator: a lock's layout is not the one C's fast path reads (lv_annotated_fast)")
     }
 
     /// Reports a lock deinitialised while held, and forgets it on the calling thread's held stack.

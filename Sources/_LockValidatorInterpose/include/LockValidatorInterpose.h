@@ -53,8 +53,8 @@ enum {
 /// `LOCKVALIDATOR_PTHREADS` is not `off`.
 int lv_pthreads_active(void);
 
-/// The validator object of a tracked lock, as the lock table holds it: what the C fast path of its
-/// uncontended pair reads. The Swift side (`PthreadLock`) is in the same allocation, just before it.
+/// The validator object of a tracked lock, as the lock table holds it: the Swift side's state
+/// (`PthreadLock`), which the C fast path of its uncontended pair reads in place.
 typedef struct lv_pthread_object {
     lv_annotated_fast fast;
 } lv_pthread_object;

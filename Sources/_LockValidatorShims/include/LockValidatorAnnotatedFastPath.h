@@ -116,17 +116,38 @@ static inline __attribute__((always_inline)) void lv_stat_record_hold(uint64_t *
     lv_stat_record_long_hold(slots, width);
 }
 
-/// What the fast path reads of one interposed sleeping lock, filled by the engine
-/// (`LockTracking.fastPathState`) when the lock can take it: at nesting level 0, of a class below the cap.
+/// Where a `LockClass` object keeps what the fast path reads of it (Swift lays a final class's stored
+/// properties out in order after its 16-byte header; `PthreadLock.make` checks these against each class).
+enum {
+    LV_CLASS_ID_OFFSET = 16,              ///< `id` (uint32_t): the chain element of an exclusive hold
+    LV_CLASS_LEVELS_USED_OFFSET = 22,     ///< `levelsUsed` (uint16_t, atomic): bit n, held at IRQL n
+    LV_CLASS_CHAIN_KEY_ALONE_OFFSET = 24, ///< `chainKeyAlone` (uint64_t): an outermost hold's chain key
+};
+
+/// One interposed sleeping lock's state as Swift lays it out (`PthreadLock`, whose first field is its
+/// `LockTracking`): the fast path reads it in place, so a lock needs no C copy of these fields (48 bytes a
+/// lock). `PthreadLock.make` checks every offset the fast path reads against the Swift value it made.
 typedef struct lv_annotated_fast {
-    uint64_t instance;            ///< the lock instance's serial
-    uint32_t class_id;            ///< its class, the chain element of an exclusive hold
-    uint32_t eligible;            ///< 0: every acquire and release takes the Swift steps
-    uint64_t chain_key_alone;     ///< the chain of this class alone: an outermost hold's chain key
-    uint32_t *owner;              ///< the instance's owner word (serial of the holding thread, 0 when free)
-    uint64_t *statistics;         ///< the instance's lock_stat slots
-    const uint16_t *levels_used;  ///< the class's IRQLs used (bit n: held at IRQL n)
+    const uint8_t *lock_class;  ///< the `LockClass` object (its fields at the LV_CLASS_* offsets)
+    uint64_t instance;          ///< the lock instance's serial
+    uint32_t owner;             ///< the owner word (serial of the holding thread, 0 when free)
+    uint8_t kinds_used;
+    uint8_t policy;
+    uint16_t unused;
+    uint64_t *statistics;       ///< the instance's lock_stat slots
+    uint64_t hold_budget_cycles;
+    uint32_t init_site;
+    uint8_t kind;
+    uint8_t nesting;
+    uint8_t eligible;           ///< 0: every acquire and release takes the Swift steps
+    uint8_t unused2;
+    const void *address;        ///< the pthread lock itself
 } lv_annotated_fast;
+_Static_assert(sizeof(lv_annotated_fast) == 56, "PthreadLock's size");
+
+/// A field of the class of `lock` (an `lv_annotated_fast *`): read where used, with no local to keep (in a
+/// debug build each local is a store; optimised, one kept across the chain probe cost a saved register).
+#define LV_CLASS_FIELD(lock, type, offset) (*(const type *)((lock)->lock_class + (offset)))
 
 /// An exclusive acquire of `lock` by `thread` (the calling thread's state) that took the lock without
 /// waiting, at PASSIVE_LEVEL, holding only sleeping locks (none of them this one), with room on the held
@@ -146,7 +167,9 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
     // Unoptimised (a debug build), the plain condition is the fewer instructions.
     if (!lock->eligible || thread->serial == 0 || thread->irql != 0 || depth >= LV_MAX_HELD) return 0;
 #endif
-    if ((__atomic_load_n(lock->levels_used, __ATOMIC_RELAXED) & 1) == 0) return 0;
+    if ((__atomic_load_n(&LV_CLASS_FIELD(lock, uint16_t, LV_CLASS_LEVELS_USED_OFFSET), __ATOMIC_RELAXED) & 1) == 0) {
+        return 0;
+    }
     // blocking-while-held (a spin lock held) and an acquire of a lock held already are the Swift steps'.
     for (uint32_t index = 0; index < depth; index++) {
         const lv_held_lock *held = &thread->held[index];
@@ -154,14 +177,14 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
     }
     uint64_t previous = thread->chain_key;
     // lv_chain_extend(0, class_id) and the thread's seed: the first lock has no order to learn.
-    uint64_t key = lock->chain_key_alone ^ thread->chain_seed;
+    uint64_t key = LV_CLASS_FIELD(lock, uint64_t, LV_CLASS_CHAIN_KEY_ALONE_OFFSET) ^ thread->chain_seed;
     if (previous != 0) {
-        key = lv_chain_extend(previous, lock->class_id);
+        key = lv_chain_extend(previous, LV_CLASS_FIELD(lock, uint32_t, LV_CLASS_ID_OFFSET));
         if (!lv_chain_contains(key)) return 0;  // a chain to validate
     }
     lv_held_lock *entry = &thread->held[depth];
     entry->instance = lock->instance;
-    entry->lock_class = lock->class_id;
+    entry->lock_class = LV_CLASS_FIELD(lock, uint32_t, LV_CLASS_ID_OFFSET);
     entry->kind = LV_KIND_ANNOTATED;
     entry->irql = 0;
     entry->flags = 0;
@@ -175,7 +198,7 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
     if (thread->snapshot_own_below > depth) thread->snapshot_own_below = (uint16_t)depth;
     thread->depth = (uint16_t)(depth + 1);
     thread->chain_key = key;
-    __atomic_store_n(lock->owner, thread->serial, __ATOMIC_RELAXED);
+    __atomic_store_n((uint32_t *)&lock->owner, thread->serial, __ATOMIC_RELAXED);
     lv_stat_add(lock->statistics, LV_STAT_ACQUISITIONS, 1);
     // A sleeping lock has no hold budget: its hold is only timed, with no CPU-time snapshot.
     entry->acquired_tsc = lv_rdtsc();
@@ -203,8 +226,8 @@ static inline __attribute__((always_inline)) int lv_annotated_release_fast(const
     uint64_t held = wall - (validator < wall ? validator : wall);
     thread->chain_key = entry->prev_chain_key;
     thread->depth = (uint16_t)(depth - 1);
-    if (__atomic_load_n(lock->owner, __ATOMIC_RELAXED) == thread->serial) {
-        __atomic_store_n(lock->owner, 0, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) == thread->serial) {
+        __atomic_store_n((uint32_t *)&lock->owner, 0, __ATOMIC_RELAXED);
     }
     lv_stat_record_hold(lock->statistics, held);
     return 1;
