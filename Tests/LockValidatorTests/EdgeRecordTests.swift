@@ -33,6 +33,8 @@ import Testing
         let otherStack = state.context(thread: 1, stack: 4)
         let otherThread = state.context(thread: 2, stack: 3)
         #expect(Set([first, otherStack, otherThread]).count == 3)
+        // Asked again after others (not the last one asked): found in the table, not numbered again.
+        #expect(state.context(thread: 1, stack: 3) == first && state.context(thread: 1, stack: 4) == otherStack)
         #expect(state.contexts.count == 3)
         let record = LockOrder.EdgeRecord(fromSite: 0, toSite: 0, context: otherThread, irql: .passive, heldShared: false)
         #expect(state.thread(of: record) == 2 && state.stack(of: record) == 3)

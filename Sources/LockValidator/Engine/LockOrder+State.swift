@@ -76,6 +76,9 @@ extension LockOrder {
         var contexts: [(thread: UInt32, stack: UInt32)] = []
         /// Each context's number by `~(thread << 32 | stack)` (never 0: no stack is numbered `UInt32.max`).
         var contextNumbers = NumberTable()
+        /// The last context numbered or found, its key and number: a thread's new chains at one place
+        /// share it, and find it without a probe.
+        var lastContext: (key: UInt64, number: UInt32) = (0, 0)
         /// Kept stacks, each distinct stack once; index 0 is the empty stack.
         var stacks: [StackTrace] = [StackTrace(addresses: [])]
         /// Each kept stack's number by a mix of its addresses (`stackKey`).
@@ -185,7 +188,7 @@ extension LockOrder {
             guard !origins.isEmpty else { return fresh }
             (fresh.sites, fresh.siteIndex, fresh.recentSites, fresh.threads) = (sites, siteIndex, recentSites, threads)
             (fresh.stacks, fresh.stackNumbers, fresh.origins) = (stacks, stackNumbers, origins)
-            (fresh.contexts, fresh.contextNumbers) = (contexts, contextNumbers)
+            (fresh.contexts, fresh.contextNumbers, fresh.lastContext) = (contexts, contextNumbers, lastContext)
             let learned = edges.filter { $0.record.origin != 0 }
             fresh.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
             for edge in learned { _ = fresh.insertEdge(from: edge.from, to: edge.to, record: edge.record) }
@@ -351,10 +354,17 @@ extension LockOrder {
         /// The number of the pair `thread`, `stack` (an edge record's `context`), numbered on first use.
         mutating func context(thread: UInt32, stack: UInt32) -> UInt32 {
             let key = ~(UInt64(thread) << 32 | UInt64(stack))
-            if let known = contextNumbers[key] { return known }
-            contexts.append((thread, stack))
-            contextNumbers.insert(key, number: UInt32(contexts.count - 1))
-            return UInt32(contexts.count - 1)
+            if key == lastContext.key { return lastContext.number }
+            let number: UInt32
+            if let known = contextNumbers[key] {
+                number = known
+            } else {
+                number = UInt32(contexts.count)
+                contexts.append((thread, stack))
+                contextNumbers.insert(key, number: number)
+            }
+            lastContext = (key, number)
+            return number
         }
 
         /// The serial of the thread that made `record`'s edge.
