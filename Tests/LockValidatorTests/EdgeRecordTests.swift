@@ -36,7 +36,8 @@ import Testing
         // Asked again after others (not the last one asked): found in the table, not numbered again.
         #expect(state.context(thread: 1, stack: 3) == first && state.context(thread: 1, stack: 4) == otherStack)
         #expect(state.contexts.count == 3)
-        let record = LockOrder.EdgeRecord(fromSite: 0, toSite: 0, context: otherThread, irql: .passive, heldShared: false)
+        let record = LockOrder.EdgeRecord(
+            fromSite: 0, toSite: 0, context: otherThread, irql: .passive, heldShared: false)
         #expect(state.thread(of: record) == 2 && state.stack(of: record) == 3)
         // A learned order's thread (serials counted down from the top) with no stack.
         let learned = state.context(thread: .max, stack: 0)

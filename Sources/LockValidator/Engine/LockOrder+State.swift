@@ -396,6 +396,7 @@ extension LockOrder {
                     ? (firstInstances[Int(from)], firstInstances[Int(to)])
                     : instances[Int(record.instances) - 1]
             let stack = stacks[Int(self.stack(of: record))]
+            let serial = thread(of: record)
             // An interposed acquire made in lock-wrapper code is shown at its caller, where the edge's stack
             // shows it: looked up here, when the edge is shown, not when it is made.
             return DependencyEdge(
@@ -403,7 +404,7 @@ extension LockOrder {
                 fromAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.fromSite)], along: stack.addresses)!,
                 toAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.toSite)], along: stack.addresses)!,
                 irql: record.irql,
-                thread: threads[self.thread(of: record)] ?? ThreadInfo(serial: self.thread(of: record), osThreadID: 0, name: nil),
+                thread: threads[serial] ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil),
                 stack: stack,
                 process: record.origin == 0 ? nil : origins[Int(record.origin) - 1],
                 heldShared: takenOnlyFromReadHolds(from: from, to: to, record))
