@@ -4,6 +4,7 @@
 // side is Measurements/Scaling, with the same shape (and the same shape as the "new edge" benchmarks).
 //
 //     lock_graph <classes> <edges per class>   prints: median ns per new order, resident MB of the graph
+//                                              (on standard error: anonymous and file-page MB)
 //     lock_graph check                         takes A then B, then B then A (TSan must report it)
 #include <pthread.h>
 #include <stdint.h>
@@ -24,6 +25,21 @@ static double resident_mb(void) {
     if (statm && fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
     if (statm) fclose(statm);
     return (double)resident * 4096.0 / (1024.0 * 1024.0);
+}
+
+// One `kB` field of /proc/self/status in MB: RssAnon (memory written) or RssFile (code and file pages).
+static double status_mb(const char *field) {
+    char line[256];
+    double mb = 0;
+    FILE *status = fopen("/proc/self/status", "r");
+    while (status && fgets(line, sizeof line, status)) {
+        if (strncmp(line, field, strlen(field)) == 0) {
+            mb = (double)strtoul(line + strlen(field), NULL, 10) / 1024.0;
+            break;
+        }
+    }
+    if (status) fclose(status);
+    return mb;
 }
 
 static int compare(const void *a, const void *b) {
@@ -58,6 +74,7 @@ int main(int argc, char **argv) {
     if (argc != 3) return 2;
     int classes = atoi(argv[1]), edges_per_class = atoi(argv[2]);
     double before = resident_mb();
+    double anonymous_before = status_mb("RssAnon:"), file_before = status_mb("RssFile:");
     pthread_mutex_t *locks = calloc((size_t)classes, sizeof *locks);
     int *rank = malloc((size_t)classes * sizeof *rank);
     for (int i = 0; i < classes; i++) {
@@ -97,5 +114,8 @@ int main(int argc, char **argv) {
     }
     qsort(samples, timed, sizeof samples[0], compare);
     printf("%.1f %.1f\n", samples[timed / 2], resident_mb() - before);
+    // As Measurements/Scaling: the growth split into anonymous memory and file pages, on standard error.
+    fprintf(stderr, "resident: anonymous %.1f MB, file pages %.1f MB\n", status_mb("RssAnon:") - anonymous_before,
+            status_mb("RssFile:") - file_before);
     return 0;
 }

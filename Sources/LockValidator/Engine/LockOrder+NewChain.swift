@@ -113,6 +113,8 @@ extension LockOrder {
         /// The captured stack, in the thread's capture buffer, and its number once kept.
         var stack: UnsafeBufferPointer<UInt>?
         var keptStack: UInt32?
+        /// The thread and kept stack as an edge record's context, once numbered: every edge of the chain has it.
+        var context: UInt32?
         var edgesFull = false
         var chainsFull = false
         var stacksFull = false
@@ -136,12 +138,12 @@ extension LockOrder {
         {
             if stack == nil { stack = StackTrace.captureTransient() }
             if keptStack == nil { keptStack = state.keep(stack!, cap: capacity.stacks, full: &stacksFull) }
+            if context == nil { context = state.context(thread: thread.serial, stack: keptStack!) }
             let heldShared = entry.has(LV_HELD_SHARED)
             if heldShared { state.heldForReading.insert(entry.lock_class) }
             state.noteThread(thread)
             return EdgeRecord(
-                fromSite: state.site(of: entry), toSite: state.site(of: newest), thread: thread.serial,
-                stack: keptStack!,
+                fromSite: state.site(of: entry), toSite: state.site(of: newest), context: context!,
                 instances: state.keep(instances: entry.instance, newest.instance, nodes: from, to), irql: thread.irql,
                 heldShared: heldShared)
         }

@@ -2,14 +2,15 @@ import _LockOrderGraph
 import _LockValidatorShims
 
 extension LockOrder {
-    /// What the graph keeps per edge: 20 bytes, the rest interned (sites, threads, stacks, instances). Five
-    /// 32-bit words, not seven fields: at 2 million orders each 4 bytes is 8 MB.
+    /// What the graph keeps per edge: 16 bytes, the rest interned (sites, threads and stacks, instances).
+    /// Four 32-bit words, not seven fields: at 2 million orders each 4 bytes is 8 MB.
     struct EdgeRecord {
         let fromSite: UInt32
         /// The head's site (the low 26 bits), the IRQL (4 bits) and whether the tail was held for reading.
         private let toSiteAndFlags: UInt32
-        let thread: UInt32
-        let stack: UInt32
+        /// The thread that made the edge and its stack, one number (`State.contexts`): the edges a new
+        /// chain makes share both, and a stack is kept once anyway.
+        let context: UInt32
         /// This process's edges: where their two lock instances are in `State.instances`; a learned order's
         /// origin with the top bit set.
         private let source: UInt32
@@ -18,8 +19,8 @@ extension LockOrder {
         private static let learned: UInt32 = 1 << 31
 
         init(
-            fromSite: UInt32, toSite: UInt32, thread: UInt32, stack: UInt32, instances: UInt32 = 0,
-            origin: UInt32 = 0, irql: IRQL, heldShared: Bool
+            fromSite: UInt32, toSite: UInt32, context: UInt32, instances: UInt32 = 0, origin: UInt32 = 0, irql: IRQL,
+            heldShared: Bool
         ) {
             // 67 million interned source sites are past any program (instances and origins are numbered
             // by edges and processes, in 31 bits).
@@ -27,7 +28,7 @@ extension LockOrder {
             self.fromSite = fromSite
             self.toSiteAndFlags =
                 toSite | UInt32(irql.rawValue & 15) << Self.siteBits | (heldShared ? 1 << (Self.siteBits + 4) : 0)
-            (self.thread, self.stack) = (thread, stack)
+            self.context = context
             source = origin != 0 ? origin | Self.learned : instances
         }
 
@@ -71,6 +72,13 @@ extension LockOrder {
         var threads: [UInt32: ThreadInfo] = [:]
         /// The last thread that created an edge: the next edge is most often its too.
         var lastThread: UInt32 = 0
+        /// Each edge record's thread serial and stack number, by its `context`; each pair once.
+        var contexts: [(thread: UInt32, stack: UInt32)] = []
+        /// Each context's number by `~(thread << 32 | stack)` (never 0: no stack is numbered `UInt32.max`).
+        var contextNumbers = NumberTable()
+        /// The last context numbered or found, its key and number: a thread's new chains at one place
+        /// share it, and find it without a probe.
+        var lastContext: (key: UInt64, number: UInt32) = (0, 0)
         /// Kept stacks, each distinct stack once; index 0 is the empty stack.
         var stacks: [StackTrace] = [StackTrace(addresses: [])]
         /// Each kept stack's number by a mix of its addresses (`stackKey`).
@@ -108,7 +116,7 @@ extension LockOrder {
             let epoch = firstEpochs[number]
             if let serial = firstSightingThreads[number] { return EdgeEvidence(firstSerial: serial, firstEpoch: epoch) }
             guard epoch != Self.untrackedEpoch else { return EdgeEvidence(firstSighting: nil) }
-            return EdgeEvidence(firstSerial: records[number].thread, firstEpoch: epoch)
+            return EdgeEvidence(firstSerial: thread(of: records[number]), firstEpoch: epoch)
         }
 
         /// Keeps `occurrence` (nil: an untracked thread) as edge `number`'s first sighting.
@@ -119,7 +127,7 @@ extension LockOrder {
                 return
             }
             firstEpochs[number] = occurrence.epoch
-            if occurrence.serial != records[number].thread || occurrence.epoch == Self.untrackedEpoch {
+            if occurrence.serial != thread(of: records[number]) || occurrence.epoch == Self.untrackedEpoch {
                 firstSightingThreads[number] = occurrence.serial
             }
         }
@@ -180,6 +188,7 @@ extension LockOrder {
             guard !origins.isEmpty else { return fresh }
             (fresh.sites, fresh.siteIndex, fresh.recentSites, fresh.threads) = (sites, siteIndex, recentSites, threads)
             (fresh.stacks, fresh.stackNumbers, fresh.origins) = (stacks, stackNumbers, origins)
+            (fresh.contexts, fresh.contextNumbers, fresh.lastContext) = (contexts, contextNumbers, lastContext)
             let learned = edges.filter { $0.record.origin != 0 }
             fresh.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
             for edge in learned { _ = fresh.insertEdge(from: edge.from, to: edge.to, record: edge.record) }
@@ -215,8 +224,9 @@ extension LockOrder {
                 let record = EdgeRecord(
                     fromSite: siteBase + order.fromSite,
                     toSite: siteBase + order.toSite,
-                    thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
-                    stack: order.stack == none ? 0 : stackBase + order.stack,
+                    context: context(
+                        thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
+                        stack: order.stack == none ? 0 : stackBase + order.stack),
                     origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process),
                     irql: order.irql, heldShared: order.heldShared)
                 // A read hold's order stays one: a recursive-readers node made later copies no such edge.
@@ -341,6 +351,28 @@ extension LockOrder {
             return UInt32(stacks.count - 1)
         }
 
+        /// The number of the pair `thread`, `stack` (an edge record's `context`), numbered on first use.
+        mutating func context(thread: UInt32, stack: UInt32) -> UInt32 {
+            let key = ~(UInt64(thread) << 32 | UInt64(stack))
+            if key == lastContext.key { return lastContext.number }
+            let number: UInt32
+            if let known = contextNumbers[key] {
+                number = known
+            } else {
+                number = UInt32(contexts.count)
+                contexts.append((thread, stack))
+                contextNumbers.insert(key, number: number)
+            }
+            lastContext = (key, number)
+            return number
+        }
+
+        /// The serial of the thread that made `record`'s edge.
+        func thread(of record: EdgeRecord) -> UInt32 { contexts[Int(record.context)].thread }
+
+        /// The number of the stack that made `record`'s edge.
+        func stack(of record: EdgeRecord) -> UInt32 { contexts[Int(record.context)].stack }
+
         /// Keeps the name and id of `thread`, the first time it creates an edge (they cost system calls).
         mutating func noteThread(_ thread: ThreadState) {
             guard thread.serial != lastThread else { return }
@@ -363,7 +395,8 @@ extension LockOrder {
                 : record.instances == 0
                     ? (firstInstances[Int(from)], firstInstances[Int(to)])
                     : instances[Int(record.instances) - 1]
-            let stack = stacks[Int(record.stack)]
+            let stack = stacks[Int(self.stack(of: record))]
+            let serial = thread(of: record)
             // An interposed acquire made in lock-wrapper code is shown at its caller, where the edge's stack
             // shows it: looked up here, when the edge is shown, not when it is made.
             return DependencyEdge(
@@ -371,7 +404,7 @@ extension LockOrder {
                 fromAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.fromSite)], along: stack.addresses)!,
                 toAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.toSite)], along: stack.addresses)!,
                 irql: record.irql,
-                thread: threads[record.thread] ?? ThreadInfo(serial: record.thread, osThreadID: 0, name: nil),
+                thread: threads[serial] ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil),
                 stack: stack,
                 process: record.origin == 0 ? nil : origins[Int(record.origin) - 1],
                 heldShared: takenOnlyFromReadHolds(from: from, to: to, record))

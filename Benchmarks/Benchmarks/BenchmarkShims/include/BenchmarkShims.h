@@ -17,4 +17,9 @@ size_t bench_heap_in_use(void);
 /// The resident set in MB, from /proc/self/statm (0 when it cannot be read): what the measurements that
 /// report memory (Scaling, ShortLivedLocks) read before and after.
 double bench_resident_mb(void);
+
+/// One `kB` field of /proc/self/status in MB (0 when absent): `RssAnon:` is the memory the program wrote
+/// (its heap and mappings), `RssFile:` the pages of code and files it touched, shared with every process
+/// that maps them.
+double bench_status_mb(const char *field);
 #endif
