@@ -113,7 +113,8 @@ extension LockOrder {
         /// The captured stack, in the thread's capture buffer, and its number once kept.
         var stack: UnsafeBufferPointer<UInt>?
         var keptStack: UInt32?
-        /// The thread and kept stack as an edge record's context, once numbered: every edge of the chain has it.
+        /// The thread, kept stack, newest site, IRQL and epoch as an edge record's context, once numbered:
+        /// every edge of the chain has it.
         var context: UInt32?
         var edgesFull = false
         var chainsFull = false
@@ -138,13 +139,18 @@ extension LockOrder {
         {
             if stack == nil { stack = StackTrace.captureTransient() }
             if keptStack == nil { keptStack = state.keep(stack!, cap: capacity.stacks, full: &stacksFull) }
-            if context == nil { context = state.context(thread: thread.serial, stack: keptStack!) }
+            if context == nil {
+                context = state.context(
+                    EdgeContext(
+                        thread: thread.serial, stack: keptStack!, toSite: state.site(of: newest), irql: thread.irql,
+                        epoch: thread.pointer.pointee.hb_epoch))
+            }
             let heldShared = entry.has(LV_HELD_SHARED)
             if heldShared { state.heldForReading.insert(entry.lock_class) }
             state.noteThread(thread)
             return EdgeRecord(
-                fromSite: state.site(of: entry), toSite: state.site(of: newest), context: context!,
-                instances: state.keep(instances: entry.instance, newest.instance, nodes: from, to), irql: thread.irql,
+                fromSite: state.site(of: entry), context: context!,
+                instances: state.keep(instances: entry.instance, newest.instance, nodes: from, to),
                 heldShared: heldShared)
         }
     }
@@ -251,16 +257,10 @@ extension LockOrder {
             return (state.graph.path(from: to, to: from) ?? [to, from], false)
         }
         let number = state.graph.edgeCount  // the new edge's, as edges are numbered in order
-        let insertion = state.insertEdge(from: from, to: to, record: record)
-        if state.graph.edgeCount > number {
-            // The common case inline (no call, no register spills): a new edge with nothing else held.
-            // The record's thread is this one, so the epoch is all its first sighting keeps.
-            let epoch = chain.thread.pointer.pointee.hb_epoch
-            if number == state.firstEpochs.count && chain.heldIndices.count <= 1 && epoch != State.untrackedEpoch {
-                state.firstEpochs.append(epoch == 0 ? State.untrackedEpoch : epoch)
-            } else {
-                noteSighting(of: number, from: entry, chain, in: &state)
-            }
+        // Its first sighting is this one: the record's context holds the thread and its epoch.
+        let insertion = state.insertEdge(from: from, to: to, record: record.sightedAsMade)
+        if state.graph.edgeCount > number && chain.heldIndices.count > 1 {
+            state.noteGatesOfNewEdge(number) { gates(besides: entry.instance, chain.heldIndices, on: chain.thread) }
         }
         guard case .closesCycle(let path) = insertion else { return nil }
         return (path, false)
@@ -290,19 +290,24 @@ extension LockOrder {
         let thread = chain.thread
         let epoch = thread.pointer.pointee.hb_epoch
         let occurrence = epoch == 0 ? nil : EdgeEvidence.Occurrence(serial: thread.serial, epoch: epoch)
-        let context = chain.heldIndices
-        let instance = entry.instance
-        guard context.count > 1 else {
+        guard chain.heldIndices.count > 1 else {
             state.noteSighting(of: number, occurrence, held: nil)
             return
         }
-        state.noteSighting(of: number, occurrence) {
-            let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
-            return context.compactMap { index in
-                let hold = thread.held(index)
-                guard hold.pointee.instance != instance, !hold.pointee.has(notGates) else { return nil }
-                return (hold.pointee.lock_class, hold.pointee.instance)
-            }
+        let (instance, context) = (entry.instance, chain.heldIndices)
+        state.noteSighting(of: number, occurrence) { gates(besides: instance, context, on: thread) }
+    }
+
+    /// The locks at `context` on `thread`'s held stack held exclusively, but `instance` (a read hold
+    /// excludes no other reader, so it is no gate).
+    private static func gates(besides instance: UInt64, _ context: Range<Int>, on thread: ThreadState) -> [(
+        classID: UInt32, instance: UInt64
+    )] {
+        let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
+        return context.compactMap { index in
+            let hold = thread.held(index)
+            guard hold.pointee.instance != instance, !hold.pointee.has(notGates) else { return nil }
+            return (hold.pointee.lock_class, hold.pointee.instance)
         }
     }
 
@@ -314,9 +319,10 @@ extension LockOrder {
         state.readersNodes[classID] = readers.id
         state.inheritFirstInstance(readers.id, from: classID)
         // The node has no edge into it yet, so none of these closes a cycle.
+        // Copies, not sighted until a thread takes them: the class's first sightings are not theirs.
         for head in state.graph.successors(of: classID) {
             guard let record = state.record(from: classID, to: head), !record.heldShared else { continue }
-            _ = state.insertEdge(from: readers.id, to: head, record: record)
+            _ = state.insertEdge(from: readers.id, to: head, record: record.unsighted)
         }
         for (head, record) in state.writeHoldsOfReadEdges.removeValue(forKey: classID) ?? [:] {
             _ = state.insertEdge(from: readers.id, to: head, record: record)

@@ -2,44 +2,83 @@ import _LockOrderGraph
 import _LockValidatorShims
 
 extension LockOrder {
-    /// What the graph keeps per edge: 16 bytes, the rest interned (sites, threads and stacks, instances).
-    /// Four 32-bit words, not seven fields: at 2 million orders each 4 bytes is 8 MB.
+    /// What the graph keeps per edge: 12 bytes, the rest interned (sites, the chain's context, instances).
+    /// Three 32-bit words, not seven fields: at 2 million orders each 4 bytes is 8 MB.
     struct EdgeRecord {
-        let fromSite: UInt32
-        /// The head's site (the low 26 bits), the IRQL (4 bits) and whether the tail was held for reading.
-        private let toSiteAndFlags: UInt32
-        /// The thread that made the edge and its stack, one number (`State.contexts`): the edges a new
-        /// chain makes share both, and a stack is kept once anyway.
+        /// The tail's site (the low 30 bits), whether the tail was held for reading, and whether the edge
+        /// was first sighted when it was made (by its context's thread, in its context's epoch).
+        private let fromSiteAndFlags: UInt32
+        /// What the edges a new chain makes share, one number (`State.contexts`): the thread, its stack,
+        /// the head's site, the IRQL and the thread's happens-before epoch.
         let context: UInt32
         /// This process's edges: where their two lock instances are in `State.instances`; a learned order's
         /// origin with the top bit set.
         private let source: UInt32
 
-        private static let siteBits: UInt32 = 26
+        private static let siteBits: UInt32 = 30
+        private static let shared: UInt32 = 1 << 30
+        private static let sightedWhenMade: UInt32 = 1 << 31
         private static let learned: UInt32 = 1 << 31
 
-        init(
-            fromSite: UInt32, toSite: UInt32, context: UInt32, instances: UInt32 = 0, origin: UInt32 = 0, irql: IRQL,
-            heldShared: Bool
-        ) {
-            // 67 million interned source sites are past any program (instances and origins are numbered
-            // by edges and processes, in 31 bits).
-            precondition(toSite < 1 << Self.siteBits)
-            self.fromSite = fromSite
-            self.toSiteAndFlags =
-                toSite | UInt32(irql.rawValue & 15) << Self.siteBits | (heldShared ? 1 << (Self.siteBits + 4) : 0)
+        init(fromSite: UInt32, context: UInt32, instances: UInt32 = 0, origin: UInt32 = 0, heldShared: Bool) {
+            // A billion interned source sites are past any program (instances and origins are numbered by
+            // edges and processes, in 31 bits).
+            precondition(fromSite < 1 << Self.siteBits)
+            fromSiteAndFlags = fromSite | (heldShared ? Self.shared : 0)
             self.context = context
             source = origin != 0 ? origin | Self.learned : instances
         }
 
-        var toSite: UInt32 { toSiteAndFlags & (1 << Self.siteBits - 1) }
-        var irql: IRQL { IRQL(unchecked: UInt8(toSiteAndFlags >> Self.siteBits & 15)) }
+        private init(_ record: EdgeRecord, sightedWhenMade: Bool) {
+            fromSiteAndFlags =
+                record.fromSiteAndFlags & ~Self.sightedWhenMade | (sightedWhenMade ? Self.sightedWhenMade : 0)
+            (context, source) = (record.context, record.source)
+        }
+
+        var fromSite: UInt32 { fromSiteAndFlags & (1 << Self.siteBits - 1) }
         /// The edge's tail was held for reading.
-        var heldShared: Bool { toSiteAndFlags & 1 << (Self.siteBits + 4) != 0 }
+        var heldShared: Bool { fromSiteAndFlags & Self.shared != 0 }
+        /// The edge's first sighting is its making: its context's thread and epoch, kept nowhere else.
+        var firstSightedWhenMade: Bool { fromSiteAndFlags & Self.sightedWhenMade != 0 }
+        /// This record, for an edge first sighted as it is made.
+        var sightedAsMade: EdgeRecord { EdgeRecord(self, sightedWhenMade: true) }
+        /// This record, for an edge not sighted yet (a copy of another edge's).
+        var unsighted: EdgeRecord { EdgeRecord(self, sightedWhenMade: false) }
         /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
         var origin: UInt32 { source & Self.learned != 0 ? source & ~Self.learned : 0 }
         /// This process's edges: where their two lock instances are in `State.instances`.
         var instances: UInt32 { source & Self.learned != 0 ? 0 : source }
+    }
+
+    /// What the edges of one new chain share: the thread that made them, its kept stack, the head's site
+    /// (the newest lock's), the IRQL and the thread's happens-before epoch then (0: no clock). 16 bytes,
+    /// kept once for all the edges that share it; the epoch changes only when the thread starts or joins
+    /// another, so a thread's chains at one place share one.
+    struct EdgeContext: Equatable {
+        let thread: UInt32
+        let stack: UInt32
+        /// The head's site (the low 26 bits) and the IRQL.
+        private let toSiteAndIRQL: UInt32
+        let epoch: UInt32
+
+        private static let siteBits: UInt32 = 26
+
+        init(thread: UInt32, stack: UInt32, toSite: UInt32, irql: IRQL, epoch: UInt32) {
+            // 67 million interned source sites are past any program.
+            precondition(toSite < 1 << Self.siteBits)
+            (self.thread, self.stack, self.epoch) = (thread, stack, epoch)
+            toSiteAndIRQL = toSite | UInt32(irql.rawValue & 15) << Self.siteBits
+        }
+
+        var toSite: UInt32 { toSiteAndIRQL & (1 << Self.siteBits - 1) }
+        var irql: IRQL { IRQL(unchecked: UInt8(toSiteAndIRQL >> Self.siteBits & 15)) }
+
+        /// Its key in `State.contextNumbers`: a multiply-xor mix, never 0; two contexts with the same mix
+        /// are told apart by `State.nextStackKey`.
+        var key: UInt64 {
+            let low = (UInt64(thread) << 32 | UInt64(stack)) &* 0x9E37_79B9_7F4A_7C15
+            return (low ^ (UInt64(toSiteAndIRQL) << 32 | UInt64(epoch))) &* 0xBF58_476D_1CE4_E5B9 | 1
+        }
     }
 
     /// Everything behind the graph lock.
@@ -72,13 +111,13 @@ extension LockOrder {
         var threads: [UInt32: ThreadInfo] = [:]
         /// The last thread that created an edge: the next edge is most often its too.
         var lastThread: UInt32 = 0
-        /// Each edge record's thread serial and stack number, by its `context`; each pair once.
-        var contexts: [(thread: UInt32, stack: UInt32)] = []
-        /// Each context's number by `~(thread << 32 | stack)` (never 0: no stack is numbered `UInt32.max`).
+        /// Each edge record's context, by its `context`; each once.
+        var contexts: [EdgeContext] = []
+        /// Each context's number by its `key`.
         var contextNumbers = NumberTable()
-        /// The last context numbered or found, its key and number: a thread's new chains at one place
-        /// share it, and find it without a probe.
-        var lastContext: (key: UInt64, number: UInt32) = (0, 0)
+        /// The last context numbered or found, and its number: a thread's new chains at one place share
+        /// it, and find it without a probe.
+        var lastContext: (context: EdgeContext, number: UInt32)?
         /// Kept stacks, each distinct stack once; index 0 is the empty stack.
         var stacks: [StackTrace] = [StackTrace(addresses: [])]
         /// Each kept stack's number by a mix of its addresses (`stackKey`).
@@ -97,39 +136,32 @@ extension LockOrder {
         /// The cycles a retaken order closed, each as its sorted classes: reported once, from whichever
         /// of its orders this process took again first.
         var retakenCycles: Set<[UInt32]> = []
-        /// The first sighting of each edge that the verdicts on cycles read, by the graph's number for the
-        /// edge (grown on first sighting; learned orders have none), in 4 bytes: its happens-before epoch
-        /// (0: not sighted; `untrackedEpoch`: a thread with no clock). Its thread is the one that made the
-        /// edge, in the edge's record, but for the few in `firstSightingThreads`.
-        var firstEpochs: [UInt32] = []
-        /// The first sighting's thread of the edges first sighted by another thread than the record's (a
-        /// learned order, a recursive-readers node's copy) or at the epoch that marks untracked threads.
-        var firstSightingThreads: [Int: UInt32] = [:]
+        /// The first sighting of the edges not first sighted when made (a learned order taken again, a
+        /// recursive-readers node's copy), by edge number. An edge first sighted as it is made keeps
+        /// nothing: its record says so, and its context holds the thread and epoch.
+        var laterFirstSightings: [Int: EdgeEvidence] = [:]
         /// The evidence of the edges seen more than once, or with locks held across them, by edge number.
         var evidenceExtras: [Int: EdgeEvidence.Extra] = [:]
 
-        static let untrackedEpoch = UInt32.max
-
-        /// Edge `number`'s first sighting, as `EdgeEvidence` keeps it (unsighted past `firstEpochs`).
+        /// Edge `number`'s first sighting, as `EdgeEvidence` keeps it (unsighted: none yet).
         func firstSighting(of number: Int) -> EdgeEvidence {
-            guard number < firstEpochs.count, firstEpochs[number] != 0 else { return EdgeEvidence() }
-            let epoch = firstEpochs[number]
-            if let serial = firstSightingThreads[number] { return EdgeEvidence(firstSerial: serial, firstEpoch: epoch) }
-            guard epoch != Self.untrackedEpoch else { return EdgeEvidence(firstSighting: nil) }
-            return EdgeEvidence(firstSerial: thread(of: records[number]), firstEpoch: epoch)
+            if number < records.count, records[number].firstSightedWhenMade {
+                let context = contexts[Int(records[number].context)]
+                guard context.epoch != 0 else { return EdgeEvidence(firstSighting: nil) }
+                return EdgeEvidence(firstSerial: context.thread, firstEpoch: context.epoch)
+            }
+            return laterFirstSightings[number] ?? EdgeEvidence()
         }
 
         /// Keeps `occurrence` (nil: an untracked thread) as edge `number`'s first sighting.
         mutating func noteFirstSighting(of number: Int, _ occurrence: EdgeEvidence.Occurrence?) {
-            while firstEpochs.count <= number { firstEpochs.append(0) }
-            guard let occurrence else {
-                firstEpochs[number] = Self.untrackedEpoch
-                return
-            }
-            firstEpochs[number] = occurrence.epoch
-            if occurrence.serial != thread(of: records[number]) || occurrence.epoch == Self.untrackedEpoch {
-                firstSightingThreads[number] = occurrence.serial
-            }
+            laterFirstSightings[number] = EdgeEvidence(firstSighting: occurrence)
+        }
+
+        /// Keeps the locks held across a new edge's first sighting, its making (nil: none).
+        mutating func noteGatesOfNewEdge(_ number: Int, held: () -> [(classID: UInt32, instance: UInt64)]) {
+            let gates = held()
+            if !gates.isEmpty { evidenceExtras[number] = EdgeEvidence.Extra(gates: gates) }
         }
 
         /// The sightings of `from → to` (threads and epochs, whether any was unordered) and the locks
@@ -223,12 +255,13 @@ extension LockOrder {
                 if order.toRecursiveRead { to = LockOrder.readersNode(of: to, in: &self) }
                 let record = EdgeRecord(
                     fromSite: siteBase + order.fromSite,
-                    toSite: siteBase + order.toSite,
                     context: context(
-                        thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
-                        stack: order.stack == none ? 0 : stackBase + order.stack),
+                        EdgeContext(
+                            thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
+                            stack: order.stack == none ? 0 : stackBase + order.stack, toSite: siteBase + order.toSite,
+                            irql: order.irql, epoch: 0)),
                     origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process),
-                    irql: order.irql, heldShared: order.heldShared)
+                    heldShared: order.heldShared)
                 // A read hold's order stays one: a recursive-readers node made later copies no such edge.
                 if order.heldShared { heldForReading.insert(from) }
                 _ = insertEdge(from: from, to: to, record: record)
@@ -351,19 +384,21 @@ extension LockOrder {
             return UInt32(stacks.count - 1)
         }
 
-        /// The number of the pair `thread`, `stack` (an edge record's `context`), numbered on first use.
-        mutating func context(thread: UInt32, stack: UInt32) -> UInt32 {
-            let key = ~(UInt64(thread) << 32 | UInt64(stack))
-            if key == lastContext.key { return lastContext.number }
-            let number: UInt32
-            if let known = contextNumbers[key] {
-                number = known
-            } else {
-                number = UInt32(contexts.count)
-                contexts.append((thread, stack))
-                contextNumbers.insert(key, number: number)
+        /// The number of `context` (an edge record's), numbered on first use.
+        mutating func context(_ context: EdgeContext) -> UInt32 {
+            if let last = lastContext, last.context == context { return last.number }
+            var key = context.key
+            while let known = contextNumbers[key] {
+                if contexts[Int(known)] == context {
+                    lastContext = (context, known)
+                    return known
+                }
+                key = Self.nextStackKey(key)
             }
-            lastContext = (key, number)
+            let number = UInt32(contexts.count)
+            contexts.append(context)
+            contextNumbers.insert(key, number: number)
+            lastContext = (context, number)
             return number
         }
 
@@ -395,15 +430,16 @@ extension LockOrder {
                 : record.instances == 0
                     ? (firstInstances[Int(from)], firstInstances[Int(to)])
                     : instances[Int(record.instances) - 1]
-            let stack = stacks[Int(self.stack(of: record))]
-            let serial = thread(of: record)
+            let context = contexts[Int(record.context)]
+            let stack = stacks[Int(context.stack)]
+            let serial = context.thread
             // An interposed acquire made in lock-wrapper code is shown at its caller, where the edge's stack
             // shows it: looked up here, when the edge is shown, not when it is made.
             return DependencyEdge(
                 from: lock(from, fromInstance, holding: true), to: lock(to, toInstance, holding: false),
                 fromAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.fromSite)], along: stack.addresses)!,
-                toAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.toSite)], along: stack.addresses)!,
-                irql: record.irql,
+                toAcquiredAt: LockWrapperCode.siteOutside(sites[Int(context.toSite)], along: stack.addresses)!,
+                irql: context.irql,
                 thread: threads[serial] ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil),
                 stack: stack,
                 process: record.origin == 0 ? nil : origins[Int(record.origin) - 1],
