@@ -7,19 +7,40 @@ import Testing
 /// stack, head's site, IRQL, epoch) is one interned context: each field reads back what was given, whatever
 /// the others hold.
 @Suite struct EdgeRecordTests {
-    @Test func isTwelveBytesAndItsContextSixteen() {
+    @Test func isTwelveBytesKeptInEightAndItsContextSixteen() {
         #expect(MemoryLayout<LockOrder.EdgeRecord>.stride == 12)
+        #expect(MemoryLayout<LockOrder.EdgeRecord.Stored>.stride == 8)
         #expect(MemoryLayout<LockOrder.EdgeContext>.stride == 16)
+    }
+
+    /// The graph keeps a record's source word apart, and only when it is not 0: each record reads back
+    /// whole, with its own source, whichever of its neighbours have one.
+    @Test func recordsReadBackWithTheirSourcesKeptApart() {
+        var state = LockOrder.State()
+        let sources: [(instances: UInt32, origin: UInt32)] = [(0, 0), (3, 0), (0, 0), (0, 2), (9, 0), (0, 0), (0, 0)]
+        for (index, source) in sources.enumerated() {
+            let record = LockOrder.EdgeRecord(
+                fromSite: UInt32(index), context: UInt32(index * 2), instances: source.instances, origin: source.origin,
+                heldShared: index % 2 == 0)
+            _ = state.insertEdge(from: UInt32(index + 1), to: UInt32(index + 20), record: record)
+        }
+        for (index, source) in sources.enumerated() {
+            let record = state.record(index)
+            #expect(record.fromSite == UInt32(index) && record.context == UInt32(index * 2))
+            #expect(record.instances == source.instances && record.origin == source.origin)
+            #expect(record.heldShared == (index % 2 == 0) && state.records[index].isLearned == (source.origin != 0))
+            #expect(state.records[index].hasSource == (source != (0, 0)))
+        }
     }
 
     @Test func aProcessEdgeReadsBackItsFields() {
         let record = LockOrder.EdgeRecord(
-            fromSite: (1 << 30) - 1, context: .max, instances: (1 << 31) - 1, heldShared: true)
-        #expect(record.fromSite == (1 << 30) - 1 && record.context == .max)
+            fromSite: (1 << 28) - 1, context: .max, instances: (1 << 31) - 1, heldShared: true)
+        #expect(record.fromSite == (1 << 28) - 1 && record.context == .max)
         #expect(record.instances == (1 << 31) - 1 && record.origin == 0)
         #expect(record.heldShared && !record.firstSightedWhenMade)
         let sighted = record.sightedAsMade
-        #expect(sighted.firstSightedWhenMade && sighted.heldShared && sighted.fromSite == (1 << 30) - 1)
+        #expect(sighted.firstSightedWhenMade && sighted.heldShared && sighted.fromSite == (1 << 28) - 1)
         #expect(sighted.instances == (1 << 31) - 1 && sighted.context == .max)
         #expect(!sighted.unsighted.firstSightedWhenMade && sighted.unsighted.fromSite == record.fromSite)
     }

@@ -17,11 +17,11 @@ import _LockValidatorShims
 ///
 /// It is a cache, bounded: the largest table (`capacityBound` slots, 1 MB) fills to three quarters,
 /// 98,304 chains, and is then emptied in place, as a reset empties it (lockdep bounds its chains at
-/// 65,536, and stops validating past them). A chain no longer in it is a
-/// miss, and the slow path validates it again under the graph lock, finds its edges known and caches it
-/// again: past that many chains a program pays the slow path once per chain per emptying, and its
-/// graph's memory stays the graph's (at 2.1 million chains the table had been 32 MB; a bound of 4 MB cost
-/// a graph of 200,000 orders 3 MB more than this one).
+/// 65,536, and stops validating past them). A chain no longer in it is a miss, and the slow path
+/// validates it again under the graph lock, finds its edges known and caches it again: past that many
+/// chains a program pays the slow path once per chain per emptying, and its graph's memory stays the
+/// graph's (at 2.1 million chains the table had been 32 MB; a 4 MB bound cost a graph of 200,000
+/// orders 3 MB more than this one).
 ///
 /// A replaced table's memory is given back at once, with no grace period, and no reader can be hurt:
 /// tables are mappings of their own, and a replaced one is emptied with `madvise(MADV_DONTNEED)`, which

@@ -238,7 +238,7 @@ extension LockOrder {
     ) -> (path: [UInt32], takenAgain: Bool)? {
         if let number = state.graph.edgeNumber(from: from, to: to).map(Int.init) {
             noteSighting(of: number, from: entry, chain, in: &state)
-            if state.records[number].origin != 0, state.retakenRecords[number] == nil {
+            if state.records[number].isLearned, state.retakenRecords[number] == nil {
                 return retakeLearnedOrder(number, from, to, entry, &chain, in: &state).map { ($0, false) }
             }
             guard !state.cycleOfReportedEdge.isEmpty, let cycle = state.cycleOfReportedEdge[number],

@@ -2,44 +2,68 @@ import _LockOrderGraph
 import _LockValidatorShims
 
 extension LockOrder {
-    /// What the graph keeps per edge: 12 bytes, the rest interned (sites, the chain's context, instances).
-    /// Three 32-bit words, not seven fields: at 2 million orders each 4 bytes is 8 MB.
+    /// An edge's record: 12 bytes, the rest interned (sites, the chain's context, instances). The graph
+    /// keeps the first two words of each (`Stored`, 8 bytes) and the third only when it is not 0: most
+    /// orders are this process's, between their classes' first instances (at 2 million orders each 4
+    /// bytes is 8 MB).
     struct EdgeRecord {
-        /// The tail's site (the low 30 bits), whether the tail was held for reading, and whether the edge
-        /// was first sighted when it was made (by its context's thread, in its context's epoch).
-        private let fromSiteAndFlags: UInt32
-        /// What the edges a new chain makes share, one number (`State.contexts`): the thread, its stack,
-        /// the head's site, the IRQL and the thread's happens-before epoch.
-        let context: UInt32
-        /// This process's edges: where their two lock instances are in `State.instances`; a learned order's
-        /// origin with the top bit set.
-        private let source: UInt32
+        /// What the graph keeps of each edge's record.
+        struct Stored {
+            /// The tail's site (the low 28 bits), whether the edge is a learned order, whether its record
+            /// has a source word, whether the tail was held for reading, and whether the edge was first
+            /// sighted when it was made (by its context's thread, in its context's epoch).
+            fileprivate let fromSiteAndFlags: UInt32
+            /// What the edges a new chain makes share, one number (`State.contexts`): the thread, its
+            /// stack, the head's site, the IRQL and the thread's happens-before epoch.
+            let context: UInt32
 
-        private static let siteBits: UInt32 = 30
+            /// A learned order (`State.origins`), not one this process took.
+            var isLearned: Bool { fromSiteAndFlags & EdgeRecord.learnedFlag != 0 }
+            /// The record's source word is not 0: `State.sources` has it.
+            var hasSource: Bool { fromSiteAndFlags & EdgeRecord.hasSourceFlag != 0 }
+            /// The edge's first sighting is its making: its context's thread and epoch, kept nowhere else.
+            var firstSightedWhenMade: Bool { fromSiteAndFlags & EdgeRecord.sightedWhenMade != 0 }
+        }
+
+        let stored: Stored
+        /// This process's edges: where their two lock instances are in `State.instances` (0: each is its
+        /// node's first); a learned order's origin with the top bit set.
+        fileprivate let source: UInt32
+
+        private static let siteBits: UInt32 = 28
+        fileprivate static let learnedFlag: UInt32 = 1 << 28
+        fileprivate static let hasSourceFlag: UInt32 = 1 << 29
         private static let shared: UInt32 = 1 << 30
-        private static let sightedWhenMade: UInt32 = 1 << 31
+        fileprivate static let sightedWhenMade: UInt32 = 1 << 31
         private static let learned: UInt32 = 1 << 31
 
         init(fromSite: UInt32, context: UInt32, instances: UInt32 = 0, origin: UInt32 = 0, heldShared: Bool) {
-            // A billion interned source sites are past any program (instances and origins are numbered by
+            // 268 million interned source sites are past any program (instances and origins are numbered by
             // edges and processes, in 31 bits).
             precondition(fromSite < 1 << Self.siteBits)
-            fromSiteAndFlags = fromSite | (heldShared ? Self.shared : 0)
-            self.context = context
             source = origin != 0 ? origin | Self.learned : instances
+            let flags =
+                (heldShared ? Self.shared : 0) | (origin != 0 ? Self.learnedFlag : 0)
+                | (source != 0 ? Self.hasSourceFlag : 0)
+            stored = Stored(fromSiteAndFlags: fromSite | flags, context: context)
         }
+
+        /// A record as the graph keeps it, with its source word.
+        fileprivate init(_ stored: Stored, source: UInt32) { (self.stored, self.source) = (stored, source) }
 
         private init(_ record: EdgeRecord, sightedWhenMade: Bool) {
-            fromSiteAndFlags =
-                record.fromSiteAndFlags & ~Self.sightedWhenMade | (sightedWhenMade ? Self.sightedWhenMade : 0)
-            (context, source) = (record.context, record.source)
+            let flags = record.stored.fromSiteAndFlags & ~Self.sightedWhenMade
+            stored = Stored(
+                fromSiteAndFlags: flags | (sightedWhenMade ? Self.sightedWhenMade : 0), context: record.context)
+            source = record.source
         }
 
-        var fromSite: UInt32 { fromSiteAndFlags & (1 << Self.siteBits - 1) }
+        var context: UInt32 { stored.context }
+        var fromSite: UInt32 { stored.fromSiteAndFlags & (1 << Self.siteBits - 1) }
         /// The edge's tail was held for reading.
-        var heldShared: Bool { fromSiteAndFlags & Self.shared != 0 }
+        var heldShared: Bool { stored.fromSiteAndFlags & Self.shared != 0 }
         /// The edge's first sighting is its making: its context's thread and epoch, kept nowhere else.
-        var firstSightedWhenMade: Bool { fromSiteAndFlags & Self.sightedWhenMade != 0 }
+        var firstSightedWhenMade: Bool { stored.firstSightedWhenMade }
         /// This record, for an edge first sighted as it is made.
         var sightedAsMade: EdgeRecord { EdgeRecord(self, sightedWhenMade: true) }
         /// This record, for an edge not sighted yet (a copy of another edge's).
@@ -84,8 +108,10 @@ extension LockOrder {
     /// Everything behind the graph lock.
     struct State {
         var graph = LockOrderGraph()
-        /// Each edge's record, by the graph's number for the edge.
-        var records: [EdgeRecord] = []
+        /// Each edge's record as kept, by the graph's number for the edge (`record(_:)` reads one whole).
+        private(set) var records: [EdgeRecord.Stored] = []
+        /// The source words of the records that have one, in the order of their edges' numbers.
+        private var sources: [(number: UInt32, source: UInt32)] = []
         /// Edges found closing a cycle while the edge table was full (not kept), `from << 32 | to`.
         var reportedInversions: Set<UInt64> = []
         /// Recursive-readers graph nodes by the class they stand for (see `LockClass.recursiveReaders`).
@@ -273,18 +299,35 @@ extension LockOrder {
             from: UInt32, to: UInt32, record: @autoclosure () -> EdgeRecord
         ) -> LockOrderGraph.Insertion {
             let insertion = graph.insertEdge(from: from, to: to)
-            if graph.edgeCount > records.count { records.append(record()) }
+            if graph.edgeCount > records.count {
+                let record = record()
+                if record.source != 0 { sources.append((UInt32(records.count), record.source)) }
+                records.append(record.stored)
+            }
             return insertion
+        }
+
+        /// Edge `number`'s record, whole.
+        func record(_ number: Int) -> EdgeRecord {
+            let stored = records[number]
+            guard stored.hasSource else { return EdgeRecord(stored, source: 0) }
+            // The numbers are in order: a binary search.
+            var (low, high) = (0, sources.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if sources[middle].number < UInt32(number) { low = middle + 1 } else { high = middle }
+            }
+            return EdgeRecord(stored, source: sources[low].source)
         }
 
         /// The record of `from → to`, if the graph has the edge: this process's, for a learned order it took.
         func record(from: UInt32, to: UInt32) -> EdgeRecord? {
-            graph.edgeNumber(from: from, to: to).map { retakenRecords[Int($0)] ?? records[Int($0)] }
+            graph.edgeNumber(from: from, to: to).map { retakenRecords[Int($0)] ?? record(Int($0)) }
         }
 
         /// Every edge with its record, in no particular order.
         var edges: [(from: UInt32, to: UInt32, record: EdgeRecord)] {
-            graph.edges.map { ($0.from, $0.to, records[Int($0.number)]) }
+            graph.edges.map { ($0.from, $0.to, record(Int($0.number))) }
         }
 
         /// Makes room for `count` edges in all, so that inserting many at once grows no table.
@@ -460,7 +503,7 @@ extension LockOrder {
         /// recursive-readers nodes.
         func shownEdges(classes: [UInt32: LockClass]) -> [(from: UInt32, to: UInt32, record: EdgeRecord)] {
             graph.edges.compactMap { edge in
-                let record = retakenRecords[Int(edge.number)] ?? records[Int(edge.number)]
+                let record = retakenRecords[Int(edge.number)] ?? self.record(Int(edge.number))
                 guard classes[edge.from]?.readersOf == nil && record.origin == 0 else { return nil }
                 return (edge.from, edge.to, record)
             }
