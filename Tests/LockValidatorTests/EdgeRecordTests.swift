@@ -93,8 +93,8 @@ import Testing
         #expect(state.firstSighting(of: 1).firstSerial == 6 && state.firstSighting(of: 1).firstEpoch == 2)
         // Made by a thread with no clock (epoch 0): sighted, by no known thread.
         let untracked = state.context(LockOrder.EdgeContext(thread: 7, stack: 0, toSite: 0, irql: .passive, epoch: 0))
-        _ = state.insertEdge(
-            from: 4, to: 2, record: LockOrder.EdgeRecord(fromSite: 0, context: untracked, heldShared: false).sightedAsMade)
+        let untrackedRecord = LockOrder.EdgeRecord(fromSite: 0, context: untracked, heldShared: false)
+        _ = state.insertEdge(from: 4, to: 2, record: untrackedRecord.sightedAsMade)
         #expect(state.firstSighting(of: 2).sighted && state.firstSighting(of: 2).first == nil)
     }
 }
