@@ -17,19 +17,19 @@ import Testing
     /// whole, with its own source, whichever of its neighbours have one.
     @Test func recordsReadBackWithTheirSourcesKeptApart() {
         var state = LockOrder.State()
-        let sources: [(instances: UInt32, origin: UInt32)] = [(0, 0), (3, 0), (0, 0), (0, 2), (9, 0), (0, 0), (0, 0)]
+        let sources: [(instances: UInt32, toSite: UInt32?)] = [(0, nil), (3, nil), (0, nil), (0, 0), (9, nil), (0, 7)]
         for (index, source) in sources.enumerated() {
             let record = LockOrder.EdgeRecord(
-                fromSite: UInt32(index), context: UInt32(index * 2), instances: source.instances, origin: source.origin,
-                heldShared: index % 2 == 0)
+                fromSite: UInt32(index), context: UInt32(index * 2), instances: source.instances,
+                learnedToSite: source.toSite, heldShared: index % 2 == 0)
             _ = state.insertEdge(from: UInt32(index + 1), to: UInt32(index + 20), record: record)
         }
         for (index, source) in sources.enumerated() {
             let record = state.record(index)
             #expect(record.fromSite == UInt32(index) && record.context == UInt32(index * 2))
-            #expect(record.instances == source.instances && record.origin == source.origin)
-            #expect(record.heldShared == (index % 2 == 0) && state.records[index].isLearned == (source.origin != 0))
-            #expect(state.records[index].hasSource == (source != (0, 0)))
+            #expect(record.instances == source.instances && record.learnedToSite == source.toSite)
+            #expect(record.heldShared == (index % 2 == 0) && state.records[index].isLearned == (source.toSite != nil))
+            #expect(state.records[index].hasSource == (source.instances != 0 || source.toSite != nil))
         }
     }
 
@@ -37,7 +37,7 @@ import Testing
         let record = LockOrder.EdgeRecord(
             fromSite: (1 << 28) - 1, context: .max, instances: (1 << 31) - 1, heldShared: true)
         #expect(record.fromSite == (1 << 28) - 1 && record.context == .max)
-        #expect(record.instances == (1 << 31) - 1 && record.origin == 0)
+        #expect(record.instances == (1 << 31) - 1 && !record.isLearned && record.learnedToSite == nil)
         #expect(record.heldShared && !record.firstSightedWhenMade)
         let sighted = record.sightedAsMade
         #expect(sighted.firstSightedWhenMade && sighted.heldShared && sighted.fromSite == (1 << 28) - 1)
@@ -46,8 +46,13 @@ import Testing
     }
 
     @Test func aLearnedOrderReadsBackItsOriginAndNoInstances() {
-        let record = LockOrder.EdgeRecord(fromSite: 0, context: 1, origin: 5, heldShared: false)
-        #expect(record.origin == 5 && record.instances == 0)
+        var state = LockOrder.State()
+        // Its origin is its context's, in place of an epoch; its head site is its own.
+        let context = state.context(LockOrder.EdgeContext(thread: .max, stack: 0, toSite: 0, irql: .passive, epoch: 5))
+        let record = LockOrder.EdgeRecord(fromSite: 0, context: context, learnedToSite: 0, heldShared: false)
+        #expect(record.isLearned && state.origin(of: record) == 5 && record.instances == 0 && record.learnedToSite == 0)
+        let own = LockOrder.EdgeRecord(fromSite: 0, context: context, heldShared: false)
+        #expect(!own.isLearned && state.origin(of: own) == 0)
         #expect(!record.heldShared && record.fromSite == 0 && !record.firstSightedWhenMade)
     }
 

@@ -27,7 +27,8 @@ extension LockOrder {
 
         let stored: Stored
         /// This process's edges: where their two lock instances are in `State.instances` (0: each is its
-        /// node's first); a learned order's origin with the top bit set.
+        /// node's first); a learned order's head site with the top bit set (its origin is in its context,
+        /// as a learned order's thread is its process's).
         fileprivate let source: UInt32
 
         private static let siteBits: UInt32 = 28
@@ -37,13 +38,16 @@ extension LockOrder {
         fileprivate static let sightedWhenMade: UInt32 = 1 << 31
         private static let learned: UInt32 = 1 << 31
 
-        init(fromSite: UInt32, context: UInt32, instances: UInt32 = 0, origin: UInt32 = 0, heldShared: Bool) {
-            // 268 million interned source sites are past any program (instances and origins are numbered by
-            // edges and processes, in 31 bits).
-            precondition(fromSite < 1 << Self.siteBits)
-            source = origin != 0 ? origin | Self.learned : instances
+        /// A learned order has `learnedToSite`, its head's site, which its context does not hold.
+        init(
+            fromSite: UInt32, context: UInt32, instances: UInt32 = 0, learnedToSite: UInt32? = nil, heldShared: Bool
+        ) {
+            // 268 million interned source sites are past any program (instances are numbered by edges, in 31
+            // bits).
+            precondition(fromSite < 1 << Self.siteBits && learnedToSite ?? 0 < Self.learned)
+            source = learnedToSite.map { $0 | Self.learned } ?? instances
             let flags =
-                (heldShared ? Self.shared : 0) | (origin != 0 ? Self.learnedFlag : 0)
+                (heldShared ? Self.shared : 0) | (learnedToSite != nil ? Self.learnedFlag : 0)
                 | (source != 0 ? Self.hasSourceFlag : 0)
             stored = Stored(fromSiteAndFlags: fromSite | flags, context: context)
         }
@@ -68,8 +72,10 @@ extension LockOrder {
         var sightedAsMade: EdgeRecord { EdgeRecord(self, sightedWhenMade: true) }
         /// This record, for an edge not sighted yet (a copy of another edge's).
         var unsighted: EdgeRecord { EdgeRecord(self, sightedWhenMade: false) }
-        /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
-        var origin: UInt32 { source & Self.learned != 0 ? source & ~Self.learned : 0 }
+        /// A learned order (`State.origin(of:)` says whose), not one this process took.
+        var isLearned: Bool { stored.isLearned }
+        /// A learned order's head site; nil for this process's orders, whose context holds it.
+        var learnedToSite: UInt32? { source & Self.learned != 0 ? source & ~Self.learned : nil }
         /// This process's edges: where their two lock instances are in `State.instances`.
         var instances: UInt32 { source & Self.learned != 0 ? 0 : source }
     }
@@ -77,7 +83,8 @@ extension LockOrder {
     /// What the edges of one new chain share: the thread that made them, its kept stack, the head's site
     /// (the newest lock's), the IRQL and the thread's happens-before epoch then (0: no clock). 16 bytes,
     /// kept once for all the edges that share it; the epoch changes only when the thread starts or joins
-    /// another, so a thread's chains at one place share one.
+    /// another, so a thread's chains at one place share one. A learned order's has no head site (its
+    /// record keeps it) and its origin in place of an epoch: it is one per thread, stack and process.
     struct EdgeContext: Equatable {
         let thread: UInt32
         let stack: UInt32
@@ -247,7 +254,7 @@ extension LockOrder {
             (fresh.sites, fresh.siteIndex, fresh.recentSites, fresh.threads) = (sites, siteIndex, recentSites, threads)
             (fresh.stacks, fresh.stackNumbers, fresh.origins) = (stacks, stackNumbers, origins)
             (fresh.contexts, fresh.contextNumbers, fresh.lastContext) = (contexts, contextNumbers, lastContext)
-            let learned = edges.filter { $0.record.origin != 0 }
+            let learned = edges.filter { $0.record.isLearned }
             fresh.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
             for edge in learned { _ = fresh.insertEdge(from: edge.from, to: edge.to, record: edge.record) }
             return fresh
@@ -268,8 +275,10 @@ extension LockOrder {
             for (number, info) in store.threads.enumerated() { threads[thread(UInt32(number))] = info }
             let none = LearnedOrderStore.NumberedOrder.none
             threads[thread(UInt32(store.threads.count))] = ThreadInfo(serial: 0, osThreadID: 0, name: nil)
-            // Room for this process's own orders too, so that its first new edge copies no table.
+            // Room for this process's own orders too, so that its first new edge copies no table; each
+            // learned order keeps its head site apart.
             reserveCapacity(edges: graph.edgeCount + store.numberedOrders.count * 9 / 8 + 1024)
+            sources.reserveCapacity(sources.count + store.numberedOrders.count)
             // Orders into recursive reads last: a readers node, made for the first, copies the write holds'
             // orders of its class, which must all be in the graph by then.
             let intoReads = store.numberedOrders.lazy.filter(\.toRecursiveRead)
@@ -279,15 +288,15 @@ extension LockOrder {
                 guard from != 0 && to != 0 else { continue }
                 // An order into a recursive read: into this process's readers node of the class.
                 if order.toRecursiveRead { to = LockOrder.readersNode(of: to, in: &self) }
+                let origin = originBase + (order.process == none ? UInt32(store.processes.count) : order.process)
                 let record = EdgeRecord(
                     fromSite: siteBase + order.fromSite,
                     context: context(
                         EdgeContext(
                             thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
-                            stack: order.stack == none ? 0 : stackBase + order.stack, toSite: siteBase + order.toSite,
-                            irql: order.irql, epoch: 0)),
-                    origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process),
-                    heldShared: order.heldShared)
+                            stack: order.stack == none ? 0 : stackBase + order.stack, toSite: 0, irql: order.irql,
+                            epoch: origin)),
+                    learnedToSite: siteBase + order.toSite, heldShared: order.heldShared)
                 // A read hold's order stays one: a recursive-readers node made later copies no such edge.
                 if order.heldShared { heldForReading.insert(from) }
                 _ = insertEdge(from: from, to: to, record: record)
@@ -448,6 +457,9 @@ extension LockOrder {
         /// The serial of the thread that made `record`'s edge.
         func thread(of record: EdgeRecord) -> UInt32 { contexts[Int(record.context)].thread }
 
+        /// 0: this process took `record`'s order; n: learned from `origins[n - 1]`'s process (the store).
+        func origin(of record: EdgeRecord) -> UInt32 { record.isLearned ? contexts[Int(record.context)].epoch : 0 }
+
         /// The number of the stack that made `record`'s edge.
         func stack(of record: EdgeRecord) -> UInt32 { contexts[Int(record.context)].stack }
 
@@ -467,8 +479,9 @@ extension LockOrder {
                 guard let lockClass else { return LockInfo(name: "class \(id)", site: nil, instance: instance) }
                 return LockInfo(of: lockClass, instance: instance)
             }
+            let origin = origin(of: record)
             let (fromInstance, toInstance) =
-                record.origin != 0
+                origin != 0
                 ? (0, 0)
                 : record.instances == 0
                     ? (firstInstances[Int(from)], firstInstances[Int(to)])
@@ -481,11 +494,12 @@ extension LockOrder {
             return DependencyEdge(
                 from: lock(from, fromInstance, holding: true), to: lock(to, toInstance, holding: false),
                 fromAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.fromSite)], along: stack.addresses)!,
-                toAcquiredAt: LockWrapperCode.siteOutside(sites[Int(context.toSite)], along: stack.addresses)!,
+                toAcquiredAt: LockWrapperCode.siteOutside(
+                    sites[Int(record.learnedToSite ?? context.toSite)], along: stack.addresses)!,
                 irql: context.irql,
                 thread: threads[serial] ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil),
                 stack: stack,
-                process: record.origin == 0 ? nil : origins[Int(record.origin) - 1],
+                process: origin == 0 ? nil : origins[Int(origin) - 1],
                 heldShared: takenOnlyFromReadHolds(from: from, to: to, record))
         }
 
@@ -504,7 +518,7 @@ extension LockOrder {
         func shownEdges(classes: [UInt32: LockClass]) -> [(from: UInt32, to: UInt32, record: EdgeRecord)] {
             graph.edges.compactMap { edge in
                 let record = retakenRecords[Int(edge.number)] ?? self.record(Int(edge.number))
-                guard classes[edge.from]?.readersOf == nil && record.origin == 0 else { return nil }
+                guard classes[edge.from]?.readersOf == nil && !record.isLearned else { return nil }
                 return (edge.from, edge.to, record)
             }
         }
