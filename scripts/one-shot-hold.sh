@@ -6,11 +6,16 @@
 # with three hogs, idle too, where every hold-time report is a false one, and the same holds without the
 # touches for comparison. A measurement, not a test.
 #   scripts/one-shot-hold.sh [RUNS, default 10]
+# ONE_SHOT_BINARY=path runs that build of pthread-scenarios instead (to compare with an earlier commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-swift build --product pthread-scenarios >/dev/null
-binary="$(swift build --show-bin-path)/pthread-scenarios"
+if [ -n "${ONE_SHOT_BINARY:-}" ]; then
+    binary=$ONE_SHOT_BINARY
+else
+    swift build --product pthread-scenarios >/dev/null
+    binary="$(swift build --show-bin-path)/pthread-scenarios"
+fi
 report=$(mktemp /tmp/one-shot-hold-XXXXXX.json)
 details=$(mktemp /tmp/one-shot-hold-XXXXXX.txt)
 hogs=()
@@ -42,7 +47,8 @@ with open(details, "a") as out:
         own, share = h["ownNanoseconds"] / 1e3, h.get("faultShareNanoseconds", 0) / 1e3
         out.write(f"{label}: {h.get('evidence')} {own:.0f} µs own, {h['wallNanoseconds'] / 1e3:.0f} wall, "
                   f"{h.get('pageFaults', 0)} faults (major {h.get('majorPageFaults')}), {share:.0f} µs credited "
-                  f"to them, {own - share:.0f} net; {h.get('involuntarySwitches')} involuntary switches, "
+                  f"to them, {own - share - h.get('switchShareNanoseconds', 0) / 1e3:.0f} net; {h.get('involuntarySwitches')} involuntary switches, "
+                  f"{h.get('switchShareNanoseconds', 0) / 1e3:.0f} µs credited to them, "
                   f"system {(h.get('systemNanoseconds') or 0) / 1e3:.0f} µs\n")
 print(sum(v.get("occurrences", 1) for v in holds))
 EOF
