@@ -22,7 +22,8 @@ import _LockValidatorShims
             ownNanoseconds: own, wallNanoseconds: wall, preemptedNanoseconds: wall - own, budgetNanoseconds: budget,
             acquiredAt: site, acquireStack: nil, releasedAt: site, releaseStack: nil, thread: 1, pageFaults: faults,
             majorPageFaults: 0, involuntarySwitches: switches, faultShareNanoseconds: faultShare,
-            switchShareNanoseconds: HoldEvidence.switchShare(switches: switches, ownNanoseconds: own - faultShare))
+            switchShareNanoseconds: HoldEvidence.switchShare(
+                switches: switches, ownNanoseconds: own - faultShare, preemptedNanoseconds: wall - own))
         return HoldEvidence.Observation(
             hold: hold, lock: LockInfo(name: "switch-share", site: site, instance: 1), acquiredTSC: 0, releasedTSC: 1,
             isFirstHold: true)
@@ -34,7 +35,7 @@ import _LockValidatorShims
     }
 
     /// The false reports measured before the credit (2 µs first holds, `scripts/one-shot-hold.sh`): own
-    /// time, wall time, page faults, each with one involuntary switch.
+    /// time, wall time, page faults, each with one involuntary switch and milliseconds off the CPU.
     static let measuredFalseReports: [(own: Double, wall: Double, faults: Int)] = [
         (401, 12_143, 1), (355, 14_653, 2), (298, 2_268, 0), (274, 10_625, 0), (192, 1_920, 0), (106, 4_069, 0),
     ]
@@ -62,12 +63,26 @@ import _LockValidatorShims
         #expect(!Self.reportedAlone(Self.firstHold(own: 649, wall: 4_649, faults: 1, switches: 1)))
     }
 
-    @Test func theSwitchesShareIsBoundedByTheOwnTime() {
-        #expect(HoldEvidence.switchShare(switches: 0, ownNanoseconds: 1e6) == 0)
-        #expect(HoldEvidence.switchShare(switches: 1, ownNanoseconds: 1e6) == HoldEvidence.switchShareNanoseconds)
-        #expect(HoldEvidence.switchShare(switches: 1, ownNanoseconds: 300_000) == 300_000)
-        #expect(HoldEvidence.switchShare(switches: 3, ownNanoseconds: 1e7) == 3 * HoldEvidence.switchShareNanoseconds)
-        #expect(HoldEvidence.switchShare(switches: 1, ownNanoseconds: -5) == 0)
+    /// A cold 200 µs first hold measured with a switch and no time off the CPU (211 µs own, 211 wall: the
+    /// thread was switched out and straight back, or the switch fell before the acquire) is reported.
+    @Test func aSwitchWithNoTimeOffTheCPUIsNotCredited() throws {
+        let hold = Self.firstHold(own: 211, wall: 211, faults: 1, switches: 1)
+        #expect(hold.hold.switchShareNanoseconds == 0)
+        #expect(Self.reportedAlone(hold))
+        // With 2 ms off the CPU the switch takes its whole share, and the hold is not reported.
+        let away = Self.firstHold(own: 211, wall: 2_211, faults: 1, switches: 1)
+        #expect(away.hold.switchShareNanoseconds == 161_000 && !Self.reportedAlone(away))
+    }
+
+    @Test func theSwitchesShareIsBoundedByTheOwnTimeAndTheTimeOffTheCPU() {
+        let share = HoldEvidence.switchShareNanoseconds
+        #expect(HoldEvidence.switchShare(switches: 0, ownNanoseconds: 1e6, preemptedNanoseconds: 1e7) == 0)
+        #expect(HoldEvidence.switchShare(switches: 1, ownNanoseconds: 1e6, preemptedNanoseconds: 1e7) == share)
+        #expect(HoldEvidence.switchShare(switches: 1, ownNanoseconds: 300_000, preemptedNanoseconds: 1e7) == 300_000)
+        #expect(HoldEvidence.switchShare(switches: 3, ownNanoseconds: 1e7, preemptedNanoseconds: 1e7) == 3 * share)
+        #expect(HoldEvidence.switchShare(switches: 1, ownNanoseconds: 1e6, preemptedNanoseconds: 40_000) == 40_000)
+        #expect(HoldEvidence.switchShare(switches: 1, ownNanoseconds: 1e6, preemptedNanoseconds: 0) == 0)
+        #expect(HoldEvidence.switchShare(switches: 1, ownNanoseconds: -5, preemptedNanoseconds: 1e7) == 0)
     }
 
     /// The report's summary names what the hold was judged net of; the JSON keeps the share.

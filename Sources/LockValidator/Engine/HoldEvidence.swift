@@ -54,19 +54,22 @@ enum HoldEvidence {
     /// The most of a hold's own time one involuntary context switch is credited with. On this CI's VM the
     /// thread's CPU time counts time it did not run its code: the host stops the vCPU without the guest
     /// seeing it as steal, and the guest's scheduler, finding the thread's slice used up, switches it away,
-    /// so a switch in a hold marks such time more often than not. Measured (C, a thread spinning on the TSC
-    /// beside other processes, 1,679 switches): the CPU time charged across a switch 26 µs at the median,
-    /// 80 µs at the 99th percentile, up to 500 µs (and once 36 ms in a 109 ms gap); 26 of the 27 false
-    /// reports of 2 µs first holds in 40 runs before this credit had a switch, at 106–401 µs of own time.
-    /// So a first hold switched away from is reported alone only when its own time passes the bar by more
-    /// than that: the seed's 200 µs hold, preempted, is left to repetition (see the README's "Hold times").
+    /// so a switch in a hold often marks such time. Measured (C, a thread spinning on the TSC beside other
+    /// processes, 1,679 switches): the CPU time charged across a switch 26 µs at the median, 80 µs at the
+    /// 99th percentile, up to 500 µs (and once 36 ms in a 109 ms gap); 26 of the 27 false reports of 2 µs
+    /// first holds in 40 runs of `scripts/one-shot-hold.sh` before this credit had a switch, at 106–401 µs
+    /// of own time, each with 1.9 ms or more off the CPU. See the README's "Hold times".
     static let switchShareNanoseconds = 500_000.0
 
     /// The most of `ownNanoseconds` (net of the faults' share) that `switches` involuntary context
-    /// switches can have taken.
-    static func switchShare(switches: Int, ownNanoseconds: Double) -> Double {
+    /// switches can have taken: 500 µs each, but never more than the time the preemption bound shows the
+    /// hold off the CPU (`preemptedNanoseconds`). A switch the wall clock shows no time away for (the
+    /// thread was switched out and straight back, or the switch fell between the snapshot and the
+    /// acquire) is not credited: 2 of 20 cold 200 µs first holds had one, and every false report above
+    /// had milliseconds off the CPU.
+    static func switchShare(switches: Int, ownNanoseconds: Double, preemptedNanoseconds: Double) -> Double {
         guard switches > 0 else { return 0 }
-        return min(max(ownNanoseconds, 0), Double(switches) * switchShareNanoseconds)
+        return max(0, min(ownNanoseconds, preemptedNanoseconds, Double(switches) * switchShareNanoseconds))
     }
 
     /// The most of `ownNanoseconds` that `faults` page faults, `majorFaults` of them major (nil: not known,

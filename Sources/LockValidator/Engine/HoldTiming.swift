@@ -120,7 +120,8 @@ enum HoldTiming {
             involuntarySwitches: usage.involuntarySwitches, systemNanoseconds: usage.systemNanoseconds,
             faultShareNanoseconds: faultShare,
             switchShareNanoseconds: HoldEvidence.switchShare(
-                switches: usage.involuntarySwitches, ownNanoseconds: ownAtLeast - faultShare))
+                switches: usage.involuntarySwitches, ownNanoseconds: ownAtLeast - faultShare,
+                preemptedNanoseconds: preemptedAtMost))
         let observation = HoldEvidence.Observation(
             hold: hold, lock: LockInfo(of: lockClass, instance: entry.instance, site: initSite),
             acquiredTSC: entry.acquired_tsc, releasedTSC: releasedTSC, isFirstHold: isFirstHold)
