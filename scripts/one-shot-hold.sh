@@ -7,7 +7,8 @@
 # touches for comparison, and 1,000 first holds of 2 µs with a reported recursive acquire in each (issue
 # 31's false report). A measurement, not a test.
 #   scripts/one-shot-hold.sh [RUNS, default 10]
-# ONE_SHOT_BINARY=path runs that build of pthread-scenarios instead (to compare with an earlier commit).
+# ONE_SHOT_BINARY=path runs that build of pthread-scenarios instead (to compare with an earlier commit);
+# ONE_SHOT_ONLY="scenario ..." runs only those rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
@@ -58,6 +59,7 @@ EOF
 # Prints a row: the runs whose process reported a hold, and the reports in all.
 row() {
     local scenario=$1 load=$2 reported=0 reports=0 count
+    [ -z "${ONE_SHOT_ONLY:-}" ] || [[ " $ONE_SHOT_ONLY " == *" $scenario "* ]] || return 0
     [ "$load" = idle ] || start_hogs
     for _ in $(seq "$runs"); do
         count=$(run_once "$scenario" "$load")
