@@ -58,15 +58,15 @@ enum HoldEvidence {
     /// processes, 1,679 switches): the CPU time charged across a switch 26 µs at the median, 80 µs at the
     /// 99th percentile, up to 500 µs (and once 36 ms in a 109 ms gap); 26 of the 27 false reports of 2 µs
     /// first holds in 40 runs of `scripts/one-shot-hold.sh` before this credit had a switch, at 106–401 µs
-    /// of own time, each with 1.9 ms or more off the CPU. See the README's "Hold times".
+    /// of own time, each with 1.7 ms or more off the CPU. See the README's "Hold times".
     static let switchShareNanoseconds = 500_000.0
 
     /// The most of `ownNanoseconds` (net of the faults' share) that `switches` involuntary context
     /// switches can have taken: 500 µs each, but never more than the time the preemption bound shows the
     /// hold off the CPU (`preemptedNanoseconds`). A switch the wall clock shows no time away for (the
     /// thread was switched out and straight back, or the switch fell between the snapshot and the
-    /// acquire) is not credited: 2 of 20 cold 200 µs first holds had one, and every false report above
-    /// had milliseconds off the CPU.
+    /// acquire) is not credited: 5 of 60 long first holds in one run of the table had one, and every false
+    /// report above had milliseconds off the CPU.
     static func switchShare(switches: Int, ownNanoseconds: Double, preemptedNanoseconds: Double) -> Double {
         guard switches > 0 else { return 0 }
         return max(0, min(ownNanoseconds, preemptedNanoseconds, Double(switches) * switchShareNanoseconds))
@@ -240,8 +240,8 @@ enum HoldEvidence {
         if hold.pageFaults > 0 { causes.append("\(hold.pageFaults) page faults") }
         if switches > 0 { causes.append("\(switches) involuntary context switches") }
         guard !causes.isEmpty else { return "" }
-        return " (\(HoldTiming.microseconds(hold.netNanoseconds)) net of the most its \(causes.joined(separator: " and "))"
-            + " can have taken)"
+        let net = HoldTiming.microseconds(hold.netNanoseconds)
+        return " (\(net) net of the most its \(causes.joined(separator: " and ")) can have taken)"
     }
 
     private static func report(_ observation: Observation, as evidence: HoldTime.Evidence, after earlier: [HoldTime]) {

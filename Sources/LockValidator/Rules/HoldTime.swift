@@ -52,8 +52,8 @@ public struct HoldTime: Hashable, Sendable, Codable {
     public let faultShareNanoseconds: Double
     /// The most of ``ownNanoseconds`` (net of the faults' share) credited to the involuntary context
     /// switches (500 µs each, at most the time off the CPU, ``preemptedNanoseconds``; see the README's
-    /// "Hold times"); 0 without switches. A lock's first hold,
-    /// reported alone, must pass its bar net of it too.
+    /// "Hold times"); 0 without switches. A lock's first hold, reported alone, must pass its bar net of it
+    /// too.
     public let switchShareNanoseconds: Double
     /// What made the report (nil in reports written before it was recorded).
     public let evidence: Evidence?
