@@ -200,16 +200,24 @@ enum TextReport {
         return lines + ["", number] + holdLines(hold, releaseStack: nil, frames)
     }
 
-    /// A hold's page faults and the share of its own time credited to them, with what else `getrusage`
-    /// saw in it; empty for a hold without faults.
+    /// A hold's page faults and involuntary context switches and the shares of its own time credited to
+    /// them, with what else `getrusage` saw in it; empty for a hold with neither.
     private static func faultLine(_ hold: HoldTime) -> String {
-        guard hold.pageFaults > 0 else { return "" }
+        let switches = hold.involuntarySwitches ?? 0
+        guard hold.pageFaults > 0 || switches > 0 else { return "" }
         let us = HoldTiming.microseconds
-        var parts = [
-            "\(hold.pageFaults) page faults" + (hold.majorPageFaults.map { " (\($0) major)" } ?? "")
-                + ", credited with at most \(us(hold.faultShareNanoseconds)): \(us(hold.netOfFaultsNanoseconds)) net"
-        ]
-        if let switches = hold.involuntarySwitches { parts.append("\(switches) involuntary context switches") }
+        var parts: [String] = []
+        if hold.pageFaults > 0 {
+            parts.append(
+                "\(hold.pageFaults) page faults" + (hold.majorPageFaults.map { " (\($0) major)" } ?? "")
+                    + ", credited with at most \(us(hold.faultShareNanoseconds))")
+        }
+        if switches > 0 {
+            parts.append(
+                "\(switches) involuntary context switches, credited with at most \(us(hold.switchShareNanoseconds))")
+        }
+        parts[parts.count - 1] += ": \(us(hold.netNanoseconds)) net"
+        if switches == 0, hold.involuntarySwitches != nil { parts.append("0 involuntary context switches") }
         if let system = hold.systemNanoseconds { parts.append("\(us(system)) system time as the kernel accounts it") }
         return "; " + parts.joined(separator: "; ")
     }
