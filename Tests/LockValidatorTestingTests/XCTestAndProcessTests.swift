@@ -25,6 +25,14 @@ final class FaultyXCTestCase: LockValidatedTestCase {
         lock.withLock {}
     }
 
+    static let cycleA = SpinLock("FaultyXCTestCase.cycle.A")
+    static let cycleB = SpinLock("FaultyXCTestCase.cycle.B")
+
+    func takesTheSharedCycle() {
+        Self.cycleA.withLock { Self.cycleB.withLock {} }
+        Self.cycleB.withLock { Self.cycleA.withLock {} }
+    }
+
     func assertsAroundAnInversion() {
         let a = SpinLock("XCTAssert.A")
         let b = SpinLock("XCTAssert.B")
@@ -89,6 +97,30 @@ final class CanDeadlockXCTestCase: LockValidatedTestCase {
             precondition(asserted.testRun?.failureCount == 1, "asserted: \(asserted.testRun?.failureCount ?? -1)")
             exit(0)
         }
+    }
+
+    /// Two test cases run one after the other on one thread each take the same cycle: both fail, the
+    /// second's failure naming the first report; the process log keeps one entry counting both. Before,
+    /// the chains the first validated stayed cached for the thread and the second passed.
+    @Test func aLaterXCTestCaseThatTakesACycleAnotherReportedFailsToo() async {
+        let result = await #expect(
+            processExitsWith: .success, observing: [\.standardOutputContent, \.standardErrorContent]
+        ) {
+            let runs = (0..<2).map { _ in
+                let run = FaultyXCTestCase(name: "takesTheSharedCycle") {
+                    ($0 as! FaultyXCTestCase).takesTheSharedCycle()
+                }
+                run.run()
+                return run.testRun?.failureCount ?? -1
+            }
+            precondition(runs == [1, 1], "failures: \(runs)")
+            let logged = LockValidator.violations.filter { $0.rule == .lockOrderInversion }
+            precondition(logged.count == 1 && logged[0].occurrences == 2, "logged: \(logged)")
+            exit(0)
+        }
+        let output = String(
+            decoding: (result?.standardOutputContent ?? []) + (result?.standardErrorContent ?? []), as: UTF8.self)
+        #expect(output.contains("this cycle was reported first in \"FaultyXCTestCase.takesTheSharedCycle\""))
     }
 
     @Test func exitCodeMakesAProcessWithViolationsExitWithIt() async {

@@ -42,6 +42,13 @@ extension LockOrder {
                     }
                     if DeadlockConfirmation.chainHasPredictedEdge(chain) { return }
                 }
+                // A chain that takes an order of a reported cycle is validated at every acquire: each test
+                // (scope) whose threads take the cycle's orders is told, whichever thread validated them before.
+                // A new cycle's orders may be in chains cached already: those are validated again once.
+                if chain.bugs.contains(where: { if case .inversion(_, _, _, false) = $0 { true } else { false } }) {
+                    ChainCache.revalidateAll()
+                }
+                if chain.takesReportedCycleOrder { return }
                 if ChainCache.chainCount < chainCap {
                     ChainCache.insert(key)
                 } else {
@@ -115,6 +122,8 @@ extension LockOrder {
         var keptStack: UInt32?
         /// The thread and kept stack as an edge record's context, once numbered: every edge of the chain has it.
         var context: UInt32?
+        /// Whether one of its edges is an order of a reported cycle: such a chain is never cached.
+        var takesReportedCycleOrder = false
         var edgesFull = false
         var chainsFull = false
         var stacksFull = false
@@ -218,6 +227,7 @@ extension LockOrder {
             guard let number = state.graph.edgeNumber(from: a, to: b).map(Int.init) else { continue }
             if state.cycleOfReportedEdge[number] == nil { state.cycleOfReportedEdge[number] = cycle }
         }
+        chain.takesReportedCycleOrder = true
         chain.bugs.append(.inversion(held: entry, closing: closing, existing: existing, takenAgain: takenAgain))
         return true
     }
@@ -238,6 +248,9 @@ extension LockOrder {
             guard !state.cycleOfReportedEdge.isEmpty, let cycle = state.cycleOfReportedEdge[number],
                 let start = cycle.firstIndex(of: to)
             else { return nil }
+            chain.takesReportedCycleOrder = true
+            // Outside any scope the process log has the cycle already: nothing to tell, nothing to build.
+            guard ViolationScope.effective != nil else { return nil }
             // The reported cycle, from this edge's head round to its tail.
             return (Array(cycle[start...] + cycle[..<start]), true)
         }
@@ -342,17 +355,20 @@ extension LockOrder {
                 orders(of: edges).map(verdict(ofCycle:))
                 ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock)
             var verdictIsTheScopes = false
+            var reportedBefore = ""
             if takenAgain {
                 guard let told = verdictForScope(takingAgain: closing, of: edges, on: thread) else { return }
                 verdictIsTheScopes = told != nil
                 verdict = told ?? verdict
+                reportedBefore = "; " + firstReport(ofCycle: Set(edges.map(\.to.name)))
             }
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
-                    + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks",
+                    + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks"
+                    + reportedBefore,
                 locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges, verdict: verdict,
-                verdictIsTheScopes: verdictIsTheScopes,
+                verdictIsTheScopes: verdictIsTheScopes, retold: takenAgain,
                 awaited: newest.instance)
         }
     }
@@ -379,6 +395,17 @@ extension LockOrder {
         guard Set(threads.flatMap { $0! }).count == 1 else { return .some(nil) }
         return CycleVerdict(
             kind: .cannotDeadlock, reason: .oneThread, orders: edges.map { "\"\($0.from.name)\" -> \"\($0.to.name)\"" })
+    }
+
+    /// Where the cycle of `classes` was reported first, for a scope told of it again: the process report
+    /// keeps that one entry, and counts this one as another occurrence of it.
+    private static func firstReport(ofCycle classes: Set<String>) -> String {
+        let first = LockValidator.globalLog.first {
+            $0.rule == .lockOrderInversion && Set($0.locks.map(\.name)) == classes
+        }
+        guard let first else { return "this cycle was reported first by another scope of this process" }
+        guard let scope = first.scope else { return "this cycle was reported first outside any test" }
+        return "this cycle was reported first in \"\(scope)\""
     }
 
     /// How to declare the nesting, in the words of the lock's own front end.
