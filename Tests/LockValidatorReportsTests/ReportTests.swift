@@ -45,6 +45,23 @@ import Testing
         return report
     }
 
+    /// A class named by the first lock of it seen (a `Mutex` moved after it was made) is not said to be
+    /// "created at" that lock: its line says where it was created is not known.
+    @Test func aClassWhoseCreationWasNotSeenIsNotSaidToBeCreatedAtItsFirstLock() throws {
+        let prefix = uniqueClassPrefix("report-moved")
+        let a = SpinLock("Mutex first seen at Cache.swift:17 in \(prefix).A")
+        let b = SpinLock("Mutex first seen at Cache.swift:23 in \(prefix).B")
+        let found = LockValidator.violations(during: {
+            ProcessorThread { takeInOrder(a, b) }.join()
+            ProcessorThread { takeInOrder(b, a) }.join()
+        })
+        let text = try #require(found.first).rendered(.text)
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("  \"Mutex first seen at ") }
+        #expect(lines.count == 2, "\(text)")
+        let unseen = ": where it was created is not known (moved after it was made); named by the first lock of it seen"
+        #expect(lines.allSatisfy { $0.hasSuffix(unseen) }, "\(text)")
+    }
+
     @Test(arguments: [2, 3])
     func theTextReportTellsTheWholeStory(locks: Int) throws {
         let report = locks == 2 ? Self.abbaInversion() : Self.threeLockInversion()
@@ -334,8 +351,11 @@ import Testing
         case "negative-count":
             path = try Self.temporaryFile(
                 "negative.json", real.replacingOccurrences(of: "\"occurrences\" : 1", with: "\"occurrences\" : -3"))
-            says = "occurrences must be at least 1, not -3"
-        default: path = try Self.temporaryFile("bad.json", #"{"schema": "lockvalidator-report/1", "violations": 3}"#)
+            // A place is spelled as in "missing field … in violations[0]": no leading dot.
+            says = "(violations[0].occurrences: occurrences must be at least 1, not -3)"
+        default:
+            path = try Self.temporaryFile("bad.json", #"{"schema": "lockvalidator-report/1", "violations": 3}"#)
+            says = "malformed lockvalidator-report/1 report (violations: "
         }
         if let says { #expect(try Self.lockval(["show", path]).error.contains(says), "\(kind)") }
         for command in [["show", path], ["graph", path], ["sarif", path], ["html", path], ["merge", path]] {
