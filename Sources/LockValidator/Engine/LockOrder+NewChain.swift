@@ -250,9 +250,12 @@ extension LockOrder {
             else { return nil }
             chain.takesReportedCycleOrder = true
             // Outside any scope the process log has the cycle already: nothing to tell, nothing to build.
-            guard ViolationScope.effective != nil else { return nil }
+            guard let scope = ViolationScope.effective else { return nil }
             // The reported cycle, from this edge's head round to its tail.
-            return (Array(cycle[start...] + cycle[..<start]), true)
+            let path = Array(cycle[start...] + cycle[..<start])
+            let orders = zip([from] + path, path).map { UInt64($0) << 32 | UInt64($1) }
+            guard scope.tookEveryOrder(of: orders, taking: orders[0], by: chain.thread.serial) else { return nil }
+            return (path, true)
         }
         let record = chain.record(from: entry, from, to, in: &state)
         guard state.graph.edgeCount < chain.capacity.edges else {
