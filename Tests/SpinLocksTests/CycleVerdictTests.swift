@@ -135,6 +135,30 @@ import Testing
         #expect(logged.first?.occurrences == 2 && logged.first?.scope == "first, second")
     }
 
+    /// Tests that run at once: the test told of a cycle again ends before the one that reported it first.
+    /// The process log still keeps one entry, the first report's, counting both.
+    @Test func theFirstReportArrivingAfterATestToldAgainTakesItsEntry() throws {
+        let locks = Locks("AB", test: "verdict-first-last")
+        let found = Guarded<[[Violation]]>([])
+        ProcessorThread {
+            for name in ["first", "second"] {
+                found.value.append(
+                    LockValidator.violations(
+                        during: {
+                            Self.take(locks["A"], locks["B"])
+                            Self.take(locks["B"], locks["A"])
+                        }, scopeName: name))
+            }
+        }.join()
+        // As the test integrations pass them on, the second test's first.
+        found.value[1].forEach(ViolationScope.logHandled)
+        found.value[0].forEach(ViolationScope.logHandled)
+        let logged = LockValidator.violations.filter { $0.locks.contains { $0.name == locks.name("A") } }
+        #expect(logged.count == 1)
+        #expect(logged.first?.occurrences == 2 && logged.first?.scope == "first, second")
+        #expect(logged.first?.summary.contains("reported first") == false)
+    }
+
     /// After the cycle is reported (one thread took both orders), another thread that could run at the same
     /// time takes A and B. Nested, it takes an order the first validated (a chain the C and Swift fast paths
     /// would find), the weakest evidence: the report says can-deadlock. Never nested, the cycle stays one

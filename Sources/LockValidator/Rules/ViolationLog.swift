@@ -28,6 +28,24 @@ final class ViolationLog: Sendable {
                 }
                 return false
             }
+            if !violation.retold, violation.rule == .lockOrderInversion,
+                let told = entries.list.firstIndex(where: { $0.retold && $0.isSameCycle(as: violation) })
+            {
+                // The first report arrives after a test told of it again ended (tests run at once): it takes
+                // that entry's place, with its occurrences and scopes.
+                let retold = entries.list[told]
+                var first = violation
+                first.occurrences += retold.occurrences
+                first.scope = [violation.scope, retold.scope].compactMap { $0 }.joined(separator: ", ")
+                if first.severity != .error, retold.severity == .error {
+                    first.failOn = retold.failOn
+                    first.severity = retold.severity
+                }
+                entries.index[retold.key] = nil
+                entries.index[first.key] = told
+                entries.list[told] = first
+                return true
+            }
             if let existing = entries.index[violation.key] {
                 entries.list[existing].occurrences += violation.occurrences
                 // The first keeps its stacks; a hold report gains the acquire stack once one is known.
