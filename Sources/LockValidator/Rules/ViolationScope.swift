@@ -164,9 +164,13 @@ package final class ViolationScope: Sendable {
 extension Violation {
     /// The same violation, in the scope named `scope`.
     fileprivate func inScope(_ scope: String) -> Violation {
-        Violation(
+        var copy = Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread, irql: irql,
             heldLocks: heldLocks, stack: stack, occurrences: occurrences, edges: edges, usages: usages, scope: scope,
             hold: hold, waits: waits, verdict: verdict, confirmation: confirmation, failOn: failOn)
+        // Still a cycle told again, with its scope's verdict: the process log counts it with the first report.
+        copy.verdictIsTheScopes = verdictIsTheScopes
+        copy.retold = retold
+        return copy
     }
 }
