@@ -117,6 +117,17 @@ enum ChainCache {
         validated.store(0, ordering: .relaxed)
     }
 
+    /// Empties the cache as ``removeAll()`` does, but keeps the count of chains validated: when a cycle
+    /// is reported, so that the chains already cached that take its orders are validated again (and then
+    /// never cached), and every scope that takes them is told (`LockOrder.validateNewChain`).
+    static func revalidateAll() {
+        guard let table = currentTable else { return }
+        let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
+        release(table, capacity: capacity)
+        table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
+        count.store(0, ordering: .relaxed)
+    }
+
     /// The current table's address, for tests: a reset keeps it.
     static var tableAddress: UInt { UInt(bitPattern: currentTable) }
 

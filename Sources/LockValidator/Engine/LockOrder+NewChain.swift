@@ -42,6 +42,13 @@ extension LockOrder {
                     }
                     if DeadlockConfirmation.chainHasPredictedEdge(chain) { return }
                 }
+                // A chain that takes an order of a reported cycle is validated at every acquire: each test
+                // (scope) whose threads take the cycle's orders is told, whichever thread validated them before.
+                // A new cycle's orders may be in chains cached already: those are validated again once.
+                if chain.bugs.contains(where: { if case .inversion(_, _, _, false) = $0 { true } else { false } }) {
+                    ChainCache.revalidateAll()
+                }
+                if chain.takesReportedCycleOrder { return }
                 if ChainCache.chainCount < chainCap {
                     ChainCache.insert(key)
                 } else {
@@ -116,6 +123,8 @@ extension LockOrder {
         /// The thread, kept stack, newest site, IRQL and epoch as an edge record's context, once numbered:
         /// every edge of the chain has it.
         var context: UInt32?
+        /// Whether one of its edges is an order of a reported cycle: such a chain is never cached.
+        var takesReportedCycleOrder = false
         var edgesFull = false
         var chainsFull = false
         var stacksFull = false
@@ -224,6 +233,7 @@ extension LockOrder {
             guard let number = state.graph.edgeNumber(from: a, to: b).map(Int.init) else { continue }
             if state.cycleOfReportedEdge[number] == nil { state.cycleOfReportedEdge[number] = cycle }
         }
+        chain.takesReportedCycleOrder = true
         chain.bugs.append(.inversion(held: entry, closing: closing, existing: existing, takenAgain: takenAgain))
         return true
     }
@@ -244,8 +254,14 @@ extension LockOrder {
             guard !state.cycleOfReportedEdge.isEmpty, let cycle = state.cycleOfReportedEdge[number],
                 let start = cycle.firstIndex(of: to)
             else { return nil }
+            chain.takesReportedCycleOrder = true
+            // Outside any scope the process log has the cycle already: nothing to tell, nothing to build.
+            guard let scope = ViolationScope.effective else { return nil }
             // The reported cycle, from this edge's head round to its tail.
-            return (Array(cycle[start...] + cycle[..<start]), true)
+            let path = Array(cycle[start...] + cycle[..<start])
+            let orders = zip([from] + path, path).map { UInt64($0) << 32 | UInt64($1) }
+            guard scope.tookEveryOrder(of: orders, taking: orders[0], by: chain.thread.serial) else { return nil }
+            return (path, true)
         }
         let record = chain.record(from: entry, from, to, in: &state)
         guard state.graph.edgeCount < chain.capacity.edges else {
@@ -348,17 +364,20 @@ extension LockOrder {
                 orders(of: edges).map(verdict(ofCycle:))
                 ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock)
             var verdictIsTheScopes = false
+            var reportedBefore = ""
             if takenAgain {
                 guard let told = verdictForScope(takingAgain: closing, of: edges, on: thread) else { return }
                 verdictIsTheScopes = told != nil
                 verdict = told ?? verdict
+                reportedBefore = "; " + firstReport(ofCycle: Set(edges.map(\.to.name)))
             }
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
-                    + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks",
+                    + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks"
+                    + reportedBefore,
                 locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges, verdict: verdict,
-                verdictIsTheScopes: verdictIsTheScopes,
+                verdictIsTheScopes: verdictIsTheScopes, retold: takenAgain,
                 awaited: newest.instance)
         }
     }
@@ -385,6 +404,17 @@ extension LockOrder {
         guard Set(threads.flatMap { $0! }).count == 1 else { return .some(nil) }
         return CycleVerdict(
             kind: .cannotDeadlock, reason: .oneThread, orders: edges.map { "\"\($0.from.name)\" -> \"\($0.to.name)\"" })
+    }
+
+    /// Where the cycle of `classes` was reported first, for a scope told of it again: the process report
+    /// keeps that one entry, and counts this one as another occurrence of it.
+    private static func firstReport(ofCycle classes: Set<String>) -> String {
+        let first = LockValidator.globalLog.first {
+            $0.rule == .lockOrderInversion && Set($0.locks.map(\.name)) == classes
+        }
+        guard let first else { return "this cycle was reported first by another scope of this process" }
+        guard let scope = first.scope else { return "this cycle was reported first outside any test" }
+        return "this cycle was reported first in \"\(scope)\""
     }
 
     /// How to declare the nesting, in the words of the lock's own front end.

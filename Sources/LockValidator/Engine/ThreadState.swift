@@ -288,7 +288,7 @@ package struct ThreadState {
         var buffer = [CChar](repeating: 0, count: 32)
         let name: String? = buffer.withUnsafeMutableBufferPointer { buffer in
             lv_thread_name(buffer.baseAddress, buffer.count) == 0
-                ? ThreadName.readable(String(cString: buffer.baseAddress!)) : nil
+                ? ThreadName.readable(String(cString: buffer.baseAddress!), handle: lv_thread_handle()) : nil
         }
         return ThreadInfo(serial: serial, osThreadID: lv_os_thread_id(), name: name)
     }

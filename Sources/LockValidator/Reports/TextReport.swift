@@ -82,6 +82,11 @@ enum TextReport {
             lines.append("")
             lines.append("locks involved:")
             lines += violation.locks.map { lock in
+                if LockInfo.nameSaysCreationUnseen(lock.name) {
+                    // Its site is a lock, not its creation: say so, rather than "created at" it.
+                    return "  \(lock): where it was created is not known (moved after it was made); named by"
+                        + " the first lock of it seen"
+                }
                 let site = LockInfo.nameSaysWhereCreated(lock.name) ? nil : lock.site
                 return "  \(lock)" + (site.map { ", created at \($0)" } ?? "")
             }
@@ -328,12 +333,9 @@ extension ValidationReport {
             text += suppressed.map { "  \($0)\n" }.joined()
         }
         let counts = statistics
-        func counting(_ count: Int, _ noun: String, _ plural: String? = nil) -> String {
-            "\(count) " + (count == 1 ? noun : plural ?? noun + "s")
-        }
-        text += "\n\(counting(counts.violations, "violation")) (\(counting(counts.occurrences, "occurrence"))),"
-        text += " \(counts.suppressed) suppressed; \(counting(counts.classes, "lock class", "lock classes")),"
-        text += " \(counting(counts.edges, "lock-order edge")), \(counting(counts.chains, "chain")).\n"
+        text += "\n\(counted(counts.violations, "violation")) (\(counted(counts.occurrences, "occurrence"))),"
+        text += " \(counts.suppressed) suppressed; \(counted(counts.classes, "lock class", "lock classes")),"
+        text += " \(counted(counts.edges, "lock-order edge")), \(counted(counts.chains, "chain")).\n"
         for error in config.errors { text += "configuration error: \(error)\n" }
         return text
     }
