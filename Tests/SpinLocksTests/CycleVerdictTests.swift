@@ -10,15 +10,6 @@ import Testing
     typealias Locks = LockOrderTests.Locks
 
     /// Takes `first` then `second` (both spin locks), with `gate` held around them when given.
-    /// The violations of a scope named `scopeName` that takes A then B, and B then A.
-    static func bothOrders(of locks: Locks, scopeName: String) -> [Violation] {
-        LockValidator.violations(
-            during: {
-                take(locks["A"], locks["B"])
-                take(locks["B"], locks["A"])
-            }, scopeName: scopeName)
-    }
-
     static func take(_ first: SpinLock, _ second: SpinLock, under gate: SpinLock? = nil) {
         let old = gate?.acquire()
         let inner = gate == nil ? first.acquire() : nil
@@ -122,7 +113,12 @@ import Testing
         let found = Guarded<[[Violation]]>([])
         ProcessorThread {
             for name in ["first", "second"] {
-                found.value.append(Self.bothOrders(of: locks, scopeName: name))
+                found.value.append(
+                    LockValidator.violations(
+                        during: {
+                            Self.take(locks["A"], locks["B"])
+                            Self.take(locks["B"], locks["A"])
+                        }, scopeName: name))
                 // As the test integrations do: each test's violations go on to the process log.
                 found.value.last?.forEach(ViolationScope.logHandled)
             }
@@ -146,7 +142,12 @@ import Testing
         let found = Guarded<[[Violation]]>([])
         ProcessorThread {
             for name in ["first", "second"] {
-                found.value.append(Self.bothOrders(of: locks, scopeName: name))
+                found.value.append(
+                    LockValidator.violations(
+                        during: {
+                            Self.take(locks["A"], locks["B"])
+                            Self.take(locks["B"], locks["A"])
+                        }, scopeName: name))
             }
         }.join()
         // As the test integrations pass them on, the second test's first.

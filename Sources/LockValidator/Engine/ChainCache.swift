@@ -108,7 +108,11 @@ enum ChainCache {
     /// Forgets every chain, emptying the current table in place (a reader may be probing it, so it stays
     /// mapped): its pages are given back, and the mask written again. The caller holds the graph lock.
     static func removeAll() {
-        revalidateAll()
+        guard let table = currentTable else { return }
+        let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
+        release(table, capacity: capacity)
+        table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
+        count.store(0, ordering: .relaxed)
         emptied.store(0, ordering: .relaxed)
         validated.store(0, ordering: .relaxed)
     }
