@@ -11,10 +11,15 @@ extension LockTracking {
     @usableFromInline
     @inline(never)
     func printBlockingWhileHeldBug(on thread: ThreadState, at site: CallSite) {
-        let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(thread.irql)"
+        // Named as a blocking call's report names it: which spin lock, and where it was taken.
+        let spinLock = (0..<thread.depth).reversed().lazy.map { thread.held($0).pointee }
+            .first { $0.kind != AcquireKind.annotated.rawValue }
+        let reason =
+            spinLock.map { "with the spin lock \($0.lockInfo) held (acquired at \($0.acquiredAt))" }
+            ?? "at \(thread.irql)"
         LockValidator.record(
-            .blockingWhileHeld, summary: "\(thread.info) takes the sleeping lock \(info) \(reason)", locks: [info],
-            site: site.site)
+            .blockingWhileHeld, summary: "\(thread.info) takes the sleeping lock \(info) \(reason)",
+            locks: [info] + (spinLock.map { [$0.lockInfo] } ?? []), site: site.site)
     }
 
     /// `recursive-acquire`: the thread holds the lock (first acquired at the held entry `index`, if it has
@@ -22,7 +27,13 @@ extension LockTracking {
     @usableFromInline
     @inline(never)
     func printRecursiveAcquireBug(firstAcquiredAt index: Int?, on thread: ThreadState, at site: CallSite) {
-        let first = index.map { " (first acquired at \(thread.held($0).pointee.acquiredAt))" }
+        // A hold taken in lock-wrapper code (an outer `DispatchQueue.sync`) is named at its caller, as the
+        // held list names it, not at the wrapper's call into the lock.
+        let first = index.map { index in
+            let held = LockWrapperCode.sitesOutside(
+                thread.heldLockInfos(awaiting: nil), along: StackTrace.capture().addresses)
+            return " (first acquired at \(held[index].acquiredAt))"
+        }
         LockValidator.record(
             .recursiveAcquire,
             summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
