@@ -60,7 +60,7 @@ import Testing
                 scopeName: "scopedDeadlock()")
         }
         let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        let collected = try #require(standardError.range(of: "found in \"scopedDeadlock()\", which the run's end"))
+        let collected = try #require(standardError.range(of: "found in \"scopedDeadlock()\", printed now"))
         let inversion = try #require(standardError.range(of: "ERROR: lock-order-inversion"))
         let timeout = try #require(standardError.range(of: "ERROR: spin-timeout"))
         #expect(collected.lowerBound < inversion.lowerBound && inversion.lowerBound < timeout.lowerBound)
