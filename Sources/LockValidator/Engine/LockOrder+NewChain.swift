@@ -370,12 +370,18 @@ extension LockOrder {
                 verdict = told ?? verdict
                 reportedBefore = "; " + firstReport(ofCycle: Set(edges.map(\.to.name)))
             }
+            // The locks this thread wants and holds as it has them: an edge keeps the instances that first
+            // took its order (another account pair's), which "locks involved" must not show as held here.
+            let (wanted, held) = (newest.lockInfo, entry.lockInfo)
+            let involved = ([closing.to] + existing.map(\.to)).map { lock in
+                lock.name == wanted.name ? wanted : lock.name == held.name ? held : lock
+            }
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
                     + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks"
                     + reportedBefore,
-                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges, verdict: verdict,
+                locks: involved, site: newest.acquiredAt, edges: edges, verdict: verdict,
                 verdictIsTheScopes: verdictIsTheScopes, retold: takenAgain,
                 awaited: newest.instance)
         }
