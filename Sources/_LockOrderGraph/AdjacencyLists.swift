@@ -14,7 +14,7 @@ struct AdjacencyLists: Sendable {
         fileprivate(set) var count: UInt32 = 0
     }
 
-    private var storage: [UInt32] = []
+    private var storage = MappedBuffer<UInt32>()
     /// The first free chunk of each size, by its number in `size(of:)` (`noChunk`: none); a free
     /// chunk's first element is the next free chunk of its size.
     private var freeChunks = [UInt32](repeating: Self.noChunk, count: 64)
@@ -44,7 +44,7 @@ struct AdjacencyLists: Sendable {
 
     /// Where `list`'s next element goes, for prefetching it before an append.
     func endAddress(of list: List) -> UInt {
-        storage.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } &+ UInt(list.offset + list.count) &* 4
+        UInt(bitPattern: storage.base) &+ UInt(list.offset + list.count) &* 4
     }
 
     /// Appends `element` to `list`, moving the list to a chunk twice its room when it is full.
@@ -69,7 +69,7 @@ struct AdjacencyLists: Sendable {
             return free
         }
         let offset = UInt32(storage.count)
-        storage.append(contentsOf: repeatElement(0, count: Int(room)))
+        storage.append(repeating: 0, count: Int(room))
         return offset
     }
 

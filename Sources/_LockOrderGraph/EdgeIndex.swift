@@ -9,15 +9,15 @@
 /// reads no key.
 @usableFromInline
 struct EdgeIndex: Sendable {
-    @usableFromInline var slots: [UInt32]
+    @usableFromInline var slots: MappedBuffer<UInt32>
     /// Each edge's key, by its number.
-    @usableFromInline var keys: [UInt64] = []
+    @usableFromInline var keys = MappedBuffer<UInt64>()
     /// log2 of the slot count.
     @usableFromInline var bits: Int
 
     init() {
         bits = 4
-        slots = [UInt32](repeating: 0, count: 1 << bits)
+        slots = MappedBuffer(zeroed: 1 << bits)
     }
 
     /// The number of edges.
@@ -32,7 +32,7 @@ struct EdgeIndex: Sendable {
     /// The slots' base address and log2 of their count, for prefetching the slot of a key.
     @inlinable
     var probeLayout: (base: UInt, bits: Int) {
-        (slots.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }, bits)
+        (UInt(bitPattern: slots.base), bits)
     }
 
     /// The address of the slot `key` is probed at first, in a table laid out as `layout`.
@@ -80,7 +80,7 @@ struct EdgeIndex: Sendable {
 
     private mutating func grow(to count: Int) {
         bits = count.trailingZeroBitCount
-        slots = [UInt32](repeating: 0, count: count)
+        slots = MappedBuffer(zeroed: count)
         for (number, key) in keys.enumerated() { place(key, UInt32(number)) }
     }
 }

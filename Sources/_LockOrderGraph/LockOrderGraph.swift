@@ -36,7 +36,7 @@ public struct LockOrderGraph: Sendable {
 
     /// What the graph keeps per node, side by side: a new edge or a search step touches one cache
     /// line of a node, not one in each of five arrays. Index 0 is unused: node ids start at 1.
-    @usableFromInline var nodes: [Node] = [Node(position: 0)]
+    @usableFromInline var nodes: MappedBuffer<Node> = [Node(position: 0)]
     private var lists = AdjacencyLists()
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
@@ -59,7 +59,7 @@ public struct LockOrderGraph: Sendable {
     @inlinable
     public var prefetchLayout: PrefetchLayout {
         PrefetchLayout(
-            nodes: nodes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) },
+            nodes: UInt(bitPattern: nodes.base),
             nodeCount: nodes.count, nodeStride: MemoryLayout<Node>.stride, edges: edgeNumbers.probeLayout)
     }
 

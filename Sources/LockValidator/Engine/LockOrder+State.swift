@@ -116,7 +116,7 @@ extension LockOrder {
     struct State {
         var graph = LockOrderGraph()
         /// Each edge's record as kept, by the graph's number for the edge (`record(_:)` reads one whole).
-        private(set) var records: [EdgeRecord.Stored] = []
+        private(set) var records = MappedBuffer<EdgeRecord.Stored>()
         /// The source words of the records that have one, in the order of their edges' numbers.
         private var sources: [(number: UInt32, source: UInt32)] = []
         /// Edges found closing a cycle while the edge table was full (not kept), `from << 32 | to`.
