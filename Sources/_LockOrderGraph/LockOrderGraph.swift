@@ -40,7 +40,8 @@ public struct LockOrderGraph: Sendable {
     private var lists = AdjacencyLists()
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
-    /// Each edge's number by `from << 32 | to`, and its key by number: 4 bytes a slot and 8 an edge.
+    /// Each edge's number by `from << 32 | to`, and its key by number: 4 bytes a slot (at most two thirds
+    /// full) and 8 an edge.
     @usableFromInline var edgeNumbers = EdgeIndex()
     /// The number of edges in the graph, cycle edges included; the next edge's number.
     public private(set) var edgeCount = 0
@@ -67,10 +68,10 @@ public struct LockOrderGraph: Sendable {
         public var nodes: UInt
         public var nodeCount: Int
         public var nodeStride: Int
-        public var edges: (base: UInt, bits: Int)
+        public var edges: (base: UInt, slots: Int)
 
         @inlinable
-        public init(nodes: UInt, nodeCount: Int, nodeStride: Int, edges: (base: UInt, bits: Int)) {
+        public init(nodes: UInt, nodeCount: Int, nodeStride: Int, edges: (base: UInt, slots: Int)) {
             (self.nodes, self.nodeCount, self.nodeStride, self.edges) = (nodes, nodeCount, nodeStride, edges)
         }
 
