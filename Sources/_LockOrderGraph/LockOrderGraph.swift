@@ -37,7 +37,7 @@ public struct LockOrderGraph: Sendable {
     /// What the graph keeps per node, side by side: a new edge or a search step touches one cache
     /// line of a node, not one in each of five arrays. Index 0 is unused: node ids start at 1.
     @usableFromInline var nodes: MappedBuffer<Node> = [Node(position: 0)]
-    private var lists = AdjacencyLists()
+    private(set) var lists = AdjacencyLists()
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
     /// Each edge's number by `from << 32 | to`, and its key by number: 4 bytes a slot (at most two thirds
@@ -150,10 +150,24 @@ public struct LockOrderGraph: Sendable {
         number(key)
         lists.append(to, to: &nodes[Int(from)].successors)
         lists.append(from, to: &nodes[Int(to)].predecessors)
+        if _slowPath(lists.compactionDue) { compactLists() }
         if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
             return .closesCycle(path: path)
         }
         return .inserted
+    }
+
+    /// Packs the adjacency lists into a fresh array, dropping the chunks lists left behind as they grew.
+    private mutating func compactLists() {
+        var moved = nodes  // out of `self`, so that the closure below may change it while `lists` changes
+        nodes = []
+        lists.compact { move in
+            for index in moved.indices {
+                move(&moved[index].successors)
+                move(&moved[index].predecessors)
+            }
+        }
+        nodes = moved
     }
 
     private mutating func number(_ key: UInt64) {
