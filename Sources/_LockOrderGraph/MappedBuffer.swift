@@ -8,8 +8,11 @@ import _LockValidatorShims
 /// shapes). A smaller room is `malloc`'s, so that a small graph maps no pages. Pages a mapping never
 /// wrote are not resident: room beyond the count costs address space only.
 ///
-/// A value: copies share the room until one of them writes (copy on write). An index is checked in
-/// debug builds only: the graph computes its indexes itself, on paths whose instructions are counted.
+/// Copies share their elements, as class instances would: a write through one shows through the others,
+/// and the graph never copies its tables. But a copy that grows takes a room of its own (the others keep
+/// theirs, whole and mapped), so no copy is ever left with memory unmapped under it. Writes check neither
+/// uniqueness nor (outside debug builds) the index: a new lock order writes these tables a dozen times,
+/// and a uniqueness check is a call into the Swift runtime (about 90 instructions a new order in all).
 public struct MappedBuffer<Element>: @unchecked Sendable {
     /// The first element (a dangling, aligned address while there is no room).
     @usableFromInline var base: UnsafeMutablePointer<Element>
@@ -17,7 +20,7 @@ public struct MappedBuffer<Element>: @unchecked Sendable {
     /// The number of elements the room holds.
     public private(set) var capacity = 0
     /// Frees the room; its reference count tells whether this copy is the room's only one.
-    @usableFromInline var room: MappedRoom?
+    private var room: MappedRoom?
 
     public init() {
         precondition(_isPOD(Element.self), "a MappedBuffer holds trivial elements only")
@@ -61,36 +64,29 @@ public struct MappedBuffer<Element>: @unchecked Sendable {
         }
         unsafeMutableAddress {
             assert(index >= 0 && index < count, "index \(index) out of 0..<\(count)")
-            makeUnique()
             return base + index
         }
     }
 
-    /// Makes this copy the room's only one, copying the room if another copy shares it.
-    @inlinable @inline(__always)
-    mutating func makeUnique() {
-        if _slowPath(!isUnique) { copyRoom(capacity: capacity) }
-    }
-
-    @inlinable
-    var isUnique: Bool { mutating get { isKnownUniquelyReferenced(&room) } }
+    /// Whether no other copy shares the room.
+    private var isUnique: Bool { mutating get { isKnownUniquelyReferenced(&room) } }
 
     public mutating func append(_ element: Element) {
-        if _slowPath(count == capacity || !isUnique) { grow(toHold: count + 1) }
+        if _slowPath(count == capacity) { grow(toHold: count + 1) }
         (base + count).initialize(to: element)
         count += 1
     }
 
     /// Appends `count` copies of `element`.
     public mutating func append(repeating element: Element, count added: Int) {
-        if _slowPath(count + added > capacity || !isUnique) { grow(toHold: count + added) }
+        if _slowPath(count + added > capacity) { grow(toHold: count + added) }
         (base + count).initialize(repeating: element, count: added)
         count += added
     }
 
     /// Makes room for `wanted` elements in all.
     public mutating func reserveCapacity(_ wanted: Int) {
-        if wanted > capacity || (room != nil && !isUnique) { grow(toHold: wanted, exactly: true) }
+        if wanted > capacity { grow(toHold: wanted, exactly: true) }
     }
 
     /// Gives this copy a room of its own for at least `wanted` elements: twice the room (or `wanted`, if
@@ -104,8 +100,7 @@ public struct MappedBuffer<Element>: @unchecked Sendable {
         (base, capacity) = (room.elements(), room.bytes / stride)
     }
 
-    @usableFromInline
-    mutating func copyRoom(capacity wanted: Int) {
+    private mutating func copyRoom(capacity wanted: Int) {
         let stride = MemoryLayout<Element>.stride
         let made = MappedRoom(bytes: Swift.max(wanted, count, 1) * stride, zeroed: false)
         made.elements(Element.self).initialize(from: base, count: count)

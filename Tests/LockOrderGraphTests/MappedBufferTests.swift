@@ -43,19 +43,22 @@ import Testing
         }
     }
 
-    @Test func copiesStayApart() {
-        var original = MappedBuffer<UInt32>(zeroed: 100_000)
-        original[5] = 5
+    @Test func aCopyThatGrowsTakesARoomOfItsOwn() {
+        var original = MappedBuffer<UInt32>(zeroed: 102_400)  // 100 pages: full
         var copy = original
-        copy[5] = 6
-        copy.append(1)
-        #expect(original[5] == 5 && original.count == 100_000)
-        #expect(copy[5] == 6 && copy.count == 100_001)
+        copy[5] = 6  // shared: the graph never copies its tables, and its writes check nothing
+        #expect(original[5] == 6)
+        copy.append(1)  // full: the copy grows into a room of its own; the original keeps its room mapped
+        copy[7] = 7
+        original[8] = 8
+        #expect(original.count == 102_400 && original[7] == 0 && original[5] == 6)
+        #expect(copy.count == 102_401 && copy[7] == 7 && copy[8] == 0 && copy[5] == 6 && copy[102_400] == 1)
         let kept = copy
         copy.reserveCapacity(1_000_000)
-        copy[7] = 7
-        #expect(kept[7] == 0 && copy[7] == 7 && copy.capacity >= 1_000_000)
+        copy[9] = 9
+        #expect(kept[9] == 0 && copy[9] == 9 && copy.capacity >= 1_000_000 && kept.count == 102_401)
         #expect(original.invariantViolations().isEmpty && copy.invariantViolations().isEmpty)
+        #expect(kept.invariantViolations().isEmpty)
     }
 
     @Test func aReserveKeepsTheContentsAndGrowsNoMore() {
