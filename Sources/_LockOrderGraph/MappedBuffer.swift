@@ -40,7 +40,7 @@ public struct MappedBuffer<Element>: @unchecked Sendable {
     var isMapped: Bool { room?.isMapped ?? false }
 
     /// Violations of the buffer's invariants, empty when sound: the count within the room, the room
-    /// where the buffer says, a mapping exactly when the room is big.
+    /// where the buffer says, a mapping's size whole pages.
     func invariantViolations() -> [String] {
         var problems: [String] = []
         if count < 0 || count > capacity { problems.append("count \(count) outside the room of \(capacity)") }
@@ -52,7 +52,7 @@ public struct MappedBuffer<Element>: @unchecked Sendable {
         if room.bytes / MemoryLayout<Element>.stride != capacity {
             problems.append("\(room.bytes) bytes of room for \(capacity) elements")
         }
-        if room.isMapped != (room.bytes >= MappedRoom.mappingThreshold) { problems.append("mapped at the wrong size") }
+        if room.isMapped && room.bytes % MappedRoom.pageSize != 0 { problems.append("a mapping of part of a page") }
         return problems
     }
 

@@ -10,7 +10,7 @@ final class MappedRoom {
 
     /// The smallest room that is a mapping, in bytes.
     static let mappingThreshold = 64 << 10
-    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     init(bytes wanted: Int, zeroed: Bool) {
         bytes = Self.size(for: wanted)
