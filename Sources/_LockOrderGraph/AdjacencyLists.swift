@@ -7,6 +7,11 @@
 /// 16, 24, … (a power of two, or three quarters of one): a list fills over two thirds of its room, not
 /// a half as with doubling. Room comes from the chunks that lists left behind when they grew, one free
 /// list per size, or else from the end of the array.
+///
+/// Chunks of the small sizes pile up when many lists grow at once (a fifth to a quarter of the array at
+/// 100,000 nodes of 40 edges), and no list takes them again: when the array grows while free chunks hold
+/// a fifth of it, the graph has the lists moved into a fresh array, packed (`compact(_:)`), a copy of the
+/// array as a Swift array's growth made, at most once per 1/8 of growth.
 struct AdjacencyLists: Sendable {
     /// One list: where its elements start in the array and how many there are.
     struct List: Sendable {
@@ -14,11 +19,19 @@ struct AdjacencyLists: Sendable {
         fileprivate(set) var count: UInt32 = 0
     }
 
-    private var storage: [UInt32] = []
+    private var storage = MappedBuffer<UInt32>()
     /// The first free chunk of each size, by its number in `size(of:)` (`noChunk`: none); a free
     /// chunk's first element is the next free chunk of its size.
     private var freeChunks = [UInt32](repeating: Self.noChunk, count: 64)
     private static let noChunk = UInt32.max
+    /// The elements in free chunks.
+    private var freeElements = 0
+    /// The array's size after the last compaction.
+    private var compactedCount = 0
+    /// Free chunks hold a fifth of the array, which grew since the last compaction: `compact(_:)` is due.
+    private(set) var compactionDue = false
+    /// Below this many elements no compaction is due: a small graph's free chunks are a few kilobytes.
+    static let compactionMinimum = 4_096
 
     /// The room a list of `count` elements has: the smallest size at or above it, at least four.
     static func room(for count: UInt32) -> UInt32 {
@@ -44,7 +57,7 @@ struct AdjacencyLists: Sendable {
 
     /// Where `list`'s next element goes, for prefetching it before an append.
     func endAddress(of list: List) -> UInt {
-        storage.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } &+ UInt(list.offset + list.count) &* 4
+        UInt(bitPattern: storage.base) &+ UInt(list.offset + list.count) &* 4
     }
 
     /// Appends `element` to `list`, moving the list to a chunk twice its room when it is full.
@@ -66,10 +79,16 @@ struct AdjacencyLists: Sendable {
         let free = freeChunks[size]
         if free != Self.noChunk {
             freeChunks[size] = storage[Int(free)]
+            freeElements -= Int(room)
             return free
         }
         let offset = UInt32(storage.count)
-        storage.append(contentsOf: repeatElement(0, count: Int(room)))
+        if freeElements > storage.count / 5 && storage.count >= Self.compactionMinimum
+            && storage.count >= compactedCount + compactedCount / 8
+        {
+            compactionDue = true
+        }
+        storage.append(repeating: 0, count: Int(room))
         return offset
     }
 
@@ -77,6 +96,25 @@ struct AdjacencyLists: Sendable {
         let size = Self.size(of: room)
         storage[Int(offset)] = freeChunks[size]
         freeChunks[size] = offset
+        freeElements += Int(room)
+    }
+
+    /// Moves every list in use into a fresh array, each into a chunk of its room, one after another, and
+    /// forgets the free chunks. `eachList` hands each list in use (every one, or a list is lost) to the
+    /// closure it is given, which moves it.
+    mutating func compact(_ eachList: ((inout List) -> Void) -> Void) {
+        var packed = MappedBuffer<UInt32>()
+        packed.reserveCapacity(storage.count - freeElements)
+        eachList { list in
+            guard list.count > 0 else { return }
+            let offset = UInt32(packed.count)
+            for index in 0..<Int(list.count) { packed.append(storage[Int(list.offset) + index]) }
+            packed.append(repeating: 0, count: Int(Self.room(for: list.count) - list.count))
+            list.offset = offset
+        }
+        storage = packed
+        for size in freeChunks.indices { freeChunks[size] = Self.noChunk }
+        (freeElements, compactedCount, compactionDue) = (0, storage.count, false)
     }
 
     /// Each size by its number (`size(of:)`), for the invariant check.

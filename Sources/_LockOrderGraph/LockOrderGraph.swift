@@ -36,11 +36,12 @@ public struct LockOrderGraph: Sendable {
 
     /// What the graph keeps per node, side by side: a new edge or a search step touches one cache
     /// line of a node, not one in each of five arrays. Index 0 is unused: node ids start at 1.
-    @usableFromInline var nodes: [Node] = [Node(position: 0)]
-    private var lists = AdjacencyLists()
+    @usableFromInline var nodes: MappedBuffer<Node> = [Node(position: 0)]
+    private(set) var lists = AdjacencyLists()
     private var cycleSuccessors: [UInt32: [UInt32]] = [:]  // cycle edges, outside the order
     private var cyclePredecessors: [UInt32: [UInt32]] = [:]
-    /// Each edge's number by `from << 32 | to`, and its key by number: 4 bytes a slot and 8 an edge.
+    /// Each edge's number by `from << 32 | to`, and its key by number: 4 bytes a slot (at most two thirds
+    /// full) and 8 an edge.
     @usableFromInline var edgeNumbers = EdgeIndex()
     /// The number of edges in the graph, cycle edges included; the next edge's number.
     public private(set) var edgeCount = 0
@@ -59,7 +60,7 @@ public struct LockOrderGraph: Sendable {
     @inlinable
     public var prefetchLayout: PrefetchLayout {
         PrefetchLayout(
-            nodes: nodes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) },
+            nodes: UInt(bitPattern: nodes.base),
             nodeCount: nodes.count, nodeStride: MemoryLayout<Node>.stride, edges: edgeNumbers.probeLayout)
     }
 
@@ -67,10 +68,10 @@ public struct LockOrderGraph: Sendable {
         public var nodes: UInt
         public var nodeCount: Int
         public var nodeStride: Int
-        public var edges: (base: UInt, bits: Int)
+        public var edges: (base: UInt, slots: Int)
 
         @inlinable
-        public init(nodes: UInt, nodeCount: Int, nodeStride: Int, edges: (base: UInt, bits: Int)) {
+        public init(nodes: UInt, nodeCount: Int, nodeStride: Int, edges: (base: UInt, slots: Int)) {
             (self.nodes, self.nodeCount, self.nodeStride, self.edges) = (nodes, nodeCount, nodeStride, edges)
         }
 
@@ -149,10 +150,24 @@ public struct LockOrderGraph: Sendable {
         number(key)
         lists.append(to, to: &nodes[Int(from)].successors)
         lists.append(from, to: &nodes[Int(to)].predecessors)
+        if _slowPath(lists.compactionDue) { compactLists() }
         if !cycleSuccessors.isEmpty, let path = pathThroughCycleEdges(from: to, to: from) {
             return .closesCycle(path: path)
         }
         return .inserted
+    }
+
+    /// Packs the adjacency lists into a fresh array, dropping the chunks lists left behind as they grew.
+    private mutating func compactLists() {
+        var moved = nodes  // out of `self`, so that the closure below may change it while `lists` changes
+        nodes = []
+        lists.compact { move in
+            for index in moved.indices {
+                move(&moved[index].successors)
+                move(&moved[index].predecessors)
+            }
+        }
+        nodes = moved
     }
 
     private mutating func number(_ key: UInt64) {

@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <libunwind.h>
@@ -160,4 +161,9 @@ void lv_set_process_exit_hook(lv_process_exit_hook hook) { __atomic_store_n(&pro
 void lv_flush_and_exit(int status) {
     fflush(NULL);
     _exit(status);
+}
+
+void *lv_remap(void *address, size_t old_size, size_t new_size) {
+    void *moved = mremap(address, old_size, new_size, MREMAP_MAYMOVE);
+    return moved == MAP_FAILED ? NULL : moved;
 }

@@ -67,4 +67,42 @@ import Testing
         #expect(lists.elements(of: AdjacencyLists.List()).isEmpty)
         #expect(lists.invariantViolations(lists: [AdjacencyLists.List()]).isEmpty)
     }
+
+    @Test func listsGrownAtOnceAreCompactedKeepingTheirElements() {
+        var lists = AdjacencyLists()
+        var handles = [AdjacencyLists.List](repeating: AdjacencyLists.List(), count: 500)
+        var oracle = [[UInt32]](repeating: [], count: 500)
+        var due = false
+        // Every list gains an element in turn: each size's chunks are freed by all lists at once, and
+        // none of them takes a smaller chunk again.
+        for element in 0..<UInt32(20_000) {
+            let list = Int(element) % handles.count
+            lists.append(element, to: &handles[list])
+            oracle[list].append(element)
+            due = due || lists.compactionDue
+        }
+        #expect(due && lists.compactionDue)
+        let before = lists.storageCount
+        lists.compact { move in for index in handles.indices { move(&handles[index]) } }
+        #expect(!lists.compactionDue)
+        // 500 lists of 40 in rooms of 48.
+        #expect(lists.storageCount == 500 * 48 && lists.storageCount < before)
+        #expect(lists.invariantViolations(lists: handles).isEmpty)
+        for list in handles.indices { #expect(lists.elements(of: handles[list]) == oracle[list]) }
+        // Growing on from the packed array works as before.
+        for list in handles.indices { lists.append(7, to: &handles[list]) }
+        #expect(lists.invariantViolations(lists: handles).isEmpty)
+        #expect(handles.indices.allSatisfy { lists.elements(of: handles[$0]) == oracle[$0] + [7] })
+    }
+
+    @Test func listsGrownOneAfterAnotherAreNotCompacted() {
+        var lists = AdjacencyLists()
+        var handles: [AdjacencyLists.List] = []
+        for list in 0..<500 {
+            var handle = AdjacencyLists.List()
+            for element in 0..<40 { lists.append(UInt32(list * 40 + element), to: &handle) }
+            handles.append(handle)
+            #expect(!lists.compactionDue)  // each list takes the chunks the one before left
+        }
+    }
 }

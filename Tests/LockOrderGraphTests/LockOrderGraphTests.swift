@@ -1,6 +1,6 @@
 import TestSupport
 import Testing
-import _LockOrderGraph
+@testable import _LockOrderGraph
 
 /// The graph alone: cycle detection at the closing edge, the path it reports, and its invariants.
 @Suite struct LockOrderGraphTests {
@@ -115,5 +115,25 @@ import _LockOrderGraph
         }
         #expect(path.first == rank[0] && path.last == rank[chainLength - 1])
         for (a, b) in zip(path, path.dropFirst()) { #expect(graph.hasEdge(from: a, to: b)) }
+    }
+
+    @Test func aGraphWhoseNodesAllGrowAtOnceStaysSoundThroughCompactions() {
+        var graph = LockOrderGraph()
+        // Round after round, every node gains one edge: the lists grow together, their old chunks pile
+        // up, and the adjacency array is compacted as it grows.
+        for step in UInt32(1)...20 {
+            for node in UInt32(1)...2_000 { _ = graph.insertEdge(from: node, to: node + step) }
+        }
+        #expect(graph.edgeCount == 40_000)
+        #expect(graph.invariantViolations().isEmpty)
+        #expect(graph.successors(of: 7) == Array(8...27))
+        // 4,000 lists of 20 in rooms of 24; without compaction each would have left 46 elements of chunks.
+        #expect(graph.lists.storageCount < 4_000 * (24 + 46) * 3 / 4)
+        guard case .closesCycle(let path) = graph.insertEdge(from: 2_000, to: 1) else {
+            Issue.record("2,000 → 1 closes no cycle")
+            return
+        }
+        #expect(path.first == 1 && path.last == 2_000)
+        #expect(zip(path, path.dropFirst()).allSatisfy { graph.hasEdge(from: $0, to: $1) })
     }
 }

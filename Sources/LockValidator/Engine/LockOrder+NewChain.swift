@@ -68,14 +68,14 @@ extension LockOrder {
     private static let prefetchNodeCount = Atomic<Int>(0)
     private static let prefetchNodeStride = Atomic<Int>(0)
     private static let prefetchEdges = Atomic<UInt>(0)
-    private static let prefetchEdgeBits = Atomic<Int>(0)
+    private static let prefetchEdgeSlots = Atomic<Int>(0)
 
     private static func publishPrefetchLayout(_ layout: LockOrderGraph.PrefetchLayout) {
         prefetchNodes.store(layout.nodes, ordering: .relaxed)
         prefetchNodeCount.store(layout.nodeCount, ordering: .relaxed)
         prefetchNodeStride.store(layout.nodeStride, ordering: .relaxed)
         prefetchEdges.store(layout.edges.base, ordering: .relaxed)
-        prefetchEdgeBits.store(layout.edges.bits, ordering: .relaxed)
+        prefetchEdgeSlots.store(layout.edges.slots, ordering: .relaxed)
     }
 
     /// Asks for the graph lines the chain's new edges read first (both nodes' records and the edge's
@@ -85,7 +85,7 @@ extension LockOrder {
         let layout = LockOrderGraph.PrefetchLayout(
             nodes: prefetchNodes.load(ordering: .relaxed), nodeCount: prefetchNodeCount.load(ordering: .relaxed),
             nodeStride: prefetchNodeStride.load(ordering: .relaxed),
-            edges: (prefetchEdges.load(ordering: .relaxed), prefetchEdgeBits.load(ordering: .relaxed)))
+            edges: (prefetchEdges.load(ordering: .relaxed), prefetchEdgeSlots.load(ordering: .relaxed)))
         for index in chain.heldIndices {
             guard
                 let (tail, head, slot) = layout.addresses(

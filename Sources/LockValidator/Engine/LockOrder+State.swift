@@ -116,7 +116,7 @@ extension LockOrder {
     struct State {
         var graph = LockOrderGraph()
         /// Each edge's record as kept, by the graph's number for the edge (`record(_:)` reads one whole).
-        private(set) var records: [EdgeRecord.Stored] = []
+        private(set) var records = MappedBuffer<EdgeRecord.Stored>()
         /// The source words of the records that have one, in the order of their edges' numbers.
         private var sources: [(number: UInt32, source: UInt32)] = []
         /// Edges found closing a cycle while the edge table was full (not kept), `from << 32 | to`.
@@ -135,7 +135,7 @@ extension LockOrder {
         var instances: [(from: UInt64, to: UInt64)] = []
         /// The first lock instance of each graph node (class) to make an edge, by node (0: none yet); a
         /// recursive-readers node starts with its class's, as it starts with copies of its class's edges.
-        var firstInstances: [UInt64] = []
+        var firstInstances = MappedBuffer<UInt64>()
         /// Interned acquire sites, by the `#fileID` pointer and line.
         var sites: [Site] = []
         var siteIndex: [SiteKey: UInt32] = [:]
@@ -361,7 +361,7 @@ extension LockOrder {
             let index = Int(node)
             guard index < LockStatisticsArena.denseClassIDs else { return false }
             if index >= firstInstances.count {
-                firstInstances.append(contentsOf: repeatElement(0, count: index + 1 - firstInstances.count))
+                firstInstances.append(repeating: 0, count: index + 1 - firstInstances.count)
             }
             if firstInstances[index] == 0 { firstInstances[index] = instance }
             return firstInstances[index] == instance

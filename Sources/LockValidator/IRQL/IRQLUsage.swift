@@ -1,3 +1,5 @@
+import _LockOrderGraph
+
 /// The IRQL-usage rule (`irql-inconsistent-usage`), lockdep's hard-IRQ state: the IRQLs each lock class
 /// and each device-level lock instance has been held at, first seen where and by whom.
 ///
@@ -15,9 +17,10 @@ enum IRQLUsage {
         /// The first usage of each class at each IRQL, as numbers into the tables below: one small record,
         /// where a program of 100,000 classes kept 100,000 dictionaries of whole usages (600 bytes a class);
         /// a report rebuilds the few it shows. A class's first IRQL is in an array by class id (24 bytes a
-        /// class, where a dictionary's bucket took 42 at 100,000 classes); its other IRQLs, which few classes
-        /// have, by `class id << 8 | IRQL`.
-        var firstClassUsages: [KeptUsage] = []
+        /// class, where a dictionary's bucket took 42 at 100,000 classes; past 64 KB a mapping of its own, which
+        /// leaves no freed buffer resident as it grows); its other IRQLs, which few classes have, by
+        /// `class id << 8 | IRQL`.
+        var firstClassUsages = MappedBuffer<KeptUsage>()
         var otherClassUsages: [UInt64: KeptUsage] = [:]
 
         func classUsage(_ classID: UInt32, at level: UInt8) -> KeptUsage? {
@@ -35,7 +38,7 @@ enum IRQLUsage {
             }
             if index >= firstClassUsages.count {
                 let missing = index + 1 - firstClassUsages.count
-                firstClassUsages.append(contentsOf: repeatElement(KeptUsage(), count: missing))
+                firstClassUsages.append(repeating: KeptUsage(), count: missing)
             }
             if firstClassUsages[index].level == 0 || firstClassUsages[index].level == level + 1 {
                 var kept = kept

@@ -137,6 +137,11 @@ static inline void lv_set_validation_enabled(int enabled) {
 /// address costs only the line.
 static inline void lv_prefetch(uintptr_t address) { __builtin_prefetch((const void *)address, 1, 3); }
 
+/// Grows the anonymous mapping at `address` from `old_size` to `new_size` bytes, moving it if it must
+/// (`mremap`, which Swift cannot call: it is variadic): the pages move, nothing is copied and nothing is left
+/// behind. NULL when the kernel refuses.
+void *lv_remap(void *address, size_t old_size, size_t new_size);
+
 /// This thread's state; about a nanosecond.
 static inline __attribute__((always_inline)) lv_thread_state *lv_thread(void) { return &lv_tls_state; }
 
