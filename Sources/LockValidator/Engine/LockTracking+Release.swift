@@ -30,7 +30,7 @@ extension LockTracking {
         else { return false }
         thread.pop(kind: kind.rawValue)
         owner.store(0, ordering: .relaxed)
-        statistics.recordHold(cycles: held)
+        thread.statistics(ofClass: lockClass.id).recordHold(cycles: held)
         return true
     }
 
@@ -98,15 +98,15 @@ extension LockTracking {
         guard exclusive else {
             // Readers hold it together: their counters need atomic updates. A nested hold is the
             // exclusive one's.
-            if flags & UInt8(LV_HELD_NESTED) == 0 { statistics.addAtomically(1, to: .acquisitions) }
+            if flags & UInt8(LV_HELD_NESTED) == 0 { thread.statistics(ofClass: lockClass.id).recordUntimedAcquire() }
             return action
         }
         if holder == thread.serial { owner.store(0, ordering: .relaxed) }
         if stamped {
-            statistics.recordHold(cycles: held)
+            thread.statistics(ofClass: lockClass.id).recordHold(cycles: held)
         } else {
             // Never reported acquired (an annotated lock's `acquired` is optional): counted now, untimed.
-            statistics.recordAcquire(waitCycles: 0)
+            thread.statistics(ofClass: lockClass.id).recordUntimedAcquire()
         }
         return action
     }
@@ -143,7 +143,7 @@ extension LockTracking {
         let entry = thread.heldWithSnapshot(thread.held(index).pointee, at: index)
         let action = removeHeld(kind, at: index, restoring: oldIRQL, on: thread)
         if owner.load(ordering: .relaxed) == thread.serial { owner.store(0, ordering: .relaxed) }
-        statistics.recordHold(cycles: held)
+        thread.statistics(ofClass: lockClass.id).recordHold(cycles: held)
         holdEnded(entry, releasedAt: released, heldCycles: held, budgetCycles: budget, on: thread, at: site)
         return action
     }

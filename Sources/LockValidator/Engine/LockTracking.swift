@@ -33,12 +33,16 @@ package struct LockTracking: ~Copyable {
     @usableFromInline let kindsUsed = Atomic<UInt8>(0)
     /// What the front end's locks are.
     @usableFromInline package let policy: LockPolicy
-    /// This instance's lock_stat counters.
-    @usableFromInline let statistics: LockStatisticsBlock
-    /// This lock's hold budget in TSC cycles; 0 follows the configuration's.
-    @usableFromInline let holdBudgetCycles: UInt64
+    /// 1 once the instance was first acquired: that hold is marked its first (`LV_NESTING_FIRST_HOLD`),
+    /// the only one the hold-time rule reports alone.
+    @usableFromInline let heldBefore = Atomic<UInt8>(0)
+    /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs the
+    /// instance, not only its class).
+    @usableFromInline let deviceLevels = Atomic<UInt32>(0)
     /// Where the instance was created, by its number in ``InternedSites``: 4 bytes a lock, not 25.
     let initSiteNumber: UInt32
+    /// This lock's hold budget in TSC cycles; 0 follows the configuration's.
+    @usableFromInline let holdBudgetCycles: UInt64
 
     package init(name: String?, policy: LockPolicy = .spinLock, holdBudget: Duration? = nil, site: CallSite) {
         let site = site.keptSite
@@ -52,17 +56,17 @@ package struct LockTracking: ~Copyable {
         self.instance = LockInstance.next()
         self.policy = policy
         self.initSiteNumber = InternedSites.number(of: site)
-        statistics = lockClass.allocateStatistics(of: instance)
+        // Its lock_stat counters are its class's, kept per thread: an instance is only counted alive.
+        LockStatisticsArena.instanceMade(ofClass: lockClass.id)
         // A sleeping lock has no spin-lock hold budget: a year stands for none.
         let budget = policy.contains(.sleeps) ? .seconds(365 * 24 * 3600) : holdBudget
         holdBudgetCycles = budget.map { TSCClock.cycles(nanoseconds: max($0.nanoseconds, 1)) } ?? 0
     }
 
-    /// Folds this instance's statistics into its class and forgets what was kept about it; call from
-    /// the lock's deinit.
+    /// Forgets what was kept about this instance; call from the lock's deinit.
     package func retire() {
-        if statistics.deviceLevels != 0 { IRQLUsage.forgetInstance(instance) }
-        lockClass.retire(statistics)
+        if deviceLevels.load(ordering: .relaxed) != 0 { IRQLUsage.forgetInstance(instance) }
+        LockStatisticsArena.instanceFreed(instance, ofClass: lockClass.id, held: ownerSerial != 0)
     }
 
     /// The serial of the thread holding the lock, 0 when free (or, for an annotated lock, not known).
@@ -105,8 +109,6 @@ package struct LockTracking: ~Copyable {
             address.load(fromByteOffset: offset(\.lock_class), as: UnsafeRawPointer.self) == classObject
                 && address.load(fromByteOffset: offset(\.instance), as: UInt64.self) == instance
                 && ownerAddress == address + offset(\.owner)
-                && address.load(fromByteOffset: offset(\.statistics), as: UnsafeMutablePointer<UInt64>.self)
-                    == statistics.words
                 && classObject.load(fromByteOffset: Int(LV_CLASS_ID_OFFSET), as: UInt32.self) == lockClass.id
                 && levelsAddress == classObject + Int(LV_CLASS_LEVELS_USED_OFFSET)
                 && classObject.load(fromByteOffset: Int(LV_CLASS_CHAIN_KEY_ALONE_OFFSET), as: UInt64.self)
@@ -135,10 +137,6 @@ package struct LockTracking: ~Copyable {
         _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
         lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
     ) -> Bool {
-        // The statistics line, which the hold writes after the lock word's CAS (which later loads
-        // cannot pass), is asked for now, beside the class's line the checks read: for a lock out of
-        // cache, two misses at once instead of one after the other.
-        statistics.prefetch()
         let previousChainKey = thread.chainKey
         let isTry = kind == .tryAcquire
         let flags = isTry ? UInt8(LV_HELD_TRY) : 0
@@ -169,7 +167,7 @@ package struct LockTracking: ~Copyable {
         // Bit tests (x86 `bt`), not a mask made by a shift.
         let level16 = UInt16(level.rawValue & 15)
         return lockClass.levelsUsed.load(ordering: .relaxed) &>> level16 & 1 != 0 && !lockClass.isOverflow
-            && (level <= .dispatch || statistics.deviceLevels &>> UInt32(level16) & 1 != 0)
+            && (level <= .dispatch || deviceLevels.load(ordering: .relaxed) &>> UInt32(level16) & 1 != 0)
     }
 
     // MARK: lock_acquire
@@ -309,8 +307,20 @@ package struct LockTracking: ~Copyable {
                     kind, classID: classID, flags: flags, nesting: nesting, previousChainKey: previousChainKey,
                     queueNode: queueNode, lockObject: lockObject, on: thread, at: site))
         else { return false }
+        // The instance's first hold, marked in its entry (no fast path acquires an instance first).
+        if _slowPath(heldBefore.load(ordering: .relaxed) == 0) && flags & UInt8(LV_HELD_SHARED) == 0 {
+            markFirstHold(thread.held(thread.depth - 1))
+        }
         extendChain(from: previousChainKey, classID: classID, flags: flags, on: thread)
         return true
+    }
+
+    /// Step 4: marks `entry` as the instance's first hold, unless another thread's acquire was first.
+    @usableFromInline
+    @inline(never)
+    func markFirstHold(_ entry: UnsafeMutablePointer<lv_held_lock>) {
+        guard heldBefore.compareExchange(expected: 0, desired: 1, ordering: .relaxed).exchanged else { return }
+        entry.pointee.nesting |= UInt8(LV_NESTING_FIRST_HOLD)
     }
 
     /// Step 4: pushes a held entry; returns false when the stack is full (reported once per thread).
@@ -360,9 +370,11 @@ package struct LockTracking: ~Copyable {
         if lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0 {
             IRQLUsage.recordClassUsage(of: lockClass, instance: instance, at: level, site: site, on: thread)
         }
-        if level > .dispatch && statistics.deviceLevels & UInt32(bit) == 0 {
-            IRQLUsage.recordInstanceUsage(
-                of: lockClass, instance: instance, statistics: statistics, at: level, site: site, on: thread)
+        if level > .dispatch && deviceLevels.load(ordering: .relaxed) & UInt32(bit) == 0 {
+            withUnsafePointer(to: deviceLevels) { levels in
+                IRQLUsage.recordInstanceUsage(
+                    of: lockClass, instance: instance, deviceLevels: levels, at: level, site: site, on: thread)
+            }
         }
     }
 
@@ -373,7 +385,8 @@ package struct LockTracking: ~Copyable {
     @inlinable @inline(__always)
     package func holdTaken(on thread: ThreadState, waitCycles: UInt64 = 0) {
         owner.store(thread.serial, ordering: .relaxed)
-        statistics.recordAcquire(waitCycles: waitCycles)
+        // The acquisition is counted with its hold, at the release.
+        if _slowPath(waitCycles != 0) { recordContention(waitCycles: waitCycles, on: thread) }
         stampHoldStart(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
     }
 
@@ -384,7 +397,7 @@ package struct LockTracking: ~Copyable {
     package func acquired(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
         guard _fastPath(action == .lock) else {
             owner.store(thread.serial, ordering: .relaxed)
-            statistics.recordAcquire(waitCycles: waitCycles)
+            recordUntimedAcquire(waitCycles: waitCycles, on: thread)
             return
         }
         acquired(thread.held(thread.depth - 1), on: thread, waitCycles: waitCycles, waited: waitCycles != 0)
@@ -403,12 +416,28 @@ package struct LockTracking: ~Copyable {
     ) {
         guard !entry.pointee.has(LV_HELD_NESTED | LV_HELD_SHARED | LV_HELD_RECURSIVE) else { return }
         owner.store(thread.serial, ordering: .relaxed)
-        statistics.recordAcquire(waitCycles: waitCycles)
+        if _slowPath(waitCycles != 0) { recordContention(waitCycles: waitCycles, on: thread) }
         if policy.contains(.sleeps) {
             entry.pointee.acquired_tsc = lv_rdtsc()
             entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
         } else {
             stampHoldStart(of: entry, on: thread, waited: waited)
         }
+    }
+
+    /// Counts a contention of `waitCycles` in the thread's line for the class.
+    @usableFromInline
+    @inline(never)
+    func recordContention(waitCycles: UInt64, on thread: ThreadState) {
+        thread.statistics(ofClass: lockClass.id).recordContention(waitCycles: waitCycles)
+    }
+
+    /// Counts an acquisition with no timed hold to count it (an untracked one), and its contention.
+    @usableFromInline
+    @inline(never)
+    func recordUntimedAcquire(waitCycles: UInt64, on thread: ThreadState) {
+        let statistics = thread.statistics(ofClass: lockClass.id)
+        statistics.recordUntimedAcquire()
+        if waitCycles != 0 { statistics.recordContention(waitCycles: waitCycles) }
     }
 }

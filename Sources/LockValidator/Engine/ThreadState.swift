@@ -337,11 +337,32 @@ package struct ThreadState {
     private func threadDidExit() {
         checkExit()
         releaseAbandonedLocks()
+        // Its lock_stat lines go to their classes' totals; a lock it takes after this makes a new line.
+        lv_stat_cache_clear(pointer)
+        LockStatisticsArena.freeLines(ofThread: UInt64(serial), retiring: true)
         ThreadRegistry.remove(serial)
         if let processor = pointer.pointee.processor {
             Unmanaged<Processor>.fromOpaque(processor).release()
             pointer.pointee.processor = nil
         }
+    }
+}
+
+extension ThreadState {
+    /// The thread's lock_stat line for class `classID` (lockdep keeps lock_stat per class): from its cache,
+    /// else found or made in the arena and cached.
+    @inlinable @inline(__always)
+    func statistics(ofClass classID: UInt32) -> LockStatisticsBlock {
+        if let line = lv_stat_cached_line(pointer, classID) { return LockStatisticsBlock(words: line) }
+        return statisticsLine(ofClass: classID)
+    }
+
+    @usableFromInline
+    @inline(never)
+    func statisticsLine(ofClass classID: UInt32) -> LockStatisticsBlock {
+        let block = LockStatisticsArena.line(ofThread: UInt64(serial), classID: classID)
+        lv_stat_cache_install(pointer, classID, block.words)
+        return block
     }
 }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The IRQL-usage rule (`irql-inconsistent-usage`), lockdep's hard-IRQ state: the IRQLs each lock class
 /// and each device-level lock instance has been held at, first seen where and by whom.
 ///
@@ -130,13 +132,13 @@ enum IRQLUsage {
     @usableFromInline
     @inline(never)
     static func recordInstanceUsage(
-        of lockClass: LockClass, instance: UInt64, statistics: LockStatisticsBlock, at level: IRQL, site: CallSite,
-        on thread: ThreadState
+        of lockClass: LockClass, instance: UInt64, deviceLevels: UnsafePointer<Atomic<UInt32>>, at level: IRQL,
+        site: CallSite, on thread: ThreadState
     ) {
         thread.billingValidator {
             let lock = LockInfo(of: lockClass, instance: instance)
             let conflict = state.withLock { state in
-                checkInstanceUsage(of: lock, statistics: statistics, at: level, site: site, on: thread, in: &state)
+                checkInstanceUsage(of: lock, deviceLevels: deviceLevels, at: level, site: site, on: thread, in: &state)
             }
             if let conflict { printInconsistentUsage(conflict, named: "\(lock)", thisLock: "this lock", at: site) }
         }
@@ -168,11 +170,11 @@ enum IRQLUsage {
     }
 
     private static func checkInstanceUsage(
-        of lock: LockInfo, statistics: LockStatisticsBlock, at level: IRQL, site: CallSite, on thread: ThreadState,
-        in state: inout State
+        of lock: LockInfo, deviceLevels: UnsafePointer<Atomic<UInt32>>, at level: IRQL, site: CallSite,
+        on thread: ThreadState, in state: inout State
     ) -> (higher: LockUsage, lower: LockUsage)? {
         let bit = UInt32(1) << UInt32(level.rawValue)
-        let before = statistics.setDeviceLevels(bit)
+        let before = deviceLevels.pointee.bitwiseOr(bit, ordering: .relaxed).oldValue
         guard before & bit == 0 else { return nil }
         let usage = usage(of: lock, at: level, site, thread)
         state.instanceUsages[lock.instance, default: [:]][level.rawValue] = usage

@@ -62,6 +62,22 @@ typedef struct lv_held_lock {
 /// The hold began while its class had a suspect site: exact snapshot, acquire stack kept until release.
 #define LV_HELD_TRACED 0x80
 
+/// In an entry's `nesting` byte: the hold is its lock instance's first (the one-shot hold-time rule's). Set by
+/// the Swift acquire that first holds an instance (never a fast path: an instance's first acquire is never
+/// one), and the byte is written whole by every push, so no older hold's mark stays behind.
+#define LV_NESTING_FIRST_HOLD 0x80
+#define LV_NESTING_LEVEL 0x7f
+
+/// Lines of lock_stat counters a thread keeps cached, by class id modulo this (a power of two).
+#define LV_STAT_CACHE_SIZE 64
+
+/// One slot of a thread's lock_stat cache: the thread's line of counters for class `class_id`.
+typedef struct lv_stat_cache_entry {
+    uint32_t class_id;
+    uint32_t unused;
+    uint64_t *line;  ///< NULL in an empty slot
+} lv_stat_cache_entry;
+
 /// An MCS queue node; Swift binds this memory to its own node type with atomics.
 typedef struct lv_queue_node {
     uintptr_t next;
@@ -116,7 +132,33 @@ typedef struct lv_thread_state {
     /// learn every thread and epoch that takes an edge. Changed only by HappensBefore.
     uint64_t chain_seed;
     uint32_t hb_epoch;            ///< the thread's own entry of its vector clock (HappensBefore), 0 if none
+    /// The thread's lock_stat lines (LockStatisticsArena) by class id modulo LV_STAT_CACHE_SIZE: a hold's
+    /// counters go to a line per (thread, class), not per lock instance, so a lock costs no statistics.
+    lv_stat_cache_entry stat_cache[LV_STAT_CACHE_SIZE];
 } lv_thread_state;
+
+/// `thread`'s lock_stat line for class `class_id`, if cached; NULL otherwise (the Swift steps then find or
+/// make it and cache it). Written and read only by `thread`.
+static inline __attribute__((always_inline)) uint64_t *lv_stat_cached_line(const lv_thread_state *thread,
+                                                                           uint32_t class_id) {
+    const lv_stat_cache_entry *entry = &thread->stat_cache[class_id & (LV_STAT_CACHE_SIZE - 1)];
+    return entry->class_id == class_id ? entry->line : NULL;
+}
+
+/// Caches `line` as `thread`'s line for class `class_id`, in place of the class sharing its slot.
+static inline void lv_stat_cache_install(lv_thread_state *thread, uint32_t class_id, uint64_t *line) {
+    lv_stat_cache_entry *entry = &thread->stat_cache[class_id & (LV_STAT_CACHE_SIZE - 1)];
+    entry->class_id = class_id;
+    entry->line = line;
+}
+
+/// Empties `thread`'s cache of lines (its lines are being freed: it is exiting).
+static inline void lv_stat_cache_clear(lv_thread_state *thread) {
+    for (int index = 0; index < LV_STAT_CACHE_SIZE; index++) {
+        thread->stat_cache[index].class_id = 0;
+        thread->stat_cache[index].line = NULL;
+    }
+}
 
 extern __thread lv_thread_state lv_tls_state;
 
