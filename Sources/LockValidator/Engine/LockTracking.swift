@@ -371,10 +371,9 @@ package struct LockTracking: ~Copyable {
             IRQLUsage.recordClassUsage(of: lockClass, instance: instance, at: level, site: site, on: thread)
         }
         if level > .dispatch && deviceLevels.load(ordering: .relaxed) & UInt32(bit) == 0 {
-            withUnsafePointer(to: deviceLevels) { levels in
-                IRQLUsage.recordInstanceUsage(
-                    of: lockClass, instance: instance, deviceLevels: levels, at: level, site: site, on: thread)
-            }
+            IRQLUsage.recordInstanceUsage(
+                of: lockClass, instance: instance, at: level, site: site, on: thread,
+                settingDeviceLevels: { deviceLevels.bitwiseOr($0, ordering: .relaxed).oldValue })
         }
     }
 

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The IRQL-usage rule (`irql-inconsistent-usage`), lockdep's hard-IRQ state: the IRQLs each lock class
 /// and each device-level lock instance has been held at, first seen where and by whom.
 ///
@@ -132,13 +130,13 @@ enum IRQLUsage {
     @usableFromInline
     @inline(never)
     static func recordInstanceUsage(
-        of lockClass: LockClass, instance: UInt64, deviceLevels: UnsafePointer<Atomic<UInt32>>, at level: IRQL,
-        site: CallSite, on thread: ThreadState
+        of lockClass: LockClass, instance: UInt64, at level: IRQL, site: CallSite, on thread: ThreadState,
+        settingDeviceLevels setLevels: (UInt32) -> UInt32
     ) {
         thread.billingValidator {
             let lock = LockInfo(of: lockClass, instance: instance)
             let conflict = state.withLock { state in
-                checkInstanceUsage(of: lock, deviceLevels: deviceLevels, at: level, site: site, on: thread, in: &state)
+                checkInstanceUsage(of: lock, settingDeviceLevels: setLevels, at: level, site: site, on: thread, in: &state)
             }
             if let conflict { printInconsistentUsage(conflict, named: "\(lock)", thisLock: "this lock", at: site) }
         }
@@ -170,11 +168,11 @@ enum IRQLUsage {
     }
 
     private static func checkInstanceUsage(
-        of lock: LockInfo, deviceLevels: UnsafePointer<Atomic<UInt32>>, at level: IRQL, site: CallSite,
+        of lock: LockInfo, settingDeviceLevels setLevels: (UInt32) -> UInt32, at level: IRQL, site: CallSite,
         on thread: ThreadState, in state: inout State
     ) -> (higher: LockUsage, lower: LockUsage)? {
         let bit = UInt32(1) << UInt32(level.rawValue)
-        let before = deviceLevels.pointee.bitwiseOr(bit, ordering: .relaxed).oldValue
+        let before = setLevels(bit)  // the instance's bits (LockTracking's), set under the usage lock
         guard before & bit == 0 else { return nil }
         let usage = usage(of: lock, at: level, site, thread)
         state.instanceUsages[lock.instance, default: [:]][level.rawValue] = usage
