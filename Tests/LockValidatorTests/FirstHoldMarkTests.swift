@@ -31,10 +31,10 @@ import _LockValidatorShims
             lock.retire()
             other.retire()
         }
-        #expect(Self.holdIsMarkedFirst(lock, on: thread))
-        #expect(!Self.holdIsMarkedFirst(lock, on: thread))
-        #expect(!Self.holdIsMarkedFirst(lock, on: thread))
-        #expect(Self.holdIsMarkedFirst(other, on: thread), "each instance has its own first hold")
+        let marks = (0..<3).map { _ in Self.holdIsMarkedFirst(lock, on: thread) }
+        #expect(marks == [true, false, false])
+        let otherMarked = Self.holdIsMarkedFirst(other, on: thread)
+        #expect(otherMarked, "each instance has its own first hold")
     }
 
     /// A lock and what another thread found.
@@ -46,7 +46,8 @@ import _LockValidatorShims
 
     @Test func aLaterHoldOnAnotherThreadIsNotFirst() {
         let shared = Shared()
-        #expect(Self.holdIsMarkedFirst(shared.lock, on: ThreadState.current))
+        let markedHere = Self.holdIsMarkedFirst(shared.lock, on: ThreadState.current)
+        #expect(markedHere)
         ProcessorThread { shared.markedThere = Self.holdIsMarkedFirst(shared.lock, on: ThreadState.current) }.join()
         #expect(!shared.markedThere)
     }
@@ -54,7 +55,9 @@ import _LockValidatorShims
     @Test func aReadersHoldIsNotFirst() {
         let lock = LockTracking(of: Self.lockClass("reader"), policy: [.annotated, .recursiveReads], site: nil)
         defer { lock.retire() }
-        #expect(!Self.holdIsMarkedFirst(lock, read: true, on: ThreadState.current))
-        #expect(Self.holdIsMarkedFirst(lock, on: ThreadState.current), "the first exclusive hold is")
+        let readerMarked = Self.holdIsMarkedFirst(lock, read: true, on: ThreadState.current)
+        #expect(!readerMarked)
+        let writerMarked = Self.holdIsMarkedFirst(lock, on: ThreadState.current)
+        #expect(writerMarked, "the first exclusive hold is")
     }
 }
