@@ -37,6 +37,34 @@ uint64_t *lv_stat_cold(uint64_t *slots) {
     return (uint64_t *)(uintptr_t)expected;
 }
 
+void lv_stat_table_insert(lv_thread_state *thread, uint32_t class_id, uint64_t *line) {
+    lv_stat_cache_entry *entry = &thread->stat_cache[class_id & (LV_STAT_CACHE_SIZE - 1)];
+    entry->class_id = class_id;
+    entry->line = line;
+    uint32_t leaf_index = class_id / LV_STAT_LEAF_SIZE;
+    if (leaf_index >= LV_STAT_DIRECTORY_SIZE) return;
+    // Inside the validator: an allocator that takes pthread locks is passed straight through.
+    lv_enter_validator();
+    if (thread->stat_directory == NULL) thread->stat_directory = calloc(LV_STAT_DIRECTORY_SIZE, sizeof(uint64_t **));
+    if (thread->stat_directory != NULL && thread->stat_directory[leaf_index] == NULL) {
+        thread->stat_directory[leaf_index] = calloc(LV_STAT_LEAF_SIZE, sizeof(uint64_t *));
+    }
+    lv_leave_validator();
+    if (thread->stat_directory == NULL || thread->stat_directory[leaf_index] == NULL) abort();
+    thread->stat_directory[leaf_index][class_id % LV_STAT_LEAF_SIZE] = line;
+}
+
+void lv_stat_table_free(lv_thread_state *thread) {
+    memset(thread->stat_cache, 0, sizeof thread->stat_cache);
+    uint64_t ***directory = thread->stat_directory;
+    thread->stat_directory = NULL;
+    if (directory == NULL) return;
+    lv_enter_validator();
+    for (int index = 0; index < LV_STAT_DIRECTORY_SIZE; index++) free(directory[index]);
+    free(directory);
+    lv_leave_validator();
+}
+
 void lv_stat_cold_free(uint64_t *slots) {
     uint64_t *cold = (uint64_t *)__atomic_exchange_n(&slots[LV_STAT_COLD], 0, __ATOMIC_ACQ_REL);
     if (cold == NULL) return;

@@ -58,7 +58,7 @@ import _LockValidatorShims
                 }
                 lock.retire()
             }
-            #expect(lv_stat_cached_line(state.pointer, lockClass.id) != nil)
+            #expect(lv_stat_line(state.pointer, lockClass.id) != nil)
         }
         thread.join()
         let counts = try #require(LockStatisticsArena.countsByClass[lockClass.id])

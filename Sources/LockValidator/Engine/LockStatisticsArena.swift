@@ -12,8 +12,8 @@ import _LockValidatorShims
 /// line each. A line's record is found from the line's address (the chunk is aligned to its size); freed
 /// lines are reused. lockdep keeps lock_stat per class (per CPU); so do these lines (per thread, written by
 /// it alone, with no read-modify-write): a lock instance costs no statistics, so a server's lock per
-/// connection is its own state alone. A thread finds its lines through its cache (`lv_stat_cached_line`),
-/// and the arena on a miss.
+/// connection is its own state alone. A thread finds its lines through its cache and table (`lv_stat_line`),
+/// and the arena for a class it never held.
 ///
 /// The arena also counts each class's locks alive (`neverHadTwoAlive`, which the verdicts read), and keeps
 /// apart the instances freed while held (`ifAlive`). A report adds the lines up by class in one pass, with

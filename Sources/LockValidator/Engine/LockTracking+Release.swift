@@ -21,16 +21,19 @@ extension LockTracking {
         let held = heldCycles(of: top, releasedAt: released, on: thread)
         // Never 0: no budget is UInt64.max.
         let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
+        // The thread's line for the class; none yet (its first hold of the class), the Swift steps make it.
+        let line = lv_stat_line(thread.pointer, lockClass.id)
         guard
             _fastPath(
                 top.pointee.instance == instance
                     && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL | LV_HELD_TRACED) == 0
                     && top.pointee.irql == thread.irql.rawValue && top.pointee.kind == kind.rawValue
-                    && top.pointee.queue_node == queueNode && held <= budget)
+                    && top.pointee.queue_node == queueNode && held <= budget),
+            let line
         else { return false }
         thread.pop(kind: kind.rawValue)
         owner.store(0, ordering: .relaxed)
-        thread.statistics(ofClass: lockClass.id).recordHold(cycles: held)
+        LockStatisticsBlock(words: line).recordHold(cycles: held)
         return true
     }
 

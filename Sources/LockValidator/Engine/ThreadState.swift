@@ -338,7 +338,7 @@ package struct ThreadState {
         checkExit()
         releaseAbandonedLocks()
         // Its lock_stat lines go to their classes' totals; a lock it takes after this makes a new line.
-        lv_stat_cache_clear(pointer)
+        lv_stat_table_free(pointer)
         LockStatisticsArena.freeLines(ofThread: UInt64(serial), retiring: true)
         ThreadRegistry.remove(serial)
         if let processor = pointer.pointee.processor {
@@ -349,11 +349,11 @@ package struct ThreadState {
 }
 
 extension ThreadState {
-    /// The thread's lock_stat line for class `classID` (lockdep keeps lock_stat per class): from its cache,
-    /// else found or made in the arena and cached.
+    /// The thread's lock_stat line for class `classID` (lockdep keeps lock_stat per class): from its cache or
+    /// table (`lv_stat_line`), else found or made in the arena and kept there.
     @inlinable @inline(__always)
     func statistics(ofClass classID: UInt32) -> LockStatisticsBlock {
-        if let line = lv_stat_cached_line(pointer, classID) { return LockStatisticsBlock(words: line) }
+        if let line = lv_stat_line(pointer, classID) { return LockStatisticsBlock(words: line) }
         return statisticsLine(ofClass: classID)
     }
 
@@ -361,7 +361,7 @@ extension ThreadState {
     @inline(never)
     func statisticsLine(ofClass classID: UInt32) -> LockStatisticsBlock {
         let block = LockStatisticsArena.line(ofThread: UInt64(serial), classID: classID)
-        lv_stat_cache_install(pointer, classID, block.words)
+        lv_stat_table_insert(pointer, classID, block.words)
         return block
     }
 }

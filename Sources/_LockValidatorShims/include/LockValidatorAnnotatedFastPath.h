@@ -222,9 +222,9 @@ static inline __attribute__((always_inline)) int lv_annotated_release_fast(const
         (entry->flags & (LV_HELD_RECURSIVE | LV_HELD_NESTED | LV_HELD_SHARED)) != 0) {
         return 0;
     }
-    // The thread's line of counters for the class (the entry's class: nesting 0 here); not cached yet, the
-    // Swift steps find or make it.
-    uint64_t *line = lv_stat_cached_line(thread, entry->lock_class);
+    // The thread's line of counters for the class (the entry's class: nesting 0 here); none yet, the Swift
+    // steps make it.
+    uint64_t *line = lv_stat_line(thread, entry->lock_class);
     if (line == NULL) return 0;
     // The hold less the validator's own slow paths meanwhile.
     uint64_t validator = thread->validator_cycles - entry->validator_cycles;

@@ -70,6 +70,11 @@ typedef struct lv_held_lock {
 
 /// Lines of lock_stat counters a thread keeps cached, by class id modulo this (a power of two).
 #define LV_STAT_CACHE_SIZE 64
+/// A thread's table of all its lines, behind the cache: a directory of leaves of line pointers by class id,
+/// made on first use; class ids from LV_STAT_DIRECTORY_SIZE * LV_STAT_LEAF_SIZE on are not in it (the Swift
+/// steps find their lines).
+#define LV_STAT_LEAF_SIZE 512
+#define LV_STAT_DIRECTORY_SIZE 512
 
 /// One slot of a thread's lock_stat cache: the thread's line of counters for class `class_id`.
 typedef struct lv_stat_cache_entry {
@@ -135,30 +140,33 @@ typedef struct lv_thread_state {
     /// The thread's lock_stat lines (LockStatisticsArena) by class id modulo LV_STAT_CACHE_SIZE: a hold's
     /// counters go to a line per (thread, class), not per lock instance, so a lock costs no statistics.
     lv_stat_cache_entry stat_cache[LV_STAT_CACHE_SIZE];
+    uint64_t ***stat_directory;   ///< every line of the thread by class id (LV_STAT_LEAF_SIZE a leaf), or NULL
 } lv_thread_state;
 
-/// `thread`'s lock_stat line for class `class_id`, if cached; NULL otherwise (the Swift steps then find or
-/// make it and cache it). Written and read only by `thread`.
-static inline __attribute__((always_inline)) uint64_t *lv_stat_cached_line(const lv_thread_state *thread,
-                                                                           uint32_t class_id) {
-    const lv_stat_cache_entry *entry = &thread->stat_cache[class_id & (LV_STAT_CACHE_SIZE - 1)];
-    return entry->class_id == class_id ? entry->line : NULL;
-}
-
-/// Caches `line` as `thread`'s line for class `class_id`, in place of the class sharing its slot.
-static inline void lv_stat_cache_install(lv_thread_state *thread, uint32_t class_id, uint64_t *line) {
+/// `thread`'s lock_stat line for class `class_id`: from its cache, else from its table (then cached); NULL
+/// when the thread has none yet (the Swift steps make it: `lv_stat_table_insert`). Inline, with no call: a
+/// call on the way, even one not taken, made the fast paths keep more registers saved. Only `thread` reads
+/// and writes its cache and table.
+static inline __attribute__((always_inline)) uint64_t *lv_stat_line(lv_thread_state *thread, uint32_t class_id) {
     lv_stat_cache_entry *entry = &thread->stat_cache[class_id & (LV_STAT_CACHE_SIZE - 1)];
-    entry->class_id = class_id;
-    entry->line = line;
+    if (__builtin_expect(entry->class_id == class_id && entry->line != NULL, 1)) return entry->line;
+    uint64_t ***directory = thread->stat_directory;
+    uint32_t leaf_index = class_id / LV_STAT_LEAF_SIZE;
+    if (directory == NULL || leaf_index >= LV_STAT_DIRECTORY_SIZE || directory[leaf_index] == NULL) return NULL;
+    uint64_t *line = directory[leaf_index][class_id % LV_STAT_LEAF_SIZE];
+    if (line != NULL) {
+        entry->class_id = class_id;
+        entry->line = line;
+    }
+    return line;
 }
 
-/// Empties `thread`'s cache of lines (its lines are being freed: it is exiting).
-static inline void lv_stat_cache_clear(lv_thread_state *thread) {
-    for (int index = 0; index < LV_STAT_CACHE_SIZE; index++) {
-        thread->stat_cache[index].class_id = 0;
-        thread->stat_cache[index].line = NULL;
-    }
-}
+/// Keeps `line` as `thread`'s line for class `class_id`, in its table (when the id fits) and its cache.
+void lv_stat_table_insert(lv_thread_state *thread, uint32_t class_id, uint64_t *line);
+
+/// Frees `thread`'s table and empties its cache (its lines are being freed: it is exiting).
+void lv_stat_table_free(lv_thread_state *thread);
+
 
 extern __thread lv_thread_state lv_tls_state;
 
