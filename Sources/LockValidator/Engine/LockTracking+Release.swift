@@ -146,8 +146,10 @@ extension LockTracking {
         let entry = thread.heldWithSnapshot(thread.held(index).pointee, at: index)
         let action = removeHeld(kind, at: index, restoring: oldIRQL, on: thread)
         if owner.load(ordering: .relaxed) == thread.serial { owner.store(0, ordering: .relaxed) }
-        thread.statistics(ofClass: lockClass.id).recordHold(cycles: held)
+        // Counted after the check, which reads the thread's page faults first: a thread's first hold of a
+        // class makes its line (a chunk mapped, a table allocated), whose faults are not the hold's.
         holdEnded(entry, releasedAt: released, heldCycles: held, budgetCycles: budget, on: thread, at: site)
+        thread.statistics(ofClass: lockClass.id).recordHold(cycles: held)
         return action
     }
 
