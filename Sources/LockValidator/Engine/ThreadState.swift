@@ -360,9 +360,14 @@ extension ThreadState {
     @usableFromInline
     @inline(never)
     func statisticsLine(ofClass classID: UInt32) -> LockStatisticsBlock {
-        let block = LockStatisticsArena.line(ofThread: UInt64(serial), classID: classID)
-        lv_stat_table_insert(pointer, classID, block.words)
-        return block
+        // Billed to the validator: a lock held around this release must not count the arena's lock, a
+        // chunk's mapping or the table's allocation as its hold time.
+        billingValidator {
+            if let line = lv_stat_line(pointer, classID) { return LockStatisticsBlock(words: line) }
+            let block = LockStatisticsArena.line(ofThread: UInt64(serial), classID: classID)
+            lv_stat_table_insert(pointer, classID, block.words)
+            return block
+        }
     }
 }
 
