@@ -4,13 +4,20 @@
 # and touching fresh pages, each RUNS times idle and RUNS times with three CPU hogs (`yes > /dev/null`);
 # and RUNS processes of 2 µs holds that touch fresh pages (1,000 first holds, 100,000 holds on one lock)
 # with three hogs, idle too, where every hold-time report is a false one, and the same holds without the
-# touches for comparison. A measurement, not a test.
+# touches for comparison, and 1,000 first holds of 2 µs with a reported recursive acquire in each (issue
+# 31's false report). A measurement, not a test.
 #   scripts/one-shot-hold.sh [RUNS, default 10]
+# ONE_SHOT_BINARY=path runs that build of pthread-scenarios instead (to compare with an earlier commit);
+# ONE_SHOT_ONLY="scenario ..." runs only those rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-swift build --product pthread-scenarios >/dev/null
-binary="$(swift build --show-bin-path)/pthread-scenarios"
+if [ -n "${ONE_SHOT_BINARY:-}" ]; then
+    binary=$ONE_SHOT_BINARY
+else
+    swift build --product pthread-scenarios >/dev/null
+    binary="$(swift build --show-bin-path)/pthread-scenarios"
+fi
 report=$(mktemp /tmp/one-shot-hold-XXXXXX.json)
 details=$(mktemp /tmp/one-shot-hold-XXXXXX.txt)
 hogs=()
@@ -42,7 +49,8 @@ with open(details, "a") as out:
         own, share = h["ownNanoseconds"] / 1e3, h.get("faultShareNanoseconds", 0) / 1e3
         out.write(f"{label}: {h.get('evidence')} {own:.0f} µs own, {h['wallNanoseconds'] / 1e3:.0f} wall, "
                   f"{h.get('pageFaults', 0)} faults (major {h.get('majorPageFaults')}), {share:.0f} µs credited "
-                  f"to them, {own - share:.0f} net; {h.get('involuntarySwitches')} involuntary switches, "
+                  f"to them, {own - share - h.get('switchShareNanoseconds', 0) / 1e3:.0f} net; {h.get('involuntarySwitches')} involuntary switches, "
+                  f"{h.get('switchShareNanoseconds', 0) / 1e3:.0f} µs credited to them, "
                   f"system {(h.get('systemNanoseconds') or 0) / 1e3:.0f} µs\n")
 print(sum(v.get("occurrences", 1) for v in holds))
 EOF
@@ -51,6 +59,7 @@ EOF
 # Prints a row: the runs whose process reported a hold, and the reports in all.
 row() {
     local scenario=$1 load=$2 reported=0 reports=0 count
+    [ -z "${ONE_SHOT_ONLY:-}" ] || [[ " $ONE_SHOT_ONLY " == *" $scenario "* ]] || return 0
     [ "$load" = idle ] || start_hogs
     for _ in $(seq "$runs"); do
         count=$(run_once "$scenario" "$load")
@@ -68,7 +77,7 @@ echo "| --- | --- | ---: | ---: | ---: |"
 for scenario in one-shot-hold-cold one-shot-hold-warm one-shot-hold-fresh-pages; do
     for load in idle "3 CPU hogs"; do row "$scenario" "$load"; done
 done
-for scenario in short-holds-faulting short-holds; do
+for scenario in short-holds-faulting short-holds short-holds-recursive; do
     for load in "3 CPU hogs" idle; do row "$scenario" "$load"; done
 done
 echo

@@ -54,9 +54,10 @@ enum PthreadLockClasses {
         if !atInit, let variable = StaticVariable(containing: lockAddress) {
             return Key(lockClass: LockClass.variable(variable, noun: kind.noun), site: nil, nesting: 0)
         }
-        // A Mutex first seen at a lock was moved after it was made (its init hook saw a temporary): its
-        // class is keyed, and named, by that first lock.
-        let verb = kind == .swiftMutex && !atInit ? "first locked" : "created"
+        // A Mutex first seen at a lock was moved after it was made (its init hook saw a temporary, or the
+        // Mutex it was): its class is keyed, and named, by the first lock of it seen at this address, which
+        // need not be its first lock ("first seen", not "first locked").
+        let verb = kind == .swiftMutex && !atInit ? "first seen" : "created"
         return Key(
             lockClass: LockClass.created(at: site, noun: creator.wrapper ?? kind.noun, verb: verb),
             site: .code(site), nesting: 0)

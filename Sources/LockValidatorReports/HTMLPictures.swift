@@ -253,9 +253,9 @@ extension ValidationReport {
     }
 
     /// A class name that says where its locks were created, in its parts: what they are (`NSLock`,
-    /// `serial queue app.queue.a`), how (`created`, `first locked`), where, and in what function.
+    /// `serial queue app.queue.a`), how (`created`, `first seen`), where, and in what function.
     static func siteParts(_ name: String) -> (kind: String, verb: String, site: String, function: String?)? {
-        for verb in ["created", "first locked"] {
+        for verb in ["created", "first seen", "first locked"] {
             guard let marker = name.firstRange(of: " \(verb) at "), marker.lowerBound > name.startIndex else {
                 continue
             }

@@ -35,10 +35,11 @@ extension ValidationReport {
             """
         let counts = statistics
         page += "<p>\(Self.escape(process.executable)) (pid \(process.pid))"
-        if let merged = mergedFrom { page += ", merged from \(merged.count) processes" }
-        page += ": <b>\(counts.violations) violation\(counts.violations == 1 ? "" : "s")</b>"
-        page += " (\(counts.occurrences) occurrences), \(counts.suppressed) suppressed; \(counts.classes) lock classes,"
-        page += " \(counts.edges) lock-order edges, \(counts.chains) chains.</p>\n"
+        if let merged = mergedFrom { page += ", merged from \(counted(merged.count, "process", "processes"))" }
+        page += ": <b>\(counted(counts.violations, "violation"))</b>"
+        page += " (\(counted(counts.occurrences, "occurrence"))), \(counts.suppressed) suppressed;"
+        page += " \(counted(counts.classes, "lock class", "lock classes")),"
+        page += " \(counted(counts.edges, "lock-order edge")), \(counted(counts.chains, "chain")).</p>\n"
         for error in config.errors { page += "<p class=\"cycle\">configuration error: \(Self.escape(error))</p>\n" }
 
         page += "<h2>Violations</h2>\n"
@@ -114,7 +115,7 @@ extension ValidationReport {
         guard !graph.edges.isEmpty else { return "<p>No lock-order edges.</p>\n" }
         func isCycle(_ edge: Edge) -> Bool { cycle.contains("\(edge.from)\u{1}\(edge.to)") }
         let listed = (graph.edges.filter(isCycle) + graph.edges.filter { !isCycle($0) }).prefix(Self.listedEdgeLimit)
-        var html = "<p>\(graph.edges.count) edges"
+        var html = "<p>\(counted(graph.edges.count, "edge"))"
         if graph.edges.count > listed.count {
             html += "; the first \(listed.count) are listed, \(graph.edges.count - listed.count) more are left out"
         }

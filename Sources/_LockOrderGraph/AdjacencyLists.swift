@@ -3,9 +3,10 @@
 /// alone, with no array header to fetch first, and reading or growing a list retains nothing (a
 /// Swift array per list cost a new edge four atomic reference-count updates on cold headers).
 ///
-/// A list's room is a power of two, at least four elements, and grows by doubling. Room comes from
-/// the chunks that lists left behind when they grew, one free list per size, or else from the end
-/// of the array; so the array stays within about twice the elements the lists hold.
+/// A list's room is at least four elements and grows by half or a third, through the sizes 4, 6, 8, 12,
+/// 16, 24, … (a power of two, or three quarters of one): a list fills over two thirds of its room, not
+/// a half as with doubling. Room comes from the chunks that lists left behind when they grew, one free
+/// list per size, or else from the end of the array.
 struct AdjacencyLists: Sendable {
     /// One list: where its elements start in the array and how many there are.
     struct List: Sendable {
@@ -14,14 +15,23 @@ struct AdjacencyLists: Sendable {
     }
 
     private var storage: [UInt32] = []
-    /// The first free chunk of each size 2^k, by k (`noChunk`: none); a free chunk's first element
-    /// is the next free chunk of its size.
-    private var freeChunks = [UInt32](repeating: Self.noChunk, count: 32)
+    /// The first free chunk of each size, by its number in `size(of:)` (`noChunk`: none); a free
+    /// chunk's first element is the next free chunk of its size.
+    private var freeChunks = [UInt32](repeating: Self.noChunk, count: 64)
     private static let noChunk = UInt32.max
 
-    /// The room a list of `count` elements has: the power of two at or above it, at least four.
-    private static func room(for count: UInt32) -> UInt32 {
-        count <= 4 ? 4 : 1 << (32 - (count - 1).leadingZeroBitCount)
+    /// The room a list of `count` elements has: the smallest size at or above it, at least four.
+    static func room(for count: UInt32) -> UInt32 {
+        guard count > 4 else { return 4 }
+        let power: UInt32 = 1 << (32 - (count - 1).leadingZeroBitCount)
+        return count <= power / 4 * 3 ? power / 4 * 3 : power
+    }
+
+    /// The number of a size, a free list's: 4 is 0, 6 is 1, 8 is 2, 12 is 3, …
+    private static func size(of room: UInt32) -> Int {
+        // 2^k is 2(k - 2), three quarters of it one less.
+        let power = 32 - (room - 1).leadingZeroBitCount
+        return room & (room - 1) == 0 ? 2 * (power - 2) : 2 * (power - 2) - 1
     }
 
     /// The element at `index` of `list`.
@@ -44,7 +54,7 @@ struct AdjacencyLists: Sendable {
             for index in 0..<Int(list.count) {
                 storage[Int(moved) + index] = storage[Int(list.offset) + index]
             }
-            if list.count > 0 { freeChunk(at: list.offset, room: list.count) }
+            if list.count > 0 { freeChunk(at: list.offset, room: list.count) }  // full: its count is its room
             list.offset = moved
         }
         storage[Int(list.offset + list.count)] = element
@@ -52,7 +62,7 @@ struct AdjacencyLists: Sendable {
     }
 
     private mutating func takeChunk(room: UInt32) -> UInt32 {
-        let size = room.trailingZeroBitCount
+        let size = Self.size(of: room)
         let free = freeChunks[size]
         if free != Self.noChunk {
             freeChunks[size] = storage[Int(free)]
@@ -64,10 +74,13 @@ struct AdjacencyLists: Sendable {
     }
 
     private mutating func freeChunk(at offset: UInt32, room: UInt32) {
-        let size = room.trailingZeroBitCount
+        let size = Self.size(of: room)
         storage[Int(offset)] = freeChunks[size]
         freeChunks[size] = offset
     }
+
+    /// Each size by its number (`size(of:)`), for the invariant check.
+    private static let rooms: [UInt32] = (0..<64).map { $0 % 2 == 0 ? 4 << ($0 / 2) : 6 << ($0 / 2) }
 
     /// The number of elements the array has room for, in lists and free chunks.
     var storageCount: Int { storage.count }
@@ -94,7 +107,7 @@ struct AdjacencyLists: Sendable {
             var chunk = freeChunks[size]
             var seen = 0
             while chunk != Self.noChunk, problems.isEmpty, seen <= storage.count {
-                claim(chunk, room: 1 << size, as: lists.count + size)
+                claim(chunk, room: Self.rooms[size], as: lists.count + size)
                 chunk = Int(chunk) < storage.count ? storage[Int(chunk)] : Self.noChunk
                 seen += 1
             }

@@ -137,12 +137,17 @@ struct Merge: ParsableCommand {
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Merge the reports of several processes and exit 1 when together they show a deadlock.",
+        abstract:
+            "Merge the reports of several processes; exit 1 when together they show a lock-order inversion or an"
+            + " IRQL-usage conflict.",
         discussion: """
             The CI step after the tests: the reports' graphs are united by class name, and a lock-order \
             inversion or an IRQL-usage conflict is found even when no one process took every order of it. \
-            Exit status 0: none; 1: at least one (printed lockdep-style, each edge with its process and \
-            stack); 2: an input could not be read.
+            Every inversion fails, whatever its verdict, as lockdep's rule (LOCKVALIDATOR_FAIL_ON's default); \
+            with --fail-on can-deadlock one whose verdict is cannot-deadlock is printed as a warning and fails \
+            nothing. An inversion a test already decided under its own failOn keeps that decision. \
+            Exit status 0: none that fails (warnings only, or nothing); 1: at least one (printed \
+            lockdep-style, each edge with its process and stack); 2: an input could not be read.
             """)
     @Argument(help: "The reports and learned-order stores (LOCKVALIDATOR_GRAPH).") var reports: [String]
     @Option(help: "Also write the merged violations as a SARIF 2.1.0 log to this file.") var sarif: String?
@@ -154,15 +159,26 @@ struct Check: ParsableCommand {
             listed as suppressed and fails nothing.
             """)
     var suppressions: String?
+    @Option(
+        help: """
+            Which lock-order inversions fail: every-cycle (lockdep's rule) or can-deadlock (a cannot-deadlock \
+            verdict is a warning). Default: LOCKVALIDATOR_FAIL_ON's, every-cycle unless set.
+            """)
+    var failOn: String?
 
     /// The rules whose violations say the program can deadlock.
     static let deadlockRules: Set<Rule> = [.lockOrderInversion, .irqlInconsistentUsage]
 
     func validate() throws {
         if reports.isEmpty { throw ValidationError("give at least one report") }
+        if let failOn, Configuration.FailOn(rawValue: failOn) == nil {
+            let values = Configuration.FailOn.allCases.map(\.rawValue).joined(separator: " or ")
+            throw ValidationError("--fail-on must be \(values), not \"\(failOn)\"")
+        }
     }
 
     func run() throws {
+        let failOn = failOn.flatMap(Configuration.FailOn.init(rawValue:)) ?? LockValidator.configuration.failOn
         var deadlocks: [Violation] = []
         try handlingBadInput {
             var patterns: [Suppression] = []
@@ -197,11 +213,14 @@ struct Check: ParsableCommand {
                     throw Failure("\(error)")
                 }
             }
-            deadlocks = merged.violations.filter { Self.deadlockRules.contains($0.rule) }
+            // Each decided under its test's own setting if it had one, else under --fail-on: a warning or not.
+            deadlocks = merged.violations.filter { Self.deadlockRules.contains($0.rule) }.map {
+                $0.decided(underTestSetting: $0.failOn ?? failOn)
+            }
             merged.violations = deadlocks
             print(merged.renderedText(), terminator: "")
         }
-        if !deadlocks.isEmpty { throw ExitCode(1) }
+        if deadlocks.contains(where: { $0.fails(underItsSettingOr: failOn) }) { throw ExitCode(1) }
     }
 }
 
@@ -270,7 +289,9 @@ struct Store: ParsableCommand {
         func run() throws {
             try handlingBadInput {
                 let loaded = try loadStore(from: store.path)
-                var lines = ["\(store.path): \(loaded.orders.count) orders, \(loaded.runs) runs"]
+                var lines = [
+                    "\(store.path): \(counted(loaded.orders.count, "order")), \(counted(loaded.runs, "run"))"
+                ]
                 for order in loaded.orders {
                     let process = order.edge.process.map { " by pid \($0.pid) (\($0.executable))" } ?? ""
                     lines.append(
@@ -297,7 +318,7 @@ struct Store: ParsableCommand {
                 var loaded = try loadStore(from: store.path)
                 let dropped = loaded.prune(notSeenFor: runs)
                 try write(loaded, to: store.path)
-                print("\(store.path): dropped \(dropped) orders, kept \(loaded.orders.count)")
+                print("\(store.path): dropped \(counted(dropped, "order")), kept \(loaded.orders.count)")
             }
         }
     }

@@ -26,7 +26,7 @@ import Testing
 
     @Test func chunksLeftByGrownListsAreReused() {
         var lists = AdjacencyLists()
-        // Many lists grown one after another to 16: each leaves a chunk of 4 and one of 8, which the
+        // Many lists grown one after another to 16: each leaves chunks of 4, 6, 8 and 12, which the
         // next list takes instead of the array's end.
         var handles: [AdjacencyLists.List] = []
         for list in 0..<100 {
@@ -34,11 +34,22 @@ import Testing
             for element in 0..<16 { lists.append(UInt32(list * 16 + element), to: &handle) }
             handles.append(handle)
         }
-        // 100 lists of 16, plus the chunks of 4 and 8 the last one left: without reuse, 100 × 28.
-        #expect(lists.storageCount == 100 * 16 + 4 + 8)
+        // 100 lists of 16, plus the chunks the last one left: without reuse, 100 × 46.
+        #expect(lists.storageCount == 100 * 16 + 4 + 6 + 8 + 12)
         #expect(lists.invariantViolations(lists: handles).isEmpty)
         for (list, handle) in handles.enumerated() {
             #expect(lists.elements(of: handle) == (0..<16).map { UInt32(list * 16 + $0) })
+        }
+    }
+
+    /// A list's room grows by half or a third, never doubling: over two thirds of it is used once it
+    /// has grown past four.
+    @Test func roomsGrowThroughPowersOfTwoAndThreeQuartersOfThem() {
+        let rooms = (1...100).map { AdjacencyLists.room(for: UInt32($0)) }
+        #expect(Array(Set(rooms)).sorted() == [4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128])
+        for count in 5...100_000 {
+            let room = AdjacencyLists.room(for: UInt32(count))
+            #expect(room >= count && count * 3 > room * 2, "\(count) elements in a room of \(room)")
         }
     }
 

@@ -460,8 +460,9 @@ import Testing
             #expect(run.status == 0)
         }
         let prune = try Self.lockval(["store", "prune", "--runs", "2", path])
-        #expect(prune.output.contains("dropped 1 orders, kept 1"), "\(prune.output)")
+        #expect(prune.output.contains("dropped 1 order, kept 1"), "\(prune.output)")
         let show = try Self.lockval(["store", "show", path])
+        #expect(show.output.hasPrefix("\(path): 1 order, 3 runs"), "\(show.output)")
         #expect(show.output.contains("\"New.A\" -> \"New.B\"") && !show.output.contains("Old.A"))
         #expect(show.output.contains("runs 2...3"), "taken again in run 3: \(show.output)")
         #expect(try Self.lockval(["store", "reset", path]).status == 0)

@@ -104,7 +104,7 @@ import Testing
         let run = try Self.run("moved")
         #expect(run.rules == [], "\(run.error)")
         let names = try #require(run.report).graph.classes.map(\.name).filter { $0.hasPrefix("Mutex ") }
-        let gold = names.filter { $0.contains("first locked at") }
+        let gold = names.filter { $0.contains("first seen at") }
         #expect(gold.count == 1, "\(names)")
     }
 

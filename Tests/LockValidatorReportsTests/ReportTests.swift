@@ -45,6 +45,27 @@ import Testing
         return report
     }
 
+    /// A class named by the first lock of it seen (a `Mutex` moved after it was made) is not said to be
+    /// "created at" that lock: its line says where it was created is not known.
+    @Test func aClassWhoseCreationWasNotSeenIsNotSaidToBeCreatedAtItsFirstLock() throws {
+        let prefix = uniqueClassPrefix("report-moved")
+        let a = SpinLock("Mutex first seen at Cache.swift:17 in \(prefix).A")
+        let b = SpinLock("Mutex first seen at Cache.swift:23 in \(prefix).B")
+        let found = LockValidator.violations(during: {
+            ProcessorThread { Self.takeInOrder(a, b) }.join()
+            ProcessorThread { Self.takeInOrder(b, a) }.join()
+        })
+        var report = LockValidator.currentReport
+        report.violations = found
+        let text = report.renderedText()
+        let involved = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .drop { $0 != "locks involved:" }.dropFirst().prefix { !$0.isEmpty }
+        let lines = involved.filter { $0.hasPrefix("  \"Mutex first seen at ") }
+        #expect(lines.count == 2, "\(text)")
+        let unseen = ": where it was created is not known (moved after it was made); named by the first lock of it seen"
+        #expect(lines.allSatisfy { $0.hasSuffix(unseen) }, "\(text)")
+    }
+
     @Test(arguments: [2, 3])
     func theTextReportTellsTheWholeStory(locks: Int) throws {
         let report = locks == 2 ? Self.abbaInversion() : Self.threeLockInversion()
@@ -265,6 +286,40 @@ import Testing
         #expect(merged.status == 0 && merged.output.contains("\"occurrences\" : 2"))
     }
 
+    /// `lockval check` fails on every inversion whatever its verdict (lockdep's rule, as its help says);
+    /// `--fail-on can-deadlock` prints one whose verdict is cannot-deadlock as a warning and exits 0, and
+    /// still fails one that can deadlock. Before, it exited 1 on a cannot-deadlock cycle with no way to
+    /// say otherwise, while its help said "exit 1 when together they show a deadlock".
+    @Test func checkFailsOnEveryCycleUnlessFailOnCanDeadlock() throws {
+        let ordered = ReportTests.abbaInversion()
+        #expect(ordered.violations.first?.verdict?.canDeadlock == false)
+        let report = try Self.temporaryFile("check-verdict.json", ordered.jsonText())
+        let byDefault = try Self.lockval(["check", report])
+        #expect(byDefault.status == 1 && byDefault.output.contains("ERROR: lock-order-inversion"), "\(byDefault)")
+        let lenient = try Self.lockval(["check", "--fail-on", "can-deadlock", report])
+        #expect(lenient.status == 0, "\(lenient)")
+        #expect(lenient.output.contains("WARNING: lock-order-inversion") && !lenient.output.contains("ERROR:"))
+        #expect(lenient.output.contains("(a warning: only cycles that can deadlock fail)"), "\(lenient.output)")
+        // The same report with the verdict of threads that could meet.
+        let canDeadlock = ordered.jsonText().replacingOccurrences(
+            of: "\"kind\" : \"cannot-deadlock\"", with: "\"kind\" : \"can-deadlock\"")
+        let meeting = try Self.temporaryFile("check-can-deadlock.json", canDeadlock)
+        #expect(try Self.lockval(["check", "--fail-on", "can-deadlock", meeting]).status == 1)
+        let bad = try Self.lockval(["check", "--fail-on", "sometimes", report])
+        #expect(bad.status != 0 && bad.error.contains("--fail-on must be every-cycle or can-deadlock"), "\(bad)")
+        let help = try Self.lockval(["check", "--help"])
+        #expect(help.output.contains("Every inversion fails, whatever its verdict"), "\(help.output)")
+    }
+
+    /// Counts in lockval's output agree with their nouns: "1 violation (1 occurrence)", "1 edge".
+    @Test func countsHaveTheirNounInTheRightNumber() throws {
+        var one = ReportTests.abbaInversion()
+        one.violations = Array(one.violations.prefix(1))
+        let html = one.html()
+        #expect(html.contains("<b>1 violation</b> (1 occurrence)"), "\(html.prefix(2_000))")
+        #expect(!html.contains("(1 occurrences)"))
+    }
+
     /// `lockval check` refuses a suppressions file with bad lines, naming each: its lines must not say the
     /// line "is ignored" (the runtime's words, where the others are kept), and every line is lockval's.
     @Test func checkRefusesBadSuppressionsNamingEachLine() throws {
@@ -334,7 +389,8 @@ import Testing
         case "negative-count":
             path = try Self.temporaryFile(
                 "negative.json", real.replacingOccurrences(of: "\"occurrences\" : 1", with: "\"occurrences\" : -3"))
-            says = "occurrences must be at least 1, not -3"
+            // A place is spelled as in "missing field … in violations[0]": no leading dot.
+            says = "(violations[0].occurrences: occurrences must be at least 1, not -3)"
         default: path = try Self.temporaryFile("bad.json", #"{"schema": "lockvalidator-report/1", "violations": 3}"#)
         }
         if let says { #expect(try Self.lockval(["show", path]).error.contains(says), "\(kind)") }

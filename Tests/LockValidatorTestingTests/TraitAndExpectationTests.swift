@@ -137,6 +137,36 @@ import Testing
         }
     }
 
+    /// Two tests of one process take the same cycle one after the other on one thread (an executor of its
+    /// own, as XCTest's main thread): each fails, the second's issue naming the first report; the process
+    /// log keeps one entry that counts both. Before, the chains stayed cached for the thread and the
+    /// second test passed.
+    @Test func aLaterTestThatTakesACycleAnotherTestReportedFailsToo() async throws {
+        let test = try #require(Test.current)
+        let name = uniqueClassPrefix("retold")
+        let first = SpinLock("\(name).A")
+        let second = SpinLock("\(name).B")
+        let executor = OneThreadExecutor()
+        defer { executor.stop() }
+        await withTaskExecutorPreference(executor) {
+            for round in 0..<2 {
+                await withKnownIssue {
+                    try? await Self.trait.provideScope(for: test, testCase: nil) {
+                        first.withLock { second.withLock {} }
+                        second.withLock { first.withLock {} }
+                    }
+                } matching: { issue in
+                    issue.comments.contains { $0.rawValue.contains("ERROR: lock-order-inversion") }
+                        && (round == 0
+                            || issue.comments.contains { $0.rawValue.contains("; this cycle was reported first in") })
+                }
+            }
+        }
+        let logged = LockValidator.violations.filter { $0.locks.contains { $0.name == "\(name).A" } }
+        #expect(logged.count == 1)
+        #expect(logged.first?.occurrences == 2)
+    }
+
     // MARK: expectLockViolation
 
     @Test func expectLockViolationPassesWhenTheBodyBreaksTheRule() async throws {

@@ -25,6 +25,24 @@ final class FaultyXCTestCase: LockValidatedTestCase {
         lock.withLock {}
     }
 
+    static let cycleA = SpinLock("FaultyXCTestCase.cycle.A")
+    static let cycleB = SpinLock("FaultyXCTestCase.cycle.B")
+
+    /// The failures recorded in this process, for a child process to check.
+    nonisolated(unsafe) static var failures: [String] = []
+
+    override func recordFailure(
+        withDescription description: String, inFile filePath: String, atLine lineNumber: Int, expected: Bool
+    ) {
+        Self.failures.append(description)
+        super.recordFailure(withDescription: description, inFile: filePath, atLine: lineNumber, expected: expected)
+    }
+
+    func takesTheSharedCycle() {
+        Self.cycleA.withLock { Self.cycleB.withLock {} }
+        Self.cycleB.withLock { Self.cycleA.withLock {} }
+    }
+
     func assertsAroundAnInversion() {
         let a = SpinLock("XCTAssert.A")
         let b = SpinLock("XCTAssert.B")
@@ -87,6 +105,27 @@ final class CanDeadlockXCTestCase: LockValidatedTestCase {
             precondition(faulty.testRun?.failureCount == 1, "faulty: \(faulty.testRun?.failureCount ?? -1)")
             precondition(clean.testRun?.failureCount == 0, "clean: \(clean.testRun?.failureCount ?? -1)")
             precondition(asserted.testRun?.failureCount == 1, "asserted: \(asserted.testRun?.failureCount ?? -1)")
+            exit(0)
+        }
+    }
+
+    /// Two test cases run one after the other on one thread each take the same cycle: both fail, the
+    /// second's failure naming the first report; the process log keeps one entry counting both. Before,
+    /// the chains the first validated stayed cached for the thread and the second passed.
+    @Test func aLaterXCTestCaseThatTakesACycleAnotherReportedFailsToo() async {
+        await #expect(processExitsWith: .success) {
+            let runs = (0..<2).map { _ in
+                let run = FaultyXCTestCase(name: "takesTheSharedCycle") {
+                    ($0 as! FaultyXCTestCase).takesTheSharedCycle()
+                }
+                run.run()
+                return run.testRun?.failureCount ?? -1
+            }
+            precondition(runs == [1, 1], "failures: \(runs)")
+            let logged = LockValidator.violations.filter { $0.rule == .lockOrderInversion }
+            precondition(logged.count == 1 && logged[0].occurrences == 2, "logged: \(logged)")
+            let told = "; this cycle was reported first in \"FaultyXCTestCase.takesTheSharedCycle\""
+            precondition(FaultyXCTestCase.failures.count == 2 && FaultyXCTestCase.failures[1].contains(told))
             exit(0)
         }
     }

@@ -12,6 +12,26 @@ import Testing
         #expect(ThreadName.readable("worker") == "worker")
     }
 
+    /// A thread no one named bears the executable's name, which the kernel cuts at 15 bytes (an XCTest
+    /// process's threads: `"LockValidatorPa"`): reports show it whole.
+    @Test func aThreadNamedByTheKernelAfterTheExecutableReadsAsItsWholeName() throws {
+        let executable = try #require(CommandLine.arguments.first?.split(separator: "/").last.map(String.init))
+        try #require(executable.utf8.count > 15, "this test binary's name is longer than the kernel keeps")
+        let cut = String(decoding: executable.utf8.prefix(15), as: UTF8.self)
+        #expect(ThreadName.readable(cut) == executable)
+        #expect(ThreadName.readable("nc-appPackageTe") == "nc-appPackageTe", "another executable's: left as it is")
+    }
+
+    /// A `ProcessorThread`'s name longer than the kernel keeps is shown whole; a thread of the same cut name
+    /// it did not give keeps the cut.
+    @Test func aProcessorThreadsLongNameReadsWhole() {
+        let long = "processor-with-a-long-name"
+        let name = Guarded<String?>(nil)
+        ProcessorThread(name: long) { name.value = ThreadState.current.info.name }.join()
+        #expect(name.value == long)
+        #expect(ThreadName.readable(String(long.prefix(15))) == String(long.prefix(15)))
+    }
+
     @Test func aThreadOfTheGlobalQueueReadsAsItsLabel() {
         let name = Guarded<String?>(nil)
         let done = DispatchSemaphore(value: 0)

@@ -1,8 +1,9 @@
 // The seed's one long hold, for the hold-time detection table (scripts/one-shot-hold.sh): a process that
 // takes a spin lock once and holds it for 200 µs of its own time, with its code cold (the hold is its first
 // run), warm (run once before on another lock) or touching fresh pages; and a process of 2 µs holds that
-// touch fresh pages, where any hold-time report is a false one. What is reported is in the process's exit
-// report (LOCKVALIDATOR_REPORT): the locks are held outside any scope, so their evidence ends with the process.
+// touch fresh pages or report a recursive acquire, where any hold-time report is a false one. What is
+// reported is in the process's exit report (LOCKVALIDATOR_REPORT): the locks are held outside any scope, so
+// their evidence ends with the process.
 import Foundation
 import SpinLocks
 
@@ -65,6 +66,19 @@ enum OneShotHold {
             for index in 0..<1_000 { hold(SpinLock("OneShotHold.short-\(index)"), microseconds: 2) }
             let lock = SpinLock("OneShotHold.short")
             for _ in 0..<100_000 { hold(lock, microseconds: 2) }
+            return 0
+        },
+        // Issue 31's false report: 1,000 locks of their own classes, each held once with a reported
+        // recursive acquire in the hold (`lock.withLock { lock.withLock {} }`; the report is the
+        // validator's time, not the hold's) and 2 µs of own time.
+        "short-holds-recursive": {
+            for index in 0..<1_000 {
+                let lock = SpinLock("OneShotHold.recursive-\(index)")
+                lock.withLock {
+                    lock.withLock {}
+                    burn(microseconds: 2)
+                }
+            }
             return 0
         },
         // 1,000 locks of their own classes, each held once for 2 µs touching a fresh page (first holds: the

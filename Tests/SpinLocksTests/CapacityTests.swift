@@ -20,7 +20,10 @@ import Testing
                 // Two edges fill the graph: 0→1, 1→2.
                 locks[0].withLock { locks[1].withLock {} }
                 locks[1].withLock { locks[2].withLock {} }
-                // A third order is not kept, but the cycle it closes (2→0 over 0→1→2) is still found.
+                // A third chain fills the chain cache (first: a cycle's report empties the cache), its order
+                // not kept.
+                locks[0].withLock { locks[2].withLock {} }
+                // A fourth order is not kept, but the cycle it closes (2→0 over 0→1→2) is still found.
                 locks[2].withLock { locks[0].withLock {} }
                 // Untracked locks (past the class cap) nest without reports, and still exclude.
                 locks[5].withLock { locks[6].withLock { locks[7].withLock {} } }

@@ -104,6 +104,61 @@ import Testing
         #expect(oneThread.map { $0.verdict?.reason } == [.oneThread])
     }
 
+    /// Two scopes one after the other on one thread (an XCTest process's main thread runs every test), each
+    /// taking both orders of a cycle: the second is told too, its summary naming the first report, and the
+    /// process log keeps one entry that counts both. A third that takes one order is told nothing. Before,
+    /// the chains the first validated stayed cached for the thread and the second passed.
+    @Test func aLaterScopeOnTheSameThreadThatTakesTheCycleIsToldOfIt() throws {
+        let locks = Locks("AB", test: "verdict-same-thread")
+        let found = Guarded<[[Violation]]>([])
+        ProcessorThread {
+            for name in ["first", "second"] {
+                found.value.append(
+                    LockValidator.violations(
+                        during: {
+                            Self.take(locks["A"], locks["B"])
+                            Self.take(locks["B"], locks["A"])
+                        }, scopeName: name))
+                // As the test integrations do: each test's violations go on to the process log.
+                found.value.last?.forEach(ViolationScope.logHandled)
+            }
+            found.value.append(LockValidator.violations(during: { Self.take(locks["A"], locks["B"]) }))
+        }.join()
+        let (first, second, oneOrder) = (found.value[0], found.value[1], found.value[2])
+        #expect(first.map(\.rule) == [.lockOrderInversion])
+        #expect(second.map(\.rule) == [.lockOrderInversion])
+        #expect(second.first?.verdict?.reason == .oneThread)
+        #expect(second.first?.summary.hasSuffix("; this cycle was reported first in \"first\"") == true)
+        #expect(oneOrder.isEmpty)
+        let logged = LockValidator.violations.filter { $0.locks.contains { $0.name == locks.name("A") } }
+        #expect(logged.count == 1)
+        #expect(logged.first?.occurrences == 2 && logged.first?.scope == "first, second")
+    }
+
+    /// Tests that run at once: the test told of a cycle again ends before the one that reported it first.
+    /// The process log still keeps one entry, the first report's, counting both.
+    @Test func theFirstReportArrivingAfterATestToldAgainTakesItsEntry() throws {
+        let locks = Locks("AB", test: "verdict-first-last")
+        let found = Guarded<[[Violation]]>([])
+        ProcessorThread {
+            for name in ["first", "second"] {
+                found.value.append(
+                    LockValidator.violations(
+                        during: {
+                            Self.take(locks["A"], locks["B"])
+                            Self.take(locks["B"], locks["A"])
+                        }, scopeName: name))
+            }
+        }.join()
+        // As the test integrations pass them on, the second test's first.
+        found.value[1].forEach(ViolationScope.logHandled)
+        found.value[0].forEach(ViolationScope.logHandled)
+        let logged = LockValidator.violations.filter { $0.locks.contains { $0.name == locks.name("A") } }
+        #expect(logged.count == 1)
+        #expect(logged.first?.occurrences == 2 && logged.first?.scope == "first, second")
+        #expect(logged.first?.summary.contains("reported first") == false)
+    }
+
     /// After the cycle is reported (one thread took both orders), another thread that could run at the same
     /// time takes A and B. Nested, it takes an order the first validated (a chain the C and Swift fast paths
     /// would find), the weakest evidence: the report says can-deadlock. Never nested, the cycle stays one

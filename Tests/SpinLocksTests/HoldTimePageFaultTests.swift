@@ -49,8 +49,13 @@ import Testing
         let lock = SpinLock(uniqueClassPrefix("cold-\(underLoad)"))
         let fresh = FreshPages(4)
         let hogs = underLoad ? CPUHogs(count: 3) : nil
-        let found = violationsOnFreshProcessor(holdBudget: nil) { Self.coldHold(lock, touching: 4, of: fresh, microseconds: 200) }
+        let switched = Guarded(false)
+        let found = violationsOnFreshProcessor(holdBudget: nil) {
+            switched.value = switchedAway { Self.coldHold(lock, touching: 4, of: fresh, microseconds: 200) }
+        }
         hogs?.stop()
+        // A hold the kernel switched away from is judged net of 500 µs a switch (HoldSwitchShareTests).
+        if switched.value && found.isEmpty { return }
         #expect(found.map(\.rule) == [.holdTimeExceeded], "\(found)")
         let violation = try #require(found.first)
         let hold = try #require(violation.hold)

@@ -42,10 +42,22 @@ import Testing
         }
     }
 
+    /// One 200 µs hold of a fresh lock; tells whether the kernel switched the thread away in it (then
+    /// the rule judges it net of 500 µs a switch, and may leave it unreported: see HoldSwitchShareTests).
+    static func firstLongHold(microseconds: Double = 200) -> (found: [Violation], switched: Bool) {
+        let lock = SpinLock(uniqueClassPrefix("first-\(microseconds)"))
+        let switched = Guarded(false)
+        let found = violationsOnFreshProcessor(holdBudget: nil) {
+            switched.value = switchedAway { holdFor(lock, microseconds: microseconds) }
+        }
+        return (found, switched.value)
+    }
+
     /// The seed's "no routine holds a spin lock longer than 25 µs", for a routine that runs once: one
     /// 200 µs hold is reported when its scope ends, as held once.
     @Test func oneLongHoldIsReportedWhenItsScopeEnds() throws {
-        let found = Self.hold(microseconds: 200, holds: 1, underLoad: false)
+        let (found, switched) = Self.firstLongHold()
+        if switched && found.isEmpty { return }  // judged net of a switch's share
         #expect(found.map(\.rule) == [.holdTimeExceeded])
         let hold = try #require(found.first?.hold)
         #expect(hold.evidence == .once && hold.earlierHolds.isEmpty)
@@ -64,10 +76,12 @@ import Testing
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             setenv("LOCKVALIDATOR_REPORT", "/tmp/lockvalidator-one-long-hold-\(getppid()).json", 1)
             setenv("LOCKVALIDATOR_HOLD_BUDGET_US", "25", 1)  // whatever the run's budget
-            SpinLock("ExitReport.lock").withLock { burnOwnTime(microseconds: 200) }
+            let switched = switchedAway { SpinLock("ExitReport.lock").withLock { burnOwnTime(microseconds: 200) } }
+            if switched { FileHandle.standardError.write(Data("switched away in the hold\n".utf8)) }
             exit(0)
         }
         let output = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        if output.contains("switched away in the hold") && !output.contains("hold-time-exceeded") { return }
         #expect(output.contains("hold-time-exceeded") && output.contains("once"), "\(output)")
         let report = try JSONDecoder().decode(ValidationReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         let hold = try #require(report.violations.first { $0.rule == .holdTimeExceeded }?.hold)
@@ -83,7 +97,8 @@ import Testing
             Self.holdFor(lock, microseconds: 200)
         }
         #expect(found.isEmpty, "\(found)")
-        #expect(Self.hold(microseconds: 200, holds: 1, underLoad: false).map(\.rule) == [.holdTimeExceeded])
+        let (fresh, switched) = Self.firstLongHold()
+        #expect(fresh.map(\.rule) == [.holdTimeExceeded] || (switched && fresh.isEmpty), "\(fresh)")
     }
 
     /// An over-budget hold that a clean hold at its site follows is noise as far as anyone can tell.
@@ -142,7 +157,9 @@ import Testing
                 if index == 0 {
                     lock.withLock {
                         holding.raise()
-                        arriving.wait()
+                        // Without yielding: a yield is an involuntary switch, and a first hold with one
+                        // is judged net of 500 µs.
+                        while !arriving.isRaised {}
                         burnOwnTime(microseconds: 500)
                     }
                 } else {

@@ -116,6 +116,36 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // A pair along an order of a reported cycle: its chain is never cached (every test that takes the
+    // cycle's orders is told of it), so each nested acquire takes the slow path under the graph lock. Outside
+    // any scope that is all; inside one (a test), its report is built once, when the scope took every order.
+    for inScope in [false, true] {
+        Benchmark(
+            "chain: SpinLock depth 2, a reported cycle's order\(inScope ? ", in a scope" : "")",
+            configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .kilo)
+        ) { benchmark in
+            let first = sharedLock("bench.cycle\(inScope).A")
+            let second = sharedLock("bench.cycle\(inScope).B")
+            let old = IRQL.raise(to: .dispatch)
+            func take(_ outer: SpinLock, _ inner: SpinLock) {
+                outer.acquireAtDpcLevel()
+                inner.acquireAtDpcLevel()
+                inner.releaseFromDpcLevel()
+                outer.releaseFromDpcLevel()
+            }
+            // The cycle, reported once (outside any scope): A then B, B then A.
+            take(first, second)
+            take(second, first)
+            func measure() {
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations { take(first, second) }
+                benchmark.stopMeasurement()
+            }
+            if inScope { _ = LockValidator.violations(during: measure) } else { measure() }
+            IRQL.lower(to: old)
+        }
+    }
+
     // MARK: New edges
 
     for classes in [100, 1_000, 10_000] {

@@ -15,11 +15,13 @@ import _LockValidatorShims
 /// Lookups are lock-free. Inserts happen only on the slow path, serialized by the graph lock; a table
 /// that fills past half is replaced by one twice the size, published with a release store.
 ///
-/// It is a cache, bounded: the largest table (`capacityBound` slots, 4 MB) fills to three quarters,
-/// 393,216 chains, and is then emptied in place, as a reset empties it. A chain no longer in it is a
-/// miss, and the slow path validates it again under the graph lock, finds its edges known and caches it
-/// again: past that many chains a program pays the slow path once per chain per emptying, and its
-/// graph's memory stays the graph's (at 2.1 million chains the table had been 32 MB).
+/// It is a cache, bounded: the largest table (`capacityBound` slots, 1 MB) fills to three quarters,
+/// 98,304 chains, and is then emptied in place, as a reset empties it (lockdep bounds its chains at
+/// 65,536, and stops validating past them). A chain no longer in it is a miss, and the slow path
+/// validates it again under the graph lock, finds its edges known and caches it again: past that many
+/// chains a program pays the slow path once per chain per emptying, and its graph's memory stays the
+/// graph's (at 2.1 million chains the table had been 32 MB; a 4 MB bound cost a graph of 200,000
+/// orders 3 MB more than this one).
 ///
 /// A replaced table's memory is given back at once, with no grace period, and no reader can be hurt:
 /// tables are mappings of their own, and a replaced one is emptied with `madvise(MADV_DONTNEED)`, which
@@ -115,6 +117,17 @@ enum ChainCache {
         validated.store(0, ordering: .relaxed)
     }
 
+    /// Empties the cache as ``removeAll()`` does, but keeps the count of chains validated: when a cycle
+    /// is reported, so that the chains already cached that take its orders are validated again (and then
+    /// never cached), and every scope that takes them is told (`LockOrder.validateNewChain`).
+    static func revalidateAll() {
+        guard let table = currentTable else { return }
+        let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
+        release(table, capacity: capacity)
+        table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
+        count.store(0, ordering: .relaxed)
+    }
+
     /// The current table's address, for tests: a reset keeps it.
     static var tableAddress: UInt { UInt(bitPattern: currentTable) }
 
@@ -132,7 +145,7 @@ enum ChainCache {
 
     private static let initialCapacity = 1 << 12
     /// The largest table's slots: it fills to three quarters, then is emptied. Tests lower it.
-    static let capacityBound = Atomic<Int>(1 << 19)
+    static let capacityBound = Atomic<Int>(1 << 17)
     private static let emptied = Atomic<Int>(0)
     private static let validated = Atomic<Int>(0)
 

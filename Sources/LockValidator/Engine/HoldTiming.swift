@@ -15,8 +15,12 @@ import _LockValidatorShims
 ///
 /// which bounds the time preempted during the hold, so `own ≥ wall hold - preempted since the snapshot`.
 /// Only that lower bound counts: OS preemption never makes a report. The validator's own slow paths
-/// during the hold are subtracted too. What a virtual machine's host steals is charged to the thread
-/// as CPU time and cannot be told apart here; ``HoldEvidence`` deals with it by repetition.
+/// during the hold are subtracted too. The bound is only as good as the thread's CPU time, which on a VM
+/// charges the thread with time it did not run its code: what the host takes without the guest seeing it
+/// as steal (this kernel leaves the steal it does see out of CPU time), and the guest's interrupts. Such
+/// time often ends in an involuntary context switch (the scheduler finds the thread's slice used up), so
+/// ``HoldEvidence`` bounds the share of the switches in a hold reported alone, as of its page faults, and
+/// deals with the rest by repetition.
 @usableFromInline
 enum HoldTiming {
     /// How old a snapshot may be before an acquire refreshes it.
@@ -46,24 +50,25 @@ enum HoldTiming {
         }
     }
 
-    /// What `getrusage` says happened in a hold, from its snapshot: the page faults always (the entry
-    /// keeps their count's low bits), the rest only when the hold began under the thread's current
-    /// snapshot (the thread keeps those counts, the entries do not).
+    /// What `getrusage` says happened in a hold, from its snapshot: the page faults and involuntary
+    /// context switches always (the entry keeps their counts' low bits: a hold with 65,536 faults or 256
+    /// switches reads as none, and is long by its preemption anyway), the rest only when the hold began
+    /// under the thread's current snapshot (the thread keeps those counts, the entries do not).
     struct UsageInHold {
         let faults: Int
         let majorFaults: Int?
-        let involuntarySwitches: Int?
+        let involuntarySwitches: Int
         let systemNanoseconds: Double?
 
         init(_ now: lv_thread_usage, since entry: lv_held_lock, on thread: ThreadState) {
             faults = Int(UInt16(truncatingIfNeeded: now.faults) &- entry.snapshot_faults)
+            involuntarySwitches = Int(UInt8(truncatingIfNeeded: now.involuntary_switches) &- entry.snapshot_switches)
             let state = thread.pointer  // fields only: the state is kilobytes
             guard entry.snapshot_tsc != 0 && entry.snapshot_tsc == state.pointee.snapshot_tsc else {
-                (majorFaults, involuntarySwitches, systemNanoseconds) = (nil, nil, nil)
+                (majorFaults, systemNanoseconds) = (nil, nil)
                 return
             }
             majorFaults = Int(now.major_faults &- state.pointee.snapshot_major_faults)
-            involuntarySwitches = Int(now.involuntary_switches &- state.pointee.snapshot_involuntary_switches)
             systemNanoseconds = Double(now.system_ns &- min(state.pointee.snapshot_system_ns, now.system_ns))
         }
     }
@@ -104,6 +109,8 @@ enum HoldTiming {
             }
             return
         }
+        let faultShare = HoldEvidence.faultShare(
+            faults: usage.faults, majorFaults: usage.majorFaults, ownNanoseconds: ownAtLeast)
         let hold = HoldTime(
             ownNanoseconds: ownAtLeast, wallNanoseconds: wall, preemptedNanoseconds: preemptedAtMost,
             budgetNanoseconds: budget,
@@ -111,8 +118,10 @@ enum HoldTiming {
             releaseStack: .capture(),
             thread: thread.serial, pageFaults: usage.faults, majorPageFaults: usage.majorFaults,
             involuntarySwitches: usage.involuntarySwitches, systemNanoseconds: usage.systemNanoseconds,
-            faultShareNanoseconds: HoldEvidence.faultShare(
-                faults: usage.faults, majorFaults: usage.majorFaults, ownNanoseconds: ownAtLeast))
+            faultShareNanoseconds: faultShare,
+            switchShareNanoseconds: HoldEvidence.switchShare(
+                switches: usage.involuntarySwitches, ownNanoseconds: ownAtLeast - faultShare,
+                preemptedNanoseconds: preemptedAtMost))
         let observation = HoldEvidence.Observation(
             hold: hold, lock: LockInfo(of: lockClass, instance: entry.instance, site: initSite),
             acquiredTSC: entry.acquired_tsc, releasedTSC: releasedTSC, isFirstHold: isFirstHold)

@@ -42,6 +42,13 @@ extension LockOrder {
                     }
                     if DeadlockConfirmation.chainHasPredictedEdge(chain) { return }
                 }
+                // A chain that takes an order of a reported cycle is validated at every acquire: each test
+                // (scope) whose threads take the cycle's orders is told, whichever thread validated them before.
+                // A new cycle's orders may be in chains cached already: those are validated again once.
+                if chain.bugs.contains(where: { if case .inversion(_, _, _, false) = $0 { true } else { false } }) {
+                    ChainCache.revalidateAll()
+                }
+                if chain.takesReportedCycleOrder { return }
                 if ChainCache.chainCount < chainCap {
                     ChainCache.insert(key)
                 } else {
@@ -113,8 +120,11 @@ extension LockOrder {
         /// The captured stack, in the thread's capture buffer, and its number once kept.
         var stack: UnsafeBufferPointer<UInt>?
         var keptStack: UInt32?
-        /// The thread and kept stack as an edge record's context, once numbered: every edge of the chain has it.
+        /// The thread, kept stack, newest site, IRQL and epoch as an edge record's context, once numbered:
+        /// every edge of the chain has it.
         var context: UInt32?
+        /// Whether one of its edges is an order of a reported cycle: such a chain is never cached.
+        var takesReportedCycleOrder = false
         var edgesFull = false
         var chainsFull = false
         var stacksFull = false
@@ -138,13 +148,18 @@ extension LockOrder {
         {
             if stack == nil { stack = StackTrace.captureTransient() }
             if keptStack == nil { keptStack = state.keep(stack!, cap: capacity.stacks, full: &stacksFull) }
-            if context == nil { context = state.context(thread: thread.serial, stack: keptStack!) }
+            if context == nil {
+                context = state.context(
+                    EdgeContext(
+                        thread: thread.serial, stack: keptStack!, toSite: state.site(of: newest), irql: thread.irql,
+                        epoch: thread.pointer.pointee.hb_epoch))
+            }
             let heldShared = entry.has(LV_HELD_SHARED)
             if heldShared { state.heldForReading.insert(entry.lock_class) }
             state.noteThread(thread)
             return EdgeRecord(
-                fromSite: state.site(of: entry), toSite: state.site(of: newest), context: context!,
-                instances: state.keep(instances: entry.instance, newest.instance, nodes: from, to), irql: thread.irql,
+                fromSite: state.site(of: entry), context: context!,
+                instances: state.keep(instances: entry.instance, newest.instance, nodes: from, to),
                 heldShared: heldShared)
         }
     }
@@ -218,6 +233,7 @@ extension LockOrder {
             guard let number = state.graph.edgeNumber(from: a, to: b).map(Int.init) else { continue }
             if state.cycleOfReportedEdge[number] == nil { state.cycleOfReportedEdge[number] = cycle }
         }
+        chain.takesReportedCycleOrder = true
         chain.bugs.append(.inversion(held: entry, closing: closing, existing: existing, takenAgain: takenAgain))
         return true
     }
@@ -232,14 +248,20 @@ extension LockOrder {
     ) -> (path: [UInt32], takenAgain: Bool)? {
         if let number = state.graph.edgeNumber(from: from, to: to).map(Int.init) {
             noteSighting(of: number, from: entry, chain, in: &state)
-            if state.records[number].origin != 0, state.retakenRecords[number] == nil {
+            if state.records[number].isLearned, state.retakenRecords[number] == nil {
                 return retakeLearnedOrder(number, from, to, entry, &chain, in: &state).map { ($0, false) }
             }
             guard !state.cycleOfReportedEdge.isEmpty, let cycle = state.cycleOfReportedEdge[number],
                 let start = cycle.firstIndex(of: to)
             else { return nil }
+            chain.takesReportedCycleOrder = true
+            // Outside any scope the process log has the cycle already: nothing to tell, nothing to build.
+            guard let scope = ViolationScope.effective else { return nil }
             // The reported cycle, from this edge's head round to its tail.
-            return (Array(cycle[start...] + cycle[..<start]), true)
+            let path = Array(cycle[start...] + cycle[..<start])
+            let orders = zip([from] + path, path).map { UInt64($0) << 32 | UInt64($1) }
+            guard scope.tookEveryOrder(of: orders, taking: orders[0], by: chain.thread.serial) else { return nil }
+            return (path, true)
         }
         let record = chain.record(from: entry, from, to, in: &state)
         guard state.graph.edgeCount < chain.capacity.edges else {
@@ -251,16 +273,10 @@ extension LockOrder {
             return (state.graph.path(from: to, to: from) ?? [to, from], false)
         }
         let number = state.graph.edgeCount  // the new edge's, as edges are numbered in order
-        let insertion = state.insertEdge(from: from, to: to, record: record)
-        if state.graph.edgeCount > number {
-            // The common case inline (no call, no register spills): a new edge with nothing else held.
-            // The record's thread is this one, so the epoch is all its first sighting keeps.
-            let epoch = chain.thread.pointer.pointee.hb_epoch
-            if number == state.firstEpochs.count && chain.heldIndices.count <= 1 && epoch != State.untrackedEpoch {
-                state.firstEpochs.append(epoch == 0 ? State.untrackedEpoch : epoch)
-            } else {
-                noteSighting(of: number, from: entry, chain, in: &state)
-            }
+        // Its first sighting is this one: the record's context holds the thread and its epoch.
+        let insertion = state.insertEdge(from: from, to: to, record: record.sightedAsMade)
+        if state.graph.edgeCount > number && chain.heldIndices.count > 1 {
+            state.noteGatesOfNewEdge(number) { gates(besides: entry.instance, chain.heldIndices, on: chain.thread) }
         }
         guard case .closesCycle(let path) = insertion else { return nil }
         return (path, false)
@@ -290,19 +306,24 @@ extension LockOrder {
         let thread = chain.thread
         let epoch = thread.pointer.pointee.hb_epoch
         let occurrence = epoch == 0 ? nil : EdgeEvidence.Occurrence(serial: thread.serial, epoch: epoch)
-        let context = chain.heldIndices
-        let instance = entry.instance
-        guard context.count > 1 else {
+        guard chain.heldIndices.count > 1 else {
             state.noteSighting(of: number, occurrence, held: nil)
             return
         }
-        state.noteSighting(of: number, occurrence) {
-            let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
-            return context.compactMap { index in
-                let hold = thread.held(index)
-                guard hold.pointee.instance != instance, !hold.pointee.has(notGates) else { return nil }
-                return (hold.pointee.lock_class, hold.pointee.instance)
-            }
+        let (instance, context) = (entry.instance, chain.heldIndices)
+        state.noteSighting(of: number, occurrence) { gates(besides: instance, context, on: thread) }
+    }
+
+    /// The locks at `context` on `thread`'s held stack held exclusively, but `instance` (a read hold
+    /// excludes no other reader, so it is no gate).
+    private static func gates(besides instance: UInt64, _ context: Range<Int>, on thread: ThreadState) -> [(
+        classID: UInt32, instance: UInt64
+    )] {
+        let notGates = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED | LV_HELD_SHARED
+        return context.compactMap { index in
+            let hold = thread.held(index)
+            guard hold.pointee.instance != instance, !hold.pointee.has(notGates) else { return nil }
+            return (hold.pointee.lock_class, hold.pointee.instance)
         }
     }
 
@@ -314,9 +335,10 @@ extension LockOrder {
         state.readersNodes[classID] = readers.id
         state.inheritFirstInstance(readers.id, from: classID)
         // The node has no edge into it yet, so none of these closes a cycle.
+        // Copies, not sighted until a thread takes them: the class's first sightings are not theirs.
         for head in state.graph.successors(of: classID) {
             guard let record = state.record(from: classID, to: head), !record.heldShared else { continue }
-            _ = state.insertEdge(from: readers.id, to: head, record: record)
+            _ = state.insertEdge(from: readers.id, to: head, record: record.unsighted)
         }
         for (head, record) in state.writeHoldsOfReadEdges.removeValue(forKey: classID) ?? [:] {
             _ = state.insertEdge(from: readers.id, to: head, record: record)
@@ -342,17 +364,20 @@ extension LockOrder {
                 orders(of: edges).map(verdict(ofCycle:))
                 ?? (edges.contains { $0.process != nil } ? .acrossProcesses : .canDeadlock)
             var verdictIsTheScopes = false
+            var reportedBefore = ""
             if takenAgain {
                 guard let told = verdictForScope(takingAgain: closing, of: edges, on: thread) else { return }
                 verdictIsTheScopes = told != nil
                 verdict = told ?? verdict
+                reportedBefore = "; " + firstReport(ofCycle: Set(edges.map(\.to.name)))
             }
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
-                    + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks",
+                    + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks"
+                    + reportedBefore,
                 locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges, verdict: verdict,
-                verdictIsTheScopes: verdictIsTheScopes,
+                verdictIsTheScopes: verdictIsTheScopes, retold: takenAgain,
                 awaited: newest.instance)
         }
     }
@@ -379,6 +404,17 @@ extension LockOrder {
         guard Set(threads.flatMap { $0! }).count == 1 else { return .some(nil) }
         return CycleVerdict(
             kind: .cannotDeadlock, reason: .oneThread, orders: edges.map { "\"\($0.from.name)\" -> \"\($0.to.name)\"" })
+    }
+
+    /// Where the cycle of `classes` was reported first, for a scope told of it again: the process report
+    /// keeps that one entry, and counts this one as another occurrence of it.
+    private static func firstReport(ofCycle classes: Set<String>) -> String {
+        let first = LockValidator.globalLog.first {
+            $0.rule == .lockOrderInversion && Set($0.locks.map(\.name)) == classes
+        }
+        guard let first else { return "this cycle was reported first by another scope of this process" }
+        guard let scope = first.scope else { return "this cycle was reported first outside any test" }
+        return "this cycle was reported first in \"\(scope)\""
     }
 
     /// How to declare the nesting, in the words of the lock's own front end.

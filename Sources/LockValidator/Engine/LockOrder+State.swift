@@ -2,51 +2,123 @@ import _LockOrderGraph
 import _LockValidatorShims
 
 extension LockOrder {
-    /// What the graph keeps per edge: 16 bytes, the rest interned (sites, threads and stacks, instances).
-    /// Four 32-bit words, not seven fields: at 2 million orders each 4 bytes is 8 MB.
+    /// An edge's record: 12 bytes, the rest interned (sites, the chain's context, instances). The graph
+    /// keeps the first two words of each (`Stored`, 8 bytes) and the third only when it is not 0: most
+    /// orders are this process's, between their classes' first instances (at 2 million orders each 4
+    /// bytes is 8 MB).
     struct EdgeRecord {
-        let fromSite: UInt32
-        /// The head's site (the low 26 bits), the IRQL (4 bits) and whether the tail was held for reading.
-        private let toSiteAndFlags: UInt32
-        /// The thread that made the edge and its stack, one number (`State.contexts`): the edges a new
-        /// chain makes share both, and a stack is kept once anyway.
-        let context: UInt32
-        /// This process's edges: where their two lock instances are in `State.instances`; a learned order's
-        /// origin with the top bit set.
-        private let source: UInt32
+        /// What the graph keeps of each edge's record.
+        struct Stored {
+            /// The tail's site (the low 28 bits), whether the edge is a learned order, whether its record
+            /// has a source word, whether the tail was held for reading, and whether the edge was first
+            /// sighted when it was made (by its context's thread, in its context's epoch).
+            fileprivate let fromSiteAndFlags: UInt32
+            /// What the edges a new chain makes share, one number (`State.contexts`): the thread, its
+            /// stack, the head's site, the IRQL and the thread's happens-before epoch.
+            let context: UInt32
 
-        private static let siteBits: UInt32 = 26
-        private static let learned: UInt32 = 1 << 31
-
-        init(
-            fromSite: UInt32, toSite: UInt32, context: UInt32, instances: UInt32 = 0, origin: UInt32 = 0, irql: IRQL,
-            heldShared: Bool
-        ) {
-            // 67 million interned source sites are past any program (instances and origins are numbered
-            // by edges and processes, in 31 bits).
-            precondition(toSite < 1 << Self.siteBits)
-            self.fromSite = fromSite
-            self.toSiteAndFlags =
-                toSite | UInt32(irql.rawValue & 15) << Self.siteBits | (heldShared ? 1 << (Self.siteBits + 4) : 0)
-            self.context = context
-            source = origin != 0 ? origin | Self.learned : instances
+            /// A learned order (`State.origins`), not one this process took.
+            var isLearned: Bool { fromSiteAndFlags & EdgeRecord.learnedFlag != 0 }
+            /// The record's source word is not 0: `State.sources` has it.
+            var hasSource: Bool { fromSiteAndFlags & EdgeRecord.hasSourceFlag != 0 }
+            /// The edge's first sighting is its making: its context's thread and epoch, kept nowhere else.
+            var firstSightedWhenMade: Bool { fromSiteAndFlags & EdgeRecord.sightedWhenMade != 0 }
         }
 
-        var toSite: UInt32 { toSiteAndFlags & (1 << Self.siteBits - 1) }
-        var irql: IRQL { IRQL(unchecked: UInt8(toSiteAndFlags >> Self.siteBits & 15)) }
+        let stored: Stored
+        /// This process's edges: where their two lock instances are in `State.instances` (0: each is its
+        /// node's first); a learned order's head site with the top bit set (its origin is in its context,
+        /// as a learned order's thread is its process's).
+        fileprivate let source: UInt32
+
+        private static let siteBits: UInt32 = 28
+        fileprivate static let learnedFlag: UInt32 = 1 << 28
+        fileprivate static let hasSourceFlag: UInt32 = 1 << 29
+        private static let shared: UInt32 = 1 << 30
+        fileprivate static let sightedWhenMade: UInt32 = 1 << 31
+        private static let learned: UInt32 = 1 << 31
+
+        /// A learned order has `learnedToSite`, its head's site, which its context does not hold.
+        init(
+            fromSite: UInt32, context: UInt32, instances: UInt32 = 0, learnedToSite: UInt32? = nil, heldShared: Bool
+        ) {
+            // 268 million interned source sites are past any program (instances are numbered by edges, in 31
+            // bits).
+            precondition(fromSite < 1 << Self.siteBits && learnedToSite ?? 0 < Self.learned)
+            source = learnedToSite.map { $0 | Self.learned } ?? instances
+            let flags =
+                (heldShared ? Self.shared : 0) | (learnedToSite != nil ? Self.learnedFlag : 0)
+                | (source != 0 ? Self.hasSourceFlag : 0)
+            stored = Stored(fromSiteAndFlags: fromSite | flags, context: context)
+        }
+
+        /// A record as the graph keeps it, with its source word.
+        fileprivate init(_ stored: Stored, source: UInt32) { (self.stored, self.source) = (stored, source) }
+
+        private init(_ record: EdgeRecord, sightedWhenMade: Bool) {
+            let flags = record.stored.fromSiteAndFlags & ~Self.sightedWhenMade
+            stored = Stored(
+                fromSiteAndFlags: flags | (sightedWhenMade ? Self.sightedWhenMade : 0), context: record.context)
+            source = record.source
+        }
+
+        var context: UInt32 { stored.context }
+        var fromSite: UInt32 { stored.fromSiteAndFlags & (1 << Self.siteBits - 1) }
         /// The edge's tail was held for reading.
-        var heldShared: Bool { toSiteAndFlags & 1 << (Self.siteBits + 4) != 0 }
-        /// 0: this process took the order; n: learned from `State.origins[n - 1]`'s process (the store).
-        var origin: UInt32 { source & Self.learned != 0 ? source & ~Self.learned : 0 }
+        var heldShared: Bool { stored.fromSiteAndFlags & Self.shared != 0 }
+        /// The edge's first sighting is its making: its context's thread and epoch, kept nowhere else.
+        var firstSightedWhenMade: Bool { stored.firstSightedWhenMade }
+        /// This record, for an edge first sighted as it is made.
+        var sightedAsMade: EdgeRecord { EdgeRecord(self, sightedWhenMade: true) }
+        /// This record, for an edge not sighted yet (a copy of another edge's).
+        var unsighted: EdgeRecord { EdgeRecord(self, sightedWhenMade: false) }
+        /// A learned order (`State.origin(of:)` says whose), not one this process took.
+        var isLearned: Bool { stored.isLearned }
+        /// A learned order's head site; nil for this process's orders, whose context holds it.
+        var learnedToSite: UInt32? { source & Self.learned != 0 ? source & ~Self.learned : nil }
         /// This process's edges: where their two lock instances are in `State.instances`.
         var instances: UInt32 { source & Self.learned != 0 ? 0 : source }
+    }
+
+    /// What the edges of one new chain share: the thread that made them, its kept stack, the head's site
+    /// (the newest lock's), the IRQL and the thread's happens-before epoch then (0: no clock). 16 bytes,
+    /// kept once for all the edges that share it; the epoch changes only when the thread starts or joins
+    /// another, so a thread's chains at one place share one. A learned order's has no head site (its
+    /// record keeps it) and its origin in place of an epoch: it is one per thread, stack and process.
+    struct EdgeContext: Equatable {
+        let thread: UInt32
+        let stack: UInt32
+        /// The head's site (the low 26 bits) and the IRQL.
+        private let toSiteAndIRQL: UInt32
+        let epoch: UInt32
+
+        private static let siteBits: UInt32 = 26
+
+        init(thread: UInt32, stack: UInt32, toSite: UInt32, irql: IRQL, epoch: UInt32) {
+            // 67 million interned source sites are past any program.
+            precondition(toSite < 1 << Self.siteBits)
+            (self.thread, self.stack, self.epoch) = (thread, stack, epoch)
+            toSiteAndIRQL = toSite | UInt32(irql.rawValue & 15) << Self.siteBits
+        }
+
+        var toSite: UInt32 { toSiteAndIRQL & (1 << Self.siteBits - 1) }
+        var irql: IRQL { IRQL(unchecked: UInt8(toSiteAndIRQL >> Self.siteBits & 15)) }
+
+        /// Its key in `State.contextNumbers`: a multiply-xor mix, never 0; two contexts with the same mix
+        /// are told apart by `State.nextStackKey`.
+        var key: UInt64 {
+            let low = (UInt64(thread) << 32 | UInt64(stack)) &* 0x9E37_79B9_7F4A_7C15
+            return (low ^ (UInt64(toSiteAndIRQL) << 32 | UInt64(epoch))) &* 0xBF58_476D_1CE4_E5B9 | 1
+        }
     }
 
     /// Everything behind the graph lock.
     struct State {
         var graph = LockOrderGraph()
-        /// Each edge's record, by the graph's number for the edge.
-        var records: [EdgeRecord] = []
+        /// Each edge's record as kept, by the graph's number for the edge (`record(_:)` reads one whole).
+        private(set) var records: [EdgeRecord.Stored] = []
+        /// The source words of the records that have one, in the order of their edges' numbers.
+        private var sources: [(number: UInt32, source: UInt32)] = []
         /// Edges found closing a cycle while the edge table was full (not kept), `from << 32 | to`.
         var reportedInversions: Set<UInt64> = []
         /// Recursive-readers graph nodes by the class they stand for (see `LockClass.recursiveReaders`).
@@ -72,13 +144,13 @@ extension LockOrder {
         var threads: [UInt32: ThreadInfo] = [:]
         /// The last thread that created an edge: the next edge is most often its too.
         var lastThread: UInt32 = 0
-        /// Each edge record's thread serial and stack number, by its `context`; each pair once.
-        var contexts: [(thread: UInt32, stack: UInt32)] = []
-        /// Each context's number by `~(thread << 32 | stack)` (never 0: no stack is numbered `UInt32.max`).
+        /// Each edge record's context, by its `context`; each once.
+        var contexts: [EdgeContext] = []
+        /// Each context's number by its `key`.
         var contextNumbers = NumberTable()
-        /// The last context numbered or found, its key and number: a thread's new chains at one place
-        /// share it, and find it without a probe.
-        var lastContext: (key: UInt64, number: UInt32) = (0, 0)
+        /// The last context numbered or found, and its number: a thread's new chains at one place share
+        /// it, and find it without a probe.
+        var lastContext: (context: EdgeContext, number: UInt32)?
         /// Kept stacks, each distinct stack once; index 0 is the empty stack.
         var stacks: [StackTrace] = [StackTrace(addresses: [])]
         /// Each kept stack's number by a mix of its addresses (`stackKey`).
@@ -97,39 +169,32 @@ extension LockOrder {
         /// The cycles a retaken order closed, each as its sorted classes: reported once, from whichever
         /// of its orders this process took again first.
         var retakenCycles: Set<[UInt32]> = []
-        /// The first sighting of each edge that the verdicts on cycles read, by the graph's number for the
-        /// edge (grown on first sighting; learned orders have none), in 4 bytes: its happens-before epoch
-        /// (0: not sighted; `untrackedEpoch`: a thread with no clock). Its thread is the one that made the
-        /// edge, in the edge's record, but for the few in `firstSightingThreads`.
-        var firstEpochs: [UInt32] = []
-        /// The first sighting's thread of the edges first sighted by another thread than the record's (a
-        /// learned order, a recursive-readers node's copy) or at the epoch that marks untracked threads.
-        var firstSightingThreads: [Int: UInt32] = [:]
+        /// The first sighting of the edges not first sighted when made (a learned order taken again, a
+        /// recursive-readers node's copy), by edge number. An edge first sighted as it is made keeps
+        /// nothing: its record says so, and its context holds the thread and epoch.
+        var laterFirstSightings: [Int: EdgeEvidence] = [:]
         /// The evidence of the edges seen more than once, or with locks held across them, by edge number.
         var evidenceExtras: [Int: EdgeEvidence.Extra] = [:]
 
-        static let untrackedEpoch = UInt32.max
-
-        /// Edge `number`'s first sighting, as `EdgeEvidence` keeps it (unsighted past `firstEpochs`).
+        /// Edge `number`'s first sighting, as `EdgeEvidence` keeps it (unsighted: none yet).
         func firstSighting(of number: Int) -> EdgeEvidence {
-            guard number < firstEpochs.count, firstEpochs[number] != 0 else { return EdgeEvidence() }
-            let epoch = firstEpochs[number]
-            if let serial = firstSightingThreads[number] { return EdgeEvidence(firstSerial: serial, firstEpoch: epoch) }
-            guard epoch != Self.untrackedEpoch else { return EdgeEvidence(firstSighting: nil) }
-            return EdgeEvidence(firstSerial: thread(of: records[number]), firstEpoch: epoch)
+            if number < records.count, records[number].firstSightedWhenMade {
+                let context = contexts[Int(records[number].context)]
+                guard context.epoch != 0 else { return EdgeEvidence(firstSighting: nil) }
+                return EdgeEvidence(firstSerial: context.thread, firstEpoch: context.epoch)
+            }
+            return laterFirstSightings[number] ?? EdgeEvidence()
         }
 
         /// Keeps `occurrence` (nil: an untracked thread) as edge `number`'s first sighting.
         mutating func noteFirstSighting(of number: Int, _ occurrence: EdgeEvidence.Occurrence?) {
-            while firstEpochs.count <= number { firstEpochs.append(0) }
-            guard let occurrence else {
-                firstEpochs[number] = Self.untrackedEpoch
-                return
-            }
-            firstEpochs[number] = occurrence.epoch
-            if occurrence.serial != thread(of: records[number]) || occurrence.epoch == Self.untrackedEpoch {
-                firstSightingThreads[number] = occurrence.serial
-            }
+            laterFirstSightings[number] = EdgeEvidence(firstSighting: occurrence)
+        }
+
+        /// Keeps the locks held across a new edge's first sighting, its making (nil: none).
+        mutating func noteGatesOfNewEdge(_ number: Int, held: () -> [(classID: UInt32, instance: UInt64)]) {
+            let gates = held()
+            if !gates.isEmpty { evidenceExtras[number] = EdgeEvidence.Extra(gates: gates) }
         }
 
         /// The sightings of `from → to` (threads and epochs, whether any was unordered) and the locks
@@ -189,7 +254,7 @@ extension LockOrder {
             (fresh.sites, fresh.siteIndex, fresh.recentSites, fresh.threads) = (sites, siteIndex, recentSites, threads)
             (fresh.stacks, fresh.stackNumbers, fresh.origins) = (stacks, stackNumbers, origins)
             (fresh.contexts, fresh.contextNumbers, fresh.lastContext) = (contexts, contextNumbers, lastContext)
-            let learned = edges.filter { $0.record.origin != 0 }
+            let learned = edges.filter { $0.record.isLearned }
             fresh.reserveCapacity(edges: learned.count * 9 / 8 + 1024)
             for edge in learned { _ = fresh.insertEdge(from: edge.from, to: edge.to, record: edge.record) }
             return fresh
@@ -210,8 +275,10 @@ extension LockOrder {
             for (number, info) in store.threads.enumerated() { threads[thread(UInt32(number))] = info }
             let none = LearnedOrderStore.NumberedOrder.none
             threads[thread(UInt32(store.threads.count))] = ThreadInfo(serial: 0, osThreadID: 0, name: nil)
-            // Room for this process's own orders too, so that its first new edge copies no table.
+            // Room for this process's own orders too, so that its first new edge copies no table; each
+            // learned order keeps its head site apart.
             reserveCapacity(edges: graph.edgeCount + store.numberedOrders.count * 9 / 8 + 1024)
+            sources.reserveCapacity(sources.count + store.numberedOrders.count)
             // Orders into recursive reads last: a readers node, made for the first, copies the write holds'
             // orders of its class, which must all be in the graph by then.
             let intoReads = store.numberedOrders.lazy.filter(\.toRecursiveRead)
@@ -221,14 +288,15 @@ extension LockOrder {
                 guard from != 0 && to != 0 else { continue }
                 // An order into a recursive read: into this process's readers node of the class.
                 if order.toRecursiveRead { to = LockOrder.readersNode(of: to, in: &self) }
+                let origin = originBase + (order.process == none ? UInt32(store.processes.count) : order.process)
                 let record = EdgeRecord(
                     fromSite: siteBase + order.fromSite,
-                    toSite: siteBase + order.toSite,
                     context: context(
-                        thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
-                        stack: order.stack == none ? 0 : stackBase + order.stack),
-                    origin: originBase + (order.process == none ? UInt32(store.processes.count) : order.process),
-                    irql: order.irql, heldShared: order.heldShared)
+                        EdgeContext(
+                            thread: thread(order.thread == none ? UInt32(store.threads.count) : order.thread),
+                            stack: order.stack == none ? 0 : stackBase + order.stack, toSite: 0, irql: order.irql,
+                            epoch: origin)),
+                    learnedToSite: siteBase + order.toSite, heldShared: order.heldShared)
                 // A read hold's order stays one: a recursive-readers node made later copies no such edge.
                 if order.heldShared { heldForReading.insert(from) }
                 _ = insertEdge(from: from, to: to, record: record)
@@ -240,18 +308,35 @@ extension LockOrder {
             from: UInt32, to: UInt32, record: @autoclosure () -> EdgeRecord
         ) -> LockOrderGraph.Insertion {
             let insertion = graph.insertEdge(from: from, to: to)
-            if graph.edgeCount > records.count { records.append(record()) }
+            if graph.edgeCount > records.count {
+                let record = record()
+                if record.source != 0 { sources.append((UInt32(records.count), record.source)) }
+                records.append(record.stored)
+            }
             return insertion
+        }
+
+        /// Edge `number`'s record, whole.
+        func record(_ number: Int) -> EdgeRecord {
+            let stored = records[number]
+            guard stored.hasSource else { return EdgeRecord(stored, source: 0) }
+            // The numbers are in order: a binary search.
+            var (low, high) = (0, sources.count)
+            while low < high {
+                let middle = (low + high) / 2
+                if sources[middle].number < UInt32(number) { low = middle + 1 } else { high = middle }
+            }
+            return EdgeRecord(stored, source: sources[low].source)
         }
 
         /// The record of `from → to`, if the graph has the edge: this process's, for a learned order it took.
         func record(from: UInt32, to: UInt32) -> EdgeRecord? {
-            graph.edgeNumber(from: from, to: to).map { retakenRecords[Int($0)] ?? records[Int($0)] }
+            graph.edgeNumber(from: from, to: to).map { retakenRecords[Int($0)] ?? record(Int($0)) }
         }
 
         /// Every edge with its record, in no particular order.
         var edges: [(from: UInt32, to: UInt32, record: EdgeRecord)] {
-            graph.edges.map { ($0.from, $0.to, records[Int($0.number)]) }
+            graph.edges.map { ($0.from, $0.to, record(Int($0.number))) }
         }
 
         /// Makes room for `count` edges in all, so that inserting many at once grows no table.
@@ -351,24 +436,29 @@ extension LockOrder {
             return UInt32(stacks.count - 1)
         }
 
-        /// The number of the pair `thread`, `stack` (an edge record's `context`), numbered on first use.
-        mutating func context(thread: UInt32, stack: UInt32) -> UInt32 {
-            let key = ~(UInt64(thread) << 32 | UInt64(stack))
-            if key == lastContext.key { return lastContext.number }
-            let number: UInt32
-            if let known = contextNumbers[key] {
-                number = known
-            } else {
-                number = UInt32(contexts.count)
-                contexts.append((thread, stack))
-                contextNumbers.insert(key, number: number)
+        /// The number of `context` (an edge record's), numbered on first use.
+        mutating func context(_ context: EdgeContext) -> UInt32 {
+            if let last = lastContext, last.context == context { return last.number }
+            var key = context.key
+            while let known = contextNumbers[key] {
+                if contexts[Int(known)] == context {
+                    lastContext = (context, known)
+                    return known
+                }
+                key = Self.nextStackKey(key)
             }
-            lastContext = (key, number)
+            let number = UInt32(contexts.count)
+            contexts.append(context)
+            contextNumbers.insert(key, number: number)
+            lastContext = (context, number)
             return number
         }
 
         /// The serial of the thread that made `record`'s edge.
         func thread(of record: EdgeRecord) -> UInt32 { contexts[Int(record.context)].thread }
+
+        /// 0: this process took `record`'s order; n: learned from `origins[n - 1]`'s process (the store).
+        func origin(of record: EdgeRecord) -> UInt32 { record.isLearned ? contexts[Int(record.context)].epoch : 0 }
 
         /// The number of the stack that made `record`'s edge.
         func stack(of record: EdgeRecord) -> UInt32 { contexts[Int(record.context)].stack }
@@ -389,24 +479,27 @@ extension LockOrder {
                 guard let lockClass else { return LockInfo(name: "class \(id)", site: nil, instance: instance) }
                 return LockInfo(of: lockClass, instance: instance)
             }
+            let origin = origin(of: record)
             let (fromInstance, toInstance) =
-                record.origin != 0
+                origin != 0
                 ? (0, 0)
                 : record.instances == 0
                     ? (firstInstances[Int(from)], firstInstances[Int(to)])
                     : instances[Int(record.instances) - 1]
-            let stack = stacks[Int(self.stack(of: record))]
-            let serial = thread(of: record)
+            let context = contexts[Int(record.context)]
+            let stack = stacks[Int(context.stack)]
+            let serial = context.thread
             // An interposed acquire made in lock-wrapper code is shown at its caller, where the edge's stack
             // shows it: looked up here, when the edge is shown, not when it is made.
             return DependencyEdge(
                 from: lock(from, fromInstance, holding: true), to: lock(to, toInstance, holding: false),
                 fromAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.fromSite)], along: stack.addresses)!,
-                toAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.toSite)], along: stack.addresses)!,
-                irql: record.irql,
+                toAcquiredAt: LockWrapperCode.siteOutside(
+                    sites[Int(record.learnedToSite ?? context.toSite)], along: stack.addresses)!,
+                irql: context.irql,
                 thread: threads[serial] ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil),
                 stack: stack,
-                process: record.origin == 0 ? nil : origins[Int(record.origin) - 1],
+                process: origin == 0 ? nil : origins[Int(origin) - 1],
                 heldShared: takenOnlyFromReadHolds(from: from, to: to, record))
         }
 
@@ -424,8 +517,8 @@ extension LockOrder {
         /// recursive-readers nodes.
         func shownEdges(classes: [UInt32: LockClass]) -> [(from: UInt32, to: UInt32, record: EdgeRecord)] {
             graph.edges.compactMap { edge in
-                let record = retakenRecords[Int(edge.number)] ?? records[Int(edge.number)]
-                guard classes[edge.from]?.readersOf == nil && record.origin == 0 else { return nil }
+                let record = retakenRecords[Int(edge.number)] ?? self.record(Int(edge.number))
+                guard classes[edge.from]?.readersOf == nil && !record.isLearned else { return nil }
                 return (edge.from, edge.to, record)
             }
         }

@@ -143,7 +143,7 @@ public enum LockValidator {
         _ rule: Rule, summary: @autoclosure () -> String, locks: @autoclosure () -> [LockInfo] = [],
         site: Site?, edges: [DependencyEdge] = [], usages: [LockUsage] = [],
         hold: HoldTime? = nil, waits: [ThreadWait] = [], stack: StackTrace? = nil, verdict: CycleVerdict? = nil,
-        verdictIsTheScopes: Bool = false, awaited: UInt64? = nil
+        verdictIsTheScopes: Bool = false, retold: Bool = false, awaited: UInt64? = nil
     ) {
         guard lv_validation_enabled() != 0 else { return }
         ThreadState.current.billingValidator {
@@ -152,6 +152,7 @@ public enum LockValidator {
                     rule, summary: summary(), locks: locks(), site: site, edges: edges,
                     usages: usages, hold: hold, waits: waits, stack: stack, verdict: verdict, awaited: awaited)
                 violation.verdictIsTheScopes = verdictIsTheScopes
+                violation.retold = retold
                 deliver(violation)
             }
         }

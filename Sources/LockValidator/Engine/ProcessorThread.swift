@@ -14,7 +14,7 @@ public final class ProcessorThread: @unchecked Sendable {
 
     /// Starts a thread running `body`.
     ///
-    /// - Parameter name: the thread name shown in reports (the kernel keeps 15 bytes).
+    /// - Parameter name: the thread name shown in reports, whole (the kernel keeps 15 bytes of it).
     /// - Parameter body: the thread's work.
     public init(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
         let scope = ViolationScope.effective
@@ -34,8 +34,13 @@ public final class ProcessorThread: @unchecked Sendable {
             &thread, nil,
             { argument in
                 let start = Unmanaged<Start>.fromOpaque(argument!).takeRetainedValue()
-                if let name = start.name { _ = lv_set_thread_name(name) }
+                if let name = start.name {
+                    _ = lv_set_thread_name(name)
+                    // The kernel keeps 15 bytes; reports show the whole name.
+                    ThreadName.keepGivenName(name)
+                }
                 start.body()
+                if start.name != nil { ThreadName.forgetGivenName() }
                 return nil
             }, Unmanaged.passRetained(start).toOpaque())
         precondition(result == 0, "pthread_create failed with error \(result)")

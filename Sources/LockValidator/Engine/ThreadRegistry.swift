@@ -39,7 +39,8 @@ enum ThreadRegistry {
             let name =
                 lv_thread_name_of(entry.handle, &buffer, buffer.count) == 0
                 ? ThreadName.readable(
-                    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) : nil
+                    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self),
+                    handle: entry.handle) : nil
             return ThreadInfo(serial: serial, osThreadID: entry.osThreadID, name: name)
         } ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil)
     }

@@ -148,7 +148,8 @@ package struct ThreadState {
 
     // MARK: CPU-time snapshots
 
-    /// `entry`, held at `index`, with the (TSC, CPU time, page faults) snapshot its hold began under.
+    /// `entry`, held at `index`, with the (TSC, CPU time, page faults, involuntary switches) snapshot its hold
+    /// began under.
     package func heldWithSnapshot(_ entry: lv_held_lock, at index: Int) -> lv_held_lock {
         guard index >= Int(pointer.pointee.snapshot_own_below) else { return entry }
         var entry = entry
@@ -184,6 +185,7 @@ package struct ThreadState {
         entry.pointee.snapshot_tsc = pointer.pointee.snapshot_tsc
         entry.pointee.snapshot_cpu_ns = pointer.pointee.snapshot_cpu_ns
         entry.pointee.snapshot_faults = UInt16(truncatingIfNeeded: pointer.pointee.snapshot_faults)
+        entry.pointee.snapshot_switches = UInt8(truncatingIfNeeded: pointer.pointee.snapshot_involuntary_switches)
     }
 
     /// The hash of the held classes in order (lockdep's chain key).
@@ -286,7 +288,7 @@ package struct ThreadState {
         var buffer = [CChar](repeating: 0, count: 32)
         let name: String? = buffer.withUnsafeMutableBufferPointer { buffer in
             lv_thread_name(buffer.baseAddress, buffer.count) == 0
-                ? ThreadName.readable(String(cString: buffer.baseAddress!)) : nil
+                ? ThreadName.readable(String(cString: buffer.baseAddress!), handle: lv_thread_handle()) : nil
         }
         return ThreadInfo(serial: serial, osThreadID: lv_os_thread_id(), name: name)
     }

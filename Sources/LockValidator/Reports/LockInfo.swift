@@ -27,9 +27,16 @@ public struct LockInfo: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// Whether a class name already says where its locks were created (`NSLock created at Cache.swift:5:21
-    /// in Cache.init`, `pthread_mutex_t first locked at …`): reports then do not say it again.
+    /// in Cache.init`), or that this was not seen (`Mutex first seen at …`): reports then do not add a
+    /// "created at" of their own.
     public static func nameSaysWhereCreated(_ name: String) -> Bool {
-        name.contains(" created at ") || name.contains(" first locked at ")
+        name.contains(" created at ") || nameSaysCreationUnseen(name)
+    }
+
+    /// Whether a class is named by the first lock of it the validator saw, its creation unseen: a `Mutex`
+    /// moved after it was made. (`first locked at`: reports written before it was named `first seen at`.)
+    public static func nameSaysCreationUnseen(_ name: String) -> Bool {
+        name.contains(" first seen at ") || name.contains(" first locked at ")
     }
 
     /// The class's graph node in the process that made it; nil in a report read back.

@@ -82,6 +82,11 @@ enum TextReport {
             lines.append("")
             lines.append("locks involved:")
             lines += violation.locks.map { lock in
+                if LockInfo.nameSaysCreationUnseen(lock.name) {
+                    // Its site is a lock, not its creation: say so, rather than "created at" it.
+                    return "  \(lock): where it was created is not known (moved after it was made); named by"
+                        + " the first lock of it seen"
+                }
                 let site = LockInfo.nameSaysWhereCreated(lock.name) ? nil : lock.site
                 return "  \(lock)" + (site.map { ", created at \($0)" } ?? "")
             }
@@ -200,16 +205,24 @@ enum TextReport {
         return lines + ["", number] + holdLines(hold, releaseStack: nil, frames)
     }
 
-    /// A hold's page faults and the share of its own time credited to them, with what else `getrusage`
-    /// saw in it; empty for a hold without faults.
+    /// A hold's page faults and involuntary context switches and the shares of its own time credited to
+    /// them, with what else `getrusage` saw in it; empty for a hold with neither.
     private static func faultLine(_ hold: HoldTime) -> String {
-        guard hold.pageFaults > 0 else { return "" }
+        let switches = hold.involuntarySwitches ?? 0
+        guard hold.pageFaults > 0 || switches > 0 else { return "" }
         let us = HoldTiming.microseconds
-        var parts = [
-            "\(hold.pageFaults) page faults" + (hold.majorPageFaults.map { " (\($0) major)" } ?? "")
-                + ", credited with at most \(us(hold.faultShareNanoseconds)): \(us(hold.netOfFaultsNanoseconds)) net"
-        ]
-        if let switches = hold.involuntarySwitches { parts.append("\(switches) involuntary context switches") }
+        var parts: [String] = []
+        if hold.pageFaults > 0 {
+            parts.append(
+                "\(hold.pageFaults) page faults" + (hold.majorPageFaults.map { " (\($0) major)" } ?? "")
+                    + ", credited with at most \(us(hold.faultShareNanoseconds))")
+        }
+        if switches > 0 {
+            parts.append(
+                "\(switches) involuntary context switches, credited with at most \(us(hold.switchShareNanoseconds))")
+        }
+        parts[parts.count - 1] += ": \(us(hold.netNanoseconds)) net"
+        if switches == 0, hold.involuntarySwitches != nil { parts.append("0 involuntary context switches") }
         if let system = hold.systemNanoseconds { parts.append("\(us(system)) system time as the kernel accounts it") }
         return "; " + parts.joined(separator: "; ")
     }
@@ -320,12 +333,9 @@ extension ValidationReport {
             text += suppressed.map { "  \($0)\n" }.joined()
         }
         let counts = statistics
-        func counting(_ count: Int, _ noun: String, _ plural: String? = nil) -> String {
-            "\(count) " + (count == 1 ? noun : plural ?? noun + "s")
-        }
-        text += "\n\(counting(counts.violations, "violation")) (\(counting(counts.occurrences, "occurrence"))),"
-        text += " \(counts.suppressed) suppressed; \(counting(counts.classes, "lock class", "lock classes")),"
-        text += " \(counting(counts.edges, "lock-order edge")), \(counting(counts.chains, "chain")).\n"
+        text += "\n\(counted(counts.violations, "violation")) (\(counted(counts.occurrences, "occurrence"))),"
+        text += " \(counts.suppressed) suppressed; \(counted(counts.classes, "lock class", "lock classes")),"
+        text += " \(counted(counts.edges, "lock-order edge")), \(counted(counts.chains, "chain")).\n"
         for error in config.errors { text += "configuration error: \(error)\n" }
         return text
     }

@@ -44,7 +44,9 @@ extension ValidationReport {
         var renames: [String: String] = [:]
         for description in graph.classes {
             guard case .code(let site)? = description.site, let better = found[site],
-                let verb = ["created", "first locked"].first(where: { description.name.contains(" \($0) at ") }),
+                let verb = ["created", "first seen", "first locked"].first(where: {
+                    description.name.contains(" \($0) at ")
+                }),
                 let marker = description.name.firstRange(of: " \(verb) at "),
                 description.name[marker.upperBound...] == site.description
             else { continue }

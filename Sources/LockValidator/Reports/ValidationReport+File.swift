@@ -54,18 +54,20 @@ extension ValidationReport {
 }
 
 extension DecodingError {
-    /// Where and what, in a few words.
+    /// Where and what, in a few words; a place is spelled one way in every error, as a path into the JSON
+    /// is written in code: `violations[0].thread`, no leading dot.
     var shortDescription: String {
         func path(_ context: Context) -> String {
-            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            let place = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return String(place.dropFirst(place.hasPrefix(".") ? 1 : 0))
         }
         switch self {
         case .keyNotFound(let key, let context):
             let place = path(context)
-            return "missing field \"\(key.stringValue)\""
-                + (place.isEmpty ? "" : " in \(place.dropFirst(place.hasPrefix(".") ? 1 : 0))")
+            return "missing field \"\(key.stringValue)\"" + (place.isEmpty ? "" : " in \(place)")
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "\(path(context)): \(context.debugDescription)"
+            let place = path(context)
+            return (place.isEmpty ? "" : "\(place): ") + context.debugDescription
         @unknown default: return "\(self)"
         }
     }

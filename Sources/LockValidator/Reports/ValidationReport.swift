@@ -22,7 +22,7 @@ public struct ValidationReport: Sendable, Codable {
     public var suppressed: [Violation]
     public var graph: Graph
     /// Distinct chains of held classes the process validated (the one count the rest cannot give); past
-    /// 393,216 chains the chain cache is emptied and a chain validated again counts again.
+    /// 98,304 chains the chain cache is emptied and a chain validated again counts again.
     public var chains: Int
     /// lock_stat per class, sorted by longest hold.
     public var lockStatistics: [LockClassStatistics]

@@ -41,6 +41,9 @@ public struct Violation: Sendable, Codable, CustomStringConvertible {
     /// For a cycle a scope was told of when its own threads took every order again: the verdict is
     /// that scope's (one thread of its own took them all), not re-decided from the whole process's.
     package var verdictIsTheScopes = false
+    /// For a cycle reported before that a later scope (a test) took again and was told of: the process
+    /// log counts it as an occurrence of the first report, not as an entry of its own.
+    package var retold = false
 
     /// The summary, and that confirmation mode made the cycle form when it did: a test's one line for a
     /// violation that ended the run.

@@ -32,8 +32,8 @@ package final class ViolationScope: Sendable {
     package let allowedRules: Set<Rule>
     let log = ViolationLog()
     /// The orders of cycles reported before (`from << 32 | to` of their classes) that this scope's threads
-    /// took again, each with the threads that did.
-    private let cycleOrders = InternalLock<[UInt64: Set<UInt32>]>([:])
+    /// took again, each with the threads that did; and the cycles (their orders, sorted) it was told of.
+    private let cycleOrders = InternalLock<(taken: [UInt64: Set<UInt32>], told: Set<[UInt64]>)>(([:], []))
     /// Set by ``end()``; taken with each violation received, so that none is added after the last read.
     private let ended = InternalLock(false)
 
@@ -120,8 +120,20 @@ package final class ViolationScope: Sendable {
     /// such order taken here, with the threads that took it.
     func noteSighting(ofCycleOrder order: UInt64, by serial: UInt32) -> [UInt64: Set<UInt32>] {
         cycleOrders.withLock { orders in
-            orders[order, default: []].insert(serial)
-            return orders
+            orders.taken[order, default: []].insert(serial)
+            return orders.taken
+        }
+    }
+
+    /// Notes that thread `serial` took `order` of the reported cycle of `orders`; returns true once, when
+    /// this scope's threads have now taken every order of it: the scope may be told of it then. Checked
+    /// under the graph lock, so that the report is built once, not at every acquire of the cycle's chains
+    /// (never cached).
+    func tookEveryOrder(of orders: [UInt64], taking order: UInt64, by serial: UInt32) -> Bool {
+        cycleOrders.withLock { state in
+            state.taken[order, default: []].insert(serial)
+            guard orders.allSatisfy({ state.taken[$0] != nil }) else { return false }
+            return state.told.insert(orders.sorted()).inserted
         }
     }
 
@@ -152,9 +164,13 @@ package final class ViolationScope: Sendable {
 extension Violation {
     /// The same violation, in the scope named `scope`.
     fileprivate func inScope(_ scope: String) -> Violation {
-        Violation(
+        var copy = Violation(
             rule: rule, summary: summary, severity: severity, locks: locks, site: site, thread: thread, irql: irql,
             heldLocks: heldLocks, stack: stack, occurrences: occurrences, edges: edges, usages: usages, scope: scope,
             hold: hold, waits: waits, verdict: verdict, confirmation: confirmation, failOn: failOn)
+        // Still a cycle told again, with its scope's verdict: the process log counts it with the first report.
+        copy.verdictIsTheScopes = verdictIsTheScopes
+        copy.retold = retold
+        return copy
     }
 }

@@ -33,7 +33,7 @@ typedef struct lv_held_lock {
     const char *file;       ///< #fileID of the acquire call; "" when `line` is a code address
     uint64_t line;          ///< #line of the acquire call, or the return address of an interposed pthread call
     uint8_t deferred_irql;  ///< with LV_HELD_DEFERRED_IRQL: the IRQL an earlier out-of-order release owed
-    uint8_t reserved8;
+    uint8_t snapshot_switches;  ///< below `snapshot_own_below`: the low bits of the involuntary switches at the snapshot
     uint16_t snapshot_faults;  ///< below `snapshot_own_below`: the low bits of the page-fault count at the snapshot
     uint64_t prev_chain_key;  ///< the thread's chain key before this entry was pushed; 0 starts a context
     /// Below the thread's `snapshot_own_below`: the (TSC, CPU time) snapshot the hold began under, kept
