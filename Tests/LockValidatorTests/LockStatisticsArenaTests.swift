@@ -1,6 +1,10 @@
 import Testing
 import _LockValidatorShims
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import LockValidator
 
 /// The arena of lock_stat lines, one per (thread, class): a line's record is found from its address; a
@@ -63,6 +67,54 @@ import _LockValidatorShims
         thread.join()
         let counts = try #require(LockStatisticsArena.countsByClass[lockClass.id])
         #expect(counts.acquisitions == 10 && counts.holds == 10)
+    }
+
+    /// What a thread does in a thread-specific value's destructor that runs after the validator's exit hook.
+    final class AfterExit: @unchecked Sendable {
+        let lockClass: LockClass
+        var key = pthread_key_t()
+        var serial: UInt32 = 0
+        var hookHadRun = false
+        init(_ lockClass: LockClass) { self.lockClass = lockClass }
+
+        func holdALock() {
+            let state = ThreadState.current
+            hookHadRun = state.pointer.pointee.stat_exited != 0
+            serial = state.serial
+            let site = CallSite(#fileID, #line)
+            let lock = LockTracking(of: lockClass, policy: [.annotated, .sleeps], site: nil)
+            if case .lock = lock.acquire(.annotated, taken: true, on: state, at: site) {
+                _ = lock.release(.annotated, releasedAt: lv_rdtsc(), on: state, at: site)
+            }
+            lock.retire()
+        }
+    }
+
+    /// A hold after the thread's exit hook ran (in another key's destructor, run after the validator's) counts
+    /// in its class's totals, and its line is folded at once: nothing would free a line kept for the thread.
+    @Test func aHoldAfterTheExitHookIsFoldedIntoItsClassAtOnce() throws {
+        let site = Site.source(SourceSite(fileID: "Tests/LockStatisticsArenaTests.swift", line: 80))
+        let box = AfterExit(LockClass.named("LockStatisticsArenaTests.afterExit.\(Self.owner())", site: site))
+        _ = ThreadState.current  // the validator's key exists: a key made now is destroyed after it
+        try #require(
+            pthread_key_create(&box.key) { value in
+                Unmanaged<AfterExit>.fromOpaque(value!).takeRetainedValue().holdALock()
+            } == 0)
+        defer { pthread_key_delete(box.key) }
+        var thread = pthread_t()
+        let started = pthread_create(
+            &thread, nil,
+            { context in
+                let box = Unmanaged<AfterExit>.fromOpaque(context!).takeUnretainedValue()
+                _ = ThreadState.current  // registered: the validator's hook runs at its exit
+                pthread_setspecific(box.key, context)  // the destructor takes this reference
+                return nil
+            }, Unmanaged.passRetained(box).toOpaque())
+        try #require(started == 0)
+        pthread_join(thread, nil)
+        #expect(box.hookHadRun, "the destructor ran after the validator's exit hook")
+        #expect(LockStatisticsArena.countsByClass[box.lockClass.id]?.acquisitions == 1)
+        #expect(LockStatisticsArena.lines(ofThread: UInt64(box.serial)) == 0, "no line kept for the exited thread")
     }
 
     @Test func ifAliveRunsUnlessTheLockWasFreedWhileHeld() {

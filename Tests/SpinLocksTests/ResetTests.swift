@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+import _LockValidatorShims
 
 @testable import LockValidator
 @testable import SpinLocks
@@ -34,6 +35,29 @@ import Testing
             let again = LockValidator.currentReport
             precondition(again.lockStatistics.map(\.acquisitions) == [1, 1], "\(again.lockStatistics)")
             precondition(again.statistics.chains == 1 && LockValidator.lockOrderEdges.count == 1)
+        }
+    }
+
+    /// A lock's first hold since a reset is its first again (the one-shot hold-time rule reports only a
+    /// first hold alone), as when each lock's counters were its own; its later holds, which a spin lock's
+    /// fast path takes, are not.
+    @Test func resetMakesALocksNextHoldItsFirst() async {
+        await #expect(processExitsWith: .success) {
+            let lock = SpinLock("Reset.first")
+            let old = IRQL.raise(to: .dispatch)
+            func holdIsMarkedFirst() -> Bool {
+                lock.acquireAtDpcLevel()
+                let thread = ThreadState.current
+                let marked = thread.held(thread.depth - 1).pointee.nesting & UInt8(LV_NESTING_FIRST_HOLD) != 0
+                lock.releaseFromDpcLevel()
+                return marked
+            }
+            let before = (0..<3).map { _ in holdIsMarkedFirst() }
+            precondition(before == [true, false, false], "before the reset: \(before)")
+            LockValidator.reset()
+            let after = (0..<3).map { _ in holdIsMarkedFirst() }
+            precondition(after == [true, false, false], "after the reset: \(after)")
+            IRQL.lower(to: old)
         }
     }
 }

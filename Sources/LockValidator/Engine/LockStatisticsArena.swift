@@ -12,8 +12,9 @@ import _LockValidatorShims
 /// line each. A line's record is found from the line's address (the chunk is aligned to its size); freed
 /// lines are reused. lockdep keeps lock_stat per class (per CPU); so do these lines (per thread, written by
 /// it alone, with no read-modify-write): a lock instance costs no statistics, so a server's lock per
-/// connection is its own state alone. A thread finds its lines through its cache and table (`lv_stat_line`),
-/// and the arena for a class it never held.
+/// connection is its own state alone. A release finds its line in its held entry (kept there by the
+/// thread's last release at that depth), else in the thread's table (`lv_stat_line`), whose lines the arena
+/// hands out without an index of its own (``newLine(ofThread:classID:)``); a class it never held, here.
 ///
 /// The arena also counts each class's locks alive (`neverHadTwoAlive`, which the verdicts read), and keeps
 /// apart the instances freed while held (`ifAlive`). A report adds the lines up by class in one pass, with
@@ -61,6 +62,9 @@ enum LockStatisticsArena {
         var chunks: [UnsafeMutableRawPointer] = []
         /// Free lines, each pointing to the next through its first slot.
         var free: UnsafeMutablePointer<Atomic<UInt64>>?
+        /// Lines of the last chunk handed out at least once: the rest are taken in order, with no free list
+        /// to build when a chunk is mapped.
+        var carved = blocksPerChunk
         /// Each thread's lines by class id (the threads alive, and tests' owners).
         var linesByThread: [UInt64: [UInt32: LockStatisticsBlock]] = [:]
         /// Exited threads' and freed lines' counters, by class id; a class with none has no entry.
@@ -107,13 +111,41 @@ enum LockStatisticsArena {
         }
     }
 
+    /// A zeroed line of thread `thread` (a serial) for class `classID`, kept by the caller (the thread's
+    /// table, `lv_stat_table_insert`) and freed by ``retireTable(of:)``: no dictionary on the way, which cost a
+    /// thread's first hold of each class a thousand instructions.
+    static func newLine(ofThread thread: UInt64, classID: UInt32) -> LockStatisticsBlock {
+        state.withLock { allocate(classID: classID, thread: thread, &$0) }
+    }
+
+    /// Frees the lines in `thread`'s table (it is exiting), their counters added to their classes' totals.
+    static func retireTable(of thread: UnsafeMutablePointer<lv_thread_state>) {
+        guard let directory = thread.pointee.stat_directory else { return }
+        state.withLock { state in
+            for leafIndex in 0..<Int(LV_STAT_DIRECTORY_SIZE) {
+                guard let leaf = directory[leafIndex] else { continue }
+                for index in 0..<Int(LV_STAT_LEAF_SIZE) {
+                    guard let line = leaf[index] else { continue }
+                    free(LockStatisticsBlock(words: line), retiring: true, &state)
+                }
+            }
+        }
+    }
+
     /// A zeroed line of `thread` for class `classID` (0 for none), kept by the caller.
     private static func allocate(classID: UInt32, thread: UInt64, _ state: inout State) -> LockStatisticsBlock {
-        if state.free == nil { addChunk(&state) }
-        let slots = state.free!
-        let next = slots.pointee.load(ordering: .relaxed)
-        state.free = UnsafeMutablePointer(bitPattern: UInt(truncatingIfNeeded: next))
-        for index in 0..<8 { (slots + index).pointee.store(0, ordering: .relaxed) }
+        let slots: UnsafeMutablePointer<Atomic<UInt64>>
+        if let free = state.free {
+            slots = free
+            let next = slots.pointee.load(ordering: .relaxed)
+            state.free = UnsafeMutablePointer(bitPattern: UInt(truncatingIfNeeded: next))
+            for index in 0..<8 { (slots + index).pointee.store(0, ordering: .relaxed) }
+        } else {
+            // A line never handed out: the kernel's zeros.
+            if state.carved == blocksPerChunk { addChunk(&state) }
+            slots = block(state.carved, in: state.chunks.last!).slots
+            state.carved += 1
+        }
         let block = LockStatisticsBlock(slots: slots)
         record(of: block).set(thread: thread, classID: classID)
         state.live += 1
@@ -122,15 +154,9 @@ enum LockStatisticsArena {
 
     private static func addChunk(_ state: inout State) {
         state.chunks.append(mapChunk())
-        let chunk = state.chunks.last!
         // Zeros (the kernel's) are every record's and line's atomics at rest.
-        chunk.bindMemory(to: Atomic<UInt64>.self, capacity: chunkBytes / 8)
-        // Pushed last first, so that lines are handed out in address order.
-        for index in (0..<blocksPerChunk).reversed() {
-            let slots = block(index, in: chunk).slots
-            slots.pointee.store(UInt64(UInt(bitPattern: state.free)), ordering: .relaxed)
-            state.free = slots
-        }
+        state.chunks.last!.bindMemory(to: Atomic<UInt64>.self, capacity: chunkBytes / 8)
+        state.carved = 0
     }
 
     /// A chunk aligned to its size: a mapping of twice the size, trimmed. Not `posix_memalign`, whose
@@ -228,8 +254,10 @@ enum LockStatisticsArena {
         }
     }
 
-    /// Zeroes every line's counters, and the exited threads'.
+    /// Zeroes every line's counters, and the exited threads'; every lock's next hold is its first again (a
+    /// new generation), as when its counters were its own.
     static func resetAll() {
+        lv_advance_generation()
         state.withLock { state in
             state.retired = [:]
             for chunk in state.chunks {
@@ -239,6 +267,9 @@ enum LockStatisticsArena {
             }
         }
     }
+
+    /// The lines kept for `thread`, for tests.
+    static func lines(ofThread thread: UInt64) -> Int { state.withLock { $0.linesByThread[thread]?.count ?? 0 } }
 
     /// Lines in use, and bytes the arena holds (chunks), for tests and measurements.
     static var usage: (blocks: Int, bytes: Int) { state.withLock { ($0.live, $0.chunks.count * chunkBytes) } }

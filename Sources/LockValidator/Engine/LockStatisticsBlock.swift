@@ -6,7 +6,7 @@ import _LockValidatorShims
 ///
 /// A block is one thread's line for one lock class (``LockStatisticsArena`` keeps them; lockdep keeps
 /// lock_stat per class, per CPU): written only by its thread, so an update is a relaxed load and store (no
-/// read-modify-write, no cache line shared between threads), found through the thread's cache by class id;
+/// read-modify-write, no cache line shared between threads), found through the held entry or the thread's table;
 /// a report reads them with relaxed loads and adds them up by class. A lock instance has none of its own.
 ///
 /// A line is what a pair writes, and no more: the hold total and longest hold, and eight 32-bit histogram

@@ -71,7 +71,8 @@ extension LockTracking {
         if budget != 0 && held > budget {
             HoldTiming.passedBudget(
                 entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
-                initSite: initSite, isFirstHold: entry.nesting & UInt8(LV_NESTING_FIRST_HOLD) != 0, on: thread, releasedAt: site)
+                initSite: initSite, isFirstHold: entry.nesting & UInt8(LV_NESTING_FIRST_HOLD) != 0, on: thread,
+                releasedAt: site)
         } else {
             HoldTiming.tracedHoldEnded(entry, on: thread)
         }

@@ -21,16 +21,23 @@ extension LockTracking {
         let held = heldCycles(of: top, releasedAt: released, on: thread)
         // Never 0: no budget is UInt64.max.
         let budget = holdBudgetCycles != 0 ? holdBudgetCycles : lv_hold_budget_cycles()
-        // The thread's line for the class; none yet (its first hold of the class), the Swift steps make it.
-        let line = lv_stat_line(thread.pointer, lockClass.id)
         guard
             _fastPath(
                 top.pointee.instance == instance
                     && top.pointee.flags & UInt8(LV_HELD_RECURSIVE | LV_HELD_DEFERRED_IRQL | LV_HELD_TRACED) == 0
                     && top.pointee.irql == thread.irql.rawValue && top.pointee.kind == kind.rawValue
-                    && top.pointee.queue_node == queueNode && held <= budget),
-            let line
+                    && top.pointee.queue_node == queueNode && held <= budget)
         else { return false }
+        // The thread's line for the class: most often the one the entry kept (its class, nesting 0, is the
+        // line's: a compare and a load, the line never nil then); else found (none yet: the thread's first
+        // hold of the class, whose line the Swift steps make).
+        let line: UnsafeMutablePointer<UInt64>
+        if _fastPath(top.pointee.stat_class == top.pointee.lock_class) {
+            line = top.pointee.stat_line.unsafelyUnwrapped
+        } else {
+            guard let found = lv_held_stat_line(thread.pointer, top, lockClass.id) else { return false }
+            line = found
+        }
         thread.pop(kind: kind.rawValue)
         owner.store(0, ordering: .relaxed)
         LockStatisticsBlock(words: line).recordHold(cycles: held)
@@ -101,15 +108,17 @@ extension LockTracking {
         guard exclusive else {
             // Readers hold it together: their counters need atomic updates. A nested hold is the
             // exclusive one's.
-            if flags & UInt8(LV_HELD_NESTED) == 0 { thread.statistics(ofClass: lockClass.id).recordUntimedAcquire() }
+            if flags & UInt8(LV_HELD_NESTED) == 0 {
+                thread.withStatistics(ofClass: lockClass.id) { $0.recordUntimedAcquire() }
+            }
             return action
         }
         if holder == thread.serial { owner.store(0, ordering: .relaxed) }
         if stamped {
-            thread.statistics(ofClass: lockClass.id).recordHold(cycles: held)
+            thread.withStatistics(ofClass: lockClass.id) { $0.recordHold(cycles: held) }
         } else {
             // Never reported acquired (an annotated lock's `acquired` is optional): counted now, untimed.
-            thread.statistics(ofClass: lockClass.id).recordUntimedAcquire()
+            thread.withStatistics(ofClass: lockClass.id) { $0.recordUntimedAcquire() }
         }
         return action
     }
@@ -149,7 +158,7 @@ extension LockTracking {
         // Counted after the check, which reads the thread's page faults first: a thread's first hold of a
         // class makes its line (a chunk mapped, a table allocated), whose faults are not the hold's.
         holdEnded(entry, releasedAt: released, heldCycles: held, budgetCycles: budget, on: thread, at: site)
-        thread.statistics(ofClass: lockClass.id).recordHold(cycles: held)
+        thread.withStatistics(ofClass: lockClass.id) { $0.recordHold(cycles: held) }
         return action
     }
 

@@ -33,9 +33,10 @@ package struct LockTracking: ~Copyable {
     @usableFromInline let kindsUsed = Atomic<UInt8>(0)
     /// What the front end's locks are.
     @usableFromInline package let policy: LockPolicy
-    /// 1 once the instance was first acquired: that hold is marked its first (`LV_NESTING_FIRST_HOLD`),
-    /// the only one the hold-time rule reports alone.
-    @usableFromInline let heldBefore = Atomic<UInt8>(0)
+    /// The generation (`lv_validation_enabled()`, which `LockValidator.reset()` advances) in which the
+    /// instance was first held; `LV_GENERATION_LAST + 1` before its first hold. That hold is marked its first
+    /// (`LV_NESTING_FIRST_HOLD`), the only one the hold-time rule reports alone.
+    @usableFromInline let heldBefore = Atomic<UInt16>(UInt16(LV_GENERATION_LAST + 1))
     /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs the
     /// instance, not only its class).
     @usableFromInline let deviceLevels = Atomic<UInt32>(0)
@@ -146,7 +147,10 @@ package struct LockTracking: ~Copyable {
             ? lockClass.chainKeyAlone ^ thread.chainSeed : ChainCache.extend(previousChainKey, with: lockClass.id)
         guard
             _fastPath(
-                lv_validation_enabled() != 0 && !isOwned(by: thread) && thread.depth < Int(LV_MAX_HELD)
+                // The checks are on (the generation is not 0) and this is not the instance's first hold
+                // of the generation (hold() marks that one), in one compare.
+                Int32(heldBefore.load(ordering: .relaxed)) == lv_validation_enabled() && !isOwned(by: thread)
+                    && thread.depth < Int(LV_MAX_HELD)
                     && kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) != 0 && isKnownUsage(at: thread.irql)
                     // A try (rare) tested last: the common cases branch once, with no flag kept.
                     && (previousChainKey == 0 || ChainCache.contains(key) || isTry))
@@ -307,20 +311,28 @@ package struct LockTracking: ~Copyable {
                     kind, classID: classID, flags: flags, nesting: nesting, previousChainKey: previousChainKey,
                     queueNode: queueNode, lockObject: lockObject, on: thread, at: site))
         else { return false }
-        // The instance's first hold, marked in its entry (no fast path acquires an instance first).
-        if _slowPath(heldBefore.load(ordering: .relaxed) == 0) && flags & UInt8(LV_HELD_SHARED) == 0 {
-            markFirstHold(thread.held(thread.depth - 1))
+        // The instance's first hold (since the last reset), marked in its entry (no fast path acquires an
+        // instance first in a generation).
+        let generation = UInt16(truncatingIfNeeded: lv_validation_enabled())
+        if _slowPath(heldBefore.load(ordering: .relaxed) != generation) && flags & UInt8(LV_HELD_SHARED) == 0 {
+            markFirstHold(thread.held(thread.depth - 1), generation: generation)
         }
         extendChain(from: previousChainKey, classID: classID, flags: flags, on: thread)
         return true
     }
 
-    /// Step 4: marks `entry` as the instance's first hold, unless another thread's acquire was first.
+    /// Step 4: marks `entry` as the instance's first hold of `generation`, unless another thread's acquire
+    /// was first.
     @usableFromInline
     @inline(never)
-    func markFirstHold(_ entry: UnsafeMutablePointer<lv_held_lock>) {
-        guard heldBefore.compareExchange(expected: 0, desired: 1, ordering: .relaxed).exchanged else { return }
-        entry.pointee.nesting |= UInt8(LV_NESTING_FIRST_HOLD)
+    func markFirstHold(_ entry: UnsafeMutablePointer<lv_held_lock>, generation: UInt16) {
+        var before = heldBefore.load(ordering: .relaxed)
+        while before != generation {
+            let (exchanged, found) = heldBefore.compareExchange(
+                expected: before, desired: generation, ordering: .relaxed)
+            if exchanged { return entry.pointee.nesting |= UInt8(LV_NESTING_FIRST_HOLD) }
+            before = found
+        }
     }
 
     /// Step 4: pushes a held entry; returns false when the stack is full (reported once per thread).
@@ -428,15 +440,16 @@ package struct LockTracking: ~Copyable {
     @usableFromInline
     @inline(never)
     func recordContention(waitCycles: UInt64, on thread: ThreadState) {
-        thread.statistics(ofClass: lockClass.id).recordContention(waitCycles: waitCycles)
+        thread.withStatistics(ofClass: lockClass.id) { $0.recordContention(waitCycles: waitCycles) }
     }
 
     /// Counts an acquisition with no timed hold to count it (an untracked one), and its contention.
     @usableFromInline
     @inline(never)
     func recordUntimedAcquire(waitCycles: UInt64, on thread: ThreadState) {
-        let statistics = thread.statistics(ofClass: lockClass.id)
-        statistics.recordUntimedAcquire()
-        if waitCycles != 0 { statistics.recordContention(waitCycles: waitCycles) }
+        thread.withStatistics(ofClass: lockClass.id) { statistics in
+            statistics.recordUntimedAcquire()
+            if waitCycles != 0 { statistics.recordContention(waitCycles: waitCycles) }
+        }
     }
 }

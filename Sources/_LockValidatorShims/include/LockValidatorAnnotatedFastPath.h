@@ -134,8 +134,7 @@ typedef struct lv_annotated_fast {
     uint32_t owner;             ///< the owner word (serial of the holding thread, 0 when free)
     uint8_t kinds_used;
     uint8_t policy;
-    uint8_t held_before;        ///< the instance was acquired before (its first hold is marked)
-    uint8_t unused;
+    uint16_t held_before;       ///< the generation of the instance's first hold (`LockTracking.heldBefore`)
     uint32_t device_levels;     ///< bit n: the instance was held at device IRQL n
     uint32_t init_site;
     uint64_t hold_budget_cycles;
@@ -224,8 +223,11 @@ static inline __attribute__((always_inline)) int lv_annotated_release_fast(const
     }
     // The thread's line of counters for the class (the entry's class: nesting 0 here); none yet, the Swift
     // steps make it.
-    uint64_t *line = lv_stat_line(thread, entry->lock_class);
-    if (line == NULL) return 0;
+    uint64_t *line = entry->stat_line;
+    if (__builtin_expect(entry->stat_class != entry->lock_class, 0)) {
+        line = lv_held_stat_line(thread, entry, entry->lock_class);
+        if (line == NULL) return 0;
+    }
     // The hold less the validator's own slow paths meanwhile.
     uint64_t validator = thread->validator_cycles - entry->validator_cycles;
     uint64_t wall = released - entry->acquired_tsc;
