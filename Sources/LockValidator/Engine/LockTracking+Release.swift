@@ -35,7 +35,7 @@ extension LockTracking {
         if _fastPath(top.pointee.stat_class == top.pointee.lock_class) {
             line = top.pointee.stat_line.unsafelyUnwrapped
         } else {
-            guard let found = lv_held_stat_line(thread.pointer, top, lockClass.id) else { return false }
+            guard let found = lv_held_stat_line_found(thread.pointer, top, lockClass.id) else { return false }
             line = found
         }
         thread.pop(kind: kind.rawValue)
