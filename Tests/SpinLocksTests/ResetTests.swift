@@ -39,24 +39,25 @@ import _LockValidatorShims
     }
 
     /// A lock's first hold since a reset is its first again (the one-shot hold-time rule reports only a
-    /// first hold alone), as when each lock's counters were its own; its later holds, which a spin lock's
-    /// fast path takes, are not.
+    /// first hold alone), as when each lock's counters were its own; its later holds are not. Two locks of
+    /// a class: the second's first hold after the reset finds its class known again, where a spin lock's
+    /// fast path would take it unmarked.
     @Test func resetMakesALocksNextHoldItsFirst() async {
         await #expect(processExitsWith: .success) {
-            let lock = SpinLock("Reset.first")
+            let locks = [SpinLock("Reset.first"), SpinLock("Reset.first")]
             let old = IRQL.raise(to: .dispatch)
-            func holdIsMarkedFirst() -> Bool {
+            func holdIsMarkedFirst(_ lock: SpinLock) -> Bool {
                 lock.acquireAtDpcLevel()
                 let thread = ThreadState.current
                 let marked = thread.held(thread.depth - 1).pointee.nesting & UInt8(LV_NESTING_FIRST_HOLD) != 0
                 lock.releaseFromDpcLevel()
                 return marked
             }
-            let before = (0..<3).map { _ in holdIsMarkedFirst() }
-            precondition(before == [true, false, false], "before the reset: \(before)")
-            LockValidator.reset()
-            let after = (0..<3).map { _ in holdIsMarkedFirst() }
-            precondition(after == [true, false, false], "after the reset: \(after)")
+            for round in ["before", "after"] {
+                if round == "after" { LockValidator.reset() }
+                let marks = locks.flatMap { lock in (0..<3).map { _ in holdIsMarkedFirst(lock) } }
+                precondition(marks == [true, false, false, true, false, false], "\(round) the reset: \(marks)")
+            }
             IRQL.lower(to: old)
         }
     }
