@@ -311,11 +311,18 @@ package struct LockTracking: ~Copyable {
                     kind, classID: classID, flags: flags, nesting: nesting, previousChainKey: previousChainKey,
                     queueNode: queueNode, lockObject: lockObject, on: thread, at: site))
         else { return false }
+        let entry = thread.held(thread.depth - 1)
         // The instance's first hold (since the last reset), marked in its entry (no fast path acquires an
         // instance first in a generation).
         let generation = UInt16(truncatingIfNeeded: lv_validation_enabled())
         if _slowPath(heldBefore.load(ordering: .relaxed) != generation) && flags & UInt8(LV_HELD_SHARED) == 0 {
-            markFirstHold(thread.held(thread.depth - 1), generation: generation)
+            markFirstHold(entry, generation: generation)
+        }
+        // The thread's line for the class, kept in the entry now (these are the Swift steps: a new chain's,
+        // an instance's first hold), so that a fast release finds it there with no call.
+        if entry.pointee.stat_class != lockClass.id, let line = lv_stat_line(thread.pointer, lockClass.id) {
+            entry.pointee.stat_class = lockClass.id
+            entry.pointee.stat_line = line
         }
         extendChain(from: previousChainKey, classID: classID, flags: flags, on: thread)
         return true
