@@ -27,6 +27,7 @@ extension ValidationReport {
             .edges { max-height: 70vh; overflow: auto; border: 1px solid #ddd; }
             .edges table { width: 100%; table-layout: fixed; }
             .edges td { overflow-wrap: anywhere; vertical-align: top; }
+            .edges td.irql { overflow-wrap: normal; white-space: nowrap; }
             .edges th { position: sticky; top: 0; background: #f6f8fa; }
             .filter { margin: 0.6em 0; } .filter input { font: inherit; padding: 2px 6px; width: 22em; }
             </style></head><body>
@@ -123,14 +124,14 @@ extension ValidationReport {
         html += "<input id=\"edge-filter\" type=\"search\" placeholder=\"part of a class name\" autocomplete=\"off\">"
         html += "</label> <span id=\"edge-count\" class=\"muted\" aria-live=\"polite\"></span></div>\n"
         // Fixed columns whose cells wrap: long class names and sites fit the page instead of widening it.
-        html += "<div class=\"edges\"><table id=\"edges\"><colgroup><col style=\"width:24%\"><col style=\"width:24%\">"
-        html += "<col style=\"width:21%\"><col style=\"width:21%\"><col style=\"width:10%\"></colgroup>"
+        html += "<div class=\"edges\"><table id=\"edges\"><colgroup><col style=\"width:23%\"><col style=\"width:23%\">"
+        html += "<col style=\"width:20%\"><col style=\"width:21%\"><col style=\"width:13%\"></colgroup>"
         html += "<thead><tr><th>held</th><th>acquired</th>"
         html += "<th>held since</th><th>acquired at</th><th>IRQL</th></tr></thead><tbody>\n"
         for edge in listed {
             html += "<tr\(isCycle(edge) ? " class=\"cycle\"" : "")><td>\(Self.escape(edge.from))</td>"
             html += "<td>\(Self.escape(edge.to))</td><td>\(Self.escape(edge.fromAcquiredAt.description))</td>"
-            html += "<td>\(Self.escape(edge.toAcquiredAt.description))</td><td>\(edge.irql)</td></tr>\n"
+            html += "<td>\(Self.escape(edge.toAcquiredAt.description))</td><td class=\"irql\">\(edge.irql)</td></tr>\n"
         }
         return html + "</tbody></table></div>\n" + Self.filterScript
     }

@@ -75,6 +75,10 @@ import Testing
         // out, each pause its full bound.
         #expect(run.error.contains("threads held back 3 times"), "\(run.error)")
         #expect(run.error.contains("(at most 20000 ms); no cycle formed: the cycles stay predicted"))
+        // The prediction empties the chain cache, not the run's count of chains validated.
+        let plain = try PthreadInterpositionTests.run("confirm-abba-gated")
+        #expect(run.report?.chains == plain.report?.chains, "with the mode on and off")
+        #expect((plain.report?.chains ?? 0) > 0)
     }
 
     /// Thread 1 takes its order under the gate, then again without it: holding thread 0 back at its

@@ -225,6 +225,10 @@ import Testing
     @Test func syncOntoTheRunningQueueIsRecursion() throws {
         let run = try Self.run("queue-recursion")
         #expect(run.rules == [.recursiveAcquire], "\(run.error)")
+        // The outer `sync` is named where the program called it, not inside Dispatch's Swift overlay.
+        let summary = try #require(run.report?.violations.first).summary
+        #expect(
+            summary.contains("first acquired at main.swift:") && !summary.contains("DispatchQueue.sync"), "\(summary)")
         #expect(run.output.contains("ran 2 blocks"))
         #expect(run.status == 66)
     }

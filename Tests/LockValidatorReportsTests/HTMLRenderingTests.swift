@@ -249,6 +249,9 @@ import Testing
         #expect(html.contains(".edges td { overflow-wrap: anywhere;"))
         #expect(html.contains("<table id=\"edges\"><colgroup>"))
         #expect(!html.contains("display: inline-block"))
+        // An IRQL is one word: its cell never breaks "DISPATCH_LEVEL" in two.
+        #expect(html.contains("<td class=\"irql\">DISPATCH_LEVEL</td>"))
+        #expect(html.contains(".edges td.irql { overflow-wrap: normal; white-space: nowrap; }"))
     }
 
     /// A violation found in two test processes credits both tests in the merged report and its page.

@@ -7,22 +7,11 @@ import _LockValidatorShims
 /// preemption out with. An acquire copies nothing: a hold uses the thread's snapshot until the thread
 /// replaces it, and then the entries that began under the old one keep it (`snapshot_own_below`).
 @Suite struct HeldSnapshotTests {
-    /// A thread state of the test's own, off the real thread's.
-    final class Thread {
-        let state = UnsafeMutablePointer<lv_thread_state>.allocate(capacity: 1)
-        var thread: ThreadState { ThreadState(pointer: state) }
-
-        init() {
-            UnsafeMutableRawPointer(state).initializeMemory(
-                as: UInt8.self, repeating: 0, count: MemoryLayout<lv_thread_state>.size)
-        }
-        deinit { state.deallocate() }
-
+    /// A thread state of the test's own, whose holds the test stamps with snapshots it numbers.
+    final class Thread: TestThreadState {
         /// Pushes a hold of `instance`; with `snapshot`, its acquire refreshes the thread's snapshot to it.
         func hold(_ instance: UInt64, snapshot number: UInt64? = nil) {
-            thread.pushHeld(
-                instance: instance, classID: UInt32(instance), kind: AcquireKind.ordinary.rawValue, flags: 0,
-                nesting: 0, queueNode: nil, site: CallSite(#fileID, #line), previousChainKey: 0, lockObject: nil)
+            push(instance)
             if let number { snapshot(number, beginningHoldAt: thread.depth - 1) }
         }
 

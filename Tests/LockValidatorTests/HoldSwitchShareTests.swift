@@ -106,22 +106,11 @@ import _LockValidatorShims
         #expect(old.switchShareNanoseconds == 0 && old.netNanoseconds == old.netOfFaultsNanoseconds)
     }
 
-    /// A thread state of the test's own, off the real thread's.
-    final class Thread {
-        let state = UnsafeMutablePointer<lv_thread_state>.allocate(capacity: 1)
-        var thread: ThreadState { ThreadState(pointer: state) }
-
-        init() {
-            UnsafeMutableRawPointer(state).initializeMemory(
-                as: UInt8.self, repeating: 0, count: MemoryLayout<lv_thread_state>.size)
-        }
-        deinit { state.deallocate() }
-
+    /// A thread state of the test's own, whose holds the test stamps with switch counts it chooses.
+    final class Thread: TestThreadState {
         /// Pushes a hold whose acquire takes a snapshot at TSC `tsc` with `switches` involuntary switches.
         func hold(_ instance: UInt64, snapshotAt tsc: UInt64, switches: UInt32) {
-            thread.pushHeld(
-                instance: instance, classID: UInt32(instance), kind: AcquireKind.ordinary.rawValue, flags: 0,
-                nesting: 0, queueNode: nil, site: CallSite(#fileID, #line), previousChainKey: 0, lockObject: nil)
+            push(instance)
             thread.replaceSnapshot(
                 tsc: tsc, cpuNanoseconds: tsc, usage: Self.usage(switches: switches),
                 beginning: thread.held(thread.depth - 1))

@@ -20,6 +20,15 @@ import Testing
         if let gate, let old { gate.release(old) }
     }
 
+    /// The violations of a scope named `scopeName` in which this thread takes A then B, then B then A.
+    static func bothOrders(of locks: Locks, scopeName: String) -> [Violation] {
+        LockValidator.violations(
+            during: {
+                take(locks["A"], locks["B"])
+                take(locks["B"], locks["A"])
+            }, scopeName: scopeName)
+    }
+
     /// Starts one thread per body, all before any runs (so that no start orders them), lets each run
     /// only once the one before it has finished (a wait the verdicts do not see: the threads could have
     /// met), then joins them all. Run one after the other, they never deadlock for real.
@@ -113,12 +122,7 @@ import Testing
         let found = Guarded<[[Violation]]>([])
         ProcessorThread {
             for name in ["first", "second"] {
-                found.value.append(
-                    LockValidator.violations(
-                        during: {
-                            Self.take(locks["A"], locks["B"])
-                            Self.take(locks["B"], locks["A"])
-                        }, scopeName: name))
+                found.value.append(Self.bothOrders(of: locks, scopeName: name))
                 // As the test integrations do: each test's violations go on to the process log.
                 found.value.last?.forEach(ViolationScope.logHandled)
             }
@@ -142,12 +146,7 @@ import Testing
         let found = Guarded<[[Violation]]>([])
         ProcessorThread {
             for name in ["first", "second"] {
-                found.value.append(
-                    LockValidator.violations(
-                        during: {
-                            Self.take(locks["A"], locks["B"])
-                            Self.take(locks["B"], locks["A"])
-                        }, scopeName: name))
+                found.value.append(Self.bothOrders(of: locks, scopeName: name))
             }
         }.join()
         // As the test integrations pass them on, the second test's first.

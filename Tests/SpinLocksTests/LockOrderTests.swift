@@ -62,6 +62,19 @@ import Testing
         #expect(text.contains("1 lock held by") && !text.contains("deadlocks when its threads meet"))
     }
 
+    /// "locks involved" names the instances this thread is trying to take and holds, not the instances
+    /// that took the old order first: a second account pair inverting the first pair's order is #3 and #4
+    /// in the report, never the first pair's #1 for the held one.
+    @Test func anInversionNamesTheInstancesThisThreadHolds() throws {
+        let prefix = uniqueClassPrefix("involved-instances")
+        let (checking, savings) = (SpinLock("\(prefix).checking"), SpinLock("\(prefix).savings"))
+        #expect(Self.lockUnlock2(checking, savings).isEmpty)
+        let (otherChecking, otherSavings) = (SpinLock("\(prefix).checking"), SpinLock("\(prefix).savings"))
+        let inversion = try #require(Self.lockUnlock2(otherSavings, otherChecking).first)
+        #expect(inversion.rule == .lockOrderInversion)
+        #expect(inversion.locks.map(\.instance) == [otherChecking.instance, otherSavings.instance])
+    }
+
     /// The deadlock patterns of lockdep's selftest, written as the pairs they lock in order: "ABBA" is
     /// A then B, then B then A. Each must fail exactly at its last, closing pair.
     @Test(arguments: ["ABBA", "ABBCCA", "ABCABC", "ABBCCDDA", "ABCDBDDA", "ABCDBCDA"])

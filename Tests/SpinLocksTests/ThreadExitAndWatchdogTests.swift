@@ -60,7 +60,7 @@ import Testing
                 scopeName: "scopedDeadlock()")
         }
         let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        let collected = try #require(standardError.range(of: "found in \"scopedDeadlock()\", which the run's end"))
+        let collected = try #require(standardError.range(of: "found in \"scopedDeadlock()\", printed now"))
         let inversion = try #require(standardError.range(of: "ERROR: lock-order-inversion"))
         let timeout = try #require(standardError.range(of: "ERROR: spin-timeout"))
         #expect(collected.lowerBound < inversion.lowerBound && inversion.lowerBound < timeout.lowerBound)
@@ -103,6 +103,56 @@ import Testing
         let threads = Set(edges.compactMap { ($0["thread"] as? [String: Any])?["name"] as? String })
         #expect(threads == ["deadlock-one", "deadlock-two"])
         unlink(reportPath)
+    }
+}
+
+/// A third thread spinning on a lock of a deadlock it is not part of: its watchdog fires first (it began
+/// spinning 200 ms before the cycle formed), and its chain runs into the cycle, which meets the lock it
+/// waits for again; "locks involved" lists each lock once.
+@Suite struct SpinTimeoutOutsideTheCycleTests {
+    @Test func aWaiterOutsideTheCycleListsEachLockOnce() async throws {
+        let result = await #expect(processExitsWith: .signal(SIGABRT), observing: [\.standardErrorContent]) {
+            setenv("LOCKVALIDATOR_SPIN_TIMEOUT_MS", "400", 1)
+            let (a, b) = (SpinLock("OutsideWaiter.A"), SpinLock("OutsideWaiter.B"))
+            let (aHeld, bHeld, thirdSpins) = (Signal(), Signal(), Signal())
+            let one = ProcessorThread(name: "outside-one") {
+                let old = a.acquire()
+                aHeld.raise()
+                thirdSpins.wait()
+                usleep(200_000)  // the third thread's spin began well before this one's
+                bHeld.wait()
+                b.acquireAtDpcLevel()
+                a.release(old)
+            }
+            let two = ProcessorThread(name: "outside-two") {
+                let old = b.acquire()
+                bHeld.raise()
+                aHeld.wait()
+                thirdSpins.wait()
+                usleep(200_000)
+                a.acquireAtDpcLevel()
+                b.release(old)
+            }
+            let three = ProcessorThread(name: "outside-three") {
+                aHeld.wait()
+                thirdSpins.raise()
+                a.withLock {}
+            }
+            [one, two, three].forEach { $0.join() }
+        }
+        let standardError = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        let timeout = try #require(standardError.range(of: "ERROR: spin-timeout"))
+        let report = standardError[timeout.lowerBound...]
+        // The third thread is the one whose watchdog fired: its wait starts the chain.
+        let story = try #require(report.split(separator: "\n").first { $0.contains("passed the watchdog:") })
+        let third = try #require(story.range(of: "\"outside-three\""))
+        let first = try #require(story.range(of: "\"outside-one\""))
+        #expect(third.lowerBound < first.lowerBound, "\(story)")
+        let involved = try #require(report.range(of: "locks involved:\n"))
+        let lines = report[involved.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
+            .prefix { !$0.isEmpty }
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.filter { $0.contains("\"OutsideWaiter.A\"") }.count == 1)
     }
 }
 

@@ -16,6 +16,19 @@ import Testing
         #expect(found.last?.cycle.contains(mutex.lockID.name) == true)
     }
 
+    /// The report names the spin lock held, and where it was taken, as a blocking call's report does.
+    @Test func aMutexUnderASpinLockNamesTheSpinLock() throws {
+        let mutex = ValidatedMutex(uniqueClassPrefix("Named.mutex"), 0)
+        let spin = SpinLock(uniqueClassPrefix("Named.spin"))
+        let found = violationsOnFreshProcessor {
+            spin.withLock { mutex.withLock { value in value += 1 } }
+        }
+        let violation = try #require(found.first)
+        #expect(found.map(\.rule) == [.blockingWhileHeld])
+        #expect(violation.summary.contains("with the spin lock \"\(spin.name)\" #\(spin.instance) held (acquired at"))
+        #expect(violation.locks.map(\.name) == [mutex.lockID.name, spin.name])
+    }
+
     @Test func aMutexOutsideSpinLocksIsSilent() {
         let mutex = ValidatedMutex(uniqueClassPrefix("Cache.mutex"), [Int]())
         let spin = SpinLock(uniqueClassPrefix("Cache.spin"))

@@ -79,9 +79,7 @@ enum ChainCache {
         let limit = capacity < bound ? capacity / 2 : capacity / 4 * 3
         if count + 1 > limit && capacity >= bound {
             // The largest table, full: emptied in place (a reader may be probing it), its pages given back.
-            release(table, capacity: capacity)
-            table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
-            Self.count.store(0, ordering: .relaxed)
+            empty(table, capacity: capacity)
             emptied.add(1, ordering: .relaxed)
             place(key, in: table)
             Self.count.store(1, ordering: .relaxed)
@@ -105,27 +103,21 @@ enum ChainCache {
         }
     }
 
-    /// Forgets every chain, emptying the current table in place (a reader may be probing it, so it stays
-    /// mapped): its pages are given back, and the mask written again. The caller holds the graph lock.
+    /// Forgets every chain, as ``revalidateAll()`` does, and the counts of chains validated and of times
+    /// emptied (a reset: `LockOrder.reset()`). The caller holds the graph lock.
     static func removeAll() {
-        guard let table = currentTable else { return }
-        let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
-        release(table, capacity: capacity)
-        table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
-        count.store(0, ordering: .relaxed)
+        revalidateAll()
         emptied.store(0, ordering: .relaxed)
         validated.store(0, ordering: .relaxed)
     }
 
-    /// Empties the cache as ``removeAll()`` does, but keeps the count of chains validated: when a cycle
-    /// is reported, so that the chains already cached that take its orders are validated again (and then
-    /// never cached), and every scope that takes them is told (`LockOrder.validateNewChain`).
+    /// Empties the current table in place, keeping the counts of chains validated and of times emptied:
+    /// when a cycle is reported, so that the chains already cached that take its orders are validated
+    /// again (and then never cached), and every scope that takes them is told (`LockOrder.validateNewChain`).
+    /// The caller holds the graph lock.
     static func revalidateAll() {
         guard let table = currentTable else { return }
-        let capacity = Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1
-        release(table, capacity: capacity)
-        table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
-        count.store(0, ordering: .relaxed)
+        empty(table, capacity: Int(truncatingIfNeeded: table.pointee.load(ordering: .relaxed)) + 1)
     }
 
     /// The current table's address, for tests: a reset keeps it.
@@ -173,6 +165,14 @@ enum ChainCache {
     /// Gives `table`'s pages back, keeping its addresses: a late reader reads zeros, a miss.
     private static func release(_ table: UnsafeMutablePointer<Atomic<UInt64>>, capacity: Int) {
         _ = madvise(UnsafeMutableRawPointer(table), byteCount(capacity: capacity), Int32(MADV_DONTNEED))
+    }
+
+    /// Empties `table` in place (a reader may be probing it, so it stays mapped): its pages are given back,
+    /// its mask written again, and the count of chains in it is zero.
+    private static func empty(_ table: UnsafeMutablePointer<Atomic<UInt64>>, capacity: Int) {
+        release(table, capacity: capacity)
+        table.pointee.store(UInt64(capacity - 1), ordering: .relaxed)
+        count.store(0, ordering: .relaxed)
     }
 
     @discardableResult

@@ -257,10 +257,12 @@ enum HoldEvidence {
                 "once, for \(us(hold.ownNanoseconds)) of the thread's own time\(netOfShares(hold)), and its scope"
                 + " ended before another hold at this site could confirm it"
         }
+        // "last" only when there were several holds.
+        let last = evidence == .repeated ? "last: " : ""
         LockValidator.record(
             .holdTimeExceeded,
             summary: "\(observation.lock) acquired at \(hold.acquiredAt) was held over its budget of"
-                + " \(us(hold.budgetNanoseconds)) \(what) (last: \(us(hold.wallNanoseconds)) wall clock, of which at"
+                + " \(us(hold.budgetNanoseconds)) \(what) (\(last)\(us(hold.wallNanoseconds)) wall clock, of which at"
                 + " most \(us(hold.preemptedNanoseconds)) preempted)",
             locks: [observation.lock], site: hold.releasedAt, hold: hold,
             stack: hold.releaseStack)

@@ -29,24 +29,23 @@ extension LockOrder {
                 guard !ChainCache.contains(key) else { return }  // validated by another thread meanwhile
                 checkPrevsAdd(&chain, in: &state)
                 publishPrefetchLayout(state.graph.prefetchLayout)
+                // A chain that takes an order of a reported cycle is validated at every acquire: each test
+                // (scope) whose threads take the cycle's orders is told, whichever thread validated them before.
+                // A new cycle's orders may be in chains cached already: those are validated again once (the
+                // counts of chains validated are kept: the report's figure is the run's).
+                let closesNewCycle = chain.bugs.contains {
+                    if case .inversion(_, _, _, false) = $0 { true } else { false }
+                }
+                if closesNewCycle { ChainCache.revalidateAll() }
                 // Not `isOn`, whose first read takes this lock to seed the graph: a front end that never
                 // asked it before (a spin lock's, an annotated lock's) would wait for itself here.
                 if DeadlockConfirmation.steersEveryAcquire {
-                    // A new cycle is predicted at once, and the chains cached before that may hold its
-                    // edges: they are validated again, and one with a predicted edge is never cached, so
+                    // A new cycle is predicted at once; a chain with a predicted edge is never cached, so
                     // that its acquires reach the Swift steps that may pause them.
-                    if chain.bugs.contains(where: { if case .inversion(_, _, _, false) = $0 { true } else { false } }),
+                    if closesNewCycle {
                         DeadlockConfirmation.predict(fromGraphEdges: state.edges.map { ($0.from, $0.to) })
-                    {
-                        ChainCache.removeAll()
                     }
                     if DeadlockConfirmation.chainHasPredictedEdge(chain) { return }
-                }
-                // A chain that takes an order of a reported cycle is validated at every acquire: each test
-                // (scope) whose threads take the cycle's orders is told, whichever thread validated them before.
-                // A new cycle's orders may be in chains cached already: those are validated again once.
-                if chain.bugs.contains(where: { if case .inversion(_, _, _, false) = $0 { true } else { false } }) {
-                    ChainCache.revalidateAll()
                 }
                 if chain.takesReportedCycleOrder { return }
                 if ChainCache.chainCount < chainCap {
@@ -371,12 +370,18 @@ extension LockOrder {
                 verdict = told ?? verdict
                 reportedBefore = "; " + firstReport(ofCycle: Set(edges.map(\.to.name)))
             }
+            // The locks this thread wants and holds as it has them: an edge keeps the instances that first
+            // took its order (another account pair's), which "locks involved" must not show as held here.
+            let (wanted, held) = (newest.lockInfo, entry.lockInfo)
+            let involved = ([closing.to] + existing.map(\.to)).map { lock in
+                lock.name == wanted.name ? wanted : lock.name == held.name ? held : lock
+            }
             LockValidator.record(
                 .lockOrderInversion,
                 summary: "\(thread.info) is trying to acquire \(closing.to) while holding \(entry.lockInfo),"
                     + " but the order \(chain) was taken before: a cycle of \(existing.count + 1) locks"
                     + reportedBefore,
-                locks: [closing.to] + existing.map(\.to), site: newest.acquiredAt, edges: edges, verdict: verdict,
+                locks: involved, site: newest.acquiredAt, edges: edges, verdict: verdict,
                 verdictIsTheScopes: verdictIsTheScopes, retold: takenAgain,
                 awaited: newest.instance)
         }

@@ -11,10 +11,20 @@ extension LockTracking {
     @usableFromInline
     @inline(never)
     func printBlockingWhileHeldBug(on thread: ThreadState, at site: CallSite) {
-        let reason = thread.holdsSpinLock ? "with a spin lock held" : "at \(thread.irql)"
+        // Worked out inside `record`'s autoclosures, whose time is billed to the validator, not the holds.
         LockValidator.record(
-            .blockingWhileHeld, summary: "\(thread.info) takes the sleeping lock \(info) \(reason)", locks: [info],
-            site: site.site)
+            .blockingWhileHeld,
+            summary: "\(thread.info) takes the sleeping lock \(info) "
+                + (newestSpinLock(on: thread).map {
+                    "with the spin lock \($0.lockInfo) held (acquired at \($0.acquiredAt))"
+                } ?? "at \(thread.irql)"),
+            locks: [info] + (newestSpinLock(on: thread).map { [$0.lockInfo] } ?? []), site: site.site)
+    }
+
+    /// The newest spin lock `thread` holds, which a report names as a blocking call's report does.
+    private func newestSpinLock(on thread: ThreadState) -> lv_held_lock? {
+        (0..<thread.depth).reversed().lazy.map { thread.held($0).pointee }
+            .first { $0.kind != AcquireKind.annotated.rawValue }
     }
 
     /// `recursive-acquire`: the thread holds the lock (first acquired at the held entry `index`, if it has
@@ -22,12 +32,22 @@ extension LockTracking {
     @usableFromInline
     @inline(never)
     func printRecursiveAcquireBug(firstAcquiredAt index: Int?, on thread: ThreadState, at site: CallSite) {
-        let first = index.map { " (first acquired at \(thread.held($0).pointee.acquiredAt))" }
         LockValidator.record(
             .recursiveAcquire,
-            summary: "\(thread.info) is trying to acquire \(info), which it already holds\(first ?? "");"
-                + " reported instead of waiting for itself forever",
+            summary: "\(thread.info) is trying to acquire \(info), which it already holds"
+                + (index.map { " (first acquired at \(Self.siteShown(ofHold: $0, on: thread)))" } ?? "")
+                + "; reported instead of waiting for itself forever",
             locks: [info], site: site.site)
+    }
+
+    /// Where hold `index` of `thread` was acquired, as the held list shows it: a hold taken in lock-wrapper
+    /// code (an outer `DispatchQueue.sync`) at its caller, not at the wrapper's call into the lock.
+    private static func siteShown(ofHold index: Int, on thread: ThreadState) -> Site {
+        let site = thread.held(index).pointee.acquiredAt
+        guard case .code = site else { return site }  // a source site is the caller's own line
+        let held = LockWrapperCode.sitesOutside(
+            thread.heldLockInfos(awaiting: nil), along: StackTrace.capture().addresses)
+        return held[index].acquiredAt
     }
 
     /// `mixed-acquire-kinds`: the routines of `family` used here, those of `clashing` elsewhere.

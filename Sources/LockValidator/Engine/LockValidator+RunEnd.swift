@@ -16,9 +16,10 @@ extension LockValidator {
         let all = collected.flatMap(\.violations)
         guard !all.isEmpty else { return [] }
         let names = collected.map { "\"\($0.scope.name)\"" }.joined(separator: ", ")
+        let one = collected.count == 1
         printToStandardError(
-            "LockValidator: \(all.count) violation\(all.count == 1 ? "" : "s") found in \(names), which the run's"
-                + " end keeps from reporting \(all.count == 1 ? "it" : "them"):")
+            "LockValidator: \(all.count) violation\(all.count == 1 ? "" : "s") found in \(names), printed now: the run"
+                + " ends before \(one ? "its scope" : "their scopes") can report \(all.count == 1 ? "it" : "them"):")
         TextReport.prefetch(all)
         for violation in all where globalLog.add(violation) { printToStandardError(TextReport.render(violation)) }
         return collected

@@ -210,9 +210,12 @@ package enum SpinWatchdog {
         }.joined(separator: ", ")
         let milliseconds = (TSCClock.nanoseconds(waitedCycles) / 1e6).rounded()
         let verdict = closesCycle ? "a deadlock" : "starvation (the holder is not waiting on this chain)"
+        // Each lock once: a thread waiting on a cycle it is not part of names the lock the cycle closes on.
+        var seen = Set<UInt64>()
+        let locks = waits.compactMap(\.waitingFor).filter { seen.insert($0.instance).inserted }
         var violation = LockValidator.makeViolation(
             .spinTimeout, summary: "spin wait of \(Int(milliseconds)) ms passed the watchdog: \(story): \(verdict)",
-            locks: waits.compactMap(\.waitingFor), site: waits.first?.waitingAt, waits: waits,
+            locks: locks, site: waits.first?.waitingAt, waits: waits,
             awaited: waits.first?.waitingFor?.instance)
         // A wait-for cycle is a deadlock: in confirmation mode, confirmed with the pauses that led to it.
         if closesCycle { violation.confirmation = DeadlockConfirmation.confirmation(ofDeadlock: waits) }

@@ -43,7 +43,8 @@ public struct LockInfo: Hashable, Sendable, Codable, CustomStringConvertible {
     package var classID: UInt32? { lockClass?.id }
 
     /// `"DeviceLock" #3`.
-    public var description: String { "\"\(name)\" #\(instance)" }
+    /// Instance 0 is no one lock (a class as other processes' reports and stores know it): named alone.
+    public var description: String { instance == 0 ? "\"\(name)\"" : "\"\(name)\" #\(instance)" }
 
     public static func == (lhs: LockInfo, rhs: LockInfo) -> Bool {
         lhs.instance == rhs.instance && lhs.site == rhs.site && lhs.name == rhs.name
