@@ -121,7 +121,7 @@ struct PthreadLock: ~Copyable {
     }
 
     /// Ends the lock of `object`, which the table dropped: reports it if it is destroyed while held,
-    /// retires its statistics, and frees the allocation.
+    /// retires it (its class's count of locks alive), and frees the allocation.
     static func destroy(_ object: UnsafeMutableRawPointer) {
         let state = state(of: object)
         state.pointee.tracking.freed(whileLocked: false)

@@ -99,7 +99,7 @@ public final class SpinLock: @unchecked Sendable {
 
     /// Releases the lock and lowers the IRQL to `oldIRQL`, the value ``acquire(nesting:fileID:line:)``
     /// returned (`KeReleaseSpinLock`); interrupts and DPCs pended meanwhile run then.
-    @inlinable
+    @inlinable @inline(__always)
     public func release(_ oldIRQL: IRQL, fileID: StaticString = #fileID, line: UInt = #line) {
         unlock(.ordinary, restoring: oldIRQL, on: ThreadState.current, at: CallSite(fileID, line))
     }
@@ -115,7 +115,7 @@ public final class SpinLock: @unchecked Sendable {
 
     /// Releases a lock taken with ``acquireAtDpcLevel(nesting:fileID:line:)`` without changing the IRQL
     /// (`KeReleaseSpinLockFromDpcLevel`).
-    @inlinable
+    @inlinable @inline(__always)
     public func releaseFromDpcLevel(fileID: StaticString = #fileID, line: UInt = #line) {
         let site = CallSite(fileID, line)
         let thread = validation.threadAtDpcLevel("releaseFromDpcLevel()", at: site)
@@ -163,7 +163,7 @@ public final class SpinLock: @unchecked Sendable {
     ///
     /// - Returns: the queue node the release finished with (the acquisition's own, which a handle may
     ///   take back), or nil when the release was not made (not held, or held by another thread).
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     func unlock(
         _ kind: AcquireKind, restoring oldIRQL: IRQL?, queueNode: UnsafeMutablePointer<QueueNode>? = nil,
         on thread: ThreadState, at site: CallSite

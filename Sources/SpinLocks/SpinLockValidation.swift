@@ -25,7 +25,7 @@ struct SpinLockValidation: ~Copyable {
         #endif
     }
 
-    /// The lock is being deinitialised: a lock still held is reported, and its statistics kept.
+    /// The lock is being deinitialised: a lock still held is reported, and the instance retired.
     func lockFreed(whileLocked isLocked: Bool) {
         #if Validation
             tracking.freed(whileLocked: isLocked)

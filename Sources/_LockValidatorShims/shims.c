@@ -19,6 +19,15 @@
 
 __thread lv_thread_state lv_tls_state;
 int lv_validation_enabled_flag = 1;
+int lv_validation_generation = 1;
+
+void lv_advance_generation(void) {
+    int next = __atomic_load_n(&lv_validation_generation, __ATOMIC_RELAXED) % LV_GENERATION_LAST + 1;
+    __atomic_store_n(&lv_validation_generation, next, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&lv_validation_enabled_flag, __ATOMIC_RELAXED) != 0) {
+        __atomic_store_n(&lv_validation_enabled_flag, next, __ATOMIC_RELAXED);
+    }
+}
 uint64_t *lv_chain_table;
 
 uint64_t *lv_stat_cold(uint64_t *slots) {
@@ -36,6 +45,43 @@ uint64_t *lv_stat_cold(uint64_t *slots) {
     }
     free(made);
     return (uint64_t *)(uintptr_t)expected;
+}
+
+uint64_t *lv_held_stat_line_found(lv_thread_state *thread, lv_held_lock *entry, uint32_t class_id) {
+    uint64_t *line = lv_stat_line(thread, class_id);
+    if (line != NULL) {
+        entry->stat_class = class_id;
+        entry->stat_line = line;
+    }
+    return line;
+}
+
+void lv_stat_table_insert(lv_thread_state *thread, uint32_t class_id, uint64_t *line) {
+    uint32_t leaf_index = class_id / LV_STAT_LEAF_SIZE;
+    if (leaf_index >= LV_STAT_DIRECTORY_SIZE) return;
+    // Inside the validator: an allocator that takes pthread locks is passed straight through.
+    lv_enter_validator();
+    if (thread->stat_directory == NULL) thread->stat_directory = calloc(LV_STAT_DIRECTORY_SIZE, sizeof(uint64_t **));
+    if (thread->stat_directory != NULL && thread->stat_directory[leaf_index] == NULL) {
+        thread->stat_directory[leaf_index] = calloc(LV_STAT_LEAF_SIZE, sizeof(uint64_t *));
+    }
+    lv_leave_validator();
+    if (thread->stat_directory == NULL || thread->stat_directory[leaf_index] == NULL) abort();
+    thread->stat_directory[leaf_index][class_id % LV_STAT_LEAF_SIZE] = line;
+}
+
+void lv_stat_table_free(lv_thread_state *thread) {
+    for (int index = 0; index < LV_MAX_HELD; index++) {
+        thread->held[index].stat_class = 0;
+        thread->held[index].stat_line = NULL;
+    }
+    uint64_t ***directory = thread->stat_directory;
+    thread->stat_directory = NULL;
+    if (directory == NULL) return;
+    lv_enter_validator();
+    for (int index = 0; index < LV_STAT_DIRECTORY_SIZE; index++) free(directory[index]);
+    free(directory);
+    lv_leave_validator();
 }
 
 void lv_stat_cold_free(uint64_t *slots) {

@@ -3,10 +3,10 @@ import _LockValidatorShims
 
 @testable import LockValidator
 
-/// A lock's statistics block: holds land in the log2 bucket of their length whether it is one of the
+/// A lock_stat line (a thread's, for one class): holds land in the log2 bucket of their length whether it is one of the
 /// short buckets in the block's line or a full one in its cold slots; the short buckets move to the full
 /// ones once one reaches 2^31, before any can wrap; what an uncontended acquire and release write is one
-/// line, and an instance never contended nor held long has no cold slots.
+/// line, and a line never contended nor held long has no cold slots.
 @Suite struct LockStatisticsBlockTests {
     /// `recordHold` as this build runs it, and the Swift an optimised build runs.
     @Test(arguments: [false, true]) func holdsLandInTheirLog2Bucket(inSwift: Bool) {
@@ -76,32 +76,32 @@ import _LockValidatorShims
         defer { block.deallocate() }
         let line = UInt(bitPattern: block.slots)
         #expect(line % 64 == 0)
-        let written: [LockStatisticsBlock.Slot] = [.acquisitions, .holdTotal, .holdMax]
+        let written: [LockStatisticsBlock.Slot] = [.untimedAcquisitions, .holdTotal, .holdMax]
         for slot in written { #expect(UInt(bitPattern: block.slots + slot.rawValue) - line < 64) }
         let lastShort = UInt(bitPattern: block.shortBuckets + LockStatisticsBlock.shortBucketCount - 1)
         #expect(lastShort + 4 - line <= 64)
     }
 
-    /// An instance never contended nor held long is its line alone; its first contention, or first hold
-    /// outside the short buckets, gives it its cold slots.
+    /// A line never contended nor held long is alone; its first contention, or first hold outside the short
+    /// buckets, gives it its cold slots. A timed hold is an acquisition; an untimed acquire is counted apart.
     @Test func coldSlotsComeWithTheFirstContentionOrLongHold() {
         let quiet = LockStatisticsBlock.allocate()
         let contended = LockStatisticsBlock.allocate()
         let heldLong = LockStatisticsBlock.allocate()
         defer { [quiet, contended, heldLong].forEach { $0.deallocate() } }
         for block in [quiet, contended, heldLong] {
-            for _ in 0..<1_000 {
-                block.recordAcquire(waitCycles: 0)
-                block.recordHold(cycles: 100)
-            }
+            for _ in 0..<1_000 { block.recordHold(cycles: 100) }
         }
-        contended.recordAcquire(waitCycles: 500)
+        contended.recordContention(waitCycles: 500)
+        contended.recordUntimedAcquire()
         heldLong.recordHold(cycles: 1 << 20)
         quiet.recordHold(cycles: 3)  // an empty critical section: not a long hold
         #expect(quiet.coldIfAny == nil)
         #expect(quiet.snapshot.holds == 1_001 && quiet.snapshot.contentions == 0)
         #expect(contended.coldIfAny != nil)
         #expect(contended.snapshot.contentions == 1 && contended.snapshot.waitMax == 500)
+        #expect(contended.snapshot.acquisitions == 1_001 && contended.snapshot.holds == 1_000)
+        #expect(quiet.snapshot.acquisitions == 1_001)
         #expect(heldLong.coldIfAny != nil)
         #expect(heldLong.snapshot.buckets[21] == 1 && heldLong.snapshot.holds == 1_001)
         #expect(heldLong.holdCount == 1_001)

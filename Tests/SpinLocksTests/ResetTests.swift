@@ -1,5 +1,6 @@
 import TestSupport
 import Testing
+import _LockValidatorShims
 
 @testable import LockValidator
 @testable import SpinLocks
@@ -34,6 +35,30 @@ import Testing
             let again = LockValidator.currentReport
             precondition(again.lockStatistics.map(\.acquisitions) == [1, 1], "\(again.lockStatistics)")
             precondition(again.statistics.chains == 1 && LockValidator.lockOrderEdges.count == 1)
+        }
+    }
+
+    /// A lock's first hold since a reset is its first again (the one-shot hold-time rule reports only a
+    /// first hold alone), as when each lock's counters were its own; its later holds are not. Two locks of
+    /// a class: the second's first hold after the reset finds its class known again, where a spin lock's
+    /// fast path would take it unmarked.
+    @Test func resetMakesALocksNextHoldItsFirst() async {
+        await #expect(processExitsWith: .success) {
+            let locks = [SpinLock("Reset.first"), SpinLock("Reset.first")]
+            let old = IRQL.raise(to: .dispatch)
+            func holdIsMarkedFirst(_ lock: SpinLock) -> Bool {
+                lock.acquireAtDpcLevel()
+                let thread = ThreadState.current
+                let marked = thread.held(thread.depth - 1).pointee.nesting & UInt8(LV_NESTING_FIRST_HOLD) != 0
+                lock.releaseFromDpcLevel()
+                return marked
+            }
+            for round in ["before", "after"] {
+                if round == "after" { LockValidator.reset() }
+                let marks = locks.flatMap { lock in (0..<3).map { _ in holdIsMarkedFirst(lock) } }
+                precondition(marks == [true, false, false, true, false, false], "\(round) the reset: \(marks)")
+            }
+            IRQL.lower(to: old)
         }
     }
 }

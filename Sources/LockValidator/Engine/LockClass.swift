@@ -101,16 +101,8 @@ import Synchronization
     /// For the node that stands for this class's recursive readers (``recursiveReaders``): the class
     /// whose readers it stands for; nil for every other class.
     package let readersOf: LockClass?
-    /// Takes a statistics block for `instance` of this class (``LockStatisticsArena`` keeps it).
-    func allocateStatistics(of instance: UInt64) -> LockStatisticsBlock {
-        LockStatisticsArena.allocate(classID: id, instance: instance)
-    }
-
-    /// Folds a freed instance's counters into the class totals and frees its block.
-    func retire(_ block: LockStatisticsBlock) { LockStatisticsArena.free(block, retiring: true) }
-
-    /// Runs `body` if `instance` is alive, keeping it alive meanwhile: a lock's deinit retires it under
-    /// the same lock, so it cannot finish while `body` runs.
+    /// Runs `body` if `instance`, on an exiting thread's held stack, is alive, keeping it alive meanwhile:
+    /// a lock's deinit retires it under the same lock, so it cannot finish while `body` runs.
     static func ifAlive(_ instance: UInt64, _ body: () -> Void) { LockStatisticsArena.ifAlive(instance, body) }
 
     /// Every class's counters over all its instances, for the classes ever acquired.

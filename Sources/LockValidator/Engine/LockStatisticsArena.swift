@@ -7,62 +7,47 @@ import _LockValidatorShims
     import Musl
 #endif
 
-/// Where every lock instance's ``LockStatisticsBlock`` lives: 64 KB chunks, each a record per block (its
-/// instance, its class and the device IRQLs it was held at) and then the blocks, one cache line each. A
-/// block's record is found from the block's address (the chunk is aligned to its size), so a block needs
-/// no pointer to it; freed blocks are reused, so a program that makes and frees a million locks keeps as
-/// many blocks as it had locks alive at once.
+/// Where the lock_stat lines live (``LockStatisticsBlock``): one per (thread, lock class) that the thread
+/// held, in 64 KB chunks, each a record per line (its thread and its class) and then the lines, one cache
+/// line each. A line's record is found from the line's address (the chunk is aligned to its size); freed
+/// lines are reused. lockdep keeps lock_stat per class (per CPU); so do these lines (per thread, written by
+/// it alone, with no read-modify-write): a lock instance costs no statistics, so a server's lock per
+/// connection is its own state alone. A release finds its line in its held entry (kept there by the
+/// thread's last release at that depth), else in the thread's table (`lv_stat_line`), whose lines the arena
+/// hands out without an index of its own (``newLine(ofThread:classID:)``); a class it never held, here.
 ///
-/// The arena, not each class, knows the live instances: a report adds them up by class in one pass, and
-/// a freed instance's counters are folded into its class's totals here. Allocation and freeing take the
-/// arena's lock (a lock's creation and destruction, not its use).
+/// The arena also counts each class's locks alive (`neverHadTwoAlive`, which the verdicts read), and keeps
+/// apart the instances freed while held (`ifAlive`). A report adds the lines up by class in one pass, with
+/// the exited threads' counters, folded into their classes' totals when each exited. Everything here takes
+/// the arena's lock: a lock's creation and destruction, a thread's first hold of a class and its exit.
 @usableFromInline
 enum LockStatisticsArena {
-    // Computed, not stored: the acquire's fast path, inlined into other modules, reads them.
-    @inlinable static var chunkBytes: Int { 1 << 16 }
+    static let chunkBytes = 1 << 16
     /// Records start after a line of nothing (the chunk's start is the base of the address arithmetic),
-    /// 16 bytes each; blocks start on the line after the last record.
-    @inlinable static var recordsOffset: Int { 64 }
+    /// 16 bytes each; lines start on the line after the last record.
+    static let recordsOffset = 64
     static let blocksPerChunk = 818
-    @inlinable static var blocksOffset: Int { 13_184 }
+    static let blocksOffset = 13_184
 
-    /// A block's record: two words, the instance serial (0 while the block is free) and the class id in
-    /// the low half of the second, the device levels in its high half.
+    /// A line's record: two words, its thread's serial (0 while the line is free) and its class id.
     struct Record {
         let words: UnsafeMutablePointer<Atomic<UInt64>>
 
-        var instance: UInt64 { words.pointee.load(ordering: .relaxed) }
+        var thread: UInt64 { words.pointee.load(ordering: .relaxed) }
         var classID: UInt32 { UInt32(truncatingIfNeeded: (words + 1).pointee.load(ordering: .relaxed)) }
 
-        /// The device levels, the high half of the second word as a 32-bit atomic of its own.
-        var deviceLevels: UnsafeMutablePointer<Atomic<UInt32>> {
-            UnsafeMutableRawPointer(words + 1).advanced(by: 4).assumingMemoryBound(to: Atomic<UInt32>.self)
-        }
-
-        func set(instance: UInt64, classID: UInt32) {
-            words.pointee.store(instance, ordering: .relaxed)
+        func set(thread: UInt64, classID: UInt32) {
+            words.pointee.store(thread, ordering: .relaxed)
             (words + 1).pointee.store(UInt64(classID), ordering: .relaxed)
         }
     }
 
     /// The record of `block`.
-    static func record(of block: LockStatisticsBlock) -> Record { Record(words: recordWords(of: block.slots)) }
-
-    /// The words of the record of the block at `slots`.
-    @inlinable @inline(__always)
-    static func recordWords(of slots: UnsafeMutablePointer<Atomic<UInt64>>) -> UnsafeMutablePointer<Atomic<UInt64>> {
-        let address = UInt(bitPattern: slots)
+    static func record(of block: LockStatisticsBlock) -> Record {
+        let address = UInt(bitPattern: block.slots)
         let chunk = address & ~UInt(chunkBytes - 1)
         let index = (address &- chunk &- UInt(blocksOffset)) / 64
-        return UnsafeMutablePointer(bitPattern: chunk &+ UInt(recordsOffset) &+ index &* 16)!
-    }
-
-    /// The device levels of the block at `slots`: the high half of its record's second word.
-    @inlinable @inline(__always)
-    static func deviceLevelsWord(of slots: UnsafeMutablePointer<Atomic<UInt64>>)
-        -> UnsafeMutablePointer<Atomic<UInt32>>
-    {
-        UnsafeMutableRawPointer(recordWords(of: slots) + 1).advanced(by: 4).assumingMemoryBound(to: Atomic<UInt32>.self)
+        return Record(words: UnsafeMutablePointer(bitPattern: chunk &+ UInt(recordsOffset) &+ index &* 16)!)
     }
 
     private static func block(_ index: Int, in chunk: UnsafeMutableRawPointer) -> LockStatisticsBlock {
@@ -75,17 +60,25 @@ enum LockStatisticsArena {
 
     private struct State {
         var chunks: [UnsafeMutableRawPointer] = []
-        /// Free blocks, each pointing to the next through its first slot.
+        /// Free lines, each pointing to the next through its first slot.
         var free: UnsafeMutablePointer<Atomic<UInt64>>?
-        /// Freed instances' counters, by class id; a class with none has no entry.
+        /// Lines of the last chunk handed out at least once: the rest are taken in order, with no free list
+        /// to build when a chunk is mapped.
+        var carved = blocksPerChunk
+        /// Each thread's lines by class id (the threads alive, and tests' owners).
+        var linesByThread: [UInt64: [UInt32: LockStatisticsBlock]] = [:]
+        /// Exited threads' and freed lines' counters, by class id; a class with none has no entry.
         var retired: [UInt32: LockStatisticsBlock.Counts] = [:]
-        /// Blocks in use, for tests.
+        /// Lines in use, for tests.
         var live = 0
-        /// By class id, its blocks in use and the most ever in use at once (a cycle's gate must be a class
+        /// By class id, its locks alive and the most ever alive at once (a cycle's gate must be a class
         /// that never had two locks alive): an array, 8 bytes a class (a dictionary took 32 at 100,000).
         var aliveByClass: [Alive] = []
         /// The same for class ids past `denseClassIDs` (none a registry gives out; tests make some).
         var aliveBySparseClass: [UInt32: Alive] = [:]
+        /// Instances freed while a thread held them (a bug, reported): an exiting thread that still has
+        /// them on its held stack must not release them. Every other freed instance was held by none.
+        var freedWhileHeld: Set<UInt64> = []
 
         mutating func updateAlive(ofClass classID: UInt32, _ update: (inout Alive) -> Void) {
             let index = Int(classID)
@@ -107,36 +100,63 @@ enum LockStatisticsArena {
     /// Class ids below this are kept in arrays by id: a registry numbers its classes from 1.
     static let denseClassIDs = 1 << 24
 
-    /// A zeroed block for `instance` of class `classID` (0 for none).
-    static func allocate(classID: UInt32, instance: UInt64) -> LockStatisticsBlock {
+    /// The line of thread `thread` (a serial; tests use numbers of their own) for class `classID`, made
+    /// zeroed on first use.
+    static func line(ofThread thread: UInt64, classID: UInt32) -> LockStatisticsBlock {
         state.withLock { state in
-            if state.free == nil { addChunk(&state) }
-            let slots = state.free!
-            let next = slots.pointee.load(ordering: .relaxed)
-            state.free = UnsafeMutablePointer(bitPattern: UInt(truncatingIfNeeded: next))
-            for index in 0..<8 { (slots + index).pointee.store(0, ordering: .relaxed) }
-            let block = LockStatisticsBlock(slots: slots)
-            record(of: block).set(instance: instance, classID: classID)
-            state.live += 1
-            state.updateAlive(ofClass: classID) { alive in
-                alive.now += 1
-                alive.peak = max(alive.peak, alive.now)
-            }
+            if let block = state.linesByThread[thread]?[classID] { return block }
+            let block = allocate(classID: classID, thread: thread, &state)
+            state.linesByThread[thread, default: [:]][classID] = block
             return block
         }
     }
 
+    /// A zeroed line of thread `thread` (a serial) for class `classID`, kept by the caller (the thread's
+    /// table, `lv_stat_table_insert`) and freed by ``retireTable(of:)``: no dictionary on the way, which cost a
+    /// thread's first hold of each class a thousand instructions.
+    static func newLine(ofThread thread: UInt64, classID: UInt32) -> LockStatisticsBlock {
+        state.withLock { allocate(classID: classID, thread: thread, &$0) }
+    }
+
+    /// Frees the lines in `thread`'s table (it is exiting), their counters added to their classes' totals.
+    static func retireTable(of thread: UnsafeMutablePointer<lv_thread_state>) {
+        guard let directory = thread.pointee.stat_directory else { return }
+        state.withLock { state in
+            for leafIndex in 0..<Int(LV_STAT_DIRECTORY_SIZE) {
+                guard let leaf = directory[leafIndex] else { continue }
+                for index in 0..<Int(LV_STAT_LEAF_SIZE) {
+                    guard let line = leaf[index] else { continue }
+                    free(LockStatisticsBlock(words: line), retiring: true, &state)
+                }
+            }
+        }
+    }
+
+    /// A zeroed line of `thread` for class `classID` (0 for none), kept by the caller.
+    private static func allocate(classID: UInt32, thread: UInt64, _ state: inout State) -> LockStatisticsBlock {
+        let slots: UnsafeMutablePointer<Atomic<UInt64>>
+        if let free = state.free {
+            slots = free
+            let next = slots.pointee.load(ordering: .relaxed)
+            state.free = UnsafeMutablePointer(bitPattern: UInt(truncatingIfNeeded: next))
+            for index in 0..<8 { (slots + index).pointee.store(0, ordering: .relaxed) }
+        } else {
+            // A line never handed out: the kernel's zeros.
+            if state.carved == blocksPerChunk { addChunk(&state) }
+            slots = block(state.carved, in: state.chunks.last!).slots
+            state.carved += 1
+        }
+        let block = LockStatisticsBlock(slots: slots)
+        record(of: block).set(thread: thread, classID: classID)
+        state.live += 1
+        return block
+    }
+
     private static func addChunk(_ state: inout State) {
         state.chunks.append(mapChunk())
-        let chunk = state.chunks.last!
-        // Zeros (the kernel's) are every record's and block's atomics at rest.
-        chunk.bindMemory(to: Atomic<UInt64>.self, capacity: chunkBytes / 8)
-        // Pushed last first, so that blocks are handed out in address order.
-        for index in (0..<blocksPerChunk).reversed() {
-            let slots = block(index, in: chunk).slots
-            slots.pointee.store(UInt64(UInt(bitPattern: state.free)), ordering: .relaxed)
-            state.free = slots
-        }
+        // Zeros (the kernel's) are every record's and line's atomics at rest.
+        state.chunks.last!.bindMemory(to: Atomic<UInt64>.self, capacity: chunkBytes / 8)
+        state.carved = 0
     }
 
     /// A chunk aligned to its size: a mapping of twice the size, trimmed. Not `posix_memalign`, whose
@@ -154,34 +174,53 @@ enum LockStatisticsArena {
         return UnsafeMutableRawPointer(bitPattern: aligned)!
     }
 
-    /// Frees `block`; with `retiring`, its counters are first added to its class's totals.
-    static func free(_ block: LockStatisticsBlock, retiring: Bool) {
+    /// Frees `thread`'s lines (it exited, or a test is done with them); with `retiring`, their counters
+    /// are first added to their classes' totals.
+    static func freeLines(ofThread thread: UInt64, retiring: Bool) {
         state.withLock { state in
-            let record = record(of: block)
-            if retiring { state.retired[record.classID, default: LockStatisticsBlock.Counts()].add(block) }
-            let classID = record.classID
-            state.updateAlive(ofClass: classID) { $0.now -= 1 }
-            lv_stat_cold_free(block.words)
-            record.set(instance: 0, classID: 0)
-            record.deviceLevels.pointee.store(0, ordering: .relaxed)
-            block.slots.pointee.store(UInt64(UInt(bitPattern: state.free)), ordering: .relaxed)
-            state.free = block.slots
-            state.live -= 1
+            guard let lines = state.linesByThread.removeValue(forKey: thread) else { return }
+            for block in lines.values { free(block, retiring: retiring, &state) }
         }
     }
 
-    /// Runs `body` if `instance` is alive, keeping it alive meanwhile: a lock's deinit frees its block
-    /// under the same lock, so it cannot finish while `body` runs. A walk over every block: only a thread
-    /// that exits holding locks asks.
+    private static func free(_ block: LockStatisticsBlock, retiring: Bool, _ state: inout State) {
+        let record = record(of: block)
+        if retiring && !block.isEmpty {
+            state.retired[record.classID, default: LockStatisticsBlock.Counts()].add(block)
+        }
+        lv_stat_cold_free(block.words)
+        record.set(thread: 0, classID: 0)
+        block.slots.pointee.store(UInt64(UInt(bitPattern: state.free)), ordering: .relaxed)
+        state.free = block.slots
+        state.live -= 1
+    }
+
+    /// A lock of class `classID` was made.
+    static func instanceMade(ofClass classID: UInt32) {
+        state.withLock { state in
+            state.updateAlive(ofClass: classID) { alive in
+                alive.now += 1
+                alive.peak = max(alive.peak, alive.now)
+            }
+        }
+    }
+
+    /// Lock `instance` of class `classID` is being freed; `held`: a thread holds it still (its owner word).
+    static func instanceFreed(_ instance: UInt64, ofClass classID: UInt32, held: Bool) {
+        state.withLock { state in
+            state.updateAlive(ofClass: classID) { $0.now -= 1 }
+            if held { state.freedWhileHeld.insert(instance) }
+        }
+    }
+
+    /// Runs `body` for a lock `instance` on an exiting thread's held stack unless the lock was freed while
+    /// held, keeping it alive meanwhile: a lock's deinit goes through ``instanceFreed(_:ofClass:held:)``,
+    /// under the same lock, so it cannot finish while `body` runs. A lock freed while no thread held it is
+    /// on no held stack: the thread that held it last released it.
     static func ifAlive(_ instance: UInt64, _ body: () -> Void) {
         state.withLock { state in
-            guard instance != 0 else { return }
-            for chunk in state.chunks {
-                for index in 0..<blocksPerChunk where record(index, in: chunk).instance == instance {
-                    body()
-                    return
-                }
-            }
+            guard instance != 0, !state.freedWhileHeld.contains(instance) else { return }
+            body()
         }
     }
 
@@ -198,16 +237,16 @@ enum LockStatisticsArena {
         state.withLock { $0.alive(ofClass: classID).peak <= 1 }
     }
 
-    /// Every class's counters, live and freed instances', for the classes ever acquired, by class id.
+    /// Every class's counters, live threads' and exited ones', for the classes ever acquired, by class id.
     static var countsByClass: [UInt32: LockStatisticsBlock.Counts] {
         state.withLock { state in
             var counts = state.retired
             for chunk in state.chunks {
                 for index in 0..<blocksPerChunk {
                     let record = record(index, in: chunk)
-                    guard record.instance != 0, record.classID != 0 else { continue }
+                    guard record.thread != 0, record.classID != 0 else { continue }
                     let block = block(index, in: chunk)
-                    guard block.read(.acquisitions) != 0 else { continue }
+                    guard !block.isEmpty else { continue }
                     counts[record.classID, default: LockStatisticsBlock.Counts()].add(block)
                 }
             }
@@ -215,18 +254,23 @@ enum LockStatisticsArena {
         }
     }
 
-    /// Zeroes the counters of every instance, live or freed.
+    /// Zeroes every line's counters, and the exited threads'; every lock's next hold is its first again (a
+    /// new generation), as when its counters were its own.
     static func resetAll() {
+        lv_advance_generation()
         state.withLock { state in
             state.retired = [:]
             for chunk in state.chunks {
-                for index in 0..<blocksPerChunk where record(index, in: chunk).instance != 0 {
+                for index in 0..<blocksPerChunk where record(index, in: chunk).thread != 0 {
                     block(index, in: chunk).reset()
                 }
             }
         }
     }
 
-    /// Blocks in use, and bytes the arena holds (chunks), for tests and measurements.
+    /// The lines kept for `thread`, for tests.
+    static func lines(ofThread thread: UInt64) -> Int { state.withLock { $0.linesByThread[thread]?.count ?? 0 } }
+
+    /// Lines in use, and bytes the arena holds (chunks), for tests and measurements.
     static var usage: (blocks: Int, bytes: Int) { state.withLock { ($0.live, $0.chunks.count * chunkBytes) } }
 }

@@ -1,28 +1,29 @@
 import Synchronization
 import _LockValidatorShims
 
-/// Per-lock counters as lockdep's lock_stat keeps them: acquisitions, contentions (acquires that had to
-/// spin), wait time, and hold time with a log2 histogram.
+/// lock_stat counters as lockdep keeps them: acquisitions, contentions (acquires that had to spin), wait
+/// time, and hold time with a log2 histogram.
 ///
-/// Each lock instance has its own block, written only by the thread that holds the lock, so an update
-/// is a relaxed load and store (no read-modify-write, no shared cache line between instances); a
-/// report reads them with relaxed loads and adds up the instances of each class.
+/// A block is one thread's line for one lock class (``LockStatisticsArena`` keeps them; lockdep keeps
+/// lock_stat per class, per CPU): written only by its thread, so an update is a relaxed load and store (no
+/// read-modify-write, no cache line shared between threads), found through the held entry or the thread's table;
+/// a report reads them with relaxed loads and adds them up by class. A lock instance has none of its own.
 ///
-/// A block is one cache line (``LockStatisticsArena`` keeps them), which an uncontended acquire and its
-/// release write, and no more: the acquisitions, the hold total and longest hold, and eight 32-bit
-/// histogram buckets for the holds most locks have (16 to 4,095 cycles; a shorter hold, an empty critical
-/// section less the validator's time, counts as 16). Contentions, wait times and
-/// the full histogram are cold slots, allocated on an instance's first contention or first hold outside
-/// the short buckets (C's `lv_stat_cold`): a server's lock per connection, never contended nor held
-/// long, costs its line and its arena record, 80 bytes, where a whole block was 512. The number of holds
-/// is the buckets' sum, not a counter: one store less per release, and the slot holds the cold pointer.
+/// A line is what a pair writes, and no more: the hold total and longest hold, and eight 32-bit histogram
+/// buckets for the holds most locks have (16 to 4,095 cycles; a shorter hold, an empty critical section
+/// less the validator's time, counts as 16). Contentions, wait times and the full histogram are cold slots,
+/// allocated on the line's first contention or first hold outside the short buckets (C's `lv_stat_cold`). A
+/// timed hold is an acquisition too: the number of holds is the buckets' sum, and slot 0 counts only the
+/// acquisitions without a timed hold (a reader's, an untimed or untracked one), so a pair writes no counter
+/// of acquisitions.
 @usableFromInline
 struct LockStatisticsBlock {
     /// The line as 64-bit slots (`Slot`); `shortBucketSlots` hold the short buckets.
     @usableFromInline let slots: UnsafeMutablePointer<Atomic<UInt64>>
 
     @usableFromInline enum Slot: Int {
-        case acquisitions = 0, holdTotal = 2, holdMax
+        /// Acquisitions without a timed hold; a report's acquisitions add the holds.
+        case untimedAcquisitions = 0, holdTotal = 2, holdMax
     }
 
     /// The cold slots, and the full buckets from `LV_STAT_FIRST_BUCKET`.
@@ -47,31 +48,32 @@ struct LockStatisticsBlock {
             .assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 
-    /// A block of no class, for tests: ``LockTracking`` takes its blocks from the arena with its class.
+    /// A line of no class and no thread, for tests: a thread takes its lines from the arena by class.
     static func allocate() -> LockStatisticsBlock {
-        LockStatisticsArena.allocate(classID: 0, instance: LockInstance.next())
+        LockStatisticsArena.line(ofThread: LockInstance.next() | 1 << 63, classID: 0)
     }
 
     @usableFromInline init(slots: UnsafeMutablePointer<Atomic<UInt64>>) { self.slots = slots }
 
-    /// Frees a block from ``allocate()``, counting it nowhere.
-    func deallocate() { LockStatisticsArena.free(self, retiring: false) }
+    @inlinable init(words: UnsafeMutablePointer<UInt64>) {
+        slots = UnsafeMutableRawPointer(words).assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
+    /// Frees a line from ``allocate()``, counting it nowhere.
+    func deallocate() {
+        LockStatisticsArena.freeLines(ofThread: LockStatisticsArena.record(of: self).thread, retiring: false)
+    }
 
     /// Zeroes every counter (``LockValidator/reset()``); the cold slots stay, zeroed.
     func reset() {
-        for slot in [Slot.acquisitions, .holdTotal, .holdMax] {
+        for slot in [Slot.untimedAcquisitions, .holdTotal, .holdMax] {
             (slots + slot.rawValue).pointee.store(0, ordering: .relaxed)
         }
         for index in 0..<Self.shortBucketCount { (shortBuckets + index).pointee.store(0, ordering: .relaxed) }
         if let cold = coldIfAny {
             for index in 0..<Int(LV_STAT_COLD_SLOTS) { (cold + index).pointee.store(0, ordering: .relaxed) }
         }
-        LockStatisticsArena.record(of: self).deviceLevels.pointee.store(0, ordering: .relaxed)
     }
-
-    /// Asks for the line, which an acquire and its release write, ahead of its use.
-    @inlinable @inline(__always)
-    func prefetch() { lv_prefetch(UInt(bitPattern: slots)) }
 
     @inlinable
     func read(_ slot: Slot) -> UInt64 { (slots + slot.rawValue).pointee.load(ordering: .relaxed) }
@@ -99,34 +101,13 @@ struct LockStatisticsBlock {
         field.pointee.store(field.pointee.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
     }
 
-    /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs the
-    /// instance, not only its class). In the arena's record: read on a device-level acquire only, found
-    /// inline (no call, which made the acquire's fast path spill registers around it at every IRQL).
-    @inlinable var deviceLevels: UInt32 {
-        LockStatisticsArena.deviceLevelsWord(of: slots).pointee.load(ordering: .relaxed)
-    }
-
-    /// Sets `bits` in ``deviceLevels`` atomically (any thread); returns them before.
-    func setDeviceLevels(_ bits: UInt32) -> UInt32 {
-        LockStatisticsArena.record(of: self).deviceLevels.pointee.bitwiseOr(bits, ordering: .relaxed).oldValue
-    }
-
-    /// Adds `amount` atomically, for counters several threads may write at once (shared holds).
-    func addAtomically(_ amount: UInt64, to slot: Slot) {
-        (slots + slot.rawValue).pointee.wrappingAdd(amount, ordering: .relaxed)
-    }
+    /// Counts an acquisition that no timed hold will count (a reader's, an untimed or untracked one).
+    func recordUntimedAcquire() { add(1, to: .untimedAcquisitions) }
 
     @inlinable
     func raise(_ slot: Slot, to value: UInt64) {
         let field = slots + slot.rawValue
         if value > field.pointee.load(ordering: .relaxed) { field.pointee.store(value, ordering: .relaxed) }
-    }
-
-    /// Counts one acquire, contended when `waitCycles` is not 0.
-    @inlinable @inline(__always)
-    func recordAcquire(waitCycles: UInt64) {
-        add(1, to: .acquisitions)
-        if _slowPath(waitCycles != 0) { recordContention(waitCycles: waitCycles) }
     }
 
     /// Counts a contention in the cold slots (allocating them on the first).
@@ -194,6 +175,9 @@ struct LockStatisticsBlock {
         return full &+ UInt64((shortBuckets + short).pointee.load(ordering: .relaxed))
     }
 
+    /// Whether nothing was counted: no acquisition, no hold, no contention.
+    var isEmpty: Bool { read(.untimedAcquisitions) == 0 && hasNoHolds && read(.contentions) == 0 }
+
     /// Whether no hold was counted: every short bucket empty, and no full bucket (or none at all).
     @usableFromInline var hasNoHolds: Bool {
         for slot in Self.shortBucketSlots where (slots + slot).pointee.load(ordering: .relaxed) != 0 { return false }
@@ -237,13 +221,14 @@ struct LockStatisticsBlock {
 
         /// Adds `block`'s counters in place: a freed lock's are folded into its class's with no copy.
         mutating func add(_ block: LockStatisticsBlock) {
-            acquisitions &+= block.read(.acquisitions)
+            acquisitions &+= block.read(.untimedAcquisitions)
             holdTotal &+= block.read(.holdTotal)
             holdMax = max(holdMax, block.read(.holdMax))
             for index in buckets.indices {
                 let count = block.bucket(index)
                 buckets[index] &+= count
                 holds &+= count
+                acquisitions &+= count  // a timed hold is an acquisition
             }
             guard let cold = block.coldIfAny else { return }
             contentions &+= (cold + ColdSlot.contentions.rawValue).pointee.load(ordering: .relaxed)

@@ -6,9 +6,8 @@ extension LockTracking {
     /// snapshot is taken first when the thread `waited` for the lock (so that waiting is never counted
     /// as preemption inside the hold), when the class has a suspect site, or when the last is stale:
     /// older than 100 µs, or, for the lock's first hold (the only one reported alone), older than a
-    /// validator slow path, whose page faults are not the hold's. "First" is read as no longest hold yet:
-    /// one load (the number of holds is the buckets' sum); a lock held only for 0 cycles so far refreshes
-    /// once more, which costs time, not correctness.
+    /// validator slow path, whose page faults are not the hold's. "First" is the mark the instance's first
+    /// acquire left in the entry (`LV_NESTING_FIRST_HOLD`).
     ///
     /// The hold begins under the thread's snapshot: nothing is copied here (see `snapshot_own_below`).
     @inlinable @inline(__always)
@@ -19,7 +18,7 @@ extension LockTracking {
             waited || lockClass.isTraced.load(ordering: .relaxed)
                 || now &- state.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()
                 || (state.pointee.validator_cycles != state.pointee.snapshot_validator_cycles
-                    && statistics.read(.holdMax) == 0)
+                    && entry.pointee.nesting & UInt8(LV_NESTING_FIRST_HOLD) != 0)
         ) {
             return stampAfterRefresh(of: entry, on: thread)  // last, so that it can be a tail call
         }
@@ -72,7 +71,8 @@ extension LockTracking {
         if budget != 0 && held > budget {
             HoldTiming.passedBudget(
                 entry, releasedTSC: released, heldCycles: held, budgetCycles: budget, lockClass: lockClass,
-                initSite: initSite, isFirstHold: statistics.holdCount == 1, on: thread, releasedAt: site)
+                initSite: initSite, isFirstHold: entry.nesting & UInt8(LV_NESTING_FIRST_HOLD) != 0, on: thread,
+                releasedAt: site)
         } else {
             HoldTiming.tracedHoldEnded(entry, on: thread)
         }

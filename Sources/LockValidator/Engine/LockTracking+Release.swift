@@ -28,9 +28,19 @@ extension LockTracking {
                     && top.pointee.irql == thread.irql.rawValue && top.pointee.kind == kind.rawValue
                     && top.pointee.queue_node == queueNode && held <= budget)
         else { return false }
+        // The thread's line for the class: most often the one the entry kept (its class, nesting 0, is the
+        // line's: a compare and a load, the line never nil then); else found (none yet: the thread's first
+        // hold of the class, whose line the Swift steps make).
+        let line: UnsafeMutablePointer<UInt64>
+        if _fastPath(top.pointee.stat_class == top.pointee.lock_class) {
+            line = top.pointee.stat_line.unsafelyUnwrapped
+        } else {
+            guard let found = lv_held_stat_line_found(thread.pointer, top, lockClass.id) else { return false }
+            line = found
+        }
         thread.pop(kind: kind.rawValue)
         owner.store(0, ordering: .relaxed)
-        statistics.recordHold(cycles: held)
+        LockStatisticsBlock(words: line).recordHold(cycles: held)
         return true
     }
 
@@ -98,15 +108,17 @@ extension LockTracking {
         guard exclusive else {
             // Readers hold it together: their counters need atomic updates. A nested hold is the
             // exclusive one's.
-            if flags & UInt8(LV_HELD_NESTED) == 0 { statistics.addAtomically(1, to: .acquisitions) }
+            if flags & UInt8(LV_HELD_NESTED) == 0 {
+                thread.withStatistics(ofClass: lockClass.id) { $0.recordUntimedAcquire() }
+            }
             return action
         }
         if holder == thread.serial { owner.store(0, ordering: .relaxed) }
         if stamped {
-            statistics.recordHold(cycles: held)
+            thread.withStatistics(ofClass: lockClass.id) { $0.recordHold(cycles: held) }
         } else {
             // Never reported acquired (an annotated lock's `acquired` is optional): counted now, untimed.
-            statistics.recordAcquire(waitCycles: 0)
+            thread.withStatistics(ofClass: lockClass.id) { $0.recordUntimedAcquire() }
         }
         return action
     }
@@ -143,8 +155,10 @@ extension LockTracking {
         let entry = thread.heldWithSnapshot(thread.held(index).pointee, at: index)
         let action = removeHeld(kind, at: index, restoring: oldIRQL, on: thread)
         if owner.load(ordering: .relaxed) == thread.serial { owner.store(0, ordering: .relaxed) }
-        statistics.recordHold(cycles: held)
+        // Counted after the check, which reads the thread's page faults first: a thread's first hold of a
+        // class makes its line (a chunk mapped, a table allocated), whose faults are not the hold's.
         holdEnded(entry, releasedAt: released, heldCycles: held, budgetCycles: budget, on: thread, at: site)
+        thread.withStatistics(ofClass: lockClass.id) { $0.recordHold(cycles: held) }
         return action
     }
 

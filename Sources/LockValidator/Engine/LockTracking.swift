@@ -33,12 +33,17 @@ package struct LockTracking: ~Copyable {
     @usableFromInline let kindsUsed = Atomic<UInt8>(0)
     /// What the front end's locks are.
     @usableFromInline package let policy: LockPolicy
-    /// This instance's lock_stat counters.
-    @usableFromInline let statistics: LockStatisticsBlock
-    /// This lock's hold budget in TSC cycles; 0 follows the configuration's.
-    @usableFromInline let holdBudgetCycles: UInt64
+    /// The generation (`lv_validation_enabled()`, which `LockValidator.reset()` advances) in which the
+    /// instance was first held; `LV_GENERATION_LAST + 1` before its first hold. That hold is marked its first
+    /// (`LV_NESTING_FIRST_HOLD`), the only one the hold-time rule reports alone.
+    @usableFromInline let heldBefore = Atomic<UInt16>(UInt16(LV_GENERATION_LAST + 1))
+    /// Bit n: the instance was held at device IRQL n (an exact check across device levels needs the
+    /// instance, not only its class).
+    @usableFromInline let deviceLevels = Atomic<UInt32>(0)
     /// Where the instance was created, by its number in ``InternedSites``: 4 bytes a lock, not 25.
     let initSiteNumber: UInt32
+    /// This lock's hold budget in TSC cycles; 0 follows the configuration's.
+    @usableFromInline let holdBudgetCycles: UInt64
 
     package init(name: String?, policy: LockPolicy = .spinLock, holdBudget: Duration? = nil, site: CallSite) {
         let site = site.keptSite
@@ -52,17 +57,17 @@ package struct LockTracking: ~Copyable {
         self.instance = LockInstance.next()
         self.policy = policy
         self.initSiteNumber = InternedSites.number(of: site)
-        statistics = lockClass.allocateStatistics(of: instance)
+        // Its lock_stat counters are its class's, kept per thread: an instance is only counted alive.
+        LockStatisticsArena.instanceMade(ofClass: lockClass.id)
         // A sleeping lock has no spin-lock hold budget: a year stands for none.
         let budget = policy.contains(.sleeps) ? .seconds(365 * 24 * 3600) : holdBudget
         holdBudgetCycles = budget.map { TSCClock.cycles(nanoseconds: max($0.nanoseconds, 1)) } ?? 0
     }
 
-    /// Folds this instance's statistics into its class and forgets what was kept about it; call from
-    /// the lock's deinit.
+    /// Forgets what was kept about this instance; call from the lock's deinit.
     package func retire() {
-        if statistics.deviceLevels != 0 { IRQLUsage.forgetInstance(instance) }
-        lockClass.retire(statistics)
+        if deviceLevels.load(ordering: .relaxed) != 0 { IRQLUsage.forgetInstance(instance) }
+        LockStatisticsArena.instanceFreed(instance, ofClass: lockClass.id, held: ownerSerial != 0)
     }
 
     /// The serial of the thread holding the lock, 0 when free (or, for an annotated lock, not known).
@@ -105,8 +110,6 @@ package struct LockTracking: ~Copyable {
             address.load(fromByteOffset: offset(\.lock_class), as: UnsafeRawPointer.self) == classObject
                 && address.load(fromByteOffset: offset(\.instance), as: UInt64.self) == instance
                 && ownerAddress == address + offset(\.owner)
-                && address.load(fromByteOffset: offset(\.statistics), as: UnsafeMutablePointer<UInt64>.self)
-                    == statistics.words
                 && classObject.load(fromByteOffset: Int(LV_CLASS_ID_OFFSET), as: UInt32.self) == lockClass.id
                 && levelsAddress == classObject + Int(LV_CLASS_LEVELS_USED_OFFSET)
                 && classObject.load(fromByteOffset: Int(LV_CLASS_CHAIN_KEY_ALONE_OFFSET), as: UInt64.self)
@@ -135,10 +138,6 @@ package struct LockTracking: ~Copyable {
         _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
         lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
     ) -> Bool {
-        // The statistics line, which the hold writes after the lock word's CAS (which later loads
-        // cannot pass), is asked for now, beside the class's line the checks read: for a lock out of
-        // cache, two misses at once instead of one after the other.
-        statistics.prefetch()
         let previousChainKey = thread.chainKey
         let isTry = kind == .tryAcquire
         let flags = isTry ? UInt8(LV_HELD_TRY) : 0
@@ -148,7 +147,10 @@ package struct LockTracking: ~Copyable {
             ? lockClass.chainKeyAlone ^ thread.chainSeed : ChainCache.extend(previousChainKey, with: lockClass.id)
         guard
             _fastPath(
-                lv_validation_enabled() != 0 && !isOwned(by: thread) && thread.depth < Int(LV_MAX_HELD)
+                // The checks are on (the generation is not 0) and this is not the instance's first hold
+                // of the generation (hold() marks that one), in one compare.
+                Int32(heldBefore.load(ordering: .relaxed)) == lv_validation_enabled() && !isOwned(by: thread)
+                    && thread.depth < Int(LV_MAX_HELD)
                     && kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) != 0 && isKnownUsage(at: thread.irql)
                     // A try (rare) tested last: the common cases branch once, with no flag kept.
                     && (previousChainKey == 0 || ChainCache.contains(key) || isTry))
@@ -169,7 +171,7 @@ package struct LockTracking: ~Copyable {
         // Bit tests (x86 `bt`), not a mask made by a shift.
         let level16 = UInt16(level.rawValue & 15)
         return lockClass.levelsUsed.load(ordering: .relaxed) &>> level16 & 1 != 0 && !lockClass.isOverflow
-            && (level <= .dispatch || statistics.deviceLevels &>> UInt32(level16) & 1 != 0)
+            && (level <= .dispatch || deviceLevels.load(ordering: .relaxed) &>> UInt32(level16) & 1 != 0)
     }
 
     // MARK: lock_acquire
@@ -309,8 +311,35 @@ package struct LockTracking: ~Copyable {
                     kind, classID: classID, flags: flags, nesting: nesting, previousChainKey: previousChainKey,
                     queueNode: queueNode, lockObject: lockObject, on: thread, at: site))
         else { return false }
+        let entry = thread.held(thread.depth - 1)
+        // The instance's first hold (since the last reset), marked in its entry (no fast path acquires an
+        // instance first in a generation).
+        let generation = UInt16(truncatingIfNeeded: lv_validation_enabled())
+        if _slowPath(heldBefore.load(ordering: .relaxed) != generation) && flags & UInt8(LV_HELD_SHARED) == 0 {
+            markFirstHold(entry, generation: generation)
+        }
+        // The thread's line for the class, kept in the entry now (these are the Swift steps: a new chain's,
+        // an instance's first hold), so that a fast release finds it there with no call.
+        if entry.pointee.stat_class != lockClass.id, let line = lv_stat_line(thread.pointer, lockClass.id) {
+            entry.pointee.stat_class = lockClass.id
+            entry.pointee.stat_line = line
+        }
         extendChain(from: previousChainKey, classID: classID, flags: flags, on: thread)
         return true
+    }
+
+    /// Step 4: marks `entry` as the instance's first hold of `generation`, unless another thread's acquire
+    /// was first.
+    @usableFromInline
+    @inline(never)
+    func markFirstHold(_ entry: UnsafeMutablePointer<lv_held_lock>, generation: UInt16) {
+        var before = heldBefore.load(ordering: .relaxed)
+        while before != generation {
+            let (exchanged, found) = heldBefore.compareExchange(
+                expected: before, desired: generation, ordering: .relaxed)
+            if exchanged { return entry.pointee.nesting |= UInt8(LV_NESTING_FIRST_HOLD) }
+            before = found
+        }
     }
 
     /// Step 4: pushes a held entry; returns false when the stack is full (reported once per thread).
@@ -360,9 +389,10 @@ package struct LockTracking: ~Copyable {
         if lockClass.levelsUsed.load(ordering: .relaxed) & bit == 0 {
             IRQLUsage.recordClassUsage(of: lockClass, instance: instance, at: level, site: site, on: thread)
         }
-        if level > .dispatch && statistics.deviceLevels & UInt32(bit) == 0 {
+        if level > .dispatch && deviceLevels.load(ordering: .relaxed) & UInt32(bit) == 0 {
             IRQLUsage.recordInstanceUsage(
-                of: lockClass, instance: instance, statistics: statistics, at: level, site: site, on: thread)
+                of: lockClass, instance: instance, at: level, site: site, on: thread,
+                settingDeviceLevels: { deviceLevels.bitwiseOr($0, ordering: .relaxed).oldValue })
         }
     }
 
@@ -373,7 +403,8 @@ package struct LockTracking: ~Copyable {
     @inlinable @inline(__always)
     package func holdTaken(on thread: ThreadState, waitCycles: UInt64 = 0) {
         owner.store(thread.serial, ordering: .relaxed)
-        statistics.recordAcquire(waitCycles: waitCycles)
+        // The acquisition is counted with its hold, at the release.
+        if _slowPath(waitCycles != 0) { recordContention(waitCycles: waitCycles, on: thread) }
         stampHoldStart(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
     }
 
@@ -384,7 +415,7 @@ package struct LockTracking: ~Copyable {
     package func acquired(_ action: AcquireAction, on thread: ThreadState, waitCycles: UInt64 = 0) {
         guard _fastPath(action == .lock) else {
             owner.store(thread.serial, ordering: .relaxed)
-            statistics.recordAcquire(waitCycles: waitCycles)
+            recordUntimedAcquire(waitCycles: waitCycles, on: thread)
             return
         }
         acquired(thread.held(thread.depth - 1), on: thread, waitCycles: waitCycles, waited: waitCycles != 0)
@@ -403,12 +434,29 @@ package struct LockTracking: ~Copyable {
     ) {
         guard !entry.pointee.has(LV_HELD_NESTED | LV_HELD_SHARED | LV_HELD_RECURSIVE) else { return }
         owner.store(thread.serial, ordering: .relaxed)
-        statistics.recordAcquire(waitCycles: waitCycles)
+        if _slowPath(waitCycles != 0) { recordContention(waitCycles: waitCycles, on: thread) }
         if policy.contains(.sleeps) {
             entry.pointee.acquired_tsc = lv_rdtsc()
             entry.pointee.validator_cycles = thread.pointer.pointee.validator_cycles
         } else {
             stampHoldStart(of: entry, on: thread, waited: waited)
+        }
+    }
+
+    /// Counts a contention of `waitCycles` in the thread's line for the class.
+    @usableFromInline
+    @inline(never)
+    func recordContention(waitCycles: UInt64, on thread: ThreadState) {
+        thread.withStatistics(ofClass: lockClass.id) { $0.recordContention(waitCycles: waitCycles) }
+    }
+
+    /// Counts an acquisition with no timed hold to count it (an untracked one), and its contention.
+    @usableFromInline
+    @inline(never)
+    func recordUntimedAcquire(waitCycles: UInt64, on thread: ThreadState) {
+        thread.withStatistics(ofClass: lockClass.id) { statistics in
+            statistics.recordUntimedAcquire()
+            if waitCycles != 0 { statistics.recordContention(waitCycles: waitCycles) }
         }
     }
 }

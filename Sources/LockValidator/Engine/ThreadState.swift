@@ -339,11 +339,50 @@ package struct ThreadState {
     private func threadDidExit() {
         checkExit()
         releaseAbandonedLocks()
+        // Its lock_stat lines go to their classes' totals; a hold after this goes to a line folded at once.
+        pointer.pointee.stat_exited = 1
+        LockStatisticsArena.retireTable(of: pointer)
+        lv_stat_table_free(pointer)
+        LockStatisticsArena.freeLines(ofThread: UInt64(serial), retiring: true)
         ThreadRegistry.remove(serial)
         if let processor = pointer.pointee.processor {
             Unmanaged<Processor>.fromOpaque(processor).release()
             pointer.pointee.processor = nil
         }
+    }
+}
+
+extension ThreadState {
+    /// Runs `body` on the thread's lock_stat line for class `classID` (lockdep keeps lock_stat per class):
+    /// from its table (`lv_stat_line`), else made in the arena and kept there.
+    @inlinable @inline(__always)
+    func withStatistics(ofClass classID: UInt32, _ body: (LockStatisticsBlock) -> Void) {
+        if let line = lv_stat_line(pointer, classID) { return body(LockStatisticsBlock(words: line)) }
+        withStatisticsLine(ofClass: classID, body)
+    }
+
+    @usableFromInline
+    @inline(never)
+    func withStatisticsLine(ofClass classID: UInt32, _ body: (LockStatisticsBlock) -> Void) {
+        // Billed to the validator: a lock held around this release must not count the arena's lock, a
+        // chunk's mapping or the table's allocation as its hold time.
+        let (block, exited) = billingValidator { () -> (LockStatisticsBlock, Bool) in
+            if let line = lv_stat_line(pointer, classID) { return (LockStatisticsBlock(words: line), false) }
+            // After the exit hook (a hold in another key's destructor) nothing would fold a kept line.
+            if pointer.pointee.stat_exited != 0 {
+                return (LockStatisticsArena.line(ofThread: UInt64(serial), classID: classID), true)
+            }
+            // The table is the index of its lines (retireTable), but for class ids past it, which the
+            // arena's own index keeps.
+            let block =
+                Int(classID) < Int(LV_STAT_DIRECTORY_SIZE * LV_STAT_LEAF_SIZE)
+                ? LockStatisticsArena.newLine(ofThread: UInt64(serial), classID: classID)
+                : LockStatisticsArena.line(ofThread: UInt64(serial), classID: classID)
+            lv_stat_table_insert(pointer, classID, block.words)
+            return (block, false)
+        }
+        body(block)
+        if exited { billingValidator { LockStatisticsArena.freeLines(ofThread: UInt64(serial), retiring: true) } }
     }
 }
 

@@ -133,13 +133,13 @@ enum IRQLUsage {
     @usableFromInline
     @inline(never)
     static func recordInstanceUsage(
-        of lockClass: LockClass, instance: UInt64, statistics: LockStatisticsBlock, at level: IRQL, site: CallSite,
-        on thread: ThreadState
+        of lockClass: LockClass, instance: UInt64, at level: IRQL, site: CallSite, on thread: ThreadState,
+        settingDeviceLevels setLevels: (UInt32) -> UInt32
     ) {
         thread.billingValidator {
             let lock = LockInfo(of: lockClass, instance: instance)
             let conflict = state.withLock { state in
-                checkInstanceUsage(of: lock, statistics: statistics, at: level, site: site, on: thread, in: &state)
+                checkInstanceUsage(of: lock, settingDeviceLevels: setLevels, at: level, site: site, on: thread, in: &state)
             }
             if let conflict { printInconsistentUsage(conflict, named: "\(lock)", thisLock: "this lock", at: site) }
         }
@@ -171,11 +171,11 @@ enum IRQLUsage {
     }
 
     private static func checkInstanceUsage(
-        of lock: LockInfo, statistics: LockStatisticsBlock, at level: IRQL, site: CallSite, on thread: ThreadState,
-        in state: inout State
+        of lock: LockInfo, settingDeviceLevels setLevels: (UInt32) -> UInt32, at level: IRQL, site: CallSite,
+        on thread: ThreadState, in state: inout State
     ) -> (higher: LockUsage, lower: LockUsage)? {
         let bit = UInt32(1) << UInt32(level.rawValue)
-        let before = statistics.setDeviceLevels(bit)
+        let before = setLevels(bit)  // the instance's bits (LockTracking's), set under the usage lock
         guard before & bit == 0 else { return nil }
         let usage = usage(of: lock, at: level, site, thread)
         state.instanceUsages[lock.instance, default: [:]][level.rawValue] = usage

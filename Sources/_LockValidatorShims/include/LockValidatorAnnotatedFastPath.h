@@ -44,10 +44,11 @@ static inline __attribute__((always_inline)) int lv_chain_contains(uint64_t key)
     }
 }
 
-// lock_stat (Swift's `LockStatisticsBlock`): one cache line of 64-bit slots per lock instance, written only by
-// the lock's holder (relaxed loads and stores); slots 4 to 7 hold eight 32-bit short buckets. Slot 1 points to
-// the instance's cold slots (contentions, wait times, the full histogram), NULL until its first contention or
-// hold outside the short buckets: an instance that never has either costs its line alone.
+// lock_stat (Swift's `LockStatisticsBlock`): one cache line of 64-bit slots per (thread, lock class), written
+// only by its thread (relaxed loads and stores); slots 4 to 7 hold eight 32-bit short buckets. Slot 1 points to
+// the line's cold slots (contentions, wait times, the full histogram), NULL until its first contention or hold
+// outside the short buckets. A timed hold counts as an acquisition too (the holds are the buckets' sum): slot 0
+// counts only the acquisitions with no timed hold (readers', untimed ones, untracked ones).
 enum {
     LV_STAT_ACQUISITIONS = 0,
     LV_STAT_COLD = 1,
@@ -133,10 +134,10 @@ typedef struct lv_annotated_fast {
     uint32_t owner;             ///< the owner word (serial of the holding thread, 0 when free)
     uint8_t kinds_used;
     uint8_t policy;
-    uint16_t unused;
-    uint64_t *statistics;       ///< the instance's lock_stat slots
-    uint64_t hold_budget_cycles;
+    uint16_t held_before;       ///< the generation of the instance's first hold (`LockTracking.heldBefore`)
+    uint32_t device_levels;     ///< bit n: the instance was held at device IRQL n
     uint32_t init_site;
+    uint64_t hold_budget_cycles;
     uint8_t kind;
     uint8_t nesting;
     uint8_t eligible;           ///< 0: every acquire and release takes the Swift steps
@@ -199,7 +200,7 @@ static inline __attribute__((always_inline)) int lv_annotated_took_fast(const lv
     thread->depth = (uint16_t)(depth + 1);
     thread->chain_key = key;
     __atomic_store_n((uint32_t *)&lock->owner, thread->serial, __ATOMIC_RELAXED);
-    lv_stat_add(lock->statistics, LV_STAT_ACQUISITIONS, 1);
+    // The acquisition is counted with its hold, at the release, in the thread's line for the class.
     // A sleeping lock has no hold budget: its hold is only timed, with no CPU-time snapshot.
     entry->acquired_tsc = lv_rdtsc();
     entry->validator_cycles = thread->validator_cycles;
@@ -220,6 +221,13 @@ static inline __attribute__((always_inline)) int lv_annotated_release_fast(const
         (entry->flags & (LV_HELD_RECURSIVE | LV_HELD_NESTED | LV_HELD_SHARED)) != 0) {
         return 0;
     }
+    // The thread's line of counters for the class (the entry's class: nesting 0 here); none yet, the Swift
+    // steps make it.
+    uint64_t *line = entry->stat_line;
+    if (__builtin_expect(entry->stat_class != entry->lock_class, 0)) {
+        line = lv_held_stat_line(thread, entry, entry->lock_class);
+        if (line == NULL) return 0;
+    }
     // The hold less the validator's own slow paths meanwhile.
     uint64_t validator = thread->validator_cycles - entry->validator_cycles;
     uint64_t wall = released - entry->acquired_tsc;
@@ -229,7 +237,7 @@ static inline __attribute__((always_inline)) int lv_annotated_release_fast(const
     if (__atomic_load_n(&lock->owner, __ATOMIC_RELAXED) == thread->serial) {
         __atomic_store_n((uint32_t *)&lock->owner, 0, __ATOMIC_RELAXED);
     }
-    lv_stat_record_hold(lock->statistics, held);
+    lv_stat_record_hold(line, held);
     return 1;
 }
 

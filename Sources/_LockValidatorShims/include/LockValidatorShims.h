@@ -35,6 +35,10 @@ typedef struct lv_held_lock {
     uint8_t deferred_irql;  ///< with LV_HELD_DEFERRED_IRQL: the IRQL an earlier out-of-order release owed
     uint8_t snapshot_switches;  ///< below `snapshot_own_below`: the low bits of the involuntary switches at the snapshot
     uint16_t snapshot_faults;  ///< below `snapshot_own_below`: the low bits of the page-fault count at the snapshot
+    /// The class of `stat_line`, 0 for none: the thread's lock_stat line kept by an earlier release at this
+    /// depth. A push leaves both alone, so a lock taken again at the same depth finds its line with no
+    /// lookup (`lv_held_stat_line`); nonzero only beside a line of the thread's that is alive.
+    uint32_t stat_class;
     uint64_t prev_chain_key;  ///< the thread's chain key before this entry was pushed; 0 starts a context
     /// Below the thread's `snapshot_own_below`: the (TSC, CPU time) snapshot the hold began under, kept
     /// when the thread took a newer one; above it the hold began under the thread's own snapshot.
@@ -42,6 +46,7 @@ typedef struct lv_held_lock {
     uint64_t snapshot_cpu_ns;
     uint64_t validator_cycles;  ///< the thread's validator_cycles at the acquire
     void *lock_object;      ///< the lock wrapper (unretained), to release it if the thread exits holding it
+    uint64_t *stat_line;    ///< with `stat_class`: the thread's lock_stat line for that class
 } lv_held_lock;
 
 /// The entry stands for a recursive acquire that was reported and not performed.
@@ -61,6 +66,18 @@ typedef struct lv_held_lock {
 #define LV_HELD_DEFERRED_IRQL 0x40
 /// The hold began while its class had a suspect site: exact snapshot, acquire stack kept until release.
 #define LV_HELD_TRACED 0x80
+
+/// In an entry's `nesting` byte: the hold is its lock instance's first (the one-shot hold-time rule's). Set by
+/// the Swift acquire that first holds an instance (never a fast path: an instance's first acquire is never
+/// one), and the byte is written whole by every push, so no older hold's mark stays behind.
+#define LV_NESTING_FIRST_HOLD 0x80
+#define LV_NESTING_LEVEL 0x7f
+
+/// A thread's table of its lock_stat lines: a directory of leaves of line pointers by class id, made on
+/// first use; class ids from LV_STAT_DIRECTORY_SIZE * LV_STAT_LEAF_SIZE on are not in it (the Swift steps
+/// find their lines). A held entry keeps the line it last used (`stat_class`, `stat_line`).
+#define LV_STAT_LEAF_SIZE 512
+#define LV_STAT_DIRECTORY_SIZE 512
 
 /// An MCS queue node; Swift binds this memory to its own node type with atomics.
 typedef struct lv_queue_node {
@@ -116,12 +133,57 @@ typedef struct lv_thread_state {
     /// learn every thread and epoch that takes an edge. Changed only by HappensBefore.
     uint64_t chain_seed;
     uint32_t hb_epoch;            ///< the thread's own entry of its vector clock (HappensBefore), 0 if none
+    /// 1 once the thread's exit hook folded its lock_stat lines into their classes' totals: a hold after
+    /// that (another key's destructor) counts in a line folded at once, and no table is made again.
+    uint32_t stat_exited;
+    /// Every lock_stat line of the thread (LockStatisticsArena) by class id (LV_STAT_LEAF_SIZE a leaf), or
+    /// NULL: a hold's counters go to a line per (thread, class), not per lock instance, so a lock costs no
+    /// statistics.
+    uint64_t ***stat_directory;
 } lv_thread_state;
+
+/// `thread`'s lock_stat line for class `class_id`, from its table; NULL when the thread has none yet (the
+/// Swift steps make it: `lv_stat_table_insert`). Only `thread` reads and writes its table.
+static inline __attribute__((always_inline)) uint64_t *lv_stat_line(lv_thread_state *thread, uint32_t class_id) {
+    uint64_t ***directory = thread->stat_directory;
+    uint32_t leaf_index = class_id / LV_STAT_LEAF_SIZE;
+    if (directory == NULL || leaf_index >= LV_STAT_DIRECTORY_SIZE || directory[leaf_index] == NULL) return NULL;
+    return directory[leaf_index][class_id % LV_STAT_LEAF_SIZE];
+}
+
+/// `lv_held_stat_line` when the entry kept another class's line: out of line, so that the fast paths that
+/// inline the rest stay small (and inlined where they are called).
+uint64_t *lv_held_stat_line_found(lv_thread_state *thread, lv_held_lock *entry, uint32_t class_id);
+
+/// `thread`'s lock_stat line for the hold `entry` (on its held stack) of class `class_id`: the one the entry
+/// kept from an earlier hold of the class at its depth, else `lv_stat_line`'s (kept in the entry); NULL when
+/// the thread has none yet. A lock taken and released at one depth, or a chain taken again, finds it with a
+/// compare and a load.
+static inline __attribute__((always_inline)) uint64_t *lv_held_stat_line(lv_thread_state *thread,
+                                                                        lv_held_lock *entry, uint32_t class_id) {
+    if (__builtin_expect(entry->stat_class == class_id, 1)) return entry->stat_line;
+    return lv_held_stat_line_found(thread, entry, class_id);
+}
+
+/// Keeps `line` as `thread`'s line for class `class_id`, in its table (when the id fits).
+void lv_stat_table_insert(lv_thread_state *thread, uint32_t class_id, uint64_t *line);
+
+/// Frees `thread`'s table and empties its held entries' lines (its lines are being freed: it is exiting).
+void lv_stat_table_free(lv_thread_state *thread);
+
 
 extern __thread lv_thread_state lv_tls_state;
 
-/// 0 when `LOCKVALIDATOR=off` (or the configuration says so): locks skip every check.
+/// 0 when `LOCKVALIDATOR=off` (or the configuration says so): locks skip every check. Otherwise the
+/// validator's generation, 1 to LV_GENERATION_LAST, which `LockValidator.reset()` advances: a spin lock's
+/// fast acquire compares it with the generation of the instance's last first hold (`LockTracking.heldBefore`),
+/// in the compare that tests it for 0, so that a lock's first hold since a reset takes the Swift steps,
+/// which mark it (`LV_NESTING_FIRST_HOLD`).
 extern int lv_validation_enabled_flag;
+/// The generation the checks run in when on (`lv_validation_enabled_flag`'s value then).
+extern int lv_validation_generation;
+/// The last generation; `LockTracking.heldBefore` is one more (0xffff) for an instance never held.
+#define LV_GENERATION_LAST 0xfffe
 
 /// Whether the checks run; one relaxed load.
 static inline __attribute__((always_inline)) int lv_validation_enabled(void) {
@@ -130,8 +192,12 @@ static inline __attribute__((always_inline)) int lv_validation_enabled(void) {
 
 /// Turns the checks on or off.
 static inline void lv_set_validation_enabled(int enabled) {
-    __atomic_store_n(&lv_validation_enabled_flag, enabled, __ATOMIC_RELAXED);
+    __atomic_store_n(&lv_validation_enabled_flag,
+                     enabled ? __atomic_load_n(&lv_validation_generation, __ATOMIC_RELAXED) : 0, __ATOMIC_RELAXED);
 }
+
+/// Starts a new generation (`LockValidator.reset()`): every lock's next hold is its first again.
+void lv_advance_generation(void);
 
 /// Asks for the cache line at `address` ahead of its use, for writing; never faults, so a stale
 /// address costs only the line.
