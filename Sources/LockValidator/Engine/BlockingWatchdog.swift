@@ -28,13 +28,15 @@ package enum BlockingWatchdog {
         memberScope: ViolationScope? = nil, lockInfo: (UnsafeMutableRawPointer) -> LockInfo
     ) -> Never {
         lv_enter_validator()  // validator code: its writes are not the program's blocking calls
+        let threads = members.indices.map { threadInfo(members[$0], isCaller: callerIsMember && $0 == 0) }
         let waits = members.indices.map { index in
-            threadWait(
-                members[index], holder: members[(index + 1) % members.count].serial,
-                isCaller: callerIsMember && index == 0, lockInfo: lockInfo)
+            let next = (index + 1) % members.count
+            return threadWait(members[index], thread: threads[index], holder: threads[next], lockInfo: lockInfo)
         }
+        // Each holder named as its thread is everywhere else in reports, not by its number alone.
         let story = waits.map { wait in
-            "\(wait.thread) waits for \(wait.waitingFor.map { "\($0)" } ?? "?") held by thread \(wait.holder)"
+            "\(wait.thread) waits for \(wait.waitingFor.map { "\($0)" } ?? "?") held by"
+                + " \(wait.holderDescription(among: waits))"
         }.joined(separator: ", ")
         let scope = callerIsMember ? ViolationScope.effective : memberScope
         var violation = LockValidator.makeViolation(
@@ -70,15 +72,19 @@ package enum BlockingWatchdog {
         lv_flush_and_exit(Int32(truncatingIfNeeded: status))
     }
 
-    /// One member as the report shows it.
+    /// A member's thread as reports name it.
+    private static func threadInfo(_ member: lv_deadlock_member, isCaller: Bool) -> ThreadInfo {
+        let thread = isCaller ? ThreadState.current.info : ThreadRegistry.info(member.serial)
+        guard thread.osThreadID == 0 else { return thread }
+        return ThreadInfo(serial: member.serial, osThreadID: member.os_thread_id, name: nil)
+    }
+
+    /// One member as the report shows it; `holder` holds the lock it waits for.
     private static func threadWait(
-        _ member: lv_deadlock_member, holder: UInt32, isCaller: Bool, lockInfo: (UnsafeMutableRawPointer) -> LockInfo
+        _ member: lv_deadlock_member, thread: ThreadInfo, holder: ThreadInfo,
+        lockInfo: (UnsafeMutableRawPointer) -> LockInfo
     ) -> ThreadWait {
         var member = member
-        var thread = isCaller ? ThreadState.current.info : ThreadRegistry.info(member.serial)
-        if thread.osThreadID == 0 {
-            thread = ThreadInfo(serial: member.serial, osThreadID: member.os_thread_id, name: nil)
-        }
         var held: [HeldLockInfo] = []
         if member.parked != 0, let state = member.state {
             held = ThreadState(pointer: state).heldLockInfos
@@ -96,9 +102,9 @@ package enum BlockingWatchdog {
         let waitingAt = LockWrapperCode.siteOutside(asked, along: stack) ?? asked
         return ThreadWait(
             thread: thread, waitingFor: member.lock_object.map(lockInfo),
-            waitingAt: waitingAt, holder: holder,
+            waitingAt: waitingAt, holder: holder.serial,
             waitedNanoseconds: Double(member.blocked_ns), heldLocks: held, stack: StackTrace(addresses: stack),
             isBlocking: how != LV_WAIT_SPIN,
-            forReading: how == LV_WAIT_READ ? true : how == LV_WAIT_WRITE ? false : nil)
+            forReading: how == LV_WAIT_READ ? true : how == LV_WAIT_WRITE ? false : nil, holderThread: holder)
     }
 }

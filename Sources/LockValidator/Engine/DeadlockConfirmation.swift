@@ -335,6 +335,10 @@ package enum DeadlockConfirmation {
                 serials.contains($0.thread.serial) && (names.contains($0.wanted) || $0.held == nil)
             }
         }
+        // A thread named as reports name it, when it is one of the cycle's (where the names are known).
+        func taker(_ serial: UInt32) -> String {
+            waits.first { $0.thread.serial == serial }?.thread.description ?? "thread \(serial)"
+        }
         var steps = pauses.map { pause in
             guard let held = pause.held else {
                 let woken = pause.taken ? "until another thread was held back on the cycle" : "for its whole bound"
@@ -349,7 +353,7 @@ package enum DeadlockConfirmation {
             let taken =
                 !pause.taken
                 ? "no thread took \"\(pause.wanted)\" meanwhile"
-                : "meanwhile \(takenBy != 0 ? "thread \(takenBy)" : "another thread") took \"\(pause.wanted)\""
+                : "meanwhile \(takenBy != 0 ? taker(takenBy) : "another thread") took \"\(pause.wanted)\""
             return "\(pause.thread) held back \(Int(pause.milliseconds.rounded())) ms holding \"\(held)\""
                 + " before taking \"\(pause.wanted)\"; \(taken)"
         }
@@ -361,7 +365,7 @@ package enum DeadlockConfirmation {
             let holding = wait.heldLocks.map { "\"\($0.lock.name)\"" }.joined(separator: ", ")
             steps.append(
                 "\(wait.thread) holding \(holding.isEmpty ? "nothing" : holding) waits for"
-                    + " \"\(wait.waitingFor?.name ?? "?")\" held by thread \(wait.holder)")
+                    + " \"\(wait.waitingFor?.name ?? "?")\" held by \(wait.holderDescription(among: waits))")
         }
         state.withLock { $0.deadlocks.append((names, steps)) }
         return CycleConfirmation(status: .confirmed, interleaving: steps)

@@ -174,6 +174,13 @@ package enum SpinWatchdog {
         }
     }
 
+    /// The thread holding a lock a chain member waits for, as reports name it: nil if none, or gone.
+    private static func holderInfo(_ serial: UInt32) -> ThreadInfo? {
+        guard serial != 0 else { return nil }
+        let info = ThreadRegistry.info(serial)
+        return info.osThreadID == 0 ? nil : info
+    }
+
     /// Reports the wait-for chain, writes the report file and aborts the process.
     static func expired(on thread: ThreadState, waitedCycles: UInt64) -> Never {
         lv_enter_validator()  // from here on validator code: its waits and writes are not the program's
@@ -195,7 +202,7 @@ package enum SpinWatchdog {
                         ? nil : CallSite(file: wait.file!, line: UInt(wait.line)).site,
                     holder: wait.holder,
                     waitedNanoseconds: wait.instance == 0 ? 0 : TSCClock.nanoseconds(lv_rdtsc() &- wait.since),
-                    heldLocks: wait.heldLocks, stack: wait.stack))
+                    heldLocks: wait.heldLocks, stack: wait.stack, holderThread: holderInfo(wait.holder)))
             visited.insert(serial)
             guard wait.instance != 0, wait.holder != 0 else { break }
             if visited.contains(wait.holder) {
@@ -206,7 +213,7 @@ package enum SpinWatchdog {
         }
         let story = waits.map { wait -> String in
             guard let lock = wait.waitingFor else { return "\(wait.thread) is not waiting" }
-            return "\(wait.thread) spins on \"\(lock.name)\" held by thread \(wait.holder)"
+            return "\(wait.thread) spins on \"\(lock.name)\" held by \(wait.holderDescription(among: waits))"
         }.joined(separator: ", ")
         let milliseconds = (TSCClock.nanoseconds(waitedCycles) / 1e6).rounded()
         let verdict = closesCycle ? "a deadlock" : "starvation (the holder is not waiting on this chain)"

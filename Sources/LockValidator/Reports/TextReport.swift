@@ -260,7 +260,7 @@ enum TextReport {
                 let access = wait.forReading.map { $0 ? " to read" : " to write" } ?? ""
                 lines.append(
                     "\(wait.thread) \(waited) on \(lock)\(access) (asked at \(wait.waitingAt?.description ?? "?")),"
-                        + " held by thread \(wait.holder)")
+                        + " held by \(wait.holderDescription(among: violation.waits))")
             } else {
                 lines.append("\(wait.thread) is not \(blocking ? "blocked" : "spinning")")
             }
