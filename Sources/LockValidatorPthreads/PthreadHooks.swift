@@ -11,7 +11,8 @@ func installPthreadValidation() -> Int32 {
     guard LockValidator.configuration.isEnabled else { return 0 }
     ProcessEnd.failProcessOnViolations(status: 66)
     // Reports show an acquire made in a lock wrapper (NIOLock's `LockOperations.lock`) at its caller.
-    LockWrapperCode.recognize { PthreadLockClasses.frameKind(of: $0) == .lockCode }
+    LockWrapperCode.recognize(
+        with: { PthreadLockClasses.frameKind(of: $0) == .lockCode }, glue: PthreadLockClasses.isGlue(_:))
     InheritedScope.setTaskScopeLookup(lv_scope_of_current_task)
     return 1
 }

@@ -116,6 +116,27 @@ enum PthreadLockClasses {
         return kind
     }
 
+    /// Whether the code at return address `address` is glue: a library's code that no symbol names (not the
+    /// executable's), as a compiler's thunks are: Foundation's symbol table leaves out the witness thunk
+    /// through which the program's `NSLocking.withLock` calls `NSLock.lock`. The sites of reports pass over
+    /// it as over wrapper code. The executable's unnamed code is the program's own.
+    static func isGlue(_ address: UInt) -> Bool {
+        var bias: UInt = 0
+        var path: UnsafePointer<CChar>?
+        guard lv_image_of(address, &bias, &path) == 0, let path, String(cString: path) != executablePath else {
+            return false
+        }
+        return symbolName(at: address) == nil
+    }
+
+    /// The executable's path, as the image table names its image.
+    private static let executablePath: String? = {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
     /// Libraries whose frames are all lock wrappers or runtime, by file-name prefix. Foundation is not
     /// one: its `NSLock`, `NSRecursiveLock` and `NSCondition` are wrappers by name, and the locks its
     /// other code (and ICU) creates are keyed inside it.
@@ -143,7 +164,7 @@ enum PthreadLockClasses {
     ]
 
     static let wrapperTypeSuffixes = [
-        "Lock", "Locks", "Mutex", "Condition", "LockStorage", "LockOperations", "LockedValueBox",
+        "Lock", "Locks", "Locking", "Mutex", "Condition", "LockStorage", "LockOperations", "LockedValueBox",
     ]
 
     /// Whether the function `mangled` (a symbol-table name) is lock-wrapper code.

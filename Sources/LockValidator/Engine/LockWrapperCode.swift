@@ -3,32 +3,46 @@
 /// that says less than the wrapper's caller, so where a stack shows the caller, reports show the caller.
 /// LockValidatorPthreads, which knows wrapper code, installs the test.
 package enum LockWrapperCode {
-    private static let test = InternalLock<(@Sendable (UInt) -> Bool)?>(nil)
+    /// Whether a return address is wrapper code, and whether it is glue (passed over as wrapper code is).
+    private struct Tests {
+        let isWrapper: @Sendable (UInt) -> Bool
+        let isGlue: @Sendable (UInt) -> Bool
 
-    /// Return addresses for which `isWrapper` is true are wrapper code from now on.
-    package static func recognize(with isWrapper: @escaping @Sendable (UInt) -> Bool) {
-        test.withLock { $0 = isWrapper }
+        func passesOver(_ address: UInt) -> Bool { isWrapper(address) || isGlue(address) }
+    }
+
+    private static let test = InternalLock<Tests?>(nil)
+
+    /// Return addresses for which `isWrapper` is true are wrapper code from now on; those for which `isGlue`
+    /// is true are passed over as wrapper code is: a library's code no symbol names, such as Foundation's
+    /// witness thunk between the program's `NSLocking.withLock` and `NSLock.lock` (which tail-calls
+    /// `pthread_mutex_lock`, so the thunk is the interposed call's caller).
+    package static func recognize(
+        with isWrapper: @escaping @Sendable (UInt) -> Bool,
+        glue isGlue: @escaping @Sendable (UInt) -> Bool = { _ in false }
+    ) {
+        test.withLock { $0 = Tests(isWrapper: isWrapper, isGlue: isGlue) }
     }
 
     /// The first caller outside wrapper code of the code site at return address `address`, along `stack`
     /// (return addresses, innermost first); nil when `address` is not wrapper code or not on the stack.
     static func callerOutside(_ address: UInt, along stack: UnsafeBufferPointer<UInt>) -> UInt? {
-        guard let isWrapper = test.withLock({ $0 }), isWrapper(address),
+        guard let tests = test.withLock({ $0 }), tests.passesOver(address),
             let start = stack.firstIndex(of: address)
         else { return nil }
-        return stack[(start + 1)...].first { !isWrapper($0) }
+        return stack[(start + 1)...].first { !tests.passesOver($0) }
     }
 
     /// Held locks as reports show them: each acquired in wrapper code at its first caller outside it on
     /// `stack`, the thread's (innermost first). The oldest hold is matched to the outermost frame: two
     /// nested `DispatchQueue.sync`s acquire at one return address, and each has its own frame.
     static func sitesOutside(_ held: [HeldLockInfo], along stack: [UInt]) -> [HeldLockInfo] {
-        guard let isWrapper = test.withLock({ $0 }) else { return held }
+        guard let tests = test.withLock({ $0 }) else { return held }
         var end = stack.endIndex  // holds newer than the last one matched are inside its frame
         return held.map { hold in
-            guard case .code(let code) = hold.acquiredAt, let address = code.address, isWrapper(address),
+            guard case .code(let code) = hold.acquiredAt, let address = code.address, tests.passesOver(address),
                 let frame = stack[..<end].lastIndex(of: address),
-                let caller = stack[(frame + 1)...].first(where: { !isWrapper($0) })
+                let caller = stack[(frame + 1)...].first(where: { !tests.passesOver($0) })
             else { return hold }
             end = frame
             return HeldLockInfo(
