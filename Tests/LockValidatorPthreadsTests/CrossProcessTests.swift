@@ -276,6 +276,37 @@ import Testing
         #expect(check.status == 1, "\(check.output)")
     }
 
+    /// `NSLocking.withLock`, emitted into the program, calls `NSLock.lock` through a witness thunk of
+    /// Foundation's that no symbol names, and `NSLock.lock` tail-calls `pthread_mutex_lock`: the interposed
+    /// call returns into the thunk. Every site passes over it (and over `withLock`) to the program's line:
+    /// the violation's, each held lock's, the learned order's, and `lockval store show`'s (it said
+    /// `libFoundation.so+0x2cdae5`).
+    @Test func anNSLockTakenThroughWithLockIsShownAtTheProgramsLine() throws {
+        let directory = try Self.scratchDirectory("withlock-site")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = ["LOCKVALIDATOR_GRAPH": directory + "/"]
+        let first = try PthreadInterpositionTests.run("named-order", ["WithLock.A", "WithLock.B"], environment: store)
+        #expect(first.status == 0 && first.rules.isEmpty, "\(first.error)")
+        let second = try PthreadInterpositionTests.run("named-order", ["WithLock.B", "WithLock.A"], environment: store)
+        let inversion = try #require(second.report?.violations.first { $0.rule == .lockOrderInversion })
+        let line = try PthreadInterpositionTests.lines(
+            containing: "first.withLock { take(rest.dropFirst()) }", inScenarioNamed: "named-order")[0].line
+        func expectAtTheLine(_ site: Site?, _ what: String) {
+            #expect(site?.code?.location.fileName == "main.swift", "\(what): \(String(describing: site))")
+            #expect(site?.code?.location.line == line, "\(what): \(String(describing: site))")
+        }
+        expectAtTheLine(inversion.site, "the violation")
+        #expect(inversion.heldLocks.count == 1)
+        for held in inversion.heldLocks { expectAtTheLine(held.acquiredAt, "held \(held.lock)") }
+        for edge in inversion.edges {
+            expectAtTheLine(edge.fromAcquiredAt, "edge from")
+            expectAtTheLine(edge.toAcquiredAt, "edge to")
+        }
+        let show = try Self.lockval(["store", "show", directory])
+        #expect(show.status == 0 && show.output.contains("\"WithLock.A\" -> \"WithLock.B\" at main.swift:\(line)"))
+        #expect(!show.output.contains("libFoundation"), "\(show.output)")
+    }
+
     /// A cycle an earlier run left whole in the store is reported by each run that takes it again, once,
     /// and `lockval check` finds it in the store alone. Before, a run that took only orders the store knew
     /// added no edge and reported nothing, and `check` passed over a cycle one process had taken: a CI job

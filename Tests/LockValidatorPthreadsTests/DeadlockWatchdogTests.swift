@@ -48,6 +48,11 @@ import Testing
             // Each waits for a lock the next one holds; the last for one the first holds.
             let next = violation.waits[(index + 1) % violation.waits.count]
             #expect(wait.holder == next.thread.serial)
+            // The holder named as reports name threads everywhere: in the summary (so SARIF and HTML) and the
+            // wait-for cycle, not "held by thread 2".
+            #expect(wait.holderThread == next.thread)
+            #expect(violation.summary.contains("held by \(next.thread)"), "\(violation.summary)")
+            #expect(run.error.contains("), held by \(next.thread)\n"), "the wait-for cycle names \(next.thread)")
             let lock = try #require(wait.waitingFor)
             #expect(next.heldLocks.contains { $0.lock.instance == lock.instance }, "\(next.thread) holds \(lock)")
             #expect(!wait.heldLocks.contains { $0.lock.instance == lock.instance }, "its pending acquire is not held")

@@ -95,6 +95,12 @@ import Testing
         let json = try #require(try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])
         let violations = try #require(json["violations"] as? [[String: Any]])
         #expect(Set(violations.compactMap { $0["rule"] as? String }) == ["lock-order-inversion", "spin-timeout"])
+        // Each thread of the chain is named where it holds a lock, as everywhere else (not "held by thread 2").
+        let timeoutReport = try #require(violations.first { $0["rule"] as? String == "spin-timeout" })
+        let summary = try #require(timeoutReport["summary"] as? String)
+        let named = try Regex(#"held by thread \d+ "deadlock-(one|two)" \(tid \d+\)"#)
+        #expect(summary.matches(of: named).count == 2, "\(summary)")
+        #expect(standardError.matches(of: named).count >= 4, "the summary and the wait-for chain")
         let found = try #require(violations.first { $0["rule"] as? String == "lock-order-inversion" })
         let edges = try #require(found["edges"] as? [[String: Any]])
         // Both orders, each with the stack and thread that took it.
