@@ -13,10 +13,10 @@ import _LockValidatorShims
 /// not lock-wrapper code, and named by it and by what it creates: `NSLock created at Cache.swift:37:21 in
 /// Cache.init` (looked up in debug information when first shown). Wrapper code is
 /// - the C library, the Swift runtime and Dispatch: frames in those libraries;
-/// - Swift types whose name ends in `Lock`, `Locks`, `Mutex`, `Condition`, `LockStorage`,
+/// - Swift types whose name ends in `Lock`, `Locks`, `Locking`, `Mutex`, `Condition`, `LockStorage`,
 ///   `LockOperations` or `LockedValueBox` (Foundation's `NSLock`, `NSRecursiveLock`, `NSCondition`,
-///   swift-nio's `NIOLock`, `NIOLockedValueBox`, `ConditionLock`, swift-log's `Lock`): their methods and
-///   closures; the outermost one names what is created;
+///   `NSLocking`, swift-nio's `NIOLock`, `NIOLockedValueBox`, `ConditionLock`, swift-log's `Lock`): their
+///   methods and closures; the outermost one names what is created;
 /// - C functions named for a lock or a mutex (`sqlite3MutexAlloc`, `my_lock_init`; not `clock_gettime`).
 ///
 /// So two `NIOLock`s made in different places are different classes, and a thousand made in one
