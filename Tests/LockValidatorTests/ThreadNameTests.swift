@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import LockValidator
 import TestSupport
 import Testing
@@ -30,6 +31,31 @@ import Testing
         ProcessorThread(name: long) { name.value = ThreadState.current.info.name }.join()
         #expect(name.value == long)
         #expect(ThreadName.readable(String(long.prefix(15))) == String(long.prefix(15)))
+    }
+
+    /// What the README says of Foundation threads, kept true: a `Thread`'s `name` set before `start()` is
+    /// dropped by swift-corelibs-foundation (no copy is kept, so reports cannot show it); one set from the
+    /// thread's body, once `start()` has recorded the thread, is the kernel's and so the report's. If the
+    /// first expectation fails, Foundation now applies the name: the README's paragraph goes.
+    @Test func aFoundationThreadsNameReachesReportsOnlyWhenSetFromItsBody() {
+        let names = Guarded<[String?]>([])
+        for setInside in [false, true] {
+            let recorded = DispatchSemaphore(value: 0)
+            let done = DispatchSemaphore(value: 0)
+            let thread = Thread {
+                recorded.wait()  // after `start()` has returned: Foundation has recorded the thread
+                if setInside { Thread.current.name = "inside" }
+                names.value.append(ThreadState.current.info.name)
+                done.signal()
+            }
+            thread.name = "before-start"
+            thread.start()
+            recorded.signal()
+            done.wait()
+        }
+        #expect(names.value.count == 2)
+        #expect(names.value.first != "before-start", "Foundation drops a name set before start()")
+        #expect(names.value.last == "inside")
     }
 
     @Test func aThreadOfTheGlobalQueueReadsAsItsLabel() {
