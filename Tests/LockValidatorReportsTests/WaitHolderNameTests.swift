@@ -64,8 +64,9 @@ import Testing
 
     /// SARIF's message and the HTML page carry the summary, which names the holders.
     @Test func sarifAndHTMLShowTheSummaryWithTheNames() throws {
-        let summary = "2 threads blocked on each other's locks: thread 1 \"transfer\" (tid 100) waits for \"Ledger\""
-            + " held by thread 2 \"audit\" (tid 101)"
+        let summary =
+            "2 threads blocked on each other's locks: thread 1 \"transfer\" (tid 100) waits for"
+            + " \"Ledger\" held by thread 2 \"audit\" (tid 101)"
         let waits = [
             Self.wait(Self.transfer, for: "Ledger", heldBy: 2, holderThread: Self.audit),
             Self.wait(Self.audit, for: "Accounts", heldBy: 1, holderThread: Self.transfer),
