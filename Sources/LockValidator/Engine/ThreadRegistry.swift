@@ -32,6 +32,13 @@ enum ThreadRegistry {
         threads.withLock { threads in threads[serial].map(body) }
     }
 
+    /// Thread `serial` as reports name threads (`thread 3 "audit" (tid 8762)`), or `thread 3` once it has
+    /// exited.
+    static func described(_ serial: UInt32) -> String {
+        let info = info(serial)
+        return info.osThreadID == 0 ? "thread \(serial)" : info.description
+    }
+
     /// A thread's description, read from another thread.
     static func info(_ serial: UInt32) -> ThreadInfo {
         withState(serial) { entry in
