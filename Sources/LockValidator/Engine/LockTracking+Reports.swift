@@ -101,7 +101,8 @@ extension LockTracking {
         if holder != 0 && holder != thread.serial {
             LockValidator.record(
                 .releaseWrongThread,
-                summary: "\(thread.info) is trying to release \(info), which \(ThreadRegistry.described(holder)) holds\(outcome)",
+                summary: "\(thread.info) is trying to release \(info), which \(ThreadRegistry.described(holder))"
+                    + " holds\(outcome)",
                 locks: [info], site: site.site)
         } else if policy.contains(.annotated) {
             LockValidator.record(
@@ -162,7 +163,9 @@ extension LockTracking {
 
     /// `lock-freed-while-held`: by the thread `holder` (0: none known), or by this thread.
     func printLockFreedWhileHeldBug(holder: UInt32, heldHere: Bool, on thread: ThreadState) {
-        let by = holder == thread.serial || heldHere ? " by this thread" : holder == 0 ? "" : " by \(ThreadRegistry.described(holder))"
+        let by =
+            holder == thread.serial || heldHere
+            ? " by this thread" : holder == 0 ? "" : " by \(ThreadRegistry.described(holder))"
         LockValidator.record(
             .lockFreedWhileHeld, summary: "\(info) is being freed while it is held\(by)", locks: [info], site: nil)
     }
