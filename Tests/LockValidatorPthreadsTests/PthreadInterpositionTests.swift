@@ -204,6 +204,10 @@ import Testing
         if let acquiring = violation.heldLocks.first(where: { $0.lock.name.hasPrefix("serial queue bank.accounts") }) {
             #expect(acquiring.acquiredAt.code?.location.line == waited, "\(acquiring.acquiredAt)")
         }
+        // So is the order's: "already holds bank.ledger, acquired at" said the line of the inner `sync`.
+        let order = try #require(violation.edges.first { $0.from.name.hasPrefix("serial queue bank.ledger") })
+        #expect(order.fromAcquiredAt.code?.location.line == held, "\(order.fromAcquiredAt)")
+        #expect(order.toAcquiredAt.code?.location.line == waited, "\(order.toAcquiredAt)")
         #expect(run.status == 66)
     }
 

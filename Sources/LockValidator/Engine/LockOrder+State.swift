@@ -491,11 +491,12 @@ extension LockOrder {
             let serial = context.thread
             // An interposed acquire made in lock-wrapper code is shown at its caller, where the edge's stack
             // shows it: looked up here, when the edge is shown, not when it is made.
+            let toSite = sites[Int(record.learnedToSite ?? context.toSite)]
             return DependencyEdge(
                 from: lock(from, fromInstance, holding: true), to: lock(to, toInstance, holding: false),
-                fromAcquiredAt: LockWrapperCode.siteOutside(sites[Int(record.fromSite)], along: stack.addresses)!,
-                toAcquiredAt: LockWrapperCode.siteOutside(
-                    sites[Int(record.learnedToSite ?? context.toSite)], along: stack.addresses)!,
+                fromAcquiredAt: LockWrapperCode.heldSiteOutside(
+                    sites[Int(record.fromSite)], acquiring: toSite, along: stack.addresses)!,
+                toAcquiredAt: LockWrapperCode.siteOutside(toSite, along: stack.addresses)!,
                 irql: context.irql,
                 thread: threads[serial] ?? ThreadInfo(serial: serial, osThreadID: 0, name: nil),
                 stack: stack,

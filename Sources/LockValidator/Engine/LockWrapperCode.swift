@@ -56,4 +56,17 @@ package enum LockWrapperCode {
         let lifted = stack.withUnsafeBufferPointer { callerOutside(address, along: $0) }
         return lifted.map { .code(CodeSite(returnAddress: $0)) } ?? site
     }
+
+    /// An edge's held site (`site`) as reports show it, along the stack of the acquire of `acquired`. When
+    /// both were acquired at one return address (two nested `DispatchQueue.sync`s) the innermost frame with
+    /// it is the newer acquire's, so the held lock's is looked for outward of it; where the stack has no
+    /// second such frame (a wrapper that returned once it had the lock), as `siteOutside`.
+    static func heldSiteOutside(_ site: Site?, acquiring acquired: Site?, along stack: [UInt]) -> Site? {
+        guard case .code(let code)? = site, let address = code.address, case .code(let newer)? = acquired,
+            newer.address == address, let inner = stack.firstIndex(of: address),
+            stack[(inner + 1)...].contains(address)
+        else { return siteOutside(site, along: stack) }
+        let lifted = stack[(inner + 1)...].withUnsafeBufferPointer { callerOutside(address, along: $0) }
+        return lifted.map { .code(CodeSite(returnAddress: $0)) } ?? site
+    }
 }
