@@ -48,7 +48,11 @@ import Testing
         ),
         (
             "(1) suspend resume partial function for NIOPosixTests.ChannelTests.testX() async throws -> ()",
-            "suspend resume partial function for ChannelTests.testX"
+            "ChannelTests.testX"
+        ),
+        (
+            "await resume partial function for GRPCCore.GRPCClient.runConnections() async throws -> ()",
+            "GRPCClient.runConnections"
         ),
         ("closure #1 @Sendable () -> () in CacheTests.onAThread() -> ()", "closure #1 in onAThread"),
         (

@@ -131,6 +131,15 @@ package enum Symbolizer {
     /// ``functionName(mangled:demangled:)`` for a demangled Swift name.
     static func swiftFunctionName(_ demangled: String) -> String {
         var text = demangled.replacing("@Sendable ", with: "")
+        // An async function's pieces between its suspension points ("(1) suspend resume partial function
+        // for GRPCClient.runConnections()") are the function to the person who wrote it.
+        for piece in ["suspend resume partial function for ", "await resume partial function for "] {
+            if let range = text.firstRange(of: piece),
+                text[..<range.lowerBound].allSatisfy({ "(0123456789) ".contains($0) })
+            {
+                text = String(text[range.upperBound...])
+            }
+        }
         text = withoutPrivateDiscriminators(text)
         text = withoutGenericArguments(text)
         text = shortName(text)
