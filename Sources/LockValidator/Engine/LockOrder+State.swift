@@ -402,20 +402,23 @@ extension LockOrder {
             let line: UInt64
         }
 
-        mutating func site(of entry: lv_held_lock) -> UInt32 {
+        /// The number of the acquire site of the hold `entry` (read in place: a copy of an entry is a dozen
+        /// stores).
+        mutating func site(of entry: UnsafePointer<lv_held_lock>) -> UInt32 {
+            let (file, line) = (entry.pointee.file, entry.pointee.line)
             // A direct-mapped cache in front of the dictionary: a program's new edges come from few sites.
-            let mixed = (UInt(bitPattern: entry.file) ^ UInt(truncatingIfNeeded: entry.line)) &* 0x9E37_79B9_7F4A_7C15
+            let mixed = (UInt(bitPattern: file) ^ UInt(truncatingIfNeeded: line)) &* 0x9E37_79B9_7F4A_7C15
             let slot = Int(truncatingIfNeeded: mixed >> 56)
-            if let cached = recentSites[slot], cached.file == entry.file && cached.line == entry.line {
+            if let cached = recentSites[slot], cached.file == file && cached.line == line {
                 return cached.index
             }
-            let key = SiteKey(file: entry.file, line: entry.line)
+            let key = SiteKey(file: file, line: line)
             let index = siteIndex[key] ?? UInt32(sites.count)
             if index == sites.count {
-                sites.append(entry.acquiredAt)
+                sites.append(entry.pointee.acquiredAt)
                 siteIndex[key] = index
             }
-            recentSites[slot] = (entry.file, entry.line, index)
+            recentSites[slot] = (file, line, index)
             return index
         }
 
