@@ -85,17 +85,14 @@ struct SpinLockValidation: ~Copyable {
         _ kind: AcquireKind, nesting: Int = 0, of lock: SpinLock, on thread: ThreadState, at site: CallSite
     ) {
         #if Validation
-            guard
-                _fastPath(
-                    nesting == 0
-                        && lock.validation.tracking.holdIfKnown(
-                            kind, on: thread, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
-                )
+            guard _fastPath(nesting == 0),
+                let entry = lock.validation.tracking.holdIfKnown(
+                    kind, on: thread, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
             else { return Self.lockChecked(kind, nesting: nesting, on: thread, at: site, of: lock) }
         #endif
         guard _fastPath(lock.raw.lockIfFree()) else { return Self.lockContended(on: thread, at: site, of: lock) }
         #if Validation
-            lock.validation.tracking.holdTaken(on: thread)
+            lock.validation.tracking.holdTaken(entry, on: thread)
         #endif
     }
 
@@ -106,15 +103,13 @@ struct SpinLockValidation: ~Copyable {
         at site: CallSite
     ) {
         #if Validation
-            guard
-                _fastPath(
-                    nesting == 0
-                        && lock.validation.tracking.holdIfKnown(
-                            .queued, on: thread, queueNode: UnsafeMutableRawPointer(node),
-                            lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
-                )
+            guard _fastPath(nesting == 0),
+                let entry = lock.validation.tracking.holdIfKnown(
+                    .queued, on: thread, queueNode: UnsafeMutableRawPointer(node),
+                    lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
             else { return Self.lockQueuedChecked(node, nesting: nesting, on: thread, at: site, of: lock) }
-            lock.validation.tracking.holdTaken(on: thread, waitCycles: lock.takeQueued(node, on: thread, at: site))
+            let waited = lock.takeQueued(node, on: thread, at: site)
+            lock.validation.tracking.holdTaken(entry, on: thread, waitCycles: waited)
         #else
             _ = lock.takeQueued(node, on: thread, at: site)
         #endif
@@ -125,11 +120,10 @@ struct SpinLockValidation: ~Copyable {
     static func tryLock(of lock: SpinLock, on thread: ThreadState, at site: CallSite) -> Bool {
         #if Validation
             guard !lock.validation.tracking.isOwned(by: thread), lock.raw.tryLock() else { return false }
-            if _fastPath(
-                lock.validation.tracking.holdIfKnown(
-                    .tryAcquire, on: thread, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site))
+            if let entry = lock.validation.tracking.holdIfKnown(
+                .tryAcquire, on: thread, lockObject: Unmanaged.passUnretained(lock).toOpaque(), at: site)
             {
-                lock.validation.tracking.holdTaken(on: thread)
+                lock.validation.tracking.holdTaken(entry, on: thread)
             } else {
                 Self.tryLockChecked(on: thread, at: site, of: lock)
             }

@@ -87,8 +87,9 @@ public struct LockOrderGraph: Sendable {
     }
 
     /// Asks for the ends of the two adjacency lists a new edge `from → to` appends to, ahead of the
-    /// work before the append (the edge's record).
-    public func prefetchLists(from: UInt32, to: UInt32) {
+    /// work before the append (the edge's record). Mutating though it writes nothing: a non-mutating call
+    /// from another module on a graph kept inside another struct copied the whole graph (memcpy) first.
+    public mutating func prefetchLists(from: UInt32, to: UInt32) {
         guard Int(max(from, to)) < nodes.count else { return }
         lv_prefetch(lists.endAddress(of: nodes[Int(from)].successors))
         lv_prefetch(lists.endAddress(of: nodes[Int(to)].predecessors))

@@ -19,9 +19,10 @@ extension LockOrder {
         thread.billingValidator {
             var chain = NewChain(on: thread)
             // The stack its new edges keep, taken before the graph lock (and ten frames nearer the
-            // caller), when a held lock could make an edge at all: a chain of one lock never does.
-            if chain.mayAddEdges {
-                prefetchGraphLines(of: chain)
+            // caller), when a held lock could make an edge at all: a chain of one lock never does. The
+            // chain's parts are passed, not the chain: a struct passed by value is copied whole (memcpy).
+            if NewChain.mayAddEdges(chain.heldIndices, on: thread) {
+                prefetchGraphLines(chain.heldIndices, to: chain.newestEntry.pointee.lock_class, on: thread)
                 chain.stack = StackTrace.captureTransient()
             }
             let chainCap = chain.capacity.chains
@@ -81,15 +82,15 @@ extension LockOrder {
     /// Asks for the graph lines the chain's new edges read first (both nodes' records and the edge's
     /// index slot) before the stack is captured, so that they arrive while the stack is walked rather
     /// than one after another under the graph lock.
-    private static func prefetchGraphLines(of chain: NewChain) {
+    private static func prefetchGraphLines(_ heldIndices: Range<Int>, to newestClass: UInt32, on thread: ThreadState) {
         let layout = LockOrderGraph.PrefetchLayout(
             nodes: prefetchNodes.load(ordering: .relaxed), nodeCount: prefetchNodeCount.load(ordering: .relaxed),
             nodeStride: prefetchNodeStride.load(ordering: .relaxed),
             edges: (prefetchEdges.load(ordering: .relaxed), prefetchEdgeSlots.load(ordering: .relaxed)))
-        for index in chain.heldIndices {
+        for index in heldIndices {
             guard
                 let (tail, head, slot) = layout.addresses(
-                    from: chain.thread.held(index).pointee.lock_class, to: chain.newest.lock_class)
+                    from: thread.held(index).pointee.lock_class, to: newestClass)
             else { continue }
             lv_prefetch(tail)
             lv_prefetch(head)
@@ -110,7 +111,11 @@ extension LockOrder {
     /// was found, and the stack its new edges keep (captured once, and kept once, on first need).
     struct NewChain {
         let thread: ThreadState
-        let newest: lv_held_lock
+        /// The newest hold, read in place: a copy of the entry was a dozen stores a new chain, and only this
+        /// thread changes its held stack, which it does not while it validates the chain.
+        let newestEntry: UnsafeMutablePointer<lv_held_lock>
+        /// A copy of the newest hold, for a report.
+        var newest: lv_held_lock { newestEntry.pointee }
         /// Where the holds of the newest entry's context are on the thread's held stack (the newest
         /// excluded); read in place, as only this thread changes them.
         let heldIndices: Range<Int>
@@ -131,34 +136,36 @@ extension LockOrder {
         init(on thread: ThreadState) {
             self.thread = thread
             let depth = thread.depth
-            newest = thread.held(depth - 1).pointee
+            newestEntry = thread.held(depth - 1)
             heldIndices = thread.contextStart..<depth - 1
         }
 
-        /// Whether some hold of the context can order before the newest.
-        var mayAddEdges: Bool {
+        /// Whether some hold at `heldIndices` (a chain's context) can order before the newest.
+        static func mayAddEdges(_ heldIndices: Range<Int>, on thread: ThreadState) -> Bool {
             let notHolds = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED
             return heldIndices.contains { !thread.held($0).pointee.has(notHolds) }
         }
 
-        /// The record of the new edge from `entry` to the newest hold, graph nodes `from` → `to`.
-        mutating func record(from entry: lv_held_lock, _ from: UInt32, _ to: UInt32, in state: inout State)
-            -> EdgeRecord
-        {
+        /// The record of the new edge from the hold `entry` (on the thread's held stack) to the newest hold,
+        /// graph nodes `from` → `to`.
+        mutating func record(
+            from entry: UnsafeMutablePointer<lv_held_lock>, _ from: UInt32, _ to: UInt32, in state: inout State
+        ) -> EdgeRecord {
             if stack == nil { stack = StackTrace.captureTransient() }
             if keptStack == nil { keptStack = state.keep(stack!, cap: capacity.stacks, full: &stacksFull) }
             if context == nil {
                 context = state.context(
                     EdgeContext(
-                        thread: thread.serial, stack: keptStack!, toSite: state.site(of: newest), irql: thread.irql,
+                        thread: thread.serial, stack: keptStack!, toSite: state.site(of: newestEntry),
+                        irql: thread.irql,
                         epoch: thread.pointer.pointee.hb_epoch))
             }
-            let heldShared = entry.has(LV_HELD_SHARED)
-            if heldShared { state.heldForReading.insert(entry.lock_class) }
+            let heldShared = entry.pointee.has(LV_HELD_SHARED)
+            if heldShared { state.heldForReading.insert(entry.pointee.lock_class) }
             state.noteThread(thread)
             return EdgeRecord(
                 fromSite: state.site(of: entry), context: context!,
-                instances: state.keep(instances: entry.instance, newest.instance, nodes: from, to),
+                instances: state.keep(instances: entry.pointee.instance, newestEntry.pointee.instance, nodes: from, to),
                 heldShared: heldShared)
         }
     }
@@ -167,15 +174,18 @@ extension LockOrder {
 
     /// Each held lock in turn: an edge from it to the newest, or a same-class bug.
     private static func checkPrevsAdd(_ chain: inout NewChain, in state: inout State) {
-        let newest = chain.newest
-        let readsRecursively = newest.has(LV_HELD_RECURSIVE_READ)
-        let target = readsRecursively ? readersNode(of: newest.lock_class, in: &state) : newest.lock_class
+        let newestClass = chain.newestEntry.pointee.lock_class
+        let readsRecursively = chain.newestEntry.pointee.has(LV_HELD_RECURSIVE_READ)
+        let target = readsRecursively ? readersNode(of: newestClass, in: &state) : newestClass
         let notHolds = LV_HELD_RECURSIVE | LV_HELD_UNTRACKED | LV_HELD_NESTED
         for index in chain.heldIndices where !chain.thread.held(index).pointee.has(notHolds) {
-            let entry = chain.thread.held(index).pointee
-            if entry.lock_class == newest.lock_class {
+            // Read in place, as the steps below (a copy is a dozen stores).
+            let entry = chain.thread.held(index)
+            if entry.pointee.lock_class == newestClass {
                 // lockdep allows a recursive read under a read of the same class.
-                if !(entry.has(LV_HELD_SHARED) && readsRecursively) { chain.bugs.append(.sameClass(held: entry)) }
+                if !(entry.pointee.has(LV_HELD_SHARED) && readsRecursively) {
+                    chain.bugs.append(.sameClass(held: entry.pointee))
+                }
                 continue
             }
             checkPrevAdd(entry, to: target, &chain, in: &state)
@@ -186,23 +196,24 @@ extension LockOrder {
     /// report of the cycle the first of them closes. A reader waiting for a lock is blocked by any
     /// holder, a recursive reader only by a writer: so a write hold also leaves the class's readers node.
     private static func checkPrevAdd(
-        _ entry: lv_held_lock, to target: UInt32, _ chain: inout NewChain, in state: inout State
+        _ entry: UnsafeMutablePointer<lv_held_lock>, to target: UInt32, _ chain: inout NewChain, in state: inout State
     ) {
+        let heldClass = entry.pointee.lock_class
         var readers: UInt32?
-        if !entry.has(LV_HELD_SHARED) {
-            if !state.readersNodes.isEmpty, let node = state.readersNodes[entry.lock_class] {
+        if !entry.pointee.has(LV_HELD_SHARED) {
+            if !state.readersNodes.isEmpty, let node = state.readersNodes[heldClass] {
                 readers = node
-            } else if !state.heldForReading.isEmpty, state.heldForReading.contains(entry.lock_class),
-                state.record(from: entry.lock_class, to: target)?.heldShared == true,
-                state.writeHoldsOfReadEdges[entry.lock_class]?[target] == nil
+            } else if !state.heldForReading.isEmpty, state.heldForReading.contains(heldClass),
+                state.record(from: heldClass, to: target)?.heldShared == true,
+                state.writeHoldsOfReadEdges[heldClass]?[target] == nil
             {
-                state.writeHoldsOfReadEdges[entry.lock_class, default: [:]][target] = chain.record(
-                    from: entry, entry.lock_class, target, in: &state)
+                state.writeHoldsOfReadEdges[heldClass, default: [:]][target] = chain.record(
+                    from: entry, heldClass, target, in: &state)
             }
         }
-        state.graph.prefetchLists(from: entry.lock_class, to: target)
+        state.graph.prefetchLists(from: heldClass, to: target)
         // One report per held lock: the class's own edge first, then its readers node's.
-        if !addEdgeFindingInversion(from: entry.lock_class, to: target, entry, &chain, in: &state), let readers {
+        if !addEdgeFindingInversion(from: heldClass, to: target, entry, &chain, in: &state), let readers {
             addEdgeFindingInversion(from: readers, to: target, entry, &chain, in: &state)
         }
     }
@@ -211,7 +222,8 @@ extension LockOrder {
     /// and returns true.
     @discardableResult
     private static func addEdgeFindingInversion(
-        from: UInt32, to target: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
+        from: UInt32, to target: UInt32, _ entry: UnsafeMutablePointer<lv_held_lock>, _ chain: inout NewChain,
+        in state: inout State
     ) -> Bool {
         guard let (path, takenAgain) = insertEdgeFindingCycle(from, target, entry, &chain, in: &state) else {
             return false
@@ -233,7 +245,8 @@ extension LockOrder {
             if state.cycleOfReportedEdge[number] == nil { state.cycleOfReportedEdge[number] = cycle }
         }
         chain.takesReportedCycleOrder = true
-        chain.bugs.append(.inversion(held: entry, closing: closing, existing: existing, takenAgain: takenAgain))
+        chain.bugs.append(
+            .inversion(held: entry.pointee, closing: closing, existing: existing, takenAgain: takenAgain))
         return true
     }
 
@@ -243,7 +256,8 @@ extension LockOrder {
     /// edge table full, the edge is only searched for. A known edge returns the path too when it is an
     /// order of a cycle reported before (`takenAgain`): the code that took it is told, if not yet.
     private static func insertEdgeFindingCycle(
-        _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain, in state: inout State
+        _ from: UInt32, _ to: UInt32, _ entry: UnsafeMutablePointer<lv_held_lock>, _ chain: inout NewChain,
+        in state: inout State
     ) -> (path: [UInt32], takenAgain: Bool)? {
         if let number = state.graph.edgeNumber(from: from, to: to).map(Int.init) {
             noteSighting(of: number, from: entry, chain, in: &state)
@@ -275,7 +289,8 @@ extension LockOrder {
         // Its first sighting is this one: the record's context holds the thread and its epoch.
         let insertion = state.insertEdge(from: from, to: to, record: record.sightedAsMade)
         if state.graph.edgeCount > number && chain.heldIndices.count > 1 {
-            state.noteGatesOfNewEdge(number) { gates(besides: entry.instance, chain.heldIndices, on: chain.thread) }
+            let instance = entry.pointee.instance
+            state.noteGatesOfNewEdge(number) { gates(besides: instance, chain.heldIndices, on: chain.thread) }
         }
         guard case .closesCycle(let path) = insertion else { return nil }
         return (path, false)
@@ -286,8 +301,8 @@ extension LockOrder {
     /// left whole in the store would never be reported again. Returns the path back from `to` to `from`
     /// the first time one of a cycle's orders is taken again.
     private static func retakeLearnedOrder(
-        _ number: Int, _ from: UInt32, _ to: UInt32, _ entry: lv_held_lock, _ chain: inout NewChain,
-        in state: inout State
+        _ number: Int, _ from: UInt32, _ to: UInt32, _ entry: UnsafeMutablePointer<lv_held_lock>,
+        _ chain: inout NewChain, in state: inout State
     ) -> [UInt32]? {
         state.retaken.insert(UInt64(from) << 32 | UInt64(to))
         state.retakenRecords[number] = chain.record(from: entry, from, to, in: &state)
@@ -300,7 +315,8 @@ extension LockOrder {
     /// and its happens-before epoch, and the other locks of the context held exclusively across it (a
     /// read hold excludes no other reader, so it is no gate), read only when there may be one.
     private static func noteSighting(
-        of number: Int, from entry: lv_held_lock, _ chain: borrowing NewChain, in state: inout State
+        of number: Int, from entry: UnsafeMutablePointer<lv_held_lock>, _ chain: borrowing NewChain,
+        in state: inout State
     ) {
         let thread = chain.thread
         let epoch = thread.pointer.pointee.hb_epoch
@@ -309,7 +325,7 @@ extension LockOrder {
             state.noteSighting(of: number, occurrence, held: nil)
             return
         }
-        let (instance, context) = (entry.instance, chain.heldIndices)
+        let (instance, context) = (entry.pointee.instance, chain.heldIndices)
         state.noteSighting(of: number, occurrence) { gates(besides: instance, context, on: thread) }
     }
 

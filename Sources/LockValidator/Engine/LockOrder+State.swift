@@ -402,20 +402,31 @@ extension LockOrder {
             let line: UInt64
         }
 
-        mutating func site(of entry: lv_held_lock) -> UInt32 {
+        /// The number of the acquire site of the hold `entry` (read in place: a copy of an entry is a dozen
+        /// stores). Inlined, the cache's hit; apart, the rest, whose saved registers the hit does not pay.
+        @inline(__always)
+        mutating func site(of entry: UnsafePointer<lv_held_lock>) -> UInt32 {
+            let (file, line) = (entry.pointee.file, entry.pointee.line)
             // A direct-mapped cache in front of the dictionary: a program's new edges come from few sites.
-            let mixed = (UInt(bitPattern: entry.file) ^ UInt(truncatingIfNeeded: entry.line)) &* 0x9E37_79B9_7F4A_7C15
+            let mixed = (UInt(bitPattern: file) ^ UInt(truncatingIfNeeded: line)) &* 0x9E37_79B9_7F4A_7C15
             let slot = Int(truncatingIfNeeded: mixed >> 56)
-            if let cached = recentSites[slot], cached.file == entry.file && cached.line == entry.line {
+            if let cached = recentSites[slot], cached.file == file && cached.line == line {
                 return cached.index
             }
-            let key = SiteKey(file: entry.file, line: entry.line)
+            return siteNotCached(of: entry, slot: slot)
+        }
+
+        /// ``site(of:)`` past its cache: numbered by the dictionary (a new site appended), and cached.
+        @inline(never)
+        mutating func siteNotCached(of entry: UnsafePointer<lv_held_lock>, slot: Int) -> UInt32 {
+            let (file, line) = (entry.pointee.file, entry.pointee.line)
+            let key = SiteKey(file: file, line: line)
             let index = siteIndex[key] ?? UInt32(sites.count)
             if index == sites.count {
-                sites.append(entry.acquiredAt)
+                sites.append(entry.pointee.acquiredAt)
                 siteIndex[key] = index
             }
-            recentSites[slot] = (entry.file, entry.line, index)
+            recentSites[slot] = (file, line, index)
             return index
         }
 
@@ -436,9 +447,17 @@ extension LockOrder {
             return UInt32(stacks.count - 1)
         }
 
-        /// The number of `context` (an edge record's), numbered on first use.
+        /// The number of `context` (an edge record's), numbered on first use. Inlined, the test of the last
+        /// one (a thread's new edges from one stack share it); apart, the rest.
+        @inline(__always)
         mutating func context(_ context: EdgeContext) -> UInt32 {
             if let last = lastContext, last.context == context { return last.number }
+            return contextNotLast(context)
+        }
+
+        /// ``context(_:)`` for a context other than the last: found, or numbered now.
+        @inline(never)
+        mutating func contextNotLast(_ context: EdgeContext) -> UInt32 {
             var key = context.key
             while let known = contextNumbers[key] {
                 if contexts[Int(known)] == context {
@@ -464,8 +483,14 @@ extension LockOrder {
         func stack(of record: EdgeRecord) -> UInt32 { contexts[Int(record.context)].stack }
 
         /// Keeps the name and id of `thread`, the first time it creates an edge (they cost system calls).
+        /// Inlined, the test of the last thread; apart, the rest.
+        @inline(__always)
         mutating func noteThread(_ thread: ThreadState) {
-            guard thread.serial != lastThread else { return }
+            if thread.serial != lastThread { noteOtherThread(thread) }
+        }
+
+        @inline(never)
+        mutating func noteOtherThread(_ thread: ThreadState) {
             if threads[thread.serial] == nil { threads[thread.serial] = thread.info }
             lastThread = thread.serial
         }

@@ -14,16 +14,18 @@ extension LockTracking {
     package func stampHoldStart(of entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waited: Bool) {
         let now = lv_rdtsc()
         let state = thread.pointer
+        // Read once: after the store into the entry, the compiler would load it again.
+        let validatorCycles = state.pointee.validator_cycles
         if _slowPath(
             waited || lockClass.isTraced.load(ordering: .relaxed)
                 || now &- state.pointee.snapshot_tsc > lv_snapshot_refresh_cycles()
-                || (state.pointee.validator_cycles != state.pointee.snapshot_validator_cycles
+                || (validatorCycles != state.pointee.snapshot_validator_cycles
                     && entry.pointee.nesting & UInt8(LV_NESTING_FIRST_HOLD) != 0)
         ) {
             return stampAfterRefresh(of: entry, on: thread)  // last, so that it can be a tail call
         }
         entry.pointee.acquired_tsc = now
-        entry.pointee.validator_cycles = state.pointee.validator_cycles
+        entry.pointee.validator_cycles = validatorCycles
     }
 
     @usableFromInline

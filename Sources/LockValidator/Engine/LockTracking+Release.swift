@@ -38,7 +38,7 @@ extension LockTracking {
             guard let found = lv_held_stat_line_found(thread.pointer, top, lockClass.id) else { return false }
             line = found
         }
-        thread.pop(kind: kind.rawValue)
+        thread.pop(top, depth: depth, kind: kind.rawValue)
         owner.store(0, ordering: .relaxed)
         LockStatisticsBlock(words: line).recordHold(cycles: held)
         return true

@@ -131,13 +131,14 @@ package struct LockTracking: ~Copyable {
 
     /// A spin lock's acquire (at nesting level 0) that teaches the validator nothing: a lock used before with this
     /// kind of routine at this IRQL, in a chain of held classes validated before. Pushes the held entry,
-    /// extends the chain key and returns true; returns false, having changed nothing, when any step of
-    /// ``acquire(_:trylock:read:nesting:queueNode:lockObject:on:at:)`` has work to do, or the checks are off.
+    /// extends the chain key and returns the entry (for ``holdTaken(_:on:waitCycles:)``); returns nil, having
+    /// changed nothing, when any step of ``acquire(_:trylock:read:nesting:queueNode:lockObject:on:at:)`` has
+    /// work to do, or the checks are off.
     @inlinable @inline(__always)
     package func holdIfKnown(
         _ kind: AcquireKind, on thread: ThreadState, queueNode: UnsafeMutableRawPointer? = nil,
         lockObject: UnsafeMutableRawPointer? = nil, at site: CallSite
-    ) -> Bool {
+    ) -> UnsafeMutablePointer<lv_held_lock>? {
         let previousChainKey = thread.chainKey
         let isTry = kind == .tryAcquire
         let flags = isTry ? UInt8(LV_HELD_TRY) : 0
@@ -154,14 +155,14 @@ package struct LockTracking: ~Copyable {
                     && kindsUsed.load(ordering: .relaxed) & KindFamily.of(kind) != 0 && isKnownUsage(at: thread.irql)
                     // A try (rare) tested last: the common cases branch once, with no flag kept.
                     && (previousChainKey == 0 || ChainCache.contains(key) || isTry))
-        else { return false }
+        else { return nil }
         // A spin lock's hold (the only front end that calls this): no second look at the kind.
-        thread.pushHeldUnchecked(
+        let entry = thread.pushHeldUnchecked(
             instance: instance, classID: lockClass.id, kind: kind.rawValue, flags: flags, nesting: 0,
             queueNode: queueNode, site: site, previousChainKey: previousChainKey, lockObject: lockObject,
             spinHold: true)
         thread.chainKey = key
-        return true
+        return entry
     }
 
     /// Whether this lock's class has been used at `level` before (and this instance, at a device level):
@@ -402,10 +403,19 @@ package struct LockTracking: ~Copyable {
     /// an exclusive hold of a lock that spins, the checks known to be on.
     @inlinable @inline(__always)
     package func holdTaken(on thread: ThreadState, waitCycles: UInt64 = 0) {
+        holdTaken(thread.held(thread.depth - 1), on: thread, waitCycles: waitCycles)
+    }
+
+    /// ``holdTaken(on:waitCycles:)`` for the entry ``holdIfKnown(_:on:queueNode:lockObject:at:)`` returned
+    /// (the newest): its address is not computed again.
+    @inlinable @inline(__always)
+    package func holdTaken(
+        _ entry: UnsafeMutablePointer<lv_held_lock>, on thread: ThreadState, waitCycles: UInt64 = 0
+    ) {
         owner.store(thread.serial, ordering: .relaxed)
         // The acquisition is counted with its hold, at the release.
         if _slowPath(waitCycles != 0) { recordContention(waitCycles: waitCycles, on: thread) }
-        stampHoldStart(of: thread.held(thread.depth - 1), on: thread, waited: waitCycles != 0)
+        stampHoldStart(of: entry, on: thread, waited: waitCycles != 0)
     }
 
     /// The calling thread holds the lock now, after an acquire answered `action` (not `.skip`) and a wait

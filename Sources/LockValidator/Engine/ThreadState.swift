@@ -229,6 +229,16 @@ package struct ThreadState {
         pointer.pointee.depth = UInt16(depth - 1)
     }
 
+    /// ``pop(kind:)`` for a caller that read the stack's depth (`depth`, above 0) and its newest entry
+    /// (`newest`) already: the fast release, which would otherwise compute the entry's address again, and
+    /// check again that the depth is not 0.
+    @inlinable @inline(__always)
+    package func pop(_ newest: UnsafeMutablePointer<lv_held_lock>, depth: Int, kind: UInt8) {
+        chainKey = newest.pointee.prev_chain_key
+        if kind != AcquireKind.annotated.rawValue { pointer.pointee.spin_holds &-= 1 }
+        pointer.pointee.depth = UInt16(truncatingIfNeeded: depth &- 1)
+    }
+
     /// Removes the entry at `index`, closing the gap and recomputing the chain keys above it.
     package func remove(at index: Int) {
         let depth = self.depth
