@@ -81,10 +81,13 @@ nonisolated(unsafe) var details: [String] = []
 func describe(_ violation: Violation) -> String {
     guard let hold = violation.hold else { return violation.summary }
     let holds = (hold.earlierHolds + [hold]).map {
-        String(
-            format: "%.0f µs own (%.0f wall, %d faults, %d involuntary switches, %.0f net of them, thread %u)",
-            $0.ownNanoseconds / 1e3, $0.wallNanoseconds / 1e3, $0.pageFaults, $0.involuntarySwitches ?? -1,
-            $0.netNanoseconds / 1e3, $0.thread)
+        // How long after the previous hold's release this one began: bursts of noise are close together.
+        let after = $0.sincePreviousNanoseconds.map { String(format: "%.1f µs later: ", $0 / 1e3) } ?? ""
+        return after
+            + String(
+                format: "%.0f µs own (%.0f wall, %d faults, %d involuntary switches, %.0f net of them, thread %u)",
+                $0.ownNanoseconds / 1e3, $0.wallNanoseconds / 1e3, $0.pageFaults, $0.involuntarySwitches ?? -1,
+                $0.netNanoseconds / 1e3, $0.thread)
     }
     return "\(hold.evidence.map { "\($0)" } ?? "?"): " + holds.joined(separator: "; ")
 }

@@ -132,9 +132,18 @@ enum HoldEvidence {
                 let longest = firstHolds.max(by: { holds[$0].hold.netNanoseconds < holds[$1].hold.netNanoseconds }),
                 holds[longest].hold.netOverBudgetRatio >= onceBar
             else { return nil }
-            var earlier = holds.map(\.hold)
+            var earlier = timedHolds
             earlier.remove(at: longest)
             return (holds[longest], earlier)
+        }
+
+        /// The holds, each with the wall-clock time since the release of the one before it.
+        var timedHolds: [HoldTime] {
+            holds.indices.map { index in
+                guard index > 0 else { return holds[index].hold }
+                let gap = holds[index].acquiredTSC &- holds[index - 1].releasedTSC
+                return holds[index].hold.after(TSCClock.nanoseconds(gap))
+            }
         }
     }
 
@@ -198,7 +207,8 @@ enum HoldEvidence {
         // So that the process end reports what is still open then.
         if opened { ConfigurationStore.installExitHandler() }
         guard let confirmed else { return }
-        report(confirmed.holds.last!, as: .repeated, after: confirmed.holds.dropLast().map(\.hold))
+        let timed = confirmed.timedHolds
+        report(confirmed.holds.last!, timed.last!, as: .repeated, after: Array(timed.dropLast()))
     }
 
     // MARK: Scope ends
@@ -226,7 +236,7 @@ enum HoldEvidence {
 
     private static func reportUnconfirmed(_ suspects: [Suspect]) {
         for case let (longest, earlier)? in suspects.map(\.onceReport) {
-            report(longest, as: .once, after: earlier)
+            report(longest, longest.hold, as: .once, after: earlier)
         }
     }
 
@@ -244,8 +254,10 @@ enum HoldEvidence {
         return " (\(net) net of the most its \(causes.joined(separator: " and ")) can have taken)"
     }
 
-    private static func report(_ observation: Observation, as evidence: HoldTime.Evidence, after earlier: [HoldTime]) {
-        let hold = observation.hold.reported(as: evidence, after: earlier)
+    private static func report(
+        _ observation: Observation, _ timed: HoldTime, as evidence: HoldTime.Evidence, after earlier: [HoldTime]
+    ) {
+        let hold = timed.reported(as: evidence, after: earlier)
         let us = HoldTiming.microseconds
         let what: String
         switch evidence {
