@@ -2,8 +2,10 @@
 public struct HoldTime: Hashable, Sendable, Codable {
     /// What made a `hold-time-exceeded` report, rather than one long observation that VM noise can make.
     public enum Evidence: String, Hashable, Sendable, Codable {
-        /// Consecutive holds at one class and acquire site all passed the budget by enough
-        /// (``HoldTime/earlierHolds`` has the ones before this).
+        /// Consecutive holds at one class and acquire site passed the budget by enough: a run of them
+        /// within one burst (holds begun within 2 ms of its first), or bursts 2 ms apart
+        /// (``HoldTime/earlierHolds`` has the run's earlier holds, or the shortest hold of each earlier
+        /// burst).
         case repeated
         /// The site's only over-budget hold, far over the budget, still unconfirmed when its scope (a test,
         /// `withScope`, the thread, the process) ended: it had no second chance.
@@ -120,8 +122,11 @@ public struct HoldTime: Hashable, Sendable, Codable {
     /// have taken of it: what a lock's first hold is judged on when reported alone.
     public var netNanoseconds: Double { max(0, ownNanoseconds - faultShareNanoseconds - switchShareNanoseconds) }
 
-    /// The own time as a multiple of the budget.
-    var overBudgetRatio: Double { ownNanoseconds / max(budgetNanoseconds, 1) }
+    /// The own time net of the switches' share, as a multiple of the budget: what a hold at a repeated
+    /// site is judged on. Not net of the faults': a site that faults at every hold pays for them every time.
+    var repeatedOverBudgetRatio: Double {
+        max(0, ownNanoseconds - switchShareNanoseconds) / max(budgetNanoseconds, 1)
+    }
 
     /// The own time net of the page faults' and the switches' shares, as a multiple of the budget.
     var netOverBudgetRatio: Double { netNanoseconds / max(budgetNanoseconds, 1) }
