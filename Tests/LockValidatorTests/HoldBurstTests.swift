@@ -99,8 +99,9 @@ import Testing
 
     /// Under CPU hogs a thread preempted in a 2 µs hold is charged tens of µs across the switch: the
     /// benchmark's false report of 39 + 50 + 27 + 43 µs had a switch in each, the last three with 64–172 µs
-    /// off the CPU. Net of the switches' share those three are within the budget and are not evidence;
-    /// the same times without the switches are.
+    /// off the CPU. Net of the switches' share (100 µs each at a repeated site, at most the time off the
+    /// CPU) those three are within the budget and are not evidence; the same times without the switches
+    /// are.
     @Test func aHoldWithinItsBudgetNetOfItsSwitchesIsNotEvidence() {
         let measured: [(own: Double, wall: Double)] = [(39, 39), (50, 157), (27, 91), (43, 215)]
         let switched = measured.enumerated().map {
@@ -110,8 +111,14 @@ import Testing
         #expect(!Self.suspect(switched).isConfirmed)
         let unswitched = measured.enumerated().map { Self.hold(at: Double($0.offset) * 3_000, own: $0.element.own) }
         #expect(unswitched.allSatisfy { HoldEvidence.counts($0.hold) } && Self.suspect(unswitched).isConfirmed)
-        // A long hold with a switch still counts, net of the share: 650 µs with 500 µs off the CPU.
-        #expect(HoldEvidence.counts(Self.hold(at: 0, own: 650, wall: 1_150, switches: 1).hold))
+        // A long hold preempted in the middle keeps its evidence net of 100 µs a switch: 300 µs with 3 ms off
+        // the CPU counts as 200 µs (8×), and two such 3 ms apart confirm the site.
+        let preempted = (0..<2).map { Self.hold(at: Double($0) * 4_000, own: 300, wall: 3_300, switches: 1) }
+        #expect(preempted.allSatisfy { abs($0.hold.repeatedOverBudgetRatio - 8) < 1e-9 })
+        #expect(Self.suspect(preempted).isConfirmed)
+        // 125 µs with a switch and 100 µs or more off the CPU is within its budget net of the share.
+        #expect(!HoldEvidence.counts(Self.hold(at: 0, own: 125, wall: 300, switches: 1).hold))
+        #expect(HoldEvidence.counts(Self.hold(at: 0, own: 126, wall: 300, switches: 1).hold))
     }
 
     /// The report keeps when each hold began after the one before; older reports read as not known.

@@ -219,7 +219,8 @@ import Testing
 
     @Test(arguments: [false, true])
     func aHundredMicrosecondHoldAlwaysReports(underLoad: Bool) throws {
-        let found = Self.hold(microseconds: 100, holds: 8, underLoad: underLoad)
+        // Six in a row confirm the site; twelve, so that holds preempted in the middle leave six.
+        let found = Self.hold(microseconds: 100, holds: 12, underLoad: underLoad)
         #expect(found.map(\.rule) == [.holdTimeExceeded])
         let violation = try #require(found.first)
         let hold = try #require(violation.hold)
@@ -238,7 +239,7 @@ import Testing
 
     @Test func aPerLockBudgetOverridesTheDefault() {
         #expect(Self.hold(microseconds: 100, holds: 8, underLoad: false, budget: .microseconds(500)).isEmpty)
-        let tight = Self.hold(microseconds: 30, holds: 8, underLoad: false, budget: .microseconds(10))
+        let tight = Self.hold(microseconds: 30, holds: 12, underLoad: false, budget: .microseconds(10))
         #expect(tight.map(\.rule) == [.holdTimeExceeded])
     }
 
@@ -249,7 +250,9 @@ import Testing
             burnOwnTime(microseconds: 60)
             return true
         }
-        let found = violationsOnFreshProcessor(holdBudget: nil) { for _ in 0..<6 { interrupt.trigger() } }
+        // Six in a row confirm the site; twelve, so that a trigger preempted in the middle (neither way)
+        // leaves six.
+        let found = violationsOnFreshProcessor(holdBudget: nil) { for _ in 0..<12 { interrupt.trigger() } }
         #expect(found.map(\.rule) == [.holdTimeExceeded])
         #expect(found.first?.locks.first?.name.hasSuffix("interrupt spin lock") == true)
     }

@@ -122,10 +122,14 @@ public struct HoldTime: Hashable, Sendable, Codable {
     /// have taken of it: what a lock's first hold is judged on when reported alone.
     public var netNanoseconds: Double { max(0, ownNanoseconds - faultShareNanoseconds - switchShareNanoseconds) }
 
-    /// The own time net of the switches' share, as a multiple of the budget: what a hold at a repeated
-    /// site is judged on. Not net of the faults': a site that faults at every hold pays for them every time.
+    /// The own time net of its switches' share at a repeated site (100 µs a switch, at most the time off
+    /// the CPU), as a multiple of the budget: what a hold at a repeated site is judged on. Not net of the
+    /// faults': a site that faults at every hold pays for them every time.
     var repeatedOverBudgetRatio: Double {
-        max(0, ownNanoseconds - switchShareNanoseconds) / max(budgetNanoseconds, 1)
+        let share = HoldEvidence.switchShare(
+            switches: involuntarySwitches ?? 0, ownNanoseconds: ownNanoseconds,
+            preemptedNanoseconds: preemptedNanoseconds, each: HoldEvidence.repeatedSwitchShareNanoseconds)
+        return (ownNanoseconds - share) / max(budgetNanoseconds, 1)
     }
 
     /// The own time net of the page faults' and the switches' shares, as a multiple of the budget.
