@@ -157,12 +157,14 @@ for hogs in [0, 3] {
 }
 print("\nDetection at a warm site (a lock held before: repeated evidence only)\n")
 let warmCells: [(label: String, multiple: Double, holds: Int, apart: UInt32)] = [
-    ("2 holds 8× back to back", 8, 2, 0), ("2 holds 8× 3 ms apart", 8, 2, 3_000), ("6 holds 4× back to back", 4, 6, 0),
-    ("6 holds 2× back to back", 2, 6, 0), ("4 holds 2× 3 ms apart", 2, 4, 3_000),
+    ("2 holds 8× back to back", 8, 2, 0), ("2 holds 8× 3 ms apart", 8, 2, 3_000),
+    ("6 holds 4× back to back", 4, 6, 0), ("6 holds 2× back to back", 2, 6, 0), ("4 holds 2× 3 ms apart", 2, 4, 3_000),
 ]
 print(row(["load"] + warmCells.map(\.label)))
 print(row(["---"] + warmCells.map { _ in "---:" }))
 for hogs in [0, 3] {
-    let rates = withHogs(hogs) { warmCells.map { warmDetection(multiple: $0.multiple, holds: $0.holds, apart: $0.apart) } }
+    let rates = withHogs(hogs) {
+        warmCells.map { warmDetection(multiple: $0.multiple, holds: $0.holds, apart: $0.apart) }
+    }
     print(row([hogs == 0 ? "idle" : "\(hogs) CPU hogs"] + rates.map { String(format: "%.0f %%", $0 * 100) }))
 }

@@ -23,9 +23,9 @@ import _LockValidatorShims
 ///   × the budget: two bursts at 8×, three at 3×, or four just over — the closer to the budget, the
 ///   more it takes (the README's "Hold times" has the rates these bars were set from);
 /// - a hold within its budget net of its involuntary context switches' share (100 µs a switch here,
-///   `repeatedSwitchShareNanoseconds`, at most its time off the CPU) counts neither way: under CPU hogs a thread preempted in a 2 µs hold is charged tens of µs across
-///   the switch (the second false report above: each hold had a switch and 64–172 µs off the CPU), and
-///   that says nothing of the routine, either way;
+///   `repeatedSwitchShareNanoseconds`, at most its time off the CPU) counts neither way: under CPU hogs
+///   a thread preempted in a 2 µs hold is charged tens of µs across the switch (the second false report
+///   above: each hold had a switch and 64–172 µs off the CPU), and that says nothing of the routine;
 /// - a hold that overlaps the previous suspect hold in time (another thread, another instance) counts
 ///   neither way: a host stall hits every vCPU's holds at once;
 /// - a suspect still open when the scope it began in ends (a test, `withScope`, the thread, the
@@ -158,9 +158,10 @@ enum HoldEvidence {
         }
 
         /// The holds that confirm the suspect, oldest first (the last is the last hold), and how many
-        /// bursts they stand for (1 for a run); nil while the evidence does not confirm it. Either the last `burstRun.holds`
-        /// holds each passed `burstRun.bar` × the budget; or the last `n` bursts each passed
-        /// `confirmationBars[n - 2]` × the budget with their shortest hold (shown for each earlier burst).
+        /// bursts they stand for (1 for a run); nil while the evidence does not confirm it. Either the
+        /// last `burstRun.holds` holds each passed `burstRun.bar` × the budget; or the last `n` bursts each
+        /// passed `confirmationBars[n - 2]` × the budget with their shortest hold (shown for each earlier
+        /// burst).
         var confirmation: (holds: [Int], bursts: Int)? {
             func ratio(_ index: Int) -> Double { holds[index].hold.repeatedOverBudgetRatio }
             // The holds are consecutive (a clean hold clears the suspect), in one burst or across several.
