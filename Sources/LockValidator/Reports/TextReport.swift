@@ -190,7 +190,8 @@ enum TextReport {
         case .repeated?:
             lines.append(
                 "evidence: \(hold.earlierHolds.count + 1) consecutive holds at this class and acquire site passed"
-                    + " the budget (one can be a VM's noise; several in a row are the routine)")
+                    + " the budget, in a run longer than a burst of a VM's noise or in bursts 2 ms apart (noise hits a"
+                    + " few holds in a row; the routine stays slow)")
         case .once?:
             lines.append(
                 "evidence: one hold far over the budget, unconfirmed when its scope ended (a VM's noise can make"

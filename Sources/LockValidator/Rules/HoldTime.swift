@@ -2,8 +2,10 @@
 public struct HoldTime: Hashable, Sendable, Codable {
     /// What made a `hold-time-exceeded` report, rather than one long observation that VM noise can make.
     public enum Evidence: String, Hashable, Sendable, Codable {
-        /// Consecutive holds at one class and acquire site all passed the budget by enough
-        /// (``HoldTime/earlierHolds`` has the ones before this).
+        /// Consecutive holds at one class and acquire site passed the budget by enough: a run of them
+        /// within one burst (holds begun within 2 ms of its first), or bursts 2 ms apart
+        /// (``HoldTime/earlierHolds`` has the run's earlier holds, or the shortest hold of each earlier
+        /// burst).
         case repeated
         /// The site's only over-budget hold, far over the budget, still unconfirmed when its scope (a test,
         /// `withScope`, the thread, the process) ended: it had no second chance.
@@ -55,6 +57,10 @@ public struct HoldTime: Hashable, Sendable, Codable {
     /// "Hold times"); 0 without switches. A lock's first hold, reported alone, must pass its bar net of it
     /// too.
     public let switchShareNanoseconds: Double
+    /// Wall-clock time from the release of the previous hold this report rests on (the one before it in
+    /// ``earlierHolds``) to this hold's acquire; nil for the first. Noise comes in bursts: how close
+    /// together the holds were is part of the evidence.
+    public let sincePreviousNanoseconds: Double?
     /// What made the report (nil in reports written before it was recorded).
     public let evidence: Evidence?
     /// The earlier over-budget holds at the same class and acquire site that the report rests on,
@@ -66,7 +72,7 @@ public struct HoldTime: Hashable, Sendable, Codable {
         acquiredAt: Site, acquireStack: StackTrace?, releasedAt: Site?, releaseStack: StackTrace?,
         thread: UInt32, pageFaults: Int, majorPageFaults: Int? = nil, involuntarySwitches: Int? = nil,
         systemNanoseconds: Double? = nil, faultShareNanoseconds: Double = 0, switchShareNanoseconds: Double = 0,
-        evidence: Evidence? = nil, earlierHolds: [HoldTime] = []
+        sincePreviousNanoseconds: Double? = nil, evidence: Evidence? = nil, earlierHolds: [HoldTime] = []
     ) {
         self.ownNanoseconds = ownNanoseconds
         self.wallNanoseconds = wallNanoseconds
@@ -83,19 +89,30 @@ public struct HoldTime: Hashable, Sendable, Codable {
         self.systemNanoseconds = systemNanoseconds
         self.faultShareNanoseconds = faultShareNanoseconds
         self.switchShareNanoseconds = switchShareNanoseconds
+        self.sincePreviousNanoseconds = sincePreviousNanoseconds
         self.evidence = evidence
         self.earlierHolds = earlierHolds
     }
 
     /// This hold as the last of `earlier`, with the evidence that made the report.
     func reported(as evidence: Evidence, after earlier: [HoldTime]) -> HoldTime {
+        with(sincePrevious: sincePreviousNanoseconds, evidence: evidence, earlierHolds: earlier)
+    }
+
+    /// This hold, `sincePrevious` nanoseconds after the release of the hold before it.
+    func after(_ sincePrevious: Double) -> HoldTime {
+        with(sincePrevious: sincePrevious, evidence: evidence, earlierHolds: earlierHolds)
+    }
+
+    private func with(sincePrevious: Double?, evidence: Evidence?, earlierHolds earlier: [HoldTime]) -> HoldTime {
         HoldTime(
             ownNanoseconds: ownNanoseconds, wallNanoseconds: wallNanoseconds,
             preemptedNanoseconds: preemptedNanoseconds, budgetNanoseconds: budgetNanoseconds, acquiredAt: acquiredAt,
             acquireStack: acquireStack, releasedAt: releasedAt, releaseStack: releaseStack, thread: thread,
             pageFaults: pageFaults, majorPageFaults: majorPageFaults, involuntarySwitches: involuntarySwitches,
             systemNanoseconds: systemNanoseconds, faultShareNanoseconds: faultShareNanoseconds,
-            switchShareNanoseconds: switchShareNanoseconds, evidence: evidence, earlierHolds: earlier)
+            switchShareNanoseconds: switchShareNanoseconds, sincePreviousNanoseconds: sincePrevious, evidence: evidence,
+            earlierHolds: earlier)
     }
 
     /// The own time less the most the page faults in the hold can have taken of it.
@@ -105,8 +122,15 @@ public struct HoldTime: Hashable, Sendable, Codable {
     /// have taken of it: what a lock's first hold is judged on when reported alone.
     public var netNanoseconds: Double { max(0, ownNanoseconds - faultShareNanoseconds - switchShareNanoseconds) }
 
-    /// The own time as a multiple of the budget.
-    var overBudgetRatio: Double { ownNanoseconds / max(budgetNanoseconds, 1) }
+    /// The own time net of its switches' share at a repeated site (100 µs a switch, at most the time off
+    /// the CPU), as a multiple of the budget: what a hold at a repeated site is judged on. Not net of the
+    /// faults': a site that faults at every hold pays for them every time.
+    var repeatedOverBudgetRatio: Double {
+        let share = HoldEvidence.switchShare(
+            switches: involuntarySwitches ?? 0, ownNanoseconds: ownNanoseconds,
+            preemptedNanoseconds: preemptedNanoseconds, each: HoldEvidence.repeatedSwitchShareNanoseconds)
+        return (ownNanoseconds - share) / max(budgetNanoseconds, 1)
+    }
 
     /// The own time net of the page faults' and the switches' shares, as a multiple of the budget.
     var netOverBudgetRatio: Double { netNanoseconds / max(budgetNanoseconds, 1) }
@@ -114,7 +138,7 @@ public struct HoldTime: Hashable, Sendable, Codable {
     private enum CodingKeys: String, CodingKey {
         case ownNanoseconds, wallNanoseconds, preemptedNanoseconds, budgetNanoseconds, acquiredAt, acquireStack
         case releasedAt, releaseStack, thread, pageFaults, majorPageFaults, involuntarySwitches, systemNanoseconds
-        case faultShareNanoseconds, switchShareNanoseconds, evidence, earlierHolds
+        case faultShareNanoseconds, switchShareNanoseconds, sincePreviousNanoseconds, evidence, earlierHolds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -135,6 +159,7 @@ public struct HoldTime: Hashable, Sendable, Codable {
         systemNanoseconds = try container.decodeIfPresent(Double.self, forKey: .systemNanoseconds)
         faultShareNanoseconds = try container.decodeIfPresent(Double.self, forKey: .faultShareNanoseconds) ?? 0
         switchShareNanoseconds = try container.decodeIfPresent(Double.self, forKey: .switchShareNanoseconds) ?? 0
+        sincePreviousNanoseconds = try container.decodeIfPresent(Double.self, forKey: .sincePreviousNanoseconds)
         evidence = try container.decodeIfPresent(Evidence.self, forKey: .evidence)
         earlierHolds = try container.decodeIfPresent([HoldTime].self, forKey: .earlierHolds) ?? []
     }
