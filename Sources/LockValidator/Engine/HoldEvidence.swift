@@ -13,8 +13,11 @@ import _LockValidatorShims
 /// - a hold within its budget, from any thread, clears the suspect;
 /// - consecutive over-budget holds are grouped into *bursts*: a hold that begins less than
 ///   `burstNanoseconds` (2 ms) after the first hold of the current burst joins it, and a burst counts
-///   as one observation, as long as its shortest hold; but a run of `burstRun` (6) consecutive holds
-///   each at 2× or more confirms the site, in one burst or not. Noise comes in bursts that
+///   as one observation, as long as its shortest hold; but `burstRun` (6) holds each at 2× or more
+///   among the suspect's consecutive over-budget holds confirm the site, in one burst or not (a hold
+///   over budget but under 2×, or one preempted and not counted, does not restart the count: noise never
+///   made more than four over-budget holds in a row, and a loaded machine preempts some holds of a
+///   slow loop). Noise comes in bursts that
 ///   hit every hold of a thread holding back to back: through the validator (`HoldTimeEvidence`, 80 M
 ///   holds of 2 µs a run) the false reports were runs such as 34 + 95 + 33 + 26 µs of own time, 5.5–6.5
 ///   µs apart, and 39 + 50 + 27 + 43 µs over 1.1 ms, while bursts recur some 20 ms apart with clean
@@ -46,9 +49,10 @@ enum HoldEvidence {
     /// hold of the current burst begins the next. Noise bursts measured through the validator spanned
     /// 0.2–1.1 ms of consecutive holds; the bursts themselves recur some 20 ms apart.
     static let burstNanoseconds = 2_000_000.0
-    /// Within one burst, a run of this many consecutive holds, each at least `bar` × the budget, confirms
-    /// a site without waiting for the next burst: the longest run of noise seen through the validator was
-    /// four holds (34 + 95 + 33 + 26 µs), while a routine slow in a loop makes as many as it runs.
+    /// This many holds, each at least `bar` × the budget, among a suspect's consecutive over-budget holds
+    /// confirm a site without waiting for the next burst: the longest run of noise seen through the
+    /// validator was four over-budget holds (34 + 95 + 33 + 26 µs), while a routine slow in a loop makes
+    /// as many as it runs.
     static let burstRun = (holds: 6, bar: 2.0)
     /// The multiple of its budget the longest hold of a suspect must reach to be reported when its
     /// scope ends unconfirmed.
@@ -158,17 +162,15 @@ enum HoldEvidence {
         }
 
         /// The holds that confirm the suspect, oldest first (the last is the last hold), and how many
-        /// bursts they stand for (1 for a run); nil while the evidence does not confirm it. Either the
-        /// last `burstRun.holds` holds each passed `burstRun.bar` × the budget; or the last `n` bursts each
+        /// bursts they stand for (1 for a run); nil while the evidence does not confirm it. Either
+        /// `burstRun.holds` of the holds each passed `burstRun.bar` × the budget; or the last `n` bursts each
         /// passed `confirmationBars[n - 2]` × the budget with their shortest hold (shown for each earlier
         /// burst).
         var confirmation: (holds: [Int], bursts: Int)? {
             func ratio(_ index: Int) -> Double { holds[index].hold.repeatedOverBudgetRatio }
             // The holds are consecutive (a clean hold clears the suspect), in one burst or across several.
-            let run = holds.indices.suffix(burstRun.holds)
-            if run.count == burstRun.holds, run.allSatisfy({ ratio($0) >= burstRun.bar }) {
-                return (Array(run), 1)
-            }
+            let atBar = holds.indices.filter { ratio($0) >= burstRun.bar }
+            if atBar.count >= burstRun.holds { return (Array(atBar.suffix(burstRun.holds)), 1) }
             let bursts = self.bursts
             let shortest = bursts.map { burst in burst.indices.min { ratio($0) < ratio($1) }! }
             guard shortest.count >= 2 else { return nil }

@@ -89,7 +89,8 @@ public enum Rule: String, CaseIterable, Sendable, Codable, CustomStringConvertib
             return (
                 "spin lock held longer than its budget", .warning, "DPC watchdog guidance (25 µs)",
                 "held past its budget (25 µs; per lock with `holdBudget:`) net of preemption, confirmed at its class"
-                    + " and acquire site (6 holds in a row ≥ 2×, or bursts 2 ms apart: 2 ≥ 8×, 3 ≥ 3×, 4 over)"
+                    + " and acquire site (6 holds ≥ 2× among consecutive over-budget holds, or bursts 2 ms apart:"
+                    + " 2 ≥ 8×, 3 ≥ 3×, 4 over)"
                     + " or once ≥ 4× when its scope ends"
             )
         case .irqlTooHigh:
