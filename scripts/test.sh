@@ -14,9 +14,9 @@ echo "== 1/3 swift test --sanitize=thread"
 # runs, for its thread-safety). The pthread interposer defines the functions TSan intercepts, so its
 # end-to-end suites (PthreadInterpositionTests, DeadlockWatchdogTests, CrossProcessTests, EndToEndTests,
 # BlockingCallTests, MutexOverlayTests, DeadlockConfirmationTests,
-# DispatchQueueShapeTests), whose children link it, run only in stage 3.
+# DispatchQueueShapeTests, CrashWhileHoldingTests), whose children link it, run only in stage 3.
 LOCKVALIDATOR_HOLD_BUDGET_US=1000000 swift test --sanitize=thread --scratch-path .build-tsan \
-    --skip "HoldTimeTests|HoldTimePageFaultTests|AnnotatedHoldTimeTests|ExamplesTests|PthreadInterpositionTests|DeadlockWatchdogTests|CrossProcessTests|EndToEndTests|BlockingCallTests|MutexOverlayTests|DeadlockConfirmationTests|DispatchQueueShapeTests" \
+    --skip "HoldTimeTests|HoldTimePageFaultTests|AnnotatedHoldTimeTests|ExamplesTests|PthreadInterpositionTests|DeadlockWatchdogTests|CrossProcessTests|EndToEndTests|BlockingCallTests|MutexOverlayTests|DeadlockConfirmationTests|DispatchQueueShapeTests|CrashWhileHoldingTests" \
     2>&1 | tee .build-tsan.log
 if grep -q "WARNING: ThreadSanitizer" .build-tsan.log; then
     echo "ThreadSanitizer reported a race (see above)" >&2

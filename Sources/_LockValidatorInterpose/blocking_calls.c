@@ -35,6 +35,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,10 +136,27 @@ void lv_blocking_calls_resolve(void) {
 
 // MARK: The report
 
+/// Whether the thread runs on its alternate signal stack, where only signal handlers run: the Swift
+/// runtime's crash handler does (SA_ONSTACK), with the fault's signal not blocked (SA_NODEFER), so the
+/// signal mask cannot tell. One system call, made only where a report would follow.
+static int handling_signal_on_alternate_stack(void) {
+    stack_t alternate;
+    return sigaltstack(NULL, &alternate) == 0 && (alternate.ss_flags & SS_ONSTACK) != 0;
+}
+
 void lv_blocking_call(const char *name, uintptr_t caller) {
     // Before the constructor, with interposition or validation off, or made by the validator itself
     // (its reports, this one's too): passed.
     if (!lv_pthreads_active() || !lv_validation_enabled() || lv_inside_validator()) return;
+    // A crash handler's calls (the Swift runtime's writes its crash message, waits for its backtracer):
+    // passed, so that a crash stays a crash. The report would unwind and symbolize a faulted stack, with
+    // the other threads stopped and the heap perhaps broken: it spun in libunwind, and the crash became
+    // a hang.
+    if (handling_signal_on_alternate_stack()) return;
+    // A task cloned inside that handler with this thread's storage (the Swift runtime's memory server
+    // reading for its backtracer) sees this thread's holds: its calls are not the thread's, passed.
+    int64_t registered = lv_registered_os_thread_id();
+    if (registered != 0 && registered != lv_os_thread_id()) return;
     int saved = errno;  // the report must not disturb what the program reads after the call
     lv_enter_validator();
     lv_blocking_call_made(name, caller);

@@ -183,7 +183,13 @@ static void run_exit_hook(void *unused) {
 
 static void make_exit_key(void) { pthread_key_create(&exit_key, run_exit_hook); }
 
+/// The kernel thread id of the thread this thread-local storage was registered for, 0 before.
+static __thread int64_t registered_os_thread_id;
+
+int64_t lv_registered_os_thread_id(void) { return registered_os_thread_id; }
+
 int lv_register_thread(lv_thread_exit_hook hook) {
+    registered_os_thread_id = lv_os_thread_id();
     __atomic_store_n(&exit_hook, hook, __ATOMIC_RELEASE);
     pthread_once(&exit_key_once, make_exit_key);
     // Any non-NULL value makes the destructor run at thread exit.

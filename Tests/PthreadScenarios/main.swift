@@ -624,6 +624,7 @@ let scenarios: [String: () -> Int32] = [
     "queue-work-item": QueueOwners.workItem,
     "main-queue": QueueOwners.mainQueue,
     "blocking-call-in-scope": BlockingCalls.blockingCallInScope,
+    "crash-while-holding": CrashWhileHolding.run,
     "scoped-inversion": ScopedWork.inversionInScope,
     "scoped-spin-inversion": ScopedWork.spinInversionInScope,
     "scoped-thread-exit": ScopedWork.threadEndingHoldingALock,

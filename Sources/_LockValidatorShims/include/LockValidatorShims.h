@@ -327,6 +327,9 @@ void lv_yield(void);
 
 /// The kernel thread id (gettid).
 int64_t lv_os_thread_id(void);
+/// The kernel thread id of the thread this thread's state was registered for (0 before): another one
+/// is a task cloned without a thread of its own (the Swift crash handler's memory server), sharing it.
+int64_t lv_registered_os_thread_id(void);
 
 /// Copies the thread's name into `buffer` (at least 16 bytes); returns 0 on success.
 int lv_thread_name(char *buffer, size_t length);
